@@ -1,0 +1,105 @@
+# idnode build. Plain GNU make: `make` builds, `make test` runs every test.
+#   SANITIZE=address,undefined  build and test with sanitizers (own build dir)
+#   WERROR=1                    warnings are errors (CI sets it)
+#   CC=clang                    any C11 compiler
+
+CC ?= cc
+SANITIZE ?=
+WERROR ?=
+OPT ?= -O2
+
+WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+       -Werror=implicit -Werror=format-security -Wno-missing-field-initializers
+CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib -MMD -MP
+LDLIBS = -llmdb -lcrypto -lpthread
+
+ifneq ($(WERROR),)
+CFLAGS += -Werror
+endif
+
+ifneq ($(SANITIZE),)
+B = build/san
+CFLAGS += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDFLAGS += -fsanitize=$(SANITIZE)
+else
+B = build
+endif
+
+LIB_SRC  = $(wildcard src/lib/*.c)
+NODE_SRC = $(wildcard src/node/*.c)
+CTL_SRC  = $(wildcard src/ctl/*.c)
+UNIT_SRC = $(wildcard tests/unit/test_*.c)
+E2E_SRC  = $(wildcard tests/e2e/test_*.c)
+E2E_HELP = $(filter-out $(E2E_SRC),$(wildcard tests/e2e/*.c))
+FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
+
+LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
+NODE_OBJ = $(NODE_SRC:%.c=$(B)/%.o)
+CTL_OBJ  = $(CTL_SRC:%.c=$(B)/%.o)
+E2E_HOBJ = $(E2E_HELP:%.c=$(B)/%.o)
+
+LIB      = $(B)/libidn.a
+IDNODE   = $(B)/idnode
+IDCTL    = $(B)/idctl
+UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
+E2E_BIN  = $(E2E_SRC:tests/e2e/%.c=$(B)/tests/e2e/%)
+FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%)
+
+.PHONY: all test unit e2e fuzz-replay fuzz format clean
+
+all: $(IDNODE) $(IDCTL)
+
+$(B)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+$(LIB): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(IDNODE): $(NODE_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(IDCTL): $(CTL_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson
+
+$(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+$(B)/tests/e2e/%: $(B)/tests/e2e/%.o $(E2E_HOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
+# Fuzz targets linked with a replay driver: `make test` runs each over its
+# corpus in tests/fuzz/corpus/<target>/. `make fuzz` builds libFuzzer ones.
+$(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+
+$(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -c $< -o $@
+
+unit: $(UNIT_BIN)
+e2e: $(E2E_BIN) $(IDNODE) $(IDCTL)
+fuzz-replay: $(FUZZ_BIN)
+
+test: all unit e2e fuzz-replay
+	B=$(B) ./tests/run.sh
+
+FUZZ_CC ?= clang
+fuzz:
+	@mkdir -p build/fuzz
+	for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc/lib \
+	    -fsanitize=fuzzer,address,undefined tests/fuzz/$$t.c $(LIB_SRC) \
+	    -o build/fuzz/$$t $(LDLIBS) || exit 1; \
+	done
+	@echo "run: build/fuzz/<target> tests/fuzz/corpus/<target>"
+
+format:
+	clang-format -i $(LIB_SRC) $(NODE_SRC) $(CTL_SRC) src/lib/*.h src/node/*.h \
+	  tests/unit/*.c tests/e2e/*.[ch] tests/fuzz/*.c
+
+clean:
+	rm -rf build
+
+-include $(shell find $(B) -name '*.d' 2>/dev/null)

@@ -1,0 +1,139 @@
+/* The storage interface (DESIGN §7) and its backends.
+ *
+ * Records are keyed by the normalised identifier (idn_ident_t.key). A record
+ * is an ordered set of values kept sorted by index and stored in the wire
+ * encoding of §5, so a reader copies stored bytes straight into a reply.
+ *
+ * Reads happen in read transactions that a worker keeps and recycles
+ * (reset/renew); what a read returns points into the store's memory and
+ * stays valid until the transaction is reset or freed. Reads take no lock.
+ *
+ * Writes happen in write transactions. Each operation inside one is atomic:
+ * it applies fully or, when it returns an error, not at all, and the
+ * transaction stays usable for further operations (so a batch of unrelated
+ * requests can share one commit). A commit that returns 0 is durable. */
+#ifndef IDN_STORE_H
+#define IDN_STORE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "ident.h"
+#include "value.h"
+#include "wire.h"
+
+typedef struct idn_store idn_store_t;
+typedef struct idn_rtxn idn_rtxn_t;
+typedef struct idn_wtxn idn_wtxn_t;
+
+/* Largest encoded values section a record may have, so that its complete
+ * resolution reply still fits in one message. */
+#define IDN_RECORD_MAX (IDN_MSG_MAX - IDN_IDENT_MAX - 1024)
+
+typedef struct {
+	const char *path;   /* LMDB: the environment directory (created) */
+	uint64_t map_size;  /* LMDB: bytes reserved for the map; 0 = 64 GiB.
+			     * The file grows with the data, not with this. */
+	unsigned max_readers; /* LMDB: 0 = 1024 */
+} idn_store_opts_t;
+
+/* Opens (creating if needed) a store. Returns 0, -errno, IDN_ESTORE or
+ * IDN_ECORRUPT. *out is owned by the caller; close with idn_store_close. */
+int idn_store_open(const idn_store_opts_t *o, idn_store_t **out);
+
+/* Closes the store. All transactions must be finished. */
+void idn_store_close(idn_store_t *s);
+
+typedef struct {
+	uint64_t records;   /* identifiers stored */
+	uint64_t prefixes;  /* homed prefixes */
+	uint64_t bytes_used;/* bytes of the store in use (pages * page size) */
+	uint64_t map_size;
+} idn_store_stat_t;
+
+int idn_store_stat(idn_store_t *s, idn_store_stat_t *out);
+
+/* ---- reads ---- */
+
+/* A read transaction for one thread. Returns 0, -ENOMEM, IDN_ESTORE. */
+int idn_rtxn_begin(idn_store_t *s, idn_rtxn_t **out);
+/* Releases the snapshot but keeps the transaction for renew. */
+void idn_rtxn_reset(idn_rtxn_t *t);
+/* Takes a fresh snapshot. Returns 0 or IDN_ESTORE. */
+int idn_rtxn_renew(idn_rtxn_t *t);
+void idn_rtxn_free(idn_rtxn_t *t);
+
+typedef struct {
+	idn_bytes_t id;     /* the identifier as first created */
+	uint32_t nvalues;
+	idn_bytes_t values; /* nvalues encoded values, ascending index */
+} idn_record_t;
+
+/* Looks a record up by normalised key. Returns 0, IDN_ENOTFOUND,
+ * IDN_ECORRUPT or IDN_ESTORE. out points into the transaction's snapshot. */
+int idn_store_get(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+		  idn_record_t *out);
+
+/* 1 if the normalised prefix is homed, 0 if not, or a negative error. */
+int idn_store_homed(idn_rtxn_t *t, const uint8_t *prefix, size_t len);
+
+/* Callback for listings; id points into the snapshot. Return non-zero to
+ * stop the listing (that value is then returned by the listing). */
+typedef int (*idn_list_cb)(void *ctx, idn_bytes_t id);
+
+/* Lists, in key order, the identifiers whose normalised key starts with
+ * "<prefix>/", beginning after the normalised key `after` (len 0: from the
+ * start). Returns 0, the callback's non-zero value, or an error. */
+int idn_store_list(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
+		   idn_bytes_t after, idn_list_cb cb, void *ctx);
+
+/* Lists the homed prefixes (normalised form). */
+int idn_store_list_homed(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+
+/* ---- writes ---- */
+
+/* Begins the (single) write transaction; blocks while another thread holds
+ * one. Returns 0, -ENOMEM, IDN_ESTORE. */
+int idn_wtxn_begin(idn_store_t *s, idn_wtxn_t **out);
+/* Commits durably and frees t. Returns 0, IDN_ENOSPACE (map or disk full:
+ * nothing of the transaction is applied), -errno or IDN_ESTORE. */
+int idn_wtxn_commit(idn_wtxn_t *t);
+/* Discards all changes and frees t. */
+void idn_wtxn_abort(idn_wtxn_t *t);
+
+/* Reads inside the write transaction (sees its own changes); out is valid
+ * until the next write operation or the end of the transaction. */
+int idn_wtxn_get(idn_wtxn_t *t, const uint8_t *key, size_t keylen,
+		 idn_record_t *out);
+
+/* The operations below return, besides the listed codes, IDN_ENOSPACE,
+ * -ENOMEM or IDN_ESTORE. Values must already have passed idn_value_check;
+ * the store checks duplicate indexes (IDN_EVALUE), the count (IDN_ETOOMANY)
+ * and the encoded size (IDN_ETOOLONG against IDN_RECORD_MAX). Values are
+ * stored as given, timestamps included. */
+
+/* Creates a record. IDN_EEXISTS if it exists and !overwrite (with
+ * overwrite the record is replaced whole). */
+int idn_wtxn_create(idn_wtxn_t *t, const idn_ident_t *id,
+		    const idn_value_t *v, uint32_t n, bool overwrite);
+/* Deletes a record. IDN_ENOTFOUND. */
+int idn_wtxn_delete(idn_wtxn_t *t, const idn_ident_t *id);
+/* Adds values. IDN_ENOTFOUND; IDN_EVALEXISTS if an index is taken and
+ * !overwrite (with overwrite, taken indexes are replaced). */
+int idn_wtxn_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		 uint32_t n, bool overwrite);
+/* Replaces values by index. IDN_ENOTFOUND; IDN_EVALNOTFOUND if an index is
+ * absent. */
+int idn_wtxn_modify(idn_wtxn_t *t, const idn_ident_t *id,
+		    const idn_value_t *v, uint32_t n);
+/* Removes values by index. IDN_ENOTFOUND; IDN_EVALNOTFOUND if an index is
+ * absent. */
+int idn_wtxn_remove(idn_wtxn_t *t, const idn_ident_t *id,
+		    const uint32_t *idx, uint32_t n);
+/* Homes a normalised prefix (idempotent). */
+int idn_wtxn_home(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
+/* Unhomes a prefix. IDN_ENOTFOUND if it was not homed. */
+int idn_wtxn_unhome(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
+
+#endif
