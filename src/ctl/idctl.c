@@ -1,0 +1,778 @@
+/* idctl: resolve and administer identifiers on an idnode.
+ *
+ * Resolution goes over UDP (or TCP) to a node; administration goes over the
+ * node's local control socket, whose file permissions are the access
+ * control. Human output by default, --json for the handle.net JSON shape. */
+#include <errno.h>
+#include <getopt.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "bench.h"
+#include "error.h"
+#include "ident.h"
+#include "msg.h"
+#include "net.h"
+#include "value.h"
+#include "wire.h"
+
+#define MAX_ITEMS 2048
+
+typedef struct {
+	const char *server;  /* -s HOST:PORT */
+	const char *control; /* -C PATH */
+	bool tcp;
+	bool json;
+	bool public_only;
+	bool overwrite;
+	int timeout_ms;
+	uint32_t indexes[MAX_ITEMS];
+	uint32_t nindexes;
+	idn_bytes_t types[MAX_ITEMS];
+	uint32_t ntypes;
+} opts_t;
+
+static const char usage[] =
+	"usage: idctl [-s HOST:PORT] [-C SOCKET] [--tcp] [--json] COMMAND ...\n"
+	"\n"
+	"resolution (UDP to -s, default 127.0.0.1:2641; --tcp for TCP;\n"
+	"            with -C and no -s, through the control socket):\n"
+	"  resolve ID [--type T]... [--index N]... [--public]\n"
+	"\n"
+	"administration (through the node's control socket, -C SOCKET or\n"
+	"                $IDNODE_CONTROL):\n"
+	"  create ID VALUE...      create a record (--overwrite replaces one)\n"
+	"  delete ID               delete a record\n"
+	"  add ID VALUE...         add values (--overwrite replaces indexes)\n"
+	"  modify ID VALUE...      replace values by index\n"
+	"  remove ID INDEX...      remove values by index\n"
+	"  list PREFIX             list identifiers under PREFIX\n"
+	"  home PREFIX             make the node authoritative for PREFIX\n"
+	"  unhome PREFIX           stop serving PREFIX\n"
+	"  homed                   list the homed prefixes\n"
+	"\n"
+	"benchmarks:\n"
+	"  populate --data DIR --prefix P --count N   fill a store directly\n"
+	"  bench -s HOST:PORT --prefix P --count N    UDP/TCP load generator\n"
+	"\n"
+	"VALUE is INDEX[,OPTION...]:TYPE=DATA, for example\n"
+	"  1:URL=https://example.com/p/1   2,ttl=3600:EMAIL=qa@example.com\n"
+	"  100:HS_ADMIN=0.NA/88.118.8@300  (admin identifier @ index [#PERMS hex])\n"
+	"  5:HS_PUBKEY=hex:0000000b...     (binary data as hex)\n"
+	"OPTIONs: ttl=SECONDS, abs (ttl is an absolute expiry time), perms=HEX\n"
+	"(0x8 admin read, 0x4 admin write, 0x2 public read, 0x1 public write;\n"
+	"default 0xe), ref=ID@INDEX (repeatable; ID without ',' or ':').\n"
+	"\n"
+	"Common options: --json (handle.net JSON), --timeout MS, -h/--help.\n"
+	"Exit status: 0 success, 1 the node refused or failed, 2 usage error.\n";
+
+static int die_usage(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "idctl: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, " (see idctl --help)\n");
+	return 2;
+}
+
+/* ---- value specs ---- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+static int parse_u32(const char *s, size_t n, int base, uint32_t *out)
+{
+	char buf[32];
+	if (n == 0 || n >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, n);
+	buf[n] = 0;
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(buf, &end, base);
+	if (*end || errno || v > 0xffffffffull || buf[0] == '-')
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
+
+/* "ID@INDEX" with the last '@' separating. */
+static int parse_ref(const char *s, size_t n, idn_ref_t *ref)
+{
+	const char *at = NULL;
+	for (size_t i = 0; i < n; i++)
+		if (s[i] == '@')
+			at = s + i;
+	if (at == NULL || at == s)
+		return -1;
+	ref->id = idn_bytes(s, (size_t)(at - s));
+	return parse_u32(at + 1, (size_t)(s + n - at - 1), 10, &ref->index);
+}
+
+static int parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
+{
+	memset(v, 0, sizeof(*v));
+	v->ttl = IDN_TTL_DEFAULT;
+	v->perms = IDN_PERM_DEFAULT;
+	const char *colon = strchr(spec, ':');
+	const char *eq = colon ? strchr(colon, '=') : NULL;
+	if (colon == NULL || eq == NULL || eq == colon + 1)
+		return -1;
+	/* INDEX[,opt...] */
+	const char *p = spec;
+	const char *comma = memchr(p, ',', (size_t)(colon - p));
+	const char *iend = comma ? comma : colon;
+	if (parse_u32(p, (size_t)(iend - p), 10, &v->index) != 0)
+		return -1;
+	idn_ref_t refs[64];
+	uint32_t nrefs = 0;
+	p = iend;
+	while (p < colon) {
+		p++; /* skip ',' */
+		const char *e = memchr(p, ',', (size_t)(colon - p));
+		if (e == NULL)
+			e = colon;
+		size_t n = (size_t)(e - p);
+		uint32_t x;
+		if (n > 4 && !strncmp(p, "ttl=", 4)) {
+			if (parse_u32(p + 4, n - 4, 10, &v->ttl) != 0)
+				return -1;
+		} else if (n == 3 && !strncmp(p, "abs", 3)) {
+			v->ttl_type = IDN_TTL_ABSOLUTE;
+		} else if (n > 6 && !strncmp(p, "perms=", 6)) {
+			if (parse_u32(p + 6, n - 6, 16, &x) != 0 || x > 0xf)
+				return -1;
+			v->perms = (uint8_t)x;
+		} else if (n > 4 && !strncmp(p, "ref=", 4)) {
+			if (nrefs == 64 || parse_ref(p + 4, n - 4, &refs[nrefs]) != 0)
+				return -1;
+			nrefs++;
+		} else {
+			return -1;
+		}
+		p = e;
+	}
+	if (nrefs) {
+		v->refs = idn_arena_array(a, nrefs, sizeof(idn_ref_t));
+		if (v->refs == NULL)
+			return -1;
+		memcpy(v->refs, refs, nrefs * sizeof(idn_ref_t));
+		v->nrefs = nrefs;
+	}
+	v->type = idn_bytes(colon + 1, (size_t)(eq - colon - 1));
+	const char *data = eq + 1;
+	size_t dlen = strlen(data);
+	if (!strncmp(data, "hex:", 4)) {
+		data += 4;
+		dlen -= 4;
+		if (dlen % 2)
+			return -1;
+		uint8_t *bin = idn_arena_alloc(a, dlen / 2 + 1);
+		if (bin == NULL)
+			return -1;
+		for (size_t i = 0; i < dlen / 2; i++) {
+			int hi = hexval(data[2 * i]), lo = hexval(data[2 * i + 1]);
+			if (hi < 0 || lo < 0)
+				return -1;
+			bin[i] = (uint8_t)(hi << 4 | lo);
+		}
+		v->data = idn_bytes(bin, dlen / 2);
+	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN")) {
+		/* ADMIN@INDEX[#PERMS] */
+		idn_hs_admin_t adm = {IDN_ADM_ALL, {0}, 0};
+		const char *hash = strrchr(data, '#');
+		size_t n = hash ? (size_t)(hash - data) : dlen;
+		uint32_t perms;
+		idn_ref_t r;
+		if (parse_ref(data, n, &r) != 0)
+			return -1;
+		if (hash) {
+			if (parse_u32(hash + 1, strlen(hash + 1), 16, &perms) ||
+			    perms > 0xffff)
+				return -1;
+			adm.perms = (uint16_t)perms;
+		}
+		adm.admin = r.id;
+		adm.index = r.index;
+		uint8_t *buf = idn_arena_alloc(a, 16 + r.id.len);
+		idn_wr_t w;
+		if (buf == NULL)
+			return -1;
+		idn_wr_init(&w, buf, 16 + r.id.len);
+		idn_hs_admin_encode(&w, &adm);
+		if (w.err)
+			return -1;
+		v->data = idn_bytes(buf, w.len);
+	} else {
+		v->data = idn_bytes(data, dlen);
+	}
+	return 0;
+}
+
+/* ---- talking to the node ---- */
+
+typedef struct {
+	idn_arena_t *arena;
+	int (*on_reply)(void *ctx, const idn_env_t *env, const idn_msg_t *m);
+	void *ctx;
+	int rc;        /* last response code */
+	bool truncated;
+	int err;
+} call_t;
+
+static int reply_cb(void *vctx, const idn_env_t *env, const uint8_t *msg,
+		    size_t len)
+{
+	call_t *c = vctx;
+	idn_msg_t *m = idn_arena_alloc(c->arena, sizeof(*m));
+	if (m == NULL) {
+		c->err = -ENOMEM;
+		return 1;
+	}
+	/* copy: msg is only valid during this call */
+	uint8_t *copy = idn_arena_alloc(c->arena, len);
+	if (copy == NULL) {
+		c->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(copy, msg, len);
+	if (env->flags & IDN_EF_TRUNCATED) {
+		c->truncated = true;
+		return 1;
+	}
+	int err = idn_msg_decode(copy, len, m);
+	if (err) {
+		c->err = IDN_EPROTO;
+		return 1;
+	}
+	c->rc = (int)m->hdr.rc;
+	return c->on_reply ? c->on_reply(c->ctx, env, m) : 0;
+}
+
+static int build_and_call(const opts_t *o, int transport, const char *where,
+			  uint32_t op, uint32_t flags, const uint8_t *body,
+			  size_t blen, call_t *c)
+{
+	uint8_t *buf = idn_arena_alloc(c->arena, IDN_HDR_LEN + blen + 8);
+	if (buf == NULL)
+		return -ENOMEM;
+	idn_hdr_t h = {0};
+	h.op = op;
+	h.flags = flags;
+	h.serial = 0xffff;
+	h.expiry = (uint32_t)time(NULL) + 12 * 3600;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
+	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
+	idn_wr_raw(&w, body, blen);
+	idn_msg_finish(&w, mk, NULL);
+	if (w.err)
+		return w.err;
+	idn_client_t *cl;
+	int err = idn_client_open(transport, where, o->timeout_ms, &cl);
+	if (err)
+		return err;
+	err = idn_client_call(cl, w.buf, w.len, reply_cb, c);
+	idn_client_close(cl);
+	if (err == 0)
+		err = c->err;
+	return err;
+}
+
+static const char *rc_name(int rc)
+{
+	switch (rc) {
+	case IDN_RC_SUCCESS: return "success";
+	case IDN_RC_ERROR: return "error";
+	case IDN_RC_TOO_BUSY: return "server too busy";
+	case IDN_RC_PROTOCOL_ERROR: return "protocol error";
+	case IDN_RC_NOT_SUPPORTED: return "operation not supported";
+	case IDN_RC_RECURSION_COUNT: return "recursion count too high";
+	case IDN_RC_NOT_FOUND: return "identifier not found";
+	case IDN_RC_ALREADY_EXISTS: return "identifier already exists";
+	case IDN_RC_INVALID_HANDLE: return "invalid identifier";
+	case IDN_RC_VALUES_NOT_FOUND: return "values not found";
+	case IDN_RC_VALUE_EXISTS: return "value already exists";
+	case IDN_RC_INVALID_VALUE: return "invalid value";
+	case IDN_RC_SERVER_NOT_RESP: return "server not responsible";
+	case IDN_RC_SERVICE_REFERRAL: return "service referral";
+	case IDN_RC_PREFIX_REFERRAL: return "prefix referral";
+	case IDN_RC_INSUFFICIENT_PERMS: return "insufficient permissions";
+	case IDN_RC_AUTH_NEEDED: return "authentication needed";
+	default: return "failure";
+	}
+}
+
+/* The error reply's text, if any, after the code's name. */
+static void print_failure(const char *what, const char *id, const idn_msg_t *m,
+			  int rc)
+{
+	idn_bytes_t text = {NULL, 0};
+	if (m != NULL)
+		idn_error_body_decode(m->rest, &text);
+	fprintf(stderr, "idctl: %s %s: %s (rc %d)%s%.*s\n", what, id,
+		rc_name(rc), rc, text.len ? ": " : "", (int)text.len,
+		text.p ? (const char *)text.p : "");
+}
+
+/* ---- output ---- */
+
+static void fmt_time(uint32_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+static void perms_str(uint8_t p, char out[5])
+{
+	out[0] = p & IDN_PERM_ADMIN_READ ? 'r' : '-';
+	out[1] = p & IDN_PERM_ADMIN_WRITE ? 'w' : '-';
+	out[2] = p & IDN_PERM_PUBLIC_READ ? 'r' : '-';
+	out[3] = p & IDN_PERM_PUBLIC_WRITE ? 'w' : '-';
+	out[4] = 0;
+}
+
+static bool printable(idn_bytes_t b)
+{
+	if (idn_utf8_check(b.p, b.len) != 0)
+		return false;
+	for (uint32_t i = 0; i < b.len; i++)
+		if (b.p[i] < 0x20 && b.p[i] != '\t')
+			return false;
+	return true;
+}
+
+static char *to_hex(idn_bytes_t b)
+{
+	char *s = malloc((size_t)b.len * 2 + 1);
+	if (s == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < b.len; i++)
+		sprintf(s + 2 * i, "%02x", b.p[i]);
+	s[2 * b.len] = 0;
+	return s;
+}
+
+static char *to_base64(idn_bytes_t b)
+{
+	static const char tbl[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	size_t n = ((size_t)b.len + 2) / 3 * 4;
+	char *s = malloc(n + 1), *o = s;
+	if (s == NULL)
+		return NULL;
+	for (uint32_t i = 0; i < b.len; i += 3) {
+		uint32_t v = (uint32_t)b.p[i] << 16;
+		if (i + 1 < b.len)
+			v |= (uint32_t)b.p[i + 1] << 8;
+		if (i + 2 < b.len)
+			v |= b.p[i + 2];
+		*o++ = tbl[v >> 18 & 63];
+		*o++ = tbl[v >> 12 & 63];
+		*o++ = i + 1 < b.len ? tbl[v >> 6 & 63] : '=';
+		*o++ = i + 2 < b.len ? tbl[v & 63] : '=';
+	}
+	*o = 0;
+	return s;
+}
+
+static json_t *jstr(idn_bytes_t b)
+{
+	return json_stringn((const char *)b.p, b.len);
+}
+
+static json_t *value_json(const idn_value_t *v, idn_arena_t *a)
+{
+	json_t *o = json_object();
+	json_t *data = json_object();
+	char ts[32], perms[5];
+	json_object_set_new(o, "index", json_integer(v->index));
+	json_object_set_new(o, "type", jstr(v->type));
+	idn_hs_admin_t adm;
+	(void)a;
+	if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
+	    idn_hs_admin_decode(v->data, &adm) == 0) {
+		char bits[13];
+		for (int i = 0; i < 12; i++)
+			bits[i] = adm.perms & (1u << (11 - i)) ? '1' : '0';
+		bits[12] = 0;
+		json_t *av = json_object();
+		json_object_set_new(av, "handle", jstr(adm.admin));
+		json_object_set_new(av, "index", json_integer(adm.index));
+		json_object_set_new(av, "permissions", json_string(bits));
+		json_object_set_new(data, "format", json_string("admin"));
+		json_object_set_new(data, "value", av);
+	} else if (printable(v->data)) {
+		json_object_set_new(data, "format", json_string("string"));
+		json_object_set_new(data, "value", jstr(v->data));
+	} else {
+		char *b64 = to_base64(v->data);
+		json_object_set_new(data, "format", json_string("base64"));
+		json_object_set_new(data, "value", json_string(b64 ? b64 : ""));
+		free(b64);
+	}
+	json_object_set_new(o, "data", data);
+	json_object_set_new(o, "ttl", json_integer(v->ttl));
+	if (v->ttl_type == IDN_TTL_ABSOLUTE)
+		json_object_set_new(o, "ttlType", json_integer(1));
+	fmt_time(v->timestamp, ts, sizeof(ts));
+	json_object_set_new(o, "timestamp", json_string(ts));
+	perms_str(v->perms, perms);
+	json_object_set_new(o, "permissions", json_string(perms));
+	if (v->nrefs) {
+		json_t *refs = json_array();
+		for (uint32_t i = 0; i < v->nrefs; i++) {
+			json_t *r = json_object();
+			json_object_set_new(r, "handle", jstr(v->refs[i].id));
+			json_object_set_new(r, "index",
+					    json_integer(v->refs[i].index));
+			json_array_append_new(refs, r);
+		}
+		json_object_set_new(o, "references", refs);
+	}
+	return o;
+}
+
+static void print_value(const idn_value_t *v)
+{
+	char ts[32], perms[5];
+	fmt_time(v->timestamp, ts, sizeof(ts));
+	perms_str(v->perms, perms);
+	printf("  %-6u %-12.*s %-8u%s %s  %s  ", v->index, (int)v->type.len,
+	       v->type.p, v->ttl, v->ttl_type == IDN_TTL_ABSOLUTE ? "abs" : "",
+	       perms, ts);
+	idn_hs_admin_t adm;
+	if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
+	    idn_hs_admin_decode(v->data, &adm) == 0) {
+		printf("%.*s@%u perms=%03x\n", (int)adm.admin.len, adm.admin.p,
+		       adm.index, adm.perms);
+	} else if (printable(v->data)) {
+		printf("%.*s\n", (int)v->data.len, v->data.p);
+	} else {
+		char *h = to_hex(v->data);
+		printf("hex:%s\n", h ? h : "");
+		free(h);
+	}
+	for (uint32_t i = 0; i < v->nrefs; i++)
+		printf("         ref %.*s@%u\n", (int)v->refs[i].id.len,
+		       v->refs[i].id.p, v->refs[i].index);
+}
+
+/* ---- commands ---- */
+
+typedef struct {
+	const opts_t *o;
+	idn_arena_t *a;
+	const char *id;
+	int printed;
+} resolve_ctx_t;
+
+static int on_resolve(void *vctx, const idn_env_t *env, const idn_msg_t *m)
+{
+	(void)env;
+	resolve_ctx_t *r = vctx;
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_failure("resolve", r->id, m, (int)m->hdr.rc);
+		return 1;
+	}
+	idn_values_body_t b;
+	if (idn_values_body_decode(m->rest, r->a, &b) != 0) {
+		fprintf(stderr, "idctl: resolve %s: malformed reply\n", r->id);
+		return 1;
+	}
+	r->printed = 1;
+	if (r->o->json) {
+		json_t *root = json_object();
+		json_object_set_new(root, "responseCode", json_integer(1));
+		json_object_set_new(root, "handle", jstr(b.id));
+		json_t *vals = json_array();
+		for (uint32_t i = 0; i < b.nvalues; i++)
+			json_array_append_new(vals, value_json(&b.values[i], r->a));
+		json_object_set_new(root, "values", vals);
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(root);
+		return 1;
+	}
+	printf("%.*s (%u value%s)\n", (int)b.id.len, b.id.p, b.nvalues,
+	       b.nvalues == 1 ? "" : "s");
+	printf("  %-6s %-12s %-8s %-4s  %-20s  %s\n", "index", "type", "ttl",
+	       "perm", "timestamp", "data");
+	for (uint32_t i = 0; i < b.nvalues; i++)
+		print_value(&b.values[i]);
+	return 1;
+}
+
+static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
+{
+	if (argc != 1)
+		return die_usage("resolve needs exactly one identifier%s", "");
+	const char *id = argv[0];
+	size_t idl = strlen(id);
+	idn_resolve_req_t q = {idn_bytes(id, idl), o->nindexes, o->indexes,
+			       o->ntypes, o->types};
+	size_t cap = 64 + idl + o->nindexes * 4;
+	for (uint32_t i = 0; i < o->ntypes; i++)
+		cap += 4 + o->types[i].len;
+	uint8_t *body = idn_arena_alloc(a, cap);
+	idn_wr_t w;
+	idn_wr_init(&w, body, cap);
+	idn_resolve_req_encode(&w, &q);
+	if (w.err || w.len > IDN_MSG_MAX - 64)
+		return die_usage("request too large%s", "");
+	resolve_ctx_t rc = {o, a, id, 0};
+	call_t c = {a, on_resolve, &rc, 0, false, 0};
+	uint32_t flags = o->public_only ? IDN_OF_PUBLIC_ONLY : 0;
+	int transport = o->tcp ? IDN_NET_TCP : IDN_NET_UDP;
+	const char *where = o->server ? o->server : "127.0.0.1:2641";
+	if (o->control && !o->server) {
+		transport = IDN_NET_UNIX;
+		where = o->control;
+	}
+	int err = build_and_call(o, transport, where, IDN_OC_RESOLUTION, flags,
+				 w.buf, w.len, &c);
+	if (err == 0 && c.truncated) {
+		/* the answer does not fit UDP: ask again over TCP */
+		c.truncated = false;
+		err = build_and_call(o, IDN_NET_TCP, where, IDN_OC_RESOLUTION,
+				     flags, w.buf, w.len, &c);
+	}
+	if (err) {
+		fprintf(stderr, "idctl: resolve %s via %s: %s\n", id, where,
+			idn_strerror(err));
+		return 1;
+	}
+	return rc.printed && c.rc == IDN_RC_SUCCESS ? 0 : 1;
+}
+
+static const char *control_path(const opts_t *o)
+{
+	if (o->control)
+		return o->control;
+	return getenv("IDNODE_CONTROL");
+}
+
+typedef struct {
+	const opts_t *o;
+	idn_arena_t *a;
+	const char *what, *id;
+	uint32_t count;
+	json_t *list;
+	bool failed;
+} admin_ctx_t;
+
+static int on_admin(void *vctx, const idn_env_t *env, const idn_msg_t *m)
+{
+	(void)env;
+	admin_ctx_t *x = vctx;
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_failure(x->what, x->id, m, (int)m->hdr.rc);
+		x->failed = true;
+		return 1;
+	}
+	if (x->list) {
+		idn_list_body_t b;
+		if (idn_list_body_decode(m->rest, x->a, &b) != 0) {
+			fprintf(stderr, "idctl: %s: malformed reply\n", x->what);
+			x->failed = true;
+			return 1;
+		}
+		for (uint32_t i = 0; i < b.n; i++) {
+			if (x->o->json)
+				json_array_append_new(x->list, jstr(b.ids[i]));
+			else
+				printf("%.*s\n", (int)b.ids[i].len, b.ids[i].p);
+		}
+		x->count += b.n;
+		idn_arena_reset(x->a); /* long listings: keep memory flat */
+	}
+	return 0;
+}
+
+static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
+		     idn_arena_t *a)
+{
+	static const struct {
+		const char *name;
+		uint32_t op;
+		int min, max; /* argument counts */
+		const char *done;
+	} cmds[] = {
+		{"create", IDN_OC_CREATE, 2, MAX_ITEMS + 1, "created"},
+		{"delete", IDN_OC_DELETE, 1, 1, "deleted"},
+		{"add", IDN_OC_ADD_VALUE, 2, MAX_ITEMS + 1, "added values to"},
+		{"modify", IDN_OC_MODIFY_VALUE, 2, MAX_ITEMS + 1, "modified"},
+		{"remove", IDN_OC_REMOVE_VALUE, 2, MAX_ITEMS + 1,
+		 "removed values from"},
+		{"list", IDN_OC_LIST, 1, 1, NULL},
+		{"home", IDN_OC_HOME, 1, 1, "homed"},
+		{"unhome", IDN_OC_UNHOME, 1, 1, "unhomed"},
+		{"homed", IDN_OC_LIST_HOMED, 0, 0, NULL},
+	};
+	size_t k = 0;
+	while (k < sizeof(cmds) / sizeof(cmds[0]) && strcmp(cmds[k].name, cmd))
+		k++;
+	if (k == sizeof(cmds) / sizeof(cmds[0]))
+		return die_usage("unknown command '%s'", cmd);
+	if (argc < cmds[k].min || argc > cmds[k].max)
+		return die_usage("wrong number of arguments for %s", cmd);
+	const char *sock = control_path(o);
+	if (sock == NULL) {
+		fprintf(stderr, "idctl: %s needs the node's control socket: -C PATH or IDNODE_CONTROL\n", cmd);
+		return 2;
+	}
+	uint32_t op = cmds[k].op;
+	const char *id = argc > 0 ? argv[0] : "";
+	size_t cap = 64 + strlen(id);
+	for (int i = 1; i < argc; i++)
+		cap += 64 + 2 * strlen(argv[i]);
+	uint8_t *body = idn_arena_alloc(a, cap);
+	idn_wr_t w;
+	idn_wr_init(&w, body, cap);
+	if (op == IDN_OC_CREATE || op == IDN_OC_ADD_VALUE ||
+	    op == IDN_OC_MODIFY_VALUE) {
+		idn_values_body_t b = {idn_bytes_str(id), (uint32_t)argc - 1,
+				       idn_arena_array(a, (size_t)argc, sizeof(idn_value_t))};
+		for (int i = 1; i < argc; i++)
+			if (parse_value(argv[i], a, &b.values[i - 1]) != 0)
+				return die_usage("bad value '%s': expected INDEX[,OPTION...]:TYPE=DATA", argv[i]);
+		idn_values_body_encode(&w, &b);
+	} else if (op == IDN_OC_REMOVE_VALUE) {
+		idn_remove_req_t b = {idn_bytes_str(id), (uint32_t)argc - 1,
+				      idn_arena_array(a, (size_t)argc, sizeof(uint32_t))};
+		for (int i = 1; i < argc; i++)
+			if (parse_u32(argv[i], strlen(argv[i]), 10, &b.indexes[i - 1]))
+				return die_usage("bad index '%s'", argv[i]);
+		idn_remove_req_encode(&w, &b);
+	} else if (op != IDN_OC_LIST_HOMED) {
+		idn_id_body_encode(&w, idn_bytes_str(id));
+	}
+	if (w.err)
+		return die_usage("request too large%s", "");
+	bool listing = op == IDN_OC_LIST || op == IDN_OC_LIST_HOMED;
+	idn_arena_t la;
+	idn_arena_init(&la, 0);
+	admin_ctx_t x = {o, &la, cmd, id, 0, listing ? json_array() : NULL, false};
+	call_t c = {a, on_admin, &x, 0, false, 0};
+	uint32_t flags = o->overwrite ? IDN_OF_OVERWRITE : 0;
+	int err = build_and_call(o, IDN_NET_UNIX, sock, op, flags, w.buf, w.len,
+				 &c);
+	idn_arena_free(&la);
+	if (err) {
+		fprintf(stderr, "idctl: %s %s via %s: %s\n", cmd, id, sock,
+			idn_strerror(err));
+		json_decref(x.list);
+		return 1;
+	}
+	if (x.failed) {
+		json_decref(x.list);
+		return 1;
+	}
+	if (o->json) {
+		json_t *root = json_object();
+		json_object_set_new(root, "responseCode", json_integer(1));
+		if (listing) {
+			if (op == IDN_OC_LIST)
+				json_object_set_new(root, "prefix", json_string(id));
+			json_object_set_new(root, op == IDN_OC_LIST ? "handles" : "prefixes", x.list);
+			x.list = NULL;
+		} else {
+			json_object_set_new(root, "handle", json_string(id));
+		}
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(root);
+	} else if (!listing) {
+		printf("%s %s\n", cmds[k].done, id);
+	}
+	json_decref(x.list);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc >= 2 && !strcmp(argv[1], "bench"))
+		return bench_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "populate"))
+		return bench_populate_main(argc - 1, argv + 1);
+	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
+	       O_OVERWRITE };
+	static const struct option lopts[] = {
+		{"server", required_argument, NULL, 's'},
+		{"control", required_argument, NULL, 'C'},
+		{"tcp", no_argument, NULL, O_TCP},
+		{"json", no_argument, NULL, O_JSON},
+		{"type", required_argument, NULL, O_TYPE},
+		{"index", required_argument, NULL, O_INDEX},
+		{"public", no_argument, NULL, O_PUBLIC},
+		{"timeout", required_argument, NULL, O_TIMEOUT},
+		{"overwrite", no_argument, NULL, O_OVERWRITE},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	static opts_t o;
+	o.timeout_ms = 3000;
+	int c;
+	uint32_t x;
+	while ((c = getopt_long(argc, argv, "s:C:h", lopts, NULL)) != -1) {
+		switch (c) {
+		case 's': o.server = optarg; break;
+		case 'C': o.control = optarg; break;
+		case O_TCP: o.tcp = true; break;
+		case O_JSON: o.json = true; break;
+		case O_PUBLIC: o.public_only = true; break;
+		case O_OVERWRITE: o.overwrite = true; break;
+		case O_TYPE:
+			if (o.ntypes == MAX_ITEMS)
+				return die_usage("too many --type%s", "");
+			o.types[o.ntypes++] = idn_bytes_str(optarg);
+			break;
+		case O_INDEX:
+			if (o.nindexes == MAX_ITEMS ||
+			    parse_u32(optarg, strlen(optarg), 10, &x) != 0)
+				return die_usage("bad --index '%s'", optarg);
+			o.indexes[o.nindexes++] = x;
+			break;
+		case O_TIMEOUT:
+			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 || x == 0)
+				return die_usage("bad --timeout '%s'", optarg);
+			o.timeout_ms = (int)x;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
+		}
+	}
+	if (optind >= argc)
+		return die_usage("no command given%s", "");
+	const char *cmd = argv[optind];
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	int rc;
+	if (!strcmp(cmd, "resolve"))
+		rc = cmd_resolve(&o, argc - optind - 1, argv + optind + 1, &a);
+	else
+		rc = cmd_admin(&o, cmd, argc - optind - 1, argv + optind + 1, &a);
+	idn_arena_free(&a);
+	return rc;
+}

@@ -1,0 +1,309 @@
+#include "config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define IDNODE_VERSION "0.1.0"
+
+static const char usage[] =
+	"usage: idnode [-c FILE] [--data DIR] [--listen ADDR:PORT]...\n"
+	"              [--control PATH] [--home PREFIX]... [--workers N]\n"
+	"              [--log-level error|warn|info|debug]\n"
+	"\n"
+	"Serves the Handle protocol on UDP and TCP for the prefixes it is\n"
+	"homed for, from an LMDB store in DIR. Flags override the config file.\n"
+	"\n"
+	"  -c, --config FILE     read settings from FILE (\"key value\" lines)\n"
+	"  -d, --data DIR        data directory (default ./idnode-data)\n"
+	"  -l, --listen ADDR:PORT  UDP+TCP listener, repeatable\n"
+	"                        (default 0.0.0.0:2641 and [::]:2641)\n"
+	"  -C, --control PATH    control socket (default DIR/control.sock)\n"
+	"  -H, --home PREFIX     home PREFIX at start, repeatable\n"
+	"  -w, --workers N       worker threads (default: one per core)\n"
+	"  -L, --log-level LVL   error, warn, info (default) or debug\n"
+	"      --map-size SIZE   LMDB map reservation, e.g. 64G (default)\n"
+	"      --case-sensitive-suffix  compare suffixes case-sensitively\n"
+	"      --udp-reply-max N larger UDP replies are sent truncated so the\n"
+	"                        client retries on TCP (default 4096)\n"
+	"  -h, --help            this text\n"
+	"  -V, --version         print the version\n";
+
+static void defaults(node_conf_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	strcpy(c->data, "idnode-data");
+	c->log_level = LOG_INFO;
+	c->map_size = 64ull << 30;
+	c->udp_reply_max = 4096;
+	c->tcp_idle_timeout = 60;
+	c->tcp_max_conns = 1024;
+	c->site_serial = 1;
+}
+
+static int parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (end == s || errno)
+		return -1;
+	switch (toupper((unsigned char)*end)) {
+	case 'K': v <<= 10; end++; break;
+	case 'M': v <<= 20; end++; break;
+	case 'G': v <<= 30; end++; break;
+	case 'T': v <<= 40; end++; break;
+	default: break;
+	}
+	if (*end != 0 || v == 0)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_int(const char *s, long min, long max, long *out)
+{
+	char *end;
+	errno = 0;
+	long v = strtol(s, &end, 10);
+	if (end == s || *end || errno || v < min || v > max)
+		return -1;
+	*out = v;
+	return 0;
+}
+
+static int parse_bool(const char *s, bool *out)
+{
+	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") ||
+	    !strcmp(s, "1"))
+		*out = true;
+	else if (!strcmp(s, "no") || !strcmp(s, "false") ||
+		 !strcmp(s, "off") || !strcmp(s, "0"))
+		*out = false;
+	else
+		return -1;
+	return 0;
+}
+
+static int copy(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n == 0 || n >= cap)
+		return -1;
+	memcpy(dst, src, n + 1);
+	return 0;
+}
+
+/* Applies one setting; where says where it came from for the message. */
+static int set(node_conf_t *c, const char *key, const char *val,
+	       const char *where)
+{
+	long n;
+	int bad = 0;
+	if (!strcmp(key, "data")) {
+		bad = copy(c->data, sizeof(c->data), val);
+	} else if (!strcmp(key, "control")) {
+		bad = copy(c->control, sizeof(c->control), val);
+	} else if (!strcmp(key, "listen")) {
+		if (c->nlisten >= CONF_MAX_LISTEN) {
+			fprintf(stderr, "idnode: %s: more than %d listeners\n",
+				where, CONF_MAX_LISTEN);
+			return -1;
+		}
+		bad = copy(c->listen[c->nlisten], sizeof(c->listen[0]), val);
+		if (!bad)
+			c->nlisten++;
+	} else if (!strcmp(key, "home")) {
+		if (c->nhome >= CONF_MAX_HOME) {
+			fprintf(stderr, "idnode: %s: more than %d home prefixes\n",
+				where, CONF_MAX_HOME);
+			return -1;
+		}
+		bad = copy(c->home[c->nhome], sizeof(c->home[0]), val);
+		if (!bad)
+			c->nhome++;
+	} else if (!strcmp(key, "workers")) {
+		bad = parse_int(val, 0, 256, &n);
+		c->workers = (int)n;
+	} else if (!strcmp(key, "log-level")) {
+		c->log_level = log_level_parse(val);
+		bad = c->log_level < 0;
+	} else if (!strcmp(key, "map-size")) {
+		bad = parse_size(val, &c->map_size);
+	} else if (!strcmp(key, "case-sensitive-suffix")) {
+		bad = parse_bool(val, &c->case_suffix);
+	} else if (!strcmp(key, "udp-reply-max")) {
+		bad = parse_int(val, 512, 262144, &n);
+		c->udp_reply_max = (uint32_t)n;
+	} else if (!strcmp(key, "tcp-idle-timeout")) {
+		bad = parse_int(val, 1, 86400, &n);
+		c->tcp_idle_timeout = (int)n;
+	} else if (!strcmp(key, "tcp-max-connections")) {
+		bad = parse_int(val, 1, 1000000, &n);
+		c->tcp_max_conns = (int)n;
+	} else if (!strcmp(key, "site-serial")) {
+		bad = parse_int(val, 0, 65535, &n);
+		c->site_serial = (uint16_t)n;
+	} else {
+		fprintf(stderr, "idnode: %s: unknown setting '%s'\n", where, key);
+		return -1;
+	}
+	if (bad) {
+		fprintf(stderr, "idnode: %s: invalid value '%s' for %s\n", where,
+			val, key);
+		return -1;
+	}
+	return 0;
+}
+
+static int load_file(node_conf_t *c, const char *path)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		fprintf(stderr, "idnode: cannot read config %s: %s\n", path,
+			strerror(errno));
+		return -1;
+	}
+	char line[2048];
+	int lineno = 0, rc = 0;
+	while (rc == 0 && fgets(line, sizeof(line), f) != NULL) {
+		lineno++;
+		char *p = line, *key, *val;
+		while (isspace((unsigned char)*p))
+			p++;
+		if (*p == '#' || *p == 0)
+			continue;
+		size_t n = strlen(p);
+		while (n > 0 && isspace((unsigned char)p[n - 1]))
+			p[--n] = 0;
+		key = p;
+		while (*p && !isspace((unsigned char)*p) && *p != '=')
+			p++;
+		if (*p)
+			*p++ = 0;
+		while (isspace((unsigned char)*p) || *p == '=')
+			p++;
+		val = p;
+		char where[1200];
+		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		if (*val == 0) {
+			fprintf(stderr, "idnode: %s: '%s' needs a value\n", where,
+				key);
+			rc = -1;
+			break;
+		}
+		rc = set(c, key, val, where);
+	}
+	fclose(f);
+	return rc;
+}
+
+int conf_load(node_conf_t *c, int argc, char **argv)
+{
+	enum { O_MAP = 256, O_CASE, O_UDPMAX };
+	static const struct option opts[] = {
+		{"config", required_argument, NULL, 'c'},
+		{"data", required_argument, NULL, 'd'},
+		{"listen", required_argument, NULL, 'l'},
+		{"control", required_argument, NULL, 'C'},
+		{"home", required_argument, NULL, 'H'},
+		{"workers", required_argument, NULL, 'w'},
+		{"log-level", required_argument, NULL, 'L'},
+		{"map-size", required_argument, NULL, O_MAP},
+		{"case-sensitive-suffix", no_argument, NULL, O_CASE},
+		{"udp-reply-max", required_argument, NULL, O_UDPMAX},
+		{"help", no_argument, NULL, 'h'},
+		{"version", no_argument, NULL, 'V'},
+		{0},
+	};
+	static const char *const names[] = {
+		['c'] = "config", ['d'] = "data", ['l'] = "listen",
+		['C'] = "control", ['H'] = "home", ['w'] = "workers",
+		['L'] = "log-level",
+	};
+	defaults(c);
+	/* first pass: the config file, so that flags override it */
+	int o;
+	const char *file = NULL;
+	opterr = 0;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:d:l:C:H:w:L:hV", opts, NULL)) !=
+	       -1) {
+		if (o == 'c')
+			file = optarg;
+		if (o == 'h') {
+			fputs(usage, stdout);
+			return 1;
+		}
+		if (o == 'V') {
+			printf("idnode %s\n", IDNODE_VERSION);
+			return 1;
+		}
+	}
+	if (file != NULL && load_file(c, file) != 0)
+		return -1;
+	/* second pass: flags; a repeatable flag replaces the file's list */
+	bool listen_seen = false, home_seen = false;
+	opterr = 1;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "c:d:l:C:H:w:L:hV", opts, NULL)) !=
+	       -1) {
+		const char *key = NULL;
+		switch (o) {
+		case 'c':
+			continue;
+		case 'l':
+			if (!listen_seen)
+				c->nlisten = 0;
+			listen_seen = true;
+			key = "listen";
+			break;
+		case 'H':
+			if (!home_seen)
+				c->nhome = 0;
+			home_seen = true;
+			key = "home";
+			break;
+		case 'd': case 'C': case 'w': case 'L':
+			key = names[o];
+			break;
+		case O_MAP:
+			key = "map-size";
+			break;
+		case O_UDPMAX:
+			key = "udp-reply-max";
+			break;
+		case O_CASE:
+			c->case_suffix = true;
+			continue;
+		default:
+			fprintf(stderr, "%s", usage);
+			return -1;
+		}
+		char where[64];
+		snprintf(where, sizeof(where), "--%s", key);
+		if (set(c, key, optarg, where) != 0)
+			return -1;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "idnode: unexpected argument '%s'\n", argv[optind]);
+		return -1;
+	}
+	if (c->nlisten == 0) {
+		strcpy(c->listen[0], "0.0.0.0:2641");
+		strcpy(c->listen[1], "[::]:2641");
+		c->nlisten = 2;
+	}
+	if (c->control[0] == 0 &&
+	    snprintf(c->control, sizeof(c->control), "%s/control.sock",
+		     c->data) >= (int)sizeof(c->control)) {
+		fprintf(stderr, "idnode: control socket path too long; set --control\n");
+		return -1;
+	}
+	return 0;
+}

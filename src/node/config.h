@@ -1,0 +1,34 @@
+/* idnode configuration: defaults, then the config file (-c), then command
+ * line flags, each overriding the one before. */
+#ifndef IDN_NODE_CONFIG_H
+#define IDN_NODE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#define CONF_MAX_LISTEN 16
+#define CONF_MAX_HOME 64
+
+typedef struct {
+	char data[1024];                      /* LMDB environment directory */
+	char control[108];                    /* control socket path */
+	char listen[CONF_MAX_LISTEN][128];    /* ADDR:PORT, UDP and TCP */
+	int nlisten;
+	char home[CONF_MAX_HOME][256];        /* prefixes homed at start */
+	int nhome;
+	int workers;                          /* 0: one per core */
+	int log_level;
+	uint64_t map_size;                    /* LMDB map reservation */
+	bool case_suffix;                     /* suffixes case-sensitive */
+	uint32_t udp_reply_max;               /* larger UDP replies: truncated */
+	int tcp_idle_timeout;                 /* seconds */
+	int tcp_max_conns;                    /* per worker */
+	uint16_t site_serial;
+} node_conf_t;
+
+/* Fills conf from defaults, the file named by -c (if any) and the flags.
+ * On error prints one line to stderr and returns -1; returns 1 when --help
+ * or --version was handled, 0 to run. */
+int conf_load(node_conf_t *conf, int argc, char **argv);
+
+#endif

@@ -1,0 +1,784 @@
+#include "server.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "handler.h"
+#include "log.h"
+#include "msg.h"
+#include "net.h"
+
+#define UDP_BATCH 64
+#define SEND_SLOTS 256
+#define CONTROL_MAX 64
+/* a TCP connection stops reading while this much output waits */
+#define TCP_WBUF_HIGH (1u << 20)
+
+typedef struct conn {
+	int fd;
+	uint8_t *rbuf;
+	size_t rlen, rcap;
+	uint8_t *wbuf;
+	size_t wlen, woff, wcap;
+	time_t last;
+	bool want_out;
+	struct conn *prev, *next;
+} conn_t;
+
+/* epoll data tags: pointers to these mark listening sockets */
+typedef struct {
+	int fd;
+	int kind; /* 0 UDP, 1 TCP listener, 2 eventfd */
+} lsock_t;
+
+typedef struct worker {
+	int id;
+	pthread_t thread;
+	server_t *srv;
+	int epfd;
+	int evfd;
+	lsock_t *socks;
+	int nsocks;
+	lsock_t ev;
+	handler_t h;
+	conn_t *conns;
+	int nconns;
+	/* UDP batch buffers */
+	struct mmsghdr rmsg[UDP_BATCH];
+	struct iovec riov[UDP_BATCH];
+	struct sockaddr_storage raddr[UDP_BATCH];
+	uint8_t rbuf[UDP_BATCH][IDN_UDP_DGRAM_MAX];
+	struct mmsghdr smsg[SEND_SLOTS];
+	struct iovec siov[SEND_SLOTS];
+	uint8_t sbuf[SEND_SLOTS][IDN_UDP_DGRAM_MAX];
+	int nsend;
+	int cur_fd; /* UDP socket of the batch being answered */
+} worker_t;
+
+struct server {
+	const node_conf_t *conf;
+	idn_store_t *store;
+	atomic_int stop;
+	worker_t **workers;
+	int nworkers;
+	int ctl_fd;
+	pthread_t ctl_thread;
+	bool ctl_started;
+	pthread_mutex_t ctl_lock;
+	pthread_cond_t ctl_cond;
+	int ctl_conns[CONTROL_MAX];
+	int nctl;
+};
+
+/* ---- sockets ---- */
+
+static int open_listener(const char *addr, int type, bool *unsupported)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	*unsupported = false;
+	if (idn_addr_parse(addr, IDN_DEFAULT_PORT, &ss, &sl) != 0) {
+		log_error("invalid listen address '%s'", addr);
+		return -1;
+	}
+	int fd = socket(ss.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		*unsupported = errno == EAFNOSUPPORT;
+		log_error("socket for %s: %s", addr, strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
+		*unsupported = errno == EADDRNOTAVAIL && ss.ss_family == AF_INET6;
+		if (!*unsupported)
+			log_error("cannot listen on %s/%s: %s", addr,
+				  type == SOCK_DGRAM ? "udp" : "tcp",
+				  strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (type == SOCK_STREAM && listen(fd, 1024) != 0) {
+		log_error("listen on %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	if (type == SOCK_DGRAM) {
+		int sz = 4 << 20;
+		setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+		setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sz, sizeof(sz));
+	}
+	return fd;
+}
+
+/* ---- UDP ---- */
+
+static void udp_flush(worker_t *w)
+{
+	int off = 0;
+	while (off < w->nsend) {
+		int n = sendmmsg(w->cur_fd, w->smsg + off,
+				 (unsigned)(w->nsend - off), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* the kernel refused this datagram (e.g. no route):
+			 * skip it and keep the others */
+			log_debug("udp send: %s", strerror(errno));
+			n = 1;
+		}
+		off += n;
+	}
+	w->nsend = 0;
+}
+
+typedef struct {
+	worker_t *w;
+	int i; /* index of the request in the receive batch */
+} udp_ctx_t;
+
+static uint8_t *udp_slot(worker_t *w, int i, size_t len)
+{
+	if (w->nsend == SEND_SLOTS)
+		udp_flush(w);
+	int s = w->nsend++;
+	w->siov[s].iov_base = w->sbuf[s];
+	w->siov[s].iov_len = len;
+	struct msghdr *mh = &w->smsg[s].msg_hdr;
+	memset(mh, 0, sizeof(*mh));
+	mh->msg_name = &w->raddr[i];
+	mh->msg_namelen = w->rmsg[i].msg_hdr.msg_namelen;
+	mh->msg_iov = &w->siov[s];
+	mh->msg_iovlen = 1;
+	return w->sbuf[s];
+}
+
+static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
+{
+	udp_ctx_t *c = vctx;
+	worker_t *w = c->w;
+	size_t mlen = len - IDN_ENV_LEN;
+	idn_env_t env;
+	if (idn_env_decode(frame, IDN_ENV_LEN, &env) != 0)
+		return -1;
+	if (mlen > w->srv->conf->udp_reply_max) {
+		/* Too large for UDP: the header alone, flagged truncated,
+		 * tells the client to ask again over TCP. */
+		uint8_t *p = udp_slot(w, c->i, IDN_ENV_LEN + IDN_HDR_LEN + 4);
+		env.flags |= IDN_EF_TRUNCATED;
+		env.msg_len = IDN_HDR_LEN + 4;
+		idn_env_encode(p, &env);
+		memcpy(p + IDN_ENV_LEN, frame + IDN_ENV_LEN, IDN_HDR_LEN - 4);
+		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN - 4, 0);
+		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN, 0);
+		return 0;
+	}
+	size_t nf = idn_udp_frag_count(mlen);
+	for (size_t i = 0; i < nf; i++) {
+		uint8_t *p = udp_slot(w, c->i, 0);
+		size_t dl = idn_udp_frag(&env, frame + IDN_ENV_LEN, mlen, i, p);
+		w->siov[w->nsend - 1].iov_len = dl;
+	}
+	return 0;
+}
+
+static void udp_readable(worker_t *w, int fd)
+{
+	/* bounded rounds so TCP connections get their turn */
+	for (int round = 0; round < 8; round++) {
+		for (int i = 0; i < UDP_BATCH; i++) {
+			w->riov[i].iov_base = w->rbuf[i];
+			w->riov[i].iov_len = sizeof(w->rbuf[i]);
+			struct msghdr *mh = &w->rmsg[i].msg_hdr;
+			memset(mh, 0, sizeof(*mh));
+			mh->msg_name = &w->raddr[i];
+			mh->msg_namelen = sizeof(w->raddr[i]);
+			mh->msg_iov = &w->riov[i];
+			mh->msg_iovlen = 1;
+		}
+		int n = recvmmsg(fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		w->cur_fd = fd;
+		if (handler_begin(&w->h) != 0) {
+			log_error("store read transaction failed");
+			return;
+		}
+		for (int i = 0; i < n; i++) {
+			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+				continue; /* larger than any Handle datagram */
+			udp_ctx_t c = {w, i};
+			handler_process(&w->h, w->rbuf[i], w->rmsg[i].msg_len,
+					TRANSPORT_UDP, udp_emit, &c);
+		}
+		handler_end(&w->h);
+		udp_flush(w);
+		if (n < UDP_BATCH)
+			return;
+	}
+}
+
+/* ---- TCP ---- */
+
+static void conn_close(worker_t *w, conn_t *c)
+{
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c->rbuf);
+	free(c->wbuf);
+	free(c);
+	w->nconns--;
+}
+
+static int tcp_emit(void *vctx, const uint8_t *frame, size_t len)
+{
+	conn_t *c = vctx;
+	if (c->wcap - c->wlen < len) {
+		size_t cap = c->wcap ? c->wcap : 4096;
+		while (cap - c->wlen < len)
+			cap *= 2;
+		uint8_t *nb = realloc(c->wbuf, cap);
+		if (nb == NULL)
+			return -1;
+		c->wbuf = nb;
+		c->wcap = cap;
+	}
+	memcpy(c->wbuf + c->wlen, frame, len);
+	c->wlen += len;
+	return 0;
+}
+
+static void conn_events(worker_t *w, conn_t *c)
+{
+	struct epoll_event ev = {0};
+	bool out = c->woff < c->wlen;
+	bool in = c->wlen - c->woff < TCP_WBUF_HIGH;
+	if (out == c->want_out && in)
+		return;
+	ev.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0) | EPOLLRDHUP;
+	ev.data.ptr = c;
+	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->want_out = out;
+}
+
+/* Returns -1 when the connection must be closed. */
+static int conn_flush(conn_t *c)
+{
+	while (c->woff < c->wlen) {
+		ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -1;
+		}
+		c->woff += (size_t)n;
+	}
+	c->woff = c->wlen = 0;
+	return 0;
+}
+
+/* Processes every complete frame in the read buffer. */
+static int conn_process(worker_t *w, conn_t *c)
+{
+	size_t off = 0;
+	int rc = 0;
+	bool begun = false;
+	while (c->rlen - off >= IDN_ENV_LEN) {
+		idn_env_t env;
+		int err = idn_env_decode(c->rbuf + off, IDN_ENV_LEN, &env);
+		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED) {
+			rc = -1; /* cannot find the next frame: give up */
+			break;
+		}
+		size_t flen = IDN_ENV_LEN + (size_t)env.msg_len;
+		if (c->rlen - off < flen)
+			break;
+		if (!begun) {
+			if (handler_begin(&w->h) != 0) {
+				rc = -1;
+				break;
+			}
+			begun = true;
+		}
+		handler_process(&w->h, c->rbuf + off, flen, TRANSPORT_TCP,
+				tcp_emit, c);
+		off += flen;
+	}
+	if (begun)
+		handler_end(&w->h);
+	if (off > 0) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	return rc;
+}
+
+static void conn_readable(worker_t *w, conn_t *c)
+{
+	for (;;) {
+		if (c->rcap - c->rlen < 4096 &&
+		    c->rcap < IDN_ENV_LEN + IDN_MSG_MAX) {
+			size_t cap = c->rcap ? c->rcap * 2 : 8192;
+			if (cap > IDN_ENV_LEN + IDN_MSG_MAX)
+				cap = IDN_ENV_LEN + IDN_MSG_MAX;
+			uint8_t *nb = realloc(c->rbuf, cap);
+			if (nb == NULL) {
+				conn_close(w, c);
+				return;
+			}
+			c->rbuf = nb;
+			c->rcap = cap;
+		}
+		ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			conn_process(w, c);
+			conn_flush(c);
+			conn_close(w, c);
+			return;
+		}
+		c->rlen += (size_t)n;
+		c->last = time(NULL);
+		if (conn_process(w, c) != 0) {
+			conn_flush(c);
+			conn_close(w, c);
+			return;
+		}
+		if (c->wlen - c->woff >= TCP_WBUF_HIGH)
+			break;
+	}
+	if (conn_flush(c) != 0) {
+		conn_close(w, c);
+		return;
+	}
+	conn_events(w, c);
+}
+
+static void tcp_accept(worker_t *w, int lfd)
+{
+	for (int i = 0; i < 64; i++) {
+		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (w->nconns >= w->srv->conf->tcp_max_conns) {
+			log_warn("TCP connection limit (%d per worker) reached",
+				 w->srv->conf->tcp_max_conns);
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		conn_t *c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->last = time(NULL);
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
+					 .data.ptr = c};
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		w->nconns++;
+	}
+}
+
+static void sweep_idle(worker_t *w, time_t now)
+{
+	conn_t *c = w->conns;
+	while (c != NULL) {
+		conn_t *next = c->next;
+		if (now - c->last > w->srv->conf->tcp_idle_timeout)
+			conn_close(w, c);
+		c = next;
+	}
+}
+
+static bool is_lsock(worker_t *w, void *p)
+{
+	return (p >= (void *)w->socks && p < (void *)(w->socks + w->nsocks)) ||
+	       p == (void *)&w->ev;
+}
+
+static void *worker_main(void *arg)
+{
+	worker_t *w = arg;
+	struct epoll_event evs[64];
+	time_t last_sweep = time(NULL);
+	while (!atomic_load(&w->srv->stop)) {
+		int n = epoll_wait(w->epfd, evs, 64, 1000);
+		for (int i = 0; i < n; i++) {
+			void *p = evs[i].data.ptr;
+			if (is_lsock(w, p)) {
+				lsock_t *l = p;
+				if (l->kind == 0)
+					udp_readable(w, l->fd);
+				else if (l->kind == 1)
+					tcp_accept(w, l->fd);
+				continue; /* eventfd: the loop test sees stop */
+			}
+			conn_t *c = p;
+			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
+				conn_close(w, c);
+				continue;
+			}
+			if (evs[i].events & EPOLLOUT) {
+				if (conn_flush(c) != 0) {
+					conn_close(w, c);
+					continue;
+				}
+			}
+			if (evs[i].events & (EPOLLIN | EPOLLRDHUP))
+				conn_readable(w, c);
+			else
+				conn_events(w, c);
+		}
+		time_t now = time(NULL);
+		if (now != last_sweep) {
+			sweep_idle(w, now);
+			last_sweep = now;
+		}
+	}
+	while (w->conns)
+		conn_close(w, w->conns);
+	return NULL;
+}
+
+/* ---- control socket ---- */
+
+typedef struct {
+	server_t *srv;
+	int fd;
+} ctl_arg_t;
+
+static int fd_emit(void *ctx, const uint8_t *frame, size_t len)
+{
+	int fd = *(int *)ctx;
+	while (len > 0) {
+		ssize_t n = write(fd, frame, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		frame += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int read_full(int fd, uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t r = read(fd, p, n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		p += r;
+		n -= (size_t)r;
+	}
+	return 0;
+}
+
+static void ctl_forget(server_t *s, int fd)
+{
+	pthread_mutex_lock(&s->ctl_lock);
+	for (int i = 0; i < s->nctl; i++)
+		if (s->ctl_conns[i] == fd) {
+			s->ctl_conns[i] = s->ctl_conns[--s->nctl];
+			break;
+		}
+	pthread_cond_broadcast(&s->ctl_cond);
+	pthread_mutex_unlock(&s->ctl_lock);
+}
+
+static void *ctl_conn_main(void *varg)
+{
+	ctl_arg_t *a = varg;
+	server_t *s = a->srv;
+	int fd = a->fd;
+	free(a);
+	handler_t h;
+	uint8_t *buf = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
+	if (buf == NULL || handler_init(&h, s->store, s->conf) != 0) {
+		free(buf);
+		goto out;
+	}
+	while (!atomic_load(&s->stop)) {
+		idn_env_t env;
+		if (read_full(fd, buf, IDN_ENV_LEN) != 0)
+			break;
+		int err = idn_env_decode(buf, IDN_ENV_LEN, &env);
+		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED)
+			break;
+		if (read_full(fd, buf + IDN_ENV_LEN, env.msg_len) != 0)
+			break;
+		if (handler_begin(&h) != 0)
+			break;
+		handler_process(&h, buf, IDN_ENV_LEN + env.msg_len,
+				TRANSPORT_CONTROL, fd_emit, &fd);
+		handler_end(&h);
+	}
+	handler_fini(&h);
+	free(buf);
+out:
+	ctl_forget(s, fd);
+	close(fd);
+	return NULL;
+}
+
+static void *ctl_main(void *arg)
+{
+	server_t *s = arg;
+	while (!atomic_load(&s->stop)) {
+		struct pollfd pfd = {s->ctl_fd, POLLIN, 0};
+		if (poll(&pfd, 1, 500) <= 0)
+			continue;
+		int fd = accept4(s->ctl_fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd < 0)
+			continue;
+		pthread_mutex_lock(&s->ctl_lock);
+		bool full = s->nctl >= CONTROL_MAX;
+		if (!full)
+			s->ctl_conns[s->nctl++] = fd;
+		pthread_mutex_unlock(&s->ctl_lock);
+		if (full) {
+			log_warn("control socket: too many connections");
+			close(fd);
+			continue;
+		}
+		ctl_arg_t *a = malloc(sizeof(*a));
+		pthread_t t;
+		pthread_attr_t attr;
+		pthread_attr_init(&attr);
+		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+		if (a != NULL) {
+			a->srv = s;
+			a->fd = fd;
+		}
+		if (a == NULL || pthread_create(&t, &attr, ctl_conn_main, a) != 0) {
+			free(a);
+			ctl_forget(s, fd);
+			close(fd);
+		}
+		pthread_attr_destroy(&attr);
+	}
+	return NULL;
+}
+
+static int ctl_open(server_t *s)
+{
+	const char *path = s->conf->control;
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof(un.sun_path)) {
+		log_error("control socket path too long: %s", path);
+		return -1;
+	}
+	strcpy(un.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -1;
+	/* a live socket means another idnode owns this data directory */
+	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0) {
+		log_error("control socket %s is in use: is another idnode "
+			  "running?", path);
+		close(fd);
+		return -1;
+	}
+	close(fd);
+	unlink(path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	mode_t old = umask(0177); /* 0600: the file mode is the access control */
+	int rc = bind(fd, (struct sockaddr *)&un, sizeof(un));
+	umask(old);
+	if (rc != 0 || listen(fd, 64) != 0) {
+		log_error("cannot create control socket %s: %s", path,
+			  strerror(errno));
+		close(fd);
+		return -1;
+	}
+	s->ctl_fd = fd;
+	return 0;
+}
+
+/* ---- lifecycle ---- */
+
+static void worker_free(worker_t *w)
+{
+	if (w == NULL)
+		return;
+	for (int i = 0; i < w->nsocks; i++)
+		close(w->socks[i].fd);
+	free(w->socks);
+	if (w->epfd >= 0)
+		close(w->epfd);
+	if (w->evfd >= 0)
+		close(w->evfd);
+	handler_fini(&w->h);
+	free(w);
+}
+
+static worker_t *worker_new(server_t *s, int id)
+{
+	const node_conf_t *conf = s->conf;
+	worker_t *w = calloc(1, sizeof(*w));
+	if (w == NULL)
+		return NULL;
+	w->id = id;
+	w->srv = s;
+	w->epfd = epoll_create1(EPOLL_CLOEXEC);
+	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	w->socks = calloc((size_t)conf->nlisten * 2, sizeof(lsock_t));
+	if (w->epfd < 0 || w->evfd < 0 || w->socks == NULL ||
+	    handler_init(&w->h, s->store, conf) != 0)
+		goto fail;
+	w->ev.fd = w->evfd;
+	w->ev.kind = 2;
+	struct epoll_event ev = {.events = EPOLLIN, .data.ptr = &w->ev};
+	epoll_ctl(w->epfd, EPOLL_CTL_ADD, w->evfd, &ev);
+	for (int i = 0; i < conf->nlisten; i++) {
+		for (int k = 0; k < 2; k++) {
+			bool unsupported;
+			int fd = open_listener(conf->listen[i],
+					       k ? SOCK_STREAM : SOCK_DGRAM,
+					       &unsupported);
+			if (fd < 0 && unsupported) {
+				if (id == 0 && k == 0)
+					log_warn("IPv6 is unavailable: not "
+						 "listening on %s",
+						 conf->listen[i]);
+				continue;
+			}
+			if (fd < 0)
+				goto fail;
+			lsock_t *l = &w->socks[w->nsocks++];
+			l->fd = fd;
+			l->kind = k;
+			ev.events = EPOLLIN;
+			ev.data.ptr = l;
+			epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev);
+		}
+	}
+	if (w->nsocks == 0) {
+		log_error("no listener could be opened");
+		goto fail;
+	}
+	return w;
+fail:
+	worker_free(w);
+	return NULL;
+}
+
+int server_start(const node_conf_t *conf, idn_store_t *store, server_t **out)
+{
+	server_t *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	s->conf = conf;
+	s->store = store;
+	s->ctl_fd = -1;
+	pthread_mutex_init(&s->ctl_lock, NULL);
+	pthread_cond_init(&s->ctl_cond, NULL);
+	int n = conf->workers > 0 ? conf->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	if (n < 1)
+		n = 1;
+	s->workers = calloc((size_t)n, sizeof(*s->workers));
+	if (s->workers == NULL)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		s->workers[i] = worker_new(s, i);
+		if (s->workers[i] == NULL)
+			goto fail;
+		s->nworkers++;
+	}
+	if (ctl_open(s) != 0)
+		goto fail;
+	for (int i = 0; i < n; i++) {
+		if (pthread_create(&s->workers[i]->thread, NULL, worker_main,
+				   s->workers[i]) != 0) {
+			log_error("cannot start worker thread");
+			s->nworkers = i;
+			goto fail_started;
+		}
+	}
+	if (pthread_create(&s->ctl_thread, NULL, ctl_main, s) != 0)
+		goto fail_started;
+	s->ctl_started = true;
+	*out = s;
+	return 0;
+fail_started:
+	server_stop(s);
+	return -1;
+fail:
+	for (int i = 0; i < s->nworkers; i++)
+		worker_free(s->workers[i]);
+	if (s->ctl_fd >= 0)
+		close(s->ctl_fd);
+	free(s->workers);
+	free(s);
+	return -1;
+}
+
+void server_stop(server_t *s)
+{
+	atomic_store(&s->stop, 1);
+	uint64_t one = 1;
+	for (int i = 0; i < s->nworkers; i++)
+		if (write(s->workers[i]->evfd, &one, sizeof(one)) < 0)
+			log_debug("eventfd: %s", strerror(errno));
+	for (int i = 0; i < s->nworkers; i++) {
+		pthread_join(s->workers[i]->thread, NULL);
+		worker_free(s->workers[i]);
+	}
+	if (s->ctl_started)
+		pthread_join(s->ctl_thread, NULL);
+	/* wake control connections blocked in read, wait for them to end */
+	pthread_mutex_lock(&s->ctl_lock);
+	for (int i = 0; i < s->nctl; i++)
+		shutdown(s->ctl_conns[i], SHUT_RDWR);
+	while (s->nctl > 0)
+		pthread_cond_wait(&s->ctl_cond, &s->ctl_lock);
+	pthread_mutex_unlock(&s->ctl_lock);
+	if (s->ctl_fd >= 0) {
+		close(s->ctl_fd);
+		unlink(s->conf->control);
+	}
+	free(s->workers);
+	free(s);
+}

@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Runs every test binary of one build ($B, default build): unit tests,
+# end-to-end tests (real daemons on loopback) and the fuzz corpus replays.
+# Prints one closing line "N passed, N failed" and exits non-zero on any
+# failure.
+set -u
+B=${B:-build}
+cd "$(dirname "$0")/.."
+passed=0
+failed=0
+failures=()
+log=$(mktemp)
+trap 'rm -f "$log"' EXIT
+
+run_cmocka() {
+	local bin=$1
+	"$bin" >"$log" 2>&1
+	local rc=$?
+	local p f
+	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	p=${p:-0}
+	f=${f:-0}
+	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+		f=1 # crashed or failed outside a test
+	fi
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failures+=("$bin")
+		echo "---- $bin (exit $rc)"
+		cat "$log"
+	fi
+	printf '%-40s %3d passed, %d failed\n' "$(basename "$bin")" "$p" "$f"
+}
+
+for bin in "$B"/tests/unit/test_*; do
+	[ -x "$bin" ] && run_cmocka "$bin"
+done
+for bin in "$B"/tests/e2e/test_*; do
+	[ -x "$bin" ] && IDN_BUILD="$B" run_cmocka "$bin"
+done
+for bin in "$B"/tests/fuzz/fuzz_*; do
+	[ -x "$bin" ] || continue
+	name=$(basename "$bin")
+	if "$bin" "tests/fuzz/corpus/$name" >"$log" 2>&1; then
+		passed=$((passed + 1))
+		printf '%-40s replay: %s\n' "$name" "$(tail -1 "$log")"
+	else
+		failed=$((failed + 1))
+		failures+=("$bin")
+		echo "---- $bin corpus replay failed"
+		tail -30 "$log"
+	fi
+done
+
+if [ "${#failures[@]}" -ne 0 ]; then
+	echo "failing: ${failures[*]}"
+fi
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]
