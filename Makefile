@@ -67,7 +67,7 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 $(B)/tests/e2e/%: $(B)/tests/e2e/%.o $(E2E_HOBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson -lcmocka
 
 # Fuzz targets linked with a replay driver: `make test` runs each over its
 # corpus in tests/fuzz/corpus/<target>/. `make fuzz` builds libFuzzer ones.
