@@ -11,7 +11,18 @@
  * Writes happen in write transactions. Each operation inside one is atomic:
  * it applies fully or, when it returns an error, not at all, and the
  * transaction stays usable for further operations (so a batch of unrelated
- * requests can share one commit). A commit that returns 0 is durable. */
+ * requests can share one commit). A commit that returns 0 is durable.
+ * Exception: a backend failure inside an operation (IDN_ENOSPACE, IDN_ESTORE,
+ * -errno) ends the whole transaction: later operations and the commit
+ * return the same error and nothing of the batch is applied, so the caller
+ * retries the other requests in a new transaction.
+ *
+ * Threads: a read transaction may move between threads but is used by one
+ * at a time; a write transaction begins, works and ends in one thread, and
+ * a thread must not begin a second one while holding one. Every function
+ * returns IDN_EINVAL for NULL arguments and for reads on a reset read
+ * transaction. IDN_ECORRUPT at open also covers a store written by a newer
+ * schema version. */
 #ifndef IDN_STORE_H
 #define IDN_STORE_H
 

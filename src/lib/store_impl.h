@@ -1,0 +1,78 @@
+/* The storage backend interface (internal).
+ *
+ * store.c holds the public idn_store_* / idn_rtxn_* / idn_wtxn_* functions:
+ * it checks the caller's arguments once, for every backend, and dispatches
+ * through the ops table of the store. A backend defines its own store and
+ * transaction structures with the base structures below as their first
+ * member, fills in every op, and provides an open function that store.c
+ * calls.
+ *
+ * What store.c has already checked when an op runs: pointers are not NULL
+ * (arrays only when their count is not 0); keys and prefixes are 1 to
+ * IDN_IDENT_MAX bytes; value and index counts are at most IDN_VALUES_MAX;
+ * a listing prefix is at most IDN_IDENT_MAX - 1 bytes.
+ *
+ * Backends share the record logic of record.h, so the checks of the
+ * interface (duplicate indexes, counts, sizes) and the atomicity of each
+ * operation are the same everywhere. */
+#ifndef IDN_STORE_IMPL_H
+#define IDN_STORE_IMPL_H
+
+#include "store.h"
+
+typedef struct idn_store_ops idn_store_ops_t;
+
+struct idn_store {
+	const idn_store_ops_t *ops;
+};
+
+struct idn_rtxn {
+	idn_store_t *store;
+};
+
+struct idn_wtxn {
+	idn_store_t *store;
+};
+
+/* Each op has the meaning, errors and ownership rules of the public
+ * function of the same name in store.h. */
+struct idn_store_ops {
+	const char *name;
+
+	void (*close)(idn_store_t *s);
+	int (*stat)(idn_store_t *s, idn_store_stat_t *out);
+
+	int (*rtxn_begin)(idn_store_t *s, idn_rtxn_t **out);
+	void (*rtxn_reset)(idn_rtxn_t *t);
+	int (*rtxn_renew)(idn_rtxn_t *t);
+	void (*rtxn_free)(idn_rtxn_t *t);
+
+	int (*get)(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+		   idn_record_t *out);
+	int (*homed)(idn_rtxn_t *t, const uint8_t *prefix, size_t len);
+	int (*list)(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
+		    idn_bytes_t after, idn_list_cb cb, void *ctx);
+	int (*list_homed)(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+
+	int (*wtxn_begin)(idn_store_t *s, idn_wtxn_t **out);
+	int (*wtxn_commit)(idn_wtxn_t *t);
+	void (*wtxn_abort)(idn_wtxn_t *t);
+	int (*wtxn_get)(idn_wtxn_t *t, const uint8_t *key, size_t keylen,
+			idn_record_t *out);
+	int (*create)(idn_wtxn_t *t, const idn_ident_t *id,
+		      const idn_value_t *v, uint32_t n, bool overwrite);
+	int (*del)(idn_wtxn_t *t, const idn_ident_t *id);
+	int (*add)(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		   uint32_t n, bool overwrite);
+	int (*modify)(idn_wtxn_t *t, const idn_ident_t *id,
+		      const idn_value_t *v, uint32_t n);
+	int (*remove)(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
+		      uint32_t n);
+	int (*home)(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
+	int (*unhome)(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
+};
+
+/* The LMDB backend (store_lmdb.c). Same contract as idn_store_open. */
+int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out);
+
+#endif

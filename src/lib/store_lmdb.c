@@ -1,0 +1,714 @@
+/* The LMDB storage backend.
+ *
+ * One environment in the store directory with three named databases:
+ *
+ *   records   LMDB key (below) -> record blob (record.h)
+ *   prefixes  LMDB key of a normalised prefix -> that normalised prefix
+ *   meta      "version" -> u32 big-endian schema version (1)
+ *
+ * LMDB keys. LMDB keys are at most 511 bytes, identifiers up to 2048. A
+ * normalised key of at most KEY_DIRECT (478) bytes is its own LMDB key.
+ * A longer one is stored under its first KEY_DIRECT bytes, a 0x00 marker
+ * and the SHA-256 of the whole normalised key: 511 bytes. The two forms
+ * never meet: direct keys are shorter and hold no 0x00 (identifiers hold no
+ * control characters). Both begin with the normalised key's first
+ * KEY_DIRECT bytes, so a range scan over keys beginning with "PREFIX/"
+ * still finds every identifier under the prefix (for a "PREFIX/" itself
+ * longer than KEY_DIRECT bytes the scan uses its first KEY_DIRECT bytes and
+ * checks each record's identifier). Listings come out in LMDB key order,
+ * which is normalised-key order except among identifiers that share their
+ * first KEY_DIRECT bytes. A read checks that the identifier stored in the
+ * record equals the requested key up to ASCII case (normalisation only maps
+ * ASCII case), so a record can never answer for another identifier.
+ *
+ * Concurrency. The environment is opened with MDB_NOTLS: a read transaction
+ * belongs to its idn_rtxn_t, not to a thread, and is reset and renewed
+ * without locks. The write transaction is LMDB's single writer; the scratch
+ * memory in the store that write operations use is only touched while it
+ * is held. Durability: no NOSYNC/NOMETASYNC, so a commit that returns has
+ * been synced. */
+#include "store_impl.h"
+
+#include <errno.h>
+#include <lmdb.h>
+#include <openssl/sha.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "error.h"
+#include "ident.h"
+#include "record.h"
+
+#define KEY_MAX 511    /* LMDB's default MDB_MAXKEYSIZE, checked at open */
+#define KEY_DIRECT 478 /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
+#define SCHEMA_VERSION 1u
+#define MAP_DEFAULT ((uint64_t)64 << 30)
+#define READERS_DEFAULT 1024u
+#define MAXDBS 16 /* room for the templates, indexes and change log */
+
+typedef struct {
+	idn_store_t base;
+	MDB_env *env;
+	MDB_dbi records, prefixes, meta;
+	/* write scratch, used only while holding the write transaction */
+	idn__rset_t rs;
+	uint8_t *buf;
+	size_t cap;
+} lstore_t;
+
+typedef struct {
+	idn_rtxn_t base;
+	MDB_txn *txn;
+	bool live; /* holds a snapshot: not reset */
+} lrtxn_t;
+
+typedef struct {
+	idn_wtxn_t base;
+	MDB_txn *txn;
+	int err; /* sticky: LMDB failed a write, only abort is left */
+} lwtxn_t;
+
+/* The one translation of LMDB and system codes into library codes. */
+static int lmdb_error(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return IDN_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return IDN_EEXISTS;
+	case MDB_MAP_FULL: /* the map size is reached */
+	case MDB_TXN_FULL: /* the transaction has too many dirty pages */
+	case ENOSPC:
+	case EDQUOT:
+		return IDN_ENOSPACE;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:      /* not an LMDB file */
+	case MDB_INCOMPATIBLE: /* a database is not what we expect */
+		return IDN_ECORRUPT;
+	case ENOMEM:
+		return -ENOMEM;
+	}
+	if (rc > 0)
+		return -rc; /* another errno value */
+	/* MDB_PANIC, MDB_VERSION_MISMATCH, MDB_READERS_FULL, MDB_MAP_RESIZED,
+	 * MDB_DBS_FULL, MDB_BAD_* and anything newer */
+	return IDN_ESTORE;
+}
+
+static lstore_t *lstore(idn_store_t *s)
+{
+	return (lstore_t *)s;
+}
+
+/* Writes the LMDB key for a normalised key into buf (KEY_MAX bytes). */
+static MDB_val lmdb_key(const uint8_t *key, size_t len, uint8_t *buf)
+{
+	MDB_val k = {.mv_data = buf};
+	if (len <= KEY_DIRECT) {
+		memcpy(buf, key, len);
+		k.mv_size = len;
+		return k;
+	}
+	memcpy(buf, key, KEY_DIRECT);
+	buf[KEY_DIRECT] = 0x00;
+	SHA256(key, len, buf + KEY_DIRECT + 1);
+	k.mv_size = KEY_MAX;
+	return k;
+}
+
+/* LMDB's default key order: bytewise, a proper prefix first. */
+static int key_cmp(const MDB_val *a, const MDB_val *b)
+{
+	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
+	int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
+	if (c)
+		return c;
+	return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
+}
+
+static bool has_prefix(const MDB_val *k, const uint8_t *p, size_t len)
+{
+	return k->mv_size >= len && memcmp(k->mv_data, p, len) == 0;
+}
+
+/* Records an LMDB failure inside a write transaction: LMDB then only
+ * allows an abort, so every later operation and the commit fail with it.
+ * w is NULL in read transactions. Returns the translated error. */
+static int poison(lwtxn_t *w, int rc)
+{
+	int err = lmdb_error(rc);
+	if (w)
+		w->err = err;
+	return err;
+}
+
+/* Looks a record up in txn and checks it. Returns 0, IDN_ENOTFOUND,
+ * IDN_ECORRUPT or another translated LMDB error (which poisons w). */
+static int get_record(lstore_t *s, MDB_txn *txn, lwtxn_t *w, const uint8_t *key,
+		      size_t len, idn_record_t *out)
+{
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(key, len, kb), d;
+	int rc = mdb_get(txn, s->records, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return IDN_ENOTFOUND;
+	if (rc)
+		return poison(w, rc);
+	idn_record_t rec;
+	int err = idn__record_parse(d.mv_data, d.mv_size, &rec);
+	if (err)
+		return err;
+	if (!idn_ascii_caseeq(rec.id.p, rec.id.len, key, len))
+		return IDN_ECORRUPT; /* filed under another identifier's key */
+	*out = rec;
+	return 0;
+}
+
+/* Looks a prefix up: 1 if homed, 0 if not, IDN_ECORRUPT if its key holds
+ * another prefix, or a translated LMDB error (which poisons w). */
+static int get_prefix(lstore_t *s, MDB_txn *txn, lwtxn_t *w,
+		      const uint8_t *prefix, size_t len)
+{
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(prefix, len, kb), d;
+	int rc = mdb_get(txn, s->prefixes, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return 0;
+	if (rc)
+		return poison(w, rc);
+	if (d.mv_size != len || memcmp(d.mv_data, prefix, len) != 0)
+		return IDN_ECORRUPT;
+	return 1;
+}
+
+/* ---- opening ---- */
+
+/* Checks the schema version, writing it into a new environment. */
+static int check_version(lstore_t *s, MDB_txn *txn)
+{
+	MDB_val k = {.mv_size = 7, .mv_data = "version"}, d;
+	int rc = mdb_get(txn, s->meta, &k, &d);
+	if (rc == 0) {
+		/* Another version is a store this build cannot read (a newer
+		 * one, or not an idnode store): refuse it as corrupt. */
+		if (d.mv_size != 4 || idn_get_u32(d.mv_data) != SCHEMA_VERSION)
+			return IDN_ECORRUPT;
+		return 0;
+	}
+	if (rc != MDB_NOTFOUND)
+		return lmdb_error(rc);
+	MDB_stat rst, pst;
+	rc = mdb_stat(txn, s->records, &rst);
+	if (rc == 0)
+		rc = mdb_stat(txn, s->prefixes, &pst);
+	if (rc)
+		return lmdb_error(rc);
+	if (rst.ms_entries || pst.ms_entries)
+		return IDN_ECORRUPT; /* data without a version */
+	uint8_t v[4];
+	idn_put_u32(v, SCHEMA_VERSION);
+	d.mv_size = sizeof(v);
+	d.mv_data = v;
+	return lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
+}
+
+static int open_dbs(lstore_t *s)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
+	if (rc)
+		return lmdb_error(rc);
+	rc = mdb_dbi_open(txn, "records", MDB_CREATE, &s->records);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "prefixes", MDB_CREATE, &s->prefixes);
+	if (rc == 0)
+		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
+	int err = lmdb_error(rc);
+	if (err == 0)
+		err = check_version(s, txn);
+	if (err) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	return lmdb_error(mdb_txn_commit(txn));
+}
+
+static const idn_store_ops_t lmdb_ops;
+
+int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
+{
+	int err;
+	uint64_t map = o->map_size ? o->map_size : MAP_DEFAULT;
+	unsigned readers = o->max_readers ? o->max_readers : READERS_DEFAULT;
+	if (map > SIZE_MAX)
+		return IDN_EINVAL;
+	lstore_t *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -ENOMEM;
+	s->base.ops = &lmdb_ops;
+	idn__rset_init(&s->rs);
+	if (mkdir(o->path, 0750) != 0 && errno != EEXIST) {
+		err = -errno;
+		goto fail;
+	}
+	err = lmdb_error(mdb_env_create(&s->env));
+	if (err)
+		goto fail;
+	err = lmdb_error(mdb_env_set_maxdbs(s->env, MAXDBS));
+	if (!err)
+		err = lmdb_error(mdb_env_set_mapsize(s->env, (size_t)map));
+	if (!err)
+		err = lmdb_error(mdb_env_set_maxreaders(s->env, readers));
+	if (!err)
+		err = lmdb_error(
+			mdb_env_open(s->env, o->path, MDB_NOTLS, 0640));
+	if (err)
+		goto fail;
+	if (mdb_env_get_maxkeysize(s->env) < KEY_MAX) {
+		err = IDN_ESTORE; /* an LMDB built with smaller keys */
+		goto fail;
+	}
+	int dead;
+	mdb_reader_check(s->env, &dead); /* slots of crashed processes */
+	err = open_dbs(s);
+	if (err)
+		goto fail;
+	*out = &s->base;
+	return 0;
+fail:
+	if (s->env)
+		mdb_env_close(s->env);
+	free(s);
+	return err;
+}
+
+static void lmdb_close(idn_store_t *base)
+{
+	lstore_t *s = lstore(base);
+	mdb_env_close(s->env);
+	idn__rset_free(&s->rs);
+	free(s->buf);
+	free(s);
+}
+
+static int lmdb_stat(idn_store_t *base, idn_store_stat_t *out)
+{
+	lstore_t *s = lstore(base);
+	MDB_txn *txn;
+	MDB_stat rst, pst, est;
+	MDB_envinfo info;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return lmdb_error(rc);
+	rc = mdb_stat(txn, s->records, &rst);
+	if (rc == 0)
+		rc = mdb_stat(txn, s->prefixes, &pst);
+	mdb_txn_abort(txn);
+	if (rc == 0)
+		rc = mdb_env_stat(s->env, &est);
+	if (rc == 0)
+		rc = mdb_env_info(s->env, &info);
+	if (rc)
+		return lmdb_error(rc);
+	out->records = rst.ms_entries;
+	out->prefixes = pst.ms_entries;
+	out->bytes_used = ((uint64_t)info.me_last_pgno + 1) * est.ms_psize;
+	out->map_size = info.me_mapsize;
+	return 0;
+}
+
+/* ---- reads ---- */
+
+static lrtxn_t *lrtxn(idn_rtxn_t *t)
+{
+	return (lrtxn_t *)t;
+}
+
+static int lmdb_rtxn_begin(idn_store_t *base, idn_rtxn_t **out)
+{
+	lrtxn_t *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	int rc = mdb_txn_begin(lstore(base)->env, NULL, MDB_RDONLY, &t->txn);
+	if (rc) {
+		free(t);
+		return lmdb_error(rc);
+	}
+	t->base.store = base;
+	t->live = true;
+	*out = &t->base;
+	return 0;
+}
+
+static void lmdb_rtxn_reset(idn_rtxn_t *base)
+{
+	lrtxn_t *t = lrtxn(base);
+	if (t->live)
+		mdb_txn_reset(t->txn);
+	t->live = false;
+}
+
+static int lmdb_rtxn_renew(idn_rtxn_t *base)
+{
+	lrtxn_t *t = lrtxn(base);
+	lmdb_rtxn_reset(base);
+	int rc = mdb_txn_renew(t->txn);
+	if (rc)
+		return lmdb_error(rc);
+	t->live = true;
+	return 0;
+}
+
+static void lmdb_rtxn_free(idn_rtxn_t *base)
+{
+	lrtxn_t *t = lrtxn(base);
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+static int lmdb_get(idn_rtxn_t *base, const uint8_t *key, size_t keylen,
+		    idn_record_t *out)
+{
+	lrtxn_t *t = lrtxn(base);
+	if (!t->live)
+		return IDN_EINVAL;
+	return get_record(lstore(base->store), t->txn, NULL, key, keylen, out);
+}
+
+static int lmdb_homed(idn_rtxn_t *base, const uint8_t *prefix, size_t len)
+{
+	lrtxn_t *t = lrtxn(base);
+	if (!t->live)
+		return IDN_EINVAL;
+	return get_prefix(lstore(base->store), t->txn, NULL, prefix, len);
+}
+
+/* Reads the identifier of a record blob (the header only: listings do not
+ * look at the values). Returns 0 or IDN_ECORRUPT. */
+static int blob_id(const MDB_val *d, idn_bytes_t *id)
+{
+	idn_rd_t r;
+	idn_rd_init(&r, d->mv_data, d->mv_size);
+	uint32_t format = idn_rd_u32(&r);
+	*id = idn_rd_str(&r, IDN_IDENT_MAX);
+	if (r.err || format != IDN__REC_FORMAT || id->len == 0)
+		return IDN_ECORRUPT;
+	return 0;
+}
+
+static int lmdb_list(idn_rtxn_t *base, const uint8_t *prefix, size_t len,
+		     idn_bytes_t after, idn_list_cb cb, void *ctx)
+{
+	lrtxn_t *t = lrtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (!t->live)
+		return IDN_EINVAL;
+	/* "PREFIX/": len < IDN_IDENT_MAX was checked by store.c */
+	uint8_t want[IDN_IDENT_MAX];
+	memcpy(want, prefix, len);
+	want[len] = '/';
+	size_t wlen = len + 1;
+	/* What every LMDB key under the prefix begins with. */
+	size_t scan = wlen <= KEY_DIRECT ? wlen : KEY_DIRECT;
+	MDB_val start = {.mv_size = scan, .mv_data = want};
+
+	uint8_t ab[KEY_MAX];
+	MDB_val ak = {0};
+	bool skip = false;
+	if (after.len) {
+		ak = lmdb_key(after.p, after.len, ab);
+		skip = key_cmp(&ak, &start) >= 0;
+	}
+	MDB_val k = skip ? ak : start, d;
+
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, s->records, &c);
+	if (rc)
+		return lmdb_error(rc);
+	int ret = 0;
+	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	if (rc == 0 && skip && key_cmp(&k, &ak) == 0)
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	while (rc == 0 && has_prefix(&k, want, scan)) {
+		idn_bytes_t id;
+		ret = blob_id(&d, &id);
+		if (ret)
+			break;
+		/* Under a very long prefix the scan is wider than it. */
+		if (scan == wlen ||
+		    (id.len > wlen &&
+		     idn_ascii_caseeq(id.p, wlen, want, wlen))) {
+			ret = cb(ctx, id);
+			if (ret)
+				break;
+		}
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		ret = lmdb_error(rc);
+	mdb_cursor_close(c);
+	return ret;
+}
+
+static int lmdb_list_homed(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
+{
+	lrtxn_t *t = lrtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (!t->live)
+		return IDN_EINVAL;
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(t->txn, s->prefixes, &c);
+	if (rc)
+		return lmdb_error(rc);
+	int ret = 0;
+	MDB_val k, d;
+	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		if (d.mv_size == 0 || d.mv_size > IDN_IDENT_MAX) {
+			ret = IDN_ECORRUPT;
+			break;
+		}
+		ret = cb(ctx, idn_bytes(d.mv_data, d.mv_size));
+		if (ret)
+			break;
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+	}
+	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
+		ret = lmdb_error(rc);
+	mdb_cursor_close(c);
+	return ret;
+}
+
+/* ---- writes ---- */
+
+static lwtxn_t *lwtxn(idn_wtxn_t *t)
+{
+	return (lwtxn_t *)t;
+}
+
+static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
+{
+	lwtxn_t *t = calloc(1, sizeof(*t));
+	if (t == NULL)
+		return -ENOMEM;
+	int rc = mdb_txn_begin(lstore(base)->env, NULL, 0, &t->txn);
+	if (rc) {
+		free(t);
+		return lmdb_error(rc);
+	}
+	t->base.store = base;
+	*out = &t->base;
+	return 0;
+}
+
+static int lmdb_wtxn_commit(idn_wtxn_t *base)
+{
+	lwtxn_t *t = lwtxn(base);
+	int err = t->err;
+	if (err)
+		mdb_txn_abort(t->txn);
+	else
+		err = lmdb_error(mdb_txn_commit(t->txn));
+	free(t);
+	return err;
+}
+
+static void lmdb_wtxn_abort(idn_wtxn_t *base)
+{
+	lwtxn_t *t = lwtxn(base);
+	mdb_txn_abort(t->txn);
+	free(t);
+}
+
+static int lmdb_wtxn_get(idn_wtxn_t *base, const uint8_t *key, size_t keylen,
+			 idn_record_t *out)
+{
+	lwtxn_t *t = lwtxn(base);
+	if (t->err)
+		return t->err;
+	return get_record(lstore(base->store), t->txn, t, key, keylen, out);
+}
+
+/* Encodes id and the store's value set and puts the blob under key. The
+ * blob is built in scratch memory first: the set may point into the old
+ * blob, which the put may overwrite. */
+static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
+		      idn_bytes_t id)
+{
+	lstore_t *s = lstore(t->base.store);
+	size_t size = idn__record_size(id, &s->rs);
+	if (size > s->cap) {
+		uint8_t *buf = realloc(s->buf, size);
+		if (buf == NULL)
+			return -ENOMEM;
+		s->buf = buf;
+		s->cap = size;
+	}
+	idn_wr_t w;
+	idn_wr_init(&w, s->buf, size);
+	int err = idn__record_encode(&w, id, &s->rs);
+	if (err)
+		return err;
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(key, len, kb);
+	MDB_val d = {.mv_size = size, .mv_data = s->buf};
+	int rc = mdb_put(t->txn, s->records, &k, &d, 0);
+	return rc ? poison(t, rc) : 0;
+}
+
+static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
+		       const idn_value_t *v, uint32_t n, bool overwrite)
+{
+	lwtxn_t *t = lwtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (t->err)
+		return t->err;
+	if (!overwrite) {
+		idn_record_t old;
+		int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
+		if (err == 0 || err == IDN_ECORRUPT)
+			return IDN_EEXISTS; /* overwrite replaces a bad one */
+		if (err != IDN_ENOTFOUND)
+			return err;
+	}
+	int err = idn__rset_set(&s->rs, v, n);
+	if (err)
+		return err;
+	return put_record(t, id->key, id->key_len, id->text);
+}
+
+static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
+{
+	lwtxn_t *t = lwtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (t->err)
+		return t->err;
+	if (id->key_len > KEY_DIRECT) {
+		/* make sure the hashed key holds this identifier */
+		idn_record_t old;
+		int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
+		if (err)
+			return err;
+	}
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(id->key, id->key_len, kb);
+	int rc = mdb_del(t->txn, s->records, &k, NULL);
+	if (rc == MDB_NOTFOUND)
+		return IDN_ENOTFOUND;
+	return rc ? poison(t, rc) : 0;
+}
+
+enum op { OP_ADD, OP_ADD_OVERWRITE, OP_MODIFY, OP_REMOVE };
+
+/* Applies an edit to an existing record: the whole new blob is computed
+ * before the single put, so a failing edit changes nothing. */
+static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
+		const idn_value_t *v, const uint32_t *idx, uint32_t n)
+{
+	lwtxn_t *t = lwtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (t->err)
+		return t->err;
+	idn_record_t old;
+	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
+	if (err)
+		return err;
+	err = idn__rset_load(&s->rs, &old);
+	if (err)
+		return err;
+	switch (op) {
+	case OP_ADD:
+	case OP_ADD_OVERWRITE:
+		err = idn__rset_add(&s->rs, v, n, op == OP_ADD_OVERWRITE);
+		break;
+	case OP_MODIFY:
+		err = idn__rset_modify(&s->rs, v, n);
+		break;
+	case OP_REMOVE:
+		err = idn__rset_remove(&s->rs, idx, n);
+		break;
+	}
+	if (err)
+		return err;
+	/* the identifier keeps the spelling it was created with */
+	return put_record(t, id->key, id->key_len, old.id);
+}
+
+static int lmdb_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		    uint32_t n, bool overwrite)
+{
+	return edit(t, id, overwrite ? OP_ADD_OVERWRITE : OP_ADD, v, NULL, n);
+}
+
+static int lmdb_modify(idn_wtxn_t *t, const idn_ident_t *id,
+		       const idn_value_t *v, uint32_t n)
+{
+	return edit(t, id, OP_MODIFY, v, NULL, n);
+}
+
+static int lmdb_remove(idn_wtxn_t *t, const idn_ident_t *id,
+		       const uint32_t *idx, uint32_t n)
+{
+	return edit(t, id, OP_REMOVE, NULL, idx, n);
+}
+
+static int lmdb_home(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
+{
+	lwtxn_t *t = lwtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (t->err)
+		return t->err;
+	int homed = get_prefix(s, t->txn, t, prefix, len);
+	/* already homed: write nothing */
+	if (homed != 0)
+		return homed == 1 ? 0 : homed;
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(prefix, len, kb);
+	MDB_val d = {.mv_size = len, .mv_data = (void *)prefix};
+	int rc = mdb_put(t->txn, s->prefixes, &k, &d, 0);
+	return rc ? poison(t, rc) : 0;
+}
+
+static int lmdb_unhome(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
+{
+	lwtxn_t *t = lwtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (t->err)
+		return t->err;
+	int homed = get_prefix(s, t->txn, t, prefix, len);
+	if (homed != 1)
+		return homed == 0 ? IDN_ENOTFOUND : homed;
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(prefix, len, kb);
+	int rc = mdb_del(t->txn, s->prefixes, &k, NULL);
+	return rc ? poison(t, rc) : 0;
+}
+
+static const idn_store_ops_t lmdb_ops = {
+	.name = "lmdb",
+	.close = lmdb_close,
+	.stat = lmdb_stat,
+	.rtxn_begin = lmdb_rtxn_begin,
+	.rtxn_reset = lmdb_rtxn_reset,
+	.rtxn_renew = lmdb_rtxn_renew,
+	.rtxn_free = lmdb_rtxn_free,
+	.get = lmdb_get,
+	.homed = lmdb_homed,
+	.list = lmdb_list,
+	.list_homed = lmdb_list_homed,
+	.wtxn_begin = lmdb_wtxn_begin,
+	.wtxn_commit = lmdb_wtxn_commit,
+	.wtxn_abort = lmdb_wtxn_abort,
+	.wtxn_get = lmdb_wtxn_get,
+	.create = lmdb_create,
+	.del = lmdb_delete,
+	.add = lmdb_add,
+	.modify = lmdb_modify,
+	.remove = lmdb_remove,
+	.home = lmdb_home,
+	.unhome = lmdb_unhome,
+};
