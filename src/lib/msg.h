@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "ident.h" /* IDN_MSG_MAX */
 #include "value.h"
 #include "wire.h"
 
