@@ -46,6 +46,7 @@ E2E_BIN  = $(E2E_SRC:tests/e2e/%.c=$(B)/tests/e2e/%)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%)
 
 .PHONY: all test unit e2e fuzz-replay fuzz format clean
+.SECONDARY:
 
 all: $(IDNODE) $(IDCTL)
 
