@@ -731,7 +731,8 @@ int main(int argc, char **argv)
 	o.timeout_ms = 3000;
 	int c;
 	uint32_t x;
-	while ((c = getopt_long(argc, argv, "s:C:h", lopts, NULL)) != -1) {
+	opterr = 0; /* our own one-line messages */
+	while ((c = getopt_long(argc, argv, ":s:C:h", lopts, NULL)) != -1) {
 		switch (c) {
 		case 's': o.server = optarg; break;
 		case 'C': o.control = optarg; break;
@@ -758,9 +759,14 @@ int main(int argc, char **argv)
 		case 'h':
 			fputs(usage, stdout);
 			return 0;
-		default:
-			fputs(usage, stderr);
-			return 2;
+		default: {
+			char name[3] = {'-', (char)optopt, 0};
+			const char *last = argv[optind - 1];
+			const char *opt = !strncmp(last, "--", 2) ? last : name;
+			return die_usage(c == ':' ? "option '%s' needs a value"
+						  : "unknown option '%s'",
+					 opt);
+		}
 		}
 	}
 	if (optind >= argc)

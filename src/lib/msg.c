@@ -43,10 +43,12 @@ int idn_env_decode(const uint8_t *p, size_t len, idn_env_t *out)
 	out->request_id = idn_rd_u32(&r);
 	out->seq = idn_rd_u32(&r);
 	out->msg_len = idn_rd_u32(&r);
-	if (out->major != IDN_PROTO_MAJOR || out->minor < 1 || out->minor > 11)
-		return IDN_EVERSION;
+	/* the length first: callers that answer IDN_EVERSION may rely on
+	 * msg_len being bounded */
 	if (out->msg_len > IDN_MSG_MAX)
 		return IDN_ETOOLONG;
+	if (out->major != IDN_PROTO_MAJOR || out->minor < 1 || out->minor > 11)
+		return IDN_EVERSION;
 	return 0;
 }
 

@@ -109,9 +109,10 @@ typedef struct {
 } idn_env_t;
 
 /* Decodes 20 bytes. Returns 0, IDN_EMALFORMED (fewer than 20 bytes),
- * IDN_ETOOLONG (msg_len > IDN_MSG_MAX) or IDN_EVERSION (major != 2, or minor
- * outside 1..11). On IDN_EVERSION out is still filled in, so a server can
- * answer with a protocol error. */
+ * IDN_ETOOLONG (msg_len > IDN_MSG_MAX, checked first) or IDN_EVERSION
+ * (major != 2, or minor outside 1..11). On IDN_EVERSION out is still filled
+ * in, with msg_len within bounds, so a server can answer with a protocol
+ * error. */
 int idn_env_decode(const uint8_t *p, size_t len, idn_env_t *out);
 void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e);
 

@@ -249,9 +249,8 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		return -1;
 	/* second pass: flags; a repeatable flag replaces the file's list */
 	bool listen_seen = false, home_seen = false;
-	opterr = 1;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:d:l:C:H:w:L:hV", opts, NULL)) !=
+	while ((o = getopt_long(argc, argv, ":c:d:l:C:H:w:L:hV", opts, NULL)) !=
 	       -1) {
 		const char *key = NULL;
 		switch (o) {
@@ -281,9 +280,16 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		case O_CASE:
 			c->case_suffix = true;
 			continue;
-		default:
-			fprintf(stderr, "%s", usage);
+		default: {
+			/* one line naming the option, not the whole usage */
+			char name[3] = {'-', (char)optopt, 0};
+			const char *last = argv[optind - 1];
+			fprintf(stderr, "idnode: %s '%s' (see idnode --help)\n",
+				o == ':' ? "missing value for option"
+					 : "unknown option",
+				!strncmp(last, "--", 2) ? last : name);
 			return -1;
+		}
 		}
 		char where[64];
 		snprintf(where, sizeof(where), "--%s", key);

@@ -484,6 +484,17 @@ static int do_list(reply_t *r, bool homed)
 		int err = idn_prefix_normalise(id.p, id.len, p, &pl);
 		if (err)
 			return reply_lib_error(r, err);
+		/* like every other operation on a prefix's identifiers */
+		err = idn_store_homed(r->h->rtxn, p, pl);
+		if (err == 0) {
+			char text[300];
+			snprintf(text, sizeof(text),
+				 "prefix %.*s is not homed on this node",
+				 (int)(pl > 200 ? 200 : pl), p);
+			return reply_error(r, IDN_RC_SERVER_NOT_RESP, text);
+		}
+		if (err < 0)
+			return reply_lib_error(r, err);
 	}
 	lister_t l = {r, 0, 0, 0};
 	list_open(&l);

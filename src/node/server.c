@@ -187,6 +187,10 @@ static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
 		env.msg_len = IDN_HDR_LEN + 4;
 		idn_env_encode(p, &env);
 		memcpy(p + IDN_ENV_LEN, frame + IDN_ENV_LEN, IDN_HDR_LEN - 4);
+		/* the body, request digest included, is left out: the flag
+		 * announcing a digest must go too, or the reply won't decode */
+		uint8_t *fl = p + IDN_ENV_LEN + 8;
+		idn_put_u32(fl, idn_get_u32(fl) & ~(uint32_t)IDN_OF_RETURN_DIGEST);
 		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN - 4, 0);
 		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN, 0);
 		return 0;
@@ -312,7 +316,9 @@ static int conn_process(worker_t *w, conn_t *c)
 	while (c->rlen - off >= IDN_ENV_LEN) {
 		idn_env_t env;
 		int err = idn_env_decode(c->rbuf + off, IDN_ENV_LEN, &env);
-		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED) {
+		/* a bad version still fills env in, msg_len unchecked */
+		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED ||
+		    env.msg_len > IDN_MSG_MAX) {
 			rc = -1; /* cannot find the next frame: give up */
 			break;
 		}
@@ -545,7 +551,10 @@ static void *ctl_conn_main(void *varg)
 		if (read_full(fd, buf, IDN_ENV_LEN) != 0)
 			break;
 		int err = idn_env_decode(buf, IDN_ENV_LEN, &env);
-		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED)
+		/* a bad version still fills env in, msg_len unchecked: it
+		 * must not be read into buf */
+		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED ||
+		    env.msg_len > IDN_MSG_MAX)
 			break;
 		if (read_full(fd, buf + IDN_ENV_LEN, env.msg_len) != 0)
 			break;
@@ -766,8 +775,11 @@ void server_stop(server_t *s)
 		pthread_join(s->workers[i]->thread, NULL);
 		worker_free(s->workers[i]);
 	}
-	if (s->ctl_started)
+	if (s->ctl_started) {
+		/* wakes the accept loop's poll at once (POLLHUP) */
+		shutdown(s->ctl_fd, SHUT_RDWR);
 		pthread_join(s->ctl_thread, NULL);
+	}
 	/* wake control connections blocked in read, wait for them to end */
 	pthread_mutex_lock(&s->ctl_lock);
 	for (int i = 0; i < s->nctl; i++)

@@ -1,0 +1,1276 @@
+#include "harness.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "error.h"
+#include "wire.h"
+
+/* ---- process-wide setup ---- */
+
+#define MAX_PIDS 64
+static pid_t live[MAX_PIDS];
+
+static void track(pid_t pid)
+{
+	for (int i = 0; i < MAX_PIDS; i++)
+		if (live[i] == 0) {
+			live[i] = pid;
+			return;
+		}
+}
+
+static void untrack(pid_t pid)
+{
+	for (int i = 0; i < MAX_PIDS; i++)
+		if (live[i] == pid)
+			live[i] = 0;
+}
+
+static void free_all_nodes(void);
+
+static void kill_all(void)
+{
+	free_all_nodes(); /* nodes a failed test left behind: dirs too */
+	for (int i = 0; i < MAX_PIDS; i++)
+		if (live[i] > 0) {
+			kill(live[i], SIGKILL);
+			waitpid(live[i], NULL, 0);
+			live[i] = 0;
+		}
+}
+
+static void init(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	signal(SIGPIPE, SIG_IGN);
+	atexit(kill_all);
+	const char *w = getenv("IDN_E2E_WATCHDOG");
+	unsigned secs = w ? (unsigned)strtoul(w, NULL, 10) : 600;
+	if (secs)
+		alarm(secs); /* default action kills us; children follow */
+}
+
+uint32_t h_now(void)
+{
+	return (uint32_t)time(NULL);
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void h_msleep(int ms)
+{
+	struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
+		;
+}
+
+uint64_t h_rand(uint64_t *s)
+{
+	uint64_t x = *s ? *s : 0x9e3779b97f4a7c15ull;
+	x ^= x >> 12;
+	x ^= x << 25;
+	x ^= x >> 27;
+	*s = x;
+	return x * 0x2545f4914f6cdd1dull;
+}
+
+/* ---- paths ---- */
+
+/* Paths handed out by h_bin and h_src: kept for the life of the process
+ * (and freed at exit, so that LeakSanitizer stays quiet). */
+#define MAX_PATHS 64
+static char *paths[MAX_PATHS];
+static int npaths;
+
+static void free_paths(void)
+{
+	for (int i = 0; i < npaths; i++)
+		free(paths[i]);
+	npaths = 0;
+}
+
+static const char *keep_path(const char *a, const char *b)
+{
+	char buf[2048];
+	snprintf(buf, sizeof(buf), "%s/%s", a, b);
+	for (int i = 0; i < npaths; i++)
+		if (strcmp(paths[i], buf) == 0)
+			return paths[i];
+	if (npaths == 0)
+		atexit(free_paths);
+	assert_true(npaths < MAX_PATHS);
+	paths[npaths] = strdup(buf);
+	assert_non_null(paths[npaths]);
+	return paths[npaths++];
+}
+
+const char *h_bin(const char *name)
+{
+	const char *b = getenv("IDN_BUILD");
+	if (b == NULL || *b == 0)
+		b = "build";
+	return keep_path(b, name);
+}
+
+const char *h_src(const char *rel)
+{
+	static char root[1024];
+	if (root[0] == 0) {
+		const char *e = getenv("IDN_SRCDIR");
+		if (e != NULL && *e) {
+			snprintf(root, sizeof(root), "%s", e);
+		} else {
+			char probe[1100];
+			const char *ups[] = {".", "..", "../..", "../../.."};
+			for (size_t i = 0; i < 4 && root[0] == 0; i++) {
+				snprintf(probe, sizeof(probe),
+					 "%s/tests/vectors/INDEX.md", ups[i]);
+				if (access(probe, R_OK) == 0)
+					snprintf(root, sizeof(root), "%s",
+						 ups[i]);
+			}
+			if (root[0] == 0)
+				fail_msg("cannot find the repository "
+					 "(tests/vectors); "
+					 "run from it or set IDN_SRCDIR");
+		}
+	}
+	return keep_path(root, rel);
+}
+
+static const char *tmp_base(void)
+{
+	const char *e = getenv("IDN_E2E_TMPDIR");
+	if (e != NULL && *e)
+		return e;
+	struct stat st;
+	if (stat("/dev/shm", &st) == 0 && S_ISDIR(st.st_mode) &&
+	    access("/dev/shm", W_OK | X_OK) == 0)
+		return "/dev/shm";
+	e = getenv("TMPDIR");
+	return e != NULL && *e ? e : "/tmp";
+}
+
+static int rm_one(const char *path, const struct stat *st, int flag,
+		  struct FTW *ftw)
+{
+	(void)st;
+	(void)flag;
+	(void)ftw;
+	remove(path);
+	return 0;
+}
+
+/* ---- daemons ---- */
+
+/* Nodes alive in this process, so that a failure to talk to one can say
+ * whether it died (and show its log) instead of just "refused". */
+#define MAX_NODES 16
+static node_t *nodes[MAX_NODES];
+
+static void register_node(node_t *n, bool add)
+{
+	for (int i = 0; i < MAX_NODES; i++)
+		if (add ? nodes[i] == NULL : nodes[i] == n) {
+			nodes[i] = add ? n : NULL;
+			return;
+		}
+}
+
+static void free_all_nodes(void)
+{
+	for (int i = 0; i < MAX_NODES; i++)
+		if (nodes[i] != NULL)
+			node_free(nodes[i]);
+}
+
+static void report_dead_nodes(void)
+{
+	for (int i = 0; i < MAX_NODES; i++) {
+		node_t *n = nodes[i];
+		if (n == NULL || n->pid == 0 || node_alive(n))
+			continue;
+		print_error("idnode on %s has died (status %d)\n", n->addr,
+			    n->last_status);
+		node_dump_log(n);
+	}
+}
+
+static void set_args_v(node_t *n, const char *arg, va_list ap)
+{
+	for (int i = 0; i < n->nargs; i++)
+		free(n->args[i]);
+	n->nargs = 0;
+	for (const char *a = arg; a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(n->nargs < H_MAX_ARGS);
+		n->args[n->nargs] = strdup(a);
+		assert_non_null(n->args[n->nargs]);
+		n->nargs++;
+	}
+}
+
+node_t *node_new(const char *arg, ...)
+{
+	init();
+	node_t *n = calloc(1, sizeof(*n));
+	assert_non_null(n);
+	snprintf(n->dir, sizeof(n->dir), "%s/idn-e2e-XXXXXX", tmp_base());
+	if (mkdtemp(n->dir) == NULL)
+		fail_msg("mkdtemp %s: %s", n->dir, strerror(errno));
+	snprintf(n->data, sizeof(n->data), "%s/data", n->dir);
+	snprintf(n->ctl, sizeof(n->ctl), "%s/ctl.sock", n->dir);
+	snprintf(n->log, sizeof(n->log), "%s/node.log", n->dir);
+	va_list ap;
+	va_start(ap, arg);
+	set_args_v(n, arg, ap);
+	va_end(ap);
+	register_node(n, true);
+	return n;
+}
+
+node_t *node_create(void)
+{
+	return node_new(NULL, NULL);
+}
+
+void node_set_args(node_t *n, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	set_args_v(n, arg, ap);
+	va_end(ap);
+}
+
+void node_clear_args(node_t *n)
+{
+	for (int i = 0; i < n->nargs; i++)
+		free(n->args[i]);
+	n->nargs = 0;
+}
+
+/* True when port is free for both UDP and TCP on 127.0.0.1. */
+static bool port_free(uint16_t port, uint16_t *got)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(port);
+	int u = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	int t = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	bool ok = false;
+	if (u >= 0 && t >= 0 &&
+	    bind(u, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
+		socklen_t sl = sizeof(sa);
+		getsockname(u, (struct sockaddr *)&sa, &sl);
+		ok = bind(t, (struct sockaddr *)&sa, sizeof(sa)) == 0;
+		if (ok && got)
+			*got = ntohs(sa.sin_port);
+	}
+	if (u >= 0)
+		close(u);
+	if (t >= 0)
+		close(t);
+	return ok;
+}
+
+uint16_t h_free_port(void)
+{
+	uint16_t p = 0;
+	for (int i = 0; i < 100 && !port_free(0, &p); i++)
+		;
+	if (p == 0)
+		fail_msg("no free loopback port for UDP and TCP");
+	return p;
+}
+
+void node_pick_port(node_t *n)
+{
+	uint16_t p = h_free_port();
+	n->port = p;
+	snprintf(n->addr, sizeof(n->addr), "127.0.0.1:%u", p);
+}
+
+static long file_size(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 ? (long)st.st_size : 0;
+}
+
+void node_spawn(node_t *n)
+{
+	init();
+	assert_int_equal(n->pid, 0);
+	if (n->port == 0)
+		node_pick_port(n);
+	const char *argv[H_MAX_ARGS + 16];
+	int k = 0;
+	argv[k++] = h_bin("idnode");
+	if (!n->bare) {
+		argv[k++] = "--data";
+		argv[k++] = n->data;
+		argv[k++] = "--listen";
+		argv[k++] = n->addr;
+		argv[k++] = "--control";
+		argv[k++] = n->ctl;
+		argv[k++] = "--workers";
+		argv[k++] = "2";
+	}
+	for (int i = 0; i < n->nargs; i++)
+		argv[k++] = n->args[i];
+	argv[k] = NULL;
+	n->log_mark = file_size(n->log);
+	int logfd =
+		open(n->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (logfd < 0)
+		fail_msg("open %s: %s", n->log, strerror(errno));
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int nul = open("/dev/null", O_RDONLY);
+		dup2(nul, 0);
+		dup2(logfd, 1);
+		dup2(logfd, 2);
+		signal(SIGPIPE, SIG_DFL);
+		alarm(0);
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	close(logfd);
+	n->pid = pid;
+	track(pid);
+}
+
+static int decode_status(int st)
+{
+	if (WIFEXITED(st))
+		return WEXITSTATUS(st);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return -1;
+}
+
+int node_wait_exit(node_t *n, int timeout_ms)
+{
+	if (n->pid == 0)
+		return n->last_status;
+	long long end = now_ms() + timeout_ms;
+	for (;;) {
+		int st;
+		pid_t r = waitpid(n->pid, &st, WNOHANG);
+		if (r == n->pid) {
+			untrack(n->pid);
+			n->pid = 0;
+			n->last_status = decode_status(st);
+			return n->last_status;
+		}
+		if (r < 0 && errno != EINTR) {
+			untrack(n->pid);
+			n->pid = 0;
+			return n->last_status = -1;
+		}
+		if (now_ms() > end)
+			return -1;
+		h_msleep(5);
+	}
+}
+
+bool node_alive(node_t *n)
+{
+	if (n->pid == 0)
+		return false;
+	int st;
+	pid_t r = waitpid(n->pid, &st, WNOHANG);
+	if (r == n->pid) {
+		untrack(n->pid);
+		n->pid = 0;
+		n->last_status = decode_status(st);
+		return false;
+	}
+	return kill(n->pid, 0) == 0;
+}
+
+char *node_log(const node_t *n)
+{
+	size_t len = 0;
+	uint8_t *all = h_read_file(n->log, &len);
+	if (all == NULL)
+		return strdup("");
+	size_t from = (size_t)n->log_mark <= len ? (size_t)n->log_mark : 0;
+	char *s = malloc(len - from + 1);
+	assert_non_null(s);
+	memcpy(s, all + from, len - from);
+	s[len - from] = 0;
+	free(all);
+	return s;
+}
+
+void node_dump_log(const node_t *n)
+{
+	char *s = node_log(n);
+	print_error("---- idnode log (%s) ----\n%s---- end of log ----\n",
+		    n->log, s);
+	free(s);
+}
+
+/* 1 ready, 0 exited, -1 timeout */
+static int wait_ready(node_t *n, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	for (;;) {
+		char *s = node_log(n);
+		bool ready = strstr(s, "idnode ready") != NULL;
+		free(s);
+		if (ready)
+			return 1;
+		if (!node_alive(n))
+			return 0;
+		if (now_ms() > end)
+			return -1;
+		h_msleep(10);
+	}
+}
+
+void node_start(node_t *n)
+{
+	for (int attempt = 0; attempt < 5; attempt++) {
+		if (n->port != 0 && !n->bare && !port_free(n->port, NULL))
+			node_pick_port(n); /* a restart whose port was taken */
+		node_spawn(n);
+		int r = wait_ready(n, H_START_TIMEOUT_MS);
+		if (r == 1)
+			return;
+		if (r < 0) {
+			node_kill(n);
+			node_dump_log(n);
+			fail_msg("idnode did not get ready within %d ms",
+				 H_START_TIMEOUT_MS);
+		}
+		char *s = node_log(n);
+		bool raced = !n->bare && strstr(s, "cannot listen") != NULL;
+		free(s);
+		if (!raced)
+			break;
+		node_pick_port(n); /* someone took the port meanwhile */
+	}
+	node_dump_log(n);
+	fail_msg("idnode exited during start-up (status %d)", n->last_status);
+}
+
+void node_kill(node_t *n)
+{
+	if (n->pid == 0)
+		return;
+	kill(n->pid, SIGKILL);
+	int st;
+	while (waitpid(n->pid, &st, 0) < 0 && errno == EINTR)
+		;
+	untrack(n->pid);
+	n->pid = 0;
+	n->last_status = decode_status(st);
+}
+
+void node_stop(node_t *n)
+{
+	assert_true(n->pid > 0);
+	if (kill(n->pid, SIGTERM) != 0)
+		fail_msg("kill(SIGTERM): %s", strerror(errno));
+	int st = node_wait_exit(n, H_STOP_TIMEOUT_MS);
+	if (st == -1 && n->pid != 0) {
+		node_kill(n);
+		node_dump_log(n);
+		fail_msg("idnode did not exit within %d ms of SIGTERM",
+			 H_STOP_TIMEOUT_MS);
+	}
+	if (st != 0) {
+		node_dump_log(n);
+		fail_msg("idnode exited with status %d after SIGTERM, want 0",
+			 st);
+	}
+}
+
+void node_free(node_t *n)
+{
+	if (n == NULL)
+		return;
+	register_node(n, false);
+	node_kill(n);
+	if (n->dir[0])
+		nftw(n->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	for (int i = 0; i < n->nargs; i++)
+		free(n->args[i]);
+	free(n);
+}
+
+/* ---- running programs ---- */
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+} sbuf_t;
+
+static void sbuf_add(sbuf_t *b, const char *p, size_t n)
+{
+	if (b->cap - b->len < n + 1) {
+		size_t cap = b->cap ? b->cap : 4096;
+		while (cap - b->len < n + 1)
+			cap *= 2;
+		b->p = realloc(b->p, cap);
+		assert_non_null(b->p);
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, p, n);
+	b->len += n;
+	b->p[b->len] = 0;
+}
+
+int h_run(h_run_t *r, int timeout_ms, const char *const *argv)
+{
+	init();
+	memset(r, 0, sizeof(*r));
+	int po[2], pe[2];
+	if (pipe2(po, O_CLOEXEC) != 0 || pipe2(pe, O_CLOEXEC) != 0)
+		fail_msg("pipe: %s", strerror(errno));
+	pid_t parent = getpid();
+	pid_t pid = fork();
+	if (pid < 0)
+		fail_msg("fork: %s", strerror(errno));
+	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (getppid() != parent)
+			_exit(127);
+		int nul = open("/dev/null", O_RDONLY);
+		dup2(nul, 0);
+		dup2(po[1], 1);
+		dup2(pe[1], 2);
+		signal(SIGPIPE, SIG_DFL);
+		alarm(0);
+		execv(argv[0], (char *const *)argv);
+		dprintf(2, "exec %s: %s\n", argv[0], strerror(errno));
+		_exit(127);
+	}
+	track(pid);
+	close(po[1]);
+	close(pe[1]);
+	sbuf_t out = {0}, err = {0};
+	sbuf_add(&out, "", 0);
+	sbuf_add(&err, "", 0);
+	struct pollfd pf[2] = {{po[0], POLLIN, 0}, {pe[0], POLLIN, 0}};
+	int open_fds = 2;
+	long long end = now_ms() + timeout_ms;
+	bool timed_out = false;
+	while (open_fds > 0) {
+		long long left = end - now_ms();
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		int pr = poll(pf, 2, (int)left);
+		if (pr < 0 && errno == EINTR)
+			continue;
+		for (int i = 0; i < 2; i++) {
+			if (pf[i].fd < 0 ||
+			    !(pf[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			char buf[65536];
+			ssize_t k = read(pf[i].fd, buf, sizeof(buf));
+			if (k < 0 && errno == EINTR)
+				continue;
+			if (k <= 0) {
+				close(pf[i].fd);
+				pf[i].fd = -1;
+				open_fds--;
+				continue;
+			}
+			sbuf_add(i == 0 ? &out : &err, buf, (size_t)k);
+		}
+	}
+	for (int i = 0; i < 2; i++)
+		if (pf[i].fd >= 0)
+			close(pf[i].fd);
+	int st = 0;
+	if (timed_out) {
+		kill(pid, SIGKILL);
+		waitpid(pid, &st, 0);
+		r->status = -1;
+	} else {
+		/* the pipes closed: the child is exiting */
+		while (waitpid(pid, &st, 0) < 0 && errno == EINTR)
+			;
+		r->status = decode_status(st);
+	}
+	untrack(pid);
+	r->out = out.p;
+	r->outlen = out.len;
+	r->err = err.p;
+	r->errlen = err.len;
+	return r->status;
+}
+
+void h_run_free(h_run_t *r)
+{
+	free(r->out);
+	free(r->err);
+	memset(r, 0, sizeof(*r));
+}
+
+#define MAX_ARGV 64
+
+static int run_idctl_v(h_run_t *r, const char *pre1, const char *pre2,
+		       const char *pre3, const char *pre4, const char *arg,
+		       va_list ap)
+{
+	const char *argv[MAX_ARGV];
+	int k = 0;
+	argv[k++] = h_bin("idctl");
+	const char *pre[] = {pre1, pre2, pre3, pre4};
+	for (int i = 0; i < 4; i++)
+		if (pre[i] != NULL)
+			argv[k++] = pre[i];
+	for (const char *a = arg; a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(k < MAX_ARGV - 1);
+		argv[k++] = a;
+	}
+	argv[k] = NULL;
+	return h_run(r, H_RUN_TIMEOUT_MS, argv);
+}
+
+int h_idctl(h_run_t *r, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	int st = run_idctl_v(r, NULL, NULL, NULL, NULL, arg, ap);
+	va_end(ap);
+	return st;
+}
+
+int h_ctl(h_run_t *r, const node_t *n, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	int st = run_idctl_v(r, "-C", n->ctl, "--timeout", "10000", arg, ap);
+	va_end(ap);
+	return st;
+}
+
+int h_net(h_run_t *r, const node_t *n, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	int st = run_idctl_v(r, "-s", n->addr, "--timeout", "9000", arg, ap);
+	va_end(ap);
+	return st;
+}
+
+static int run_idctl_a(h_run_t *r, const char *const *pre, int npre,
+		       const char *const *args)
+{
+	const char *argv[MAX_ARGV];
+	int k = 0;
+	argv[k++] = h_bin("idctl");
+	for (int i = 0; i < npre; i++)
+		argv[k++] = pre[i];
+	for (int i = 0; args[i] != NULL; i++) {
+		assert_true(k < MAX_ARGV - 1);
+		argv[k++] = args[i];
+	}
+	argv[k] = NULL;
+	return h_run(r, H_RUN_TIMEOUT_MS, argv);
+}
+
+int h_ctl_argv(h_run_t *r, const node_t *n, const char *const *args)
+{
+	const char *pre[] = {"-C", n->ctl, "--timeout", "10000"};
+	return run_idctl_a(r, pre, 4, args);
+}
+
+int h_net_argv(h_run_t *r, const node_t *n, const char *const *args)
+{
+	const char *pre[] = {"-s", n->addr, "--timeout", "9000"};
+	return run_idctl_a(r, pre, 4, args);
+}
+
+void h_ctl_ok(const node_t *n, const char *arg, ...)
+{
+	const char *args[MAX_ARGV];
+	int k = 0;
+	va_list ap;
+	va_start(ap, arg);
+	for (const char *a = arg; a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(k < MAX_ARGV - 8);
+		args[k++] = a;
+	}
+	va_end(ap);
+	args[k] = NULL;
+	h_run_t r;
+	h_ctl_argv(&r, n, args);
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+}
+
+void h__assert_status(const h_run_t *r, int want, const char *file, int line)
+{
+	if (r->status == want)
+		return;
+	report_dead_nodes();
+	print_error("%s:%d: exit status %d, want %d\n---- stdout ----\n%s"
+		    "---- stderr ----\n%s---- end ----\n",
+		    file, line, r->status, want, r->out ? r->out : "",
+		    r->err ? r->err : "");
+	fail_msg("unexpected exit status %d (want %d)", r->status, want);
+}
+
+int h_count_lines(const char *s)
+{
+	int n = 0;
+	size_t len = strlen(s);
+	for (size_t i = 0; i < len; i++)
+		if (s[i] == '\n')
+			n++;
+	if (len > 0 && s[len - 1] != '\n')
+		n++;
+	return n;
+}
+
+/* ---- JSON ---- */
+
+json_t *h_json(const h_run_t *r)
+{
+	json_error_t e;
+	json_t *j = json_loadb(r->out, r->outlen, 0, &e);
+	if (j == NULL) {
+		print_error("---- stdout ----\n%s---- stderr ----\n%s----\n",
+			    r->out, r->err);
+		fail_msg("idctl output is not JSON: %s (line %d)", e.text,
+			 e.line);
+	}
+	return j;
+}
+
+json_t *h_json_value(json_t *root, long index)
+{
+	json_t *vals = json_object_get(root, "values");
+	size_t i;
+	json_t *v;
+	json_array_foreach(vals, i, v)
+	{
+		if (json_integer_value(json_object_get(v, "index")) == index)
+			return v;
+	}
+	return NULL;
+}
+
+void h_json_assert_indexes(json_t *root, const long *want, size_t n)
+{
+	json_t *vals = json_object_get(root, "values");
+	char got[512] = "", exp[512] = "";
+	size_t gl = 0, el = 0;
+	bool same = json_is_array(vals) && json_array_size(vals) == n;
+	for (size_t i = 0; i < json_array_size(vals); i++) {
+		long idx = (long)json_integer_value(
+			json_object_get(json_array_get(vals, i), "index"));
+		if (gl < sizeof(got) - 16)
+			gl += (size_t)snprintf(got + gl, sizeof(got) - gl,
+					       " %ld", idx);
+		if (i >= n || idx != want[i])
+			same = false;
+	}
+	for (size_t i = 0; i < n; i++)
+		if (el < sizeof(exp) - 16)
+			el += (size_t)snprintf(exp + el, sizeof(exp) - el,
+					       " %ld", want[i]);
+	if (!same) {
+		char *dump = json_dumps(root, JSON_INDENT(1));
+		print_error("%s\n", dump ? dump : "(null)");
+		free(dump);
+		fail_msg("value indexes [%s ] want [%s ]", got, exp);
+	}
+}
+
+long long h_parse_time(const char *s)
+{
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	if (s == NULL)
+		return -1;
+	const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (end == NULL || *end != 0)
+		return -1;
+	return (long long)timegm(&tm);
+}
+
+/* ---- raw protocol ---- */
+
+h_req_t h_req(uint32_t op, uint32_t request_id)
+{
+	h_req_t q;
+	memset(&q, 0, sizeof(q));
+	q.major = IDN_PROTO_MAJOR;
+	q.minor = IDN_PROTO_MINOR;
+	q.request_id = request_id;
+	q.op = op;
+	q.serial = 0xffff;
+	q.expiry = h_now() + 12 * 3600;
+	return q;
+}
+
+size_t h_frame(uint8_t *out, size_t cap, const h_req_t *q, const void *body,
+	       size_t blen)
+{
+	idn_env_t env = {0};
+	idn_hdr_t hdr = {0};
+	env.major = q->major;
+	env.minor = q->minor;
+	env.flags = q->env_flags;
+	env.session_id = q->session_id;
+	env.request_id = q->request_id;
+	hdr.op = q->op;
+	hdr.flags = q->flags;
+	hdr.serial = q->serial;
+	hdr.rcount = q->rcount;
+	hdr.expiry = q->expiry;
+	idn_wr_t w;
+	idn_wr_init(&w, out, cap);
+	idn_msg_mark_t m = idn_msg_start(&w, &env, &hdr);
+	idn_wr_raw(&w, body, blen);
+	idn_msg_finish(&w, m, NULL);
+	if (w.err)
+		fail_msg("request frame does not fit in %zu bytes", cap);
+	return w.len;
+}
+
+size_t h_resolve_frame(uint8_t *out, size_t cap, const h_req_t *q,
+		       const void *id, size_t idlen, const uint32_t *idx,
+		       uint32_t nidx, const char *const *types, uint32_t ntypes)
+{
+	idn_bytes_t tb[64];
+	assert_true(ntypes <= 64);
+	for (uint32_t i = 0; i < ntypes; i++)
+		tb[i] = idn_bytes_str(types[i]);
+	idn_resolve_req_t rq = {idn_bytes(id, idlen), nidx, (uint32_t *)idx,
+				ntypes, tb};
+	size_t bcap = idlen + 64 + (size_t)nidx * 4;
+	for (uint32_t i = 0; i < ntypes; i++)
+		bcap += 4 + tb[i].len;
+	uint8_t *body = malloc(bcap);
+	assert_non_null(body);
+	idn_wr_t w;
+	idn_wr_init(&w, body, bcap);
+	idn_resolve_req_encode(&w, &rq);
+	assert_int_equal(w.err, 0);
+	size_t n = h_frame(out, cap, q, body, w.len);
+	free(body);
+	return n;
+}
+
+size_t h_resolve_simple(uint8_t *out, size_t cap, uint32_t request_id,
+			const char *id)
+{
+	h_req_t q = h_req(IDN_OC_RESOLUTION, request_id);
+	return h_resolve_frame(out, cap, &q, id, strlen(id), NULL, 0, NULL, 0);
+}
+
+void h_reply_init(h_reply_t *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->buf = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
+	assert_non_null(r->buf);
+}
+
+void h_reply_free(h_reply_t *r)
+{
+	free(r->buf);
+	memset(r, 0, sizeof(*r));
+}
+
+int h_reply_decode(h_reply_t *r)
+{
+	if (r->len < IDN_ENV_LEN)
+		return IDN_EMALFORMED;
+	idn_env_t env;
+	int err = idn_env_decode(r->buf, IDN_ENV_LEN, &env);
+	if (err)
+		return err;
+	if (r->len != IDN_ENV_LEN + (size_t)env.msg_len)
+		return IDN_EMALFORMED;
+	r->env = env;
+	return idn_msg_decode(r->buf + IDN_ENV_LEN, env.msg_len, &r->msg);
+}
+
+static int inet_socket(const node_t *n, int type)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	sa.sin_port = htons(n->port);
+	int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fail_msg("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
+		report_dead_nodes();
+		fail_msg("connect to %s (%s): %s", n->addr,
+			 type == SOCK_DGRAM ? "udp" : "tcp", strerror(errno));
+	}
+	return fd;
+}
+
+int h_udp_open(const node_t *n)
+{
+	int fd = inet_socket(n, SOCK_DGRAM);
+	int sz = 4 << 20;
+	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof(sz));
+	return fd;
+}
+
+int h_tcp_open(const node_t *n)
+{
+	int fd = inet_socket(n, SOCK_STREAM);
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	return fd;
+}
+
+int h_unix_open(const char *path)
+{
+	struct sockaddr_un un = {.sun_family = AF_UNIX};
+	assert_true(strlen(path) < sizeof(un.sun_path));
+	strcpy(un.sun_path, path);
+	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		fail_msg("socket: %s", strerror(errno));
+	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) != 0) {
+		report_dead_nodes();
+		fail_msg("connect to %s: %s", path, strerror(errno));
+	}
+	return fd;
+}
+
+void h_udp_send_raw(int fd, const void *p, size_t len)
+{
+	/* ECONNREFUSED from an earlier ICMP error is not ours to care about */
+	for (int i = 0; i < 3; i++) {
+		if (send(fd, p, len, MSG_NOSIGNAL) >= 0)
+			return;
+		if (errno != ECONNREFUSED && errno != EINTR)
+			fail_msg("udp send: %s", strerror(errno));
+	}
+}
+
+void h_udp_send_frame(int fd, const uint8_t *frame, size_t len)
+{
+	idn_env_t env;
+	assert_true(len >= IDN_ENV_LEN);
+	idn_env_decode(frame, IDN_ENV_LEN, &env);
+	size_t mlen = len - IDN_ENV_LEN;
+	if (mlen <= IDN_UDP_PAYLOAD) {
+		h_udp_send_raw(fd, frame, len);
+		return;
+	}
+	uint8_t dg[IDN_UDP_DGRAM_MAX];
+	size_t nf = idn_udp_frag_count(mlen);
+	for (size_t i = 0; i < nf; i++) {
+		size_t dl =
+			idn_udp_frag(&env, frame + IDN_ENV_LEN, mlen, i, dg);
+		h_udp_send_raw(fd, dg, dl);
+	}
+}
+
+/* Waits until fd is readable; false on timeout. */
+static bool wait_in(int fd, long long end)
+{
+	for (;;) {
+		long long left = end - now_ms();
+		if (left < 0)
+			left = 0;
+		struct pollfd p = {fd, POLLIN, 0};
+		int r = poll(&p, 1, (int)left);
+		if (r > 0)
+			return true;
+		if (r == 0)
+			return false;
+		if (errno != EINTR)
+			return false;
+	}
+}
+
+int h_udp_recv(int fd, uint32_t request_id, h_reply_t *r, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	idn_reasm_t *ra = malloc(sizeof(*ra));
+	assert_non_null(ra);
+	idn_reasm_init(ra, r->buf + IDN_ENV_LEN);
+	r->ndgrams = 0;
+	r->maxdgram = 0;
+	r->frags_ok = true;
+	idn_env_t first = {0};
+	int rc = -1;
+	while (wait_in(fd, end)) {
+		uint8_t dg[65536];
+		ssize_t k = recv(fd, dg, sizeof(dg), 0);
+		if (k < 0)
+			continue; /* ECONNREFUSED from an ICMP error and such */
+		idn_env_t e;
+		if (idn_env_decode(dg, (size_t)k, &e) != 0 ||
+		    e.request_id != request_id)
+			continue;
+		if (r->ndgrams == 0)
+			first = e;
+		else if (e.msg_len != first.msg_len ||
+			 e.session_id != first.session_id)
+			r->frags_ok = false;
+		r->ndgrams++;
+		if ((size_t)k > r->maxdgram)
+			r->maxdgram = (size_t)k;
+		int a = idn_reasm_add(ra, dg, (size_t)k);
+		if (a < 0)
+			r->frags_ok = false;
+		if (a == 1) {
+			idn_env_t env = ra->env;
+			env.seq = 0;
+			idn_env_encode(r->buf, &env);
+			r->len = IDN_ENV_LEN + (size_t)env.msg_len;
+			int err = h_reply_decode(r);
+			/* keep the flags etc. of datagram 0 */
+			r->env = env;
+			if (err)
+				fail_msg("reply does not decode: %s",
+					 idn_strerror(err));
+			rc = 0;
+			break;
+		}
+	}
+	free(ra);
+	return rc;
+}
+
+void h_udp_call(const node_t *n, const uint8_t *frame, size_t len, h_reply_t *r)
+{
+	idn_env_t env;
+	idn_env_decode(frame, IDN_ENV_LEN, &env);
+	int fd = h_udp_open(n);
+	for (int attempt = 0; attempt < 2; attempt++) {
+		h_udp_send_frame(fd, frame, len);
+		if (h_udp_recv(fd, env.request_id, r, H_IO_TIMEOUT_MS / 2) ==
+		    0) {
+			close(fd);
+			return;
+		}
+	}
+	close(fd);
+	report_dead_nodes();
+	fail_msg("no UDP reply from %s to request %u", n->addr, env.request_id);
+}
+
+int h_write_all(int fd, const void *vp, size_t len)
+{
+	const uint8_t *p = vp;
+	while (len > 0) {
+		ssize_t k = send(fd, p, len, MSG_NOSIGNAL);
+		if (k < 0 && errno == ENOTSOCK)
+			k = write(fd, p, len);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return -1;
+		p += k;
+		len -= (size_t)k;
+	}
+	return 0;
+}
+
+/* Reads exactly n bytes before end. 1 done, 0 EOF before the first byte,
+ * -1 timeout, error or EOF in the middle. */
+static int read_exact(int fd, uint8_t *p, size_t n, long long end)
+{
+	size_t got = 0;
+	while (got < n) {
+		if (!wait_in(fd, end))
+			return -1;
+		ssize_t k = read(fd, p + got, n - got);
+		if (k < 0 && errno == EINTR)
+			continue;
+		/* a peer that closes with our bytes unread resets */
+		if ((k == 0 || (k < 0 && errno == ECONNRESET)) && got == 0)
+			return 0;
+		if (k <= 0)
+			return -1;
+		got += (size_t)k;
+	}
+	return 1;
+}
+
+int h_read_frame(int fd, h_reply_t *r, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	r->ndgrams = 0;
+	int k = read_exact(fd, r->buf, IDN_ENV_LEN, end);
+	if (k <= 0)
+		return k;
+	idn_env_t env;
+	if (idn_env_decode(r->buf, IDN_ENV_LEN, &env) != 0)
+		return -1;
+	if (read_exact(fd, r->buf + IDN_ENV_LEN, env.msg_len, end) != 1)
+		return -1;
+	r->len = IDN_ENV_LEN + (size_t)env.msg_len;
+	int err = h_reply_decode(r);
+	if (err) {
+		print_error("reply frame does not decode: %s\n",
+			    idn_strerror(err));
+		return -1;
+	}
+	return 1;
+}
+
+void h_stream_call(int fd, const uint8_t *frame, size_t len, h_reply_t *r)
+{
+	if (h_write_all(fd, frame, len) != 0)
+		fail_msg("stream write: %s", strerror(errno));
+	int k = h_read_frame(fd, r, H_IO_TIMEOUT_MS);
+	if (k != 1) {
+		report_dead_nodes();
+		fail_msg("no reply frame on the stream (%s)",
+			 k == 0 ? "closed" : "timeout or broken frame");
+	}
+}
+
+void h_tcp_call(const node_t *n, const uint8_t *frame, size_t len, h_reply_t *r)
+{
+	int fd = h_tcp_open(n);
+	h_stream_call(fd, frame, len, r);
+	close(fd);
+}
+
+int h_drain(int fd, int timeout_ms)
+{
+	long long end = now_ms() + timeout_ms;
+	for (;;) {
+		if (!wait_in(fd, end))
+			return -1;
+		char buf[65536];
+		ssize_t k = read(fd, buf, sizeof(buf));
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0)
+			return 0;
+	}
+}
+
+const char *h_error_text(const h_reply_t *r)
+{
+	static char text[1024];
+	idn_bytes_t t = {NULL, 0};
+	text[0] = 0;
+	if (idn_error_body_decode(r->msg.rest, &t) == 0) {
+		size_t n = t.len < sizeof(text) - 1 ? t.len : sizeof(text) - 1;
+		if (n)
+			memcpy(text, t.p, n);
+		text[n] = 0;
+	}
+	return text;
+}
+
+/* ---- files ---- */
+
+uint8_t *h_read_file(const char *path, size_t *len)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		return NULL;
+	struct stat st;
+	if (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode)) {
+		fclose(f);
+		return NULL;
+	}
+	size_t cap = 4096, n = 0;
+	uint8_t *p = malloc(cap);
+	assert_non_null(p);
+	for (;;) {
+		if (cap - n < 4096) {
+			cap *= 2;
+			p = realloc(p, cap);
+			assert_non_null(p);
+		}
+		size_t k = fread(p + n, 1, cap - n, f);
+		if (k == 0)
+			break;
+		n += k;
+	}
+	fclose(f);
+	*len = n;
+	return p;
+}
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+uint8_t *h_read_hex(const char *path, size_t *len)
+{
+	size_t n;
+	uint8_t *text = h_read_file(path, &n);
+	if (text == NULL)
+		return NULL;
+	uint8_t *out = malloc(n / 2 + 1);
+	assert_non_null(out);
+	size_t k = 0;
+	int hi = -1;
+	for (size_t i = 0; i < n; i++) {
+		int v = hexval(text[i]);
+		if (v < 0)
+			continue; /* newline, spaces */
+		if (hi < 0) {
+			hi = v;
+		} else {
+			out[k++] = (uint8_t)(hi << 4 | v);
+			hi = -1;
+		}
+	}
+	free(text);
+	*len = k;
+	return out;
+}
+
+void h_write_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+	if (f == NULL)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	fputs(text, f);
+	if (fclose(f) != 0)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+}
