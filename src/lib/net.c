@@ -238,7 +238,10 @@ static int call_udp(idn_client_t *c, const idn_env_t *env, const uint8_t *msg,
 		if (r == NULL)
 			return -ENOMEM;
 		idn_reasm_init(r, c->reasm);
-		int wait = c->timeout_ms / 3 > 0 ? c->timeout_ms / 3 : 1;
+		/* exponential backoff: 1/7, 2/7 and 4/7 of the timeout */
+		int wait = c->timeout_ms * (1 << attempt) / 7;
+		if (wait < 1)
+			wait = 1;
 		for (;;) {
 			struct pollfd pfd = {c->fd, POLLIN, 0};
 			int pr = poll(&pfd, 1, wait);

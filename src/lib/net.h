@@ -39,7 +39,7 @@ typedef int (*idn_reply_cb)(void *ctx, const idn_env_t *env,
  * and delivers replies to cb until a reply without IDN_OF_CONTINUOUS
  * arrives (or cb returns non-zero). Over UDP the request is split into
  * datagrams as needed, replies are reassembled, and the request is retried
- * (3 tries) on timeout. Returns 0, IDN_ETIMEOUT, IDN_EPROTO, -errno; a
+ * (3 tries, waiting 1/7, 2/7 and 4/7 of the timeout) on timeout. Returns 0, IDN_ETIMEOUT, IDN_EPROTO, -errno; a
  * UDP reply flagged truncated is delivered with env->flags showing it. */
 int idn_client_call(idn_client_t *c, const uint8_t *msg, size_t len,
 		    idn_reply_cb cb, void *ctx);

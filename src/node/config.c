@@ -31,6 +31,21 @@ static const char usage[] =
 	"      --case-sensitive-suffix  compare suffixes case-sensitively\n"
 	"      --udp-reply-max N larger UDP replies are sent truncated so the\n"
 	"                        client retries on TCP (default 4096)\n"
+	"      --advertise HOST:PORT  a server of this node's site, repeatable\n"
+	"                        (GET_SITE_INFO; default: the non-wildcard\n"
+	"                        listen addresses)\n"
+	"      --parent HOST:PORT  refer queries for unknown prefixes there,\n"
+	"                        repeatable (default: answer not found)\n"
+	"\n"
+	"recursive role (resolve any identifier for clients that ask):\n"
+	"      --recursive       resolve for clients setting the recursive flag\n"
+	"      --root HOST:PORT  root hint, repeatable\n"
+	"      --cache-size SIZE cache memory bound (default 256M)\n"
+	"      --cache-max-ttl S cap on cached TTLs (default 86400)\n"
+	"      --cache-negative-ttl S  how long \"not found\" is kept (60)\n"
+	"      --query-timeout MS  per upstream server, with retries (500)\n"
+	"      --max-referrals N referrals followed at most (8)\n"
+	"      --resolver-threads N  concurrent upstream resolutions (16)\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         print the version\n";
 
@@ -44,6 +59,29 @@ static void defaults(node_conf_t *c)
 	c->tcp_idle_timeout = 60;
 	c->tcp_max_conns = 1024;
 	c->site_serial = 1;
+	c->cache_size = 256ull << 20;
+	c->cache_max_ttl = 86400;
+	c->cache_neg_ttl = 60;
+	c->query_timeout = 500;
+	c->max_referrals = 8;
+	c->resolver_threads = 16;
+}
+
+/* Appends to one of the repeatable address lists. */
+static int add_addr(char list[][128], int *n, const char *val,
+		    const char *what, const char *where)
+{
+	if (*n >= CONF_MAX_LISTEN) {
+		fprintf(stderr, "idnode: %s: more than %d %s addresses\n", where,
+			CONF_MAX_LISTEN, what);
+		return -1;
+	}
+	size_t len = strlen(val);
+	if (len == 0 || len >= 128)
+		return 1;
+	memcpy(list[*n], val, len + 1);
+	(*n)++;
+	return 0;
 }
 
 static int parse_size(const char *s, uint64_t *out)
@@ -146,6 +184,34 @@ static int set(node_conf_t *c, const char *key, const char *val,
 	} else if (!strcmp(key, "tcp-max-connections")) {
 		bad = parse_int(val, 1, 1000000, &n);
 		c->tcp_max_conns = (int)n;
+	} else if (!strcmp(key, "recursive")) {
+		bad = parse_bool(val, &c->recursive);
+	} else if (!strcmp(key, "root")) {
+		if ((bad = add_addr(c->roots, &c->nroots, val, key, where)) < 0)
+			return -1;
+	} else if (!strcmp(key, "parent")) {
+		if ((bad = add_addr(c->parents, &c->nparents, val, key, where)) < 0)
+			return -1;
+	} else if (!strcmp(key, "advertise")) {
+		if ((bad = add_addr(c->advertise, &c->nadvertise, val, key, where)) < 0)
+			return -1;
+	} else if (!strcmp(key, "cache-size")) {
+		bad = parse_size(val, &c->cache_size);
+	} else if (!strcmp(key, "cache-max-ttl")) {
+		bad = parse_int(val, 1, 30 * 86400, &n);
+		c->cache_max_ttl = (uint32_t)n;
+	} else if (!strcmp(key, "cache-negative-ttl")) {
+		bad = parse_int(val, 1, 86400, &n);
+		c->cache_neg_ttl = (uint32_t)n;
+	} else if (!strcmp(key, "query-timeout")) {
+		bad = parse_int(val, 10, 60000, &n);
+		c->query_timeout = (int)n;
+	} else if (!strcmp(key, "max-referrals")) {
+		bad = parse_int(val, 1, 64, &n);
+		c->max_referrals = (int)n;
+	} else if (!strcmp(key, "resolver-threads")) {
+		bad = parse_int(val, 1, 1024, &n);
+		c->resolver_threads = (int)n;
 	} else if (!strcmp(key, "site-serial")) {
 		bad = parse_int(val, 0, 65535, &n);
 		c->site_serial = (uint16_t)n;
@@ -205,7 +271,8 @@ static int load_file(node_conf_t *c, const char *path)
 
 int conf_load(node_conf_t *c, int argc, char **argv)
 {
-	enum { O_MAP = 256, O_CASE, O_UDPMAX };
+	/* long-only options (val O_LONG) are settings of the same name */
+	enum { O_LONG = 256 };
 	static const struct option opts[] = {
 		{"config", required_argument, NULL, 'c'},
 		{"data", required_argument, NULL, 'd'},
@@ -214,9 +281,22 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"home", required_argument, NULL, 'H'},
 		{"workers", required_argument, NULL, 'w'},
 		{"log-level", required_argument, NULL, 'L'},
-		{"map-size", required_argument, NULL, O_MAP},
-		{"case-sensitive-suffix", no_argument, NULL, O_CASE},
-		{"udp-reply-max", required_argument, NULL, O_UDPMAX},
+		{"map-size", required_argument, NULL, O_LONG},
+		{"case-sensitive-suffix", no_argument, NULL, O_LONG},
+		{"udp-reply-max", required_argument, NULL, O_LONG},
+		{"tcp-idle-timeout", required_argument, NULL, O_LONG},
+		{"tcp-max-connections", required_argument, NULL, O_LONG},
+		{"site-serial", required_argument, NULL, O_LONG},
+		{"advertise", required_argument, NULL, O_LONG},
+		{"parent", required_argument, NULL, O_LONG},
+		{"recursive", no_argument, NULL, O_LONG},
+		{"root", required_argument, NULL, O_LONG},
+		{"cache-size", required_argument, NULL, O_LONG},
+		{"cache-max-ttl", required_argument, NULL, O_LONG},
+		{"cache-negative-ttl", required_argument, NULL, O_LONG},
+		{"query-timeout", required_argument, NULL, O_LONG},
+		{"max-referrals", required_argument, NULL, O_LONG},
+		{"resolver-threads", required_argument, NULL, O_LONG},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},
@@ -248,11 +328,14 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 	if (file != NULL && load_file(c, file) != 0)
 		return -1;
 	/* second pass: flags; a repeatable flag replaces the file's list */
-	bool listen_seen = false, home_seen = false;
+	bool listen_seen = false, home_seen = false, root_seen = false,
+	     parent_seen = false, adv_seen = false;
 	optind = 1;
-	while ((o = getopt_long(argc, argv, ":c:d:l:C:H:w:L:hV", opts, NULL)) !=
+	int li = -1;
+	while ((o = getopt_long(argc, argv, ":c:d:l:C:H:w:L:hV", opts, &li)) !=
 	       -1) {
 		const char *key = NULL;
+		const char *val = optarg;
 		switch (o) {
 		case 'c':
 			continue;
@@ -271,15 +354,21 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		case 'd': case 'C': case 'w': case 'L':
 			key = names[o];
 			break;
-		case O_MAP:
-			key = "map-size";
+		case O_LONG:
+			key = opts[li].name;
+			if (opts[li].has_arg == no_argument)
+				val = "yes";
+			if (!strcmp(key, "root") && !root_seen) {
+				c->nroots = 0;
+				root_seen = true;
+			} else if (!strcmp(key, "parent") && !parent_seen) {
+				c->nparents = 0;
+				parent_seen = true;
+			} else if (!strcmp(key, "advertise") && !adv_seen) {
+				c->nadvertise = 0;
+				adv_seen = true;
+			}
 			break;
-		case O_UDPMAX:
-			key = "udp-reply-max";
-			break;
-		case O_CASE:
-			c->case_suffix = true;
-			continue;
 		default: {
 			/* one line naming the option, not the whole usage */
 			char name[3] = {'-', (char)optopt, 0};
@@ -293,8 +382,12 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		}
 		char where[64];
 		snprintf(where, sizeof(where), "--%s", key);
-		if (set(c, key, optarg, where) != 0)
+		if (set(c, key, val, where) != 0)
 			return -1;
+	}
+	if (c->recursive && c->nroots == 0) {
+		fprintf(stderr, "idnode: --recursive needs at least one --root HOST:PORT\n");
+		return -1;
 	}
 	if (optind < argc) {
 		fprintf(stderr, "idnode: unexpected argument '%s'\n", argv[optind]);

@@ -24,6 +24,20 @@ typedef struct {
 	int tcp_idle_timeout;                 /* seconds */
 	int tcp_max_conns;                    /* per worker */
 	uint16_t site_serial;
+	/* hierarchy and the recursive role */
+	bool recursive;                       /* resolve for clients */
+	char roots[CONF_MAX_LISTEN][128];     /* root hints, HOST:PORT */
+	int nroots;
+	char parents[CONF_MAX_LISTEN][128];   /* referral when nothing known */
+	int nparents;
+	char advertise[CONF_MAX_LISTEN][128]; /* this node's site servers */
+	int nadvertise;
+	uint64_t cache_size;                  /* bytes */
+	uint32_t cache_max_ttl;               /* seconds */
+	uint32_t cache_neg_ttl;               /* seconds */
+	int query_timeout;                    /* ms per upstream server */
+	int max_referrals;
+	int resolver_threads;                 /* blocking upstream resolvers */
 } node_conf_t;
 
 /* Fills conf from defaults, the file named by -c (if any) and the flags.

@@ -1,6 +1,8 @@
 #include "handler.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,40 +11,215 @@
 #include "error.h"
 #include "log.h"
 #include "msg.h"
+#include "net.h"
 #include "value.h"
 #include "wire.h"
+
+#define STAT(h, field) \
+	atomic_fetch_add_explicit(&(h)->stats.field, 1, memory_order_relaxed)
+
+/* idnode's own operations on the control socket */
+enum { OC_STATS = 1100, OC_CACHE_FLUSH = 1101 };
 
 /* Bodies of list replies are cut at about this size, the rest continues in
  * further messages flagged continuous. */
 #define LIST_CHUNK 32768
 
-int handler_init(handler_t *h, idn_store_t *s, const node_conf_t *conf)
+/* ---- the node's shared context ---- */
+
+/* Encodes an HS_SITE listing the given servers, each answering queries and
+ * administration over UDP and TCP on its port. */
+static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
+		       uint8_t flags, const char *desc)
+{
+	idn_hs_server_t servers[CONF_MAX_LISTEN];
+	idn_hs_iface_t ifaces[CONF_MAX_LISTEN][2];
+	idn_hs_attr_t attr = {idn_bytes_str("desc"), idn_bytes_str(desc)};
+	int ns = 0;
+	for (int i = 0; i < n; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+		if (idn_addr_parse(addrs[i], IDN_DEFAULT_PORT, &ss, &sl) != 0)
+			return -1;
+		idn_hs_server_t *sv = &servers[ns];
+		memset(sv, 0, sizeof(*sv));
+		uint16_t port;
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *v4 = (const void *)&ss;
+			if (v4->sin_addr.s_addr == htonl(INADDR_ANY))
+				continue; /* a wildcard names no server */
+			memcpy(sv->addr + 12, &v4->sin_addr, 4);
+			port = ntohs(v4->sin_port);
+		} else {
+			const struct sockaddr_in6 *v6 = (const void *)&ss;
+			if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr))
+				continue;
+			memcpy(sv->addr, &v6->sin6_addr, 16);
+			port = ntohs(v6->sin6_port);
+		}
+		sv->id = (uint32_t)ns + 1;
+		ifaces[ns][0] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_UDP, port};
+		ifaces[ns][1] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP, port};
+		sv->nifaces = 2;
+		sv->ifaces = ifaces[ns];
+		ns++;
+	}
+	idn_hs_site_t site = {1, IDN_PROTO_MAJOR, IDN_PROTO_MINOR, serial, flags,
+			      IDN_HASH_PREFIX, {NULL, 0}, 1, &attr,
+			      (uint32_t)ns, servers};
+	idn_hs_site_encode(w, &site);
+	return w->err ? -1 : 0;
+}
+
+int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s)
+{
+	memset(n, 0, sizeof(*n));
+	n->conf = conf;
+	n->store = s;
+	for (int i = 0; i < conf->nroots; i++)
+		n->roots[i] = conf->roots[i];
+	pthread_mutex_init(&n->lock, NULL);
+	n->site = malloc(65536);
+	n->parent_refer = malloc(65536);
+	if (n->site == NULL || n->parent_refer == NULL)
+		goto fail;
+	idn_wr_t w;
+	idn_wr_init(&w, n->site, 65536);
+	if (conf->nadvertise > 0)
+		encode_site(&w, (char (*)[128])conf->advertise, conf->nadvertise,
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode");
+	else
+		encode_site(&w, (char (*)[128])conf->listen, conf->nlisten,
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode");
+	if (w.err) {
+		log_error("cannot describe this node's site: check --advertise");
+		goto fail;
+	}
+	n->site_len = w.len;
+	if (conf->nparents > 0) {
+		/* one HS_SITE value, as a delegation record would hold */
+		uint8_t data[16384];
+		idn_wr_t dw;
+		idn_wr_init(&dw, data, sizeof(data));
+		if (encode_site(&dw, (char (*)[128])conf->parents,
+				conf->nparents, 1, IDN_SITE_PRIMARY,
+				"parent") != 0) {
+			log_error("invalid --parent address");
+			goto fail;
+		}
+		idn_value_t v = {1, 0, IDN_TTL_RELATIVE, 3600,
+				 IDN_PERM_PUBLIC_READ | IDN_PERM_ADMIN_READ,
+				 idn_bytes_str("HS_SITE"), idn_bytes(data, dw.len),
+				 0, NULL};
+		idn_wr_init(&w, n->parent_refer, 65536);
+		idn_value_encode(&w, &v);
+		n->parent_len = w.len;
+	}
+	if (conf->recursive) {
+		idn_cache_opts_t co = {conf->cache_size, 0, conf->cache_max_ttl,
+				       conf->cache_neg_ttl};
+		if (idn_cache_new(&co, &n->cache) != 0) {
+			log_error("cannot create the cache");
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	free(n->site);
+	free(n->parent_refer);
+	n->site = n->parent_refer = NULL;
+	return -1;
+}
+
+void node_ctx_fini(node_ctx_t *n)
+{
+	idn_cache_free(n->cache);
+	free(n->site);
+	free(n->parent_refer);
+	pthread_mutex_destroy(&n->lock);
+}
+
+int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 {
 	memset(h, 0, sizeof(*h));
-	h->conf = conf;
-	h->store = s;
+	h->node = node;
+	h->conf = node->conf;
+	h->store = node->store;
+	h->blocking = blocking;
 	idn_arena_init(&h->arena, 0);
 	h->out = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
+	int err = -ENOMEM;
 	if (h->out == NULL)
-		return -ENOMEM;
-	int err = idn_rtxn_begin(s, &h->rtxn);
-	if (err) {
-		free(h->out);
-		h->out = NULL;
-		return err;
+		goto fail;
+	if (node->cache != NULL) {
+		h->scratch = malloc(IDN_MSG_MAX);
+		if (h->scratch == NULL)
+			goto fail;
 	}
+	if (node->cache != NULL && blocking) {
+		const node_conf_t *c = node->conf;
+		idn_resolver_opts_t ro = {
+			node->roots, (unsigned)c->nroots, node->cache,
+			c->query_timeout, (unsigned)c->max_referrals,
+			c->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0};
+		err = idn_resolver_new(&ro, &h->resolver);
+		if (err)
+			goto fail;
+	}
+	err = idn_rtxn_begin(node->store, &h->rtxn);
+	if (err)
+		goto fail;
 	idn_rtxn_reset(h->rtxn);
+	pthread_mutex_lock(&node->lock);
+	h->next = node->handlers;
+	node->handlers = h;
+	pthread_mutex_unlock(&node->lock);
 	return 0;
+fail:
+	idn_resolver_free(h->resolver);
+	free(h->scratch);
+	free(h->out);
+	h->out = h->scratch = NULL;
+	h->resolver = NULL;
+	return err;
+}
+
+#define STAT_FIELDS(X) \
+	X(requests) X(resolutions) X(not_found) X(referrals) X(recursive) \
+	X(upstream) X(errors) X(writes)
+
+static void stats_add(handler_stats_t *to, handler_stats_t *from)
+{
+#define ADD(f) \
+	atomic_fetch_add_explicit(&to->f, \
+				  atomic_load_explicit(&from->f, memory_order_relaxed), \
+				  memory_order_relaxed);
+	STAT_FIELDS(ADD)
+#undef ADD
 }
 
 void handler_fini(handler_t *h)
 {
+	if (h->out == NULL)
+		return; /* never initialised */
+	node_ctx_t *n = h->node;
+	pthread_mutex_lock(&n->lock);
+	for (handler_t **pp = &n->handlers; *pp; pp = &(*pp)->next)
+		if (*pp == h) {
+			*pp = h->next;
+			break;
+		}
+	stats_add(&n->retired, &h->stats);
+	pthread_mutex_unlock(&n->lock);
 	if (h->rtxn)
 		idn_rtxn_free(h->rtxn);
+	idn_resolver_free(h->resolver);
 	idn_arena_free(&h->arena);
 	free(h->out);
+	free(h->scratch);
 	h->rtxn = NULL;
-	h->out = NULL;
+	h->out = h->scratch = NULL;
+	h->resolver = NULL;
 }
 
 int handler_begin(handler_t *h)
@@ -168,31 +345,16 @@ static int reply_lib_error(reply_t *r, int err)
 	return reply_error(r, rc, text);
 }
 
-/* ---- responsibility ---- */
+/* ---- where an identifier lives ---- */
 
-/* The node answers for P/S when P is homed, and for the prefix handle
- * 0.NA/P when 0.NA or P is homed. */
-static int responsible(handler_t *h, const idn_ident_t *id)
+/* Length of the parent of prefix p[0..len) ("88.118.8" -> 6), 0 at the
+ * top. */
+static size_t parent_len(const uint8_t *p, size_t len)
 {
-	int hit = idn_store_homed(h->rtxn, id->key, id->prefix_len);
-	if (hit != 0)
-		return hit;
-	if (id->prefix_len == 4 && memcmp(id->key, "0.NA", 4) == 0) {
-		uint8_t p[IDN_IDENT_MAX];
-		uint32_t pl;
-		if (idn_prefix_normalise(id->text.p, id->text.len, p, &pl) == 0)
-			return idn_store_homed(h->rtxn, p, pl);
-	}
-	return 0;
+	while (len > 0 && p[len - 1] != '.')
+		len--;
+	return len > 0 ? len - 1 : 0;
 }
-
-static int parse_id(handler_t *h, idn_bytes_t text)
-{
-	unsigned flags = h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0;
-	return idn_ident_parse(text.p, text.len, flags, &h->id);
-}
-
-/* ---- resolution ---- */
 
 /* Extent and filter fields of one stored value. */
 typedef struct {
@@ -220,6 +382,91 @@ static int next_span(idn_rd_t *rd, span_t *s)
 	return rd->err;
 }
 
+/* A record delegates its prefix when it holds a site or service value. */
+static bool is_delegation(const idn_record_t *rec)
+{
+	idn_rd_t rd;
+	idn_rd_init(&rd, rec->values.p, rec->values.len);
+	for (uint32_t i = 0; i < rec->nvalues; i++) {
+		span_t sp;
+		if (next_span(&rd, &sp) != 0)
+			return false;
+		if (idn_type_matches(sp.type, idn_bytes_str("HS_SITE.")) ||
+		    idn_type_matches(sp.type, idn_bytes_str("HS_SERV")))
+			return true;
+	}
+	return false;
+}
+
+enum { LOC_NONE = 0, LOC_AUTH = 1, LOC_REFER = 2 };
+
+/* Walks the normalised prefix p up its parents, most specific first: a
+ * homed level makes this node authoritative (LOC_AUTH), a delegation
+ * record 0.NA/<level> held here refers onward (LOC_REFER, record in
+ * *deleg). *at gets the level's length (0: the 0.NA root, when homed).
+ * Returns LOC_*, or a negative error. */
+static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
+		  idn_record_t *deleg)
+{
+	uint8_t key[5 + IDN_IDENT_MAX];
+	memcpy(key, "0.NA/", 5);
+	for (size_t q = plen; q > 0; q = parent_len(p, q)) {
+		int hit = idn_store_homed(h->rtxn, p, q);
+		if (hit < 0)
+			return hit;
+		if (hit) {
+			*at = q;
+			return LOC_AUTH;
+		}
+		memcpy(key + 5, p, q);
+		int err = idn_store_get(h->rtxn, key, 5 + q, deleg);
+		if (err == 0 && is_delegation(deleg)) {
+			*at = q;
+			return LOC_REFER;
+		}
+		if (err != 0 && err != IDN_ENOTFOUND)
+			return err;
+	}
+	*at = 0;
+	int hit = idn_store_homed(h->rtxn, (const uint8_t *)"0.NA", 4);
+	return hit < 0 ? hit : hit ? LOC_AUTH : LOC_NONE;
+}
+
+static bool is_prefix_handle(const idn_ident_t *id)
+{
+	return id->prefix_len == 4 && memcmp(id->key, "0.NA", 4) == 0;
+}
+
+/* The node may change P/S when it is authoritative for P, and the prefix
+ * handle 0.NA/X when it is authoritative for X or a level above it. */
+static int responsible(handler_t *h, const idn_ident_t *id)
+{
+	idn_record_t rec;
+	size_t at;
+	if (!is_prefix_handle(id)) {
+		int hit = idn_store_homed(h->rtxn, id->key, id->prefix_len);
+		return hit;
+	}
+	const uint8_t *p = id->key + 5;
+	size_t plen = id->key_len - 5;
+	int loc = locate(h, p, plen, &at, &rec);
+	if (loc < 0)
+		return loc;
+	return loc == LOC_AUTH || (loc == LOC_REFER && at == plen);
+}
+
+static int parse_id(handler_t *h, idn_bytes_t text)
+{
+	unsigned flags = h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0;
+	int err = idn_ident_parse(text.p, text.len, flags, &h->id);
+	/* the suffix of a prefix handle is a prefix: never case-sensitive */
+	if (err == 0 && flags && is_prefix_handle(&h->id))
+		err = idn_ident_parse(text.p, text.len, 0, &h->id);
+	return err;
+}
+
+/* ---- resolution ---- */
+
 static bool wanted(const span_t *s, const idn_resolve_req_t *q)
 {
 	if (q->nindexes == 0 && q->ntypes == 0)
@@ -233,11 +480,104 @@ static bool wanted(const span_t *s, const idn_resolve_req_t *q)
 	return false;
 }
 
+/* Writes "identifier, count, values" of the values in blob that the
+ * request wants and may see. Returns the number written, or -1 when the
+ * blob is corrupt. */
+static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
+			  size_t len, uint32_t nvalues,
+			  const idn_resolve_req_t *q, bool public_only)
+{
+	idn_wr_str(&r->w, id);
+	size_t count_pos = r->w.len;
+	idn_wr_u32(&r->w, 0);
+	uint32_t n = 0;
+	idn_rd_t rd;
+	idn_rd_init(&rd, blob, len);
+	for (uint32_t i = 0; i < nvalues; i++) {
+		span_t s;
+		if (next_span(&rd, &s) != 0)
+			return -1;
+		if (public_only && !(s.perms & IDN_PERM_PUBLIC_READ))
+			continue;
+		if (q != NULL && !wanted(&s, q))
+			continue;
+		idn_wr_raw(&r->w, s.start, s.len);
+		n++;
+	}
+	idn_wr_patch_u32(&r->w, count_pos, n);
+	return n;
+}
+
+static int answer(reply_t *r, const idn_resolve_req_t *q, const uint8_t *blob,
+		  size_t len, uint32_t nvalues, bool public_only)
+{
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	int64_t n = put_values(r, q->id, blob, len, nvalues, q, public_only);
+	if (n < 0) {
+		log_error("record %.*s is corrupt", (int)r->h->id.text.len,
+			  r->h->id.text.p);
+		return reply_error(r, IDN_RC_ERROR, "stored record is corrupt");
+	}
+	if (n == 0)
+		return reply_error(r, IDN_RC_VALUES_NOT_FOUND, "");
+	return reply_send(r);
+}
+
+static int refer(reply_t *r, idn_bytes_t id, const uint8_t *blob, size_t len,
+		 uint32_t nvalues)
+{
+	STAT(r->h, referrals);
+	reply_start(r, IDN_RC_PREFIX_REFERRAL, 0);
+	if (put_values(r, id, blob, len, nvalues, NULL, true) < 0)
+		return reply_error(r, IDN_RC_ERROR, "stored delegation is corrupt");
+	return reply_send(r);
+}
+
+/* The recursive role: answer from the cache, or resolve (blocking
+ * handlers) or defer (the others). */
+static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
+{
+	handler_t *h = r->h;
+	idn_cache_hit_t hit;
+	if (idn_cache_get(h->node->cache, h->id.key, h->id.key_len,
+			  idn_now_ms(), h->scratch, IDN_MSG_MAX, &hit) == 0 &&
+	    hit.kind != IDN_CACHE_REFERRAL) {
+		STAT(h, recursive);
+		if (hit.kind == IDN_CACHE_NEGATIVE) {
+			STAT(h, not_found);
+			return reply_error(r, IDN_RC_NOT_FOUND, "");
+		}
+		return answer(r, q, h->scratch, hit.len, hit.nvalues,
+			      public_only);
+	}
+	if (!h->blocking)
+		return HANDLER_DEFER;
+	STAT(h, recursive);
+	idn_resolution_t res;
+	int err = idn_resolve(h->resolver, &h->id, r->req->hdr.rcount, &res,
+			      NULL, NULL);
+	atomic_fetch_add_explicit(&h->stats.upstream, res.queries,
+				  memory_order_relaxed);
+	if (err)
+		return reply_lib_error(r, err);
+	if (res.rc == IDN_RC_SUCCESS)
+		return answer(r, q, res.values.p, res.values.len, res.nvalues,
+			      public_only);
+	if (res.rc == IDN_RC_NOT_FOUND) {
+		STAT(h, not_found);
+		return reply_error(r, IDN_RC_NOT_FOUND, "");
+	}
+	log_debug("recursive resolution of %.*s: rc %u %s",
+		  (int)h->id.text.len, h->id.text.p, res.rc, res.detail);
+	return reply_error(r, res.rc, res.detail);
+}
+
 static int do_resolve(reply_t *r, int transport)
 {
 	handler_t *h = r->h;
 	idn_resolve_req_t q;
-	h->stats.resolutions++;
+	if (!h->redo)
+		STAT(h, resolutions);
 	int err = idn_resolve_req_decode(r->req->rest, &h->arena, &q);
 	if (err)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
@@ -245,47 +585,50 @@ static int do_resolve(reply_t *r, int transport)
 	err = parse_id(h, q.id);
 	if (err)
 		return reply_lib_error(r, err);
-	err = responsible(h, &h->id);
-	if (err <= 0)
-		return reply_lib_error(r, err == 0 ? IDN_ENOTHOMED : err);
-	idn_record_t rec;
-	err = idn_store_get(h->rtxn, h->id.key, h->id.key_len, &rec);
-	if (err) {
-		if (err == IDN_ENOTFOUND)
-			h->stats.not_found++;
-		return reply_lib_error(r, err);
-	}
 	/* Without authentication (a later feature) only values that the
 	 * public may read leave the node over the network; the control
 	 * socket sees everything unless it asks for public values only. */
 	bool public_only = transport != TRANSPORT_CONTROL ||
 			   (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY);
-	reply_start(r, IDN_RC_SUCCESS, 0);
-	idn_wr_str(&r->w, q.id);
-	size_t count_pos = r->w.len;
-	idn_wr_u32(&r->w, 0);
-	uint32_t n = 0;
-	idn_rd_t rd;
-	idn_rd_init(&rd, rec.values.p, rec.values.len);
-	for (uint32_t i = 0; i < rec.nvalues; i++) {
-		span_t s;
-		if (next_span(&rd, &s) != 0) {
-			log_error("stored record %.*s is corrupt",
-				  (int)h->id.text.len, h->id.text.p);
-			return reply_error(r, IDN_RC_ERROR,
-					   "stored record is corrupt");
+	bool prefix_handle = is_prefix_handle(&h->id);
+	const uint8_t *p = prefix_handle ? h->id.key + 5 : h->id.key;
+	size_t plen = prefix_handle ? h->id.key_len - 5 : h->id.prefix_len;
+	idn_record_t deleg;
+	size_t at;
+	int loc = locate(h, p, plen, &at, &deleg);
+	if (loc < 0)
+		return reply_lib_error(r, loc);
+	bool here = prefix_handle
+			    ? loc == LOC_AUTH || (loc == LOC_REFER && at == plen)
+			    : loc == LOC_AUTH && at == plen;
+	if (here) {
+		idn_record_t rec;
+		err = idn_store_get(h->rtxn, h->id.key, h->id.key_len, &rec);
+		if (err) {
+			if (err == IDN_ENOTFOUND)
+				STAT(h, not_found);
+			return reply_lib_error(r, err);
 		}
-		if (public_only && !(s.perms & IDN_PERM_PUBLIC_READ))
-			continue;
-		if (!wanted(&s, &q))
-			continue;
-		idn_wr_raw(&r->w, s.start, s.len);
-		n++;
+		return answer(r, &q, rec.values.p, rec.values.len, rec.nvalues,
+			      public_only);
 	}
-	if (n == 0)
-		return reply_error(r, IDN_RC_VALUES_NOT_FOUND, "");
-	idn_wr_patch_u32(&r->w, count_pos, n);
-	return reply_send(r);
+	if (loc == LOC_AUTH) {
+		/* authoritative above the prefix, which nobody was given */
+		STAT(h, not_found);
+		return reply_error(r, IDN_RC_NOT_FOUND, "");
+	}
+	if (h->node->cache != NULL && (r->req->hdr.flags & IDN_OF_RECURSE))
+		return recurse(r, &q, public_only);
+	if (r->req->hdr.flags & IDN_OF_DONT_REFER)
+		return reply_lib_error(r, IDN_ENOTHOMED);
+	if (loc == LOC_REFER)
+		return refer(r, deleg.id, deleg.values.p, deleg.values.len,
+			     deleg.nvalues);
+	if (h->node->parent_len > 0)
+		return refer(r, idn_bytes_str("0.NA"), h->node->parent_refer,
+			     h->node->parent_len, 1);
+	STAT(h, not_found);
+	return reply_error(r, IDN_RC_NOT_FOUND, "");
 }
 
 /* ---- administration ---- */
@@ -351,7 +694,7 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	err = idn_wtxn_commit(t);
 	if (err)
 		return reply_lib_error(r, err);
-	h->stats.writes++;
+	STAT(h, writes);
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	return reply_send(r);
 }
@@ -508,6 +851,79 @@ static int do_list(reply_t *r, bool homed)
 	return list_flush(&l, false);
 }
 
+/* ---- idnode's own control operations ---- */
+
+static void sum_stats(node_ctx_t *n, handler_stats_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&n->lock);
+	stats_add(out, &n->retired);
+	for (handler_t *h = n->handlers; h != NULL; h = h->next)
+		stats_add(out, &h->stats);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static int do_node_op(reply_t *r, uint32_t op)
+{
+	node_ctx_t *n = r->h->node;
+	char text[1024];
+	if (op == OC_CACHE_FLUSH) {
+		idn_bytes_t id;
+		uint8_t p[IDN_IDENT_MAX];
+		uint32_t pl = 0;
+		if (idn_id_body_decode(r->req->rest, &id) != 0)
+			return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+					   "malformed cache flush request");
+		if (id.len > 0) {
+			int err = idn_prefix_normalise(id.p, id.len, p, &pl);
+			if (err)
+				return reply_lib_error(r, err);
+		}
+		size_t dropped = n->cache ? idn_cache_flush(n->cache, p, pl) : 0;
+		snprintf(text, sizeof(text), "{\"flushed\":%zu}", dropped);
+	} else {
+		handler_stats_t st;
+		idn_cache_stats_t cs = {0};
+		sum_stats(n, &st);
+		if (n->cache)
+			idn_cache_stats(n->cache, &cs);
+#define LD(f) (unsigned long long)atomic_load(&st.f)
+		snprintf(text, sizeof(text),
+			 "{\"requests\":%llu,\"resolutions\":%llu,"
+			 "\"not_found\":%llu,\"referrals\":%llu,"
+			 "\"recursive\":%llu,\"upstream_queries\":%llu,"
+			 "\"errors\":%llu,\"writes\":%llu,"
+			 "\"cache\":{\"hits\":%llu,\"misses\":%llu,"
+			 "\"inserts\":%llu,\"evictions\":%llu,"
+			 "\"expired\":%llu,\"entries\":%llu,\"bytes\":%llu}}",
+			 LD(requests), LD(resolutions), LD(not_found),
+			 LD(referrals), LD(recursive), LD(upstream), LD(errors),
+			 LD(writes), (unsigned long long)cs.hits,
+			 (unsigned long long)cs.misses,
+			 (unsigned long long)cs.inserts,
+			 (unsigned long long)cs.evictions,
+			 (unsigned long long)cs.expired,
+			 (unsigned long long)cs.entries,
+			 (unsigned long long)cs.bytes);
+#undef LD
+	}
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	idn_wr_str(&r->w, idn_bytes_str(text));
+	return reply_send(r);
+}
+
+void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
+		  emit_fn emit, void *ctx)
+{
+	idn_env_t env;
+	idn_msg_t msg;
+	if (idn_env_decode(frame, len, &env) != 0 ||
+	    idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg) != 0)
+		return;
+	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
+	reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
+}
+
 static bool is_admin_op(uint32_t op)
 {
 	return (op >= IDN_OC_CREATE && op <= IDN_OC_LIST) ||
@@ -520,15 +936,16 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	idn_env_t env;
 	idn_msg_t msg;
 	reply_t r = {h, NULL, NULL, emit, ctx, {0}, {0, 0}, 0};
-	h->stats.requests++;
+	if (!h->redo)
+		STAT(h, requests);
 	int err = idn_env_decode(frame, len, &env);
 	if (err == IDN_EMALFORMED || len < IDN_ENV_LEN + IDN_HDR_LEN) {
-		h->stats.errors++;
+		STAT(h, errors);
 		return 0; /* not even an envelope: nothing to answer */
 	}
 	r.env = &env;
 	if (err == IDN_EVERSION) {
-		h->stats.errors++;
+		STAT(h, errors);
 		char text[96];
 		snprintf(text, sizeof(text),
 			 "unsupported protocol version %u.%u (this node speaks 2.1-2.%d)",
@@ -537,7 +954,7 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		return r.sent;
 	}
 	if (err || env.msg_len != len - IDN_ENV_LEN) {
-		h->stats.errors++;
+		STAT(h, errors);
 		if (env.seq == 0 && env.msg_len > len - IDN_ENV_LEN &&
 		    transport == TRANSPORT_UDP)
 			reply_error(&r, IDN_RC_PROTOCOL_ERROR,
@@ -546,12 +963,12 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	err = idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg);
 	if (err) {
-		h->stats.errors++;
+		STAT(h, errors);
 		reply_error(&r, IDN_RC_PROTOCOL_ERROR, "malformed message");
 		return r.sent;
 	}
 	if (msg.hdr.rc != 0) {
-		h->stats.errors++;
+		STAT(h, errors);
 		return 0; /* a response sent to us: never answer it */
 	}
 	r.req = &msg;
@@ -562,7 +979,19 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	uint32_t op = msg.hdr.op;
 	if (op == IDN_OC_RESOLUTION) {
-		do_resolve(&r, transport);
+		if (do_resolve(&r, transport) == HANDLER_DEFER)
+			return HANDLER_DEFER;
+		return r.sent;
+	}
+	if (op == IDN_OC_GET_SITE_INFO) {
+		reply_start(&r, IDN_RC_SUCCESS, 0);
+		idn_wr_raw(&r.w, h->node->site, h->node->site_len);
+		reply_send(&r);
+		return r.sent;
+	}
+	if ((op == OC_STATS || op == OC_CACHE_FLUSH) &&
+	    transport == TRANSPORT_CONTROL) {
+		do_node_op(&r, op);
 		return r.sent;
 	}
 	if (is_admin_op(op) && transport != TRANSPORT_CONTROL) {

@@ -6,41 +6,79 @@
 #ifndef IDN_NODE_HANDLER_H
 #define IDN_NODE_HANDLER_H
 
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "arena.h"
+#include "cache.h"
 #include "config.h"
 #include "ident.h"
+#include "resolver.h"
 #include "store.h"
 
 /* Receives one complete reply frame (envelope + message). Returns 0, or
  * non-zero to abandon the rest of a multi-message reply. */
 typedef int (*emit_fn)(void *ctx, const uint8_t *frame, size_t len);
 
-/* Per-handler counters (read by the owner thread's stats dump). */
+/* Counters of one handler; only its thread writes them (relaxed atomics,
+ * so the stats operation may read them from another thread). */
 typedef struct {
-	uint64_t requests;
-	uint64_t resolutions;
-	uint64_t not_found;
-	uint64_t errors;  /* protocol errors and malformed input */
-	uint64_t writes;
+	atomic_uint_fast64_t requests;
+	atomic_uint_fast64_t resolutions;
+	atomic_uint_fast64_t not_found;
+	atomic_uint_fast64_t referrals;
+	atomic_uint_fast64_t recursive;  /* answered by the recursive role */
+	atomic_uint_fast64_t upstream;   /* queries sent to other nodes */
+	atomic_uint_fast64_t errors;     /* protocol errors, malformed input */
+	atomic_uint_fast64_t writes;
 } handler_stats_t;
 
+typedef struct handler handler_t;
+
+/* What every handler of a node shares. */
 typedef struct {
 	const node_conf_t *conf;
 	idn_store_t *store;
+	idn_cache_t *cache;    /* recursive nodes only, else NULL */
+	uint8_t *site;         /* this node's HS_SITE (GET_SITE_INFO) */
+	size_t site_len;
+	const char *roots[CONF_MAX_LISTEN]; /* root hints of the resolvers */
+	uint8_t *parent_refer; /* encoded values of the parent referral */
+	size_t parent_len;
+	pthread_mutex_t lock;  /* guards handlers and retired */
+	handler_t *handlers;   /* every live handler, for the stats */
+	handler_stats_t retired; /* counts of handlers that have ended */
+} node_ctx_t;
+
+/* Sets up the shared context: the cache of a recursive node, this node's
+ * site and the parent referral. Returns 0 or -1 after logging why. */
+int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s);
+void node_ctx_fini(node_ctx_t *n);
+
+struct handler {
+	node_ctx_t *node;
+	const node_conf_t *conf;
+	idn_store_t *store;
 	idn_rtxn_t *rtxn;
-	bool snapshot; /* rtxn holds a live snapshot */
+	bool snapshot;   /* rtxn holds a live snapshot */
+	bool blocking;   /* may wait on other nodes (recursive resolution) */
+	idn_resolver_t *resolver; /* blocking handlers of recursive nodes */
 	idn_arena_t arena;
-	uint8_t *out; /* IDN_ENV_LEN + IDN_MSG_MAX */
+	uint8_t *out;     /* IDN_ENV_LEN + IDN_MSG_MAX */
+	uint8_t *scratch; /* IDN_MSG_MAX: cached answers */
 	uint32_t now;
 	idn_ident_t id;
 	handler_stats_t stats;
-} handler_t;
+	bool redo; /* processing a deferred request: counted already */
+	handler_t *next; /* in node->handlers */
+};
 
-int handler_init(handler_t *h, idn_store_t *s, const node_conf_t *conf);
+/* blocking: the handler may resolve recursively itself (resolver and
+ * control threads); otherwise such requests are deferred. */
+int handler_init(handler_t *h, node_ctx_t *node, bool blocking);
 void handler_fini(handler_t *h);
 
 /* Takes a fresh read snapshot and clock for a batch of requests. */
@@ -50,12 +88,21 @@ void handler_end(handler_t *h);
 
 enum { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_CONTROL = 2 };
 
+/* handler_process's answer for a request that needs a recursive resolution
+ * on a non-blocking handler: hand the frame to a blocking one. */
+#define HANDLER_DEFER (-2)
+
 /* Processes one frame (envelope + message, len bytes). Administrative
  * operations are honoured only for TRANSPORT_CONTROL, whose socket's file
  * permissions are the access control. Returns the number of reply frames
- * emitted (0: the input was dropped). Frames point into h->out and are
- * valid during the emit call only. */
+ * emitted (0: the input was dropped) or HANDLER_DEFER. Frames point into
+ * h->out and are valid during the emit call only. */
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		    int transport, emit_fn emit, void *ctx);
+
+/* Answers a request with rc 3 (too busy), e.g. when deferred work cannot
+ * be queued. */
+void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
+		  emit_fn emit, void *ctx);
 
 #endif

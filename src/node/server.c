@@ -31,6 +31,7 @@
 
 typedef struct conn {
 	int fd;
+	uint64_t id; /* unique in its worker: deferred replies find it */
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	uint8_t *wbuf;
@@ -68,11 +69,47 @@ typedef struct worker {
 	uint8_t sbuf[SEND_SLOTS][IDN_UDP_DGRAM_MAX];
 	int nsend;
 	int cur_fd; /* UDP socket of the batch being answered */
+	uint64_t next_conn_id;
+	/* replies to deferred TCP requests, from resolver threads */
+	pthread_mutex_t inbox_lock;
+	struct inbox_item *inbox;
 } worker_t;
+
+typedef struct inbox_item {
+	struct inbox_item *next;
+	conn_t *conn;
+	uint64_t conn_id;
+	size_t len;
+	uint8_t frame[];
+} inbox_item_t;
+
+/* A request handed from a worker to the resolver threads. */
+typedef struct job {
+	struct job *next;
+	int transport;
+	int udp_fd;
+	struct sockaddr_storage addr;
+	socklen_t alen;
+	worker_t *w;
+	conn_t *conn;
+	uint64_t conn_id;
+	size_t len;
+	uint8_t frame[];
+} job_t;
+
+#define JOBS_MAX 4096
 
 struct server {
 	const node_conf_t *conf;
 	idn_store_t *store;
+	node_ctx_t node;
+	/* resolver threads (recursive nodes) and their queue */
+	pthread_t *resolvers;
+	int nresolvers;
+	pthread_mutex_t jobs_lock;
+	pthread_cond_t jobs_cond;
+	job_t *jobs_head, *jobs_tail;
+	int njobs;
 	atomic_int stop;
 	worker_t **workers;
 	int nworkers;
@@ -171,18 +208,20 @@ static uint8_t *udp_slot(worker_t *w, int i, size_t len)
 	return w->sbuf[s];
 }
 
-static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
+/* Cuts a reply frame into the datagrams that carry it, each written by
+ * put. A reply above max becomes one datagram flagged truncated. */
+static int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
+			 uint8_t *(*slot)(void *ctx, size_t n),
+			 void (*done)(void *ctx, size_t n), void *ctx)
 {
-	udp_ctx_t *c = vctx;
-	worker_t *w = c->w;
 	size_t mlen = len - IDN_ENV_LEN;
 	idn_env_t env;
 	if (idn_env_decode(frame, IDN_ENV_LEN, &env) != 0)
 		return -1;
-	if (mlen > w->srv->conf->udp_reply_max) {
+	if (mlen > max) {
 		/* Too large for UDP: the header alone, flagged truncated,
 		 * tells the client to ask again over TCP. */
-		uint8_t *p = udp_slot(w, c->i, IDN_ENV_LEN + IDN_HDR_LEN + 4);
+		uint8_t *p = slot(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
 		env.flags |= IDN_EF_TRUNCATED;
 		env.msg_len = IDN_HDR_LEN + 4;
 		idn_env_encode(p, &env);
@@ -193,15 +232,154 @@ static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
 		idn_put_u32(fl, idn_get_u32(fl) & ~(uint32_t)IDN_OF_RETURN_DIGEST);
 		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN - 4, 0);
 		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN, 0);
+		done(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
 		return 0;
 	}
 	size_t nf = idn_udp_frag_count(mlen);
 	for (size_t i = 0; i < nf; i++) {
-		uint8_t *p = udp_slot(w, c->i, 0);
-		size_t dl = idn_udp_frag(&env, frame + IDN_ENV_LEN, mlen, i, p);
-		w->siov[w->nsend - 1].iov_len = dl;
+		uint8_t *p = slot(ctx, IDN_UDP_DGRAM_MAX);
+		done(ctx, idn_udp_frag(&env, frame + IDN_ENV_LEN, mlen, i, p));
 	}
 	return 0;
+}
+
+static uint8_t *batch_slot(void *vctx, size_t n)
+{
+	udp_ctx_t *c = vctx;
+	return udp_slot(c->w, c->i, n);
+}
+
+static void batch_done(void *vctx, size_t n)
+{
+	udp_ctx_t *c = vctx;
+	c->w->siov[c->w->nsend - 1].iov_len = n;
+}
+
+static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
+{
+	udp_ctx_t *c = vctx;
+	return udp_datagrams(frame, len, c->w->srv->conf->udp_reply_max,
+			     batch_slot, batch_done, c);
+}
+
+/* ---- deferred requests (recursive resolution) ---- */
+
+/* Queues a copy of a request for the resolver threads; answers "too busy"
+ * when the queue is full. */
+static void defer(worker_t *w, const uint8_t *frame, size_t len,
+		  int transport, int udp_fd, const struct sockaddr_storage *addr,
+		  socklen_t alen, conn_t *conn, emit_fn emit, void *ectx)
+{
+	server_t *s = w->srv;
+	job_t *j = malloc(sizeof(*j) + len);
+	pthread_mutex_lock(&s->jobs_lock);
+	bool full = s->njobs >= JOBS_MAX || j == NULL;
+	if (!full) {
+		j->next = NULL;
+		j->transport = transport;
+		j->udp_fd = udp_fd;
+		if (addr)
+			memcpy(&j->addr, addr, alen);
+		j->alen = alen;
+		j->w = w;
+		j->conn = conn;
+		j->conn_id = conn ? conn->id : 0;
+		j->len = len;
+		memcpy(j->frame, frame, len);
+		if (s->jobs_tail)
+			s->jobs_tail->next = j;
+		else
+			s->jobs_head = j;
+		s->jobs_tail = j;
+		s->njobs++;
+		pthread_cond_signal(&s->jobs_cond);
+	}
+	pthread_mutex_unlock(&s->jobs_lock);
+	if (full) {
+		free(j);
+		handler_busy(&w->h, frame, len, emit, ectx);
+	}
+}
+
+typedef struct {
+	job_t *job;
+	uint8_t dgram[IDN_UDP_DGRAM_MAX];
+} job_emit_t;
+
+static uint8_t *job_slot(void *vctx, size_t n)
+{
+	(void)n;
+	return ((job_emit_t *)vctx)->dgram;
+}
+
+static void job_sent(void *vctx, size_t n)
+{
+	job_emit_t *e = vctx;
+	if (sendto(e->job->udp_fd, e->dgram, n, 0,
+		   (struct sockaddr *)&e->job->addr, e->job->alen) < 0)
+		log_debug("udp send: %s", strerror(errno));
+}
+
+/* Sends a deferred request's reply: straight to the client over UDP, or
+ * through the owning worker's inbox for a TCP connection. */
+static int job_emit(void *vctx, const uint8_t *frame, size_t len)
+{
+	job_emit_t *e = vctx;
+	job_t *j = e->job;
+	if (j->transport == TRANSPORT_UDP)
+		return udp_datagrams(frame, len, j->w->srv->conf->udp_reply_max,
+				     job_slot, job_sent, e);
+	inbox_item_t *it = malloc(sizeof(*it) + len);
+	if (it == NULL)
+		return -1;
+	it->conn = j->conn;
+	it->conn_id = j->conn_id;
+	it->len = len;
+	memcpy(it->frame, frame, len);
+	pthread_mutex_lock(&j->w->inbox_lock);
+	it->next = j->w->inbox;
+	j->w->inbox = it;
+	pthread_mutex_unlock(&j->w->inbox_lock);
+	uint64_t one = 1;
+	if (write(j->w->evfd, &one, sizeof(one)) < 0)
+		log_debug("eventfd: %s", strerror(errno));
+	return 0;
+}
+
+static void *resolver_main(void *arg)
+{
+	server_t *s = arg;
+	handler_t h;
+	if (handler_init(&h, &s->node, true) != 0) {
+		log_error("resolver thread: cannot start");
+		return NULL;
+	}
+	h.redo = true;
+	for (;;) {
+		pthread_mutex_lock(&s->jobs_lock);
+		while (s->jobs_head == NULL && !atomic_load(&s->stop))
+			pthread_cond_wait(&s->jobs_cond, &s->jobs_lock);
+		job_t *j = s->jobs_head;
+		if (j != NULL) {
+			s->jobs_head = j->next;
+			if (s->jobs_head == NULL)
+				s->jobs_tail = NULL;
+			s->njobs--;
+		}
+		pthread_mutex_unlock(&s->jobs_lock);
+		if (j == NULL)
+			break; /* stopping */
+		if (handler_begin(&h) == 0) {
+			job_emit_t e;
+			e.job = j;
+			handler_process(&h, j->frame, j->len, j->transport,
+					job_emit, &e);
+			handler_end(&h);
+		}
+		free(j);
+	}
+	handler_fini(&h);
+	return NULL;
 }
 
 static void udp_readable(worker_t *w, int fd)
@@ -230,8 +408,13 @@ static void udp_readable(worker_t *w, int fd)
 			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue; /* larger than any Handle datagram */
 			udp_ctx_t c = {w, i};
-			handler_process(&w->h, w->rbuf[i], w->rmsg[i].msg_len,
-					TRANSPORT_UDP, udp_emit, &c);
+			if (handler_process(&w->h, w->rbuf[i], w->rmsg[i].msg_len,
+					    TRANSPORT_UDP, udp_emit, &c) ==
+			    HANDLER_DEFER)
+				defer(w, w->rbuf[i], w->rmsg[i].msg_len,
+				      TRANSPORT_UDP, fd, &w->raddr[i],
+				      w->rmsg[i].msg_hdr.msg_namelen, NULL,
+				      udp_emit, &c);
 		}
 		handler_end(&w->h);
 		udp_flush(w);
@@ -332,8 +515,10 @@ static int conn_process(worker_t *w, conn_t *c)
 			}
 			begun = true;
 		}
-		handler_process(&w->h, c->rbuf + off, flen, TRANSPORT_TCP,
-				tcp_emit, c);
+		if (handler_process(&w->h, c->rbuf + off, flen, TRANSPORT_TCP,
+				    tcp_emit, c) == HANDLER_DEFER)
+			defer(w, c->rbuf + off, flen, TRANSPORT_TCP, -1, NULL, 0,
+			      c, tcp_emit, c);
 		off += flen;
 	}
 	if (begun)
@@ -409,6 +594,7 @@ static void tcp_accept(worker_t *w, int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->id = ++w->next_conn_id;
 		c->last = time(NULL);
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
 					 .data.ptr = c};
@@ -436,6 +622,33 @@ static void sweep_idle(worker_t *w, time_t now)
 	}
 }
 
+/* Delivers replies that resolver threads produced for TCP connections
+ * still open. */
+static void drain_inbox(worker_t *w)
+{
+	uint64_t n;
+	if (read(w->evfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&w->inbox_lock);
+	inbox_item_t *it = w->inbox;
+	w->inbox = NULL;
+	pthread_mutex_unlock(&w->inbox_lock);
+	while (it != NULL) {
+		inbox_item_t *next = it->next;
+		conn_t *c = w->conns;
+		while (c != NULL && (c != it->conn || c->id != it->conn_id))
+			c = c->next;
+		if (c != NULL && tcp_emit(c, it->frame, it->len) == 0) {
+			if (conn_flush(c) != 0)
+				conn_close(w, c);
+			else
+				conn_events(w, c);
+		}
+		free(it);
+		it = next;
+	}
+}
+
 static bool is_lsock(worker_t *w, void *p)
 {
 	return (p >= (void *)w->socks && p < (void *)(w->socks + w->nsocks)) ||
@@ -457,7 +670,8 @@ static void *worker_main(void *arg)
 					udp_readable(w, l->fd);
 				else if (l->kind == 1)
 					tcp_accept(w, l->fd);
-				continue; /* eventfd: the loop test sees stop */
+				drain_inbox(w); /* eventfd; the loop sees stop */
+				continue;
 			}
 			conn_t *c = p;
 			if (evs[i].events & (EPOLLERR | EPOLLHUP)) {
@@ -542,7 +756,7 @@ static void *ctl_conn_main(void *varg)
 	free(a);
 	handler_t h;
 	uint8_t *buf = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
-	if (buf == NULL || handler_init(&h, s->store, s->conf) != 0) {
+	if (buf == NULL || handler_init(&h, &s->node, true) != 0) {
 		free(buf);
 		goto out;
 	}
@@ -660,6 +874,13 @@ static void worker_free(worker_t *w)
 	if (w->evfd >= 0)
 		close(w->evfd);
 	handler_fini(&w->h);
+	inbox_item_t *it = w->inbox;
+	while (it != NULL) {
+		inbox_item_t *next = it->next;
+		free(it);
+		it = next;
+	}
+	pthread_mutex_destroy(&w->inbox_lock);
 	free(w);
 }
 
@@ -671,11 +892,12 @@ static worker_t *worker_new(server_t *s, int id)
 		return NULL;
 	w->id = id;
 	w->srv = s;
+	pthread_mutex_init(&w->inbox_lock, NULL);
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->socks = calloc((size_t)conf->nlisten * 2, sizeof(lsock_t));
 	if (w->epfd < 0 || w->evfd < 0 || w->socks == NULL ||
-	    handler_init(&w->h, s->store, conf) != 0)
+	    handler_init(&w->h, &s->node, false) != 0)
 		goto fail;
 	w->ev.fd = w->evfd;
 	w->ev.kind = 2;
@@ -724,6 +946,12 @@ int server_start(const node_conf_t *conf, idn_store_t *store, server_t **out)
 	s->ctl_fd = -1;
 	pthread_mutex_init(&s->ctl_lock, NULL);
 	pthread_cond_init(&s->ctl_cond, NULL);
+	pthread_mutex_init(&s->jobs_lock, NULL);
+	pthread_cond_init(&s->jobs_cond, NULL);
+	if (node_ctx_init(&s->node, conf, store) != 0) {
+		free(s);
+		return -1;
+	}
 	int n = conf->workers > 0 ? conf->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		n = 1;
@@ -746,6 +974,21 @@ int server_start(const node_conf_t *conf, idn_store_t *store, server_t **out)
 			goto fail_started;
 		}
 	}
+	if (conf->recursive) {
+		s->resolvers = calloc((size_t)conf->resolver_threads,
+				      sizeof(pthread_t));
+		if (s->resolvers == NULL)
+			goto fail_started;
+		for (int i = 0; i < conf->resolver_threads; i++) {
+			if (pthread_create(&s->resolvers[i], NULL,
+					   resolver_main, s) != 0)
+				goto fail_started;
+			s->nresolvers++;
+		}
+		log_info("recursive: %d resolver threads, root hints %s%s",
+			 s->nresolvers, conf->roots[0],
+			 conf->nroots > 1 ? " ..." : "");
+	}
 	if (pthread_create(&s->ctl_thread, NULL, ctl_main, s) != 0)
 		goto fail_started;
 	s->ctl_started = true;
@@ -760,6 +1003,7 @@ fail:
 	if (s->ctl_fd >= 0)
 		close(s->ctl_fd);
 	free(s->workers);
+	node_ctx_fini(&s->node);
 	free(s);
 	return -1;
 }
@@ -767,6 +1011,18 @@ fail:
 void server_stop(server_t *s)
 {
 	atomic_store(&s->stop, 1);
+	/* resolver threads first: they post replies to the workers */
+	pthread_mutex_lock(&s->jobs_lock);
+	pthread_cond_broadcast(&s->jobs_cond);
+	pthread_mutex_unlock(&s->jobs_lock);
+	for (int i = 0; i < s->nresolvers; i++)
+		pthread_join(s->resolvers[i], NULL);
+	free(s->resolvers);
+	while (s->jobs_head != NULL) {
+		job_t *j = s->jobs_head;
+		s->jobs_head = j->next;
+		free(j);
+	}
 	uint64_t one = 1;
 	for (int i = 0; i < s->nworkers; i++)
 		if (write(s->workers[i]->evfd, &one, sizeof(one)) < 0)
@@ -792,5 +1048,6 @@ void server_stop(server_t *s)
 		unlink(s->conf->control);
 	}
 	free(s->workers);
+	node_ctx_fini(&s->node);
 	free(s);
 }

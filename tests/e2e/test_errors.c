@@ -1,5 +1,5 @@
 /* Every response code a node gives to a resolver, over UDP, TCP and the
- * control socket: 100, 102, 200, 301, 4 and 5; responses are never
+ * control socket: 100, 102, 200, 301 (no referral allowed), 4 and 5; responses are never
  * answered; the request digest. */
 #include <poll.h>
 #include <stdio.h>
@@ -236,17 +236,33 @@ static void rc_200_values_not_found(void **state)
 	h_run_free(&r);
 }
 
-static void rc_301_not_homed(void **state)
+/* Prefixes this node neither serves nor knows a delegation for: not found
+ * (no parent is configured), or 301 when the client forbids referrals. */
+static void rc_100_or_301_not_homed(void **state)
 {
 	(void)state;
 	const char *ids[] = {"99.1/x",	    "88.118/x",	 H_HOME ".1/x",
 			     "88.118.80/x", "0.NA/99.1", "0.NA/88.118"};
+	uint8_t req[8192];
 	for (size_t i = 0; i < sizeof(ids) / sizeof(ids[0]); i++) {
-		resolve_expect(ids[i], strlen(ids[i]), IDN_RC_SERVER_NOT_RESP,
+		resolve_expect(ids[i], strlen(ids[i]), IDN_RC_NOT_FOUND,
 			       ids[i]);
-		assert_non_null(strstr(h_error_text(&rep), "not responsible"));
+		if (!strcmp(ids[i], H_HOME ".1/x"))
+			continue; /* below a homed prefix: authoritative 100 */
+		for (int t = T_UDP; t <= T_CTL; t++) {
+			h_req_t q = h_req(IDN_OC_RESOLUTION, next_id++);
+			q.flags = IDN_OF_DONT_REFER;
+			size_t len = h_resolve_frame(req, sizeof(req), &q, ids[i],
+						     strlen(ids[i]), NULL, 0,
+						     NULL, 0);
+			expect_rc(call(t, req, len), q.request_id,
+				  IDN_OC_RESOLUTION, IDN_RC_SERVER_NOT_RESP,
+				  ids[i], t);
+			assert_non_null(
+				strstr(h_error_text(&rep), "not responsible"));
+		}
 	}
-	idctl_expect("99.1/x", 301, "not responsible");
+	idctl_expect("99.1/x", 100, "not found");
 	/* the prefix is compared case-insensitively: homed "88.118.8" */
 	resolve_expect("0.na/" H_HOME, strlen("0.na/" H_HOME), IDN_RC_NOT_FOUND,
 		       "0.na/ lower case");
@@ -426,7 +442,7 @@ static void rc_4_multi_datagram_request(void **state)
 static void rc_5_unknown_op(void **state)
 {
 	(void)state;
-	static const uint32_t ops[] = {0,   2,	 3,    99,   106,
+	static const uint32_t ops[] = {0,   4,	 3,    99,   106,
 				       200, 201, 303,  400,  401,
 				       402, 999, 1000, 2000, 0xffffffffu};
 	uint8_t req[512];
@@ -636,7 +652,7 @@ int main(void)
 		cmocka_unit_test(rc_102_invalid_identifier),
 		cmocka_unit_test(too_long_identifier),
 		cmocka_unit_test(rc_200_values_not_found),
-		cmocka_unit_test(rc_301_not_homed),
+		cmocka_unit_test(rc_100_or_301_not_homed),
 		cmocka_unit_test(rc_4_malformed_body),
 		cmocka_unit_test(rc_4_malformed_message),
 		cmocka_unit_test(rc_4_wrong_version),
