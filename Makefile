@@ -10,8 +10,9 @@ OPT ?= -O2
 
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Werror=implicit -Werror=format-security -Wno-missing-field-initializers
-CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib -MMD -MP
-LDLIBS = -llmdb -lcrypto -lpthread
+PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
+CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib $(PQ_CFLAGS) -MMD -MP
+LDLIBS = -llmdb -lpq -lcrypto -lpthread
 
 ifneq ($(WERROR),)
 CFLAGS += -Werror
@@ -86,11 +87,14 @@ fuzz-replay: $(FUZZ_BIN)
 test: all unit e2e fuzz-replay
 	B=$(B) ./tests/run.sh
 
+demo: all
+	bash scripts/demo.sh
+
 FUZZ_CC ?= clang
 fuzz:
 	@mkdir -p build/fuzz
 	for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
-	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc/lib \
+	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc/lib $(PQ_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined tests/fuzz/$$t.c $(LIB_SRC) \
 	    -o build/fuzz/$$t $(LDLIBS) || exit 1; \
 	done

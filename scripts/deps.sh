@@ -4,7 +4,7 @@
 set -eu
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       liblmdb-dev lmdb-utils libssl-dev libjansson-dev libcmocka-dev
-      xxd procps)
+      libpq-dev postgresql xxd procps)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

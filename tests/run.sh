@@ -34,9 +34,30 @@ run_cmocka() {
 	printf '%-40s %3d passed, %d failed\n' "$(basename "$bin")" "$p" "$f"
 }
 
+unset IDN_TEST_PG IDN_TEST_PG_REPLICA # the first pass is LMDB's
 for bin in "$B"/tests/unit/test_*; do
 	[ -x "$bin" ] && run_cmocka "$bin"
 done
+# The store suites again on a throwaway PostgreSQL primary with a streaming
+# replica (tests/pg.sh), stopped and removed afterwards.
+if pg_env=$(tests/pg.sh start --replica 2>"$log"); then
+	eval "$pg_env"
+	trap 'tests/pg.sh stop "$IDN_PG_DIR" 2>/dev/null; rm -f "$log"' EXIT
+	echo "== store tests on PostgreSQL ($IDN_TEST_PG)"
+	for bin in "$B"/tests/unit/test_store "$B"/tests/unit/test_store_pg; do
+		[ -x "$bin" ] && run_cmocka "$bin"
+	done
+	tests/pg.sh stop "$IDN_PG_DIR" 2>/dev/null
+	trap 'rm -f "$log"' EXIT
+	unset IDN_TEST_PG IDN_TEST_PG_REPLICA IDN_TEST_PG_CTL IDN_PG_DIR
+elif ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
+	echo "== PostgreSQL is installed but did not start:"
+	tail -5 "$log"
+	failed=$((failed + 1))
+	failures+=("tests/pg.sh start")
+else
+	echo "== PostgreSQL not installed: store tests on it skipped"
+fi
 for bin in "$B"/tests/e2e/test_*; do
 	[ -x "$bin" ] && IDN_BUILD="$B" run_cmocka "$bin"
 done

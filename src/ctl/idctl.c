@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 #include "arena.h"
 #include "bench.h"
+#include "delegate.h"
+#include "migrate.h"
 #include "error.h"
 #include "ident.h"
 #include "msg.h"
@@ -21,6 +24,7 @@
 #include "wire.h"
 
 #define MAX_ITEMS 2048
+#define MAX_MIRRORS 64
 
 typedef struct {
 	const char *server;  /* -s HOST:PORT */
@@ -29,7 +33,12 @@ typedef struct {
 	bool json;
 	bool public_only;
 	bool overwrite;
+	bool no_recursion;
 	int timeout_ms;
+	const char *to;                 /* delegate --to */
+	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
+	uint32_t nmirrors;
+	uint32_t ttl; /* delegate --ttl */
 	uint32_t indexes[MAX_ITEMS];
 	uint32_t nindexes;
 	idn_bytes_t types[MAX_ITEMS];
@@ -42,6 +51,10 @@ static const char usage[] =
 	"resolution (UDP to -s, default 127.0.0.1:2641; --tcp for TCP;\n"
 	"            with -C and no -s, through the control socket):\n"
 	"  resolve ID [--type T]... [--index N]... [--public]\n"
+	"          [--no-recursion]  (asks a recursive node to resolve\n"
+	"          unless --no-recursion; a referral (rc 303/302) is shown\n"
+	"          with the delegated prefix and its servers, exit 1)\n"
+	"  siteinfo                the node's own HS_SITE (GET_SITE_INFO)\n"
 	"\n"
 	"administration (through the node's control socket, -C SOCKET or\n"
 	"                $IDNODE_CONTROL):\n"
@@ -54,6 +67,16 @@ static const char usage[] =
 	"  home PREFIX             make the node authoritative for PREFIX\n"
 	"  unhome PREFIX           stop serving PREFIX\n"
 	"  homed                   list the homed prefixes\n"
+	"  delegate PREFIX --to HOST:PORT[,HOST:PORT...]\n"
+	"          [--mirror HOST:PORT[,...]]... [--ttl SEC]\n"
+	"                          write the delegation record 0.NA/PREFIX:\n"
+	"                          HS_SITE of the primary site (1), one\n"
+	"                          HS_SITE per mirror site (2, 3, ...),\n"
+	"                          HS_ADMIN (100); replaces an existing one\n"
+	"  undelegate PREFIX       delete the delegation record 0.NA/PREFIX\n"
+	"  stats                   the node's request and cache counters\n"
+	"  cache stats             the recursive node's cache counters\n"
+	"  cache flush [PREFIX]    drop cached answers (under PREFIX, or all)\n"
 	"\n"
 	"benchmarks:\n"
 	"  populate --data DIR --prefix P --count N   fill a store directly\n"
@@ -321,8 +344,8 @@ static void print_failure(const char *what, const char *id, const idn_msg_t *m,
 	idn_bytes_t text = {NULL, 0};
 	if (m != NULL)
 		idn_error_body_decode(m->rest, &text);
-	fprintf(stderr, "idctl: %s %s: %s (rc %d)%s%.*s\n", what, id,
-		rc_name(rc), rc, text.len ? ": " : "", (int)text.len,
+	fprintf(stderr, "idctl: %s%s%s: %s (rc %d)%s%.*s\n", what,
+		*id ? " " : "", id, rc_name(rc), rc, text.len ? ": " : "", (int)text.len,
 		text.p ? (const char *)text.p : "");
 }
 
@@ -402,8 +425,12 @@ static json_t *value_json(const idn_value_t *v, idn_arena_t *a)
 	json_object_set_new(o, "index", json_integer(v->index));
 	json_object_set_new(o, "type", jstr(v->type));
 	idn_hs_admin_t adm;
-	(void)a;
-	if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
+	idn_hs_site_t site;
+	if (idn_bytes_eq_str(v->type, "HS_SITE") &&
+	    idn_hs_site_decode(v->data, a, &site) == 0) {
+		json_object_set_new(data, "format", json_string("site"));
+		json_object_set_new(data, "value", site_json(&site));
+	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
 	    idn_hs_admin_decode(v->data, &adm) == 0) {
 		char bits[13];
 		for (int i = 0; i < 12; i++)
@@ -446,7 +473,7 @@ static json_t *value_json(const idn_value_t *v, idn_arena_t *a)
 	return o;
 }
 
-static void print_value(const idn_value_t *v)
+static void print_value(const idn_value_t *v, idn_arena_t *a)
 {
 	char ts[32], perms[5];
 	fmt_time(v->timestamp, ts, sizeof(ts));
@@ -455,8 +482,13 @@ static void print_value(const idn_value_t *v)
 	       v->type.p, v->ttl, v->ttl_type == IDN_TTL_ABSOLUTE ? "abs" : "",
 	       perms, ts);
 	idn_hs_admin_t adm;
-	if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
-	    idn_hs_admin_decode(v->data, &adm) == 0) {
+	idn_hs_site_t site;
+	if (idn_bytes_eq_str(v->type, "HS_SITE") &&
+	    idn_hs_site_decode(v->data, a, &site) == 0) {
+		site_print(stdout, &site);
+		putchar('\n');
+	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
+		   idn_hs_admin_decode(v->data, &adm) == 0) {
 		printf("%.*s@%u perms=%03x\n", (int)adm.admin.len, adm.admin.p,
 		       adm.index, adm.perms);
 	} else if (printable(v->data)) {
@@ -480,10 +512,76 @@ typedef struct {
 	int printed;
 } resolve_ctx_t;
 
+static void print_json(json_t *root)
+{
+	char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+	if (s)
+		puts(s);
+	free(s);
+}
+
+/* A 303/302 answer: the delegated prefix's identifier and the delegation
+ * values (HS_SITE sites, HS_SERV service handles). Printed on stdout: it is
+ * the answer to the question, though not a success. */
+static int print_referral(resolve_ctx_t *r, const idn_msg_t *m)
+{
+	int rc = (int)m->hdr.rc;
+	idn_values_body_t b;
+	if (idn_values_body_decode(m->rest, r->a, &b) != 0) {
+		fprintf(stderr, "idctl: resolve %s: %s (rc %d) with a "
+			"malformed body\n", r->id, rc_name(rc), rc);
+		return 1;
+	}
+	r->printed = 1;
+	if (r->o->json) {
+		json_t *root = json_object();
+		json_object_set_new(root, "responseCode", json_integer(rc));
+		json_object_set_new(root, "handle", jstr(b.id));
+		json_t *vals = json_array();
+		for (uint32_t i = 0; i < b.nvalues; i++)
+			json_array_append_new(vals, value_json(&b.values[i], r->a));
+		json_object_set_new(root, "values", vals);
+		print_json(root);
+		json_decref(root);
+		return 1;
+	}
+	/* a node with no delegation for the prefix refers to its parent */
+	bool parent = idn_bytes_eq_str(b.id, "0.NA/") ||
+		      idn_bytes_eq_str(b.id, "0.NA");
+	printf("%s: %s (rc %d) to %s%.*s%s\n", r->id, rc_name(rc), rc,
+	       parent ? "the parent node (" : "", (int)b.id.len, b.id.p,
+	       parent ? ")" : "");
+	uint32_t nsites = 0;
+	for (uint32_t i = 0; i < b.nvalues; i++) {
+		const idn_value_t *v = &b.values[i];
+		idn_hs_site_t site;
+		if (idn_bytes_eq_str(v->type, "HS_SITE") &&
+		    idn_hs_site_decode(v->data, r->a, &site) == 0) {
+			printf("  ");
+			site_print(stdout, &site);
+			putchar('\n');
+			nsites++;
+		} else if (idn_bytes_eq_str(v->type, "HS_SERV")) {
+			/* a service handle holding the sites */
+			printf("  service %.*s\n", (int)v->data.len,
+			       v->data.p);
+			nsites++;
+		}
+		/* other values of the delegation record (its HS_ADMIN) say
+		 * nothing about where to go; --json shows them */
+	}
+	if (nsites == 0)
+		printf("  (no HS_SITE or HS_SERV value to follow)\n");
+	return 1;
+}
+
 static int on_resolve(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 {
 	(void)env;
 	resolve_ctx_t *r = vctx;
+	if (m->hdr.rc == IDN_RC_PREFIX_REFERRAL ||
+	    m->hdr.rc == IDN_RC_SERVICE_REFERRAL)
+		return print_referral(r, m);
 	if (m->hdr.rc != IDN_RC_SUCCESS) {
 		print_failure("resolve", r->id, m, (int)m->hdr.rc);
 		return 1;
@@ -514,7 +612,7 @@ static int on_resolve(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 	printf("  %-6s %-12s %-8s %-4s  %-20s  %s\n", "index", "type", "ttl",
 	       "perm", "timestamp", "data");
 	for (uint32_t i = 0; i < b.nvalues; i++)
-		print_value(&b.values[i]);
+		print_value(&b.values[i], r->a);
 	return 1;
 }
 
@@ -538,6 +636,10 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	resolve_ctx_t rc = {o, a, id, 0};
 	call_t c = {a, on_resolve, &rc, 0, false, 0};
 	uint32_t flags = o->public_only ? IDN_OF_PUBLIC_ONLY : 0;
+	/* as the CNRI client does: a recursive node resolves for us, any
+	 * other node ignores the flag */
+	if (!o->no_recursion)
+		flags |= IDN_OF_RECURSE;
 	int transport = o->tcp ? IDN_NET_TCP : IDN_NET_UDP;
 	const char *where = o->server ? o->server : "127.0.0.1:2641";
 	if (o->control && !o->server) {
@@ -706,14 +808,363 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	return 0;
 }
 
+/* ---- the hierarchy: delegations, statistics, cache, site info ---- */
+
+typedef struct {
+	const idn_msg_t *m; /* the (last) reply, in the call's arena */
+} grab_t;
+
+static int on_grab(void *vctx, const idn_env_t *env, const idn_msg_t *m)
+{
+	(void)env;
+	((grab_t *)vctx)->m = m;
+	return 0;
+}
+
+/* One request to the node; *out is its reply (NULL after a transport
+ * failure, which is reported here). Returns 0 or 1 (exit status). */
+static int call_one(const opts_t *o, int transport, const char *where,
+		    uint32_t op, uint32_t flags, idn_wr_t *body,
+		    const char *cmd, const char *id, idn_arena_t *a,
+		    const idn_msg_t **out)
+{
+	grab_t g = {NULL};
+	call_t c = {a, on_grab, &g, 0, false, 0};
+	*out = NULL;
+	int err = build_and_call(o, transport, where, op, flags, body->buf,
+				 body->len, &c);
+	if (err == 0 && c.truncated) {
+		c.truncated = false;
+		err = build_and_call(o, IDN_NET_TCP, where, op, flags,
+				     body->buf, body->len, &c);
+	}
+	if (err == 0 && g.m == NULL)
+		err = IDN_EPROTO;
+	if (err) {
+		fprintf(stderr, "idctl: %s%s%s via %s: %s\n", cmd, *id ? " " : "",
+			id, where, idn_strerror(err));
+		return 1;
+	}
+	*out = g.m;
+	return 0;
+}
+
+static int need_control(const opts_t *o, const char *cmd, const char **sock)
+{
+	*sock = control_path(o);
+	if (*sock == NULL) {
+		fprintf(stderr, "idctl: %s needs the node's control socket: -C "
+			"PATH or IDNODE_CONTROL\n", cmd);
+		return 2;
+	}
+	return 0;
+}
+
+/* PREFIX or 0.NA/PREFIX: the bare prefix, checked. */
+static const char *delegated_prefix(const char *cmd, const char *arg)
+{
+	const char *p = arg;
+	if (!strncasecmp(p, "0.NA/", 5))
+		p += 5;
+	uint8_t norm[IDN_IDENT_MAX];
+	uint32_t nl;
+	if (*p == 0 || strchr(p, '/') != NULL ||
+	    idn_prefix_normalise((const uint8_t *)p, strlen(p), norm, &nl) != 0) {
+		fprintf(stderr, "idctl: %s: bad prefix '%s': expected a prefix "
+			"such as 88.118.8 (see idctl --help)\n", cmd, arg);
+		return NULL;
+	}
+	return p;
+}
+
+static int cmd_delegate(opts_t *o, int argc, char **argv, idn_arena_t *a)
+{
+	if (argc != 1)
+		return die_usage("delegate needs exactly one prefix%s", "");
+	if (o->to == NULL)
+		return die_usage("delegate needs --to HOST:PORT[,HOST:PORT...]%s",
+				 "");
+	const char *prefix = delegated_prefix("delegate", argv[0]);
+	if (prefix == NULL)
+		return 2;
+	const char *sock;
+	int st = need_control(o, "delegate", &sock);
+	if (st)
+		return st;
+	size_t pl = strlen(prefix);
+	char *id = idn_arena_alloc(a, pl + 6);
+	char *desc = idn_arena_alloc(a, pl + 32);
+	char *admin = idn_arena_alloc(a, pl + 32);
+	uint32_t n = 2 + o->nmirrors;
+	idn_value_t *v = idn_arena_array(a, n, sizeof(*v));
+	if (!id || !desc || !admin || !v)
+		return 1;
+	snprintf(id, pl + 6, "0.NA/%s", prefix);
+	snprintf(desc, pl + 32, "idnode site for %s", prefix);
+	char why[256];
+	for (uint32_t i = 0; i < n; i++) {
+		memset(&v[i], 0, sizeof(v[i]));
+		v[i].ttl = o->ttl;
+		v[i].perms = IDN_PERM_DEFAULT;
+		v[i].type = idn_bytes_str("HS_SITE");
+		v[i].index = i + 1;
+		if (i == n - 1)
+			break;
+		const char *list = i == 0 ? o->to : o->mirrors[i - 1];
+		if (site_build(list, i == 0, desc, a, &v[i].data, why,
+			       sizeof(why)) != 0) {
+			fprintf(stderr, "idctl: delegate %s: %s%s\n", prefix,
+				i == 0 ? "--to: " : "--mirror: ", why);
+			return 2;
+		}
+	}
+	/* HS_ADMIN 0.NA/PREFIX@300, all permissions */
+	idn_hs_admin_t adm = {IDN_ADM_ALL, idn_bytes_str(id), 300};
+	uint8_t *ab = idn_arena_alloc(a, pl + 32);
+	idn_wr_t aw;
+	idn_wr_init(&aw, ab, pl + 32);
+	idn_hs_admin_encode(&aw, &adm);
+	v[n - 1].index = 100;
+	v[n - 1].type = idn_bytes_str("HS_ADMIN");
+	v[n - 1].data = idn_bytes(ab, aw.len);
+	idn_values_body_t b = {idn_bytes_str(id), n, v};
+	size_t cap = 64 + pl;
+	for (uint32_t i = 0; i < n; i++)
+		cap += idn_value_size(&v[i]);
+	idn_wr_t w;
+	idn_wr_init(&w, idn_arena_alloc(a, cap), cap);
+	idn_values_body_encode(&w, &b);
+	if (aw.err || w.err || w.len > IDN_MSG_MAX - 64)
+		return die_usage("delegation too large%s", "");
+	const idn_msg_t *m;
+	if (call_one(o, IDN_NET_UNIX, sock, IDN_OC_CREATE, IDN_OF_OVERWRITE,
+		     &w, "delegate", prefix, a, &m))
+		return 1;
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_failure("delegate", prefix, m, (int)m->hdr.rc);
+		return 1;
+	}
+	if (o->json) {
+		json_t *root = json_object();
+		json_object_set_new(root, "responseCode", json_integer(1));
+		json_object_set_new(root, "handle", json_string(id));
+		json_t *vals = json_array();
+		for (uint32_t i = 0; i < n; i++)
+			json_array_append_new(vals, value_json(&v[i], a));
+		json_object_set_new(root, "values", vals);
+		print_json(root);
+		json_decref(root);
+		return 0;
+	}
+	printf("delegated %s (%s)\n", prefix, id);
+	for (uint32_t i = 0; i + 1 < n; i++) {
+		idn_hs_site_t site;
+		if (idn_hs_site_decode(v[i].data, a, &site) == 0) {
+			printf("  ");
+			site_print(stdout, &site);
+			putchar('\n');
+		}
+	}
+	return 0;
+}
+
+static int cmd_undelegate(opts_t *o, int argc, char **argv, idn_arena_t *a)
+{
+	if (argc != 1)
+		return die_usage("undelegate needs exactly one prefix%s", "");
+	const char *prefix = delegated_prefix("undelegate", argv[0]);
+	if (prefix == NULL)
+		return 2;
+	const char *sock;
+	int st = need_control(o, "undelegate", &sock);
+	if (st)
+		return st;
+	char id[IDN_IDENT_MAX + 8];
+	snprintf(id, sizeof(id), "0.NA/%s", prefix);
+	idn_wr_t w;
+	size_t cap = strlen(id) + 8;
+	idn_wr_init(&w, idn_arena_alloc(a, cap), cap);
+	idn_id_body_encode(&w, idn_bytes_str(id));
+	if (w.err)
+		return die_usage("prefix too long%s", "");
+	const idn_msg_t *m;
+	if (call_one(o, IDN_NET_UNIX, sock, IDN_OC_DELETE, 0, &w, "undelegate",
+		     prefix, a, &m))
+		return 1;
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_failure("undelegate", prefix, m, (int)m->hdr.rc);
+		return 1;
+	}
+	if (o->json) {
+		json_t *root = json_object();
+		json_object_set_new(root, "responseCode", json_integer(1));
+		json_object_set_new(root, "handle", json_string(id));
+		print_json(root);
+		json_decref(root);
+	} else {
+		printf("undelegated %s (deleted %s)\n", prefix, id);
+	}
+	return 0;
+}
+
+/* Sends a control op whose body is an identifier string and whose reply
+ * is one string holding a JSON object; *out gets the object. */
+static int ctl_json_op(opts_t *o, const char *cmd, uint32_t op,
+		       const char *arg, idn_arena_t *a, json_t **out)
+{
+	const char *sock;
+	int st = need_control(o, cmd, &sock);
+	if (st)
+		return st;
+	idn_wr_t w;
+	size_t cap = strlen(arg) + 8;
+	idn_wr_init(&w, idn_arena_alloc(a, cap), cap);
+	idn_id_body_encode(&w, idn_bytes_str(arg));
+	if (w.err)
+		return die_usage("argument too long%s", "");
+	const idn_msg_t *m;
+	if (call_one(o, IDN_NET_UNIX, sock, op, 0, &w, cmd, arg, a, &m))
+		return 1;
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_failure(cmd, arg, m, (int)m->hdr.rc);
+		return 1;
+	}
+	idn_rd_t r;
+	idn_rd_init(&r, m->rest.p, m->rest.len);
+	idn_bytes_t text = idn_rd_str(&r, IDN_MSG_MAX);
+	json_error_t je;
+	json_t *j = r.err ? NULL : json_loadb((const char *)text.p, text.len,
+					       0, &je);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		fprintf(stderr, "idctl: %s: the node's reply is not a JSON "
+			"object\n", cmd);
+		return 1;
+	}
+	*out = j;
+	return 0;
+}
+
+static int cmd_stats(opts_t *o, int argc, char **argv, idn_arena_t *a)
+{
+	(void)argv;
+	if (argc != 0)
+		return die_usage("stats takes no arguments%s", "");
+	json_t *j;
+	int st = ctl_json_op(o, "stats", CTL_OC_STATS, "", a, &j);
+	if (st)
+		return st;
+	if (o->json)
+		print_json(j);
+	else
+		stats_print(stdout, j);
+	json_decref(j);
+	return 0;
+}
+
+static int cmd_cache(opts_t *o, int argc, char **argv, idn_arena_t *a)
+{
+	if (argc < 1)
+		return die_usage("cache needs 'stats' or 'flush [PREFIX]'%s", "");
+	const char *sub = argv[0];
+	json_t *j;
+	int st;
+	if (!strcmp(sub, "stats")) {
+		if (argc != 1)
+			return die_usage("cache stats takes no arguments%s", "");
+		st = ctl_json_op(o, "cache stats", CTL_OC_STATS, "", a, &j);
+		if (st)
+			return st;
+		json_t *c = json_object_get(j, "cache");
+		if (!json_is_object(c)) {
+			json_decref(j);
+			fprintf(stderr, "idctl: cache stats: the node reports "
+				"no cache\n");
+			return 1;
+		}
+		if (o->json)
+			print_json(c);
+		else
+			stats_print(stdout, c);
+		json_decref(j);
+		return 0;
+	}
+	if (strcmp(sub, "flush"))
+		return die_usage("unknown cache command '%s' (stats, flush)", sub);
+	if (argc > 2)
+		return die_usage("cache flush takes at most one prefix%s", "");
+	const char *prefix = argc == 2 ? argv[1] : "";
+	if (*prefix && delegated_prefix("cache flush", prefix) == NULL)
+		return 2;
+	st = ctl_json_op(o, "cache flush", CTL_OC_CACHE_FLUSH, prefix, a, &j);
+	if (st)
+		return st;
+	if (o->json) {
+		print_json(j);
+	} else {
+		json_int_t k = json_integer_value(json_object_get(j, "flushed"));
+		printf("flushed %" JSON_INTEGER_FORMAT " cache entr%s%s%s\n", k,
+		       k == 1 ? "y" : "ies", *prefix ? " under " : "", prefix);
+	}
+	json_decref(j);
+	return 0;
+}
+
+static int cmd_siteinfo(opts_t *o, int argc, char **argv, idn_arena_t *a)
+{
+	(void)argv;
+	if (argc != 0)
+		return die_usage("siteinfo takes no arguments%s", "");
+	int transport = o->tcp ? IDN_NET_TCP : IDN_NET_UDP;
+	const char *where = o->server ? o->server : "127.0.0.1:2641";
+	if (o->control && !o->server) {
+		transport = IDN_NET_UNIX;
+		where = o->control;
+	}
+	idn_wr_t w;
+	idn_wr_init(&w, idn_arena_alloc(a, 16), 16);
+	idn_id_body_encode(&w, idn_bytes_str("/")); /* as the CNRI client */
+	const idn_msg_t *m;
+	if (call_one(o, transport, where, IDN_OC_GET_SITE_INFO, 0, &w,
+		     "siteinfo", "", a, &m))
+		return 1;
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_failure("siteinfo", where, m, (int)m->hdr.rc);
+		return 1;
+	}
+	idn_hs_site_t site;
+	if (idn_hs_site_decode(m->rest, a, &site) != 0) {
+		fprintf(stderr, "idctl: siteinfo %s: malformed site in the "
+			"reply\n", where);
+		return 1;
+	}
+	if (o->json) {
+		json_t *root = json_object();
+		json_object_set_new(root, "responseCode", json_integer(1));
+		json_object_set_new(root, "site", site_json(&site));
+		print_json(root);
+		json_decref(root);
+		return 0;
+	}
+	site_print(stdout, &site);
+	putchar('\n');
+	for (uint32_t i = 0; i < site.nattrs; i++)
+		printf("  %.*s: %.*s\n", (int)site.attrs[i].name.len,
+		       site.attrs[i].name.p, (int)site.attrs[i].value.len,
+		       site.attrs[i].value.p);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc >= 2 && !strcmp(argv[1], "bench"))
 		return bench_main(argc - 1, argv + 1);
 	if (argc >= 2 && !strcmp(argv[1], "populate"))
 		return bench_populate_main(argc - 1, argv + 1);
+	if (argc >= 2 && !strcmp(argv[1], "migrate"))
+		return migrate_main(argc - 1, argv + 1);
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE };
+	       O_OVERWRITE, O_NO_RECURSION, O_TO, O_MIRROR, O_TTL };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -724,11 +1175,16 @@ int main(int argc, char **argv)
 		{"public", no_argument, NULL, O_PUBLIC},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"overwrite", no_argument, NULL, O_OVERWRITE},
+		{"no-recursion", no_argument, NULL, O_NO_RECURSION},
+		{"to", required_argument, NULL, O_TO},
+		{"mirror", required_argument, NULL, O_MIRROR},
+		{"ttl", required_argument, NULL, O_TTL},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	static opts_t o;
 	o.timeout_ms = 3000;
+	o.ttl = IDN_TTL_DEFAULT;
 	int c;
 	uint32_t x;
 	opterr = 0; /* our own one-line messages */
@@ -740,6 +1196,26 @@ int main(int argc, char **argv)
 		case O_JSON: o.json = true; break;
 		case O_PUBLIC: o.public_only = true; break;
 		case O_OVERWRITE: o.overwrite = true; break;
+		case O_NO_RECURSION: o.no_recursion = true; break;
+		case O_TO:
+			if (o.to != NULL)
+				return die_usage("--to given twice: list the "
+						 "servers of the primary site "
+						 "in one --to A,B%s", "");
+			o.to = optarg;
+			break;
+		case O_MIRROR:
+			if (o.nmirrors == MAX_MIRRORS)
+				return die_usage("too many --mirror%s", "");
+			o.mirrors[o.nmirrors++] = optarg;
+			break;
+		case O_TTL:
+			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
+			    x > 0x7fffffff)
+				return die_usage("bad --ttl '%s': seconds, "
+						 "0..2147483647", optarg);
+			o.ttl = x;
+			break;
 		case O_TYPE:
 			if (o.ntypes == MAX_ITEMS)
 				return die_usage("too many --type%s", "");
@@ -775,8 +1251,24 @@ int main(int argc, char **argv)
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	int rc;
+	if ((o.to || o.nmirrors || o.ttl != IDN_TTL_DEFAULT) &&
+	    strcmp(cmd, "delegate"))
+		return die_usage("--to, --mirror and --ttl belong to delegate, "
+				 "not %s", cmd);
+	int nargs = argc - optind - 1;
+	char **args = argv + optind + 1;
 	if (!strcmp(cmd, "resolve"))
-		rc = cmd_resolve(&o, argc - optind - 1, argv + optind + 1, &a);
+		rc = cmd_resolve(&o, nargs, args, &a);
+	else if (!strcmp(cmd, "delegate"))
+		rc = cmd_delegate(&o, nargs, args, &a);
+	else if (!strcmp(cmd, "undelegate"))
+		rc = cmd_undelegate(&o, nargs, args, &a);
+	else if (!strcmp(cmd, "stats"))
+		rc = cmd_stats(&o, nargs, args, &a);
+	else if (!strcmp(cmd, "cache"))
+		rc = cmd_cache(&o, nargs, args, &a);
+	else if (!strcmp(cmd, "siteinfo"))
+		rc = cmd_siteinfo(&o, nargs, args, &a);
 	else
 		rc = cmd_admin(&o, cmd, argc - optind - 1, argv + optind + 1, &a);
 	idn_arena_free(&a);

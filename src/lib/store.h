@@ -43,14 +43,31 @@ typedef struct idn_wtxn idn_wtxn_t;
 #define IDN_RECORD_MAX (IDN_MSG_MAX - IDN_IDENT_MAX - 1024)
 
 typedef struct {
-	const char *path;   /* LMDB: the environment directory (created) */
+	/* LMDB: the environment directory (created). PostgreSQL: a libpq
+	 * connection URI ("postgresql://..." or "postgres://...") or
+	 * key=value string (with "host=", "hostaddr=", "dbname=" or
+	 * "service=") of the primary, which takes the writes. */
+	const char *path;
 	uint64_t map_size;  /* LMDB: bytes reserved for the map; 0 = 64 GiB.
 			     * The file grows with the data, not with this. */
 	unsigned max_readers; /* LMDB: 0 = 1024 */
+	/* PostgreSQL: connection strings of read-only replicas. Read
+	 * transactions use them round-robin and fall back to the primary;
+	 * none: reads go to the primary too. Copied at open. */
+	const char *const *replicas;
+	unsigned nreplicas;
+	/* Where a backend reports what its error codes cannot carry (for
+	 * PostgreSQL the server's message, a server going down or coming
+	 * back). level: 0 error, 1 warning, 2 info, 3 debug; msg is one line, valid
+	 * during the call. Called from any thread. NULL: stderr. */
+	void (*log)(void *ctx, int level, const char *msg);
+	void *log_ctx;
 } idn_store_opts_t;
 
-/* Opens (creating if needed) a store. Returns 0, -errno, IDN_ESTORE or
- * IDN_ECORRUPT. *out is owned by the caller; close with idn_store_close. */
+/* Opens (creating if needed) a store: PostgreSQL when path is a libpq
+ * connection string (see path), LMDB otherwise. Returns 0, -errno,
+ * IDN_ESTORE or IDN_ECORRUPT. *out is owned by the caller; close with
+ * idn_store_close. */
 int idn_store_open(const idn_store_opts_t *o, idn_store_t **out);
 
 /* Closes the store. All transactions must be finished. */

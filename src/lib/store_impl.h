@@ -75,4 +75,9 @@ struct idn_store_ops {
 /* The LMDB backend (store_lmdb.c). Same contract as idn_store_open. */
 int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out);
 
+/* The PostgreSQL backend (store_pg.c). Same contract as idn_store_open. */
+int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out);
+/* Its translation of a SQLSTATE into a library code (for tests). */
+int idn__pg_sqlstate_error(const char *sqlstate);
+
 #endif

@@ -5,13 +5,19 @@
 #include <cmocka.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <ftw.h>
+#include <libpq-fe.h>
 #include <lmdb.h>
+#include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
@@ -22,20 +28,66 @@
 
 #define GIB ((uint64_t)1 << 30)
 
-/* ---- fixture: a fresh store in a fresh temporary directory ---- */
+/* ---- fixture: a fresh store in a fresh temporary directory ----
+ *
+ * The suite runs against LMDB, or with IDN_TEST_PG=<libpq URI> against
+ * that PostgreSQL database (tests/pg.sh starts one): each test then gets a
+ * fresh schema of its own, dropped afterwards. */
+
+static const char *pg_uri; /* IDN_TEST_PG */
 
 typedef struct {
 	char dir[256];
-	char path[300]; /* dir/db: created by idn_store_open */
+	char path[1024]; /* LMDB: dir/db, created by idn_store_open; PG: URI */
+	char schema[64]; /* PG: the test's schema */
 	idn_store_t *s;
 } fx_t;
 
+/* What the store logged last (PostgreSQL: the server's messages). */
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char last_log[1024];
+
+static void store_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	pthread_mutex_lock(&log_mu);
+	snprintf(last_log, sizeof(last_log), "%d %s", level, msg);
+	pthread_mutex_unlock(&log_mu);
+	if (getenv("IDN_TEST_VERBOSE"))
+		fprintf(stderr, "store log %d: %s\n", level, msg);
+}
+
 static void open_store(fx_t *f, uint64_t map_size)
 {
-	idn_store_opts_t o = {.path = f->path, .map_size = map_size};
+	idn_store_opts_t o = {.path = f->path,
+			      .map_size = map_size,
+			      .log = store_log};
 	int err = idn_store_open(&o, &f->s);
 	if (err)
 		fail_msg("idn_store_open(%s): %s", f->path, idn_strerror(err));
+}
+
+/* Runs SQL on the test database; fails the test on an error. */
+static void pg_sql(const char *sql)
+{
+	PGconn *c = PQconnectdb(pg_uri);
+	if (PQstatus(c) != CONNECTION_OK)
+		fail_msg("connect %s: %s", pg_uri, PQerrorMessage(c));
+	PQclear(PQexec(c, "SET client_min_messages = warning"));
+	PGresult *r = PQexec(c, sql);
+	ExecStatusType st = PQresultStatus(r);
+	if (st != PGRES_COMMAND_OK && st != PGRES_TUPLES_OK)
+		fail_msg("%.200s: %s", sql, PQresultErrorMessage(r));
+	PQclear(r);
+	PQfinish(c);
+}
+
+/* uri with the libpq option that puts schema first on the search path */
+static void schema_uri(char *out, size_t cap, const char *uri,
+		       const char *schema)
+{
+	snprintf(out, cap, "%s%coptions=-c%%20search_path%%3D%s", uri,
+		 strchr(uri, '?') ? '&' : '?', schema);
 }
 
 static void close_store(fx_t *f)
@@ -57,6 +109,15 @@ static int setup(void **state)
 		return -1;
 	}
 	snprintf(f->path, sizeof(f->path), "%s/db", f->dir);
+	if (pg_uri) {
+		static int seq;
+		snprintf(f->schema, sizeof(f->schema), "idn_t%d_%d",
+			 (int)getpid(), ++seq);
+		char sql[128];
+		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", f->schema);
+		pg_sql(sql);
+		schema_uri(f->path, sizeof(f->path), pg_uri, f->schema);
+	}
 	*state = f;
 	open_store(f, 0);
 	return 0;
@@ -73,6 +134,11 @@ static int teardown(void **state)
 {
 	fx_t *f = *state;
 	close_store(f);
+	if (f->schema[0]) {
+		char sql[128];
+		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", f->schema);
+		pg_sql(sql);
+	}
 	int rc = nftw(f->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	free(f);
 	return rc;
@@ -607,12 +673,14 @@ static void test_durable_across_reopen(void **state)
 	close_store(f);
 
 	/* the directory was created with mode 0750 */
-	struct stat st;
-	assert_int_equal(stat(f->path, &st), 0);
-	assert_true(S_ISDIR(st.st_mode));
-	mode_t um = umask(0);
-	umask(um);
-	assert_int_equal(st.st_mode & 0777, 0750 & ~um);
+	if (!pg_uri) {
+		struct stat st;
+		assert_int_equal(stat(f->path, &st), 0);
+		assert_true(S_ISDIR(st.st_mode));
+		mode_t um = umask(0);
+		umask(um);
+		assert_int_equal(st.st_mode & 0777, 0750 & ~um);
+	}
 
 	open_store(f, 0);
 	got_t g;
@@ -1018,7 +1086,8 @@ static void test_stat(void **state)
 	assert_int_equal(idn_store_stat(f->s, &st), 0);
 	assert_int_equal(st.records, 0);
 	assert_int_equal(st.prefixes, 0);
-	assert_int_equal(st.map_size, 64 * GIB);
+	/* PostgreSQL has no map; its tables grow in 8 KiB pages */
+	assert_int_equal(st.map_size, pg_uri ? 0 : 64 * GIB);
 	long psize = sysconf(_SC_PAGESIZE);
 	assert_true(st.bytes_used > 0);
 	assert_int_equal(st.bytes_used % (uint64_t)psize, 0);
@@ -1041,10 +1110,15 @@ static void test_stat(void **state)
 	assert_int_equal(idn_store_stat(f->s, &st), 0);
 	assert_int_equal(st.records, 50);
 	assert_int_equal(st.prefixes, 1);
+	if (pg_uri) {
+		/* the server compresses the repetitive values */
+		assert_true(st.bytes_used > empty);
+		return;
+	}
 	assert_true(st.bytes_used >= empty + 50 * 2000);
 
 	/* the file grows with the data, not with the map */
-	char file[400];
+	char file[1100];
 	snprintf(file, sizeof(file), "%s/data.mdb", f->path);
 	struct stat fs;
 	assert_int_equal(stat(file, &fs), 0);
@@ -1310,15 +1384,32 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(idn_store_open(&o, &s), IDN_EINVAL);
 	assert_int_equal(idn_store_open(NULL, &s), IDN_EINVAL);
 
-	/* a path under a regular file */
-	char file[400], under[420];
-	snprintf(file, sizeof(file), "%s/file", f->dir);
-	FILE *fp = fopen(file, "w");
-	assert_non_null(fp);
-	fclose(fp);
-	snprintf(under, sizeof(under), "%s/x", file);
-	o.path = under;
-	assert_int_equal(idn_store_open(&o, &s), -ENOTDIR);
+	/* replicas announced but not given */
+	o.path = f->path;
+	o.nreplicas = 1;
+	assert_int_equal(idn_store_open(&o, &s), IDN_EINVAL);
+	o.nreplicas = 0;
+
+	if (pg_uri) {
+		/* nothing listens on port 1; a string libpq cannot parse */
+		o.path = "postgresql://127.0.0.1:1/nothing?connect_timeout=2";
+		o.log = store_log;
+		assert_int_equal(idn_store_open(&o, &s), IDN_ESTORE);
+		assert_non_null(strstr(last_log, "cannot connect"));
+		o.path = "host=127.0.0.1 port='1";
+		assert_int_equal(idn_store_open(&o, &s), IDN_EINVAL);
+		assert_non_null(strstr(last_log, "bad connection string"));
+	} else {
+		/* a path under a regular file */
+		char file[400], under[420];
+		snprintf(file, sizeof(file), "%s/file", f->dir);
+		FILE *fp = fopen(file, "w");
+		assert_non_null(fp);
+		fclose(fp);
+		snprintf(under, sizeof(under), "%s/x", file);
+		o.path = under;
+		assert_int_equal(idn_store_open(&o, &s), -ENOTDIR);
+	}
 
 	idn_rtxn_t *r;
 	idn_record_t rec;
@@ -1341,35 +1432,323 @@ static void test_bad_arguments(void **state)
 	commit(t);
 }
 
+/* Creates with overwrite in one transaction (PostgreSQL sends them in
+ * batches): the last of one identifier wins, and later operations of the
+ * transaction see them. */
+static void test_overwrite_sequence(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t v[4] = {val(1, "URL", "one"), val(2, "URL", "two"),
+			    val(3, "URL", "three"), val(5, "URL", "five")};
+	idn_value_t seven = val(7, "URL", "seven");
+	idn_ident_t x, xl, y, z, w;
+	mkid(&x, "88.118.8/X");
+	mkid(&xl, "88.118.8/x");
+	mkid(&y, "88.118.8/Y");
+	mkid(&z, "88.118.8/Z");
+	mkid(&w, "88.118.8/W");
+	idn_wtxn_t *t = wbegin(f);
+	assert_int_equal(idn_wtxn_create(t, &x, v, 2, true), 0);
+	assert_int_equal(idn_wtxn_create(t, &y, v, 1, true), 0);
+	assert_int_equal(idn_wtxn_create(t, &xl, v + 2, 1, true), 0);
+	idn_record_t rec;
+	assert_int_equal(idn_wtxn_get(t, x.key, x.key_len, &rec), 0);
+	assert_int_equal(rec.nvalues, 1);
+	assert_bytes_str(rec.id, "88.118.8/x");
+	assert_int_equal(idn_wtxn_create(t, &y, v + 3, 1, true), 0);
+	assert_int_equal(idn_wtxn_add(t, &y, &seven, 1, false), 0);
+	assert_int_equal(idn_wtxn_create(t, &z, v, 1, true), 0);
+	assert_int_equal(idn_wtxn_delete(t, &z), 0);
+	assert_int_equal(idn_wtxn_create(t, &w, v, 1, true), 0);
+	assert_int_equal(idn_wtxn_create(t, &w, v, 1, false), IDN_EEXISTS);
+	assert_int_equal(idn_wtxn_create(t, &x, v + 1, 2, true), 0);
+	got_t g;
+	assert_int_equal(fetch(f, "88.118.8/X", &g), IDN_ENOTFOUND);
+	got_free(&g);
+	commit(t);
+	uint32_t wx[] = {2, 3}, wy[] = {5, 7}, ww[] = {1};
+	assert_indexes(f, "88.118.8/X", wx, 2);
+	assert_indexes(f, "88.118.8/Y", wy, 2);
+	assert_indexes(f, "88.118.8/W", ww, 1);
+	assert_int_equal(fetch(f, "88.118.8/Z", &g), IDN_ENOTFOUND);
+	got_free(&g);
+	assert_int_equal(fetch(f, "88.118.8/X", &g), 0);
+	assert_bytes_str(g.rec.id, "88.118.8/X");
+	got_free(&g);
+	/* aborted: nothing of it */
+	t = wbegin(f);
+	assert_int_equal(idn_wtxn_create(t, &z, v, 1, true), 0);
+	assert_int_equal(idn_wtxn_create(t, &x, v, 1, true), 0);
+	idn_wtxn_abort(t);
+	assert_int_equal(fetch(f, "88.118.8/Z", &g), IDN_ENOTFOUND);
+	got_free(&g);
+	assert_indexes(f, "88.118.8/X", wx, 2);
+}
+
+/* ---- concurrent writers ---- */
+
+typedef struct {
+	idn_store_t *s;
+	int thread;
+	int n;
+	int err;     /* the first failure */
+	int retries; /* transactions the store asked to retry (-EAGAIN) */
+} writer_t;
+
+/* Reads the decimal number in value 1 of a record. */
+static unsigned long counter_of(const idn_record_t *rec)
+{
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	idn_rd_t r;
+	idn_rd_init(&r, rec->values.p, rec->values.len);
+	idn_value_t v;
+	idn_value_decode(&r, &a, &v);
+	char num[32] = "";
+	if (r.err == 0 && v.index == 1 && v.data.len < sizeof(num))
+		memcpy(num, v.data.p, v.data.len);
+	idn_arena_free(&a);
+	return strtoul(num, NULL, 10);
+}
+
+/* One writer's transaction: adds a value of its own to HOT and, read in
+ * the transaction, increments the counter in COUNTER. Returns the
+ * store's code. */
+static int writer_step(writer_t *w, int i)
+{
+	idn_ident_t hot, ctr;
+	idn_ident_parse((const uint8_t *)"88.118.8/HOT", 12, 0, &hot);
+	idn_ident_parse((const uint8_t *)"88.118.8/COUNTER", 16, 0, &ctr);
+	idn_wtxn_t *t;
+	int err = idn_wtxn_begin(w->s, &t);
+	if (err)
+		return err;
+	char data[32];
+	snprintf(data, sizeof(data), "t%d-%d", w->thread, i);
+	idn_value_t v = val((uint32_t)(w->thread * 10000 + i), "URL", data);
+	err = idn_wtxn_add(t, &hot, &v, 1, false);
+	idn_record_t rec;
+	if (err == 0)
+		err = idn_wtxn_get(t, ctr.key, ctr.key_len, &rec);
+	if (err == 0) {
+		snprintf(data, sizeof(data), "%lu", counter_of(&rec) + 1);
+		v = val(1, "COUNT", data);
+		err = idn_wtxn_modify(t, &ctr, &v, 1);
+	}
+	if (err) {
+		idn_wtxn_abort(t);
+		return err;
+	}
+	return idn_wtxn_commit(t);
+}
+
+static void *writer(void *arg)
+{
+	writer_t *w = arg;
+	for (int i = 0; i < w->n && w->err == 0; i++) {
+		int err;
+		while ((err = writer_step(w, i)) == -EAGAIN)
+			w->retries++;
+		w->err = err;
+	}
+	return NULL;
+}
+
+/* Checks HOT and COUNTER after nthreads writers of n steps each. */
+static void check_writers(fx_t *f, writer_t *w, int nthreads, int n)
+{
+	for (int i = 0; i < nthreads; i++)
+		if (w[i].err)
+			fail_msg("writer %d: %s", i, idn_strerror(w[i].err));
+	got_t g;
+	assert_int_equal(fetch(f, "88.118.8/HOT", &g), 0);
+	assert_int_equal(g.n, 1 + nthreads * n);
+	for (int t = 0, k = 1; t < nthreads; t++)
+		for (int i = 0; i < n; i++, k++)
+			assert_int_equal(g.v[k].index, (t + 1) * 10000 + i);
+	got_free(&g);
+	assert_int_equal(fetch(f, "88.118.8/COUNTER", &g), 0);
+	assert_int_equal(counter_of(&g.rec), nthreads * n);
+	got_free(&g);
+}
+
+/* Writers in several threads, each adding to one record and incrementing
+ * a counter they read in their transaction: no update is lost (LMDB has
+ * one writer at a time; PostgreSQL serialises them on the record). */
+static void test_concurrent_writers(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t zero = val(1, "COUNT", "0");
+	create1(f, "88.118.8/HOT", &zero, 1);
+	create1(f, "88.118.8/COUNTER", &zero, 1);
+	enum { NT = 4, N = 50 };
+	static writer_t w[NT];
+	pthread_t th[NT];
+	for (int i = 0; i < NT; i++) {
+		w[i] = (writer_t){.s = f->s, .thread = i + 1, .n = N};
+		assert_int_equal(pthread_create(&th[i], NULL, writer, &w[i]), 0);
+	}
+	for (int i = 0; i < NT; i++)
+		assert_int_equal(pthread_join(th[i], NULL), 0);
+	check_writers(f, w, NT, N);
+}
+
+/* ---- crash ---- */
+
+/* The child of test_crash: transactions that each create C<i> with three
+ * values and add value i + 1 to LEDGER, writing i to fd once the commit
+ * returned. Never returns. */
+static void crash_child(const char *path, int fd)
+{
+	idn_store_opts_t o = {.path = path, .log = store_log};
+	idn_store_t *s;
+	if (idn_store_open(&o, &s) != 0)
+		_exit(2);
+	idn_ident_t ledger;
+	idn_ident_parse((const uint8_t *)"88.118.8/LEDGER", 15, 0, &ledger);
+	for (uint32_t i = 0; i < IDN_VALUES_MAX - 1; i++) {
+		char name[32], d[3][32];
+		snprintf(name, sizeof(name), "88.118.8/C%u", i);
+		idn_ident_t id;
+		idn_ident_parse((const uint8_t *)name, strlen(name), 0, &id);
+		idn_value_t v[3];
+		for (int k = 0; k < 3; k++) {
+			snprintf(d[k], sizeof(d[k]), "%u-%d", i, k);
+			v[k] = val((uint32_t)k + 1, "URL", d[k]);
+		}
+		idn_value_t l = val(i + 1, "PART", name);
+		idn_wtxn_t *t;
+		if (idn_wtxn_begin(s, &t) != 0)
+			_exit(3);
+		if (idn_wtxn_create(t, &id, v, 3, false) != 0 ||
+		    idn_wtxn_add(t, &ledger, &l, 1, false) != 0)
+			_exit(4);
+		if (idn_wtxn_commit(t) != 0)
+			_exit(5);
+		if (write(fd, &i, sizeof(i)) != sizeof(i))
+			_exit(6);
+	}
+	_exit(0);
+}
+
+/* Kills a process writing transactions with SIGKILL: every transaction it
+ * was told is committed is there afterwards, whole, and no other is there
+ * in part. */
+static void test_crash(void **state)
+{
+	fx_t *f = *state;
+	create1(f, "88.118.8/LEDGER", NULL, 0);
+	close_store(f);
+	int p[2];
+	assert_int_equal(pipe(p), 0);
+	pid_t pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0) {
+		close(p[0]);
+		crash_child(f->path, p[1]);
+	}
+	close(p[1]);
+	/* kill it some way into a transaction after 100 acknowledgements */
+	uint32_t i, acked = 0;
+	bool any = false;
+	struct pollfd pf = {.fd = p[0], .events = POLLIN};
+	while (acked < 100 && poll(&pf, 1, 20000) > 0 &&
+	       read(p[0], &i, sizeof(i)) == sizeof(i)) {
+		acked = i + 1;
+		any = true;
+	}
+	srand((unsigned)time(NULL));
+	usleep((useconds_t)(rand() % 2000));
+	kill(pid, SIGKILL);
+	int status;
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	while (read(p[0], &i, sizeof(i)) == sizeof(i))
+		acked = i + 1;
+	close(p[0]);
+	assert_true(any);
+	assert_true(WIFSIGNALED(status) || WEXITSTATUS(status) == 0);
+
+	open_store(f, 0);
+	got_t g;
+	assert_int_equal(fetch(f, "88.118.8/LEDGER", &g), 0);
+	uint32_t nledger = g.n;
+	got_free(&g);
+	/* the transaction in flight may have committed unacknowledged */
+	assert_true(nledger == acked || nledger == acked + 1);
+	for (uint32_t k = 0; k < acked + 3; k++) {
+		char name[32], d[32];
+		snprintf(name, sizeof(name), "88.118.8/C%u", k);
+		int rc = fetch(f, name, &g);
+		if (k >= nledger) {
+			assert_int_equal(rc, IDN_ENOTFOUND);
+			got_free(&g);
+			continue;
+		}
+		assert_int_equal(rc, 0);
+		assert_int_equal(g.n, 3);
+		for (int j = 0; j < 3; j++) {
+			snprintf(d, sizeof(d), "%u-%d", k, j);
+			assert_int_equal(g.v[j].index, j + 1);
+			assert_bytes_str(g.v[j].data, d);
+		}
+		got_free(&g);
+	}
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+/* The tests of every backend. */
+static const struct CMUnitTest common[] = {
+	T(test_roundtrip_all_fields),
+	T(test_empty_record),
+	T(test_case_insensitive),
+	T(test_create_exists_overwrite),
+	T(test_delete),
+	T(test_add),
+	T(test_modify),
+	T(test_remove),
+	T(test_sorted_and_duplicates),
+	T(test_limits),
+	T(test_batch_failure_keeps_others),
+	T(test_abort_discards),
+	T(test_durable_across_reopen),
+	T(test_list_prefix_and_paging),
+	T(test_long_identifiers),
+	T(test_long_prefixes),
+	T(test_home_unhome),
+	T(test_rtxn_reset_renew),
+	T(test_rtxn_other_thread),
+	T(test_stat),
+	T(test_bad_arguments),
+	T(test_overwrite_sequence),
+	T(test_concurrent_writers),
+	T(test_crash),
+};
+
+/* LMDB's own: its map, its files and raw LMDB corruption. PostgreSQL's
+ * own tests are in test_store_pg.c. */
+static const struct CMUnitTest lmdb_only[] = {
+	T(test_map_full),
+	T(test_corrupt_blob),
+	T(test_schema_version),
+};
 
 int main(void)
 {
-	const struct CMUnitTest tests[] = {
-		T(test_roundtrip_all_fields),
-		T(test_empty_record),
-		T(test_case_insensitive),
-		T(test_create_exists_overwrite),
-		T(test_delete),
-		T(test_add),
-		T(test_modify),
-		T(test_remove),
-		T(test_sorted_and_duplicates),
-		T(test_limits),
-		T(test_batch_failure_keeps_others),
-		T(test_abort_discards),
-		T(test_durable_across_reopen),
-		T(test_list_prefix_and_paging),
-		T(test_long_identifiers),
-		T(test_long_prefixes),
-		T(test_home_unhome),
-		T(test_rtxn_reset_renew),
-		T(test_rtxn_other_thread),
-		T(test_stat),
-		T(test_map_full),
-		T(test_corrupt_blob),
-		T(test_schema_version),
-		T(test_bad_arguments),
-	};
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	enum { NC = sizeof(common) / sizeof(common[0]) };
+	enum { NL = sizeof(lmdb_only) / sizeof(lmdb_only[0]) };
+	static struct CMUnitTest tests[NC + NL];
+	size_t n = 0;
+	pg_uri = getenv("IDN_TEST_PG");
+	if (pg_uri && !*pg_uri)
+		pg_uri = NULL;
+	for (size_t i = 0; i < NC; i++)
+		tests[n++] = common[i];
+	for (size_t i = 0; pg_uri == NULL && i < NL; i++)
+		tests[n++] = lmdb_only[i];
+	if (pg_uri)
+		printf("store tests on PostgreSQL %s\n", pg_uri);
+	return _cmocka_run_group_tests(pg_uri ? "store_postgresql"
+					      : "store_lmdb",
+				       tests, n, NULL, NULL);
 }

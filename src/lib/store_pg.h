@@ -1,0 +1,151 @@
+/* The PostgreSQL backend (internal): what store_pg.c (connections,
+ * errors, schema, read transactions) and store_pg_write.c (write
+ * transactions) share. The design is described in store_pg.c. */
+#ifndef IDN_STORE_PG_H
+#define IDN_STORE_PG_H
+
+#include <libpq-fe.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "record.h"
+#include "store_impl.h"
+
+#define POOL_MAX 32 /* idle write connections kept */
+#define OID_INT8 20
+#define OID_BYTEA 17
+
+/* The prepared statements of every connection (SQL in store_pg.c). */
+enum stmt {
+	S_GET,
+	S_HOMED,
+	S_LIST,
+	S_LIST_HOMED,
+	S_BEGIN_READ,
+	S_BEGIN_WRITE,
+	S_COMMIT,
+	S_ROLLBACK,
+	S_LOCK,
+	S_VALUES,
+	S_INS_HEAD,
+	S_PUT_HEAD,
+	S_PUT,
+	S_DEL,
+	S_DEL_EXCEPT,
+	S_DEL_ALL,
+	S_HOME,
+	S_UNHOME,
+	S_LOG,
+	S_B_HEAD,
+	S_B_DEL,
+	S_B_PUT,
+	S_B_LOG,
+	S_COUNT
+};
+
+typedef struct {
+	char *conninfo;
+	char label[80];    /* "primary" / "replica 1", and host:port once known */
+	int64_t down_until; /* monotonic ms; 0: up */
+} server_t;
+
+typedef struct {
+	PGconn *c;
+	int srv;	 /* index into the store's servers */
+	unsigned queued; /* statements sent whose results are unread */
+	bool async;	 /* a segment (ROLLBACK + sync) is unread */
+	bool broken;
+} pconn_t;
+
+typedef struct {
+	idn_store_t base;
+	server_t *srv; /* [0] the primary, then the replicas */
+	unsigned nsrv;
+	void (*log)(void *ctx, int level, const char *msg);
+	void *log_ctx;
+	pthread_mutex_t mu; /* guards what follows and servers' down_until */
+	unsigned rr;	    /* next replica for a reader */
+	pconn_t *idle[POOL_MAX];
+	unsigned nidle;
+	/* The homed prefixes, sorted, each a u32 length and its bytes: every
+	 * resolution asks, they seldom change. Read again after HOMED_TTL_MS
+	 * or when this store's own home/unhome commits (gen). */
+	uint8_t *homed;
+	size_t homed_len;
+	int64_t homed_at; /* 0: not loaded */
+	bool homed_many;  /* too many to cache: ask the server */
+	uint64_t homed_gen;
+} pstore_t;
+
+typedef struct {
+	uint8_t *p;
+	size_t len, cap;
+} buf_t;
+
+
+static inline pstore_t *idn__pstore(idn_store_t *s)
+{
+	return (pstore_t *)s;
+}
+
+/* Monotonic milliseconds. */
+int64_t idn__pg_now_ms(void);
+
+/* Reports through the store's log callback (store.h), one line. */
+void idn__pg_log(pstore_t *s, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* The one translation of libpq failures into library codes: a failed
+ * result r, or (r NULL) a connection that failed; logs the server's
+ * message. Marks pc broken when the connection is gone. */
+int idn__pg_error(pstore_t *s, pconn_t *pc, const PGresult *r);
+
+/* Connections in pipeline mode. idn__pg_send queues a prepared
+ * statement (binary parameters and results); idn__pg_sync sends a sync
+ * and reads every queued result, handing the last nkeep to keep[] (the
+ * caller clears them); both return 0 or a translated error. */
+int idn__pg_connect(pstore_t *s, int server, pconn_t *pc);
+void idn__pg_close(pconn_t *pc);
+int idn__pg_send(pstore_t *s, pconn_t *pc, enum stmt st, int n,
+		 const char *const *vals, const int *lens);
+int idn__pg_sync(pstore_t *s, pconn_t *pc, PGresult **keep, unsigned nkeep);
+/* Ends a transaction without waiting; the next idn__pg_ready reads it. */
+void idn__pg_rollback_async(pstore_t *s, pconn_t *pc);
+/* False if an idle connection must be replaced. */
+bool idn__pg_ready(pstore_t *s, pconn_t *pc);
+bool idn__pg_server_down(pstore_t *s, int server, int64_t now);
+void idn__pg_server_mark(pstore_t *s, int server, bool up);
+
+/* Growable buffers and arrays in the binary format of array_send. */
+int idn__pg_buf_reserve(buf_t *b, size_t need);
+int idn__pg_arr_init(buf_t *b, uint32_t oid, uint32_t n, size_t size);
+void idn__pg_arr_int8(buf_t *b, int64_t v);
+void idn__pg_arr_bytes(buf_t *b, const void *p, size_t len);
+
+/* A record from its rows: see store_pg.c. */
+int idn__pg_record_size(size_t idlen, const PGresult *v, int vrow0,
+			size_t *size);
+int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
+			 int vrow0, uint8_t *dst, const uint8_t *key,
+			 size_t keylen, idn_record_t *out);
+
+/* The write operations (store_pg_write.c), as in store_impl.h. */
+int idn__pg_wtxn_begin(idn_store_t *s, idn_wtxn_t **out);
+int idn__pg_wtxn_commit(idn_wtxn_t *t);
+void idn__pg_wtxn_abort(idn_wtxn_t *t);
+int idn__pg_wtxn_get(idn_wtxn_t *t, const uint8_t *key, size_t keylen,
+		     idn_record_t *out);
+int idn__pg_create(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		   uint32_t n, bool overwrite);
+int idn__pg_delete(idn_wtxn_t *t, const idn_ident_t *id);
+int idn__pg_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		uint32_t n, bool overwrite);
+int idn__pg_modify(idn_wtxn_t *t, const idn_ident_t *id,
+		   const idn_value_t *v, uint32_t n);
+int idn__pg_remove(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
+		   uint32_t n);
+int idn__pg_home(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
+int idn__pg_unhome(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
+
+#endif
