@@ -24,6 +24,9 @@ static const char usage[] =
 	"  -l, --listen ADDR:PORT  UDP+TCP listener, repeatable\n"
 	"                        (default 0.0.0.0:2641 and [::]:2641)\n"
 	"  -C, --control PATH    control socket (default DIR/control.sock)\n"
+	"      --store URI       keep the data in PostgreSQL instead of LMDB\n"
+	"                        (postgresql://... or a libpq string)\n"
+	"      --store-replica URI  read-only replica for resolution, repeatable\n"
 	"  -H, --home PREFIX     home PREFIX at start, repeatable\n"
 	"  -w, --workers N       worker threads (default: one per core)\n"
 	"  -L, --log-level LVL   error, warn, info (default) or debug\n"
@@ -145,6 +148,16 @@ static int set(node_conf_t *c, const char *key, const char *val,
 	int bad = 0;
 	if (!strcmp(key, "data")) {
 		bad = copy(c->data, sizeof(c->data), val);
+	} else if (!strcmp(key, "store")) {
+		bad = copy(c->store, sizeof(c->store), val);
+	} else if (!strcmp(key, "store-replica")) {
+		if (c->nreplicas >= 8) {
+			fprintf(stderr, "idnode: %s: more than 8 replicas\n", where);
+			return -1;
+		}
+		bad = copy(c->replicas[c->nreplicas], sizeof(c->replicas[0]), val);
+		if (!bad)
+			c->nreplicas++;
 	} else if (!strcmp(key, "control")) {
 		bad = copy(c->control, sizeof(c->control), val);
 	} else if (!strcmp(key, "listen")) {
@@ -281,6 +294,8 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"home", required_argument, NULL, 'H'},
 		{"workers", required_argument, NULL, 'w'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"store", required_argument, NULL, O_LONG},
+		{"store-replica", required_argument, NULL, O_LONG},
 		{"map-size", required_argument, NULL, O_LONG},
 		{"case-sensitive-suffix", no_argument, NULL, O_LONG},
 		{"udp-reply-max", required_argument, NULL, O_LONG},
@@ -329,7 +344,7 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		return -1;
 	/* second pass: flags; a repeatable flag replaces the file's list */
 	bool listen_seen = false, home_seen = false, root_seen = false,
-	     parent_seen = false, adv_seen = false;
+	     parent_seen = false, adv_seen = false, rep_seen = false;
 	optind = 1;
 	int li = -1;
 	while ((o = getopt_long(argc, argv, ":c:d:l:C:H:w:L:hV", opts, &li)) !=
@@ -364,6 +379,9 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 			} else if (!strcmp(key, "parent") && !parent_seen) {
 				c->nparents = 0;
 				parent_seen = true;
+			} else if (!strcmp(key, "store-replica") && !rep_seen) {
+				c->nreplicas = 0;
+				rep_seen = true;
 			} else if (!strcmp(key, "advertise") && !adv_seen) {
 				c->nadvertise = 0;
 				adv_seen = true;

@@ -11,6 +11,9 @@
 
 typedef struct {
 	char data[1024];                      /* LMDB environment directory */
+	char store[1024];                     /* PostgreSQL URI; "" = LMDB */
+	char replicas[8][1024];               /* read-only PostgreSQL replicas */
+	int nreplicas;
 	char control[108];                    /* control socket path */
 	char listen[CONF_MAX_LISTEN][128];    /* ADDR:PORT, UDP and TCP */
 	int nlisten;

@@ -334,6 +334,10 @@ static int reply_lib_error(reply_t *r, int err)
 		text = "server not responsible for handle";
 		break;
 	case IDN_EMALFORMED: rc = IDN_RC_PROTOCOL_ERROR; break;
+	case -EAGAIN: /* the store lost a deadlock or serialisation race */
+		rc = IDN_RC_TOO_BUSY;
+		text = "server too busy: try again";
+		break;
 	default:
 		rc = IDN_RC_ERROR;
 		if (err == IDN_ENOSPACE)

@@ -3,6 +3,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
@@ -43,6 +44,14 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
 	return 0;
 }
 
+/* The store's messages (PostgreSQL's, for instance) into the node's log. */
+static void store_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	log_msg(level < LOG_ERROR ? LOG_ERROR : level > LOG_DEBUG ? LOG_DEBUG : level,
+		"store: %s", msg);
+}
+
 static int log_homed(void *ctx, idn_bytes_t id)
 {
 	(void)ctx;
@@ -67,11 +76,22 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	idn_store_opts_t so = {.path = conf.data, .map_size = conf.map_size};
+	const char *replicas[8];
+	for (int i = 0; i < conf.nreplicas; i++)
+		replicas[i] = conf.replicas[i];
+	const char *where = conf.store[0] ? conf.store : conf.data;
+	idn_store_opts_t so = {.path = where, .map_size = conf.map_size,
+			       .replicas = replicas,
+			       .nreplicas = (unsigned)conf.nreplicas,
+			       .log = store_log};
+	if (conf.store[0] && mkdir(conf.data, 0750) != 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s", conf.data, strerror(errno));
+		return 1;
+	}
 	idn_store_t *store;
 	int err = idn_store_open(&so, &store);
 	if (err) {
-		log_error("cannot open store %s: %s", conf.data,
+		log_error("cannot open store %s: %s", conf.store[0] ? "(PostgreSQL)" : where,
 			  idn_strerror(err));
 		return 1;
 	}
@@ -82,7 +102,8 @@ int main(int argc, char **argv)
 	idn_store_stat_t st;
 	if (idn_store_stat(store, &st) == 0)
 		log_info("store %s: %llu identifiers, %llu homed prefixes",
-			 conf.data, (unsigned long long)st.records,
+			 conf.store[0] ? "PostgreSQL" : conf.data,
+			 (unsigned long long)st.records,
 			 (unsigned long long)st.prefixes);
 	idn_rtxn_t *rt;
 	if (idn_rtxn_begin(store, &rt) == 0) {
