@@ -147,18 +147,55 @@ rows=()
 bad=0
 noisy_rows=0
 
+# CPU accounting of a run: ticks the whole machine spent busy, ticks of the
+# daemon, and seconds of the generator (this shell's waited-for children).
+hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
+machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+now_s() { date +%s.%N; }
+# seconds of user + system time of this shell's finished children; call
+# `times >"$tmp/times"` first in this shell (not in a $(...) subshell)
+children_s() {
+	awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m");
+		sub("s", "", a[2]); n += a[1] * 60 + a[2] } print n }' "$tmp/times"
+}
+
+# Waits (up to QUIET_WAIT seconds) until the rest of the machine uses less
+# than QUIET_MAX cores, measured over one second.
+wait_quiet() {
+	local deadline=$((SECONDS + QUIET_WAIT)) m0 m1 busy
+	while :; do
+		m0=$(machine_busy)
+		sleep 1
+		m1=$(machine_busy)
+		busy=$(awk -v d=$((m1 - m0)) -v hz="$hz" 'BEGIN { printf "%.2f", d / hz }')
+		if awk -v b="$busy" -v q="$QUIET_MAX" 'BEGIN { exit !(b < q) }' ||
+			[ "$SECONDS" -ge "$deadline" ]; then
+			return
+		fi
+		echo "   machine busy ($busy cores in use by others): waiting"
+		sleep 4
+	done
+}
+
 # ---- machine ----
 cpu_model=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
 [ -n "$cpu_model" ] || cpu_model=unknown
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
-busy=$(ps -eo pcpu=,comm= --sort=-pcpu 2>/dev/null |
-	awk '$1 >= 10 { printf "%s%s (%s%%)", sep, $2, $1; sep = ", " }')
 
 # ---- populate ----
 echo "== populate $COUNT identifiers under $PREFIX"
 pop=("$IDCTL" populate --data "$DATA" --prefix "$PREFIX" --count "$COUNT" --json)
 commands+=("$(show - "${pop[@]}")")
+wait_quiet
+times >"$tmp/times"
+t0=$(now_s) m0=$(machine_busy) c0=$(children_s)
 "${pop[@]}" >"$tmp/populate.json" || fail "populate failed"
+times >"$tmp/times"
+t1=$(now_s) m1=$(machine_busy) c1=$(children_s)
+pop_other=$(awk -v hz="$hz" -v m=$((m1 - m0)) -v c0="$c0" -v c1="$c1" \
+	-v t0="$t0" -v t1="$t1" 'BEGIN { w = t1 - t0
+	o = m / hz / w - (c1 - c0) / w; if (o < 0) o = 0; printf "%.2f", o }')
 pop_rate=$(jget "$tmp/populate.json" identifiers_per_s)
 pop_secs=$(jget "$tmp/populate.json" seconds)
 pop_bpi=$(jget "$tmp/populate.json" bytes_per_identifier)
@@ -202,44 +239,19 @@ stop_node() {
 	[ "$rc" = 0 ] || fail "idnode exited with status $rc on SIGTERM"
 }
 
-# CPU accounting of a run: ticks the whole machine spent busy, ticks of the
-# daemon, and seconds of the generator (this shell's waited-for children).
-hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
-proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-now_s() { date +%s.%N; }
-# seconds of user + system time of this shell's finished children; call
-# `times >"$tmp/times"` first in this shell (not in a $(...) subshell)
-children_s() {
-	awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m");
-		sub("s", "", a[2]); n += a[1] * 60 + a[2] } print n }' "$tmp/times"
-}
-
-# Waits (up to QUIET_WAIT seconds) until the rest of the machine uses less
-# than QUIET_MAX cores, measured over one second.
-wait_quiet() {
-	local deadline=$((SECONDS + QUIET_WAIT)) m0 m1 busy
-	while :; do
-		m0=$(machine_busy)
-		sleep 1
-		m1=$(machine_busy)
-		busy=$(awk -v d=$((m1 - m0)) -v hz="$hz" 'BEGIN { printf "%.2f", d / hz }')
-		if awk -v b="$busy" -v q="$QUIET_MAX" 'BEGIN { exit !(b < q) }' ||
-			[ "$SECONDS" -ge "$deadline" ]; then
-			return
-		fi
-		echo "   machine busy ($busy cores in use by others): waiting"
-		sleep 4
-	done
-}
-
 # One measured run: sets j (the JSON), cpu_srv, cpu_other; 1 if it failed.
 one_run() {
 	pin_to "$gcpu"
 	local t0 m0 s0 c0 t1 m1 s1 c1
 	times >"$tmp/times"
 	t0=$(now_s) m0=$(machine_busy) s0=$(proc_ticks "$node_pid") c0=$(children_s)
-	${PFX[@]+"${PFX[@]}"} "${cmd[@]}" >"$j" || return 1
+	local rc=0
+	${PFX[@]+"${PFX[@]}"} "${cmd[@]}" >"$j" || rc=1
+	if ! kill -0 "$node_pid" 2>/dev/null; then
+		tail -20 "$tmp/idnode.log" >&2
+		fail "idnode died during the run"
+	fi
+	[ "$rc" = 0 ] || return 1
 	times >"$tmp/times"
 	t1=$(now_s) m1=$(machine_busy) s1=$(proc_ticks "$node_pid") c1=$(children_s)
 	# cores busy on average: the daemon, and everything but daemon and
@@ -326,10 +338,6 @@ if [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then rev="$rev + uncom
 	echo "- source: $rev"
 	echo "- machine: $ncpu CPUs ($cpu_model), $(uname -sr), $(awk '/MemTotal/ { printf "%.0f GiB RAM", $2 / 1048576 }' /proc/meminfo)"
 	echo "- load average before / after the runs: $load_before / $load_after"
-	if [ -n "$busy" ]; then
-		echo "- **other processes were using CPU when the runs began: $busy** —"
-		echo "  the figures below are depressed and noisy by that much"
-	fi
 	if [ "$pin" = 1 ]; then
 		echo "- placement: idnode and idctl bench pinned to different cores with taskset"
 	else
@@ -346,7 +354,8 @@ if [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then rev="$rev + uncom
 	echo "values each: URL, EMAIL, BATCH, DESC on every third, HS_ADMIN) in"
 	echo "batches of 10 000 per durable write transaction:"
 	echo
-	echo "- populate: $(fmt0 "$pop_rate") identifiers/s ($(fmt1 "$pop_secs") s)"
+	echo "- populate: $(fmt0 "$pop_rate") identifiers/s ($(fmt1 "$pop_secs") s;"
+	echo "  other processes used $pop_other cores meanwhile)"
 	echo "- store: $pop_bytes bytes in use, $(fmt1 "$pop_bpi") bytes/identifier"
 	echo
 	echo "## Resolution"

@@ -81,7 +81,7 @@ static const char bench_usage[] =
 	"usage: idctl bench [-s HOST:PORT] --prefix P --count N\n"
 	"                   [--duration SEC] [--inflight K] [--threads T]\n"
 	"                   [--sockets S] [--tcp] [--timeout MS] [--pool N]\n"
-	"                   [--seed N] [--json]\n"
+	"                   [--seed N] [--recursive] [--json]\n"
 	"\n"
 	"Load generator: resolves random identifiers P/bench-<i>, 0 <= i < N\n"
 	"(as written by idctl populate), against a running node for SEC\n"
@@ -107,6 +107,8 @@ static const char bench_usage[] =
 	"                       more identifiers, a random sample of N is\n"
 	"                       resolved (default 4000000)\n"
 	"      --seed N         random seed (default: from the clock)\n"
+	"      --recursive      set the recursive flag, so that a recursive\n"
+	"                       node resolves (and caches) for the generator\n"
 	"      --json           print the result as a JSON object\n"
 	"  -h, --help           this text\n";
 
@@ -120,6 +122,7 @@ typedef struct {
 	uint32_t sockets;
 	bool tcp;
 	bool json;
+	bool recursive;
 	uint32_t timeout_ms;
 	uint64_t pool_max;
 	uint64_t seed;
@@ -170,6 +173,7 @@ static int pool_build(pool_t *p, const bench_opts_t *o)
 	idn_wr_init(&w, p->buf, (size_t)n * per);
 	idn_hdr_t h = {0};
 	h.op = IDN_OC_RESOLUTION;
+	h.flags = o->recursive ? IDN_OF_RECURSE : 0;
 	h.expiry = (uint32_t)time(NULL) + 86400;
 	for (uint64_t j = 0; j < n; j++) {
 		uint64_t i = n == o->count ? j : rand_below(&seed, o->count);
@@ -1063,7 +1067,8 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 
 static int bench_parse(int argc, char **argv, bench_opts_t *o)
 {
-	enum { O_SOCKETS = 256, O_TCP, O_TIMEOUT, O_POOL, O_SEED, O_JSON };
+	enum { O_SOCKETS = 256, O_TCP, O_TIMEOUT, O_POOL, O_SEED, O_JSON,
+	       O_RECURSIVE };
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"prefix", required_argument, NULL, 'p'},
@@ -1077,6 +1082,7 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 		{"pool", required_argument, NULL, O_POOL},
 		{"seed", required_argument, NULL, O_SEED},
 		{"json", no_argument, NULL, O_JSON},
+		{"recursive", no_argument, NULL, O_RECURSIVE},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1152,6 +1158,9 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 			if (bench_parse_u64(optarg, 0, UINT64_MAX, &o->seed) !=
 			    0)
 				bad = "--seed", range = "an unsigned integer";
+			break;
+		case O_RECURSIVE:
+			o->recursive = true;
 			break;
 		case O_JSON:
 			o->json = true;
