@@ -12,20 +12,6 @@
 
 /* A reader over b. An empty view may carry a NULL pointer, which must not
  * reach the cursor's pointer arithmetic. */
-static void rd_over(idn_rd_t *r, const void *p, size_t len)
-{
-	idn_rd_init(r, p != NULL ? p : (const void *)"", p != NULL ? len : 0);
-}
-
-/* Ends a decode that must consume all of its input: returns the sticky
- * error, or IDN_EMALFORMED when bytes are left over. */
-static int rd_finish(idn_rd_t *r)
-{
-	if (r->err)
-		return r->err;
-	return idn_rd_left(r) == 0 ? 0 : IDN_EMALFORMED;
-}
-
 /* ---- envelope ---- */
 
 int idn_env_decode(const uint8_t *p, size_t len, idn_env_t *out)
@@ -34,7 +20,7 @@ int idn_env_decode(const uint8_t *p, size_t len, idn_env_t *out)
 	if (len < IDN_ENV_LEN)
 		return IDN_EMALFORMED;
 	idn_rd_t r;
-	rd_over(&r, p, IDN_ENV_LEN);
+	idn_rd_init(&r, p, IDN_ENV_LEN);
 	out->major = idn_rd_u8(&r);
 	out->minor = idn_rd_u8(&r);
 	out->flags = idn_rd_u8(&r);
@@ -85,7 +71,7 @@ static uint32_t digest_len(uint8_t alg)
 static int cred_decode(idn_bytes_t cred, idn_cred_t *c)
 {
 	idn_rd_t r;
-	rd_over(&r, cred.p, cred.len);
+	idn_rd_init(&r, cred.p, cred.len);
 	c->version = idn_rd_u8(&r);
 	c->reserved = idn_rd_u8(&r);
 	c->options = idn_rd_u16(&r);
@@ -93,7 +79,7 @@ static int cred_decode(idn_bytes_t cred, idn_cred_t *c)
 	c->signer_index = idn_rd_u32(&r);
 	c->type = idn_rd_str(&r, IDN_TYPE_MAX);
 	c->signed_data = idn_rd_str(&r, IDN_MSG_MAX);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m)
@@ -102,7 +88,7 @@ int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m)
 	if (len > IDN_MSG_MAX)
 		return IDN_ETOOLONG;
 	idn_rd_t r;
-	rd_over(&r, p, len);
+	idn_rd_init(&r, p, len);
 	m->hdr.op = idn_rd_u32(&r);
 	m->hdr.rc = idn_rd_u32(&r);
 	m->hdr.flags = idn_rd_u32(&r);
@@ -114,7 +100,7 @@ int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m)
 	const uint8_t *body = idn_rd_raw(&r, body_len);
 	uint32_t cred_len = idn_rd_u32(&r);
 	const uint8_t *cred = idn_rd_raw(&r, cred_len);
-	int err = rd_finish(&r);
+	int err = idn_rd_finish(&r);
 	if (err)
 		return err;
 	m->body = idn_bytes(body, body_len);
@@ -128,7 +114,7 @@ int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m)
 	}
 	if (m->hdr.rc != 0 && (m->hdr.flags & IDN_OF_RETURN_DIGEST)) {
 		idn_rd_t b;
-		rd_over(&b, body, body_len);
+		idn_rd_init(&b, body, body_len);
 		uint8_t alg = idn_rd_u8(&b);
 		uint32_t n = digest_len(alg);
 		if (b.err || n == 0)
@@ -285,13 +271,13 @@ int idn_resolve_req_decode(idn_bytes_t body, idn_arena_t *a,
 			   idn_resolve_req_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	memset(out, 0, sizeof(*out));
 	out->id = idn_rd_str(&r, IDN_IDENT_MAX);
 	rd_u32_list(&r, a, IDN_VALUES_MAX, &out->indexes, &out->nindexes);
 	rd_str_list(&r, a, IDN_VALUES_MAX, IDN_TYPE_MAX, &out->types,
 		    &out->ntypes);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_resolve_req_encode(idn_wr_t *w, const idn_resolve_req_t *in)
@@ -305,12 +291,12 @@ int idn_values_body_decode(idn_bytes_t body, idn_arena_t *a,
 			   idn_values_body_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	memset(out, 0, sizeof(*out));
 	out->id = idn_rd_str(&r, IDN_IDENT_MAX);
 	if (!r.err)
 		idn_values_decode(&r, a, &out->values, &out->nvalues);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_values_body_encode(idn_wr_t *w, const idn_values_body_t *in)
@@ -325,11 +311,11 @@ int idn_remove_req_decode(idn_bytes_t body, idn_arena_t *a,
 			  idn_remove_req_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	memset(out, 0, sizeof(*out));
 	out->id = idn_rd_str(&r, IDN_IDENT_MAX);
 	rd_u32_list(&r, a, IDN_VALUES_MAX, &out->indexes, &out->nindexes);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_remove_req_encode(idn_wr_t *w, const idn_remove_req_t *in)
@@ -341,9 +327,9 @@ void idn_remove_req_encode(idn_wr_t *w, const idn_remove_req_t *in)
 int idn_id_body_decode(idn_bytes_t body, idn_bytes_t *id)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	*id = idn_rd_str(&r, IDN_IDENT_MAX);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_id_body_encode(idn_wr_t *w, idn_bytes_t id)
@@ -354,10 +340,10 @@ void idn_id_body_encode(idn_wr_t *w, idn_bytes_t id)
 int idn_list_body_decode(idn_bytes_t body, idn_arena_t *a, idn_list_body_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	/* The count is bounded by the bytes present (4 per identifier). */
 	rd_str_list(&r, a, UINT32_MAX, IDN_IDENT_MAX, &out->ids, &out->n);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_list_body_encode(idn_wr_t *w, const idn_list_body_t *in)
@@ -368,9 +354,9 @@ void idn_list_body_encode(idn_wr_t *w, const idn_list_body_t *in)
 int idn_error_body_decode(idn_bytes_t body, idn_bytes_t *text)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	*text = idn_rd_str(&r, IDN_MSG_MAX);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_error_body_encode(idn_wr_t *w, idn_bytes_t text)
@@ -381,9 +367,9 @@ void idn_error_body_encode(idn_wr_t *w, idn_bytes_t text)
 int idn_challenge_decode(idn_bytes_t rest, idn_bytes_t *nonce)
 {
 	idn_rd_t r;
-	rd_over(&r, rest.p, rest.len);
+	idn_rd_init(&r, rest.p, rest.len);
 	*nonce = idn_rd_str(&r, IDN_MSG_MAX);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_challenge_encode(idn_wr_t *w, idn_bytes_t nonce)
@@ -394,12 +380,12 @@ void idn_challenge_encode(idn_wr_t *w, idn_bytes_t nonce)
 int idn_challenge_answer_decode(idn_bytes_t body, idn_challenge_answer_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	out->auth_type = idn_rd_str(&r, IDN_TYPE_MAX);
 	out->admin = idn_rd_str(&r, IDN_IDENT_MAX);
 	out->index = idn_rd_u32(&r);
 	out->sig = idn_rd_str(&r, IDN_MSG_MAX);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_challenge_answer_encode(idn_wr_t *w, const idn_challenge_answer_t *in)
@@ -413,10 +399,10 @@ void idn_challenge_answer_encode(idn_wr_t *w, const idn_challenge_answer_t *in)
 int idn_sig_decode(idn_bytes_t data, idn_bytes_t *hash, idn_bytes_t *sig)
 {
 	idn_rd_t r;
-	rd_over(&r, data.p, data.len);
+	idn_rd_init(&r, data.p, data.len);
 	*hash = idn_rd_str(&r, IDN_TYPE_MAX);
 	*sig = idn_rd_str(&r, IDN_MSG_MAX);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_sig_encode(idn_wr_t *w, idn_bytes_t hash, idn_bytes_t sig)
@@ -438,14 +424,14 @@ static idn_bytes_t rd_tail(idn_rd_t *r)
 int idn_session_req_decode(idn_bytes_t body, idn_session_req_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, body.p, body.len);
+	idn_rd_init(&r, body.p, body.len);
 	out->mode = idn_rd_u16(&r);
 	out->timeout = idn_rd_u32(&r);
 	out->identity = idn_rd_str(&r, IDN_IDENT_MAX);
 	out->index = idn_rd_u32(&r);
 	out->key = idn_rd_str(&r, IDN_MSG_MAX);
 	out->tail = rd_tail(&r);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_session_req_encode(idn_wr_t *w, const idn_session_req_t *in)
@@ -461,11 +447,11 @@ void idn_session_req_encode(idn_wr_t *w, const idn_session_req_t *in)
 int idn_session_resp_decode(idn_bytes_t rest, idn_session_resp_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, rest.p, rest.len);
+	idn_rd_init(&r, rest.p, rest.len);
 	out->mode = idn_rd_u16(&r);
 	out->key = idn_rd_str(&r, IDN_MSG_MAX);
 	out->tail = rd_tail(&r);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_session_resp_encode(idn_wr_t *w, const idn_session_resp_t *in)

@@ -89,20 +89,6 @@ size_t idn_value_size(const idn_value_t *v)
 
 /* A reader over b. An empty view may carry a NULL pointer, which must not
  * reach the cursor's pointer arithmetic. */
-static void rd_over(idn_rd_t *r, const void *p, size_t len)
-{
-	idn_rd_init(r, p != NULL ? p : (const void *)"", p != NULL ? len : 0);
-}
-
-/* Ends a decode that must consume all of its input: returns the sticky
- * error, or IDN_EMALFORMED when bytes are left over. */
-static int rd_finish(idn_rd_t *r)
-{
-	if (r->err)
-		return r->err;
-	return idn_rd_left(r) == 0 ? 0 : IDN_EMALFORMED;
-}
-
 static uint8_t lower(uint8_t c)
 {
 	return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c;
@@ -136,11 +122,11 @@ bool idn_type_matches(idn_bytes_t type, idn_bytes_t want)
 int idn_hs_admin_decode(idn_bytes_t data, idn_hs_admin_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, data.p, data.len);
+	idn_rd_init(&r, data.p, data.len);
 	out->perms = idn_rd_u16(&r);
 	out->admin = idn_rd_str(&r, IDN_IDENT_MAX);
 	out->index = idn_rd_u32(&r);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_hs_admin_encode(idn_wr_t *w, const idn_hs_admin_t *in)
@@ -157,7 +143,7 @@ void idn_hs_admin_encode(idn_wr_t *w, const idn_hs_admin_t *in)
 int idn_hs_vlist_decode(idn_bytes_t data, idn_arena_t *a, idn_hs_vlist_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, data.p, data.len);
+	idn_rd_init(&r, data.p, data.len);
 	out->n = 0;
 	out->refs = NULL;
 	uint32_t n = idn_rd_count(&r, VLIST_MAX, REF_MIN_LEN);
@@ -173,7 +159,7 @@ int idn_hs_vlist_decode(idn_bytes_t data, idn_arena_t *a, idn_hs_vlist_t *out)
 		refs[i].id = idn_rd_str(&r, IDN_IDENT_MAX);
 		refs[i].index = idn_rd_u32(&r);
 	}
-	int err = rd_finish(&r);
+	int err = idn_rd_finish(&r);
 	if (err)
 		return err;
 	out->n = n;
@@ -228,7 +214,7 @@ static void site_server_decode(idn_rd_t *r, idn_arena_t *a, idn_hs_server_t *s)
 int idn_hs_site_decode(idn_bytes_t data, idn_arena_t *a, idn_hs_site_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, data.p, data.len);
+	idn_rd_init(&r, data.p, data.len);
 	memset(out, 0, sizeof(*out));
 	out->version = idn_rd_u16(&r);
 	out->major = idn_rd_u8(&r);
@@ -261,7 +247,7 @@ int idn_hs_site_decode(idn_bytes_t data, idn_arena_t *a, idn_hs_site_t *out)
 	}
 	for (uint32_t i = 0; i < n && !r.err; i++)
 		site_server_decode(&r, a, &out->servers[i]);
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_hs_site_encode(idn_wr_t *w, const idn_hs_site_t *in)
@@ -298,7 +284,7 @@ void idn_hs_site_encode(idn_wr_t *w, const idn_hs_site_t *in)
 int idn_hs_pubkey_decode(idn_bytes_t data, idn_hs_pubkey_t *out)
 {
 	idn_rd_t r;
-	rd_over(&r, data.p, data.len);
+	idn_rd_init(&r, data.p, data.len);
 	memset(out, 0, sizeof(*out));
 	out->type = idn_rd_str(&r, IDN_TYPE_MAX);
 	out->flags = idn_rd_u16(&r);
@@ -307,7 +293,7 @@ int idn_hs_pubkey_decode(idn_bytes_t data, idn_hs_pubkey_t *out)
 			return IDN_ETOOMANY;
 		out->params[out->nparams++] = idn_rd_str(&r, SITE_KEY_MAX);
 	}
-	return rd_finish(&r);
+	return idn_rd_finish(&r);
 }
 
 void idn_hs_pubkey_encode(idn_wr_t *w, const idn_hs_pubkey_t *in)

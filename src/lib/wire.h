@@ -51,10 +51,11 @@ typedef struct {
 	int err;
 } idn_rd_t;
 
+/* buf may be NULL when len is 0 (an empty field of a decoded struct). */
 static inline void idn_rd_init(idn_rd_t *r, const void *buf, size_t len)
 {
-	r->p = (const uint8_t *)buf;
-	r->end = r->p + len;
+	r->p = buf != NULL ? (const uint8_t *)buf : (const uint8_t *)"";
+	r->end = r->p + (buf != NULL ? len : 0);
 	r->err = 0;
 }
 
@@ -147,6 +148,15 @@ static inline uint32_t idn_rd_count(idn_rd_t *r, uint32_t max, size_t min_item)
 		return 0;
 	}
 	return n;
+}
+
+/* Ends a decode that must consume all of its input: returns the sticky
+ * error, or IDN_EMALFORMED when bytes are left over. */
+static inline int idn_rd_finish(const idn_rd_t *r)
+{
+	if (r->err)
+		return r->err;
+	return idn_rd_left(r) == 0 ? 0 : IDN_EMALFORMED;
 }
 
 static inline void idn_rd_fail(idn_rd_t *r, int err)
