@@ -106,7 +106,8 @@ int site_build(const char *servers, bool primary, const char *desc,
 		if (comma)
 			*comma = 0;
 		if (n == SITE_SERVERS_CLI_MAX) {
-			snprintf(why, whycap, "more than %d servers in one site",
+			snprintf(why, whycap,
+				 "more than %d servers in one site",
 				 SITE_SERVERS_CLI_MAX);
 			return -1;
 		}
@@ -151,21 +152,30 @@ int site_build(const char *servers, bool primary, const char *desc,
 static const char *proto_name(uint8_t p)
 {
 	switch (p) {
-	case IDN_PROTO_UDP: return "udp";
-	case IDN_PROTO_TCP: return "tcp";
-	case IDN_PROTO_HTTP: return "http";
-	case IDN_PROTO_HTTPS: return "https";
-	default: return "?";
+	case IDN_PROTO_UDP:
+		return "udp";
+	case IDN_PROTO_TCP:
+		return "tcp";
+	case IDN_PROTO_HTTP:
+		return "http";
+	case IDN_PROTO_HTTPS:
+		return "https";
+	default:
+		return "?";
 	}
 }
 
 static const char *iface_type_name(uint8_t t)
 {
 	switch (t) {
-	case IDN_IF_ADMIN: return "admin";
-	case IDN_IF_QUERY: return "query";
-	case IDN_IF_BOTH: return "both";
-	default: return "?";
+	case IDN_IF_ADMIN:
+		return "admin";
+	case IDN_IF_QUERY:
+		return "query";
+	case IDN_IF_BOTH:
+		return "both";
+	default:
+		return "?";
 	}
 }
 
@@ -208,8 +218,9 @@ void site_print_servers(FILE *f, const idn_hs_site_t *s)
 				fprintf(f, "%s%s", sep,
 					proto_name(sv->ifaces[k].proto));
 				if (sv->ifaces[k].type != IDN_IF_BOTH)
-					fprintf(f, "(%s)", iface_type_name(
-								  sv->ifaces[k].type));
+					fprintf(f, "(%s)",
+						iface_type_name(
+							sv->ifaces[k].type));
 				sep = "/";
 			}
 		}
@@ -297,9 +308,9 @@ json_t *site_json(const idn_hs_site_t *s)
 		json_t *ifs = json_array();
 		for (uint32_t j = 0; j < sv->nifaces; j++) {
 			json_t *io = json_object();
-			json_object_set_new(
-				io, "type",
-				json_string(iface_type_name(sv->ifaces[j].type)));
+			json_object_set_new(io, "type",
+					    json_string(iface_type_name(
+						    sv->ifaces[j].type)));
 			json_object_set_new(
 				io, "protocol",
 				json_string(proto_name(sv->ifaces[j].proto)));

@@ -527,12 +527,16 @@ static int answer(reply_t *r, const idn_resolve_req_t *q, const uint8_t *blob,
 	return reply_send(r);
 }
 
+/* A prefix referral carries the delegation's site and service values. */
 static int refer(reply_t *r, idn_bytes_t id, const uint8_t *blob, size_t len,
 		 uint32_t nvalues)
 {
+	static const idn_bytes_t types[] = {{(const uint8_t *)"HS_SITE.", 8},
+					    {(const uint8_t *)"HS_SERV", 7}};
+	const idn_resolve_req_t deleg = {id, 0, NULL, 2, (idn_bytes_t *)types};
 	STAT(r->h, referrals);
 	reply_start(r, IDN_RC_PREFIX_REFERRAL, 0);
-	if (put_values(r, id, blob, len, nvalues, NULL, true) < 0)
+	if (put_values(r, id, blob, len, nvalues, &deleg, true) < 0)
 		return reply_error(r, IDN_RC_ERROR, "stored delegation is corrupt");
 	return reply_send(r);
 }
@@ -629,7 +633,7 @@ static int do_resolve(reply_t *r, int transport)
 		return refer(r, deleg.id, deleg.values.p, deleg.values.len,
 			     deleg.nvalues);
 	if (h->node->parent_len > 0)
-		return refer(r, idn_bytes_str("0.NA"), h->node->parent_refer,
+		return refer(r, idn_bytes_str("0.NA/"), h->node->parent_refer,
 			     h->node->parent_len, 1);
 	STAT(h, not_found);
 	return reply_error(r, IDN_RC_NOT_FOUND, "");

@@ -266,6 +266,19 @@ void node_set_args(node_t *n, const char *arg, ...)
 	va_end(ap);
 }
 
+void node_add_args(node_t *n, const char *arg, ...)
+{
+	va_list ap;
+	va_start(ap, arg);
+	for (const char *a = arg; a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(n->nargs < H_MAX_ARGS);
+		n->args[n->nargs] = strdup(a);
+		assert_non_null(n->args[n->nargs]);
+		n->nargs++;
+	}
+	va_end(ap);
+}
+
 void node_clear_args(node_t *n)
 {
 	for (int i = 0; i < n->nargs; i++)
@@ -484,6 +497,23 @@ void node_start(node_t *n)
 	}
 	node_dump_log(n);
 	fail_msg("idnode exited during start-up (status %d)", n->last_status);
+}
+
+void nodes_start(node_t *const *ns, int n)
+{
+	for (int i = 0; i < n; i++)
+		node_spawn(ns[i]);
+	for (int i = 0; i < n; i++) {
+		int r = wait_ready(ns[i], H_START_TIMEOUT_MS);
+		if (r == 1)
+			continue;
+		if (r < 0)
+			node_kill(ns[i]);
+		node_dump_log(ns[i]);
+		fail_msg("idnode on %s %s", ns[i]->addr,
+			 r < 0 ? "did not get ready in time"
+			       : "exited during start-up");
+	}
 }
 
 void node_kill(node_t *n)
@@ -735,6 +765,27 @@ void h_ctl_ok(const node_t *n, const char *arg, ...)
 	h_ctl_argv(&r, n, args);
 	h_assert_status(&r, 0);
 	h_run_free(&r);
+}
+
+json_t *h_ctl_json(const node_t *n, const char *arg, ...)
+{
+	const char *args[MAX_ARGV];
+	int k = 0;
+	args[k++] = "--json";
+	va_list ap;
+	va_start(ap, arg);
+	for (const char *a = arg; a != NULL; a = va_arg(ap, const char *)) {
+		assert_true(k < MAX_ARGV - 8);
+		args[k++] = a;
+	}
+	va_end(ap);
+	args[k] = NULL;
+	h_run_t r;
+	h_ctl_argv(&r, n, args);
+	h_assert_status(&r, 0);
+	json_t *j = h_json(&r);
+	h_run_free(&r);
+	return j;
 }
 
 void h__assert_status(const h_run_t *r, int want, const char *file, int line)

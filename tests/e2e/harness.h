@@ -82,6 +82,9 @@ node_t *node_create(void);
 void node_set_args(node_t *n, const char *arg, ...) __attribute__((sentinel));
 void node_clear_args(node_t *n);
 
+/* Appends extra arguments (NULL-terminated) to those already set. */
+void node_add_args(node_t *n, const char *arg, ...) __attribute__((sentinel));
+
 /* Picks a loopback port free for both UDP and TCP into n->port/addr. */
 void node_pick_port(node_t *n);
 
@@ -92,6 +95,13 @@ uint16_t h_free_port(void);
  * (printing the log) if it exits or does not get ready in time. Keeps the
  * node's port if it is still free (a restart), else picks another. */
 void node_start(node_t *n);
+
+/* Starts several nodes at once (for hierarchies of daemons): spawns them
+ * all, then waits until every one is ready; fails the test (printing the
+ * log) like node_start. Ports are picked before spawning, so a test that
+ * wires nodes together (--root, --parent) picks them itself first with
+ * node_pick_port and passes the addresses in the arguments. */
+void nodes_start(node_t *const *ns, int n);
 
 /* Spawns the daemon without waiting: for tests that expect it to fail. */
 void node_spawn(node_t *n);
@@ -146,6 +156,11 @@ int h_net_argv(h_run_t *r, const node_t *n, const char *const *args);
 
 /* idctl -C <control socket> ARGS..., asserting exit status 0. */
 void h_ctl_ok(const node_t *n, const char *arg, ...) __attribute__((sentinel));
+
+/* idctl -C <control socket> --json ARGS..., asserting exit status 0; the
+ * parsed output (caller json_decref's it). */
+json_t *h_ctl_json(const node_t *n, const char *arg, ...)
+	__attribute__((sentinel));
 
 /* Asserts r->status == want, printing the command's output otherwise. */
 #define h_assert_status(r, want)                                               \
