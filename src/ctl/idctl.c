@@ -20,6 +20,7 @@
 #include "ident.h"
 #include "msg.h"
 #include "net.h"
+#include "resolver.h"
 #include "value.h"
 #include "wire.h"
 
@@ -34,6 +35,7 @@ typedef struct {
 	bool public_only;
 	bool overwrite;
 	bool no_recursion;
+	bool trace;
 	int timeout_ms;
 	const char *to;                 /* delegate --to */
 	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
@@ -54,6 +56,8 @@ static const char usage[] =
 	"          [--no-recursion]  (asks a recursive node to resolve\n"
 	"          unless --no-recursion; a referral (rc 303/302) is shown\n"
 	"          with the delegated prefix and its servers, exit 1)\n"
+	"          [--trace]  (resolve iteratively from -s as the root,\n"
+	"          printing every hop down the levels; all values)\n"
 	"  siteinfo                the node's own HS_SITE (GET_SITE_INFO)\n"
 	"\n"
 	"administration (through the node's control socket, -C SOCKET or\n"
@@ -575,6 +579,32 @@ static int print_referral(resolve_ctx_t *r, const idn_msg_t *m)
 	return 1;
 }
 
+static void print_record(resolve_ctx_t *r, idn_bytes_t id,
+			 const idn_value_t *values, uint32_t n)
+{
+	r->printed = 1;
+	if (r->o->json) {
+		json_t *root = json_object();
+		json_object_set_new(root, "responseCode", json_integer(1));
+		json_object_set_new(root, "handle", jstr(id));
+		json_t *vals = json_array();
+		for (uint32_t i = 0; i < n; i++)
+			json_array_append_new(vals, value_json(&values[i], r->a));
+		json_object_set_new(root, "values", vals);
+		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(root);
+		return;
+	}
+	printf("%.*s (%u value%s)\n", (int)id.len, id.p, n, n == 1 ? "" : "s");
+	printf("  %-6s %-12s %-8s %-4s  %-20s  %s\n", "index", "type", "ttl",
+	       "perm", "timestamp", "data");
+	for (uint32_t i = 0; i < n; i++)
+		print_value(&values[i], r->a);
+}
+
 static int on_resolve(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 {
 	(void)env;
@@ -591,29 +621,60 @@ static int on_resolve(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 		fprintf(stderr, "idctl: resolve %s: malformed reply\n", r->id);
 		return 1;
 	}
-	r->printed = 1;
-	if (r->o->json) {
-		json_t *root = json_object();
-		json_object_set_new(root, "responseCode", json_integer(1));
-		json_object_set_new(root, "handle", jstr(b.id));
-		json_t *vals = json_array();
-		for (uint32_t i = 0; i < b.nvalues; i++)
-			json_array_append_new(vals, value_json(&b.values[i], r->a));
-		json_object_set_new(root, "values", vals);
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (s)
-			puts(s);
-		free(s);
-		json_decref(root);
+	print_record(r, b.id, b.values, b.nvalues);
+	return 1;
+}
+
+static void on_trace(void *ctx, const char *server, const char *ident,
+		     uint32_t rc, const char *detail)
+{
+	const opts_t *o = ctx;
+	fprintf(o->json ? stderr : stdout, "  %-24s %s  rc %-3u %s\n", server,
+		ident, rc, detail);
+}
+
+/* Resolves iteratively from the -s server as the root, showing each hop. */
+static int resolve_traced(opts_t *o, const char *id, const char *root,
+			  idn_arena_t *a)
+{
+	static idn_ident_t ident;
+	if (idn_ident_parse((const uint8_t *)id, strlen(id), 0, &ident) != 0) {
+		fprintf(stderr, "idctl: resolve %s: invalid identifier\n", id);
 		return 1;
 	}
-	printf("%.*s (%u value%s)\n", (int)b.id.len, b.id.p, b.nvalues,
-	       b.nvalues == 1 ? "" : "s");
-	printf("  %-6s %-12s %-8s %-4s  %-20s  %s\n", "index", "type", "ttl",
-	       "perm", "timestamp", "data");
-	for (uint32_t i = 0; i < b.nvalues; i++)
-		print_value(&b.values[i], r->a);
-	return 1;
+	const char *roots[] = {root};
+	idn_resolver_opts_t ro = {roots, 1, NULL, o->timeout_ms / 3, 0, 0};
+	idn_resolver_t *res;
+	if (idn_resolver_new(&ro, &res) != 0) {
+		fprintf(stderr, "idctl: resolve %s: out of memory\n", id);
+		return 1;
+	}
+	idn_resolution_t out;
+	fprintf(o->json ? stderr : stdout, "resolving %s from %s\n", id, root);
+	int err = idn_resolve(res, &ident, 0, &out, on_trace, o);
+	int rc = 1;
+	if (err) {
+		fprintf(stderr, "idctl: resolve %s: %s\n", id, idn_strerror(err));
+	} else if (out.rc != IDN_RC_SUCCESS) {
+		fprintf(stderr, "idctl: resolve %s: %s (rc %u)%s%s\n", id,
+			rc_name((int)out.rc), out.rc, out.detail[0] ? ": " : "",
+			out.detail);
+	} else {
+		idn_value_t *v = idn_arena_array(a, out.nvalues, sizeof(*v));
+		idn_rd_t rd;
+		idn_rd_init(&rd, out.values.p, out.values.len);
+		for (uint32_t i = 0; v != NULL && i < out.nvalues; i++)
+			idn_value_decode(&rd, a, &v[i]);
+		if (v == NULL || rd.err) {
+			fprintf(stderr, "idctl: resolve %s: malformed answer\n", id);
+		} else {
+			resolve_ctx_t r = {o, a, id, 0};
+			print_record(&r, idn_bytes_str(id), v, out.nvalues);
+			rc = 0;
+		}
+	}
+	idn_resolver_free(res);
+	return rc;
 }
 
 static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
@@ -622,6 +683,9 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		return die_usage("resolve needs exactly one identifier%s", "");
 	const char *id = argv[0];
 	size_t idl = strlen(id);
+	if (o->trace)
+		return resolve_traced(o, id,
+				      o->server ? o->server : "127.0.0.1:2641", a);
 	idn_resolve_req_t q = {idn_bytes(id, idl), o->nindexes, o->indexes,
 			       o->ntypes, o->types};
 	size_t cap = 64 + idl + o->nindexes * 4;
@@ -1164,7 +1228,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "migrate"))
 		return migrate_main(argc - 1, argv + 1);
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TO, O_MIRROR, O_TTL };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_TO, O_MIRROR, O_TTL };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1176,6 +1240,7 @@ int main(int argc, char **argv)
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"overwrite", no_argument, NULL, O_OVERWRITE},
 		{"no-recursion", no_argument, NULL, O_NO_RECURSION},
+		{"trace", no_argument, NULL, O_TRACE},
 		{"to", required_argument, NULL, O_TO},
 		{"mirror", required_argument, NULL, O_MIRROR},
 		{"ttl", required_argument, NULL, O_TTL},
@@ -1197,6 +1262,7 @@ int main(int argc, char **argv)
 		case O_PUBLIC: o.public_only = true; break;
 		case O_OVERWRITE: o.overwrite = true; break;
 		case O_NO_RECURSION: o.no_recursion = true; break;
+		case O_TRACE: o.trace = true; break;
 		case O_TO:
 			if (o.to != NULL)
 				return die_usage("--to given twice: list the "

@@ -432,6 +432,39 @@ static void secondary_refers_to_enterprise(void **state)
 	assert_int_equal(resolve_raw(fx->ent, JX, 0), IDN_RC_SUCCESS);
 }
 
+/* idctl --trace walks the levels itself from the top node and shows each
+ * hop: two referrals, then the enterprise's answer. */
+static void idctl_trace_shows_the_levels(void **state)
+{
+	(void)state;
+	h_run_t r;
+	h_net(&r, fx->top, "--trace", "resolve", JX, NULL);
+	h_assert_status(&r, 0);
+	char hop[3][160];
+	snprintf(hop[0], sizeof(hop[0]), "127.0.0.1:%u", fx->top->port);
+	snprintf(hop[1], sizeof(hop[1]), "127.0.0.1:%u", fx->sec->port);
+	snprintf(hop[2], sizeof(hop[2]), "127.0.0.1:%u", fx->ent->port);
+	const char *p = r.out;
+	const char *want[] = {"referral to 0.NA/88.118\n",
+			      "referral to 0.NA/88.118.8\n", "rc 1   answer\n"};
+	for (int i = 0; i < 3; i++) {
+		p = strstr(p, hop[i]);
+		if (p == NULL || strstr(p, want[i]) == NULL)
+			fail_msg("hop %d (%s, \"%s\") missing from:\n%s", i,
+				 hop[i], want[i], r.out);
+		p = strstr(p, want[i]) + strlen(want[i]);
+	}
+	assert_non_null(strstr(p, JX " ("));
+	assert_non_null(strstr(p, "https://"));
+	h_run_free(&r);
+	/* an unknown identifier: the walk ends at the enterprise with 100 */
+	h_net(&r, fx->top, "--trace", "resolve", "88.118.8/no-such-thing", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.out, "rc 100 not found"));
+	assert_non_null(strstr(r.err, "(rc 100)"));
+	h_run_free(&r);
+}
+
 static void do_not_refer_flag(void **state)
 {
 	(void)state;
@@ -1219,6 +1252,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(top_refers_to_secondary),
 		cmocka_unit_test(secondary_refers_to_enterprise),
+		cmocka_unit_test(idctl_trace_shows_the_levels),
 		cmocka_unit_test(do_not_refer_flag),
 		cmocka_unit_test(parent_referral_and_no_parent),
 		cmocka_unit_test(recursive_resolves_values_intact),
