@@ -12,7 +12,7 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Werror=implicit -Werror=format-security -Wno-missing-field-initializers
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib $(PQ_CFLAGS) -MMD -MP
-LDLIBS = -llmdb -lpq -lcrypto -lpthread
+LDLIBS = -llmdb -lpq -lcrypto -lpthread -ljansson
 
 ifneq ($(WERROR),)
 CFLAGS += -Werror
