@@ -22,6 +22,7 @@ static const char *const texts[] = {
 	[IDN_ETIMEOUT - IDN_ERR_BASE] = "timed out",
 	[IDN_EPROTO - IDN_ERR_BASE] = "protocol error from peer",
 	[IDN_EINVAL - IDN_ERR_BASE] = "invalid argument",
+	[IDN_EAUTH - IDN_ERR_BASE] = "authentication failed",
 };
 
 const char *idn_strerror(int err)

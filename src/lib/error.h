@@ -31,6 +31,7 @@ enum {
 	IDN_ETIMEOUT,    /* peer did not answer in time */
 	IDN_EPROTO,      /* peer violated the protocol */
 	IDN_EINVAL,      /* invalid argument from the caller */
+	IDN_EAUTH,       /* a signature or MAC did not verify */
 	IDN_ERR_LAST
 };
 

@@ -1,0 +1,99 @@
+#include "auth.h"
+
+#include <errno.h>
+#include <openssl/core_names.h>
+#include <openssl/param_build.h>
+#include <string.h>
+
+#include "error.h"
+#include "value.h"
+
+static const EVP_MD *md_by_name(idn_bytes_t h)
+{
+	if (idn_bytes_eq_str(h, "SHA1") || idn_bytes_eq_str(h, "SHA-1"))
+		return EVP_sha1();
+	if (idn_bytes_eq_str(h, "SHA256") || idn_bytes_eq_str(h, "SHA-256"))
+		return EVP_sha256();
+	if (idn_bytes_eq_str(h, "MD5"))
+		return EVP_md5();
+	return NULL;
+}
+
+/* Pushes byte arrays as big-endian unsigned integers under names. */
+static int build(const char *type, const char *const *names,
+		 const idn_bytes_t *vals, int n, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	BIGNUM *bn[4] = {NULL, NULL, NULL, NULL};
+	OSSL_PARAM *params = NULL;
+	EVP_PKEY_CTX *ctx = NULL;
+	int err = -ENOMEM;
+	if (bld == NULL)
+		goto out;
+	for (int i = 0; i < n; i++) {
+		bn[i] = BN_bin2bn(vals[i].p, (int)vals[i].len, NULL);
+		if (bn[i] == NULL || !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
+			goto out;
+	}
+	params = OSSL_PARAM_BLD_to_param(bld);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	if (params == NULL || ctx == NULL)
+		goto out;
+	*out = NULL;
+	err = IDN_EVALUE;
+	if (EVP_PKEY_fromdata_init(ctx) == 1 &&
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
+		err = 0;
+out:
+	EVP_PKEY_CTX_free(ctx);
+	OSSL_PARAM_free(params);
+	for (int i = 0; i < 4; i++)
+		BN_free(bn[i]);
+	OSSL_PARAM_BLD_free(bld);
+	return err;
+}
+
+int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out)
+{
+	idn_hs_pubkey_t k;
+	int err = idn_hs_pubkey_decode(data, &k);
+	if (err)
+		return err;
+	if (idn_bytes_eq_str(k.type, "RSA_PUB_KEY")) {
+		if (k.nparams < 2)
+			return IDN_EVALUE;
+		static const char *const names[] = {OSSL_PKEY_PARAM_RSA_E,
+						    OSSL_PKEY_PARAM_RSA_N};
+		return build("RSA", names, k.params, 2, out);
+	}
+	if (idn_bytes_eq_str(k.type, "DSA_PUB_KEY")) {
+		if (k.nparams != 4)
+			return IDN_EVALUE;
+		static const char *const names[] = {
+			OSSL_PKEY_PARAM_FFC_Q, OSSL_PKEY_PARAM_FFC_P,
+			OSSL_PKEY_PARAM_FFC_G, OSSL_PKEY_PARAM_PUB_KEY};
+		return build("DSA", names, k.params, 4, out);
+	}
+	return IDN_EUNSUPPORTED;
+}
+
+int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
+		   int nparts, idn_bytes_t sig)
+{
+	const EVP_MD *md = md_by_name(hash);
+	if (md == NULL)
+		return IDN_EUNSUPPORTED;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return -ENOMEM;
+	int err = IDN_EAUTH;
+	if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1) {
+		int ok = 1;
+		for (int i = 0; ok && i < nparts; i++)
+			ok = EVP_DigestVerifyUpdate(ctx, parts[i].p, parts[i].len) == 1;
+		if (ok && EVP_DigestVerifyFinal(ctx, sig.p, sig.len) == 1)
+			err = 0;
+	}
+	EVP_MD_CTX_free(ctx);
+	return err;
+}

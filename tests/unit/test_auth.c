@@ -1,0 +1,175 @@
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "error.h"
+#include "msg.h"
+
+/* Reads a vector: a hex line (*.hex) or raw bytes (keys/). */
+static size_t load(const char *name, uint8_t *out, size_t cap)
+{
+	char path[512];
+	const char *dir = getenv("IDN_VECTORS");
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/vectors", name);
+	FILE *f = fopen(path, "rb");
+	if (f == NULL)
+		fail_msg("cannot open %s", path);
+	size_t n = 0;
+	if (strstr(name, ".hex")) {
+		int c, hi = -1;
+		while ((c = fgetc(f)) != EOF) {
+			int v = c >= '0' && c <= '9' ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			if (v < 0)
+				continue;
+			if (hi < 0) {
+				hi = v;
+			} else {
+				assert_true(n < cap);
+				out[n++] = (uint8_t)(hi << 4 | v);
+				hi = -1;
+			}
+		}
+	} else {
+		n = fread(out, 1, cap, f);
+	}
+	fclose(f);
+	return n;
+}
+
+typedef struct {
+	uint8_t buf[4096];
+	idn_msg_t m;
+} vec_t;
+
+static void load_msg(const char *name, vec_t *v)
+{
+	size_t n = load(name, v->buf, sizeof(v->buf));
+	assert_true(n > IDN_ENV_LEN);
+	assert_int_equal(idn_msg_decode(v->buf + IDN_ENV_LEN, n - IDN_ENV_LEN, &v->m), 0);
+}
+
+/* Checks the reference client's answer to the reference server's
+ * challenge: a signature over nonce || request digest with the admin's
+ * key. Returns the verification result; *tampered gets the result for
+ * the same signature over a nonce with one bit flipped. */
+static int verify_pair(const char *challenge, const char *answer,
+		       const char *keyfile, int *tampered)
+{
+	static vec_t c, a;
+	load_msg(challenge, &c);
+	load_msg(answer, &a);
+	assert_int_equal(c.m.hdr.rc, IDN_RC_AUTH_NEEDED);
+	assert_int_equal(c.m.digest_alg, IDN_DIGEST_SHA1);
+	assert_int_equal(c.m.digest.len, 20);
+	idn_bytes_t nonce;
+	assert_int_equal(idn_challenge_decode(c.m.rest, &nonce), 0);
+	assert_int_equal(nonce.len, 16);
+	idn_challenge_answer_t ans;
+	assert_int_equal(a.m.hdr.op, IDN_OC_CHALLENGE_ANSWER);
+	assert_int_equal(idn_challenge_answer_decode(a.m.rest, &ans), 0);
+	assert_true(idn_bytes_eq_str(ans.auth_type, "HS_PUBKEY"));
+	assert_true(idn_bytes_eq_str(ans.admin, "0.NA/20.500"));
+	idn_bytes_t hash, sig;
+	assert_int_equal(idn_sig_decode(ans.sig, &hash, &sig), 0);
+	assert_true(idn_bytes_eq_str(hash, "SHA1"));
+
+	uint8_t key[2048];
+	size_t kl = load(keyfile, key, sizeof(key));
+	EVP_PKEY *pk = NULL;
+	assert_int_equal(idn_pubkey_load(idn_bytes(key, kl), &pk), 0);
+	idn_bytes_t parts[2] = {nonce, c.m.digest};
+	int rc = idn_sig_verify(pk, hash, parts, 2, sig);
+	uint8_t bad[16];
+	memcpy(bad, nonce.p, 16);
+	bad[7] ^= 0x10;
+	parts[0] = idn_bytes(bad, 16);
+	*tampered = idn_sig_verify(pk, hash, parts, 2, sig);
+	EVP_PKEY_free(pk);
+	return rc;
+}
+
+static void test_rsa_answer_verifies(void **state)
+{
+	(void)state;
+	int tampered;
+	assert_int_equal(verify_pair("auth-challenge.hex",
+				     "create-challenge-answer-rsa.hex",
+				     "keys/admpub_rsa.bin", &tampered),
+			 0);
+	assert_int_equal(tampered, IDN_EAUTH);
+}
+
+static void test_dsa_answers_verify(void **state)
+{
+	(void)state;
+	static const char *const pairs[][2] = {
+		{"delete-challenge.hex", "delete-challenge-answer-dsa.hex"},
+		{"add-value-challenge.hex", "add-value-challenge-answer-dsa.hex"},
+		{"remove-value-challenge.hex",
+		 "remove-value-challenge-answer-dsa.hex"},
+		{"create-existing-challenge.hex",
+		 "create-existing-challenge-answer-dsa.hex"},
+		{"session-home-na-challenge.hex",
+		 "session-home-na-challenge-answer-dsa.hex"},
+	};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		int tampered;
+		int rc = verify_pair(pairs[i][0], pairs[i][1], "keys/admpub.bin",
+				     &tampered);
+		if (rc != 0 || tampered != IDN_EAUTH)
+			fail_msg("%s: verify %d, tampered %d", pairs[i][1], rc,
+				 tampered);
+	}
+}
+
+static void test_wrong_key_fails(void **state)
+{
+	(void)state;
+	int tampered;
+	/* the DSA answer checked against the server's own DSA key */
+	assert_int_equal(verify_pair("delete-challenge.hex",
+				     "delete-challenge-answer-dsa.hex",
+				     "keys/pubkey.bin", &tampered),
+			 IDN_EAUTH);
+}
+
+static void test_bad_keys(void **state)
+{
+	(void)state;
+	uint8_t key[2048];
+	size_t kl = load("keys/admpub_rsa.bin", key, sizeof(key));
+	EVP_PKEY *pk = NULL;
+	for (size_t cut = 0; cut < kl; cut += 7)
+		assert_int_not_equal(idn_pubkey_load(idn_bytes(key, cut), &pk), 0);
+	/* an unknown key type */
+	uint8_t odd[] = {0, 0, 0, 7, 'F', 'O', 'O', '_', 'K', 'E', 'Y', 0, 0};
+	assert_int_equal(idn_pubkey_load(idn_bytes(odd, sizeof(odd)), &pk),
+			 IDN_EUNSUPPORTED);
+	/* an unknown hash name */
+	kl = load("keys/admpub.bin", key, sizeof(key));
+	assert_int_equal(idn_pubkey_load(idn_bytes(key, kl), &pk), 0);
+	idn_bytes_t part = idn_bytes_str("x");
+	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("WHIRLPOOL"), &part,
+					1, part),
+			 IDN_EUNSUPPORTED);
+	EVP_PKEY_free(pk);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_rsa_answer_verifies),
+		cmocka_unit_test(test_dsa_answers_verify),
+		cmocka_unit_test(test_wrong_key_fails),
+		cmocka_unit_test(test_bad_keys),
+	};
+	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
+}
