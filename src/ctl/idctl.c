@@ -4,6 +4,9 @@
  * node's local control socket, whose file permissions are the access
  * control. Human output by default, --json for the handle.net JSON shape. */
 #include <errno.h>
+#include <fcntl.h>
+#include <openssl/pem.h>
+#include <unistd.h>
 #include <getopt.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -21,6 +24,7 @@
 #include "msg.h"
 #include "net.h"
 #include "resolver.h"
+#include "auth.h"
 #include "value.h"
 #include "wire.h"
 
@@ -36,6 +40,8 @@ typedef struct {
 	bool overwrite;
 	bool no_recursion;
 	bool trace;
+	const char *auth;     /* --auth ADMIN_ID:INDEX: administer over TCP */
+	const char *key_file; /* --key FILE: the admin's private key (PEM) */
 	int timeout_ms;
 	const char *to;                 /* delegate --to */
 	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
@@ -81,6 +87,11 @@ static const char usage[] =
 	"  stats                   the node's request and cache counters\n"
 	"  cache stats             the recursive node's cache counters\n"
 	"  cache flush [PREFIX]    drop cached answers (under PREFIX, or all)\n"
+	"\n"
+	"  Over the network instead (the node challenges, idctl signs):\n"
+	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
+	"  keygen --out FILE [--bits N]  an RSA admin key: FILE (PEM, 0600)\n"
+	"                          and FILE.pub (HS_PUBKEY data), printed as hex\n"
 	"\n"
 	"benchmarks:\n"
 	"  populate --data DIR --prefix P --count N   fill a store directly\n"
@@ -256,6 +267,7 @@ typedef struct {
 	int rc;        /* last response code */
 	bool truncated;
 	int err;
+	uint32_t session; /* envelope session id to send (challenge answers) */
 } call_t;
 
 static int reply_cb(void *vctx, const idn_env_t *env, const uint8_t *msg,
@@ -310,6 +322,7 @@ static int build_and_call(const opts_t *o, int transport, const char *where,
 	int err = idn_client_open(transport, where, o->timeout_ms, &cl);
 	if (err)
 		return err;
+	idn_client_set_session(cl, c->session);
 	err = idn_client_call(cl, w.buf, w.len, reply_cb, c);
 	idn_client_close(cl);
 	if (err == 0)
@@ -337,6 +350,11 @@ static const char *rc_name(int rc)
 	case IDN_RC_PREFIX_REFERRAL: return "prefix referral";
 	case IDN_RC_INSUFFICIENT_PERMS: return "insufficient permissions";
 	case IDN_RC_AUTH_NEEDED: return "authentication needed";
+	case IDN_RC_INVALID_ADMIN: return "invalid admin";
+	case IDN_RC_AUTH_FAILED: return "authentication failed";
+	case IDN_RC_INVALID_CREDENTIAL: return "invalid credential";
+	case IDN_RC_AUTH_TIMEOUT: return "authentication timed out";
+	case IDN_RC_AUTH_ERROR: return "authentication error";
 	default: return "failure";
 	}
 }
@@ -726,6 +744,138 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	return rc.printed && c.rc == IDN_RC_SUCCESS ? 0 : 1;
 }
 
+/* ---- authenticated administration over the network ---- */
+
+typedef struct {
+	uint8_t nonce[64], digest[64];
+	uint32_t nonce_len, digest_len;
+	uint32_t session;
+	bool challenged;
+	call_t *inner; /* handles any other reply */
+} challenge_ctx_t;
+
+static int on_challenge(void *vctx, const idn_env_t *env, const idn_msg_t *m)
+{
+	challenge_ctx_t *x = vctx;
+	idn_bytes_t nonce;
+	if (m->hdr.rc == IDN_RC_AUTH_NEEDED && m->digest.len <= 64 &&
+	    idn_challenge_decode(m->rest, &nonce) == 0 && nonce.len <= 64) {
+		memcpy(x->nonce, nonce.p, nonce.len);
+		memcpy(x->digest, m->digest.p, m->digest.len);
+		x->nonce_len = nonce.len;
+		x->digest_len = m->digest.len;
+		x->session = env->session_id;
+		x->challenged = true;
+		return 1;
+	}
+	return x->inner->on_reply(x->inner->ctx, env, m);
+}
+
+/* Sends the request over TCP; when the node challenges it, signs
+ * nonce || request digest with the admin's key and answers on a new
+ * connection, whose reply is the request's. */
+static int call_authenticated(const opts_t *o, const char *server, uint32_t op,
+			      uint32_t flags, const uint8_t *body, size_t blen,
+			      call_t *c)
+{
+	const char *colon = strrchr(o->auth, ':');
+	uint32_t index;
+	if (colon == NULL || colon == o->auth ||
+	    parse_u32(colon + 1, strlen(colon + 1), 10, &index) != 0) {
+		fprintf(stderr, "idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
+		return IDN_EINVAL;
+	}
+	FILE *f = fopen(o->key_file, "r");
+	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	if (f)
+		fclose(f);
+	if (key == NULL) {
+		fprintf(stderr, "idctl: cannot read a private key from %s\n",
+			o->key_file);
+		return IDN_EINVAL;
+	}
+	challenge_ctx_t x = {.inner = c};
+	call_t first = *c;
+	first.on_reply = on_challenge;
+	first.ctx = &x;
+	int err = build_and_call(o, IDN_NET_TCP, server, op, flags, body, blen,
+				 &first);
+	c->rc = first.rc;
+	if (err || !x.challenged)
+		goto out;
+	uint8_t sig[1024];
+	size_t siglen;
+	idn_bytes_t parts[2] = {idn_bytes(x.nonce, x.nonce_len),
+				idn_bytes(x.digest, x.digest_len)};
+	err = idn_sig_sign(key, "SHA256", parts, 2, sig, sizeof(sig), &siglen);
+	if (err)
+		goto out;
+	uint8_t sbuf[1100], abuf[4096];
+	idn_wr_t sw, aw;
+	idn_wr_init(&sw, sbuf, sizeof(sbuf));
+	idn_sig_encode(&sw, idn_bytes_str("SHA256"), idn_bytes(sig, siglen));
+	idn_challenge_answer_t ans = {idn_bytes_str("HS_PUBKEY"),
+				      idn_bytes(o->auth, (size_t)(colon - o->auth)),
+				      index, idn_bytes(sbuf, sw.len)};
+	idn_wr_init(&aw, abuf, sizeof(abuf));
+	idn_challenge_answer_encode(&aw, &ans);
+	if (sw.err || aw.err) {
+		err = IDN_ETOOLONG;
+		goto out;
+	}
+	c->session = x.session;
+	err = build_and_call(o, IDN_NET_TCP, server, IDN_OC_CHALLENGE_ANSWER, 0,
+			     aw.buf, aw.len, c);
+out:
+	EVP_PKEY_free(key);
+	return err;
+}
+
+/* idctl keygen --out FILE [--bits N]: an RSA key pair for an admin. */
+static int cmd_keygen(const char *out, int bits)
+{
+	EVP_PKEY *key = EVP_RSA_gen((unsigned)bits);
+	if (key == NULL) {
+		fprintf(stderr, "idctl: keygen: cannot generate an RSA-%d key\n", bits);
+		return 1;
+	}
+	int rc = 1;
+	char pub[4096];
+	uint8_t data[4096];
+	idn_wr_t w;
+	idn_wr_init(&w, data, sizeof(data));
+	int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		fprintf(stderr, "idctl: keygen: cannot create %s: %s\n", out,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		goto done;
+	}
+	int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	if (fclose(f) != 0 || !ok || idn_pubkey_encode(key, &w) != 0) {
+		fprintf(stderr, "idctl: keygen: cannot write %s\n", out);
+		goto done;
+	}
+	snprintf(pub, sizeof(pub), "%s.pub", out);
+	f = fopen(pub, "w");
+	if (f == NULL || fwrite(data, 1, w.len, f) != w.len || fclose(f) != 0) {
+		fprintf(stderr, "idctl: keygen: cannot write %s\n", pub);
+		goto done;
+	}
+	printf("private key: %s (mode 0600)\npublic key (HS_PUBKEY data): %s\n"
+	       "value to store, e.g. at index 300 of the admin identifier:\n"
+	       "  300:HS_PUBKEY=hex:", out, pub);
+	for (size_t i = 0; i < w.len; i++)
+		printf("%02x", data[i]);
+	printf("\n");
+	rc = 0;
+done:
+	EVP_PKEY_free(key);
+	return rc;
+}
+
 static const char *control_path(const opts_t *o)
 {
 	if (o->control)
@@ -798,8 +948,14 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	if (argc < cmds[k].min || argc > cmds[k].max)
 		return die_usage("wrong number of arguments for %s", cmd);
 	const char *sock = control_path(o);
-	if (sock == NULL) {
-		fprintf(stderr, "idctl: %s needs the node's control socket: -C PATH or IDNODE_CONTROL\n", cmd);
+	if (o->auth != NULL && (o->server == NULL || o->key_file == NULL)) {
+		fprintf(stderr, "idctl: --auth needs -s HOST:PORT and --key FILE\n");
+		return 2;
+	}
+	if (o->auth != NULL)
+		sock = o->server; /* over TCP, answering the node's challenge */
+	else if (sock == NULL) {
+		fprintf(stderr, "idctl: %s needs the node's control socket: -C PATH or IDNODE_CONTROL, or --auth with -s\n", cmd);
 		return 2;
 	}
 	uint32_t op = cmds[k].op;
@@ -836,8 +992,10 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	admin_ctx_t x = {o, &la, cmd, id, 0, listing ? json_array() : NULL, false};
 	call_t c = {a, on_admin, &x, 0, false, 0};
 	uint32_t flags = o->overwrite ? IDN_OF_OVERWRITE : 0;
-	int err = build_and_call(o, IDN_NET_UNIX, sock, op, flags, w.buf, w.len,
-				 &c);
+	int err = o->auth != NULL
+			  ? call_authenticated(o, sock, op, flags, w.buf, w.len, &c)
+			  : build_and_call(o, IDN_NET_UNIX, sock, op, flags, w.buf,
+					   w.len, &c);
 	idn_arena_free(&la);
 	if (err) {
 		fprintf(stderr, "idctl: %s %s via %s: %s\n", cmd, id, sock,
@@ -1228,7 +1386,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "migrate"))
 		return migrate_main(argc - 1, argv + 1);
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_TO, O_MIRROR, O_TTL };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1241,6 +1399,10 @@ int main(int argc, char **argv)
 		{"overwrite", no_argument, NULL, O_OVERWRITE},
 		{"no-recursion", no_argument, NULL, O_NO_RECURSION},
 		{"trace", no_argument, NULL, O_TRACE},
+		{"auth", required_argument, NULL, O_AUTH},
+		{"key", required_argument, NULL, O_KEY},
+		{"out", required_argument, NULL, O_OUT},
+		{"bits", required_argument, NULL, O_BITS},
 		{"to", required_argument, NULL, O_TO},
 		{"mirror", required_argument, NULL, O_MIRROR},
 		{"ttl", required_argument, NULL, O_TTL},
@@ -1248,6 +1410,8 @@ int main(int argc, char **argv)
 		{0},
 	};
 	static opts_t o;
+	const char *keygen_out = NULL;
+	int keygen_bits = 2048;
 	o.timeout_ms = 3000;
 	o.ttl = IDN_TTL_DEFAULT;
 	int c;
@@ -1263,6 +1427,15 @@ int main(int argc, char **argv)
 		case O_OVERWRITE: o.overwrite = true; break;
 		case O_NO_RECURSION: o.no_recursion = true; break;
 		case O_TRACE: o.trace = true; break;
+		case O_AUTH: o.auth = optarg; break;
+		case O_KEY: o.key_file = optarg; break;
+		case O_OUT: keygen_out = optarg; break;
+		case O_BITS:
+			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
+			    x < 2048 || x > 8192)
+				return die_usage("bad --bits '%s' (2048..8192)", optarg);
+			keygen_bits = (int)x;
+			break;
 		case O_TO:
 			if (o.to != NULL)
 				return die_usage("--to given twice: list the "
@@ -1314,6 +1487,11 @@ int main(int argc, char **argv)
 	if (optind >= argc)
 		return die_usage("no command given%s", "");
 	const char *cmd = argv[optind];
+	if (!strcmp(cmd, "keygen")) {
+		if (keygen_out == NULL)
+			return die_usage("keygen needs --out FILE%s", "");
+		return cmd_keygen(keygen_out, keygen_bits);
+	}
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	int rc;

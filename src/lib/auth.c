@@ -97,3 +97,56 @@ int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
 	EVP_MD_CTX_free(ctx);
 	return err;
 }
+
+int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
+		 int nparts, uint8_t *out, size_t cap, size_t *out_len)
+{
+	const EVP_MD *md = md_by_name(idn_bytes_str(hash));
+	if (md == NULL)
+		return IDN_EUNSUPPORTED;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return -ENOMEM;
+	int err = IDN_EAUTH;
+	size_t len = 0;
+	if (EVP_DigestSignInit(ctx, NULL, md, NULL, key) == 1) {
+		int ok = 1;
+		for (int i = 0; ok && i < nparts; i++)
+			ok = EVP_DigestSignUpdate(ctx, parts[i].p, parts[i].len) == 1;
+		if (ok && EVP_DigestSignFinal(ctx, NULL, &len) == 1) {
+			if (len > cap)
+				err = IDN_ETOOLONG;
+			else if (EVP_DigestSignFinal(ctx, out, &len) == 1)
+				err = 0;
+		}
+	}
+	EVP_MD_CTX_free(ctx);
+	*out_len = len;
+	return err;
+}
+
+int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w)
+{
+	BIGNUM *n = NULL, *e = NULL;
+	int err = IDN_EUNSUPPORTED;
+	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||
+	    EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_E, &e) != 1)
+		goto out;
+	uint8_t nb[2048], eb[64];
+	int nl = BN_bn2bin(n, nb + 1), el = BN_bn2bin(e, eb);
+	/* the modulus as a positive two's-complement integer (leading 0),
+	 * the way the reference encoder writes it */
+	nb[0] = 0;
+	if (nl <= 0 || nl > 2047 || el <= 0)
+		goto out;
+	idn_hs_pubkey_t k = {idn_bytes_str("RSA_PUB_KEY"), 0, 3, {{0}}};
+	k.params[0] = idn_bytes(eb, (size_t)el);
+	k.params[1] = idn_bytes(nb, (size_t)nl + 1);
+	k.params[2] = idn_bytes(NULL, 0);
+	idn_hs_pubkey_encode(w, &k);
+	err = w->err;
+out:
+	BN_free(n);
+	BN_free(e);
+	return err;
+}

@@ -22,4 +22,15 @@ int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out);
 int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
 		   int nparts, idn_bytes_t sig);
 
+/* Signs the concatenation of parts with hash ("SHA256" recommended, or
+ * "SHA1") and writes the signature into out (cap bytes; 1024 holds any
+ * RSA-8192 or DSA signature), its length into *out_len. Returns 0,
+ * IDN_EUNSUPPORTED, IDN_ETOOLONG, IDN_EAUTH when the key cannot sign. */
+int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
+		 int nparts, uint8_t *out, size_t cap, size_t *out_len);
+
+/* Writes the HS_PUBKEY data of an RSA key (RSA_PUB_KEY, flags 0, exponent,
+ * modulus, and an empty third array as the reference encoder does). */
+int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w);
+
 #endif

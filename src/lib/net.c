@@ -89,6 +89,7 @@ struct idn_client {
 	int transport;
 	int timeout_ms;
 	uint32_t next_id;
+	uint32_t session_id;
 	uint8_t *buf;     /* IDN_ENV_LEN + IDN_MSG_MAX: receive buffer */
 	uint8_t *reasm;   /* IDN_MSG_MAX: UDP reassembly */
 };
@@ -287,8 +288,14 @@ int idn_client_call(idn_client_t *c, const uint8_t *msg, size_t len,
 	env.major = IDN_PROTO_MAJOR;
 	env.minor = IDN_PROTO_MINOR;
 	env.request_id = c->next_id++ & 0x7fffffff;
+	env.session_id = c->session_id;
 	env.msg_len = (uint32_t)len;
 	if (c->transport == IDN_NET_UDP)
 		return call_udp(c, &env, msg, len, cb, ctx);
 	return call_stream(c, &env, msg, len, cb, ctx);
+}
+
+void idn_client_set_session(idn_client_t *c, uint32_t session_id)
+{
+	c->session_id = session_id;
 }

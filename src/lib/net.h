@@ -30,6 +30,10 @@ int idn_client_open(int transport, const char *where, int timeout_ms,
 		    idn_client_t **out);
 void idn_client_close(idn_client_t *c);
 
+/* The envelope session id of the following calls (0: none), e.g. the
+ * challenge id a challenge answer echoes. */
+void idn_client_set_session(idn_client_t *c, uint32_t session_id);
+
 /* Called for every reply message; msg points at the message (no envelope),
  * valid during the call only. Return non-zero to stop waiting. */
 typedef int (*idn_reply_cb)(void *ctx, const idn_env_t *env,

@@ -48,6 +48,9 @@ typedef struct {
 	const char *roots[CONF_MAX_LISTEN]; /* root hints of the resolvers */
 	uint8_t *parent_refer; /* encoded values of the parent referral */
 	size_t parent_len;
+	pthread_mutex_t auth_lock; /* guards the pending challenges */
+	struct challenge *challenges; /* awaiting their answers */
+	unsigned nchallenges;
 	pthread_mutex_t lock;  /* guards handlers and retired */
 	handler_t *handlers;   /* every live handler, for the stats */
 	handler_stats_t retired; /* counts of handlers that have ended */
