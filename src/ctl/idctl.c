@@ -40,6 +40,7 @@ typedef struct {
 	bool overwrite;
 	bool no_recursion;
 	bool trace;
+	bool verify;      /* --verify: ask for a signed reply and check it */
 	const char *auth;     /* --auth ADMIN_ID:INDEX: administer over TCP */
 	const char *key_file; /* --key FILE: the admin's private key (PEM) */
 	int timeout_ms;
@@ -62,6 +63,8 @@ static const char usage[] =
 	"          [--no-recursion]  (asks a recursive node to resolve\n"
 	"          unless --no-recursion; a referral (rc 303/302) is shown\n"
 	"          with the delegated prefix and its servers, exit 1)\n"
+	"          [--verify]  (ask for a reply signed by the node and check\n"
+	"          it against the key the node publishes in its site)\n"
 	"          [--trace]  (resolve iteratively from -s as the root,\n"
 	"          printing every hop down the levels; all values)\n"
 	"  siteinfo                the node's own HS_SITE (GET_SITE_INFO)\n"
@@ -532,7 +535,23 @@ typedef struct {
 	idn_arena_t *a;
 	const char *id;
 	int printed;
+	EVP_PKEY **keys; /* --verify: the node's published keys */
+	int nkeys;
 } resolve_ctx_t;
+
+/* --verify: the reply must carry an HS_SIGNED credential over its header
+ * and body that one of the node's published keys verifies. */
+static bool reply_verified(const resolve_ctx_t *r, const idn_msg_t *m)
+{
+	idn_bytes_t hash, sig;
+	if (!m->has_cred || !idn_bytes_eq_str(m->cred.type, "HS_SIGNED") ||
+	    idn_sig_decode(m->cred.signed_data, &hash, &sig) != 0)
+		return false;
+	for (int i = 0; i < r->nkeys; i++)
+		if (idn_sig_verify(r->keys[i], hash, &m->signed_part, 1, sig) == 0)
+			return true;
+	return false;
+}
 
 static void print_json(json_t *root)
 {
@@ -627,6 +646,12 @@ static int on_resolve(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 {
 	(void)env;
 	resolve_ctx_t *r = vctx;
+	if (r->keys != NULL && !reply_verified(r, m)) {
+		fprintf(stderr, "idctl: resolve %s: the reply's signature is "
+			"missing or does not verify with the node's published "
+			"key\n", r->id);
+		return 1;
+	}
 	if (m->hdr.rc == IDN_RC_PREFIX_REFERRAL ||
 	    m->hdr.rc == IDN_RC_SERVICE_REFERRAL)
 		return print_referral(r, m);
@@ -686,13 +711,50 @@ static int resolve_traced(opts_t *o, const char *id, const char *root,
 		if (v == NULL || rd.err) {
 			fprintf(stderr, "idctl: resolve %s: malformed answer\n", id);
 		} else {
-			resolve_ctx_t r = {o, a, id, 0};
+			resolve_ctx_t r = {o, a, id, 0, NULL, 0};
 			print_record(&r, idn_bytes_str(id), v, out.nvalues);
 			rc = 0;
 		}
 	}
 	idn_resolver_free(res);
 	return rc;
+}
+
+typedef struct {
+	idn_arena_t *a;
+	idn_bytes_t site;
+} site_ctx_t;
+
+static int on_site(void *vctx, const idn_env_t *env, const idn_msg_t *m)
+{
+	(void)env;
+	site_ctx_t *x = vctx;
+	if (m->hdr.rc == IDN_RC_SUCCESS)
+		x->site = m->rest;
+	return 1;
+}
+
+/* The public keys a node publishes in its HS_SITE (GET_SITE_INFO). */
+static int site_keys(const opts_t *o, int transport, const char *where,
+		     idn_arena_t *a, EVP_PKEY **keys, int max)
+{
+	uint8_t body[16];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_id_body_encode(&w, idn_bytes_str("/"));
+	site_ctx_t x = {a, {NULL, 0}};
+	call_t c = {a, on_site, &x, 0, false, 0, 0};
+	idn_hs_site_t site;
+	if (build_and_call(o, transport, where, IDN_OC_GET_SITE_INFO, 0, w.buf,
+			   w.len, &c) != 0 || x.site.p == NULL ||
+	    idn_hs_site_decode(x.site, a, &site) != 0)
+		return -1;
+	int n = 0;
+	for (uint32_t i = 0; i < site.nservers && n < max; i++)
+		if (site.servers[i].pubkey.len > 0 &&
+		    idn_pubkey_load(site.servers[i].pubkey, &keys[n]) == 0)
+			n++;
+	return n;
 }
 
 static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
@@ -715,7 +777,7 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	idn_resolve_req_encode(&w, &q);
 	if (w.err || w.len > IDN_MSG_MAX - 64)
 		return die_usage("request too large%s", "");
-	resolve_ctx_t rc = {o, a, id, 0};
+	resolve_ctx_t rc = {o, a, id, 0, NULL, 0};
 	call_t c = {a, on_resolve, &rc, 0, false, 0};
 	uint32_t flags = o->public_only ? IDN_OF_PUBLIC_ONLY : 0;
 	/* as the CNRI client does: a recursive node resolves for us, any
@@ -728,6 +790,19 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		transport = IDN_NET_UNIX;
 		where = o->control;
 	}
+	EVP_PKEY *keys[8];
+	if (o->verify) {
+		int n = site_keys(o, transport == IDN_NET_UNIX ? IDN_NET_TCP : transport,
+				  o->server ? o->server : "127.0.0.1:2641", a, keys, 8);
+		if (n <= 0) {
+			fprintf(stderr, "idctl: resolve %s: --verify: the node "
+				"publishes no key in its site (GET_SITE_INFO)\n", id);
+			return 1;
+		}
+		rc.keys = keys;
+		rc.nkeys = n;
+		flags |= IDN_OF_CERT;
+	}
 	int err = build_and_call(o, transport, where, IDN_OC_RESOLUTION, flags,
 				 w.buf, w.len, &c);
 	if (err == 0 && c.truncated) {
@@ -736,11 +811,15 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		err = build_and_call(o, IDN_NET_TCP, where, IDN_OC_RESOLUTION,
 				     flags, w.buf, w.len, &c);
 	}
+	for (int i = 0; i < rc.nkeys; i++)
+		EVP_PKEY_free(keys[i]);
 	if (err) {
 		fprintf(stderr, "idctl: resolve %s via %s: %s\n", id, where,
 			idn_strerror(err));
 		return 1;
 	}
+	if (o->verify && rc.printed && !o->json)
+		printf("signature verified: HS_SIGNED with the key in the node's site\n");
 	return rc.printed && c.rc == IDN_RC_SUCCESS ? 0 : 1;
 }
 
@@ -1386,7 +1465,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "migrate"))
 		return migrate_main(argc - 1, argv + 1);
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1399,6 +1478,7 @@ int main(int argc, char **argv)
 		{"overwrite", no_argument, NULL, O_OVERWRITE},
 		{"no-recursion", no_argument, NULL, O_NO_RECURSION},
 		{"trace", no_argument, NULL, O_TRACE},
+		{"verify", no_argument, NULL, O_VERIFY},
 		{"auth", required_argument, NULL, O_AUTH},
 		{"key", required_argument, NULL, O_KEY},
 		{"out", required_argument, NULL, O_OUT},
@@ -1427,6 +1507,7 @@ int main(int argc, char **argv)
 		case O_OVERWRITE: o.overwrite = true; break;
 		case O_NO_RECURSION: o.no_recursion = true; break;
 		case O_TRACE: o.trace = true; break;
+		case O_VERIFY: o.verify = true; break;
 		case O_AUTH: o.auth = optarg; break;
 		case O_KEY: o.key_file = optarg; break;
 		case O_OUT: keygen_out = optarg; break;

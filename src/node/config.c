@@ -24,6 +24,8 @@ static const char usage[] =
 	"  -l, --listen ADDR:PORT  UDP+TCP listener, repeatable\n"
 	"                        (default 0.0.0.0:2641 and [::]:2641)\n"
 	"  -C, --control PATH    control socket (default DIR/control.sock)\n"
+	"      --server-key FILE PEM RSA key: signs replies to requests with\n"
+	"                        the certify flag; published in the site\n"
 	"      --store URI       keep the data in PostgreSQL instead of LMDB\n"
 	"                        (postgresql://... or a libpq string)\n"
 	"      --store-replica URI  read-only replica for resolution, repeatable\n"
@@ -148,6 +150,8 @@ static int set(node_conf_t *c, const char *key, const char *val,
 	int bad = 0;
 	if (!strcmp(key, "data")) {
 		bad = copy(c->data, sizeof(c->data), val);
+	} else if (!strcmp(key, "server-key")) {
+		bad = copy(c->server_key, sizeof(c->server_key), val);
 	} else if (!strcmp(key, "store")) {
 		bad = copy(c->store, sizeof(c->store), val);
 	} else if (!strcmp(key, "store-replica")) {
@@ -294,6 +298,7 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"home", required_argument, NULL, 'H'},
 		{"workers", required_argument, NULL, 'w'},
 		{"log-level", required_argument, NULL, 'L'},
+		{"server-key", required_argument, NULL, O_LONG},
 		{"store", required_argument, NULL, O_LONG},
 		{"store-replica", required_argument, NULL, O_LONG},
 		{"map-size", required_argument, NULL, O_LONG},

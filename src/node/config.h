@@ -15,6 +15,7 @@ typedef struct {
 	char replicas[8][1024];               /* read-only PostgreSQL replicas */
 	int nreplicas;
 	char control[108];                    /* control socket path */
+	char server_key[1024];                /* PEM key signing replies */
 	char listen[CONF_MAX_LISTEN][128];    /* ADDR:PORT, UDP and TCP */
 	int nlisten;
 	char home[CONF_MAX_HOME][256];        /* prefixes homed at start */

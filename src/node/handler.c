@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,7 +33,7 @@ enum { OC_STATS = 1100, OC_CACHE_FLUSH = 1101 };
 /* Encodes an HS_SITE listing the given servers, each answering queries and
  * administration over UDP and TCP on its port. */
 static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
-		       uint8_t flags, const char *desc)
+		       uint8_t flags, const char *desc, idn_bytes_t pubkey)
 {
 	idn_hs_server_t servers[CONF_MAX_LISTEN];
 	idn_hs_iface_t ifaces[CONF_MAX_LISTEN][2];
@@ -64,6 +65,7 @@ static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
 		ifaces[ns][1] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP, port};
 		sv->nifaces = 2;
 		sv->ifaces = ifaces[ns];
+		sv->pubkey = pubkey;
 		ns++;
 	}
 	idn_hs_site_t site = {1, IDN_PROTO_MAJOR, IDN_PROTO_MINOR, serial, flags,
@@ -84,16 +86,31 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s)
 	pthread_mutex_init(&n->auth_lock, NULL);
 	n->site = malloc(65536);
 	n->parent_refer = malloc(65536);
-	if (n->site == NULL || n->parent_refer == NULL)
+	n->pubkey = malloc(4096);
+	if (n->site == NULL || n->parent_refer == NULL || n->pubkey == NULL)
 		goto fail;
 	idn_wr_t w;
+	if (conf->server_key[0]) {
+		FILE *f = fopen(conf->server_key, "r");
+		n->key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+		if (f)
+			fclose(f);
+		idn_wr_init(&w, n->pubkey, 4096);
+		if (n->key == NULL || idn_pubkey_encode(n->key, &w) != 0) {
+			log_error("cannot use %s as the server key (an RSA key in "
+				  "PEM, e.g. from idctl keygen)", conf->server_key);
+			goto fail;
+		}
+		n->pubkey_len = w.len;
+	}
+	idn_bytes_t pub = idn_bytes(n->pubkey, n->pubkey_len);
 	idn_wr_init(&w, n->site, 65536);
 	if (conf->nadvertise > 0)
 		encode_site(&w, (char (*)[128])conf->advertise, conf->nadvertise,
-			    conf->site_serial, IDN_SITE_PRIMARY, "idnode");
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
 	else
 		encode_site(&w, (char (*)[128])conf->listen, conf->nlisten,
-			    conf->site_serial, IDN_SITE_PRIMARY, "idnode");
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
 	if (w.err) {
 		log_error("cannot describe this node's site: check --advertise");
 		goto fail;
@@ -106,7 +123,7 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s)
 		idn_wr_init(&dw, data, sizeof(data));
 		if (encode_site(&dw, (char (*)[128])conf->parents,
 				conf->nparents, 1, IDN_SITE_PRIMARY,
-				"parent") != 0) {
+				"parent", idn_bytes(NULL, 0)) != 0) {
 			log_error("invalid --parent address");
 			goto fail;
 		}
@@ -128,9 +145,12 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s)
 	}
 	return 0;
 fail:
+	EVP_PKEY_free(n->key);
 	free(n->site);
 	free(n->parent_refer);
-	n->site = n->parent_refer = NULL;
+	free(n->pubkey);
+	n->site = n->parent_refer = n->pubkey = NULL;
+	n->key = NULL;
 	return -1;
 }
 
@@ -140,6 +160,8 @@ void node_ctx_fini(node_ctx_t *n)
 {
 	challenges_free(n);
 	pthread_mutex_destroy(&n->auth_lock);
+	EVP_PKEY_free(n->key);
+	free(n->pubkey);
 	idn_cache_free(n->cache);
 	free(n->site);
 	free(n->parent_refer);
@@ -283,6 +305,8 @@ static void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
 		 * never claim a signature or continuation we do not provide */
 		hdr.flags = r->req->hdr.flags &
 			    ~(IDN_OF_CERT | IDN_OF_CONTINUOUS | IDN_OF_ENCRYPT);
+		if ((r->req->hdr.flags & IDN_OF_CERT) && r->h->node->key)
+			hdr.flags |= IDN_OF_CERT; /* signed in reply_send */
 		hdr.rcount = r->req->hdr.rcount;
 		hdr.expiry = r->req->hdr.expiry;
 	} else if (r->env) {
@@ -302,9 +326,39 @@ static void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
 	}
 }
 
+/* Signs header + body with the server key into an HS_SIGNED credential,
+ * as the reference server does for requests with the certify flag. */
+static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
+{
+	size_t body = r->w.len - r->mark.hdr - IDN_HDR_LEN;
+	idn_wr_patch_u32(&r->w, r->mark.hdr + IDN_HDR_LEN - 4, (uint32_t)body);
+	uint8_t sig[1024];
+	size_t sl;
+	idn_bytes_t part = idn_bytes(r->w.buf + r->mark.hdr, r->w.len - r->mark.hdr);
+	if (r->w.err || idn_sig_sign(r->h->node->key, "SHA256", &part, 1, sig,
+				     sizeof(sig), &sl) != 0)
+		return -1;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, cap);
+	idn_sig_encode(&w, idn_bytes_str("SHA256"), idn_bytes(sig, sl));
+	memset(cred, 0, sizeof(*cred));
+	cred->signer = idn_bytes(NULL, 0);
+	cred->type = idn_bytes_str("HS_SIGNED");
+	cred->signed_data = idn_bytes(buf, w.len);
+	return w.err ? -1 : 0;
+}
+
 static int reply_send(reply_t *r)
 {
-	idn_msg_finish(&r->w, r->mark, NULL);
+	idn_cred_t cred;
+	uint8_t sigbuf[1100];
+	bool sign = r->w.len >= r->mark.hdr + IDN_HDR_LEN &&
+		    (idn_get_u32(r->w.buf + r->mark.hdr + 8) & IDN_OF_CERT);
+	if (sign && sign_reply(r, &cred, sigbuf, sizeof(sigbuf)) != 0) {
+		log_error("cannot sign a reply");
+		return -1;
+	}
+	idn_msg_finish(&r->w, r->mark, sign ? &cred : NULL);
 	if (r->w.err) {
 		log_error("reply does not fit in a message: %s",
 			  idn_strerror(r->w.err));

@@ -6,6 +6,7 @@
 #ifndef IDN_NODE_HANDLER_H
 #define IDN_NODE_HANDLER_H
 
+#include <openssl/evp.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -48,6 +49,9 @@ typedef struct {
 	const char *roots[CONF_MAX_LISTEN]; /* root hints of the resolvers */
 	uint8_t *parent_refer; /* encoded values of the parent referral */
 	size_t parent_len;
+	EVP_PKEY *key;         /* signs certified replies, or NULL */
+	uint8_t *pubkey;       /* its HS_PUBKEY data, in the site */
+	size_t pubkey_len;
 	pthread_mutex_t auth_lock; /* guards the pending challenges */
 	struct challenge *challenges; /* awaiting their answers */
 	unsigned nchallenges;

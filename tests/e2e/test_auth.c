@@ -262,6 +262,34 @@ static void challenge_is_single_use(void **state)
 	json_decref(j);
 }
 
+/* A node with --server-key signs replies to certified requests; idctl
+ * --verify checks them against the key the node publishes in its site. */
+static void signed_replies_verify(void **state)
+{
+	(void)state;
+	char key[300];
+	snprintf(key, sizeof(key), "%s/server.pem", dir);
+	free(keygen(key));
+	node_t *s = node_new("--home", H_HOME, "--server-key", key, NULL);
+	node_start(s);
+	h_ctl_ok(s, "create", H_HOME "/signed", "1:URL=https://signed", NULL);
+	h_run_t r;
+	h_net(&r, s, "--verify", "resolve", H_HOME "/signed", NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "https://signed"));
+	assert_non_null(strstr(r.out, "signature verified"));
+	h_run_free(&r);
+	h_net(&r, s, "--tcp", "--verify", "resolve", H_HOME "/signed", NULL);
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+	/* a node without a key cannot give a verifiable answer */
+	h_net(&r, node, "--verify", "resolve", H_HOME "/alice", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "publishes no key"));
+	h_run_free(&r);
+	node_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -269,6 +297,7 @@ int main(void)
 		cmocka_unit_test(wrong_key_or_index_refused),
 		cmocka_unit_test(permissions_are_checked),
 		cmocka_unit_test(challenge_is_single_use),
+		cmocka_unit_test(signed_replies_verify),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

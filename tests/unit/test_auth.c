@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/rsa.h>
+
 #include "auth.h"
 #include "error.h"
 #include "msg.h"
@@ -163,6 +165,63 @@ static void test_bad_keys(void **state)
 	EVP_PKEY_free(pk);
 }
 
+/* The reference server's signed answer (certify flag, two UDP datagrams)
+ * verifies over its header + body with the server's DSA key. */
+static void test_reference_signed_reply(void **state)
+{
+	(void)state;
+	static uint8_t d[2][1024], buf[IDN_MSG_MAX], key[2048];
+	size_t n0 = load("certified-resolve-response.udp0.hex", d[0], 1024);
+	size_t n1 = load("certified-resolve-response.udp1.hex", d[1], 1024);
+	static idn_reasm_t r;
+	idn_reasm_init(&r, buf);
+	assert_int_equal(idn_reasm_add(&r, d[0], n0), 0);
+	assert_int_equal(idn_reasm_add(&r, d[1], n1), 1);
+	idn_msg_t m;
+	assert_int_equal(idn_msg_decode(buf, r.env.msg_len, &m), 0);
+	assert_true(m.hdr.flags & IDN_OF_CERT);
+	assert_true(m.has_cred);
+	assert_true(idn_bytes_eq_str(m.cred.type, "HS_SIGNED"));
+	idn_bytes_t hash, sig;
+	assert_int_equal(idn_sig_decode(m.cred.signed_data, &hash, &sig), 0);
+	size_t kl = load("keys/pubkey.bin", key, sizeof(key));
+	EVP_PKEY *pk = NULL;
+	assert_int_equal(idn_pubkey_load(idn_bytes(key, kl), &pk), 0);
+	assert_int_equal(idn_sig_verify(pk, hash, &m.signed_part, 1, sig), 0);
+	/* the body alone is not what was signed */
+	assert_int_equal(idn_sig_verify(pk, hash, &m.body, 1, sig), IDN_EAUTH);
+	EVP_PKEY_free(pk);
+}
+
+/* Our own signatures, as idnode makes them for certified replies and idctl
+ * for challenge answers, verify with the HS_PUBKEY encoding of the key. */
+static void test_sign_and_verify_roundtrip(void **state)
+{
+	(void)state;
+	EVP_PKEY *priv = EVP_RSA_gen(2048);
+	assert_non_null(priv);
+	uint8_t pub[2048];
+	idn_wr_t w;
+	idn_wr_init(&w, pub, sizeof(pub));
+	assert_int_equal(idn_pubkey_encode(priv, &w), 0);
+	EVP_PKEY *pk = NULL;
+	assert_int_equal(idn_pubkey_load(idn_bytes(pub, w.len), &pk), 0);
+	idn_bytes_t parts[2] = {idn_bytes_str("nonce-bytes....."),
+				idn_bytes_str("digest-bytes........")};
+	uint8_t sig[1024];
+	size_t sl;
+	assert_int_equal(idn_sig_sign(priv, "SHA256", parts, 2, sig, sizeof(sig),
+				      &sl), 0);
+	assert_int_equal(sl, 256);
+	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SHA256"), parts, 2,
+					idn_bytes(sig, sl)), 0);
+	sig[10] ^= 1;
+	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SHA256"), parts, 2,
+					idn_bytes(sig, sl)), IDN_EAUTH);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_free(priv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -170,6 +229,8 @@ int main(void)
 		cmocka_unit_test(test_dsa_answers_verify),
 		cmocka_unit_test(test_wrong_key_fails),
 		cmocka_unit_test(test_bad_keys),
+		cmocka_unit_test(test_reference_signed_reply),
+		cmocka_unit_test(test_sign_and_verify_roundtrip),
 	};
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }
