@@ -36,6 +36,13 @@ static const char usage[] =
 	"      --case-sensitive-suffix  compare suffixes case-sensitively\n"
 	"      --udp-reply-max N larger UDP replies are sent truncated so the\n"
 	"                        client retries on TCP (default 4096)\n"
+	"      --rrl-rate N      UDP responses a second per /24 or /56 source\n"
+	"                        network (default 0: no limit); --rrl-burst N;\n"
+	"                        --rrl-slip N: every Nth limited query gets a\n"
+	"                        truncated reply, to retry on TCP (default 2)\n"
+	"      --tcp-max-connections N  per worker (1024); --tcp-max-per-source N\n"
+	"                        per worker and client address (64);\n"
+	"                        --tcp-idle-timeout S (60)\n"
 	"      --advertise HOST:PORT  a server of this node's site, repeatable\n"
 	"                        (GET_SITE_INFO; default: the non-wildcard\n"
 	"                        listen addresses)\n"
@@ -51,6 +58,18 @@ static const char usage[] =
 	"      --query-timeout MS  per upstream server, with retries (500)\n"
 	"      --max-referrals N referrals followed at most (8)\n"
 	"      --resolver-threads N  concurrent upstream resolutions (16)\n"
+	"\n"
+	"HTTP (REST API, management API, console, /metrics; docs/http-api.md):\n"
+	"      --http ADDR[:PORT]  serve HTTP there (port 8000 if omitted; off\n"
+	"                        unless given)\n"
+	"      --http-threads N  HTTP threads (default 2)\n"
+	"      --http-admin-token-file FILE  secret that enables writes over\n"
+	"                        HTTP (Authorization: Bearer ...) and login\n"
+	"      --http-root DIR   the console's files (default: web/ beside\n"
+	"                        the binary)\n"
+	"      --http-max-body SIZE  largest request body (default 1M)\n"
+	"      --http-timeout S  request timeout (default 10)\n"
+	"      --http-token-ttl S  lifetime of a login token (default 3600)\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         print the version\n";
 
@@ -63,6 +82,8 @@ static void defaults(node_conf_t *c)
 	c->udp_reply_max = 4096;
 	c->tcp_idle_timeout = 60;
 	c->tcp_max_conns = 1024;
+	c->tcp_max_per_source = 64;
+	c->rrl_slip = 2;
 	c->site_serial = 1;
 	c->cache_size = 256ull << 20;
 	c->cache_max_ttl = 86400;
@@ -70,6 +91,10 @@ static void defaults(node_conf_t *c)
 	c->query_timeout = 500;
 	c->max_referrals = 8;
 	c->resolver_threads = 16;
+	c->http_threads = 2;
+	c->http_max_body = 1u << 20;
+	c->http_timeout = 10;
+	c->http_token_ttl = 3600;
 }
 
 /* Appends to one of the repeatable address lists. */
@@ -229,6 +254,36 @@ static int set(node_conf_t *c, const char *key, const char *val,
 	} else if (!strcmp(key, "resolver-threads")) {
 		bad = parse_int(val, 1, 1024, &n);
 		c->resolver_threads = (int)n;
+	} else if (!strcmp(key, "tcp-max-per-source")) {
+		bad = parse_int(val, 1, 1000000, &n);
+		c->tcp_max_per_source = (int)n;
+	} else if (!strcmp(key, "rrl-rate")) {
+		bad = parse_int(val, 0, 100000000, &n);
+		c->rrl_rate = (uint32_t)n;
+	} else if (!strcmp(key, "rrl-burst")) {
+		bad = parse_int(val, 0, 100000000, &n);
+		c->rrl_burst = (uint32_t)n;
+	} else if (!strcmp(key, "rrl-slip")) {
+		bad = parse_int(val, 0, 100, &n);
+		c->rrl_slip = (uint32_t)n;
+	} else if (!strcmp(key, "http")) {
+		bad = copy(c->http, sizeof(c->http), val);
+	} else if (!strcmp(key, "http-threads")) {
+		bad = parse_int(val, 1, 256, &n);
+		c->http_threads = (int)n;
+	} else if (!strcmp(key, "http-admin-token-file")) {
+		bad = copy(c->http_token_file, sizeof(c->http_token_file), val);
+	} else if (!strcmp(key, "http-root")) {
+		bad = copy(c->http_root, sizeof(c->http_root), val);
+	} else if (!strcmp(key, "http-max-body")) {
+		bad = parse_size(val, &c->http_max_body) ||
+		      c->http_max_body > (1u << 30);
+	} else if (!strcmp(key, "http-timeout")) {
+		bad = parse_int(val, 1, 3600, &n);
+		c->http_timeout = (int)n;
+	} else if (!strcmp(key, "http-token-ttl")) {
+		bad = parse_int(val, 60, 30 * 86400, &n);
+		c->http_token_ttl = (int)n;
 	} else if (!strcmp(key, "site-serial")) {
 		bad = parse_int(val, 0, 65535, &n);
 		c->site_serial = (uint16_t)n;
@@ -306,6 +361,10 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"udp-reply-max", required_argument, NULL, O_LONG},
 		{"tcp-idle-timeout", required_argument, NULL, O_LONG},
 		{"tcp-max-connections", required_argument, NULL, O_LONG},
+		{"tcp-max-per-source", required_argument, NULL, O_LONG},
+		{"rrl-rate", required_argument, NULL, O_LONG},
+		{"rrl-burst", required_argument, NULL, O_LONG},
+		{"rrl-slip", required_argument, NULL, O_LONG},
 		{"site-serial", required_argument, NULL, O_LONG},
 		{"advertise", required_argument, NULL, O_LONG},
 		{"parent", required_argument, NULL, O_LONG},
@@ -317,6 +376,13 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"query-timeout", required_argument, NULL, O_LONG},
 		{"max-referrals", required_argument, NULL, O_LONG},
 		{"resolver-threads", required_argument, NULL, O_LONG},
+		{"http", required_argument, NULL, O_LONG},
+		{"http-threads", required_argument, NULL, O_LONG},
+		{"http-admin-token-file", required_argument, NULL, O_LONG},
+		{"http-root", required_argument, NULL, O_LONG},
+		{"http-max-body", required_argument, NULL, O_LONG},
+		{"http-timeout", required_argument, NULL, O_LONG},
+		{"http-token-ttl", required_argument, NULL, O_LONG},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},

@@ -27,6 +27,8 @@ typedef struct {
 	uint32_t udp_reply_max;               /* larger UDP replies: truncated */
 	int tcp_idle_timeout;                 /* seconds */
 	int tcp_max_conns;                    /* per worker */
+	int tcp_max_per_source;               /* per worker and source address */
+	uint32_t rrl_rate, rrl_burst, rrl_slip; /* UDP rate limit; 0: off */
 	uint16_t site_serial;
 	/* hierarchy and the recursive role */
 	bool recursive;                       /* resolve for clients */
@@ -42,6 +44,14 @@ typedef struct {
 	int query_timeout;                    /* ms per upstream server */
 	int max_referrals;
 	int resolver_threads;                 /* blocking upstream resolvers */
+	/* HTTP (src/node/http.h) */
+	char http[128];                       /* ADDR[:PORT]; "" = off */
+	int http_threads;
+	char http_token_file[1024];           /* admin secret; "" = no writes */
+	char http_root[1024];                 /* console files; "" = find web/ */
+	uint64_t http_max_body;               /* bytes */
+	int http_timeout;                     /* seconds per request */
+	int http_token_ttl;                   /* seconds a login token lives */
 } node_conf_t;
 
 /* Fills conf from defaults, the file named by -c (if any) and the flags.

@@ -215,7 +215,8 @@ fail:
 
 #define STAT_FIELDS(X) \
 	X(requests) X(resolutions) X(not_found) X(referrals) X(recursive) \
-	X(upstream) X(errors) X(writes)
+	X(upstream) X(errors) X(writes) X(rrl_dropped) X(rrl_slipped) \
+	X(tcp_refused)
 
 static void stats_add(handler_stats_t *to, handler_stats_t *from)
 {
@@ -962,12 +963,15 @@ static int do_node_op(reply_t *r, uint32_t op)
 			 "\"not_found\":%llu,\"referrals\":%llu,"
 			 "\"recursive\":%llu,\"upstream_queries\":%llu,"
 			 "\"errors\":%llu,\"writes\":%llu,"
+			 "\"rrl_dropped\":%llu,\"rrl_slipped\":%llu,"
+			 "\"tcp_refused\":%llu,"
 			 "\"cache\":{\"hits\":%llu,\"misses\":%llu,"
 			 "\"inserts\":%llu,\"evictions\":%llu,"
 			 "\"expired\":%llu,\"entries\":%llu,\"bytes\":%llu}}",
 			 LD(requests), LD(resolutions), LD(not_found),
 			 LD(referrals), LD(recursive), LD(upstream), LD(errors),
-			 LD(writes), (unsigned long long)cs.hits,
+			 LD(writes), LD(rrl_dropped), LD(rrl_slipped),
+			 LD(tcp_refused), (unsigned long long)cs.hits,
 			 (unsigned long long)cs.misses,
 			 (unsigned long long)cs.inserts,
 			 (unsigned long long)cs.evictions,

@@ -35,6 +35,9 @@ typedef struct {
 	atomic_uint_fast64_t upstream;   /* queries sent to other nodes */
 	atomic_uint_fast64_t errors;     /* protocol errors, malformed input */
 	atomic_uint_fast64_t writes;
+	atomic_uint_fast64_t rrl_dropped; /* UDP queries over the rate limit */
+	atomic_uint_fast64_t rrl_slipped; /* ... answered truncated instead */
+	atomic_uint_fast64_t tcp_refused; /* connections over a cap */
 } handler_stats_t;
 
 typedef struct handler handler_t;

@@ -19,9 +19,12 @@
 #include <unistd.h>
 
 #include "handler.h"
+#include "http.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "resolver.h"
+#include "rrl.h"
 
 #define UDP_BATCH 64
 #define SEND_SLOTS 256
@@ -32,6 +35,7 @@
 typedef struct conn {
 	int fd;
 	uint64_t id; /* unique in its worker: deferred replies find it */
+	struct sockaddr_storage peer;
 	uint8_t *rbuf;
 	size_t rlen, rcap;
 	uint8_t *wbuf;
@@ -70,6 +74,7 @@ typedef struct worker {
 	int nsend;
 	int cur_fd; /* UDP socket of the batch being answered */
 	uint64_t next_conn_id;
+	rrl_t *rrl; /* UDP response rate limit, NULL when off */
 	/* replies to deferred TCP requests, from resolver threads */
 	pthread_mutex_t inbox_lock;
 	struct inbox_item *inbox;
@@ -120,6 +125,7 @@ struct server {
 	pthread_cond_t ctl_cond;
 	int ctl_conns[CONTROL_MAX];
 	int nctl;
+	http_server_t *http; /* NULL when HTTP is off */
 };
 
 /* ---- sockets ---- */
@@ -260,6 +266,13 @@ static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
 	udp_ctx_t *c = vctx;
 	return udp_datagrams(frame, len, c->w->srv->conf->udp_reply_max,
 			     batch_slot, batch_done, c);
+}
+
+/* A rate-limited query that slips through: the header only, flagged
+ * truncated, so a real client retries over TCP. */
+static int udp_emit_slip(void *vctx, const uint8_t *frame, size_t len)
+{
+	return udp_datagrams(frame, len, 0, batch_slot, batch_done, vctx);
 }
 
 /* ---- deferred requests (recursive resolution) ---- */
@@ -404,12 +417,25 @@ static void udp_readable(worker_t *w, int fd)
 			log_error("store read transaction failed");
 			return;
 		}
+		uint64_t now = w->rrl ? idn_now_ms() : 0;
 		for (int i = 0; i < n; i++) {
 			if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 				continue; /* larger than any Handle datagram */
 			udp_ctx_t c = {w, i};
+			emit_fn emit = udp_emit;
+			int verdict = rrl_check(w->rrl, &w->raddr[i], now);
+			if (verdict == RRL_DROP) {
+				atomic_fetch_add_explicit(&w->h.stats.rrl_dropped, 1,
+							  memory_order_relaxed);
+				continue;
+			}
+			if (verdict == RRL_SLIP) {
+				atomic_fetch_add_explicit(&w->h.stats.rrl_slipped, 1,
+							  memory_order_relaxed);
+				emit = udp_emit_slip;
+			}
 			if (handler_process(&w->h, w->rbuf[i], w->rmsg[i].msg_len,
-					    TRANSPORT_UDP, udp_emit, &c) ==
+					    TRANSPORT_UDP, emit, &c) ==
 			    HANDLER_DEFER)
 				defer(w, w->rbuf[i], w->rmsg[i].msg_len,
 				      TRANSPORT_UDP, fd, &w->raddr[i],
@@ -574,15 +600,37 @@ static void conn_readable(worker_t *w, conn_t *c)
 	conn_events(w, c);
 }
 
+/* Connections of this worker from the same address as peer. */
+static int same_source(worker_t *w, const struct sockaddr_storage *peer)
+{
+	int n = 0;
+	for (conn_t *c = w->conns; c != NULL; c = c->next) {
+		if (c->peer.ss_family != peer->ss_family)
+			continue;
+		if (peer->ss_family == AF_INET
+			    ? memcmp(&((const struct sockaddr_in *)&c->peer)->sin_addr,
+				     &((const struct sockaddr_in *)peer)->sin_addr, 4) == 0
+			    : memcmp(&((const struct sockaddr_in6 *)&c->peer)->sin6_addr,
+				     &((const struct sockaddr_in6 *)peer)->sin6_addr, 16) == 0)
+			n++;
+	}
+	return n;
+}
+
 static void tcp_accept(worker_t *w, int lfd)
 {
 	for (int i = 0; i < 64; i++) {
-		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (w->nconns >= w->srv->conf->tcp_max_conns) {
-			log_warn("TCP connection limit (%d per worker) reached",
-				 w->srv->conf->tcp_max_conns);
+		if (w->nconns >= w->srv->conf->tcp_max_conns ||
+		    same_source(w, &peer) >= w->srv->conf->tcp_max_per_source) {
+			log_debug("TCP connection refused: over a connection cap");
+			atomic_fetch_add_explicit(&w->h.stats.tcp_refused, 1,
+						  memory_order_relaxed);
 			close(fd);
 			continue;
 		}
@@ -594,6 +642,7 @@ static void tcp_accept(worker_t *w, int lfd)
 			continue;
 		}
 		c->fd = fd;
+		c->peer = peer;
 		c->id = ++w->next_conn_id;
 		c->last = time(NULL);
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
@@ -881,6 +930,7 @@ static void worker_free(worker_t *w)
 		it = next;
 	}
 	pthread_mutex_destroy(&w->inbox_lock);
+	rrl_free(w->rrl);
 	free(w);
 }
 
@@ -896,7 +946,9 @@ static worker_t *worker_new(server_t *s, int id)
 	w->epfd = epoll_create1(EPOLL_CLOEXEC);
 	w->evfd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	w->socks = calloc((size_t)conf->nlisten * 2, sizeof(lsock_t));
-	if (w->epfd < 0 || w->evfd < 0 || w->socks == NULL ||
+	w->rrl = rrl_new(conf->rrl_rate, conf->rrl_burst, conf->rrl_slip);
+	if ((conf->rrl_rate && w->rrl == NULL) || w->epfd < 0 || w->evfd < 0 ||
+	    w->socks == NULL ||
 	    handler_init(&w->h, &s->node, false) != 0)
 		goto fail;
 	w->ev.fd = w->evfd;
@@ -992,6 +1044,8 @@ int server_start(const node_conf_t *conf, idn_store_t *store, server_t **out)
 	if (pthread_create(&s->ctl_thread, NULL, ctl_main, s) != 0)
 		goto fail_started;
 	s->ctl_started = true;
+	if (http_start(&s->node, conf, &s->http) != 0)
+		goto fail_started;
 	*out = s;
 	return 0;
 fail_started:
@@ -1010,6 +1064,8 @@ fail:
 
 void server_stop(server_t *s)
 {
+	http_stop(s->http); /* its handlers belong to s->node */
+	s->http = NULL;
 	atomic_store(&s->stop, 1);
 	/* resolver threads first: they post replies to the workers */
 	pthread_mutex_lock(&s->jobs_lock);
