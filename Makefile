@@ -11,8 +11,11 @@ OPT ?= -O2
 WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Werror=implicit -Werror=format-security -Wno-missing-field-initializers
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
-CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib $(PQ_CFLAGS) -MMD -MP
+CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib $(PQ_CFLAGS) $(HTTP_CFLAGS) -MMD -MP
 LDLIBS = -llmdb -lpq -lcrypto -lpthread -ljansson
+# idnode's HTTP server (src/node/http*.c): libh2o's evloop library
+HTTP_CFLAGS = -DH2O_USE_LIBUV=0
+HTTP_LIBS = -lh2o-evloop -lssl -lcrypto -lz
 
 ifneq ($(WERROR),)
 CFLAGS += -Werror
@@ -60,7 +63,7 @@ $(LIB): $(LIB_OBJ)
 	rm -f $@ && ar rcs $@ $^
 
 $(IDNODE): $(NODE_OBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
 
 $(IDCTL): $(CTL_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson

@@ -4,7 +4,8 @@
 set -eu
 pkgs=(build-essential pkg-config clang libclang-rt-14-dev
       liblmdb-dev lmdb-utils libssl-dev libjansson-dev libcmocka-dev
-      libpq-dev postgresql xxd procps)
+      libpq-dev postgresql xxd procps
+      libh2o-evloop-dev zlib1g-dev curl chromium wrk nginx-light)
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

@@ -1,0 +1,678 @@
+/* The HTTP server: threads, listeners, routing, responses, login tokens. */
+#include "http.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "http_int.h"
+#include "log.h"
+#include "net.h"
+
+const double http_lat_bounds[HTTP_LAT_BUCKETS] = {
+	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
+	0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+
+/* ---- responses ---- */
+
+void http_add_header(hreq_t *r, const h2o_token_t *tok, const char *v)
+{
+	h2o_add_header(&r->req->pool, &r->req->res.headers, tok, NULL, v,
+		       strlen(v));
+}
+
+static const char *reason(int status)
+{
+	switch (status) {
+	case 200: return "OK";
+	case 201: return "Created";
+	case 204: return "No Content";
+	case 300: return "Multiple Choices";
+	case 302: return "Found";
+	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
+	case 404: return "Not Found";
+	case 405: return "Method Not Allowed";
+	case 409: return "Conflict";
+	case 413: return "Payload Too Large";
+	case 415: return "Unsupported Media Type";
+	case 500: return "Internal Server Error";
+	case 501: return "Not Implemented";
+	case 503: return "Service Unavailable";
+	default: return "Status";
+	}
+}
+
+void http_reply(hreq_t *r, int status, const char *ctype, const char *body,
+		size_t len)
+{
+	r->req->res.status = status;
+	r->req->res.reason = reason(status);
+	if (ctype)
+		http_add_header(r, H2O_TOKEN_CONTENT_TYPE, ctype);
+	r->req->res.content_length = len; /* not chunked: keep-alive */
+	h2o_send_inline(r->req, body, len);
+}
+
+void http_reply_json(hreq_t *r, int status, json_t *j)
+{
+	size_t flags = JSON_COMPACT;
+	if (http_q_flag(r, "pretty"))
+		flags = JSON_INDENT(2);
+	char *s = j ? json_dumps(j, flags) : NULL;
+	json_decref(j);
+	if (s == NULL) {
+		http_reply(r, 500, "application/json",
+			   "{\"responseCode\":2}", 17);
+		return;
+	}
+	http_add_header(r, H2O_TOKEN_CACHE_CONTROL, "no-store");
+	http_reply(r, status, "application/json", s, strlen(s));
+	free(s);
+}
+
+void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg)
+{
+	json_t *j = json_object();
+	r->rc = rc;
+	json_object_set_new(j, "responseCode", json_integer(rc));
+	if (msg && *msg)
+		json_object_set_new(j, "message", json_string(msg));
+	http_reply_json(r, status, j);
+}
+
+/* ---- request helpers ---- */
+
+static int hexval(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+char *http_pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len,
+		      bool plus_space, size_t *out_len)
+{
+	char *o = h2o_mem_alloc_pool(pool, len + 1);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		char c = s[i];
+		if (c == '%') {
+			if (i + 2 >= len)
+				return NULL;
+			int hi = hexval((unsigned char)s[i + 1]);
+			int lo = hexval((unsigned char)s[i + 2]);
+			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
+				return NULL;
+			c = (char)(hi << 4 | lo);
+			i += 2;
+		} else if (c == '+' && plus_space) {
+			c = ' ';
+		} else if (c == 0) {
+			return NULL;
+		}
+		o[n++] = c;
+	}
+	o[n] = 0;
+	if (out_len)
+		*out_len = n;
+	return o;
+}
+
+static int parse_query(hreq_t *r, const char *q, size_t len)
+{
+	size_t i = 0;
+	while (i < len) {
+		size_t end = i;
+		while (end < len && q[end] != '&')
+			end++;
+		if (end > i) {
+			size_t eq = i;
+			while (eq < end && q[eq] != '=')
+				eq++;
+			if (r->nq == HTTP_Q_MAX)
+				return -1;
+			char *k = http_pct_decode(&r->req->pool, q + i, eq - i,
+						  true, NULL);
+			char *v = eq < end ? http_pct_decode(&r->req->pool,
+							     q + eq + 1,
+							     end - eq - 1,
+							     true, NULL)
+					   : (char *)"";
+			if (k == NULL || v == NULL)
+				return -1;
+			r->qk[r->nq] = k;
+			r->qv[r->nq] = v;
+			r->nq++;
+		}
+		i = end + 1;
+	}
+	return 0;
+}
+
+const char *http_q(const hreq_t *r, const char *name)
+{
+	for (int i = 0; i < r->nq; i++)
+		if (!strcmp(r->qk[i], name))
+			return r->qv[i];
+	return NULL;
+}
+
+bool http_q_flag(const hreq_t *r, const char *name)
+{
+	const char *v = http_q(r, name);
+	return v != NULL && strcmp(v, "false") && strcmp(v, "0");
+}
+
+bool http_method(const hreq_t *r, const char *m)
+{
+	return h2o_memis(r->req->method.base, r->req->method.len, m,
+			 strlen(m));
+}
+
+json_t *http_body_json(hreq_t *r)
+{
+	json_error_t e;
+	json_t *j = NULL;
+	if (r->req->entity.base != NULL)
+		j = json_loadb(r->req->entity.base, r->req->entity.len,
+			       JSON_REJECT_DUPLICATES, &e);
+	if (j == NULL || !json_is_object(j)) {
+		char msg[256];
+		if (j == NULL && r->req->entity.base != NULL)
+			snprintf(msg, sizeof(msg), "invalid JSON: %s (line %d)",
+				 e.text, e.line);
+		else
+			snprintf(msg, sizeof(msg),
+				 "the body must be a JSON object");
+		json_decref(j);
+		http_reply_rc(r, 400, IDN_RC_PROTOCOL_ERROR, msg);
+		return NULL;
+	}
+	return j;
+}
+
+/* ---- login tokens ---- */
+
+int http_token_issue(http_server_t *s, const char *user, char out[65])
+{
+	uint8_t raw[32];
+	if (RAND_bytes(raw, sizeof(raw)) != 1)
+		return -1;
+	for (int i = 0; i < 32; i++)
+		sprintf(out + 2 * i, "%02x", raw[i]);
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->tok_lock);
+	int slot = 0;
+	for (int i = 0; i < HTTP_TOKENS_MAX; i++) {
+		if (s->tokens[i].expires <= now) {
+			slot = i;
+			break;
+		}
+		if (s->tokens[i].expires < s->tokens[slot].expires)
+			slot = i; /* full: the oldest goes */
+	}
+	http_token_t *t = &s->tokens[slot];
+	memcpy(t->token, out, 65);
+	snprintf(t->user, sizeof(t->user), "%s", user);
+	t->expires = now + s->conf->http_token_ttl;
+	pthread_mutex_unlock(&s->tok_lock);
+	return 0;
+}
+
+bool http_token_valid(http_server_t *s, const char *tok, size_t len)
+{
+	if (len == 0)
+		return false;
+	size_t sl = strlen(s->secret);
+	if (sl > 0 && sl == len && CRYPTO_memcmp(s->secret, tok, len) == 0)
+		return true;
+	if (len != 64)
+		return false;
+	bool ok = false;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->tok_lock);
+	for (int i = 0; i < HTTP_TOKENS_MAX; i++)
+		if (s->tokens[i].expires > now &&
+		    CRYPTO_memcmp(s->tokens[i].token, tok, 64) == 0)
+			ok = true;
+	pthread_mutex_unlock(&s->tok_lock);
+	return ok;
+}
+
+static bool authorised(hreq_t *r)
+{
+	ssize_t i = h2o_find_header(&r->req->headers, H2O_TOKEN_AUTHORIZATION,
+				    -1);
+	if (i < 0)
+		return false;
+	h2o_iovec_t v = r->req->headers.entries[i].value;
+	if (v.len < 7 || strncasecmp(v.base, "Bearer ", 7) != 0)
+		return false;
+	return http_token_valid(r->t->srv, v.base + 7, v.len - 7);
+}
+
+/* ---- dispatch ---- */
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static bool has_prefix(const hreq_t *r, const char *p)
+{
+	return strncmp(r->path, p, strlen(p)) == 0;
+}
+
+static int on_req(h2o_handler_t *self, h2o_req_t *req)
+{
+	(void)self;
+	http_thr_t *t = *(http_thr_t **)h2o_context_get_handler_context(
+		req->conn->ctx, self);
+	double t0 = now_s();
+	hreq_t r;
+	memset(&r, 0, sizeof(r));
+	r.t = t;
+	r.req = req;
+	r.route = R_OTHER;
+	idn_arena_reset(&t->arena);
+	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+	r.path = http_pct_decode(&req->pool, req->path.base, plen, false,
+				 &r.plen);
+	int done = 0;
+	if (r.path == NULL || r.plen != strlen(r.path) ||
+	    (req->query_at != SIZE_MAX &&
+	     parse_query(&r, req->path.base + req->query_at + 1,
+			 req->path.len - req->query_at - 1) != 0)) {
+		http_reply_rc(&r, 400, IDN_RC_PROTOCOL_ERROR,
+			      "malformed percent-encoding or query string");
+		done = 1;
+	}
+	if (!done)
+		r.admin = authorised(&r);
+	if (!done) {
+		ssize_t ct = h2o_find_header(&req->headers,
+					     H2O_TOKEN_CONTENT_TYPE, -1);
+		if (http_method(&r, "POST") && ct >= 0 &&
+		    h2o_memis(req->headers.entries[ct].value.base,
+			      req->headers.entries[ct].value.len,
+			      H2O_STRLIT("application/x-hdl-message")))
+			done = http_route_hdl(&r);
+	}
+	if (!done && (has_prefix(&r, "/api/stats") || !strcmp(r.path, "/metrics")))
+		done = http_route_stats(&r);
+	if (!done && (!strcmp(r.path, "/api") || has_prefix(&r, "/api/")))
+		done = http_route_api(&r);
+	if (!done && (has_prefix(&r, "/identity/") || has_prefix(&r, "/snms/")))
+		done = http_route_mgmt(&r);
+	if (!done && !strcmp(r.path, "/")) {
+		r.route = R_OTHER;
+		http_add_header(&r, H2O_TOKEN_LOCATION, "/console/");
+		http_reply(&r, 302, "text/plain", "see /console/\n", 14);
+		done = 1;
+	}
+	if (!done)
+		done = http_route_proxy(&r);
+	if (!done)
+		http_reply_rc(&r, 404, 0, "no such resource");
+	http_stats_request(t->srv->stats, &r, req->res.status, now_s() - t0);
+	return 0;
+}
+
+/* ---- threads ---- */
+
+static void on_accept(h2o_socket_t *listener, const char *err)
+{
+	if (err != NULL)
+		return;
+	http_thr_t *t = listener->data;
+	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+	if (sock == NULL)
+		return;
+	h2o_accept(&t->actx, sock);
+}
+
+static int count_conns(http_thr_t *t)
+{
+	int n = 0;
+	for (h2o_linklist_t *l = t->ctx.http1._conns.next;
+	     l != &t->ctx.http1._conns; l = l->next)
+		n++;
+	return n;
+}
+
+/* Wakes every open HTTP/1 connection of the thread with a socket
+ * shutdown, so h2o sees end of input and closes it itself. libh2o 2.2 has
+ * no call for this: the connection is found from its link in
+ * ctx->http1._conns (it follows h2o_conn_t and the socket pointer in
+ * struct st_h2o_http1_conn_t), checked against its context before use. */
+static void shutdown_conns(http_thr_t *t)
+{
+	for (h2o_linklist_t *l = t->ctx.http1._conns.next;
+	     l != &t->ctx.http1._conns; l = l->next) {
+		h2o_conn_t *c = (h2o_conn_t *)((char *)l - sizeof(h2o_socket_t *) -
+					       sizeof(h2o_conn_t));
+		if (c->ctx != &t->ctx || c->callbacks->get_socket == NULL)
+			continue;
+		h2o_socket_t *sock = c->callbacks->get_socket(c);
+		if (sock != NULL)
+			shutdown(h2o_socket_get_fd(sock), SHUT_RDWR);
+	}
+}
+
+/* Frees the chunks a thread-local h2o recycler keeps for reuse (the
+ * socket buffers), which would otherwise outlive the thread. */
+static void drain_recycler(h2o_mem_recycle_t *rc)
+{
+	while (rc->_link != NULL) {
+		void **c = (void **)rc->_link;
+		rc->_link = *c;
+		free(c);
+		rc->cnt--;
+	}
+}
+
+static bool timeouts_empty(http_thr_t *t)
+{
+	return h2o_linklist_is_empty(&t->ctx.zero_timeout._entries) &&
+	       h2o_linklist_is_empty(&t->ctx.one_sec_timeout._entries) &&
+	       h2o_linklist_is_empty(&t->ctx.hundred_ms_timeout._entries) &&
+	       h2o_linklist_is_empty(&t->ctx.http1.req_timeout._entries);
+}
+
+static void *thr_main(void *arg)
+{
+	http_thr_t *t = arg;
+	http_server_t *s = t->srv;
+	time_t last = 0;
+	while (!atomic_load(&s->stop)) {
+		h2o_evloop_run(t->loop, 200);
+		time_t now = time(NULL);
+		if (now != last) {
+			atomic_store(&t->conns, count_conns(t));
+			last = now;
+		}
+	}
+	/* stop accepting, let requests in progress finish, close the rest */
+	h2o_socket_read_stop(t->lsock);
+	h2o_socket_close(t->lsock);
+	t->lsock = NULL;
+	h2o_context_request_shutdown(&t->ctx);
+	for (int i = 0; i < 40 && count_conns(t) > 0; i++) {
+		if (i == 4) /* in-flight requests had their chance */
+			shutdown_conns(t);
+		h2o_evloop_run(t->loop, 50);
+	}
+	t->drained = count_conns(t) == 0;
+	/* closed sockets and finished requests go on the zero and one-second
+	 * timeouts: let those run empty before the context is disposed */
+	for (int i = 0; i < 40 && t->drained && !timeouts_empty(t); i++)
+		h2o_evloop_run(t->loop, 50);
+	t->drained = t->drained && timeouts_empty(t);
+	if (t->drained) {
+		/* in this thread, so what it frees goes to its recyclers */
+		h2o_context_dispose(&t->ctx);
+		h2o_evloop_destroy(t->loop);
+		t->loop = NULL;
+		t->disposed = true;
+	}
+	drain_recycler(&h2o_socket_buffer_prototype.allocator);
+	return NULL;
+}
+
+static int open_http_listener(const char *addr)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (idn_addr_parse(addr, 8000, &ss, &sl) != 0) {
+		log_error("invalid http address '%s'", addr);
+		return -1;
+	}
+	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
+			0);
+	if (fd < 0) {
+		log_error("http socket: %s", strerror(errno));
+		return -1;
+	}
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (ss.ss_family == AF_INET6)
+		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
+		log_error("cannot listen on http %s: %s", addr, strerror(errno));
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void thr_fini(http_thr_t *t)
+{
+	if (t->disposed) {
+		/* the thread disposed of its context and loop */
+	} else if (t->loop != NULL) {
+		if (t->lsock != NULL)
+			h2o_socket_close(t->lsock);
+		else if (t->lfd >= 0 && !t->started)
+			close(t->lfd);
+		/* h2o asserts on connections still open: leave them */
+		if (t->drained || !t->started) {
+			h2o_context_dispose(&t->ctx);
+			h2o_evloop_destroy(t->loop);
+		} else {
+			log_warn("http: connections still open at exit");
+		}
+	} else if (t->lfd >= 0) {
+		close(t->lfd);
+	}
+	handler_fini(&t->h);
+	idn_arena_free(&t->arena);
+	free(t->frame);
+	free(t->body);
+	free(t->rep);
+}
+
+static int thr_init(http_server_t *s, http_thr_t *t, int id)
+{
+	t->srv = s;
+	t->id = id;
+	t->lfd = -1;
+	idn_arena_init(&t->arena, 0);
+	t->frame = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
+	t->body = malloc(IDN_MSG_MAX);
+	if (t->frame == NULL || t->body == NULL ||
+	    handler_init(&t->h, s->node, true) != 0)
+		return -1;
+	t->lfd = open_http_listener(s->conf->http);
+	if (t->lfd < 0)
+		return -1;
+	t->loop = h2o_evloop_create();
+	h2o_context_init(&t->ctx, t->loop, &s->gconf);
+	t->actx.ctx = &t->ctx;
+	t->actx.hosts = s->gconf.hosts;
+	t->lsock = h2o_evloop_socket_create(t->loop, t->lfd,
+					    H2O_SOCKET_FLAG_DONT_READ);
+	t->lsock->data = t;
+	h2o_socket_read_start(t->lsock, on_accept);
+	return 0;
+}
+
+/* The handler's per-thread context pointer: h2o gives each context its
+ * own copy of the handler's context slot. */
+static void on_context_init(h2o_handler_t *self, h2o_context_t *ctx)
+{
+	http_thr_t *t = (http_thr_t *)((char *)ctx - offsetof(http_thr_t, ctx));
+	http_thr_t **slot = malloc(sizeof(*slot));
+	if (slot != NULL)
+		*slot = t;
+	h2o_context_set_handler_context(ctx, self, slot);
+}
+
+static void on_context_dispose(h2o_handler_t *self, h2o_context_t *ctx)
+{
+	free(h2o_context_get_handler_context(ctx, self));
+}
+
+static int read_secret(const char *path, char *out, size_t cap)
+{
+	FILE *f = fopen(path, "r");
+	if (f == NULL) {
+		log_error("cannot read http-admin-token-file %s: %s", path,
+			  strerror(errno));
+		return -1;
+	}
+	struct stat st;
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
+		log_warn("%s is readable by others: chmod 600 it", path);
+	if (fgets(out, (int)cap, f) == NULL)
+		out[0] = 0;
+	fclose(f);
+	size_t n = strlen(out);
+	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' ||
+			 out[n - 1] == ' '))
+		out[--n] = 0;
+	if (n < 16) {
+		log_error("%s: the admin token must be at least 16 characters",
+			  path);
+		return -1;
+	}
+	return 0;
+}
+
+static void find_webroot(http_server_t *s)
+{
+	if (s->conf->http_root[0]) {
+		snprintf(s->webroot, sizeof(s->webroot), "%s", s->conf->http_root);
+		return;
+	}
+	/* next to the binary (build/idnode, build/x/idnode), or ./web */
+	char exe[900];
+	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
+	static const char *const rel[] = {"/../web", "/../../web",
+					  "/../share/idnode/web"};
+	if (n > 0) {
+		exe[n] = 0;
+		char *slash = strrchr(exe, '/');
+		if (slash)
+			*slash = 0;
+		for (int i = 0; i < 3; i++) {
+			char p[1024];
+			struct stat st;
+			snprintf(p, sizeof(p), "%s%s/index.html", exe, rel[i]);
+			if (stat(p, &st) == 0) {
+				snprintf(s->webroot, sizeof(s->webroot), "%s%s",
+					 exe, rel[i]);
+				return;
+			}
+		}
+	}
+	snprintf(s->webroot, sizeof(s->webroot), "web");
+}
+
+int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out)
+{
+	*out = NULL;
+	if (conf->http[0] == 0)
+		return 0;
+	http_server_t *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return -1;
+	s->node = node;
+	s->conf = conf;
+	pthread_mutex_init(&s->tok_lock, NULL);
+	if (conf->http_token_file[0] &&
+	    read_secret(conf->http_token_file, s->secret, sizeof(s->secret)) != 0)
+		goto fail_early;
+	find_webroot(s);
+	if (http_stats_new(s, &s->stats) != 0)
+		goto fail_early;
+	h2o_config_init(&s->gconf);
+	s->gconf.max_request_entity_size = conf->http_max_body;
+	s->gconf.http1.req_timeout = (uint64_t)conf->http_timeout * 1000;
+	s->gconf.server_name = h2o_iovec_init(H2O_STRLIT("idnode"));
+	h2o_hostconf_t *hc = h2o_config_register_host(
+		&s->gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
+	h2o_pathconf_t *pc = h2o_config_register_path(hc, "/console", 0);
+	static const char *index_files[] = {"index.html", NULL};
+	h2o_file_register(pc, s->webroot, index_files, NULL, 0);
+	pc = h2o_config_register_path(hc, "/", 0);
+	h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
+	h->on_req = on_req;
+	h->on_context_init = on_context_init;
+	h->on_context_dispose = on_context_dispose;
+	s->nthr = conf->http_threads;
+	s->thr = calloc((size_t)s->nthr, sizeof(*s->thr));
+	if (s->thr == NULL)
+		goto fail;
+	for (int i = 0; i < s->nthr; i++)
+		if (thr_init(s, &s->thr[i], i) != 0)
+			goto fail;
+	for (int i = 0; i < s->nthr; i++) {
+		if (pthread_create(&s->thr[i].thread, NULL, thr_main,
+				   &s->thr[i]) != 0) {
+			log_error("cannot start http thread");
+			goto fail;
+		}
+		s->thr[i].started = true;
+	}
+	log_info("http on %s (%d threads, console %s, writes %s)", conf->http,
+		 s->nthr, s->webroot,
+		 s->secret[0] ? "with the admin token" : "disabled");
+	*out = s;
+	return 0;
+fail:
+	http_stop(s);
+	return -1;
+fail_early:
+	pthread_mutex_destroy(&s->tok_lock);
+	free(s);
+	return -1;
+}
+
+void http_stop(http_server_t *s)
+{
+	if (s == NULL)
+		return;
+	atomic_store(&s->stop, 1);
+	for (int i = 0; i < s->nthr; i++)
+		if (s->thr && s->thr[i].started)
+			pthread_join(s->thr[i].thread, NULL);
+	for (int i = 0; i < s->nthr && s->thr; i++)
+		if (s->thr[i].srv != NULL)
+			thr_fini(&s->thr[i]);
+	free(s->thr);
+	h2o_config_dispose(&s->gconf);
+	http_stats_free(s->stats);
+	pthread_mutex_destroy(&s->tok_lock);
+	free(s);
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+/* libh2o keeps freed memory-pool chunks in thread-local recyclers that no
+ * call empties; they go with the HTTP threads at shutdown. Read by
+ * LeakSanitizer in sanitizer builds only. */
+const char *__lsan_default_suppressions(void);
+const char *__lsan_default_suppressions(void)
+{
+	return "leak:libh2o-evloop.so\n";
+}
+#endif

@@ -1,0 +1,27 @@
+/* idnode's HTTP interface (DESIGN §6): the handle.net-shaped REST API,
+ * the management API, the browser resolution proxy, the web console's
+ * static files, /api/stats and /metrics.
+ *
+ * Built on libh2o's evloop library: http-threads threads (their own, never
+ * the UDP/TCP workers), each with an event loop, an SO_REUSEPORT listener
+ * and a handler_t of its own, so a request runs through the same Handle
+ * message path as UDP and TCP without locks. Writes are refused (401)
+ * unless the request carries the secret of http-admin-token-file, or a
+ * token from the management login, as "Authorization: Bearer ...". */
+#ifndef IDN_NODE_HTTP_H
+#define IDN_NODE_HTTP_H
+
+#include "config.h"
+#include "handler.h"
+
+typedef struct http_server http_server_t;
+
+/* Binds the listener and starts the threads when conf->http is set (else
+ * *out = NULL and 0). Returns 0 or -1 after logging why. */
+int http_start(node_ctx_t *node, const node_conf_t *conf,
+	       http_server_t **out);
+
+/* Stops the threads, closing connections in progress. NULL is fine. */
+void http_stop(http_server_t *s);
+
+#endif

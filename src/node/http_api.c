@@ -1,0 +1,774 @@
+/* The handle.net-shaped REST API, Handle messages over HTTP POST and the
+ * browser resolution proxy. Every operation is a Handle message run
+ * through the thread's handler, so HTTP answers exactly as UDP and TCP do
+ * (referrals, homing, visibility). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "http_int.h"
+#include "ident.h"
+#include "log.h"
+
+/* ---- the Handle message path ---- */
+
+static int collect(void *ctx, const uint8_t *frame, size_t len)
+{
+	http_thr_t *t = ctx;
+	if (t->repcap - t->replen < len) {
+		size_t cap = t->repcap ? t->repcap : 4096;
+		while (cap - t->replen < len)
+			cap *= 2;
+		uint8_t *nb = realloc(t->rep, cap);
+		if (nb == NULL)
+			return -1;
+		t->rep = nb;
+		t->repcap = cap;
+	}
+	memcpy(t->rep + t->replen, frame, len);
+	t->replen += len;
+	return 0;
+}
+
+static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
+		     int transport)
+{
+	t->replen = 0;
+	if (handler_begin(&t->h) != 0)
+		return -1;
+	int n = handler_process(&t->h, frame, len, transport, collect, t);
+	handler_end(&t->h);
+	return n;
+}
+
+int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
+		  bool admin, hdl_reply_t *out)
+{
+	idn_env_t env = {IDN_PROTO_MAJOR, IDN_PROTO_MINOR, 0, 0, 0, 1, 0, 0};
+	idn_hdr_t hdr = {op, 0, flags, 0xffff, 0, 0,
+			 (uint32_t)time(NULL) + 3600};
+	idn_wr_t w;
+	idn_wr_init(&w, t->frame, IDN_ENV_LEN + IDN_MSG_MAX);
+	idn_msg_mark_t m = idn_msg_start(&w, &env, &hdr);
+	idn_wr_raw(&w, t->body, blen);
+	idn_msg_finish(&w, m, NULL);
+	if (w.err)
+		return -1;
+	int n = run_frame(t, t->frame, w.len,
+			  admin ? TRANSPORT_CONTROL : TRANSPORT_TCP);
+	if (n <= 0 || t->replen < IDN_ENV_LEN)
+		return -1;
+	idn_env_t renv;
+	if (idn_env_decode(t->rep, IDN_ENV_LEN, &renv) != 0 ||
+	    IDN_ENV_LEN + (size_t)renv.msg_len > t->replen ||
+	    idn_msg_decode(t->rep + IDN_ENV_LEN, renv.msg_len, &out->msg) != 0)
+		return -1;
+	out->rc = out->msg.hdr.rc;
+	out->frames = t->rep;
+	out->len = t->replen;
+	out->nframes = n;
+	return 0;
+}
+
+int http_status_for_rc(uint32_t rc)
+{
+	switch (rc) {
+	case IDN_RC_SUCCESS: return 200;
+	case IDN_RC_TOO_BUSY: return 503;
+	case IDN_RC_PROTOCOL_ERROR: return 400;
+	case IDN_RC_NOT_SUPPORTED: return 501;
+	case IDN_RC_NOT_FOUND: return 404;
+	case IDN_RC_ALREADY_EXISTS: return 409;
+	case IDN_RC_INVALID_HANDLE: return 400;
+	case IDN_RC_VALUES_NOT_FOUND: return 404;
+	case IDN_RC_VALUE_EXISTS: return 409;
+	case IDN_RC_INVALID_VALUE: return 400;
+	case IDN_RC_SERVER_NOT_RESP: return 403;
+	case IDN_RC_SERVICE_REFERRAL:
+	case IDN_RC_PREFIX_REFERRAL: return 300;
+	case IDN_RC_INVALID_ADMIN:
+	case IDN_RC_INSUFFICIENT_PERMS: return 403;
+	case IDN_RC_AUTH_NEEDED:
+	case IDN_RC_AUTH_FAILED:
+	case IDN_RC_INVALID_CREDENTIAL:
+	case IDN_RC_AUTH_TIMEOUT:
+	case IDN_RC_AUTH_ERROR: return 401;
+	default: return 500;
+	}
+}
+
+/* The error text of an error reply, copied into the request's pool. */
+static const char *reply_text(hreq_t *r, const hdl_reply_t *hr)
+{
+	idn_bytes_t text;
+	if (idn_error_body_decode(hr->msg.rest, &text) != 0 || text.len == 0)
+		return "";
+	return h2o_strdup(&r->req->pool, (const char *)text.p, text.len).base;
+}
+
+static json_t *values_json(hreq_t *r, const idn_value_t *v, uint32_t n)
+{
+	json_t *a = json_array();
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(a, http_value_json(&v[i], &r->t->arena));
+	return a;
+}
+
+uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
+		      const char *const *types, int ntypes,
+		      const uint32_t *idx, int nidx, json_t **values,
+		      const char **message)
+{
+	http_thr_t *t = r->t;
+	idn_bytes_t tv[HTTP_Q_MAX];
+	for (int i = 0; i < ntypes; i++)
+		tv[i] = idn_bytes_str(types[i]);
+	idn_resolve_req_t q = {idn_bytes_str(id), (uint32_t)nidx,
+			       (uint32_t *)idx, (uint32_t)ntypes, tv};
+	idn_wr_t w;
+	idn_wr_init(&w, t->body, IDN_MSG_MAX);
+	idn_resolve_req_encode(&w, &q);
+	*values = NULL;
+	*message = "";
+	hdl_reply_t hr;
+	if (w.err) {
+		*message = "identifier too long";
+		return IDN_RC_INVALID_HANDLE;
+	}
+	uint32_t flags = public_only ? IDN_OF_PUBLIC_ONLY : 0;
+	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, r->admin, &hr) != 0) {
+		*message = "internal error";
+		return IDN_RC_ERROR;
+	}
+	if (hr.rc == IDN_RC_SUCCESS || hr.rc == IDN_RC_PREFIX_REFERRAL ||
+	    hr.rc == IDN_RC_SERVICE_REFERRAL) {
+		idn_values_body_t b;
+		if (idn_values_body_decode(hr.msg.rest, &t->arena, &b) != 0) {
+			*message = "malformed reply";
+			return IDN_RC_ERROR;
+		}
+		*values = values_json(r, b.values, b.nvalues);
+	} else {
+		*message = reply_text(r, &hr);
+	}
+	http_stats_ident(t->srv->stats, t->id, id, false, hr.rc == IDN_RC_SUCCESS);
+	return hr.rc;
+}
+
+uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
+		    const idn_value_t *v, uint32_t n, const uint32_t *idx,
+		    uint32_t nidx, const char **message)
+{
+	http_thr_t *t = r->t;
+	idn_wr_t w;
+	idn_wr_init(&w, t->body, IDN_MSG_MAX);
+	idn_bytes_t bid = idn_bytes_str(id);
+	if (op == IDN_OC_DELETE) {
+		idn_id_body_encode(&w, bid);
+	} else if (op == IDN_OC_REMOVE_VALUE) {
+		idn_remove_req_t b = {bid, nidx, (uint32_t *)idx};
+		idn_remove_req_encode(&w, &b);
+	} else {
+		idn_values_body_t b = {bid, n, (idn_value_t *)v};
+		idn_values_body_encode(&w, &b);
+	}
+	*message = "";
+	if (w.err) {
+		*message = "request too large for one Handle message";
+		return IDN_RC_INVALID_VALUE;
+	}
+	hdl_reply_t hr;
+	if (http_hdl_call(t, op, overwrite ? IDN_OF_OVERWRITE : 0, w.len, true,
+			  &hr) != 0) {
+		*message = "internal error";
+		return IDN_RC_ERROR;
+	}
+	if (hr.rc != IDN_RC_SUCCESS)
+		*message = reply_text(r, &hr);
+	http_stats_ident(t->srv->stats, t->id, id, true, hr.rc == IDN_RC_SUCCESS);
+	return hr.rc;
+}
+
+/* ---- /api/handles/{id} ---- */
+
+static json_t *rc_json(uint32_t rc, const char *id, const char *msg)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "responseCode", json_integer(rc));
+	if (id)
+		json_object_set_new(j, "handle", json_string(id));
+	if (msg && *msg)
+		json_object_set_new(j, "message", json_string(msg));
+	return j;
+}
+
+static void reply_result(hreq_t *r, uint32_t rc, const char *id,
+			 const char *msg, int ok_status)
+{
+	r->rc = rc;
+	http_reply_json(r, rc == IDN_RC_SUCCESS ? ok_status
+						: http_status_for_rc(rc),
+			rc_json(rc, id, msg));
+}
+
+/* Repeatable ?index=N parameters. Returns the count or -1. */
+static int q_indexes(hreq_t *r, uint32_t *out)
+{
+	int n = 0;
+	for (int i = 0; i < r->nq; i++) {
+		if (strcmp(r->qk[i], "index"))
+			continue;
+		char *end;
+		unsigned long v = strtoul(r->qv[i], &end, 10);
+		if (*r->qv[i] == 0 || *end || v > 0xffffffffUL ||
+		    r->qv[i][0] == '-')
+			return -1;
+		out[n++] = (uint32_t)v;
+	}
+	return n;
+}
+
+static void handle_get(hreq_t *r, const char *id)
+{
+	const char *types[HTTP_Q_MAX];
+	uint32_t idx[HTTP_Q_MAX];
+	int nt = 0;
+	for (int i = 0; i < r->nq; i++)
+		if (!strcmp(r->qk[i], "type"))
+			types[nt++] = r->qv[i];
+	int ni = q_indexes(r, idx);
+	if (ni < 0) {
+		reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
+			     "index must be a non-negative integer", 0);
+		return;
+	}
+	bool pub = !r->admin || http_q_flag(r, "publicOnly");
+	json_t *values;
+	const char *msg;
+	r->op = "resolve";
+	uint32_t rc = http_resolve(r, id, pub, types, nt, idx, ni, &values, &msg);
+	r->rc = rc;
+	json_t *j = rc_json(rc, id, msg);
+	if (values != NULL)
+		json_object_set_new(j, "values", values);
+	else if (rc == IDN_RC_VALUES_NOT_FOUND) /* handle.net: 200, no values */
+		json_object_set_new(j, "values", json_array());
+	int status = rc == IDN_RC_VALUES_NOT_FOUND ? 200 : http_status_for_rc(rc);
+	http_reply_json(r, status, j);
+}
+
+/* PUT: create or replace; with ?index=, add or replace those values. */
+static void handle_put(hreq_t *r, const char *id)
+{
+	json_t *body = http_body_json(r);
+	if (body == NULL)
+		return;
+	char err[256] = "";
+	const char *k;
+	json_t *v;
+	json_object_foreach(body, k, v)
+	{
+		if (strcmp(k, "values") && strcmp(k, "handle") &&
+		    strcmp(k, "responseCode")) {
+			snprintf(err, sizeof(err), "unknown field '%.64s'", k);
+			break;
+		}
+	}
+	json_t *h = json_object_get(body, "handle");
+	if (!err[0] && h != NULL &&
+	    (!json_is_string(h) || strcmp(json_string_value(h), id)))
+		snprintf(err, sizeof(err), "\"handle\" does not match the URL");
+	idn_value_t *vals = NULL;
+	uint32_t n = 0;
+	if (!err[0])
+		http_values_parse(json_object_get(body, "values"), &vals, &n,
+				  &r->t->arena, err, sizeof(err));
+	uint32_t idx[HTTP_Q_MAX];
+	int ni = err[0] ? 0 : q_indexes(r, idx);
+	if (ni < 0)
+		snprintf(err, sizeof(err), "index must be a non-negative integer");
+	if (!err[0] && n == 0)
+		snprintf(err, sizeof(err), "no values given");
+	if (err[0]) {
+		reply_result(r, IDN_RC_INVALID_VALUE, id, err, 0);
+		json_decref(body);
+		return;
+	}
+	bool overwrite = !http_q(r, "overwrite") || http_q_flag(r, "overwrite");
+	const char *msg;
+	uint32_t rc;
+	if (ni > 0) {
+		/* only the listed indexes, all of which must be in the body */
+		uint32_t m = 0;
+		for (int i = 0; i < ni; i++) {
+			uint32_t k2 = 0;
+			while (k2 < n && vals[k2].index != idx[i])
+				k2++;
+			if (k2 == n) {
+				snprintf(err, sizeof(err),
+					 "index %u is not in the body", idx[i]);
+				reply_result(r, IDN_RC_INVALID_VALUE, id, err, 0);
+				json_decref(body);
+				return;
+			}
+		}
+		for (uint32_t k2 = 0; k2 < n; k2++)
+			for (int i = 0; i < ni; i++)
+				if (vals[k2].index == idx[i]) {
+					vals[m++] = vals[k2];
+					break;
+				}
+		r->op = "add";
+		rc = http_write(r, IDN_OC_ADD_VALUE, id, overwrite, vals, m, NULL,
+				0, &msg);
+		reply_result(r, rc, id, msg, 200);
+	} else {
+		r->op = "create";
+		rc = http_write(r, IDN_OC_CREATE, id, false, vals, n, NULL, 0,
+				&msg);
+		if (rc == IDN_RC_ALREADY_EXISTS && overwrite) {
+			rc = http_write(r, IDN_OC_CREATE, id, true, vals, n, NULL,
+					0, &msg);
+			reply_result(r, rc, id, msg, 200);
+		} else {
+			reply_result(r, rc, id, msg, 201);
+		}
+	}
+	json_decref(body);
+}
+
+static void handle_delete(hreq_t *r, const char *id)
+{
+	uint32_t idx[HTTP_Q_MAX];
+	int ni = q_indexes(r, idx);
+	const char *msg;
+	if (ni < 0) {
+		reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
+			     "index must be a non-negative integer", 0);
+		return;
+	}
+	r->op = ni > 0 ? "remove" : "delete";
+	uint32_t rc = http_write(r, ni > 0 ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE,
+				 id, false, NULL, 0, idx, (uint32_t)ni, &msg);
+	reply_result(r, rc, id, msg, 200);
+}
+
+static bool needs_auth(hreq_t *r)
+{
+	if (r->admin)
+		return false;
+	r->rc = IDN_RC_AUTH_NEEDED;
+	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"idnode\"");
+	http_reply_rc(r, 401, IDN_RC_AUTH_NEEDED,
+		      r->t->srv->secret[0]
+			      ? "authentication needed: send Authorization: Bearer <token>"
+			      : "writes over HTTP are disabled on this node (no http-admin-token-file)");
+	return true;
+}
+
+static void method_not_allowed(hreq_t *r, const char *allow)
+{
+	http_add_header(r, H2O_TOKEN_ALLOW, allow);
+	http_reply_rc(r, 405, IDN_RC_PROTOCOL_ERROR, "method not allowed");
+}
+
+/* ---- listings ---- */
+
+typedef struct {
+	json_t *arr;
+	uint64_t skip, take, total;
+} list_ctx_t;
+
+static int list_cb(void *ctx, idn_bytes_t id)
+{
+	list_ctx_t *l = ctx;
+	if (l->total >= l->skip && l->total < l->skip + l->take)
+		json_array_append_new(l->arr, http_jstrn(id.p, id.len));
+	l->total++;
+	return 0;
+}
+
+static int homed_cb(void *ctx, idn_bytes_t id)
+{
+	json_array_append_new(ctx, http_jstrn(id.p, id.len));
+	return 0;
+}
+
+static long q_long(hreq_t *r, const char *name, long dflt, long min, long max,
+		   bool *bad)
+{
+	const char *s = http_q(r, name);
+	if (s == NULL)
+		return dflt;
+	char *end;
+	long v = strtol(s, &end, 10);
+	if (*s == 0 || *end || v < min || v > max)
+		*bad = true;
+	return v;
+}
+
+static void list_handles(hreq_t *r)
+{
+	r->route = R_LIST;
+	r->op = "list";
+	const char *prefix = http_q(r, "prefix");
+	bool bad = false;
+	long page = q_long(r, "page", 0, 0, 100000000, &bad);
+	long size = q_long(r, "pageSize", 100, 1, 10000, &bad);
+	if (prefix == NULL || bad) {
+		http_reply_rc(r, 400, IDN_RC_PROTOCOL_ERROR,
+			      "need ?prefix=P [&page=N&pageSize=1..10000]");
+		return;
+	}
+	if (needs_auth(r))
+		return;
+	uint8_t p[IDN_IDENT_MAX];
+	uint32_t pl;
+	if (idn_prefix_normalise((const uint8_t *)prefix, strlen(prefix), p,
+				 &pl) != 0) {
+		http_reply_rc(r, 400, IDN_RC_INVALID_HANDLE, "invalid prefix");
+		return;
+	}
+	handler_t *h = &r->t->h;
+	if (handler_begin(h) != 0) {
+		http_reply_rc(r, 500, IDN_RC_ERROR, "store unavailable");
+		return;
+	}
+	int homed = idn_store_homed(h->rtxn, p, pl);
+	list_ctx_t l = {json_array(), (uint64_t)page * (uint64_t)size,
+			(uint64_t)size, 0};
+	int err = homed == 1 ? idn_store_list(h->rtxn, p, pl,
+					      idn_bytes(NULL, 0), list_cb, &l)
+			     : 0;
+	handler_end(h);
+	if (homed != 1 || err) {
+		json_decref(l.arr);
+		if (homed == 0)
+			http_reply_rc(r, 404, IDN_RC_SERVER_NOT_RESP,
+				      "prefix is not homed on this node");
+		else
+			http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
+		return;
+	}
+	json_t *j = json_object();
+	r->rc = IDN_RC_SUCCESS;
+	json_object_set_new(j, "responseCode", json_integer(1));
+	json_object_set_new(j, "prefix", json_string(prefix));
+	json_object_set_new(j, "totalCount", json_integer((json_int_t)l.total));
+	json_object_set_new(j, "page", json_integer(page));
+	json_object_set_new(j, "pageSize", json_integer(size));
+	json_object_set_new(j, "handles", l.arr);
+	http_reply_json(r, 200, j);
+}
+
+static void list_prefixes(hreq_t *r)
+{
+	r->route = R_PREFIXES;
+	r->op = "list_homed";
+	handler_t *h = &r->t->h;
+	if (handler_begin(h) != 0) {
+		http_reply_rc(r, 500, IDN_RC_ERROR, "store unavailable");
+		return;
+	}
+	json_t *arr = json_array();
+	int err = idn_store_list_homed(h->rtxn, homed_cb, arr);
+	handler_end(h);
+	if (err) {
+		json_decref(arr);
+		http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
+		return;
+	}
+	json_t *j = json_object();
+	r->rc = IDN_RC_SUCCESS;
+	json_object_set_new(j, "responseCode", json_integer(1));
+	json_object_set_new(j, "prefixes", arr);
+	http_reply_json(r, 200, j);
+}
+
+static void site_info(hreq_t *r)
+{
+	r->route = R_SITE;
+	r->op = "site";
+	idn_hs_site_t site;
+	node_ctx_t *n = r->t->srv->node;
+	if (idn_hs_site_decode(idn_bytes(n->site, n->site_len), &r->t->arena,
+			       &site) != 0) {
+		http_reply_rc(r, 500, IDN_RC_ERROR, "site unavailable");
+		return;
+	}
+	json_t *j = json_object();
+	r->rc = IDN_RC_SUCCESS;
+	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *d = json_object();
+	json_object_set_new(d, "format", json_string("site"));
+	json_object_set_new(d, "value", http_site_json(&site));
+	json_object_set_new(j, "data", d);
+	http_reply_json(r, 200, j);
+}
+
+int http_route_api(hreq_t *r)
+{
+	const char *p = r->path;
+	if (!strcmp(p, "/api/handles") || !strcmp(p, "/api/handles/")) {
+		if (!http_method(r, "GET") && !http_method(r, "HEAD"))
+			method_not_allowed(r, "GET");
+		else
+			list_handles(r);
+		return 1;
+	}
+	if (!strncmp(p, "/api/handles/", 13)) {
+		const char *id = p + 13;
+		r->route = R_HANDLE;
+		if (http_method(r, "GET") || http_method(r, "HEAD")) {
+			handle_get(r, id);
+		} else if (http_method(r, "PUT")) {
+			if (!needs_auth(r))
+				handle_put(r, id);
+		} else if (http_method(r, "DELETE")) {
+			if (!needs_auth(r))
+				handle_delete(r, id);
+		} else {
+			method_not_allowed(r, "GET, PUT, DELETE");
+		}
+		return 1;
+	}
+	if (!strcmp(p, "/api/prefixes") || !strcmp(p, "/api/site")) {
+		if (!http_method(r, "GET") && !http_method(r, "HEAD"))
+			method_not_allowed(r, "GET");
+		else if (p[5] == 'p')
+			list_prefixes(r);
+		else
+			site_info(r);
+		return 1;
+	}
+	http_reply_rc(r, 404, 0, "no such API resource");
+	return 1;
+}
+
+/* ---- Handle messages over HTTP (DESIGN §5 transports) ---- */
+
+int http_route_hdl(hreq_t *r)
+{
+	http_thr_t *t = r->t;
+	r->route = R_HDL;
+	r->op = "hdl";
+	h2o_iovec_t b = r->req->entity;
+	idn_env_t env;
+	if (b.base == NULL || b.len < IDN_ENV_LEN + IDN_HDR_LEN ||
+	    idn_env_decode((const uint8_t *)b.base, b.len, &env) == IDN_EMALFORMED ||
+	    env.msg_len != b.len - IDN_ENV_LEN) {
+		http_reply(r, 400, "text/plain",
+			   "malformed Handle message\n", 25);
+		return 1;
+	}
+	/* network semantics: administration is refused as over TCP */
+	int n = run_frame(t, (const uint8_t *)b.base, b.len, TRANSPORT_TCP);
+	if (n <= 0) {
+		http_reply(r, 400, "text/plain", "malformed Handle message\n",
+			   25);
+		return 1;
+	}
+	idn_msg_t m;
+	if (t->replen >= IDN_ENV_LEN + IDN_HDR_LEN &&
+	    idn_msg_decode(t->rep + IDN_ENV_LEN,
+			   idn_get_u32(t->rep + 16), &m) == 0)
+		r->rc = m.hdr.rc;
+	http_reply(r, 200, "application/x-hdl-message", (const char *)t->rep,
+		   t->replen);
+	return 1;
+}
+
+/* ---- the browser proxy: GET /{identifier} ---- */
+
+static void html_escape(h2o_mem_pool_t *pool, const char *s, h2o_iovec_t *out)
+{
+	size_t n = 0;
+	for (const char *p = s; *p; p++)
+		n += strchr("<>&\"'", *p) ? 6 : 1;
+	char *o = h2o_mem_alloc_pool(pool, n + 1), *q = o;
+	for (const char *p = s; *p; p++) {
+		switch (*p) {
+		case '<': q += sprintf(q, "&lt;"); break;
+		case '>': q += sprintf(q, "&gt;"); break;
+		case '&': q += sprintf(q, "&amp;"); break;
+		case '"': q += sprintf(q, "&quot;"); break;
+		case '\'': q += sprintf(q, "&#39;"); break;
+		default: *q++ = *p;
+		}
+	}
+	*q = 0;
+	*out = h2o_iovec_init(o, (size_t)(q - o));
+}
+
+static const char *esc(hreq_t *r, const char *s)
+{
+	h2o_iovec_t v;
+	html_escape(&r->req->pool, s, &v);
+	return v.base;
+}
+
+/* Appends to a growing page. */
+typedef struct {
+	char *p;
+	size_t len, cap;
+} page_t;
+
+static void page_add(page_t *pg, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+static void page_add(page_t *pg, const char *fmt, ...)
+{
+	va_list ap;
+	for (;;) {
+		va_start(ap, fmt);
+		int n = vsnprintf(pg->p ? pg->p + pg->len : NULL,
+				  pg->p ? pg->cap - pg->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (pg->p && pg->len + (size_t)n < pg->cap) {
+			pg->len += (size_t)n;
+			return;
+		}
+		size_t cap = (pg->cap ? pg->cap : 4096);
+		while (cap <= pg->len + (size_t)n)
+			cap *= 2;
+		char *np = realloc(pg->p, cap);
+		if (np == NULL)
+			return;
+		pg->p = np;
+		pg->cap = cap;
+	}
+}
+
+static const char page_head[] =
+	"<!doctype html><html><head><meta charset=\"utf-8\">"
+	"<meta name=\"viewport\" content=\"width=device-width\">"
+	"<title>%s</title><link rel=\"stylesheet\" href=\"/console/style.css\">"
+	"</head><body><header><a href=\"/console/\">idnode</a></header><main>";
+
+static void page_send(hreq_t *r, int status, page_t *pg)
+{
+	page_add(pg, "</main></body></html>\n");
+	http_reply(r, status, "text/html; charset=utf-8", pg->p ? pg->p : "",
+		   pg->len);
+	free(pg->p);
+}
+
+static void record_page(hreq_t *r, const char *id, json_t *values)
+{
+	page_t pg = {0};
+	page_add(&pg, page_head, esc(r, id));
+	page_add(&pg, "<h1 class=\"handle\">%s</h1><table class=\"values\">"
+		      "<tr><th>index</th><th>type</th><th>data</th><th>ttl</th>"
+		      "<th>timestamp</th></tr>",
+		 esc(r, id));
+	size_t i;
+	json_t *v;
+	json_array_foreach(values, i, v)
+	{
+		json_t *d = json_object_get(v, "data");
+		json_t *dv = json_object_get(d, "value");
+		char *txt = json_is_string(dv) ? strdup(json_string_value(dv))
+					       : json_dumps(dv, JSON_COMPACT);
+		const char *type = json_string_value(json_object_get(v, "type"));
+		bool link = type && !strcasecmp(type, "URL") && txt &&
+			    (!strncmp(txt, "http://", 7) ||
+			     !strncmp(txt, "https://", 8));
+		page_add(&pg, "<tr><td>%lld</td><td>%s</td><td>",
+			 (long long)json_integer_value(json_object_get(v, "index")),
+			 esc(r, type ? type : ""));
+		if (link)
+			page_add(&pg, "<a href=\"%s\">%s</a>", esc(r, txt),
+				 esc(r, txt));
+		else
+			page_add(&pg, "%s", esc(r, txt ? txt : ""));
+		page_add(&pg, "</td><td>%lld</td><td>%s</td></tr>",
+			 (long long)json_integer_value(json_object_get(v, "ttl")),
+			 esc(r, json_string_value(json_object_get(v, "timestamp"))
+					? json_string_value(json_object_get(v, "timestamp"))
+					: ""));
+		free(txt);
+	}
+	page_add(&pg, "</table><p><a href=\"/api/handles/%s?pretty\">JSON</a></p>",
+		 esc(r, id));
+	http_add_header(r, H2O_TOKEN_CACHE_CONTROL, "no-store");
+	page_send(r, 200, &pg);
+}
+
+static void not_found_page(hreq_t *r, const char *id, uint32_t rc,
+			   const char *msg)
+{
+	page_t pg = {0};
+	page_add(&pg, page_head, "not found");
+	if (rc == IDN_RC_INVALID_HANDLE)
+		page_add(&pg, "<h1>Not an identifier</h1><p><code>%s</code> is "
+			      "not a valid identifier: %s</p>",
+			 esc(r, id), esc(r, msg && *msg ? msg : "invalid syntax"));
+	else
+		page_add(&pg, "<h1>Identifier not found</h1><p><code>%s</code> "
+			      "is not registered on this node (response code %u%s%s).</p>",
+			 esc(r, id), rc, msg && *msg ? ": " : "",
+			 esc(r, msg ? msg : ""));
+	page_add(&pg, "<p>Identifiers look like <code>88.118.8/JXDY2106023</code>: "
+		      "a prefix, a slash, a suffix. Try the "
+		      "<a href=\"/console/\">resolver console</a>, or "
+		      "<a href=\"/api/prefixes\">the prefixes this node serves</a>.</p>");
+	page_send(r, rc == IDN_RC_INVALID_HANDLE ? 400 : 404, &pg);
+}
+
+int http_route_proxy(hreq_t *r)
+{
+	if (!http_method(r, "GET") && !http_method(r, "HEAD")) {
+		method_not_allowed(r, "GET");
+		return 1;
+	}
+	r->route = R_PROXY;
+	r->op = "resolve";
+	const char *id = r->path + 1;
+	if (strchr(id, '/') == NULL) {
+		not_found_page(r, id, IDN_RC_INVALID_HANDLE,
+			       "no '/' between prefix and suffix");
+		r->rc = IDN_RC_INVALID_HANDLE;
+		return 1;
+	}
+	json_t *values;
+	const char *msg;
+	uint32_t rc = http_resolve(r, id, true, NULL, 0, NULL, 0, &values, &msg);
+	r->rc = rc;
+	if (rc != IDN_RC_SUCCESS) {
+		json_decref(values);
+		not_found_page(r, id, rc, msg);
+		return 1;
+	}
+	if (!http_q(r, "noredirect")) {
+		size_t i;
+		json_t *v;
+		json_array_foreach(values, i, v)
+		{
+			const char *type = json_string_value(json_object_get(v, "type"));
+			json_t *dv = json_object_get(json_object_get(v, "data"), "value");
+			if (type && !strcasecmp(type, "URL") && json_is_string(dv)) {
+				const char *u = json_string_value(dv);
+				/* only web URLs, never javascript: and the like */
+				if (strncasecmp(u, "http://", 7) &&
+				    strncasecmp(u, "https://", 8))
+					continue;
+				http_add_header(r, H2O_TOKEN_LOCATION,
+						h2o_strdup(&r->req->pool, u,
+							   strlen(u)).base);
+				http_add_header(r, H2O_TOKEN_CACHE_CONTROL,
+						"no-store");
+				json_decref(values);
+				http_reply(r, 302, "text/plain", "redirect\n", 9);
+				return 1;
+			}
+		}
+	}
+	record_page(r, id, values);
+	json_decref(values);
+	return 1;
+}

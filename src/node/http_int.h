@@ -1,0 +1,193 @@
+/* Internals shared by the HTTP modules (http*.c); not for other code. */
+#ifndef IDN_NODE_HTTP_INT_H
+#define IDN_NODE_HTTP_INT_H
+
+#include <h2o.h>
+#include <jansson.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "arena.h"
+#include "handler.h"
+#include "http.h"
+#include "msg.h"
+#include "value.h"
+
+#define HTTP_Q_MAX 64      /* query parameters kept per request */
+#define HTTP_TOKENS_MAX 64 /* live management login tokens */
+
+/* Routes, for the metrics. */
+enum {
+	R_HANDLE = 0, /* /api/handles/{id} */
+	R_LIST,       /* /api/handles?prefix= */
+	R_PREFIXES,
+	R_SITE,
+	R_STATS,
+	R_METRICS,
+	R_HDL,   /* POST application/x-hdl-message */
+	R_MGMT,  /* /identity, /snms */
+	R_PROXY, /* GET /{identifier} */
+	R_OTHER,
+	R_COUNT
+};
+
+/* Latency buckets of the histograms, in seconds. */
+#define HTTP_LAT_BUCKETS 12
+extern const double http_lat_bounds[HTTP_LAT_BUCKETS];
+
+typedef struct http_thr http_thr_t;
+
+/* Activity the dashboard and /metrics show (http_stats.c). */
+typedef struct http_stats http_stats_t;
+
+struct http_thr {
+	http_server_t *srv;
+	int id;
+	pthread_t thread;
+	bool started;
+	bool drained;  /* every connection closed at stop */
+	bool disposed; /* its context and loop are gone */
+	h2o_evloop_t *loop;
+	h2o_context_t ctx;
+	h2o_accept_ctx_t actx;
+	int lfd;
+	h2o_socket_t *lsock;
+	handler_t h;
+	idn_arena_t arena; /* decoded replies and parsed input, per request */
+	uint8_t *frame;    /* request being built: envelope + message */
+	uint8_t *body;     /* request body being built */
+	uint8_t *rep;      /* reply frames of the last call, concatenated */
+	size_t replen, repcap;
+	atomic_int conns; /* open connections, sampled by the loop */
+};
+
+typedef struct {
+	char token[65];
+	char user[64];
+	time_t expires;
+} http_token_t;
+
+struct http_server {
+	node_ctx_t *node;
+	const node_conf_t *conf;
+	h2o_globalconf_t gconf;
+	http_thr_t *thr;
+	int nthr;
+	atomic_int stop;
+	char secret[256]; /* from http-admin-token-file; "" = writes off */
+	pthread_mutex_t tok_lock;
+	http_token_t tokens[HTTP_TOKENS_MAX];
+	http_stats_t *stats;
+	char webroot[1024];
+};
+
+/* One request as the route handlers see it. */
+typedef struct {
+	http_thr_t *t;
+	h2o_req_t *req;
+	char *path; /* percent-decoded path without the query, NUL-ended */
+	size_t plen;
+	int nq;
+	char *qk[HTTP_Q_MAX], *qv[HTTP_Q_MAX]; /* decoded query pairs */
+	bool admin; /* authorised for writes */
+	int route;  /* R_* */
+	const char *op; /* for the metrics: "resolve", "create", ... */
+	uint32_t rc;    /* Handle response code of the operation, 0 none */
+} hreq_t;
+
+/* ---- http.c: responses and request helpers ---- */
+
+void http_reply(hreq_t *r, int status, const char *ctype, const char *body,
+		size_t len);
+/* Sends j (reference stolen) as JSON; ?pretty indents it. */
+void http_reply_json(hreq_t *r, int status, json_t *j);
+/* {"responseCode":rc,"message":msg} with the status. */
+void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg);
+void http_add_header(hreq_t *r, const h2o_token_t *tok, const char *v);
+
+/* The first value of query parameter name, NULL if absent. */
+const char *http_q(const hreq_t *r, const char *name);
+/* True when name is present and not "false"/"0" (a bare "?pretty" too). */
+bool http_q_flag(const hreq_t *r, const char *name);
+bool http_method(const hreq_t *r, const char *m);
+/* Decodes %XX in s[0..len) into a NUL-ended pool string; NULL when an
+ * escape is malformed or decodes to NUL. */
+char *http_pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len,
+		      bool plus_space, size_t *out_len);
+/* Parses the request body as a JSON object; replies 400 and returns NULL
+ * when it is not one. */
+json_t *http_body_json(hreq_t *r);
+
+/* Management login tokens: issues one for user; checks one. */
+int http_token_issue(http_server_t *s, const char *user, char out[65]);
+bool http_token_valid(http_server_t *s, const char *tok, size_t len);
+
+/* ---- the Handle message path (http_api.c) ---- */
+
+typedef struct {
+	uint32_t rc;     /* response code of the first reply message */
+	idn_msg_t msg;   /* the first reply message, decoded */
+	const uint8_t *frames; /* every reply frame, concatenated */
+	size_t len;
+	int nframes;
+} hdl_reply_t;
+
+/* Runs one request (op, flags, body of blen bytes in t->body) through the
+ * thread's handler, as the control socket when admin, else as a network
+ * client. Returns 0 with *out filled in, or -1 (no reply). The reply lives
+ * until the next call. */
+int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
+		  bool admin, hdl_reply_t *out);
+
+/* HTTP status for a Handle response code (DESIGN §6). */
+int http_status_for_rc(uint32_t rc);
+
+/* Resolves id for r; on rc 1 *values gets the values array (JSON). Returns
+ * the response code, or 0 when the request could not be made (r replied). */
+uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
+		      const char *const *types, int ntypes,
+		      const uint32_t *idx, int nidx, json_t **values,
+		      const char **message);
+
+/* Applies a write. op is IDN_OC_*; v/n the values (create/add/modify),
+ * idx/nidx the indexes (remove). Returns the response code; *message gets
+ * the node's error text (pool or static). */
+uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
+		    const idn_value_t *v, uint32_t n, const uint32_t *idx,
+		    uint32_t nidx, const char **message);
+
+int http_route_api(hreq_t *r);   /* /api/... ; 0 if not handled */
+int http_route_hdl(hreq_t *r);   /* POST application/x-hdl-message */
+int http_route_proxy(hreq_t *r); /* GET /{identifier} */
+int http_route_mgmt(hreq_t *r);  /* /identity/..., /snms/... */
+
+/* ---- http_json.c: values as handle.net JSON ---- */
+
+json_t *http_value_json(const idn_value_t *v, idn_arena_t *a);
+/* Parses one value object ({index,type,data:{format,value}|"text",ttl,
+ * permissions}) into v, allocating from a. Unknown fields are an error.
+ * Returns 0, or -1 with a message in err. */
+int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
+		     size_t errlen);
+/* Parses a JSON array of values. Returns 0 or -1 with err. */
+int http_values_parse(json_t *arr, idn_value_t **out, uint32_t *n,
+		      idn_arena_t *a, char *err, size_t errlen);
+json_t *http_site_json(const idn_hs_site_t *s);
+json_t *http_jstrn(const uint8_t *p, size_t len);
+void http_fmt_time(uint32_t t, char *out, size_t cap);
+
+/* ---- http_stats.c ---- */
+
+int http_stats_new(http_server_t *s, http_stats_t **out);
+void http_stats_free(http_stats_t *st);
+/* Records one finished HTTP request. */
+void http_stats_request(http_stats_t *st, const hreq_t *r, int status,
+			double seconds);
+/* Records a resolution or registration of an identifier (dashboard). */
+void http_stats_ident(http_stats_t *st, int thr, const char *id, bool write,
+		      bool ok);
+int http_route_stats(hreq_t *r); /* /api/stats and /metrics */
+
+#endif

@@ -1,0 +1,603 @@
+/* Values as the handle.net REST API shows them: data.format is string,
+ * base64, hex, admin, vlist, site or key. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "error.h"
+#include "http_int.h"
+#include "ident.h"
+
+static const char b64tbl[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+
+json_t *http_jstrn(const uint8_t *p, size_t len)
+{
+	json_t *j = json_stringn((const char *)p, len);
+	return j ? j : json_string(""); /* not UTF-8: never for checked text */
+}
+
+static json_t *jb64(const uint8_t *p, size_t len)
+{
+	char *s = malloc((len + 2) / 3 * 4 + 1), *o = s;
+	if (s == NULL)
+		return json_null();
+	for (size_t i = 0; i < len; i += 3) {
+		uint32_t v = (uint32_t)p[i] << 16;
+		if (i + 1 < len)
+			v |= (uint32_t)p[i + 1] << 8;
+		if (i + 2 < len)
+			v |= p[i + 2];
+		*o++ = b64tbl[v >> 18 & 63];
+		*o++ = b64tbl[v >> 12 & 63];
+		*o++ = i + 1 < len ? b64tbl[v >> 6 & 63] : '=';
+		*o++ = i + 2 < len ? b64tbl[v & 63] : '=';
+	}
+	*o = 0;
+	json_t *j = json_string(s);
+	free(s);
+	return j;
+}
+
+void http_fmt_time(uint32_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+/* Text a browser can show as is: valid UTF-8 without control characters
+ * other than tab and newline. */
+static bool is_text(idn_bytes_t b)
+{
+	if (idn_utf8_check(b.p, b.len) != 0)
+		return false;
+	for (uint32_t i = 0; i < b.len; i++)
+		if (b.p[i] < 0x20 && b.p[i] != '\t' && b.p[i] != '\n')
+			return false;
+	return true;
+}
+
+static const char *proto_name(uint8_t p)
+{
+	switch (p) {
+	case IDN_PROTO_UDP: return "UDP";
+	case IDN_PROTO_TCP: return "TCP";
+	case IDN_PROTO_HTTP: return "HTTP";
+	case IDN_PROTO_HTTPS: return "HTTPS";
+	default: return "?";
+	}
+}
+
+json_t *http_site_json(const idn_hs_site_t *s)
+{
+	json_t *o = json_object();
+	char ver[16];
+	snprintf(ver, sizeof(ver), "%u.%u", s->major, s->minor);
+	json_object_set_new(o, "version", json_integer(s->version));
+	json_object_set_new(o, "protocolVersion", json_string(ver));
+	json_object_set_new(o, "serialNumber", json_integer(s->serial));
+	json_object_set_new(o, "primaryMask",
+			    json_integer(s->flags & 0xc0));
+	json_object_set_new(o, "hashOption", json_integer(s->hash_option));
+	json_object_set_new(o, "hashFilter",
+			    http_jstrn(s->hash_filter.p, s->hash_filter.len));
+	json_t *attrs = json_array();
+	for (uint32_t i = 0; i < s->nattrs; i++) {
+		json_t *a = json_object();
+		json_object_set_new(a, "name", http_jstrn(s->attrs[i].name.p,
+							  s->attrs[i].name.len));
+		json_object_set_new(a, "value",
+				    http_jstrn(s->attrs[i].value.p,
+					       s->attrs[i].value.len));
+		json_array_append_new(attrs, a);
+	}
+	json_object_set_new(o, "attributes", attrs);
+	json_t *servers = json_array();
+	for (uint32_t i = 0; i < s->nservers; i++) {
+		const idn_hs_server_t *sv = &s->servers[i];
+		json_t *so = json_object();
+		char host[64];
+		static const uint8_t v4[12] = {0};
+		if (memcmp(sv->addr, v4, 12) == 0)
+			snprintf(host, sizeof(host), "%u.%u.%u.%u", sv->addr[12],
+				 sv->addr[13], sv->addr[14], sv->addr[15]);
+		else {
+			char *p = host;
+			for (int k = 0; k < 16; k += 2)
+				p += sprintf(p, "%s%x", k ? ":" : "",
+					     sv->addr[k] << 8 | sv->addr[k + 1]);
+		}
+		json_object_set_new(so, "serverId", json_integer(sv->id));
+		json_object_set_new(so, "address", json_string(host));
+		if (sv->pubkey.len) {
+			json_t *pk = json_object();
+			json_object_set_new(pk, "format", json_string("base64"));
+			json_object_set_new(pk, "value",
+					    jb64(sv->pubkey.p, sv->pubkey.len));
+			json_object_set_new(so, "publicKey", pk);
+		}
+		json_t *ifs = json_array();
+		for (uint32_t k = 0; k < sv->nifaces; k++) {
+			json_t *io = json_object();
+			uint8_t ty = sv->ifaces[k].type;
+			json_object_set_new(io, "query",
+					    json_boolean(ty & IDN_IF_QUERY));
+			json_object_set_new(io, "admin",
+					    json_boolean(ty & IDN_IF_ADMIN));
+			json_object_set_new(
+				io, "protocol",
+				json_string(proto_name(sv->ifaces[k].proto)));
+			json_object_set_new(io, "port",
+					    json_integer(sv->ifaces[k].port));
+			json_array_append_new(ifs, io);
+		}
+		json_object_set_new(so, "interfaces", ifs);
+		json_array_append_new(servers, so);
+	}
+	json_object_set_new(o, "servers", servers);
+	return o;
+}
+
+static void perms_text(uint8_t p, char out[5])
+{
+	out[0] = p & IDN_PERM_ADMIN_READ ? 'r' : '-';
+	out[1] = p & IDN_PERM_ADMIN_WRITE ? 'w' : '-';
+	out[2] = p & IDN_PERM_PUBLIC_READ ? 'r' : '-';
+	out[3] = p & IDN_PERM_PUBLIC_WRITE ? 'w' : '-';
+	out[4] = 0;
+}
+
+static json_t *data_json(const idn_value_t *v, idn_arena_t *a)
+{
+	json_t *d = json_object();
+	const char *fmt;
+	json_t *val;
+	idn_hs_admin_t adm;
+	idn_hs_site_t site;
+	idn_hs_vlist_t vl;
+	if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
+	    idn_hs_admin_decode(v->data, &adm) == 0) {
+		char bits[13];
+		for (int i = 0; i < 12; i++)
+			bits[i] = adm.perms & (1u << (11 - i)) ? '1' : '0';
+		bits[12] = 0;
+		fmt = "admin";
+		val = json_object();
+		json_object_set_new(val, "handle",
+				    http_jstrn(adm.admin.p, adm.admin.len));
+		json_object_set_new(val, "index", json_integer(adm.index));
+		json_object_set_new(val, "permissions", json_string(bits));
+	} else if (idn_bytes_eq_str(v->type, "HS_SITE") &&
+		   idn_hs_site_decode(v->data, a, &site) == 0) {
+		fmt = "site";
+		val = http_site_json(&site);
+	} else if (idn_bytes_eq_str(v->type, "HS_VLIST") &&
+		   idn_hs_vlist_decode(v->data, a, &vl) == 0) {
+		fmt = "vlist";
+		val = json_array();
+		for (uint32_t i = 0; i < vl.n; i++) {
+			json_t *e = json_object();
+			json_object_set_new(e, "handle",
+					    http_jstrn(vl.refs[i].id.p,
+						       vl.refs[i].id.len));
+			json_object_set_new(e, "index",
+					    json_integer(vl.refs[i].index));
+			json_array_append_new(val, e);
+		}
+	} else if (idn_bytes_eq_str(v->type, "HS_PUBKEY")) {
+		fmt = "key";
+		val = jb64(v->data.p, v->data.len);
+	} else if (is_text(v->data)) {
+		fmt = "string";
+		val = http_jstrn(v->data.p, v->data.len);
+	} else {
+		fmt = "base64";
+		val = jb64(v->data.p, v->data.len);
+	}
+	json_object_set_new(d, "format", json_string(fmt));
+	json_object_set_new(d, "value", val);
+	return d;
+}
+
+json_t *http_value_json(const idn_value_t *v, idn_arena_t *a)
+{
+	json_t *o = json_object();
+	char ts[32], perms[5];
+	json_object_set_new(o, "index", json_integer(v->index));
+	json_object_set_new(o, "type", http_jstrn(v->type.p, v->type.len));
+	json_object_set_new(o, "data", data_json(v, a));
+	json_object_set_new(o, "ttl", json_integer(v->ttl));
+	if (v->ttl_type == IDN_TTL_ABSOLUTE)
+		json_object_set_new(o, "ttlType", json_string("absolute"));
+	http_fmt_time(v->timestamp, ts, sizeof(ts));
+	json_object_set_new(o, "timestamp", json_string(ts));
+	perms_text(v->perms, perms);
+	json_object_set_new(o, "permissions", json_string(perms));
+	if (v->nrefs) {
+		json_t *refs = json_array();
+		for (uint32_t i = 0; i < v->nrefs; i++) {
+			json_t *r = json_object();
+			json_object_set_new(r, "handle",
+					    http_jstrn(v->refs[i].id.p,
+						       v->refs[i].id.len));
+			json_object_set_new(r, "index",
+					    json_integer(v->refs[i].index));
+			json_array_append_new(refs, r);
+		}
+		json_object_set_new(o, "references", refs);
+	}
+	return o;
+}
+
+/* ---- parsing ---- */
+
+static int b64val(int c)
+{
+	const char *p = c ? strchr(b64tbl, c) : NULL;
+	return p ? (int)(p - b64tbl) : -1;
+}
+
+static int parse_b64(const char *s, idn_arena_t *a, idn_bytes_t *out)
+{
+	size_t n = strlen(s);
+	uint8_t *o = idn_arena_alloc(a, n / 4 * 3 + 3);
+	size_t len = 0;
+	uint32_t acc = 0;
+	int bits = 0;
+	size_t i = 0;
+	if (o == NULL)
+		return -1;
+	for (; i < n && s[i] != '='; i++) {
+		int v = b64val((unsigned char)s[i]);
+		if (v < 0)
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		if (bits >= 8) {
+			bits -= 8;
+			o[len++] = (uint8_t)(acc >> bits);
+		}
+	}
+	for (; i < n; i++)
+		if (s[i] != '=')
+			return -1;
+	if (n % 4 != 0)
+		return -1;
+	*out = idn_bytes(o, len);
+	return 0;
+}
+
+static int parse_hex(const char *s, idn_arena_t *a, idn_bytes_t *out)
+{
+	size_t n = strlen(s);
+	if (n % 2)
+		return -1;
+	uint8_t *o = idn_arena_alloc(a, n / 2 + 1);
+	if (o == NULL)
+		return -1;
+	for (size_t i = 0; i < n; i += 2) {
+		unsigned v;
+		if (sscanf(s + i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[i]) ||
+		    !strchr("0123456789abcdefABCDEF", s[i + 1]))
+			return -1;
+		o[i / 2] = (uint8_t)v;
+	}
+	*out = idn_bytes(o, n / 2);
+	return 0;
+}
+
+/* Checks that obj has only the named keys. */
+static int only_keys(json_t *obj, const char *const *keys, char *err,
+		     size_t errlen, const char *what)
+{
+	const char *k;
+	json_t *v;
+	json_object_foreach(obj, k, v)
+	{
+		bool ok = false;
+		for (int i = 0; keys[i]; i++)
+			if (!strcmp(k, keys[i]))
+				ok = true;
+		if (!ok) {
+			snprintf(err, errlen, "unknown field '%.64s' in %s", k,
+				 what);
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out,
+		       char *err, size_t errlen)
+{
+	static const char *const keys[] = {"handle", "index", "permissions",
+					   NULL};
+	if (!json_is_object(val) ||
+	    only_keys(val, keys, err, errlen, "admin value") != 0)
+		goto bad;
+	json_t *h = json_object_get(val, "handle");
+	json_t *ix = json_object_get(val, "index");
+	json_t *pm = json_object_get(val, "permissions");
+	if (!json_is_string(h) || !json_is_integer(ix) ||
+	    json_integer_value(ix) < 0 || json_integer_value(ix) > 0xffffffffLL)
+		goto bad;
+	uint16_t perms = IDN_ADM_ALL;
+	if (pm != NULL) {
+		const char *ps = json_string_value(pm);
+		if (ps == NULL || strlen(ps) != 12 ||
+		    strspn(ps, "01") != 12)
+			goto bad;
+		perms = 0;
+		for (int i = 0; i < 12; i++)
+			if (ps[i] == '1')
+				perms |= (uint16_t)(1u << (11 - i));
+	}
+	idn_hs_admin_t adm = {perms,
+			      idn_bytes(json_string_value(h),
+					json_string_length(h)),
+			      (uint32_t)json_integer_value(ix)};
+	size_t cap = 16 + json_string_length(h);
+	uint8_t *buf = idn_arena_alloc(a, cap);
+	if (buf == NULL)
+		goto bad;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, cap);
+	idn_hs_admin_encode(&w, &adm);
+	if (w.err)
+		goto bad;
+	*out = idn_bytes(buf, w.len);
+	return 0;
+bad:
+	if (!err[0])
+		snprintf(err, errlen,
+			 "admin value must be {\"handle\",\"index\",\"permissions\":\"12 bits\"}");
+	return -1;
+}
+
+static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out,
+		       char *err, size_t errlen)
+{
+	static const char *const keys[] = {"handle", "index", NULL};
+	if (!json_is_array(val) || json_array_size(val) > IDN_REFS_MAX)
+		goto bad;
+	size_t n = json_array_size(val), cap = 8;
+	idn_ref_t *refs = idn_arena_array(a, n ? n : 1, sizeof(*refs));
+	if (refs == NULL)
+		goto bad;
+	for (size_t i = 0; i < n; i++) {
+		json_t *e = json_array_get(val, i);
+		if (!json_is_object(e) ||
+		    only_keys(e, keys, err, errlen, "vlist entry") != 0)
+			goto bad;
+		json_t *h = json_object_get(e, "handle");
+		json_t *ix = json_object_get(e, "index");
+		if (!json_is_string(h) || !json_is_integer(ix) ||
+		    json_integer_value(ix) < 0 ||
+		    json_integer_value(ix) > 0xffffffffLL)
+			goto bad;
+		refs[i].id = idn_bytes(json_string_value(h), json_string_length(h));
+		refs[i].index = (uint32_t)json_integer_value(ix);
+		cap += 8 + refs[i].id.len;
+	}
+	uint8_t *buf = idn_arena_alloc(a, cap);
+	if (buf == NULL)
+		goto bad;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, cap);
+	idn_hs_vlist_t vl = {(uint32_t)n, refs};
+	idn_hs_vlist_encode(&w, &vl);
+	if (w.err)
+		goto bad;
+	*out = idn_bytes(buf, w.len);
+	return 0;
+bad:
+	if (!err[0])
+		snprintf(err, errlen,
+			 "vlist value must be an array of {\"handle\",\"index\"}");
+	return -1;
+}
+
+static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
+		      size_t errlen)
+{
+	static const char *const keys[] = {"format", "value", NULL};
+	if (json_is_string(d)) { /* shorthand: plain text */
+		*out = idn_bytes(json_string_value(d), json_string_length(d));
+		return 0;
+	}
+	if (!json_is_object(d) ||
+	    only_keys(d, keys, err, errlen, "data") != 0) {
+		if (!err[0])
+			snprintf(err, errlen,
+				 "data must be a string or {\"format\",\"value\"}");
+		return -1;
+	}
+	json_t *f = json_object_get(d, "format");
+	json_t *val = json_object_get(d, "value");
+	const char *fmt = f ? json_string_value(f) : "string";
+	if (fmt == NULL || val == NULL) {
+		snprintf(err, errlen, "data needs a value and a string format");
+		return -1;
+	}
+	if (!strcmp(fmt, "admin"))
+		return parse_admin(val, a, out, err, errlen);
+	if (!strcmp(fmt, "vlist"))
+		return parse_vlist(val, a, out, err, errlen);
+	if (!json_is_string(val)) {
+		snprintf(err, errlen, "data.value of format %.16s must be a string",
+			 fmt);
+		return -1;
+	}
+	const char *s = json_string_value(val);
+	if (!strcmp(fmt, "string")) {
+		*out = idn_bytes(s, json_string_length(val));
+		return 0;
+	}
+	int rc = -2;
+	/* site and key values travel as their encoded bytes */
+	if (!strcmp(fmt, "base64") || !strcmp(fmt, "key") ||
+	    !strcmp(fmt, "site"))
+		rc = parse_b64(s, a, out);
+	else if (!strcmp(fmt, "hex"))
+		rc = parse_hex(s, a, out);
+	if (rc == -2)
+		snprintf(err, errlen,
+			 "unknown data format '%.32s' (string, base64, hex, "
+			 "admin, vlist, site, key)", fmt);
+	else if (rc != 0)
+		snprintf(err, errlen, "data.value is not valid %s", fmt);
+	return rc ? -1 : 0;
+}
+
+static int perms_parse(const char *s, uint8_t *out)
+{
+	if (strlen(s) != 4)
+		return -1;
+	static const char want[4] = {'r', 'w', 'r', 'w'};
+	static const uint8_t bit[4] = {IDN_PERM_ADMIN_READ, IDN_PERM_ADMIN_WRITE,
+				       IDN_PERM_PUBLIC_READ,
+				       IDN_PERM_PUBLIC_WRITE};
+	uint8_t p = 0;
+	for (int i = 0; i < 4; i++) {
+		if (s[i] == want[i])
+			p |= bit[i];
+		else if (s[i] != '-')
+			return -1;
+	}
+	*out = p;
+	return 0;
+}
+
+int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
+		     size_t errlen)
+{
+	static const char *const keys[] = {"index", "type", "data", "ttl",
+					   "ttlType", "timestamp",
+					   "permissions", "references", NULL};
+	err[0] = 0;
+	memset(v, 0, sizeof(*v));
+	if (!json_is_object(j)) {
+		snprintf(err, errlen, "a value must be an object");
+		return -1;
+	}
+	if (only_keys(j, keys, err, errlen, "value") != 0)
+		return -1;
+	json_t *ix = json_object_get(j, "index");
+	json_t *ty = json_object_get(j, "type");
+	json_t *d = json_object_get(j, "data");
+	json_t *ttl = json_object_get(j, "ttl");
+	json_t *tt = json_object_get(j, "ttlType");
+	json_t *pm = json_object_get(j, "permissions");
+	json_t *refs = json_object_get(j, "references");
+	if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
+	    json_integer_value(ix) > 0xffffffffLL) {
+		snprintf(err, errlen, "value needs an integer index");
+		return -1;
+	}
+	v->index = (uint32_t)json_integer_value(ix);
+	if (!json_is_string(ty) || json_string_length(ty) == 0 ||
+	    json_string_length(ty) > IDN_TYPE_MAX) {
+		snprintf(err, errlen, "value %u needs a type", v->index);
+		return -1;
+	}
+	v->type = idn_bytes(json_string_value(ty), json_string_length(ty));
+	if (d == NULL) {
+		snprintf(err, errlen, "value %u needs data", v->index);
+		return -1;
+	}
+	if (parse_data(d, a, &v->data, err, errlen) != 0)
+		return -1;
+	v->ttl = IDN_TTL_DEFAULT;
+	if (ttl != NULL) {
+		if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 ||
+		    json_integer_value(ttl) > 0xffffffffLL) {
+			snprintf(err, errlen, "value %u: ttl must be an integer",
+				 v->index);
+			return -1;
+		}
+		v->ttl = (uint32_t)json_integer_value(ttl);
+	}
+	if (tt != NULL) {
+		const char *s = json_string_value(tt);
+		if (s && !strcmp(s, "absolute"))
+			v->ttl_type = IDN_TTL_ABSOLUTE;
+		else if (!s || strcmp(s, "relative")) {
+			snprintf(err, errlen,
+				 "value %u: ttlType is relative or absolute",
+				 v->index);
+			return -1;
+		}
+	}
+	v->perms = IDN_PERM_DEFAULT;
+	if (pm != NULL && (!json_is_string(pm) ||
+			   perms_parse(json_string_value(pm), &v->perms) != 0)) {
+		snprintf(err, errlen, "value %u: permissions look like \"rwr-\"",
+			 v->index);
+		return -1;
+	}
+	if (refs != NULL) {
+		if (!json_is_array(refs) || json_array_size(refs) > IDN_REFS_MAX) {
+			snprintf(err, errlen, "value %u: references must be an array",
+				 v->index);
+			return -1;
+		}
+		v->nrefs = (uint32_t)json_array_size(refs);
+		v->refs = idn_arena_array(a, v->nrefs ? v->nrefs : 1,
+					  sizeof(*v->refs));
+		if (v->refs == NULL)
+			return -1;
+		for (uint32_t i = 0; i < v->nrefs; i++) {
+			json_t *e = json_array_get(refs, i);
+			json_t *h = json_object_get(e, "handle");
+			json_t *ri = json_object_get(e, "index");
+			if (!json_is_string(h) || !json_is_integer(ri) ||
+			    json_integer_value(ri) < 0 ||
+			    json_integer_value(ri) > 0xffffffffLL ||
+			    json_object_size(e) != 2) {
+				snprintf(err, errlen,
+					 "value %u: a reference is {\"handle\",\"index\"}",
+					 v->index);
+				return -1;
+			}
+			v->refs[i].id = idn_bytes(json_string_value(h),
+						  json_string_length(h));
+			v->refs[i].index = (uint32_t)json_integer_value(ri);
+		}
+	}
+	int e = idn_value_check(v, a);
+	if (e) {
+		snprintf(err, errlen, "value %u (%.64s): %s", v->index,
+			 json_string_value(ty), idn_strerror(e));
+		return -1;
+	}
+	return 0;
+}
+
+int http_values_parse(json_t *arr, idn_value_t **out, uint32_t *n,
+		      idn_arena_t *a, char *err, size_t errlen)
+{
+	if (!json_is_array(arr)) {
+		snprintf(err, errlen, "values must be an array");
+		return -1;
+	}
+	size_t cnt = json_array_size(arr);
+	if (cnt > IDN_VALUES_MAX) {
+		snprintf(err, errlen, "more than %d values", IDN_VALUES_MAX);
+		return -1;
+	}
+	idn_value_t *v = idn_arena_array(a, cnt ? cnt : 1, sizeof(*v));
+	if (v == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return -1;
+	}
+	for (size_t i = 0; i < cnt; i++)
+		if (http_value_parse(json_array_get(arr, i), &v[i], a, err,
+				     errlen) != 0)
+			return -1;
+	*out = v;
+	*n = (uint32_t)cnt;
+	return 0;
+}

@@ -1,0 +1,586 @@
+/* Activity for the dashboard (GET /api/stats) and Prometheus (GET
+ * /metrics): the node's handler counters sampled once a second into a
+ * five-minute series, HTTP requests by route, status and latency, and the
+ * identifiers and prefixes most resolved over HTTP (per-thread lossy
+ * heavy-hitter tables: O(1) per request, no shared lock). */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cache.h"
+#include "http_int.h"
+#include "store.h"
+
+#define SERIES 300 /* seconds kept */
+#define TOP_SLOTS 1024
+#define PFX_SLOTS 128
+#define OPRC_MAX 96
+
+static const int codes[] = {200, 201, 300, 302, 304, 400, 401, 403, 404,
+			    405, 409, 413, 415, 500, 501, 503, 0};
+#define NCODES (sizeof(codes) / sizeof(codes[0]))
+
+static const char *const route_names[R_COUNT] = {
+	"handle", "list", "prefixes", "site", "stats",
+	"metrics", "hdl", "mgmt", "proxy", "other"};
+
+typedef struct {
+	char id[160];
+	uint64_t count;
+} top_slot_t;
+
+typedef struct {
+	char prefix[64];
+	uint64_t res, reg, fail;
+} pfx_slot_t;
+
+typedef struct {
+	pthread_mutex_t lock; /* taken by its thread and by readers */
+	top_slot_t top[TOP_SLOTS];
+	pfx_slot_t pfx[PFX_SLOTS];
+	uint64_t pfx_other;
+} thr_stats_t;
+
+typedef struct {
+	uint64_t requests, resolutions, writes, not_found, errors, referrals;
+} sample_t;
+
+struct http_stats {
+	http_server_t *srv;
+	time_t started;
+	atomic_uint_fast64_t req[R_COUNT][NCODES];
+	atomic_uint_fast64_t lat[R_COUNT][HTTP_LAT_BUCKETS + 1];
+	atomic_uint_fast64_t lat_us[R_COUNT];
+	pthread_mutex_t lock; /* oprc, series */
+	struct {
+		const char *op;
+		uint32_t rc;
+		uint64_t n;
+	} oprc[OPRC_MAX];
+	int noprc;
+	sample_t last;
+	sample_t series[SERIES]; /* per-second deltas, ring */
+	time_t series_t[SERIES];
+	int head, count;
+	thr_stats_t *thr;
+	int nthr;
+	pthread_t sampler;
+	pthread_cond_t cond;
+	bool stop, sampler_started;
+};
+
+static void node_totals(node_ctx_t *n, sample_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&n->lock);
+#define ADD(f, g) s->f += atomic_load_explicit(&h->stats.g, memory_order_relaxed)
+	for (handler_t *h = n->handlers; h != NULL; h = h->next) {
+		ADD(requests, requests);
+		ADD(resolutions, resolutions);
+		ADD(writes, writes);
+		ADD(not_found, not_found);
+		ADD(errors, errors);
+		ADD(referrals, referrals);
+	}
+#undef ADD
+#define ADDR(f, g) s->f += atomic_load_explicit(&n->retired.g, memory_order_relaxed)
+	ADDR(requests, requests);
+	ADDR(resolutions, resolutions);
+	ADDR(writes, writes);
+	ADDR(not_found, not_found);
+	ADDR(errors, errors);
+	ADDR(referrals, referrals);
+#undef ADDR
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void *sampler_main(void *arg)
+{
+	http_stats_t *st = arg;
+	pthread_mutex_lock(&st->lock);
+	while (!st->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += 1;
+		ts.tv_nsec = 0;
+		pthread_cond_timedwait(&st->cond, &st->lock, &ts);
+		if (st->stop)
+			break;
+		pthread_mutex_unlock(&st->lock);
+		sample_t now;
+		node_totals(st->srv->node, &now);
+		pthread_mutex_lock(&st->lock);
+		sample_t d = {now.requests - st->last.requests,
+			      now.resolutions - st->last.resolutions,
+			      now.writes - st->last.writes,
+			      now.not_found - st->last.not_found,
+			      now.errors - st->last.errors,
+			      now.referrals - st->last.referrals};
+		st->last = now;
+		st->head = (st->head + 1) % SERIES;
+		st->series[st->head] = d;
+		st->series_t[st->head] = time(NULL);
+		if (st->count < SERIES)
+			st->count++;
+	}
+	pthread_mutex_unlock(&st->lock);
+	return NULL;
+}
+
+int http_stats_new(http_server_t *s, http_stats_t **out)
+{
+	http_stats_t *st = calloc(1, sizeof(*st));
+	if (st == NULL)
+		return -1;
+	st->srv = s;
+	st->started = time(NULL);
+	st->nthr = s->conf->http_threads;
+	st->thr = calloc((size_t)st->nthr, sizeof(*st->thr));
+	if (st->thr == NULL) {
+		free(st);
+		return -1;
+	}
+	for (int i = 0; i < st->nthr; i++)
+		pthread_mutex_init(&st->thr[i].lock, NULL);
+	pthread_mutex_init(&st->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_cond_init(&st->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	node_totals(s->node, &st->last);
+	if (pthread_create(&st->sampler, NULL, sampler_main, st) == 0)
+		st->sampler_started = true;
+	*out = st;
+	return 0;
+}
+
+void http_stats_free(http_stats_t *st)
+{
+	if (st == NULL)
+		return;
+	pthread_mutex_lock(&st->lock);
+	st->stop = true;
+	pthread_cond_broadcast(&st->cond);
+	pthread_mutex_unlock(&st->lock);
+	if (st->sampler_started)
+		pthread_join(st->sampler, NULL);
+	for (int i = 0; i < st->nthr; i++)
+		pthread_mutex_destroy(&st->thr[i].lock);
+	pthread_mutex_destroy(&st->lock);
+	pthread_cond_destroy(&st->cond);
+	free(st->thr);
+	free(st);
+}
+
+void http_stats_request(http_stats_t *st, const hreq_t *r, int status,
+			double seconds)
+{
+	size_t c = 0;
+	while (codes[c] && codes[c] != status)
+		c++;
+	int rt = r->route >= 0 && r->route < R_COUNT ? r->route : R_OTHER;
+	atomic_fetch_add_explicit(&st->req[rt][c], 1, memory_order_relaxed);
+	int b = 0;
+	while (b < HTTP_LAT_BUCKETS && seconds > http_lat_bounds[b])
+		b++;
+	atomic_fetch_add_explicit(&st->lat[rt][b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&st->lat_us[rt], (uint64_t)(seconds * 1e6),
+				  memory_order_relaxed);
+	if (r->op == NULL)
+		return;
+	pthread_mutex_lock(&st->lock);
+	int i = 0;
+	while (i < st->noprc &&
+	       (st->oprc[i].rc != r->rc || strcmp(st->oprc[i].op, r->op)))
+		i++;
+	if (i == st->noprc && i < OPRC_MAX) {
+		st->oprc[i].op = r->op; /* static strings */
+		st->oprc[i].rc = r->rc;
+		st->noprc++;
+	}
+	if (i < OPRC_MAX)
+		st->oprc[i].n++;
+	pthread_mutex_unlock(&st->lock);
+}
+
+static uint32_t fnv(const char *s, size_t n)
+{
+	uint32_t h = 2166136261u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ (uint8_t)s[i]) * 16777619u;
+	return h;
+}
+
+void http_stats_ident(http_stats_t *st, int thr, const char *id, bool write,
+		      bool ok)
+{
+	if (thr < 0 || thr >= st->nthr)
+		return;
+	thr_stats_t *t = &st->thr[thr];
+	size_t len = strlen(id);
+	const char *slash = strchr(id, '/');
+	if (slash == NULL)
+		return; /* not an identifier: nothing to count it under */
+	size_t plen = (size_t)(slash - id);
+	pthread_mutex_lock(&t->lock);
+	if (!write && ok && len < sizeof(t->top[0].id)) {
+		/* one slot per hash: a different identifier wears the
+		 * count down and takes the slot when it reaches zero, so
+		 * frequent identifiers stay (lossy counting) */
+		top_slot_t *s = &t->top[fnv(id, len) % TOP_SLOTS];
+		if (s->count > 0 && !strcmp(s->id, id)) {
+			s->count++;
+		} else if (s->count <= 1) {
+			memcpy(s->id, id, len + 1);
+			s->count = 1;
+		} else {
+			s->count--;
+		}
+	}
+	if (plen < sizeof(t->pfx[0].prefix)) {
+		uint32_t h = fnv(id, plen);
+		pfx_slot_t *p = NULL;
+		for (int k = 0; k < 8; k++) {
+			pfx_slot_t *q = &t->pfx[(h + (uint32_t)k) % PFX_SLOTS];
+			if (q->prefix[0] == 0) {
+				memcpy(q->prefix, id, plen);
+				q->prefix[plen] = 0;
+				p = q;
+				break;
+			}
+			if (strlen(q->prefix) == plen &&
+			    !strncasecmp(q->prefix, id, plen)) {
+				p = q;
+				break;
+			}
+		}
+		if (p == NULL)
+			t->pfx_other++;
+		else if (!ok)
+			p->fail++;
+		else if (write)
+			p->reg++;
+		else
+			p->res++;
+	}
+	pthread_mutex_unlock(&t->lock);
+}
+
+/* ---- /api/stats ---- */
+
+static int cmp_top(const void *a, const void *b)
+{
+	const top_slot_t *x = a, *y = b;
+	return x->count < y->count ? 1 : x->count > y->count ? -1 : 0;
+}
+
+static int cmp_pfx(const void *a, const void *b)
+{
+	const pfx_slot_t *x = a, *y = b;
+	uint64_t xa = x->res + x->reg, ya = y->res + y->reg;
+	return xa < ya ? 1 : xa > ya ? -1 : strcmp(x->prefix, y->prefix);
+}
+
+static json_t *merged_top(http_stats_t *st, int limit)
+{
+	top_slot_t *all = calloc((size_t)st->nthr * TOP_SLOTS, sizeof(*all));
+	int n = 0;
+	if (all == NULL)
+		return json_array();
+	for (int i = 0; i < st->nthr; i++) {
+		thr_stats_t *t = &st->thr[i];
+		pthread_mutex_lock(&t->lock);
+		for (int k = 0; k < TOP_SLOTS; k++) {
+			if (t->top[k].count == 0)
+				continue;
+			int j = 0;
+			while (j < n && strcmp(all[j].id, t->top[k].id))
+				j++;
+			if (j == n)
+				all[n++] = t->top[k];
+			else
+				all[j].count += t->top[k].count;
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	qsort(all, (size_t)n, sizeof(*all), cmp_top);
+	json_t *arr = json_array();
+	for (int i = 0; i < n && i < limit; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "handle", json_string(all[i].id));
+		json_object_set_new(o, "count",
+				    json_integer((json_int_t)all[i].count));
+		json_array_append_new(arr, o);
+	}
+	free(all);
+	return arr;
+}
+
+static json_t *merged_prefixes(http_stats_t *st)
+{
+	pfx_slot_t all[PFX_SLOTS];
+	int n = 0;
+	for (int i = 0; i < st->nthr; i++) {
+		thr_stats_t *t = &st->thr[i];
+		pthread_mutex_lock(&t->lock);
+		for (int k = 0; k < PFX_SLOTS; k++) {
+			if (!t->pfx[k].prefix[0])
+				continue;
+			int j = 0;
+			while (j < n && strcasecmp(all[j].prefix, t->pfx[k].prefix))
+				j++;
+			if (j == n) {
+				if (n == PFX_SLOTS)
+					continue;
+				all[n++] = t->pfx[k];
+			} else {
+				all[j].res += t->pfx[k].res;
+				all[j].reg += t->pfx[k].reg;
+				all[j].fail += t->pfx[k].fail;
+			}
+		}
+		pthread_mutex_unlock(&t->lock);
+	}
+	qsort(all, (size_t)n, sizeof(*all), cmp_pfx);
+	json_t *arr = json_array();
+	for (int i = 0; i < n; i++) {
+		json_t *o = json_object();
+		json_object_set_new(o, "prefix", json_string(all[i].prefix));
+		json_object_set_new(o, "resolutions",
+				    json_integer((json_int_t)all[i].res));
+		json_object_set_new(o, "registrations",
+				    json_integer((json_int_t)all[i].reg));
+		json_object_set_new(o, "failures",
+				    json_integer((json_int_t)all[i].fail));
+		json_array_append_new(arr, o);
+	}
+	return arr;
+}
+
+static int open_conns(http_server_t *s)
+{
+	int n = 0;
+	for (int i = 0; i < s->nthr; i++)
+		n += atomic_load(&s->thr[i].conns);
+	return n;
+}
+
+static void stats_json(hreq_t *r)
+{
+	http_stats_t *st = r->t->srv->stats;
+	node_ctx_t *n = r->t->srv->node;
+	sample_t tot;
+	node_totals(n, &tot);
+	json_t *j = json_object();
+	json_object_set_new(j, "time", json_integer((json_int_t)time(NULL)));
+	json_object_set_new(j, "uptime",
+			    json_integer((json_int_t)(time(NULL) - st->started)));
+	json_t *t = json_object();
+	json_object_set_new(t, "requests", json_integer((json_int_t)tot.requests));
+	json_object_set_new(t, "resolutions",
+			    json_integer((json_int_t)tot.resolutions));
+	json_object_set_new(t, "registrations",
+			    json_integer((json_int_t)tot.writes));
+	json_object_set_new(t, "notFound", json_integer((json_int_t)tot.not_found));
+	json_object_set_new(t, "errors", json_integer((json_int_t)tot.errors));
+	json_object_set_new(t, "referrals",
+			    json_integer((json_int_t)tot.referrals));
+	json_object_set_new(j, "totals", t);
+	json_t *ser = json_object();
+	json_t *ts = json_array(), *res = json_array(), *reg = json_array(),
+	       *nf = json_array(), *err = json_array(), *rq = json_array();
+	pthread_mutex_lock(&st->lock);
+	for (int i = st->count - 1; i >= 0; i--) {
+		int k = (st->head - i + SERIES) % SERIES;
+		json_array_append_new(ts, json_integer((json_int_t)st->series_t[k]));
+		json_array_append_new(res, json_integer((json_int_t)st->series[k].resolutions));
+		json_array_append_new(reg, json_integer((json_int_t)st->series[k].writes));
+		json_array_append_new(nf, json_integer((json_int_t)st->series[k].not_found));
+		json_array_append_new(err, json_integer((json_int_t)st->series[k].errors));
+		json_array_append_new(rq, json_integer((json_int_t)st->series[k].requests));
+	}
+	pthread_mutex_unlock(&st->lock);
+	json_object_set_new(ser, "interval", json_integer(1));
+	json_object_set_new(ser, "time", ts);
+	json_object_set_new(ser, "requests", rq);
+	json_object_set_new(ser, "resolutions", res);
+	json_object_set_new(ser, "registrations", reg);
+	json_object_set_new(ser, "notFound", nf);
+	json_object_set_new(ser, "errors", err);
+	json_object_set_new(j, "series", ser);
+	json_object_set_new(j, "prefixes", merged_prefixes(st));
+	json_object_set_new(j, "top", merged_top(st, 10));
+	idn_store_stat_t ss;
+	if (idn_store_stat(n->store, &ss) == 0) {
+		json_t *so = json_object();
+		json_object_set_new(so, "identifiers", json_integer((json_int_t)ss.records));
+		json_object_set_new(so, "prefixes", json_integer((json_int_t)ss.prefixes));
+		json_object_set_new(so, "bytes", json_integer((json_int_t)ss.bytes_used));
+		json_object_set_new(j, "store", so);
+	}
+	if (n->cache) {
+		idn_cache_stats_t cs;
+		idn_cache_stats(n->cache, &cs);
+		json_t *co = json_object();
+		json_object_set_new(co, "hits", json_integer((json_int_t)cs.hits));
+		json_object_set_new(co, "misses", json_integer((json_int_t)cs.misses));
+		json_object_set_new(co, "entries", json_integer((json_int_t)cs.entries));
+		json_object_set_new(j, "cache", co);
+	}
+	json_object_set_new(j, "httpConnections", json_integer(open_conns(r->t->srv)));
+	r->rc = IDN_RC_SUCCESS;
+	http_reply_json(r, 200, j);
+}
+
+/* ---- /metrics ---- */
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+} buf_t;
+
+static void out(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+static void out(buf_t *b, const char *fmt, ...)
+{
+	for (;;) {
+		va_list ap;
+		va_start(ap, fmt);
+		int n = vsnprintf(b->p ? b->p + b->len : NULL,
+				  b->p ? b->cap - b->len : 0, fmt, ap);
+		va_end(ap);
+		if (n < 0)
+			return;
+		if (b->p && b->len + (size_t)n < b->cap) {
+			b->len += (size_t)n;
+			return;
+		}
+		size_t cap = b->cap ? b->cap * 2 : 16384;
+		while (cap <= b->len + (size_t)n)
+			cap *= 2;
+		char *np = realloc(b->p, cap);
+		if (np == NULL)
+			return;
+		b->p = np;
+		b->cap = cap;
+	}
+}
+
+static void counter(buf_t *b, const char *name, const char *help, uint64_t v)
+{
+	out(b, "# HELP %s %s\n# TYPE %s counter\n%s %llu\n", name, help, name,
+	    name, (unsigned long long)v);
+}
+
+static void gauge(buf_t *b, const char *name, const char *help, uint64_t v)
+{
+	out(b, "# HELP %s %s\n# TYPE %s gauge\n%s %llu\n", name, help, name,
+	    name, (unsigned long long)v);
+}
+
+static void metrics(hreq_t *r)
+{
+	http_stats_t *st = r->t->srv->stats;
+	node_ctx_t *n = r->t->srv->node;
+	sample_t tot;
+	node_totals(n, &tot);
+	buf_t b = {0};
+	counter(&b, "idnode_handle_requests_total",
+		"Handle protocol requests processed (UDP, TCP, HTTP, control)",
+		tot.requests);
+	counter(&b, "idnode_resolutions_total", "Resolution requests",
+		tot.resolutions);
+	counter(&b, "idnode_writes_total", "Successful writes (registrations)",
+		tot.writes);
+	counter(&b, "idnode_not_found_total", "Answers 'identifier not found'",
+		tot.not_found);
+	counter(&b, "idnode_referrals_total", "Prefix referrals sent",
+		tot.referrals);
+	counter(&b, "idnode_errors_total", "Malformed or refused requests",
+		tot.errors);
+	out(&b, "# HELP idnode_http_requests_total HTTP requests by route and status code\n"
+		"# TYPE idnode_http_requests_total counter\n");
+	for (int rt = 0; rt < R_COUNT; rt++)
+		for (size_t c = 0; c < NCODES; c++) {
+			uint64_t v = atomic_load(&st->req[rt][c]);
+			if (v == 0)
+				continue;
+			char code[16];
+			snprintf(code, sizeof(code), "%d", codes[c]);
+			out(&b, "idnode_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+			    route_names[rt], codes[c] ? code : "other",
+			    (unsigned long long)v);
+		}
+	out(&b, "# HELP idnode_operations_total Operations by protocol, op and Handle response code\n"
+		"# TYPE idnode_operations_total counter\n");
+	pthread_mutex_lock(&st->lock);
+	for (int i = 0; i < st->noprc; i++)
+		out(&b, "idnode_operations_total{protocol=\"http\",op=\"%s\",rc=\"%u\"} %llu\n",
+		    st->oprc[i].op, st->oprc[i].rc,
+		    (unsigned long long)st->oprc[i].n);
+	pthread_mutex_unlock(&st->lock);
+	out(&b, "# HELP idnode_http_request_duration_seconds HTTP request latency\n"
+		"# TYPE idnode_http_request_duration_seconds histogram\n");
+	for (int rt = 0; rt < R_COUNT; rt++) {
+		uint64_t cum = 0;
+		uint64_t total = 0;
+		for (int k = 0; k <= HTTP_LAT_BUCKETS; k++)
+			total += atomic_load(&st->lat[rt][k]);
+		if (total == 0)
+			continue;
+		for (int k = 0; k < HTTP_LAT_BUCKETS; k++) {
+			cum += atomic_load(&st->lat[rt][k]);
+			out(&b, "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+			    route_names[rt], http_lat_bounds[k],
+			    (unsigned long long)cum);
+		}
+		out(&b, "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+		    route_names[rt], (unsigned long long)total);
+		out(&b, "idnode_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+		    route_names[rt], (double)atomic_load(&st->lat_us[rt]) / 1e6);
+		out(&b, "idnode_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		    route_names[rt], (unsigned long long)total);
+	}
+	idn_cache_stats_t cs = {0};
+	if (n->cache)
+		idn_cache_stats(n->cache, &cs);
+	counter(&b, "idnode_cache_hits_total", "Resolution cache hits", cs.hits);
+	counter(&b, "idnode_cache_misses_total", "Resolution cache misses",
+		cs.misses);
+	gauge(&b, "idnode_cache_entries", "Entries in the resolution cache",
+	      cs.entries);
+	gauge(&b, "idnode_cache_bytes", "Bytes in the resolution cache",
+	      cs.bytes);
+	idn_store_stat_t ss = {0};
+	idn_store_stat(n->store, &ss);
+	gauge(&b, "idnode_store_identifiers", "Identifiers stored", ss.records);
+	gauge(&b, "idnode_store_prefixes", "Homed prefixes", ss.prefixes);
+	gauge(&b, "idnode_store_bytes", "Bytes of the store in use",
+	      ss.bytes_used);
+	gauge(&b, "idnode_http_connections_open", "Open HTTP connections",
+	      (uint64_t)open_conns(r->t->srv));
+	r->rc = IDN_RC_SUCCESS;
+	http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
+		   b.p ? b.p : "", b.len);
+	free(b.p);
+}
+
+int http_route_stats(hreq_t *r)
+{
+	bool m = !strcmp(r->path, "/metrics");
+	if (!m && strcmp(r->path, "/api/stats"))
+		return 0;
+	r->route = m ? R_METRICS : R_STATS;
+	if (!http_method(r, "GET") && !http_method(r, "HEAD")) {
+		http_add_header(r, H2O_TOKEN_ALLOW, "GET");
+		http_reply_rc(r, 405, IDN_RC_PROTOCOL_ERROR, "method not allowed");
+		return 1;
+	}
+	if (m)
+		metrics(r);
+	else
+		stats_json(r);
+	return 1;
+}
