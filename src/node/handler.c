@@ -1160,8 +1160,10 @@ static int required(const idn_msg_t *m, idn_arena_t *a, uint16_t *perm,
 	case IDN_OC_CREATE:
 		*perm = IDN_ADM_ADD_HANDLE;
 		*prefix_handle = true;
-		return idn_values_body_decode(m->rest, a, &vb) ||
-		       (*target = vb.id, 0);
+		if (idn_values_body_decode(m->rest, a, &vb) != 0)
+			return IDN_EMALFORMED;
+		*target = vb.id;
+		return 0;
 	case IDN_OC_ADD_VALUE:
 	case IDN_OC_MODIFY_VALUE: {
 		if (idn_values_body_decode(m->rest, a, &vb) != 0)
@@ -1177,8 +1179,10 @@ static int required(const idn_msg_t *m, idn_arena_t *a, uint16_t *perm,
 	}
 	case IDN_OC_REMOVE_VALUE:
 		*perm = IDN_ADM_REMOVE_VALUE;
-		return idn_remove_req_decode(m->rest, a, &rb) ||
-		       (*target = rb.id, 0);
+		if (idn_remove_req_decode(m->rest, a, &rb) != 0)
+			return IDN_EMALFORMED;
+		*target = rb.id;
+		return 0;
 	case IDN_OC_DELETE:
 		*perm = IDN_ADM_DELETE_HANDLE;
 		return idn_id_body_decode(m->rest, target);
