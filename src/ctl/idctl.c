@@ -24,6 +24,7 @@
 #include "msg.h"
 #include "net.h"
 #include "resolver.h"
+#include "scheme.h"
 #include "auth.h"
 #include "value.h"
 #include "wire.h"
@@ -41,6 +42,7 @@ typedef struct {
 	bool no_recursion;
 	bool trace;
 	bool verify;      /* --verify: ask for a signed reply and check it */
+	idn_scheme_map_t schemes; /* --gs1-prefix, --oid-prefix, --ecode-prefix */
 	const char *auth;     /* --auth ADMIN_ID:INDEX: administer over TCP */
 	const char *key_file; /* --key FILE: the admin's private key (PEM) */
 	int timeout_ms;
@@ -63,6 +65,10 @@ static const char usage[] =
 	"          [--no-recursion]  (asks a recursive node to resolve\n"
 	"          unless --no-recursion; a referral (rc 303/302) is shown\n"
 	"          with the delegated prefix and its servers, exit 1)\n"
+	"          ID may also be a GS1 key, element string or Digital Link\n"
+	"          URI, an OID, an Ecode, a doi: or hdl: URI: it is mapped to\n"
+	"          its canonical identifier under [--gs1-prefix P]\n"
+	"          [--oid-prefix P] [--ecode-prefix P]\n"
 	"          [--verify]  (ask for a reply signed by the node and check\n"
 	"          it against the key the node publishes in its site)\n"
 	"          [--trace]  (resolve iteratively from -s as the root,\n"
@@ -757,11 +763,60 @@ static int site_keys(const opts_t *o, int transport, const char *where,
 	return n;
 }
 
+/* Maps a GS1 key, Digital Link, OID, Ecode, DOI or Handle URI to the
+ * canonical identifier (DESIGN §3), saying which scheme it recognised.
+ * Returns 0, or 2 after a one-line error. */
+static int canonical_id(const opts_t *o, const char *in, char *out, size_t cap)
+{
+	static idn_scheme_id_t sid;
+	static idn_ident_t plain;
+	char err[200];
+	if (idn_scheme_parse(in, strlen(in), &sid, err, sizeof(err)) != 0) {
+		/* not a known scheme: still fine as a plain identifier, unless
+		 * it has the shape of a URI, an element string or a number,
+		 * which only a scheme could have meant */
+		bool scheme_shaped = strstr(in, "://") != NULL ||
+				     !strncmp(in, "urn:", 4) || in[0] == '(' ||
+				     strspn(in, "0123456789.") == strlen(in);
+		if (!scheme_shaped &&
+		    idn_ident_parse((const uint8_t *)in, strlen(in), 0, &plain) == 0 &&
+		    strlen(in) < cap) {
+			strcpy(out, in);
+			return 0;
+		}
+		fprintf(stderr, "idctl: %s: %s\n", in, err);
+		return 2;
+	}
+	int rc = idn_scheme_canonical(&sid, &o->schemes, out, cap);
+	if (rc == IDN_EUNSUPPORTED) {
+		fprintf(stderr, "idctl: %s is a %s identifier: give the prefix it "
+			"maps under (--%s-prefix PREFIX)\n", in,
+			idn_scheme_name(sid.scheme),
+			sid.scheme == IDN_SCHEME_OID	   ? "oid"
+			: sid.scheme == IDN_SCHEME_ECODE ? "ecode"
+							 : "gs1");
+		return 2;
+	}
+	if (rc != 0) {
+		fprintf(stderr, "idctl: %s: %s\n", in, idn_strerror(rc));
+		return 2;
+	}
+	if (strcmp(in, out) != 0 && !o->json)
+		fprintf(stderr, "recognised %s: resolving %s\n",
+			idn_scheme_name(sid.scheme), out);
+	return 0;
+}
+
 static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 {
 	if (argc != 1)
 		return die_usage("resolve needs exactly one identifier%s", "");
-	const char *id = argv[0];
+	char *id = idn_arena_alloc(a, IDN_IDENT_MAX + 1);
+	if (id == NULL)
+		return 1;
+	int crc = canonical_id(o, argv[0], id, IDN_IDENT_MAX + 1);
+	if (crc)
+		return crc;
 	size_t idl = strlen(id);
 	if (o->trace)
 		return resolve_traced(o, id,
@@ -1465,7 +1520,7 @@ int main(int argc, char **argv)
 	if (argc >= 2 && !strcmp(argv[1], "migrate"))
 		return migrate_main(argc - 1, argv + 1);
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1479,6 +1534,9 @@ int main(int argc, char **argv)
 		{"no-recursion", no_argument, NULL, O_NO_RECURSION},
 		{"trace", no_argument, NULL, O_TRACE},
 		{"verify", no_argument, NULL, O_VERIFY},
+		{"gs1-prefix", required_argument, NULL, O_GS1},
+		{"oid-prefix", required_argument, NULL, O_OID},
+		{"ecode-prefix", required_argument, NULL, O_ECODE},
 		{"auth", required_argument, NULL, O_AUTH},
 		{"key", required_argument, NULL, O_KEY},
 		{"out", required_argument, NULL, O_OUT},
@@ -1508,6 +1566,9 @@ int main(int argc, char **argv)
 		case O_NO_RECURSION: o.no_recursion = true; break;
 		case O_TRACE: o.trace = true; break;
 		case O_VERIFY: o.verify = true; break;
+		case O_GS1: o.schemes.gs1 = optarg; break;
+		case O_OID: o.schemes.oid = optarg; break;
+		case O_ECODE: o.schemes.ecode = optarg; break;
 		case O_AUTH: o.auth = optarg; break;
 		case O_KEY: o.key_file = optarg; break;
 		case O_OUT: keygen_out = optarg; break;
