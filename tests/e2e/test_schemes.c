@@ -81,7 +81,7 @@ static void invalid_input_is_precise(void **state)
 	} bad[] = {
 		{"9506000134353", "check digit is 3, expected 2"},
 		{"https://id.gs1.org/01/09506000134353", "check digit"},
-		{"1.2.0156.1", "leading zero"},
+		{"urn:oid:1.2.0156.1", "leading zero"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		h_run_t r;
