@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test binary of one build ($B, default build): unit tests,
-# end-to-end tests (real daemons on loopback) and the fuzz corpus replays.
+# end-to-end tests (real daemons on loopback) and the fuzz corpus replays;
+# then the store tests and the end-to-end tests again on a throwaway
+# PostgreSQL when it is installed.
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.
 set -u
@@ -16,9 +18,10 @@ run_cmocka() {
 	local bin=$1
 	"$bin" >"$log" 2>&1
 	local rc=$?
-	local p f
+	local p f s
 	p=$(sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 	f=$(sed -n 's/^\[  FAILED  \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
+	s=$(sed -n 's/^\[  SKIPPED \] \([0-9]*\) test.*/\1/p' "$log" | tail -1)
 	p=${p:-0}
 	f=${f:-0}
 	if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
@@ -31,7 +34,8 @@ run_cmocka() {
 		echo "---- $bin (exit $rc)"
 		cat "$log"
 	fi
-	printf '%-40s %3d passed, %d failed\n' "$(basename "$bin")" "$p" "$f"
+	printf '%-40s %3d passed, %d failed%s\n' "$(basename "$bin")" "$p" "$f" \
+		"${s:+, $s skipped}"
 }
 
 unset IDN_TEST_PG IDN_TEST_PG_REPLICA # the first pass is LMDB's
@@ -47,20 +51,32 @@ if pg_env=$(tests/pg.sh start --replica 2>"$log"); then
 	for bin in "$B"/tests/unit/test_store "$B"/tests/unit/test_store_pg; do
 		[ -x "$bin" ] && run_cmocka "$bin"
 	done
-	tests/pg.sh stop "$IDN_PG_DIR" 2>/dev/null
-	trap 'rm -f "$log"' EXIT
-	unset IDN_TEST_PG IDN_TEST_PG_REPLICA IDN_TEST_PG_CTL IDN_PG_DIR
+	# kept running for the end-to-end tests on PostgreSQL below
+	pg_uri=$IDN_TEST_PG
+	unset IDN_TEST_PG IDN_TEST_PG_REPLICA IDN_TEST_PG_CTL
 elif ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1; then
 	echo "== PostgreSQL is installed but did not start:"
 	tail -5 "$log"
 	failed=$((failed + 1))
 	failures+=("tests/pg.sh start")
 else
-	echo "== PostgreSQL not installed: store tests on it skipped"
+	echo "== PostgreSQL not installed: store and end-to-end tests on it skipped"
 fi
 for bin in "$B"/tests/e2e/test_*; do
 	[ -x "$bin" ] && IDN_BUILD="$B" run_cmocka "$bin"
 done
+# The end-to-end tests again with every node on PostgreSQL: a database of
+# its own per node on the cluster above (tests/e2e/harness.h), which is
+# then stopped and removed.
+if [ -n "${pg_uri:-}" ]; then
+	echo "== end-to-end tests on PostgreSQL"
+	for bin in "$B"/tests/e2e/test_*; do
+		[ -x "$bin" ] && IDN_BUILD="$B" IDN_E2E_PG="$pg_uri" run_cmocka "$bin"
+	done
+	tests/pg.sh stop "$IDN_PG_DIR" 2>/dev/null
+	trap 'rm -f "$log"' EXIT
+	unset IDN_PG_DIR pg_uri
+fi
 for bin in "$B"/tests/fuzz/fuzz_*; do
 	[ -x "$bin" ] || continue
 	name=$(basename "$bin")

@@ -19,6 +19,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <libpq-fe.h>
+
 #include "error.h"
 #include "wire.h"
 
@@ -44,6 +46,7 @@ static void untrack(pid_t pid)
 }
 
 static void free_all_nodes(void);
+static void pg_drop_all(void);
 
 static void kill_all(void)
 {
@@ -54,6 +57,7 @@ static void kill_all(void)
 			waitpid(live[i], NULL, 0);
 			live[i] = 0;
 		}
+	pg_drop_all(); /* after the daemons: nothing holds them any more */
 }
 
 static void init(void)
@@ -184,6 +188,178 @@ static int rm_one(const char *path, const struct stat *st, int flag,
 	(void)ftw;
 	remove(path);
 	return 0;
+}
+
+/* ---- PostgreSQL stores (IDN_E2E_PG) ---- */
+
+/* One database per data directory a node was started on, so that a node
+ * restarted on the same directory finds its data again. Created on the
+ * node's first start, dropped by node_free of the node whose temporary
+ * directory holds the data directory (or at exit). */
+#define MAX_DBS 64
+typedef struct {
+	char key[160];	/* the data directory */
+	char name[64];	/* database name */
+	char *conninfo; /* what the node gets as --store */
+} pg_db_t;
+static pg_db_t dbs[MAX_DBS];
+static PGconn *pg_admin;
+static int pg_seq;
+
+bool h_pg(void)
+{
+	const char *e = getenv("IDN_E2E_PG");
+	return e != NULL && *e != 0;
+}
+
+/* "does not exist, skipping" and the like are of no interest. */
+static void pg_quiet(void *arg, const char *msg)
+{
+	(void)arg;
+	(void)msg;
+}
+
+/* Runs one statement on the admin connection; false with the server's
+ * message in err on failure. */
+static bool pg_exec(const char *sql, char *err, size_t errlen)
+{
+	if (pg_admin == NULL) {
+		pg_admin = PQconnectdb(getenv("IDN_E2E_PG"));
+		if (PQstatus(pg_admin) != CONNECTION_OK) {
+			snprintf(err, errlen,
+				 "cannot connect to IDN_E2E_PG: %s",
+				 PQerrorMessage(pg_admin));
+			PQfinish(pg_admin);
+			pg_admin = NULL;
+			return false;
+		}
+		PQsetNoticeProcessor(pg_admin, pg_quiet, NULL);
+	}
+	PGresult *res = PQexec(pg_admin, sql);
+	bool ok = PQresultStatus(res) == PGRES_COMMAND_OK;
+	if (!ok)
+		snprintf(err, errlen, "%s: %s", sql, PQresultErrorMessage(res));
+	PQclear(res);
+	return ok;
+}
+
+/* base with its database replaced by name: the path of a URI, or a
+ * dbname= appended to a key=value string (the last one wins). */
+static char *pg_conninfo_for(const char *base, const char *name)
+{
+	size_t cap = strlen(base) + strlen(name) + 32;
+	char *out = malloc(cap);
+	assert_non_null(out);
+	const char *sch = strstr(base, "://");
+	if (strncmp(base, "postgres", 8) == 0 && sch != NULL) {
+		const char *auth = sch + 3;
+		size_t alen = strcspn(auth, "/?");
+		const char *rest = auth + alen;
+		if (*rest == '/')
+			rest += strcspn(rest, "?");
+		snprintf(out, cap, "%.*s/%s%s", (int)(auth + alen - base), base,
+			 name, rest);
+	} else {
+		snprintf(out, cap, "%s dbname=%s", base, name);
+	}
+	return out;
+}
+
+/* The --store of a node on data directory key: its database, created
+ * when first asked for. Fails the test when the server refuses. */
+static const char *pg_store_for(const char *key)
+{
+	int freeslot = -1;
+	for (int i = 0; i < MAX_DBS; i++) {
+		if (dbs[i].conninfo != NULL && strcmp(dbs[i].key, key) == 0)
+			return dbs[i].conninfo;
+		if (dbs[i].conninfo == NULL && freeslot < 0)
+			freeslot = i;
+	}
+	if (freeslot < 0)
+		fail_msg("more than %d PostgreSQL test databases at once",
+			 MAX_DBS);
+	pg_db_t *d = &dbs[freeslot];
+	assert_true(strlen(key) < sizeof(d->key));
+	snprintf(d->key, sizeof(d->key), "%s", key);
+	snprintf(d->name, sizeof(d->name), "idn_e2e_%ld_%d", (long)getpid(),
+		 ++pg_seq);
+	char sql[160], err[1024];
+	/* a left-over of an earlier run killed with this pid */
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", d->name);
+	if (!pg_exec(sql, err, sizeof(err)))
+		fail_msg("%s", err);
+	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", d->name);
+	if (!pg_exec(sql, err, sizeof(err)))
+		fail_msg("%s", err);
+	d->conninfo = pg_conninfo_for(getenv("IDN_E2E_PG"), d->name);
+	return d->conninfo;
+}
+
+static void pg_drop(pg_db_t *d)
+{
+	char sql[160], err[1024];
+	/* FORCE: the backends of a node just killed may not have noticed */
+	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s WITH (FORCE)",
+		 d->name);
+	if (!pg_exec(sql, err, sizeof(err)))
+		fprintf(stderr, "harness: %s\n", err);
+	free(d->conninfo);
+	memset(d, 0, sizeof(*d));
+}
+
+/* Drops the databases of data directories under dir. */
+static void pg_drop_under(const char *dir)
+{
+	size_t dl = strlen(dir);
+	for (int i = 0; i < MAX_DBS; i++)
+		if (dbs[i].conninfo != NULL &&
+		    strncmp(dbs[i].key, dir, dl) == 0 &&
+		    (dbs[i].key[dl] == '/' || dbs[i].key[dl] == 0))
+			pg_drop(&dbs[i]);
+}
+
+static void pg_drop_all(void)
+{
+	for (int i = 0; i < MAX_DBS; i++)
+		if (dbs[i].conninfo != NULL)
+			pg_drop(&dbs[i]);
+	if (pg_admin != NULL)
+		PQfinish(pg_admin);
+	pg_admin = NULL;
+}
+
+/* The data directory a node runs on: the last --data among its
+ * arguments, else n->data (also for a bare node whose config file names
+ * it: the key only has to stay the same across restarts). */
+static const char *node_data_dir(const node_t *n)
+{
+	const char *d = n->data;
+	for (int i = 0; i < n->nargs; i++) {
+		const char *a = n->args[i];
+		if ((!strcmp(a, "--data") || !strcmp(a, "-d")) &&
+		    i + 1 < n->nargs)
+			d = n->args[++i];
+		else if (!strncmp(a, "--data=", 7))
+			d = a + 7;
+	}
+	return d;
+}
+
+static bool node_has_store(const node_t *n)
+{
+	for (int i = 0; i < n->nargs; i++)
+		if (!strcmp(n->args[i], "--store") ||
+		    !strncmp(n->args[i], "--store=", 8))
+			return true;
+	return false;
+}
+
+const char *node_store(const node_t *n)
+{
+	if (!h_pg())
+		return NULL;
+	return pg_store_for(node_data_dir(n));
 }
 
 /* ---- daemons ---- */
@@ -354,6 +530,10 @@ void node_spawn(node_t *n)
 	}
 	for (int i = 0; i < n->nargs; i++)
 		argv[k++] = n->args[i];
+	if (h_pg() && !node_has_store(n)) {
+		argv[k++] = "--store";
+		argv[k++] = node_store(n);
+	}
 	argv[k] = NULL;
 	n->log_mark = file_size(n->log);
 	int logfd =
@@ -462,7 +642,18 @@ static int wait_ready(node_t *n, int timeout_ms)
 	for (;;) {
 		char *s = node_log(n);
 		bool ready = strstr(s, "idnode ready") != NULL;
+		/* a PostgreSQL pass whose nodes ran on LMDB would prove
+		 * nothing */
+		bool not_pg = ready && h_pg() &&
+			      strstr(s, "store PostgreSQL") == NULL;
 		free(s);
+		if (not_pg) {
+			node_kill(n);
+			node_dump_log(n);
+			fail_msg("IDN_E2E_PG is set but the node on %s did not "
+				 "log \"store PostgreSQL\"",
+				 n->addr);
+		}
 		if (ready)
 			return 1;
 		if (!node_alive(n))
@@ -554,8 +745,10 @@ void node_free(node_t *n)
 		return;
 	register_node(n, false);
 	node_kill(n);
-	if (n->dir[0])
+	if (n->dir[0]) {
 		nftw(n->dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+		pg_drop_under(n->dir);
+	}
 	for (int i = 0; i < n->nargs; i++)
 		free(n->args[i]);
 	free(n);

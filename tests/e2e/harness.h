@@ -10,6 +10,17 @@
  * exits (PR_SET_PDEATHSIG plus an atexit hook), and a watchdog alarm
  * (IDN_E2E_WATCHDOG seconds, default 600) bounds the whole test binary.
  *
+ * With IDN_E2E_PG set (a libpq URI or key=value string of a server where
+ * the user may CREATE DATABASE), every node runs on PostgreSQL: the first
+ * start on a data directory creates a fresh database, and the node gets
+ * `--store <that database>` after its other arguments (unless they hold a
+ * --store); a node started again on the same data directory (n->data, or
+ * the last --data among its arguments) gets the same database, and
+ * node_free drops the databases of the data directories under the node's
+ * temporary directory (the rest go at exit; DROP DATABASE ... WITH (FORCE)
+ * needs PostgreSQL 13 or later). A node that does not log "store
+ * PostgreSQL" when it gets ready fails the test.
+ *
  * Helpers that cannot go on (a daemon that does not start, a socket that
  * cannot be opened) fail the current cmocka test with a message. */
 #ifndef IDN_E2E_HARNESS_H
@@ -119,6 +130,24 @@ void node_kill(node_t *n);
 
 /* True while the daemon process runs (not exited, not a zombie). */
 bool node_alive(node_t *n);
+
+/* True when the nodes run on PostgreSQL (IDN_E2E_PG is set). */
+bool h_pg(void);
+
+/* The --store the node gets on PostgreSQL (creating its database when it
+ * has none yet; valid until node_free), NULL on LMDB. */
+const char *node_store(const node_t *n);
+
+/* Skips the current test on PostgreSQL, saying why (for what only LMDB
+ * has). */
+#define h_skip_on_pg(why)                                                      \
+	do {                                                                   \
+		if (h_pg()) {                                                  \
+			print_message("[ SKIP     ] on PostgreSQL: %s\n",      \
+				      why);                                    \
+			skip();                                                \
+		}                                                              \
+	} while (0)
 
 /* Kills the daemon if it still runs and removes the temporary directory. */
 void node_free(node_t *n);

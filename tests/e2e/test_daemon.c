@@ -138,9 +138,11 @@ static void config_file_and_overrides(void **state)
 	node_start(n); /* "idnode ready" is logged: info, not error */
 	struct stat st;
 	char mdb[300];
-	snprintf(mdb, sizeof(mdb), "%s/data.mdb", data);
+	/* on PostgreSQL the data directory is made but holds no store */
+	snprintf(mdb, sizeof(mdb), h_pg() ? "%s" : "%s/data.mdb", data);
 	if (stat(mdb, &st) != 0)
-		fail_msg("no store at %s: the config's data was not used", mdb);
+		fail_msg("no %s at %s: the config's data was not used",
+			 h_pg() ? "data directory" : "store", mdb);
 	h_run_t r;
 	h_ctl(&r, n, "--json", "homed", NULL);
 	h_assert_status(&r, 0);
