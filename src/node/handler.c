@@ -22,7 +22,7 @@
 	atomic_fetch_add_explicit(&(h)->stats.field, 1, memory_order_relaxed)
 
 /* idnode's own operations on the control socket */
-enum { OC_STATS = 1100, OC_CACHE_FLUSH = 1101 };
+enum { OC_STATS = 1100, OC_CACHE_FLUSH = 1101, OC_BULK_CREATE = 1102 };
 
 /* Bodies of list replies are cut at about this size, the rest continues in
  * further messages flagged continuous. */
@@ -75,11 +75,13 @@ static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
 	return w->err ? -1 : 0;
 }
 
-int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s)
+int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
+		  idn_store_t *primary)
 {
 	memset(n, 0, sizeof(*n));
 	n->conf = conf;
 	n->store = s;
+	n->primary = primary;
 	for (int i = 0; i < conf->nroots; i++)
 		n->roots[i] = conf->roots[i];
 	pthread_mutex_init(&n->lock, NULL);
@@ -199,6 +201,12 @@ int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 	if (err)
 		goto fail;
 	idn_rtxn_reset(h->rtxn);
+	if (node->primary != NULL) {
+		err = idn_rtxn_begin(node->primary, &h->prtxn);
+		if (err)
+			goto fail;
+		idn_rtxn_reset(h->prtxn);
+	}
 	pthread_mutex_lock(&node->lock);
 	h->next = node->handlers;
 	node->handlers = h;
@@ -243,6 +251,8 @@ void handler_fini(handler_t *h)
 	pthread_mutex_unlock(&n->lock);
 	if (h->rtxn)
 		idn_rtxn_free(h->rtxn);
+	if (h->prtxn)
+		idn_rtxn_free(h->prtxn);
 	idn_resolver_free(h->resolver);
 	idn_arena_free(&h->arena);
 	free(h->out);
@@ -268,6 +278,10 @@ void handler_end(handler_t *h)
 	if (h->snapshot) {
 		idn_rtxn_reset(h->rtxn);
 		h->snapshot = false;
+	}
+	if (h->psnapshot) {
+		idn_rtxn_reset(h->prtxn);
+		h->psnapshot = false;
 	}
 	idn_arena_reset(&h->arena);
 }
@@ -807,6 +821,97 @@ static int do_values_op(reply_t *r)
 		return 0;
 	return write_op(r, (int)r->req->hdr.op, b.values, b.nvalues, NULL, 0,
 			NULL, 0);
+}
+
+/* Response code of one record of a bulk create. */
+static uint32_t bulk_rc(int err)
+{
+	switch (err) {
+	case 0: return IDN_RC_SUCCESS;
+	case IDN_EEXISTS: return IDN_RC_ALREADY_EXISTS;
+	case IDN_EIDENT: case IDN_EUTF8: return IDN_RC_INVALID_HANDLE;
+	case IDN_EVALUE: case IDN_ETOOMANY: case IDN_ETOOLONG:
+		return IDN_RC_INVALID_VALUE;
+	case IDN_ENOTHOMED: return IDN_RC_SERVER_NOT_RESP;
+	default: return IDN_RC_ERROR;
+	}
+}
+
+/* A failure of the store itself (or -errno, e.g. -ENOMEM) ends the write
+ * transaction (store.h). */
+static bool bulk_fatal(int err)
+{
+	return err == IDN_ENOSPACE || err == IDN_ESTORE ||
+	       (err < 0 && (err < IDN_ERR_BASE || err >= IDN_ERR_LAST));
+}
+
+/* idnode's bulk create (idctl import): body u32 count + count times
+ * (identifier, u32 nvalues, values); every record is created without
+ * overwrite in ONE durable write transaction. A record that fails (exists,
+ * invalid identifier or value, prefix not homed) is reported in its slot of
+ * the reply (u32 count + u32 response code per record) and does not stop
+ * the others; a failure of the store fails the whole batch with an error
+ * reply and nothing applied. Values keep a non-zero timestamp as given
+ * (an export restored keeps its times); 0 means now. */
+static int do_bulk_create(reply_t *r)
+{
+	handler_t *h = r->h;
+	idn_rd_t rd;
+	idn_rd_init(&rd, r->req->rest.p, r->req->rest.len);
+	/* a record is at least an empty identifier string and a count */
+	uint32_t n = idn_rd_count(&rd, IDN_MSG_MAX / 8, 8);
+	uint32_t *rcs = n ? idn_arena_array(&h->arena, n, sizeof(*rcs)) : NULL;
+	if (rd.err || (n && rcs == NULL))
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed bulk create request");
+	idn_wtxn_t *t;
+	int err = idn_wtxn_begin(h->store, &t);
+	if (err)
+		return reply_lib_error(r, err);
+	uint64_t created = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		idn_bytes_t id = idn_rd_str(&rd, IDN_IDENT_MAX);
+		idn_value_t *v;
+		uint32_t nv;
+		if (rd.err || idn_values_decode(&rd, &h->arena, &v, &nv) != 0) {
+			idn_wtxn_abort(t);
+			return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+					   "malformed bulk create request");
+		}
+		err = parse_id(h, id);
+		if (err == 0) {
+			err = responsible(h, &h->id);
+			err = err < 0 ? err : err == 0 ? IDN_ENOTHOMED : 0;
+		}
+		for (uint32_t k = 0; err == 0 && k < nv; k++) {
+			err = idn_value_check(&v[k], &h->arena);
+			if (v[k].timestamp == 0)
+				v[k].timestamp = h->now;
+		}
+		if (err == 0)
+			err = idn_wtxn_create(t, &h->id, v, nv, false);
+		if (bulk_fatal(err)) {
+			idn_wtxn_abort(t);
+			return reply_lib_error(r, err);
+		}
+		created += err == 0;
+		rcs[i] = bulk_rc(err);
+	}
+	if (idn_rd_finish(&rd) != 0) {
+		idn_wtxn_abort(t);
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed bulk create request");
+	}
+	err = idn_wtxn_commit(t);
+	if (err)
+		return reply_lib_error(r, err);
+	atomic_fetch_add_explicit(&h->stats.writes, created,
+				  memory_order_relaxed);
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	idn_wr_u32(&r->w, n);
+	for (uint32_t i = 0; i < n; i++)
+		idn_wr_u32(&r->w, rcs[i]);
+	return reply_send(r);
 }
 
 static int do_remove(reply_t *r)
@@ -1377,7 +1482,19 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	uint32_t op = msg.hdr.op;
 	if (op == IDN_OC_RESOLUTION) {
-		if (do_resolve(&r, transport) == HANDLER_DEFER)
+		/* a client asking for authoritative data reads the primary,
+		 * not a replica that may lag */
+		idn_rtxn_t *replica = NULL;
+		if ((msg.hdr.flags & IDN_OF_AUTH) && h->prtxn != NULL &&
+		    (h->psnapshot || idn_rtxn_renew(h->prtxn) == 0)) {
+			h->psnapshot = true;
+			replica = h->rtxn;
+			h->rtxn = h->prtxn;
+		}
+		int rc = do_resolve(&r, transport);
+		if (replica != NULL)
+			h->rtxn = replica;
+		if (rc == HANDLER_DEFER)
 			return HANDLER_DEFER;
 		return r.sent;
 	}
@@ -1390,6 +1507,10 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	if ((op == OC_STATS || op == OC_CACHE_FLUSH) &&
 	    transport == TRANSPORT_CONTROL) {
 		do_node_op(&r, op);
+		return r.sent;
+	}
+	if (op == OC_BULK_CREATE && transport == TRANSPORT_CONTROL) {
+		do_bulk_create(&r);
 		return r.sent;
 	}
 	if (op == IDN_OC_CHALLENGE_ANSWER && transport != TRANSPORT_CONTROL) {

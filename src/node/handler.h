@@ -46,6 +46,8 @@ typedef struct handler handler_t;
 typedef struct {
 	const node_conf_t *conf;
 	idn_store_t *store;
+	idn_store_t *primary;  /* PostgreSQL with replicas: the primary alone,
+				* for reads flagged authoritative; else NULL */
 	idn_cache_t *cache;    /* recursive nodes only, else NULL */
 	uint8_t *site;         /* this node's HS_SITE (GET_SITE_INFO) */
 	size_t site_len;
@@ -64,8 +66,10 @@ typedef struct {
 } node_ctx_t;
 
 /* Sets up the shared context: the cache of a recursive node, this node's
- * site and the parent referral. Returns 0 or -1 after logging why. */
-int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s);
+ * site and the parent referral. primary (may be NULL) is the store's
+ * primary alone, read for requests flagged authoritative. Returns 0 or -1 after logging why. */
+int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
+		  idn_store_t *primary);
 void node_ctx_fini(node_ctx_t *n);
 
 struct handler {
@@ -74,6 +78,8 @@ struct handler {
 	idn_store_t *store;
 	idn_rtxn_t *rtxn;
 	bool snapshot;   /* rtxn holds a live snapshot */
+	idn_rtxn_t *prtxn; /* on node->primary, when there is one */
+	bool psnapshot;
 	bool blocking;   /* may wait on other nodes (recursive resolution) */
 	idn_resolver_t *resolver; /* blocking handlers of recursive nodes */
 	idn_arena_t arena;

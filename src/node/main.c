@@ -112,7 +112,23 @@ int main(int argc, char **argv)
 	}
 
 	server_t *srv;
-	if (server_start(&conf, store, &srv) != 0) {
+	/* with replicas, reads flagged authoritative go to the primary */
+	idn_store_t *primary = NULL;
+	if (conf.nreplicas > 0) {
+		idn_store_opts_t po = so;
+		po.replicas = NULL;
+		po.nreplicas = 0;
+		err = idn_store_open(&po, &primary);
+		if (err) {
+			log_error("cannot open the primary for authoritative reads: %s",
+				  idn_strerror(err));
+			idn_store_close(store);
+			return 1;
+		}
+	}
+	if (server_start(&conf, store, primary, &srv) != 0) {
+		if (primary)
+			idn_store_close(primary);
 		idn_store_close(store);
 		return 1;
 	}
@@ -126,6 +142,8 @@ int main(int argc, char **argv)
 		log_info("SIGHUP: nothing to reload yet");
 	log_info("signal %d: shutting down", sig);
 	server_stop(srv);
+	if (primary)
+		idn_store_close(primary);
 	idn_store_close(store);
 	log_info("stopped");
 	return 0;

@@ -988,7 +988,8 @@ fail:
 	return NULL;
 }
 
-int server_start(const node_conf_t *conf, idn_store_t *store, server_t **out)
+int server_start(const node_conf_t *conf, idn_store_t *store,
+		 idn_store_t *primary, server_t **out)
 {
 	server_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
@@ -1000,7 +1001,7 @@ int server_start(const node_conf_t *conf, idn_store_t *store, server_t **out)
 	pthread_cond_init(&s->ctl_cond, NULL);
 	pthread_mutex_init(&s->jobs_lock, NULL);
 	pthread_cond_init(&s->jobs_cond, NULL);
-	if (node_ctx_init(&s->node, conf, store) != 0) {
+	if (node_ctx_init(&s->node, conf, store, primary) != 0) {
 		free(s);
 		return -1;
 	}

@@ -12,7 +12,7 @@ typedef struct server server_t;
 /* Binds every socket (so address errors surface before the node reports
  * ready) and starts the threads. Returns 0 or -1 after logging why. */
 int server_start(const node_conf_t *conf, idn_store_t *store,
-		 server_t **out);
+		 idn_store_t *primary, server_t **out);
 
 /* Stops all threads, closes the sockets and removes the control socket
  * file. Connections in progress are closed. */
