@@ -14,7 +14,7 @@
 # usage: bench/run-http.sh [--smoke] [--count N] [--duration SEC] [--out FILE]
 # Environment: B (build dir, default build), NO_BUILD=1, THREADS (2),
 #   CONNS (64), KEEP=1 (keep the temporary directory).
-# Needs: wrk, nginx (nginx-light), curl (scripts/deps.sh installs them).
+# Needs: wrk, nginx (nginx-light), curl (scripts/deps.sh --test installs them).
 set -eu
 cd "$(dirname "$0")/.."
 COUNT=${COUNT:-10000}
@@ -34,7 +34,7 @@ done
 B=${B:-build}
 for t in wrk nginx curl; do
 	command -v $t >/dev/null || [ -x /usr/sbin/$t ] ||
-		{ echo "run-http.sh: $t is missing (scripts/deps.sh)" >&2; exit 1; }
+		{ echo "run-http.sh: $t is missing (scripts/deps.sh --test)" >&2; exit 1; }
 done
 NGINX=$(command -v nginx || echo /usr/sbin/nginx)
 [ "${NO_BUILD:-}" = 1 ] || make -s B="$B" "$B/idnode" "$B/idctl"

@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
-# Installs every Debian package idnode needs to build, run and test.
+# Installs the Debian packages idnode needs to build and run; with --test
+# also those the test suite and benchmarks use (a PostgreSQL server, a
+# headless browser, nginx and wrk as references, clang for fuzzing).
 # Idempotent: does nothing when everything is present.
 set -eu
-pkgs=(build-essential pkg-config clang libclang-rt-14-dev
-      liblmdb-dev lmdb-utils libssl-dev libjansson-dev libcmocka-dev
-      libpq-dev postgresql xxd procps
-      libh2o-evloop-dev zlib1g-dev curl chromium wrk nginx-light)
+pkgs=(build-essential pkg-config
+      liblmdb-dev lmdb-utils libssl-dev libjansson-dev libpq-dev
+      libh2o-evloop-dev zlib1g-dev xxd procps)
+if [ "${1:-}" = --test ]; then
+	pkgs+=(libcmocka-dev clang libclang-rt-14-dev postgresql curl
+	       chromium wrk nginx-light)
+fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||

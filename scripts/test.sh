@@ -4,7 +4,7 @@
 # it all again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -eu
 cd "$(dirname "$0")/.."
-bash scripts/deps.sh
+bash scripts/deps.sh --test
 jobs=$(nproc)
 echo "== build and test (release)"
 make -j"$jobs" WERROR=1 all unit e2e fuzz-replay
