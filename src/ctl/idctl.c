@@ -26,6 +26,7 @@
 #include "net.h"
 #include "resolver.h"
 #include "scheme.h"
+#include "template_cmd.h"
 #include "auth.h"
 #include "value.h"
 #include "wire.h"
@@ -51,6 +52,7 @@ typedef struct {
 	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
 	uint32_t nmirrors;
 	uint32_t ttl; /* delegate --ttl */
+	const char *tpl_ref; /* create/add/modify --template NAME@VERSION */
 	uint32_t indexes[MAX_ITEMS];
 	uint32_t nindexes;
 	idn_bytes_t types[MAX_ITEMS];
@@ -79,6 +81,9 @@ static const char usage[] =
 	"administration (through the node's control socket, -C SOCKET or\n"
 	"                $IDNODE_CONTROL):\n"
 	"  create ID VALUE...      create a record (--overwrite replaces one)\n"
+	"          [--template NAME@VERSION]  (adds the value\n"
+	"          1999:IDN_TEMPLATE_REF=NAME@VERSION: the node validates the\n"
+	"          record against that template of its prefix)\n"
 	"  delete ID               delete a record\n"
 	"  add ID VALUE...         add values (--overwrite replaces indexes)\n"
 	"  modify ID VALUE...      replace values by index\n"
@@ -100,6 +105,8 @@ static const char usage[] =
 	"  stats                   the node's request and cache counters\n"
 	"  cache stats             the recursive node's cache counters\n"
 	"  cache flush [PREFIX]    drop cached answers (under PREFIX, or all)\n"
+	"  template put|get|publish|withdraw ...  metadata templates\n"
+	"                          (idctl template --help)\n"
 	"\n"
 	"  Over the network instead (the node challenges, idctl signs):\n"
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
@@ -1099,7 +1106,7 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	}
 	uint32_t op = cmds[k].op;
 	const char *id = argc > 0 ? argv[0] : "";
-	size_t cap = 64 + strlen(id);
+	size_t cap = 64 + strlen(id) + (o->tpl_ref ? 128 + strlen(o->tpl_ref) : 0);
 	for (int i = 1; i < argc; i++)
 		cap += 64 + 2 * strlen(argv[i]);
 	uint8_t *body = idn_arena_alloc(a, cap);
@@ -1108,11 +1115,23 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	if (op == IDN_OC_CREATE || op == IDN_OC_ADD_VALUE ||
 	    op == IDN_OC_MODIFY_VALUE) {
 		idn_values_body_t b = {idn_bytes_str(id), (uint32_t)argc - 1,
-				       idn_arena_array(a, (size_t)argc, sizeof(idn_value_t))};
+				       idn_arena_array(a, (size_t)argc + 1, sizeof(idn_value_t))};
 		for (int i = 1; i < argc; i++)
 			if (parse_value(argv[i], a, &b.values[i - 1]) != 0)
 				return die_usage("bad value '%s': expected INDEX[,OPTION...]:TYPE=DATA", argv[i]);
+		if (o->tpl_ref != NULL) {
+			/* the node's template binding (src/node/tplcheck.h) */
+			const char *at = strrchr(o->tpl_ref, '@');
+			if (at == NULL || at == o->tpl_ref || at[1] == 0)
+				return die_usage("bad --template '%s': expected NAME@VERSION", o->tpl_ref);
+			b.values[b.nvalues++] = (idn_value_t){
+				1999, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
+				IDN_PERM_DEFAULT, idn_bytes_str("IDN_TEMPLATE_REF"),
+				idn_bytes_str(o->tpl_ref), 0, NULL};
+		}
 		idn_values_body_encode(&w, &b);
+	} else if (o->tpl_ref != NULL) {
+		return die_usage("--template belongs to create, add and modify, not %s", cmd);
 	} else if (op == IDN_OC_REMOVE_VALUE) {
 		idn_remove_req_t b = {idn_bytes_str(id), (uint32_t)argc - 1,
 				      idn_arena_array(a, (size_t)argc, sizeof(uint32_t))};
@@ -1527,8 +1546,11 @@ int main(int argc, char **argv)
 	int irc = import_dispatch(argc, argv); /* import, export */
 	if (irc >= 0)
 		return irc;
+	irc = template_dispatch(argc, argv);
+	if (irc >= 0)
+		return irc;
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1539,6 +1561,7 @@ int main(int argc, char **argv)
 		{"public", no_argument, NULL, O_PUBLIC},
 		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"overwrite", no_argument, NULL, O_OVERWRITE},
+		{"template", required_argument, NULL, O_TEMPLATE},
 		{"no-recursion", no_argument, NULL, O_NO_RECURSION},
 		{"trace", no_argument, NULL, O_TRACE},
 		{"verify", no_argument, NULL, O_VERIFY},
@@ -1571,6 +1594,7 @@ int main(int argc, char **argv)
 		case O_JSON: o.json = true; break;
 		case O_PUBLIC: o.public_only = true; break;
 		case O_OVERWRITE: o.overwrite = true; break;
+		case O_TEMPLATE: o.tpl_ref = optarg; break;
 		case O_NO_RECURSION: o.no_recursion = true; break;
 		case O_TRACE: o.trace = true; break;
 		case O_VERIFY: o.verify = true; break;

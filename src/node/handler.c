@@ -15,6 +15,7 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "tplcheck.h"
 #include "value.h"
 #include "wire.h"
 
@@ -735,6 +736,31 @@ static int stamp_and_check(handler_t *h, idn_value_t *v, uint32_t n,
 	return 0;
 }
 
+static unsigned id_flags(const handler_t *h)
+{
+	return h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0;
+}
+
+/* The values of id before a write, copied out of t into a (the template
+ * rules compare before and after); *oldp NULL when there is no record. */
+static int tpl_old(idn_wtxn_t *t, const idn_ident_t *id, idn_arena_t *a,
+		   idn_record_t *old, idn_record_t **oldp)
+{
+	*oldp = NULL;
+	int err = idn_wtxn_get(t, id->key, id->key_len, old);
+	if (err == IDN_ENOTFOUND)
+		return 0;
+	if (err)
+		return err;
+	uint8_t *copy = idn_arena_alloc(a, old->values.len + 1);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, old->values.p, old->values.len);
+	old->values = idn_bytes(copy, old->values.len);
+	*oldp = old;
+	return 0;
+}
+
 /* Runs one write operation in its own durable transaction. */
 static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 		    const uint32_t *idx, uint32_t nidx, const uint8_t *pfx,
@@ -742,10 +768,21 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 {
 	handler_t *h = r->h;
 	bool overwrite = r->req->hdr.flags & IDN_OF_OVERWRITE;
+	bool checked = op == IDN_OC_CREATE || op == IDN_OC_ADD_VALUE ||
+		       op == IDN_OC_MODIFY_VALUE || op == IDN_OC_REMOVE_VALUE;
+	idn_record_t old = {0}, *oldp = NULL;
+	char text[1024];
+	text[0] = 0; /* set by tpl_enforce only */
 	idn_wtxn_t *t;
 	int err = idn_wtxn_begin(h->store, &t);
 	if (err)
 		return reply_lib_error(r, err);
+	if (checked)
+		err = tpl_old(t, &h->id, &h->arena, &old, &oldp);
+	if (err) {
+		idn_wtxn_abort(t);
+		return reply_lib_error(r, err);
+	}
 	switch (op) {
 	case IDN_OC_CREATE:
 		err = idn_wtxn_create(t, &h->id, v, n, overwrite);
@@ -771,8 +808,14 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	default:
 		err = IDN_EUNSUPPORTED;
 	}
+	/* templates: the record as it would stand must pass (tplcheck.h) */
+	if (err == 0 && checked)
+		err = tpl_enforce(t, &h->id, id_flags(h), oldp, true,
+				  &h->arena, text, sizeof(text));
 	if (err) {
 		idn_wtxn_abort(t);
+		if (err == IDN_EVALUE && text[0])
+			return reply_error(r, IDN_RC_INVALID_VALUE, text);
 		return reply_lib_error(r, err);
 	}
 	err = idn_wtxn_commit(t);
@@ -890,6 +933,17 @@ static int do_bulk_create(reply_t *r)
 		}
 		if (err == 0)
 			err = idn_wtxn_create(t, &h->id, v, nv, false);
+		if (err == 0) {
+			/* templates: a record that does not conform is taken
+			 * back out (it did not exist before) */
+			char text[512];
+			err = tpl_enforce(t, &h->id, id_flags(h), NULL, false,
+					  &h->arena, text, sizeof(text));
+			if (err != 0 && !bulk_fatal(err)) {
+				int e2 = idn_wtxn_delete(t, &h->id);
+				err = e2 ? e2 : err;
+			}
+		}
 		if (bulk_fatal(err)) {
 			idn_wtxn_abort(t);
 			return reply_lib_error(r, err);

@@ -5,9 +5,14 @@
  * (prefix not homed here, login refused), -4 internal error. */
 #include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
+#include "error.h"
 #include "http_int.h"
+#include "ident.h"
+#include "template.h"
+#include "tplcheck.h"
 
 enum { ST_OK = 1, ST_LOGIN = -1, ST_BUSINESS = -2, ST_PERM = -3,
        ST_INTERNAL = -4 };
@@ -294,6 +299,382 @@ static void batch(hreq_t *r, const char *kind)
 	json_decref(b);
 }
 
+/* ---- metadata templates: /snms/api/v5/template ----
+ * A template NAME of prefix P is the record P/TEMPLATE/NAME, one
+ * IDN_TEMPLATE value per version (tplcheck.h); the node enforces the
+ * state rules on every write, so these handlers only translate. */
+
+static int tpl_id(hreq_t *r, const char *prefix, const char *name,
+		  char **out)
+{
+	size_t n = strlen(prefix) + strlen(TPL_SUFFIX) + strlen(name) + 2;
+	*out = idn_arena_alloc(&r->t->arena, n);
+	if (*out == NULL)
+		return -1;
+	snprintf(*out, n, "%s/" TPL_SUFFIX "%s", prefix, name);
+	return n > IDN_IDENT_MAX ? -1 : 0;
+}
+
+/* The IDN_TEMPLATE values of prefix/TEMPLATE/name (version 0: all). */
+static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
+			  idn_value_t **v, uint32_t *n, const char **msg)
+{
+	http_thr_t *t = r->t;
+	idn_bytes_t type = idn_bytes_str(TPL_TYPE);
+	idn_resolve_req_t q = {idn_bytes_str(id), version ? 1 : 0, &version,
+			       version ? 0 : 1, &type};
+	idn_wr_t w;
+	idn_wr_init(&w, t->body, IDN_MSG_MAX);
+	idn_resolve_req_encode(&w, &q);
+	hdl_reply_t hr;
+	*msg = "";
+	if (w.err) {
+		*msg = "identifier too long";
+		return IDN_RC_INVALID_HANDLE;
+	}
+	if (http_hdl_call(t, IDN_OC_RESOLUTION, 0, w.len, true, &hr) != 0) {
+		*msg = "internal error";
+		return IDN_RC_ERROR;
+	}
+	if (hr.rc == IDN_RC_NOT_FOUND || hr.rc == IDN_RC_VALUES_NOT_FOUND) {
+		*msg = "no such template";
+		return hr.rc;
+	}
+	idn_values_body_t b;
+	if (hr.rc != IDN_RC_SUCCESS) {
+		idn_bytes_t text;
+		if (idn_error_body_decode(hr.msg.rest, &text) == 0 && text.len)
+			*msg = h2o_strdup(&r->req->pool, (const char *)text.p,
+					  text.len).base;
+		return hr.rc;
+	}
+	if (idn_values_body_decode(hr.msg.rest, &t->arena, &b) != 0) {
+		*msg = "malformed reply";
+		return IDN_RC_ERROR;
+	}
+	*v = b.values;
+	*n = b.nvalues;
+	return IDN_RC_SUCCESS;
+}
+
+static json_t *tpl_to_json(const idn_template_t *t)
+{
+	size_t len = 0;
+	idn_template_to_json(t, NULL, 0, &len);
+	char *s = malloc(len + 1);
+	json_t *j = NULL;
+	if (s && idn_template_to_json(t, s, len + 1, &len) == 0)
+		j = json_loadb(s, len, 0, NULL);
+	free(s);
+	return j;
+}
+
+/* Stores t as its version's value with op (create, add or modify). */
+static uint32_t tpl_store(hreq_t *r, const char *id, const idn_template_t *t,
+			  uint32_t op, const char **msg)
+{
+	size_t sz = idn_template_size(t);
+	uint8_t *data = idn_arena_alloc(&r->t->arena, sz ? sz : 1);
+	if (data == NULL) {
+		*msg = "out of memory";
+		return IDN_RC_ERROR;
+	}
+	idn_wr_t w;
+	idn_wr_init(&w, data, sz);
+	idn_template_encode(t, &w);
+	idn_value_t v = {t->version, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
+			 IDN_PERM_DEFAULT, idn_bytes_str(TPL_TYPE),
+			 idn_bytes(data, w.len), 0, NULL};
+	return http_write(r, op, id, false, &v, 1, NULL, 0, msg);
+}
+
+/* Query prefix, name (when need_name) and version (when need_version;
+ * else optional, 0 when absent). Replies 400 and returns -1 when bad. */
+static int tpl_query(hreq_t *r, bool need_name, bool need_version,
+		     const char **prefix, const char **name, uint32_t *version)
+{
+	*prefix = http_q(r, "prefix");
+	*name = http_q(r, "name");
+	const char *vs = http_q(r, "version");
+	*version = 0;
+	char *end = NULL;
+	unsigned long v = vs ? strtoul(vs, &end, 10) : 0;
+	if (*prefix == NULL || (need_name && *name == NULL) ||
+	    (need_version && vs == NULL) || (vs && *name == NULL) ||
+	    (vs && (*vs < '0' || *vs > '9' || *end || v < 1 ||
+		    v > TPL_VERSION_MAX))) {
+		mreply(r, ST_BUSINESS, 400,
+		       need_version ? "?prefix=P&name=N&version=1..1999 are "
+				      "required"
+				    : "?prefix=P [&name=N [&version=1..1999]]",
+		       NULL);
+		return -1;
+	}
+	*version = (uint32_t)v;
+	return 0;
+}
+
+static void reply_rc(hreq_t *r, uint32_t rc, const char *msg, int ok_http,
+		     json_t *data)
+{
+	r->rc = rc;
+	int http;
+	int st = st_for_rc(rc, &http);
+	mreply(r, st, st == ST_OK ? ok_http : http, rc_text(rc, msg),
+	       st == ST_OK ? data : NULL);
+	if (st != ST_OK)
+		json_decref(data);
+}
+
+typedef struct {
+	json_t *names;
+	size_t plen;
+} tpl_list_t;
+
+static int tpl_list_cb(void *ctx, idn_bytes_t id)
+{
+	tpl_list_t *l = ctx;
+	size_t sl = strlen(TPL_SUFFIX);
+	if (id.len > l->plen + 1 + sl &&
+	    idn_ascii_caseeq(id.p + l->plen + 1, sl,
+			     (const uint8_t *)TPL_SUFFIX, sl))
+		json_array_append_new(l->names,
+				      http_jstrn(id.p + l->plen + 1 + sl,
+						 id.len - l->plen - 1 - sl));
+	return 0;
+}
+
+static void tpl_list(hreq_t *r, const char *prefix)
+{
+	uint8_t p[IDN_IDENT_MAX];
+	uint32_t pl;
+	if (idn_prefix_normalise((const uint8_t *)prefix, strlen(prefix), p,
+				 &pl) != 0) {
+		mreply(r, ST_BUSINESS, 400, "invalid prefix", NULL);
+		return;
+	}
+	handler_t *h = &r->t->h;
+	if (handler_begin(h) != 0) {
+		mreply(r, ST_INTERNAL, 500, "store unavailable", NULL);
+		return;
+	}
+	int homed = idn_store_homed(h->rtxn, p, pl);
+	tpl_list_t l = {json_array(), strlen(prefix)};
+	int err = homed == 1 ? idn_store_list(h->rtxn, p, pl,
+					      idn_bytes(NULL, 0), tpl_list_cb,
+					      &l)
+			     : 0;
+	handler_end(h);
+	if (homed != 1 || err) {
+		json_decref(l.names);
+		if (homed == 0)
+			mreply(r, ST_PERM, 403,
+			       "prefix is not homed on this node", NULL);
+		else
+			mreply(r, ST_INTERNAL, 500, idn_strerror(err), NULL);
+		return;
+	}
+	json_t *out = json_array();
+	size_t i;
+	json_t *nm;
+	json_array_foreach(l.names, i, nm)
+	{
+		char *id;
+		idn_value_t *v;
+		uint32_t n;
+		const char *msg;
+		if (tpl_id(r, prefix, json_string_value(nm), &id) != 0 ||
+		    tpl_fetch(r, id, 0, &v, &n, &msg) != IDN_RC_SUCCESS)
+			continue;
+		json_t *vers = json_array();
+		for (uint32_t k = 0; k < n; k++) {
+			idn_template_t t;
+			if (idn_template_decode(v[k].data.p, v[k].data.len,
+						NULL, &t, NULL, 0) != 0)
+				continue;
+			json_t *o = json_object();
+			json_object_set_new(o, "version",
+					    json_integer(t.version));
+			json_object_set_new(o, "state",
+					    json_string(idn_tpl_state_name(
+						    t.state)));
+			json_array_append_new(vers, o);
+			idn_template_free(&t);
+		}
+		json_t *e = json_object();
+		json_object_set(e, "name", nm);
+		json_object_set_new(e, "versions", vers);
+		json_array_append_new(out, e);
+	}
+	json_decref(l.names);
+	r->rc = IDN_RC_SUCCESS;
+	mreply(r, ST_OK, 200, "success", out);
+}
+
+static void tpl_get(hreq_t *r)
+{
+	const char *prefix, *name;
+	uint32_t version;
+	if (tpl_query(r, false, false, &prefix, &name, &version) != 0)
+		return;
+	if (name == NULL) {
+		tpl_list(r, prefix);
+		return;
+	}
+	char *id;
+	idn_value_t *v;
+	uint32_t n;
+	const char *msg;
+	if (tpl_id(r, prefix, name, &id) != 0) {
+		mreply(r, ST_BUSINESS, 400, "name too long", NULL);
+		return;
+	}
+	uint32_t rc = tpl_fetch(r, id, version, &v, &n, &msg);
+	if (rc != IDN_RC_SUCCESS) {
+		reply_rc(r, rc, msg, 200, NULL);
+		return;
+	}
+	json_t *arr = json_array();
+	for (uint32_t k = 0; k < n; k++) {
+		idn_template_t t;
+		if (idn_template_decode(v[k].data.p, v[k].data.len, NULL, &t,
+					NULL, 0) == 0)
+			json_array_append_new(arr, tpl_to_json(&t));
+		idn_template_free(&t);
+	}
+	json_t *d = version ? json_incref(json_array_get(arr, 0)) : arr;
+	if (version)
+		json_decref(arr);
+	reply_rc(r, IDN_RC_SUCCESS, NULL, 200, d);
+}
+
+/* POST (a new version, created as a draft) or PUT (a draft replaced). */
+static void tpl_write(hreq_t *r, bool create)
+{
+	r->op = create ? "template_create" : "template_update";
+	h2o_iovec_t body = r->req->entity;
+	idn_template_t t;
+	char err[256];
+	int e = idn_template_from_json(body.base ? body.base : "", body.len,
+				       NULL, &t, err, sizeof(err));
+	if (e) {
+		mreply(r, ST_BUSINESS, 400,
+		       e == IDN_ETOOLONG ? "template too large" : err, NULL);
+		return;
+	}
+	char *id;
+	if (t.state != IDN_TPL_DRAFT) {
+		mreply(r, ST_BUSINESS, 400,
+		       "a template is written as a draft: use "
+		       "/snms/api/v5/template/publish",
+		       NULL);
+	} else if (tpl_id(r, t.prefix, t.name, &id) != 0) {
+		mreply(r, ST_BUSINESS, 400, "name too long", NULL);
+	} else {
+		const char *msg;
+		uint32_t rc;
+		if (create) {
+			rc = tpl_store(r, id, &t, IDN_OC_ADD_VALUE, &msg);
+			if (rc == IDN_RC_NOT_FOUND)
+				rc = tpl_store(r, id, &t, IDN_OC_CREATE, &msg);
+			if (rc == IDN_RC_VALUE_EXISTS)
+				msg = "this template version exists: PUT "
+				      "replaces a draft";
+		} else {
+			rc = tpl_store(r, id, &t, IDN_OC_MODIFY_VALUE, &msg);
+		}
+		json_t *d = json_object();
+		json_object_set_new(d, "name", json_string(t.name));
+		json_object_set_new(d, "version", json_integer(t.version));
+		reply_rc(r, rc, msg, create ? 201 : 200, d);
+	}
+	idn_template_free(&t);
+}
+
+static void tpl_state(hreq_t *r, bool publish)
+{
+	r->op = publish ? "template_publish" : "template_withdraw";
+	const char *prefix, *name;
+	uint32_t version, n, rc;
+	if (tpl_query(r, true, true, &prefix, &name, &version) != 0)
+		return;
+	char *id;
+	idn_value_t *v;
+	const char *msg;
+	if (tpl_id(r, prefix, name, &id) != 0) {
+		mreply(r, ST_BUSINESS, 400, "name too long", NULL);
+		return;
+	}
+	rc = tpl_fetch(r, id, version, &v, &n, &msg);
+	if (rc != IDN_RC_SUCCESS || n != 1) {
+		reply_rc(r, rc == IDN_RC_SUCCESS ? IDN_RC_NOT_FOUND : rc, msg,
+			 200, NULL);
+		return;
+	}
+	idn_template_t t;
+	char err[256];
+	if (idn_template_decode(v[0].data.p, v[0].data.len, NULL, &t, err,
+				sizeof(err)) != 0 ||
+	    (publish ? idn_template_publish(&t, NULL, err, sizeof(err))
+		     : idn_template_withdraw(&t, err, sizeof(err))) != 0) {
+		mreply(r, ST_BUSINESS, 400, err, NULL);
+	} else {
+		rc = tpl_store(r, id, &t, IDN_OC_MODIFY_VALUE, &msg);
+		json_t *d = json_object();
+		json_object_set_new(d, "state",
+				    json_string(idn_tpl_state_name(t.state)));
+		reply_rc(r, rc, msg, 200, d);
+	}
+	idn_template_free(&t);
+}
+
+/* Removes a draft version (the node refuses others). */
+static void tpl_delete(hreq_t *r)
+{
+	r->op = "template_delete";
+	const char *prefix, *name, *msg;
+	uint32_t version, n;
+	if (tpl_query(r, true, true, &prefix, &name, &version) != 0)
+		return;
+	char *id;
+	idn_value_t *v;
+	if (tpl_id(r, prefix, name, &id) != 0) {
+		mreply(r, ST_BUSINESS, 400, "name too long", NULL);
+		return;
+	}
+	uint32_t rc = tpl_fetch(r, id, version, &v, &n, &msg);
+	if (rc == IDN_RC_SUCCESS)
+		rc = http_write(r, IDN_OC_REMOVE_VALUE, id, false, NULL, 0,
+				&version, 1, &msg);
+	reply_rc(r, rc, msg, 200, NULL);
+}
+
+static void template_route(hreq_t *r)
+{
+	const char *rest = r->path + 21;
+	if (!strcmp(rest, "/publish") || !strcmp(rest, "/withdraw")) {
+		if (!http_method(r, "POST"))
+			mreply(r, ST_BUSINESS, 405, "use POST", NULL);
+		else
+			tpl_state(r, rest[1] == 'p');
+		return;
+	}
+	if (*rest) {
+		mreply(r, ST_BUSINESS, 404, "no such template operation", NULL);
+		return;
+	}
+	if (http_method(r, "GET"))
+		tpl_get(r);
+	else if (http_method(r, "POST"))
+		tpl_write(r, true);
+	else if (http_method(r, "PUT"))
+		tpl_write(r, false);
+	else if (http_method(r, "DELETE"))
+		tpl_delete(r);
+	else
+		mreply(r, ST_BUSINESS, 405, "method not allowed", NULL);
+}
+
 int http_route_mgmt(hreq_t *r)
 {
 	r->route = R_MGMT;
@@ -322,9 +703,7 @@ int http_route_mgmt(hreq_t *r)
 		return 1;
 	}
 	if (!strncmp(p, "/snms/api/v5/template", 21)) {
-		mreply(r, ST_BUSINESS, 501,
-		       "metadata templates are not available on this node yet",
-		       NULL);
+		template_route(r);
 		return 1;
 	}
 	if (!strcmp(p, "/snms/api/v5/data")) {

@@ -1,0 +1,363 @@
+/* Metadata templates on the node: storage rules and enforcement on writes
+ * (tplcheck.h). */
+#include "tplcheck.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "error.h"
+#include "template.h"
+#include "value.h"
+#include "wire.h"
+
+#define VIOL_MAX 32
+
+static int fail(char *msg, size_t cap, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int fail(char *msg, size_t cap, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, cap, fmt, ap);
+	va_end(ap);
+	return IDN_EVALUE;
+}
+
+static int decode_all(idn_bytes_t blob, uint32_t n, idn_arena_t *a,
+		      idn_value_t **out)
+{
+	idn_value_t *v = n ? idn_arena_array(a, n, sizeof(*v)) : NULL;
+	if (n && v == NULL)
+		return -ENOMEM;
+	idn_rd_t rd;
+	idn_rd_init(&rd, blob.p, blob.len);
+	for (uint32_t i = 0; i < n && !rd.err; i++)
+		idn_value_decode(&rd, a, &v[i]);
+	*out = v;
+	return rd.err ? IDN_ECORRUPT : 0;
+}
+
+static const idn_value_t *at_index(const idn_value_t *v, uint32_t n,
+				   uint32_t index, const char *type)
+{
+	for (uint32_t i = 0; i < n; i++)
+		if (v[i].index == index &&
+		    idn_type_matches(v[i].type, idn_bytes_str(type)))
+			return &v[i];
+	return NULL;
+}
+
+/* The key of P/TEMPLATE/NAME for the prefix of id. */
+static int tpl_ident(const idn_ident_t *id, const uint8_t *name, size_t nlen,
+		     unsigned flags, idn_ident_t *out)
+{
+	uint8_t text[IDN_IDENT_MAX];
+	size_t sl = strlen(TPL_SUFFIX);
+	if (id->prefix_len + 1 + sl + nlen > sizeof(text))
+		return IDN_ETOOLONG;
+	memcpy(text, id->text.p, id->prefix_len);
+	text[id->prefix_len] = '/';
+	memcpy(text + id->prefix_len + 1, TPL_SUFFIX, sl);
+	memcpy(text + id->prefix_len + 1 + sl, name, nlen);
+	int err = idn_ident_parse(text, id->prefix_len + 1 + sl + nlen, flags,
+				  out);
+	out->text = idn_bytes(NULL, 0); /* pointed at the stack */
+	return err;
+}
+
+/* Reads and decodes template NAME@version of id's prefix from t. Returns
+ * 0, IDN_ENOTFOUND (no such record or version) or an error. */
+static int tpl_load(idn_wtxn_t *t, const idn_ident_t *id, const uint8_t *name,
+		    size_t nlen, uint32_t version, unsigned flags,
+		    idn_arena_t *a, idn_template_t *out, char *err, size_t cap)
+{
+	static _Thread_local idn_ident_t tid;
+	int e = tpl_ident(id, name, nlen, flags, &tid);
+	if (e)
+		return e;
+	idn_record_t rec;
+	e = idn_wtxn_get(t, tid.key, tid.key_len, &rec);
+	if (e)
+		return e;
+	idn_value_t *v;
+	e = decode_all(rec.values, rec.nvalues, a, &v);
+	if (e)
+		return e;
+	const idn_value_t *tv = at_index(v, rec.nvalues, version, TPL_TYPE);
+	if (tv == NULL)
+		return IDN_ENOTFOUND;
+	return idn_template_decode(tv->data.p, tv->data.len, NULL, out, err,
+				   cap);
+}
+
+/* Rules of a template record P/TEMPLATE/NAME. */
+static int check_tpl_record(idn_wtxn_t *t, const idn_ident_t *id,
+			    const uint8_t *name, size_t nlen, unsigned flags,
+			    const idn_value_t *nv, uint32_t nn,
+			    const idn_value_t *ov, uint32_t on, bool cross,
+			    idn_arena_t *a, char *msg, size_t cap)
+{
+	uint8_t recp[IDN_IDENT_MAX], tp[IDN_IDENT_MAX];
+	uint32_t recpl, tpl = 0;
+	char e[256];
+	int err =
+		idn_prefix_normalise(id->text.p, id->prefix_len, recp, &recpl);
+	if (err)
+		return err;
+	for (uint32_t i = 0; i < on; i++) {
+		const idn_value_t *o = &ov[i];
+		if (!idn_type_matches(o->type, idn_bytes_str(TPL_TYPE)) ||
+		    at_index(nv, nn, o->index, TPL_TYPE) != NULL)
+			continue;
+		/* removed: only drafts may go */
+		uint8_t state = o->data.len > 5 ? o->data.p[5] : IDN_TPL_DRAFT;
+		if (state != IDN_TPL_DRAFT)
+			return fail(
+				msg, cap,
+				"template %.*s version %u is %s: only drafts "
+				"can be removed",
+				(int)nlen, name, o->index,
+				idn_tpl_state_name((idn_tpl_state_t)state));
+	}
+	for (uint32_t i = 0; i < nn; i++) {
+		const idn_value_t *v = &nv[i];
+		if (!idn_type_matches(v->type, idn_bytes_str(TPL_TYPE)))
+			continue;
+		if (v->index < 1 || v->index > TPL_VERSION_MAX)
+			return fail(msg, cap,
+				    "value %u (" TPL_TYPE "): the index is the "
+				    "version, 1..%d",
+				    v->index, TPL_VERSION_MAX);
+		const idn_value_t *o =
+			ov ? at_index(ov, on, v->index, TPL_TYPE) : NULL;
+		if (o != NULL && idn_bytes_eq(o->data, v->data))
+			continue; /* unchanged */
+		idn_template_t nt = {0}, ot = {0};
+		err = idn_template_decode(v->data.p, v->data.len, NULL, &nt, e,
+					  sizeof(e));
+		if (err) {
+			idn_template_free(&nt);
+			return fail(msg, cap, "value %u (" TPL_TYPE "): %s",
+				    v->index, e);
+		}
+		int rc = 0;
+		if (idn_prefix_normalise((const uint8_t *)nt.prefix,
+					 strlen(nt.prefix), tp, &tpl) != 0 ||
+		    tpl != recpl || memcmp(tp, recp, tpl) != 0)
+			rc = fail(msg, cap,
+				  "value %u (" TPL_TYPE "): prefix \"%s\" is "
+				  "not this record's prefix %.*s",
+				  v->index, nt.prefix, (int)id->prefix_len,
+				  id->text.p);
+		else if (!idn_ascii_caseeq((const uint8_t *)nt.name,
+					   strlen(nt.name), name, nlen))
+			rc = fail(msg, cap,
+				  "value %u (" TPL_TYPE "): name \"%s\" is not "
+				  "this record's name %.*s",
+				  v->index, nt.name, (int)nlen, name);
+		else if (nt.version != v->index)
+			rc = fail(msg, cap,
+				  "value %u (" TPL_TYPE "): version %u must "
+				  "equal the index",
+				  v->index, nt.version);
+		else if (nt.state != IDN_TPL_DRAFT && nt.nitems == 0)
+			rc = fail(msg, cap,
+				  "template %s version %u: a %s template needs "
+				  "at least one item",
+				  nt.name, nt.version,
+				  idn_tpl_state_name(nt.state));
+		if (rc == 0 && o != NULL) {
+			err = idn_template_decode(o->data.p, o->data.len, NULL,
+						  &ot, e, sizeof(e));
+			/* published -> withdrawn, nothing else changed */
+			bool ok = err != 0 || ot.state == IDN_TPL_DRAFT;
+			if (!ok && ot.state == IDN_TPL_PUBLISHED &&
+			    nt.state == IDN_TPL_WITHDRAWN &&
+			    idn_template_withdraw(&ot, NULL, 0) == 0) {
+				size_t sz = idn_template_size(&ot);
+				uint8_t *buf = idn_arena_alloc(a, sz ? sz : 1);
+				idn_wr_t w;
+				idn_wr_init(&w, buf, sz);
+				ok = buf != NULL &&
+				     idn_template_encode(&ot, &w) == 0 &&
+				     idn_bytes_eq(idn_bytes(buf, w.len),
+						  v->data);
+			}
+			if (!ok)
+				rc = fail(msg, cap,
+					  "template %s version %u is %s: only "
+					  "drafts can be changed (a published "
+					  "one only withdrawn)",
+					  nt.name, nt.version,
+					  idn_tpl_state_name(ot.state));
+		}
+		if (rc == 0 && nt.has_based_on) {
+			const char *bn = nt.based_on_name;
+			uint32_t bv = nt.based_on_version;
+			bool same = idn_ascii_caseeq((const uint8_t *)bn,
+						     strlen(bn), name, nlen);
+			idn_template_t bt = {0};
+			int be = IDN_ENOTFOUND;
+			if (same) {
+				const idn_value_t *b =
+					at_index(nv, nn, bv, TPL_TYPE);
+				if (b != NULL)
+					be = idn_template_decode(
+						b->data.p, b->data.len, NULL,
+						&bt, e, sizeof(e));
+			} else if (cross) {
+				be = tpl_load(t, id, (const uint8_t *)bn,
+					      strlen(bn), bv, flags, a, &bt, e,
+					      sizeof(e));
+			} else {
+				be = 0;
+				bt.state = IDN_TPL_PUBLISHED;
+			}
+			if (be == IDN_ENOTFOUND)
+				rc = fail(msg, cap,
+					  "template %s version %u: based_on "
+					  "%s@%u does not exist",
+					  nt.name, nt.version, bn, bv);
+			else if (be == 0 && bt.state == IDN_TPL_DRAFT)
+				rc = fail(msg, cap,
+					  "template %s version %u: based_on "
+					  "%s@%u is a draft",
+					  nt.name, nt.version, bn, bv);
+			else if (be != 0)
+				rc = be;
+			idn_template_free(&bt);
+		}
+		idn_template_free(&nt);
+		idn_template_free(&ot);
+		if (rc)
+			return rc;
+	}
+	return 0;
+}
+
+/* Validates a record bound to a template by its IDN_TEMPLATE_REF. */
+static int check_bound(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
+		       const idn_value_t *nv, uint32_t nn,
+		       const idn_value_t *ov, uint32_t on, idn_arena_t *a,
+		       char *msg, size_t cap)
+{
+	const idn_value_t *ref = NULL;
+	for (uint32_t i = 0; i < nn; i++) {
+		if (!idn_type_matches(nv[i].type, idn_bytes_str(TPL_REF_TYPE)))
+			continue;
+		if (nv[i].index != TPL_REF_INDEX)
+			return fail(msg, cap,
+				    "value %u (" TPL_REF_TYPE "): belongs at "
+				    "index %d",
+				    nv[i].index, TPL_REF_INDEX);
+		ref = &nv[i];
+	}
+	if (ref == NULL)
+		return 0;
+	const uint8_t *d = ref->data.p;
+	size_t dl = ref->data.len;
+	const uint8_t *at = NULL;
+	for (size_t i = 0; i < dl; i++)
+		if (d[i] == '@')
+			at = d + i;
+	uint32_t version = 0;
+	size_t nlen = at ? (size_t)(at - d) : 0;
+	bool ok = at != NULL && nlen > 0 && nlen <= IDN_TPL_NAME_MAX &&
+		  at + 1 < d + dl && dl - nlen - 1 <= 4;
+	for (const uint8_t *p = at ? at + 1 : d; ok && p < d + dl; p++) {
+		ok = *p >= '0' && *p <= '9';
+		version = version * 10 + (uint32_t)(*p - '0');
+	}
+	if (!ok || version < 1 || version > TPL_VERSION_MAX)
+		return fail(msg, cap,
+			    "value %d (" TPL_REF_TYPE "): expected "
+			    "NAME@VERSION (version 1..%d)",
+			    TPL_REF_INDEX, TPL_VERSION_MAX);
+	idn_template_t tpl = {0};
+	char e[256];
+	int err =
+		tpl_load(t, id, d, nlen, version, flags, a, &tpl, e, sizeof(e));
+	if (err == IDN_ENOTFOUND || err == IDN_EIDENT || err == IDN_EUTF8 ||
+	    err == IDN_ETOOLONG)
+		return fail(msg, cap,
+			    "template %.*s@%u does not exist under prefix %.*s",
+			    (int)nlen, d, version, (int)id->prefix_len,
+			    id->text.p);
+	if (err) {
+		idn_template_free(&tpl);
+		if (err == IDN_ECORRUPT || err == -ENOMEM ||
+		    err == IDN_ESTORE || err == IDN_ENOSPACE)
+			return err;
+		return fail(msg, cap, "template %.*s@%u is unusable: %s",
+			    (int)nlen, d, version, e);
+	}
+	const idn_value_t *oref =
+		ov ? at_index(ov, on, TPL_REF_INDEX, TPL_REF_TYPE) : NULL;
+	/* A withdrawn template takes no new records; those bound to it
+	 * before still validate against its items (the decoded copy is ours
+	 * alone, so its state may be set directly). */
+	if (tpl.state == IDN_TPL_WITHDRAWN && oref != NULL &&
+	    idn_bytes_eq(oref->data, ref->data))
+		tpl.state = IDN_TPL_PUBLISHED;
+	idn_tpl_violation_t viol[VIOL_MAX];
+	uint32_t nviol = 0;
+	err = idn_template_validate(&tpl, NULL, nv, nn, viol, VIOL_MAX, &nviol);
+	idn_template_free(&tpl);
+	if (err == 0)
+		return 0;
+	if (err != IDN_EVALUE)
+		return err;
+	size_t len = (size_t)snprintf(msg, cap, "template %.*s@%u:", (int)nlen,
+				      d, version);
+	for (uint32_t i = 0; i < nviol && i < VIOL_MAX && len < cap; i++)
+		len += (size_t)snprintf(msg + len, cap - len, "%s %s",
+					i ? ";" : "", viol[i].msg);
+	if (nviol > VIOL_MAX && len < cap)
+		snprintf(msg + len, cap - len, "; and %u more",
+			 nviol - VIOL_MAX);
+	return IDN_EVALUE;
+}
+
+int tpl_enforce(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
+		const idn_record_t *old, bool cross, idn_arena_t *a, char *msg,
+		size_t cap)
+{
+	idn_record_t rec;
+	int err = idn_wtxn_get(t, id->key, id->key_len, &rec);
+	if (err == IDN_ENOTFOUND)
+		return 0;
+	if (err)
+		return err;
+	/* a further read (the template's record) may end what a read of t
+	 * returned (PostgreSQL keeps one result): keep a copy */
+	uint8_t *copy = idn_arena_alloc(a, rec.values.len + 1);
+	if (copy == NULL)
+		return -ENOMEM;
+	memcpy(copy, rec.values.p, rec.values.len);
+	rec.values = idn_bytes(copy, rec.values.len);
+	idn_value_t *nv, *ov = NULL;
+	uint32_t on = old ? old->nvalues : 0;
+	err = decode_all(rec.values, rec.nvalues, a, &nv);
+	if (err == 0 && old != NULL)
+		err = decode_all(old->values, on, a, &ov);
+	if (err)
+		return err;
+	const uint8_t *sfx = id->text.p + id->prefix_len + 1;
+	size_t sl = id->text.len - id->prefix_len - 1, tl = strlen(TPL_SUFFIX);
+	if (id->text.len > id->prefix_len && sl > tl &&
+	    idn_ascii_caseeq(sfx, tl, (const uint8_t *)TPL_SUFFIX, tl))
+		return check_tpl_record(t, id, sfx + tl, sl - tl, flags, nv,
+					rec.nvalues, ov, on, cross, a, msg,
+					cap);
+	for (uint32_t i = 0; i < rec.nvalues; i++)
+		if (idn_type_matches(nv[i].type, idn_bytes_str(TPL_TYPE)))
+			return fail(msg, cap,
+				    "value %u (" TPL_TYPE "): templates are "
+				    "stored in PREFIX/" TPL_SUFFIX "NAME",
+				    nv[i].index);
+	return check_bound(t, id, flags, nv, rec.nvalues, ov, on, a, msg, cap);
+}

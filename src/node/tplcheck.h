@@ -1,0 +1,43 @@
+/* Metadata templates on the node (issue #6): where they are stored and how
+ * the node enforces them on writes.
+ *
+ * A template NAME of prefix P is the record P/TEMPLATE/NAME; each version
+ * is one value there: index = version (1..1999), type IDN_TEMPLATE, data =
+ * the template's binary encoding (idn_template_encode). A record that holds
+ * an IDN_TEMPLATE_REF value (index 1999, data "NAME@VERSION") must conform
+ * to that template version of its own prefix. */
+#ifndef IDN_NODE_TPLCHECK_H
+#define IDN_NODE_TPLCHECK_H
+
+#include <stddef.h>
+
+#include "arena.h"
+#include "ident.h"
+#include "store.h"
+
+#define TPL_TYPE "IDN_TEMPLATE"
+#define TPL_REF_TYPE "IDN_TEMPLATE_REF"
+#define TPL_REF_INDEX 1999
+#define TPL_VERSION_MAX 1999
+#define TPL_SUFFIX "TEMPLATE/" /* P/TEMPLATE/NAME */
+
+/* Checks record id as it stands in t after a write against the template
+ * rules: in a template record, every IDN_TEMPLATE value decodes, names this
+ * record's prefix and name and its own index as version, and changes only
+ * as the states allow (drafts freely; published -> withdrawn; nothing
+ * else, and no published or withdrawn version removed), with a based_on
+ * that names an existing non-draft version (cross-record bases are checked
+ * only when cross is set); elsewhere, an IDN_TEMPLATE_REF value binds the
+ * record to its template, validated item by item (a withdrawn template
+ * accepts no new binding; a record already bound to it before the write
+ * keeps being validated against its items). old: the record's values
+ * before the write (a copy, not into t), NULL when it did not exist.
+ * flags: idn_ident_parse flags of the node. Returns 0; IDN_EVALUE with a
+ * one-line message naming every item and rule at fault in msg; or the
+ * store's error (IDN_ENOTFOUND when the record is gone counts as valid).
+ * Allocates from a. */
+int tpl_enforce(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
+		const idn_record_t *old, bool cross, idn_arena_t *a, char *msg,
+		size_t cap);
+
+#endif
