@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "b64.h"
 #include "error.h"
 #include "ident.h"
 #include "value.h"
@@ -138,29 +139,6 @@ static bool printable(idn_bytes_t b)
 	return true;
 }
 
-static char *to_base64(idn_bytes_t b)
-{
-	static const char tbl[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqr"
-				  "stuvwxyz0123456789+/";
-	size_t n = ((size_t)b.len + 2) / 3 * 4;
-	char *s = malloc(n + 1), *o = s;
-	if (s == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < b.len; i += 3) {
-		uint32_t v = (uint32_t)b.p[i] << 16;
-		if (i + 1 < b.len)
-			v |= (uint32_t)b.p[i + 1] << 8;
-		if (i + 2 < b.len)
-			v |= b.p[i + 2];
-		*o++ = tbl[v >> 18 & 63];
-		*o++ = tbl[v >> 12 & 63];
-		*o++ = i + 1 < b.len ? tbl[v >> 6 & 63] : '=';
-		*o++ = i + 2 < b.len ? tbl[v & 63] : '=';
-	}
-	*o = 0;
-	return s;
-}
-
 static json_t *jstr(idn_bytes_t b)
 {
 	return json_stringn((const char *)b.p, b.len);
@@ -205,7 +183,7 @@ static json_t *value_json(const idn_value_t *v)
 		json_object_set_new(data, "format", json_string("string"));
 		json_object_set_new(data, "value", jstr(v->data));
 	} else {
-		char *b = to_base64(v->data);
+		char *b = idn_base64(v->data.p, v->data.len);
 		json_object_set_new(data, "format", json_string("base64"));
 		json_object_set_new(data, "value", json_string(b ? b : ""));
 		free(b);

@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "b64.h"
 #include "bench.h"
 #include "delegate.h"
 #include "import.h"
@@ -431,29 +432,6 @@ static char *to_hex(idn_bytes_t b)
 	return s;
 }
 
-static char *to_base64(idn_bytes_t b)
-{
-	static const char tbl[] =
-		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	size_t n = ((size_t)b.len + 2) / 3 * 4;
-	char *s = malloc(n + 1), *o = s;
-	if (s == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < b.len; i += 3) {
-		uint32_t v = (uint32_t)b.p[i] << 16;
-		if (i + 1 < b.len)
-			v |= (uint32_t)b.p[i + 1] << 8;
-		if (i + 2 < b.len)
-			v |= b.p[i + 2];
-		*o++ = tbl[v >> 18 & 63];
-		*o++ = tbl[v >> 12 & 63];
-		*o++ = i + 1 < b.len ? tbl[v >> 6 & 63] : '=';
-		*o++ = i + 2 < b.len ? tbl[v & 63] : '=';
-	}
-	*o = 0;
-	return s;
-}
-
 static json_t *jstr(idn_bytes_t b)
 {
 	return json_stringn((const char *)b.p, b.len);
@@ -488,7 +466,7 @@ static json_t *value_json(const idn_value_t *v, idn_arena_t *a)
 		json_object_set_new(data, "format", json_string("string"));
 		json_object_set_new(data, "value", jstr(v->data));
 	} else {
-		char *b64 = to_base64(v->data);
+		char *b64 = idn_base64(v->data.p, v->data.len);
 		json_object_set_new(data, "format", json_string("base64"));
 		json_object_set_new(data, "value", json_string(b64 ? b64 : ""));
 		free(b64);

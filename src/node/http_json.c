@@ -7,10 +7,8 @@
 
 #include "error.h"
 #include "http_int.h"
+#include "b64.h"
 #include "ident.h"
-
-static const char b64tbl[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 json_t *http_jstrn(const uint8_t *p, size_t len)
 {
@@ -20,21 +18,9 @@ json_t *http_jstrn(const uint8_t *p, size_t len)
 
 static json_t *jb64(const uint8_t *p, size_t len)
 {
-	char *s = malloc((len + 2) / 3 * 4 + 1), *o = s;
+	char *s = idn_base64(p, len);
 	if (s == NULL)
 		return json_null();
-	for (size_t i = 0; i < len; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16;
-		if (i + 1 < len)
-			v |= (uint32_t)p[i + 1] << 8;
-		if (i + 2 < len)
-			v |= p[i + 2];
-		*o++ = b64tbl[v >> 18 & 63];
-		*o++ = b64tbl[v >> 12 & 63];
-		*o++ = i + 1 < len ? b64tbl[v >> 6 & 63] : '=';
-		*o++ = i + 2 < len ? b64tbl[v & 63] : '=';
-	}
-	*o = 0;
 	json_t *j = json_string(s);
 	free(s);
 	return j;
@@ -233,6 +219,9 @@ json_t *http_value_json(const idn_value_t *v, idn_arena_t *a)
 }
 
 /* ---- parsing ---- */
+
+static const char b64tbl[] =
+	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 
 static int b64val(int c)
 {
