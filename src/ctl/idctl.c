@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "b64.h"
 #include "bench.h"
+#include "cert.h"
 #include "delegate.h"
 #include "import.h"
 #include "migrate.h"
@@ -113,6 +114,11 @@ static const char usage[] =
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
 	"  keygen --out FILE [--bits N]  an RSA admin key: FILE (PEM, 0600)\n"
 	"                          and FILE.pub (HS_PUBKEY data), printed as hex\n"
+	"\n"
+	"trust (HS_CERT chains, HS_SIGNATURE; idctl cert --help):\n"
+	"  cert issue --issuer ID:INDEX --key FILE --subject ID:INDEX ...\n"
+	"  sign ID --signer ID:INDEX --key FILE\n"
+	"  resolve ID --verify-chain --trust-root ROOT.pem [--public]\n"
 	"\n"
 	"benchmarks:\n"
 	"  populate --data DIR --prefix P --count N   fill a store directly\n"
@@ -1527,6 +1533,17 @@ int main(int argc, char **argv)
 	irc = template_dispatch(argc, argv);
 	if (irc >= 0)
 		return irc;
+	/* cert issue, sign, resolve --verify-chain; storing a token comes
+	 * back as an `add` to run below */
+	char **cargv;
+	int cargc;
+	irc = cert_dispatch(argc, argv, &cargc, &cargv);
+	if (irc >= 0)
+		return irc;
+	if (cargv != NULL) {
+		argc = cargc;
+		argv = cargv;
+	}
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
 	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
 	static const struct option lopts[] = {

@@ -1,0 +1,670 @@
+/* idctl cert issue, idctl sign and idctl resolve --verify-chain.
+ *
+ * Tokens are made here (src/lib/trust.h); storing one is an ordinary
+ * `idctl --overwrite add ID INDEX:TYPE=TOKEN`, handed back to idctl's own
+ * administration path (control socket, or --auth over the network), so
+ * there is one way values reach a node. Verification resolves the record
+ * and, for each certificate up the chain, the issuer's identifier. */
+#include "cert.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "arena.h"
+#include "error.h"
+#include "jwt.h"
+#include "msg.h"
+#include "net.h"
+#include "trust.h"
+#include "value.h"
+#include "wire.h"
+
+static const char cert_usage[] =
+	"usage: idctl cert issue --issuer ADMIN_ID:INDEX --key ISSUER_KEY.pem\n"
+	"           --subject ID:INDEX --pubkey SUBJECT_PUB.pem --perms LIST\n"
+	"           [--expires DURATION|@UNIX] [--not-before DURATION|@UNIX]\n"
+	"           [--alg RS256|SM2] [--store ID:INDEX [--auth-key FILE]]\n"
+	"       idctl sign ID --signer ADMIN_ID:INDEX --key FILE [--index N]\n"
+	"           [--expires DURATION|@UNIX] [--auth-key FILE]\n"
+	"       idctl resolve ID --verify-chain --trust-root ROOT.pem [--public]\n"
+	"           [--json]\n"
+	"\n"
+	"cert issue prints an HS_CERT token (JWS, RS256 for an RSA issuer key,\n"
+	"SM2 for an SM2 key) binding the subject's public key (PEM; a private\n"
+	"key file also serves) to ID:INDEX, with LIST the permissions it may\n"
+	"sign for: PERM:HANDLE[,PERM:HANDLE...], PERM one of everything,\n"
+	"thisHandle, derivedPrefixes, handlesUnderThisPrefix (e.g.\n"
+	"derivedPrefixes:88.118). --store ID:INDEX writes it as the HS_CERT\n"
+	"value INDEX of ID instead (the subject's certificate belongs in the\n"
+	"subject's record: --store 0.NA/88.118.8:400 for 0.NA/88.118.8:300).\n"
+	"sign stores an HS_SIGNATURE value (index --index, default 400) over\n"
+	"the record's current values (all of them through the control socket;\n"
+	"over the network only those the node returns).\n"
+	"Storing goes through -C SOCKET, or -s HOST:PORT --auth ADMIN_ID:INDEX\n"
+	"with --auth-key FILE (default: the --key given).\n"
+	"resolve --verify-chain checks every HS_SIGNATURE of the record, the\n"
+	"signer's HS_CERT chain up to the trust root (a PEM public key),\n"
+	"validity times and scopes, and each value: verified, withheld (signed\n"
+	"but not in the reply), MISMATCH or UNSIGNED. Exit 0 only when every\n"
+	"value present verifies.\n"
+	"DURATION: N[s|m|h|d], default 365d from now; @UNIX an absolute time.\n"
+	"Exit status: 0 success, 1 failure or not verified, 2 usage error.\n";
+
+typedef struct {
+	/* node options, passed on when storing */
+	const char *server, *control, *auth, *key, *auth_key, *timeout;
+	bool tcp, json, public_only, no_recursion, verify_chain;
+	const char *issuer, *subject, *pubkey, *perms, *expires, *not_before,
+		*alg, *store, *signer, *index, *trust_root;
+	const char *pos[4];
+	int npos;
+	int timeout_ms;
+} copts_t;
+
+static int usage_err(const char *fmt, const char *arg)
+{
+	fputs("idctl: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (idctl cert --help)\n", stderr);
+	return 2;
+}
+
+/* "N[s|m|h|d]" from now, or "@UNIX". */
+static int parse_when(const char *s, long long now, long long *out)
+{
+	if (s == NULL || *s == 0)
+		return -1;
+	char *end;
+	errno = 0;
+	if (s[0] == '@') {
+		long long v = strtoll(s + 1, &end, 10);
+		if (errno || end == s + 1 || *end || v < 0)
+			return -1;
+		*out = v;
+		return 0;
+	}
+	long long v = strtoll(s, &end, 10);
+	if (errno || end == s || v < 0 || v > 100LL * 366 * 86400)
+		return -1;
+	long long mul = 1;
+	if (*end == 'm')
+		mul = 60;
+	else if (*end == 'h')
+		mul = 3600;
+	else if (*end == 'd')
+		mul = 86400;
+	else if (*end != 's' && *end != 0)
+		return -1;
+	if (*end && end[1])
+		return -1;
+	*out = now + v * mul;
+	return 0;
+}
+
+/* "ID:INDEX" (idctl's way, as --auth) into "INDEX:ID" (the tokens'). */
+static char *to_ref(const char *s)
+{
+	const char *colon = s ? strrchr(s, ':') : NULL;
+	if (colon == NULL || colon == s || colon[1] == 0 ||
+	    strspn(colon + 1, "0123456789") != strlen(colon + 1) ||
+	    strlen(colon + 1) > 10)
+		return NULL;
+	size_t n = strlen(s) + 2;
+	char *r = malloc(n);
+	if (r == NULL)
+		return NULL;
+	snprintf(r, n, "%s:%.*s", colon + 1, (int)(colon - s), s);
+	uint32_t idx;
+	const char *id;
+	if (idn_trust_ref_parse(r, &idx, &id) != 0) {
+		free(r);
+		return NULL;
+	}
+	return r;
+}
+
+/* ---- resolving ---- */
+
+typedef struct {
+	idn_arena_t *a;
+	idn_msg_t m;
+	bool got, truncated;
+	int err;
+} grab_t;
+
+static int grab(void *ctx, const idn_env_t *env, const uint8_t *msg, size_t len)
+{
+	grab_t *g = ctx;
+	if (env->flags & IDN_EF_TRUNCATED) {
+		g->truncated = true;
+		return 1;
+	}
+	uint8_t *copy = idn_arena_alloc(g->a, len ? len : 1);
+	if (copy == NULL) {
+		g->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(copy, msg, len);
+	if (idn_msg_decode(copy, len, &g->m) != 0) {
+		g->err = IDN_EPROTO;
+		return 1;
+	}
+	g->got = true;
+	return 1;
+}
+
+static int call(const copts_t *o, int transport, const char *where,
+		const idn_wr_t *body, uint32_t flags, idn_arena_t *a, grab_t *g)
+{
+	size_t cap = IDN_HDR_LEN + body->len + 8;
+	uint8_t *buf = idn_arena_alloc(a, cap);
+	if (buf == NULL)
+		return -ENOMEM;
+	idn_hdr_t h = {0};
+	h.op = IDN_OC_RESOLUTION;
+	h.flags = flags;
+	h.serial = 0xffff;
+	h.expiry = (uint32_t)time(NULL) + 3600;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, cap);
+	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
+	idn_wr_raw(&w, body->buf, body->len);
+	idn_msg_finish(&w, mk, NULL);
+	if (w.err)
+		return w.err;
+	idn_client_t *cl;
+	int err = idn_client_open(transport, where, o->timeout_ms, &cl);
+	if (err)
+		return err;
+	*g = (grab_t){.a = a};
+	err = idn_client_call(cl, w.buf, w.len, grab, g);
+	idn_client_close(cl);
+	return err ? err : g->err;
+}
+
+typedef struct {
+	const copts_t *o;
+	char why[300]; /* why the last fetch failed */
+} fetcher_t;
+
+/* Resolves id (all values, or public ones with --public) from the node
+ * given: -C alone means the control socket, else -s (default
+ * 127.0.0.1:2641) over UDP, or TCP with --tcp or a truncated answer. */
+static int fetch(void *ctx, const char *id, idn_arena_t *a, idn_value_t **values,
+		 uint32_t *n)
+{
+	fetcher_t *f = ctx;
+	const copts_t *o = f->o;
+	size_t cap = strlen(id) + 64;
+	uint8_t *body = idn_arena_alloc(a, cap);
+	if (body == NULL)
+		return -ENOMEM;
+	idn_wr_t w;
+	idn_wr_init(&w, body, cap);
+	idn_resolve_req_t q = {idn_bytes_str(id), 0, NULL, 0, NULL};
+	idn_resolve_req_encode(&w, &q);
+	uint32_t flags = o->public_only ? IDN_OF_PUBLIC_ONLY : 0;
+	if (!o->no_recursion)
+		flags |= IDN_OF_RECURSE;
+	int transport = o->tcp ? IDN_NET_TCP : IDN_NET_UDP;
+	const char *where = o->server ? o->server : "127.0.0.1:2641";
+	if (o->control && !o->server) {
+		transport = IDN_NET_UNIX;
+		where = o->control;
+	}
+	grab_t g;
+	int err = w.err ? w.err : call(o, transport, where, &w, flags, a, &g);
+	if (err == 0 && g.truncated)
+		err = call(o, IDN_NET_TCP, where, &w, flags, a, &g);
+	if (err == 0 && !g.got)
+		err = IDN_EPROTO;
+	if (err) {
+		snprintf(f->why, sizeof(f->why), "resolve %s via %s: %s", id,
+			 where, idn_strerror(err));
+		return err;
+	}
+	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
+		snprintf(f->why, sizeof(f->why), "resolve %s: response code %u", id,
+			 g.m.hdr.rc);
+		return IDN_ENOTFOUND;
+	}
+	idn_values_body_t b;
+	err = idn_values_body_decode(g.m.rest, a, &b);
+	if (err) {
+		snprintf(f->why, sizeof(f->why), "resolve %s: malformed reply", id);
+		return err;
+	}
+	*values = b.values;
+	*n = b.nvalues;
+	return 0;
+}
+
+/* ---- storing through idctl's add ---- */
+
+static char **store_argv(const copts_t *o, const char *argv0, const char *id,
+			 const char *value, int *argc)
+{
+	char **v = calloc(24, sizeof(*v));
+	if (v == NULL)
+		return NULL;
+	int n = 0;
+	v[n++] = (char *)argv0;
+	const char *pairs[][2] = {{"-s", o->server}, {"-C", o->control},
+				  {"--timeout", o->timeout}, {"--auth", o->auth},
+				  {"--key", o->auth ? (o->auth_key ? o->auth_key : o->key)
+						    : NULL}};
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
+		if (pairs[i][1]) {
+			v[n++] = (char *)pairs[i][0];
+			v[n++] = (char *)pairs[i][1];
+		}
+	if (o->json)
+		v[n++] = "--json";
+	v[n++] = "--overwrite";
+	v[n++] = "add";
+	v[n++] = (char *)id;
+	v[n++] = (char *)value;
+	*argc = n;
+	return v;
+}
+
+/* "ID:INDEX" and the token into "INDEX:TYPE=TOKEN" with the record id in
+ * *id. */
+static char *value_spec(const char *where, const char *type, const char *tok,
+			char **id)
+{
+	char *ref = to_ref(where);
+	if (ref == NULL)
+		return NULL;
+	const char *colon = strchr(ref, ':');
+	*id = strdup(colon + 1);
+	size_t n = strlen(ref) + strlen(type) + strlen(tok) + 4;
+	char *spec = malloc(n);
+	if (*id == NULL || spec == NULL) {
+		free(ref);
+		free(spec);
+		return NULL;
+	}
+	snprintf(spec, n, "%.*s:%s=%s", (int)(colon - ref), ref, type, tok);
+	free(ref);
+	return spec;
+}
+
+static int load_key(const char *path, bool pub, const char *what, EVP_PKEY **k)
+{
+	if (idn_pem_load(path, pub, k) != 0) {
+		fprintf(stderr, "idctl: cannot read %s from %s\n", what, path);
+		return 1;
+	}
+	if (idn_jwt_key_alg(*k) < 0) {
+		fprintf(stderr, "idctl: %s in %s is neither RSA (2048 bits or "
+			"more) nor SM2\n", what, path);
+		EVP_PKEY_free(*k);
+		*k = NULL;
+		return 1;
+	}
+	return 0;
+}
+
+/* ---- idctl cert issue ---- */
+
+static int cmd_issue(const copts_t *o, const char *argv0, int *nargc,
+		     char ***nargv)
+{
+	if (!o->issuer || !o->key || !o->subject || !o->pubkey || !o->perms)
+		return usage_err("cert issue needs --issuer, --key, --subject, "
+				 "--pubkey and --perms%s", "");
+	if (o->npos != 2)
+		return usage_err("cert issue takes no other arguments%s", "");
+	char *iss = to_ref(o->issuer), *sub = to_ref(o->subject);
+	long long now = (long long)time(NULL), nbf = now,
+		  exp = now + 365LL * 86400;
+	json_t *perms = NULL;
+	EVP_PKEY *ikey = NULL, *skey = NULL;
+	char *tok = NULL;
+	int rc = 2;
+	if (iss == NULL || sub == NULL) {
+		rc = usage_err("--issuer and --subject want ID:INDEX, e.g. "
+			       "0.NA/88.118.8:300%s", "");
+		goto out;
+	}
+	if ((o->not_before && parse_when(o->not_before, now, &nbf) != 0) ||
+	    (o->expires && parse_when(o->expires, now, &exp) != 0)) {
+		rc = usage_err("bad --expires or --not-before: N[s|m|h|d] or "
+			       "@UNIX%s", "");
+		goto out;
+	}
+	if (exp < nbf) {
+		rc = usage_err("the certificate would expire before it is "
+			       "valid%s", "");
+		goto out;
+	}
+	if (idn_trust_perms_parse(o->perms, &perms) != 0) {
+		rc = usage_err("bad --perms '%s': PERM:HANDLE[,...] with PERM "
+			       "everything, thisHandle, derivedPrefixes or "
+			       "handlesUnderThisPrefix", o->perms);
+		goto out;
+	}
+	rc = 1;
+	if (load_key(o->key, false, "the issuer's private key", &ikey) ||
+	    load_key(o->pubkey, true, "the subject's public key", &skey))
+		goto out;
+	if (o->alg && (!idn_jwt_alg_name(idn_jwt_key_alg(ikey)) ||
+		       strcmp(o->alg, idn_jwt_alg_name(idn_jwt_key_alg(ikey))))) {
+		rc = usage_err("--alg %s does not match the issuer's key", o->alg);
+		goto out;
+	}
+	idn_cert_req_t q = {iss, sub, skey, perms, now, nbf, exp};
+	int err = idn_trust_issue_cert(&q, ikey, &tok);
+	if (err) {
+		fprintf(stderr, "idctl: cert issue: %s\n", idn_strerror(err));
+		goto out;
+	}
+	if (o->store == NULL) {
+		puts(tok);
+		rc = 0;
+		goto out;
+	}
+	char *id;
+	char *spec = value_spec(o->store, "HS_CERT", tok, &id);
+	if (spec == NULL) {
+		rc = usage_err("bad --store '%s': expected ID:INDEX", o->store);
+		goto out;
+	}
+	*nargv = store_argv(o, argv0, id, spec, nargc);
+	rc = *nargv ? -1 : 1;
+out:
+	free(iss);
+	free(sub);
+	free(tok);
+	json_decref(perms);
+	EVP_PKEY_free(ikey);
+	EVP_PKEY_free(skey);
+	return rc;
+}
+
+/* ---- idctl sign ---- */
+
+static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
+		    char ***nargv)
+{
+	if (o->npos != 2)
+		return usage_err("sign needs exactly one identifier%s", "");
+	if (!o->signer || !o->key)
+		return usage_err("sign needs --signer ADMIN_ID:INDEX and --key "
+				 "FILE%s", "");
+	const char *id = o->pos[1];
+	char *signer = to_ref(o->signer);
+	if (signer == NULL)
+		return usage_err("bad --signer '%s': expected ID:INDEX", o->signer);
+	uint32_t index = 400;
+	if (o->index) {
+		char *end;
+		unsigned long v = strtoul(o->index, &end, 10);
+		if (end == o->index || *end || v > UINT32_MAX) {
+			free(signer);
+			return usage_err("bad --index '%s'", o->index);
+		}
+		index = (uint32_t)v;
+	}
+	long long now = (long long)time(NULL), exp = now + 365LL * 86400;
+	if (o->expires && parse_when(o->expires, now, &exp) != 0) {
+		free(signer);
+		return usage_err("bad --expires '%s'", o->expires);
+	}
+	EVP_PKEY *key = NULL;
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	char *tok = NULL, *spec = NULL, *rid = NULL;
+	int rc = 1;
+	if (load_key(o->key, false, "the signer's private key", &key))
+		goto out;
+	/* read the record where it is written: through the control socket
+	 * when there is one (it sees every value) */
+	copts_t ro = *o;
+	ro.public_only = false;
+	ro.no_recursion = true;
+	if (ro.control && ro.auth == NULL)
+		ro.server = NULL;
+	fetcher_t f = {&ro, ""};
+	idn_value_t *vals;
+	uint32_t n;
+	if (fetch(&f, id, &a, &vals, &n) != 0) {
+		fprintf(stderr, "idctl: sign: %s\n", f.why);
+		goto out;
+	}
+	int err = idn_trust_sign_record(signer, id, vals, n, index, now, now, exp,
+					key, &tok);
+	if (err) {
+		fprintf(stderr, "idctl: sign %s: %s\n", id, idn_strerror(err));
+		goto out;
+	}
+	size_t sl = strlen(id) + 16;
+	char *where = malloc(sl);
+	if (where == NULL)
+		goto out;
+	snprintf(where, sl, "%s:%u", id, index);
+	spec = value_spec(where, "HS_SIGNATURE", tok, &rid);
+	free(where);
+	if (spec == NULL)
+		goto out;
+	*nargv = store_argv(o, argv0, rid, spec, nargc);
+	rc = *nargv ? -1 : 1;
+	if (!o->json)
+		fprintf(stderr, "signing %u value%s of %s as %s\n", n,
+			n == 1 ? "" : "s", id, signer);
+out:
+	free(signer);
+	free(tok);
+	EVP_PKEY_free(key);
+	idn_arena_free(&a);
+	return rc;
+}
+
+/* ---- idctl resolve --verify-chain ---- */
+
+static int cmd_verify(const copts_t *o)
+{
+	if (o->npos != 2)
+		return usage_err("resolve needs exactly one identifier%s", "");
+	if (o->trust_root == NULL)
+		return usage_err("--verify-chain needs --trust-root ROOT.pem%s", "");
+	const char *id = o->pos[1];
+	EVP_PKEY *root;
+	if (load_key(o->trust_root, true, "the trust root's public key", &root))
+		return 1;
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	fetcher_t f = {o, ""};
+	idn_trust_t t = {root, fetch, &f, time(NULL), 60};
+	idn_value_t *vals;
+	uint32_t n;
+	int rc = 1;
+	idn_trust_report_t r;
+	if (fetch(&f, id, &a, &vals, &n) != 0) {
+		fprintf(stderr, "idctl: %s\n", f.why);
+		goto out;
+	}
+	if (idn_trust_verify_record(&t, id, vals, n, &a, &r) != 0) {
+		fprintf(stderr, "idctl: resolve %s: out of memory\n", id);
+		goto out;
+	}
+	rc = r.ok ? 0 : 1;
+	if (o->json) {
+		json_t *vs = json_array(), *ss = json_array();
+		for (uint32_t i = 0; i < r.nvalues; i++)
+			json_array_append_new(
+				vs, json_pack("{s:I,s:s,s:s}", "index",
+					      (json_int_t)r.values[i].index, "type",
+					      r.values[i].type, "verdict",
+					      idn_trust_verdict_name(r.values[i].verdict)));
+		for (int i = 0; i < r.nsigs; i++) {
+			json_t *chain = json_array();
+			for (int k = 0; k < r.sigs[i].nlinks; k++)
+				json_array_append_new(chain, json_string(r.sigs[i].links[k]));
+			json_array_append_new(
+				ss, json_pack("{s:I,s:s,s:s,s:b,s:s,s:o}", "index",
+					      (json_int_t)r.sigs[i].index, "signer",
+					      r.sigs[i].signer, "alg", r.sigs[i].alg,
+					      "verified", r.sigs[i].ok, "reason",
+					      r.sigs[i].why, "chain", chain));
+		}
+		json_t *root_j = json_pack(
+			"{s:s,s:b,s:o,s:o,s:{s:I,s:I,s:I,s:I}}", "handle", id,
+			"verified", r.ok, "values", vs, "signatures", ss, "counts",
+			"verified", (json_int_t)r.verified, "withheld",
+			(json_int_t)r.withheld, "mismatch",
+			(json_int_t)r.mismatched, "unsigned",
+			(json_int_t)r.unsigned_);
+		char *s = root_j ? json_dumps(root_j, JSON_INDENT(2) |
+							      JSON_PRESERVE_ORDER)
+				 : NULL;
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(root_j);
+		goto out;
+	}
+	printf("%s (%u value%s in the reply)\n", id, n, n == 1 ? "" : "s");
+	for (uint32_t i = 0; i < r.nvalues; i++)
+		printf("  %-6u %-14s %s\n", r.values[i].index,
+		       r.values[i].type[0] ? r.values[i].type : "-",
+		       idn_trust_verdict_name(r.values[i].verdict));
+	for (int i = 0; i < r.nsigs; i++) {
+		const idn_trust_sig_t *s = &r.sigs[i];
+		printf("signature %u by %s (%s): %s%s%s\n", s->index,
+		       s->signer[0] ? s->signer : "?", s->alg[0] ? s->alg : "?",
+		       s->ok ? "verified" : "FAILED", s->ok ? "" : ": ",
+		       s->ok ? "" : s->why);
+		for (int k = 0; k < s->nlinks; k++)
+			printf("  chain %d: %s\n", k + 1, s->links[k]);
+	}
+	if (r.nsigs == 0)
+		printf("no HS_SIGNATURE value in the reply\n");
+	printf("%s: %u verified, %u withheld, %u mismatched, %u unsigned\n",
+	       r.ok ? "VERIFIED" : "NOT VERIFIED", r.verified, r.withheld,
+	       r.mismatched, r.unsigned_);
+out:
+	EVP_PKEY_free(root);
+	idn_arena_free(&a);
+	return rc;
+}
+
+/* ---- dispatch ---- */
+
+static int cert_main(int argc, char **argv, int *nargc, char ***nargv)
+{
+	copts_t o = {0};
+	o.control = getenv("IDNODE_CONTROL");
+	o.timeout_ms = 3000;
+	struct {
+		const char *name;
+		const char **dst;
+	} valued[] = {
+		{"-s", &o.server},	     {"--server", &o.server},
+		{"-C", &o.control},	     {"--control", &o.control},
+		{"--auth", &o.auth},	     {"--key", &o.key},
+		{"--auth-key", &o.auth_key}, {"--timeout", &o.timeout},
+		{"--issuer", &o.issuer},     {"--subject", &o.subject},
+		{"--pubkey", &o.pubkey},     {"--perms", &o.perms},
+		{"--expires", &o.expires},   {"--not-before", &o.not_before},
+		{"--alg", &o.alg},	     {"--store", &o.store},
+		{"--signer", &o.signer},     {"--index", &o.index},
+		{"--trust-root", &o.trust_root},
+	};
+	struct {
+		const char *name;
+		bool *dst;
+	} flags[] = {{"--tcp", &o.tcp},
+		     {"--json", &o.json},
+		     {"--public", &o.public_only},
+		     {"--no-recursion", &o.no_recursion},
+		     {"--verify-chain", &o.verify_chain}};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		bool known = false;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(cert_usage, stdout);
+			return 0;
+		}
+		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !known; k++)
+			if (!strcmp(a, valued[k].name)) {
+				if (i + 1 >= argc)
+					return usage_err("option '%s' needs a value", a);
+				*valued[k].dst = argv[++i];
+				known = true;
+			}
+		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]) && !known; k++)
+			if (!strcmp(a, flags[k].name)) {
+				*flags[k].dst = true;
+				known = true;
+			}
+		if (known)
+			continue;
+		if (a[0] == '-' && a[1] != 0)
+			return usage_err("unknown option '%s'", a);
+		if (o.npos == 4)
+			return usage_err("too many arguments%s", "");
+		o.pos[o.npos++] = a;
+	}
+	if (o.timeout) {
+		char *end;
+		long v = strtol(o.timeout, &end, 10);
+		if (end == o.timeout || *end || v <= 0 || v > 3600000)
+			return usage_err("bad --timeout '%s'", o.timeout);
+		o.timeout_ms = (int)v;
+	}
+	if (o.auth && (o.server == NULL || (o.key == NULL && o.auth_key == NULL)))
+		return usage_err("--auth needs -s HOST:PORT and a key%s", "");
+	const char *cmd = o.pos[0];
+	if (!strcmp(cmd, "resolve"))
+		return cmd_verify(&o);
+	if (!strcmp(cmd, "sign"))
+		return cmd_sign(&o, argv[0], nargc, nargv);
+	if (o.npos < 2 || strcmp(o.pos[1], "issue"))
+		return usage_err("cert wants the subcommand issue%s", "");
+	return cmd_issue(&o, argv[0], nargc, nargv);
+}
+
+int cert_dispatch(int argc, char **argv, int *next_argc, char ***next_argv)
+{
+	/* options of idctl and of these commands that take a value */
+	static const char *const valued[] = {
+		"-s",	       "-C",	       "--server",   "--control",
+		"--timeout",   "--type",       "--index",    "--auth",
+		"--key",       "--out",	       "--bits",     "--to",
+		"--mirror",    "--ttl",	       "--template", "--issuer",
+		"--subject",   "--pubkey",     "--perms",    "--expires",
+		"--not-before", "--alg",       "--store",    "--signer",
+		"--trust-root", "--auth-key",  "--gs1-prefix", "--oid-prefix",
+		"--ecode-prefix", NULL};
+	*next_argv = NULL;
+	const char *cmd = NULL;
+	bool chain = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--verify-chain"))
+			chain = true;
+		if (a[0] != '-' || !strcmp(a, "-")) {
+			if (cmd == NULL)
+				cmd = a;
+			continue;
+		}
+		for (int k = 0; valued[k]; k++)
+			if (!strcmp(a, valued[k])) {
+				i++;
+				break;
+			}
+	}
+	if (cmd == NULL)
+		return -1;
+	if (strcmp(cmd, "cert") && strcmp(cmd, "sign") &&
+	    !(chain && !strcmp(cmd, "resolve")))
+		return -1;
+	return cert_main(argc, argv, next_argc, next_argv);
+}
