@@ -246,12 +246,31 @@ static int fetch(void *ctx, const char *id, idn_arena_t *a, idn_value_t **values
 
 /* ---- storing through idctl's add ---- */
 
-static char **store_argv(const copts_t *o, const char *argv0, const char *id,
-			 const char *value, int *argc)
+/* The argv handed back to idctl and the strings it owns: they live until
+ * the process exits. */
+static char **kept_argv, *kept_id, *kept_value;
+
+static void free_kept(void)
+{
+	free(kept_argv);
+	free(kept_id);
+	free(kept_value);
+}
+
+/* Takes id and value (malloc'd). */
+static char **store_argv(const copts_t *o, const char *argv0, char *id,
+			 char *value, int *argc)
 {
 	char **v = calloc(24, sizeof(*v));
-	if (v == NULL)
+	if (v == NULL) {
+		free(id);
+		free(value);
 		return NULL;
+	}
+	kept_argv = v;
+	kept_id = id;
+	kept_value = value;
+	atexit(free_kept);
 	int n = 0;
 	v[n++] = (char *)argv0;
 	const char *pairs[][2] = {{"-s", o->server}, {"-C", o->control},
@@ -267,17 +286,18 @@ static char **store_argv(const copts_t *o, const char *argv0, const char *id,
 		v[n++] = "--json";
 	v[n++] = "--overwrite";
 	v[n++] = "add";
-	v[n++] = (char *)id;
-	v[n++] = (char *)value;
+	v[n++] = id;
+	v[n++] = value;
 	*argc = n;
 	return v;
 }
 
 /* "ID:INDEX" and the token into "INDEX:TYPE=TOKEN" with the record id in
- * *id. */
+ * *id; both malloc'd, both NULL on failure. */
 static char *value_spec(const char *where, const char *type, const char *tok,
 			char **id)
 {
+	*id = NULL;
 	char *ref = to_ref(where);
 	if (ref == NULL)
 		return NULL;
@@ -288,6 +308,8 @@ static char *value_spec(const char *where, const char *type, const char *tok,
 	if (*id == NULL || spec == NULL) {
 		free(ref);
 		free(spec);
+		free(*id);
+		*id = NULL;
 		return NULL;
 	}
 	snprintf(spec, n, "%.*s:%s=%s", (int)(colon - ref), ref, type, tok);
@@ -429,6 +451,8 @@ static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
 	copts_t ro = *o;
 	ro.public_only = false;
 	ro.no_recursion = true;
+	if (ro.control == NULL)
+		ro.control = getenv("IDNODE_CONTROL");
 	if (ro.control && ro.auth == NULL)
 		ro.server = NULL;
 	fetcher_t f = {&ro, ""};
@@ -455,9 +479,15 @@ static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
 		goto out;
 	*nargv = store_argv(o, argv0, rid, spec, nargc);
 	rc = *nargv ? -1 : 1;
+	uint32_t signed_n = 0;
+	for (uint32_t i = 0; i < n; i++)
+		if (vals[i].index != index &&
+		    !(vals[i].type.len == 12 &&
+		      !strncasecmp((const char *)vals[i].type.p, "HS_SIGNATURE", 12)))
+			signed_n++;
 	if (!o->json)
-		fprintf(stderr, "signing %u value%s of %s as %s\n", n,
-			n == 1 ? "" : "s", id, signer);
+		fprintf(stderr, "signed %u value%s of %s as %s\n", signed_n,
+			signed_n == 1 ? "" : "s", id, signer);
 out:
 	free(signer);
 	free(tok);
@@ -560,7 +590,6 @@ out:
 static int cert_main(int argc, char **argv, int *nargc, char ***nargv)
 {
 	copts_t o = {0};
-	o.control = getenv("IDNODE_CONTROL");
 	o.timeout_ms = 3000;
 	struct {
 		const char *name;

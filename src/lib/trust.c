@@ -300,10 +300,15 @@ int idn_trust_sign_record(const char *signer, const char *id,
 
 /* ---- verification ---- */
 
+/* Records resolved for one signature at most: a chain is short, and
+ * records full of look-alike certificates must not make it expensive. */
+#define FETCH_MAX 32
+
 typedef struct {
 	const idn_trust_t *t;
 	idn_arena_t *a;
 	idn_trust_sig_t *rep;
+	int fetches;
 } vctx_t;
 
 static void fmt_time(long long t, char *out, size_t cap)
@@ -349,6 +354,10 @@ static int chain_key(vctx_t *v, const char *ref, int depth, EVP_PKEY **key,
 	}
 	idn_value_t *vals;
 	uint32_t n;
+	if (++v->fetches > FETCH_MAX) {
+		fail(v, "more than %d certificate lookups", FETCH_MAX);
+		return IDN_EAUTH;
+	}
 	if (v->t->fetch(v->t->ctx, id, v->a, &vals, &n) != 0) {
 		fail(v, "cannot resolve %s for the HS_CERT of %s", id, ref);
 		return IDN_EAUTH;
@@ -518,7 +527,7 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 		}
 		idn_trust_sig_t *s = &out->sigs[out->nsigs++];
 		s->index = values[i].index;
-		vctx_t v = {t, a, s};
+		vctx_t v = {t, a, s, 0};
 		json_t *claims = NULL;
 		s->ok = check_signature(&v, id, &values[i], &claims);
 		if (s->ok)
