@@ -31,10 +31,12 @@ static const char cert_usage[] =
 	"           [--alg RS256|SM2] [--store ID:INDEX [--auth-key FILE]]\n"
 	"       idctl sign ID --signer ADMIN_ID:INDEX --key FILE [--index N]\n"
 	"           [--expires DURATION|@UNIX] [--auth-key FILE]\n"
-	"       idctl resolve ID --verify-chain --trust-root ROOT.pem [--public]\n"
+	"       idctl resolve ID --verify-chain --trust-root ROOT.pem "
+	"[--public]\n"
 	"           [--json]\n"
 	"\n"
-	"cert issue prints an HS_CERT token (JWS, RS256 for an RSA issuer key,\n"
+	"cert issue prints an HS_CERT token (JWS, RS256 for an RSA issuer "
+	"key,\n"
 	"SM2 for an SM2 key) binding the subject's public key (PEM; a private\n"
 	"key file also serves) to ID:INDEX, with LIST the permissions it may\n"
 	"sign for: PERM:HANDLE[,PERM:HANDLE...], PERM one of everything,\n"
@@ -45,11 +47,13 @@ static const char cert_usage[] =
 	"sign stores an HS_SIGNATURE value (index --index, default 400) over\n"
 	"the record's current values (all of them through the control socket;\n"
 	"over the network only those the node returns).\n"
-	"Storing goes through -C SOCKET, or -s HOST:PORT --auth ADMIN_ID:INDEX\n"
+	"Storing goes through -C SOCKET, or -s HOST:PORT --auth "
+	"ADMIN_ID:INDEX\n"
 	"with --auth-key FILE (default: the --key given).\n"
 	"resolve --verify-chain checks every HS_SIGNATURE of the record, the\n"
 	"signer's HS_CERT chain up to the trust root (a PEM public key),\n"
-	"validity times and scopes, and each value: verified, withheld (signed\n"
+	"validity times and scopes, and each value: verified, withheld "
+	"(signed\n"
 	"but not in the reply), MISMATCH or UNSIGNED. Exit 0 only when every\n"
 	"value present verifies.\n"
 	"DURATION: N[s|m|h|d], default 365d from now; @UNIX an absolute time.\n"
@@ -195,8 +199,8 @@ typedef struct {
 /* Resolves id (all values, or public ones with --public) from the node
  * given: -C alone means the control socket, else -s (default
  * 127.0.0.1:2641) over UDP, or TCP with --tcp or a truncated answer. */
-static int fetch(void *ctx, const char *id, idn_arena_t *a, idn_value_t **values,
-		 uint32_t *n)
+static int fetch(void *ctx, const char *id, idn_arena_t *a,
+		 idn_value_t **values, uint32_t *n)
 {
 	fetcher_t *f = ctx;
 	const copts_t *o = f->o;
@@ -229,14 +233,15 @@ static int fetch(void *ctx, const char *id, idn_arena_t *a, idn_value_t **values
 		return err;
 	}
 	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
-		snprintf(f->why, sizeof(f->why), "resolve %s: response code %u", id,
-			 g.m.hdr.rc);
+		snprintf(f->why, sizeof(f->why), "resolve %s: response code %u",
+			 id, g.m.hdr.rc);
 		return IDN_ENOTFOUND;
 	}
 	idn_values_body_t b;
 	err = idn_values_body_decode(g.m.rest, a, &b);
 	if (err) {
-		snprintf(f->why, sizeof(f->why), "resolve %s: malformed reply", id);
+		snprintf(f->why, sizeof(f->why), "resolve %s: malformed reply",
+			 id);
 		return err;
 	}
 	*values = b.values;
@@ -273,10 +278,13 @@ static char **store_argv(const copts_t *o, const char *argv0, char *id,
 	atexit(free_kept);
 	int n = 0;
 	v[n++] = (char *)argv0;
-	const char *pairs[][2] = {{"-s", o->server}, {"-C", o->control},
-				  {"--timeout", o->timeout}, {"--auth", o->auth},
-				  {"--key", o->auth ? (o->auth_key ? o->auth_key : o->key)
-						    : NULL}};
+	const char *pairs[][2] = {
+		{"-s", o->server},
+		{"-C", o->control},
+		{"--timeout", o->timeout},
+		{"--auth", o->auth},
+		{"--key",
+		 o->auth ? (o->auth_key ? o->auth_key : o->key) : NULL}};
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
 		if (pairs[i][1]) {
 			v[n++] = (char *)pairs[i][0];
@@ -324,8 +332,10 @@ static int load_key(const char *path, bool pub, const char *what, EVP_PKEY **k)
 		return 1;
 	}
 	if (idn_jwt_key_alg(*k) < 0) {
-		fprintf(stderr, "idctl: %s in %s is neither RSA (2048 bits or "
-			"more) nor SM2\n", what, path);
+		fprintf(stderr,
+			"idctl: %s in %s is neither RSA (2048 bits or "
+			"more) nor SM2\n",
+			what, path);
 		EVP_PKEY_free(*k);
 		*k = NULL;
 		return 1;
@@ -340,7 +350,8 @@ static int cmd_issue(const copts_t *o, const char *argv0, int *nargc,
 {
 	if (!o->issuer || !o->key || !o->subject || !o->pubkey || !o->perms)
 		return usage_err("cert issue needs --issuer, --key, --subject, "
-				 "--pubkey and --perms%s", "");
+				 "--pubkey and --perms%s",
+				 "");
 	if (o->npos != 2)
 		return usage_err("cert issue takes no other arguments%s", "");
 	char *iss = to_ref(o->issuer), *sub = to_ref(o->subject);
@@ -352,33 +363,39 @@ static int cmd_issue(const copts_t *o, const char *argv0, int *nargc,
 	int rc = 2;
 	if (iss == NULL || sub == NULL) {
 		rc = usage_err("--issuer and --subject want ID:INDEX, e.g. "
-			       "0.NA/88.118.8:300%s", "");
+			       "0.NA/88.118.8:300%s",
+			       "");
 		goto out;
 	}
 	if ((o->not_before && parse_when(o->not_before, now, &nbf) != 0) ||
 	    (o->expires && parse_when(o->expires, now, &exp) != 0)) {
 		rc = usage_err("bad --expires or --not-before: N[s|m|h|d] or "
-			       "@UNIX%s", "");
+			       "@UNIX%s",
+			       "");
 		goto out;
 	}
 	if (exp < nbf) {
 		rc = usage_err("the certificate would expire before it is "
-			       "valid%s", "");
+			       "valid%s",
+			       "");
 		goto out;
 	}
 	if (idn_trust_perms_parse(o->perms, &perms) != 0) {
 		rc = usage_err("bad --perms '%s': PERM:HANDLE[,...] with PERM "
 			       "everything, thisHandle, derivedPrefixes or "
-			       "handlesUnderThisPrefix", o->perms);
+			       "handlesUnderThisPrefix",
+			       o->perms);
 		goto out;
 	}
 	rc = 1;
 	if (load_key(o->key, false, "the issuer's private key", &ikey) ||
 	    load_key(o->pubkey, true, "the subject's public key", &skey))
 		goto out;
-	if (o->alg && (!idn_jwt_alg_name(idn_jwt_key_alg(ikey)) ||
-		       strcmp(o->alg, idn_jwt_alg_name(idn_jwt_key_alg(ikey))))) {
-		rc = usage_err("--alg %s does not match the issuer's key", o->alg);
+	if (o->alg &&
+	    (!idn_jwt_alg_name(idn_jwt_key_alg(ikey)) ||
+	     strcmp(o->alg, idn_jwt_alg_name(idn_jwt_key_alg(ikey))))) {
+		rc = usage_err("--alg %s does not match the issuer's key",
+			       o->alg);
 		goto out;
 	}
 	idn_cert_req_t q = {iss, sub, skey, perms, now, nbf, exp};
@@ -419,11 +436,13 @@ static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
 		return usage_err("sign needs exactly one identifier%s", "");
 	if (!o->signer || !o->key)
 		return usage_err("sign needs --signer ADMIN_ID:INDEX and --key "
-				 "FILE%s", "");
+				 "FILE%s",
+				 "");
 	const char *id = o->pos[1];
 	char *signer = to_ref(o->signer);
 	if (signer == NULL)
-		return usage_err("bad --signer '%s': expected ID:INDEX", o->signer);
+		return usage_err("bad --signer '%s': expected ID:INDEX",
+				 o->signer);
 	uint32_t index = 400;
 	if (o->index) {
 		char *end;
@@ -462,8 +481,8 @@ static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
 		fprintf(stderr, "idctl: sign: %s\n", f.why);
 		goto out;
 	}
-	int err = idn_trust_sign_record(signer, id, vals, n, index, now, now, exp,
-					key, &tok);
+	int err = idn_trust_sign_record(signer, id, vals, n, index, now, now,
+					exp, key, &tok);
 	if (err) {
 		fprintf(stderr, "idctl: sign %s: %s\n", id, idn_strerror(err));
 		goto out;
@@ -483,7 +502,8 @@ static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
 	for (uint32_t i = 0; i < n; i++)
 		if (vals[i].index != index &&
 		    !(vals[i].type.len == 12 &&
-		      !strncasecmp((const char *)vals[i].type.p, "HS_SIGNATURE", 12)))
+		      !strncasecmp((const char *)vals[i].type.p, "HS_SIGNATURE",
+				   12)))
 			signed_n++;
 	if (!o->json)
 		fprintf(stderr, "signed %u value%s of %s as %s\n", signed_n,
@@ -503,7 +523,8 @@ static int cmd_verify(const copts_t *o)
 	if (o->npos != 2)
 		return usage_err("resolve needs exactly one identifier%s", "");
 	if (o->trust_root == NULL)
-		return usage_err("--verify-chain needs --trust-root ROOT.pem%s", "");
+		return usage_err("--verify-chain needs --trust-root ROOT.pem%s",
+				 "");
 	const char *id = o->pos[1];
 	EVP_PKEY *root;
 	if (load_key(o->trust_root, true, "the trust root's public key", &root))
@@ -529,31 +550,37 @@ static int cmd_verify(const copts_t *o)
 		json_t *vs = json_array(), *ss = json_array();
 		for (uint32_t i = 0; i < r.nvalues; i++)
 			json_array_append_new(
-				vs, json_pack("{s:I,s:s,s:s}", "index",
-					      (json_int_t)r.values[i].index, "type",
-					      r.values[i].type, "verdict",
-					      idn_trust_verdict_name(r.values[i].verdict)));
+				vs,
+				json_pack("{s:I,s:s,s:s}", "index",
+					  (json_int_t)r.values[i].index, "type",
+					  r.values[i].type, "verdict",
+					  idn_trust_verdict_name(
+						  r.values[i].verdict)));
 		for (int i = 0; i < r.nsigs; i++) {
 			json_t *chain = json_array();
 			for (int k = 0; k < r.sigs[i].nlinks; k++)
-				json_array_append_new(chain, json_string(r.sigs[i].links[k]));
+				json_array_append_new(
+					chain, json_string(r.sigs[i].links[k]));
 			json_array_append_new(
-				ss, json_pack("{s:I,s:s,s:s,s:b,s:s,s:o}", "index",
-					      (json_int_t)r.sigs[i].index, "signer",
-					      r.sigs[i].signer, "alg", r.sigs[i].alg,
-					      "verified", r.sigs[i].ok, "reason",
-					      r.sigs[i].why, "chain", chain));
+				ss,
+				json_pack("{s:I,s:s,s:s,s:b,s:s,s:o}", "index",
+					  (json_int_t)r.sigs[i].index, "signer",
+					  r.sigs[i].signer, "alg",
+					  r.sigs[i].alg, "verified",
+					  r.sigs[i].ok, "reason", r.sigs[i].why,
+					  "chain", chain));
 		}
 		json_t *root_j = json_pack(
 			"{s:s,s:b,s:o,s:o,s:{s:I,s:I,s:I,s:I}}", "handle", id,
-			"verified", r.ok, "values", vs, "signatures", ss, "counts",
-			"verified", (json_int_t)r.verified, "withheld",
-			(json_int_t)r.withheld, "mismatch",
+			"verified", r.ok, "values", vs, "signatures", ss,
+			"counts", "verified", (json_int_t)r.verified,
+			"withheld", (json_int_t)r.withheld, "mismatch",
 			(json_int_t)r.mismatched, "unsigned",
 			(json_int_t)r.unsigned_);
-		char *s = root_j ? json_dumps(root_j, JSON_INDENT(2) |
-							      JSON_PRESERVE_ORDER)
-				 : NULL;
+		char *s =
+			root_j ? json_dumps(root_j, JSON_INDENT(2) |
+							    JSON_PRESERVE_ORDER)
+			       : NULL;
 		if (s)
 			puts(s);
 		free(s);
@@ -595,15 +622,24 @@ static int cert_main(int argc, char **argv, int *nargc, char ***nargv)
 		const char *name;
 		const char **dst;
 	} valued[] = {
-		{"-s", &o.server},	     {"--server", &o.server},
-		{"-C", &o.control},	     {"--control", &o.control},
-		{"--auth", &o.auth},	     {"--key", &o.key},
-		{"--auth-key", &o.auth_key}, {"--timeout", &o.timeout},
-		{"--issuer", &o.issuer},     {"--subject", &o.subject},
-		{"--pubkey", &o.pubkey},     {"--perms", &o.perms},
-		{"--expires", &o.expires},   {"--not-before", &o.not_before},
-		{"--alg", &o.alg},	     {"--store", &o.store},
-		{"--signer", &o.signer},     {"--index", &o.index},
+		{"-s", &o.server},
+		{"--server", &o.server},
+		{"-C", &o.control},
+		{"--control", &o.control},
+		{"--auth", &o.auth},
+		{"--key", &o.key},
+		{"--auth-key", &o.auth_key},
+		{"--timeout", &o.timeout},
+		{"--issuer", &o.issuer},
+		{"--subject", &o.subject},
+		{"--pubkey", &o.pubkey},
+		{"--perms", &o.perms},
+		{"--expires", &o.expires},
+		{"--not-before", &o.not_before},
+		{"--alg", &o.alg},
+		{"--store", &o.store},
+		{"--signer", &o.signer},
+		{"--index", &o.index},
 		{"--trust-root", &o.trust_root},
 	};
 	struct {
@@ -621,14 +657,17 @@ static int cert_main(int argc, char **argv, int *nargc, char ***nargv)
 			fputs(cert_usage, stdout);
 			return 0;
 		}
-		for (size_t k = 0; k < sizeof(valued) / sizeof(valued[0]) && !known; k++)
+		for (size_t k = 0;
+		     k < sizeof(valued) / sizeof(valued[0]) && !known; k++)
 			if (!strcmp(a, valued[k].name)) {
 				if (i + 1 >= argc)
-					return usage_err("option '%s' needs a value", a);
+					return usage_err(
+						"option '%s' needs a value", a);
 				*valued[k].dst = argv[++i];
 				known = true;
 			}
-		for (size_t k = 0; k < sizeof(flags) / sizeof(flags[0]) && !known; k++)
+		for (size_t k = 0;
+		     k < sizeof(flags) / sizeof(flags[0]) && !known; k++)
 			if (!strcmp(a, flags[k].name)) {
 				*flags[k].dst = true;
 				known = true;
@@ -648,7 +687,8 @@ static int cert_main(int argc, char **argv, int *nargc, char ***nargv)
 			return usage_err("bad --timeout '%s'", o.timeout);
 		o.timeout_ms = (int)v;
 	}
-	if (o.auth && (o.server == NULL || (o.key == NULL && o.auth_key == NULL)))
+	if (o.auth &&
+	    (o.server == NULL || (o.key == NULL && o.auth_key == NULL)))
 		return usage_err("--auth needs -s HOST:PORT and a key%s", "");
 	const char *cmd = o.pos[0];
 	if (!strcmp(cmd, "resolve"))
@@ -663,15 +703,36 @@ static int cert_main(int argc, char **argv, int *nargc, char ***nargv)
 int cert_dispatch(int argc, char **argv, int *next_argc, char ***next_argv)
 {
 	/* options of idctl and of these commands that take a value */
-	static const char *const valued[] = {
-		"-s",	       "-C",	       "--server",   "--control",
-		"--timeout",   "--type",       "--index",    "--auth",
-		"--key",       "--out",	       "--bits",     "--to",
-		"--mirror",    "--ttl",	       "--template", "--issuer",
-		"--subject",   "--pubkey",     "--perms",    "--expires",
-		"--not-before", "--alg",       "--store",    "--signer",
-		"--trust-root", "--auth-key",  "--gs1-prefix", "--oid-prefix",
-		"--ecode-prefix", NULL};
+	static const char *const valued[] = {"-s",
+					     "-C",
+					     "--server",
+					     "--control",
+					     "--timeout",
+					     "--type",
+					     "--index",
+					     "--auth",
+					     "--key",
+					     "--out",
+					     "--bits",
+					     "--to",
+					     "--mirror",
+					     "--ttl",
+					     "--template",
+					     "--issuer",
+					     "--subject",
+					     "--pubkey",
+					     "--perms",
+					     "--expires",
+					     "--not-before",
+					     "--alg",
+					     "--store",
+					     "--signer",
+					     "--trust-root",
+					     "--auth-key",
+					     "--gs1-prefix",
+					     "--oid-prefix",
+					     "--ecode-prefix",
+					     NULL};
 	*next_argv = NULL;
 	const char *cmd = NULL;
 	bool chain = false;

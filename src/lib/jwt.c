@@ -20,12 +20,16 @@ static const char sm2_id[] = "1234567812345678";
 
 const char *idn_jwt_alg_name(int alg)
 {
-	return alg == IDN_JWT_RS256 ? "RS256" : alg == IDN_JWT_SM2 ? "SM2" : NULL;
+	return alg == IDN_JWT_RS256 ? "RS256"
+	       : alg == IDN_JWT_SM2 ? "SM2"
+				    : NULL;
 }
 
 const char *idn_jwt_digest_name(int alg)
 {
-	return alg == IDN_JWT_RS256 ? "SHA-256" : alg == IDN_JWT_SM2 ? "SM3" : NULL;
+	return alg == IDN_JWT_RS256 ? "SHA-256"
+	       : alg == IDN_JWT_SM2 ? "SM3"
+				    : NULL;
 }
 
 int idn_jwt_key_alg(EVP_PKEY *key)
@@ -41,7 +45,7 @@ int idn_jwt_key_alg(EVP_PKEY *key)
 
 int idn_jwt_digest(const char *name, const void *p, size_t n, uint8_t out[32])
 {
-	const char *md = name == NULL		 ? NULL
+	const char *md = name == NULL		    ? NULL
 			 : !strcmp(name, "SHA-256") ? "SHA256"
 			 : !strcmp(name, "SM3")	    ? "SM3"
 						    : NULL;
@@ -69,7 +73,8 @@ char *idn_b64url_encode(const uint8_t *p, size_t n)
 		return NULL;
 	size_t o = 0, i = 0;
 	for (; i + 3 <= n; i += 3) {
-		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 | p[i + 2];
+		uint32_t v = (uint32_t)p[i] << 16 | (uint32_t)p[i + 1] << 8 |
+			     p[i + 2];
 		out[o++] = b64url[v >> 18];
 		out[o++] = b64url[v >> 12 & 63];
 		out[o++] = b64url[v >> 6 & 63];
@@ -162,7 +167,8 @@ static int sm2_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der,
 	if (len != 64)
 		return IDN_EAUTH;
 	ECDSA_SIG *s = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, 32, NULL), *ss = BN_bin2bn(raw + 32, 32, NULL);
+	BIGNUM *r = BN_bin2bn(raw, 32, NULL),
+	       *ss = BN_bin2bn(raw + 32, 32, NULL);
 	if (s == NULL || r == NULL || ss == NULL || !ECDSA_SIG_set0(s, r, ss)) {
 		ECDSA_SIG_free(s);
 		BN_free(r);
@@ -179,8 +185,7 @@ static int sm2_raw_to_der(const uint8_t *raw, size_t len, uint8_t **der,
 }
 
 /* A digest-sign or digest-verify context for alg with key. */
-static EVP_MD_CTX *md_ctx(int alg, EVP_PKEY *key, bool sign,
-			  EVP_PKEY_CTX **own)
+static EVP_MD_CTX *md_ctx(int alg, EVP_PKEY *key, bool sign, EVP_PKEY_CTX **own)
 {
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	EVP_PKEY_CTX *pctx = NULL;
@@ -196,14 +201,16 @@ static EVP_MD_CTX *md_ctx(int alg, EVP_PKEY *key, bool sign,
 		     EVP_PKEY_CTX_set1_id(pctx, sm2_id, strlen(sm2_id)) > 0;
 		if (ok) {
 			EVP_MD_CTX_set_pkey_ctx(ctx, pctx);
-			ok = sign ? EVP_DigestSignInit_ex(ctx, NULL, "SM3", NULL,
-							  NULL, key, NULL) == 1
-				  : EVP_DigestVerifyInit_ex(ctx, NULL, "SM3", NULL,
-							    NULL, key, NULL) == 1;
+			ok = sign ? EVP_DigestSignInit_ex(ctx, NULL, "SM3",
+							  NULL, NULL, key,
+							  NULL) == 1
+				  : EVP_DigestVerifyInit_ex(ctx, NULL, "SM3",
+							    NULL, NULL, key,
+							    NULL) == 1;
 		}
 	} else {
-		ok = sign ? EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL,
-						  key, NULL) == 1
+		ok = sign ? EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL,
+						  NULL, key, NULL) == 1
 			  : EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL,
 						    NULL, key, NULL) == 1;
 	}
@@ -269,7 +276,8 @@ int idn_jwt_sign(const json_t *claims, EVP_PKEY *key, char **out)
 		return alg;
 	json_t *hdr = json_pack("{s:s,s:s}", "alg", idn_jwt_alg_name(alg),
 				"typ", "JWT");
-	char *h = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER) : NULL;
+	char *h = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER)
+		      : NULL;
 	char *c = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
 	char *hb = h ? idn_b64url_encode((const uint8_t *)h, strlen(h)) : NULL;
 	char *cb = c ? idn_b64url_encode((const uint8_t *)c, strlen(c)) : NULL;
@@ -328,7 +336,8 @@ static int decode_json_seg(const char *s, size_t n, json_t **out)
 		return err;
 	json_error_t je;
 	/* JSON_REJECT_DUPLICATES: a claim must not mean two things */
-	json_t *j = json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &je);
+	json_t *j =
+		json_loadb((const char *)raw, len, JSON_REJECT_DUPLICATES, &je);
 	free(raw);
 	if (!json_is_object(j)) {
 		json_decref(j);
@@ -344,18 +353,21 @@ int idn_jwt_decode(const char *tok, size_t len, idn_jwt_t *out)
 	if (len > IDN_JWT_MAX)
 		return IDN_ETOOLONG;
 	const char *d1 = memchr(tok, '.', len);
-	const char *d2 = d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok)) : NULL;
+	const char *d2 =
+		d1 ? memchr(d1 + 1, '.', len - (size_t)(d1 + 1 - tok)) : NULL;
 	if (d2 == NULL || memchr(d2 + 1, '.', len - (size_t)(d2 + 1 - tok)))
 		return IDN_EMALFORMED;
 	int err = decode_json_seg(tok, (size_t)(d1 - tok), &out->header);
 	if (err == 0)
-		err = decode_json_seg(d1 + 1, (size_t)(d2 - d1 - 1), &out->claims);
+		err = decode_json_seg(d1 + 1, (size_t)(d2 - d1 - 1),
+				      &out->claims);
 	if (err == 0)
 		err = idn_b64url_decode(d2 + 1, len - (size_t)(d2 + 1 - tok),
 					&out->sig, &out->sig_len);
 	if (err)
 		goto fail;
-	const char *alg = json_string_value(json_object_get(out->header, "alg"));
+	const char *alg =
+		json_string_value(json_object_get(out->header, "alg"));
 	if (alg == NULL) {
 		err = IDN_EMALFORMED;
 		goto fail;
@@ -400,10 +412,10 @@ int idn_jwt_verify(const idn_jwt_t *t, EVP_PKEY *key)
 	}
 	EVP_PKEY_CTX *own;
 	EVP_MD_CTX *ctx = md_ctx(t->alg, key, false, &own);
-	int ok = ctx != NULL &&
-		 EVP_DigestVerify(ctx, sig, sig_len,
-				  (const uint8_t *)t->signed_part,
-				  t->signed_len) == 1;
+	int ok =
+		ctx != NULL && EVP_DigestVerify(ctx, sig, sig_len,
+						(const uint8_t *)t->signed_part,
+						t->signed_len) == 1;
 	md_ctx_free(ctx, own);
 	OPENSSL_free(der);
 	return ok ? 0 : IDN_EAUTH;
@@ -493,7 +505,8 @@ int idn_jwk_from_key(EVP_PKEY *key, json_t **out)
 		json_t *n = bn_json(key, OSSL_PKEY_PARAM_RSA_N);
 		json_t *e = bn_json(key, OSSL_PKEY_PARAM_RSA_E);
 		if (n && e)
-			j = json_pack("{s:s,s:o,s:o}", "kty", "RSA", "n", n, "e", e);
+			j = json_pack("{s:s,s:o,s:o}", "kty", "RSA", "n", n,
+				      "e", e);
 		else {
 			json_decref(n);
 			json_decref(e);
@@ -501,7 +514,8 @@ int idn_jwk_from_key(EVP_PKEY *key, json_t **out)
 	} else if (alg == IDN_JWT_SM2) {
 		uint8_t pt[65];
 		size_t len = 0;
-		if (!EVP_PKEY_get_octet_string_param(key, OSSL_PKEY_PARAM_PUB_KEY,
+		if (!EVP_PKEY_get_octet_string_param(key,
+						     OSSL_PKEY_PARAM_PUB_KEY,
 						     pt, sizeof(pt), &len) ||
 		    len != 65 || pt[0] != 4)
 			return IDN_EUNSUPPORTED;
@@ -546,7 +560,8 @@ static int key_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
 	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
 	EVP_PKEY *key = NULL;
-	int ok = params != NULL && ctx != NULL && EVP_PKEY_fromdata_init(ctx) == 1 &&
+	int ok = params != NULL && ctx != NULL &&
+		 EVP_PKEY_fromdata_init(ctx) == 1 &&
 		 EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1;
 	OSSL_PARAM_free(params);
 	EVP_PKEY_CTX_free(ctx);
@@ -589,7 +604,8 @@ int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 			err = IDN_EUNSUPPORTED; /* a short modulus */
 		}
 	} else if (!strcmp(kty, "EC")) {
-		const char *crv = json_string_value(json_object_get(jwk, "crv"));
+		const char *crv =
+			json_string_value(json_object_get(jwk, "crv"));
 		if (crv == NULL || strcmp(crv, "SM2")) {
 			err = IDN_EUNSUPPORTED;
 			goto out;
@@ -604,16 +620,17 @@ int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 		memcpy(pt + 1, a, 32);
 		memcpy(pt + 33, b, 32);
 		err = IDN_EMALFORMED;
-		if (!OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
-						     "SM2", 0) ||
-		    !OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY,
-						      pt, sizeof(pt)))
+		if (!OSSL_PARAM_BLD_push_utf8_string(
+			    bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0) ||
+		    !OSSL_PARAM_BLD_push_octet_string(
+			    bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)))
 			goto out;
 		/* EVP_PKEY_fromdata does not check that the point is on the
 		 * curve: a public-key check does */
 		err = key_fromdata("SM2", bld, out);
 		if (err == 0) {
-			EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL);
+			EVP_PKEY_CTX *c =
+				EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL);
 			if (c == NULL || EVP_PKEY_public_check(c) != 1) {
 				EVP_PKEY_free(*out);
 				err = IDN_EMALFORMED;

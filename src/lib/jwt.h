@@ -39,8 +39,7 @@ const char *idn_jwt_digest_name(int alg);
 /* Digest (SHA-256 or SM3, both 32 bytes) of p[0..n) named as
  * idn_jwt_digest_name says ("SHA-256", "SM3"). Returns 0 or
  * IDN_EUNSUPPORTED. */
-int idn_jwt_digest(const char *name, const void *p, size_t n,
-		   uint8_t out[32]);
+int idn_jwt_digest(const char *name, const void *p, size_t n, uint8_t out[32]);
 
 /* base64url without padding (RFC 7515 §2). Returns a NUL-terminated
  * string the caller frees, NULL when out of memory. */

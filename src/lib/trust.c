@@ -113,7 +113,8 @@ int idn_trust_perms_parse(const char *spec, json_t **out)
 		if (colon)
 			*colon = 0;
 		int k = perm_kind(item);
-		if (k == 0 || (k != P_EVERYTHING && (colon == NULL || colon[1] == 0)))
+		if (k == 0 ||
+		    (k != P_EVERYTHING && (colon == NULL || colon[1] == 0)))
 			goto bad;
 		json_t *e = json_pack("{s:s,s:s}", "handle",
 				      colon ? colon + 1 : "", "perm", item);
@@ -153,7 +154,8 @@ static bool entry_covers_id(const json_t *e, const char *id)
 	if (k == P_DERIVED) {
 		if (prefix_handle)
 			return prefix_under(id + 5, strlen(id + 5), pre);
-		return slash != NULL && prefix_under(id, (size_t)(slash - id), pre);
+		return slash != NULL &&
+		       prefix_under(id, (size_t)(slash - id), pre);
 	}
 	return false;
 }
@@ -252,7 +254,8 @@ int idn_trust_value_digest(const idn_value_t *v, const char *digest_name,
 
 static bool is_type(idn_bytes_t t, const char *name)
 {
-	return t.len == strlen(name) && strncasecmp((const char *)t.p, name, t.len) == 0;
+	return t.len == strlen(name) &&
+	       strncasecmp((const char *)t.p, name, t.len) == 0;
 }
 
 int idn_trust_sign_record(const char *signer, const char *id,
@@ -270,11 +273,10 @@ int idn_trust_sign_record(const char *signer, const char *id,
 		return alg;
 	const char *dname = idn_jwt_digest_name(alg);
 	json_t *list = json_array();
-	json_t *claims = json_pack("{s:s,s:s,s:I,s:I,s:I,s:{s:s,s:o}}", "iss",
-				   signer, "sub", id, "iat", (json_int_t)iat,
-				   "nbf", (json_int_t)nbf, "exp",
-				   (json_int_t)exp, "digests", "alg", dname,
-				   "digests", list);
+	json_t *claims = json_pack(
+		"{s:s,s:s,s:I,s:I,s:I,s:{s:s,s:o}}", "iss", signer, "sub", id,
+		"iat", (json_int_t)iat, "nbf", (json_int_t)nbf, "exp",
+		(json_int_t)exp, "digests", "alg", dname, "digests", list);
 	if (claims == NULL)
 		return -ENOMEM;
 	int err = 0;
@@ -285,11 +287,13 @@ int idn_trust_sign_record(const char *signer, const char *id,
 		uint8_t d[32];
 		err = idn_trust_value_digest(&values[i], dname, d);
 		char *b = err ? NULL : idn_b64url_encode(d, 32);
-		json_t *e = b ? json_pack("{s:I,s:s}", "index",
-					  (json_int_t)values[i].index, "digest", b)
-			      : NULL;
+		json_t *e =
+			b ? json_pack("{s:I,s:s}", "index",
+				      (json_int_t)values[i].index, "digest", b)
+			  : NULL;
 		free(b);
-		if (err == 0 && (e == NULL || json_array_append_new(list, e) != 0))
+		if (err == 0 &&
+		    (e == NULL || json_array_append_new(list, e) != 0))
 			err = -ENOMEM;
 	}
 	if (err == 0)
@@ -367,11 +371,13 @@ static int chain_key(vctx_t *v, const char *ref, int depth, EVP_PKEY **key,
 		if (!is_type(vals[i].type, "HS_CERT"))
 			continue;
 		idn_jwt_t tok;
-		if (idn_jwt_decode((const char *)vals[i].data.p, vals[i].data.len,
-				   &tok) != 0)
+		if (idn_jwt_decode((const char *)vals[i].data.p,
+				   vals[i].data.len, &tok) != 0)
 			continue;
-		const char *sub = json_string_value(json_object_get(tok.claims, "sub"));
-		const char *iss = json_string_value(json_object_get(tok.claims, "iss"));
+		const char *sub =
+			json_string_value(json_object_get(tok.claims, "sub"));
+		const char *iss =
+			json_string_value(json_object_get(tok.claims, "iss"));
 		json_t *cperms = json_object_get(tok.claims, "perms");
 		if (sub == NULL || !idn_trust_ref_eq(sub, ref)) {
 			idn_jwt_free(&tok);
@@ -379,18 +385,20 @@ static int chain_key(vctx_t *v, const char *ref, int depth, EVP_PKEY **key,
 		}
 		any = true;
 		char where[300], why[120];
-		snprintf(where, sizeof(where), "HS_CERT %u:%s", vals[i].index, id);
+		snprintf(where, sizeof(where), "HS_CERT %u:%s", vals[i].index,
+			 id);
 		EVP_PKEY *subj = NULL, *ikey = NULL;
 		json_t *iperms = NULL, *ihold = NULL;
 		bool root = false;
 		int ok = 0;
 		if (iss == NULL || !idn_trust_perms_valid(cperms)) {
 			fail(v, "%s: no issuer or bad perms%s", where, "");
-		} else if (idn_jwk_to_key(json_object_get(tok.claims, "publicKey"),
-					  &subj) != 0) {
+		} else if (idn_jwk_to_key(
+				   json_object_get(tok.claims, "publicKey"),
+				   &subj) != 0) {
 			fail(v, "%s: bad publicKey%s", where, "");
-		} else if (idn_jwt_check_time(&tok, v->t->now, v->t->leeway, why,
-					      sizeof(why)) != 0) {
+		} else if (idn_jwt_check_time(&tok, v->t->now, v->t->leeway,
+					      why, sizeof(why)) != 0) {
 			fail(v, "%s: %s", where, why);
 		} else if (idn_jwt_verify(&tok, v->t->root) == 0) {
 			root = true;
@@ -398,23 +406,29 @@ static int chain_key(vctx_t *v, const char *ref, int depth, EVP_PKEY **key,
 		} else if (idn_trust_ref_eq(iss, ref)) {
 			fail(v, "%s: self-issued and not by the trust root%s",
 			     where, "");
-		} else if (chain_key(v, iss, depth + 1, &ikey, &iperms, &ihold) != 0) {
+		} else if (chain_key(v, iss, depth + 1, &ikey, &iperms,
+				     &ihold) != 0) {
 			/* reason recorded deeper */
 		} else if (idn_jwt_verify(&tok, ikey) != 0) {
-			fail(v, "%s: signature does not verify with the key of "
-				"its issuer %s", where, iss);
+			fail(v,
+			     "%s: signature does not verify with the key of "
+			     "its issuer %s",
+			     where, iss);
 		} else if (!idn_trust_perms_cover(iperms, cperms)) {
-			fail(v, "%s: perms exceed those of its issuer %s", where,
-			     iss);
+			fail(v, "%s: perms exceed those of its issuer %s",
+			     where, iss);
 		} else {
 			ok = 1;
 		}
 		if (ok && v->rep->nlinks < IDN_TRUST_DEPTH) {
 			char until[40], *ps = json_dumps(cperms, JSON_COMPACT);
-			long long exp = json_integer_value(json_object_get(tok.claims, "exp"));
+			long long exp = json_integer_value(
+				json_object_get(tok.claims, "exp"));
 			fmt_time(exp, until, sizeof(until));
-			snprintf(v->rep->links[v->rep->nlinks++], sizeof(v->rep->links[0]),
-				 "%s (%s) issued by %s%s, key %s, until %s, perms %s",
+			snprintf(v->rep->links[v->rep->nlinks++],
+				 sizeof(v->rep->links[0]),
+				 "%s (%s) issued by %s%s, key %s, until %s, "
+				 "perms %s",
 				 where, idn_jwt_alg_name(tok.alg), iss,
 				 root ? " [trust root]" : "", ref, until,
 				 ps ? ps : "?");
@@ -440,11 +454,16 @@ static int chain_key(vctx_t *v, const char *ref, int depth, EVP_PKEY **key,
 const char *idn_trust_verdict_name(int verdict)
 {
 	switch (verdict) {
-	case IDN_TV_VERIFIED: return "verified";
-	case IDN_TV_WITHHELD: return "withheld";
-	case IDN_TV_MISMATCH: return "MISMATCH";
-	case IDN_TV_UNSIGNED: return "UNSIGNED";
-	case IDN_TV_SIGNATURE: return "signature";
+	case IDN_TV_VERIFIED:
+		return "verified";
+	case IDN_TV_WITHHELD:
+		return "withheld";
+	case IDN_TV_MISMATCH:
+		return "MISMATCH";
+	case IDN_TV_UNSIGNED:
+		return "UNSIGNED";
+	case IDN_TV_SIGNATURE:
+		return "signature";
 	}
 	return "?";
 }
@@ -460,7 +479,8 @@ static bool check_signature(vctx_t *v, const char *id, const idn_value_t *sv,
 		fail(v, "not a JWS token (%s)%s", idn_strerror(err), "");
 		return false;
 	}
-	snprintf(v->rep->alg, sizeof(v->rep->alg), "%s", idn_jwt_alg_name(tok.alg));
+	snprintf(v->rep->alg, sizeof(v->rep->alg), "%s",
+		 idn_jwt_alg_name(tok.alg));
 	const char *iss = json_string_value(json_object_get(tok.claims, "iss"));
 	const char *sub = json_string_value(json_object_get(tok.claims, "sub"));
 	json_t *dg = json_object_get(tok.claims, "digests");
@@ -469,11 +489,13 @@ static bool check_signature(vctx_t *v, const char *id, const idn_value_t *sv,
 	EVP_PKEY *key = NULL;
 	json_t *perms = NULL, *hold = NULL;
 	bool ok = false;
-	if (iss == NULL || sub == NULL || !json_is_array(json_object_get(dg, "digests")))
+	if (iss == NULL || sub == NULL ||
+	    !json_is_array(json_object_get(dg, "digests")))
 		fail(v, "missing iss, sub or digests%s%s", "", "");
 	else if (strcasecmp(sub, id) != 0)
 		fail(v, "signs %s, not %s", sub, id);
-	else if (dalg == NULL || strcmp(dalg, idn_jwt_digest_name(tok.alg)) != 0)
+	else if (dalg == NULL ||
+		 strcmp(dalg, idn_jwt_digest_name(tok.alg)) != 0)
 		fail(v, "digest algorithm %s does not match %s",
 		     dalg ? dalg : "(none)", idn_jwt_alg_name(tok.alg));
 	else if (idn_jwt_check_time(&tok, v->t->now, v->t->leeway, why,
@@ -482,7 +504,8 @@ static bool check_signature(vctx_t *v, const char *id, const idn_value_t *sv,
 	else if (chain_key(v, iss, 0, &key, &perms, &hold) != 0)
 		; /* reason recorded */
 	else if (idn_jwt_verify(&tok, key) != 0)
-		fail(v, "signature does not verify with the certified key of %s%s",
+		fail(v,
+		     "signature does not verify with the certified key of %s%s",
 		     iss, "");
 	else if (!idn_trust_perms_cover_id(perms, id))
 		fail(v, "%s is outside the perms of the signer %s", id, iss);
@@ -522,7 +545,8 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 		if (!is_type(values[i].type, "HS_SIGNATURE"))
 			continue;
 		if (out->nsigs == IDN_TRUST_SIGS_MAX) {
-			sig_failed = true; /* more than we check: not all verify */
+			sig_failed =
+				true; /* more than we check: not all verify */
 			break;
 		}
 		idn_trust_sig_t *s = &out->sigs[out->nsigs++];
@@ -538,8 +562,8 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 	/* present values, then the signed indexes absent from the reply */
 	uint32_t cap = n;
 	for (int g = 0; g < ngood; g++)
-		cap += (uint32_t)json_array_size(
-			json_object_get(json_object_get(good[g], "digests"), "digests"));
+		cap += (uint32_t)json_array_size(json_object_get(
+			json_object_get(good[g], "digests"), "digests"));
 	out->values = idn_arena_array(a, cap ? cap : 1, sizeof(*out->values));
 	int err = out->values ? 0 : -ENOMEM;
 	for (uint32_t i = 0; i < n && err == 0; i++) {
@@ -554,18 +578,22 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 		for (int g = 0; g < ngood && err == 0; g++) {
 			json_t *dg = json_object_get(good[g], "digests");
 			json_t *list = json_object_get(dg, "digests");
-			const char *dname = json_string_value(json_object_get(dg, "alg"));
+			const char *dname =
+				json_string_value(json_object_get(dg, "alg"));
 			for (size_t k = 0; k < json_array_size(list); k++) {
 				json_t *e = json_array_get(list, k);
-				if (json_integer_value(json_object_get(e, "index")) !=
+				if (json_integer_value(
+					    json_object_get(e, "index")) !=
 				    (json_int_t)values[i].index)
 					continue;
 				uint8_t d[32];
-				err = idn_trust_value_digest(&values[i], dname, d);
+				err = idn_trust_value_digest(&values[i], dname,
+							     d);
 				if (err)
 					break;
 				char *b = idn_b64url_encode(d, 32);
-				const char *want = json_string_value(json_object_get(e, "digest"));
+				const char *want = json_string_value(
+					json_object_get(e, "digest"));
 				bool same = b && want && !strcmp(b, want);
 				free(b);
 				if (same)
@@ -576,10 +604,13 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 		}
 	}
 	for (int g = 0; g < ngood && err == 0; g++) {
-		json_t *list = json_object_get(json_object_get(good[g], "digests"), "digests");
+		json_t *list = json_object_get(
+			json_object_get(good[g], "digests"), "digests");
 		for (size_t k = 0; k < json_array_size(list); k++) {
-			json_t *ji = json_object_get(json_array_get(list, k), "index");
-			if (!json_is_integer(ji) || json_integer_value(ji) < 0 ||
+			json_t *ji = json_object_get(json_array_get(list, k),
+						     "index");
+			if (!json_is_integer(ji) ||
+			    json_integer_value(ji) < 0 ||
 			    json_integer_value(ji) > UINT32_MAX)
 				continue;
 			uint32_t idx = (uint32_t)json_integer_value(ji);
@@ -588,7 +619,8 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 				seen = out->values[j].index == idx;
 			if (!seen && out->nvalues < cap)
 				out->values[out->nvalues++] =
-					(idn_trust_value_t){idx, IDN_TV_WITHHELD, ""};
+					(idn_trust_value_t){
+						idx, IDN_TV_WITHHELD, ""};
 		}
 	}
 	for (int g = 0; g < ngood; g++)
@@ -598,10 +630,18 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 	qsort(out->values, out->nvalues, sizeof(*out->values), cmp_tv);
 	for (uint32_t i = 0; i < out->nvalues; i++) {
 		switch (out->values[i].verdict) {
-		case IDN_TV_VERIFIED: out->verified++; break;
-		case IDN_TV_WITHHELD: out->withheld++; break;
-		case IDN_TV_MISMATCH: out->mismatched++; break;
-		case IDN_TV_UNSIGNED: out->unsigned_++; break;
+		case IDN_TV_VERIFIED:
+			out->verified++;
+			break;
+		case IDN_TV_WITHHELD:
+			out->withheld++;
+			break;
+		case IDN_TV_MISMATCH:
+			out->mismatched++;
+			break;
+		case IDN_TV_UNSIGNED:
+			out->unsigned_++;
+			break;
 		}
 	}
 	out->ok = out->nsigs > 0 && !sig_failed && out->mismatched == 0 &&

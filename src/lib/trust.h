@@ -85,43 +85,43 @@ typedef int (*idn_trust_fetch_fn)(void *ctx, const char *id, idn_arena_t *a,
 				  idn_value_t **values, uint32_t *n);
 
 typedef struct {
-	EVP_PKEY *root;  /* the trust root's public key */
+	EVP_PKEY *root; /* the trust root's public key */
 	idn_trust_fetch_fn fetch;
 	void *ctx;
 	time_t now;
-	long leeway;     /* seconds of clock skew allowed */
+	long leeway; /* seconds of clock skew allowed */
 } idn_trust_t;
 
 /* Verdict on one value of the record. */
 enum {
 	IDN_TV_VERIFIED = 1, /* a verified signature lists its digest */
 	IDN_TV_WITHHELD,     /* signed, but not in the reply */
-	IDN_TV_MISMATCH,     /* present, its digest differs from the signed one */
-	IDN_TV_UNSIGNED,     /* present, no verified signature lists it */
-	IDN_TV_SIGNATURE,    /* an HS_SIGNATURE value itself */
+	IDN_TV_MISMATCH,  /* present, its digest differs from the signed one */
+	IDN_TV_UNSIGNED,  /* present, no verified signature lists it */
+	IDN_TV_SIGNATURE, /* an HS_SIGNATURE value itself */
 };
 
 typedef struct {
 	uint32_t index;
-	int verdict;     /* IDN_TV_* */
-	char type[64];   /* "" for withheld values */
+	int verdict;   /* IDN_TV_* */
+	char type[64]; /* "" for withheld values */
 } idn_trust_value_t;
 
 /* One HS_SIGNATURE of the record and its chain. */
 typedef struct {
 	uint32_t index;
 	bool ok;
-	char signer[300];    /* its iss */
+	char signer[300]; /* its iss */
 	char alg[8];
-	char why[300];       /* the first reason it failed */
-	int nlinks;          /* chain, root side first */
+	char why[300]; /* the first reason it failed */
+	int nlinks;    /* chain, root side first */
 	char links[IDN_TRUST_DEPTH][400];
 } idn_trust_sig_t;
 
 #define IDN_TRUST_SIGS_MAX 8
 
 typedef struct {
-	bool ok;             /* every present value verified, >= 1 signature */
+	bool ok; /* every present value verified, >= 1 signature */
 	uint32_t nvalues;
 	idn_trust_value_t *values; /* sorted by index; from the arena */
 	int nsigs;

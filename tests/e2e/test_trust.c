@@ -23,13 +23,15 @@ static char good_sec_cert[8192], good_ent_cert[8192];
 /* Writes a new key pair: path (private, 0600) and pub (public, PEM). */
 static void make_key(const char *type, const char *path, const char *pub)
 {
-	EVP_PKEY *k = !strcmp(type, "RSA") ? EVP_RSA_gen(2048)
-					   : EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	EVP_PKEY *k = !strcmp(type, "RSA")
+			      ? EVP_RSA_gen(2048)
+			      : EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
 	assert_non_null(k);
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	assert_true(fd >= 0);
 	FILE *f = fdopen(fd, "w");
-	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL),
+			 1);
 	fclose(f);
 	f = fopen(pub, "w");
 	assert_non_null(f);
@@ -51,7 +53,8 @@ static void issue(char *out, size_t cap, const char *issuer, const char *key,
 	assert_true(r.outlen > 10 && r.outlen < cap);
 	r.out[strcspn(r.out, "\n")] = 0;
 	strcpy(out, r.out);
-	assert_int_equal(strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_."),
+	assert_int_equal(strspn(out, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmno"
+				     "pqrstuvwxyz0123456789-_."),
 			 strlen(out));
 	h_run_free(&r);
 }
@@ -123,8 +126,8 @@ static int setup(void **state)
 	const char *hex = strstr(r.out, "hex:");
 	assert_non_null(hex);
 	char pubval[2048];
-	snprintf(pubval, sizeof(pubval), "300:HS_PUBKEY=%.*s", (int)strcspn(hex, "\n"),
-		 hex);
+	snprintf(pubval, sizeof(pubval), "300:HS_PUBKEY=%.*s",
+		 (int)strcspn(hex, "\n"), hex);
 	h_run_free(&r);
 	h_run(&r, H_RUN_TIMEOUT_MS,
 	      (const char *const[]){"/usr/bin/openssl", "pkey", "-in", ent_pem,
@@ -134,9 +137,10 @@ static int setup(void **state)
 	make_key("SM2", ent2_pem, ent2_pub);
 	node = node_new("--home", H_HOME, "--home", "88.118", NULL);
 	node_start(node);
-	h_ctl_ok(node, "create", "0.NA/88.118", "100:HS_ADMIN=0.NA/88.118@300", NULL);
-	h_ctl_ok(node, "create", "0.NA/" H_HOME, "100:HS_ADMIN=0.NA/" H_HOME "@300",
-		 pubval, NULL);
+	h_ctl_ok(node, "create", "0.NA/88.118", "100:HS_ADMIN=0.NA/88.118@300",
+		 NULL);
+	h_ctl_ok(node, "create", "0.NA/" H_HOME,
+		 "100:HS_ADMIN=0.NA/" H_HOME "@300", pubval, NULL);
 	/* root -> secondary admin (SM2 key, RS256 token) */
 	issue(good_sec_cert, sizeof(good_sec_cert), "0.NA/88:300", root_pem,
 	      "0.NA/88.118:300", sec_pub, "derivedPrefixes:88.118", NULL, NULL);
@@ -179,7 +183,8 @@ static void sign(const char *id, const char *signer, const char *key)
 static void chain_verifies(void **state)
 {
 	(void)state;
-	h_ctl_ok(node, "create", H_HOME "/part-1", "1:URL=https://example.com/p/1",
+	h_ctl_ok(node, "create", H_HOME "/part-1",
+		 "1:URL=https://example.com/p/1",
 		 "2,perms=c:EMAIL=qa@example.com", "3:BATCH=2026-11-A", NULL);
 	sign(H_HOME "/part-1", "0.NA/" H_HOME ":300", ent_pem);
 	h_run_t r;
@@ -194,21 +199,27 @@ static void chain_verifies(void **state)
 	json_t *s = json_array_get(json_object_get(j, "signatures"), 0);
 	assert_string_equal(json_string_value(json_object_get(s, "signer")),
 			    "300:0.NA/" H_HOME);
-	assert_string_equal(json_string_value(json_object_get(s, "alg")), "RS256");
-	/* two certificates: the secondary's (from the root), the enterprise's */
+	assert_string_equal(json_string_value(json_object_get(s, "alg")),
+			    "RS256");
+	/* two certificates: the secondary's (from the root), the enterprise's
+	 */
 	json_t *chain = json_object_get(s, "chain");
 	assert_int_equal(json_array_size(chain), 2);
 	assert_non_null(strstr(json_string_value(json_array_get(chain, 0)),
-			       "HS_CERT 400:0.NA/88.118 (RS256) issued by 300:0.NA/88 [trust root]"));
-	assert_non_null(strstr(json_string_value(json_array_get(chain, 1)),
-			       "HS_CERT 400:0.NA/88.118.8 (SM2) issued by 300:0.NA/88.118,"));
+			       "HS_CERT 400:0.NA/88.118 (RS256) issued by "
+			       "300:0.NA/88 [trust root]"));
+	assert_non_null(strstr(
+		json_string_value(json_array_get(chain, 1)),
+		"HS_CERT 400:0.NA/88.118.8 (SM2) issued by 300:0.NA/88.118,"));
 	json_decref(j);
 	h_run_free(&r);
 	/* human output over UDP, anonymous: the non-public EMAIL is withheld */
 	assert_int_equal(verify(&r, false, H_HOME "/part-1", "--tcp"), 0);
 	assert_non_null(strstr(r.out, "  2      -              withheld\n"));
 	assert_non_null(strstr(r.out, "  1      URL            verified\n"));
-	assert_non_null(strstr(r.out, "VERIFIED: 2 verified, 1 withheld, 0 mismatched, 0 unsigned"));
+	assert_non_null(strstr(
+		r.out,
+		"VERIFIED: 2 verified, 1 withheld, 0 mismatched, 0 unsigned"));
 	h_run_free(&r);
 }
 
@@ -218,18 +229,21 @@ static void withheld_value_still_verifies(void **state)
 {
 	(void)state;
 	h_run_t r;
-	assert_int_equal(h_ctl(&r, node, "resolve", H_HOME "/part-1", "--public",
-			       "--verify-chain", "--trust-root", root_pub,
-			       "--json", NULL), 0);
+	assert_int_equal(h_ctl(&r, node, "resolve", H_HOME "/part-1",
+			       "--public", "--verify-chain", "--trust-root",
+			       root_pub, "--json", NULL),
+			 0);
 	json_t *j = h_json(&r);
 	assert_string_equal(verdict_of(j, 2), "withheld");
 	assert_string_equal(verdict_of(j, 1), "verified");
 	assert_int_equal(json_integer_value(json_object_get(
-				 json_object_get(j, "counts"), "withheld")), 1);
+				 json_object_get(j, "counts"), "withheld")),
+			 1);
 	json_decref(j);
 	h_run_free(&r);
 	/* the plain resolution agrees that EMAIL is not in the reply */
-	h_ctl(&r, node, "--json", "resolve", H_HOME "/part-1", "--public", NULL);
+	h_ctl(&r, node, "--json", "resolve", H_HOME "/part-1", "--public",
+	      NULL);
 	h_assert_status(&r, 0);
 	j = h_json(&r);
 	assert_null(h_json_value(j, 2));
@@ -241,25 +255,28 @@ static void withheld_value_still_verifies(void **state)
 static void sm2_signer_verifies(void **state)
 {
 	(void)state;
-	h_ctl_ok(node, "create", H_HOME "/part-2", "1:URL=https://example.com/p/2",
-		 NULL);
+	h_ctl_ok(node, "create", H_HOME "/part-2",
+		 "1:URL=https://example.com/p/2", NULL);
 	sign(H_HOME "/part-2", "0.NA/" H_HOME ":301", ent2_pem);
 	h_run_t r;
 	assert_int_equal(verify(&r, false, H_HOME "/part-2", NULL), 0);
 	json_t *j = h_json(&r);
 	json_t *s = json_array_get(json_object_get(j, "signatures"), 0);
-	assert_string_equal(json_string_value(json_object_get(s, "alg")), "SM2");
+	assert_string_equal(json_string_value(json_object_get(s, "alg")),
+			    "SM2");
 	assert_string_equal(verdict_of(j, 1), "verified");
 	json_decref(j);
 	h_run_free(&r);
 	/* the stored token is an SM2 JWS */
-	h_ctl(&r, node, "--json", "resolve", H_HOME "/part-2", "--index", "400", NULL);
+	h_ctl(&r, node, "--json", "resolve", H_HOME "/part-2", "--index", "400",
+	      NULL);
 	h_assert_status(&r, 0);
 	j = h_json(&r);
 	const char *tok = json_string_value(json_object_get(
 		json_object_get(h_json_value(j, 400), "data"), "value"));
 	assert_non_null(tok);
-	assert_int_equal(strncmp(tok, "eyJhbGciOiJTTTIi", 16), 0); /* {"alg":"SM2" */
+	assert_int_equal(strncmp(tok, "eyJhbGciOiJTTTIi", 16),
+			 0); /* {"alg":"SM2" */
 	json_decref(j);
 	h_run_free(&r);
 }
@@ -280,17 +297,18 @@ static void altered_links_fail(void **state)
 		 good_sec_cert, "cannot resolve 0.NA/88"},
 		{"enterprise certificate for another subject", "0.NA/" H_HOME,
 		 good_ent_cert, "no HS_CERT for 300:0.NA/88.118.8"},
-		{"enterprise certificate expired", "0.NA/" H_HOME, good_ent_cert,
-		 "expired at 1970-01-12T13:48:20Z"},
+		{"enterprise certificate expired", "0.NA/" H_HOME,
+		 good_ent_cert, "expired at 1970-01-12T13:48:20Z"},
 		{"enterprise certificate payload edited", "0.NA/" H_HOME,
-		 good_ent_cert, "signature does not verify with the key of its issuer"},
+		 good_ent_cert,
+		 "signature does not verify with the key of its issuer"},
 	};
 	for (int i = 0; i < 4; i++) {
 		switch (i) {
 		case 0:
 			issue(bad, sizeof(bad), "0.NA/88:300", other_pem,
-			      "0.NA/88.118:300", sec_pub, "derivedPrefixes:88.118",
-			      NULL, NULL);
+			      "0.NA/88.118:300", sec_pub,
+			      "derivedPrefixes:88.118", NULL, NULL);
 			break;
 		case 1:
 			issue(bad, sizeof(bad), "0.NA/88.118:300", sec_pem,
@@ -299,11 +317,13 @@ static void altered_links_fail(void **state)
 			break;
 		case 2: {
 			h_run_t k;
-			h_idctl(&k, "cert", "issue", "--issuer", "0.NA/88.118:300",
-				"--key", sec_pem, "--subject", "0.NA/" H_HOME ":300",
-				"--pubkey", ent_pub, "--perms",
-				"handlesUnderThisPrefix:" H_HOME, "--not-before",
-				"@1000000", "--expires", "@1000100", NULL);
+			h_idctl(&k, "cert", "issue", "--issuer",
+				"0.NA/88.118:300", "--key", sec_pem,
+				"--subject", "0.NA/" H_HOME ":300", "--pubkey",
+				ent_pub, "--perms",
+				"handlesUnderThisPrefix:" H_HOME,
+				"--not-before", "@1000000", "--expires",
+				"@1000100", NULL);
 			h_assert_status(&k, 0);
 			k.out[strcspn(k.out, "\n")] = 0;
 			strcpy(bad, k.out);
@@ -317,15 +337,18 @@ static void altered_links_fail(void **state)
 			const char *d2 = strchr(d1 + 1, '.');
 			uint8_t *pl;
 			size_t n;
-			assert_int_equal(idn_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1),
-							   &pl, &n), 0);
+			assert_int_equal(
+				idn_b64url_decode(d1 + 1, (size_t)(d2 - d1 - 1),
+						  &pl, &n),
+				0);
 			char *js = strndup((const char *)pl, n);
 			char *h = strstr(js, "\"handle\":\"88.118.8\"");
 			assert_non_null(h);
 			h[strlen("\"handle\":\"88.118.")] = '9';
 			char *enc = idn_b64url_encode((const uint8_t *)js, n);
-			snprintf(bad, sizeof(bad), "%.*s.%s%s", (int)(d1 - good_ent_cert),
-				 good_ent_cert, enc, d2);
+			snprintf(bad, sizeof(bad), "%.*s.%s%s",
+				 (int)(d1 - good_ent_cert), good_ent_cert, enc,
+				 d2);
 			free(enc);
 			free(js);
 			free(pl);
@@ -336,7 +359,8 @@ static void altered_links_fail(void **state)
 		assert_int_equal(verify(&r, false, H_HOME "/part-1", NULL), 1);
 		json_t *j = h_json(&r);
 		if (strstr(reason(j), cases[i].why) == NULL)
-			print_message("%s: reason '%s'\n", cases[i].what, reason(j));
+			print_message("%s: reason '%s'\n", cases[i].what,
+				      reason(j));
 		assert_non_null(strstr(reason(j), cases[i].why));
 		assert_true(json_is_false(json_object_get(j, "verified")));
 		/* no value counts as verified without a verified signature */
@@ -349,7 +373,9 @@ static void altered_links_fail(void **state)
 	}
 	/* another trust root accepts nothing of this chain */
 	assert_int_equal(h_net(&r, node, "resolve", H_HOME "/part-1",
-			       "--verify-chain", "--trust-root", other_pem, NULL), 1);
+			       "--verify-chain", "--trust-root", other_pem,
+			       NULL),
+			 1);
 	assert_non_null(strstr(r.out, "NOT VERIFIED"));
 	h_run_free(&r);
 }
@@ -357,14 +383,14 @@ static void altered_links_fail(void **state)
 static void changed_values_detected(void **state)
 {
 	(void)state;
-	h_ctl_ok(node, "create", H_HOME "/part-3", "1:URL=https://example.com/p/3",
-		 "2:BATCH=B-1", NULL);
+	h_ctl_ok(node, "create", H_HOME "/part-3",
+		 "1:URL=https://example.com/p/3", "2:BATCH=B-1", NULL);
 	sign(H_HOME "/part-3", "0.NA/" H_HOME ":300", ent_pem);
 	h_run_t r;
 	assert_int_equal(verify(&r, false, H_HOME "/part-3", NULL), 0);
 	h_run_free(&r);
-	h_ctl_ok(node, "modify", H_HOME "/part-3", "1:URL=https://evil.example.com/p/3",
-		 NULL);
+	h_ctl_ok(node, "modify", H_HOME "/part-3",
+		 "1:URL=https://evil.example.com/p/3", NULL);
 	h_ctl_ok(node, "add", H_HOME "/part-3", "5:NOTE=added later", NULL);
 	assert_int_equal(verify(&r, false, H_HOME "/part-3", NULL), 1);
 	json_t *j = h_json(&r);
@@ -376,8 +402,8 @@ static void changed_values_detected(void **state)
 	json_decref(j);
 	h_run_free(&r);
 	/* a changed permission is a change too */
-	h_ctl_ok(node, "modify", H_HOME "/part-3", "1,perms=a:URL=https://example.com/p/3",
-		 NULL);
+	h_ctl_ok(node, "modify", H_HOME "/part-3",
+		 "1,perms=a:URL=https://example.com/p/3", NULL);
 	h_ctl_ok(node, "remove", H_HOME "/part-3", "5", NULL);
 	assert_int_equal(verify(&r, true, H_HOME "/part-3", NULL), 1);
 	j = h_json(&r);
@@ -394,13 +420,14 @@ static void changed_values_detected(void **state)
 static void scope_is_enforced(void **state)
 {
 	(void)state;
-	h_ctl_ok(node, "create", "88.118/other", "1:URL=https://example.com/o", NULL);
+	h_ctl_ok(node, "create", "88.118/other", "1:URL=https://example.com/o",
+		 NULL);
 	sign("88.118/other", "0.NA/" H_HOME ":300", ent_pem);
 	h_run_t r;
 	assert_int_equal(verify(&r, false, "88.118/other", NULL), 1);
 	json_t *j = h_json(&r);
-	assert_string_equal(reason(j),
-			    "88.118/other is outside the perms of the signer 300:0.NA/88.118.8");
+	assert_string_equal(reason(j), "88.118/other is outside the perms of "
+				       "the signer 300:0.NA/88.118.8");
 	json_decref(j);
 	h_run_free(&r);
 	/* the secondary admin may */
@@ -409,12 +436,13 @@ static void scope_is_enforced(void **state)
 	h_run_free(&r);
 	/* a certificate wider than its issuer's is refused */
 	char wide[8192];
-	issue(wide, sizeof(wide), "0.NA/88.118:300", sec_pem, "0.NA/" H_HOME ":300",
-	      ent_pub, "derivedPrefixes:88", NULL, NULL);
+	issue(wide, sizeof(wide), "0.NA/88.118:300", sec_pem,
+	      "0.NA/" H_HOME ":300", ent_pub, "derivedPrefixes:88", NULL, NULL);
 	put_cert("0.NA/" H_HOME, "400", wide);
 	assert_int_equal(verify(&r, false, H_HOME "/part-1", NULL), 1);
 	j = h_json(&r);
-	assert_non_null(strstr(reason(j), "perms exceed those of its issuer 300:0.NA/88.118"));
+	assert_non_null(strstr(
+		reason(j), "perms exceed those of its issuer 300:0.NA/88.118"));
 	json_decref(j);
 	h_run_free(&r);
 	put_cert("0.NA/" H_HOME, "400", good_ent_cert);
@@ -425,11 +453,13 @@ static void scope_is_enforced(void **state)
 static void stored_over_the_network(void **state)
 {
 	(void)state;
-	h_ctl_ok(node, "create", H_HOME "/part-6", "1:URL=https://example.com/p/6",
+	h_ctl_ok(node, "create", H_HOME "/part-6",
+		 "1:URL=https://example.com/p/6",
 		 "100:HS_ADMIN=0.NA/" H_HOME "@300", NULL);
 	h_run_t r;
-	h_net(&r, node, "--auth", "0.NA/" H_HOME ":300", "--key", ent_pem, "sign",
-	      H_HOME "/part-6", "--signer", "0.NA/" H_HOME ":300", NULL);
+	h_net(&r, node, "--auth", "0.NA/" H_HOME ":300", "--key", ent_pem,
+	      "sign", H_HOME "/part-6", "--signer", "0.NA/" H_HOME ":300",
+	      NULL);
 	h_assert_status(&r, 0);
 	h_run_free(&r);
 	assert_int_equal(verify(&r, false, H_HOME "/part-6", NULL), 0);
@@ -457,13 +487,14 @@ static void bad_input_is_refused(void **state)
 	(void)state;
 	h_run_t r;
 	/* usage errors: exit 2, one line naming what was wrong */
-	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key", root_pem, NULL);
+	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key",
+		root_pem, NULL);
 	h_assert_status(&r, 2);
 	assert_non_null(strstr(r.err, "needs --issuer, --key, --subject"));
 	h_run_free(&r);
-	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key", root_pem,
-		"--subject", "0.NA/88.118:300", "--pubkey", sec_pub, "--perms",
-		"allOfIt:88", NULL);
+	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key",
+		root_pem, "--subject", "0.NA/88.118:300", "--pubkey", sec_pub,
+		"--perms", "allOfIt:88", NULL);
 	h_assert_status(&r, 2);
 	assert_non_null(strstr(r.err, "bad --perms 'allOfIt:88'"));
 	h_run_free(&r);
@@ -472,15 +503,15 @@ static void bad_input_is_refused(void **state)
 		"everything", NULL);
 	h_assert_status(&r, 2);
 	h_run_free(&r);
-	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key", root_pem,
-		"--subject", "0.NA/88.118:300", "--pubkey", sec_pub, "--perms",
-		"everything", "--alg", "SM2", NULL);
+	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key",
+		root_pem, "--subject", "0.NA/88.118:300", "--pubkey", sec_pub,
+		"--perms", "everything", "--alg", "SM2", NULL);
 	h_assert_status(&r, 2);
 	assert_non_null(strstr(r.err, "--alg SM2 does not match"));
 	h_run_free(&r);
-	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key", sec_pub,
-		"--subject", "0.NA/88.118:300", "--pubkey", sec_pub, "--perms",
-		"everything", NULL);
+	h_idctl(&r, "cert", "issue", "--issuer", "0.NA/88:300", "--key",
+		sec_pub, "--subject", "0.NA/88.118:300", "--pubkey", sec_pub,
+		"--perms", "everything", NULL);
 	h_assert_status(&r, 1);
 	assert_non_null(strstr(r.err, "cannot read the issuer's private key"));
 	h_run_free(&r);
@@ -489,7 +520,8 @@ static void bad_input_is_refused(void **state)
 	h_run_free(&r);
 	/* garbage in place of a signature fails cleanly; the node keeps the
 	 * record as it was */
-	h_ctl_ok(node, "create", H_HOME "/part-4", "1:URL=https://example.com/p/4",
+	h_ctl_ok(node, "create", H_HOME "/part-4",
+		 "1:URL=https://example.com/p/4",
 		 "400:HS_SIGNATURE=not.a.token", NULL);
 	assert_int_equal(verify(&r, false, H_HOME "/part-4", NULL), 1);
 	json_t *j = h_json(&r);
@@ -498,7 +530,8 @@ static void bad_input_is_refused(void **state)
 	json_decref(j);
 	h_run_free(&r);
 	/* no signature at all */
-	h_ctl_ok(node, "create", H_HOME "/part-5", "1:URL=https://example.com/p/5", NULL);
+	h_ctl_ok(node, "create", H_HOME "/part-5",
+		 "1:URL=https://example.com/p/5", NULL);
 	assert_int_equal(verify(&r, false, H_HOME "/part-5", "--tcp"), 1);
 	assert_non_null(strstr(r.out, "no HS_SIGNATURE value in the reply"));
 	h_run_free(&r);

@@ -56,7 +56,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t n;
 	if (idn_b64url_decode((const char *)data, size, &raw, &n) == 0) {
 		char *back = idn_b64url_encode(raw, n);
-		if (back == NULL || strlen(back) != size || memcmp(back, data, size))
+		if (back == NULL || strlen(back) != size ||
+		    memcmp(back, data, size))
 			abort();
 		free(back);
 		free(raw);
@@ -64,19 +65,28 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	idn_jwt_t t;
 	if (idn_jwt_decode((const char *)data, size, &t) == 0) {
 		/* a forged signature never verifies with our keys */
-		if (idn_jwt_verify(&t, rsa) == 0 || idn_jwt_verify(&t, sm2) == 0)
+		if (idn_jwt_verify(&t, rsa) == 0 ||
+		    idn_jwt_verify(&t, sm2) == 0)
 			abort();
 		char why[200];
 		idn_jwt_check_time(&t, 1700000000, 60, why, sizeof(why));
 		EVP_PKEY *k;
-		if (idn_jwk_to_key(json_object_get(t.claims, "publicKey"), &k) == 0)
+		if (idn_jwk_to_key(json_object_get(t.claims, "publicKey"),
+				   &k) == 0)
 			EVP_PKEY_free(k);
 		idn_jwt_free(&t);
 	}
 	in = data;
 	in_len = size;
-	idn_value_t sig = {400, 0, 0, 86400, 0xe, idn_bytes_str("HS_SIGNATURE"),
-			   idn_bytes(data, size), 0, NULL};
+	idn_value_t sig = {400,
+			   0,
+			   0,
+			   86400,
+			   0xe,
+			   idn_bytes_str("HS_SIGNATURE"),
+			   idn_bytes(data, size),
+			   0,
+			   NULL};
 	idn_value_t vals[2] = {{1, 0, 0, 86400, 0xe, idn_bytes_str("URL"),
 				idn_bytes("https://example.com/", 20), 0, NULL},
 			       sig};
@@ -84,7 +94,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	idn_trust_report_t rep;
-	if (idn_trust_verify_record(&tr, "88.118.8/x", vals, 2, &a, &rep) == 0 &&
+	if (idn_trust_verify_record(&tr, "88.118.8/x", vals, 2, &a, &rep) ==
+		    0 &&
 	    rep.ok)
 		abort();
 	idn_arena_free(&a);

@@ -47,12 +47,13 @@ static int teardown(void **state)
 static void b64url_vectors(void **state)
 {
 	(void)state;
-	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba",
-					 "foobar"};
-	static const char *const out[] = {"", "Zg", "Zm8", "Zm9v", "Zm9vYg",
-					  "Zm9vYmE", "Zm9vYmFy"};
+	static const char *const in[] = {"",	 "f",	  "fo",	   "foo",
+					 "foob", "fooba", "foobar"};
+	static const char *const out[] = {
+		"", "Zg", "Zm8", "Zm9v", "Zm9vYg", "Zm9vYmE", "Zm9vYmFy"};
 	for (int i = 0; i < 7; i++) {
-		char *s = idn_b64url_encode((const uint8_t *)in[i], strlen(in[i]));
+		char *s = idn_b64url_encode((const uint8_t *)in[i],
+					    strlen(in[i]));
 		assert_string_equal(s, out[i]);
 		uint8_t *d;
 		size_t n;
@@ -73,17 +74,18 @@ static void b64url_rejects(void **state)
 {
 	(void)state;
 	static const char *const bad[] = {
-		"Zg==",	 /* padding */
-		"Z",	 /* 6 bits: no byte */
-		"Zh",	 /* leftover bits not zero */
-		"Zm+v",	 /* base64, not base64url */
+		"Zg==", /* padding */
+		"Z",	/* 6 bits: no byte */
+		"Zh",	/* leftover bits not zero */
+		"Zm+v", /* base64, not base64url */
 		"Zm/v", "Zm9 v", "Zm9v\n", "Zm\x80v",
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		uint8_t *d = NULL;
 		size_t n;
-		assert_int_equal(idn_b64url_decode(bad[i], strlen(bad[i]), &d, &n),
-				 IDN_EMALFORMED);
+		assert_int_equal(
+			idn_b64url_decode(bad[i], strlen(bad[i]), &d, &n),
+			IDN_EMALFORMED);
 		assert_null(d);
 	}
 }
@@ -106,10 +108,12 @@ static void roundtrip(EVP_PKEY *key, EVP_PKEY *other, const char *alg)
 	idn_jwt_t t;
 	assert_int_equal(idn_jwt_decode(tok, strlen(tok), &t), 0);
 	assert_string_equal(idn_jwt_alg_name(t.alg), alg);
-	assert_string_equal(json_string_value(json_object_get(t.header, "alg")), alg);
+	assert_string_equal(json_string_value(json_object_get(t.header, "alg")),
+			    alg);
 	assert_string_equal(json_string_value(json_object_get(t.claims, "sub")),
 			    "88.118.8/x");
-	assert_int_equal(json_integer_value(json_object_get(t.claims, "exp")), 2000);
+	assert_int_equal(json_integer_value(json_object_get(t.claims, "exp")),
+			 2000);
 	assert_int_equal(idn_jwt_verify(&t, key), 0);
 	assert_int_equal(idn_jwt_verify(&t, other), IDN_EAUTH);
 	/* a key of the other algorithm never verifies */
@@ -159,7 +163,8 @@ static void tamper(EVP_PKEY *key, const char *alg)
 {
 	char *tok = sign_claims(key, 1000, 2000);
 	char hdr[80];
-	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"typ\":\"JWT\",\"x\":1}", alg);
+	snprintf(hdr, sizeof(hdr), "{\"alg\":\"%s\",\"typ\":\"JWT\",\"x\":1}",
+		 alg);
 	char *h = b64j(hdr);
 	char *p = b64j("{\"iss\":\"300:0.NA/88.118\",\"sub\":\"88.118.8/y\","
 		       "\"nbf\":1000,\"exp\":2000}");
@@ -207,13 +212,16 @@ static void validity_times(void **state)
 	char why[100];
 	assert_int_equal(idn_jwt_decode(tok, strlen(tok), &t), 0);
 	assert_int_equal(idn_jwt_check_time(&t, 1500, 0, why, sizeof(why)), 0);
-	assert_int_equal(idn_jwt_check_time(&t, 2001, 0, why, sizeof(why)), IDN_EAUTH);
+	assert_int_equal(idn_jwt_check_time(&t, 2001, 0, why, sizeof(why)),
+			 IDN_EAUTH);
 	assert_string_equal(why, "expired at 1970-01-01T00:33:20Z");
-	assert_int_equal(idn_jwt_check_time(&t, 999, 0, why, sizeof(why)), IDN_EAUTH);
+	assert_int_equal(idn_jwt_check_time(&t, 999, 0, why, sizeof(why)),
+			 IDN_EAUTH);
 	assert_string_equal(why, "not valid before 1970-01-01T00:16:40Z");
 	/* clock skew allowance */
 	assert_int_equal(idn_jwt_check_time(&t, 2060, 60, why, sizeof(why)), 0);
-	assert_int_equal(idn_jwt_check_time(&t, 2061, 60, why, sizeof(why)), IDN_EAUTH);
+	assert_int_equal(idn_jwt_check_time(&t, 2061, 60, why, sizeof(why)),
+			 IDN_EAUTH);
 	idn_jwt_free(&t);
 	free(tok);
 	/* no exp at all */
@@ -221,7 +229,8 @@ static void validity_times(void **state)
 	assert_int_equal(idn_jwt_sign(c, rsa, &tok), 0);
 	json_decref(c);
 	assert_int_equal(idn_jwt_decode(tok, strlen(tok), &t), 0);
-	assert_int_equal(idn_jwt_check_time(&t, 5, 0, why, sizeof(why)), IDN_EAUTH);
+	assert_int_equal(idn_jwt_check_time(&t, 5, 0, why, sizeof(why)),
+			 IDN_EAUTH);
 	assert_string_equal(why, "no exp claim");
 	idn_jwt_free(&t);
 	free(tok);
@@ -239,13 +248,15 @@ static void malformed_tokens(void **state)
 	} cases[] = {
 		{"{\"alg\":\"none\"}", "{}", "", IDN_EUNSUPPORTED},
 		{"{\"alg\":\"HS256\"}", "{}", "AAAA", IDN_EUNSUPPORTED},
-		{"{\"alg\":\"RS256\",\"crit\":[\"x\"]}", "{}", "AAAA", IDN_EUNSUPPORTED},
+		{"{\"alg\":\"RS256\",\"crit\":[\"x\"]}", "{}", "AAAA",
+		 IDN_EUNSUPPORTED},
 		{"{\"typ\":\"JWT\"}", "{}", "AAAA", IDN_EMALFORMED},
 		{"{\"alg\":5}", "{}", "AAAA", IDN_EMALFORMED},
 		{"[\"alg\"]", "{}", "AAAA", IDN_EMALFORMED},
 		{"{\"alg\":\"RS256\"", "{}", "AAAA", IDN_EMALFORMED},
 		{"{\"alg\":\"RS256\"}", "\"str\"", "AAAA", IDN_EMALFORMED},
-		{"{\"alg\":\"RS256\"}", "{\"a\":1,\"a\":2}", "AAAA", IDN_EMALFORMED},
+		{"{\"alg\":\"RS256\"}", "{\"a\":1,\"a\":2}", "AAAA",
+		 IDN_EMALFORMED},
 		{"{\"alg\":\"RS256\"}", "{}", "A", IDN_EMALFORMED},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -264,8 +275,9 @@ static void malformed_tokens(void **state)
 	const char *shapes[] = {"", ".", "..", "...", "abc", "a.b"};
 	for (size_t i = 0; i < sizeof(shapes) / sizeof(shapes[0]); i++) {
 		idn_jwt_t t;
-		assert_int_equal(idn_jwt_decode(shapes[i], strlen(shapes[i]), &t),
-				 IDN_EMALFORMED);
+		assert_int_equal(
+			idn_jwt_decode(shapes[i], strlen(shapes[i]), &t),
+			IDN_EMALFORMED);
 	}
 	snprintf(buf, sizeof(buf), "%s.%s.AAAA.AAAA", ok, pl);
 	idn_jwt_t t;
@@ -279,7 +291,8 @@ static void malformed_tokens(void **state)
 	idn_jwt_free(&t);
 	/* an embedded NUL ends nothing: it is not base64url */
 	char nul[] = "eyJ\0bGciOiJSUzI1NiJ9.e30.AAAA";
-	assert_int_equal(idn_jwt_decode(nul, sizeof(nul) - 1, &t), IDN_EMALFORMED);
+	assert_int_equal(idn_jwt_decode(nul, sizeof(nul) - 1, &t),
+			 IDN_EMALFORMED);
 	/* huge tokens are refused before anything is decoded */
 	size_t big = IDN_JWT_MAX + 1;
 	char *huge = malloc(big);
@@ -315,7 +328,8 @@ static void jwk_roundtrip(void **state)
 		EVP_PKEY *back;
 		assert_int_equal(idn_jwk_to_key(j, &back), 0);
 		assert_int_equal(EVP_PKEY_eq(back, keys[i]), 1);
-		assert_int_equal(idn_jwt_key_alg(back), idn_jwt_key_alg(keys[i]));
+		assert_int_equal(idn_jwt_key_alg(back),
+				 idn_jwt_key_alg(keys[i]));
 		/* the recovered public key verifies the private key's token */
 		char *tok = sign_claims(keys[i], 1, 2);
 		idn_jwt_t t;
@@ -328,11 +342,14 @@ static void jwk_roundtrip(void **state)
 	}
 	json_t *j;
 	assert_int_equal(idn_jwk_from_key(sm2, &j), 0);
-	assert_string_equal(json_string_value(json_object_get(j, "crv")), "SM2");
+	assert_string_equal(json_string_value(json_object_get(j, "crv")),
+			    "SM2");
 	assert_string_equal(json_string_value(json_object_get(j, "kty")), "EC");
 	EVP_PKEY *k;
 	/* a point not on the curve */
-	json_object_set_new(j, "y", json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+	json_object_set_new(
+		j, "y",
+		json_string("AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
 	assert_int_equal(idn_jwk_to_key(j, &k), IDN_EMALFORMED);
 	/* a coordinate of the wrong length */
 	json_object_set_new(j, "y", json_string("AAAA"));
@@ -345,9 +362,10 @@ static void jwk_roundtrip(void **state)
 	assert_int_equal(idn_jwk_to_key(j, &k), IDN_EMALFORMED);
 	json_decref(j);
 	/* RSA with a 512-bit modulus is not accepted */
-	j = json_pack("{s:s,s:s,s:s}", "kty", "RSA", "e", "AQAB", "n",
-		      "0Z3VS5JJcds3xfn_ygWyF8PbnGy0AHB7MqSfY1vZPy6MZgEoMyFVBDiA7G"
-		      "tDIGx8RJZ0OyWZQ1DvgGHfQ5Mo3w");
+	j = json_pack(
+		"{s:s,s:s,s:s}", "kty", "RSA", "e", "AQAB", "n",
+		"0Z3VS5JJcds3xfn_ygWyF8PbnGy0AHB7MqSfY1vZPy6MZgEoMyFVBDiA7G"
+		"tDIGx8RJZ0OyWZQ1DvgGHfQ5Mo3w");
 	assert_int_equal(idn_jwk_to_key(j, &k), IDN_EUNSUPPORTED);
 	json_decref(j);
 }
@@ -358,7 +376,8 @@ static void perms_scope(void **state)
 {
 	(void)state;
 	json_t *p;
-	assert_int_equal(idn_trust_perms_parse("derivedPrefixes:88.118", &p), 0);
+	assert_int_equal(idn_trust_perms_parse("derivedPrefixes:88.118", &p),
+			 0);
 	assert_true(idn_trust_perms_cover_id(p, "88.118/a"));
 	assert_true(idn_trust_perms_cover_id(p, "88.118.8/a"));
 	assert_true(idn_trust_perms_cover_id(p, "0.NA/88.118.8"));
@@ -366,8 +385,11 @@ static void perms_scope(void **state)
 	assert_false(idn_trust_perms_cover_id(p, "88.11/a"));
 	assert_false(idn_trust_perms_cover_id(p, "0.NA/88"));
 	json_t *q;
-	assert_int_equal(idn_trust_perms_parse("handlesUnderThisPrefix:0.NA/88.118.8,"
-					       "thisHandle:88.119/x", &q), 0);
+	assert_int_equal(
+		idn_trust_perms_parse("handlesUnderThisPrefix:0.NA/88.118.8,"
+				      "thisHandle:88.119/x",
+				      &q),
+		0);
 	assert_true(idn_trust_perms_cover_id(q, "88.118.8/part-1"));
 	assert_false(idn_trust_perms_cover_id(q, "88.118.8.1/part-1"));
 	assert_true(idn_trust_perms_cover_id(q, "88.119/X"));
@@ -375,8 +397,11 @@ static void perms_scope(void **state)
 	/* q's second entry lies outside p */
 	assert_false(idn_trust_perms_cover(p, q));
 	json_t *r;
-	assert_int_equal(idn_trust_perms_parse("handlesUnderThisPrefix:88.118.8,"
-					       "derivedPrefixes:88.118.9", &r), 0);
+	assert_int_equal(
+		idn_trust_perms_parse("handlesUnderThisPrefix:88.118.8,"
+				      "derivedPrefixes:88.118.9",
+				      &r),
+		0);
 	assert_true(idn_trust_perms_cover(p, r));
 	assert_false(idn_trust_perms_cover(r, p));
 	assert_true(idn_trust_perms_cover(NULL, p));
@@ -384,8 +409,9 @@ static void perms_scope(void **state)
 	assert_int_equal(idn_trust_perms_parse("everything", &e), 0);
 	assert_false(idn_trust_perms_cover(p, e));
 	assert_true(idn_trust_perms_cover(e, q));
-	const char *bad[] = {"", "thisHandle", "thisHandle:", "all:88", "derivedPrefixes:88,",
-			     ",derivedPrefixes:88"};
+	const char *bad[] = {
+		"",	  "thisHandle",		 "thisHandle:",
+		"all:88", "derivedPrefixes:88,", ",derivedPrefixes:88"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		json_t *x = NULL;
 		assert_int_equal(idn_trust_perms_parse(bad[i], &x), IDN_EINVAL);
@@ -400,8 +426,10 @@ static void perms_scope(void **state)
 	assert_int_equal(idn_trust_ref_parse("300:0.NA/88.118", &idx, &id), 0);
 	assert_int_equal(idx, 300);
 	assert_string_equal(id, "0.NA/88.118");
-	assert_int_equal(idn_trust_ref_parse("0.NA/88:300", &idx, &id), IDN_EINVAL);
-	assert_int_equal(idn_trust_ref_parse("99999999999:x", &idx, &id), IDN_EINVAL);
+	assert_int_equal(idn_trust_ref_parse("0.NA/88:300", &idx, &id),
+			 IDN_EINVAL);
+	assert_int_equal(idn_trust_ref_parse("99999999999:x", &idx, &id),
+			 IDN_EINVAL);
 	assert_int_equal(idn_trust_ref_parse("300:", &idx, &id), IDN_EINVAL);
 	assert_true(idn_trust_ref_eq("300:0.na/88.118", "300:0.NA/88.118"));
 	assert_false(idn_trust_ref_eq("301:0.NA/88.118", "300:0.NA/88.118"));
@@ -412,8 +440,15 @@ static void perms_scope(void **state)
 static idn_value_t val(uint32_t index, const char *type, const char *data,
 		       uint8_t perms)
 {
-	idn_value_t v = {index, 1700000000, 0, 86400, perms, idn_bytes_str(type),
-			 idn_bytes_str(data), 0, NULL};
+	idn_value_t v = {index,
+			 1700000000,
+			 0,
+			 86400,
+			 perms,
+			 idn_bytes_str(type),
+			 idn_bytes_str(data),
+			 0,
+			 NULL};
 	return v;
 }
 
@@ -442,13 +477,15 @@ static void value_digests(void **state)
 	assert_memory_not_equal(d1, d2, 32);
 	assert_int_equal(idn_trust_value_digest(&a, "SM3", d2), 0);
 	assert_memory_not_equal(d1, d2, 32);
-	assert_int_equal(idn_trust_value_digest(&a, "MD5", d2), IDN_EUNSUPPORTED);
+	assert_int_equal(idn_trust_value_digest(&a, "MD5", d2),
+			 IDN_EUNSUPPORTED);
 	/* SM3 of "abc" (GB/T 32905 example 1) */
 	assert_int_equal(idn_jwt_digest("SM3", "abc", 3, d2), 0);
 	static const uint8_t sm3abc[32] = {
-		0x66, 0xc7, 0xf0, 0xf4, 0x62, 0xee, 0xed, 0xd9, 0xd1, 0xf2, 0xd4,
-		0x6b, 0xdc, 0x10, 0xe4, 0xe2, 0x41, 0x67, 0xc4, 0x87, 0x5c, 0xf2,
-		0xf7, 0xa2, 0x29, 0x7d, 0xa0, 0x2b, 0x8f, 0x4b, 0xa8, 0xe0};
+		0x66, 0xc7, 0xf0, 0xf4, 0x62, 0xee, 0xed, 0xd9,
+		0xd1, 0xf2, 0xd4, 0x6b, 0xdc, 0x10, 0xe4, 0xe2,
+		0x41, 0x67, 0xc4, 0x87, 0x5c, 0xf2, 0xf7, 0xa2,
+		0x29, 0x7d, 0xa0, 0x2b, 0x8f, 0x4b, 0xa8, 0xe0};
 	assert_memory_equal(d2, sm3abc, 32);
 }
 
@@ -502,14 +539,17 @@ static void record_verification(void **state)
 	idn_value_t v[4] = {val(1, "URL", "https://example.com/1", 0xe),
 			    val(2, "EMAIL", "qa@example.com", 0xc)};
 	char *sig;
-	assert_int_equal(idn_trust_sign_record("300:0.NA/88.118.8", "88.118.8/p1",
-					       v, 2, 400, 100, 100, 10000, rsa, &sig), 0);
+	assert_int_equal(idn_trust_sign_record("300:0.NA/88.118.8",
+					       "88.118.8/p1", v, 2, 400, 100,
+					       100, 10000, rsa, &sig),
+			 0);
 	v[2] = val(400, "HS_SIGNATURE", sig, 0xe);
 	idn_trust_t t = {rsa2, fetch, NULL, 5000, 0};
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	idn_trust_report_t rep;
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
 	if (!rep.ok)
 		print_message("why: %s\n", rep.sigs[0].why);
 	assert_true(rep.ok);
@@ -519,7 +559,9 @@ static void record_verification(void **state)
 	assert_int_equal(rep.withheld, 0);
 	/* the non-public value withheld */
 	idn_value_t pub[2] = {v[0], v[2]};
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p1", pub, 2, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p1", pub, 2, &a, &rep),
+		0);
 	assert_true(rep.ok);
 	assert_int_equal(rep.verified, 1);
 	assert_int_equal(rep.withheld, 1);
@@ -528,35 +570,44 @@ static void record_verification(void **state)
 	/* a changed value, an added one */
 	v[0].data = idn_bytes_str("https://evil.example.com/1");
 	v[3] = val(3, "URL", "x", 0xe);
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p1", v, 4, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p1", v, 4, &a, &rep), 0);
 	assert_false(rep.ok);
 	assert_int_equal(rep.values[0].verdict, IDN_TV_MISMATCH);
 	assert_int_equal(rep.values[2].verdict, IDN_TV_UNSIGNED);
 	v[0] = val(1, "URL", "https://example.com/1", 0xe);
 	/* the signature on another record */
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p2", v, 3, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p2", v, 3, &a, &rep), 0);
 	assert_false(rep.ok);
-	assert_string_equal(rep.sigs[0].why, "signs 88.118.8/p1, not 88.118.8/p2");
+	assert_string_equal(rep.sigs[0].why,
+			    "signs 88.118.8/p1, not 88.118.8/p2");
 	/* after the signature and the certificates expired */
 	t.now = 20000;
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
 	assert_false(rep.ok);
-	assert_string_equal(rep.sigs[0].why, "signature expired at 1970-01-01T02:46:40Z");
+	assert_string_equal(rep.sigs[0].why,
+			    "signature expired at 1970-01-01T02:46:40Z");
 	t.now = 5000;
 	/* another trust root */
 	t.root = sm2;
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
 	assert_false(rep.ok);
 	t.root = rsa2;
 	/* an enterprise certificate wider than its issuer's */
 	char *wide = cert("300:0.NA/88.118", "300:0.NA/88.118.8", rsa,
 			  "derivedPrefixes:88", sm2b, 10000);
 	recs[1].v[0] = val(400, "HS_CERT", wide, 0xe);
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p1", v, 3, &a, &rep), 0);
 	assert_false(rep.ok);
-	assert_non_null(strstr(rep.sigs[0].why, "perms exceed those of its issuer"));
+	assert_non_null(
+		strstr(rep.sigs[0].why, "perms exceed those of its issuer"));
 	/* no signature at all */
-	assert_int_equal(idn_trust_verify_record(&t, "88.118.8/p1", v, 2, &a, &rep), 0);
+	assert_int_equal(
+		idn_trust_verify_record(&t, "88.118.8/p1", v, 2, &a, &rep), 0);
 	assert_false(rep.ok);
 	assert_int_equal(rep.nsigs, 0);
 	idn_arena_free(&a);
