@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
+#include "authz.h"
 #include "error.h"
 #include "log.h"
 #include "msg.h"
@@ -86,11 +86,11 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	for (int i = 0; i < conf->nroots; i++)
 		n->roots[i] = conf->roots[i];
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_mutex_init(&n->auth_lock, NULL);
 	n->site = malloc(65536);
 	n->parent_refer = malloc(65536);
 	n->pubkey = malloc(4096);
-	if (n->site == NULL || n->parent_refer == NULL || n->pubkey == NULL)
+	if (n->site == NULL || n->parent_refer == NULL || n->pubkey == NULL ||
+	    authz_new(&n->authz) != 0)
 		goto fail;
 	idn_wr_t w;
 	if (conf->server_key[0]) {
@@ -148,6 +148,8 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	}
 	return 0;
 fail:
+	authz_free(n->authz);
+	n->authz = NULL;
 	EVP_PKEY_free(n->key);
 	free(n->site);
 	free(n->parent_refer);
@@ -157,12 +159,9 @@ fail:
 	return -1;
 }
 
-static void challenges_free(node_ctx_t *n);
-
 void node_ctx_fini(node_ctx_t *n)
 {
-	challenges_free(n);
-	pthread_mutex_destroy(&n->auth_lock);
+	authz_free(n->authz);
 	EVP_PKEY_free(n->key);
 	free(n->pubkey);
 	idn_cache_free(n->cache);
@@ -1156,302 +1155,44 @@ void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
 	reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
 }
 
-/* ---- authenticated administration over the network ----
- *
- * An administrative request arriving by UDP or TCP is answered with a
- * challenge (rc 402: the request's digest and a nonce; the envelope's
- * session id names the pending challenge). The client answers with op 200
- * (admin identifier, key index, signature over nonce || digest); the node
- * checks the signature against the admin's HS_PUBKEY value, the admin's
- * rights in the HS_ADMIN values that govern the target, and then runs the
- * original request once. */
+/* ---- authenticated administration over the network (authz.h) ---- */
 
 static void dispatch(reply_t *r, uint32_t op);
 
-#define CHALLENGE_TTL_MS 30000
-#define CHALLENGES_MAX 4096
-#define VLIST_DEPTH 4
-
-struct challenge {
-	struct challenge *next;
-	uint32_t id;
-	uint64_t expires;
-	uint8_t nonce[16];
-	uint8_t digest[20];
-	size_t len;
-	uint8_t frame[]; /* the request: envelope + message */
-};
-
-static void challenges_free(node_ctx_t *n)
-{
-	while (n->challenges) {
-		struct challenge *c = n->challenges;
-		n->challenges = c->next;
-		free(c);
-	}
-	n->nchallenges = 0;
-}
-
-/* Drops expired challenges; the caller holds auth_lock. */
-static void challenges_expire(node_ctx_t *n, uint64_t now)
-{
-	for (struct challenge **pp = &n->challenges; *pp;) {
-		if ((*pp)->expires <= now) {
-			struct challenge *c = *pp;
-			*pp = c->next;
-			free(c);
-			n->nchallenges--;
-		} else {
-			pp = &(*pp)->next;
-		}
-	}
-}
-
 static void do_challenge(reply_t *r, const uint8_t *frame, size_t len)
 {
-	node_ctx_t *n = r->h->node;
-	struct challenge *c = malloc(sizeof(*c) + len);
-	uint32_t dl = 0;
-	if (c == NULL || RAND_bytes(c->nonce, sizeof(c->nonce)) != 1 ||
-	    RAND_bytes((uint8_t *)&c->id, sizeof(c->id)) != 1 ||
-	    idn_digest(IDN_DIGEST_SHA1, r->req->signed_part.p,
-		       r->req->signed_part.len, c->digest, &dl) != 0) {
-		free(c);
-		reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
-		return;
-	}
-	c->id |= 1; /* never 0, which means no session */
-	c->expires = idn_now_ms() + CHALLENGE_TTL_MS;
-	c->len = len;
-	memcpy(c->frame, frame, len);
-	pthread_mutex_lock(&n->auth_lock);
-	challenges_expire(n, idn_now_ms());
-	bool full = n->nchallenges >= CHALLENGES_MAX;
-	if (!full) {
-		c->next = n->challenges;
-		n->challenges = c;
-		n->nchallenges++;
-	}
-	pthread_mutex_unlock(&n->auth_lock);
-	if (full) {
-		free(c);
-		reply_error(r, IDN_RC_TOO_BUSY, "too many pending challenges");
+	uint32_t id;
+	uint8_t nonce[16];
+	int err = authz_challenge(r->h->node->authz, frame, len,
+				  r->req->signed_part, &id, nonce);
+	if (err) {
+		if (err == -EBUSY)
+			reply_error(r, IDN_RC_TOO_BUSY, "too many pending challenges");
+		else
+			reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
 		return;
 	}
 	reply_start(r, IDN_RC_AUTH_NEEDED, IDN_OF_RETURN_DIGEST);
-	idn_put_u32(r->w.buf + r->mark.env + 4, c->id); /* session id */
-	idn_challenge_encode(&r->w, idn_bytes(c->nonce, sizeof(c->nonce)));
+	idn_put_u32(r->w.buf + r->mark.env + 4, id); /* session id */
+	idn_challenge_encode(&r->w, idn_bytes(nonce, sizeof(nonce)));
 	reply_send(r);
-}
-
-/* Takes the pending challenge id out of the table (one answer each). */
-static struct challenge *challenge_take(node_ctx_t *n, uint32_t id)
-{
-	struct challenge *found = NULL;
-	pthread_mutex_lock(&n->auth_lock);
-	challenges_expire(n, idn_now_ms());
-	for (struct challenge **pp = &n->challenges; *pp; pp = &(*pp)->next)
-		if ((*pp)->id == id) {
-			found = *pp;
-			*pp = found->next;
-			n->nchallenges--;
-			break;
-		}
-	pthread_mutex_unlock(&n->auth_lock);
-	return found;
-}
-
-/* Finds value index idx of the record named by text; 0 or an error. */
-static int find_value(handler_t *h, idn_bytes_t text, uint32_t idx,
-		      idn_value_t *out)
-{
-	static _Thread_local idn_ident_t id;
-	int err = idn_ident_parse(text.p, text.len, 0, &id);
-	if (err)
-		return err;
-	idn_record_t rec;
-	err = idn_store_get(h->rtxn, id.key, id.key_len, &rec);
-	if (err)
-		return err;
-	idn_rd_t rd;
-	idn_rd_init(&rd, rec.values.p, rec.values.len);
-	for (uint32_t i = 0; i < rec.nvalues && !rd.err; i++) {
-		idn_value_decode(&rd, &h->arena, out);
-		if (!rd.err && out->index == idx)
-			return 0;
-	}
-	return rd.err ? IDN_ECORRUPT : IDN_EVALNOTFOUND;
-}
-
-/* Is (admin, aidx) the admin (admin_id, admin_idx) names, directly or as a
- * member of the HS_VLIST group found there? */
-static bool admin_matches(handler_t *h, idn_bytes_t admin, uint32_t aidx,
-			  idn_bytes_t admin_id, uint32_t admin_idx, int depth)
-{
-	if (admin_idx == aidx &&
-	    idn_ascii_caseeq(admin.p, admin.len, admin_id.p, admin_id.len))
-		return true;
-	if (depth >= VLIST_DEPTH)
-		return false;
-	idn_value_t v;
-	idn_hs_vlist_t vl;
-	if (find_value(h, admin_id, admin_idx, &v) != 0 ||
-	    !idn_bytes_eq_str(v.type, "HS_VLIST") ||
-	    idn_hs_vlist_decode(v.data, &h->arena, &vl) != 0)
-		return false;
-	for (uint32_t i = 0; i < vl.n; i++)
-		if (admin_matches(h, admin, aidx, vl.refs[i].id,
-				  vl.refs[i].index, depth + 1))
-			return true;
-	return false;
-}
-
-/* The permission an operation needs, and the record whose HS_ADMIN values
- * grant it: the target itself, or the prefix handle 0.NA/<prefix> for
- * creating identifiers and for prefix-wide operations. */
-static int required(const idn_msg_t *m, idn_arena_t *a, uint16_t *perm,
-		    idn_bytes_t *target, bool *prefix_handle)
-{
-	idn_values_body_t vb;
-	idn_remove_req_t rb;
-	*prefix_handle = false;
-	switch (m->hdr.op) {
-	case IDN_OC_CREATE:
-		*perm = IDN_ADM_ADD_HANDLE;
-		*prefix_handle = true;
-		if (idn_values_body_decode(m->rest, a, &vb) != 0)
-			return IDN_EMALFORMED;
-		*target = vb.id;
-		return 0;
-	case IDN_OC_ADD_VALUE:
-	case IDN_OC_MODIFY_VALUE: {
-		if (idn_values_body_decode(m->rest, a, &vb) != 0)
-			return IDN_EMALFORMED;
-		*target = vb.id;
-		bool admin = false;
-		for (uint32_t i = 0; i < vb.nvalues; i++)
-			admin |= idn_bytes_eq_str(vb.values[i].type, "HS_ADMIN");
-		*perm = m->hdr.op == IDN_OC_ADD_VALUE
-				? (admin ? IDN_ADM_ADD_ADMIN : IDN_ADM_ADD_VALUE)
-				: (admin ? IDN_ADM_MODIFY_ADMIN : IDN_ADM_MODIFY_VALUE);
-		return 0;
-	}
-	case IDN_OC_REMOVE_VALUE:
-		*perm = IDN_ADM_REMOVE_VALUE;
-		if (idn_remove_req_decode(m->rest, a, &rb) != 0)
-			return IDN_EMALFORMED;
-		*target = rb.id;
-		return 0;
-	case IDN_OC_DELETE:
-		*perm = IDN_ADM_DELETE_HANDLE;
-		return idn_id_body_decode(m->rest, target);
-	case IDN_OC_LIST:
-		*perm = IDN_ADM_LIST;
-		*prefix_handle = true;
-		return idn_id_body_decode(m->rest, target);
-	case IDN_OC_HOME:
-	case IDN_OC_UNHOME:
-		*perm = m->hdr.op == IDN_OC_HOME ? IDN_ADM_ADD_PREFIX
-						 : IDN_ADM_DELETE_PREFIX;
-		*prefix_handle = true;
-		return idn_id_body_decode(m->rest, target);
-	default:
-		return IDN_EUNSUPPORTED;
-	}
-}
-
-/* 0 when (admin, aidx) may run request m, else the response code. */
-static uint32_t authorize(handler_t *h, const idn_msg_t *m, idn_bytes_t admin,
-			  uint32_t aidx)
-{
-	uint16_t perm;
-	idn_bytes_t target;
-	bool ph;
-	if (required(m, &h->arena, &perm, &target, &ph) != 0)
-		return IDN_RC_PROTOCOL_ERROR;
-	uint8_t name[5 + IDN_IDENT_MAX];
-	size_t nlen = target.len;
-	if (ph) {
-		/* the prefix of an identifier, or a prefix given as such */
-		uint8_t p[IDN_IDENT_MAX];
-		uint32_t pl;
-		const uint8_t *slash = memchr(target.p, '/', target.len);
-		size_t plen = slash && !(target.len > 5 &&
-					 idn_ascii_caseeq(target.p, 5,
-							  (const uint8_t *)"0.NA/", 5))
-				      ? (size_t)(slash - target.p)
-				      : target.len;
-		if (idn_prefix_normalise(target.p, plen, p, &pl) != 0)
-			return IDN_RC_INVALID_HANDLE;
-		memcpy(name, "0.NA/", 5);
-		memcpy(name + 5, p, pl);
-		nlen = 5 + pl;
-	} else {
-		if (target.len > IDN_IDENT_MAX)
-			return IDN_RC_INVALID_HANDLE;
-		memcpy(name, target.p, target.len);
-	}
-	static _Thread_local idn_ident_t id;
-	if (idn_ident_parse(name, nlen, 0, &id) != 0)
-		return IDN_RC_INVALID_HANDLE;
-	idn_record_t rec;
-	int err = idn_store_get(h->rtxn, id.key, id.key_len, &rec);
-	if (err)
-		return err == IDN_ENOTFOUND && !ph ? IDN_RC_NOT_FOUND
-						   : IDN_RC_INSUFFICIENT_PERMS;
-	idn_rd_t rd;
-	idn_rd_init(&rd, rec.values.p, rec.values.len);
-	for (uint32_t i = 0; i < rec.nvalues && !rd.err; i++) {
-		idn_value_t v;
-		idn_hs_admin_t adm;
-		idn_value_decode(&rd, &h->arena, &v);
-		if (rd.err || !idn_bytes_eq_str(v.type, "HS_ADMIN") ||
-		    idn_hs_admin_decode(v.data, &adm) != 0 ||
-		    !(adm.perms & perm))
-			continue;
-		if (admin_matches(h, admin, aidx, adm.admin, adm.index, 0))
-			return 0;
-	}
-	return IDN_RC_INSUFFICIENT_PERMS;
 }
 
 static void do_answer(reply_t *r)
 {
 	handler_t *h = r->h;
-	struct challenge *c = challenge_take(h->node, r->env->session_id);
+	authz_challenge_t *c = authz_take(h->node->authz, r->env->session_id);
 	if (c == NULL) {
 		reply_error(r, IDN_RC_AUTH_TIMEOUT,
 			    "no such challenge: expired or already answered");
 		return;
 	}
 	idn_challenge_answer_t ans;
-	idn_bytes_t hash, sig;
-	idn_value_t key;
-	EVP_PKEY *pk = NULL;
-	int err;
-	if (idn_challenge_answer_decode(r->req->rest, &ans) != 0 ||
-	    idn_sig_decode(ans.sig, &hash, &sig) != 0) {
-		reply_error(r, IDN_RC_PROTOCOL_ERROR, "malformed challenge answer");
-		goto out;
-	}
-	if (!idn_bytes_eq_str(ans.auth_type, "HS_PUBKEY")) {
-		reply_error(r, IDN_RC_NOT_SUPPORTED,
-			    "only public-key (HS_PUBKEY) authentication is supported");
-		goto out;
-	}
-	err = find_value(h, ans.admin, ans.index, &key);
-	if (err || !idn_bytes_eq_str(key.type, "HS_PUBKEY") ||
-	    idn_pubkey_load(key.data, &pk) != 0) {
-		reply_error(r, IDN_RC_INVALID_ADMIN,
-			    "no usable HS_PUBKEY at that admin identifier and index");
-		goto out;
-	}
-	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16), idn_bytes(c->digest, 20)};
-	if (idn_sig_verify(pk, hash, parts, 2, sig) != 0) {
-		log_info("authentication failed for %.*s:%u",
-			 (int)(ans.admin.len > 200 ? 200 : ans.admin.len),
-			 ans.admin.p, ans.index);
-		reply_error(r, IDN_RC_AUTH_FAILED, "signature does not verify");
+	const char *why = "";
+	uint32_t rc = authz_check_answer(h->rtxn, &h->arena, c, r->req->rest,
+					 &ans, &why);
+	if (rc != 0) {
+		reply_error(r, rc, why);
 		goto out;
 	}
 	idn_msg_t orig;
@@ -1460,7 +1201,7 @@ static void do_answer(reply_t *r)
 		reply_error(r, IDN_RC_ERROR, "challenged request lost");
 		goto out;
 	}
-	uint32_t rc = authorize(h, &orig, ans.admin, ans.index);
+	rc = authz_permit(h->rtxn, &h->arena, &orig, ans.admin, ans.index);
 	if (rc != 0) {
 		reply_error(r, rc, rc == IDN_RC_INSUFFICIENT_PERMS
 					   ? "the admin lacks the permission for this operation"
@@ -1477,7 +1218,6 @@ static void do_answer(reply_t *r)
 	dispatch(&run, orig.hdr.op);
 	r->sent = run.sent;
 out:
-	EVP_PKEY_free(pk);
 	free(c);
 }
 

@@ -57,9 +57,7 @@ typedef struct {
 	EVP_PKEY *key;         /* signs certified replies, or NULL */
 	uint8_t *pubkey;       /* its HS_PUBKEY data, in the site */
 	size_t pubkey_len;
-	pthread_mutex_t auth_lock; /* guards the pending challenges */
-	struct challenge *challenges; /* awaiting their answers */
-	unsigned nchallenges;
+	struct authz *authz;   /* pending challenges (authz.h) */
 	pthread_mutex_t lock;  /* guards handlers and retired */
 	handler_t *handlers;   /* every live handler, for the stats */
 	handler_stats_t retired; /* counts of handlers that have ended */
