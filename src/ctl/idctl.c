@@ -20,6 +20,7 @@
 #include "bench.h"
 #include "delegate.h"
 #include "import.h"
+#include "keys.h"
 #include "migrate.h"
 #include "error.h"
 #include "ident.h"
@@ -48,6 +49,8 @@ typedef struct {
 	idn_scheme_map_t schemes; /* --gs1-prefix, --oid-prefix, --ecode-prefix */
 	const char *auth;     /* --auth ADMIN_ID:INDEX: administer over TCP */
 	const char *key_file; /* --key FILE: the admin's private key (PEM) */
+	const char *secret_file; /* --secret FILE: an HS_SECKEY admin's secret */
+	const char *passphrase_file; /* --passphrase-file F: of --key */
 	int timeout_ms;
 	const char *to;                 /* delegate --to */
 	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
@@ -111,8 +114,12 @@ static const char usage[] =
 	"\n"
 	"  Over the network instead (the node challenges, idctl signs):\n"
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
-	"  keygen --out FILE [--bits N]  an RSA admin key: FILE (PEM, 0600)\n"
-	"                          and FILE.pub (HS_PUBKEY data), printed as hex\n"
+	"          [--passphrase-file F]  (an encrypted key's passphrase)\n"
+	"          or --secret FILE  (an HS_SECKEY admin; FILE must be 0600)\n"
+	"  keygen --out FILE [--type rsa|sm2] [--bits N] [--passphrase-file F]\n"
+	"                          an admin key: FILE (PEM, 0600, AES-256\n"
+	"                          encrypted with a passphrase) and FILE.pub\n"
+	"                          (HS_PUBKEY data, 0600), printed as hex\n"
 	"\n"
 	"benchmarks:\n"
 	"  populate --data DIR --prefix P --count N   fill a store directly\n"
@@ -909,15 +916,10 @@ static int call_authenticated(const opts_t *o, const char *server, uint32_t op,
 		fprintf(stderr, "idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
 		return IDN_EINVAL;
 	}
-	FILE *f = fopen(o->key_file, "r");
-	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	if (key == NULL) {
-		fprintf(stderr, "idctl: cannot read a private key from %s\n",
-			o->key_file);
+	ctl_cred_t cred;
+	if (ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) != 0)
 		return IDN_EINVAL;
-	}
 	challenge_ctx_t x = {.inner = c};
 	call_t first = *c;
 	first.on_reply = on_challenge;
@@ -927,77 +929,21 @@ static int call_authenticated(const opts_t *o, const char *server, uint32_t op,
 	c->rc = first.rc;
 	if (err || !x.challenged)
 		goto out;
-	uint8_t sig[1024];
-	size_t siglen;
-	idn_bytes_t parts[2] = {idn_bytes(x.nonce, x.nonce_len),
-				idn_bytes(x.digest, x.digest_len)};
-	err = idn_sig_sign(key, "SHA256", parts, 2, sig, sizeof(sig), &siglen);
+	uint8_t abuf[4096];
+	idn_wr_t aw;
+	idn_wr_init(&aw, abuf, sizeof(abuf));
+	err = ctl_answer_encode(&cred,
+				idn_bytes(o->auth, (size_t)(colon - o->auth)),
+				index, idn_bytes(x.nonce, x.nonce_len),
+				idn_bytes(x.digest, x.digest_len), &aw);
 	if (err)
 		goto out;
-	uint8_t sbuf[1100], abuf[4096];
-	idn_wr_t sw, aw;
-	idn_wr_init(&sw, sbuf, sizeof(sbuf));
-	idn_sig_encode(&sw, idn_bytes_str("SHA256"), idn_bytes(sig, siglen));
-	idn_challenge_answer_t ans = {idn_bytes_str("HS_PUBKEY"),
-				      idn_bytes(o->auth, (size_t)(colon - o->auth)),
-				      index, idn_bytes(sbuf, sw.len)};
-	idn_wr_init(&aw, abuf, sizeof(abuf));
-	idn_challenge_answer_encode(&aw, &ans);
-	if (sw.err || aw.err) {
-		err = IDN_ETOOLONG;
-		goto out;
-	}
 	c->session = x.session;
 	err = build_and_call(o, IDN_NET_TCP, server, IDN_OC_CHALLENGE_ANSWER, 0,
 			     aw.buf, aw.len, c);
 out:
-	EVP_PKEY_free(key);
+	ctl_cred_free(&cred);
 	return err;
-}
-
-/* idctl keygen --out FILE [--bits N]: an RSA key pair for an admin. */
-static int cmd_keygen(const char *out, int bits)
-{
-	EVP_PKEY *key = EVP_RSA_gen((unsigned)bits);
-	if (key == NULL) {
-		fprintf(stderr, "idctl: keygen: cannot generate an RSA-%d key\n", bits);
-		return 1;
-	}
-	int rc = 1;
-	char pub[4096];
-	uint8_t data[4096];
-	idn_wr_t w;
-	idn_wr_init(&w, data, sizeof(data));
-	int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL) {
-		fprintf(stderr, "idctl: keygen: cannot create %s: %s\n", out,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto done;
-	}
-	int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-	if (fclose(f) != 0 || !ok || idn_pubkey_encode(key, &w) != 0) {
-		fprintf(stderr, "idctl: keygen: cannot write %s\n", out);
-		goto done;
-	}
-	snprintf(pub, sizeof(pub), "%s.pub", out);
-	f = fopen(pub, "w");
-	if (f == NULL || fwrite(data, 1, w.len, f) != w.len || fclose(f) != 0) {
-		fprintf(stderr, "idctl: keygen: cannot write %s\n", pub);
-		goto done;
-	}
-	printf("private key: %s (mode 0600)\npublic key (HS_PUBKEY data): %s\n"
-	       "value to store, e.g. at index 300 of the admin identifier:\n"
-	       "  300:HS_PUBKEY=hex:", out, pub);
-	for (size_t i = 0; i < w.len; i++)
-		printf("%02x", data[i]);
-	printf("\n");
-	rc = 0;
-done:
-	EVP_PKEY_free(key);
-	return rc;
 }
 
 static const char *control_path(const opts_t *o)
@@ -1072,8 +1018,9 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	if (argc < cmds[k].min || argc > cmds[k].max)
 		return die_usage("wrong number of arguments for %s", cmd);
 	const char *sock = control_path(o);
-	if (o->auth != NULL && (o->server == NULL || o->key_file == NULL)) {
-		fprintf(stderr, "idctl: --auth needs -s HOST:PORT and --key FILE\n");
+	if (o->auth != NULL && (o->server == NULL ||
+				(o->key_file == NULL) == (o->secret_file == NULL))) {
+		fprintf(stderr, "idctl: --auth needs -s HOST:PORT and either --key FILE or --secret FILE\n");
 		return 2;
 	}
 	if (o->auth != NULL)
@@ -1528,7 +1475,7 @@ int main(int argc, char **argv)
 	if (irc >= 0)
 		return irc;
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_SECRET, O_PASSFILE, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1548,6 +1495,8 @@ int main(int argc, char **argv)
 		{"ecode-prefix", required_argument, NULL, O_ECODE},
 		{"auth", required_argument, NULL, O_AUTH},
 		{"key", required_argument, NULL, O_KEY},
+		{"secret", required_argument, NULL, O_SECRET},
+		{"passphrase-file", required_argument, NULL, O_PASSFILE},
 		{"out", required_argument, NULL, O_OUT},
 		{"bits", required_argument, NULL, O_BITS},
 		{"to", required_argument, NULL, O_TO},
@@ -1581,6 +1530,8 @@ int main(int argc, char **argv)
 		case O_ECODE: o.schemes.ecode = optarg; break;
 		case O_AUTH: o.auth = optarg; break;
 		case O_KEY: o.key_file = optarg; break;
+		case O_SECRET: o.secret_file = optarg; break;
+		case O_PASSFILE: o.passphrase_file = optarg; break;
 		case O_OUT: keygen_out = optarg; break;
 		case O_BITS:
 			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
@@ -1642,7 +1593,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "keygen")) {
 		if (keygen_out == NULL)
 			return die_usage("keygen needs --out FILE%s", "");
-		return cmd_keygen(keygen_out, keygen_bits);
+		if (o.ntypes > 1)
+			return die_usage("keygen takes one --type (rsa or sm2)%s", "");
+		return ctl_keygen(keygen_out,
+				  o.ntypes ? (const char *)o.types[0].p : NULL,
+				  keygen_bits, o.passphrase_file);
 	}
 	idn_arena_t a;
 	idn_arena_init(&a, 0);

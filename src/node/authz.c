@@ -13,6 +13,7 @@
 #include "log.h"
 #include "record.h"
 #include "resolver.h"
+#include "seckey.h"
 #include "value.h"
 
 #define CHALLENGE_TTL_MS 30000
@@ -267,6 +268,31 @@ uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	return IDN_RC_INSUFFICIENT_PERMS;
 }
 
+/* An HS_SECKEY answer: the MAC of nonce || digest with the secret stored
+ * at the admin's value (seckey.h). */
+static uint32_t check_seckey(idn_rtxn_t *t, idn_arena_t *ar,
+			     const authz_challenge_t *c,
+			     const idn_challenge_answer_t *ans, const char **why)
+{
+	idn_value_t key;
+	int err = find_value(t, ar, ans->admin, ans->index, &key);
+	if (err || !idn_bytes_eq_str(key.type, "HS_SECKEY") || key.data.len == 0) {
+		*why = "no HS_SECKEY at that admin identifier and index";
+		return IDN_RC_INVALID_ADMIN;
+	}
+	err = idn_seckey_verify(key.data, ans->sig, idn_bytes(c->nonce, 16),
+				idn_bytes(c->digest, 20));
+	if (err == IDN_EUNSUPPORTED) {
+		*why = "unsupported MAC algorithm or parameters";
+		return IDN_RC_AUTH_ERROR;
+	}
+	if (err) {
+		*why = "MAC does not verify";
+		return IDN_RC_AUTH_FAILED;
+	}
+	return 0;
+}
+
 uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 			    const authz_challenge_t *c, idn_bytes_t body,
 			    idn_challenge_answer_t *ans, const char **why)
@@ -275,14 +301,21 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 	idn_value_t key;
 	EVP_PKEY *pk = NULL;
 	uint32_t rc = 0;
-	if (idn_challenge_answer_decode(body, ans) != 0 ||
-	    idn_sig_decode(ans->sig, &hash, &sig) != 0) {
+	if (idn_challenge_answer_decode(body, ans) != 0) {
 		*why = "malformed challenge answer";
 		return IDN_RC_PROTOCOL_ERROR;
 	}
+	if (idn_bytes_eq_str(ans->auth_type, "HS_SECKEY")) {
+		rc = check_seckey(t, ar, c, ans, why);
+		goto done;
+	}
 	if (!idn_bytes_eq_str(ans->auth_type, "HS_PUBKEY")) {
-		*why = "only public-key (HS_PUBKEY) authentication is supported";
+		*why = "authentication type must be HS_PUBKEY or HS_SECKEY";
 		return IDN_RC_NOT_SUPPORTED;
+	}
+	if (idn_sig_decode(ans->sig, &hash, &sig) != 0) {
+		*why = "malformed challenge answer";
+		return IDN_RC_PROTOCOL_ERROR;
 	}
 	int err = find_value(t, ar, ans->admin, ans->index, &key);
 	if (err || !idn_bytes_eq_str(key.type, "HS_PUBKEY") ||
@@ -292,12 +325,14 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 	}
 	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16), idn_bytes(c->digest, 20)};
 	if (idn_sig_verify(pk, hash, parts, 2, sig) != 0) {
-		log_info("authentication failed for %.*s:%u",
-			 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
-			 ans->admin.p, ans->index);
 		*why = "signature does not verify";
 		rc = IDN_RC_AUTH_FAILED;
 	}
 	EVP_PKEY_free(pk);
+done:
+	if (rc == IDN_RC_AUTH_FAILED)
+		log_info("authentication failed for %.*s:%u",
+			 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
+			 ans->admin.p, ans->index);
 	return rc;
 }

@@ -3,7 +3,8 @@
  * answered with a challenge (rc 402: the request's digest and a nonce; the
  * envelope's session id names the pending challenge). The client answers
  * with op 200 (admin identifier, key index, signature over nonce ||
- * digest); the answer is checked against the admin's HS_PUBKEY value, then
+ * digest, or a MAC keyed with a secret); the answer is checked against the
+ * admin's HS_PUBKEY or HS_SECKEY value (auth.h, seckey.h), then
  * the admin's rights in the HS_ADMIN values that govern the target
  * (directly or through HS_VLIST groups), and the original request runs
  * once. This module keeps the pending challenges and makes those checks;
