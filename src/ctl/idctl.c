@@ -17,6 +17,7 @@
 
 #include "arena.h"
 #include "b64.h"
+#include "batch.h"
 #include "bench.h"
 #include "delegate.h"
 #include "import.h"
@@ -116,6 +117,8 @@ static const char usage[] =
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
 	"          [--passphrase-file F]  (an encrypted key's passphrase)\n"
 	"          or --secret FILE  (an HS_SECKEY admin; FILE must be 0600)\n"
+	"  batch [FILE]            admin commands, one a line (create|add|\n"
+	"                          modify|remove|delete ...), over one session\n"
 	"  keygen --out FILE [--type rsa|sm2] [--bits N] [--passphrase-file F]\n"
 	"                          an admin key: FILE (PEM, 0600, AES-256\n"
 	"                          encrypted with a passphrase) and FILE.pub\n"
@@ -284,6 +287,11 @@ static int parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
 		v->data = idn_bytes(data, dlen);
 	}
 	return 0;
+}
+
+int ctl_parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
+{
+	return parse_value(spec, a, v);
 }
 
 /* ---- talking to the node ---- */
@@ -1113,6 +1121,36 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	return 0;
 }
 
+/* idctl -s HOST:PORT --auth ADMIN:INDEX --key|--secret F batch [FILE]
+ * (batch.h) */
+static int cmd_batch(const opts_t *o, int argc, char **argv)
+{
+	if (argc > 1)
+		return die_usage("batch takes at most one FILE%s", "");
+	if (o->auth == NULL || o->server == NULL ||
+	    (o->key_file == NULL) == (o->secret_file == NULL))
+		return die_usage("batch needs -s HOST:PORT, --auth ADMIN_ID:INDEX "
+				 "and --key FILE or --secret FILE%s", "");
+	FILE *in = argc == 1 ? fopen(argv[0], "r") : stdin;
+	if (in == NULL) {
+		fprintf(stderr, "idctl: batch: cannot open %s: %s\n", argv[0],
+			strerror(errno));
+		return 1;
+	}
+	ctl_cred_t cred;
+	int rc = 1;
+	if (ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) == 0) {
+		batch_opts_t bo = {o->server, o->timeout_ms, o->auth, &cred,
+				   o->overwrite};
+		rc = batch_run(&bo, in, argc == 1 ? argv[0] : "-");
+		ctl_cred_free(&cred);
+	}
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
 /* ---- the hierarchy: delegations, statistics, cache, site info ---- */
 
 typedef struct {
@@ -1620,6 +1658,8 @@ int main(int argc, char **argv)
 		rc = cmd_cache(&o, nargs, args, &a);
 	else if (!strcmp(cmd, "siteinfo"))
 		rc = cmd_siteinfo(&o, nargs, args, &a);
+	else if (!strcmp(cmd, "batch"))
+		rc = cmd_batch(&o, nargs, args);
 	else
 		rc = cmd_admin(&o, cmd, argc - optind - 1, argv + optind + 1, &a);
 	idn_arena_free(&a);

@@ -20,10 +20,25 @@
 #define CHALLENGES_MAX 4096
 #define VLIST_DEPTH 4
 
+#define SESSIONS_MAX 4096
+
+typedef struct session {
+	struct session *next;
+	uint32_t id;
+	const void *owner;
+	uint64_t conn;
+	uint64_t expires; /* idn_now_ms() time */
+	uint32_t index;
+	size_t alen;
+	uint8_t admin[IDN_IDENT_MAX];
+} session_t;
+
 struct authz {
-	pthread_mutex_t lock; /* guards the pending challenges */
+	pthread_mutex_t lock; /* guards the pending challenges and sessions */
 	authz_challenge_t *challenges;
 	unsigned nchallenges;
+	session_t *sessions;
+	unsigned nsessions;
 };
 
 int authz_new(authz_t **out)
@@ -44,6 +59,11 @@ void authz_free(authz_t *a)
 		authz_challenge_t *c = a->challenges;
 		a->challenges = c->next;
 		free(c);
+	}
+	while (a->sessions) {
+		session_t *x = a->sessions;
+		a->sessions = x->next;
+		free(x);
 	}
 	pthread_mutex_destroy(&a->lock);
 	free(a);
@@ -335,4 +355,119 @@ done:
 			 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
 			 ans->admin.p, ans->index);
 	return rc;
+}
+
+/* ---- sessions ---- */
+
+/* Drops expired sessions; the caller holds the lock. */
+static void sessions_expire(authz_t *a, uint64_t now)
+{
+	for (session_t **pp = &a->sessions; *pp;) {
+		if ((*pp)->expires <= now) {
+			session_t *x = *pp;
+			*pp = x->next;
+			free(x);
+			a->nsessions--;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+}
+
+int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
+		       idn_bytes_t admin, uint32_t index, uint32_t lifetime,
+		       uint32_t *id)
+{
+	if (admin.len > IDN_IDENT_MAX)
+		return IDN_ETOOLONG;
+	session_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -ENOMEM;
+	if (RAND_bytes((uint8_t *)&x->id, sizeof(x->id)) != 1) {
+		free(x);
+		return -ENOMEM;
+	}
+	x->id |= 1; /* never 0 */
+	x->owner = owner;
+	x->conn = conn;
+	x->index = index;
+	x->alen = admin.len;
+	memcpy(x->admin, admin.p, admin.len);
+	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
+	pthread_mutex_lock(&a->lock);
+	sessions_expire(a, idn_now_ms());
+	bool full = a->nsessions >= SESSIONS_MAX;
+	if (!full) {
+		x->next = a->sessions;
+		a->sessions = x;
+		a->nsessions++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (full) {
+		free(x);
+		return -EBUSY;
+	}
+	*id = x->id;
+	return 0;
+}
+
+/* The live session id of (owner, conn); the caller holds the lock. */
+static session_t **session_find(authz_t *a, uint32_t id, const void *owner,
+				uint64_t conn)
+{
+	sessions_expire(a, idn_now_ms());
+	for (session_t **pp = &a->sessions; *pp; pp = &(*pp)->next)
+		if ((*pp)->id == id && (*pp)->owner == owner &&
+		    (*pp)->conn == conn)
+			return pp;
+	return NULL;
+}
+
+int authz_session_get(authz_t *a, uint32_t id, const void *owner,
+		      uint64_t conn, authz_who_t *who)
+{
+	if (conn == 0)
+		return IDN_ENOTFOUND;
+	pthread_mutex_lock(&a->lock);
+	session_t **pp = session_find(a, id, owner, conn);
+	if (pp != NULL) {
+		memcpy(who->name, (*pp)->admin, (*pp)->alen);
+		who->admin = idn_bytes(who->name, (*pp)->alen);
+		who->index = (*pp)->index;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return pp ? 0 : IDN_ENOTFOUND;
+}
+
+int authz_session_end(authz_t *a, uint32_t id, const void *owner,
+		      uint64_t conn)
+{
+	if (conn == 0)
+		return IDN_ENOTFOUND;
+	pthread_mutex_lock(&a->lock);
+	session_t **pp = session_find(a, id, owner, conn);
+	if (pp != NULL) {
+		session_t *x = *pp;
+		*pp = x->next;
+		free(x);
+		a->nsessions--;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return pp ? 0 : IDN_ENOTFOUND;
+}
+
+void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn)
+{
+	pthread_mutex_lock(&a->lock);
+	for (session_t **pp = &a->sessions; *pp;) {
+		if ((*pp)->owner == owner && (*pp)->conn == conn) {
+			session_t *x = *pp;
+			*pp = x->next;
+			free(x);
+			a->nsessions--;
+		} else {
+			pp = &(*pp)->next;
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
 }

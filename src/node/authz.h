@@ -63,4 +63,45 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 		      idn_bytes_t admin, uint32_t aidx);
 
+/* ---- sessions (op 400 setup, 401 terminate) ----
+ * An admin who answers the challenge to a session setup is remembered for
+ * the TCP connection the answer came on: later requests on it carrying the
+ * session id in the envelope run as that admin without a new challenge,
+ * until the lifetime ends, 401 terminates it, or the connection closes.
+ * idnode's sessions carry no session key (nothing is encrypted or MACed
+ * with one), which is why they never leave their connection. A
+ * connection is named by its handler (owner) and the handler's id for it
+ * (conn, never 0). */
+
+/* Response code for a session id that is unknown, expired or belongs to
+ * another connection (the protocol's session timeout). */
+#define AUTHZ_RC_SESSION_TIMEOUT 500
+
+/* The admin a session authenticated; admin points into the caller's copy
+ * (name). */
+typedef struct {
+	uint8_t name[IDN_IDENT_MAX];
+	idn_bytes_t admin;
+	uint32_t index;
+} authz_who_t;
+
+/* Opens a session for (admin, index) on connection (owner, conn) for
+ * lifetime seconds. Returns 0 with its id, -EBUSY when too many are open,
+ * IDN_ETOOLONG for an over-long admin, -ENOMEM. Thread-safe. */
+int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
+		       idn_bytes_t admin, uint32_t index, uint32_t lifetime,
+		       uint32_t *id);
+
+/* Copies the admin of live session id on (owner, conn) into *who.
+ * Returns 0 or IDN_ENOTFOUND. Thread-safe. */
+int authz_session_get(authz_t *a, uint32_t id, const void *owner,
+		      uint64_t conn, authz_who_t *who);
+
+/* Ends session id on (owner, conn); 0 or IDN_ENOTFOUND. */
+int authz_session_end(authz_t *a, uint32_t id, const void *owner,
+		      uint64_t conn);
+
+/* Ends every session of a connection that closes. */
+void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn);
+
 #endif

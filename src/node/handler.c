@@ -1178,6 +1178,86 @@ static void do_challenge(reply_t *r, const uint8_t *frame, size_t len)
 	reply_send(r);
 }
 
+/* The authenticated admin's session on this connection: the reply to
+ * the session setup carries its id in the envelope. */
+static void session_open(reply_t *r, const idn_msg_t *orig,
+			 const idn_challenge_answer_t *ans)
+{
+	handler_t *h = r->h;
+	idn_session_req_t sr;
+	if (idn_session_req_decode(orig->rest, &sr) != 0) {
+		reply_error(r, IDN_RC_PROTOCOL_ERROR, "malformed session setup");
+		return;
+	}
+	if (h->conn == 0) {
+		reply_error(r, IDN_RC_NOT_SUPPORTED,
+			    "sessions live on a TCP connection: answer the "
+			    "session setup on it");
+		return;
+	}
+	uint32_t life = h->conf->session_lifetime;
+	if (sr.timeout > 0 && sr.timeout < life)
+		life = sr.timeout;
+	uint32_t id;
+	int err = authz_session_open(h->node->authz, h, h->conn, ans->admin,
+				     ans->index, life, &id);
+	if (err) {
+		reply_error(r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
+			    "cannot open a session");
+		return;
+	}
+	log_info("session %08x opened for %.*s:%u", id,
+		 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
+		 ans->admin.p, ans->index);
+	idn_env_t env = *r->env;
+	env.session_id = id;
+	reply_t run = *r;
+	run.env = &env;
+	run.req = orig;
+	reply_start(&run, IDN_RC_SUCCESS, 0);
+	idn_session_resp_t resp = {sr.mode, idn_bytes(NULL, 0),
+				   idn_bytes(NULL, 0)};
+	idn_session_resp_encode(&run.w, &resp);
+	reply_send(&run);
+	r->sent = run.sent;
+}
+
+/* An administrative request inside a session: runs as the session's
+ * admin, whose rights are checked as after a challenge. */
+static void do_in_session(reply_t *r, uint32_t op)
+{
+	handler_t *h = r->h;
+	authz_who_t who;
+	if (authz_session_get(h->node->authz, r->env->session_id, h, h->conn,
+			      &who) != 0) {
+		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
+			    "no such session on this connection: expired or ended");
+		return;
+	}
+	uint32_t rc = authz_permit(h->rtxn, &h->arena, r->req, who.admin,
+				   who.index);
+	if (rc != 0) {
+		reply_error(r, rc, rc == IDN_RC_INSUFFICIENT_PERMS
+					   ? "the admin lacks the permission for this operation"
+					   : "");
+		return;
+	}
+	dispatch(r, op);
+}
+
+static void do_session_end(reply_t *r)
+{
+	handler_t *h = r->h;
+	if (authz_session_end(h->node->authz, r->env->session_id, h,
+			      h->conn) != 0) {
+		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
+			    "no such session on this connection: expired or ended");
+		return;
+	}
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	reply_send(r);
+}
+
 static void do_answer(reply_t *r)
 {
 	handler_t *h = r->h;
@@ -1199,6 +1279,10 @@ static void do_answer(reply_t *r)
 	if (idn_msg_decode(c->frame + IDN_ENV_LEN, c->len - IDN_ENV_LEN,
 			   &orig) != 0) {
 		reply_error(r, IDN_RC_ERROR, "challenged request lost");
+		goto out;
+	}
+	if (orig.hdr.op == IDN_OC_SESSION_SETUP) {
+		session_open(r, &orig, &ans);
 		goto out;
 	}
 	rc = authz_permit(h->rtxn, &h->arena, &orig, ans.admin, ans.index);
@@ -1311,9 +1395,25 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		do_answer(&r);
 		return r.sent;
 	}
+	if (op == IDN_OC_SESSION_TERMINATE && transport != TRANSPORT_CONTROL) {
+		do_session_end(&r);
+		return r.sent;
+	}
+	if (op == IDN_OC_SESSION_SETUP && transport != TRANSPORT_CONTROL) {
+		if (h->conn == 0)
+			reply_error(&r, IDN_RC_NOT_SUPPORTED,
+				    "sessions need a TCP connection");
+		else
+			do_challenge(&r, frame, len);
+		return r.sent;
+	}
 	if (is_admin_op(op) && transport != TRANSPORT_CONTROL) {
-		/* the network must prove who it is: challenge, then answer */
-		do_challenge(&r, frame, len);
+		/* the network must prove who it is: by a session of this
+		 * connection, or by answering a challenge */
+		if (env.session_id != 0 && h->conn != 0)
+			do_in_session(&r, op);
+		else
+			do_challenge(&r, frame, len);
 		return r.sent;
 	}
 	dispatch(&r, op);

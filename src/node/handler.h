@@ -87,6 +87,8 @@ struct handler {
 	idn_ident_t id;
 	handler_stats_t stats;
 	bool redo; /* processing a deferred request: counted already */
+	uint64_t conn; /* the TCP connection being served (its worker's id for
+			* it), 0 for other transports: sessions (authz.h) */
 	handler_t *next; /* in node->handlers */
 };
 

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "handler.h"
 #include "http.h"
 #include "log.h"
@@ -453,6 +454,7 @@ static void udp_readable(worker_t *w, int fd)
 
 static void conn_close(worker_t *w, conn_t *c)
 {
+	authz_conn_closed(w->h.node->authz, &w->h, c->id);
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->prev)
@@ -541,8 +543,11 @@ static int conn_process(worker_t *w, conn_t *c)
 			}
 			begun = true;
 		}
-		if (handler_process(&w->h, c->rbuf + off, flen, TRANSPORT_TCP,
-				    tcp_emit, c) == HANDLER_DEFER)
+		w->h.conn = c->id;
+		int hn = handler_process(&w->h, c->rbuf + off, flen,
+					 TRANSPORT_TCP, tcp_emit, c);
+		w->h.conn = 0;
+		if (hn == HANDLER_DEFER)
 			defer(w, c->rbuf + off, flen, TRANSPORT_TCP, -1, NULL, 0,
 			      c, tcp_emit, c);
 		off += flen;

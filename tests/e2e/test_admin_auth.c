@@ -13,6 +13,7 @@
 #include "harness.h"
 #include "msg.h"
 #include "seckey.h"
+#include "session.h"
 
 #define SECRET "correct-horse-7f3a9c-battery"
 #define SM2_ADMIN H_HOME "/sm2:300"
@@ -370,6 +371,254 @@ static void key_files_are_0600(void **state)
 	h_run_free(&r);
 }
 
+/* ---- sessions ---- */
+
+typedef struct {
+	EVP_PKEY *key;
+	const char *admin;
+	uint32_t index;
+	int answered; /* challenges answered */
+} signer_t;
+
+static EVP_PKEY *load_key(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(k);
+	return k;
+}
+
+static int sign_answer(void *vctx, idn_bytes_t nonce, idn_bytes_t digest,
+		       idn_wr_t *w)
+{
+	signer_t *x = vctx;
+	uint8_t sig[1024], sb[1100];
+	size_t sl;
+	idn_bytes_t parts[2] = {nonce, digest};
+	const char *hash = idn_sig_hash_for(x->key);
+	int err = idn_sig_sign(x->key, hash, parts, 2, sig, sizeof(sig), &sl);
+	if (err)
+		return err;
+	idn_wr_t sw;
+	idn_wr_init(&sw, sb, sizeof(sb));
+	idn_sig_encode(&sw, idn_bytes_str(hash), idn_bytes(sig, sl));
+	idn_challenge_answer_t ans = {idn_bytes_str("HS_PUBKEY"),
+				      idn_bytes_str(x->admin), x->index,
+				      idn_bytes(sb, sw.len)};
+	idn_challenge_answer_encode(w, &ans);
+	x->answered++;
+	return w->err;
+}
+
+typedef struct {
+	uint32_t rc;
+	uint32_t session;
+} got_t;
+
+static int on_got(void *vctx, const idn_env_t *env, const uint8_t *msg,
+		  size_t len)
+{
+	got_t *g = vctx;
+	idn_msg_t m;
+	assert_int_equal(idn_msg_decode(msg, len, &m), 0);
+	g->rc = m.hdr.rc;
+	g->session = env->session_id;
+	return 1;
+}
+
+/* An op message (no envelope) of a create of id, or of op with an empty
+ * body. */
+static size_t op_msg(uint8_t *buf, size_t cap, uint32_t op, const char *id)
+{
+	uint8_t body[512];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	if (op == IDN_OC_CREATE) {
+		idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT,
+				 idn_bytes_str("URL"), idn_bytes_str("https://s"),
+				 0, NULL};
+		idn_values_body_t b = {idn_bytes_str(id), 1, &v};
+		idn_values_body_encode(&w, &b);
+	} else if (op == IDN_OC_ADD_VALUE) {
+		idn_value_t v = {7, 0, 0, 86400, IDN_PERM_DEFAULT,
+				 idn_bytes_str("EMAIL"), idn_bytes_str("s@x"),
+				 0, NULL};
+		idn_values_body_t b = {idn_bytes_str(id), 1, &v};
+		idn_values_body_encode(&w, &b);
+	}
+	idn_hdr_t h = {0};
+	h.op = op;
+	h.serial = 0xffff;
+	h.expiry = 0xffffffffu;
+	idn_wr_t m;
+	idn_wr_init(&m, buf, cap);
+	idn_msg_mark_t mk = idn_msg_start(&m, NULL, &h);
+	idn_wr_raw(&m, body, w.len);
+	idn_msg_finish(&m, mk, NULL);
+	assert_int_equal(m.err, 0);
+	return m.len;
+}
+
+static uint32_t in_session(idn_session_t *s, uint32_t op, const char *id)
+{
+	uint8_t msg[1024];
+	size_t len = op_msg(msg, sizeof(msg), op, id);
+	got_t g = {0, 0};
+	assert_int_equal(idn_session_call(s, msg, len, on_got, &g), 0);
+	return g.rc;
+}
+
+static void session_many_creates_one_challenge(void **state)
+{
+	(void)state;
+	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
+	idn_session_t *s;
+	uint32_t rc;
+	assert_int_equal(idn_session_open(addr, 3000, 0, sign_answer, &x, &s,
+					  &rc), 0);
+	assert_int_not_equal(idn_session_id(s), 0);
+	for (int i = 0; i < 25; i++) {
+		char id[64];
+		snprintf(id, sizeof(id), H_HOME "/sess-%d", i);
+		assert_int_equal(in_session(s, IDN_OC_CREATE, id), IDN_RC_SUCCESS);
+	}
+	assert_int_equal(x.answered, 1);
+	assert_exists(H_HOME "/sess-0", true);
+	assert_exists(H_HOME "/sess-24", true);
+	/* the session's id means nothing on another connection */
+	idn_client_t *other;
+	assert_int_equal(idn_client_open(IDN_NET_TCP, addr, 3000, &other), 0);
+	idn_client_set_session(other, idn_session_id(s));
+	uint8_t msg[1024];
+	size_t len = op_msg(msg, sizeof(msg), IDN_OC_CREATE, H_HOME "/sess-hijack");
+	got_t g = {0, 0};
+	assert_int_equal(idn_client_call(other, msg, len, on_got, &g), 0);
+	assert_int_equal(g.rc, 500);
+	idn_client_close(other);
+	assert_exists(H_HOME "/sess-hijack", false);
+	/* 401 ends it: the next request in it is refused */
+	assert_int_equal(in_session(s, IDN_OC_SESSION_TERMINATE, NULL),
+			 IDN_RC_SUCCESS);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-late"), 500);
+	assert_exists(H_HOME "/sess-late", false);
+	idn_session_close(s);
+	/* a session's admin keeps only its rights: noadd may not add */
+	EVP_PKEY_free(x.key);
+	signer_t y = {load_key(noadd_key), H_HOME "/noadd", 300, 0};
+	assert_int_equal(idn_session_open(addr, 3000, 0, sign_answer, &y, &s,
+					  &rc), 0);
+	assert_int_equal(in_session(s, IDN_OC_ADD_VALUE, H_HOME "/sess-0"),
+			 IDN_RC_INSUFFICIENT_PERMS);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-noadd"),
+			 IDN_RC_SUCCESS);
+	assert_int_equal(idn_session_close(s), 0);
+	EVP_PKEY_free(y.key);
+	/* a wrong key gets no session */
+	signer_t z = {load_key(noadd_key), "0.NA/" H_HOME, 300, 0};
+	assert_int_equal(idn_session_open(addr, 3000, 0, sign_answer, &z, &s,
+					  &rc), IDN_EAUTH);
+	assert_int_equal(rc, IDN_RC_AUTH_FAILED);
+	EVP_PKEY_free(z.key);
+}
+
+static void session_expires(void **state)
+{
+	(void)state;
+	node_t *n = node_new("--home", H_HOME, "--session-lifetime", "1", NULL);
+	node_start(n);
+	char v[4096];
+	FILE *f = fopen(root_key, "r");
+	assert_non_null(f);
+	fclose(f);
+	char pub[320];
+	snprintf(pub, sizeof(pub), "%s.pub", root_key);
+	f = fopen(pub, "rb");
+	assert_non_null(f);
+	uint8_t pk[2048];
+	size_t pl = fread(pk, 1, sizeof(pk), f);
+	fclose(f);
+	int off = snprintf(v, sizeof(v), "300:HS_PUBKEY=hex:");
+	for (size_t i = 0; i < pl; i++)
+		off += snprintf(v + off, sizeof(v) - (size_t)off, "%02x", pk[i]);
+	h_ctl_ok(n, "create", "0.NA/" H_HOME, "100:HS_ADMIN=0.NA/" H_HOME "@300",
+		 v, NULL);
+	char where[64];
+	snprintf(where, sizeof(where), "127.0.0.1:%u", n->port);
+	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
+	idn_session_t *s;
+	uint32_t rc;
+	assert_int_equal(idn_session_open(where, 3000, 0, sign_answer, &x, &s,
+					  &rc), 0);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/early"),
+			 IDN_RC_SUCCESS);
+	sleep(2); /* past the one-second lifetime */
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/late"), 500);
+	h_run_t r;
+	h_ctl(&r, n, "resolve", H_HOME "/late", NULL);
+	h_assert_status(&r, 1);
+	h_run_free(&r);
+	h_ctl(&r, n, "resolve", H_HOME "/early", NULL);
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+	idn_session_close(s);
+	EVP_PKEY_free(x.key);
+	node_free(n);
+}
+
+static void idctl_batch_uses_one_session(void **state)
+{
+	(void)state;
+	char path[320];
+	snprintf(path, sizeof(path), "%s/batch.txt", dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	fprintf(f, "# registrations\n");
+	for (int i = 0; i < 12; i++)
+		fprintf(f, "create " H_HOME "/batch-%d 1:URL=https://b/%d "
+			   "\"2:DESC=item %d of twelve\" "
+			   "100:HS_ADMIN=0.NA/" H_HOME "@300\n", i, i, i);
+	fprintf(f, "\nadd " H_HOME "/batch-0 3:EMAIL=b@example.com\n");
+	fprintf(f, "create " H_HOME "/batch-0 1:URL=https://dup\n");
+	fprintf(f, "delete " H_HOME "/batch-11\n");
+	fclose(f);
+	char *before = node_log(node);
+	int opened0 = 0;
+	for (char *p = before; (p = strstr(p, "session ")) != NULL; p++)
+		opened0 += strstr(p, " opened for 0.NA/" H_HOME ":300") == p + 16;
+	free(before);
+	h_run_t r;
+	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key,
+		"batch", path, NULL);
+	h_assert_status(&r, 1); /* the duplicate create fails */
+	assert_non_null(strstr(r.out, "create " H_HOME "/batch-11\n"));
+	assert_non_null(strstr(r.out, "delete " H_HOME "/batch-11\n"));
+	assert_non_null(strstr(r.out, "batch: 15 requests in session "));
+	assert_non_null(strstr(r.out, ", 1 failed\n"));
+	assert_non_null(strstr(r.err, ":16: create " H_HOME "/batch-0: "));
+	assert_non_null(strstr(r.err, "(rc 101)"));
+	h_run_free(&r);
+	json_t *j = record(H_HOME "/batch-5");
+	assert_non_null(j);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+				    h_json_value(j, 2), "data"), "value")),
+			    "item 5 of twelve");
+	json_decref(j);
+	j = record(H_HOME "/batch-0");
+	assert_non_null(j);
+	assert_non_null(h_json_value(j, 3));
+	json_decref(j);
+	assert_exists(H_HOME "/batch-11", false);
+	/* one session, opened once */
+	char *after = node_log(node);
+	int opened = 0;
+	for (char *p = after; (p = strstr(p, "session ")) != NULL; p++)
+		opened += strstr(p, " opened for 0.NA/" H_HOME ":300") == p + 16;
+	free(after);
+	assert_int_equal(opened - opened0, 1);
+}
+
 /* Runs last: everything above went through the node's log. */
 static void secret_never_logged(void **state)
 {
@@ -392,6 +641,9 @@ int main(void)
 		cmocka_unit_test(unauthenticated_create_leaves_no_trace),
 		cmocka_unit_test(encrypted_key_needs_its_passphrase),
 		cmocka_unit_test(key_files_are_0600),
+		cmocka_unit_test(session_many_creates_one_challenge),
+		cmocka_unit_test(session_expires),
+		cmocka_unit_test(idctl_batch_uses_one_session),
 		cmocka_unit_test(secret_never_logged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
