@@ -144,7 +144,8 @@ static int on_reply(void *vctx, const idn_env_t *env, const uint8_t *msg,
 	return 1;
 }
 
-int batch_run(const batch_opts_t *o, FILE *in, const char *name)
+int ctl_session_open(const batch_opts_t *o, const char *what,
+		     idn_session_t **s)
 {
 	const char *colon = strrchr(o->auth, ':');
 	char *end;
@@ -156,19 +157,27 @@ int batch_run(const batch_opts_t *o, FILE *in, const char *name)
 	}
 	answer_ctx_t ax = {o, idn_bytes(o->auth, (size_t)(colon - o->auth)),
 			   (uint32_t)index};
-	idn_session_t *s;
 	uint32_t rc;
-	int err = idn_session_open(o->server, o->timeout_ms, 0, answer, &ax, &s,
+	int err = idn_session_open(o->server, o->timeout_ms, 0, answer, &ax, s,
 				   &rc);
 	if (err) {
 		if (err == IDN_EAUTH)
-			fprintf(stderr, "idctl: batch: %s refused the session "
-				"for %s (rc %u)\n", o->server, o->auth, rc);
+			fprintf(stderr, "idctl: %s: %s refused the session "
+				"for %s (rc %u)\n", what, o->server, o->auth, rc);
 		else
-			fprintf(stderr, "idctl: batch: %s: %s\n", o->server,
+			fprintf(stderr, "idctl: %s: %s: %s\n", what, o->server,
 				idn_strerror(err));
 		return 1;
 	}
+	return 0;
+}
+
+int batch_run(const batch_opts_t *o, FILE *in, const char *name)
+{
+	idn_session_t *s;
+	int err = ctl_session_open(o, "batch", &s);
+	if (err)
+		return err;
 	static char line[BATCH_LINE];
 	static uint8_t buf[IDN_MSG_MAX];
 	char *words[BATCH_WORDS];

@@ -9,6 +9,7 @@
 
 #include "arena.h"
 #include "keys.h"
+#include "session.h"
 #include "value.h"
 
 /* idctl's value syntax INDEX[,OPTION...]:TYPE=DATA (idctl.c). Returns 0
@@ -23,6 +24,12 @@ typedef struct {
 	const ctl_cred_t *cred;
 	bool overwrite;
 } batch_opts_t;
+
+/* Opens an authenticated session (session.h) to o->server as o->auth with
+ * o->cred. Returns 0, or the exit status after printing why (what names
+ * the command). */
+int ctl_session_open(const batch_opts_t *o, const char *what,
+		     idn_session_t **s);
 
 /* Reads admin command lines from in ("create ID VALUE...", "add ID
  * VALUE...", "modify ID VALUE...", "remove ID INDEX...", "delete ID";

@@ -812,6 +812,44 @@ static int canonical_id(const opts_t *o, const char *in, char *out, size_t cap)
 	return 0;
 }
 
+/* resolve --auth: the admin authenticates (a session on one TCP
+ * connection) and then resolves, seeing the values the record lets that
+ * admin read. */
+static int resolve_in_session(const opts_t *o, uint32_t flags,
+			      const uint8_t *body, size_t blen, call_t *c)
+{
+	ctl_cred_t cred;
+	if (ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) != 0)
+		return IDN_EINVAL;
+	batch_opts_t bo = {o->server, o->timeout_ms, o->auth, &cred, false};
+	idn_session_t *s;
+	int err = ctl_session_open(&bo, "resolve", &s) ? IDN_EAUTH : 0;
+	ctl_cred_free(&cred);
+	if (err)
+		return err;
+	uint8_t *buf = idn_arena_alloc(c->arena, IDN_HDR_LEN + blen + 8);
+	if (buf == NULL) {
+		idn_session_close(s);
+		return -ENOMEM;
+	}
+	idn_hdr_t h = {0};
+	h.op = IDN_OC_RESOLUTION;
+	h.flags = flags;
+	h.serial = 0xffff;
+	h.expiry = (uint32_t)time(NULL) + 12 * 3600;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
+	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
+	idn_wr_raw(&w, body, blen);
+	idn_msg_finish(&w, mk, NULL);
+	err = w.err ? w.err : idn_session_call(s, w.buf, w.len, reply_cb, c);
+	if (err == 0)
+		err = c->err;
+	idn_session_close(s);
+	return err;
+}
+
 static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 {
 	if (argc != 1)
@@ -840,6 +878,16 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	resolve_ctx_t rc = {o, a, id, 0, NULL, 0};
 	call_t c = {a, on_resolve, &rc, 0, false, 0};
 	uint32_t flags = o->public_only ? IDN_OF_PUBLIC_ONLY : 0;
+	/* over the network, as the CNRI client does, anonymous clients ask
+	 * for public values only (restricted ones would be challenged);
+	 * with --auth idctl answers the challenge and sees what the admin
+	 * may read */
+	if (o->server != NULL && o->auth == NULL)
+		flags |= IDN_OF_PUBLIC_ONLY;
+	if (o->auth != NULL && (o->server == NULL ||
+				(o->key_file == NULL) == (o->secret_file == NULL)))
+		return die_usage("resolve --auth needs -s HOST:PORT and either "
+				 "--key FILE or --secret FILE%s", "");
 	/* as the CNRI client does: a recursive node resolves for us, any
 	 * other node ignores the flag */
 	if (!o->no_recursion)
@@ -863,8 +911,10 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		rc.nkeys = n;
 		flags |= IDN_OF_CERT;
 	}
-	int err = build_and_call(o, transport, where, IDN_OC_RESOLUTION, flags,
-				 w.buf, w.len, &c);
+	int err = o->auth != NULL
+			  ? resolve_in_session(o, flags, w.buf, w.len, &c)
+			  : build_and_call(o, transport, where, IDN_OC_RESOLUTION,
+					   flags, w.buf, w.len, &c);
 	if (err == 0 && c.truncated) {
 		/* the answer does not fit UDP: ask again over TCP */
 		c.truncated = false;

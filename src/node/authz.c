@@ -234,6 +234,34 @@ static int required(const idn_msg_t *m, idn_arena_t *a, uint16_t *perm,
 	}
 }
 
+/* Does one HS_ADMIN value among the nvalues in blob grant perm to the
+ * admin? */
+static bool granted(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
+		    uint32_t nvalues, uint16_t perm, idn_bytes_t admin,
+		    uint32_t aidx)
+{
+	idn_rd_t rd;
+	idn_rd_init(&rd, blob.p, blob.len);
+	for (uint32_t i = 0; i < nvalues && !rd.err; i++) {
+		idn_value_t v;
+		idn_hs_admin_t adm;
+		idn_value_decode(&rd, ar, &v);
+		if (rd.err || !idn_bytes_eq_str(v.type, "HS_ADMIN") ||
+		    idn_hs_admin_decode(v.data, &adm) != 0 ||
+		    !(adm.perms & perm))
+			continue;
+		if (admin_matches(t, ar, admin, aidx, adm.admin, adm.index, 0))
+			return true;
+	}
+	return false;
+}
+
+bool authz_may_read(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
+		    uint32_t nvalues, idn_bytes_t admin, uint32_t aidx)
+{
+	return granted(t, ar, blob, nvalues, IDN_ADM_READ_VALUE, admin, aidx);
+}
+
 uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 		      idn_bytes_t admin, uint32_t aidx)
 {
@@ -272,20 +300,9 @@ uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	if (err)
 		return err == IDN_ENOTFOUND && !ph ? IDN_RC_NOT_FOUND
 						   : IDN_RC_INSUFFICIENT_PERMS;
-	idn_rd_t rd;
-	idn_rd_init(&rd, rec.values.p, rec.values.len);
-	for (uint32_t i = 0; i < rec.nvalues && !rd.err; i++) {
-		idn_value_t v;
-		idn_hs_admin_t adm;
-		idn_value_decode(&rd, ar, &v);
-		if (rd.err || !idn_bytes_eq_str(v.type, "HS_ADMIN") ||
-		    idn_hs_admin_decode(v.data, &adm) != 0 ||
-		    !(adm.perms & perm))
-			continue;
-		if (admin_matches(t, ar, admin, aidx, adm.admin, adm.index, 0))
-			return 0;
-	}
-	return IDN_RC_INSUFFICIENT_PERMS;
+	return granted(t, ar, rec.values, rec.nvalues, perm, admin, aidx)
+		       ? 0
+		       : IDN_RC_INSUFFICIENT_PERMS;
 }
 
 /* An HS_SECKEY answer: the MAC of nonce || digest with the secret stored

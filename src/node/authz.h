@@ -12,6 +12,7 @@
 #ifndef IDN_NODE_AUTHZ_H
 #define IDN_NODE_AUTHZ_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -62,6 +63,14 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
  * HS_VLIST groups a few levels deep; allocates from ar. */
 uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 		      idn_bytes_t admin, uint32_t aidx);
+
+/* Is the admin (admin, aidx) a reader of the record whose nvalues encoded
+ * values are blob: does one of its HS_ADMIN values with the read-value bit
+ * (0x400) name the admin, directly or through HS_VLIST groups? Such a
+ * reader sees the record's values that admins may read (0x8) though the
+ * public may not. Allocates from ar. */
+bool authz_may_read(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
+		    uint32_t nvalues, idn_bytes_t admin, uint32_t aidx);
 
 /* ---- sessions (op 400 setup, 401 terminate) ----
  * An admin who answers the challenge to a session setup is remembered for

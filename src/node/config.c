@@ -46,6 +46,10 @@ static const char usage[] =
 	"      --session-lifetime S  authenticated admin sessions (op 400) end\n"
 	"                        after S seconds (3600), or with their TCP\n"
 	"                        connection\n"
+	"      --read-challenge  answer a resolution that is not public-only\n"
+	"                        and wants values the public may not read with\n"
+	"                        a challenge, as the reference server does\n"
+	"                        (default: give such clients public values)\n"
 	"      --advertise HOST:PORT  a server of this node's site, repeatable\n"
 	"                        (GET_SITE_INFO; default: the non-wildcard\n"
 	"                        listen addresses)\n"
@@ -227,6 +231,8 @@ static int set(node_conf_t *c, const char *key, const char *val,
 	} else if (!strcmp(key, "tcp-idle-timeout")) {
 		bad = parse_int(val, 1, 86400, &n);
 		c->tcp_idle_timeout = (int)n;
+	} else if (!strcmp(key, "read-challenge")) {
+		bad = parse_bool(val, &c->read_challenge);
 	} else if (!strcmp(key, "session-lifetime")) {
 		bad = parse_int(val, 1, 7 * 86400, &n);
 		c->session_lifetime = (uint32_t)n;
@@ -368,6 +374,7 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"udp-reply-max", required_argument, NULL, O_LONG},
 		{"tcp-idle-timeout", required_argument, NULL, O_LONG},
 		{"session-lifetime", required_argument, NULL, O_LONG},
+		{"read-challenge", no_argument, NULL, O_LONG},
 		{"tcp-max-connections", required_argument, NULL, O_LONG},
 		{"tcp-max-per-source", required_argument, NULL, O_LONG},
 		{"rrl-rate", required_argument, NULL, O_LONG},

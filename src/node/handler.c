@@ -297,6 +297,9 @@ typedef struct {
 	idn_wr_t w;
 	idn_msg_mark_t mark;
 	int sent;
+	const uint8_t *frame; /* the request frame, for a challenge */
+	size_t frame_len;
+	const authz_who_t *reader; /* authenticated reader of a resolution */
 } reply_t;
 
 static void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
@@ -560,12 +563,24 @@ static bool wanted(const span_t *s, const idn_resolve_req_t *q)
 	return false;
 }
 
+/* Who sees which values of a resolution: everything (the control
+ * socket), what the public may read, or that and what admins may read (an
+ * authenticated reader the record lists: authz_may_read). */
+enum { VIS_ALL = 0, VIS_PUBLIC = 1, VIS_READER = 2 };
+
+static bool visible(uint8_t perms, int vis)
+{
+	if (vis == VIS_ALL || (perms & IDN_PERM_PUBLIC_READ))
+		return true;
+	return vis == VIS_READER && (perms & IDN_PERM_ADMIN_READ);
+}
+
 /* Writes "identifier, count, values" of the values in blob that the
  * request wants and may see. Returns the number written, or -1 when the
  * blob is corrupt. */
 static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 			  size_t len, uint32_t nvalues,
-			  const idn_resolve_req_t *q, bool public_only)
+			  const idn_resolve_req_t *q, int vis)
 {
 	idn_wr_str(&r->w, id);
 	size_t count_pos = r->w.len;
@@ -577,7 +592,7 @@ static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 		span_t s;
 		if (next_span(&rd, &s) != 0)
 			return -1;
-		if (public_only && !(s.perms & IDN_PERM_PUBLIC_READ))
+		if (!visible(s.perms, vis))
 			continue;
 		if (q != NULL && !wanted(&s, q))
 			continue;
@@ -589,10 +604,10 @@ static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 }
 
 static int answer(reply_t *r, const idn_resolve_req_t *q, const uint8_t *blob,
-		  size_t len, uint32_t nvalues, bool public_only)
+		  size_t len, uint32_t nvalues, int vis)
 {
 	reply_start(r, IDN_RC_SUCCESS, 0);
-	int64_t n = put_values(r, q->id, blob, len, nvalues, q, public_only);
+	int64_t n = put_values(r, q->id, blob, len, nvalues, q, vis);
 	if (n < 0) {
 		log_error("record %.*s is corrupt", (int)r->h->id.text.len,
 			  r->h->id.text.p);
@@ -612,14 +627,14 @@ static int refer(reply_t *r, idn_bytes_t id, const uint8_t *blob, size_t len,
 	const idn_resolve_req_t deleg = {id, 0, NULL, 2, (idn_bytes_t *)types};
 	STAT(r->h, referrals);
 	reply_start(r, IDN_RC_PREFIX_REFERRAL, 0);
-	if (put_values(r, id, blob, len, nvalues, &deleg, true) < 0)
+	if (put_values(r, id, blob, len, nvalues, &deleg, VIS_PUBLIC) < 0)
 		return reply_error(r, IDN_RC_ERROR, "stored delegation is corrupt");
 	return reply_send(r);
 }
 
 /* The recursive role: answer from the cache, or resolve (blocking
  * handlers) or defer (the others). */
-static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
+static int recurse(reply_t *r, const idn_resolve_req_t *q, int vis)
 {
 	handler_t *h = r->h;
 	idn_cache_hit_t hit;
@@ -632,7 +647,7 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
 			return reply_error(r, IDN_RC_NOT_FOUND, "");
 		}
 		return answer(r, q, h->scratch, hit.len, hit.nvalues,
-			      public_only);
+			      vis);
 	}
 	if (!h->blocking)
 		return HANDLER_DEFER;
@@ -646,7 +661,7 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
 		return reply_lib_error(r, err);
 	if (res.rc == IDN_RC_SUCCESS)
 		return answer(r, q, res.values.p, res.values.len, res.nvalues,
-			      public_only);
+			      vis);
 	if (res.rc == IDN_RC_NOT_FOUND) {
 		STAT(h, not_found);
 		return reply_error(r, IDN_RC_NOT_FOUND, "");
@@ -655,6 +670,26 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
 		  (int)h->id.text.len, h->id.text.p, res.rc, res.detail);
 	return reply_error(r, res.rc, res.detail);
 }
+
+/* Does the request want a value of blob that admins may read but the
+ * public may not? */
+static bool restricted(const idn_resolve_req_t *q, const uint8_t *blob,
+		       size_t len, uint32_t nvalues)
+{
+	idn_rd_t rd;
+	idn_rd_init(&rd, blob, len);
+	for (uint32_t i = 0; i < nvalues; i++) {
+		span_t s;
+		if (next_span(&rd, &s) != 0)
+			return false;
+		if (!(s.perms & IDN_PERM_PUBLIC_READ) &&
+		    (s.perms & IDN_PERM_ADMIN_READ) && wanted(&s, q))
+			return true;
+	}
+	return false;
+}
+
+static void do_challenge(reply_t *r, const uint8_t *frame, size_t len);
 
 static int do_resolve(reply_t *r, int transport)
 {
@@ -669,11 +704,22 @@ static int do_resolve(reply_t *r, int transport)
 	err = parse_id(h, q.id);
 	if (err)
 		return reply_lib_error(r, err);
-	/* Without authentication (a later feature) only values that the
-	 * public may read leave the node over the network; the control
-	 * socket sees everything unless it asks for public values only. */
-	bool public_only = transport != TRANSPORT_CONTROL ||
-			   (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY);
+	/* The control socket sees everything unless it asks for public
+	 * values only. Over the network, a request flagged public-only gets
+	 * public values; another sees what admins may read when its client
+	 * is a reader the record lists: authenticated by a session of this
+	 * connection, or (with --read-challenge) by answering the challenge
+	 * that a request for restricted values gets; else public values. */
+	int vis = transport == TRANSPORT_CONTROL ? VIS_ALL : VIS_READER;
+	if (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY)
+		vis = VIS_PUBLIC;
+	const authz_who_t *reader = r->reader;
+	authz_who_t who;
+	if (vis == VIS_READER && reader == NULL && r->env->session_id != 0 &&
+	    h->conn != 0 &&
+	    authz_session_get(h->node->authz, r->env->session_id, h, h->conn,
+			      &who) == 0)
+		reader = &who;
 	bool prefix_handle = is_prefix_handle(&h->id);
 	const uint8_t *p = prefix_handle ? h->id.key + 5 : h->id.key;
 	size_t plen = prefix_handle ? h->id.key_len - 5 : h->id.prefix_len;
@@ -693,8 +739,20 @@ static int do_resolve(reply_t *r, int transport)
 				STAT(h, not_found);
 			return reply_lib_error(r, err);
 		}
+		if (vis == VIS_READER && reader == NULL &&
+		    h->conf->read_challenge &&
+		    restricted(&q, rec.values.p, rec.values.len, rec.nvalues)) {
+			/* like the reference server: prove who you are */
+			do_challenge(r, r->frame, r->frame_len);
+			return 0;
+		}
+		if (vis == VIS_READER &&
+		    (reader == NULL ||
+		     !authz_may_read(h->rtxn, &h->arena, rec.values, rec.nvalues,
+				     reader->admin, reader->index)))
+			vis = VIS_PUBLIC;
 		return answer(r, &q, rec.values.p, rec.values.len, rec.nvalues,
-			      public_only);
+			      vis);
 	}
 	if (loc == LOC_AUTH) {
 		/* authoritative above the prefix, which nobody was given */
@@ -702,7 +760,7 @@ static int do_resolve(reply_t *r, int transport)
 		return reply_error(r, IDN_RC_NOT_FOUND, "");
 	}
 	if (h->node->cache != NULL && (r->req->hdr.flags & IDN_OF_RECURSE))
-		return recurse(r, &q, public_only);
+		return recurse(r, &q, VIS_PUBLIC);
 	if (r->req->hdr.flags & IDN_OF_DONT_REFER)
 		return reply_lib_error(r, IDN_ENOTHOMED);
 	if (loc == LOC_REFER)
@@ -1285,6 +1343,19 @@ static void do_answer(reply_t *r)
 		session_open(r, &orig, &ans);
 		goto out;
 	}
+	if (orig.hdr.op == IDN_OC_RESOLUTION) {
+		/* anyone may ask; what the reader sees depends on who it is */
+		authz_who_t who = {{0}, ans.admin, ans.index};
+		idn_env_t env = *r->env;
+		env.session_id = 0;
+		reply_t run = *r;
+		run.env = &env;
+		run.req = &orig;
+		run.reader = &who;
+		do_resolve(&run, TRANSPORT_TCP);
+		r->sent = run.sent;
+		goto out;
+	}
 	rc = authz_permit(h->rtxn, &h->arena, &orig, ans.admin, ans.index);
 	if (rc != 0) {
 		reply_error(r, rc, rc == IDN_RC_INSUFFICIENT_PERMS
@@ -1316,7 +1387,7 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 {
 	idn_env_t env;
 	idn_msg_t msg;
-	reply_t r = {h, NULL, NULL, emit, ctx, {0}, {0, 0}, 0};
+	reply_t r = {h, NULL, NULL, emit, ctx, {0}, {0, 0}, 0, frame, len, NULL};
 	if (!h->redo)
 		STAT(h, requests);
 	int err = idn_env_decode(frame, len, &env);

@@ -24,7 +24,8 @@
 static node_t *node;
 static char dir[] = "/tmp/idn-aauth.XXXXXX";
 static char root_key[300], sm2_key[300], noadd_key[300], secret_file[300],
-	loose_secret[300], enc_key[300], pass_file[300];
+	loose_secret[300], enc_key[300], pass_file[300], reader_key[300];
+static char *reader_hex; /* its HS_PUBKEY data */
 static char addr[64];
 
 static void write_file(const char *path, const char *text, mode_t mode)
@@ -69,6 +70,7 @@ static int setup(void **state)
 	snprintf(secret_file, sizeof(secret_file), "%s/secret", dir);
 	snprintf(loose_secret, sizeof(loose_secret), "%s/secret.loose", dir);
 	snprintf(pass_file, sizeof(pass_file), "%s/pass", dir);
+	snprintf(reader_key, sizeof(reader_key), "%s/reader.pem", dir);
 	write_file(secret_file, SECRET "\n", 0600);
 	write_file(loose_secret, SECRET "\n", 0644);
 	write_file(pass_file, "open sesame\n", 0600);
@@ -79,6 +81,7 @@ static int setup(void **state)
 	char *sm2 = keygen(sm2_key, "--type", "sm2", NULL, NULL);
 	char *noadd = keygen(noadd_key, NULL, NULL, NULL, NULL);
 	char *enc = keygen(enc_key, "--passphrase-file", pass_file, NULL, NULL);
+	reader_hex = keygen(reader_key, NULL, NULL, NULL, NULL);
 	char v1[4096], v2[4096];
 	snprintf(v1, sizeof(v1), "300,perms=e:HS_PUBKEY=hex:%s", root);
 	snprintf(v2, sizeof(v2), "301,perms=e:HS_PUBKEY=hex:%s", enc);
@@ -102,6 +105,25 @@ static int setup(void **state)
 	free(sm2);
 	free(noadd);
 	free(enc);
+	/* a record with a public URL, an EMAIL that admins may read (0xc),
+	 * a NOTE nobody may read over the network (0x4), read by the reader
+	 * directly and by the SM2 admin through the group readers@200 */
+	snprintf(v1, sizeof(v1), "300:HS_PUBKEY=hex:%s", reader_hex);
+	h_ctl_ok(node, "create", H_HOME "/reader", v1, NULL);
+	char vl[256];
+	const char *member = H_HOME "/sm2";
+	int off = snprintf(vl, sizeof(vl), "200:HS_VLIST=hex:00000001%08zx",
+			   strlen(member));
+	for (const char *p = member; *p; p++)
+		off += snprintf(vl + off, sizeof(vl) - (size_t)off, "%02x", *p);
+	snprintf(vl + off, sizeof(vl) - (size_t)off, "0000012c");
+	h_ctl_ok(node, "create", H_HOME "/readers", vl, NULL);
+	h_ctl_ok(node, "create", H_HOME "/private", "1:URL=https://public",
+		 "2,perms=c:EMAIL=restricted@example.com",
+		 "3,perms=4:NOTE=write only",
+		 "100:HS_ADMIN=" H_HOME "/reader@300#400",
+		 "101:HS_ADMIN=" H_HOME "/readers@200#400",
+		 "102:HS_ADMIN=0.NA/" H_HOME "@300#bff", NULL);
 	return 0;
 }
 
@@ -109,6 +131,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	node_free(node);
+	free(reader_hex);
 	char cmd[400];
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	return system(cmd) != 0;
@@ -619,6 +642,190 @@ static void idctl_batch_uses_one_session(void **state)
 	assert_int_equal(opened - opened0, 1);
 }
 
+/* ---- per-value read permissions ---- */
+
+/* idctl -s ADDR [--auth ADMIN CREDOPT CRED] [--public] --json resolve
+ * H_HOME/private; the JSON reply. */
+static json_t *read_private(const char *admin, const char *key, bool public_only)
+{
+	const char *args[16];
+	int n = 0;
+	args[n++] = "-s";
+	args[n++] = addr;
+	if (admin) {
+		args[n++] = "--auth";
+		args[n++] = admin;
+		args[n++] = "--key";
+		args[n++] = key;
+	}
+	if (public_only)
+		args[n++] = "--public";
+	args[n++] = "--json";
+	args[n++] = "resolve";
+	args[n++] = H_HOME "/private";
+	args[n] = NULL;
+	h_run_t r;
+	h_idctl(&r, args[0], args[1], args[2], args[3], args[4], args[5],
+		args[6], args[7], args[8], args[9], args[10], NULL);
+	h_assert_status(&r, 0);
+	json_t *j = h_json(&r);
+	h_run_free(&r);
+	assert_non_null(j);
+	return j;
+}
+
+static void restricted_values_only_for_listed_readers(void **state)
+{
+	(void)state;
+	/* anonymous: the public values only */
+	json_t *j = read_private(NULL, NULL, false);
+	h_json_assert_indexes(j, (long[]){1, 100, 101, 102}, 4);
+	json_decref(j);
+	/* the listed reader sees the EMAIL (not the write-only NOTE) */
+	j = read_private(H_HOME "/reader:300", reader_key, false);
+	h_json_assert_indexes(j, (long[]){1, 2, 100, 101, 102}, 5);
+	assert_string_equal(json_string_value(json_object_get(json_object_get(
+				    h_json_value(j, 2), "data"), "value")),
+			    "restricted@example.com");
+	json_decref(j);
+	/* ... unless asking for public values only */
+	j = read_private(H_HOME "/reader:300", reader_key, true);
+	h_json_assert_indexes(j, (long[]){1, 100, 101, 102}, 4);
+	json_decref(j);
+	/* a member of the readers group */
+	j = read_private(SM2_ADMIN, sm2_key, false);
+	h_json_assert_indexes(j, (long[]){1, 2, 100, 101, 102}, 5);
+	json_decref(j);
+	/* an authenticated admin the record does not list as a reader,
+	 * though it administers the prefix */
+	j = read_private(NOADD_ADMIN, noadd_key, false);
+	h_json_assert_indexes(j, (long[]){1, 100, 101, 102}, 4);
+	json_decref(j);
+	/* admin rights other than read-value do not make a reader */
+	j = read_private(ROOT_ADMIN, root_key, false);
+	h_json_assert_indexes(j, (long[]){1, 100, 101, 102}, 4);
+	json_decref(j);
+	/* the wrong key for the reader: no session, nothing shown */
+	h_run_t r;
+	h_idctl(&r, "-s", addr, "--auth", H_HOME "/reader:300", "--key",
+		noadd_key, "resolve", H_HOME "/private", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "(rc 403)"));
+	assert_null(strstr(r.out, "restricted@"));
+	h_run_free(&r);
+}
+
+/* A resolution message for H_HOME/private with op flags. */
+static size_t private_req(uint8_t *buf, size_t cap, uint32_t flags,
+			  uint32_t reqid)
+{
+	h_req_t q = h_req(IDN_OC_RESOLUTION, reqid);
+	q.flags = flags;
+	const char *id = H_HOME "/private";
+	return h_resolve_frame(buf, cap, &q, id, strlen(id), NULL, 0, NULL, 0);
+}
+
+/* Does a resolution reply hold value index idx? */
+static bool reply_has(const h_reply_t *r, uint32_t idx, idn_arena_t *a)
+{
+	idn_values_body_t b;
+	assert_int_equal(idn_values_body_decode(r->msg.rest, a, &b), 0);
+	for (uint32_t i = 0; i < b.nvalues; i++)
+		if (b.values[i].index == idx)
+			return true;
+	return false;
+}
+
+/* With --read-challenge, a request for restricted values is challenged as
+ * the reference server does; the answer decides what is shown. */
+static void read_challenge_like_the_reference(void **state)
+{
+	(void)state;
+	node_t *n = node_new("--home", H_HOME, "--read-challenge", NULL);
+	node_start(n);
+	char v[4096];
+	snprintf(v, sizeof(v), "300:HS_PUBKEY=hex:%s", reader_hex);
+	h_ctl_ok(n, "create", H_HOME "/reader", v, NULL);
+	h_ctl_ok(n, "create", H_HOME "/private", "1:URL=https://public",
+		 "2,perms=c:EMAIL=restricted@example.com",
+		 "100:HS_ADMIN=" H_HOME "/reader@300#400", NULL);
+	h_ctl_ok(n, "create", H_HOME "/open", "1:URL=https://open", NULL);
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	uint8_t req[1024];
+	h_reply_t r;
+	/* public-only: answered at once, without the EMAIL */
+	size_t len = private_req(req, sizeof(req), IDN_OF_PUBLIC_ONLY, 81);
+	h_reply_init(&r);
+	h_udp_call(n, req, len, &r);
+	assert_int_equal(h_reply_decode(&r), 0);
+	assert_int_equal(r.msg.hdr.rc, IDN_RC_SUCCESS);
+	assert_true(reply_has(&r, 1, &a));
+	assert_false(reply_has(&r, 2, &a));
+	h_reply_free(&r);
+	/* a record with nothing restricted is answered at once */
+	h_req_t q = h_req(IDN_OC_RESOLUTION, 82);
+	len = h_resolve_frame(req, sizeof(req), &q, H_HOME "/open",
+			      strlen(H_HOME "/open"), NULL, 0, NULL, 0);
+	h_reply_init(&r);
+	h_udp_call(n, req, len, &r);
+	assert_int_equal(h_reply_decode(&r), 0);
+	assert_int_equal(r.msg.hdr.rc, IDN_RC_SUCCESS);
+	h_reply_free(&r);
+	/* not public-only: a challenge, answered by the reader */
+	for (int who = 0; who < 2; who++) {
+		len = private_req(req, sizeof(req), 0, 83);
+		h_reply_t ch;
+		h_reply_init(&ch);
+		h_tcp_call(n, req, len, &ch);
+		assert_int_equal(h_reply_decode(&ch), 0);
+		assert_int_equal(ch.msg.hdr.rc, IDN_RC_AUTH_NEEDED);
+		idn_bytes_t nonce;
+		assert_int_equal(idn_challenge_decode(ch.msg.rest, &nonce), 0);
+		signer_t x = {load_key(who == 0 ? reader_key : root_key),
+			      H_HOME "/reader", 300, 0};
+		uint8_t ab[2048];
+		idn_wr_t w;
+		idn_wr_init(&w, ab, sizeof(ab));
+		assert_int_equal(sign_answer(&x, nonce, ch.msg.digest, &w), 0);
+		EVP_PKEY_free(x.key);
+		h_req_t qa = h_req(IDN_OC_CHALLENGE_ANSWER, 84);
+		qa.session_id = ch.env.session_id;
+		len = h_frame(req, sizeof(req), &qa, ab, w.len);
+		h_reply_init(&r);
+		h_tcp_call(n, req, len, &r);
+		assert_int_equal(h_reply_decode(&r), 0);
+		if (who == 0) {
+			/* the reader: the EMAIL too */
+			assert_int_equal(r.msg.hdr.rc, IDN_RC_SUCCESS);
+			assert_int_equal(r.msg.hdr.op, IDN_OC_RESOLUTION);
+			assert_true(reply_has(&r, 1, &a));
+			assert_true(reply_has(&r, 2, &a));
+		} else {
+			/* a wrong key for the reader: refused */
+			assert_int_equal(r.msg.hdr.rc, IDN_RC_AUTH_FAILED);
+		}
+		h_reply_free(&r);
+		h_reply_free(&ch);
+	}
+	/* idctl resolve --auth works here too */
+	h_run_t rr;
+	char where[64];
+	snprintf(where, sizeof(where), "127.0.0.1:%u", n->port);
+	h_idctl(&rr, "-s", where, "--auth", H_HOME "/reader:300", "--key",
+		reader_key, "resolve", H_HOME "/private", NULL);
+	h_assert_status(&rr, 0);
+	assert_non_null(strstr(rr.out, "restricted@example.com"));
+	h_run_free(&rr);
+	h_idctl(&rr, "-s", where, "resolve", H_HOME "/private", NULL);
+	h_assert_status(&rr, 0);
+	assert_null(strstr(rr.out, "restricted@example.com"));
+	assert_non_null(strstr(rr.out, "https://public"));
+	h_run_free(&rr);
+	idn_arena_free(&a);
+	node_free(n);
+}
+
 /* Runs last: everything above went through the node's log. */
 static void secret_never_logged(void **state)
 {
@@ -644,6 +851,8 @@ int main(void)
 		cmocka_unit_test(session_many_creates_one_challenge),
 		cmocka_unit_test(session_expires),
 		cmocka_unit_test(idctl_batch_uses_one_session),
+		cmocka_unit_test(restricted_values_only_for_listed_readers),
+		cmocka_unit_test(read_challenge_like_the_reference),
 		cmocka_unit_test(secret_never_logged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
