@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "admin_cmd.h"
 #include "b64.h"
 #include "batch.h"
 #include "bench.h"
@@ -52,6 +53,8 @@ typedef struct {
 	const char *key_file; /* --key FILE: the admin's private key (PEM) */
 	const char *secret_file; /* --secret FILE: an HS_SECKEY admin's secret */
 	const char *passphrase_file; /* --passphrase-file F: of --key */
+	const char *admin_ref; /* admin grant|revoke --admin ADMIN_ID:INDEX */
+	const char *perms;     /* ... --perms LIST */
 	int timeout_ms;
 	const char *to;                 /* delegate --to */
 	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
@@ -117,6 +120,13 @@ static const char usage[] =
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
 	"          [--passphrase-file F]  (an encrypted key's passphrase)\n"
 	"          or --secret FILE  (an HS_SECKEY admin; FILE must be 0600)\n"
+	"  admin grant|revoke ID --admin ADMIN_ID:INDEX [--perms LIST]\n"
+	"                          add, widen, narrow or remove the HS_ADMIN\n"
+	"                          of ID naming that admin; LIST: all, or of\n"
+	"                          add_handle delete_handle add_prefix\n"
+	"                          delete_prefix modify_value remove_value\n"
+	"                          add_value modify_admin remove_admin\n"
+	"                          add_admin read_value list, comma-separated\n"
 	"  batch [FILE]            admin commands, one a line (create|add|\n"
 	"                          modify|remove|delete ...), over one session\n"
 	"  keygen --out FILE [--type rsa|sm2] [--bits N] [--passphrase-file F]\n"
@@ -1201,6 +1211,34 @@ static int cmd_batch(const opts_t *o, int argc, char **argv)
 	return rc;
 }
 
+/* idctl admin grant|revoke ID --admin ADMIN_ID:INDEX [--perms LIST]
+ * (admin_cmd.h), by the control socket or, with --auth, the network */
+static int cmd_admin_perm(const opts_t *o, int argc, char **argv)
+{
+	if (argc != 2)
+		return die_usage("admin wants grant|revoke ID --admin "
+				 "ADMIN_ID:INDEX [--perms LIST]%s", "");
+	admin_cmd_opts_t ao = {control_path(o), o->server, o->auth, NULL,
+			       o->timeout_ms, o->admin_ref, o->perms, o->json};
+	if (o->auth == NULL && ao.control == NULL)
+		return die_usage("admin needs the node's control socket: -C PATH "
+				 "or IDNODE_CONTROL, or --auth with -s%s", "");
+	if (o->auth != NULL && (o->server == NULL ||
+				(o->key_file == NULL) == (o->secret_file == NULL)))
+		return die_usage("--auth needs -s HOST:PORT and either --key FILE "
+				 "or --secret FILE%s", "");
+	ctl_cred_t cred;
+	memset(&cred, 0, sizeof(cred));
+	if (o->auth != NULL &&
+	    ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) != 0)
+		return 1;
+	ao.cred = &cred;
+	int rc = admin_cmd_run(&ao, argv[0], argv[1]);
+	ctl_cred_free(&cred);
+	return rc;
+}
+
 /* ---- the hierarchy: delegations, statistics, cache, site info ---- */
 
 typedef struct {
@@ -1563,7 +1601,7 @@ int main(int argc, char **argv)
 	if (irc >= 0)
 		return irc;
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_SECRET, O_PASSFILE, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_SECRET, O_PASSFILE, O_ADMIN, O_PERMS, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1585,6 +1623,8 @@ int main(int argc, char **argv)
 		{"key", required_argument, NULL, O_KEY},
 		{"secret", required_argument, NULL, O_SECRET},
 		{"passphrase-file", required_argument, NULL, O_PASSFILE},
+		{"admin", required_argument, NULL, O_ADMIN},
+		{"perms", required_argument, NULL, O_PERMS},
 		{"out", required_argument, NULL, O_OUT},
 		{"bits", required_argument, NULL, O_BITS},
 		{"to", required_argument, NULL, O_TO},
@@ -1620,6 +1660,8 @@ int main(int argc, char **argv)
 		case O_KEY: o.key_file = optarg; break;
 		case O_SECRET: o.secret_file = optarg; break;
 		case O_PASSFILE: o.passphrase_file = optarg; break;
+		case O_ADMIN: o.admin_ref = optarg; break;
+		case O_PERMS: o.perms = optarg; break;
 		case O_OUT: keygen_out = optarg; break;
 		case O_BITS:
 			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
@@ -1710,6 +1752,8 @@ int main(int argc, char **argv)
 		rc = cmd_siteinfo(&o, nargs, args, &a);
 	else if (!strcmp(cmd, "batch"))
 		rc = cmd_batch(&o, nargs, args);
+	else if (!strcmp(cmd, "admin"))
+		rc = cmd_admin_perm(&o, nargs, args);
 	else
 		rc = cmd_admin(&o, cmd, argc - optind - 1, argv + optind + 1, &a);
 	idn_arena_free(&a);

@@ -256,6 +256,27 @@ static bool granted(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
 	return false;
 }
 
+/* Does remove request m take out one of the record's HS_ADMIN values? */
+static bool removes_admin(const idn_msg_t *m, idn_arena_t *ar, idn_bytes_t blob,
+			  uint32_t nvalues)
+{
+	idn_remove_req_t rb;
+	if (idn_remove_req_decode(m->rest, ar, &rb) != 0)
+		return false;
+	idn_rd_t rd;
+	idn_rd_init(&rd, blob.p, blob.len);
+	for (uint32_t i = 0; i < nvalues && !rd.err; i++) {
+		idn_value_t v;
+		idn_value_decode(&rd, ar, &v);
+		if (rd.err || !idn_bytes_eq_str(v.type, "HS_ADMIN"))
+			continue;
+		for (uint32_t k = 0; k < rb.nindexes; k++)
+			if (rb.indexes[k] == v.index)
+				return true;
+	}
+	return false;
+}
+
 bool authz_may_read(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
 		    uint32_t nvalues, idn_bytes_t admin, uint32_t aidx)
 {
@@ -300,6 +321,9 @@ uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	if (err)
 		return err == IDN_ENOTFOUND && !ph ? IDN_RC_NOT_FOUND
 						   : IDN_RC_INSUFFICIENT_PERMS;
+	if (m->hdr.op == IDN_OC_REMOVE_VALUE &&
+	    removes_admin(m, ar, rec.values, rec.nvalues))
+		perm = IDN_ADM_REMOVE_ADMIN;
 	return granted(t, ar, rec.values, rec.nvalues, perm, admin, aidx)
 		       ? 0
 		       : IDN_RC_INSUFFICIENT_PERMS;

@@ -826,6 +826,81 @@ static void read_challenge_like_the_reference(void **state)
 	node_free(n);
 }
 
+/* ---- idctl admin grant|revoke ---- */
+
+static void grant_and_revoke(void **state)
+{
+	(void)state;
+	h_ctl_ok(node, "create", H_HOME "/granted", "1:URL=https://g",
+		 "100:HS_ADMIN=0.NA/" H_HOME "@300", NULL);
+	h_run_t r;
+	/* noadd may not add values to it yet */
+	net(&r, NOADD_ADMIN, "--key", noadd_key, "add", H_HOME "/granted",
+	    "2:EMAIL=g@example.com");
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "(rc 401)"));
+	h_run_free(&r);
+	/* the prefix admin grants it add_value over the network */
+	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key, "admin",
+		"grant", H_HOME "/granted", "--admin", NOADD_ADMIN, "--perms",
+		"add_value,read_value", NULL);
+	h_assert_status(&r, 0);
+	assert_string_equal(r.out, "granted " NOADD_ADMIN " on " H_HOME
+				   "/granted: HS_ADMIN at index 101, "
+				   "permissions 440\n");
+	h_run_free(&r);
+	net(&r, NOADD_ADMIN, "--key", noadd_key, "add", H_HOME "/granted",
+	    "2:EMAIL=g@example.com");
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+	/* widening keeps the index */
+	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key, "admin",
+		"grant", H_HOME "/granted", "--admin", NOADD_ADMIN, "--perms",
+		"modify_value", NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "index 101, permissions 450\n"));
+	h_run_free(&r);
+	/* narrowing over the control socket */
+	h_ctl(&r, node, "admin", "revoke", H_HOME "/granted", "--admin",
+	      NOADD_ADMIN, "--perms", "add_value", NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "index 101, permissions 410\n"));
+	h_run_free(&r);
+	net(&r, NOADD_ADMIN, "--key", noadd_key, "add", H_HOME "/granted",
+	    "3:EMAIL=h@example.com");
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "(rc 401)"));
+	h_run_free(&r);
+	/* an admin without remove_admin may not revoke */
+	h_idctl(&r, "-s", addr, "--auth", NOADD_ADMIN, "--key", noadd_key,
+		"admin", "revoke", H_HOME "/granted", "--admin", NOADD_ADMIN,
+		NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "(rc 401)"));
+	h_run_free(&r);
+	/* revoking everything removes the value */
+	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key, "admin",
+		"revoke", H_HOME "/granted", "--admin", NOADD_ADMIN, NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "removed HS_ADMIN at index 101\n"));
+	h_run_free(&r);
+	json_t *j = record(H_HOME "/granted");
+	assert_non_null(j);
+	h_json_assert_indexes(j, (long[]){1, 2, 100}, 3);
+	json_decref(j);
+	/* bad input */
+	h_ctl(&r, node, "admin", "grant", H_HOME "/granted", "--admin",
+	      NOADD_ADMIN, "--perms", "add_value,fly", NULL);
+	h_assert_status(&r, 2);
+	assert_non_null(strstr(r.err, "unknown permission 'fly'"));
+	h_run_free(&r);
+	h_ctl(&r, node, "admin", "revoke", H_HOME "/granted", "--admin",
+	      NOADD_ADMIN, NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "no HS_ADMIN value names"));
+	h_run_free(&r);
+}
+
 /* Runs last: everything above went through the node's log. */
 static void secret_never_logged(void **state)
 {
@@ -853,6 +928,7 @@ int main(void)
 		cmocka_unit_test(idctl_batch_uses_one_session),
 		cmocka_unit_test(restricted_values_only_for_listed_readers),
 		cmocka_unit_test(read_challenge_like_the_reference),
+		cmocka_unit_test(grant_and_revoke),
 		cmocka_unit_test(secret_never_logged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
