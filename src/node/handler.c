@@ -592,7 +592,12 @@ static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 		span_t s;
 		if (next_span(&rd, &s) != 0)
 			return -1;
-		if (!visible(s.perms, vis))
+		/* a secret key never goes to the public, whatever its
+		 * permissions say */
+		uint8_t perms = s.perms;
+		if (idn_bytes_eq_str(s.type, "HS_SECKEY"))
+			perms &= (uint8_t)~IDN_PERM_PUBLIC_READ;
+		if (!visible(perms, vis))
 			continue;
 		if (q != NULL && !wanted(&s, q))
 			continue;

@@ -901,6 +901,28 @@ static void grant_and_revoke(void **state)
 	h_run_free(&r);
 }
 
+/* An HS_SECKEY value stored with public read by mistake still never
+ * reaches anonymous clients. */
+static void secret_values_never_public(void **state)
+{
+	(void)state;
+	h_ctl_ok(node, "create", H_HOME "/careless", "1:URL=https://c",
+		 "300:HS_SECKEY=" SECRET "-2", NULL);
+	h_run_t r;
+	h_idctl(&r, "-s", addr, "--json", "resolve", H_HOME "/careless", NULL);
+	h_assert_status(&r, 0);
+	json_t *j = h_json(&r);
+	h_json_assert_indexes(j, (long[]){1}, 1);
+	json_decref(j);
+	assert_null(strstr(r.out, SECRET));
+	h_run_free(&r);
+	/* the control socket still sees it */
+	j = record(H_HOME "/careless");
+	assert_non_null(j);
+	h_json_assert_indexes(j, (long[]){1, 300}, 2);
+	json_decref(j);
+}
+
 /* Runs last: everything above went through the node's log. */
 static void secret_never_logged(void **state)
 {
@@ -929,6 +951,7 @@ int main(void)
 		cmocka_unit_test(restricted_values_only_for_listed_readers),
 		cmocka_unit_test(read_challenge_like_the_reference),
 		cmocka_unit_test(grant_and_revoke),
+		cmocka_unit_test(secret_values_never_public),
 		cmocka_unit_test(secret_never_logged),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
