@@ -177,6 +177,7 @@ int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 	h->conf = node->conf;
 	h->store = node->store;
 	h->blocking = blocking;
+	h->owner = h;
 	idn_arena_init(&h->arena, 0);
 	h->out = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
 	int err = -ENOMEM;
@@ -722,7 +723,7 @@ static int do_resolve(reply_t *r, int transport)
 	authz_who_t who;
 	if (vis == VIS_READER && reader == NULL && r->env->session_id != 0 &&
 	    h->conn != 0 &&
-	    authz_session_get(h->node->authz, r->env->session_id, h, h->conn,
+	    authz_session_get(h->node->authz, r->env->session_id, h->owner, h->conn,
 			      &who) == 0)
 		reader = &who;
 	bool prefix_handle = is_prefix_handle(&h->id);
@@ -1262,7 +1263,7 @@ static void session_open(reply_t *r, const idn_msg_t *orig,
 	if (sr.timeout > 0 && sr.timeout < life)
 		life = sr.timeout;
 	uint32_t id;
-	int err = authz_session_open(h->node->authz, h, h->conn, ans->admin,
+	int err = authz_session_open(h->node->authz, h->owner, h->conn, ans->admin,
 				     ans->index, life, &id);
 	if (err) {
 		reply_error(r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
@@ -1291,7 +1292,7 @@ static void do_in_session(reply_t *r, uint32_t op)
 {
 	handler_t *h = r->h;
 	authz_who_t who;
-	if (authz_session_get(h->node->authz, r->env->session_id, h, h->conn,
+	if (authz_session_get(h->node->authz, r->env->session_id, h->owner, h->conn,
 			      &who) != 0) {
 		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
 			    "no such session on this connection: expired or ended");
@@ -1311,7 +1312,7 @@ static void do_in_session(reply_t *r, uint32_t op)
 static void do_session_end(reply_t *r)
 {
 	handler_t *h = r->h;
-	if (authz_session_end(h->node->authz, r->env->session_id, h,
+	if (authz_session_end(h->node->authz, r->env->session_id, h->owner,
 			      h->conn) != 0) {
 		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
 			    "no such session on this connection: expired or ended");
@@ -1467,6 +1468,12 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		do_bulk_create(&r);
 		return r.sent;
 	}
+	/* what may write runs on a blocking handler, off the worker that
+	 * serves many clients (see HANDLER_DEFER) */
+	if (!h->blocking && transport != TRANSPORT_CONTROL &&
+	    (op == IDN_OC_CHALLENGE_ANSWER ||
+	     (is_admin_op(op) && env.session_id != 0 && h->conn != 0)))
+		return HANDLER_DEFER;
 	if (op == IDN_OC_CHALLENGE_ANSWER && transport != TRANSPORT_CONTROL) {
 		do_answer(&r);
 		return r.sent;

@@ -89,6 +89,8 @@ struct handler {
 	bool redo; /* processing a deferred request: counted already */
 	uint64_t conn; /* the TCP connection being served (its worker's id for
 			* it), 0 for other transports: sessions (authz.h) */
+	const void *owner; /* whose id conn is: this handler, or the worker
+			    * whose request a blocking handler runs */
 	handler_t *next; /* in node->handlers */
 };
 
@@ -105,7 +107,9 @@ void handler_end(handler_t *h);
 enum { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_CONTROL = 2 };
 
 /* handler_process's answer for a request that needs a recursive resolution
- * on a non-blocking handler: hand the frame to a blocking one. */
+ * or may write (a challenge answer, an admin request in a session: writes
+ * commit durably, which would stall the worker's other clients) on a
+ * non-blocking handler: hand the frame to a blocking one. */
 #define HANDLER_DEFER (-2)
 
 /* Processes one frame (envelope + message, len bytes). Administrative

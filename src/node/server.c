@@ -386,8 +386,13 @@ static void *resolver_main(void *arg)
 		if (handler_begin(&h) == 0) {
 			job_emit_t e;
 			e.job = j;
+			/* a TCP request keeps its connection's sessions */
+			h.conn = j->conn_id;
+			h.owner = &j->w->h;
 			handler_process(&h, j->frame, j->len, j->transport,
 					job_emit, &e);
+			h.conn = 0;
+			h.owner = &h;
 			handler_end(&h);
 		}
 		free(j);
@@ -1046,6 +1051,14 @@ int server_start(const node_conf_t *conf, idn_store_t *store,
 		log_info("recursive: %d resolver threads, root hints %s%s",
 			 s->nresolvers, conf->roots[0],
 			 conf->nroots > 1 ? " ..." : "");
+	} else {
+		/* one blocking thread for what the workers defer: admin writes
+		 * over the network, which commit durably (fsync) */
+		s->resolvers = calloc(1, sizeof(pthread_t));
+		if (s->resolvers == NULL ||
+		    pthread_create(&s->resolvers[0], NULL, resolver_main, s) != 0)
+			goto fail_started;
+		s->nresolvers = 1;
 	}
 	if (pthread_create(&s->ctl_thread, NULL, ctl_main, s) != 0)
 		goto fail_started;
