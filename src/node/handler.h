@@ -113,8 +113,9 @@ enum { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_CONTROL = 2 };
 #define HANDLER_DEFER (-2)
 
 /* Processes one frame (envelope + message, len bytes). Administrative
- * operations are honoured only for TRANSPORT_CONTROL, whose socket's file
- * permissions are the access control. Returns the number of reply frames
+ * operations run at once for TRANSPORT_CONTROL, whose socket's file
+ * permissions are the access control; from the network they are
+ * challenged or run in an authenticated session (authz.h). Returns the number of reply frames
  * emitted (0: the input was dropped) or HANDLER_DEFER. Frames point into
  * h->out and are valid during the emit call only. */
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,
