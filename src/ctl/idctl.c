@@ -16,11 +16,14 @@
 #include <time.h>
 
 #include "arena.h"
+#include "admin_cmd.h"
 #include "b64.h"
+#include "batch.h"
 #include "bench.h"
 #include "cert.h"
 #include "delegate.h"
 #include "import.h"
+#include "keys.h"
 #include "migrate.h"
 #include "error.h"
 #include "ident.h"
@@ -49,6 +52,10 @@ typedef struct {
 	idn_scheme_map_t schemes; /* --gs1-prefix, --oid-prefix, --ecode-prefix */
 	const char *auth;     /* --auth ADMIN_ID:INDEX: administer over TCP */
 	const char *key_file; /* --key FILE: the admin's private key (PEM) */
+	const char *secret_file; /* --secret FILE: an HS_SECKEY admin's secret */
+	const char *passphrase_file; /* --passphrase-file F: of --key */
+	const char *admin_ref; /* admin grant|revoke --admin ADMIN_ID:INDEX */
+	const char *perms;     /* ... --perms LIST */
 	int timeout_ms;
 	const char *to;                 /* delegate --to */
 	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
@@ -112,8 +119,21 @@ static const char usage[] =
 	"\n"
 	"  Over the network instead (the node challenges, idctl signs):\n"
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
-	"  keygen --out FILE [--bits N]  an RSA admin key: FILE (PEM, 0600)\n"
-	"                          and FILE.pub (HS_PUBKEY data), printed as hex\n"
+	"          [--passphrase-file F]  (an encrypted key's passphrase)\n"
+	"          or --secret FILE  (an HS_SECKEY admin; FILE must be 0600)\n"
+	"  admin grant|revoke ID --admin ADMIN_ID:INDEX [--perms LIST]\n"
+	"                          add, widen, narrow or remove the HS_ADMIN\n"
+	"                          of ID naming that admin; LIST: all, or of\n"
+	"                          add_handle delete_handle add_prefix\n"
+	"                          delete_prefix modify_value remove_value\n"
+	"                          add_value modify_admin remove_admin\n"
+	"                          add_admin read_value list, comma-separated\n"
+	"  batch [FILE]            admin commands, one a line (create|add|\n"
+	"                          modify|remove|delete ...), over one session\n"
+	"  keygen --out FILE [--type rsa|sm2] [--bits N] [--passphrase-file F]\n"
+	"                          an admin key: FILE (PEM, 0600, AES-256\n"
+	"                          encrypted with a passphrase) and FILE.pub\n"
+	"                          (HS_PUBKEY data, 0600), printed as hex\n"
 	"\n"
 	"trust (HS_CERT chains, HS_SIGNATURE; idctl cert --help):\n"
 	"  cert issue --issuer ID:INDEX --key FILE --subject ID:INDEX ...\n"
@@ -283,6 +303,11 @@ static int parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
 		v->data = idn_bytes(data, dlen);
 	}
 	return 0;
+}
+
+int ctl_parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
+{
+	return parse_value(spec, a, v);
 }
 
 /* ---- talking to the node ---- */
@@ -803,6 +828,44 @@ static int canonical_id(const opts_t *o, const char *in, char *out, size_t cap)
 	return 0;
 }
 
+/* resolve --auth: the admin authenticates (a session on one TCP
+ * connection) and then resolves, seeing the values the record lets that
+ * admin read. */
+static int resolve_in_session(const opts_t *o, uint32_t flags,
+			      const uint8_t *body, size_t blen, call_t *c)
+{
+	ctl_cred_t cred;
+	if (ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) != 0)
+		return IDN_EINVAL;
+	batch_opts_t bo = {o->server, o->timeout_ms, o->auth, &cred, false};
+	idn_session_t *s;
+	int err = ctl_session_open(&bo, "resolve", &s) ? IDN_EAUTH : 0;
+	ctl_cred_free(&cred);
+	if (err)
+		return err;
+	uint8_t *buf = idn_arena_alloc(c->arena, IDN_HDR_LEN + blen + 8);
+	if (buf == NULL) {
+		idn_session_close(s);
+		return -ENOMEM;
+	}
+	idn_hdr_t h = {0};
+	h.op = IDN_OC_RESOLUTION;
+	h.flags = flags;
+	h.serial = 0xffff;
+	h.expiry = (uint32_t)time(NULL) + 12 * 3600;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
+	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
+	idn_wr_raw(&w, body, blen);
+	idn_msg_finish(&w, mk, NULL);
+	err = w.err ? w.err : idn_session_call(s, w.buf, w.len, reply_cb, c);
+	if (err == 0)
+		err = c->err;
+	idn_session_close(s);
+	return err;
+}
+
 static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 {
 	if (argc != 1)
@@ -831,6 +894,16 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	resolve_ctx_t rc = {o, a, id, 0, NULL, 0};
 	call_t c = {a, on_resolve, &rc, 0, false, 0};
 	uint32_t flags = o->public_only ? IDN_OF_PUBLIC_ONLY : 0;
+	/* over the network, as the CNRI client does, anonymous clients ask
+	 * for public values only (restricted ones would be challenged);
+	 * with --auth idctl answers the challenge and sees what the admin
+	 * may read */
+	if (o->server != NULL && o->auth == NULL)
+		flags |= IDN_OF_PUBLIC_ONLY;
+	if (o->auth != NULL && (o->server == NULL ||
+				(o->key_file == NULL) == (o->secret_file == NULL)))
+		return die_usage("resolve --auth needs -s HOST:PORT and either "
+				 "--key FILE or --secret FILE%s", "");
 	/* as the CNRI client does: a recursive node resolves for us, any
 	 * other node ignores the flag */
 	if (!o->no_recursion)
@@ -854,8 +927,10 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		rc.nkeys = n;
 		flags |= IDN_OF_CERT;
 	}
-	int err = build_and_call(o, transport, where, IDN_OC_RESOLUTION, flags,
-				 w.buf, w.len, &c);
+	int err = o->auth != NULL
+			  ? resolve_in_session(o, flags, w.buf, w.len, &c)
+			  : build_and_call(o, transport, where, IDN_OC_RESOLUTION,
+					   flags, w.buf, w.len, &c);
 	if (err == 0 && c.truncated) {
 		/* the answer does not fit UDP: ask again over TCP */
 		c.truncated = false;
@@ -915,15 +990,10 @@ static int call_authenticated(const opts_t *o, const char *server, uint32_t op,
 		fprintf(stderr, "idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
 		return IDN_EINVAL;
 	}
-	FILE *f = fopen(o->key_file, "r");
-	EVP_PKEY *key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-	if (f)
-		fclose(f);
-	if (key == NULL) {
-		fprintf(stderr, "idctl: cannot read a private key from %s\n",
-			o->key_file);
+	ctl_cred_t cred;
+	if (ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) != 0)
 		return IDN_EINVAL;
-	}
 	challenge_ctx_t x = {.inner = c};
 	call_t first = *c;
 	first.on_reply = on_challenge;
@@ -933,77 +1003,21 @@ static int call_authenticated(const opts_t *o, const char *server, uint32_t op,
 	c->rc = first.rc;
 	if (err || !x.challenged)
 		goto out;
-	uint8_t sig[1024];
-	size_t siglen;
-	idn_bytes_t parts[2] = {idn_bytes(x.nonce, x.nonce_len),
-				idn_bytes(x.digest, x.digest_len)};
-	err = idn_sig_sign(key, "SHA256", parts, 2, sig, sizeof(sig), &siglen);
+	uint8_t abuf[4096];
+	idn_wr_t aw;
+	idn_wr_init(&aw, abuf, sizeof(abuf));
+	err = ctl_answer_encode(&cred,
+				idn_bytes(o->auth, (size_t)(colon - o->auth)),
+				index, idn_bytes(x.nonce, x.nonce_len),
+				idn_bytes(x.digest, x.digest_len), &aw);
 	if (err)
 		goto out;
-	uint8_t sbuf[1100], abuf[4096];
-	idn_wr_t sw, aw;
-	idn_wr_init(&sw, sbuf, sizeof(sbuf));
-	idn_sig_encode(&sw, idn_bytes_str("SHA256"), idn_bytes(sig, siglen));
-	idn_challenge_answer_t ans = {idn_bytes_str("HS_PUBKEY"),
-				      idn_bytes(o->auth, (size_t)(colon - o->auth)),
-				      index, idn_bytes(sbuf, sw.len)};
-	idn_wr_init(&aw, abuf, sizeof(abuf));
-	idn_challenge_answer_encode(&aw, &ans);
-	if (sw.err || aw.err) {
-		err = IDN_ETOOLONG;
-		goto out;
-	}
 	c->session = x.session;
 	err = build_and_call(o, IDN_NET_TCP, server, IDN_OC_CHALLENGE_ANSWER, 0,
 			     aw.buf, aw.len, c);
 out:
-	EVP_PKEY_free(key);
+	ctl_cred_free(&cred);
 	return err;
-}
-
-/* idctl keygen --out FILE [--bits N]: an RSA key pair for an admin. */
-static int cmd_keygen(const char *out, int bits)
-{
-	EVP_PKEY *key = EVP_RSA_gen((unsigned)bits);
-	if (key == NULL) {
-		fprintf(stderr, "idctl: keygen: cannot generate an RSA-%d key\n", bits);
-		return 1;
-	}
-	int rc = 1;
-	char pub[4096];
-	uint8_t data[4096];
-	idn_wr_t w;
-	idn_wr_init(&w, data, sizeof(data));
-	int fd = open(out, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
-	if (f == NULL) {
-		fprintf(stderr, "idctl: keygen: cannot create %s: %s\n", out,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
-		goto done;
-	}
-	int ok = PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
-	if (fclose(f) != 0 || !ok || idn_pubkey_encode(key, &w) != 0) {
-		fprintf(stderr, "idctl: keygen: cannot write %s\n", out);
-		goto done;
-	}
-	snprintf(pub, sizeof(pub), "%s.pub", out);
-	f = fopen(pub, "w");
-	if (f == NULL || fwrite(data, 1, w.len, f) != w.len || fclose(f) != 0) {
-		fprintf(stderr, "idctl: keygen: cannot write %s\n", pub);
-		goto done;
-	}
-	printf("private key: %s (mode 0600)\npublic key (HS_PUBKEY data): %s\n"
-	       "value to store, e.g. at index 300 of the admin identifier:\n"
-	       "  300:HS_PUBKEY=hex:", out, pub);
-	for (size_t i = 0; i < w.len; i++)
-		printf("%02x", data[i]);
-	printf("\n");
-	rc = 0;
-done:
-	EVP_PKEY_free(key);
-	return rc;
 }
 
 static const char *control_path(const opts_t *o)
@@ -1078,8 +1092,9 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	if (argc < cmds[k].min || argc > cmds[k].max)
 		return die_usage("wrong number of arguments for %s", cmd);
 	const char *sock = control_path(o);
-	if (o->auth != NULL && (o->server == NULL || o->key_file == NULL)) {
-		fprintf(stderr, "idctl: --auth needs -s HOST:PORT and --key FILE\n");
+	if (o->auth != NULL && (o->server == NULL ||
+				(o->key_file == NULL) == (o->secret_file == NULL))) {
+		fprintf(stderr, "idctl: --auth needs -s HOST:PORT and either --key FILE or --secret FILE\n");
 		return 2;
 	}
 	if (o->auth != NULL)
@@ -1170,6 +1185,64 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	}
 	json_decref(x.list);
 	return 0;
+}
+
+/* idctl -s HOST:PORT --auth ADMIN:INDEX --key|--secret F batch [FILE]
+ * (batch.h) */
+static int cmd_batch(const opts_t *o, int argc, char **argv)
+{
+	if (argc > 1)
+		return die_usage("batch takes at most one FILE%s", "");
+	if (o->auth == NULL || o->server == NULL ||
+	    (o->key_file == NULL) == (o->secret_file == NULL))
+		return die_usage("batch needs -s HOST:PORT, --auth ADMIN_ID:INDEX "
+				 "and --key FILE or --secret FILE%s", "");
+	FILE *in = argc == 1 ? fopen(argv[0], "r") : stdin;
+	if (in == NULL) {
+		fprintf(stderr, "idctl: batch: cannot open %s: %s\n", argv[0],
+			strerror(errno));
+		return 1;
+	}
+	ctl_cred_t cred;
+	int rc = 1;
+	if (ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) == 0) {
+		batch_opts_t bo = {o->server, o->timeout_ms, o->auth, &cred,
+				   o->overwrite};
+		rc = batch_run(&bo, in, argc == 1 ? argv[0] : "-");
+		ctl_cred_free(&cred);
+	}
+	if (in != stdin)
+		fclose(in);
+	return rc;
+}
+
+/* idctl admin grant|revoke ID --admin ADMIN_ID:INDEX [--perms LIST]
+ * (admin_cmd.h), by the control socket or, with --auth, the network */
+static int cmd_admin_perm(const opts_t *o, int argc, char **argv)
+{
+	if (argc != 2)
+		return die_usage("admin wants grant|revoke ID --admin "
+				 "ADMIN_ID:INDEX [--perms LIST]%s", "");
+	admin_cmd_opts_t ao = {control_path(o), o->server, o->auth, NULL,
+			       o->timeout_ms, o->admin_ref, o->perms, o->json};
+	if (o->auth == NULL && ao.control == NULL)
+		return die_usage("admin needs the node's control socket: -C PATH "
+				 "or IDNODE_CONTROL, or --auth with -s%s", "");
+	if (o->auth != NULL && (o->server == NULL ||
+				(o->key_file == NULL) == (o->secret_file == NULL)))
+		return die_usage("--auth needs -s HOST:PORT and either --key FILE "
+				 "or --secret FILE%s", "");
+	ctl_cred_t cred;
+	memset(&cred, 0, sizeof(cred));
+	if (o->auth != NULL &&
+	    ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
+			  &cred) != 0)
+		return 1;
+	ao.cred = &cred;
+	int rc = admin_cmd_run(&ao, argv[0], argv[1]);
+	ctl_cred_free(&cred);
+	return rc;
 }
 
 /* ---- the hierarchy: delegations, statistics, cache, site info ---- */
@@ -1545,7 +1618,7 @@ int main(int argc, char **argv)
 		argv = cargv;
 	}
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
+	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_SECRET, O_PASSFILE, O_ADMIN, O_PERMS, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1565,6 +1638,10 @@ int main(int argc, char **argv)
 		{"ecode-prefix", required_argument, NULL, O_ECODE},
 		{"auth", required_argument, NULL, O_AUTH},
 		{"key", required_argument, NULL, O_KEY},
+		{"secret", required_argument, NULL, O_SECRET},
+		{"passphrase-file", required_argument, NULL, O_PASSFILE},
+		{"admin", required_argument, NULL, O_ADMIN},
+		{"perms", required_argument, NULL, O_PERMS},
 		{"out", required_argument, NULL, O_OUT},
 		{"bits", required_argument, NULL, O_BITS},
 		{"to", required_argument, NULL, O_TO},
@@ -1598,6 +1675,10 @@ int main(int argc, char **argv)
 		case O_ECODE: o.schemes.ecode = optarg; break;
 		case O_AUTH: o.auth = optarg; break;
 		case O_KEY: o.key_file = optarg; break;
+		case O_SECRET: o.secret_file = optarg; break;
+		case O_PASSFILE: o.passphrase_file = optarg; break;
+		case O_ADMIN: o.admin_ref = optarg; break;
+		case O_PERMS: o.perms = optarg; break;
 		case O_OUT: keygen_out = optarg; break;
 		case O_BITS:
 			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
@@ -1659,7 +1740,11 @@ int main(int argc, char **argv)
 	if (!strcmp(cmd, "keygen")) {
 		if (keygen_out == NULL)
 			return die_usage("keygen needs --out FILE%s", "");
-		return cmd_keygen(keygen_out, keygen_bits);
+		if (o.ntypes > 1)
+			return die_usage("keygen takes one --type (rsa or sm2)%s", "");
+		return ctl_keygen(keygen_out,
+				  o.ntypes ? (const char *)o.types[0].p : NULL,
+				  keygen_bits, o.passphrase_file);
 	}
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
@@ -1682,6 +1767,10 @@ int main(int argc, char **argv)
 		rc = cmd_cache(&o, nargs, args, &a);
 	else if (!strcmp(cmd, "siteinfo"))
 		rc = cmd_siteinfo(&o, nargs, args, &a);
+	else if (!strcmp(cmd, "batch"))
+		rc = cmd_batch(&o, nargs, args);
+	else if (!strcmp(cmd, "admin"))
+		rc = cmd_admin_perm(&o, nargs, args);
 	else
 		rc = cmd_admin(&o, cmd, argc - optind - 1, argv + optind + 1, &a);
 	idn_arena_free(&a);

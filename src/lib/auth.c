@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <stdbool.h>
 #include <string.h>
 
 #include "error.h"
@@ -16,7 +17,35 @@ static const EVP_MD *md_by_name(idn_bytes_t h)
 		return EVP_sha256();
 	if (idn_bytes_eq_str(h, "MD5"))
 		return EVP_md5();
+	if (idn_bytes_eq_str(h, "SM3"))
+		return EVP_sm3();
 	return NULL;
+}
+
+static bool is_sm2(EVP_PKEY *key)
+{
+	return EVP_PKEY_is_a(key, "SM2");
+}
+
+/* Starts a digest sign/verify on ctx. SM2 signs Z || message, where Z
+ * hashes the signer's distinguishing ID: the GM/T 0009 default ID is set
+ * explicitly, so both sides agree whatever the library's default. The
+ * caller frees *pctx (NULL for other keys) after ctx. */
+static int digest_init(EVP_MD_CTX *ctx, const EVP_MD *md, EVP_PKEY *key,
+		       bool sign, EVP_PKEY_CTX **pctx)
+{
+	*pctx = NULL;
+	if (is_sm2(key)) {
+		*pctx = EVP_PKEY_CTX_new(key, NULL);
+		if (*pctx == NULL ||
+		    EVP_PKEY_CTX_set1_id(*pctx, IDN_SM2_DEFAULT_ID,
+					 sizeof(IDN_SM2_DEFAULT_ID) - 1) != 1)
+			return -1;
+		EVP_MD_CTX_set_pkey_ctx(ctx, *pctx);
+	}
+	int ok = sign ? EVP_DigestSignInit(ctx, NULL, md, NULL, key)
+		      : EVP_DigestVerifyInit(ctx, NULL, md, NULL, key);
+	return ok == 1 ? 0 : -1;
 }
 
 /* Pushes byte arrays as big-endian unsigned integers under names. */
@@ -53,6 +82,27 @@ out:
 	return err;
 }
 
+/* An SM2 public key from its uncompressed point. */
+static int build_sm2(idn_bytes_t point, EVP_PKEY **out)
+{
+	OSSL_PARAM params[3];
+	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
+						     (char *)"SM2", 0);
+	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
+						      (void *)point.p, point.len);
+	params[2] = OSSL_PARAM_construct_end();
+	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
+	if (ctx == NULL)
+		return -ENOMEM;
+	*out = NULL;
+	int err = IDN_EVALUE;
+	if (EVP_PKEY_fromdata_init(ctx) == 1 &&
+	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
+		err = 0;
+	EVP_PKEY_CTX_free(ctx);
+	return err;
+}
+
 int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out)
 {
 	idn_hs_pubkey_t k;
@@ -65,6 +115,13 @@ int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out)
 		static const char *const names[] = {OSSL_PKEY_PARAM_RSA_E,
 						    OSSL_PKEY_PARAM_RSA_N};
 		return build("RSA", names, k.params, 2, out);
+	}
+	if (idn_bytes_eq_str(k.type, "SM2_PUB_KEY")) {
+		/* one array: the uncompressed point 04 || x || y */
+		if (k.nparams < 1 || k.params[0].len != 65 ||
+		    k.params[0].p[0] != 0x04)
+			return IDN_EVALUE;
+		return build_sm2(k.params[0], out);
 	}
 	if (idn_bytes_eq_str(k.type, "DSA_PUB_KEY")) {
 		if (k.nparams != 4)
@@ -87,7 +144,8 @@ int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
 	if (ctx == NULL)
 		return -ENOMEM;
 	int err = IDN_EAUTH;
-	if (EVP_DigestVerifyInit(ctx, NULL, md, NULL, key) == 1) {
+	EVP_PKEY_CTX *pctx;
+	if (digest_init(ctx, md, key, false, &pctx) == 0) {
 		int ok = 1;
 		for (int i = 0; ok && i < nparts; i++)
 			ok = EVP_DigestVerifyUpdate(ctx, parts[i].p, parts[i].len) == 1;
@@ -95,6 +153,7 @@ int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
 			err = 0;
 	}
 	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(pctx);
 	return err;
 }
 
@@ -109,7 +168,8 @@ int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
 		return -ENOMEM;
 	int err = IDN_EAUTH;
 	size_t len = 0;
-	if (EVP_DigestSignInit(ctx, NULL, md, NULL, key) == 1) {
+	EVP_PKEY_CTX *pctx;
+	if (digest_init(ctx, md, key, true, &pctx) == 0) {
 		int ok = 1;
 		for (int i = 0; ok && i < nparts; i++)
 			ok = EVP_DigestSignUpdate(ctx, parts[i].p, parts[i].len) == 1;
@@ -121,12 +181,32 @@ int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
 		}
 	}
 	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(pctx);
 	*out_len = len;
 	return err;
 }
 
+const char *idn_sig_hash_for(EVP_PKEY *key)
+{
+	return is_sm2(key) ? "SM3" : "SHA256";
+}
+
 int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w)
 {
+	if (is_sm2(key)) {
+		uint8_t pt[65];
+		size_t len = 0;
+		/* EC public keys are exported uncompressed by default */
+		if (EVP_PKEY_get_octet_string_param(key,
+						    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
+						    pt, sizeof(pt), &len) != 1 ||
+		    len != 65 || pt[0] != 0x04)
+			return IDN_EUNSUPPORTED;
+		idn_hs_pubkey_t k = {idn_bytes_str("SM2_PUB_KEY"), 0, 1, {{0}}};
+		k.params[0] = idn_bytes(pt, len);
+		idn_hs_pubkey_encode(w, &k);
+		return w->err;
+	}
 	BIGNUM *n = NULL, *e = NULL;
 	int err = IDN_EUNSUPPORTED;
 	if (EVP_PKEY_get_bn_param(key, OSSL_PKEY_PARAM_RSA_N, &n) != 1 ||

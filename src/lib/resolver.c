@@ -201,6 +201,9 @@ static int query(idn_resolver_t *r, const cand_t *c, const idn_ident_t *id,
 {
 	idn_hdr_t h = {0};
 	h.op = IDN_OC_RESOLUTION;
+	/* a resolver answers everyone: it never asks for restricted values
+	 * (which would be challenged) */
+	h.flags = IDN_OF_PUBLIC_ONLY;
 	h.serial = 0xffff;
 	h.rcount = rcount;
 	h.expiry = (uint32_t)time(NULL) + 12 * 3600;

@@ -43,6 +43,13 @@ static const char usage[] =
 	"      --tcp-max-connections N  per worker (1024); --tcp-max-per-source N\n"
 	"                        per worker and client address (64);\n"
 	"                        --tcp-idle-timeout S (60)\n"
+	"      --session-lifetime S  authenticated admin sessions (op 400) end\n"
+	"                        after S seconds (3600), or with their TCP\n"
+	"                        connection\n"
+	"      --read-challenge  answer a resolution that is not public-only\n"
+	"                        and wants values the public may not read with\n"
+	"                        a challenge, as the reference server does\n"
+	"                        (default: give such clients public values)\n"
 	"      --advertise HOST:PORT  a server of this node's site, repeatable\n"
 	"                        (GET_SITE_INFO; default: the non-wildcard\n"
 	"                        listen addresses)\n"
@@ -81,6 +88,7 @@ static void defaults(node_conf_t *c)
 	c->map_size = 64ull << 30;
 	c->udp_reply_max = 4096;
 	c->tcp_idle_timeout = 60;
+	c->session_lifetime = 3600;
 	c->tcp_max_conns = 1024;
 	c->tcp_max_per_source = 64;
 	c->rrl_slip = 2;
@@ -223,6 +231,11 @@ static int set(node_conf_t *c, const char *key, const char *val,
 	} else if (!strcmp(key, "tcp-idle-timeout")) {
 		bad = parse_int(val, 1, 86400, &n);
 		c->tcp_idle_timeout = (int)n;
+	} else if (!strcmp(key, "read-challenge")) {
+		bad = parse_bool(val, &c->read_challenge);
+	} else if (!strcmp(key, "session-lifetime")) {
+		bad = parse_int(val, 1, 7 * 86400, &n);
+		c->session_lifetime = (uint32_t)n;
 	} else if (!strcmp(key, "tcp-max-connections")) {
 		bad = parse_int(val, 1, 1000000, &n);
 		c->tcp_max_conns = (int)n;
@@ -360,6 +373,8 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"case-sensitive-suffix", no_argument, NULL, O_LONG},
 		{"udp-reply-max", required_argument, NULL, O_LONG},
 		{"tcp-idle-timeout", required_argument, NULL, O_LONG},
+		{"session-lifetime", required_argument, NULL, O_LONG},
+		{"read-challenge", no_argument, NULL, O_LONG},
 		{"tcp-max-connections", required_argument, NULL, O_LONG},
 		{"tcp-max-per-source", required_argument, NULL, O_LONG},
 		{"rrl-rate", required_argument, NULL, O_LONG},

@@ -26,6 +26,9 @@ typedef struct {
 	bool case_suffix;                     /* suffixes case-sensitive */
 	uint32_t udp_reply_max;               /* larger UDP replies: truncated */
 	int tcp_idle_timeout;                 /* seconds */
+	uint32_t session_lifetime;            /* seconds, admin sessions */
+	bool read_challenge;                  /* challenge anonymous reads of
+					       * restricted values */
 	int tcp_max_conns;                    /* per worker */
 	int tcp_max_per_source;               /* per worker and source address */
 	uint32_t rrl_rate, rrl_burst, rrl_slip; /* UDP rate limit; 0: off */

@@ -4,13 +4,13 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <openssl/pem.h>
-#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "auth.h"
+#include "authz.h"
 #include "error.h"
 #include "log.h"
 #include "msg.h"
@@ -86,11 +86,11 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	for (int i = 0; i < conf->nroots; i++)
 		n->roots[i] = conf->roots[i];
 	pthread_mutex_init(&n->lock, NULL);
-	pthread_mutex_init(&n->auth_lock, NULL);
 	n->site = malloc(65536);
 	n->parent_refer = malloc(65536);
 	n->pubkey = malloc(4096);
-	if (n->site == NULL || n->parent_refer == NULL || n->pubkey == NULL)
+	if (n->site == NULL || n->parent_refer == NULL || n->pubkey == NULL ||
+	    authz_new(&n->authz) != 0)
 		goto fail;
 	idn_wr_t w;
 	if (conf->server_key[0]) {
@@ -148,6 +148,8 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	}
 	return 0;
 fail:
+	authz_free(n->authz);
+	n->authz = NULL;
 	EVP_PKEY_free(n->key);
 	free(n->site);
 	free(n->parent_refer);
@@ -157,12 +159,9 @@ fail:
 	return -1;
 }
 
-static void challenges_free(node_ctx_t *n);
-
 void node_ctx_fini(node_ctx_t *n)
 {
-	challenges_free(n);
-	pthread_mutex_destroy(&n->auth_lock);
+	authz_free(n->authz);
 	EVP_PKEY_free(n->key);
 	free(n->pubkey);
 	idn_cache_free(n->cache);
@@ -178,6 +177,7 @@ int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 	h->conf = node->conf;
 	h->store = node->store;
 	h->blocking = blocking;
+	h->owner = h;
 	idn_arena_init(&h->arena, 0);
 	h->out = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
 	int err = -ENOMEM;
@@ -298,6 +298,9 @@ typedef struct {
 	idn_wr_t w;
 	idn_msg_mark_t mark;
 	int sent;
+	const uint8_t *frame; /* the request frame, for a challenge */
+	size_t frame_len;
+	const authz_who_t *reader; /* authenticated reader of a resolution */
 } reply_t;
 
 static void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
@@ -561,12 +564,24 @@ static bool wanted(const span_t *s, const idn_resolve_req_t *q)
 	return false;
 }
 
+/* Who sees which values of a resolution: everything (the control
+ * socket), what the public may read, or that and what admins may read (an
+ * authenticated reader the record lists: authz_may_read). */
+enum { VIS_ALL = 0, VIS_PUBLIC = 1, VIS_READER = 2 };
+
+static bool visible(uint8_t perms, int vis)
+{
+	if (vis == VIS_ALL || (perms & IDN_PERM_PUBLIC_READ))
+		return true;
+	return vis == VIS_READER && (perms & IDN_PERM_ADMIN_READ);
+}
+
 /* Writes "identifier, count, values" of the values in blob that the
  * request wants and may see. Returns the number written, or -1 when the
  * blob is corrupt. */
 static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 			  size_t len, uint32_t nvalues,
-			  const idn_resolve_req_t *q, bool public_only)
+			  const idn_resolve_req_t *q, int vis)
 {
 	idn_wr_str(&r->w, id);
 	size_t count_pos = r->w.len;
@@ -578,7 +593,12 @@ static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 		span_t s;
 		if (next_span(&rd, &s) != 0)
 			return -1;
-		if (public_only && !(s.perms & IDN_PERM_PUBLIC_READ))
+		/* a secret key never goes to the public, whatever its
+		 * permissions say */
+		uint8_t perms = s.perms;
+		if (idn_bytes_eq_str(s.type, "HS_SECKEY"))
+			perms &= (uint8_t)~IDN_PERM_PUBLIC_READ;
+		if (!visible(perms, vis))
 			continue;
 		if (q != NULL && !wanted(&s, q))
 			continue;
@@ -590,10 +610,10 @@ static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 }
 
 static int answer(reply_t *r, const idn_resolve_req_t *q, const uint8_t *blob,
-		  size_t len, uint32_t nvalues, bool public_only)
+		  size_t len, uint32_t nvalues, int vis)
 {
 	reply_start(r, IDN_RC_SUCCESS, 0);
-	int64_t n = put_values(r, q->id, blob, len, nvalues, q, public_only);
+	int64_t n = put_values(r, q->id, blob, len, nvalues, q, vis);
 	if (n < 0) {
 		log_error("record %.*s is corrupt", (int)r->h->id.text.len,
 			  r->h->id.text.p);
@@ -613,14 +633,14 @@ static int refer(reply_t *r, idn_bytes_t id, const uint8_t *blob, size_t len,
 	const idn_resolve_req_t deleg = {id, 0, NULL, 2, (idn_bytes_t *)types};
 	STAT(r->h, referrals);
 	reply_start(r, IDN_RC_PREFIX_REFERRAL, 0);
-	if (put_values(r, id, blob, len, nvalues, &deleg, true) < 0)
+	if (put_values(r, id, blob, len, nvalues, &deleg, VIS_PUBLIC) < 0)
 		return reply_error(r, IDN_RC_ERROR, "stored delegation is corrupt");
 	return reply_send(r);
 }
 
 /* The recursive role: answer from the cache, or resolve (blocking
  * handlers) or defer (the others). */
-static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
+static int recurse(reply_t *r, const idn_resolve_req_t *q, int vis)
 {
 	handler_t *h = r->h;
 	idn_cache_hit_t hit;
@@ -633,7 +653,7 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
 			return reply_error(r, IDN_RC_NOT_FOUND, "");
 		}
 		return answer(r, q, h->scratch, hit.len, hit.nvalues,
-			      public_only);
+			      vis);
 	}
 	if (!h->blocking)
 		return HANDLER_DEFER;
@@ -647,7 +667,7 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
 		return reply_lib_error(r, err);
 	if (res.rc == IDN_RC_SUCCESS)
 		return answer(r, q, res.values.p, res.values.len, res.nvalues,
-			      public_only);
+			      vis);
 	if (res.rc == IDN_RC_NOT_FOUND) {
 		STAT(h, not_found);
 		return reply_error(r, IDN_RC_NOT_FOUND, "");
@@ -656,6 +676,26 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, bool public_only)
 		  (int)h->id.text.len, h->id.text.p, res.rc, res.detail);
 	return reply_error(r, res.rc, res.detail);
 }
+
+/* Does the request want a value of blob that admins may read but the
+ * public may not? */
+static bool restricted(const idn_resolve_req_t *q, const uint8_t *blob,
+		       size_t len, uint32_t nvalues)
+{
+	idn_rd_t rd;
+	idn_rd_init(&rd, blob, len);
+	for (uint32_t i = 0; i < nvalues; i++) {
+		span_t s;
+		if (next_span(&rd, &s) != 0)
+			return false;
+		if (!(s.perms & IDN_PERM_PUBLIC_READ) &&
+		    (s.perms & IDN_PERM_ADMIN_READ) && wanted(&s, q))
+			return true;
+	}
+	return false;
+}
+
+static void do_challenge(reply_t *r, const uint8_t *frame, size_t len);
 
 static int do_resolve(reply_t *r, int transport)
 {
@@ -670,11 +710,22 @@ static int do_resolve(reply_t *r, int transport)
 	err = parse_id(h, q.id);
 	if (err)
 		return reply_lib_error(r, err);
-	/* Without authentication (a later feature) only values that the
-	 * public may read leave the node over the network; the control
-	 * socket sees everything unless it asks for public values only. */
-	bool public_only = transport != TRANSPORT_CONTROL ||
-			   (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY);
+	/* The control socket sees everything unless it asks for public
+	 * values only. Over the network, a request flagged public-only gets
+	 * public values; another sees what admins may read when its client
+	 * is a reader the record lists: authenticated by a session of this
+	 * connection, or (with --read-challenge) by answering the challenge
+	 * that a request for restricted values gets; else public values. */
+	int vis = transport == TRANSPORT_CONTROL ? VIS_ALL : VIS_READER;
+	if (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY)
+		vis = VIS_PUBLIC;
+	const authz_who_t *reader = r->reader;
+	authz_who_t who;
+	if (vis == VIS_READER && reader == NULL && r->env->session_id != 0 &&
+	    h->conn != 0 &&
+	    authz_session_get(h->node->authz, r->env->session_id, h->owner, h->conn,
+			      &who) == 0)
+		reader = &who;
 	bool prefix_handle = is_prefix_handle(&h->id);
 	const uint8_t *p = prefix_handle ? h->id.key + 5 : h->id.key;
 	size_t plen = prefix_handle ? h->id.key_len - 5 : h->id.prefix_len;
@@ -694,8 +745,20 @@ static int do_resolve(reply_t *r, int transport)
 				STAT(h, not_found);
 			return reply_lib_error(r, err);
 		}
+		if (vis == VIS_READER && reader == NULL &&
+		    h->conf->read_challenge &&
+		    restricted(&q, rec.values.p, rec.values.len, rec.nvalues)) {
+			/* like the reference server: prove who you are */
+			do_challenge(r, r->frame, r->frame_len);
+			return 0;
+		}
+		if (vis == VIS_READER &&
+		    (reader == NULL ||
+		     !authz_may_read(h->rtxn, &h->arena, rec.values, rec.nvalues,
+				     reader->admin, reader->index)))
+			vis = VIS_PUBLIC;
 		return answer(r, &q, rec.values.p, rec.values.len, rec.nvalues,
-			      public_only);
+			      vis);
 	}
 	if (loc == LOC_AUTH) {
 		/* authoritative above the prefix, which nobody was given */
@@ -703,7 +766,7 @@ static int do_resolve(reply_t *r, int transport)
 		return reply_error(r, IDN_RC_NOT_FOUND, "");
 	}
 	if (h->node->cache != NULL && (r->req->hdr.flags & IDN_OF_RECURSE))
-		return recurse(r, &q, public_only);
+		return recurse(r, &q, VIS_PUBLIC);
 	if (r->req->hdr.flags & IDN_OF_DONT_REFER)
 		return reply_lib_error(r, IDN_ENOTHOMED);
 	if (loc == LOC_REFER)
@@ -1156,302 +1219,124 @@ void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
 	reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
 }
 
-/* ---- authenticated administration over the network ----
- *
- * An administrative request arriving by UDP or TCP is answered with a
- * challenge (rc 402: the request's digest and a nonce; the envelope's
- * session id names the pending challenge). The client answers with op 200
- * (admin identifier, key index, signature over nonce || digest); the node
- * checks the signature against the admin's HS_PUBKEY value, the admin's
- * rights in the HS_ADMIN values that govern the target, and then runs the
- * original request once. */
+/* ---- authenticated administration over the network (authz.h) ---- */
 
 static void dispatch(reply_t *r, uint32_t op);
 
-#define CHALLENGE_TTL_MS 30000
-#define CHALLENGES_MAX 4096
-#define VLIST_DEPTH 4
-
-struct challenge {
-	struct challenge *next;
-	uint32_t id;
-	uint64_t expires;
-	uint8_t nonce[16];
-	uint8_t digest[20];
-	size_t len;
-	uint8_t frame[]; /* the request: envelope + message */
-};
-
-static void challenges_free(node_ctx_t *n)
-{
-	while (n->challenges) {
-		struct challenge *c = n->challenges;
-		n->challenges = c->next;
-		free(c);
-	}
-	n->nchallenges = 0;
-}
-
-/* Drops expired challenges; the caller holds auth_lock. */
-static void challenges_expire(node_ctx_t *n, uint64_t now)
-{
-	for (struct challenge **pp = &n->challenges; *pp;) {
-		if ((*pp)->expires <= now) {
-			struct challenge *c = *pp;
-			*pp = c->next;
-			free(c);
-			n->nchallenges--;
-		} else {
-			pp = &(*pp)->next;
-		}
-	}
-}
-
 static void do_challenge(reply_t *r, const uint8_t *frame, size_t len)
 {
-	node_ctx_t *n = r->h->node;
-	struct challenge *c = malloc(sizeof(*c) + len);
-	uint32_t dl = 0;
-	if (c == NULL || RAND_bytes(c->nonce, sizeof(c->nonce)) != 1 ||
-	    RAND_bytes((uint8_t *)&c->id, sizeof(c->id)) != 1 ||
-	    idn_digest(IDN_DIGEST_SHA1, r->req->signed_part.p,
-		       r->req->signed_part.len, c->digest, &dl) != 0) {
-		free(c);
-		reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
-		return;
-	}
-	c->id |= 1; /* never 0, which means no session */
-	c->expires = idn_now_ms() + CHALLENGE_TTL_MS;
-	c->len = len;
-	memcpy(c->frame, frame, len);
-	pthread_mutex_lock(&n->auth_lock);
-	challenges_expire(n, idn_now_ms());
-	bool full = n->nchallenges >= CHALLENGES_MAX;
-	if (!full) {
-		c->next = n->challenges;
-		n->challenges = c;
-		n->nchallenges++;
-	}
-	pthread_mutex_unlock(&n->auth_lock);
-	if (full) {
-		free(c);
-		reply_error(r, IDN_RC_TOO_BUSY, "too many pending challenges");
+	uint32_t id;
+	uint8_t nonce[16];
+	int err = authz_challenge(r->h->node->authz, frame, len,
+				  r->req->signed_part, &id, nonce);
+	if (err) {
+		if (err == -EBUSY)
+			reply_error(r, IDN_RC_TOO_BUSY, "too many pending challenges");
+		else
+			reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
 		return;
 	}
 	reply_start(r, IDN_RC_AUTH_NEEDED, IDN_OF_RETURN_DIGEST);
-	idn_put_u32(r->w.buf + r->mark.env + 4, c->id); /* session id */
-	idn_challenge_encode(&r->w, idn_bytes(c->nonce, sizeof(c->nonce)));
+	idn_put_u32(r->w.buf + r->mark.env + 4, id); /* session id */
+	idn_challenge_encode(&r->w, idn_bytes(nonce, sizeof(nonce)));
 	reply_send(r);
 }
 
-/* Takes the pending challenge id out of the table (one answer each). */
-static struct challenge *challenge_take(node_ctx_t *n, uint32_t id)
+/* The authenticated admin's session on this connection: the reply to
+ * the session setup carries its id in the envelope. */
+static void session_open(reply_t *r, const idn_msg_t *orig,
+			 const idn_challenge_answer_t *ans)
 {
-	struct challenge *found = NULL;
-	pthread_mutex_lock(&n->auth_lock);
-	challenges_expire(n, idn_now_ms());
-	for (struct challenge **pp = &n->challenges; *pp; pp = &(*pp)->next)
-		if ((*pp)->id == id) {
-			found = *pp;
-			*pp = found->next;
-			n->nchallenges--;
-			break;
-		}
-	pthread_mutex_unlock(&n->auth_lock);
-	return found;
+	handler_t *h = r->h;
+	idn_session_req_t sr;
+	if (idn_session_req_decode(orig->rest, &sr) != 0) {
+		reply_error(r, IDN_RC_PROTOCOL_ERROR, "malformed session setup");
+		return;
+	}
+	if (h->conn == 0) {
+		reply_error(r, IDN_RC_NOT_SUPPORTED,
+			    "sessions live on a TCP connection: answer the "
+			    "session setup on it");
+		return;
+	}
+	uint32_t life = h->conf->session_lifetime;
+	if (sr.timeout > 0 && sr.timeout < life)
+		life = sr.timeout;
+	uint32_t id;
+	int err = authz_session_open(h->node->authz, h->owner, h->conn, ans->admin,
+				     ans->index, life, &id);
+	if (err) {
+		reply_error(r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
+			    "cannot open a session");
+		return;
+	}
+	log_info("session %08x opened for %.*s:%u", id,
+		 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
+		 ans->admin.p, ans->index);
+	idn_env_t env = *r->env;
+	env.session_id = id;
+	reply_t run = *r;
+	run.env = &env;
+	run.req = orig;
+	reply_start(&run, IDN_RC_SUCCESS, 0);
+	idn_session_resp_t resp = {sr.mode, idn_bytes(NULL, 0),
+				   idn_bytes(NULL, 0)};
+	idn_session_resp_encode(&run.w, &resp);
+	reply_send(&run);
+	r->sent = run.sent;
 }
 
-/* Finds value index idx of the record named by text; 0 or an error. */
-static int find_value(handler_t *h, idn_bytes_t text, uint32_t idx,
-		      idn_value_t *out)
+/* An administrative request inside a session: runs as the session's
+ * admin, whose rights are checked as after a challenge. */
+static void do_in_session(reply_t *r, uint32_t op)
 {
-	static _Thread_local idn_ident_t id;
-	int err = idn_ident_parse(text.p, text.len, 0, &id);
-	if (err)
-		return err;
-	idn_record_t rec;
-	err = idn_store_get(h->rtxn, id.key, id.key_len, &rec);
-	if (err)
-		return err;
-	idn_rd_t rd;
-	idn_rd_init(&rd, rec.values.p, rec.values.len);
-	for (uint32_t i = 0; i < rec.nvalues && !rd.err; i++) {
-		idn_value_decode(&rd, &h->arena, out);
-		if (!rd.err && out->index == idx)
-			return 0;
+	handler_t *h = r->h;
+	authz_who_t who;
+	if (authz_session_get(h->node->authz, r->env->session_id, h->owner, h->conn,
+			      &who) != 0) {
+		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
+			    "no such session on this connection: expired or ended");
+		return;
 	}
-	return rd.err ? IDN_ECORRUPT : IDN_EVALNOTFOUND;
+	uint32_t rc = authz_permit(h->rtxn, &h->arena, r->req, who.admin,
+				   who.index);
+	if (rc != 0) {
+		reply_error(r, rc, rc == IDN_RC_INSUFFICIENT_PERMS
+					   ? "the admin lacks the permission for this operation"
+					   : "");
+		return;
+	}
+	dispatch(r, op);
 }
 
-/* Is (admin, aidx) the admin (admin_id, admin_idx) names, directly or as a
- * member of the HS_VLIST group found there? */
-static bool admin_matches(handler_t *h, idn_bytes_t admin, uint32_t aidx,
-			  idn_bytes_t admin_id, uint32_t admin_idx, int depth)
+static void do_session_end(reply_t *r)
 {
-	if (admin_idx == aidx &&
-	    idn_ascii_caseeq(admin.p, admin.len, admin_id.p, admin_id.len))
-		return true;
-	if (depth >= VLIST_DEPTH)
-		return false;
-	idn_value_t v;
-	idn_hs_vlist_t vl;
-	if (find_value(h, admin_id, admin_idx, &v) != 0 ||
-	    !idn_bytes_eq_str(v.type, "HS_VLIST") ||
-	    idn_hs_vlist_decode(v.data, &h->arena, &vl) != 0)
-		return false;
-	for (uint32_t i = 0; i < vl.n; i++)
-		if (admin_matches(h, admin, aidx, vl.refs[i].id,
-				  vl.refs[i].index, depth + 1))
-			return true;
-	return false;
-}
-
-/* The permission an operation needs, and the record whose HS_ADMIN values
- * grant it: the target itself, or the prefix handle 0.NA/<prefix> for
- * creating identifiers and for prefix-wide operations. */
-static int required(const idn_msg_t *m, idn_arena_t *a, uint16_t *perm,
-		    idn_bytes_t *target, bool *prefix_handle)
-{
-	idn_values_body_t vb;
-	idn_remove_req_t rb;
-	*prefix_handle = false;
-	switch (m->hdr.op) {
-	case IDN_OC_CREATE:
-		*perm = IDN_ADM_ADD_HANDLE;
-		*prefix_handle = true;
-		if (idn_values_body_decode(m->rest, a, &vb) != 0)
-			return IDN_EMALFORMED;
-		*target = vb.id;
-		return 0;
-	case IDN_OC_ADD_VALUE:
-	case IDN_OC_MODIFY_VALUE: {
-		if (idn_values_body_decode(m->rest, a, &vb) != 0)
-			return IDN_EMALFORMED;
-		*target = vb.id;
-		bool admin = false;
-		for (uint32_t i = 0; i < vb.nvalues; i++)
-			admin |= idn_bytes_eq_str(vb.values[i].type, "HS_ADMIN");
-		*perm = m->hdr.op == IDN_OC_ADD_VALUE
-				? (admin ? IDN_ADM_ADD_ADMIN : IDN_ADM_ADD_VALUE)
-				: (admin ? IDN_ADM_MODIFY_ADMIN : IDN_ADM_MODIFY_VALUE);
-		return 0;
+	handler_t *h = r->h;
+	if (authz_session_end(h->node->authz, r->env->session_id, h->owner,
+			      h->conn) != 0) {
+		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
+			    "no such session on this connection: expired or ended");
+		return;
 	}
-	case IDN_OC_REMOVE_VALUE:
-		*perm = IDN_ADM_REMOVE_VALUE;
-		if (idn_remove_req_decode(m->rest, a, &rb) != 0)
-			return IDN_EMALFORMED;
-		*target = rb.id;
-		return 0;
-	case IDN_OC_DELETE:
-		*perm = IDN_ADM_DELETE_HANDLE;
-		return idn_id_body_decode(m->rest, target);
-	case IDN_OC_LIST:
-		*perm = IDN_ADM_LIST;
-		*prefix_handle = true;
-		return idn_id_body_decode(m->rest, target);
-	case IDN_OC_HOME:
-	case IDN_OC_UNHOME:
-		*perm = m->hdr.op == IDN_OC_HOME ? IDN_ADM_ADD_PREFIX
-						 : IDN_ADM_DELETE_PREFIX;
-		*prefix_handle = true;
-		return idn_id_body_decode(m->rest, target);
-	default:
-		return IDN_EUNSUPPORTED;
-	}
-}
-
-/* 0 when (admin, aidx) may run request m, else the response code. */
-static uint32_t authorize(handler_t *h, const idn_msg_t *m, idn_bytes_t admin,
-			  uint32_t aidx)
-{
-	uint16_t perm;
-	idn_bytes_t target;
-	bool ph;
-	if (required(m, &h->arena, &perm, &target, &ph) != 0)
-		return IDN_RC_PROTOCOL_ERROR;
-	uint8_t name[5 + IDN_IDENT_MAX];
-	size_t nlen = target.len;
-	if (ph) {
-		/* the prefix of an identifier, or a prefix given as such */
-		uint8_t p[IDN_IDENT_MAX];
-		uint32_t pl;
-		const uint8_t *slash = memchr(target.p, '/', target.len);
-		size_t plen = slash && !(target.len > 5 &&
-					 idn_ascii_caseeq(target.p, 5,
-							  (const uint8_t *)"0.NA/", 5))
-				      ? (size_t)(slash - target.p)
-				      : target.len;
-		if (idn_prefix_normalise(target.p, plen, p, &pl) != 0)
-			return IDN_RC_INVALID_HANDLE;
-		memcpy(name, "0.NA/", 5);
-		memcpy(name + 5, p, pl);
-		nlen = 5 + pl;
-	} else {
-		if (target.len > IDN_IDENT_MAX)
-			return IDN_RC_INVALID_HANDLE;
-		memcpy(name, target.p, target.len);
-	}
-	static _Thread_local idn_ident_t id;
-	if (idn_ident_parse(name, nlen, 0, &id) != 0)
-		return IDN_RC_INVALID_HANDLE;
-	idn_record_t rec;
-	int err = idn_store_get(h->rtxn, id.key, id.key_len, &rec);
-	if (err)
-		return err == IDN_ENOTFOUND && !ph ? IDN_RC_NOT_FOUND
-						   : IDN_RC_INSUFFICIENT_PERMS;
-	idn_rd_t rd;
-	idn_rd_init(&rd, rec.values.p, rec.values.len);
-	for (uint32_t i = 0; i < rec.nvalues && !rd.err; i++) {
-		idn_value_t v;
-		idn_hs_admin_t adm;
-		idn_value_decode(&rd, &h->arena, &v);
-		if (rd.err || !idn_bytes_eq_str(v.type, "HS_ADMIN") ||
-		    idn_hs_admin_decode(v.data, &adm) != 0 ||
-		    !(adm.perms & perm))
-			continue;
-		if (admin_matches(h, admin, aidx, adm.admin, adm.index, 0))
-			return 0;
-	}
-	return IDN_RC_INSUFFICIENT_PERMS;
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	reply_send(r);
 }
 
 static void do_answer(reply_t *r)
 {
 	handler_t *h = r->h;
-	struct challenge *c = challenge_take(h->node, r->env->session_id);
+	authz_challenge_t *c = authz_take(h->node->authz, r->env->session_id);
 	if (c == NULL) {
 		reply_error(r, IDN_RC_AUTH_TIMEOUT,
 			    "no such challenge: expired or already answered");
 		return;
 	}
 	idn_challenge_answer_t ans;
-	idn_bytes_t hash, sig;
-	idn_value_t key;
-	EVP_PKEY *pk = NULL;
-	int err;
-	if (idn_challenge_answer_decode(r->req->rest, &ans) != 0 ||
-	    idn_sig_decode(ans.sig, &hash, &sig) != 0) {
-		reply_error(r, IDN_RC_PROTOCOL_ERROR, "malformed challenge answer");
-		goto out;
-	}
-	if (!idn_bytes_eq_str(ans.auth_type, "HS_PUBKEY")) {
-		reply_error(r, IDN_RC_NOT_SUPPORTED,
-			    "only public-key (HS_PUBKEY) authentication is supported");
-		goto out;
-	}
-	err = find_value(h, ans.admin, ans.index, &key);
-	if (err || !idn_bytes_eq_str(key.type, "HS_PUBKEY") ||
-	    idn_pubkey_load(key.data, &pk) != 0) {
-		reply_error(r, IDN_RC_INVALID_ADMIN,
-			    "no usable HS_PUBKEY at that admin identifier and index");
-		goto out;
-	}
-	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16), idn_bytes(c->digest, 20)};
-	if (idn_sig_verify(pk, hash, parts, 2, sig) != 0) {
-		log_info("authentication failed for %.*s:%u",
-			 (int)(ans.admin.len > 200 ? 200 : ans.admin.len),
-			 ans.admin.p, ans.index);
-		reply_error(r, IDN_RC_AUTH_FAILED, "signature does not verify");
+	const char *why = "";
+	uint32_t rc = authz_check_answer(h->rtxn, &h->arena, c, r->req->rest,
+					 &ans, &why);
+	if (rc != 0) {
+		reply_error(r, rc, why);
 		goto out;
 	}
 	idn_msg_t orig;
@@ -1460,7 +1345,24 @@ static void do_answer(reply_t *r)
 		reply_error(r, IDN_RC_ERROR, "challenged request lost");
 		goto out;
 	}
-	uint32_t rc = authorize(h, &orig, ans.admin, ans.index);
+	if (orig.hdr.op == IDN_OC_SESSION_SETUP) {
+		session_open(r, &orig, &ans);
+		goto out;
+	}
+	if (orig.hdr.op == IDN_OC_RESOLUTION) {
+		/* anyone may ask; what the reader sees depends on who it is */
+		authz_who_t who = {{0}, ans.admin, ans.index};
+		idn_env_t env = *r->env;
+		env.session_id = 0;
+		reply_t run = *r;
+		run.env = &env;
+		run.req = &orig;
+		run.reader = &who;
+		do_resolve(&run, TRANSPORT_TCP);
+		r->sent = run.sent;
+		goto out;
+	}
+	rc = authz_permit(h->rtxn, &h->arena, &orig, ans.admin, ans.index);
 	if (rc != 0) {
 		reply_error(r, rc, rc == IDN_RC_INSUFFICIENT_PERMS
 					   ? "the admin lacks the permission for this operation"
@@ -1477,7 +1379,6 @@ static void do_answer(reply_t *r)
 	dispatch(&run, orig.hdr.op);
 	r->sent = run.sent;
 out:
-	EVP_PKEY_free(pk);
 	free(c);
 }
 
@@ -1492,7 +1393,7 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 {
 	idn_env_t env;
 	idn_msg_t msg;
-	reply_t r = {h, NULL, NULL, emit, ctx, {0}, {0, 0}, 0};
+	reply_t r = {h, NULL, NULL, emit, ctx, {0}, {0, 0}, 0, frame, len, NULL};
 	if (!h->redo)
 		STAT(h, requests);
 	int err = idn_env_decode(frame, len, &env);
@@ -1567,13 +1468,35 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		do_bulk_create(&r);
 		return r.sent;
 	}
+	/* what may write runs on a blocking handler, off the worker that
+	 * serves many clients (see HANDLER_DEFER) */
+	if (!h->blocking && transport != TRANSPORT_CONTROL &&
+	    (op == IDN_OC_CHALLENGE_ANSWER ||
+	     (is_admin_op(op) && env.session_id != 0 && h->conn != 0)))
+		return HANDLER_DEFER;
 	if (op == IDN_OC_CHALLENGE_ANSWER && transport != TRANSPORT_CONTROL) {
 		do_answer(&r);
 		return r.sent;
 	}
+	if (op == IDN_OC_SESSION_TERMINATE && transport != TRANSPORT_CONTROL) {
+		do_session_end(&r);
+		return r.sent;
+	}
+	if (op == IDN_OC_SESSION_SETUP && transport != TRANSPORT_CONTROL) {
+		if (h->conn == 0)
+			reply_error(&r, IDN_RC_NOT_SUPPORTED,
+				    "sessions need a TCP connection");
+		else
+			do_challenge(&r, frame, len);
+		return r.sent;
+	}
 	if (is_admin_op(op) && transport != TRANSPORT_CONTROL) {
-		/* the network must prove who it is: challenge, then answer */
-		do_challenge(&r, frame, len);
+		/* the network must prove who it is: by a session of this
+		 * connection, or by answering a challenge */
+		if (env.session_id != 0 && h->conn != 0)
+			do_in_session(&r, op);
+		else
+			do_challenge(&r, frame, len);
 		return r.sent;
 	}
 	dispatch(&r, op);

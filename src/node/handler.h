@@ -57,9 +57,7 @@ typedef struct {
 	EVP_PKEY *key;         /* signs certified replies, or NULL */
 	uint8_t *pubkey;       /* its HS_PUBKEY data, in the site */
 	size_t pubkey_len;
-	pthread_mutex_t auth_lock; /* guards the pending challenges */
-	struct challenge *challenges; /* awaiting their answers */
-	unsigned nchallenges;
+	struct authz *authz;   /* pending challenges (authz.h) */
 	pthread_mutex_t lock;  /* guards handlers and retired */
 	handler_t *handlers;   /* every live handler, for the stats */
 	handler_stats_t retired; /* counts of handlers that have ended */
@@ -89,6 +87,10 @@ struct handler {
 	idn_ident_t id;
 	handler_stats_t stats;
 	bool redo; /* processing a deferred request: counted already */
+	uint64_t conn; /* the TCP connection being served (its worker's id for
+			* it), 0 for other transports: sessions (authz.h) */
+	const void *owner; /* whose id conn is: this handler, or the worker
+			    * whose request a blocking handler runs */
 	handler_t *next; /* in node->handlers */
 };
 
@@ -105,12 +107,15 @@ void handler_end(handler_t *h);
 enum { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_CONTROL = 2 };
 
 /* handler_process's answer for a request that needs a recursive resolution
- * on a non-blocking handler: hand the frame to a blocking one. */
+ * or may write (a challenge answer, an admin request in a session: writes
+ * commit durably, which would stall the worker's other clients) on a
+ * non-blocking handler: hand the frame to a blocking one. */
 #define HANDLER_DEFER (-2)
 
 /* Processes one frame (envelope + message, len bytes). Administrative
- * operations are honoured only for TRANSPORT_CONTROL, whose socket's file
- * permissions are the access control. Returns the number of reply frames
+ * operations run at once for TRANSPORT_CONTROL, whose socket's file
+ * permissions are the access control; from the network they are
+ * challenged or run in an authenticated session (authz.h). Returns the number of reply frames
  * emitted (0: the input was dropped) or HANDLER_DEFER. Frames point into
  * h->out and are valid during the emit call only. */
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,

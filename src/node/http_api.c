@@ -138,7 +138,9 @@ uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
 		*message = "identifier too long";
 		return IDN_RC_INVALID_HANDLE;
 	}
-	uint32_t flags = public_only ? IDN_OF_PUBLIC_ONLY : 0;
+	/* only the admin token sees restricted values; anyone else asks for
+	 * public ones, rather than be challenged as a Handle client would */
+	uint32_t flags = public_only || !r->admin ? IDN_OF_PUBLIC_ONLY : 0;
 	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, r->admin, &hr) != 0) {
 		*message = "internal error";
 		return IDN_RC_ERROR;

@@ -18,6 +18,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "authz.h"
 #include "handler.h"
 #include "http.h"
 #include "log.h"
@@ -385,8 +386,13 @@ static void *resolver_main(void *arg)
 		if (handler_begin(&h) == 0) {
 			job_emit_t e;
 			e.job = j;
+			/* a TCP request keeps its connection's sessions */
+			h.conn = j->conn_id;
+			h.owner = &j->w->h;
 			handler_process(&h, j->frame, j->len, j->transport,
 					job_emit, &e);
+			h.conn = 0;
+			h.owner = &h;
 			handler_end(&h);
 		}
 		free(j);
@@ -453,6 +459,7 @@ static void udp_readable(worker_t *w, int fd)
 
 static void conn_close(worker_t *w, conn_t *c)
 {
+	authz_conn_closed(w->h.node->authz, &w->h, c->id);
 	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
 	close(c->fd);
 	if (c->prev)
@@ -541,8 +548,11 @@ static int conn_process(worker_t *w, conn_t *c)
 			}
 			begun = true;
 		}
-		if (handler_process(&w->h, c->rbuf + off, flen, TRANSPORT_TCP,
-				    tcp_emit, c) == HANDLER_DEFER)
+		w->h.conn = c->id;
+		int hn = handler_process(&w->h, c->rbuf + off, flen,
+					 TRANSPORT_TCP, tcp_emit, c);
+		w->h.conn = 0;
+		if (hn == HANDLER_DEFER)
 			defer(w, c->rbuf + off, flen, TRANSPORT_TCP, -1, NULL, 0,
 			      c, tcp_emit, c);
 		off += flen;
@@ -1041,6 +1051,14 @@ int server_start(const node_conf_t *conf, idn_store_t *store,
 		log_info("recursive: %d resolver threads, root hints %s%s",
 			 s->nresolvers, conf->roots[0],
 			 conf->nroots > 1 ? " ..." : "");
+	} else {
+		/* one blocking thread for what the workers defer: admin writes
+		 * over the network, which commit durably (fsync) */
+		s->resolvers = calloc(1, sizeof(pthread_t));
+		if (s->resolvers == NULL ||
+		    pthread_create(&s->resolvers[0], NULL, resolver_main, s) != 0)
+			goto fail_started;
+		s->nresolvers = 1;
 	}
 	if (pthread_create(&s->ctl_thread, NULL, ctl_main, s) != 0)
 		goto fail_started;

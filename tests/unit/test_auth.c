@@ -222,6 +222,94 @@ static void test_sign_and_verify_roundtrip(void **state)
 	EVP_PKEY_free(priv);
 }
 
+/* SM2 with SM3: an HS_PUBKEY SM2_PUB_KEY of a key made by the openssl
+ * command, and its signature over "nonce-and-digest-bytes" from
+ * `openssl pkeyutl -sign -rawin -digest sm3 -pkeyopt
+ * distid:1234567812345678`: the distinguishing ID both sides use. */
+static void test_sm2_openssl_signature_verifies(void **state)
+{
+	(void)state;
+	static const uint8_t point[65] = {
+		0x04, 0x50, 0x49, 0x4a, 0xa4, 0x44, 0x1d, 0x52, 0x80, 0xc0, 0x93, 0x06,
+		0xa1, 0xe6, 0xb6, 0xb3, 0xfd, 0x59, 0x60, 0x7c, 0x6d, 0x25, 0x68, 0x77,
+		0xce, 0x32, 0x42, 0x58, 0x84, 0xcd, 0x7d, 0xff, 0xb6, 0x8e, 0x2f, 0xe2,
+		0xba, 0x10, 0x46, 0x54, 0x5b, 0x8c, 0xa8, 0x5a, 0x38, 0x18, 0xb8, 0x5d,
+		0xa3, 0x54, 0x4b, 0x0c, 0xe7, 0x88, 0xfc, 0xcb, 0xf4, 0xc8, 0xb9, 0xcb,
+		0x8c, 0x32, 0x87, 0x5d, 0x35,
+	};
+	static const uint8_t sig[] = {
+		0x30, 0x45, 0x02, 0x21, 0x00, 0x96, 0x95, 0x2f, 0xf3, 0x78, 0xd0, 0x62,
+		0xe5, 0x3d, 0x4f, 0x64, 0x90, 0xc4, 0x15, 0xb1, 0x71, 0x14, 0xf5, 0xfc,
+		0xf8, 0x80, 0xca, 0x85, 0x84, 0x26, 0x95, 0x93, 0x7d, 0xef, 0x05, 0x93,
+		0x0f, 0x02, 0x20, 0x3c, 0x01, 0x52, 0xed, 0xc5, 0x03, 0xb4, 0x52, 0x02,
+		0xa7, 0x3b, 0xa5, 0x52, 0x33, 0x7b, 0x41, 0x77, 0xbf, 0x15, 0x3b, 0x63,
+		0x7c, 0xc4, 0x8c, 0x0a, 0xd7, 0x0b, 0xca, 0x5c, 0x2a, 0x67, 0x56,
+	};
+	uint8_t data[256];
+	idn_wr_t w;
+	idn_wr_init(&w, data, sizeof(data));
+	idn_hs_pubkey_t k = {idn_bytes_str("SM2_PUB_KEY"), 0, 1, {{0}}};
+	k.params[0] = idn_bytes(point, sizeof(point));
+	idn_hs_pubkey_encode(&w, &k);
+	EVP_PKEY *pk = NULL;
+	assert_int_equal(idn_pubkey_load(idn_bytes(data, w.len), &pk), 0);
+	assert_true(EVP_PKEY_is_a(pk, "SM2"));
+	idn_bytes_t parts[2] = {idn_bytes_str("nonce-and-"),
+				idn_bytes_str("digest-bytes")};
+	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), parts, 2,
+					idn_bytes(sig, sizeof(sig))), 0);
+	/* other data, or another hash, does not verify */
+	idn_bytes_t other[1] = {idn_bytes_str("nonce-and-digest-byteS")};
+	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), other, 1,
+					idn_bytes(sig, sizeof(sig))), IDN_EAUTH);
+	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SHA256"), parts, 2,
+					idn_bytes(sig, sizeof(sig))), IDN_EAUTH);
+	/* the same data re-encodes to the same HS_PUBKEY */
+	uint8_t again[256];
+	idn_wr_init(&w, again, sizeof(again));
+	assert_int_equal(idn_pubkey_encode(pk, &w), 0);
+	assert_int_equal(w.len, 4 + 11 + 2 + 4 + 65);
+	assert_memory_equal(again, data, w.len);
+	EVP_PKEY_free(pk);
+	/* a point that is not on the curve is refused */
+	uint8_t bad[65];
+	memcpy(bad, point, 65);
+	bad[64] ^= 1;
+	k.params[0] = idn_bytes(bad, 65);
+	idn_wr_init(&w, data, sizeof(data));
+	idn_hs_pubkey_encode(&w, &k);
+	pk = NULL;
+	assert_int_equal(idn_pubkey_load(idn_bytes(data, w.len), &pk), IDN_EVALUE);
+	EVP_PKEY_free(pk);
+}
+
+static void test_sm2_sign_verify_roundtrip(void **state)
+{
+	(void)state;
+	EVP_PKEY *priv = EVP_PKEY_Q_keygen(NULL, NULL, "SM2");
+	assert_non_null(priv);
+	uint8_t pub[256];
+	idn_wr_t w;
+	idn_wr_init(&w, pub, sizeof(pub));
+	assert_int_equal(idn_pubkey_encode(priv, &w), 0);
+	EVP_PKEY *pk = NULL;
+	assert_int_equal(idn_pubkey_load(idn_bytes(pub, w.len), &pk), 0);
+	idn_bytes_t parts[2] = {idn_bytes_str("nonce-bytes....."),
+				idn_bytes_str("digest-bytes........")};
+	uint8_t sig[256];
+	size_t sl;
+	assert_string_equal(idn_sig_hash_for(priv), "SM3");
+	assert_int_equal(idn_sig_sign(priv, "SM3", parts, 2, sig, sizeof(sig),
+				      &sl), 0);
+	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), parts, 2,
+					idn_bytes(sig, sl)), 0);
+	sig[sl - 3] ^= 1;
+	assert_int_not_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), parts, 2,
+					    idn_bytes(sig, sl)), 0);
+	EVP_PKEY_free(pk);
+	EVP_PKEY_free(priv);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -231,6 +319,8 @@ int main(void)
 		cmocka_unit_test(test_bad_keys),
 		cmocka_unit_test(test_reference_signed_reply),
 		cmocka_unit_test(test_sign_and_verify_roundtrip),
+		cmocka_unit_test(test_sm2_openssl_signature_verifies),
+		cmocka_unit_test(test_sm2_sign_verify_roundtrip),
 	};
 	return cmocka_run_group_tests_name("auth", tests, NULL, NULL);
 }

@@ -1,0 +1,214 @@
+#include "keys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <openssl/crypto.h>
+#include <openssl/pem.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "auth.h"
+#include "error.h"
+#include "msg.h"
+#include "seckey.h"
+
+/* Reads a small secret file that only its owner may read into buf
+ * (NUL-terminated; one trailing newline dropped). Returns the length or
+ * -1 after printing why. */
+static long read_private(const char *path, const char *what, uint8_t *buf,
+			 size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		fprintf(stderr, "idctl: cannot read %s %s: %s\n", what, path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		fprintf(stderr, "idctl: %s %s is readable by others (mode %04o): "
+			"chmod 600 it\n", what, path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	size_t n = 0;
+	ssize_t r;
+	while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
+		n += (size_t)r;
+	close(fd);
+	if (n == cap) {
+		fprintf(stderr, "idctl: %s %s is too long (at most %zu bytes)\n",
+			what, path, cap - 1);
+		return -1;
+	}
+	if (n > 0 && buf[n - 1] == '\n')
+		n--;
+	if (n > 0 && buf[n - 1] == '\r')
+		n--;
+	buf[n] = 0;
+	if (n == 0) {
+		fprintf(stderr, "idctl: %s %s is empty\n", what, path);
+		return -1;
+	}
+	return (long)n;
+}
+
+/* Creates path 0600, failing if it exists. */
+static FILE *create_private(const char *path)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	FILE *f = fd >= 0 ? fdopen(fd, "w") : NULL;
+	if (f == NULL) {
+		fprintf(stderr, "idctl: keygen: cannot create %s: %s\n", path,
+			strerror(errno));
+		if (fd >= 0)
+			close(fd);
+	}
+	return f;
+}
+
+int ctl_keygen(const char *out, const char *type, int bits,
+	       const char *passfile)
+{
+	bool sm2 = type != NULL && !strcmp(type, "sm2");
+	if (type != NULL && !sm2 && strcmp(type, "rsa")) {
+		fprintf(stderr, "idctl: keygen: unknown --type '%s' (rsa or sm2)\n",
+			type);
+		return 2;
+	}
+	char pass[1024];
+	long plen = 0;
+	if (passfile != NULL &&
+	    (plen = read_private(passfile, "passphrase file", (uint8_t *)pass,
+				 sizeof(pass))) < 0)
+		return 1;
+	if (passfile != NULL && plen < 4) {
+		fprintf(stderr, "idctl: keygen: the passphrase needs at least 4 "
+			"characters\n");
+		OPENSSL_cleanse(pass, sizeof(pass));
+		return 1;
+	}
+	EVP_PKEY *key = sm2 ? EVP_PKEY_Q_keygen(NULL, NULL, "SM2")
+			    : EVP_RSA_gen((unsigned)bits);
+	int rc = 1;
+	if (key == NULL) {
+		fprintf(stderr, "idctl: keygen: cannot generate the key\n");
+		goto done;
+	}
+	char pub[4096];
+	uint8_t data[4096];
+	idn_wr_t w;
+	idn_wr_init(&w, data, sizeof(data));
+	FILE *f = create_private(out);
+	if (f == NULL)
+		goto done;
+	/* PKCS#8, encrypted with AES-256-CBC under the passphrase if any */
+	int ok = plen > 0 ? PEM_write_PKCS8PrivateKey(f, key, EVP_aes_256_cbc(),
+						     pass, (int)plen, NULL, NULL)
+			  : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+	if (fclose(f) != 0 || !ok || idn_pubkey_encode(key, &w) != 0) {
+		fprintf(stderr, "idctl: keygen: cannot write %s\n", out);
+		goto done;
+	}
+	snprintf(pub, sizeof(pub), "%s.pub", out);
+	f = create_private(pub);
+	if (f == NULL)
+		goto done;
+	if (fwrite(data, 1, w.len, f) != w.len || fclose(f) != 0) {
+		fprintf(stderr, "idctl: keygen: cannot write %s\n", pub);
+		goto done;
+	}
+	printf("private key: %s (mode 0600%s)\npublic key (HS_PUBKEY data): %s\n"
+	       "value to store, e.g. at index 300 of the admin identifier:\n"
+	       "  300:HS_PUBKEY=hex:", out,
+	       plen > 0 ? ", encrypted with AES-256" : "", pub);
+	for (size_t i = 0; i < w.len; i++)
+		printf("%02x", data[i]);
+	printf("\n");
+	rc = 0;
+done:
+	OPENSSL_cleanse(pass, sizeof(pass));
+	EVP_PKEY_free(key);
+	return rc;
+}
+
+int ctl_cred_load(const char *key_file, const char *secret_file,
+		  const char *passfile, ctl_cred_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	if (secret_file != NULL) {
+		long n = read_private(secret_file, "secret file", c->secret,
+				      sizeof(c->secret));
+		if (n < 0)
+			return -1;
+		c->secret_len = (size_t)n;
+		c->is_secret = true;
+		return 0;
+	}
+	char pass[1024];
+	long plen = 0;
+	if (passfile != NULL &&
+	    (plen = read_private(passfile, "passphrase file", (uint8_t *)pass,
+				 sizeof(pass))) < 0)
+		return -1;
+	FILE *f = fopen(key_file, "r");
+	/* without a passphrase file, OpenSSL asks on the terminal when the
+	 * key is encrypted */
+	c->key = f ? PEM_read_PrivateKey(f, NULL, NULL, plen > 0 ? pass : NULL)
+		   : NULL;
+	OPENSSL_cleanse(pass, sizeof(pass));
+	if (f)
+		fclose(f);
+	if (c->key == NULL) {
+		fprintf(stderr, "idctl: cannot read a private key from %s%s\n",
+			key_file, f ? " (wrong passphrase, or not a PEM key)" : "");
+		return -1;
+	}
+	return 0;
+}
+
+void ctl_cred_free(ctl_cred_t *c)
+{
+	EVP_PKEY_free(c->key);
+	c->key = NULL;
+	OPENSSL_cleanse(c->secret, sizeof(c->secret));
+	c->secret_len = 0;
+}
+
+int ctl_answer_encode(const ctl_cred_t *c, idn_bytes_t admin, uint32_t index,
+		      idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w)
+{
+	uint8_t sbuf[1100];
+	idn_wr_t sw;
+	idn_wr_init(&sw, sbuf, sizeof(sbuf));
+	int err;
+	if (c->is_secret) {
+		err = idn_seckey_answer(IDN_MAC_HMAC_SHA256,
+					idn_bytes(c->secret, c->secret_len),
+					nonce, digest, &sw);
+	} else {
+		uint8_t sig[1024];
+		size_t siglen;
+		const char *hash = idn_sig_hash_for(c->key);
+		idn_bytes_t parts[2] = {nonce, digest};
+		err = idn_sig_sign(c->key, hash, parts, 2, sig, sizeof(sig),
+				   &siglen);
+		if (err == 0)
+			idn_sig_encode(&sw, idn_bytes_str(hash),
+				       idn_bytes(sig, siglen));
+	}
+	if (err == 0)
+		err = sw.err;
+	if (err)
+		return err;
+	idn_challenge_answer_t ans = {
+		idn_bytes_str(c->is_secret ? "HS_SECKEY" : "HS_PUBKEY"), admin,
+		index, idn_bytes(sbuf, sw.len)};
+	idn_challenge_answer_encode(w, &ans);
+	OPENSSL_cleanse(sbuf, sizeof(sbuf));
+	return w->err;
+}

@@ -1,0 +1,48 @@
+/* idctl's admin credentials: key generation (RSA or SM2, optionally
+ * passphrase-encrypted), loading a private key or a secret, and answering
+ * a node's challenge with them (DESIGN §5). Every file written here is
+ * created 0600; a secret file that others may read is refused. */
+#ifndef IDN_CTL_KEYS_H
+#define IDN_CTL_KEYS_H
+
+#include <openssl/evp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "wire.h"
+
+#define CTL_SECRET_MAX 1024
+
+/* An admin's credential: a private key (HS_PUBKEY admins) or a secret
+ * (HS_SECKEY admins). */
+typedef struct {
+	EVP_PKEY *key;
+	uint8_t secret[CTL_SECRET_MAX];
+	size_t secret_len;
+	bool is_secret;
+} ctl_cred_t;
+
+/* idctl keygen --out FILE [--type rsa|sm2] [--bits N]
+ * [--passphrase-file F]: writes FILE (PEM private key, 0600; encrypted
+ * with AES-256 under the passphrase when given) and FILE.pub (HS_PUBKEY
+ * data) and prints the value to store. Returns the exit status. */
+int ctl_keygen(const char *out, const char *type, int bits,
+	       const char *passfile);
+
+/* Loads key_file (PEM; an encrypted key takes the passphrase from
+ * passfile, or asks on the terminal) or secret_file (raw bytes, a trailing
+ * newline dropped; the file must not be readable by group or others).
+ * Exactly one of key_file and secret_file is non-NULL. Prints a one-line
+ * error and returns -1 on failure. Free with ctl_cred_free. */
+int ctl_cred_load(const char *key_file, const char *secret_file,
+		  const char *passfile, ctl_cred_t *c);
+void ctl_cred_free(ctl_cred_t *c);
+
+/* Writes the body of op 200 answering a challenge (nonce, request digest)
+ * as admin:index: a signature (SHA-256 for RSA, SM3 for SM2 keys) or an
+ * HMAC-SHA256 with the secret. Returns 0 or a library error. */
+int ctl_answer_encode(const ctl_cred_t *c, idn_bytes_t admin, uint32_t index,
+		      idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w);
+
+#endif
