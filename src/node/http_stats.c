@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
 #include "cache.h"
 #include "http_int.h"
 #include "store.h"
@@ -94,6 +95,65 @@ static void node_totals(node_ctx_t *n, sample_t *s)
 	ADDR(referrals, referrals);
 #undef ADDR
 	pthread_mutex_unlock(&n->lock);
+}
+
+/* Registrations and resolutions by industry and region, summed over the
+ * node's handlers (activity.h). */
+typedef struct {
+	uint64_t ind[ACT_KINDS][ACT_INDUSTRIES];
+	uint64_t reg[ACT_KINDS][ACT_REGIONS];
+} act_sum_t;
+
+static void act_add(act_sum_t *s, const act_counts_t *c)
+{
+	for (int k = 0; k < ACT_KINDS; k++) {
+		for (int i = 0; i < ACT_INDUSTRIES; i++)
+			s->ind[k][i] += atomic_load_explicit(
+				&c->industry[k][i], memory_order_relaxed);
+		for (int i = 0; i < ACT_REGIONS; i++)
+			s->reg[k][i] += atomic_load_explicit(
+				&c->region[k][i], memory_order_relaxed);
+	}
+}
+
+static void node_activity(node_ctx_t *n, act_sum_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&n->lock);
+	for (handler_t *h = n->handlers; h != NULL; h = h->next)
+		if (h->act != NULL)
+			act_add(s, act_counts(h->act));
+	act_add(s, &n->act_retired);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* [{"code","name","registrations","resolutions"}] of the classes with any
+ * activity, in code order. */
+static json_t *activity_json(const act_sum_t *s, bool industry)
+{
+	json_t *arr = json_array();
+	int n = industry ? ACT_INDUSTRIES : ACT_REGIONS;
+	for (int i = 0; i < n; i++) {
+		uint64_t reg = industry ? s->ind[ACT_REGISTER][i]
+					: s->reg[ACT_REGISTER][i];
+		uint64_t res = industry ? s->ind[ACT_RESOLVE][i]
+					: s->reg[ACT_RESOLVE][i];
+		if (reg == 0 && res == 0)
+			continue;
+		json_t *o = json_object();
+		json_object_set_new(o, "code",
+				    json_string(industry ? act_industry_code(i)
+							 : act_region_code(i)));
+		json_object_set_new(o, "name",
+				    json_string(industry ? act_industry_name(i)
+							 : act_region_name(i)));
+		json_object_set_new(o, "registrations",
+				    json_integer((json_int_t)reg));
+		json_object_set_new(o, "resolutions",
+				    json_integer((json_int_t)res));
+		json_array_append_new(arr, o);
+	}
+	return arr;
 }
 
 static void *sampler_main(void *arg)
@@ -412,6 +472,10 @@ static void stats_json(hreq_t *r)
 	json_object_set_new(j, "series", ser);
 	json_object_set_new(j, "prefixes", merged_prefixes(st));
 	json_object_set_new(j, "top", merged_top(st, 10));
+	act_sum_t as;
+	node_activity(n, &as);
+	json_object_set_new(j, "industries", activity_json(&as, true));
+	json_object_set_new(j, "regions", activity_json(&as, false));
 	idn_store_stat_t ss;
 	if (idn_store_stat(n->store, &ss) == 0) {
 		json_t *so = json_object();
@@ -542,6 +606,32 @@ static void metrics(hreq_t *r)
 		    route_names[rt], (double)atomic_load(&st->lat_us[rt]) / 1e6);
 		out(&b, "idnode_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
 		    route_names[rt], (unsigned long long)total);
+	}
+	act_sum_t as;
+	node_activity(n, &as);
+	static const char *const kinds[ACT_KINDS] = {"resolutions",
+						     "registrations"};
+	for (int k = 0; k < ACT_KINDS; k++) {
+		out(&b, "# HELP idnode_%s_by_industry_total %s by GB/T 4754 "
+			"section of the record's template\n"
+			"# TYPE idnode_%s_by_industry_total counter\n",
+		    kinds[k], k == ACT_RESOLVE ? "Resolutions" : "Registrations",
+		    kinds[k]);
+		for (int i = 0; i < ACT_INDUSTRIES; i++)
+			if (as.ind[k][i])
+				out(&b, "idnode_%s_by_industry_total{section=\"%s\"} %llu\n",
+				    kinds[k], act_industry_code(i),
+				    (unsigned long long)as.ind[k][i]);
+		out(&b, "# HELP idnode_%s_by_region_total %s by GB/T 2260 "
+			"province of the prefix\n"
+			"# TYPE idnode_%s_by_region_total counter\n",
+		    kinds[k], k == ACT_RESOLVE ? "Resolutions" : "Registrations",
+		    kinds[k]);
+		for (int i = 0; i < ACT_REGIONS; i++)
+			if (as.reg[k][i])
+				out(&b, "idnode_%s_by_region_total{region=\"%s\"} %llu\n",
+				    kinds[k], act_region_code(i),
+				    (unsigned long long)as.reg[k][i]);
 	}
 	idn_cache_stats_t cs = {0};
 	if (n->cache)
