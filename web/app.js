@@ -107,7 +107,7 @@
    * eight busiest are drawn, busiest first */
   function barChart(node, rows, label, left) {
     while (node.firstChild) node.removeChild(node.firstChild);
-    var max = 1, x0 = left || 110, room = 550 - x0;
+    var max = 1, x0 = left || 110, room = 520 - x0;
     rows = rows.slice().sort(function (a, b) {
       return (b.resolutions + b.registrations) - (a.resolutions + a.registrations);
     });

@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1194,6 +1196,68 @@ static h_run_t run_chromium(const char *url, const char *shot, char *profile)
 	return r;
 }
 
+/* Activity while the console is open: resolutions of a bound record and
+ * registrations of new ones, until told to stop. */
+static atomic_bool live_stop;
+static atomic_int live_regs;
+
+static void *live_activity(void *arg)
+{
+	(void)arg;
+	for (int i = 0; !atomic_load(&live_stop); i++) {
+		resp_t r;
+		char path[128];
+		if (i % 8 == 0) {
+			snprintf(path, sizeof(path), "/api/handles/" P2 "/live-%d",
+				 i);
+			if (send_json(&r, "PUT", path, true, GEAR_REC) == 201)
+				atomic_fetch_add(&live_regs, 1);
+		} else {
+			get(&r, "/api/handles/" P2 "/g-1");
+		}
+		resp_free(&r);
+	}
+	return NULL;
+}
+
+/* The dashboard chart id of the dumped DOM: drew bars, shows label, and
+ * its data-trace (activity total at each update) grew while open. */
+static void check_class_chart(const char *dom, const char *id,
+			      const char *label)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "id=\"%s\"", id);
+	const char *c = strstr(dom, key);
+	if (c == NULL)
+		fail_msg("no %s in the console", id);
+	const char *end = strstr(c, "</svg>");
+	assert_non_null(end);
+	const char *bar = strstr(c, "class=\"bar\"");
+	if (bar == NULL || bar > end)
+		fail_msg("%s has no bars: %.600s", id, c);
+	const char *lab = strstr(c, label);
+	if (lab == NULL || lab > end)
+		fail_msg("%s lacks '%s': %.600s", id, label, c);
+	const char *tr = strstr(c, "data-trace=\"");
+	assert_true(tr != NULL && tr < end);
+	long first = -1, last = -1;
+	int n = 0;
+	for (const char *p = tr + 12; *p && *p != '"'; n++) {
+		char *e;
+		long v = strtol(p, &e, 10);
+		if (e == p)
+			fail_msg("%s: bad data-trace %.200s", id, tr);
+		if (first < 0)
+			first = v;
+		last = v;
+		p = *e == ',' ? e + 1 : e;
+	}
+	if (n < 2 || first <= 0 || last <= first)
+		fail_msg("%s did not update with new activity: %.200s", id, tr);
+	print_message("%s: %d updates, activity %ld -> %ld\n", id, n, first,
+		      last);
+}
+
 static void console_chromium(void **state)
 {
 	(void)state;
@@ -1209,6 +1273,12 @@ static void console_chromium(void **state)
 		get(&r, "/api/handles/" H_HOME "/part-1");
 		resp_free(&r);
 	}
+	setup_p2();
+	h_ctl_ok(node, "create", P2 "/g-1", "--template", "gear@1",
+		 "2001:BATCH=A-1", "--overwrite", NULL);
+	atomic_store(&live_stop, false);
+	pthread_t live;
+	assert_int_equal(pthread_create(&live, NULL, live_activity, NULL), 0);
 	char url[256];
 	snprintf(url, sizeof(url),
 		 "http://127.0.0.1:%u/console/#resolve=" H_HOME "%%2Fpart-1", hport);
@@ -1229,6 +1299,9 @@ static void console_chromium(void **state)
 	assert_non_null(strstr(c.out, "<polyline"));
 	assert_non_null(strstr(c.out, "class=\"bar\""));
 	assert_non_null(strstr(c.out, "data-series-length=\""));
+	/* by industry and by region, growing with the live activity */
+	check_class_chart(c.out, "chart-industry", "C 制造业");
+	check_class_chart(c.out, "chart-region", "广东省");
 	h_run_free(&c);
 	/* the screenshot, kept as a test artifact */
 	char dir[512], shot[600];
@@ -1245,6 +1318,9 @@ static void console_chromium(void **state)
 	print_message("console screenshot: %s (%lld bytes)\n", shot,
 		      (long long)st.st_size);
 	h_run_free(&c);
+	atomic_store(&live_stop, true);
+	pthread_join(live, NULL);
+	assert_true(atomic_load(&live_regs) > 0);
 	char *rm[] = {"/bin/rm", "-rf", profile, NULL};
 	h_run(&c, 30000, (const char *const *)rm);
 	h_run_free(&c);
