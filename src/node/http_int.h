@@ -116,6 +116,10 @@ bool http_method(const hreq_t *r, const char *m);
  * escape is malformed or decodes to NUL. */
 char *http_pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len,
 		      bool plus_space, size_t *out_len);
+/* Splits a query string (without '?') into r's decoded pairs (qk, qv,
+ * nq), from r->req's pool. Returns 0, or -1 on a malformed escape or more
+ * than HTTP_Q_MAX pairs. */
+int http_parse_query(hreq_t *r, const char *q, size_t len);
 /* Parses the request body as a JSON object; replies 400 and returns NULL
  * when it is not one. */
 json_t *http_body_json(hreq_t *r);
