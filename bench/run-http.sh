@@ -77,7 +77,7 @@ awk -v n="$COUNT" -v hp="$hp" -v root="$root" 'BEGIN {
 		printf "url = \"http://127.0.0.1:%s%s\"\noutput = \"%s%s\"\n", hp, p, root, p
 	}
 }' >"$tmp/fetch.cfg"
-curl -sf --parallel --parallel-max 4 -K "$tmp/fetch.cfg"
+curl -sf --no-progress-meter --parallel --parallel-max 4 -K "$tmp/fetch.cfg"
 rm -f "$tmp/fetch.cfg"
 n=$(find "$root/api/handles/88.118.8" -type f | wc -l)
 [ "$n" -eq "$COUNT" ] || { echo "run-http.sh: saved $n of $COUNT documents" >&2; exit 1; }
@@ -86,8 +86,13 @@ sizes=$(find "$root/api/handles/88.118.8" -type f -printf '%s\n' |
 	sort -n | awk '{a[NR]=$1; s+=$1} END {printf "%d-%d bytes, mean %.0f, median %d", a[1], a[NR], s/NR, a[int((NR+1)/2)]}')
 chmod -R a+rX "$root"
 np=$(port)
+# nginx's open file cache keeps descriptors open: half the limit of open
+# files, the other half for connections and misses
+nofile=$(ulimit -n)
+fcache=$((nofile / 2 < COUNT + 1000 ? nofile / 2 : COUNT + 1000))
 cat >"$tmp/nginx.conf" <<NG
 worker_processes $cores;
+worker_rlimit_nofile $nofile;
 pid $tmp/nginx.pid;
 error_log $tmp/nginx-error.log warn;
 daemon on;
@@ -98,7 +103,7 @@ http {
   sendfile on;
   tcp_nodelay on;
   keepalive_requests 1000000;
-  open_file_cache max=$((COUNT + 1000)) inactive=600s;
+  open_file_cache max=$fcache inactive=600s;
   client_body_temp_path $tmp/ngx-body;
   proxy_temp_path $tmp/ngx-proxy;
   fastcgi_temp_path $tmp/ngx-fcgi;
@@ -127,7 +132,7 @@ run() { # name port
 	rps=$(awk '/Requests\/sec/ {print $2}' "$tmp/wrk-$1.txt")
 	p50=$(awk '$1=="50%" {print $2}' "$tmp/wrk-$1.txt")
 	p99=$(awk '$1=="99%" {print $2}' "$tmp/wrk-$1.txt")
-	errs=$(grep -E "Non-2xx|Socket errors" "$tmp/wrk-$1.txt" || true)
+	errs=$(grep -E "Non-2xx|Socket errors" "$tmp/wrk-$1.txt" | tr -s ' \n' ' ' || true)
 	echo "$1 $rps $p50 $p99 ${errs:-none}"
 }
 echo "wrk: $THREADS threads, $CONNS connections, ${DURATION}s each"
@@ -152,7 +157,7 @@ fetched from idnode before the runs; both answer the same random sequence
 Command: \`bench/run-http.sh --count $COUNT --duration $DURATION\` (THREADS=$THREADS CONNS=$CONNS).
 Inside: \`idctl populate --data DIR --prefix 88.118.8 --count $COUNT\` (${popsec} s),
 \`idnode --data DIR --listen 127.0.0.1:P --home 88.118.8 --http 127.0.0.1:HP --http-threads $cores\`,
-nginx $ngv with \`worker_processes $cores; sendfile on; open_file_cache max=$((COUNT + 1000))\`,
+nginx $ngv with \`worker_processes $cores; sendfile on; open_file_cache max=$fcache\` (open files limit $nofile),
 saving the documents took ${savesec} s,
 \`wrk -t$THREADS -c$CONNS -d${DURATION}s --latency -s random.lua http://127.0.0.1:PORT/\`.
 

@@ -1070,11 +1070,24 @@ static void stats_industry_region(void **state)
 	name_of("regions", "440000", name, sizeof(name));
 	assert_string_equal(name, "广东省");
 
-	/* the main prefix has no REGION value: its records are unknown */
+	/* the main prefix has no REGION value, 88.200.7's is no GB/T 2260
+	 * province (99) and 88.200.8's is too short: all unknown */
 	get(&r, "/api/handles/" H_HOME "/part-1");
 	resp_free(&r);
+	h_ctl_ok(node, "home", "88.200.7", NULL);
+	h_ctl_ok(node, "create", "0.NA/88.200.7", "1:REGION=990000", NULL);
+	h_ctl_ok(node, "create", "88.200.7/x", "1:URL=https://example.com/x",
+		 NULL);
+	h_ctl_ok(node, "home", "88.200.8", NULL);
+	h_ctl_ok(node, "create", "0.NA/88.200.8", "1:REGION=4403", NULL);
+	h_ctl_ok(node, "create", "88.200.8/x", "1:URL=https://example.com/x",
+		 NULL);
 	class_counts("regions", "unknown", &un_reg, &un_res);
 	assert_int_equal(un_res - un_res0, 1);
+	/* the two records, and the two prefix handles (of prefix 0.NA) */
+	assert_int_equal(un_reg - un_reg0, 4);
+	class_counts("regions", "440000", &gd_reg, &gd_res);
+	assert_int_equal(gd_reg - gd_reg0, 4);
 
 	get(&r, "/metrics");
 	EXPECT(&r, 200);
