@@ -178,6 +178,12 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 /* Parses a JSON array of values. Returns 0 or -1 with err. */
 int http_values_parse(json_t *arr, idn_value_t **out, uint32_t *n,
 		      idn_arena_t *a, char *err, size_t errlen);
+/* The compact JSON text json_dumps makes of an array of http_value_json
+ * (byte for byte), written without jansson; with id, wrapped as the GET
+ * reply {"responseCode":1,"handle":id,"values":[...]}. Allocated from a;
+ * NULL when out of memory. */
+char *http_values_text(const idn_value_t *v, uint32_t n, const char *id,
+		       idn_arena_t *a, size_t *len);
 json_t *http_site_json(const idn_hs_site_t *s);
 json_t *http_jstrn(const uint8_t *p, size_t len);
 void http_fmt_time(uint32_t t, char *out, size_t cap);

@@ -10,7 +10,8 @@
  * through the value parser. Checked: decoded text never contains NUL and
  * is no longer than its input; re-encoding a decoded string gives it back;
  * every value that parses, written out as the API shows values and parsed
- * again, is the same value. */
+ * again, is the same value; and the direct JSON writer of the GET path
+ * (http_values_text) writes exactly what jansson writes. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -123,6 +124,21 @@ static void check_values(json_t *arr)
 		json_decref(back);
 		free(text);
 	}
+	/* the direct writer of the GET path: the same bytes as jansson */
+	json_t *arr2 = json_array();
+	for (uint32_t i = 0; i < n; i++)
+		json_array_append_new(arr2, http_value_json(&v[i], &a));
+	char *want = json_dumps(arr2, JSON_COMPACT);
+	json_decref(arr2);
+	size_t len = 0;
+	char *got = http_values_text(v, n, NULL, &a, &len);
+	if (want == NULL || got == NULL || len != strlen(want) ||
+	    memcmp(got, want, len) != 0) {
+		fprintf(stderr, "direct JSON differs:\n%s\n%.*s\n", want,
+			(int)len, got ? got : "");
+		abort();
+	}
+	free(want);
 	idn_arena_free(&a);
 }
 
