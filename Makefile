@@ -79,6 +79,11 @@ $(B)/tests/e2e/%: $(B)/tests/e2e/%.o $(E2E_HOBJ) $(LIB)
 $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
+# fuzz_http reaches the HTTP request parsers, which live in the daemon
+NODE_LIBOBJ = $(filter-out $(B)/src/node/main.o,$(NODE_OBJ))
+$(B)/tests/fuzz/fuzz_http: $(B)/tests/fuzz/fuzz_http.o $(B)/tests/fuzz/replay.o $(NODE_LIBOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
+
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -97,9 +102,11 @@ FUZZ_CC ?= clang
 fuzz:
 	@mkdir -p build/fuzz
 	for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
+	  extra=; [ $$t = fuzz_http ] && \
+	    extra="$(filter-out src/node/main.c,$(NODE_SRC)) $(HTTP_CFLAGS) $(HTTP_LIBS)"; \
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc/lib $(PQ_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined tests/fuzz/$$t.c $(LIB_SRC) \
-	    -o build/fuzz/$$t $(LDLIBS) || exit 1; \
+	    $$extra -o build/fuzz/$$t $(LDLIBS) || exit 1; \
 	done
 	@echo "run: build/fuzz/<target> tests/fuzz/corpus/<target>"
 

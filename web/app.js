@@ -103,20 +103,36 @@
         "stroke-width": 2, "class": "series", "data-points": s.length }));
     });
   }
-  function barChart(node, rows) {
+  /* rows: {resolutions, registrations} and a label (label(row)); the
+   * eight busiest are drawn, busiest first */
+  function barChart(node, rows, label, left) {
     while (node.firstChild) node.removeChild(node.firstChild);
-    var max = 1;
+    var max = 1, x0 = left || 110, room = 520 - x0;
+    rows = rows.slice().sort(function (a, b) {
+      return (b.resolutions + b.registrations) - (a.resolutions + a.registrations);
+    });
     rows.forEach(function (r) { max = Math.max(max, r.resolutions + r.registrations); });
     rows.slice(0, 8).forEach(function (r, i) {
-      var y = 8 + i * 24, w1 = 440 * r.resolutions / max, w2 = 440 * r.registrations / max;
-      var t = svg("text", { x: 4, y: y + 14, "font-size": 12 }); t.textContent = r.prefix;
+      var y = 8 + i * 24, w1 = room * r.resolutions / max, w2 = room * r.registrations / max;
+      var t = svg("text", { x: 4, y: y + 14, "font-size": 12, "class": "label" });
+      t.textContent = label ? label(r) : r.prefix;
       node.appendChild(t);
-      node.appendChild(svg("rect", { x: 110, y: y, width: w1, height: 18, fill: "#1f77b4", "class": "bar" }));
-      node.appendChild(svg("rect", { x: 110 + w1, y: y, width: w2, height: 18, fill: "#2ca02c", "class": "bar" }));
-      var c = svg("text", { x: 116 + w1 + w2, y: y + 14, "font-size": 11 });
+      node.appendChild(svg("rect", { x: x0, y: y, width: w1, height: 18, fill: "#1f77b4", "class": "bar" }));
+      node.appendChild(svg("rect", { x: x0 + w1, y: y, width: w2, height: 18, fill: "#2ca02c", "class": "bar" }));
+      var c = svg("text", { x: x0 + 6 + w1 + w2, y: y + 14, "font-size": 11 });
       c.textContent = r.resolutions + " / " + r.registrations;
       node.appendChild(c);
     });
+  }
+  /* industry or region: bars plus, in data-trace, the total activity
+   * seen at each of the last 20 updates (the test reads it) */
+  function classChart(node, rows, label) {
+    barChart(node, rows, label, 230);
+    var total = 0;
+    rows.forEach(function (r) { total += r.resolutions + r.registrations; });
+    var trace = (node.getAttribute("data-trace") || "").split(",").filter(Boolean);
+    trace.push(String(total));
+    node.setAttribute("data-trace", trace.slice(-20).join(","));
   }
   function card(label, value) {
     var c = el("div", { "class": "card" });
@@ -141,6 +157,12 @@
       lineChart($("chart-err"), [se.errors.slice(-120), se.notFound.slice(-120)],
         ["#d62728", "#ff7f0e"]);
       barChart($("chart-prefix"), s.prefixes);
+      classChart($("chart-industry"), s.industries || [], function (r) {
+        return r.code === "unknown" ? "no template" : r.code + " " + r.name;
+      });
+      classChart($("chart-region"), s.regions || [], function (r) {
+        return r.code === "unknown" ? "unknown" : r.name;
+      });
       var top = $("top");
       top.textContent = "";
       var h = el("tr"); h.appendChild(el("th", {}, "identifier")); h.appendChild(el("th", {}, "resolutions"));

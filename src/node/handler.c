@@ -198,6 +198,9 @@ int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 		if (err)
 			goto fail;
 	}
+	h->act = act_new();
+	if (h->act == NULL)
+		goto fail;
 	err = idn_rtxn_begin(node->store, &h->rtxn);
 	if (err)
 		goto fail;
@@ -214,6 +217,8 @@ int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 	pthread_mutex_unlock(&node->lock);
 	return 0;
 fail:
+	act_free(h->act);
+	h->act = NULL;
 	idn_resolver_free(h->resolver);
 	free(h->scratch);
 	free(h->out);
@@ -249,7 +254,10 @@ void handler_fini(handler_t *h)
 			break;
 		}
 	stats_add(&n->retired, &h->stats);
+	act_counts_add(&n->act_retired, act_counts(h->act));
 	pthread_mutex_unlock(&n->lock);
+	act_free(h->act);
+	h->act = NULL;
 	if (h->rtxn)
 		idn_rtxn_free(h->rtxn);
 	if (h->prtxn)
@@ -757,6 +765,10 @@ static int do_resolve(reply_t *r, int transport)
 		     !authz_may_read(h->rtxn, &h->arena, rec.values, rec.nvalues,
 				     reader->admin, reader->index)))
 			vis = VIS_PUBLIC;
+		act_resolved(h->act, h->now,
+			     h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0,
+			     &h->id, &rec,
+			     h->rtxn);
 		return answer(r, &q, rec.values.p, rec.values.len, rec.nvalues,
 			      vis);
 	}
@@ -881,9 +893,14 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 			return reply_error(r, IDN_RC_INVALID_VALUE, text);
 		return reply_lib_error(r, err);
 	}
+	if (op == IDN_OC_CREATE && oldp == NULL) /* new, not replaced */
+		act_registered(h->act, h->now, id_flags(h), &h->id, t);
 	err = idn_wtxn_commit(t);
-	if (err)
+	if (err) {
+		act_discard(h->act);
 		return reply_lib_error(r, err);
+	}
+	act_commit(h->act);
 	STAT(h, writes);
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	return reply_send(r);
@@ -981,6 +998,7 @@ static int do_bulk_create(reply_t *r)
 		uint32_t nv;
 		if (rd.err || idn_values_decode(&rd, &h->arena, &v, &nv) != 0) {
 			idn_wtxn_abort(t);
+			act_discard(h->act);
 			return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 					   "malformed bulk create request");
 		}
@@ -1009,19 +1027,26 @@ static int do_bulk_create(reply_t *r)
 		}
 		if (bulk_fatal(err)) {
 			idn_wtxn_abort(t);
+			act_discard(h->act);
 			return reply_lib_error(r, err);
 		}
+		if (err == 0)
+			act_registered(h->act, h->now, id_flags(h), &h->id, t);
 		created += err == 0;
 		rcs[i] = bulk_rc(err);
 	}
 	if (idn_rd_finish(&rd) != 0) {
 		idn_wtxn_abort(t);
+		act_discard(h->act);
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "malformed bulk create request");
 	}
 	err = idn_wtxn_commit(t);
-	if (err)
+	if (err) {
+		act_discard(h->act);
 		return reply_lib_error(r, err);
+	}
+	act_commit(h->act);
 	atomic_fetch_add_explicit(&h->stats.writes, created,
 				  memory_order_relaxed);
 	reply_start(r, IDN_RC_SUCCESS, 0);

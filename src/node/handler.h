@@ -13,6 +13,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "activity.h"
 #include "arena.h"
 #include "cache.h"
 #include "config.h"
@@ -61,6 +62,7 @@ typedef struct {
 	pthread_mutex_t lock;  /* guards handlers and retired */
 	handler_t *handlers;   /* every live handler, for the stats */
 	handler_stats_t retired; /* counts of handlers that have ended */
+	act_counts_t act_retired; /* their activity by industry, region */
 } node_ctx_t;
 
 /* Sets up the shared context: the cache of a recursive node, this node's
@@ -86,6 +88,7 @@ struct handler {
 	uint32_t now;
 	idn_ident_t id;
 	handler_stats_t stats;
+	activity_t *act; /* by industry and region (activity.h) */
 	bool redo; /* processing a deferred request: counted already */
 	uint64_t conn; /* the TCP connection being served (its worker's id for
 			* it), 0 for other transports: sessions (authz.h) */

@@ -134,7 +134,7 @@ char *http_pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len,
 	return o;
 }
 
-static int parse_query(hreq_t *r, const char *q, size_t len)
+int http_parse_query(hreq_t *r, const char *q, size_t len)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -299,7 +299,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	int done = 0;
 	if (r.path == NULL || r.plen != strlen(r.path) ||
 	    (req->query_at != SIZE_MAX &&
-	     parse_query(&r, req->path.base + req->query_at + 1,
+	     http_parse_query(&r, req->path.base + req->query_at + 1,
 			 req->path.len - req->query_at - 1) != 0)) {
 		http_reply_rc(&r, 400, IDN_RC_PROTOCOL_ERROR,
 			      "malformed percent-encoding or query string");

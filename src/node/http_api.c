@@ -117,10 +117,12 @@ static json_t *values_json(hreq_t *r, const idn_value_t *v, uint32_t n)
 	return a;
 }
 
-uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
-		      const char *const *types, int ntypes,
-		      const uint32_t *idx, int nidx, json_t **values,
-		      const char **message)
+/* http_resolve with the values left decoded (*v, *n from the thread's
+ * arena; *n is 0 when there are none). */
+static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
+			       const char *const *types, int ntypes,
+			       const uint32_t *idx, int nidx, idn_value_t **v,
+			       uint32_t *n, const char **message)
 {
 	http_thr_t *t = r->t;
 	idn_bytes_t tv[HTTP_Q_MAX];
@@ -131,7 +133,8 @@ uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
 	idn_wr_t w;
 	idn_wr_init(&w, t->body, IDN_MSG_MAX);
 	idn_resolve_req_encode(&w, &q);
-	*values = NULL;
+	*v = NULL;
+	*n = 0;
 	*message = "";
 	hdl_reply_t hr;
 	if (w.err) {
@@ -152,12 +155,28 @@ uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
 			*message = "malformed reply";
 			return IDN_RC_ERROR;
 		}
-		*values = values_json(r, b.values, b.nvalues);
+		*v = b.values;
+		*n = b.nvalues;
 	} else {
 		*message = reply_text(r, &hr);
 	}
 	http_stats_ident(t->srv->stats, t->id, id, false, hr.rc == IDN_RC_SUCCESS);
 	return hr.rc;
+}
+
+uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
+		      const char *const *types, int ntypes,
+		      const uint32_t *idx, int nidx, json_t **values,
+		      const char **message)
+{
+	idn_value_t *v;
+	uint32_t n;
+	uint32_t rc = resolve_values(r, id, public_only, types, ntypes, idx,
+				     nidx, &v, &n, message);
+	bool has = rc == IDN_RC_SUCCESS || rc == IDN_RC_PREFIX_REFERRAL ||
+		   rc == IDN_RC_SERVICE_REFERRAL;
+	*values = has ? values_json(r, v, n) : NULL;
+	return rc;
 }
 
 uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
@@ -248,11 +267,27 @@ static void handle_get(hreq_t *r, const char *id)
 		return;
 	}
 	bool pub = !r->admin || http_q_flag(r, "publicOnly");
-	json_t *values;
+	idn_value_t *v;
+	uint32_t n;
 	const char *msg;
 	r->op = "resolve";
-	uint32_t rc = http_resolve(r, id, pub, types, nt, idx, ni, &values, &msg);
+	uint32_t rc = resolve_values(r, id, pub, types, nt, idx, ni, &v, &n,
+				     &msg);
 	r->rc = rc;
+	/* the common answer is written straight to text (http_values_text) */
+	size_t len;
+	char *text;
+	if (rc == IDN_RC_SUCCESS && !http_q_flag(r, "pretty") &&
+	    idn_utf8_check((const uint8_t *)id, strlen(id)) == 0 &&
+	    (text = http_values_text(v, n, id, &r->t->arena, &len)) != NULL) {
+		http_add_header(r, H2O_TOKEN_CACHE_CONTROL, "no-store");
+		http_reply(r, 200, "application/json", text, len);
+		return;
+	}
+	json_t *values = NULL;
+	if (rc == IDN_RC_SUCCESS || rc == IDN_RC_PREFIX_REFERRAL ||
+	    rc == IDN_RC_SERVICE_REFERRAL)
+		values = values_json(r, v, n);
 	json_t *j = rc_json(rc, id, msg);
 	if (values != NULL)
 		json_object_set_new(j, "values", values);

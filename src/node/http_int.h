@@ -116,6 +116,10 @@ bool http_method(const hreq_t *r, const char *m);
  * escape is malformed or decodes to NUL. */
 char *http_pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len,
 		      bool plus_space, size_t *out_len);
+/* Splits a query string (without '?') into r's decoded pairs (qk, qv,
+ * nq), from r->req's pool. Returns 0, or -1 on a malformed escape or more
+ * than HTTP_Q_MAX pairs. */
+int http_parse_query(hreq_t *r, const char *q, size_t len);
 /* Parses the request body as a JSON object; replies 400 and returns NULL
  * when it is not one. */
 json_t *http_body_json(hreq_t *r);
@@ -174,6 +178,12 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 /* Parses a JSON array of values. Returns 0 or -1 with err. */
 int http_values_parse(json_t *arr, idn_value_t **out, uint32_t *n,
 		      idn_arena_t *a, char *err, size_t errlen);
+/* The compact JSON text json_dumps makes of an array of http_value_json
+ * (byte for byte), written without jansson; with id, wrapped as the GET
+ * reply {"responseCode":1,"handle":id,"values":[...]}. Allocated from a;
+ * NULL when out of memory. */
+char *http_values_text(const idn_value_t *v, uint32_t n, const char *id,
+		       idn_arena_t *a, size_t *len);
 json_t *http_site_json(const idn_hs_site_t *s);
 json_t *http_jstrn(const uint8_t *p, size_t len);
 void http_fmt_time(uint32_t t, char *out, size_t cap);

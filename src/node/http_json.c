@@ -590,3 +590,230 @@ int http_values_parse(json_t *arr, idn_value_t **out, uint32_t *n,
 	*n = (uint32_t)cnt;
 	return 0;
 }
+
+/* ---- the same JSON written directly (the GET path) ----
+ *
+ * http_values_text writes what json_dumps(JSON_COMPACT) makes of an array
+ * of http_value_json objects, byte for byte, without building the jansson
+ * tree: strings escaped as jansson escapes them ('"', '\\', \b \f \n \r \t,
+ * other controls as \u00XX, nothing else), text that is not UTF-8 as "".
+ * Site and vlist values, rare, still go through jansson. fuzz_http checks
+ * both ways agree. */
+
+typedef struct {
+	char *p;
+	size_t len, cap;
+	idn_arena_t *a;
+	bool err;
+} jtext_t;
+
+static bool jt_need(jtext_t *w, size_t n)
+{
+	if (w->err)
+		return false;
+	if (w->cap - w->len >= n)
+		return true;
+	size_t cap = w->cap * 2 > w->len + n ? w->cap * 2 : w->len + n + 256;
+	char *p = idn_arena_alloc(w->a, cap);
+	if (p == NULL) {
+		w->err = true;
+		return false;
+	}
+	if (w->len)
+		memcpy(p, w->p, w->len);
+	w->p = p;
+	w->cap = cap;
+	return true;
+}
+
+static void jt_raw(jtext_t *w, const char *s, size_t n)
+{
+	if (jt_need(w, n)) {
+		memcpy(w->p + w->len, s, n);
+		w->len += n;
+	}
+}
+
+#define JT_LIT(w, s) jt_raw((w), (s), sizeof(s) - 1)
+
+static void jt_uint(jtext_t *w, uint64_t v)
+{
+	char b[24];
+	int n = 0;
+	do
+		b[sizeof(b) - 1 - n++] = (char)('0' + v % 10);
+	while ((v /= 10) != 0);
+	jt_raw(w, b + sizeof(b) - n, (size_t)n);
+}
+
+/* A JSON string of p[0..n) as http_jstrn + json_dumps write it. */
+static void jt_str(jtext_t *w, const uint8_t *p, size_t n)
+{
+	if (idn_utf8_check(p, n) != 0)
+		n = 0;
+	if (!jt_need(w, 2 + 6 * n))
+		return;
+	char *o = w->p + w->len;
+	*o++ = '"';
+	for (size_t i = 0; i < n; i++) {
+		uint8_t c = p[i];
+		if (c >= 0x20 && c != '"' && c != '\\') {
+			*o++ = (char)c;
+			continue;
+		}
+		*o++ = '\\';
+		switch (c) {
+		case '"': *o++ = '"'; break;
+		case '\\': *o++ = '\\'; break;
+		case '\b': *o++ = 'b'; break;
+		case '\f': *o++ = 'f'; break;
+		case '\n': *o++ = 'n'; break;
+		case '\r': *o++ = 'r'; break;
+		case '\t': *o++ = 't'; break;
+		default:
+			*o++ = 'u';
+			*o++ = '0';
+			*o++ = '0';
+			*o++ = "0123456789ABCDEF"[c >> 4];
+			*o++ = "0123456789ABCDEF"[c & 15];
+		}
+	}
+	*o++ = '"';
+	w->len = (size_t)(o - w->p);
+}
+
+static void jt_b64(jtext_t *w, const uint8_t *p, size_t n)
+{
+	char *s = idn_base64(p, n);
+	if (s == NULL) {
+		JT_LIT(w, "null");
+		return;
+	}
+	JT_LIT(w, "\"");
+	jt_raw(w, s, strlen(s)); /* base64 needs no escapes */
+	JT_LIT(w, "\"");
+	free(s);
+}
+
+/* The last timestamp formatted by this thread: values of a record mostly
+ * share one. */
+static void jt_time(jtext_t *w, uint32_t t)
+{
+	static _Thread_local uint32_t last_t;
+	static _Thread_local char last[32];
+	static _Thread_local size_t last_len;
+	if (last_len == 0 || t != last_t) {
+		http_fmt_time(t, last, sizeof(last));
+		last_len = strlen(last);
+		last_t = t;
+	}
+	JT_LIT(w, "\"");
+	jt_raw(w, last, last_len);
+	JT_LIT(w, "\"");
+}
+
+/* One value through jansson, appended as text; false when out of memory. */
+static void jt_jansson(jtext_t *w, const idn_value_t *v)
+{
+	json_t *j = http_value_json(v, w->a);
+	char *s = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	if (s == NULL) {
+		w->err = true;
+		return;
+	}
+	jt_raw(w, s, strlen(s));
+	free(s);
+}
+
+static void jt_value(jtext_t *w, const idn_value_t *v)
+{
+	idn_hs_admin_t adm;
+	bool admin = idn_bytes_eq_str(v->type, "HS_ADMIN") &&
+		     idn_hs_admin_decode(v->data, &adm) == 0;
+	if (!admin && (idn_bytes_eq_str(v->type, "HS_SITE") ||
+		       idn_bytes_eq_str(v->type, "HS_VLIST"))) {
+		jt_jansson(w, v);
+		return;
+	}
+	JT_LIT(w, "{\"index\":");
+	jt_uint(w, v->index);
+	JT_LIT(w, ",\"type\":");
+	jt_str(w, v->type.p, v->type.len);
+	JT_LIT(w, ",\"data\":{\"format\":");
+	if (admin) {
+		char bits[12];
+		for (int i = 0; i < 12; i++)
+			bits[i] = adm.perms & (1u << (11 - i)) ? '1' : '0';
+		JT_LIT(w, "\"admin\",\"value\":{\"handle\":");
+		jt_str(w, adm.admin.p, adm.admin.len);
+		JT_LIT(w, ",\"index\":");
+		jt_uint(w, adm.index);
+		JT_LIT(w, ",\"permissions\":\"");
+		jt_raw(w, bits, 12);
+		JT_LIT(w, "\"}");
+	} else if (idn_bytes_eq_str(v->type, "HS_PUBKEY")) {
+		JT_LIT(w, "\"key\",\"value\":");
+		jt_b64(w, v->data.p, v->data.len);
+	} else if (is_text(v->data)) {
+		JT_LIT(w, "\"string\",\"value\":");
+		jt_str(w, v->data.p, v->data.len);
+	} else {
+		JT_LIT(w, "\"base64\",\"value\":");
+		jt_b64(w, v->data.p, v->data.len);
+	}
+	JT_LIT(w, "},\"ttl\":");
+	jt_uint(w, v->ttl);
+	if (v->ttl_type == IDN_TTL_ABSOLUTE)
+		JT_LIT(w, ",\"ttlType\":\"absolute\"");
+	JT_LIT(w, ",\"timestamp\":");
+	jt_time(w, v->timestamp);
+	char perms[5];
+	perms_text(v->perms, perms);
+	JT_LIT(w, ",\"permissions\":\"");
+	jt_raw(w, perms, 4);
+	JT_LIT(w, "\"");
+	if (v->nrefs) {
+		JT_LIT(w, ",\"references\":[");
+		for (uint32_t i = 0; i < v->nrefs; i++) {
+			if (i)
+				JT_LIT(w, ",");
+			JT_LIT(w, "{\"handle\":");
+			jt_str(w, v->refs[i].id.p, v->refs[i].id.len);
+			JT_LIT(w, ",\"index\":");
+			jt_uint(w, v->refs[i].index);
+			JT_LIT(w, "}");
+		}
+		JT_LIT(w, "]");
+	}
+	JT_LIT(w, "}");
+}
+
+char *http_values_text(const idn_value_t *v, uint32_t n, const char *id,
+		       idn_arena_t *a, size_t *len)
+{
+	size_t guess = 64 + (id ? 6 * strlen(id) : 0);
+	for (uint32_t i = 0; i < n; i++)
+		guess += 200 + 2 * (v[i].type.len + v[i].data.len);
+	jtext_t w = {NULL, 0, 0, a, false};
+	if (!jt_need(&w, guess))
+		return NULL;
+	if (id != NULL) {
+		JT_LIT(&w, "{\"responseCode\":1,\"handle\":");
+		jt_str(&w, (const uint8_t *)id, strlen(id));
+		JT_LIT(&w, ",\"values\":");
+	}
+	JT_LIT(&w, "[");
+	for (uint32_t i = 0; i < n; i++) {
+		if (i)
+			JT_LIT(&w, ",");
+		jt_value(&w, &v[i]);
+	}
+	JT_LIT(&w, "]");
+	if (id != NULL)
+		JT_LIT(&w, "}");
+	if (w.err)
+		return NULL;
+	*len = w.len;
+	return w.p;
+}

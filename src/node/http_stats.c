@@ -2,13 +2,16 @@
  * /metrics): the node's handler counters sampled once a second into a
  * five-minute series, HTTP requests by route, status and latency, and the
  * identifiers and prefixes most resolved over HTTP (per-thread lossy
- * heavy-hitter tables: O(1) per request, no shared lock). */
+ * heavy-hitter tables: O(1) per request, no shared lock), operations by
+ * response code (per-thread, lock-free), and registrations and resolutions
+ * by industry and region (the handlers' counters, activity.h). */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "activity.h"
 #include "cache.h"
 #include "http_int.h"
 #include "store.h"
@@ -36,11 +39,21 @@ typedef struct {
 	uint64_t res, reg, fail;
 } pfx_slot_t;
 
+/* Operations by Handle response code: appended by the owning HTTP thread
+ * only and published through n (release), so neither side locks. */
+typedef struct {
+	const char *op; /* static strings */
+	uint32_t rc;
+	atomic_uint_fast64_t count;
+} oprc_t;
+
 typedef struct {
 	pthread_mutex_t lock; /* taken by its thread and by readers */
 	top_slot_t top[TOP_SLOTS];
 	pfx_slot_t pfx[PFX_SLOTS];
 	uint64_t pfx_other;
+	oprc_t oprc[OPRC_MAX];
+	atomic_int noprc;
 } thr_stats_t;
 
 typedef struct {
@@ -53,13 +66,7 @@ struct http_stats {
 	atomic_uint_fast64_t req[R_COUNT][NCODES];
 	atomic_uint_fast64_t lat[R_COUNT][HTTP_LAT_BUCKETS + 1];
 	atomic_uint_fast64_t lat_us[R_COUNT];
-	pthread_mutex_t lock; /* oprc, series */
-	struct {
-		const char *op;
-		uint32_t rc;
-		uint64_t n;
-	} oprc[OPRC_MAX];
-	int noprc;
+	pthread_mutex_t lock; /* series */
 	sample_t last;
 	sample_t series[SERIES]; /* per-second deltas, ring */
 	time_t series_t[SERIES];
@@ -94,6 +101,65 @@ static void node_totals(node_ctx_t *n, sample_t *s)
 	ADDR(referrals, referrals);
 #undef ADDR
 	pthread_mutex_unlock(&n->lock);
+}
+
+/* Registrations and resolutions by industry and region, summed over the
+ * node's handlers (activity.h). */
+typedef struct {
+	uint64_t ind[ACT_KINDS][ACT_INDUSTRIES];
+	uint64_t reg[ACT_KINDS][ACT_REGIONS];
+} act_sum_t;
+
+static void act_add(act_sum_t *s, const act_counts_t *c)
+{
+	for (int k = 0; k < ACT_KINDS; k++) {
+		for (int i = 0; i < ACT_INDUSTRIES; i++)
+			s->ind[k][i] += atomic_load_explicit(
+				&c->industry[k][i], memory_order_relaxed);
+		for (int i = 0; i < ACT_REGIONS; i++)
+			s->reg[k][i] += atomic_load_explicit(
+				&c->region[k][i], memory_order_relaxed);
+	}
+}
+
+static void node_activity(node_ctx_t *n, act_sum_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&n->lock);
+	for (handler_t *h = n->handlers; h != NULL; h = h->next)
+		if (h->act != NULL)
+			act_add(s, act_counts(h->act));
+	act_add(s, &n->act_retired);
+	pthread_mutex_unlock(&n->lock);
+}
+
+/* [{"code","name","registrations","resolutions"}] of the classes with any
+ * activity, in code order. */
+static json_t *activity_json(const act_sum_t *s, bool industry)
+{
+	json_t *arr = json_array();
+	int n = industry ? ACT_INDUSTRIES : ACT_REGIONS;
+	for (int i = 0; i < n; i++) {
+		uint64_t reg = industry ? s->ind[ACT_REGISTER][i]
+					: s->reg[ACT_REGISTER][i];
+		uint64_t res = industry ? s->ind[ACT_RESOLVE][i]
+					: s->reg[ACT_RESOLVE][i];
+		if (reg == 0 && res == 0)
+			continue;
+		json_t *o = json_object();
+		json_object_set_new(o, "code",
+				    json_string(industry ? act_industry_code(i)
+							 : act_region_code(i)));
+		json_object_set_new(o, "name",
+				    json_string(industry ? act_industry_name(i)
+							 : act_region_name(i)));
+		json_object_set_new(o, "registrations",
+				    json_integer((json_int_t)reg));
+		json_object_set_new(o, "resolutions",
+				    json_integer((json_int_t)res));
+		json_array_append_new(arr, o);
+	}
+	return arr;
 }
 
 static void *sampler_main(void *arg)
@@ -188,21 +254,21 @@ void http_stats_request(http_stats_t *st, const hreq_t *r, int status,
 	atomic_fetch_add_explicit(&st->lat[rt][b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&st->lat_us[rt], (uint64_t)(seconds * 1e6),
 				  memory_order_relaxed);
-	if (r->op == NULL)
+	if (r->op == NULL || r->t->id < 0 || r->t->id >= st->nthr)
 		return;
-	pthread_mutex_lock(&st->lock);
+	thr_stats_t *t = &st->thr[r->t->id];
+	int n = atomic_load_explicit(&t->noprc, memory_order_relaxed);
 	int i = 0;
-	while (i < st->noprc &&
-	       (st->oprc[i].rc != r->rc || strcmp(st->oprc[i].op, r->op)))
+	while (i < n && (t->oprc[i].rc != r->rc || strcmp(t->oprc[i].op, r->op)))
 		i++;
-	if (i == st->noprc && i < OPRC_MAX) {
-		st->oprc[i].op = r->op; /* static strings */
-		st->oprc[i].rc = r->rc;
-		st->noprc++;
+	if (i == n) {
+		if (n == OPRC_MAX)
+			return;
+		t->oprc[i].op = r->op;
+		t->oprc[i].rc = r->rc;
+		atomic_store_explicit(&t->noprc, n + 1, memory_order_release);
 	}
-	if (i < OPRC_MAX)
-		st->oprc[i].n++;
-	pthread_mutex_unlock(&st->lock);
+	atomic_fetch_add_explicit(&t->oprc[i].count, 1, memory_order_relaxed);
 }
 
 static uint32_t fnv(const char *s, size_t n)
@@ -412,6 +478,10 @@ static void stats_json(hreq_t *r)
 	json_object_set_new(j, "series", ser);
 	json_object_set_new(j, "prefixes", merged_prefixes(st));
 	json_object_set_new(j, "top", merged_top(st, 10));
+	act_sum_t as;
+	node_activity(n, &as);
+	json_object_set_new(j, "industries", activity_json(&as, true));
+	json_object_set_new(j, "regions", activity_json(&as, false));
 	idn_store_stat_t ss;
 	if (idn_store_stat(n->store, &ss) == 0) {
 		json_t *so = json_object();
@@ -515,12 +585,35 @@ static void metrics(hreq_t *r)
 		}
 	out(&b, "# HELP idnode_operations_total Operations by protocol, op and Handle response code\n"
 		"# TYPE idnode_operations_total counter\n");
-	pthread_mutex_lock(&st->lock);
-	for (int i = 0; i < st->noprc; i++)
+	struct {
+		const char *op;
+		uint32_t rc;
+		uint64_t n;
+	} ops[OPRC_MAX];
+	int nops = 0;
+	for (int k = 0; k < st->nthr; k++) {
+		thr_stats_t *t = &st->thr[k];
+		int m = atomic_load_explicit(&t->noprc, memory_order_acquire);
+		for (int i = 0; i < m; i++) {
+			int j = 0;
+			while (j < nops && (ops[j].rc != t->oprc[i].rc ||
+					    strcmp(ops[j].op, t->oprc[i].op)))
+				j++;
+			if (j == nops) {
+				if (nops == OPRC_MAX)
+					continue;
+				ops[j].op = t->oprc[i].op;
+				ops[j].rc = t->oprc[i].rc;
+				ops[j].n = 0;
+				nops++;
+			}
+			ops[j].n += atomic_load_explicit(&t->oprc[i].count,
+							 memory_order_relaxed);
+		}
+	}
+	for (int i = 0; i < nops; i++)
 		out(&b, "idnode_operations_total{protocol=\"http\",op=\"%s\",rc=\"%u\"} %llu\n",
-		    st->oprc[i].op, st->oprc[i].rc,
-		    (unsigned long long)st->oprc[i].n);
-	pthread_mutex_unlock(&st->lock);
+		    ops[i].op, ops[i].rc, (unsigned long long)ops[i].n);
 	out(&b, "# HELP idnode_http_request_duration_seconds HTTP request latency\n"
 		"# TYPE idnode_http_request_duration_seconds histogram\n");
 	for (int rt = 0; rt < R_COUNT; rt++) {
@@ -542,6 +635,32 @@ static void metrics(hreq_t *r)
 		    route_names[rt], (double)atomic_load(&st->lat_us[rt]) / 1e6);
 		out(&b, "idnode_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
 		    route_names[rt], (unsigned long long)total);
+	}
+	act_sum_t as;
+	node_activity(n, &as);
+	static const char *const kinds[ACT_KINDS] = {"resolutions",
+						     "registrations"};
+	for (int k = 0; k < ACT_KINDS; k++) {
+		out(&b, "# HELP idnode_%s_by_industry_total %s by GB/T 4754 "
+			"section of the record's template\n"
+			"# TYPE idnode_%s_by_industry_total counter\n",
+		    kinds[k], k == ACT_RESOLVE ? "Resolutions" : "Registrations",
+		    kinds[k]);
+		for (int i = 0; i < ACT_INDUSTRIES; i++)
+			if (as.ind[k][i])
+				out(&b, "idnode_%s_by_industry_total{section=\"%s\"} %llu\n",
+				    kinds[k], act_industry_code(i),
+				    (unsigned long long)as.ind[k][i]);
+		out(&b, "# HELP idnode_%s_by_region_total %s by GB/T 2260 "
+			"province of the prefix\n"
+			"# TYPE idnode_%s_by_region_total counter\n",
+		    kinds[k], k == ACT_RESOLVE ? "Resolutions" : "Registrations",
+		    kinds[k]);
+		for (int i = 0; i < ACT_REGIONS; i++)
+			if (as.reg[k][i])
+				out(&b, "idnode_%s_by_region_total{region=\"%s\"} %llu\n",
+				    kinds[k], act_region_code(i),
+				    (unsigned long long)as.reg[k][i]);
 	}
 	idn_cache_stats_t cs = {0};
 	if (n->cache)

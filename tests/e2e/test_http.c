@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <netinet/in.h>
 #include <poll.h>
+#include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -923,6 +925,191 @@ static void stats_metrics(void **state)
 	resp_free(&r);
 }
 
+/* ---- the dashboard by industry (template) and region (prefix) ---- */
+
+#define P2 "88.200.6" /* a second enterprise prefix, in Guangdong */
+
+static const char gear_json[] =
+	"{\"prefix\":\"" P2 "\",\"name\":\"gear\",\"version\":1,"
+	"\"industry\":\"C/34/345\",\"items\":[{\"name\":\"BATCH\","
+	"\"index\":2001,\"type\":\"string\"}]}";
+
+/* A record bound to gear@1, for PUT /api/handles/{id}. */
+#define GEAR_REC \
+	"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":" \
+	"\"https://example.com/gear\"},{\"index\":1999,\"type\":" \
+	"\"IDN_TEMPLATE_REF\",\"data\":\"gear@1\"},{\"index\":2001," \
+	"\"type\":\"BATCH\",\"data\":\"B-7\"}]}"
+
+/* registrations and resolutions of the entry with that code in the
+ * "industries" or "regions" array of /api/stats (0 when absent) */
+static void class_counts(const char *list, const char *code, long *reg,
+			 long *res)
+{
+	resp_t r;
+	get(&r, "/api/stats");
+	EXPECT(&r, 200);
+	json_t *j = body_json(&r);
+	json_t *arr = json_object_get(j, list);
+	assert_true(json_is_array(arr));
+	*reg = *res = 0;
+	size_t i;
+	json_t *e;
+	json_array_foreach(arr, i, e)
+	{
+		if (strcmp(json_string_value(json_object_get(e, "code")), code))
+			continue;
+		*reg = jint(e, "registrations");
+		*res = jint(e, "resolutions");
+		assert_non_null(json_string_value(json_object_get(e, "name")));
+	}
+	json_decref(j);
+	resp_free(&r);
+}
+
+static void name_of(const char *list, const char *code, char *out, size_t cap)
+{
+	resp_t r;
+	get(&r, "/api/stats");
+	json_t *j = body_json(&r);
+	size_t i;
+	json_t *e;
+	out[0] = 0;
+	json_array_foreach(json_object_get(j, list), i, e)
+		if (!strcmp(json_string_value(json_object_get(e, "code")), code))
+			snprintf(out, cap, "%s",
+				 json_string_value(json_object_get(e, "name")));
+	json_decref(j);
+	resp_free(&r);
+}
+
+static void setup_p2(void)
+{
+	static bool done;
+	if (done)
+		return;
+	done = true;
+	h_ctl_ok(node, "home", P2, NULL);
+	/* Shenzhen (440300) counts under Guangdong (440000) */
+	h_ctl_ok(node, "create", "0.NA/" P2, "1:REGION=440300",
+		 "100:HS_ADMIN=0.NA/" P2 "@300", NULL);
+	char path[512];
+	snprintf(path, sizeof(path), "%s/gear.json", node->dir);
+	h_write_file(path, gear_json);
+	h_ctl_ok(node, "template", "put", P2, path, NULL);
+	h_ctl_ok(node, "template", "publish", P2, "gear", "1", NULL);
+}
+
+static void stats_industry_region(void **state)
+{
+	(void)state;
+	setup_p2();
+	long c_reg0, c_res0, gd_reg0, gd_res0, u_reg0, u_res0, un_reg0, un_res0;
+	class_counts("industries", "C", &c_reg0, &c_res0);
+	class_counts("industries", "unknown", &u_reg0, &u_res0);
+	class_counts("regions", "440000", &gd_reg0, &gd_res0);
+	class_counts("regions", "unknown", &un_reg0, &un_res0);
+
+	/* registrations: 2 bound records over the control socket, 1 over
+	 * REST, 1 unbound record; a failed one and a replacement count
+	 * nothing */
+	h_ctl_ok(node, "create", P2 "/g-1", "--template", "gear@1",
+		 "1:URL=https://example.com/g/1", "2001:BATCH=A-1", NULL);
+	h_ctl_ok(node, "create", P2 "/g-2", "--template", "gear@1",
+		 "2001:BATCH=A-2", NULL);
+	resp_t r;
+	send_json(&r, "PUT", "/api/handles/" P2 "/g-3", true, GEAR_REC);
+	EXPECT(&r, 201);
+	resp_free(&r);
+	send_json(&r, "PUT", "/api/handles/" P2 "/g-3", true, GEAR_REC);
+	EXPECT(&r, 200); /* replaced: not a new registration */
+	resp_free(&r);
+	h_ctl_ok(node, "create", P2 "/plain", "1:URL=https://example.com/pl",
+		 NULL);
+	h_run_t hr;
+	h_ctl(&hr, node, "create", P2 "/g-1", "--template", "gear@1",
+	      "2001:BATCH=A-9", NULL);
+	assert_int_not_equal(hr.status, 0); /* exists */
+	h_run_free(&hr);
+
+	/* resolutions: 5 over HTTP, 2 over UDP, 1 of the unbound record;
+	 * a miss counts under no class */
+	for (int i = 0; i < 5; i++) {
+		get(&r, "/api/handles/" P2 "/g-1");
+		EXPECT(&r, 200);
+		resp_free(&r);
+	}
+	for (int i = 0; i < 2; i++) {
+		h_net(&hr, node, "resolve", P2 "/g-2", NULL);
+		h_assert_status(&hr, 0);
+		h_run_free(&hr);
+	}
+	get(&r, "/api/handles/" P2 "/plain");
+	EXPECT(&r, 200);
+	resp_free(&r);
+	get(&r, "/api/handles/" P2 "/missing");
+	EXPECT(&r, 404);
+	resp_free(&r);
+
+	long c_reg, c_res, gd_reg, gd_res, u_reg, u_res, un_reg, un_res;
+	class_counts("industries", "C", &c_reg, &c_res);
+	class_counts("industries", "unknown", &u_reg, &u_res);
+	class_counts("regions", "440000", &gd_reg, &gd_res);
+	class_counts("regions", "unknown", &un_reg, &un_res);
+	assert_int_equal(c_reg - c_reg0, 3);
+	assert_int_equal(c_res - c_res0, 7);
+	assert_int_equal(u_reg - u_reg0, 1);
+	assert_int_equal(u_res - u_res0, 1);
+	assert_int_equal(gd_reg - gd_reg0, 4);
+	assert_int_equal(gd_res - gd_res0, 8);
+	assert_int_equal(un_reg - un_reg0, 0);
+	assert_int_equal(un_res - un_res0, 0);
+	char name[128];
+	name_of("industries", "C", name, sizeof(name));
+	assert_string_equal(name, "制造业");
+	name_of("regions", "440000", name, sizeof(name));
+	assert_string_equal(name, "广东省");
+
+	/* the main prefix has no REGION value, 88.200.7's is no GB/T 2260
+	 * province (99) and 88.200.8's is too short: all unknown */
+	get(&r, "/api/handles/" H_HOME "/part-1");
+	resp_free(&r);
+	h_ctl_ok(node, "home", "88.200.7", NULL);
+	h_ctl_ok(node, "create", "0.NA/88.200.7", "1:REGION=990000", NULL);
+	h_ctl_ok(node, "create", "88.200.7/x", "1:URL=https://example.com/x",
+		 NULL);
+	h_ctl_ok(node, "home", "88.200.8", NULL);
+	h_ctl_ok(node, "create", "0.NA/88.200.8", "1:REGION=4403", NULL);
+	h_ctl_ok(node, "create", "88.200.8/x", "1:URL=https://example.com/x",
+		 NULL);
+	class_counts("regions", "unknown", &un_reg, &un_res);
+	assert_int_equal(un_res - un_res0, 1);
+	/* the two records, and the two prefix handles (of prefix 0.NA) */
+	assert_int_equal(un_reg - un_reg0, 4);
+	class_counts("regions", "440000", &gd_reg, &gd_res);
+	assert_int_equal(gd_reg - gd_reg0, 4);
+
+	get(&r, "/metrics");
+	EXPECT(&r, 200);
+	char want[4][160];
+	snprintf(want[0], sizeof(want[0]),
+		 "idnode_registrations_by_industry_total{section=\"C\"} %ld\n",
+		 c_reg);
+	snprintf(want[1], sizeof(want[1]),
+		 "idnode_resolutions_by_industry_total{section=\"C\"} %ld\n",
+		 c_res);
+	snprintf(want[2], sizeof(want[2]),
+		 "idnode_registrations_by_region_total{region=\"440000\"} %ld\n",
+		 gd_reg);
+	snprintf(want[3], sizeof(want[3]),
+		 "idnode_resolutions_by_region_total{region=\"440000\"} %ld\n",
+		 gd_res);
+	for (int i = 0; i < 4; i++)
+		if (!strstr(r.body, want[i]))
+			fail_msg("/metrics lacks '%s':\n%s", want[i], r.body);
+	resp_free(&r);
+}
+
 /* ---- connections: keep-alive and the request timeout ---- */
 
 static void keepalive_timeout(void **state)
@@ -1022,6 +1209,68 @@ static h_run_t run_chromium(const char *url, const char *shot, char *profile)
 	return r;
 }
 
+/* Activity while the console is open: resolutions of a bound record and
+ * registrations of new ones, until told to stop. */
+static atomic_bool live_stop;
+static atomic_int live_regs;
+
+static void *live_activity(void *arg)
+{
+	(void)arg;
+	for (int i = 0; !atomic_load(&live_stop); i++) {
+		resp_t r;
+		char path[128];
+		if (i % 8 == 0) {
+			snprintf(path, sizeof(path), "/api/handles/" P2 "/live-%d",
+				 i);
+			if (send_json(&r, "PUT", path, true, GEAR_REC) == 201)
+				atomic_fetch_add(&live_regs, 1);
+		} else {
+			get(&r, "/api/handles/" P2 "/g-1");
+		}
+		resp_free(&r);
+	}
+	return NULL;
+}
+
+/* The dashboard chart id of the dumped DOM: drew bars, shows label, and
+ * its data-trace (activity total at each update) grew while open. */
+static void check_class_chart(const char *dom, const char *id,
+			      const char *label)
+{
+	char key[64];
+	snprintf(key, sizeof(key), "id=\"%s\"", id);
+	const char *c = strstr(dom, key);
+	if (c == NULL)
+		fail_msg("no %s in the console", id);
+	const char *end = strstr(c, "</svg>");
+	assert_non_null(end);
+	const char *bar = strstr(c, "class=\"bar\"");
+	if (bar == NULL || bar > end)
+		fail_msg("%s has no bars: %.600s", id, c);
+	const char *lab = strstr(c, label);
+	if (lab == NULL || lab > end)
+		fail_msg("%s lacks '%s': %.600s", id, label, c);
+	const char *tr = strstr(c, "data-trace=\"");
+	assert_true(tr != NULL && tr < end);
+	long first = -1, last = -1;
+	int n = 0;
+	for (const char *p = tr + 12; *p && *p != '"'; n++) {
+		char *e;
+		long v = strtol(p, &e, 10);
+		if (e == p)
+			fail_msg("%s: bad data-trace %.200s", id, tr);
+		if (first < 0)
+			first = v;
+		last = v;
+		p = *e == ',' ? e + 1 : e;
+	}
+	if (n < 2 || first <= 0 || last <= first)
+		fail_msg("%s did not update with new activity: %.200s", id, tr);
+	print_message("%s: %d updates, activity %ld -> %ld\n", id, n, first,
+		      last);
+}
+
 static void console_chromium(void **state)
 {
 	(void)state;
@@ -1037,6 +1286,12 @@ static void console_chromium(void **state)
 		get(&r, "/api/handles/" H_HOME "/part-1");
 		resp_free(&r);
 	}
+	setup_p2();
+	h_ctl_ok(node, "create", P2 "/g-1", "--template", "gear@1",
+		 "2001:BATCH=A-1", "--overwrite", NULL);
+	atomic_store(&live_stop, false);
+	pthread_t live;
+	assert_int_equal(pthread_create(&live, NULL, live_activity, NULL), 0);
 	char url[256];
 	snprintf(url, sizeof(url),
 		 "http://127.0.0.1:%u/console/#resolve=" H_HOME "%%2Fpart-1", hport);
@@ -1057,6 +1312,9 @@ static void console_chromium(void **state)
 	assert_non_null(strstr(c.out, "<polyline"));
 	assert_non_null(strstr(c.out, "class=\"bar\""));
 	assert_non_null(strstr(c.out, "data-series-length=\""));
+	/* by industry and by region, growing with the live activity */
+	check_class_chart(c.out, "chart-industry", "C 制造业");
+	check_class_chart(c.out, "chart-region", "广东省");
 	h_run_free(&c);
 	/* the screenshot, kept as a test artifact */
 	char dir[512], shot[600];
@@ -1073,6 +1331,9 @@ static void console_chromium(void **state)
 	print_message("console screenshot: %s (%lld bytes)\n", shot,
 		      (long long)st.st_size);
 	h_run_free(&c);
+	atomic_store(&live_stop, true);
+	pthread_join(live, NULL);
+	assert_true(atomic_load(&live_regs) > 0);
 	char *rm[] = {"/bin/rm", "-rf", profile, NULL};
 	h_run(&c, 30000, (const char *const *)rm);
 	h_run_free(&c);
@@ -1091,6 +1352,7 @@ int main(void)
 		cmocka_unit_test(mgmt),
 		cmocka_unit_test(proxy),
 		cmocka_unit_test(stats_metrics),
+		cmocka_unit_test(stats_industry_region),
 		cmocka_unit_test(keepalive_timeout),
 		cmocka_unit_test(doc_examples),
 		cmocka_unit_test(console_chromium),
