@@ -933,7 +933,7 @@ static int do_bulk_create(reply_t *r)
 		}
 		if (err == 0)
 			err = idn_wtxn_create(t, &h->id, v, nv, false);
-		if (err == 0) {
+		if (err == 0 && tpl_concerns(&h->id, v, nv)) {
 			/* templates: a record that does not conform is taken
 			 * back out (it did not exist before) */
 			char text[512];

@@ -361,3 +361,17 @@ int tpl_enforce(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 				    nv[i].index);
 	return check_bound(t, id, flags, nv, rec.nvalues, ov, on, a, msg, cap);
 }
+
+bool tpl_concerns(const idn_ident_t *id, const idn_value_t *v, uint32_t n)
+{
+	const uint8_t *sfx = id->text.p + id->prefix_len + 1;
+	size_t tl = strlen(TPL_SUFFIX);
+	if (id->text.len > id->prefix_len + tl &&
+	    idn_ascii_caseeq(sfx, tl, (const uint8_t *)TPL_SUFFIX, tl))
+		return true;
+	for (uint32_t i = 0; i < n; i++)
+		if (idn_type_matches(v[i].type, idn_bytes_str(TPL_TYPE)) ||
+		    idn_type_matches(v[i].type, idn_bytes_str(TPL_REF_TYPE)))
+			return true;
+	return false;
+}

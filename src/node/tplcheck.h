@@ -9,6 +9,7 @@
 #ifndef IDN_NODE_TPLCHECK_H
 #define IDN_NODE_TPLCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -39,5 +40,11 @@
 int tpl_enforce(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 		const idn_record_t *old, bool cross, idn_arena_t *a, char *msg,
 		size_t cap);
+
+/* Whether tpl_enforce has anything to check in a new record id with
+ * values v: it is a template record (P/TEMPLATE/...) or holds an
+ * IDN_TEMPLATE or IDN_TEMPLATE_REF value. When false, tpl_enforce of the
+ * created record returns 0, so bulk creates skip reading it back. */
+bool tpl_concerns(const idn_ident_t *id, const idn_value_t *v, uint32_t n);
 
 #endif
