@@ -1394,6 +1394,9 @@ int import_main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
+	/* large reads: stdio's default buffer is one page, a read(2) per
+	 * 4 KiB */
+	setvbuf(m.in, NULL, _IOFBF, (size_t)1 << 20);
 	struct stat st;
 	if (fstat(fileno(m.in), &st) == 0 && S_ISREG(st.st_mode))
 		m.size = (uint64_t)st.st_size;
