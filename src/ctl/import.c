@@ -3,10 +3,11 @@
  * The input is read line by line; each line is parsed and checked here
  * (JSON, identifier syntax, value layouts, duplicate indexes), so most
  * rejects carry a precise reason, and the records are packed into batches
- * of up to one message (256 KiB) for idnode's bulk create op, which the
- * node applies in one durable write transaction per batch. Several batches
- * are in flight on one control connection, so the node writes one batch
- * while idctl parses the next.
+ * of up to one message (256 KiB) for idnode's bulk create op. Up to 16
+ * batches are in flight on one control connection, so the node writes
+ * while idctl parses; the node commits the batches it finds queued
+ * together in one durable write transaction (group commit) and answers
+ * each only after that commit.
  *
  * Resuming: after each acknowledged batch FILE.idnprogress records the
  * last line and byte offset whose outcome is known, with the running
@@ -238,7 +239,7 @@ static const char import_usage[] =
 	"  --batch N        records per batch (default 4096; a batch is also "
 	"cut\n"
 	"                   at one message, 256 KiB)\n"
-	"  --pipeline N     batches in flight (default 4, at most 16)\n"
+	"  --pipeline N     batches in flight (default 16, at most 16)\n"
 	"  --timeout MS     bound on every wait for the node (default 60000)\n"
 	"  --quiet          no progress line\n"
 	"  --json           the summary as a JSON object\n"
@@ -1292,7 +1293,7 @@ int import_main(int argc, char **argv)
 	m.sock = getenv("IDNODE_CONTROL");
 	m.timeout_ms = 60000;
 	m.batch_max = 4096;
-	m.pipeline = 4;
+	m.pipeline = 16;
 	int c;
 	long x;
 	char *end;
