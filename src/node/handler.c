@@ -781,7 +781,7 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	int err = idn_wtxn_begin(h->store, &t);
 	if (err)
 		return reply_lib_error(r, err);
-	if (checked)
+	if (checked || op == IDN_OC_DELETE)
 		err = tpl_old(t, &h->id, &h->arena, &old, &oldp);
 	if (err) {
 		idn_wtxn_abort(t);
@@ -816,6 +816,11 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	if (err == 0 && checked)
 		err = tpl_enforce(t, &h->id, id_flags(h), oldp, true,
 				  &h->arena, text, sizeof(text));
+	/* ... and template versions that records use stay */
+	if (err == 0 && (op == IDN_OC_DELETE || op == IDN_OC_REMOVE_VALUE))
+		err = tpl_check_unused(h->store, t, &h->id, id_flags(h), oldp,
+				       op == IDN_OC_DELETE ? NULL : idx, nidx,
+				       &h->arena, text, sizeof(text));
 	if (err) {
 		idn_wtxn_abort(t);
 		if (err == IDN_EVALUE && text[0])
