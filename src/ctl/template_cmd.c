@@ -428,8 +428,7 @@ static int cmd_delete(tctx_t *x, const char *prefix, const char *name,
 	if (w.err)
 		return usage_err("identifier too long: %s", id);
 	idn_msg_t m;
-	if (call(x, version ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, &w, &m) !=
-	    0)
+	if (call(x, version ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, &w, &m) != 0)
 		return 1;
 	if (m.hdr.rc == IDN_RC_NOT_FOUND ||
 	    m.hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
@@ -487,8 +486,8 @@ static int template_main(int argc, char **argv)
 		}
 	}
 	if (np == 0)
-		return usage_err("needs put, get, publish, withdraw or delete%s",
-				 "");
+		return usage_err(
+			"needs put, get, publish, withdraw or delete%s", "");
 	if (x.sock == NULL)
 		return usage_err("needs the node's control socket: -C PATH or "
 				 "IDNODE_CONTROL%s",

@@ -27,8 +27,8 @@ typedef struct {
 	pthread_cond_t cond; /* the queue changed */
 	frame_t q[QUEUE_MAX];
 	unsigned head, n;
-	bool eof;  /* the reader has ended */
-	bool quit; /* the server side is done: the reader stops */
+	bool eof;     /* the reader has ended */
+	bool quit;    /* the server side is done: the reader stops */
 	uint8_t *out; /* a group's replies, sent after its commit */
 	size_t out_len, out_cap;
 } conn_t;

@@ -16,8 +16,8 @@
  * Digital Link URI of this host, not as a handle with prefix "01". */
 static bool dl_path(const char *in)
 {
-	static const char *const keys[] = {"01",   "00",   "414", "gtin",
-					   "sscc", "gln",  NULL};
+	static const char *const keys[] = {"01",   "00",  "414", "gtin",
+					   "sscc", "gln", NULL};
 	for (int i = 0; keys[i]; i++) {
 		size_t n = strlen(keys[i]);
 		if (!strncmp(in, keys[i], n) && in[n] == '/')
@@ -46,8 +46,8 @@ static const char *flag_of(idn_scheme_t s)
 				       : "--gs1-prefix";
 }
 
-int http_scheme_map(const node_conf_t *c, const char *in, char *out,
-		    size_t cap, const char **scheme, char *err, size_t errcap)
+int http_scheme_map(const node_conf_t *c, const char *in, char *out, size_t cap,
+		    const char **scheme, char *err, size_t errcap)
 {
 	static _Thread_local idn_scheme_id_t sid;
 	static _Thread_local char dl[IDN_IDENT_MAX + 32];

@@ -386,7 +386,7 @@ typedef struct {
 	size_t nlen;
 	const uint32_t *versions; /* being removed */
 	uint32_t nversions;
-	uint64_t users;		/* records bound to one of them */
+	uint64_t users;		       /* records bound to one of them */
 	char first[IDN_IDENT_MAX + 1]; /* the first such record */
 	uint32_t first_version;
 	int err;
@@ -502,10 +502,11 @@ int tpl_check_unused(idn_store_t *s, idn_wtxn_t *t, const idn_ident_t *id,
 		return err;
 	if (u.users == 0)
 		return 0;
-	return fail(msg, cap,
-	     "template %.*s version %u is still used by %llu record%s "
-	     "(%s%s): delete them or bind them to another template first",
-	     (int)u.nlen, u.name, u.first_version,
-	     (unsigned long long)u.users, u.users == 1 ? "" : "s", u.first,
-	     u.users > 1 ? ", ..." : "");
+	return fail(
+		msg, cap,
+		"template %.*s version %u is still used by %llu record%s "
+		"(%s%s): delete them or bind them to another template first",
+		(int)u.nlen, u.name, u.first_version,
+		(unsigned long long)u.users, u.users == 1 ? "" : "s", u.first,
+		u.users > 1 ? ", ..." : "");
 }

@@ -425,8 +425,8 @@ static void test_pipelined_batches(void **state)
 		len += h_frame(frames + len, sizeof(frames) - len, &q, body,
 			       bl);
 		assert_int_equal(h_write_all(fd, frames, len), 0);
-		const uint32_t want_rc[3] = {IDN_RC_SUCCESS, IDN_RC_PROTOCOL_ERROR,
-					   IDN_RC_SUCCESS};
+		const uint32_t want_rc[3] = {
+			IDN_RC_SUCCESS, IDN_RC_PROTOCOL_ERROR, IDN_RC_SUCCESS};
 		for (int i = 0; i < 3; i++) {
 			h_reply_t r;
 			h_reply_init(&r);

@@ -490,8 +490,8 @@ static void delete_in_use(void **state)
 	refused(H_HOME "/TEMPLATE/valve",
 		W("still used by 1 record (" H_HOME "/valve-1)"), "template",
 		"delete", H_HOME, "valve");
-	refused(H_HOME "/TEMPLATE/valve", W("still used by 1 record"),
-		"delete", H_HOME "/TEMPLATE/valve");
+	refused(H_HOME "/TEMPLATE/valve", W("still used by 1 record"), "delete",
+		H_HOME "/TEMPLATE/valve");
 	h_ctl_ok(node, "create", H_HOME "/valve-2", "--template", "valve@1",
 		 "2001:SIZE=40", NULL);
 	refused(H_HOME "/TEMPLATE/valve", W("still used by 2 records"),
@@ -513,9 +513,9 @@ static void delete_in_use(void **state)
 	h_ctl_ok(node, "template", "get", H_HOME, "valve", "1", NULL);
 	/* a record bound to another template does not hold this one */
 	h_ctl_ok(node, "delete", H_HOME "/valve-1", NULL);
-	refused(H_HOME "/TEMPLATE/valve", W("still used by 1 record (" H_HOME
-					    "/valve-2)"),
-		"template", "delete", H_HOME, "valve", "1");
+	refused(H_HOME "/TEMPLATE/valve",
+		W("still used by 1 record (" H_HOME "/valve-2)"), "template",
+		"delete", H_HOME, "valve", "1");
 	h_ctl_ok(node, "delete", H_HOME "/valve-2", NULL);
 	h_run_t r;
 	h_ctl(&r, node, "template", "delete", H_HOME, "valve", "1", NULL);
