@@ -31,6 +31,7 @@ typedef struct {
 	bool quit;    /* the server side is done: the reader stops */
 	uint8_t *out; /* a group's replies, sent after its commit */
 	size_t out_len, out_cap;
+	bool out_lost; /* a reply did not fit in memory */
 } conn_t;
 
 static int read_full(int fd, uint8_t *p, size_t n)
@@ -136,8 +137,10 @@ static int out_emit(void *ctx, const uint8_t *frame, size_t len)
 		while (cap < c->out_len + len)
 			cap *= 2;
 		uint8_t *p = realloc(c->out, cap);
-		if (p == NULL)
+		if (p == NULL) {
+			c->out_lost = true;
 			return -1;
+		}
 		c->out = p;
 		c->out_cap = cap;
 	}
@@ -166,10 +169,16 @@ static void run_group(conn_t *c, handler_t *h, const frame_t *g, int n,
 		h->group_broken = false;
 		h->group_created = 0;
 		c->out_len = 0;
+		c->out_lost = false;
 		for (int i = 0; i < n && !h->group_broken; i++)
 			process(h, &g[i], out_emit, c);
 		broken = h->group_broken;
 		h->group = NULL;
+		if (!broken && c->out_lost) {
+			/* an answer would be missing: undo, answer alone */
+			idn_wtxn_abort(t);
+			broken = true;
+		}
 		if (!broken && idn_wtxn_commit(t) != 0)
 			broken = true;
 	}
