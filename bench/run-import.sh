@@ -34,7 +34,9 @@
 #   --size N     one large CSV load of N records (see above)
 #   --out FILE   report (default bench/RESULTS-import.md, or
 #                bench/RESULTS-import-large.md with --size)
-# Environment: B (build directory, default build), NO_BUILD=1, KEEP=1
+# Environment: B (build directory, default build), NO_BUILD=1, KEEP=1,
+#   BASE (build directory of an earlier version to compare with, run
+#   alternately with the current one; BASE_NAME describes it),
 #   (keep the temporary directory), TMPDIR (where the data directories and
 #   inputs go: must be a disk for the durable figures), PREFIX (20.500.900).
 # Needs python3 (the generator) and lmdb-utils (mdb_load, mdb_dump,
@@ -168,22 +170,34 @@ run_import() {
 	echo "  $(basename "$file"): $secs s, $rate ids/s, CPU idctl $cpu_ctl s, idnode $cpu_node s" >&2
 }
 
+# median LINES: the line with the median first field of LINES
+median() { printf '%s' "$1" | sort -n | awk -v k=$(( (REPEAT + 1) / 2 )) 'NR==k'; }
+
 # repeat_import NAME DATA FILE: REPEAT runs; sets NAME_rate, NAME_secs,
-# NAME_ctl, NAME_node of the median run (by rate) and NAME_runs (every rate)
+# NAME_ctl, NAME_node of the median run (by rate) and NAME_runs (every
+# rate). With BASE (the build directory of an earlier version), each run is
+# preceded by one of that version on the same input: NAME_b_* likewise.
 repeat_import() {
-	local name=$1 data=$2 file=$3 runs="" lines="" med
+	local name=$1 data=$2 file=$3 runs="" lines="" bruns="" blines="" v
 	for _ in $(seq "$REPEAT"); do
+		if [ -n "${BASE:-}" ]; then
+			IDNODE=$BASE/idnode IDCTL=$BASE/idctl run_import "$data" "$file"
+			bruns="$bruns $rate"
+			blines="$blines$rate $secs $cpu_ctl $cpu_node"$'\n'
+		fi
 		run_import "$data" "$file"
 		runs="$runs $rate"
 		lines="$lines$rate $secs $cpu_ctl $cpu_node"$'\n'
 	done
-	med=$(printf '%s' "$lines" | sort -n | awk -v k=$(( (REPEAT + 1) / 2 )) 'NR==k')
-	read -r rate secs cpu_ctl cpu_node <<<"$med"
-	printf -v "${name}_rate" '%s' "$rate"
-	printf -v "${name}_secs" '%s' "$secs"
-	printf -v "${name}_ctl" '%s' "$cpu_ctl"
-	printf -v "${name}_node" '%s' "$cpu_node"
-	printf -v "${name}_runs" '%s' "$(echo $runs | sed 's/ /, /g')"
+	for v in "" b_; do
+		[ "$v" = b_ ] && { [ -n "${BASE:-}" ] || break; lines=$blines runs=$bruns; }
+		read -r rate secs cpu_ctl cpu_node <<<"$(median "$lines")"
+		printf -v "${name}_${v}rate" '%s' "$rate"
+		printf -v "${name}_${v}secs" '%s' "$secs"
+		printf -v "${name}_${v}ctl" '%s' "$cpu_ctl"
+		printf -v "${name}_${v}node" '%s' "$cpu_node"
+		printf -v "${name}_${v}runs" '%s' "$(echo $runs | sed 's/ /, /g')"
+	done
 }
 
 pages_used() { mdb_stat -e "$1" | awk '/Number of pages used/ {print $5}'; }
@@ -268,7 +282,7 @@ for _ in $(seq "$REPEAT"); do
 	f_lines="$f_lines$fr $fs"$'\n'
 	f_runs="$f_runs $fr"
 done
-read -r f_rate f_secs < <(printf '%s' "$f_lines" | sort -n | awk -v k=$(( (REPEAT + 1) / 2 )) 'NR==k')
+read -r f_rate f_secs <<<"$(median "$f_lines")"
 f_runs=$(echo $f_runs | sed 's/ /, /g')
 f_file=$(stat -c %s "$tmp/floor/data.mdb")
 dump_bytes=$(stat -c %s "$tmp/records.dump")
@@ -302,12 +316,22 @@ csv_bytes=$(stat -c %s "$tmp/in.csv")
 	echo "HS_ADMIN), and the same records without HS_ADMIN as CSV ($(( csv_bytes / 1000000 )) MB)."
 	echo "Each import ran $REPEAT times into a fresh store; the table gives the median"
 	echo "run (by rate), the last column every run's rate."
+	if [ -n "${BASE:-}" ]; then
+		echo "\"before\" rows: the binaries of an earlier version ($BASE_NAME), each run"
+		echo "right before the current version's on the same input, so both see the"
+		echo "same load."
+	fi
 	echo
 	echo "| run | seconds | identifiers/s | idctl CPU s | idnode CPU s | all runs, ids/s |"
 	echo "|---|---:|---:|---:|---:|---|"
 	echo "| import JSON Lines, LMDB on disk | $j_secs | $j_rate | $j_ctl | $j_node | $j_runs |"
 	echo "| import CSV, LMDB on disk | $c_secs | $c_rate | $c_ctl | $c_node | $c_runs |"
 	echo "| import JSON Lines, LMDB on /dev/shm | $s_secs | $s_rate | $s_ctl | $s_node | $s_runs |"
+	if [ -n "${BASE:-}" ]; then
+		echo "| before: import JSON Lines, LMDB on disk | $j_b_secs | $j_b_rate | $j_b_ctl | $j_b_node | $j_b_runs |"
+		echo "| before: import CSV, LMDB on disk | $c_b_secs | $c_b_rate | $c_b_ctl | $c_b_node | $c_b_runs |"
+		echo "| before: import JSON Lines, LMDB on /dev/shm | $s_b_secs | $s_b_rate | $s_b_ctl | $s_b_node | $s_b_runs |"
+	fi
 	echo "| mdb_load of the same records (floor), disk | $f_secs | $f_rate | | | $f_runs |"
 	echo "| idctl populate: store API in-process, batches of 10 000, its own 4-5 value records, disk | $p_secs | $p_rate | | | |"
 	echo
