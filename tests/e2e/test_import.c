@@ -255,7 +255,9 @@ static void test_rejects_with_lines(void **state)
 			   "/csv-1,https://e.com/1,qa@e.com\n" H_HOME
 			   "/csv-2,\"https://e.com/a,b\",\n" H_HOME
 			   "/csv-3,only-two-cells\n"
-			   "bad id,x,y\n");
+			   "bad id,x,y"); /* no line break at the end */
+	size_t before_len;
+	char *before = slurp(path, &before_len);
 	const char *argv2[] = {h_bin("idctl"), "-C", node->ctl, "--json",
 			       "import",       path, NULL};
 	h_run(&r, 60000, argv2);
@@ -263,6 +265,13 @@ static void test_rejects_with_lines(void **state)
 	json_t *s = summary(&r);
 	assert_int_equal(jint(s, "created"), 2);
 	assert_int_equal(jint(s, "rejected"), 2);
+	/* cells are unquoted in idctl's private copy, never in the file */
+	size_t after_len;
+	char *after = slurp(path, &after_len);
+	assert_int_equal(after_len, before_len);
+	assert_memory_equal(after, before, before_len);
+	free(before);
+	free(after);
 	json_t *first = json_object_get(s, "first_rejects");
 	assert_int_equal(json_array_size(first), 2);
 	assert_true(!strncmp(json_string_value(json_array_get(first, 0)),
