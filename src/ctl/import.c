@@ -3,10 +3,11 @@
  * The input is read line by line; each line is parsed and checked here
  * (JSON, identifier syntax, value layouts, duplicate indexes), so most
  * rejects carry a precise reason, and the records are packed into batches
- * of up to one message (256 KiB) for idnode's bulk create op, which the
- * node applies in one durable write transaction per batch. Several batches
- * are in flight on one control connection, so the node writes one batch
- * while idctl parses the next.
+ * of up to one message (256 KiB) for idnode's bulk create op. Up to 16
+ * batches are in flight on one control connection, so the node writes
+ * while idctl parses; the node commits the batches it finds queued
+ * together in one durable write transaction (group commit) and answers
+ * each only after that commit.
  *
  * Resuming: after each acknowledged batch FILE.idnprogress records the
  * last line and byte offset whose outcome is known, with the running
@@ -24,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -238,7 +240,7 @@ static const char import_usage[] =
 	"  --batch N        records per batch (default 4096; a batch is also "
 	"cut\n"
 	"                   at one message, 256 KiB)\n"
-	"  --pipeline N     batches in flight (default 4, at most 16)\n"
+	"  --pipeline N     batches in flight (default 16, at most 16)\n"
 	"  --timeout MS     bound on every wait for the node (default 60000)\n"
 	"  --quiet          no progress line\n"
 	"  --json           the summary as a JSON object\n"
@@ -296,6 +298,7 @@ typedef struct {
 	char *first[FIRST_REJECTS];
 	int nfirst;
 	uint64_t size; /* input bytes (regular file), 0 unknown */
+	char *map;     /* a regular file, mapped: lines are read from it */
 	double t0, last_progress;
 	bool tty;
 	int fatal; /* exit status after a failure, 0 none */
@@ -1207,17 +1210,30 @@ static int run_import(imp_t *m)
 	if (skip_to(m, &line, &lcap, &lineno, &off) != 0)
 		goto out;
 	for (;;) {
-		ssize_t n = getline(&line, &lcap, m->in);
-		if (n < 0)
+		/* a mapped file is read in place: no copy through read(2),
+		 * which cost idctl a third of its time on large inputs */
+		ssize_t n;
+		char *text = line;
+		if (m->map != NULL) {
+			if (off >= m->size)
+				break;
+			text = m->map + off;
+			const char *nl = memchr(text, '\n', m->size - off);
+			n = (ssize_t)(nl ? (size_t)(nl - text) + 1
+					 : m->size - off);
+		} else if ((n = getline(&line, &lcap, m->in)) < 0) {
 			break;
+		} else {
+			text = line;
+		}
 		uint64_t prev = off;
 		lineno++;
 		off += (uint64_t)n;
 		size_t l = (size_t)n;
-		while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
+		while (l > 0 && (text[l - 1] == '\n' || text[l - 1] == '\r'))
 			l--;
 		size_t s = 0;
-		while (s < l && (line[s] == ' ' || line[s] == '\t'))
+		while (s < l && (text[s] == ' ' || text[s] == '\t'))
 			s++;
 		if (s == l) { /* blank lines carry nothing */
 			if (m->cur == NULL && m->inflight == 0) {
@@ -1228,9 +1244,9 @@ static int run_import(imp_t *m)
 		}
 		rec_t r;
 		idn_arena_reset(&m->arena);
-		int perr = m->csv ? parse_csv_line(m, line, l, &r, &m->arena,
+		int perr = m->csv ? parse_csv_line(m, text, l, &r, &m->arena,
 						   why, sizeof(why))
-				  : parse_json_line(line, l, &r, &m->arena, why,
+				  : parse_json_line(text, l, &r, &m->arena, why,
 						    sizeof(why));
 		const char *reason = perr ? why : NULL;
 		int err = 0;
@@ -1292,7 +1308,7 @@ int import_main(int argc, char **argv)
 	m.sock = getenv("IDNODE_CONTROL");
 	m.timeout_ms = 60000;
 	m.batch_max = 4096;
-	m.pipeline = 4;
+	m.pipeline = 16;
 	int c;
 	long x;
 	char *end;
@@ -1394,9 +1410,21 @@ int import_main(int argc, char **argv)
 			strerror(errno));
 		goto out;
 	}
+	/* large reads: stdio's default buffer is one page, a read(2) per
+	 * 4 KiB */
+	setvbuf(m.in, NULL, _IOFBF, (size_t)1 << 20);
 	struct stat st;
 	if (fstat(fileno(m.in), &st) == 0 && S_ISREG(st.st_mode))
 		m.size = (uint64_t)st.st_size;
+	if (m.size > 0 && m.size <= SIZE_MAX) {
+		/* private and writable: CSV cells are unquoted in place */
+		void *p = mmap(NULL, (size_t)m.size, PROT_READ | PROT_WRITE,
+			       MAP_PRIVATE, fileno(m.in), 0);
+		if (p != MAP_FAILED) {
+			madvise(p, (size_t)m.size, MADV_SEQUENTIAL);
+			m.map = p;
+		}
+	}
 	if (!is_stdin) {
 		m.ckpt = malloc(fl + 16);
 		if (m.ckpt == NULL)
@@ -1434,6 +1462,8 @@ out:
 		ctl_conn_close(&m.conn);
 	if (m.in && !is_stdin)
 		fclose(m.in);
+	if (m.map != NULL)
+		munmap(m.map, (size_t)m.size);
 	if (m.rej && fclose(m.rej) != 0) {
 		fprintf(stderr, "idctl: import: writing %s: %s\n",
 			m.rejects_path, strerror(errno));

@@ -22,6 +22,7 @@ static const char tpl_usage[] =
 	"usage: idctl -C SOCKET template put PREFIX FILE.json\n"
 	"       idctl -C SOCKET template get PREFIX NAME [VERSION] [--json]\n"
 	"       idctl -C SOCKET template publish|withdraw PREFIX NAME VERSION\n"
+	"       idctl -C SOCKET template delete PREFIX NAME [VERSION]\n"
 	"\n"
 	"A template NAME of PREFIX is the record PREFIX/TEMPLATE/NAME; each\n"
 	"version is its value at index VERSION (1..1999), type IDN_TEMPLATE.\n"
@@ -30,7 +31,9 @@ static const char tpl_usage[] =
 	"version, or a replacement of that version while it is a draft.\n"
 	"publish freezes a draft; withdraw retires a published version (no\n"
 	"new record may use it). get prints one version, or every version,\n"
-	"with --json as template JSON.\n"
+	"with --json as template JSON. delete removes one draft version, or\n"
+	"without VERSION the whole template; the node refuses while records\n"
+	"still use a version being removed, naming how many and one of them.\n"
 	"A record uses a template with: idctl create ID --template "
 	"NAME@VERSION\n"
 	"VALUE... (the value 1999:IDN_TEMPLATE_REF=NAME@VERSION); the node "
@@ -405,6 +408,53 @@ static int cmd_state(tctx_t *x, bool publish, const char *prefix,
 	return rc;
 }
 
+/* Removes one version (a draft) or, with version 0, the whole template
+ * record. */
+static int cmd_delete(tctx_t *x, const char *prefix, const char *name,
+		      uint32_t version)
+{
+	char id[IDN_IDENT_MAX + 1];
+	if (record_id(prefix, name, id, sizeof(id)) != 0)
+		return usage_err("name too long: %s", name);
+	uint8_t buf[IDN_IDENT_MAX + 64];
+	idn_wr_t w;
+	idn_wr_init(&w, buf, sizeof(buf));
+	if (version) {
+		idn_remove_req_t q = {idn_bytes_str(id), 1, &version};
+		idn_remove_req_encode(&w, &q);
+	} else {
+		idn_id_body_encode(&w, idn_bytes_str(id));
+	}
+	if (w.err)
+		return usage_err("identifier too long: %s", id);
+	idn_msg_t m;
+	if (call(x, version ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, &w, &m) != 0)
+		return 1;
+	if (m.hdr.rc == IDN_RC_NOT_FOUND ||
+	    m.hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
+		if (version)
+			fprintf(stderr,
+				"idctl: template delete: no template %s "
+				"version %u (rc %u)\n",
+				id, version, m.hdr.rc);
+		else
+			fprintf(stderr,
+				"idctl: template delete: no template %s "
+				"(rc %u)\n",
+				id, m.hdr.rc);
+		return 1;
+	}
+	if (m.hdr.rc != IDN_RC_SUCCESS) {
+		print_refusal("delete", &m);
+		return 1;
+	}
+	if (version)
+		printf("deleted %s version %u\n", id, version);
+	else
+		printf("deleted %s\n", id);
+	return 0;
+}
+
 static int template_main(int argc, char **argv)
 {
 	tctx_t x = {getenv("IDNODE_CONTROL"), 10000, false, {0}};
@@ -436,7 +486,8 @@ static int template_main(int argc, char **argv)
 		}
 	}
 	if (np == 0)
-		return usage_err("needs put, get, publish or withdraw%s", "");
+		return usage_err(
+			"needs put, get, publish, withdraw or delete%s", "");
 	if (x.sock == NULL)
 		return usage_err("needs the node's control socket: -C PATH or "
 				 "IDNODE_CONTROL%s",
@@ -462,9 +513,17 @@ static int template_main(int argc, char **argv)
 			rc = usage_err("bad version '%s' (1..1999)", pos[3]);
 		else
 			rc = cmd_state(&x, sub[0] == 'p', pos[1], pos[2], ver);
+	} else if (!strcmp(sub, "delete")) {
+		if (np < 3 || np > 4)
+			rc = usage_err("delete needs PREFIX NAME [VERSION]%s",
+				       "");
+		else if (np == 4 && parse_version(pos[3], &ver) != 0)
+			rc = usage_err("bad version '%s' (1..1999)", pos[3]);
+		else
+			rc = cmd_delete(&x, pos[1], pos[2], ver);
 	} else {
 		rc = usage_err("unknown subcommand '%s' (put, get, publish, "
-			       "withdraw)",
+			       "withdraw, delete)",
 			       sub);
 	}
 	idn_arena_free(&x.a);

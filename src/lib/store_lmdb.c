@@ -67,6 +67,11 @@ typedef struct {
 	idn_wtxn_t base;
 	MDB_txn *txn;
 	int err; /* sticky: LMDB failed a write, only abort is left */
+	/* the greatest key of records in this transaction, for the append
+	 * path of creates (see after_last) */
+	enum { LAST_UNKNOWN, LAST_KNOWN, LAST_EMPTY } last_state;
+	size_t last_len;
+	uint8_t last[KEY_MAX];
 } lwtxn_t;
 
 /* The one translation of LMDB and system codes into library codes. */
@@ -533,11 +538,65 @@ static int lmdb_wtxn_get(idn_wtxn_t *base, const uint8_t *key, size_t keylen,
 	return get_record(lstore(base->store), t->txn, t, key, keylen, out);
 }
 
+/* ---- the append path of creates ----
+ *
+ * Bulk loads mostly arrive in key order. A create whose key sorts after
+ * every key of the records database cannot exist yet, so it skips the
+ * lookup and is put with MDB_APPEND, which also leaves the leaf pages it
+ * fills full instead of splitting them: fewer pages to copy at commit and
+ * a smaller file (258 instead of 275 bytes an identifier in
+ * bench/RESULTS-import.md). The transaction tracks its greatest key; a
+ * delete of that key forgets it (it is looked up again when needed). */
+
+/* 1 if k sorts after every key of records (or records is empty), 0 if not,
+ * or a translated LMDB error (which poisons t). */
+static int after_last(lwtxn_t *t, lstore_t *s, const MDB_val *k)
+{
+	if (t->last_state == LAST_UNKNOWN) {
+		MDB_cursor *c;
+		int rc = mdb_cursor_open(t->txn, s->records, &c);
+		if (rc)
+			return poison(t, rc);
+		MDB_val lk, ld;
+		rc = mdb_cursor_get(c, &lk, &ld, MDB_LAST);
+		if (rc == 0 && lk.mv_size <= KEY_MAX) {
+			memcpy(t->last, lk.mv_data, lk.mv_size);
+			t->last_len = lk.mv_size;
+			t->last_state = LAST_KNOWN;
+		} else if (rc == MDB_NOTFOUND) {
+			t->last_state = LAST_EMPTY;
+			rc = 0;
+		}
+		mdb_cursor_close(c);
+		if (rc)
+			return poison(t, rc);
+		if (t->last_state == LAST_UNKNOWN)
+			return 0; /* a foreign over-long key: no append */
+	}
+	if (t->last_state == LAST_EMPTY)
+		return 1;
+	MDB_val last = {.mv_size = t->last_len, .mv_data = t->last};
+	return key_cmp(k, &last) > 0;
+}
+
+/* Keeps the greatest key up to date after a put of k. */
+static void last_note_put(lwtxn_t *t, const MDB_val *k)
+{
+	if (t->last_state == LAST_UNKNOWN)
+		return;
+	MDB_val last = {.mv_size = t->last_len, .mv_data = t->last};
+	if (t->last_state == LAST_EMPTY || key_cmp(k, &last) > 0) {
+		memcpy(t->last, k->mv_data, k->mv_size);
+		t->last_len = k->mv_size;
+		t->last_state = LAST_KNOWN;
+	}
+}
+
 /* Encodes id and the store's value set and puts the blob under key. The
  * blob is built in scratch memory first: the set may point into the old
  * blob, which the put may overwrite. */
 static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
-		      idn_bytes_t id)
+		      idn_bytes_t id, unsigned flags)
 {
 	lstore_t *s = lstore(t->base.store);
 	size_t size = idn__record_size(id, &s->rs);
@@ -556,8 +615,11 @@ static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(key, len, kb);
 	MDB_val d = {.mv_size = size, .mv_data = s->buf};
-	int rc = mdb_put(t->txn, s->records, &k, &d, 0);
-	return rc ? poison(t, rc) : 0;
+	int rc = mdb_put(t->txn, s->records, &k, &d, flags);
+	if (rc)
+		return poison(t, rc);
+	last_note_put(t, &k);
+	return 0;
 }
 
 static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
@@ -567,7 +629,16 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 	lstore_t *s = lstore(base->store);
 	if (t->err)
 		return t->err;
+	unsigned flags = 0;
 	if (!overwrite) {
+		uint8_t kb[KEY_MAX];
+		MDB_val k = lmdb_key(id->key, id->key_len, kb);
+		int after = after_last(t, s, &k);
+		if (after < 0)
+			return after;
+		flags = after ? MDB_APPEND : 0;
+	}
+	if (!overwrite && flags == 0) {
 		idn_record_t old;
 		int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
 		if (err == 0 || err == IDN_ECORRUPT)
@@ -578,7 +649,7 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 	int err = idn__rset_set(&s->rs, v, n);
 	if (err)
 		return err;
-	return put_record(t, id->key, id->key_len, id->text);
+	return put_record(t, id->key, id->key_len, id->text, flags);
 }
 
 static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
@@ -597,6 +668,8 @@ static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(id->key, id->key_len, kb);
 	int rc = mdb_del(t->txn, s->records, &k, NULL);
+	if (rc == 0)
+		t->last_state = LAST_UNKNOWN;
 	if (rc == MDB_NOTFOUND)
 		return IDN_ENOTFOUND;
 	return rc ? poison(t, rc) : 0;
@@ -635,7 +708,7 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 	if (err)
 		return err;
 	/* the identifier keeps the spelling it was created with */
-	return put_record(t, id->key, id->key_len, old.id);
+	return put_record(t, id->key, id->key_len, old.id, 0);
 }
 
 static int lmdb_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,

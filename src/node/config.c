@@ -77,6 +77,10 @@ static const char usage[] =
 	"      --http-max-body SIZE  largest request body (default 1M)\n"
 	"      --http-timeout S  request timeout (default 10)\n"
 	"      --http-token-ttl S  lifetime of a login token (default 3600)\n"
+	"      --gs1-prefix P, --oid-prefix P, --ecode-prefix P  the browser\n"
+	"                        proxy (GET /{identifier}) maps GS1 keys and\n"
+	"                        Digital Links, OIDs, Ecodes under P, as\n"
+	"                        idctl resolve does (default: not mapped)\n"
 	"  -h, --help            this text\n"
 	"  -V, --version         print the version\n";
 
@@ -173,6 +177,19 @@ static int copy(char *dst, size_t cap, const char *src)
 		return -1;
 	memcpy(dst, src, n + 1);
 	return 0;
+}
+
+/* A prefix another scheme maps under: non-empty dot-separated segments of
+ * letters, digits, '-' and '_' (scheme.h). */
+static int scheme_prefix(char *dst, size_t cap, const char *src)
+{
+	size_t n = strlen(src);
+	if (n == 0 || src[0] == '.' || src[n - 1] == '.' ||
+	    strstr(src, "..") != NULL ||
+	    strspn(src, "0123456789abcdefghijklmnopqrstuvwxyz"
+			"ABCDEFGHIJKLMNOPQRSTUVWXYZ.-_") != n)
+		return -1;
+	return copy(dst, cap, src);
 }
 
 /* Applies one setting; where says where it came from for the message. */
@@ -297,6 +314,13 @@ static int set(node_conf_t *c, const char *key, const char *val,
 	} else if (!strcmp(key, "http-token-ttl")) {
 		bad = parse_int(val, 60, 30 * 86400, &n);
 		c->http_token_ttl = (int)n;
+	} else if (!strcmp(key, "gs1-prefix")) {
+		bad = scheme_prefix(c->gs1_prefix, sizeof(c->gs1_prefix), val);
+	} else if (!strcmp(key, "oid-prefix")) {
+		bad = scheme_prefix(c->oid_prefix, sizeof(c->oid_prefix), val);
+	} else if (!strcmp(key, "ecode-prefix")) {
+		bad = scheme_prefix(c->ecode_prefix, sizeof(c->ecode_prefix),
+				    val);
 	} else if (!strcmp(key, "site-serial")) {
 		bad = parse_int(val, 0, 65535, &n);
 		c->site_serial = (uint16_t)n;
@@ -398,6 +422,9 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{"http-max-body", required_argument, NULL, O_LONG},
 		{"http-timeout", required_argument, NULL, O_LONG},
 		{"http-token-ttl", required_argument, NULL, O_LONG},
+		{"gs1-prefix", required_argument, NULL, O_LONG},
+		{"oid-prefix", required_argument, NULL, O_LONG},
+		{"ecode-prefix", required_argument, NULL, O_LONG},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, 'V'},
 		{0},

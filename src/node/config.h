@@ -55,6 +55,8 @@ typedef struct {
 	uint64_t http_max_body;               /* bytes */
 	int http_timeout;                     /* seconds per request */
 	int http_token_ttl;                   /* seconds a login token lives */
+	/* prefixes other schemes map under (HTTP proxy); "" = unmapped */
+	char gs1_prefix[256], oid_prefix[256], ecode_prefix[256];
 } node_conf_t;
 
 /* Fills conf from defaults, the file named by -c (if any) and the flags.

@@ -23,7 +23,11 @@
 	atomic_fetch_add_explicit(&(h)->stats.field, 1, memory_order_relaxed)
 
 /* idnode's own operations on the control socket */
-enum { OC_STATS = 1100, OC_CACHE_FLUSH = 1101, OC_BULK_CREATE = 1102 };
+enum {
+	OC_STATS = 1100,
+	OC_CACHE_FLUSH = 1101,
+	OC_BULK_CREATE = HANDLER_OC_BULK_CREATE
+};
 
 /* Bodies of list replies are cut at about this size, the rest continues in
  * further messages flagged continuous. */
@@ -852,7 +856,7 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	int err = idn_wtxn_begin(h->store, &t);
 	if (err)
 		return reply_lib_error(r, err);
-	if (checked)
+	if (checked || op == IDN_OC_DELETE)
 		err = tpl_old(t, &h->id, &h->arena, &old, &oldp);
 	if (err) {
 		idn_wtxn_abort(t);
@@ -887,6 +891,11 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	if (err == 0 && checked)
 		err = tpl_enforce(t, &h->id, id_flags(h), oldp, true,
 				  &h->arena, text, sizeof(text));
+	/* ... and template versions that records use stay */
+	if (err == 0 && (op == IDN_OC_DELETE || op == IDN_OC_REMOVE_VALUE))
+		err = tpl_check_unused(h->store, t, &h->id, id_flags(h), oldp,
+				       op == IDN_OC_DELETE ? NULL : idx, nidx,
+				       &h->arena, text, sizeof(text));
 	if (err) {
 		idn_wtxn_abort(t);
 		if (err == IDN_EVALUE && text[0])
@@ -976,6 +985,18 @@ static bool bulk_fatal(int err)
  * the others; a failure of the store fails the whole batch with an error
  * reply and nothing applied. Values keep a non-zero timestamp as given
  * (an export restored keeps its times); 0 means now. */
+/* Ends a bulk create's transaction without committing; a group's
+ * transaction ends the whole group (handler.h). */
+static void bulk_abort(handler_t *h, idn_wtxn_t *t)
+{
+	if (t == h->group) {
+		h->group = NULL;
+		h->group_broken = true;
+	}
+	idn_wtxn_abort(t);
+	act_discard(h->act);
+}
+
 static int do_bulk_create(reply_t *r)
 {
 	handler_t *h = r->h;
@@ -987,8 +1008,8 @@ static int do_bulk_create(reply_t *r)
 	if (rd.err || (n && rcs == NULL))
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "malformed bulk create request");
-	idn_wtxn_t *t;
-	int err = idn_wtxn_begin(h->store, &t);
+	idn_wtxn_t *t = h->group;
+	int err = t ? 0 : idn_wtxn_begin(h->store, &t);
 	if (err)
 		return reply_lib_error(r, err);
 	uint64_t created = 0;
@@ -997,8 +1018,7 @@ static int do_bulk_create(reply_t *r)
 		idn_value_t *v;
 		uint32_t nv;
 		if (rd.err || idn_values_decode(&rd, &h->arena, &v, &nv) != 0) {
-			idn_wtxn_abort(t);
-			act_discard(h->act);
+			bulk_abort(h, t);
 			return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 					   "malformed bulk create request");
 		}
@@ -1014,7 +1034,7 @@ static int do_bulk_create(reply_t *r)
 		}
 		if (err == 0)
 			err = idn_wtxn_create(t, &h->id, v, nv, false);
-		if (err == 0) {
+		if (err == 0 && tpl_concerns(&h->id, v, nv)) {
 			/* templates: a record that does not conform is taken
 			 * back out (it did not exist before) */
 			char text[512];
@@ -1026,8 +1046,7 @@ static int do_bulk_create(reply_t *r)
 			}
 		}
 		if (bulk_fatal(err)) {
-			idn_wtxn_abort(t);
-			act_discard(h->act);
+			bulk_abort(h, t);
 			return reply_lib_error(r, err);
 		}
 		if (err == 0)
@@ -1036,19 +1055,22 @@ static int do_bulk_create(reply_t *r)
 		rcs[i] = bulk_rc(err);
 	}
 	if (idn_rd_finish(&rd) != 0) {
-		idn_wtxn_abort(t);
-		act_discard(h->act);
+		bulk_abort(h, t);
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "malformed bulk create request");
 	}
-	err = idn_wtxn_commit(t);
-	if (err) {
-		act_discard(h->act);
-		return reply_lib_error(r, err);
+	if (t == h->group) {
+		h->group_created += created; /* counted at the group's commit */
+	} else {
+		err = idn_wtxn_commit(t);
+		if (err) {
+			act_discard(h->act);
+			return reply_lib_error(r, err);
+		}
+		act_commit(h->act);
+		atomic_fetch_add_explicit(&h->stats.writes, created,
+					  memory_order_relaxed);
 	}
-	act_commit(h->act);
-	atomic_fetch_add_explicit(&h->stats.writes, created,
-				  memory_order_relaxed);
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	idn_wr_u32(&r->w, n);
 	for (uint32_t i = 0; i < n; i++)

@@ -94,6 +94,13 @@ struct handler {
 			* it), 0 for other transports: sessions (authz.h) */
 	const void *owner; /* whose id conn is: this handler, or the worker
 			    * whose request a blocking handler runs */
+	/* group commit of bulk creates (ctlgroup.h): while set, bulk creates
+	 * write into this transaction and leave the commit to the caller; a
+	 * bulk create that would have aborted its own transaction aborts
+	 * this one instead, clears it and sets group_broken */
+	idn_wtxn_t *group;
+	bool group_broken;
+	uint64_t group_created; /* records created in the group */
 	handler_t *next; /* in node->handlers */
 };
 
@@ -108,6 +115,8 @@ int handler_begin(handler_t *h);
 void handler_end(handler_t *h);
 
 enum { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_CONTROL = 2 };
+/* idnode's bulk create operation code (idctl import), control socket only */
+#define HANDLER_OC_BULK_CREATE 1102
 
 /* handler_process's answer for a request that needs a recursive resolution
  * or may write (a challenge answer, an admin request in a session: writes

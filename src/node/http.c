@@ -31,6 +31,12 @@ void http_add_header(hreq_t *r, const h2o_token_t *tok, const char *v)
 		       strlen(v));
 }
 
+void http_add_header_str(hreq_t *r, const char *name, const char *v)
+{
+	h2o_add_header_by_str(&r->req->pool, &r->req->res.headers, name,
+			      strlen(name), 0, NULL, v, strlen(v));
+}
+
 static const char *reason(int status)
 {
 	switch (status) {

@@ -695,14 +695,19 @@ static void page_send(hreq_t *r, int status, page_t *pg)
 	free(pg->p);
 }
 
-static void record_page(hreq_t *r, const char *id, json_t *values)
+static void record_page(hreq_t *r, const char *id, json_t *values,
+			const char *scheme, const char *given)
 {
 	page_t pg = {0};
 	page_add(&pg, page_head, esc(r, id));
-	page_add(&pg, "<h1 class=\"handle\">%s</h1><table class=\"values\">"
+	page_add(&pg, "<h1 class=\"handle\">%s</h1>", esc(r, id));
+	if (scheme)
+		page_add(&pg, "<p class=\"scheme\">Recognised %s: <code>%s</code>"
+			      " is <code>%s</code> here.</p>",
+			 esc(r, scheme), esc(r, given), esc(r, id));
+	page_add(&pg, "<table class=\"values\">"
 		      "<tr><th>index</th><th>type</th><th>data</th><th>ttl</th>"
-		      "<th>timestamp</th></tr>",
-		 esc(r, id));
+		      "<th>timestamp</th></tr>");
 	size_t i;
 	json_t *v;
 	json_array_foreach(values, i, v)
@@ -765,7 +770,20 @@ int http_route_proxy(hreq_t *r)
 	}
 	r->route = R_PROXY;
 	r->op = "resolve";
-	const char *id = r->path + 1;
+	/* other schemes: their canonical identifier (http_scheme.c) */
+	const char *in = r->path + 1, *scheme;
+	char err[256];
+	char *id = h2o_mem_alloc_pool(&r->req->pool, IDN_IDENT_MAX + 1);
+	int m = http_scheme_map(r->t->srv->conf, in, id, IDN_IDENT_MAX + 1,
+				&scheme, err, sizeof(err));
+	if (scheme)
+		http_add_header_str(r, "x-identifier-scheme", scheme);
+	if (m != 0) {
+		r->rc = m == HTTP_SCHEME_INVALID ? IDN_RC_INVALID_HANDLE
+						 : IDN_RC_NOT_FOUND;
+		not_found_page(r, in, r->rc, err);
+		return 1;
+	}
 	if (strchr(id, '/') == NULL) {
 		not_found_page(r, id, IDN_RC_INVALID_HANDLE,
 			       "no '/' between prefix and suffix");
@@ -805,7 +823,7 @@ int http_route_proxy(hreq_t *r)
 			}
 		}
 	}
-	record_page(r, id, values);
+	record_page(r, id, values, scheme, in);
 	json_decref(values);
 	return 1;
 }

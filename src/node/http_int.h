@@ -97,6 +97,24 @@ typedef struct {
 	uint32_t rc;    /* Handle response code of the operation, 0 none */
 } hreq_t;
 
+/* ---- http_scheme.c: identifiers of other schemes (browser proxy) ---- */
+
+enum { HTTP_SCHEME_INVALID = 1, HTTP_SCHEME_UNMAPPED = 2 };
+
+/* Maps in (the proxy path without its '/') to the identifier to resolve,
+ * NUL-terminated in out[0..cap): a GS1 key, element string or Digital
+ * Link (also a DL path served here, "01/<gtin>/21/<serial>"), OID, Ecode,
+ * DOI or Handle URI becomes its canonical identifier (scheme.h) under the
+ * prefix c configures for the scheme; other text is copied as it is.
+ * *scheme gets the recognised scheme's name ("GTIN", "SGTIN", "OID",
+ * "DOI", "national", "handle"...) or NULL. Returns 0;
+ * HTTP_SCHEME_INVALID when the text has a scheme's shape but is not valid
+ * (err names what is wrong, e.g. the check digit expected); or
+ * HTTP_SCHEME_UNMAPPED when c maps no prefix for its scheme (err says
+ * which setting). */
+int http_scheme_map(const node_conf_t *c, const char *in, char *out,
+		    size_t cap, const char **scheme, char *err, size_t errcap);
+
 /* ---- http.c: responses and request helpers ---- */
 
 void http_reply(hreq_t *r, int status, const char *ctype, const char *body,
@@ -106,6 +124,8 @@ void http_reply_json(hreq_t *r, int status, json_t *j);
 /* {"responseCode":rc,"message":msg} with the status. */
 void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg);
 void http_add_header(hreq_t *r, const h2o_token_t *tok, const char *v);
+/* The same for a header without an h2o token; name in lower case. */
+void http_add_header_str(hreq_t *r, const char *name, const char *v);
 
 /* The first value of query parameter name, NULL if absent. */
 const char *http_q(const hreq_t *r, const char *name);

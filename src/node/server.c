@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "authz.h"
+#include "ctlconn.h"
 #include "handler.h"
 #include "http.h"
 #include "log.h"
@@ -781,20 +782,6 @@ static int fd_emit(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-static int read_full(int fd, uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static void ctl_forget(server_t *s, int fd)
 {
 	pthread_mutex_lock(&s->ctl_lock);
@@ -814,31 +801,10 @@ static void *ctl_conn_main(void *varg)
 	int fd = a->fd;
 	free(a);
 	handler_t h;
-	uint8_t *buf = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
-	if (buf == NULL || handler_init(&h, &s->node, true) != 0) {
-		free(buf);
+	if (handler_init(&h, &s->node, true) != 0)
 		goto out;
-	}
-	while (!atomic_load(&s->stop)) {
-		idn_env_t env;
-		if (read_full(fd, buf, IDN_ENV_LEN) != 0)
-			break;
-		int err = idn_env_decode(buf, IDN_ENV_LEN, &env);
-		/* a bad version still fills env in, msg_len unchecked: it
-		 * must not be read into buf */
-		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED ||
-		    env.msg_len > IDN_MSG_MAX)
-			break;
-		if (read_full(fd, buf + IDN_ENV_LEN, env.msg_len) != 0)
-			break;
-		if (handler_begin(&h) != 0)
-			break;
-		handler_process(&h, buf, IDN_ENV_LEN + env.msg_len,
-				TRANSPORT_CONTROL, fd_emit, &fd);
-		handler_end(&h);
-	}
+	ctl_conn_serve(&h, fd, &s->stop, fd_emit, &fd);
 	handler_fini(&h);
-	free(buf);
 out:
 	ctl_forget(s, fd);
 	close(fd);

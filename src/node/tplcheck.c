@@ -361,3 +361,152 @@ int tpl_enforce(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 				    nv[i].index);
 	return check_bound(t, id, flags, nv, rec.nvalues, ov, on, a, msg, cap);
 }
+
+bool tpl_concerns(const idn_ident_t *id, const idn_value_t *v, uint32_t n)
+{
+	const uint8_t *sfx = id->text.p + id->prefix_len + 1;
+	size_t tl = strlen(TPL_SUFFIX);
+	if (id->text.len > id->prefix_len + tl &&
+	    idn_ascii_caseeq(sfx, tl, (const uint8_t *)TPL_SUFFIX, tl))
+		return true;
+	for (uint32_t i = 0; i < n; i++)
+		if (idn_type_matches(v[i].type, idn_bytes_str(TPL_TYPE)) ||
+		    idn_type_matches(v[i].type, idn_bytes_str(TPL_REF_TYPE)))
+			return true;
+	return false;
+}
+
+/* ---- removing templates that records use ---- */
+
+typedef struct {
+	idn_wtxn_t *t;
+	unsigned flags;
+	idn_arena_t *a;
+	const uint8_t *name; /* the template's name */
+	size_t nlen;
+	const uint32_t *versions; /* being removed */
+	uint32_t nversions;
+	uint64_t users;		       /* records bound to one of them */
+	char first[IDN_IDENT_MAX + 1]; /* the first such record */
+	uint32_t first_version;
+	int err;
+} unused_t;
+
+/* The version of an IDN_TEMPLATE_REF value "NAME@VERSION" if it names
+ * template name, else 0. */
+static uint32_t ref_version(const idn_value_t *ref, const uint8_t *name,
+			    size_t nlen)
+{
+	const uint8_t *d = ref->data.p;
+	size_t dl = ref->data.len;
+	if (dl < nlen + 2 || d[nlen] != '@' ||
+	    !idn_ascii_caseeq(d, nlen, name, nlen))
+		return 0;
+	uint32_t v = 0;
+	for (size_t i = nlen + 1; i < dl; i++) {
+		if (d[i] < '0' || d[i] > '9' || v > TPL_VERSION_MAX)
+			return 0;
+		v = v * 10 + (uint32_t)(d[i] - '0');
+	}
+	return v;
+}
+
+static int unused_cb(void *ctx, idn_bytes_t text)
+{
+	unused_t *u = ctx;
+	static _Thread_local idn_ident_t id;
+	if (idn_ident_parse(text.p, text.len, u->flags, &id) != 0)
+		return 0;
+	idn_record_t rec;
+	int err = idn_wtxn_get(u->t, id.key, id.key_len, &rec);
+	if (err == IDN_ENOTFOUND)
+		return 0;
+	if (err) {
+		u->err = err;
+		return 1;
+	}
+	idn_rd_t rd;
+	idn_rd_init(&rd, rec.values.p, rec.values.len);
+	for (uint32_t i = 0; i < rec.nvalues && !rd.err; i++) {
+		idn_value_t v;
+		idn_value_decode(&rd, u->a, &v);
+		if (rd.err || v.index != TPL_REF_INDEX ||
+		    !idn_type_matches(v.type, idn_bytes_str(TPL_REF_TYPE)))
+			continue;
+		uint32_t ver = ref_version(&v, u->name, u->nlen);
+		for (uint32_t k = 0; ver && k < u->nversions; k++) {
+			if (u->versions[k] != ver)
+				continue;
+			if (u->users++ == 0) {
+				size_t n = text.len < IDN_IDENT_MAX
+						   ? text.len
+						   : IDN_IDENT_MAX;
+				memcpy(u->first, text.p, n);
+				u->first[n] = 0;
+				u->first_version = ver;
+			}
+			break;
+		}
+	}
+	return 0;
+}
+
+int tpl_check_unused(idn_store_t *s, idn_wtxn_t *t, const idn_ident_t *id,
+		     unsigned flags, const idn_record_t *old,
+		     const uint32_t *idx, uint32_t nidx, idn_arena_t *a,
+		     char *msg, size_t cap)
+{
+	const uint8_t *sfx = id->text.p + id->prefix_len + 1;
+	size_t tl = strlen(TPL_SUFFIX);
+	if (old == NULL || id->text.len <= id->prefix_len + 1 + tl ||
+	    !idn_ascii_caseeq(sfx, tl, (const uint8_t *)TPL_SUFFIX, tl))
+		return 0;
+	idn_value_t *ov;
+	int err = decode_all(old->values, old->nvalues, a, &ov);
+	if (err)
+		return err;
+	uint32_t *vers = idn_arena_array(a, old->nvalues + 1, sizeof(*vers));
+	if (vers == NULL)
+		return -ENOMEM;
+	uint32_t nv = 0;
+	for (uint32_t i = 0; i < old->nvalues; i++) {
+		if (!idn_type_matches(ov[i].type, idn_bytes_str(TPL_TYPE)))
+			continue;
+		bool gone = idx == NULL;
+		for (uint32_t k = 0; !gone && k < nidx; k++)
+			gone = idx[k] == ov[i].index;
+		if (gone)
+			vers[nv++] = ov[i].index;
+	}
+	if (nv == 0)
+		return 0;
+	unused_t u = {.t = t,
+		      .flags = flags,
+		      .a = a,
+		      .name = sfx + tl,
+		      .nlen = id->text.len - id->prefix_len - 1 - tl,
+		      .versions = vers,
+		      .nversions = nv};
+	/* a snapshot taken while t holds the single writer sees every
+	 * record committed so far (LMDB); each one is read through t */
+	idn_rtxn_t *rt;
+	err = idn_rtxn_begin(s, &rt);
+	if (err)
+		return err;
+	err = idn_store_list(rt, id->text.p, id->prefix_len, idn_bytes(NULL, 0),
+			     unused_cb, &u);
+	idn_rtxn_free(rt);
+	if (u.err)
+		return u.err;
+	if (err < 0)
+		return err;
+	if (u.users == 0)
+		return 0;
+	return fail(
+		msg, cap,
+		"template %.*s version %u is still used by %llu record%s "
+		"(%s%s): delete them or bind them to another template first",
+		(int)u.nlen, u.name, u.first_version,
+		(unsigned long long)u.users, u.users == 1 ? "" : "s", u.first,
+		u.users > 1 ? ", ..." : "");
+}

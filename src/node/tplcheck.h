@@ -9,6 +9,7 @@
 #ifndef IDN_NODE_TPLCHECK_H
 #define IDN_NODE_TPLCHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "arena.h"
@@ -39,5 +40,26 @@
 int tpl_enforce(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 		const idn_record_t *old, bool cross, idn_arena_t *a, char *msg,
 		size_t cap);
+
+/* Whether tpl_enforce has anything to check in a new record id with
+ * values v: it is a template record (P/TEMPLATE/...) or holds an
+ * IDN_TEMPLATE or IDN_TEMPLATE_REF value. When false, tpl_enforce of the
+ * created record returns 0, so bulk creates skip reading it back. */
+bool tpl_concerns(const idn_ident_t *id, const idn_value_t *v, uint32_t n);
+
+/* Refuses removing template versions that records still use. For a
+ * write to record id that removes values idx[0..nidx) (idx NULL: deletes
+ * the whole record), old being the record before the write (NULL: it does
+ * not exist): when id is a template record P/TEMPLATE/NAME and a removed
+ * value is a version of it, scans the records of prefix P (in a snapshot
+ * taken while t holds the writer, each read through t) for an
+ * IDN_TEMPLATE_REF naming NAME@that version. Returns 0; IDN_EVALUE with a
+ * message naming the version, how many records use it and the first of
+ * them; or the store's error. Cost: one pass over the prefix's records,
+ * only for removals of template versions. Allocates from a. */
+int tpl_check_unused(idn_store_t *s, idn_wtxn_t *t, const idn_ident_t *id,
+		     unsigned flags, const idn_record_t *old,
+		     const uint32_t *idx, uint32_t nidx, idn_arena_t *a,
+		     char *msg, size_t cap);
 
 #endif

@@ -3,7 +3,8 @@
  * validated item by item on create, add, modify and remove, every
  * violation named with its item and rule (rc 202) and nothing written;
  * state rules (only drafts change, withdrawn templates take no new
- * records); the HTTP management API's template CRUD. */
+ * records); the HTTP management API's template CRUD; no removal of a
+ * template version that records still use. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +465,80 @@ static void http_crud(void **state)
 	json_decref(j);
 }
 
+/* A template version that records use cannot be removed, through any
+ * door: idctl template delete (one version or the whole template), a
+ * plain delete of the template record over the control socket, and the
+ * HTTP management API. The refusal names the version, how many records
+ * use it and one of them; the template stays. Once the records are gone
+ * the same deletes succeed. */
+static void delete_in_use(void **state)
+{
+	(void)state;
+	char file[256];
+	snprintf(file, sizeof(file), "%s/valve.json", node->dir);
+	h_write_file(file, "{\"prefix\":\"" H_HOME "\",\"name\":\"valve\","
+			   "\"version\":1,\"industry\":\"C/34\",\"items\":["
+			   "{\"name\":\"SIZE\",\"index\":2001,\"type\":"
+			   "\"number\"}]}");
+	h_ctl_ok(node, "template", "put", H_HOME, file, NULL);
+	h_ctl_ok(node, "create", H_HOME "/valve-1", "--template", "valve@1",
+		 "1:URL=https://e.com/v1", NULL);
+	refused(H_HOME "/TEMPLATE/valve",
+		W("template valve version 1 is still used by 1 record (" H_HOME
+		  "/valve-1)"),
+		"template", "delete", H_HOME, "valve", "1");
+	refused(H_HOME "/TEMPLATE/valve",
+		W("still used by 1 record (" H_HOME "/valve-1)"), "template",
+		"delete", H_HOME, "valve");
+	refused(H_HOME "/TEMPLATE/valve", W("still used by 1 record"), "delete",
+		H_HOME "/TEMPLATE/valve");
+	h_ctl_ok(node, "create", H_HOME "/valve-2", "--template", "valve@1",
+		 "2001:SIZE=40", NULL);
+	refused(H_HOME "/TEMPLATE/valve", W("still used by 2 records"),
+		"template", "delete", H_HOME, "valve");
+	json_t *j;
+	if (access("/usr/bin/curl", X_OK) == 0) {
+		assert_int_equal(http("DELETE",
+				      "/snms/api/v5/template?prefix=" H_HOME
+				      "&name=valve&version=1",
+				      NULL, &j),
+				 400);
+		const char *m =
+			json_string_value(json_object_get(j, "message"));
+		if (m == NULL || strstr(m, "valve version 1 is still used by "
+					   "2 records") == NULL)
+			fail_msg("HTTP delete: %s", m ? m : "(no message)");
+		json_decref(j);
+	}
+	h_ctl_ok(node, "template", "get", H_HOME, "valve", "1", NULL);
+	/* a record bound to another template does not hold this one */
+	h_ctl_ok(node, "delete", H_HOME "/valve-1", NULL);
+	refused(H_HOME "/TEMPLATE/valve",
+		W("still used by 1 record (" H_HOME "/valve-2)"), "template",
+		"delete", H_HOME, "valve", "1");
+	h_ctl_ok(node, "delete", H_HOME "/valve-2", NULL);
+	h_run_t r;
+	h_ctl(&r, node, "template", "delete", H_HOME, "valve", "1", NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "deleted " H_HOME "/TEMPLATE/valve "
+				      "version 1"));
+	h_run_free(&r);
+	h_ctl(&r, node, "template", "get", H_HOME, "valve", "1", NULL);
+	h_assert_status(&r, 1);
+	h_run_free(&r);
+	/* the whole template, unused */
+	h_ctl_ok(node, "template", "put", H_HOME, file, NULL);
+	h_ctl_ok(node, "template", "delete", H_HOME, "valve", NULL);
+	h_ctl(&r, node, "template", "get", H_HOME, "valve", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "no template"));
+	h_run_free(&r);
+	h_ctl(&r, node, "template", "delete", H_HOME, "valve", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "no template"));
+	h_run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -471,6 +546,7 @@ int main(void)
 		cmocka_unit_test(modify_add_remove),
 		cmocka_unit_test(states),
 		cmocka_unit_test(http_crud),
+		cmocka_unit_test(delete_in_use),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

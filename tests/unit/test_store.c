@@ -399,6 +399,73 @@ static void test_create_exists_overwrite(void **state)
 	got_free(&g);
 }
 
+/* Creates in key order (the bulk-load path) mixed with creates out of
+ * order, existing keys and deletes of the greatest key, in one write
+ * transaction and across transactions: a create never overwrites and
+ * every record reads back under its own identifier. */
+static void test_create_in_key_order(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t v = val(1, "URL", "first");
+	create1(f, "88.118.8/m-0050", &v, 1);
+	idn_wtxn_t *t = wbegin(f);
+	char name[64];
+	idn_ident_t id;
+	for (int i = 0; i < 100; i++) {
+		snprintf(name, sizeof(name), "88.118.8/M-%04d", i);
+		mkid(&id, name);
+		idn_value_t w = val(2, "URL", name);
+		int err = idn_wtxn_create(t, &id, &w, 1, false);
+		if (i == 50)
+			assert_int_equal(err, IDN_EEXISTS);
+		else
+			assert_int_equal(err, 0);
+	}
+	/* again, all of them exist now, the greatest one included */
+	for (int i = 0; i < 100; i += 33) {
+		snprintf(name, sizeof(name), "88.118.8/m-%04d", i);
+		mkid(&id, name);
+		idn_value_t w = val(3, "URL", "again");
+		assert_int_equal(idn_wtxn_create(t, &id, &w, 1, false),
+				 IDN_EEXISTS);
+	}
+	mkid(&id, "88.118.8/m-0099");
+	idn_value_t w = val(3, "URL", "again");
+	assert_int_equal(idn_wtxn_create(t, &id, &w, 1, false), IDN_EEXISTS);
+	/* the greatest key goes and comes back, then an earlier one */
+	assert_int_equal(idn_wtxn_delete(t, &id), 0);
+	assert_int_equal(idn_wtxn_create(t, &id, &w, 1, false), 0);
+	assert_int_equal(idn_wtxn_create(t, &id, &w, 1, false), IDN_EEXISTS);
+	mkid(&id, "88.118.8/a");
+	assert_int_equal(idn_wtxn_create(t, &id, &w, 1, false), 0);
+	commit(t);
+
+	t = wbegin(f);
+	mkid(&id, "88.118.8/M-0099");
+	assert_int_equal(idn_wtxn_create(t, &id, &w, 1, false), IDN_EEXISTS);
+	mkid(&id, "88.118.8/z");
+	assert_int_equal(idn_wtxn_create(t, &id, &v, 1, false), 0);
+	commit(t);
+
+	got_t g;
+	assert_int_equal(fetch(f, "88.118.8/M-0050", &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_value_eq(&g.v[0], &v); /* the first create stays */
+	got_free(&g);
+	assert_int_equal(fetch(f, "88.118.8/m-0007", &g), 0);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.v[0].index, 2);
+	assert_bytes_str(g.rec.id, "88.118.8/M-0007");
+	got_free(&g);
+	assert_int_equal(fetch(f, "88.118.8/m-0099", &g), 0);
+	assert_int_equal(g.v[0].index, 3);
+	got_free(&g);
+	assert_int_equal(fetch(f, "88.118.8/z", &g), 0);
+	got_free(&g);
+	assert_int_equal(fetch(f, "88.118.8/a", &g), 0);
+	got_free(&g);
+}
+
 static void test_delete(void **state)
 {
 	fx_t *f = *state;
@@ -1703,6 +1770,7 @@ static const struct CMUnitTest common[] = {
 	T(test_empty_record),
 	T(test_case_insensitive),
 	T(test_create_exists_overwrite),
+	T(test_create_in_key_order),
 	T(test_delete),
 	T(test_add),
 	T(test_modify),
