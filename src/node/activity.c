@@ -256,14 +256,13 @@ static uint32_t fnv(const uint8_t *p, size_t n)
 
 /* Industry and region of record rec of id; *ind and *reg get the indexes. */
 static void classify(activity_t *a, uint32_t now, unsigned flags,
-		     const idn_ident_t *id, const idn_record_t *rec, get_fn get,
+		     const idn_ident_t *id, idn_bytes_t ref, get_fn get,
 		     void *t, int *ind, int *reg)
 {
 	/* the prefix as normalised (upper-cased): one slot per prefix and
-	 * template binding */
+	 * template binding (ref: the record's template reference, if any) */
 	const uint8_t *pfx = id->key;
 	size_t plen = id->prefix_len;
-	idn_bytes_t ref = find_value(rec, TPL_REF_INDEX, TPL_REF_TYPE);
 	uint8_t key[CACHE_KEY_MAX];
 	size_t klen = plen + 1 + ref.len;
 	slot_t *s = NULL;
@@ -308,7 +307,8 @@ void act_resolved(activity_t *a, uint32_t now, unsigned flags,
 	if (a == NULL)
 		return;
 	int ind, reg;
-	classify(a, now, flags, id, rec, rget, t, &ind, &reg);
+	classify(a, now, flags, id, find_value(rec, TPL_REF_INDEX, TPL_REF_TYPE),
+		 rget, t, &ind, &reg);
 	atomic_fetch_add_explicit(&a->c.industry[ACT_RESOLVE][ind], 1,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&a->c.region[ACT_RESOLVE][reg], 1,
@@ -316,16 +316,21 @@ void act_resolved(activity_t *a, uint32_t now, unsigned flags,
 }
 
 void act_registered(activity_t *a, uint32_t now, unsigned flags,
-		    const idn_ident_t *id, idn_wtxn_t *t)
+		    const idn_ident_t *id, const idn_value_t *v, uint32_t nv,
+		    idn_wtxn_t *t)
 {
 	if (a == NULL)
 		return;
-	idn_record_t rec;
-	if (idn_wtxn_get(t, id->key, id->key_len, &rec) != 0)
-		return;
-	/* rec stays valid: the lookups below only read (store.h) */
+	idn_bytes_t ref = idn_bytes(NULL, 0);
+	idn_bytes_t want = idn_bytes_str(TPL_REF_TYPE);
+	for (uint32_t i = 0; i < nv; i++)
+		if (v[i].index == TPL_REF_INDEX &&
+		    idn_type_matches(v[i].type, want)) {
+			ref = v[i].data;
+			break;
+		}
 	int ind, reg;
-	classify(a, now, flags, id, &rec, wget, t, &ind, &reg);
+	classify(a, now, flags, id, ref, wget, t, &ind, &reg);
 	a->pend_ind[ind]++;
 	a->pend_reg[reg]++;
 	a->pending = true;

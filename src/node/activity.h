@@ -58,11 +58,13 @@ void act_resolved(activity_t *a, uint32_t now, unsigned flags,
 		  const idn_ident_t *id, const idn_record_t *rec,
 		  idn_rtxn_t *t);
 
-/* Classifies record id as it stands in write transaction t and holds a
- * registration back until act_commit (the transaction committed) or
- * act_discard (it did not). A record that is not there counts nothing. */
+/* Classifies record id, created in write transaction t with the values
+ * v[0..nv), and holds a registration back until act_commit (the
+ * transaction committed) or act_discard (it did not). Only the values are
+ * read, not the record back from the store. */
 void act_registered(activity_t *a, uint32_t now, unsigned flags,
-		    const idn_ident_t *id, idn_wtxn_t *t);
+		    const idn_ident_t *id, const idn_value_t *v, uint32_t nv,
+		    idn_wtxn_t *t);
 void act_commit(activity_t *a);
 void act_discard(activity_t *a);
 

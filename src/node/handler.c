@@ -903,7 +903,7 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 		return reply_lib_error(r, err);
 	}
 	if (op == IDN_OC_CREATE && oldp == NULL) /* new, not replaced */
-		act_registered(h->act, h->now, id_flags(h), &h->id, t);
+		act_registered(h->act, h->now, id_flags(h), &h->id, v, n, t);
 	err = idn_wtxn_commit(t);
 	if (err) {
 		act_discard(h->act);
@@ -1050,7 +1050,7 @@ static int do_bulk_create(reply_t *r)
 			return reply_lib_error(r, err);
 		}
 		if (err == 0)
-			act_registered(h->act, h->now, id_flags(h), &h->id, t);
+			act_registered(h->act, h->now, id_flags(h), &h->id, v, nv, t);
 		created += err == 0;
 		rcs[i] = bulk_rc(err);
 	}
