@@ -285,6 +285,8 @@ typedef struct {
 	uint64_t malformed; /* answers that do not decode */
 	uint64_t truncated; /* UDP answers flagged truncated (retry on TCP) */
 	uint64_t wrong_id;  /* successes naming another identifier */
+	uint64_t rx_bytes;  /* UDP datagrams received, payload bytes */
+	uint64_t rx_dgrams;
 	uint64_t rc[RC_SLOTS];
 	uint64_t rc_other;
 	uint64_t lat_sum, lat_min, lat_max; /* ns */
@@ -711,6 +713,8 @@ static int udp_recv(gen_t *g, udp_io_t *io, int fd)
 		}
 		uint64_t now = bench_now_ns();
 		for (int i = 0; i < n; i++) {
+			g->st.rx_bytes += io->mm[i].msg_len;
+			g->st.rx_dgrams++;
 			if (io->mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 				g->st.malformed++;
 			else
@@ -1005,6 +1009,8 @@ static void stats_merge(stats_t *a, const stats_t *b)
 	a->malformed += b->malformed;
 	a->truncated += b->truncated;
 	a->wrong_id += b->wrong_id;
+	a->rx_bytes += b->rx_bytes;
+	a->rx_dgrams += b->rx_dgrams;
 	for (unsigned i = 0; i < RC_SLOTS; i++)
 		a->rc[i] += b->rc[i];
 	a->rc_other += b->rc_other;
@@ -1189,6 +1195,10 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 	json_object_set_new(r, "timeouts",
 			    json_integer((json_int_t)st->timeouts));
 	json_object_set_new(r, "late", json_integer((json_int_t)st->late));
+	json_object_set_new(r, "datagram_bytes_mean",
+			    json_real(st->rx_dgrams ? (double)st->rx_bytes /
+							      (double)st->rx_dgrams
+						    : 0));
 	json_object_set_new(
 		r, "resolutions_per_s",
 		json_real(secs > 0 ? (double)st->in_window / secs : 0));
