@@ -132,10 +132,16 @@ tree_rss_kib() {
 }
 
 # Waits (up to QUIET_WAIT seconds) until the machine, without us, uses
-# less than QUIET_MAX cores, measured over one second.
+# less than QUIET_MAX cores, measured over one second; all the waits of a
+# run together stop after QUIET_BUDGET seconds (default 180), so that a
+# busy machine delays a run by a bounded time.
+quiet_spent=0
 wait_quiet() {
 	[ "${QUIET_WAIT:-0}" -gt 0 ] || return 0
-	local deadline=$((SECONDS + QUIET_WAIT)) m0 m1 busy
+	local left=$((${QUIET_BUDGET:-180} - quiet_spent))
+	[ "$left" -gt 0 ] || return 0
+	[ "$left" -lt "$QUIET_WAIT" ] || left=$QUIET_WAIT
+	local start=$SECONDS deadline=$((SECONDS + left)) m0 m1 busy
 	while :; do
 		m0=$(machine_busy)
 		sleep 1
@@ -143,6 +149,7 @@ wait_quiet() {
 		busy=$(awk -v d=$((m1 - m0)) -v hz="$hz" 'BEGIN { printf "%.2f", d / hz }')
 		if awk -v b="$busy" -v q="$QUIET_MAX" 'BEGIN { exit !(b < q) }' ||
 			[ "$SECONDS" -ge "$deadline" ]; then
+			quiet_spent=$((quiet_spent + SECONDS - start))
 			return 0
 		fi
 		echo "   machine busy ($busy cores in use by others): waiting"
