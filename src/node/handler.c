@@ -268,6 +268,7 @@ int handler_begin(handler_t *h)
 	h->now = (uint32_t)time(NULL);
 	if (h->snapshot)
 		return 0;
+	h->homed.len = 0;
 	int err = idn_rtxn_renew(h->rtxn);
 	if (err == 0)
 		h->snapshot = true;
@@ -280,6 +281,7 @@ void handler_end(handler_t *h)
 		idn_rtxn_reset(h->rtxn);
 		h->snapshot = false;
 	}
+	h->homed.len = 0;
 	if (h->psnapshot) {
 		idn_rtxn_reset(h->prtxn);
 		h->psnapshot = false;
@@ -486,13 +488,29 @@ enum { LOC_NONE = 0, LOC_AUTH = 1, LOC_REFER = 2 };
  * record 0.NA/<level> held here refers onward (LOC_REFER, record in
  * *deleg). *at gets the level's length (0: the 0.NA root, when homed).
  * Returns LOC_*, or a negative error. */
+/* idn_store_homed on the handler's snapshot, remembering the last answer
+ * until the snapshot is released. */
+static int homed(handler_t *h, const uint8_t *p, size_t len)
+{
+	if (len > 0 && len == h->homed.len &&
+	    memcmp(p, h->homed.prefix, len) == 0)
+		return h->homed.hit;
+	int hit = idn_store_homed(h->rtxn, p, len);
+	if (hit >= 0 && h->snapshot && len <= sizeof(h->homed.prefix)) {
+		memcpy(h->homed.prefix, p, len);
+		h->homed.len = len;
+		h->homed.hit = hit;
+	}
+	return hit;
+}
+
 static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
 		  idn_record_t *deleg)
 {
 	uint8_t key[5 + IDN_IDENT_MAX];
 	memcpy(key, "0.NA/", 5);
 	for (size_t q = plen; q > 0; q = parent_len(p, q)) {
-		int hit = idn_store_homed(h->rtxn, p, q);
+		int hit = homed(h, p, q);
 		if (hit < 0)
 			return hit;
 		if (hit) {
@@ -525,8 +543,7 @@ static int responsible(handler_t *h, const idn_ident_t *id)
 	idn_record_t rec;
 	size_t at;
 	if (!is_prefix_handle(id)) {
-		int hit = idn_store_homed(h->rtxn, id->key, id->prefix_len);
-		return hit;
+		return homed(h, id->key, id->prefix_len);
 	}
 	const uint8_t *p = id->key + 5;
 	size_t plen = id->key_len - 5;

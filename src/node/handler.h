@@ -87,6 +87,13 @@ struct handler {
 	uint8_t *scratch; /* IDN_MSG_MAX: cached answers */
 	uint32_t now;
 	idn_ident_t id;
+	/* the last homed-prefix lookup in this snapshot: the requests of a
+	 * batch are mostly under one prefix (len 0: nothing cached) */
+	struct {
+		size_t len;
+		int hit;
+		uint8_t prefix[256];
+	} homed;
 	handler_stats_t stats;
 	bool redo; /* processing a deferred request: counted already */
 	handler_t *next; /* in node->handlers */
