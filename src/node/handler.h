@@ -87,13 +87,16 @@ struct handler {
 	uint8_t *scratch; /* IDN_MSG_MAX: cached answers */
 	uint32_t now;
 	idn_ident_t id;
-	/* the last homed-prefix lookup in this snapshot: the requests of a
-	 * batch are mostly under one prefix (len 0: nothing cached) */
+	/* where the last prefix looked up lives (handler.c locate), kept
+	 * for the rest of the snapshot: the requests of a batch are mostly
+	 * under one prefix (len 0: nothing kept) */
 	struct {
 		size_t len;
-		int hit;
+		int loc;
+		size_t at;
+		idn_record_t deleg; /* points into the snapshot */
 		uint8_t prefix[256];
-	} homed;
+	} loc;
 	handler_stats_t stats;
 	bool redo; /* processing a deferred request: counted already */
 	handler_t *next; /* in node->handlers */
