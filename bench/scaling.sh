@@ -21,7 +21,7 @@ for n in $SIZES; do
 	free=$(df -Pk "$tmp" | awk 'NR == 2 { print $4 }')
 	if [ "$free" -lt "$need" ]; then
 		echo "== $n identifiers: skipped, $((free / 1048576)) GiB free on $tmp"
-		srows+=("| $n | skipped: $((free / 1048576)) GiB free, about $((need / 1048576)) GiB needed | | | | | | | | |")
+		srows+=("| $n | skipped: $((free / 1048576)) GiB free, about $((need / 1048576)) GiB needed | | | | | | | | | | | |")
 		continue
 	fi
 	echo "== populate $n identifiers"
@@ -66,9 +66,11 @@ for n in $SIZES; do
 	srows+=("$(awk -v n="$n" -v sb="$sbytes" -v disk="$disk" -v ps="$pop_s" \
 		-v r1="$(med "scale-$n-w1" 2)" -v q1="$(med "scale-$n-w1" 4)" \
 		-v r2="$(med "scale-$n-w2" 2)" -v q2="$(med "scale-$n-w2" 4)" \
+		-v c1="$(med "scale-$n-w1" 6)" -v c2="$(med "scale-$n-w2" 6)" \
 		-v rss="$rss_w1" -v pc="$cached_w1" 'BEGIN {
-		printf "| %d | %.1f | %.0f | %.0f | %.1f | %.0f | %.0f | %.1f | %.0f | %.1f |\n",
-			n, ps, sb / n, disk / n, rss / 1024, rss * 1024 / n, r1, q1, r2, q2 }')")
+		printf "| %d | %.1f | %.0f | %.0f | %.1f | %.0f | %.0f | %.0f | %.1f | %.2f | %.0f | %.1f | %.2f |\n",
+			n, ps, sb / n, disk / n, rss / 1024, rss * 1024 / n, pc / 1048576,
+			r1, q1, c1, r2, q2, c2 }')")
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 {
@@ -87,8 +89,8 @@ load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 	echo "after the 1-worker runs (the LMDB map pages it touched are counted in it and"
 	echo "are the page cache: nothing is copied)."
 	echo
-	echo "| identifiers | populate s | store bytes/id (LMDB in use) | disk bytes/id | idnode RSS MiB | RSS bytes/id | 1 worker res/s | p99 µs | 2 workers res/s | p99 µs |"
-	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| identifiers | populate s | store bytes/id (LMDB in use) | disk bytes/id | idnode RSS MiB | RSS bytes/id | store in page cache MiB | 1 worker res/s | p99 µs | CPU µs/req | 2 workers res/s | p99 µs | CPU µs/req |"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 	printf '%s\n' "${srows[@]}"
 	echo
 	echo "Commands (\$T is the temporary directory):"
