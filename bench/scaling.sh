@@ -11,7 +11,7 @@
 # each size. Written to bench/results/scaling.md and into the "Scaling"
 # section of bench/RESULTS.md.
 
-SOUT=${OUT:-bench/results/scaling.md}
+SOUT=${OUT_GIVEN:-bench/results/scaling.md}
 srows=()
 load_before=$(cut -d' ' -f1-3 /proc/loadavg)
 t_start=$SECONDS
