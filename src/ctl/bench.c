@@ -547,9 +547,9 @@ static void dns_datagram(gen_t *g, const uint8_t *p, size_t len, uint64_t now)
 		return;
 	}
 	unsigned rcode = p[3] & 0x0f;
-	int64_t rc = rcode != 0		       ? RC_DNS_BASE + rcode
+	int64_t rc = rcode != 0		   ? RC_DNS_BASE + rcode
 		     : get_u16(p + 6) == 0 ? RC_DNS_NODATA
-					       : IDN_RC_SUCCESS;
+					   : IDN_RC_SUCCESS;
 	complete(g, s, rc, now);
 }
 
@@ -1099,7 +1099,10 @@ static void report_text(const bench_opts_t *o, const stats_t *st)
 	for (unsigned i = 0; i < RC_SLOTS; i++)
 		errors += st->rc[i];
 	printf("idctl bench: %s %s, %" PRIu64 " identifiers under %s\n",
-	       o->tcp ? "tcp" : o->dns ? "dns" : "udp", o->server, o->count, o->prefix);
+	       o->tcp	? "tcp"
+	       : o->dns ? "dns"
+			: "udp",
+	       o->server, o->count, o->prefix);
 	printf("  %u thread(s) x %u %s, %u in flight each, %.1f s "
 	       "(%.2f s with drain)\n",
 	       o->threads, o->tcp ? 1 : o->sockets,
@@ -1167,7 +1170,9 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 
 	json_t *r = json_object();
 	json_object_set_new(r, "transport",
-			    json_string(o->tcp ? "tcp" : o->dns ? "dns" : "udp"));
+			    json_string(o->tcp	 ? "tcp"
+					: o->dns ? "dns"
+						 : "udp"));
 	json_object_set_new(r, "rate_limit", json_real(o->rate));
 	json_object_set_new(r, "server", json_string(o->server));
 	json_object_set_new(r, "prefix", json_string(o->prefix));
@@ -1195,10 +1200,11 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 	json_object_set_new(r, "timeouts",
 			    json_integer((json_int_t)st->timeouts));
 	json_object_set_new(r, "late", json_integer((json_int_t)st->late));
-	json_object_set_new(r, "datagram_bytes_mean",
-			    json_real(st->rx_dgrams ? (double)st->rx_bytes /
-							      (double)st->rx_dgrams
-						    : 0));
+	json_object_set_new(
+		r, "datagram_bytes_mean",
+		json_real(st->rx_dgrams
+				  ? (double)st->rx_bytes / (double)st->rx_dgrams
+				  : 0));
 	json_object_set_new(
 		r, "resolutions_per_s",
 		json_real(secs > 0 ? (double)st->in_window / secs : 0));

@@ -69,8 +69,9 @@ static void udp_answers_and_not_found(void **state)
 	(void)state;
 	h_skip_on_pg("idctl populate writes an LMDB store");
 	node_t *n = populated_node(50);
-	const char *argv[] = {"-s", n->addr, "--prefix", P, "--count", "100",
-			      "--duration", "0.5", "--inflight", "8", NULL};
+	const char *argv[] = {"-s",	    n->addr, "--prefix",   P,
+			      "--count",    "100",   "--duration", "0.5",
+			      "--inflight", "8",     NULL};
 	json_t *j = bench(argv);
 	long long ok = jint(j, "success"), nf = rc_count(j, "100");
 	if (ok == 0 || nf == 0)
@@ -81,7 +82,8 @@ static void udp_answers_and_not_found(void **state)
 	assert_int_equal(jint(j, "wrong_id"), 0);
 	assert_int_equal(jint(j, "timeouts"), 0);
 	/* a Handle answer: 20-byte envelope and a message of some size */
-	double mean = json_real_value(json_object_get(j, "datagram_bytes_mean"));
+	double mean =
+		json_real_value(json_object_get(j, "datagram_bytes_mean"));
 	if (mean < 100 || mean > 1000)
 		fail_msg("mean answer %.0f bytes", mean);
 	json_decref(j);
@@ -95,9 +97,10 @@ static void rate_caps_requests(void **state)
 	(void)state;
 	h_skip_on_pg("idctl populate writes an LMDB store");
 	node_t *n = populated_node(20);
-	const char *argv[] = {"-s", n->addr, "--prefix", P, "--count", "20",
-			      "--duration", "0.5", "--rate", "2000",
-			      "--inflight", "64", NULL};
+	const char *argv[] = {"-s",	 n->addr, "--prefix",	P,
+			      "--count", "20",	  "--duration", "0.5",
+			      "--rate",	 "2000",  "--inflight", "64",
+			      NULL};
 	json_t *j = bench(argv);
 	long long sent = jint(j, "sent");
 	if (sent < 1 || sent > 1001)
@@ -151,7 +154,8 @@ static void *dns_main(void *arg)
 		if (ll >= sizeof(label) || 13 + ll > (size_t)n)
 			continue;
 		memcpy(label, q + 13, ll);
-		long i = strncmp(label, "bench-", 6) == 0 ? atol(label + 6) : -1;
+		long i =
+			strncmp(label, "bench-", 6) == 0 ? atol(label + 6) : -1;
 		memcpy(a, q, (size_t)n);
 		a[2] = 0x84; /* QR, AA */
 		a[3] = 0;
@@ -161,10 +165,10 @@ static void *dns_main(void *arg)
 		} else {
 			if (i == 7)
 				a[13] = 'x'; /* another name in the question */
-			a[7] = 1;    /* one answer */
-			static const uint8_t rr[] = {
-				0xc0, 12, 0, 16, 0, 1, 0, 0, 0, 60, 0, 4,
-				3, 'U', 'R', 'L'};
+			a[7] = 1;	     /* one answer */
+			static const uint8_t rr[] = {0xc0, 12,	0,   16, 0, 1,
+						     0,	   0,	0,   60, 0, 4,
+						     3,	   'U', 'R', 'L'};
 			memcpy(a + len, rr, sizeof(rr));
 			len += sizeof(rr);
 		}
@@ -191,9 +195,9 @@ static void dns_mode_counts_each_kind(void **state)
 	pthread_t t;
 	assert_int_equal(pthread_create(&t, NULL, dns_main, &s), 0);
 
-	const char *argv[] = {"-s", addr, "--prefix", P, "--count", "20",
-			      "--duration", "0.5", "--inflight", "4", "--dns",
-			      NULL};
+	const char *argv[] = {"-s",	    addr, "--prefix",	P,
+			      "--count",    "20", "--duration", "0.5",
+			      "--inflight", "4",  "--dns",	NULL};
 	json_t *j = bench(argv);
 	atomic_store(&s.stop, 1);
 	pthread_join(t, NULL);
