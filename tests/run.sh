@@ -91,6 +91,16 @@ for bin in "$B"/tests/fuzz/fuzz_*; do
 	fi
 done
 
+# The benchmark suite works (every path once, tiny; no figures judged).
+if NO_BUILD=1 B="$B" bench/run --smoke >"$log" 2>&1; then
+	passed=$((passed + 1))
+	printf '%-40s ok\n' "bench/run --smoke"
+else
+	failed=$((failed + 1))
+	failures+=("bench/run --smoke")
+	echo "---- bench/run --smoke failed"
+	tail -30 "$log"
+fi
 if [ "${#failures[@]}" -ne 0 ]; then
 	echo "failing: ${failures[*]}"
 fi

@@ -81,7 +81,8 @@ static const char bench_usage[] =
 	"usage: idctl bench [-s HOST:PORT] --prefix P --count N\n"
 	"                   [--duration SEC] [--inflight K] [--threads T]\n"
 	"                   [--sockets S] [--tcp] [--timeout MS] [--pool N]\n"
-	"                   [--seed N] [--recursive] [--json]\n"
+	"                   [--seed N] [--recursive] [--rate R] [--dns]\n"
+	"                   [--json]\n"
 	"\n"
 	"Load generator: resolves random identifiers P/bench-<i>, 0 <= i < N\n"
 	"(as written by idctl populate), against a running node for SEC\n"
@@ -109,6 +110,13 @@ static const char bench_usage[] =
 	"      --seed N         random seed (default: from the clock)\n"
 	"      --recursive      set the recursive flag, so that a recursive\n"
 	"                       node resolves (and caches) for the generator\n"
+	"      --rate R         send at most R requests/s in all (spread over\n"
+	"                       the threads, paced in time), still at most K\n"
+	"                       in flight: latency at a given load\n"
+	"      --dns            speak plain DNS over UDP instead: TXT queries\n"
+	"                       for bench-<i>.P. (the zone bench/run gives a\n"
+	"                       DNS server); success is NOERROR with answers\n"
+	"                       and the question echoed\n"
 	"      --json           print the result as a JSON object\n"
 	"  -h, --help           this text\n";
 
@@ -123,6 +131,8 @@ typedef struct {
 	bool tcp;
 	bool json;
 	bool recursive;
+	bool dns;
+	double rate; /* requests/s in all; 0: as fast as answers come */
 	uint32_t timeout_ms;
 	uint64_t pool_max;
 	uint64_t seed;
@@ -155,6 +165,28 @@ static uint32_t rand_below(uint64_t *s, uint64_t n)
 	return (uint32_t)(((xorshift(s) >> 32) * n) >> 32);
 }
 
+/* Appends DNS query "bench-<i>.P." for TXT (RFC 1035 4.1, id 0, no
+ * recursion desired) to w. */
+static void dns_query_encode(idn_wr_t *w, const char *prefix, uint64_t i)
+{
+	static const uint8_t hdr[12] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+	char label[32];
+	int ll = snprintf(label, sizeof(label), BENCH_SUFFIX_FMT, i);
+	idn_wr_raw(w, hdr, sizeof(hdr));
+	idn_wr_u8(w, (uint8_t)ll);
+	idn_wr_raw(w, label, (size_t)ll);
+	for (const char *l = prefix; *l != '\0';) {
+		size_t n = strcspn(l, ".");
+		idn_wr_u8(w, (uint8_t)n);
+		idn_wr_raw(w, l, n);
+		l += n;
+		if (*l == '.')
+			l++;
+	}
+	static const uint8_t tail[5] = {0, 0, 16, 0, 1}; /* root, TXT, IN */
+	idn_wr_raw(w, tail, sizeof(tail));
+}
+
 static int pool_build(pool_t *p, const bench_opts_t *o)
 {
 	size_t plen = strlen(o->prefix);
@@ -180,6 +212,14 @@ static int pool_build(pool_t *p, const bench_opts_t *o)
 		int tl = snprintf(text, plen + 32, "%s/" BENCH_SUFFIX_FMT,
 				  o->prefix, i);
 		p->off[j] = w.len;
+		if (o->dns) {
+			dns_query_encode(&w, o->prefix, i);
+			if (w.err)
+				break;
+			if (w.len - p->off[j] > p->max_len)
+				p->max_len = w.len - p->off[j];
+			continue;
+		}
 		idn_msg_mark_t m = idn_msg_start(&w, NULL, &h);
 		idn_resolve_req_t q = {idn_bytes(text, (size_t)tl), 0, NULL, 0,
 				       NULL};
@@ -245,6 +285,8 @@ typedef struct {
 	uint64_t malformed; /* answers that do not decode */
 	uint64_t truncated; /* UDP answers flagged truncated (retry on TCP) */
 	uint64_t wrong_id;  /* successes naming another identifier */
+	uint64_t rx_bytes;  /* UDP datagrams received, payload bytes */
+	uint64_t rx_dgrams;
 	uint64_t rc[RC_SLOTS];
 	uint64_t rc_other;
 	uint64_t lat_sum, lat_min, lat_max; /* ns */
@@ -341,8 +383,15 @@ static uint32_t take_slot(gen_t *g, const uint8_t **msg, size_t *len)
 	s->entry = e;
 	g->seq++;
 	s->rid = (g->seq << g->slot_bits) | si;
-	idn_put_u32(s->env + 8, s->rid);
-	idn_put_u32(s->env + 16, (uint32_t)*len);
+	if (g->o->dns) {
+		/* a DNS id has 16 bits: what is left of seq above the slot */
+		s->rid &= 0xffff;
+		s->env[0] = (uint8_t)(s->rid >> 8);
+		s->env[1] = (uint8_t)s->rid;
+	} else {
+		idn_put_u32(s->env + 8, s->rid);
+		idn_put_u32(s->env + 16, (uint32_t)*len);
+	}
 	s->nfrags = s->got = 0;
 	s->seen = 0;
 	s->hdr_ok = false;
@@ -460,9 +509,57 @@ static int udp_open(gen_t *g)
 	return 0;
 }
 
+static uint16_t get_u16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] << 8 | p[1]);
+}
+
+/* DNS answer codes are counted as 1000 + RCODE; NOERROR without an
+ * answer (NODATA) as 1016. */
+#define RC_DNS_BASE 1000u
+#define RC_DNS_NODATA (RC_DNS_BASE + 16)
+
+/* One DNS answer (--dns). */
+static void dns_datagram(gen_t *g, const uint8_t *p, size_t len, uint64_t now)
+{
+	if (len < 12) {
+		g->st.malformed++;
+		return;
+	}
+	slot_t *s = find_slot(g, (uint32_t)p[0] << 8 | p[1]);
+	if (s == NULL)
+		return;
+	if (p[2] & 0x02) { /* TC: the answer did not fit */
+		g->st.truncated++;
+		g->st.received++;
+		release_slot(g, (uint32_t)(s - g->slots));
+		return;
+	}
+	/* the question as asked: the pool entry after its 12-byte header */
+	const uint8_t *q = g->pool->buf + g->pool->off[s->entry];
+	size_t qlen = g->pool->off[s->entry + 1] - g->pool->off[s->entry];
+	if (!(p[2] & 0x80) || get_u16(p + 4) != 1 || len < qlen) {
+		complete(g, s, -1, now);
+		return;
+	}
+	if (memcmp(p + 12, q + 12, qlen - 12) != 0) {
+		complete(g, s, RC_WRONG_ID, now);
+		return;
+	}
+	unsigned rcode = p[3] & 0x0f;
+	int64_t rc = rcode != 0		   ? RC_DNS_BASE + rcode
+		     : get_u16(p + 6) == 0 ? RC_DNS_NODATA
+					   : IDN_RC_SUCCESS;
+	complete(g, s, rc, now);
+}
+
 /* One datagram of an answer. */
 static void udp_datagram(gen_t *g, const uint8_t *p, size_t len, uint64_t now)
 {
+	if (g->o->dns) {
+		dns_datagram(g, p, len, now);
+		return;
+	}
 	idn_env_t env;
 	if (len < IDN_ENV_LEN || idn_env_decode(p, len, &env) != 0) {
 		g->st.malformed++; /* cannot even tell which request */
@@ -537,10 +634,10 @@ typedef struct {
 
 /* Sends up to one batch on fd. Returns datagrams sent, or -1 on a fatal
  * error. */
-static int udp_send(gen_t *g, udp_io_t *io, int fd)
+static int udp_send(gen_t *g, udp_io_t *io, int fd, uint64_t budget)
 {
 	int n = 0;
-	while (n < IO_BATCH && g->nfree > 0) {
+	while (n < IO_BATCH && g->nfree > 0 && (uint64_t)n < budget) {
 		const uint8_t *msg;
 		size_t len;
 		uint32_t si = take_slot(g, &msg, &len);
@@ -548,6 +645,11 @@ static int udp_send(gen_t *g, udp_io_t *io, int fd)
 		io->iov[n][0].iov_len = IDN_ENV_LEN;
 		io->iov[n][1].iov_base = (void *)msg;
 		io->iov[n][1].iov_len = len;
+		if (g->o->dns) { /* the id from the slot, the rest pooled */
+			io->iov[n][0].iov_len = 2;
+			io->iov[n][1].iov_base = (void *)(msg + 2);
+			io->iov[n][1].iov_len = len - 2;
+		}
 		memset(&io->mm[n], 0, sizeof(io->mm[n]));
 		io->mm[n].msg_hdr.msg_iov = io->iov[n];
 		io->mm[n].msg_hdr.msg_iovlen = 2;
@@ -611,6 +713,8 @@ static int udp_recv(gen_t *g, udp_io_t *io, int fd)
 		}
 		uint64_t now = bench_now_ns();
 		for (int i = 0; i < n; i++) {
+			g->st.rx_bytes += io->mm[i].msg_len;
+			g->st.rx_dgrams++;
 			if (io->mm[i].msg_hdr.msg_flags & MSG_TRUNC)
 				g->st.malformed++;
 			else
@@ -622,6 +726,26 @@ static int udp_recv(gen_t *g, udp_io_t *io, int fd)
 			break;
 	}
 	return total;
+}
+
+/* --rate: when request number st.sent is due (ns, monotonic clock). */
+static uint64_t next_due(const gen_t *g)
+{
+	double per = g->o->rate / g->o->threads;
+	return g->st.start + (uint64_t)((double)g->st.sent * 1e9 / per);
+}
+
+/* How many requests may go now: all free slots without --rate, else
+ * those due by now (behind schedule, as many as the free slots allow). */
+static uint64_t send_budget(const gen_t *g, uint64_t now)
+{
+	if (g->o->rate <= 0)
+		return UINT64_MAX;
+	double per = g->o->rate / g->o->threads;
+	uint64_t due = (uint64_t)((double)(now - g->st.start) * per / 1e9) + 1;
+	if (due <= g->st.sent)
+		return 0;
+	return due - g->st.sent;
 }
 
 static int udp_run(gen_t *g)
@@ -648,8 +772,9 @@ static int udp_run(gen_t *g)
 		if (!sending && (g->nfree == g->nslots || now >= drain_end))
 			break;
 		int progress = 0;
-		while (sending && g->nfree > 0) {
-			int r = udp_send(g, io, g->fds[rr]);
+		uint64_t budget = send_budget(g, now);
+		while (sending && g->nfree > 0 && budget > 0) {
+			int r = udp_send(g, io, g->fds[rr], budget);
 			rr = (rr + 1) % g->nfds;
 			if (r < 0) {
 				rc = -1;
@@ -658,6 +783,7 @@ static int udp_run(gen_t *g)
 			if (r == 0)
 				break;
 			progress += r;
+			budget -= (uint64_t)r;
 		}
 		for (uint32_t i = 0; i < g->nfds; i++) {
 			int r = udp_recv(g, io, g->fds[i]);
@@ -672,8 +798,19 @@ static int udp_run(gen_t *g)
 			expire(g, now);
 			next_scan = now + 10000000u;
 		}
-		if (progress == 0)
-			poll(pfd, g->nfds, 1);
+		if (progress == 0) {
+			/* wait for answers, or until the pacing lets the
+			 * next request go */
+			struct timespec ts = {0, 1000000};
+			if (g->o->rate > 0 && sending && g->nfree > 0) {
+				uint64_t due = next_due(g);
+				uint64_t t = bench_now_ns();
+				ts.tv_nsec = due > t ? (long)(due - t) : 0;
+				if (ts.tv_nsec > 1000000)
+					ts.tv_nsec = 1000000;
+			}
+			ppoll(pfd, g->nfds, &ts, NULL);
+		}
 	}
 	expire(g, UINT64_MAX / 2);
 out:
@@ -872,6 +1009,8 @@ static void stats_merge(stats_t *a, const stats_t *b)
 	a->malformed += b->malformed;
 	a->truncated += b->truncated;
 	a->wrong_id += b->wrong_id;
+	a->rx_bytes += b->rx_bytes;
+	a->rx_dgrams += b->rx_dgrams;
 	for (unsigned i = 0; i < RC_SLOTS; i++)
 		a->rc[i] += b->rc[i];
 	a->rc_other += b->rc_other;
@@ -935,7 +1074,8 @@ static const char *rc_name(unsigned rc)
 	case IDN_RC_AUTH_NEEDED:
 		return "authentication needed";
 	default:
-		return "";
+		return rc >= RC_DNS_BASE ? "DNS answer code - 1000 (16: NODATA)"
+					 : "";
 	}
 }
 
@@ -959,7 +1099,10 @@ static void report_text(const bench_opts_t *o, const stats_t *st)
 	for (unsigned i = 0; i < RC_SLOTS; i++)
 		errors += st->rc[i];
 	printf("idctl bench: %s %s, %" PRIu64 " identifiers under %s\n",
-	       o->tcp ? "tcp" : "udp", o->server, o->count, o->prefix);
+	       o->tcp	? "tcp"
+	       : o->dns ? "dns"
+			: "udp",
+	       o->server, o->count, o->prefix);
 	printf("  %u thread(s) x %u %s, %u in flight each, %.1f s "
 	       "(%.2f s with drain)\n",
 	       o->threads, o->tcp ? 1 : o->sockets,
@@ -1027,7 +1170,10 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 
 	json_t *r = json_object();
 	json_object_set_new(r, "transport",
-			    json_string(o->tcp ? "tcp" : "udp"));
+			    json_string(o->tcp	 ? "tcp"
+					: o->dns ? "dns"
+						 : "udp"));
+	json_object_set_new(r, "rate_limit", json_real(o->rate));
 	json_object_set_new(r, "server", json_string(o->server));
 	json_object_set_new(r, "prefix", json_string(o->prefix));
 	json_object_set_new(r, "count", json_integer((json_int_t)o->count));
@@ -1055,6 +1201,11 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 			    json_integer((json_int_t)st->timeouts));
 	json_object_set_new(r, "late", json_integer((json_int_t)st->late));
 	json_object_set_new(
+		r, "datagram_bytes_mean",
+		json_real(st->rx_dgrams
+				  ? (double)st->rx_bytes / (double)st->rx_dgrams
+				  : 0));
+	json_object_set_new(
 		r, "resolutions_per_s",
 		json_real(secs > 0 ? (double)st->in_window / secs : 0));
 	json_object_set_new(r, "latency_us", lat);
@@ -1068,7 +1219,7 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 static int bench_parse(int argc, char **argv, bench_opts_t *o)
 {
 	enum { O_SOCKETS = 256, O_TCP, O_TIMEOUT, O_POOL, O_SEED, O_JSON,
-	       O_RECURSIVE };
+	       O_RECURSIVE, O_RATE, O_DNS };
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"prefix", required_argument, NULL, 'p'},
@@ -1083,6 +1234,8 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 		{"seed", required_argument, NULL, O_SEED},
 		{"json", no_argument, NULL, O_JSON},
 		{"recursive", no_argument, NULL, O_RECURSIVE},
+		{"rate", required_argument, NULL, O_RATE},
+		{"dns", no_argument, NULL, O_DNS},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
@@ -1162,6 +1315,17 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 		case O_RECURSIVE:
 			o->recursive = true;
 			break;
+		case O_DNS:
+			o->dns = true;
+			break;
+		case O_RATE: {
+			char *end;
+			errno = 0;
+			o->rate = strtod(optarg, &end);
+			if (*end || errno || !(o->rate >= 1) || o->rate > 1e9)
+				bad = "--rate", range = "requests/s, >= 1";
+			break;
+		}
 		case O_JSON:
 			o->json = true;
 			break;
@@ -1192,6 +1356,15 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 	}
 	if (!have_count) {
 		fprintf(stderr, "idctl bench: --count is required\n");
+		return -1;
+	}
+	if (o->dns && (o->tcp || o->recursive)) {
+		fprintf(stderr, "idctl bench: --dns speaks UDP only, without "
+				"--tcp or --recursive\n");
+		return -1;
+	}
+	if (o->rate > 0 && o->tcp) {
+		fprintf(stderr, "idctl bench: --rate paces UDP only\n");
 		return -1;
 	}
 	if (bench_check_prefix("bench", o->prefix) != 0)

@@ -280,6 +280,7 @@ int handler_begin(handler_t *h)
 	h->now = (uint32_t)time(NULL);
 	if (h->snapshot)
 		return 0;
+	h->loc.len = 0;
 	int err = idn_rtxn_renew(h->rtxn);
 	if (err == 0)
 		h->snapshot = true;
@@ -292,6 +293,7 @@ void handler_end(handler_t *h)
 		idn_rtxn_reset(h->rtxn);
 		h->snapshot = false;
 	}
+	h->loc.len = 0;
 	if (h->psnapshot) {
 		idn_rtxn_reset(h->prtxn);
 		h->psnapshot = false;
@@ -501,8 +503,8 @@ enum { LOC_NONE = 0, LOC_AUTH = 1, LOC_REFER = 2 };
  * record 0.NA/<level> held here refers onward (LOC_REFER, record in
  * *deleg). *at gets the level's length (0: the 0.NA root, when homed).
  * Returns LOC_*, or a negative error. */
-static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
-		  idn_record_t *deleg)
+static int locate_store(handler_t *h, const uint8_t *p, size_t plen,
+			size_t *at, idn_record_t *deleg)
 {
 	uint8_t key[5 + IDN_IDENT_MAX];
 	memcpy(key, "0.NA/", 5);
@@ -528,6 +530,33 @@ static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
 	return hit < 0 ? hit : hit ? LOC_AUTH : LOC_NONE;
 }
 
+/* locate_store on the handler's snapshot, remembering the last answer
+ * until the snapshot is released: on a recursive node that saves the walk
+ * up the prefix's parents (up to two lookups per level) before every
+ * cache hit, on an authoritative one the homed lookup. */
+static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
+		  idn_record_t *deleg)
+{
+	if (plen > 0 && plen == h->loc.len &&
+	    memcmp(p, h->loc.prefix, plen) == 0) {
+		*at = h->loc.at;
+		if (h->loc.loc == LOC_REFER)
+			*deleg = h->loc.deleg;
+		return h->loc.loc;
+	}
+	int loc = locate_store(h, p, plen, at, deleg);
+	if (loc >= 0 && h->snapshot && plen > 0 &&
+	    plen <= sizeof(h->loc.prefix)) {
+		memcpy(h->loc.prefix, p, plen);
+		h->loc.len = plen;
+		h->loc.loc = loc;
+		h->loc.at = *at;
+		if (loc == LOC_REFER)
+			h->loc.deleg = *deleg;
+	}
+	return loc;
+}
+
 static bool is_prefix_handle(const idn_ident_t *id)
 {
 	return id->prefix_len == 4 && memcmp(id->key, "0.NA", 4) == 0;
@@ -540,8 +569,7 @@ static int responsible(handler_t *h, const idn_ident_t *id)
 	idn_record_t rec;
 	size_t at;
 	if (!is_prefix_handle(id)) {
-		int hit = idn_store_homed(h->rtxn, id->key, id->prefix_len);
-		return hit;
+		return idn_store_homed(h->rtxn, id->key, id->prefix_len);
 	}
 	const uint8_t *p = id->key + 5;
 	size_t plen = id->key_len - 5;

@@ -87,6 +87,16 @@ struct handler {
 	uint8_t *scratch; /* IDN_MSG_MAX: cached answers */
 	uint32_t now;
 	idn_ident_t id;
+	/* where the last prefix looked up lives (handler.c locate), kept
+	 * for the rest of the snapshot: the requests of a batch are mostly
+	 * under one prefix (len 0: nothing kept) */
+	struct {
+		size_t len;
+		int loc;
+		size_t at;
+		idn_record_t deleg; /* points into the snapshot */
+		uint8_t prefix[256];
+	} loc;
 	handler_stats_t stats;
 	activity_t *act; /* by industry and region (activity.h) */
 	bool redo; /* processing a deferred request: counted already */

@@ -730,7 +730,9 @@ static void *worker_main(void *arg)
 					udp_readable(w, l->fd);
 				else if (l->kind == 1)
 					tcp_accept(w, l->fd);
-				drain_inbox(w); /* eventfd; the loop sees stop */
+				else /* eventfd: answers for TCP from resolver
+				      * threads, or stop (the loop sees it) */
+					drain_inbox(w);
 				continue;
 			}
 			conn_t *c = p;
