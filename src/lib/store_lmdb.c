@@ -6,6 +6,10 @@
  *   prefixes  LMDB key of a normalised prefix -> that normalised prefix
  *   meta      "version" -> u32 big-endian schema version (1)
  *
+ * and the search index (search_values, search_ctime), which every write
+ * operation below keeps in step in its own transaction and which is built
+ * at open for a store that has none (store_lmdb_index.h).
+ *
  * LMDB keys. LMDB keys are at most 511 bytes, identifiers up to 2048. A
  * normalised key of at most KEY_DIRECT (478) bytes is its own LMDB key.
  * A longer one is stored under its first KEY_DIRECT bytes, a 0x00 marker
@@ -39,6 +43,7 @@
 #include "error.h"
 #include "ident.h"
 #include "record.h"
+#include "store_lmdb_index.h"
 
 #define KEY_MAX 511    /* LMDB's default MDB_MAXKEYSIZE, checked at open */
 #define KEY_DIRECT 478 /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
@@ -51,6 +56,7 @@ typedef struct {
 	idn_store_t base;
 	MDB_env *env;
 	MDB_dbi records, prefixes, meta;
+	idn__lidx_t ix; /* the search index; its scratch is the writer's */
 	/* write scratch, used only while holding the write transaction */
 	idn__rset_t rs;
 	uint8_t *buf;
@@ -230,6 +236,8 @@ static int open_dbs(lstore_t *s)
 	int err = lmdb_error(rc);
 	if (err == 0)
 		err = check_version(s, txn);
+	if (err == 0)
+		err = lmdb_error(idn__lidx_open(txn, s->records, &s->ix));
 	if (err) {
 		mdb_txn_abort(txn);
 		return err;
@@ -291,6 +299,7 @@ static void lmdb_close(idn_store_t *base)
 	lstore_t *s = lstore(base);
 	mdb_env_close(s->env);
 	idn__rset_free(&s->rs);
+	idn__lidx_free(&s->ix);
 	free(s->buf);
 	free(s);
 }
@@ -483,6 +492,18 @@ static int lmdb_list_homed(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 	return ret;
 }
 
+static int lmdb_search(idn_rtxn_t *base, const idn_search_t *q,
+		       idn_search_cb cb, void *ctx)
+{
+	lrtxn_t *t = lrtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (!t->live)
+		return IDN_EINVAL;
+	int rc = 0;
+	int ret = idn__lidx_search(t->txn, &s->ix, s->records, q, cb, ctx, &rc);
+	return rc ? lmdb_error(rc) : ret;
+}
+
 /* ---- writes ---- */
 
 static lwtxn_t *lwtxn(idn_wtxn_t *t)
@@ -535,7 +556,8 @@ static int lmdb_wtxn_get(idn_wtxn_t *base, const uint8_t *key, size_t keylen,
 
 /* Encodes id and the store's value set and puts the blob under key. The
  * blob is built in scratch memory first: the set may point into the old
- * blob, which the put may overwrite. */
+ * blob, which the put may overwrite. Then writes the index changes staged
+ * by idn__lidx_prepare. */
 static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
 		      idn_bytes_t id)
 {
@@ -557,6 +579,8 @@ static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
 	MDB_val k = lmdb_key(key, len, kb);
 	MDB_val d = {.mv_size = size, .mv_data = s->buf};
 	int rc = mdb_put(t->txn, s->records, &k, &d, 0);
+	if (rc == 0)
+		rc = idn__lidx_apply(&s->ix, t->txn, &k);
 	return rc ? poison(t, rc) : 0;
 }
 
@@ -567,15 +591,16 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 	lstore_t *s = lstore(base->store);
 	if (t->err)
 		return t->err;
-	if (!overwrite) {
-		idn_record_t old;
-		int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-		if (err == 0 || err == IDN_ECORRUPT)
-			return IDN_EEXISTS; /* overwrite replaces a bad one */
-		if (err != IDN_ENOTFOUND)
-			return err;
-	}
-	int err = idn__rset_set(&s->rs, v, n);
+	idn_record_t old;
+	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
+	if (!overwrite && (err == 0 || err == IDN_ECORRUPT))
+		return IDN_EEXISTS; /* overwrite replaces a bad one */
+	if (err && err != IDN_ENOTFOUND && err != IDN_ECORRUPT)
+		return err;
+	bool had = err == 0;
+	err = idn__rset_set(&s->rs, v, n);
+	if (err == 0)
+		err = idn__lidx_prepare(&s->ix, had ? &old : NULL, &s->rs);
 	if (err)
 		return err;
 	return put_record(t, id->key, id->key_len, id->text);
@@ -587,18 +612,21 @@ static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
 	lstore_t *s = lstore(base->store);
 	if (t->err)
 		return t->err;
-	if (id->key_len > KEY_DIRECT) {
-		/* make sure the hashed key holds this identifier */
-		idn_record_t old;
-		int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-		if (err)
-			return err;
-	}
+	/* the index needs the old values; the read also makes sure a hashed
+	 * key holds this identifier */
+	idn_record_t old;
+	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
+	if (err == 0)
+		err = idn__lidx_prepare(&s->ix, &old, NULL);
+	if (err)
+		return err;
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(id->key, id->key_len, kb);
 	int rc = mdb_del(t->txn, s->records, &k, NULL);
 	if (rc == MDB_NOTFOUND)
 		return IDN_ENOTFOUND;
+	if (rc == 0)
+		rc = idn__lidx_apply(&s->ix, t->txn, &k);
 	return rc ? poison(t, rc) : 0;
 }
 
@@ -632,6 +660,8 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 		err = idn__rset_remove(&s->rs, idx, n);
 		break;
 	}
+	if (err == 0)
+		err = idn__lidx_prepare(&s->ix, &old, &s->rs);
 	if (err)
 		return err;
 	/* the identifier keeps the spelling it was created with */
@@ -700,6 +730,7 @@ static const idn_store_ops_t lmdb_ops = {
 	.homed = lmdb_homed,
 	.list = lmdb_list,
 	.list_homed = lmdb_list_homed,
+	.search = lmdb_search,
 	.wtxn_begin = lmdb_wtxn_begin,
 	.wtxn_commit = lmdb_wtxn_commit,
 	.wtxn_abort = lmdb_wtxn_abort,

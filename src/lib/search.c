@@ -1,0 +1,170 @@
+/* Search (search.h): argument checks, dispatch to the backend, the node
+ * operation's codec, cursors, and the value walks the backends share. */
+#include "search.h"
+
+#include <string.h>
+
+#include "error.h"
+#include "store_impl.h"
+#include "value.h"
+
+int idn_store_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
+		     void *ctx)
+{
+	if (t == NULL || q == NULL || cb == NULL)
+		return IDN_EINVAL;
+	if ((q->type.p == NULL && q->type.len) ||
+	    (q->data.p == NULL && q->data.len) ||
+	    (q->prefix.p == NULL && q->prefix.len) ||
+	    (q->cursor.p == NULL && q->cursor.len))
+		return IDN_EINVAL;
+	bool timed = q->since != 0 || q->until != 0;
+	if (q->type.len == 0 && (q->data.len || (!timed && !q->prefix.len)))
+		return IDN_EINVAL;
+	if (q->until && q->since > q->until)
+		return IDN_EINVAL;
+	if (q->prefix.len >= IDN_IDENT_MAX || q->type.len > IDN_TYPE_MAX ||
+	    q->cursor.len > IDN_SEARCH_CURSOR_MAX)
+		return IDN_EINVAL;
+	if (t->store->ops->search == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->search(t, q, cb, ctx);
+}
+
+/* ---- the node operation ---- */
+
+void idn_search_req_encode(idn_wr_t *w, const idn_search_req_t *q)
+{
+	idn_wr_str(w, q->type);
+	idn_wr_str(w, q->data);
+	idn_wr_str(w, q->prefix);
+	idn_wr_u32(w, q->since);
+	idn_wr_u32(w, q->until);
+	idn_wr_u32(w, q->page);
+	idn_wr_str(w, q->cursor);
+}
+
+int idn_search_req_decode(idn_bytes_t body, idn_search_req_t *out)
+{
+	idn_rd_t r;
+	idn_rd_init(&r, body.p, body.len);
+	out->type = idn_rd_str(&r, IDN_TYPE_MAX);
+	out->data = idn_rd_str(&r, IDN_MSG_MAX);
+	out->prefix = idn_rd_str(&r, IDN_IDENT_MAX);
+	out->since = idn_rd_u32(&r);
+	out->until = idn_rd_u32(&r);
+	out->page = idn_rd_u32(&r);
+	out->cursor = idn_rd_str(&r, 2 * IDN_SEARCH_CURSOR_MAX);
+	return idn_rd_finish(&r) ? IDN_EMALFORMED : 0;
+}
+
+void idn_search_cursor_hex(idn_bytes_t cursor, char *out)
+{
+	static const char hex[] = "0123456789abcdef";
+	for (size_t i = 0; i < cursor.len; i++) {
+		out[2 * i] = hex[cursor.p[i] >> 4];
+		out[2 * i + 1] = hex[cursor.p[i] & 15];
+	}
+	out[2 * cursor.len] = 0;
+}
+
+static int unhex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int idn_search_cursor_parse(const char *hex, size_t len, uint8_t *buf,
+			    size_t *outlen)
+{
+	if (len % 2 || len / 2 > IDN_SEARCH_CURSOR_MAX)
+		return IDN_EINVAL;
+	for (size_t i = 0; i < len / 2; i++) {
+		int hi = unhex(hex[2 * i]), lo = unhex(hex[2 * i + 1]);
+		if (hi < 0 || lo < 0)
+			return IDN_EINVAL;
+		buf[i] = (uint8_t)(hi << 4 | lo);
+	}
+	*outlen = len / 2;
+	return 0;
+}
+
+/* ---- value walks ---- */
+
+int idn__values_each(idn_bytes_t values, uint32_t n, idn__vwalk_fn fn,
+		     void *ctx)
+{
+	idn_rd_t r;
+	idn_rd_init(&r, values.p, values.len);
+	for (uint32_t i = 0; i < n; i++) {
+		idn_rd_u32(&r); /* index */
+		uint32_t ts = idn_rd_u32(&r);
+		idn_rd_raw(&r, 5); /* ttl type, ttl */
+		uint8_t perms = idn_rd_u8(&r);
+		idn_bytes_t type = idn_rd_str(&r, IDN_TYPE_MAX);
+		idn_bytes_t data = idn_rd_str(&r, IDN_MSG_MAX);
+		uint32_t nrefs = idn_rd_count(&r, IDN_REFS_MAX, 8);
+		for (uint32_t j = 0; j < nrefs && !r.err; j++) {
+			idn_rd_str(&r, IDN_IDENT_MAX);
+			idn_rd_u32(&r);
+		}
+		if (r.err)
+			return IDN_ECORRUPT;
+		int ret = fn(ctx, ts, perms, type, data);
+		if (ret)
+			return ret;
+	}
+	return idn_rd_left(&r) == 0 ? 0 : IDN_ECORRUPT;
+}
+
+static int min_ts(void *ctx, uint32_t ts, uint8_t perms, idn_bytes_t type,
+		  idn_bytes_t data)
+{
+	(void)perms, (void)type, (void)data;
+	uint32_t *m = ctx;
+	if (ts < *m)
+		*m = ts;
+	return 0;
+}
+
+int64_t idn__values_ctime(idn_bytes_t values, uint32_t n)
+{
+	uint32_t m = UINT32_MAX;
+	if (n == 0)
+		return 0;
+	int err = idn__values_each(values, n, min_ts, &m);
+	return err ? err : (int64_t)m;
+}
+
+typedef struct {
+	idn_bytes_t type, data;
+	bool public_only;
+} want_t;
+
+static int is_match(void *ctx, uint32_t ts, uint8_t perms, idn_bytes_t type,
+		    idn_bytes_t data)
+{
+	(void)ts;
+	want_t *w = ctx;
+	if (w->public_only && !(perms & IDN_PERM_PUBLIC_READ))
+		return 0;
+	return idn_bytes_eq(type, w->type) && idn_bytes_eq(data, w->data) &&
+	       idn__search_indexed(type);
+}
+
+int idn__values_match(idn_bytes_t values, uint32_t n, idn_bytes_t type,
+		      idn_bytes_t data, bool public_only)
+{
+	want_t w = {type, data, public_only};
+	return idn__values_each(values, n, is_match, &w);
+}
+
+bool idn__search_indexed(idn_bytes_t type)
+{
+	return !idn_bytes_eq_str(type, "HS_SECKEY");
+}
