@@ -28,6 +28,7 @@
 #include "resolver.h"
 #include "scheme.h"
 #include "template_cmd.h"
+#include "search_cmd.h"
 #include "auth.h"
 #include "value.h"
 #include "wire.h"
@@ -108,6 +109,9 @@ static const char usage[] =
 	"  cache flush [PREFIX]    drop cached answers (under PREFIX, or all)\n"
 	"  template put|get|publish|withdraw ...  metadata templates\n"
 	"                          (idctl template --help)\n"
+	"  search [--type T --data D] [--prefix P] [--since T1 --until T2]\n"
+	"         [--page-size N] [--cursor C | --all]  find identifiers\n"
+	"                          (idctl search --help)\n"
 	"\n"
 	"  Over the network instead (the node challenges, idctl signs):\n"
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
@@ -1525,6 +1529,9 @@ int main(int argc, char **argv)
 	if (irc >= 0)
 		return irc;
 	irc = template_dispatch(argc, argv);
+	if (irc >= 0)
+		return irc;
+	irc = search_dispatch(argc, argv);
 	if (irc >= 0)
 		return irc;
 	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "ident.h"
 #include "store_impl.h"
 #include "value.h"
 
@@ -56,6 +57,52 @@ int idn_search_req_decode(idn_bytes_t body, idn_search_req_t *out)
 	out->page = idn_rd_u32(&r);
 	out->cursor = idn_rd_str(&r, 2 * IDN_SEARCH_CURSOR_MAX);
 	return idn_rd_finish(&r) ? IDN_EMALFORMED : 0;
+}
+
+int idn_search_from_req(const idn_search_req_t *rq, bool public_only,
+			uint8_t *pbuf, uint8_t *cbuf, idn_search_t *out,
+			uint32_t *page, const char **why)
+{
+	memset(out, 0, sizeof(*out));
+	*why = NULL;
+	if (rq->data.len && rq->type.len == 0)
+		*why = "data given without a type";
+	else if (rq->type.len == 0 && rq->prefix.len == 0 && rq->since == 0 &&
+		 rq->until == 0)
+		*why = "give a type and data, a prefix or a time range";
+	else if (rq->until && rq->since > rq->until)
+		*why = "since is later than until";
+	else if (rq->page > IDN_SEARCH_PAGE_MAX)
+		*why = "page size must be 1 to 1000";
+	if (*why)
+		return IDN_EINVAL;
+	if (rq->prefix.len) {
+		uint32_t pl = 0;
+		if (idn_prefix_normalise(rq->prefix.p, rq->prefix.len, pbuf,
+					 &pl) != 0 ||
+		    pl >= IDN_IDENT_MAX) {
+			*why = "invalid prefix";
+			return IDN_EINVAL;
+		}
+		out->prefix = idn_bytes(pbuf, pl);
+	}
+	if (rq->cursor.len) {
+		size_t cl = 0;
+		if (idn_search_cursor_parse((const char *)rq->cursor.p,
+					    rq->cursor.len, cbuf, &cl) != 0 ||
+		    cl == 0) {
+			*why = "malformed cursor";
+			return IDN_EINVAL;
+		}
+		out->cursor = idn_bytes(cbuf, cl);
+	}
+	out->type = rq->type;
+	out->data = rq->data;
+	out->since = rq->since;
+	out->until = rq->until;
+	out->public_only = public_only;
+	*page = rq->page ? rq->page : IDN_SEARCH_PAGE_DEFAULT;
+	return 0;
 }
 
 void idn_search_cursor_hex(idn_bytes_t cursor, char *out)

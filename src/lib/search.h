@@ -82,6 +82,15 @@ void idn_search_req_encode(idn_wr_t *w, const idn_search_req_t *q);
  * IDN_EMALFORMED. */
 int idn_search_req_decode(idn_bytes_t body, idn_search_req_t *out);
 
+/* Checks a request (whose cursor is hex text) and turns it into a search:
+ * the prefix is normalised into pbuf (IDN_IDENT_MAX bytes), the cursor
+ * decoded into cbuf (IDN_SEARCH_CURSOR_MAX bytes), *page set (0 becomes
+ * IDN_SEARCH_PAGE_DEFAULT). Returns 0, or IDN_EINVAL with *why naming what
+ * is wrong (a static string). */
+int idn_search_from_req(const idn_search_req_t *rq, bool public_only,
+			uint8_t *pbuf, uint8_t *cbuf, idn_search_t *out,
+			uint32_t *page, const char **why);
+
 /* Writes a cursor as lowercase hex into out (2 * len + 1 bytes). */
 void idn_search_cursor_hex(idn_bytes_t cursor, char *out);
 /* Parses a hex cursor into buf (IDN_SEARCH_CURSOR_MAX bytes). Returns 0 or
