@@ -55,32 +55,6 @@ static int usage_err(const char *fmt, const char *arg)
 	return 2;
 }
 
-/* Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC). */
-static int parse_time(const char *s, uint32_t *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (*s && *end == 0 && errno == 0 && v <= UINT32_MAX) {
-		*out = (uint32_t)v;
-		return 0;
-	}
-	struct tm tm;
-	memset(&tm, 0, sizeof(tm));
-	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-	if (rest == NULL || *rest) {
-		memset(&tm, 0, sizeof(tm));
-		rest = strptime(s, "%Y-%m-%d", &tm);
-	}
-	if (rest == NULL || *rest)
-		return -1;
-	time_t t = timegm(&tm);
-	if (t < 0 || (unsigned long long)t > UINT32_MAX)
-		return -1;
-	*out = (uint32_t)t;
-	return 0;
-}
-
 static void fmt_time(uint32_t t, char *out, size_t cap)
 {
 	time_t tt = (time_t)t;
@@ -228,13 +202,13 @@ static int search_main(int argc, char **argv)
 		} else if (OPT("--prefix")) {
 			q.prefix = idn_bytes_str(v);
 		} else if (OPT("--since")) {
-			if (parse_time(v, &q.since) != 0)
+			if (idn_search_time_parse(v, &q.since) != 0)
 				return usage_err("bad --since '%s' (Unix "
 						 "seconds, YYYY-MM-DD or "
 						 "YYYY-MM-DDTHH:MM:SSZ)",
 						 v);
 		} else if (OPT("--until")) {
-			if (parse_time(v, &q.until) != 0)
+			if (idn_search_time_parse(v, &q.until) != 0)
 				return usage_err("bad --until '%s' (Unix "
 						 "seconds, YYYY-MM-DD or "
 						 "YYYY-MM-DDTHH:MM:SSZ)",

@@ -2,7 +2,10 @@
  * operation's codec, cursors, and the value walks the backends share. */
 #include "search.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "ident.h"
@@ -102,6 +105,32 @@ int idn_search_from_req(const idn_search_req_t *rq, bool public_only,
 	out->until = rq->until;
 	out->public_only = public_only;
 	*page = rq->page ? rq->page : IDN_SEARCH_PAGE_DEFAULT;
+	return 0;
+}
+
+/* Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC). */
+int idn_search_time_parse(const char *s, uint32_t *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (*s && *end == 0 && errno == 0 && v <= UINT32_MAX) {
+		*out = (uint32_t)v;
+		return 0;
+	}
+	struct tm tm;
+	memset(&tm, 0, sizeof(tm));
+	const char *rest = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
+	if (rest == NULL || *rest) {
+		memset(&tm, 0, sizeof(tm));
+		rest = strptime(s, "%Y-%m-%d", &tm);
+	}
+	if (rest == NULL || *rest)
+		return -1;
+	time_t t = timegm(&tm);
+	if (t < 0 || (unsigned long long)t > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)t;
 	return 0;
 }
 

@@ -91,6 +91,10 @@ int idn_search_from_req(const idn_search_req_t *rq, bool public_only,
 			uint8_t *pbuf, uint8_t *cbuf, idn_search_t *out,
 			uint32_t *page, const char **why);
 
+/* Parses a time given as Unix seconds, YYYY-MM-DD or
+ * YYYY-MM-DDTHH:MM:SSZ (UTC). Returns 0 or -1. */
+int idn_search_time_parse(const char *s, uint32_t *out);
+
 /* Writes a cursor as lowercase hex into out (2 * len + 1 bytes). */
 void idn_search_cursor_hex(idn_bytes_t cursor, char *out);
 /* Parses a hex cursor into buf (IDN_SEARCH_CURSOR_MAX bytes). Returns 0 or
