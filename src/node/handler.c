@@ -1123,6 +1123,13 @@ static int do_search(reply_t *r, int transport)
 		   (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY);
 	if (idn_search_from_req(&rq, pub, pbuf, cbuf, &q, &s.page, &why) != 0)
 		return reply_error(r, IDN_RC_ERROR, why);
+	/* without a value to match, a search lists identifiers: like a
+	 * listing, that is for the control socket only */
+	if (transport != TRANSPORT_CONTROL && rq.type.len == 0)
+		return reply_error(r, IDN_RC_INSUFFICIENT_PERMS,
+				   "search by prefix or time alone lists "
+				   "identifiers: over the network give a "
+				   "type and data");
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	s.count_pos = r->w.len;
 	idn_wr_u32(&r->w, 0);

@@ -91,6 +91,15 @@ void http_search(hreq_t *r)
 		http_reply_rc(r, 400, IDN_RC_ERROR, why);
 		return;
 	}
+	/* without a value to match, a search lists identifiers: like
+	 * GET /api/handles?prefix=, that needs the token */
+	if (!r->admin && rq.type.len == 0) {
+		http_reply_rc(r, 401, IDN_RC_AUTH_NEEDED,
+			      "search by prefix or time alone lists "
+			      "identifiers: give a type and data, or the "
+			      "token");
+		return;
+	}
 	handler_t *h = &r->t->h;
 	if (handler_begin(h) != 0) {
 		http_reply_rc(r, 500, IDN_RC_ERROR, "store unavailable");
