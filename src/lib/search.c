@@ -242,5 +242,8 @@ int idn__values_match(idn_bytes_t values, uint32_t n, idn_bytes_t type,
 
 bool idn__search_indexed(idn_bytes_t type)
 {
-	return !idn_bytes_eq_str(type, "HS_SECKEY");
+	/* the Handle system's own types hold protocol data (admins, sites,
+	 * keys, secrets), not what users search for; most records carry an
+	 * HS_ADMIN, so leaving them out also saves an index entry a record */
+	return !(type.len >= 3 && memcmp(type.p, "HS_", 3) == 0);
 }

@@ -3,8 +3,9 @@
  * same transaction as the record it describes.
  *
  * What is indexed. Every value's (type, data) pair, as stored (type and
- * data compared bytewise, case-sensitive), except HS_SECKEY values, whose
- * data is a secret. The creation time of a record is the earliest timestamp
+ * data compared bytewise, case-sensitive), except values of the Handle
+ * system's own types (type beginning "HS_": HS_ADMIN, HS_SITE, HS_PUBKEY,
+ * HS_SECKEY, ...), which hold protocol data and secrets. The creation time of a record is the earliest timestamp
  * among its values (a record without values has none and is never found by
  * a time range). It is derived from the record itself, so it survives
  * export, import and migration between backends unchanged; it moves only

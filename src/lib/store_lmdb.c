@@ -521,6 +521,7 @@ static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 		free(t);
 		return lmdb_error(rc);
 	}
+	idn__lidx_reset(&lstore(base)->ix);
 	t->base.store = base;
 	*out = &t->base;
 	return 0;
@@ -529,11 +530,16 @@ static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 static int lmdb_wtxn_commit(idn_wtxn_t *base)
 {
 	lwtxn_t *t = lwtxn(base);
+	idn__lidx_t *ix = &lstore(base->store)->ix;
 	int err = t->err;
+	/* the staged index writes go in with the records, or nothing does */
+	if (err == 0)
+		err = lmdb_error(idn__lidx_flush(ix, t->txn));
 	if (err)
 		mdb_txn_abort(t->txn);
 	else
 		err = lmdb_error(mdb_txn_commit(t->txn));
+	idn__lidx_reset(ix);
 	free(t);
 	return err;
 }
@@ -542,6 +548,7 @@ static void lmdb_wtxn_abort(idn_wtxn_t *base)
 {
 	lwtxn_t *t = lwtxn(base);
 	mdb_txn_abort(t->txn);
+	idn__lidx_reset(&lstore(base->store)->ix);
 	free(t);
 }
 
@@ -556,10 +563,10 @@ static int lmdb_wtxn_get(idn_wtxn_t *base, const uint8_t *key, size_t keylen,
 
 /* Encodes id and the store's value set and puts the blob under key. The
  * blob is built in scratch memory first: the set may point into the old
- * blob, which the put may overwrite. Then writes the index changes staged
- * by idn__lidx_prepare. */
+ * blob, which the put may overwrite. The index changes from old (NULL: a
+ * new record) are staged before the put, while both are readable. */
 static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
-		      idn_bytes_t id)
+		      idn_bytes_t id, const idn_record_t *old)
 {
 	lstore_t *s = lstore(t->base.store);
 	size_t size = idn__record_size(id, &s->rs);
@@ -578,10 +585,24 @@ static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(key, len, kb);
 	MDB_val d = {.mv_size = size, .mv_data = s->buf};
+	err = idn__lidx_stage(&s->ix, &k, old, &s->rs);
+	if (err)
+		return err;
 	int rc = mdb_put(t->txn, s->records, &k, &d, 0);
-	if (rc == 0)
-		rc = idn__lidx_apply(&s->ix, t->txn, &k);
 	return rc ? poison(t, rc) : 0;
+}
+
+/* Applies a large batch of staged index writes between operations, before
+ * the next one reads a record (store_lmdb_index.h). Returns t->err. */
+static int flush_early(lwtxn_t *t)
+{
+	idn__lidx_t *ix = &lstore(t->base.store)->ix;
+	if (t->err == 0 && idn__lidx_full(ix)) {
+		int rc = idn__lidx_flush(ix, t->txn);
+		if (rc)
+			poison(t, rc);
+	}
+	return t->err;
 }
 
 static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
@@ -589,7 +610,7 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 {
 	lwtxn_t *t = lwtxn(base);
 	lstore_t *s = lstore(base->store);
-	if (t->err)
+	if (flush_early(t))
 		return t->err;
 	idn_record_t old;
 	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
@@ -599,34 +620,30 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 		return err;
 	bool had = err == 0;
 	err = idn__rset_set(&s->rs, v, n);
-	if (err == 0)
-		err = idn__lidx_prepare(&s->ix, had ? &old : NULL, &s->rs);
 	if (err)
 		return err;
-	return put_record(t, id->key, id->key_len, id->text);
+	return put_record(t, id->key, id->key_len, id->text,
+			  had ? &old : NULL);
 }
 
 static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
 {
 	lwtxn_t *t = lwtxn(base);
 	lstore_t *s = lstore(base->store);
-	if (t->err)
+	if (flush_early(t))
 		return t->err;
 	/* the index needs the old values; the read also makes sure a hashed
 	 * key holds this identifier */
 	idn_record_t old;
 	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-	if (err == 0)
-		err = idn__lidx_prepare(&s->ix, &old, NULL);
 	if (err)
 		return err;
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(id->key, id->key_len, kb);
+	err = idn__lidx_stage(&s->ix, &k, &old, NULL);
+	if (err)
+		return err;
 	int rc = mdb_del(t->txn, s->records, &k, NULL);
-	if (rc == MDB_NOTFOUND)
-		return IDN_ENOTFOUND;
-	if (rc == 0)
-		rc = idn__lidx_apply(&s->ix, t->txn, &k);
 	return rc ? poison(t, rc) : 0;
 }
 
@@ -639,7 +656,7 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 {
 	lwtxn_t *t = lwtxn(base);
 	lstore_t *s = lstore(base->store);
-	if (t->err)
+	if (flush_early(t))
 		return t->err;
 	idn_record_t old;
 	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
@@ -660,12 +677,10 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 		err = idn__rset_remove(&s->rs, idx, n);
 		break;
 	}
-	if (err == 0)
-		err = idn__lidx_prepare(&s->ix, &old, &s->rs);
 	if (err)
 		return err;
 	/* the identifier keeps the spelling it was created with */
-	return put_record(t, id->key, id->key_len, old.id);
+	return put_record(t, id->key, id->key_len, old.id, &old);
 }
 
 static int lmdb_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,

@@ -45,36 +45,64 @@ static size_t term_key(idn_bytes_t type, idn_bytes_t data, uint8_t *out)
 	return ok && len == 32 ? TERM_MAX : 0;
 }
 
-/* ---- staging ---- */
+/* ---- staging ----
+ *
+ * The buffer holds the transaction's pending index writes, each
+ * [u8 op][u8 db][u16 key length][u16 data length][key][data], in the order
+ * of the operations; ix->ents[] holds their offsets. */
+
+enum { DB_VALS = 0, DB_CTIME = 1 };
+#define ENT_HDR 6u
+#define FLUSH_BYTES ((size_t)64 << 20) /* apply before the buffer grows past */
 
 static int reserve(idn__lidx_t *ix, size_t more)
 {
-	if (ix->len + more <= ix->cap)
-		return 0;
-	size_t cap = ix->cap ? ix->cap * 2 : 4096;
-	while (cap < ix->len + more)
-		cap *= 2;
-	uint8_t *b = realloc(ix->buf, cap);
-	if (b == NULL)
-		return -ENOMEM;
-	ix->buf = b;
-	ix->cap = cap;
+	if (ix->len + more > ix->cap) {
+		size_t cap = ix->cap ? ix->cap * 2 : 65536;
+		while (cap < ix->len + more)
+			cap *= 2;
+		uint8_t *b = realloc(ix->buf, cap);
+		if (b == NULL)
+			return -ENOMEM;
+		ix->buf = b;
+		ix->cap = cap;
+	}
+	if (ix->nents == ix->ecap) {
+		size_t cap = ix->ecap ? ix->ecap * 2 : 4096;
+		size_t *e = realloc(ix->ents, cap * sizeof(*e));
+		if (e == NULL)
+			return -ENOMEM;
+		ix->ents = e;
+		ix->ecap = cap;
+	}
 	return 0;
 }
 
-static int stage(idn__lidx_t *ix, int op, idn_bytes_t type, idn_bytes_t data)
+/* Appends one pending write; key is built by term_key when kp is NULL. */
+static int stage(idn__lidx_t *ix, int op, int db, idn_bytes_t type,
+		 idn_bytes_t data, const uint8_t *kp, size_t kn,
+		 const MDB_val *rk)
 {
-	int err = reserve(ix, 3 + TERM_MAX);
+	int err = reserve(ix, ENT_HDR + TERM_MAX + rk->mv_size);
 	if (err)
 		return err;
 	uint8_t *p = ix->buf + ix->len;
-	size_t n = term_key(type, data, p + 3);
-	if (n == 0)
-		return -ENOMEM; /* the digest could not be set up */
+	if (kp == NULL) {
+		kn = term_key(type, data, p + ENT_HDR);
+		if (kn == 0)
+			return -ENOMEM; /* the digest could not be set up */
+	} else {
+		memcpy(p + ENT_HDR, kp, kn);
+	}
+	memcpy(p + ENT_HDR + kn, rk->mv_data, rk->mv_size);
 	p[0] = (uint8_t)op;
-	p[1] = (uint8_t)(n >> 8);
-	p[2] = (uint8_t)n;
-	ix->len += 3 + n;
+	p[1] = (uint8_t)db;
+	p[2] = (uint8_t)(kn >> 8);
+	p[3] = (uint8_t)kn;
+	p[4] = (uint8_t)(rk->mv_size >> 8);
+	p[5] = (uint8_t)rk->mv_size;
+	ix->ents[ix->nents++] = ix->len;
+	ix->len += ENT_HDR + kn + rk->mv_size;
 	return 0;
 }
 
@@ -138,19 +166,21 @@ static bool has_term(const idn_bytes_t *t, uint32_t from, uint32_t to,
 	return false;
 }
 
-int idn__lidx_prepare(idn__lidx_t *ix, const idn_record_t *old,
-		      const idn__rset_t *new)
+/* Stages the changes between the old values (section, n) and the new
+ * ones; either side may be absent. */
+static int stage_diff(idn__lidx_t *ix, const MDB_val *rk,
+		      const idn_record_t *old, const idn__rset_t *new)
 {
-	ix->len = 0;
-	ix->old_has = ix->new_has = false;
 	collect_t c = {ix, 0, 0, false, 0};
+	bool old_has = false, new_has = false;
+	uint32_t old_t = 0, new_t = 0;
 	int err = 0;
 	if (old) {
 		err = idn__values_each(old->values, old->nvalues, collect, &c);
 		if (err)
 			return c.err ? c.err : err;
-		ix->old_has = c.any;
-		ix->old_t = c.min;
+		old_has = c.any;
+		old_t = c.min;
 	}
 	uint32_t nold = c.n;
 	c.any = false;
@@ -158,102 +188,163 @@ int idn__lidx_prepare(idn__lidx_t *ix, const idn_record_t *old,
 		err = collect_rset(&c, new);
 		if (err)
 			return c.err ? c.err : err;
-		ix->new_has = c.any;
-		ix->new_t = c.min;
+		new_has = c.any;
+		new_t = c.min;
 	}
 	const idn_bytes_t *t = ix->terms;
 	for (uint32_t i = 0; i < nold && !err; i++)
 		if (!has_term(t, nold, c.n, t[2 * i], t[2 * i + 1]))
-			err = stage(ix, ST_DEL, t[2 * i], t[2 * i + 1]);
+			err = stage(ix, ST_DEL, DB_VALS, t[2 * i], t[2 * i + 1],
+				    NULL, 0, rk);
 	for (uint32_t i = nold; i < c.n && !err; i++)
 		if (nold == 0 || !has_term(t, 0, nold, t[2 * i], t[2 * i + 1]))
-			err = stage(ix, ST_ADD, t[2 * i], t[2 * i + 1]);
+			err = stage(ix, ST_ADD, DB_VALS, t[2 * i], t[2 * i + 1],
+				    NULL, 0, rk);
+	bool same = old_has && new_has && old_t == new_t;
+	uint8_t tb[4];
+	idn_bytes_t none = {NULL, 0};
+	if (!err && old_has && !same) {
+		idn_put_u32(tb, old_t);
+		err = stage(ix, ST_DEL, DB_CTIME, none, none, tb, 4, rk);
+	}
+	if (!err && new_has && !same) {
+		idn_put_u32(tb, new_t);
+		err = stage(ix, ST_ADD, DB_CTIME, none, none, tb, 4, rk);
+	}
 	return err;
 }
 
-int idn__lidx_apply(idn__lidx_t *ix, MDB_txn *txn, const MDB_val *reckey)
+bool idn__lidx_full(const idn__lidx_t *ix)
 {
-	MDB_val rk = *reckey;
-	for (size_t at = 0; at < ix->len;) {
-		uint8_t *p = ix->buf + at;
-		MDB_val k = {.mv_size = (size_t)p[1] << 8 | p[2],
-			     .mv_data = p + 3};
-		at += 3 + k.mv_size;
-		int rc;
+	return ix->len > FLUSH_BYTES;
+}
+
+int idn__lidx_stage(idn__lidx_t *ix, const MDB_val *reckey,
+		    const idn_record_t *old, const idn__rset_t *new)
+{
+	size_t len = ix->len, nents = ix->nents;
+	int err = stage_diff(ix, reckey, old, new);
+	if (err) { /* the operation fails whole: drop what it staged */
+		ix->len = len;
+		ix->nents = nents;
+	}
+	return err;
+}
+
+void idn__lidx_reset(idn__lidx_t *ix)
+{
+	ix->len = 0;
+	ix->nents = 0;
+}
+
+/* Database, key, data (bytewise, shorter first), then staging order, so
+ * that writes of one entry keep their order. */
+static int ent_cmp(const void *a, const void *b, void *ctx)
+{
+	const uint8_t *buf = ctx;
+	size_t oa = *(const size_t *)a, ob = *(const size_t *)b;
+	const uint8_t *p = buf + oa, *q = buf + ob;
+	if (p[1] != q[1])
+		return p[1] - q[1];
+	size_t pk = (size_t)p[2] << 8 | p[3], qk = (size_t)q[2] << 8 | q[3];
+	size_t pd = (size_t)p[4] << 8 | p[5], qd = (size_t)q[4] << 8 | q[5];
+	size_t m = pk < qk ? pk : qk;
+	int c = memcmp(p + ENT_HDR, q + ENT_HDR, m);
+	if (c || pk != qk)
+		return c ? c : pk < qk ? -1 : 1;
+	m = pd < qd ? pd : qd;
+	c = memcmp(p + ENT_HDR + pk, q + ENT_HDR + qk, m);
+	if (c || pd != qd)
+		return c ? c : pd < qd ? -1 : 1;
+	return oa < ob ? -1 : oa > ob;
+}
+
+int idn__lidx_flush(idn__lidx_t *ix, MDB_txn *txn)
+{
+	if (ix->nents == 0)
+		return 0;
+	/* in key order the writes walk each tree once, page after page */
+	qsort_r(ix->ents, ix->nents, sizeof(*ix->ents), ent_cmp, ix->buf);
+	MDB_cursor *c[2] = {NULL, NULL};
+	int rc = mdb_cursor_open(txn, ix->vals, &c[0]);
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, ix->ctime, &c[1]);
+	for (size_t i = 0; rc == 0 && i < ix->nents; i++) {
+		uint8_t *p = ix->buf + ix->ents[i];
+		MDB_val k = {.mv_size = (size_t)p[2] << 8 | p[3],
+			     .mv_data = p + ENT_HDR};
+		MDB_val d = {.mv_size = (size_t)p[4] << 8 | p[5],
+			     .mv_data = p + ENT_HDR + k.mv_size};
+		MDB_cursor *cur = c[p[1]];
 		if (p[0] == ST_ADD) {
-			rc = mdb_put(txn, ix->vals, &k, &rk, MDB_NODUPDATA);
+			rc = mdb_cursor_put(cur, &k, &d, MDB_NODUPDATA);
 			if (rc == MDB_KEYEXIST)
 				rc = 0; /* the term twice in one record */
 		} else {
-			rc = mdb_del(txn, ix->vals, &k, &rk);
-			if (rc == MDB_NOTFOUND)
+			rc = mdb_cursor_get(cur, &k, &d, MDB_GET_BOTH);
+			if (rc == 0)
+				rc = mdb_cursor_del(cur, 0);
+			else if (rc == MDB_NOTFOUND)
 				rc = 0; /* a term twice in the old record */
 		}
-		if (rc)
-			return rc;
 	}
-	bool same = ix->old_has && ix->new_has && ix->old_t == ix->new_t;
-	uint8_t tb[4];
-	MDB_val tk = {.mv_size = 4, .mv_data = tb};
-	if (ix->old_has && !same) {
-		idn_put_u32(tb, ix->old_t);
-		int rc = mdb_del(txn, ix->ctime, &tk, &rk);
-		if (rc && rc != MDB_NOTFOUND)
-			return rc;
-	}
-	if (ix->new_has && !same) {
-		idn_put_u32(tb, ix->new_t);
-		int rc = mdb_put(txn, ix->ctime, &tk, &rk, MDB_NODUPDATA);
-		if (rc && rc != MDB_KEYEXIST)
-			return rc;
-	}
-	ix->len = 0;
-	ix->old_has = ix->new_has = false;
-	return 0;
+	if (c[0])
+		mdb_cursor_close(c[0]);
+	if (c[1])
+		mdb_cursor_close(c[1]);
+	idn__lidx_reset(ix);
+	return rc;
 }
 
 /* ---- opening ---- */
 
-/* Fills new index databases from every record. */
+/* Fills new index databases from every record, a batch at a time. */
 static int build(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 {
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(txn, records, &c);
 	if (rc)
 		return rc;
+	idn__lidx_reset(ix);
 	MDB_val k, d;
 	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
 	while (rc == 0) {
 		idn_record_t rec;
-		int err = idn__record_parse(d.mv_data, d.mv_size, &rec);
 		/* a corrupt record stays unindexed; reads report it */
-		if (err == 0)
-			err = idn__lidx_prepare(ix, NULL, NULL);
-		if (err == 0) {
-			/* stage it as new: an rset would copy, walk instead */
+		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0) {
+			/* index writes go to other databases: the cursor and
+			 * the record stay valid; stage as a fresh create */
 			collect_t col = {ix, 0, 0, false, 0};
-			err = idn__values_each(rec.values, rec.nvalues,
-					       collect, &col);
-			ix->new_has = col.any;
-			ix->new_t = col.min;
-			for (uint32_t i = 0; i < col.n && !err; i++)
-				err = stage(ix, ST_ADD, ix->terms[2 * i],
-					    ix->terms[2 * i + 1]);
+			int err = idn__values_each(rec.values, rec.nvalues,
+						       collect, &col);
+			for (uint32_t i = 0; i < col.n && err == 0; i++)
+				err = stage(ix, ST_ADD, DB_VALS,
+					    ix->terms[2 * i],
+					    ix->terms[2 * i + 1], NULL, 0, &k);
+			if (err == 0 && col.any) {
+				uint8_t tb[4];
+				idn_bytes_t none = {NULL, 0};
+				idn_put_u32(tb, col.min);
+				err = stage(ix, ST_ADD, DB_CTIME, none, none,
+					    tb, 4, &k);
+			}
 			if (err == -ENOMEM) {
 				rc = ENOMEM;
 				break;
 			}
 		}
-		if (err == 0) {
-			/* k stays valid: no write touches the records */
-			rc = idn__lidx_apply(ix, txn, &k);
-			if (rc)
-				break;
-		}
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+		if (rc == 0 && ix->len > FLUSH_BYTES) {
+			/* the cursor survives writes to other databases */
+			rc = idn__lidx_flush(ix, txn);
+		}
 	}
 	mdb_cursor_close(c);
-	return rc == MDB_NOTFOUND ? 0 : rc;
+	if (rc == MDB_NOTFOUND)
+		rc = idn__lidx_flush(ix, txn);
+	else
+		idn__lidx_reset(ix);
+	return rc;
 }
 
 int idn__lidx_open(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
@@ -275,6 +366,7 @@ void idn__lidx_free(idn__lidx_t *ix)
 {
 	free(ix->buf);
 	free(ix->terms);
+	free(ix->ents);
 	memset(ix, 0, sizeof(*ix));
 }
 

@@ -13,13 +13,14 @@
  *                  record holding a term twice is listed once.
  *   search_ctime   u32 big-endian creation time -> record keys.
  *
- * A write operation keeps them in step in its own transaction, in two
- * steps around the record's put or delete: idn__lidx_prepare copies what
- * changes into scratch memory while the old record and the new values are
- * readable (the put may overwrite the old blob, and other writes may move
- * dirty pages), idn__lidx_apply writes it. Only the terms that differ
- * between the old and the new values are touched, and a fresh create reads
- * nothing. */
+ * A write operation stages its index writes (idn__lidx_stage) while the
+ * old record and the new values are readable, copying what changes: only
+ * the terms that differ between old and new values, and nothing is read
+ * for a fresh create. The transaction's staged writes are applied sorted by
+ * key just before it commits (idn__lidx_flush), or earlier between two
+ * operations once they pass 64 MiB, so a batch of creates walks each tree
+ * once in key order instead of jumping around it: record and index still
+ * commit together or not at all. */
 #ifndef IDN_STORE_LMDB_INDEX_H
 #define IDN_STORE_LMDB_INDEX_H
 
@@ -30,12 +31,12 @@
 
 typedef struct {
 	MDB_dbi vals, ctime;
-	/* scratch: pending index writes of one operation */
+	/* the write transaction's staged index writes (the writer's) */
 	uint8_t *buf;
 	size_t len, cap;
-	uint32_t old_t, new_t;
-	bool old_has, new_has;
-	/* terms of the old and new values while preparing */
+	size_t *ents; /* offsets of the entries in buf */
+	size_t nents, ecap;
+	/* terms of the old and new values while staging */
 	idn_bytes_t *terms;
 	uint32_t tcap;
 } idn__lidx_t;
@@ -46,19 +47,28 @@ typedef struct {
 int idn__lidx_open(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix);
 void idn__lidx_free(idn__lidx_t *ix);
 
-/* Stages the index changes of one record going from old (NULL: it did not
- * exist) to new (NULL: deleted). Returns 0, -ENOMEM or IDN_ECORRUPT. */
-int idn__lidx_prepare(idn__lidx_t *ix, const idn_record_t *old,
-		      const idn__rset_t *new);
+/* Stages the index changes of the record under reckey going from old
+ * (NULL: it did not exist) to new (NULL: deleted). Call it before the
+ * record's own put or delete. Returns 0, -ENOMEM or IDN_ECORRUPT (then
+ * nothing is staged). */
+int idn__lidx_stage(idn__lidx_t *ix, const MDB_val *reckey,
+		    const idn_record_t *old, const idn__rset_t *new);
 
-/* Writes the staged changes for the record under reckey. Returns 0 or an
- * LMDB code (which ends the transaction). */
-int idn__lidx_apply(idn__lidx_t *ix, MDB_txn *txn, const MDB_val *reckey);
+/* Whether so much is staged that it should be applied before the next
+ * operation reads anything (a flush writes pages that records read in
+ * the transaction may live on). */
+bool idn__lidx_full(const idn__lidx_t *ix);
+
+/* Applies the staged writes. Returns 0 or an LMDB code (which ends the
+ * transaction). */
+int idn__lidx_flush(idn__lidx_t *ix, MDB_txn *txn);
+
+/* Drops the staged writes (the transaction begins or aborts). */
+void idn__lidx_reset(idn__lidx_t *ix);
 
 /* Runs a search (search.h) in txn. Returns 0, the callback's value,
- * IDN_EINVAL for a cursor of another search, IDN_ECORRUPT, or an LMDB
- * code (positive, or negative MDB_* values). lmdb_error of the caller
- * translates what is not a library code: *lmdb_rc receives it. */
+ * IDN_EINVAL for a cursor of another search, IDN_ECORRUPT or IDN_ESTORE
+ * with the LMDB code in *lmdb_rc for the caller to translate. */
 int idn__lidx_search(MDB_txn *txn, const idn__lidx_t *ix, MDB_dbi records,
 		     const idn_search_t *q, idn_search_cb cb, void *ctx,
 		     int *lmdb_rc);

@@ -369,7 +369,7 @@ static void test_term_twice(void **state)
 	expect_term(f, "TAG", "q", NULL, false, "88.1/a");
 }
 
-/* Non-public values match only searches that may see them; HS_SECKEY is
+/* Non-public values match only searches that may see them; HS_ types are
  * never indexed. */
 static void test_visibility(void **state)
 {
@@ -383,6 +383,10 @@ static void test_visibility(void **state)
 	expect_term(f, "SERIAL", "S-1", NULL, false, "88.1/hidden 88.1/open");
 	expect_term(f, "SERIAL", "S-1", NULL, true, "88.1/open");
 	expect_term(f, "HS_SECKEY", "secret", NULL, false, "");
+	/* nor any other HS_ type */
+	idn_value_t adm[] = {val(100, 100, "HS_ALIAS", "88.1/open")};
+	write1(f, W_ADD, "88.1/hidden", adm, 1, NULL, 0);
+	expect_term(f, "HS_ALIAS", "88.1/open", NULL, false, "");
 	/* a record with the data both public and not is found publicly */
 	idn_value_t c[] = {val(3, 100, "SERIAL", "S-1")};
 	write1(f, W_ADD, "88.1/hidden", c, 1, NULL, 0);
