@@ -136,7 +136,8 @@ static const char *const stmt_sql[S_COUNT] = {
 	 * then all rows of each, header first */
 	[S_SEARCH_TERM] =
 		"WITH c AS (SELECT DISTINCT ident_key FROM idn_records "
-		"WHERE idx >= 0 AND md5(" PG_TERM ") = $1::text "
+		"WHERE idx >= 0 AND " PG_NOT_HS " "
+		"AND md5(" PG_TERM ") = $1::text "
 		"AND ident_key > $2 AND ident_key >= $3 AND ident_key < $4 "
 		"ORDER BY ident_key LIMIT 128) "
 		"SELECT r.ident_key, r.idx, r.enc, ''::bytea FROM c "
@@ -195,7 +196,7 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	" PRIMARY KEY (ident_key, seq));",
 	/* 2: IF NOT EXISTS, so a version table put back by hand still opens */
 	"CREATE INDEX IF NOT EXISTS idn_records_term ON idn_records"
-	" (md5(" PG_TERM "), ident_key) WHERE idx >= 0;"
+	" (md5(" PG_TERM "), ident_key) WHERE idx >= 0 AND " PG_NOT_HS ";"
 	"CREATE INDEX IF NOT EXISTS idn_records_ts ON idn_records"
 	" (" PG_TS ", ident_key) WHERE idx >= 0;",
 };

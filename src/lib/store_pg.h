@@ -141,7 +141,8 @@ int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
  * ttl type 1, ttl 4, permissions 1, then type and data), NULL for a row
  * too short to hold one, never an error, so a damaged row can still be
  * written and reported; the index keeps its MD5. PG_TS is the value's
- * timestamp, 4 bytes big-endian, which sort as numbers. */
+ * timestamp, 4 bytes big-endian, which sort as numbers. The term index
+ * leaves out the values of HS_ types (PG_NOT_HS), as search.h says. */
 #define PG_TL "((get_byte(enc, 14)::int8 << 24) | (get_byte(enc, 15)::int8 << 16)" \
 	" | (get_byte(enc, 16)::int8 << 8) | get_byte(enc, 17)::int8)"
 #define PG_DL "((get_byte(enc, (18 + " PG_TL ")::int)::int8 << 24)" \
@@ -153,6 +154,8 @@ int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
 	" ELSE substring(enc from 15 for least(length(enc)::int8," \
 	" 8 + " PG_TL " + " PG_DL ")::int) END)"
 #define PG_TS "substring(enc from 5 for 4)"
+/* Not a value of an HS_ type (search.h): its type begins at byte 18. */
+#define PG_NOT_HS "substring(enc from 19 for 3) <> '\\x48535f'::bytea"
 
 /* Runs a read statement in t's snapshot (store_pg.c); *res is the
  * caller's to clear. Returns 0 or a translated error. */
