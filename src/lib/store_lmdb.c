@@ -4,7 +4,8 @@
  *
  *   records   LMDB key (below) -> record blob (record.h)
  *   prefixes  LMDB key of a normalised prefix -> that normalised prefix
- *   meta      "version" -> u32 big-endian schema version (1)
+ *   meta      "version" -> u32 big-endian schema version (2; a store of
+ *             version 1 has no search index and is upgraded at open)
  *
  * and the search index (search_values, search_ctime), which every write
  * operation below keeps in step in its own transaction and which is built
@@ -47,7 +48,8 @@
 
 #define KEY_MAX 511    /* LMDB's default MDB_MAXKEYSIZE, checked at open */
 #define KEY_DIRECT 478 /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
-#define SCHEMA_VERSION 1u
+#define SCHEMA_VERSION 2u
+#define SCHEMA_UNINDEXED 1u /* before the search index: upgraded at open */
 #define MAP_DEFAULT ((uint64_t)64 << 30)
 #define READERS_DEFAULT 1024u
 #define MAXDBS 16 /* room for the templates, indexes and change log */
@@ -201,7 +203,9 @@ static int check_version(lstore_t *s, MDB_txn *txn)
 	if (rc == 0) {
 		/* Another version is a store this build cannot read (a newer
 		 * one, or not an idnode store): refuse it as corrupt. */
-		if (d.mv_size != 4 || idn_get_u32(d.mv_data) != SCHEMA_VERSION)
+		if (d.mv_size != 4 ||
+		    (idn_get_u32(d.mv_data) != SCHEMA_VERSION &&
+		     idn_get_u32(d.mv_data) != SCHEMA_UNINDEXED))
 			return IDN_ECORRUPT;
 		return 0;
 	}
@@ -238,6 +242,15 @@ static int open_dbs(lstore_t *s)
 		err = check_version(s, txn);
 	if (err == 0)
 		err = lmdb_error(idn__lidx_open(txn, s->records, &s->ix));
+	if (err == 0) {
+		/* indexed now: an older idnode, which would not keep the
+		 * index up to date, refuses the store from here on */
+		uint8_t v[4];
+		idn_put_u32(v, SCHEMA_VERSION);
+		MDB_val k = {.mv_size = 7, .mv_data = "version"};
+		MDB_val d = {.mv_size = sizeof(v), .mv_data = v};
+		err = lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
+	}
 	if (err) {
 		mdb_txn_abort(txn);
 		return err;

@@ -652,10 +652,29 @@ static void test_reindex_at_open(void **state)
 	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
 	assert_int_equal(mdb_dbi_open(txn, "search_ctime", 0, &dbi), 0);
 	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	/* schema version 1: before the index */
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	uint8_t v1[4] = {0, 0, 0, 1};
+	MDB_val k = {.mv_size = 7, .mv_data = "version"};
+	MDB_val d = {.mv_size = 4, .mv_data = v1};
+	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	open_store(f, 0);
 	expect_term(f, "BATCH", "R", NULL, false, "88.1/r1 88.1/r2");
+	/* upgraded to version 2 */
+	close_store(f);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, f->path, MDB_RDONLY, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
+	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+	assert_int_equal(d.mv_size, 4);
+	assert_int_equal(((const uint8_t *)d.mv_data)[3], 2);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	open_store(f, 0);
 	idn_search_t q = {.since = 100, .until = 100};
 	static res_t r;
 	assert_int_equal(run(f, &q, &r), 0);
