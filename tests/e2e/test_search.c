@@ -353,6 +353,39 @@ static void http_search(void **state)
 	free(b);
 }
 
+/* idctl migrate writes the index of the destination as it copies. */
+static void migrate_keeps_index(void **state)
+{
+	(void)state;
+	h_ctl_ok(node, "create", H_HOME "/m-1", "1:PART=P-77", NULL);
+	node_t *dst = node_new("--home", H_HOME, NULL);
+	char from[512], to[512];
+	if (h_pg()) {
+		snprintf(from, sizeof(from), "%s", node_store(node));
+		snprintf(to, sizeof(to), "%s", node_store(dst));
+	} else {
+		snprintf(from, sizeof(from), "lmdb:%s", node->data);
+		snprintf(to, sizeof(to), "lmdb:%s", dst->data);
+	}
+	h_run_t r;
+	h_idctl(&r, "migrate", "--from", from, "--to", to, "--verify",
+		"--no-progress", NULL);
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+	node_start(dst);
+	h_ctl(&r, dst, "search", "--type", "PART", "--data", "P-77", NULL);
+	h_assert_status(&r, 0);
+	assert_string_equal(r.out, H_HOME "/m-1\n");
+	h_run_free(&r);
+	h_ctl(&r, dst, "search", "--type", "LOT", "--data", "X", "--page-size",
+	      "1000", NULL);
+	h_assert_status(&r, 0);
+	assert_int_equal(h_count_lines(r.out), 834);
+	h_run_free(&r);
+	node_stop(dst);
+	node_free(dst);
+}
+
 /* Bad parameters: usage errors (2) from idctl, refusals (1) from the
  * node, 400 from HTTP, each naming the problem. */
 static void bad_parameters(void **state)
@@ -409,6 +442,7 @@ int main(void)
 		cmocka_unit_test(visibility),
 		cmocka_unit_test(import_and_paging),
 		cmocka_unit_test(http_search),
+		cmocka_unit_test(migrate_keeps_index),
 		cmocka_unit_test(bad_parameters),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
