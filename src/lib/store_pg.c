@@ -1,6 +1,6 @@
 /* The PostgreSQL storage backend, through libpq.
  *
- * Schema (version 1; idn_schema_migrations lists the versions applied,
+ * Schema (version 2; idn_schema_migrations lists the versions applied,
  * idnode creates and migrates it at open):
  *
  *   idn_records      (ident_key bytea, idx bigint, enc bytea),
