@@ -11,19 +11,24 @@
 #      EMAIL, HS_ADMIN) through the control socket of a fresh idnode of
 #      each build: identifiers/s;
 #   3. search latency through the storage interface on the COUNT store
-#      (bench/search_bench.c): p50 / p99 of each kind of query.
+#      (bench/search_bench.c): p50 / p99 of each kind of query;
+#   4. unless PG=0: populate of PG_COUNT identifiers into PostgreSQL
+#      (tests/pg.sh starts a throwaway cluster) with each build, and search
+#      latency there.
 # Writes bench/RESULTS-search.md (or --out FILE).
 #
 # usage: bench/run-search.sh [--count N] [--import-count N] [--rounds R]
 #                            [--out FILE]
 # Environment: BASE (git commit), COUNT (1000000), IMPORT_COUNT (200000),
-#   ROUNDS (2), TMPDIR (where the stores go), PREFIX (20.500.900).
+#   PG_COUNT (100000), PG (1), ROUNDS (2), TMPDIR (where the stores go),
+#   PREFIX (20.500.900).
 # Needs git, python3 and lmdb-utils (mdb_stat).
 set -eu
 cd "$(dirname "$0")/.."
 
 COUNT=${COUNT:-1000000}
 IMPORT_COUNT=${IMPORT_COUNT:-200000}
+PG_COUNT=${PG_COUNT:-100000}
 ROUNDS=${ROUNDS:-2}
 PREFIX=${PREFIX:-20.500.900}
 BASE=${BASE:-3c35bf04aff88b7ce6cdc41c0f805e8d3c654cd7}
@@ -132,6 +137,33 @@ for r in $(seq "$ROUNDS"); do
 	done
 done
 
+pg_rows=
+if [ "${PG:-1}" = 1 ] && [ -x tests/pg.sh ]; then
+	echo "populate into PostgreSQL, $PG_COUNT identifiers..." >&2
+	eval "$(tests/pg.sh start)"
+	trap 'tests/pg.sh stop "$IDN_PG_DIR" >/dev/null 2>&1; cleanup' EXIT
+	pg_uri() { # a schema of its own, on the search path
+		psql -qX "$IDN_TEST_PG" -c "CREATE SCHEMA $1" >/dev/null
+		echo "$IDN_TEST_PG?options=-c%20search_path%3D$1"
+	}
+	for r in $(seq "$ROUNDS"); do
+		for b in old new; do
+			bin=$old
+			[ $b = new ] && bin=$new
+			u=$(pg_uri "bench_${b}_$r")
+			/usr/bin/time -f "%e" -o "$tmp/time" "$bin/idctl" populate \
+				--data "$u" --prefix "$PREFIX" --count "$PG_COUNT" \
+				--batch 1000 --json >"$tmp/pop.json" 2>/dev/null
+			rate=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["identifiers_per_s"])' "$tmp/pop.json")
+			size=$(psql -qXtA "$IDN_TEST_PG" -c "SELECT pg_total_relation_size('bench_${b}_$r.idn_records') / $PG_COUNT")
+			pg_rows="$pg_rows| $r | $([ $b = new ] && echo "with index" || echo "without") | $rate | $size |
+"
+		done
+	done
+	pg_lat=$("$tmp/search_bench" --store "$(echo "$IDN_TEST_PG?options=-c%20search_path%3Dbench_new_1")" \
+		--prefix "$PREFIX" --count "$PG_COUNT" --runs 200)
+fi
+
 echo "search latency on $COUNT identifiers..." >&2
 lat=$("$tmp/search_bench" --store "$tmp/store-new" --prefix "$PREFIX" --count "$COUNT" --runs 500)
 
@@ -162,6 +194,22 @@ lat=$("$tmp/search_bench" --store "$tmp/store-new" --prefix "$PREFIX" --count "$
 	echo "| ---: | --- | ---: |"
 	printf "%s" "$imp_rows"
 	echo
+	if [ -n "$pg_rows" ]; then
+		echo "## PostgreSQL: idctl populate, $PG_COUNT identifiers, batches of 1000"
+		echo
+		echo "A throwaway PostgreSQL 15 cluster on loopback (tests/pg.sh), default"
+		echo "settings. Bytes: pg_total_relation_size(idn_records) per identifier"
+		echo "(table, primary key and, with the index, the two search indexes)."
+		echo
+		echo "| round | build | identifiers/s | bytes/identifier |"
+		echo "| ---: | --- | ---: | ---: |"
+		printf "%s" "$pg_rows"
+		echo
+		echo "Search latency on PostgreSQL, $PG_COUNT identifiers (200 runs each):"
+		echo
+		echo "$pg_lat"
+		echo
+	fi
 	echo "## Search latency, $COUNT identifiers, in-process (storage interface)"
 	echo
 	echo "One page (up to 100 results) a search, each in a renewed read"
