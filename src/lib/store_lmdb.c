@@ -578,21 +578,28 @@ static int lmdb_wtxn_get(idn_wtxn_t *base, const uint8_t *key, size_t keylen,
  * blob is built in scratch memory first: the set may point into the old
  * blob, which the put may overwrite. The index changes from old (NULL: a
  * new record) are staged before the put, while both are readable. */
+/* Encodes the blob of id and the store's value set into s->buf. */
+static int encode_record(lstore_t *s, idn_bytes_t id, size_t *size)
+{
+	*size = idn__record_size(id, &s->rs);
+	if (*size > s->cap) {
+		uint8_t *buf = realloc(s->buf, *size);
+		if (buf == NULL)
+			return -ENOMEM;
+		s->buf = buf;
+		s->cap = *size;
+	}
+	idn_wr_t w;
+	idn_wr_init(&w, s->buf, *size);
+	return idn__record_encode(&w, id, &s->rs);
+}
+
 static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
 		      idn_bytes_t id, const idn_record_t *old)
 {
 	lstore_t *s = lstore(t->base.store);
-	size_t size = idn__record_size(id, &s->rs);
-	if (size > s->cap) {
-		uint8_t *buf = realloc(s->buf, size);
-		if (buf == NULL)
-			return -ENOMEM;
-		s->buf = buf;
-		s->cap = size;
-	}
-	idn_wr_t w;
-	idn_wr_init(&w, s->buf, size);
-	int err = idn__record_encode(&w, id, &s->rs);
+	size_t size;
+	int err = encode_record(s, id, &size);
 	if (err)
 		return err;
 	uint8_t kb[KEY_MAX];
@@ -625,18 +632,40 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 	lstore_t *s = lstore(base->store);
 	if (flush_early(t))
 		return t->err;
-	idn_record_t old;
-	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-	if (!overwrite && (err == 0 || err == IDN_ECORRUPT))
-		return IDN_EEXISTS; /* overwrite replaces a bad one */
-	if (err && err != IDN_ENOTFOUND && err != IDN_ECORRUPT)
-		return err;
-	bool had = err == 0;
-	err = idn__rset_set(&s->rs, v, n);
+	int err = idn__rset_set(&s->rs, v, n);
+	size_t size;
+	if (err == 0)
+		err = encode_record(s, id->text, &size);
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(id->key, id->key_len, kb);
+	/* staged as a new record: a fresh create reads nothing first, the
+	 * put itself finds out whether the key is taken */
+	if (err == 0)
+		err = idn__lidx_stage(&s->ix, &k, NULL, &s->rs);
 	if (err)
 		return err;
-	return put_record(t, id->key, id->key_len, id->text,
-			  had ? &old : NULL);
+	MDB_val d = {.mv_size = size, .mv_data = s->buf};
+	int rc = mdb_put(t->txn, s->records, &k, &d, MDB_NOOVERWRITE);
+	if (rc == 0)
+		return 0;
+	idn__lidx_unstage(&s->ix);
+	if (rc != MDB_KEYEXIST)
+		return poison(t, rc);
+	if (!overwrite)
+		return IDN_EEXISTS; /* also a bad blob, or a hashed key's twin */
+	/* d is the record there: replace it, unindexing what it held
+	 * (a bad blob, or another identifier's, has nothing to unindex) */
+	idn_record_t old;
+	bool had = idn__record_parse(d.mv_data, d.mv_size, &old) == 0 &&
+		   idn_ascii_caseeq(old.id.p, old.id.len, id->key,
+				    id->key_len);
+	err = idn__lidx_stage(&s->ix, &k, had ? &old : NULL, &s->rs);
+	if (err)
+		return err;
+	d.mv_size = size;
+	d.mv_data = s->buf;
+	rc = mdb_put(t->txn, s->records, &k, &d, 0);
+	return rc ? poison(t, rc) : 0;
 }
 
 static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)

@@ -222,19 +222,24 @@ bool idn__lidx_full(const idn__lidx_t *ix)
 int idn__lidx_stage(idn__lidx_t *ix, const MDB_val *reckey,
 		    const idn_record_t *old, const idn__rset_t *new)
 {
-	size_t len = ix->len, nents = ix->nents;
+	ix->mark_len = ix->len;
+	ix->mark_ents = ix->nents;
 	int err = stage_diff(ix, reckey, old, new);
-	if (err) { /* the operation fails whole: drop what it staged */
-		ix->len = len;
-		ix->nents = nents;
-	}
+	if (err)
+		idn__lidx_unstage(ix); /* the operation fails whole */
 	return err;
+}
+
+void idn__lidx_unstage(idn__lidx_t *ix)
+{
+	ix->len = ix->mark_len;
+	ix->nents = ix->mark_ents;
 }
 
 void idn__lidx_reset(idn__lidx_t *ix)
 {
-	ix->len = 0;
-	ix->nents = 0;
+	ix->len = ix->mark_len = 0;
+	ix->nents = ix->mark_ents = 0;
 }
 
 /* Database, key, data (bytewise, shorter first), then staging order, so

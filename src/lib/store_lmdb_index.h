@@ -36,6 +36,7 @@ typedef struct {
 	size_t len, cap;
 	size_t *ents; /* offsets of the entries in buf */
 	size_t nents, ecap;
+	size_t mark_len, mark_ents; /* before the last idn__lidx_stage */
 	/* terms of the old and new values while staging */
 	idn_bytes_t *terms;
 	uint32_t tcap;
@@ -53,6 +54,10 @@ void idn__lidx_free(idn__lidx_t *ix);
  * nothing is staged). */
 int idn__lidx_stage(idn__lidx_t *ix, const MDB_val *reckey,
 		    const idn_record_t *old, const idn__rset_t *new);
+
+/* Drops what the last idn__lidx_stage staged (its write did not
+ * happen). */
+void idn__lidx_unstage(idn__lidx_t *ix);
 
 /* Whether so much is staged that it should be applied before the next
  * operation reads anything (a flush writes pages that records read in
