@@ -505,7 +505,7 @@ static void page_all(fx_t *f, idn_search_t q, uint32_t page, uint32_t want,
 		     bool write_between)
 {
 	static res_t r;
-	static char all[200000];
+	static char all[1 << 20];
 	uint8_t cur[IDN_SEARCH_CURSOR_MAX];
 	all[0] = 0;
 	uint32_t total = 0, pages = 0;
@@ -517,6 +517,8 @@ static void page_all(fx_t *f, idn_search_t q, uint32_t page, uint32_t want,
 		pages++;
 		total += r.n;
 		if (r.n) {
+			assert_true(strlen(all) + strlen(r.ids) + 2 <
+				    sizeof(all));
 			if (all[0])
 				strcat(all, " ");
 			strcat(all, r.ids);
@@ -578,6 +580,72 @@ static void test_paging(void **state)
 	q.cursor = idn_bytes(cur, r.cursor_len);
 	r.limit = 0;
 	assert_int_equal(run(f, &q, &r), IDN_EINVAL);
+}
+
+/* Several writes to one record inside one transaction: the staged index
+ * writes are applied in order at commit. */
+static void test_same_transaction(void **state)
+{
+	fx_t *f = *state;
+	idn_ident_t a, b;
+	mkid(&a, "88.1/a");
+	mkid(&b, "88.1/b");
+	idn_value_t x[] = {val(1, 100, "T", "X")};
+	idn_value_t y[] = {val(1, 200, "T", "Y")};
+	idn_value_t z[] = {val(2, 300, "T", "Z")};
+	idn_wtxn_t *t = wbegin(f);
+	assert_int_equal(idn_wtxn_create(t, &a, x, 1, false), 0);
+	assert_int_equal(idn_wtxn_modify(t, &a, y, 1), 0);
+	assert_int_equal(idn_wtxn_create(t, &b, x, 1, false), 0);
+	assert_int_equal(idn_wtxn_delete(t, &b), 0);
+	assert_int_equal(idn_wtxn_create(t, &b, y, 1, false), 0);
+	assert_int_equal(idn_wtxn_create(t, &b, x, 1, false), IDN_EEXISTS);
+	assert_int_equal(idn_wtxn_create(t, &a, z, 1, true), 0);
+	commit(t);
+	expect_term(f, "T", "X", NULL, false, "");
+	expect_term(f, "T", "Y", NULL, false, "88.1/b");
+	expect_term(f, "T", "Z", NULL, false, "88.1/a");
+	static res_t r;
+	idn_search_t q = {.since = 300, .until = 300};
+	assert_int_equal(run(f, &q, &r), 0);
+	assert_string_equal(r.ids, "88.1/a");
+}
+
+/* A transaction whose staged index writes outgrow the staging buffer
+ * applies them early, between operations, and stays exact. */
+static void test_large_transaction(void **state)
+{
+	fx_t *f = *state;
+	enum { N = 45000 };
+	static char big[3][600];
+	for (int k = 0; k < 3; k++) {
+		memset(big[k], 'a' + k, sizeof(big[k]) - 1);
+		big[k][sizeof(big[k]) - 1] = 0;
+	}
+	idn_wtxn_t *t = wbegin(f);
+	for (int i = 0; i < N; i++) {
+		char id[32], own[32];
+		snprintf(id, sizeof(id), "88.1/L%05d", i);
+		snprintf(own, sizeof(own), "%05d", i);
+		memcpy(big[1], own, 5); /* unique per record */
+		memcpy(big[2], own, 5);
+		idn_value_t v[] = {val(1, 100, "SPEC", big[0]),
+				   val(2, 100, "SPEC", big[1]),
+				   val(3, 100, "NOTE", big[2])};
+		idn_ident_t iid;
+		mkid(&iid, id);
+		int err = idn_wtxn_create(t, &iid, v, 3, false);
+		if (err)
+			fail_msg("create %d: %s", i, idn_strerror(err));
+	}
+	commit(t);
+	memcpy(big[1], "31337", 5);
+	expect_term(f, "SPEC", big[1], NULL, false, "88.1/L31337");
+	memcpy(big[2], "00007", 5);
+	expect_term(f, "NOTE", big[2], NULL, false, "88.1/L00007");
+	idn_search_t q = {.type = idn_bytes_str("SPEC"),
+			  .data = idn_bytes_str(big[0])};
+	page_all(f, q, 1000, N, false);
 }
 
 static void test_bad_arguments(void **state)
@@ -688,10 +756,13 @@ static const struct CMUnitTest common[] = {
 	T(test_visibility),	   T(test_long_and_binary_terms),
 	T(test_prefix),		   T(test_time_range),
 	T(test_paging),		   T(test_bad_arguments),
+	T(test_same_transaction),
 };
 
+/* LMDB's own: the index built at open, the staging buffer */
 static const struct CMUnitTest lmdb_only[] = {
 	T(test_reindex_at_open),
+	T(test_large_transaction),
 };
 
 int main(void)
