@@ -124,7 +124,8 @@ int main(int argc, char **argv)
 	snprintf(batch, sizeof(batch),
 		 "lot=B2026-%06" PRIu64 ";line=%s;qty=%" PRIu64, mid / 1000,
 		 lines[mid % 4], 100 + mid % 900);
-	printf("| query | results | p50 µs | p99 µs |\n| --- | ---: | ---: | ---: |\n");
+	printf("| query | results | p50 µs | p99 µs |\n| --- | ---: | ---: | "
+	       "---: |\n");
 	idn_search_t q = {.type = idn_bytes_str("URL"),
 			  .data = idn_bytes_str(url)};
 	run(t, "URL = one identifier's URL (1 match)", q, runs);

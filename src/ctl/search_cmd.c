@@ -145,9 +145,9 @@ static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
 			char ts[32];
 			fmt_time(ct, ts, sizeof(ts));
 			json_t *o = json_object();
-			json_object_set_new(o, "handle",
-					    json_stringn((const char *)id.p,
-							 id.len));
+			json_object_set_new(
+				o, "handle",
+				json_stringn((const char *)id.p, id.len));
 			json_object_set_new(o, "created", json_string(ts));
 			json_array_append_new(results, o);
 		} else {
@@ -278,8 +278,8 @@ static int search_main(int argc, char **argv)
 		json_object_set_new(j, "responseCode", json_integer(1));
 		json_object_set_new(j, "results", results);
 		results = NULL;
-		json_object_set_new(j, "next", next[0] ? json_string(next)
-						       : json_null());
+		json_object_set_new(j, "next",
+				    next[0] ? json_string(next) : json_null());
 		char *s = json_dumps(j, JSON_COMPACT);
 		if (s)
 			puts(s);
@@ -296,11 +296,11 @@ static int search_main(int argc, char **argv)
 int search_dispatch(int argc, char **argv)
 {
 	static const char *const valued[] = {
-		"-s",	     "-C",	 "--server",  "--control", "--timeout",
-		"--type",    "--index",	 "--auth",    "--key",	   "--out",
-		"--bits",    "--to",	 "--mirror",  "--ttl",	   "--template",
-		"--data",    "--prefix", "--since",   "--until",   "--page-size",
-		"--cursor",  NULL};
+		"-s",	    "-C",	"--server", "--control", "--timeout",
+		"--type",   "--index",	"--auth",   "--key",	 "--out",
+		"--bits",   "--to",	"--mirror", "--ttl",	 "--template",
+		"--data",   "--prefix", "--since",  "--until",	 "--page-size",
+		"--cursor", NULL};
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] != '-' || !strcmp(a, "-"))

@@ -5,11 +5,12 @@
  * What is indexed. Every value's (type, data) pair, as stored (type and
  * data compared bytewise, case-sensitive), except values of the Handle
  * system's own types (type beginning "HS_": HS_ADMIN, HS_SITE, HS_PUBKEY,
- * HS_SECKEY, ...), which hold protocol data and secrets. The creation time of a record is the earliest timestamp
- * among its values (a record without values has none and is never found by
- * a time range). It is derived from the record itself, so it survives
- * export, import and migration between backends unchanged; it moves only
- * when the value holding the earliest timestamp is modified or removed.
+ * HS_SECKEY, ...), which hold protocol data and secrets. The creation time of a
+ * record is the earliest timestamp among its values (a record without values
+ * has none and is never found by a time range). It is derived from the record
+ * itself, so it survives export, import and migration between backends
+ * unchanged; it moves only when the value holding the earliest timestamp is
+ * modified or removed.
  *
  * Order. A search with a type and data returns identifiers in key order
  * (normalised identifier, bytewise), as does a search by prefix alone; a
@@ -42,13 +43,13 @@
 #define IDN_SEARCH_PAGE_DEFAULT 100u
 
 typedef struct {
-	idn_bytes_t type;    /* len 0: no value filter; else data applies */
-	idn_bytes_t data;    /* exact data (may be empty) */
-	idn_bytes_t prefix;  /* normalised prefix; len 0: any */
-	uint32_t since;      /* creation time >= since (0: no lower bound) */
-	uint32_t until;      /* creation time <= until (0: no upper bound) */
-	bool public_only;    /* match only publicly readable values */
-	idn_bytes_t cursor;  /* len 0: from the start */
+	idn_bytes_t type;   /* len 0: no value filter; else data applies */
+	idn_bytes_t data;   /* exact data (may be empty) */
+	idn_bytes_t prefix; /* normalised prefix; len 0: any */
+	uint32_t since;	    /* creation time >= since (0: no lower bound) */
+	uint32_t until;	    /* creation time <= until (0: no upper bound) */
+	bool public_only;   /* match only publicly readable values */
+	idn_bytes_t cursor; /* len 0: from the start */
 } idn_search_t;
 
 /* One result: id is the identifier as first created, ctime its creation

@@ -574,10 +574,6 @@ static int lmdb_wtxn_get(idn_wtxn_t *base, const uint8_t *key, size_t keylen,
 	return get_record(lstore(base->store), t->txn, t, key, keylen, out);
 }
 
-/* Encodes id and the store's value set and puts the blob under key. The
- * blob is built in scratch memory first: the set may point into the old
- * blob, which the put may overwrite. The index changes from old (NULL: a
- * new record) are staged before the put, while both are readable. */
 /* Encodes the blob of id and the store's value set into s->buf. */
 static int encode_record(lstore_t *s, idn_bytes_t id, size_t *size)
 {
@@ -594,6 +590,10 @@ static int encode_record(lstore_t *s, idn_bytes_t id, size_t *size)
 	return idn__record_encode(&w, id, &s->rs);
 }
 
+/* Encodes id and the store's value set and puts the blob under key. The
+ * blob is built in scratch memory first: the set may point into the old
+ * blob, which the put may overwrite. The index changes from old (NULL: a
+ * new record) are staged before the put, while both are readable. */
 static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
 		      idn_bytes_t id, const idn_record_t *old)
 {

@@ -24,8 +24,8 @@ static size_t term_key(idn_bytes_t type, idn_bytes_t data, uint8_t *out)
 	if (n < TERM_DIRECT)
 		out[n++] = 0;
 	if (n < TERM_DIRECT) {
-		size_t d = data.len < TERM_DIRECT - n ? data.len
-						      : TERM_DIRECT - n;
+		size_t d =
+			data.len < TERM_DIRECT - n ? data.len : TERM_DIRECT - n;
 		if (d)
 			memcpy(out + n, data.p, d);
 		n += d;
@@ -53,7 +53,8 @@ static size_t term_key(idn_bytes_t type, idn_bytes_t data, uint8_t *out)
 
 enum { DB_VALS = 0, DB_CTIME = 1 };
 #define ENT_HDR 6u
-#define FLUSH_BYTES ((size_t)64 << 20) /* apply before the buffer grows past */
+#define FLUSH_BYTES ((size_t)64 << 20) /* apply before the buffer grows past   \
+					*/
 
 static int reserve(idn__lidx_t *ix, size_t more)
 {
@@ -108,8 +109,8 @@ static int stage(idn__lidx_t *ix, int op, int db, idn_bytes_t type,
 
 typedef struct {
 	idn__lidx_t *ix;
-	uint32_t n;    /* terms collected (pairs in ix->terms) */
-	uint32_t min;  /* earliest timestamp seen */
+	uint32_t n;   /* terms collected (pairs in ix->terms) */
+	uint32_t min; /* earliest timestamp seen */
 	bool any;
 	int err;
 } collect_t;
@@ -321,7 +322,7 @@ static int build(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 			 * the record stay valid; stage as a fresh create */
 			collect_t col = {ix, 0, 0, false, 0};
 			int err = idn__values_each(rec.values, rec.nvalues,
-						       collect, &col);
+						   collect, &col);
 			for (uint32_t i = 0; i < col.n && err == 0; i++)
 				err = stage(ix, ST_ADD, DB_VALS,
 					    ix->terms[2 * i],
@@ -360,8 +361,8 @@ int idn__lidx_open(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 		rc = mdb_dbi_open(txn, "search_values",
 				  MDB_DUPSORT | MDB_CREATE, &ix->vals);
 	if (rc == 0)
-		rc = mdb_dbi_open(txn, "search_ctime",
-				  MDB_DUPSORT | MDB_CREATE, &ix->ctime);
+		rc = mdb_dbi_open(txn, "search_ctime", MDB_DUPSORT | MDB_CREATE,
+				  &ix->ctime);
 	if (rc == 0 && fresh)
 		rc = build(txn, records, ix);
 	return rc;
@@ -404,9 +405,8 @@ static int cmp_val(const MDB_val *a, const uint8_t *p, size_t n)
 
 static bool in_prefix(const srch_t *s, const MDB_val *rk)
 {
-	return s->wlen == 0 ||
-	       (rk->mv_size >= s->scan &&
-		memcmp(rk->mv_data, s->want, s->scan) == 0);
+	return s->wlen == 0 || (rk->mv_size >= s->scan &&
+				memcmp(rk->mv_data, s->want, s->scan) == 0);
 }
 
 /* Checks one candidate record and reports it. Returns 0 to go on, the
@@ -615,8 +615,8 @@ int idn__lidx_search(MDB_txn *txn, const idn__lidx_t *ix, MDB_dbi records,
 		s->wlen = q->prefix.len + 1;
 		s->scan = s->wlen <= TERM_DIRECT ? s->wlen : TERM_DIRECT;
 	}
-	int mode = q->type.len == 0 && (q->since || q->until) ? CUR_TIME
-							      : CUR_KEY;
+	int mode =
+		q->type.len == 0 && (q->since || q->until) ? CUR_TIME : CUR_KEY;
 	MDB_val after = {0};
 	uint32_t after_t = 0;
 	int ret = 0;

@@ -133,33 +133,28 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_B_LOG] = "INSERT INTO idn_change_log (ident_key, op) "
 		    "SELECT u.k, 'create' FROM unnest($1::bytea[]) AS u (k)",
 	/* search (store_pg_search.c): a batch of candidate identifiers,
-	 * then all rows of each, header first */
+	 * then the rows of all of them by key (an array, so the plan is a
+	 * primary key lookup whatever the statistics say) */
 	[S_SEARCH_TERM] =
-		"WITH c AS (SELECT DISTINCT ident_key FROM idn_records "
+		"SELECT DISTINCT ''::bytea, ident_key FROM idn_records "
 		"WHERE idx >= 0 AND " PG_NOT_HS " "
 		"AND md5(" PG_TERM ") = $1::text "
 		"AND ident_key > $2 AND ident_key >= $3 AND ident_key < $4 "
-		"ORDER BY ident_key LIMIT 128) "
-		"SELECT r.ident_key, r.idx, r.enc, ''::bytea FROM c "
-		"JOIN idn_records r ON r.ident_key = c.ident_key "
-		"ORDER BY r.ident_key, r.idx",
+		"ORDER BY ident_key LIMIT 128",
 	[S_SEARCH_TIME] =
-		"WITH c AS (SELECT DISTINCT " PG_TS " AS t, ident_key "
+		"SELECT DISTINCT " PG_TS " AS t, ident_key "
 		"FROM idn_records WHERE idx >= 0 "
 		"AND (" PG_TS ", ident_key) > ($1::bytea, $2::bytea) "
 		"AND " PG_TS " <= $3::bytea "
 		"AND ident_key >= $4 AND ident_key < $5 "
-		"ORDER BY 1, 2 LIMIT 128) "
-		"SELECT r.ident_key, r.idx, r.enc, c.t FROM c "
-		"JOIN idn_records r ON r.ident_key = c.ident_key "
-		"ORDER BY c.t, r.ident_key, r.idx",
+		"ORDER BY 1, 2 LIMIT 128",
 	[S_SEARCH_PREFIX] =
-		"WITH c AS (SELECT ident_key FROM idn_records WHERE idx = -1 "
+		"SELECT ''::bytea, ident_key FROM idn_records WHERE idx = -1 "
 		"AND ident_key > $1 AND ident_key >= $2 AND ident_key < $3 "
-		"ORDER BY ident_key LIMIT 128) "
-		"SELECT r.ident_key, r.idx, r.enc, ''::bytea FROM c "
-		"JOIN idn_records r ON r.ident_key = c.ident_key "
-		"ORDER BY r.ident_key, r.idx",
+		"ORDER BY ident_key LIMIT 128",
+	[S_SEARCH_ROWS] =
+		"SELECT ident_key, idx, enc FROM idn_records "
+		"WHERE ident_key = ANY ($1::bytea[]) ORDER BY ident_key, idx",
 };
 
 /* ---- schema ---- */

@@ -45,6 +45,7 @@ enum stmt {
 	S_SEARCH_TERM, /* store_pg_search.c */
 	S_SEARCH_TIME,
 	S_SEARCH_PREFIX,
+	S_SEARCH_ROWS,
 	S_COUNT
 };
 

@@ -1,13 +1,13 @@
 /* Search on PostgreSQL (search.h), over the expression indexes of schema
  * version 2 (store_pg.h).
  *
- * Each statement returns a batch of up to 128 candidate identifiers with
- * all their rows (header first, then the values in index order); this file
+ * Each batch is two statements: up to 128 candidate identifiers from an
+ * index, then all rows of those identifiers by their keys. This file
  * rebuilds each record, checks it exactly (the term index holds an MD5,
- * permissions and HS_SECKEY are checked here, and so is the creation
- * time), reports it, and asks for the next batch after the last candidate
- * until the callback stops or the candidates run out. Cursors: 'K' or 'T',
- * u32 creation time, the identifier's key (ident_key). */
+ * permissions and creation time are checked here), reports it, and asks
+ * for the next batch after the last candidate until the callback stops or
+ * the candidates run out. Cursors: 'K' or 'T', u32 creation time, the
+ * identifier's key (ident_key). */
 #include "store_pg.h"
 
 #include <errno.h>
@@ -27,7 +27,7 @@ typedef struct {
 	idn_search_cb cb;
 	void *ctx;
 	uint8_t lo[IDN_IDENT_MAX + 1], hi[IDN_IDENT_MAX + 1];
-	size_t plen; /* "PREFIX/" length; 0: no prefix */
+	size_t plen;  /* "PREFIX/" length; 0: no prefix */
 	uint8_t *buf; /* one record's values, rebuilt */
 	size_t cap;
 	uint8_t cur[IDN_SEARCH_CURSOR_MAX];
@@ -69,16 +69,19 @@ static int64_t row_idx(const PGresult *r, int i)
 	return (int64_t)v;
 }
 
-static bool same_key(const PGresult *r, int i, int j)
+/* Bytewise, a proper prefix first: the order of bytea. */
+static int key_cmp(const void *a, size_t an, const void *b, size_t bn)
 {
-	return PQgetlength(r, i, 0) == PQgetlength(r, j, 0) &&
-	       memcmp(PQgetvalue(r, i, 0), PQgetvalue(r, j, 0),
-		      (size_t)PQgetlength(r, i, 0)) == 0;
+	size_t m = an < bn ? an : bn;
+	int c = m ? memcmp(a, b, m) : 0;
+	return c ? c : (an > bn) - (an < bn);
 }
 
-/* Checks the record of rows [i, j) and reports it. Returns 0 to go on,
- * the callback's value or an error. */
-static int offer(psearch_t *s, int mode, const PGresult *r, int i, int j)
+/* Checks the record of rows [i, j) of r and reports it; t is the
+ * candidate's timestamp in creation order. Returns 0 to go on, the
+ * callback's value or an error. */
+static int offer(psearch_t *s, int mode, const PGresult *r, int i, int j,
+		 uint32_t t)
 {
 	const idn_search_t *q = s->q;
 	size_t klen = (size_t)PQgetlength(r, i, 0);
@@ -116,9 +119,7 @@ static int offer(psearch_t *s, int mode, const PGresult *r, int i, int j)
 		return 0;
 	/* in creation order a record shows up at each of its values'
 	 * timestamps: report it at the earliest only */
-	if (mode == CUR_TIME &&
-	    (PQgetlength(r, i, 3) != 4 ||
-	     idn_get_u32((const uint8_t *)PQgetvalue(r, i, 3)) != ct))
+	if (mode == CUR_TIME && t != ct)
 		return 0;
 	if (q->type.len) {
 		int m = idn__values_match(values, nv, q->type, q->data,
@@ -133,12 +134,91 @@ static int offer(psearch_t *s, int mode, const PGresult *r, int i, int j)
 		     (uint32_t)ct, idn_bytes(s->cur, 5 + klen));
 }
 
-/* Runs batches of statement st until done; vals/lens are its parameters,
- * of which the cursor ones are refreshed from s->last before each. */
+/* The rows [*from, *to) of key in r (sorted by key, idx); false if none. */
+static bool find_rows(const PGresult *r, const int *gs, int ng,
+		      const char *key, size_t klen, int *from, int *to)
+{
+	int lo = 0, hi = ng;
+	while (lo < hi) {
+		int mid = (lo + hi) / 2;
+		int c = key_cmp(PQgetvalue(r, gs[mid], 0),
+				(size_t)PQgetlength(r, gs[mid], 0), key, klen);
+		if (c == 0) {
+			*from = gs[mid];
+			*to = mid + 1 < ng ? gs[mid + 1] : PQntuples(r);
+			return true;
+		}
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return false;
+}
+
+/* Reports the candidates of c (columns: timestamp or empty, key) from
+ * their rows. Returns 0, the callback's value or an error. */
+static int offer_batch(idn_rtxn_t *t, psearch_t *s, int mode,
+		       const PGresult *c, buf_t *arr)
+{
+	int n = PQntuples(c);
+	size_t total = 0;
+	for (int i = 0; i < n; i++) {
+		size_t kl = (size_t)PQgetlength(c, i, 1);
+		if (kl == 0 || kl > IDN_IDENT_MAX ||
+		    (mode == CUR_TIME && PQgetlength(c, i, 0) != 4))
+			return IDN_ECORRUPT;
+		total += 4 + kl;
+	}
+	int err = idn__pg_arr_init(arr, OID_BYTEA, (uint32_t)n, total);
+	if (err)
+		return err;
+	for (int i = 0; i < n; i++)
+		idn__pg_arr_bytes(arr, PQgetvalue(c, i, 1),
+				  (size_t)PQgetlength(c, i, 1));
+	const char *vals[1] = {(const char *)arr->p};
+	int lens[1] = {(int)arr->len};
+	PGresult *r;
+	err = idn__pg_rquery(t, S_SEARCH_ROWS, 1, vals, lens, &r);
+	if (err)
+		return err;
+	int rows = PQntuples(r), ng = 0, ret = 0;
+	int *gs = malloc(sizeof(int) * (size_t)(rows ? rows : 1));
+	if (gs == NULL)
+		ret = -ENOMEM;
+	for (int i = 0; ret == 0 && i < rows; i++)
+		if (i == 0 ||
+		    key_cmp(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0),
+			    PQgetvalue(r, i - 1, 0),
+			    (size_t)PQgetlength(r, i - 1, 0)) != 0)
+			gs[ng++] = i;
+	for (int i = 0; ret == 0 && i < n; i++) {
+		const char *key = PQgetvalue(c, i, 1);
+		size_t kl = (size_t)PQgetlength(c, i, 1);
+		uint32_t ts = mode == CUR_TIME
+				      ? idn_get_u32((const uint8_t *)PQgetvalue(
+						c, i, 0))
+				      : 0;
+		memcpy(s->last, key, kl);
+		s->last_len = kl;
+		s->last_t = mode == CUR_TIME ? ts : s->last_t;
+		int from, to;
+		if (find_rows(r, gs, ng, key, kl, &from, &to))
+			ret = offer(s, mode, r, from, to, ts);
+	}
+	free(gs);
+	PQclear(r);
+	return ret;
+}
+
+/* Runs batches of candidate statement st until done; vals/lens are its
+ * parameters, of which the cursor ones are refreshed from s->last. */
 static int batches(idn_rtxn_t *t, psearch_t *s, int mode, enum stmt st,
 		   const char **vals, int *lens, int n)
 {
 	uint8_t tb[4];
+	buf_t arr = {0};
+	int ret = 0;
 	for (;;) {
 		if (st == S_SEARCH_TIME) {
 			idn_put_u32(tb, s->last_t);
@@ -151,38 +231,19 @@ static int batches(idn_rtxn_t *t, psearch_t *s, int mode, enum stmt st,
 			vals[at] = (const char *)s->last;
 			lens[at] = (int)s->last_len;
 		}
-		PGresult *r;
-		int err = idn__pg_rquery(t, st, n, vals, lens, &r);
-		if (err)
-			return err;
-		int rows = PQntuples(r), groups = 0, ret = 0;
-		for (int i = 0; i < rows && ret == 0;) {
-			int j = i + 1;
-			while (j < rows && same_key(r, i, j) &&
-			       (mode != CUR_TIME ||
-				(PQgetlength(r, j, 3) == PQgetlength(r, i, 3) &&
-				 memcmp(PQgetvalue(r, j, 3), PQgetvalue(r, i, 3),
-					(size_t)PQgetlength(r, i, 3)) == 0)))
-				j++;
-			groups++;
-			size_t klen = (size_t)PQgetlength(r, i, 0);
-			if (klen == 0 || klen > IDN_IDENT_MAX ||
-			    (mode == CUR_TIME && PQgetlength(r, i, 3) != 4)) {
-				ret = IDN_ECORRUPT;
-				break;
-			}
-			memcpy(s->last, PQgetvalue(r, i, 0), klen);
-			s->last_len = klen;
-			if (mode == CUR_TIME)
-				s->last_t = idn_get_u32(
-					(const uint8_t *)PQgetvalue(r, i, 3));
-			ret = offer(s, mode, r, i, j);
-			i = j;
-		}
-		PQclear(r);
-		if (ret || groups < BATCH)
-			return ret;
+		PGresult *c;
+		ret = idn__pg_rquery(t, st, n, vals, lens, &c);
+		if (ret)
+			break;
+		int got = PQntuples(c);
+		if (got)
+			ret = offer_batch(t, s, mode, c, &arr);
+		PQclear(c);
+		if (ret || got < BATCH)
+			break;
 	}
+	free(arr.p);
+	return ret;
 }
 
 int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
@@ -207,8 +268,8 @@ int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		s->hi[q->prefix.len] = '0';
 		lolen = hilen = q->prefix.len + 1;
 	}
-	int mode = q->type.len == 0 && (q->since || q->until) ? CUR_TIME
-							      : CUR_KEY;
+	int mode =
+		q->type.len == 0 && (q->since || q->until) ? CUR_TIME : CUR_KEY;
 	int ret = 0;
 	s->last_t = q->since;
 	if (q->cursor.len) {

@@ -121,7 +121,6 @@ void http_search(hreq_t *r)
 	r->rc = IDN_RC_SUCCESS;
 	json_object_set_new(j, "responseCode", json_integer(1));
 	json_object_set_new(j, "results", s.arr);
-	json_object_set_new(j, "next",
-			    err ? json_string(s.next) : json_null());
+	json_object_set_new(j, "next", err ? json_string(s.next) : json_null());
 	http_reply_json(r, 200, j);
 }

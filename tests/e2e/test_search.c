@@ -107,11 +107,11 @@ static void writes_and_search(void **state)
 
 	/* add, remove a value */
 	h_ctl_ok(node, "add", H_HOME "/w-b", "7:LOT=L1", NULL);
-	expect(H_HOME "/w-b", ((const char *const[]){"--type", "LOT", "--data",
-						      "L1", NULL}));
+	expect(H_HOME "/w-b",
+	       ((const char *const[]){"--type", "LOT", "--data", "L1", NULL}));
 	h_ctl_ok(node, "remove", H_HOME "/w-b", "7", NULL);
-	expect("", ((const char *const[]){"--type", "LOT", "--data", "L1",
-					  NULL}));
+	expect("",
+	       ((const char *const[]){"--type", "LOT", "--data", "L1", NULL}));
 	h_ctl_ok(node, "remove", H_HOME "/w-b", "1", NULL);
 	expect(H_HOME "/w-a 88.7/w-c", BATCH("2026-11-A"));
 
@@ -148,8 +148,8 @@ static void visibility(void **state)
 	const char *transports[] = {NULL, "--tcp"};
 	for (int i = 0; i < 2; i++) {
 		h_run_t r;
-		const char *argv[] = {"search", "--type",	 "SERIAL",
-				      "--data", "S-9",		 transports[i],
+		const char *argv[] = {"search", "--type", "SERIAL",
+				      "--data", "S-9",	  transports[i],
 				      NULL};
 		h_net_argv(&r, node, argv);
 		h_assert_status(&r, 0);
@@ -190,8 +190,8 @@ static void import_and_paging(void **state)
 	}
 	fclose(f);
 	h_run_t r;
-	const char *argv[] = {h_bin("idctl"), "-C", node->ctl, "import", path,
-			      "--quiet", NULL};
+	const char *argv[] = {h_bin("idctl"), "-C",	 node->ctl, "import",
+			      path,	      "--quiet", NULL};
 	h_run(&r, 120000, argv);
 	h_assert_status(&r, 0);
 	h_run_free(&r);
@@ -201,10 +201,11 @@ static void import_and_paging(void **state)
 	int total = 0, pages = 0;
 	char last[64] = "";
 	for (;;) {
-		const char *args[] = {"--json", "search", "--type", "LOT",
-				      "--data", "X", "--page-size", "100",
-				      cursor[0] ? "--cursor" : NULL, cursor,
-				      NULL};
+		const char *args[] = {
+			"--json",      "search", "--type",
+			"LOT",	       "--data", "X",
+			"--page-size", "100",	 cursor[0] ? "--cursor" : NULL,
+			cursor,	       NULL};
 		h_ctl_argv(&r, node, args);
 		h_assert_status(&r, 0);
 		json_t *j = h_json(&r);
@@ -214,8 +215,8 @@ static void import_and_paging(void **state)
 		json_t *v;
 		json_array_foreach(res, i, v)
 		{
-			const char *id = json_string_value(
-				json_object_get(v, "handle"));
+			const char *id =
+				json_string_value(json_object_get(v, "handle"));
 			int k = atoi(strrchr(id, '-') + 1);
 			assert_int_equal(k % 3, 0);
 			if (strcmp(id, last) <= 0)
@@ -239,9 +240,10 @@ static void import_and_paging(void **state)
 	assert_int_equal(pages, 9);
 
 	/* time range: minutes 100..199 inclusive, in creation order */
-	const char *tq[] = {"search", "--since", "2020-01-01T01:40:00Z",
-			    "--until", "1577848740", "--prefix", H_HOME,
-			    "--page-size", "7", "--all", NULL};
+	const char *tq[] = {"search",  "--since",     "2020-01-01T01:40:00Z",
+			    "--until", "1577848740",  "--prefix",
+			    H_HOME,    "--page-size", "7",
+			    "--all",   NULL};
 	h_ctl_argv(&r, node, tq);
 	h_assert_status(&r, 0);
 	assert_int_equal(h_count_lines(r.out), 100);
@@ -251,9 +253,9 @@ static void import_and_paging(void **state)
 	assert_null(strstr(r.out, H_HOME "/imp-00200"));
 	h_run_free(&r);
 	/* type + time */
-	const char *tt[] = {"search", "--type", "LOT", "--data", "X",
-			    "--since", "1577848740", "--until", "1577849100",
-			    NULL};
+	const char *tt[] = {"search",	  "--type",  "LOT",	   "--data",
+			    "X",	  "--since", "1577848740", "--until",
+			    "1577849100", NULL};
 	h_ctl_argv(&r, node, tt);
 	h_assert_status(&r, 0);
 	assert_string_equal(r.out, H_HOME "/imp-00201\n" H_HOME "/imp-00204\n");

@@ -56,9 +56,8 @@ static void store_log(void *ctx, int level, const char *msg)
 
 static void open_store(fx_t *f, uint64_t map_size)
 {
-	idn_store_opts_t o = {.path = f->path,
-			      .map_size = map_size,
-			      .log = store_log};
+	idn_store_opts_t o = {
+		.path = f->path, .map_size = map_size, .log = store_log};
 	int err = idn_store_open(&o, &f->s);
 	if (err)
 		fail_msg("idn_store_open(%s): %s", f->path, idn_strerror(err));
@@ -672,8 +671,7 @@ static void test_bad_arguments(void **state)
 	assert_int_equal(buf[0], 'K');
 	assert_int_equal(idn_search_cursor_parse("4b0", 3, buf, &n),
 			 IDN_EINVAL);
-	assert_int_equal(idn_search_cursor_parse("zz", 2, buf, &n),
-			 IDN_EINVAL);
+	assert_int_equal(idn_search_cursor_parse("zz", 2, buf, &n), IDN_EINVAL);
 	char hex[8];
 	idn_search_cursor_hex(idn_bytes("\x4b\xff", 2), hex);
 	assert_string_equal(hex, "4bff");
@@ -691,12 +689,10 @@ static void test_bad_arguments(void **state)
 	idn_search_req_encode(&w, &rq);
 	assert_int_equal(w.err, 0);
 	idn_search_req_t back;
-	assert_int_equal(idn_search_req_decode(idn_bytes(wb, w.len), &back),
-			 0);
+	assert_int_equal(idn_search_req_decode(idn_bytes(wb, w.len), &back), 0);
 	assert_true(idn_bytes_eq(back.data, rq.data));
 	assert_int_equal(back.until, 2);
-	assert_int_equal(idn_search_req_decode(idn_bytes(wb, w.len - 1),
-					       &back),
+	assert_int_equal(idn_search_req_decode(idn_bytes(wb, w.len - 1), &back),
 			 IDN_EMALFORMED);
 }
 
@@ -752,10 +748,14 @@ static void test_reindex_at_open(void **state)
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest common[] = {
-	T(test_writes_keep_index), T(test_term_twice),
-	T(test_visibility),	   T(test_long_and_binary_terms),
-	T(test_prefix),		   T(test_time_range),
-	T(test_paging),		   T(test_bad_arguments),
+	T(test_writes_keep_index),
+	T(test_term_twice),
+	T(test_visibility),
+	T(test_long_and_binary_terms),
+	T(test_prefix),
+	T(test_time_range),
+	T(test_paging),
+	T(test_bad_arguments),
 	T(test_same_transaction),
 };
 
