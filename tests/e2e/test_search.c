@@ -355,6 +355,41 @@ static void http_search(void **state)
 	free(b);
 }
 
+/* Template-checked writes: a refused write leaves the index alone, and
+ * the records of a template are found by their template reference. */
+static void template_writes(void **state)
+{
+	(void)state;
+	char path[256];
+	snprintf(path, sizeof(path), "%s/lot.json", node->dir);
+	h_write_file(path, "{\"prefix\":\"" H_HOME "\",\"name\":\"lot\","
+			   "\"version\":1,\"industry\":\"C/38/381/3811\","
+			   "\"items\":[{\"name\":\"BATCH\",\"index\":2003,"
+			   "\"type\":\"string\",\"required\":true,"
+			   "\"min_len\":2,\"max_len\":8}]}");
+	h_ctl_ok(node, "template", "put", H_HOME, path, NULL);
+	h_ctl_ok(node, "create", H_HOME "/t-1", "--template", "lot@1",
+		 "2003:BATCH=TB-1", NULL);
+	h_run_t r;
+	/* too long for the template: refused, not indexed */
+	h_ctl(&r, node, "create", H_HOME "/t-2", "--template", "lot@1",
+	      "2003:BATCH=TB-123456789", NULL);
+	h_assert_status(&r, 1);
+	h_run_free(&r);
+	h_ctl(&r, node, "modify", H_HOME "/t-1", "2003:BATCH=TB-123456789",
+	      NULL);
+	h_assert_status(&r, 1);
+	h_run_free(&r);
+	expect(H_HOME "/t-1", BATCH("TB-1"));
+	expect("", BATCH("TB-123456789"));
+	h_ctl_ok(node, "modify", H_HOME "/t-1", "2003:BATCH=TB-2", NULL);
+	expect("", BATCH("TB-1"));
+	expect(H_HOME "/t-1", BATCH("TB-2"));
+	expect(H_HOME "/t-1", ((const char *const[]){"--type",
+						     "IDN_TEMPLATE_REF",
+						     "--data", "lot@1", NULL}));
+}
+
 /* idctl migrate writes the index of the destination as it copies. */
 static void migrate_keeps_index(void **state)
 {
@@ -445,6 +480,7 @@ int main(void)
 		cmocka_unit_test(import_and_paging),
 		cmocka_unit_test(http_search),
 		cmocka_unit_test(migrate_keeps_index),
+		cmocka_unit_test(template_writes),
 		cmocka_unit_test(bad_parameters),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
