@@ -385,9 +385,9 @@ static void template_writes(void **state)
 	h_ctl_ok(node, "modify", H_HOME "/t-1", "2003:BATCH=TB-2", NULL);
 	expect("", BATCH("TB-1"));
 	expect(H_HOME "/t-1", BATCH("TB-2"));
-	expect(H_HOME "/t-1", ((const char *const[]){"--type",
-						     "IDN_TEMPLATE_REF",
-						     "--data", "lot@1", NULL}));
+	expect(H_HOME "/t-1",
+	       ((const char *const[]){"--type", "IDN_TEMPLATE_REF", "--data",
+				      "lot@1", NULL}));
 }
 
 /* idctl migrate writes the index of the destination as it copies. */
