@@ -133,16 +133,17 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_B_LOG] = "INSERT INTO idn_change_log (ident_key, op) "
 		    "SELECT u.k, 'create' FROM unnest($1::bytea[]) AS u (k)",
 	/* search (store_pg_search.c): a batch of candidate identifiers,
-	 * then the rows of all of them by key (an array, so the plan is a
-	 * primary key lookup whatever the statistics say) */
+	 * plain index range scans (no DISTINCT, no join: plans that stay
+	 * index scans on a table without statistics); the rows of each
+	 * candidate are then read with S_GET, pipelined */
 	[S_SEARCH_TERM] =
-		"SELECT DISTINCT ''::bytea, ident_key FROM idn_records "
+		"SELECT ''::bytea, ident_key FROM idn_records "
 		"WHERE idx >= 0 AND " PG_NOT_HS " "
 		"AND md5(" PG_TERM ") = $1::text "
 		"AND ident_key > $2 AND ident_key >= $3 AND ident_key < $4 "
 		"ORDER BY ident_key LIMIT 128",
 	[S_SEARCH_TIME] =
-		"SELECT DISTINCT " PG_TS " AS t, ident_key "
+		"SELECT " PG_TS " AS t, ident_key "
 		"FROM idn_records WHERE idx >= 0 "
 		"AND (" PG_TS ", ident_key) > ($1::bytea, $2::bytea) "
 		"AND " PG_TS " <= $3::bytea "
@@ -152,9 +153,6 @@ static const char *const stmt_sql[S_COUNT] = {
 		"SELECT ''::bytea, ident_key FROM idn_records WHERE idx = -1 "
 		"AND ident_key > $1 AND ident_key >= $2 AND ident_key < $3 "
 		"ORDER BY ident_key LIMIT 128",
-	[S_SEARCH_ROWS] =
-		"SELECT ident_key, idx, enc FROM idn_records "
-		"WHERE ident_key = ANY ($1::bytea[]) ORDER BY ident_key, idx",
 };
 
 /* ---- schema ---- */
@@ -891,6 +889,22 @@ int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n,
 		   const char *const *vals, const int *lens, PGresult **res)
 {
 	return r_query(prtxn(t), st, n, vals, lens, res);
+}
+
+int idn__pg_rquery_each(idn_rtxn_t *base, enum stmt st, int nq,
+			const char *const *vals, const int *lens,
+			PGresult **res)
+{
+	prtxn_t *t = prtxn(base);
+	pstore_t *s = idn__pstore(base->store);
+	if (!t->live || !t->in_txn)
+		return IDN_EINVAL;
+	int err = 0;
+	for (int i = 0; i < nq && err == 0; i++)
+		err = idn__pg_send(s, &t->pc, st, 1, &vals[i], &lens[i]);
+	if (err == 0)
+		err = idn__pg_sync(s, &t->pc, res, (unsigned)nq);
+	return err;
 }
 
 static int pg_rtxn_begin(idn_store_t *base, idn_rtxn_t **out)

@@ -45,7 +45,6 @@ enum stmt {
 	S_SEARCH_TERM, /* store_pg_search.c */
 	S_SEARCH_TIME,
 	S_SEARCH_PREFIX,
-	S_SEARCH_ROWS,
 	S_COUNT
 };
 
@@ -162,6 +161,12 @@ int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
  * caller's to clear. Returns 0 or a translated error. */
 int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n,
 		   const char *const *vals, const int *lens, PGresult **res);
+/* Runs nq one-parameter statements st in t's snapshot, which a query
+ * through idn__pg_rquery has begun, in one round trip; res[0..nq) are the
+ * caller's to clear. Returns 0 or a translated error. */
+int idn__pg_rquery_each(idn_rtxn_t *t, enum stmt st, int nq,
+			const char *const *vals, const int *lens,
+			PGresult **res);
 /* The search op (store_pg_search.c), as in store_impl.h. */
 int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		   void *ctx);

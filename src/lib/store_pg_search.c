@@ -60,40 +60,31 @@ static int term_md5(idn_bytes_t type, idn_bytes_t data, char out[33])
 
 static int64_t row_idx(const PGresult *r, int i)
 {
-	if (PQgetlength(r, i, 1) != 8)
+	if (PQgetlength(r, i, 0) != 8)
 		return INT64_MIN;
-	const uint8_t *p = (const uint8_t *)PQgetvalue(r, i, 1);
+	const uint8_t *p = (const uint8_t *)PQgetvalue(r, i, 0);
 	uint64_t v = 0;
 	for (int k = 0; k < 8; k++)
 		v = v << 8 | p[k];
 	return (int64_t)v;
 }
 
-/* Bytewise, a proper prefix first: the order of bytea. */
-static int key_cmp(const void *a, size_t an, const void *b, size_t bn)
-{
-	size_t m = an < bn ? an : bn;
-	int c = m ? memcmp(a, b, m) : 0;
-	return c ? c : (an > bn) - (an < bn);
-}
-
-/* Checks the record of rows [i, j) of r and reports it; t is the
- * candidate's timestamp in creation order. Returns 0 to go on, the
- * callback's value or an error. */
-static int offer(psearch_t *s, int mode, const PGresult *r, int i, int j,
-		 uint32_t t)
+/* Checks the record of key whose rows (S_GET: idx, enc; header first)
+ * are r, and reports it; t is the candidate's timestamp in creation
+ * order. Returns 0 to go on, the callback's value or an error. */
+static int offer(psearch_t *s, int mode, const char *key, size_t klen,
+		 const PGresult *r, uint32_t t)
 {
 	const idn_search_t *q = s->q;
-	size_t klen = (size_t)PQgetlength(r, i, 0);
-	size_t idlen = (size_t)PQgetlength(r, i, 2);
-	if (row_idx(r, i) != -1)
-		return 0; /* values without a header: not a record */
-	if (klen == 0 || klen > IDN_IDENT_MAX || idlen == 0 ||
-	    idlen > IDN_IDENT_MAX)
+	int rows = PQntuples(r);
+	if (rows == 0 || row_idx(r, 0) != -1)
+		return 0; /* gone since, or values without a header */
+	size_t idlen = (size_t)PQgetlength(r, 0, 1);
+	if (idlen == 0 || idlen > IDN_IDENT_MAX)
 		return IDN_ECORRUPT;
 	size_t size = 0;
-	for (int k = i + 1; k < j; k++)
-		size += (size_t)PQgetlength(r, k, 2);
+	for (int k = 1; k < rows; k++)
+		size += (size_t)PQgetlength(r, k, 1);
 	if (size > s->cap) {
 		uint8_t *b = realloc(s->buf, size);
 		if (b == NULL)
@@ -102,13 +93,13 @@ static int offer(psearch_t *s, int mode, const PGresult *r, int i, int j,
 		s->cap = size;
 	}
 	size_t at = 0;
-	for (int k = i + 1; k < j; k++) {
-		size_t n = (size_t)PQgetlength(r, k, 2);
-		memcpy(s->buf + at, PQgetvalue(r, k, 2), n);
+	for (int k = 1; k < rows; k++) {
+		size_t n = (size_t)PQgetlength(r, k, 1);
+		memcpy(s->buf + at, PQgetvalue(r, k, 1), n);
 		at += n;
 	}
 	idn_bytes_t values = idn_bytes(s->buf, at);
-	uint32_t nv = (uint32_t)(j - i - 1);
+	uint32_t nv = (uint32_t)(rows - 1);
 	if (idn__values_walk(values, nv, NULL) != 0)
 		return IDN_ECORRUPT;
 	int64_t ct = idn__values_ctime(values, nv);
@@ -129,85 +120,58 @@ static int offer(psearch_t *s, int mode, const PGresult *r, int i, int j,
 	}
 	s->cur[0] = (uint8_t)mode;
 	idn_put_u32(s->cur + 1, (uint32_t)ct);
-	memcpy(s->cur + 5, PQgetvalue(r, i, 0), klen);
-	return s->cb(s->ctx, idn_bytes(PQgetvalue(r, i, 2), idlen),
+	memcpy(s->cur + 5, key, klen);
+	return s->cb(s->ctx, idn_bytes(PQgetvalue(r, 0, 1), idlen),
 		     (uint32_t)ct, idn_bytes(s->cur, 5 + klen));
 }
 
-/* The rows [*from, *to) of key in r (sorted by key, idx); false if none. */
-static bool find_rows(const PGresult *r, const int *gs, int ng,
-		      const char *key, size_t klen, int *from, int *to)
+/* Reports the candidates of c (columns: timestamp or empty, key; a
+ * candidate may repeat in a row) from their rows. Returns 0, the
+ * callback's value or an error. */
+static int offer_batch(idn_rtxn_t *t, psearch_t *s, int mode, const PGresult *c)
 {
-	int lo = 0, hi = ng;
-	while (lo < hi) {
-		int mid = (lo + hi) / 2;
-		int c = key_cmp(PQgetvalue(r, gs[mid], 0),
-				(size_t)PQgetlength(r, gs[mid], 0), key, klen);
-		if (c == 0) {
-			*from = gs[mid];
-			*to = mid + 1 < ng ? gs[mid + 1] : PQntuples(r);
-			return true;
-		}
-		if (c < 0)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return false;
-}
-
-/* Reports the candidates of c (columns: timestamp or empty, key) from
- * their rows. Returns 0, the callback's value or an error. */
-static int offer_batch(idn_rtxn_t *t, psearch_t *s, int mode,
-		       const PGresult *c, buf_t *arr)
-{
-	int n = PQntuples(c);
-	size_t total = 0;
+	int n = PQntuples(c), nq = 0;
+	const char *vals[BATCH];
+	int lens[BATCH], at[BATCH];
 	for (int i = 0; i < n; i++) {
 		size_t kl = (size_t)PQgetlength(c, i, 1);
 		if (kl == 0 || kl > IDN_IDENT_MAX ||
 		    (mode == CUR_TIME && PQgetlength(c, i, 0) != 4))
 			return IDN_ECORRUPT;
-		total += 4 + kl;
+		if (i > 0 && PQgetlength(c, i, 0) == PQgetlength(c, i - 1, 0) &&
+		    memcmp(PQgetvalue(c, i, 0), PQgetvalue(c, i - 1, 0),
+			   (size_t)PQgetlength(c, i, 0)) == 0 &&
+		    (size_t)PQgetlength(c, i - 1, 1) == kl &&
+		    memcmp(PQgetvalue(c, i, 1), PQgetvalue(c, i - 1, 1), kl) ==
+			    0)
+			continue; /* the same (time, key) again */
+		vals[nq] = PQgetvalue(c, i, 1);
+		lens[nq] = (int)kl;
+		at[nq++] = i;
 	}
-	int err = idn__pg_arr_init(arr, OID_BYTEA, (uint32_t)n, total);
+	PGresult *res[BATCH];
+	int err = idn__pg_rquery_each(t, S_GET, nq, vals, lens, res);
 	if (err)
 		return err;
-	for (int i = 0; i < n; i++)
-		idn__pg_arr_bytes(arr, PQgetvalue(c, i, 1),
-				  (size_t)PQgetlength(c, i, 1));
-	const char *vals[1] = {(const char *)arr->p};
-	int lens[1] = {(int)arr->len};
-	PGresult *r;
-	err = idn__pg_rquery(t, S_SEARCH_ROWS, 1, vals, lens, &r);
-	if (err)
-		return err;
-	int rows = PQntuples(r), ng = 0, ret = 0;
-	int *gs = malloc(sizeof(int) * (size_t)(rows ? rows : 1));
-	if (gs == NULL)
-		ret = -ENOMEM;
-	for (int i = 0; ret == 0 && i < rows; i++)
-		if (i == 0 ||
-		    key_cmp(PQgetvalue(r, i, 0), (size_t)PQgetlength(r, i, 0),
-			    PQgetvalue(r, i - 1, 0),
-			    (size_t)PQgetlength(r, i - 1, 0)) != 0)
-			gs[ng++] = i;
-	for (int i = 0; ret == 0 && i < n; i++) {
-		const char *key = PQgetvalue(c, i, 1);
-		size_t kl = (size_t)PQgetlength(c, i, 1);
+	int ret = 0;
+	for (int k = 0; k < nq; k++) {
+		int i = at[k];
 		uint32_t ts = mode == CUR_TIME
 				      ? idn_get_u32((const uint8_t *)PQgetvalue(
 						c, i, 0))
 				      : 0;
-		memcpy(s->last, key, kl);
-		s->last_len = kl;
-		s->last_t = mode == CUR_TIME ? ts : s->last_t;
-		int from, to;
-		if (find_rows(r, gs, ng, key, kl, &from, &to))
-			ret = offer(s, mode, r, from, to, ts);
+		if (ret == 0)
+			ret = offer(s, mode, vals[k], (size_t)lens[k], res[k],
+				    ts);
+		PQclear(res[k]);
 	}
-	free(gs);
-	PQclear(r);
+	/* the next batch starts after the last candidate of this one */
+	size_t kl = (size_t)PQgetlength(c, n - 1, 1);
+	memcpy(s->last, PQgetvalue(c, n - 1, 1), kl);
+	s->last_len = kl;
+	if (mode == CUR_TIME)
+		s->last_t =
+			idn_get_u32((const uint8_t *)PQgetvalue(c, n - 1, 0));
 	return ret;
 }
 
@@ -217,7 +181,6 @@ static int batches(idn_rtxn_t *t, psearch_t *s, int mode, enum stmt st,
 		   const char **vals, int *lens, int n)
 {
 	uint8_t tb[4];
-	buf_t arr = {0};
 	int ret = 0;
 	for (;;) {
 		if (st == S_SEARCH_TIME) {
@@ -237,12 +200,11 @@ static int batches(idn_rtxn_t *t, psearch_t *s, int mode, enum stmt st,
 			break;
 		int got = PQntuples(c);
 		if (got)
-			ret = offer_batch(t, s, mode, c, &arr);
+			ret = offer_batch(t, s, mode, c);
 		PQclear(c);
 		if (ret || got < BATCH)
 			break;
 	}
-	free(arr.p);
 	return ret;
 }
 
