@@ -45,6 +45,8 @@ enum stmt {
 	S_SEARCH_TERM, /* store_pg_search.c */
 	S_SEARCH_TIME,
 	S_SEARCH_PREFIX,
+	S_SEARCH_PLAN,
+	S_SEARCH_PLAN_END,
 	S_COUNT
 };
 

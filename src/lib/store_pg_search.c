@@ -249,6 +249,11 @@ int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 	}
 	const char *vals[5];
 	int lens[5];
+	PGresult *pr;
+	ret = idn__pg_rquery(t, S_SEARCH_PLAN, 0, NULL, NULL, &pr);
+	if (ret)
+		goto out;
+	PQclear(pr);
 	if (mode == CUR_TIME) {
 		uint8_t ub[4];
 		idn_put_u32(ub, q->until ? q->until : UINT32_MAX);
@@ -262,15 +267,14 @@ int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 	} else if (q->type.len) {
 		char md[33];
 		ret = term_md5(q->type, q->data, md);
-		if (ret)
-			goto out;
 		vals[0] = md;
 		lens[0] = 32;
 		vals[2] = (const char *)s->lo;
 		lens[2] = (int)lolen;
 		vals[3] = (const char *)s->hi;
 		lens[3] = (int)hilen;
-		ret = batches(t, s, mode, S_SEARCH_TERM, vals, lens, 4);
+		if (ret == 0)
+			ret = batches(t, s, mode, S_SEARCH_TERM, vals, lens, 4);
 	} else {
 		vals[1] = (const char *)s->lo;
 		lens[1] = (int)lolen;
@@ -278,6 +282,9 @@ int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		lens[2] = (int)hilen;
 		ret = batches(t, s, mode, S_SEARCH_PREFIX, vals, lens, 3);
 	}
+	/* the snapshot may serve other reads after this */
+	if (idn__pg_rquery(t, S_SEARCH_PLAN_END, 0, NULL, NULL, &pr) == 0)
+		PQclear(pr);
 out:
 	free(s->buf);
 	free(s);
