@@ -32,6 +32,7 @@
 #include "resolver.h"
 #include "scheme.h"
 #include "template_cmd.h"
+#include "search_cmd.h"
 #include "auth.h"
 #include "value.h"
 #include "wire.h"
@@ -116,6 +117,9 @@ static const char usage[] =
 	"  cache flush [PREFIX]    drop cached answers (under PREFIX, or all)\n"
 	"  template put|get|publish|withdraw ...  metadata templates\n"
 	"                          (idctl template --help)\n"
+	"  search [--type T --data D] [--prefix P] [--since T1 --until T2]\n"
+	"         [--page-size N] [--cursor C | --all]  find identifiers\n"
+	"                          (idctl search --help)\n"
 	"\n"
 	"  Over the network instead (the node challenges, idctl signs):\n"
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"
@@ -1604,6 +1608,9 @@ int main(int argc, char **argv)
 	if (irc >= 0)
 		return irc;
 	irc = template_dispatch(argc, argv);
+	if (irc >= 0)
+		return irc;
+	irc = search_dispatch(argc, argv);
 	if (irc >= 0)
 		return irc;
 	/* cert issue, sign, resolve --verify-chain; storing a token comes

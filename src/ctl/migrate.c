@@ -228,9 +228,10 @@ static int lmdb_open(src_t *s, const char *dir)
 		return IDN_ESTORE;
 	}
 	MDB_val k = {7, "version"}, d;
+	/* 2 adds the search index (store_lmdb.c); records are the same */
 	if (mdb_get(s->txn, meta, &k, &d) != 0 || d.mv_size != 4 ||
-	    idn_get_u32(d.mv_data) != 1) {
-		fail("%s: not a store of schema version 1", dir);
+	    (idn_get_u32(d.mv_data) != 1 && idn_get_u32(d.mv_data) != 2)) {
+		fail("%s: not a store of schema version 1 or 2", dir);
 		return IDN_ECORRUPT;
 	}
 	MDB_stat st;
@@ -418,12 +419,14 @@ static int pg_open(src_t *s, const char *conninfo)
 	if (r == NULL)
 		return IDN_ESTORE;
 	r = PQexec(s->c, "SELECT max(version) FROM idn_schema_migrations");
+	/* 2 adds the search indexes (store_pg.c); the rows are the same */
 	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-		  strcmp(PQgetvalue(r, 0, 0), "1") == 0;
+		  (strcmp(PQgetvalue(r, 0, 0), "1") == 0 ||
+		   strcmp(PQgetvalue(r, 0, 0), "2") == 0);
 	PQclear(r);
 	if (!ok) {
 		fail("the source database holds no idnode store of schema "
-		     "version 1");
+		     "version 1 or 2");
 		return IDN_ECORRUPT;
 	}
 	s->nrec = pg_count(s, "SELECT count(*) FROM idn_records "

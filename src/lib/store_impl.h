@@ -18,6 +18,7 @@
 #ifndef IDN_STORE_IMPL_H
 #define IDN_STORE_IMPL_H
 
+#include "search.h"
 #include "store.h"
 
 typedef struct idn_store_ops idn_store_ops_t;
@@ -53,6 +54,9 @@ struct idn_store_ops {
 	int (*list)(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
 		    idn_bytes_t after, idn_list_cb cb, void *ctx);
 	int (*list_homed)(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+	/* search.h; NULL: the backend cannot search */
+	int (*search)(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
+		      void *ctx);
 
 	int (*wtxn_begin)(idn_store_t *s, idn_wtxn_t **out);
 	int (*wtxn_commit)(idn_wtxn_t *t);

@@ -4,7 +4,12 @@
  *
  *   records   LMDB key (below) -> record blob (record.h)
  *   prefixes  LMDB key of a normalised prefix -> that normalised prefix
- *   meta      "version" -> u32 big-endian schema version (1)
+ *   meta      "version" -> u32 big-endian schema version (2; a store of
+ *             version 1 has no search index and is upgraded at open)
+ *
+ * and the search index (search_values, search_ctime), which every write
+ * operation below keeps in step in its own transaction and which is built
+ * at open for a store that has none (store_lmdb_index.h).
  *
  * LMDB keys. LMDB keys are at most 511 bytes, identifiers up to 2048. A
  * normalised key of at most KEY_DIRECT (478) bytes is its own LMDB key.
@@ -39,10 +44,12 @@
 #include "error.h"
 #include "ident.h"
 #include "record.h"
+#include "store_lmdb_index.h"
 
 #define KEY_MAX 511    /* LMDB's default MDB_MAXKEYSIZE, checked at open */
 #define KEY_DIRECT 478 /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
-#define SCHEMA_VERSION 1u
+#define SCHEMA_VERSION 2u
+#define SCHEMA_UNINDEXED 1u /* before the search index: upgraded at open */
 #define MAP_DEFAULT ((uint64_t)64 << 30)
 #define READERS_DEFAULT 1024u
 #define MAXDBS 16 /* room for the templates, indexes and change log */
@@ -51,6 +58,7 @@ typedef struct {
 	idn_store_t base;
 	MDB_env *env;
 	MDB_dbi records, prefixes, meta;
+	idn__lidx_t ix; /* the search index; its scratch is the writer's */
 	/* write scratch, used only while holding the write transaction */
 	idn__rset_t rs;
 	uint8_t *buf;
@@ -200,7 +208,9 @@ static int check_version(lstore_t *s, MDB_txn *txn)
 	if (rc == 0) {
 		/* Another version is a store this build cannot read (a newer
 		 * one, or not an idnode store): refuse it as corrupt. */
-		if (d.mv_size != 4 || idn_get_u32(d.mv_data) != SCHEMA_VERSION)
+		if (d.mv_size != 4 ||
+		    (idn_get_u32(d.mv_data) != SCHEMA_VERSION &&
+		     idn_get_u32(d.mv_data) != SCHEMA_UNINDEXED))
 			return IDN_ECORRUPT;
 		return 0;
 	}
@@ -235,6 +245,17 @@ static int open_dbs(lstore_t *s)
 	int err = lmdb_error(rc);
 	if (err == 0)
 		err = check_version(s, txn);
+	if (err == 0)
+		err = lmdb_error(idn__lidx_open(txn, s->records, &s->ix));
+	if (err == 0) {
+		/* indexed now: an older idnode, which would not keep the
+		 * index up to date, refuses the store from here on */
+		uint8_t v[4];
+		idn_put_u32(v, SCHEMA_VERSION);
+		MDB_val k = {.mv_size = 7, .mv_data = "version"};
+		MDB_val d = {.mv_size = sizeof(v), .mv_data = v};
+		err = lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
+	}
 	if (err) {
 		mdb_txn_abort(txn);
 		return err;
@@ -296,6 +317,7 @@ static void lmdb_close(idn_store_t *base)
 	lstore_t *s = lstore(base);
 	mdb_env_close(s->env);
 	idn__rset_free(&s->rs);
+	idn__lidx_free(&s->ix);
 	free(s->buf);
 	free(s);
 }
@@ -488,6 +510,18 @@ static int lmdb_list_homed(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 	return ret;
 }
 
+static int lmdb_search(idn_rtxn_t *base, const idn_search_t *q,
+		       idn_search_cb cb, void *ctx)
+{
+	lrtxn_t *t = lrtxn(base);
+	lstore_t *s = lstore(base->store);
+	if (!t->live)
+		return IDN_EINVAL;
+	int rc = 0;
+	int ret = idn__lidx_search(t->txn, &s->ix, s->records, q, cb, ctx, &rc);
+	return rc ? lmdb_error(rc) : ret;
+}
+
 /* ---- writes ---- */
 
 static lwtxn_t *lwtxn(idn_wtxn_t *t)
@@ -505,6 +539,7 @@ static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 		free(t);
 		return lmdb_error(rc);
 	}
+	idn__lidx_reset(&lstore(base)->ix);
 	t->base.store = base;
 	*out = &t->base;
 	return 0;
@@ -513,11 +548,16 @@ static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 static int lmdb_wtxn_commit(idn_wtxn_t *base)
 {
 	lwtxn_t *t = lwtxn(base);
+	idn__lidx_t *ix = &lstore(base->store)->ix;
 	int err = t->err;
+	/* the staged index writes go in with the records, or nothing does */
+	if (err == 0)
+		err = lmdb_error(idn__lidx_flush(ix, t->txn));
 	if (err)
 		mdb_txn_abort(t->txn);
 	else
 		err = lmdb_error(mdb_txn_commit(t->txn));
+	idn__lidx_reset(ix);
 	free(t);
 	return err;
 }
@@ -526,6 +566,7 @@ static void lmdb_wtxn_abort(idn_wtxn_t *base)
 {
 	lwtxn_t *t = lwtxn(base);
 	mdb_txn_abort(t->txn);
+	idn__lidx_reset(&lstore(base->store)->ix);
 	free(t);
 }
 
@@ -592,34 +633,55 @@ static void last_note_put(lwtxn_t *t, const MDB_val *k)
 	}
 }
 
-/* Encodes id and the store's value set and puts the blob under key. The
- * blob is built in scratch memory first: the set may point into the old
- * blob, which the put may overwrite. */
-static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
-		      idn_bytes_t id, unsigned flags)
+/* Encodes the blob of id and the store's value set into s->buf. */
+static int encode_record(lstore_t *s, idn_bytes_t id, size_t *size)
 {
-	lstore_t *s = lstore(t->base.store);
-	size_t size = idn__record_size(id, &s->rs);
-	if (size > s->cap) {
-		uint8_t *buf = realloc(s->buf, size);
+	*size = idn__record_size(id, &s->rs);
+	if (*size > s->cap) {
+		uint8_t *buf = realloc(s->buf, *size);
 		if (buf == NULL)
 			return -ENOMEM;
 		s->buf = buf;
-		s->cap = size;
+		s->cap = *size;
 	}
 	idn_wr_t w;
-	idn_wr_init(&w, s->buf, size);
-	int err = idn__record_encode(&w, id, &s->rs);
+	idn_wr_init(&w, s->buf, *size);
+	return idn__record_encode(&w, id, &s->rs);
+}
+
+/* Encodes id and the store's value set and puts the blob under key. The
+ * blob is built in scratch memory first: the set may point into the old
+ * blob, which the put may overwrite. The index changes from old (NULL: a
+ * new record) are staged before the put, while both are readable. */
+static int put_record(lwtxn_t *t, const uint8_t *key, size_t len,
+		      idn_bytes_t id, const idn_record_t *old)
+{
+	lstore_t *s = lstore(t->base.store);
+	size_t size;
+	int err = encode_record(s, id, &size);
 	if (err)
 		return err;
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(key, len, kb);
 	MDB_val d = {.mv_size = size, .mv_data = s->buf};
-	int rc = mdb_put(t->txn, s->records, &k, &d, flags);
-	if (rc)
-		return poison(t, rc);
-	last_note_put(t, &k);
-	return 0;
+	err = idn__lidx_stage(&s->ix, &k, old, &s->rs);
+	if (err)
+		return err;
+	int rc = mdb_put(t->txn, s->records, &k, &d, 0);
+	return rc ? poison(t, rc) : 0;
+}
+
+/* Applies a large batch of staged index writes between operations, before
+ * the next one reads a record (store_lmdb_index.h). Returns t->err. */
+static int flush_early(lwtxn_t *t)
+{
+	idn__lidx_t *ix = &lstore(t->base.store)->ix;
+	if (t->err == 0 && idn__lidx_full(ix)) {
+		int rc = idn__lidx_flush(ix, t->txn);
+		if (rc)
+			poison(t, rc);
+	}
+	return t->err;
 }
 
 static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
@@ -627,46 +689,75 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 {
 	lwtxn_t *t = lwtxn(base);
 	lstore_t *s = lstore(base->store);
-	if (t->err)
+	if (flush_early(t))
 		return t->err;
-	unsigned flags = 0;
-	if (!overwrite) {
-		uint8_t kb[KEY_MAX];
-		MDB_val k = lmdb_key(id->key, id->key_len, kb);
-		int after = after_last(t, s, &k);
-		if (after < 0)
-			return after;
-		flags = after ? MDB_APPEND : 0;
-	}
-	if (!overwrite && flags == 0) {
-		idn_record_t old;
-		int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-		if (err == 0 || err == IDN_ECORRUPT)
-			return IDN_EEXISTS; /* overwrite replaces a bad one */
-		if (err != IDN_ENOTFOUND)
-			return err;
-	}
 	int err = idn__rset_set(&s->rs, v, n);
+	size_t size;
+	if (err == 0)
+		err = encode_record(s, id->text, &size);
+	uint8_t kb[KEY_MAX];
+	MDB_val k = lmdb_key(id->key, id->key_len, kb);
+	/* staged as a new record: a fresh create reads nothing first, the
+	 * put itself finds out whether the key is taken */
+	if (err == 0)
+		err = idn__lidx_stage(&s->ix, &k, NULL, &s->rs);
 	if (err)
 		return err;
-	return put_record(t, id->key, id->key_len, id->text, flags);
+	/* a key after every stored one cannot be taken: appended (see
+	 * after_last), the others put with MDB_NOOVERWRITE */
+	unsigned flags = MDB_NOOVERWRITE;
+	if (!overwrite) {
+		int after = after_last(t, s, &k);
+		if (after < 0) {
+			idn__lidx_unstage(&s->ix);
+			return after;
+		}
+		if (after)
+			flags = MDB_APPEND;
+	}
+	MDB_val d = {.mv_size = size, .mv_data = s->buf};
+	int rc = mdb_put(t->txn, s->records, &k, &d, flags);
+	if (rc == 0) {
+		last_note_put(t, &k);
+		return 0;
+	}
+	idn__lidx_unstage(&s->ix);
+	if (rc != MDB_KEYEXIST)
+		return poison(t, rc);
+	if (!overwrite)
+		return IDN_EEXISTS; /* also a bad blob, or a hashed key's twin */
+	/* d is the record there: replace it, unindexing what it held
+	 * (a bad blob, or another identifier's, has nothing to unindex) */
+	idn_record_t old;
+	bool had = idn__record_parse(d.mv_data, d.mv_size, &old) == 0 &&
+		   idn_ascii_caseeq(old.id.p, old.id.len, id->key,
+				    id->key_len);
+	err = idn__lidx_stage(&s->ix, &k, had ? &old : NULL, &s->rs);
+	if (err)
+		return err;
+	d.mv_size = size;
+	d.mv_data = s->buf;
+	rc = mdb_put(t->txn, s->records, &k, &d, 0);
+	return rc ? poison(t, rc) : 0;
 }
 
 static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
 {
 	lwtxn_t *t = lwtxn(base);
 	lstore_t *s = lstore(base->store);
-	if (t->err)
+	if (flush_early(t))
 		return t->err;
-	if (id->key_len > KEY_DIRECT) {
-		/* make sure the hashed key holds this identifier */
-		idn_record_t old;
-		int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-		if (err)
-			return err;
-	}
+	/* the index needs the old values; the read also makes sure a hashed
+	 * key holds this identifier */
+	idn_record_t old;
+	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
+	if (err)
+		return err;
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(id->key, id->key_len, kb);
+	err = idn__lidx_stage(&s->ix, &k, &old, NULL);
+	if (err)
+		return err;
 	int rc = mdb_del(t->txn, s->records, &k, NULL);
 	if (rc == 0)
 		t->last_state = LAST_UNKNOWN;
@@ -684,7 +775,7 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 {
 	lwtxn_t *t = lwtxn(base);
 	lstore_t *s = lstore(base->store);
-	if (t->err)
+	if (flush_early(t))
 		return t->err;
 	idn_record_t old;
 	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
@@ -708,7 +799,7 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 	if (err)
 		return err;
 	/* the identifier keeps the spelling it was created with */
-	return put_record(t, id->key, id->key_len, old.id, 0);
+	return put_record(t, id->key, id->key_len, old.id, &old);
 }
 
 static int lmdb_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
@@ -773,6 +864,7 @@ static const idn_store_ops_t lmdb_ops = {
 	.homed = lmdb_homed,
 	.list = lmdb_list,
 	.list_homed = lmdb_list_homed,
+	.search = lmdb_search,
 	.wtxn_begin = lmdb_wtxn_begin,
 	.wtxn_commit = lmdb_wtxn_commit,
 	.wtxn_abort = lmdb_wtxn_abort,

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "record.h"
+#include "search.h"
 #include "store_impl.h"
 
 #define POOL_MAX 32 /* idle write connections kept */
@@ -41,6 +42,11 @@ enum stmt {
 	S_B_DEL,
 	S_B_PUT,
 	S_B_LOG,
+	S_SEARCH_TERM, /* store_pg_search.c */
+	S_SEARCH_TIME,
+	S_SEARCH_PREFIX,
+	S_SEARCH_PLAN,
+	S_SEARCH_PLAN_END,
 	S_COUNT
 };
 
@@ -129,6 +135,43 @@ int idn__pg_record_size(size_t idlen, const PGresult *v, int vrow0,
 int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
 			 int vrow0, uint8_t *dst, const uint8_t *key,
 			 size_t keylen, idn_record_t *out);
+
+/* The search index (schema version 2): expression indexes on the value
+ * rows of idn_records, which PostgreSQL maintains in the transaction of
+ * every write. PG_TERM is a value's "u32 type length, type, u32 data
+ * length, data" cut out of its wire encoding (enc: index 4, timestamp 4,
+ * ttl type 1, ttl 4, permissions 1, then type and data), NULL for a row
+ * too short to hold one, never an error, so a damaged row can still be
+ * written and reported; the index keeps its MD5. PG_TS is the value's
+ * timestamp, 4 bytes big-endian, which sort as numbers. The term index
+ * leaves out the values of HS_ types (PG_NOT_HS), as search.h says. */
+#define PG_TL "((get_byte(enc, 14)::int8 << 24) | (get_byte(enc, 15)::int8 << 16)" \
+	" | (get_byte(enc, 16)::int8 << 8) | get_byte(enc, 17)::int8)"
+#define PG_DL "((get_byte(enc, (18 + " PG_TL ")::int)::int8 << 24)" \
+	" | (get_byte(enc, (19 + " PG_TL ")::int)::int8 << 16)" \
+	" | (get_byte(enc, (20 + " PG_TL ")::int)::int8 << 8)" \
+	" | get_byte(enc, (21 + " PG_TL ")::int)::int8)"
+#define PG_TERM "(CASE WHEN length(enc) < 22 THEN NULL" \
+	" WHEN " PG_TL " > length(enc) - 22 THEN NULL" \
+	" ELSE substring(enc from 15 for least(length(enc)::int8," \
+	" 8 + " PG_TL " + " PG_DL ")::int) END)"
+#define PG_TS "substring(enc from 5 for 4)"
+/* Not a value of an HS_ type (search.h): its type begins at byte 18. */
+#define PG_NOT_HS "substring(enc from 19 for 3) <> '\\x48535f'::bytea"
+
+/* Runs a read statement in t's snapshot (store_pg.c); *res is the
+ * caller's to clear. Returns 0 or a translated error. */
+int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n,
+		   const char *const *vals, const int *lens, PGresult **res);
+/* Runs nq one-parameter statements st in t's snapshot, which a query
+ * through idn__pg_rquery has begun, in one round trip; res[0..nq) are the
+ * caller's to clear. Returns 0 or a translated error. */
+int idn__pg_rquery_each(idn_rtxn_t *t, enum stmt st, int nq,
+			const char *const *vals, const int *lens,
+			PGresult **res);
+/* The search op (store_pg_search.c), as in store_impl.h. */
+int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
+		   void *ctx);
 
 /* The write operations (store_pg_write.c), as in store_impl.h. */
 int idn__pg_wtxn_begin(idn_store_t *s, idn_wtxn_t **out);

@@ -15,6 +15,7 @@
 #include "log.h"
 #include "msg.h"
 #include "net.h"
+#include "search.h"
 #include "tplcheck.h"
 #include "value.h"
 #include "wire.h"
@@ -1218,6 +1219,71 @@ static int do_list(reply_t *r, bool homed)
 	return list_flush(&l, false);
 }
 
+/* ---- search (search.h): op IDN_OC_SEARCH ---- */
+
+typedef struct {
+	reply_t *r;
+	size_t count_pos;
+	uint32_t n, page;
+	uint8_t next[IDN_SEARCH_CURSOR_MAX];
+	size_t next_len;
+} searcher_t;
+
+/* Room kept for the next-page cursor in hex after the results. */
+#define SEARCH_REPLY_MAX (IDN_MSG_MAX - 2 * IDN_SEARCH_CURSOR_MAX - 1024)
+
+static int search_cb(void *ctx, idn_bytes_t id, uint32_t ctime,
+		     idn_bytes_t cursor)
+{
+	searcher_t *s = ctx;
+	if (s->n == s->page || s->r->w.len + 8 + id.len > SEARCH_REPLY_MAX)
+		return 1; /* a result past the page: there are more */
+	idn_wr_str(&s->r->w, id);
+	idn_wr_u32(&s->r->w, ctime);
+	s->n++;
+	memcpy(s->next, cursor.p, cursor.len);
+	s->next_len = cursor.len;
+	return 0;
+}
+
+static int do_search(reply_t *r, int transport)
+{
+	idn_search_req_t rq;
+	idn_search_t q;
+	const char *why;
+	uint8_t pbuf[IDN_IDENT_MAX], cbuf[IDN_SEARCH_CURSOR_MAX];
+	searcher_t s = {r, 0, 0, 0, {0}, 0};
+	if (idn_search_req_decode(r->req->rest, &rq) != 0)
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed search request");
+	/* only the control socket sees matches in non-public values */
+	bool pub = transport != TRANSPORT_CONTROL ||
+		   (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY);
+	if (idn_search_from_req(&rq, pub, pbuf, cbuf, &q, &s.page, &why) != 0)
+		return reply_error(r, IDN_RC_ERROR, why);
+	/* without a value to match, a search lists identifiers: like a
+	 * listing, that is for the control socket only */
+	if (transport != TRANSPORT_CONTROL && rq.type.len == 0)
+		return reply_error(r, IDN_RC_INSUFFICIENT_PERMS,
+				   "search by prefix or time alone lists "
+				   "identifiers: over the network give a "
+				   "type and data");
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	s.count_pos = r->w.len;
+	idn_wr_u32(&r->w, 0);
+	int err = idn_store_search(r->h->rtxn, &q, search_cb, &s);
+	if (err < 0)
+		return err == IDN_EINVAL
+			       ? reply_error(r, IDN_RC_ERROR,
+					     "cursor belongs to another search")
+			       : reply_lib_error(r, err);
+	idn_wr_patch_u32(&r->w, s.count_pos, s.n);
+	char hex[2 * IDN_SEARCH_CURSOR_MAX + 1];
+	idn_search_cursor_hex(idn_bytes(s.next, err ? s.next_len : 0), hex);
+	idn_wr_str(&r->w, idn_bytes_str(hex));
+	return reply_send(r);
+}
+
 /* ---- idnode's own control operations ---- */
 
 static void sum_stats(node_ctx_t *n, handler_stats_t *out)
@@ -1541,6 +1607,10 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	if (op == OC_BULK_CREATE && transport == TRANSPORT_CONTROL) {
 		do_bulk_create(&r);
+		return r.sent;
+	}
+	if (op == IDN_OC_SEARCH) {
+		do_search(&r, transport);
 		return r.sent;
 	}
 	/* what may write runs on a blocking handler, off the worker that

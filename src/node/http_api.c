@@ -572,6 +572,13 @@ int http_route_api(hreq_t *r)
 		}
 		return 1;
 	}
+	if (!strcmp(p, "/api/search")) {
+		if (!http_method(r, "GET") && !http_method(r, "HEAD"))
+			method_not_allowed(r, "GET");
+		else
+			http_search(r);
+		return 1;
+	}
 	if (!strcmp(p, "/api/prefixes") || !strcmp(p, "/api/site")) {
 		if (!http_method(r, "GET") && !http_method(r, "HEAD"))
 			method_not_allowed(r, "GET");

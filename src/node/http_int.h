@@ -183,6 +183,7 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 		    uint32_t nidx, const char **message);
 
 int http_route_api(hreq_t *r);   /* /api/... ; 0 if not handled */
+void http_search(hreq_t *r);     /* GET /api/search (http_search.c) */
 int http_route_hdl(hreq_t *r);   /* POST application/x-hdl-message */
 int http_route_proxy(hreq_t *r); /* GET /{identifier} */
 int http_route_mgmt(hreq_t *r);  /* /identity/..., /snms/... */

@@ -1,0 +1,316 @@
+/* idctl search (search_cmd.h). */
+#include "search_cmd.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "arena.h"
+#include "error.h"
+#include "msg.h"
+#include "net.h"
+#include "search.h"
+#include "wire.h"
+
+static const char search_usage[] =
+	"usage: idctl (-C SOCKET | -s HOST:PORT [--tcp]) search\n"
+	"             [--type T --data D] [--prefix P] [--since T1] "
+	"[--until T2]\n"
+	"             [--page-size N] [--cursor C | --all] [--public] "
+	"[--json]\n"
+	"\n"
+	"Finds identifiers: those holding a value of type T whose data is\n"
+	"exactly D (bytes as stored, case-sensitive), those under prefix P,\n"
+	"those created between T1 and T2 (inclusive; Unix seconds,\n"
+	"YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ). Filters combine. The creation\n"
+	"time of a record is the earliest timestamp of its values.\n"
+	"Results come in identifier order, or in creation order for a time\n"
+	"range without --type; one page (--page-size, default 100, at most\n"
+	"1000) a call. When more follow, the cursor for the next page is\n"
+	"printed on stderr (and as \"next\" with --json); --all fetches every\n"
+	"page. Over the control socket non-public values match too (unless\n"
+	"--public); over the network only publicly readable ones.\n"
+	"Output: one identifier a line, or with --json\n"
+	"{\"responseCode\":1,\"results\":[{\"handle\":ID,\"created\":TIME}],"
+	"\"next\":C|null}.\n"
+	"Exit status: 0 success, 1 the node refused or failed, 2 usage "
+	"error.\n";
+
+typedef struct {
+	const char *where;
+	int transport;
+	int timeout_ms;
+	bool json, all, pub;
+	idn_arena_t a;
+} sctx_t;
+
+static int usage_err(const char *fmt, const char *arg)
+{
+	fputs("idctl: search: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (idctl search --help)\n", stderr);
+	return 2;
+}
+
+static void fmt_time(uint32_t t, char *out, size_t cap)
+{
+	time_t tt = (time_t)t;
+	struct tm tm;
+	gmtime_r(&tt, &tm);
+	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
+}
+
+typedef struct {
+	idn_arena_t *a;
+	idn_msg_t m;
+	bool got;
+	int err;
+} grab_t;
+
+static int grab(void *ctx, const idn_env_t *env, const uint8_t *msg, size_t len)
+{
+	(void)env;
+	grab_t *g = ctx;
+	uint8_t *copy = idn_arena_alloc(g->a, len ? len : 1);
+	if (copy == NULL) {
+		g->err = -ENOMEM;
+		return 1;
+	}
+	memcpy(copy, msg, len);
+	if (idn_msg_decode(copy, len, &g->m) != 0) {
+		g->err = IDN_EPROTO;
+		return 1;
+	}
+	g->got = true;
+	return 1;
+}
+
+/* One page: sends q and prints the results; *next gets the next cursor
+ * (arena text, "" at the end). Returns the exit status. */
+static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
+		    char **next)
+{
+	size_t cap = IDN_HDR_LEN + 64 + q->type.len + q->data.len +
+		     q->prefix.len + q->cursor.len;
+	uint8_t *buf = idn_arena_alloc(&x->a, cap);
+	if (buf == NULL)
+		return 1;
+	idn_hdr_t h = {0};
+	h.op = IDN_OC_SEARCH;
+	h.flags = x->pub ? IDN_OF_PUBLIC_ONLY : 0;
+	h.serial = 0xffff;
+	h.expiry = (uint32_t)time(NULL) + 3600;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, cap);
+	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
+	idn_search_req_encode(&w, q);
+	idn_msg_finish(&w, mk, NULL);
+	if (w.err)
+		return usage_err("request too large%s", "");
+	grab_t g = {.a = &x->a};
+	idn_client_t *cl;
+	int err = idn_client_open(x->transport, x->where, x->timeout_ms, &cl);
+	if (err == 0) {
+		err = idn_client_call(cl, w.buf, w.len, grab, &g);
+		idn_client_close(cl);
+	}
+	if (err == 0)
+		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+	if (err) {
+		fprintf(stderr, "idctl: search: via %s: %s\n", x->where,
+			idn_strerror(err));
+		return 1;
+	}
+	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
+		idn_bytes_t text = {0};
+		if (idn_error_body_decode(g.m.rest, &text) != 0)
+			text = idn_bytes(NULL, 0);
+		fprintf(stderr, "idctl: search: refused (rc %u)%s%.*s\n",
+			g.m.hdr.rc, text.len ? ": " : "", (int)text.len,
+			text.p ? (const char *)text.p : "");
+		return 1;
+	}
+	idn_rd_t r;
+	idn_rd_init(&r, g.m.rest.p, g.m.rest.len);
+	uint32_t n = idn_rd_count(&r, IDN_MSG_MAX / 8, 8);
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		idn_bytes_t id = idn_rd_str(&r, IDN_IDENT_MAX);
+		uint32_t ct = idn_rd_u32(&r);
+		if (r.err)
+			break;
+		if (results) {
+			char ts[32];
+			fmt_time(ct, ts, sizeof(ts));
+			json_t *o = json_object();
+			json_object_set_new(
+				o, "handle",
+				json_stringn((const char *)id.p, id.len));
+			json_object_set_new(o, "created", json_string(ts));
+			json_array_append_new(results, o);
+		} else {
+			printf("%.*s\n", (int)id.len, (const char *)id.p);
+		}
+	}
+	idn_bytes_t cur = idn_rd_str(&r, 2 * IDN_SEARCH_CURSOR_MAX);
+	if (idn_rd_finish(&r) != 0) {
+		fprintf(stderr, "idctl: search: malformed reply from %s\n",
+			x->where);
+		return 1;
+	}
+	*next = idn_arena_alloc(&x->a, cur.len + 1);
+	if (*next == NULL)
+		return 1;
+	if (cur.len)
+		memcpy(*next, cur.p, cur.len);
+	(*next)[cur.len] = 0;
+	return 0;
+}
+
+static int search_main(int argc, char **argv)
+{
+	sctx_t x = {NULL, IDN_NET_UDP, 5000, false, false, false, {0}};
+	const char *control = getenv("IDNODE_CONTROL"), *server = NULL;
+	bool tcp = false, seen = false;
+	idn_search_req_t q = {0};
+	const char *cursor = "";
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+#define OPT(name) (!strcmp(a, name) && v && ++i)
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(search_usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			x.json = true;
+		} else if (!strcmp(a, "--all")) {
+			x.all = true;
+		} else if (!strcmp(a, "--public")) {
+			x.pub = true;
+		} else if (!strcmp(a, "--tcp")) {
+			tcp = true;
+		} else if (OPT("-C") || OPT("--control")) {
+			control = v;
+		} else if (OPT("-s") || OPT("--server")) {
+			server = v;
+		} else if (OPT("--type")) {
+			q.type = idn_bytes_str(v);
+		} else if (OPT("--data")) {
+			q.data = idn_bytes_str(v);
+		} else if (OPT("--prefix")) {
+			q.prefix = idn_bytes_str(v);
+		} else if (OPT("--since")) {
+			if (idn_search_time_parse(v, &q.since) != 0)
+				return usage_err("bad --since '%s' (Unix "
+						 "seconds, YYYY-MM-DD or "
+						 "YYYY-MM-DDTHH:MM:SSZ)",
+						 v);
+		} else if (OPT("--until")) {
+			if (idn_search_time_parse(v, &q.until) != 0)
+				return usage_err("bad --until '%s' (Unix "
+						 "seconds, YYYY-MM-DD or "
+						 "YYYY-MM-DDTHH:MM:SSZ)",
+						 v);
+		} else if (OPT("--page-size")) {
+			char *end;
+			long n = strtol(v, &end, 10);
+			if (*v == 0 || *end || n < 1 ||
+			    n > (long)IDN_SEARCH_PAGE_MAX)
+				return usage_err("bad --page-size '%s' "
+						 "(1..1000)",
+						 v);
+			q.page = (uint32_t)n;
+		} else if (OPT("--cursor")) {
+			cursor = v;
+		} else if (OPT("--timeout")) {
+			x.timeout_ms = atoi(v);
+			if (x.timeout_ms <= 0)
+				return usage_err("bad --timeout '%s'", v);
+		} else if (a[0] == '-') {
+			return usage_err("unknown option or missing value "
+					 "'%s'",
+					 a);
+		} else if (!seen) {
+			seen = true; /* "search" itself */
+		} else {
+			return usage_err("unexpected argument '%s'", a);
+		}
+#undef OPT
+	}
+	if (q.data.len && !q.type.len)
+		return usage_err("--data needs --type%s", "");
+	if (q.type.len && q.data.p == NULL)
+		return usage_err("--type needs --data (the exact data to "
+				 "find)%s",
+				 "");
+	if (!q.type.len && !q.prefix.len && !q.since && !q.until)
+		return usage_err("give --type and --data, --prefix, or "
+				 "--since/--until%s",
+				 "");
+	if (q.until && q.since > q.until)
+		return usage_err("--since is later than --until%s", "");
+	if (server) {
+		x.where = server;
+		x.transport = tcp ? IDN_NET_TCP : IDN_NET_UDP;
+	} else if (control) {
+		x.where = control;
+		x.transport = IDN_NET_UNIX;
+	} else {
+		return usage_err("needs -C SOCKET (or IDNODE_CONTROL) or -s "
+				 "HOST:PORT%s",
+				 "");
+	}
+	idn_arena_init(&x.a, 0);
+	json_t *results = x.json ? json_array() : NULL;
+	char *next = NULL;
+	int rc;
+	for (;;) {
+		q.cursor = idn_bytes_str(cursor);
+		rc = one_page(&x, &q, results, &next);
+		if (rc || !x.all || next[0] == 0)
+			break;
+		cursor = next;
+	}
+	if (rc == 0 && x.json) {
+		json_t *j = json_object();
+		json_object_set_new(j, "responseCode", json_integer(1));
+		json_object_set_new(j, "results", results);
+		results = NULL;
+		json_object_set_new(j, "next",
+				    next[0] ? json_string(next) : json_null());
+		char *s = json_dumps(j, JSON_COMPACT);
+		if (s)
+			puts(s);
+		free(s);
+		json_decref(j);
+	} else if (rc == 0 && next[0]) {
+		fprintf(stderr, "more results: --cursor %s\n", next);
+	}
+	json_decref(results);
+	idn_arena_free(&x.a);
+	return rc;
+}
+
+int search_dispatch(int argc, char **argv)
+{
+	static const char *const valued[] = {
+		"-s",	    "-C",	"--server", "--control", "--timeout",
+		"--type",   "--index",	"--auth",   "--key",	 "--out",
+		"--bits",   "--to",	"--mirror", "--ttl",	 "--template",
+		"--data",   "--prefix", "--since",  "--until",	 "--page-size",
+		"--cursor", NULL};
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		if (a[0] != '-' || !strcmp(a, "-"))
+			return strcmp(a, "search") ? -1
+						   : search_main(argc, argv);
+		for (int k = 0; valued[k]; k++)
+			if (!strcmp(a, valued[k])) {
+				i++;
+				break;
+			}
+	}
+	return -1;
+}

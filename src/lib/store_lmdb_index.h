@@ -1,0 +1,81 @@
+/* The LMDB backend's search index (internal; search.h says what is
+ * indexed and found).
+ *
+ * Two named databases in the store's environment, both MDB_DUPSORT, whose
+ * duplicates are the LMDB keys of records (the key of the records
+ * database, at most 511 bytes):
+ *
+ *   search_values  term -> record keys. The term of a value is its type,
+ *                  a 0x00 byte (types hold no control characters), then
+ *                  its data; a term over 478 bytes is stored as its first
+ *                  478 bytes, 0x00 and the SHA-256 of the whole term
+ *                  (511 bytes; shorter terms are never that long). A
+ *                  record holding a term twice is listed once.
+ *   search_ctime   u32 big-endian creation time -> record keys.
+ *
+ * A write operation stages its index writes (idn__lidx_stage) while the
+ * old record and the new values are readable, copying what changes: only
+ * the terms that differ between old and new values, and nothing is read
+ * for a fresh create. The transaction's staged writes are applied sorted by
+ * key just before it commits (idn__lidx_flush), or earlier between two
+ * operations once they pass 64 MiB, so a batch of creates walks each tree
+ * once in key order instead of jumping around it: record and index still
+ * commit together or not at all. */
+#ifndef IDN_STORE_LMDB_INDEX_H
+#define IDN_STORE_LMDB_INDEX_H
+
+#include <lmdb.h>
+
+#include "record.h"
+#include "search.h"
+
+typedef struct {
+	MDB_dbi vals, ctime;
+	/* the write transaction's staged index writes (the writer's) */
+	uint8_t *buf;
+	size_t len, cap;
+	size_t *ents; /* offsets of the entries in buf */
+	size_t nents, ecap;
+	size_t mark_len, mark_ents; /* before the last idn__lidx_stage */
+	/* terms of the old and new values while staging */
+	idn_bytes_t *terms;
+	uint32_t tcap;
+} idn__lidx_t;
+
+/* Opens the index databases in txn (a write transaction), creating and
+ * filling them from the records when the store has none yet (a store
+ * written before the index existed). Returns 0 or an LMDB code. */
+int idn__lidx_open(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix);
+void idn__lidx_free(idn__lidx_t *ix);
+
+/* Stages the index changes of the record under reckey going from old
+ * (NULL: it did not exist) to new (NULL: deleted). Call it before the
+ * record's own put or delete. Returns 0, -ENOMEM or IDN_ECORRUPT (then
+ * nothing is staged). */
+int idn__lidx_stage(idn__lidx_t *ix, const MDB_val *reckey,
+		    const idn_record_t *old, const idn__rset_t *new);
+
+/* Drops what the last idn__lidx_stage staged (its write did not
+ * happen). */
+void idn__lidx_unstage(idn__lidx_t *ix);
+
+/* Whether so much is staged that it should be applied before the next
+ * operation reads anything (a flush writes pages that records read in
+ * the transaction may live on). */
+bool idn__lidx_full(const idn__lidx_t *ix);
+
+/* Applies the staged writes. Returns 0 or an LMDB code (which ends the
+ * transaction). */
+int idn__lidx_flush(idn__lidx_t *ix, MDB_txn *txn);
+
+/* Drops the staged writes (the transaction begins or aborts). */
+void idn__lidx_reset(idn__lidx_t *ix);
+
+/* Runs a search (search.h) in txn. Returns 0, the callback's value,
+ * IDN_EINVAL for a cursor of another search, IDN_ECORRUPT or IDN_ESTORE
+ * with the LMDB code in *lmdb_rc for the caller to translate. */
+int idn__lidx_search(MDB_txn *txn, const idn__lidx_t *ix, MDB_dbi records,
+		     const idn_search_t *q, idn_search_cb cb, void *ctx,
+		     int *lmdb_rc);
+
+#endif
