@@ -28,6 +28,7 @@ bench_cleanup() {
 	for p in "${BENCH_PIDS[@]}"; do
 		wait "$p" 2>/dev/null || true
 	done
+	rm -f "$BENCH_PORTS_FILE"
 	if [ -n "$BENCH_TMP" ]; then
 		if [ "${KEEP:-0}" = 1 ]; then
 			echo "kept $BENCH_TMP"
@@ -53,12 +54,19 @@ bench_stop() {
 	wait "$1" 2>/dev/null || true
 }
 
-# A free TCP and UDP port on 127.0.0.1.
+# A free TCP and UDP port on 127.0.0.1, below the kernel's ephemeral range
+# (where client sockets of this run could take it before the daemon binds)
+# and not handed out before in this run.
+BENCH_PORTS_FILE=$(mktemp /tmp/bench-ports.XXXXXX)
 pick_port() {
-	local p
-	for _ in $(seq 100); do
-		p=$((20000 + RANDOM % 40000))
-		if [ -z "$(ss -Hlnut "sport = :$p" 2>/dev/null)" ]; then
+	local p lo
+	lo=$(cut -f1 /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32768)
+	[ "$lo" -gt 12000 ] 2>/dev/null || lo=32768
+	for _ in $(seq 200); do
+		p=$((10000 + RANDOM % (lo - 10000)))
+		grep -qx "$p" "$BENCH_PORTS_FILE" 2>/dev/null && continue
+		if [ -z "$(ss -Hlnuta "sport = :$p" 2>/dev/null)" ]; then
+			echo "$p" >>"$BENCH_PORTS_FILE"
 			echo "$p"
 			return
 		fi
