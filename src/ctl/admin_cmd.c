@@ -4,7 +4,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "batch.h"
 #include "error.h"
@@ -101,15 +100,9 @@ static int call(chan_t *c, uint32_t op, const uint8_t *body, size_t blen,
 	uint8_t *buf = malloc(IDN_HDR_LEN + blen + 8);
 	if (buf == NULL)
 		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = op;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body, blen);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, op, 0, 3600, body, blen);
 	int err = w.err ? w.err : chan_call(c, w.buf, w.len, on_reply, r);
 	free(buf);
 	if (err == 0 && r->msg == NULL)

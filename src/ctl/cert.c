@@ -169,16 +169,10 @@ static int call(const copts_t *o, int transport, const char *where,
 	uint8_t *buf = idn_arena_alloc(a, cap);
 	if (buf == NULL)
 		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_RESOLUTION;
-	h.flags = flags;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, cap);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body->buf, body->len);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, IDN_OC_RESOLUTION, flags, 3600, body->buf,
+			body->len);
 	if (w.err)
 		return w.err;
 	idn_client_t *cl;

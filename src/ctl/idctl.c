@@ -358,16 +358,9 @@ static int build_and_call(const opts_t *o, int transport, const char *where,
 	uint8_t *buf = idn_arena_alloc(c->arena, IDN_HDR_LEN + blen + 8);
 	if (buf == NULL)
 		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = op;
-	h.flags = flags;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 12 * 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body, blen);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, op, flags, 12 * 3600, body, blen);
 	if (w.err)
 		return w.err;
 	idn_client_t *cl;
@@ -849,16 +842,9 @@ static int resolve_in_session(const opts_t *o, uint32_t flags,
 		idn_session_close(s);
 		return -ENOMEM;
 	}
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_RESOLUTION;
-	h.flags = flags;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 12 * 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body, blen);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, IDN_OC_RESOLUTION, flags, 12 * 3600, body, blen);
 	err = w.err ? w.err : idn_session_call(s, w.buf, w.len, reply_cb, c);
 	if (err == 0)
 		err = c->err;

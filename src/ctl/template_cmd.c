@@ -8,7 +8,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 #include "ident.h"
@@ -90,15 +89,9 @@ static int call(tctx_t *x, uint32_t op, const idn_wr_t *body, idn_msg_t *m)
 	uint8_t *buf = idn_arena_alloc(&x->a, cap);
 	if (buf == NULL)
 		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = op;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, cap);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body->buf, body->len);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, op, 0, 3600, body->buf, body->len);
 	grab_t g = {.a = &x->a};
 	idn_client_t *cl;
 	int err = w.err;
