@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "batch.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "ident.h"
 #include "msg.h"
@@ -128,15 +129,12 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 		fprintf(stderr, "idctl: admin: unknown subcommand '%s' (grant or revoke)\n", sub);
 		return 2;
 	}
-	const char *colon = o->admin ? strrchr(o->admin, ':') : NULL;
-	char *end;
-	unsigned long aidx = colon ? strtoul(colon + 1, &end, 10) : 0;
-	if (colon == NULL || colon == o->admin || colon[1] == 0 || *end ||
-	    aidx > UINT32_MAX) {
+	idn_bytes_t admin;
+	uint32_t aidx;
+	if (ctl_admin_ref(o->admin, &admin, &aidx) != 0) {
 		fprintf(stderr, "idctl: admin %s needs --admin ADMIN_ID:INDEX\n", sub);
 		return 2;
 	}
-	idn_bytes_t admin = idn_bytes(o->admin, (size_t)(colon - o->admin));
 	uint16_t perms = 0;
 	if (o->perms != NULL) {
 		const char *bad;
@@ -223,7 +221,7 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 	uint8_t data[IDN_IDENT_MAX + 16];
 	idn_wr_t dw;
 	idn_wr_init(&dw, data, sizeof(data));
-	idn_hs_admin_t na = {want, admin, (uint32_t)aidx};
+	idn_hs_admin_t na = {want, admin, aidx};
 	idn_hs_admin_encode(&dw, &na);
 	idn_value_t nv = {100, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
 			  IDN_PERM_DEFAULT, idn_bytes_str("HS_ADMIN"),

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "ctlutil.h"
 #include "error.h"
 #include "ident.h"
 #include "msg.h"
@@ -56,54 +57,15 @@ static int usage_err(const char *fmt, const char *arg)
 	return 2;
 }
 
-typedef struct {
-	idn_arena_t *a;
-	idn_msg_t m;
-	bool got;
-	int err;
-} grab_t;
-
-static int grab(void *ctx, const idn_env_t *env, const uint8_t *msg, size_t len)
-{
-	(void)env;
-	grab_t *g = ctx;
-	uint8_t *copy = idn_arena_alloc(g->a, len ? len : 1);
-	if (copy == NULL) {
-		g->err = -ENOMEM;
-		return 1;
-	}
-	memcpy(copy, msg, len);
-	if (idn_msg_decode(copy, len, &g->m) != 0) {
-		g->err = IDN_EPROTO;
-		return 1;
-	}
-	g->got = true;
-	return 1;
-}
-
 /* One request through the control socket; *m gets the reply. Returns 0 or
  * a transport error (reported here). */
 static int call(tctx_t *x, uint32_t op, const idn_wr_t *body, idn_msg_t *m)
 {
-	size_t cap = IDN_HDR_LEN + body->len + 8;
-	uint8_t *buf = idn_arena_alloc(&x->a, cap);
-	if (buf == NULL)
-		return -ENOMEM;
-	idn_wr_t w;
-	idn_wr_init(&w, buf, cap);
-	idn_msg_request(&w, op, 0, 3600, body->buf, body->len);
-	grab_t g = {.a = &x->a};
-	idn_client_t *cl;
-	int err = w.err;
+	ctl_reply_t g;
+	int err = ctl_request(IDN_NET_UNIX, x->sock, x->timeout_ms, op, 0, body,
+			      &x->a, &g);
 	if (err == 0)
-		err = idn_client_open(IDN_NET_UNIX, x->sock, x->timeout_ms,
-				      &cl);
-	if (err == 0) {
-		err = idn_client_call(cl, w.buf, w.len, grab, &g);
-		idn_client_close(cl);
-	}
-	if (err == 0)
-		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+		err = g.got ? 0 : IDN_EPROTO;
 	if (err)
 		fprintf(stderr, "idctl: template: via %s: %s\n", x->sock,
 			idn_strerror(err));

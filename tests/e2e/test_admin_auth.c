@@ -899,6 +899,29 @@ static void grant_and_revoke(void **state)
 	h_assert_status(&r, 1);
 	assert_non_null(strstr(r.err, "no HS_ADMIN value names"));
 	h_run_free(&r);
+	/* ADMIN_ID:INDEX that is not: no index, an empty id, a non-number,
+	 * an index over 32 bits; --auth of a batch likewise */
+	const char *bad_refs[] = {"0.NA/" H_HOME, ":300", "0.NA/" H_HOME ":",
+				  "0.NA/" H_HOME ":3x", "0.NA/" H_HOME
+				  ":4294967296"};
+	for (size_t i = 0; i < sizeof(bad_refs) / sizeof(*bad_refs); i++) {
+		h_ctl(&r, node, "admin", "grant", H_HOME "/granted", "--admin",
+		      bad_refs[i], "--perms", "add_value", NULL);
+		h_assert_status(&r, 2);
+		assert_string_equal(r.err, "idctl: admin grant needs --admin "
+					   "ADMIN_ID:INDEX\n");
+		h_run_free(&r);
+		h_idctl(&r, "-s", addr, "--auth", bad_refs[i], "--key",
+			root_key, "batch", "/dev/null", NULL);
+		h_assert_status(&r, 2);
+		assert_string_equal(r.err, "idctl: --auth wants ADMIN_ID:INDEX, "
+					   "e.g. 0.NA/88.118.8:300\n");
+		h_run_free(&r);
+	}
+	j = record(H_HOME "/granted");
+	assert_non_null(j);
+	h_json_assert_indexes(j, (long[]){1, 2, 100}, 3);
+	json_decref(j);
 }
 
 /* An HS_SECKEY value stored with public read by mistake still never
