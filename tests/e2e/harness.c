@@ -1143,6 +1143,21 @@ size_t h_resolve_simple(uint8_t *out, size_t cap, uint32_t request_id,
 	return h_resolve_frame(out, cap, &q, id, strlen(id), NULL, 0, NULL, 0);
 }
 
+size_t h_create_url_frame(uint8_t *out, size_t cap, uint32_t request_id,
+			  const char *id, const char *url)
+{
+	uint8_t body[1024];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
+			 idn_bytes_str(url), 0, NULL};
+	idn_values_body_t b = {idn_bytes_str(id), 1, &v};
+	idn_values_body_encode(&w, &b);
+	assert_int_equal(w.err, 0);
+	h_req_t q = h_req(IDN_OC_CREATE, request_id);
+	return h_frame(out, cap, &q, body, w.len);
+}
+
 void h_reply_init(h_reply_t *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -1517,4 +1532,10 @@ void h_write_file(const char *path, const char *text)
 	fputs(text, f);
 	if (fclose(f) != 0)
 		fail_msg("cannot write %s: %s", path, strerror(errno));
+}
+
+int h_rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return access(dir, F_OK) == 0 ? -1 : 0;
 }

@@ -132,9 +132,7 @@ static int teardown(void **state)
 	(void)state;
 	node_free(node);
 	free(reader_hex);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) != 0;
+	return h_rmtree(dir) != 0;
 }
 
 static json_t *record(const char *id)
@@ -254,15 +252,10 @@ static void secret_admin_creates(void **state)
 static uint32_t raw_secret_create(const char *id, uint8_t alg,
 				  const char *secret)
 {
-	uint8_t body[512], req[2048], ab[2048], sb[512];
+	uint8_t req[2048], ab[2048], sb[512];
 	idn_wr_t w;
-	idn_wr_init(&w, body, sizeof(body));
-	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
-			 idn_bytes_str("https://raw"), 0, NULL};
-	idn_values_body_t b = {idn_bytes_str(id), 1, &v};
-	idn_values_body_encode(&w, &b);
-	h_req_t q = h_req(IDN_OC_CREATE, 7001);
-	size_t len = h_frame(req, sizeof(req), &q, body, w.len);
+	size_t len = h_create_url_frame(req, sizeof(req), 7001, id,
+					"https://raw");
 	h_reply_t ch;
 	h_reply_init(&ch);
 	h_tcp_call(node, req, len, &ch);
@@ -331,15 +324,9 @@ static void missing_add_value_bit_is_401(void **state)
 static void unauthenticated_create_leaves_no_trace(void **state)
 {
 	(void)state;
-	uint8_t body[512], req[1024];
-	idn_wr_t w;
-	idn_wr_init(&w, body, sizeof(body));
-	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
-			 idn_bytes_str("https://anon"), 0, NULL};
-	idn_values_body_t b = {idn_bytes_str(H_HOME "/anon"), 1, &v};
-	idn_values_body_encode(&w, &b);
-	h_req_t q = h_req(IDN_OC_CREATE, 7100);
-	size_t len = h_frame(req, sizeof(req), &q, body, w.len);
+	uint8_t req[1024];
+	size_t len = h_create_url_frame(req, sizeof(req), 7100, H_HOME "/anon",
+					"https://anon");
 	h_reply_t r;
 	h_reply_init(&r);
 	h_udp_call(node, req, len, &r);

@@ -71,11 +71,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	node_free(node);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
-	return 0;
+	return h_rmtree(dir) != 0;
 }
 
 /* idctl -s ... --auth ADMIN --key KEY ARGS... */
@@ -193,15 +189,10 @@ static void permissions_are_checked(void **state)
 static void challenge_is_single_use(void **state)
 {
 	(void)state;
-	uint8_t body[512], req[1024];
+	uint8_t req[1024];
 	idn_wr_t w;
-	idn_wr_init(&w, body, sizeof(body));
-	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
-			 idn_bytes_str("https://raw"), 0, NULL};
-	idn_values_body_t b = {idn_bytes_str(H_HOME "/raw-1"), 1, &v};
-	idn_values_body_encode(&w, &b);
-	h_req_t q = h_req(IDN_OC_CREATE, 4242);
-	size_t len = h_frame(req, sizeof(req), &q, body, w.len);
+	size_t len = h_create_url_frame(req, sizeof(req), 4242, H_HOME "/raw-1",
+					"https://raw");
 	h_reply_t ch;
 	h_reply_init(&ch);
 	h_tcp_call(node, req, len, &ch);
