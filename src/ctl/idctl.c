@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "admin_cmd.h"
 #include "b64.h"
+#include "hex.h"
 #include "batch.h"
 #include "bench.h"
 #include "cert.h"
@@ -165,17 +166,6 @@ static int die_usage(const char *fmt, const char *arg)
 
 /* ---- value specs ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_u32(const char *s, size_t n, int base, uint32_t *out)
 {
 	char buf[32];
@@ -259,20 +249,8 @@ static int parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
 	const char *data = eq + 1;
 	size_t dlen = strlen(data);
 	if (!strncmp(data, "hex:", 4)) {
-		data += 4;
-		dlen -= 4;
-		if (dlen % 2)
+		if (idn_hex_decode(data + 4, dlen - 4, a, &v->data) != 0)
 			return -1;
-		uint8_t *bin = idn_arena_alloc(a, dlen / 2 + 1);
-		if (bin == NULL)
-			return -1;
-		for (size_t i = 0; i < dlen / 2; i++) {
-			int hi = hexval(data[2 * i]), lo = hexval(data[2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			bin[i] = (uint8_t)(hi << 4 | lo);
-		}
-		v->data = idn_bytes(bin, dlen / 2);
 	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN")) {
 		/* ADMIN@INDEX[#PERMS] */
 		idn_hs_admin_t adm = {IDN_ADM_ALL, {0}, 0};

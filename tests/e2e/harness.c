@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "error.h"
+#include "hex.h"
 #include "wire.h"
 
 /* ---- process-wide setup ---- */
@@ -1487,17 +1488,6 @@ uint8_t *h_read_file(const char *path, size_t *len)
 	return p;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 uint8_t *h_read_hex(const char *path, size_t *len)
 {
 	size_t n;
@@ -1509,7 +1499,7 @@ uint8_t *h_read_hex(const char *path, size_t *len)
 	size_t k = 0;
 	int hi = -1;
 	for (size_t i = 0; i < n; i++) {
-		int v = hexval(text[i]);
+		int v = idn_hex_digit(text[i]);
 		if (v < 0)
 			continue; /* newline, spaces */
 		if (hi < 0) {
