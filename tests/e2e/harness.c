@@ -1529,3 +1529,17 @@ int h_rmtree(const char *dir)
 	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 	return access(dir, F_OK) == 0 ? -1 : 0;
 }
+
+char *h_keygen(const char *path, const char *a1, const char *a2)
+{
+	h_run_t r;
+	h_idctl(&r, "keygen", "--out", path, a1, a2, NULL);
+	h_assert_status(&r, 0);
+	const char *hex = strstr(r.out, "hex:");
+	assert_non_null(hex);
+	char *v = strdup(hex + 4);
+	assert_non_null(v);
+	v[strcspn(v, "\n")] = 0;
+	h_run_free(&r);
+	return v;
+}

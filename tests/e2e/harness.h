@@ -317,6 +317,10 @@ uint8_t *h_read_hex(const char *path, size_t *len);
 /* Writes a file; fails the test on error. */
 void h_write_file(const char *path, const char *text);
 
+/* Runs idctl keygen --out path [a1 a2] (a1, a2 may be NULL) and returns
+ * the HS_PUBKEY value text it prints after "hex:" (malloc'd). */
+char *h_keygen(const char *path, const char *a1, const char *a2);
+
 /* Removes dir and everything under it; 0, or -1 when dir is still there. */
 int h_rmtree(const char *dir);
 

@@ -44,21 +44,6 @@ static mode_t file_mode(const char *path)
 	return st.st_mode & 07777;
 }
 
-/* idctl keygen --out path [more]; returns the HS_PUBKEY hex. */
-static char *keygen(const char *path, const char *a1, const char *a2,
-		    const char *a3, const char *a4)
-{
-	h_run_t r;
-	h_idctl(&r, "keygen", "--out", path, a1, a2, a3, a4, NULL);
-	h_assert_status(&r, 0);
-	const char *hex = strstr(r.out, "hex:");
-	assert_non_null(hex);
-	char *v = strdup(hex + 4);
-	v[strcspn(v, "\n")] = 0;
-	h_run_free(&r);
-	return v;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -77,11 +62,11 @@ static int setup(void **state)
 	node = node_new("--home", H_HOME, "--log-level", "debug", NULL);
 	node_start(node);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", node->port);
-	char *root = keygen(root_key, NULL, NULL, NULL, NULL);
-	char *sm2 = keygen(sm2_key, "--type", "sm2", NULL, NULL);
-	char *noadd = keygen(noadd_key, NULL, NULL, NULL, NULL);
-	char *enc = keygen(enc_key, "--passphrase-file", pass_file, NULL, NULL);
-	reader_hex = keygen(reader_key, NULL, NULL, NULL, NULL);
+	char *root = h_keygen(root_key, NULL, NULL);
+	char *sm2 = h_keygen(sm2_key, "--type", "sm2");
+	char *noadd = h_keygen(noadd_key, NULL, NULL);
+	char *enc = h_keygen(enc_key, "--passphrase-file", pass_file);
+	reader_hex = h_keygen(reader_key, NULL, NULL);
 	char v1[4096], v2[4096];
 	snprintf(v1, sizeof(v1), "300,perms=e:HS_PUBKEY=hex:%s", root);
 	snprintf(v2, sizeof(v2), "301,perms=e:HS_PUBKEY=hex:%s", enc);

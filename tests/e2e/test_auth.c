@@ -18,20 +18,6 @@ static char dir[] = "/tmp/idn-auth.XXXXXX";
 static char adm_key[300], other_key[300], alice_key[300], reader_key[300];
 static char addr[64];
 
-/* keygen into path; returns the HS_PUBKEY hex for a value spec. */
-static char *keygen(const char *path)
-{
-	h_run_t r;
-	h_idctl(&r, "keygen", "--out", path, NULL);
-	h_assert_status(&r, 0);
-	const char *hex = strstr(r.out, "hex:");
-	assert_non_null(hex);
-	char *v = strdup(hex + 4);
-	v[strcspn(v, "\n")] = 0;
-	h_run_free(&r);
-	return v;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -43,9 +29,10 @@ static int setup(void **state)
 	node = node_new("--home", H_HOME, NULL);
 	node_start(node);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", node->port);
-	char *adm = keygen(adm_key), *alice = keygen(alice_key),
-	     *reader = keygen(reader_key);
-	free(keygen(other_key));
+	char *adm = h_keygen(adm_key, NULL, NULL);
+	char *alice = h_keygen(alice_key, NULL, NULL);
+	char *reader = h_keygen(reader_key, NULL, NULL);
+	free(h_keygen(other_key, NULL, NULL));
 	char v[4096];
 	/* the prefix's admins: the prefix handle's own key @300 with every
 	 * right, a group @200 (alice) that may create, and a reader @301
@@ -260,7 +247,7 @@ static void signed_replies_verify(void **state)
 	(void)state;
 	char key[300];
 	snprintf(key, sizeof(key), "%s/server.pem", dir);
-	free(keygen(key));
+	free(h_keygen(key, NULL, NULL));
 	node_t *s = node_new("--home", H_HOME, "--server-key", key, NULL);
 	node_start(s);
 	h_ctl_ok(s, "create", H_HOME "/signed", "1:URL=https://signed", NULL);
