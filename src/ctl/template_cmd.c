@@ -84,6 +84,30 @@ static void print_refusal(const char *what, const idn_msg_t *m)
 		text.p ? (const char *)text.p : "");
 }
 
+/* Reports a reply to a request on template id (version 0: all of it)
+ * that did not succeed: not found, as "idctl: CMD: no template ...", or
+ * another refusal of WHAT. Returns 0 on success, else 1. */
+static int check_found(const char *cmd, const char *what, const char *id,
+		       uint32_t version, const idn_msg_t *m)
+{
+	if (m->hdr.rc == IDN_RC_NOT_FOUND ||
+	    m->hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
+		if (version)
+			fprintf(stderr,
+				"idctl: %s: no template %s version %u (rc %u)\n",
+				cmd, id, version, m->hdr.rc);
+		else
+			fprintf(stderr, "idctl: %s: no template %s (rc %u)\n",
+				cmd, id, m->hdr.rc);
+		return 1;
+	}
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_refusal(what, m);
+		return 1;
+	}
+	return 0;
+}
+
 /* "PREFIX/TEMPLATE/NAME" into out. */
 static int record_id(const char *prefix, const char *name, char *out,
 		     size_t cap)
@@ -112,24 +136,8 @@ static int fetch(tctx_t *x, const char *id, uint32_t version, idn_value_t **v,
 	idn_msg_t m;
 	if (call(x, IDN_OC_RESOLUTION, &w, &m) != 0)
 		return 1;
-	if (m.hdr.rc == IDN_RC_NOT_FOUND ||
-	    m.hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
-		if (version)
-			fprintf(stderr,
-				"idctl: template: no template %s "
-				"version %u (rc %u)\n",
-				id, version, m.hdr.rc);
-		else
-			fprintf(stderr,
-				"idctl: template: no template %s "
-				"(rc %u)\n",
-				id, m.hdr.rc);
+	if (check_found("template", "get", id, version, &m) != 0)
 		return 1;
-	}
-	if (m.hdr.rc != IDN_RC_SUCCESS) {
-		print_refusal("get", &m);
-		return 1;
-	}
 	idn_values_body_t b;
 	if (idn_values_body_decode(m.rest, &x->a, &b) != 0) {
 		fprintf(stderr, "idctl: template get: malformed reply\n");
@@ -385,24 +393,8 @@ static int cmd_delete(tctx_t *x, const char *prefix, const char *name,
 	idn_msg_t m;
 	if (call(x, version ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, &w, &m) != 0)
 		return 1;
-	if (m.hdr.rc == IDN_RC_NOT_FOUND ||
-	    m.hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
-		if (version)
-			fprintf(stderr,
-				"idctl: template delete: no template %s "
-				"version %u (rc %u)\n",
-				id, version, m.hdr.rc);
-		else
-			fprintf(stderr,
-				"idctl: template delete: no template %s "
-				"(rc %u)\n",
-				id, m.hdr.rc);
+	if (check_found("template delete", "delete", id, version, &m) != 0)
 		return 1;
-	}
-	if (m.hdr.rc != IDN_RC_SUCCESS) {
-		print_refusal("delete", &m);
-		return 1;
-	}
 	if (version)
 		printf("deleted %s version %u\n", id, version);
 	else
