@@ -2,6 +2,7 @@
 #include "ctlutil.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -64,4 +65,11 @@ int ctl_admin_ref(const char *s, idn_bytes_t *id, uint32_t *index)
 	*id = idn_bytes(s, (size_t)(colon - s));
 	*index = (uint32_t)v;
 	return 0;
+}
+
+int ctl_opt_error(const char *cmd, int c, const char *arg)
+{
+	fprintf(stderr, "idctl: %s: %s '%s' (see idctl %s --help)\n", cmd,
+		c == ':' ? "option needs a value" : "unknown option", arg, cmd);
+	return 2;
 }

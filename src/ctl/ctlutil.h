@@ -34,4 +34,9 @@ int ctl_request(int transport, const char *where, int timeout_ms, uint32_t op,
  * is NULL or not of that form. */
 int ctl_admin_ref(const char *s, idn_bytes_t *id, uint32_t *index);
 
+/* Reports getopt's complaint about the option arg of `idctl CMD` (c is
+ * what getopt returned: ':' for a missing value, else an unknown option)
+ * on stderr. Returns 2, the exit status of a usage error. */
+int ctl_opt_error(const char *cmd, int c, const char *arg);
+
 #endif

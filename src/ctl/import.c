@@ -33,6 +33,7 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "hex.h"
 #include "ident.h"
@@ -1335,13 +1336,7 @@ int import_main(int argc, char **argv)
 			fputs(import_usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr,
-				"idctl: import: %s '%s' (see idctl import "
-				"--help)\n",
-				c == ':' ? "option needs a value"
-					 : "unknown option",
-				argv[optind - 1]);
-			return 2;
+			return ctl_opt_error("import", c, argv[optind - 1]);
 		}
 	}
 	/* positional: "import" FILE */
