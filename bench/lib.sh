@@ -48,6 +48,28 @@ bench_init() { # sets tmp
 
 bench_track() { BENCH_PIDS+=("$1"); }
 
+# Builds the release idnode and idctl into $B (unless NO_BUILD=1), the
+# make output in $tmp/build.log; sets IDNODE and IDCTL.
+bench_build() {
+	if [ "${NO_BUILD:-0}" != 1 ]; then
+		echo "== make (release)"
+		make -j"$(nproc)" B="$B" "$B/idnode" "$B/idctl" >"$tmp/build.log" 2>&1 ||
+			{ tail -30 "$tmp/build.log" >&2; fail "build failed"; }
+	fi
+	IDNODE=$B/idnode
+	IDCTL=$B/idctl
+	[ -x "$IDNODE" ] && [ -x "$IDCTL" ] || fail "$IDNODE or $IDCTL is missing"
+}
+
+# Stops the idnode of $node_pid with SIGTERM and fails unless it exits 0.
+idnode_stop() {
+	kill -TERM "$node_pid"
+	local rc=0
+	wait "$node_pid" || rc=$?
+	node_pid=
+	[ "$rc" = 0 ] || fail "idnode exited with status $rc on SIGTERM"
+}
+
 # Stops one tracked daemon (SIGTERM, then waits for it).
 bench_stop() {
 	kill -TERM "$1" 2>/dev/null || true

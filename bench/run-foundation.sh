@@ -27,6 +27,8 @@
 # Exits 0 when every run got answers and no errors; prints the table.
 set -eu
 cd "$(dirname "$0")/.."
+NAME=run-foundation.sh
+. bench/lib.sh
 
 smoke=0
 COUNT=${COUNT:-1000000}
@@ -79,20 +81,8 @@ if [ -z "$OUT" ]; then
 	if [ "$smoke" = 1 ]; then OUT=$tmp/RESULTS-smoke.md; else OUT=bench/RESULTS-foundation.md; fi
 fi
 
-fail() {
-	echo "run-foundation.sh: $*" >&2
-	exit 1
-}
-
 # ---- build ----
-if [ "${NO_BUILD:-0}" != 1 ]; then
-	echo "== make (release)"
-	make -j"$(nproc)" B="$B" "$B/idnode" "$B/idctl" >"$tmp/build.log" 2>&1 ||
-		{ tail -30 "$tmp/build.log" >&2; fail "build failed"; }
-fi
-IDNODE=$B/idnode
-IDCTL=$B/idctl
-[ -x "$IDNODE" ] && [ -x "$IDCTL" ] || fail "$IDNODE or $IDCTL is missing"
+bench_build
 
 # ---- placement: server and generator on different cores ----
 ncpu=$(nproc)
@@ -125,15 +115,6 @@ pick_port() {
 	echo 24641
 }
 
-# value of "key": in a JSON object printed by idctl (one key per line)
-jget() {
-	sed -n "s/^ *\"$2\": *\\([^,]*\\),\\{0,1\\}\$/\\1/p" "$1" | head -1 | tr -d '"'
-}
-fmt0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
-fmt1() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
-pin_to() { # cpus: sets PFX to the taskset prefix for those cpus ("-": none)
-	if [ "$1" = - ]; then PFX=(); else PFX=(taskset -c "$1"); fi
-}
 show() { # the command as recorded in the report, temp paths named $DATA
 	local cpus=$1
 	shift
@@ -147,18 +128,10 @@ rows=()
 bad=0
 noisy_rows=0
 
-# CPU accounting of a run: ticks the whole machine spent busy, ticks of the
-# daemon, and seconds of the generator (this shell's waited-for children).
-hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
+# CPU accounting of a run: ticks the whole machine spent busy
+# (machine_busy), ticks of the daemon, and seconds of the generator (this
+# shell's waited-for children, children_s).
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-now_s() { date +%s.%N; }
-# seconds of user + system time of this shell's finished children; call
-# `times >"$tmp/times"` first in this shell (not in a $(...) subshell)
-children_s() {
-	awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m");
-		sub("s", "", a[2]); n += a[1] * 60 + a[2] } print n }' "$tmp/times"
-}
 
 # Waits (up to QUIET_WAIT seconds) until the rest of the machine uses less
 # than QUIET_MAX cores, measured over one second.
@@ -231,13 +204,6 @@ start_node() { # workers cpus
 	fail "idnode did not start"
 }
 
-stop_node() {
-	kill -TERM "$node_pid"
-	local rc=0
-	wait "$node_pid" || rc=$?
-	node_pid=
-	[ "$rc" = 0 ] || fail "idnode exited with status $rc on SIGTERM"
-}
 
 # One measured run: sets j (the JSON), cpu_srv, cpu_other; 1 if it failed.
 one_run() {
@@ -318,7 +284,7 @@ for c in "${configs[@]}"; do
 	for k in $TCP_INFLIGHT; do
 		run_bench "$w" "$scpu" "$gcpu" "$th" "$so" tcp "$k"
 	done
-	stop_node
+	idnode_stop
 done
 load_after=$(cut -d' ' -f1-3 /proc/loadavg)
 

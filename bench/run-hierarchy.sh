@@ -36,6 +36,8 @@
 # Exits 0 when every run got answers and no errors; prints the table.
 set -eu
 cd "$(dirname "$0")/.."
+NAME=run-hierarchy.sh
+. bench/lib.sh
 
 smoke=0
 COUNT=${COUNT:-20000}
@@ -84,27 +86,10 @@ if [ -z "$OUT" ]; then
 	if [ "$smoke" = 1 ]; then OUT=$tmp/RESULTS-smoke.md; else OUT=bench/RESULTS-hierarchy.md; fi
 fi
 
-fail() {
-	echo "run-hierarchy.sh: $*" >&2
-	exit 1
-}
-
-if [ "${NO_BUILD:-0}" != 1 ]; then
-	echo "== make (release)"
-	make -j"$(nproc)" B="$B" "$B/idnode" "$B/idctl" >"$tmp/build.log" 2>&1 ||
-		{ tail -30 "$tmp/build.log" >&2; fail "build failed"; }
-fi
-IDNODE=$B/idnode
-IDCTL=$B/idctl
-[ -x "$IDNODE" ] && [ -x "$IDCTL" ] || fail "$IDNODE or $IDCTL is missing"
+bench_build
 
 # Daemons on cpu 0, the generator on cpu 1, where the machine allows.
-ncpu=$(nproc)
-SCPU=- GCPU=-
-if command -v taskset >/dev/null 2>&1 && [ "$ncpu" -ge 2 ]; then
-	SCPU=0 GCPU=1
-fi
-pin() { if [ "$1" = - ]; then PFX=(); else PFX=(taskset -c "$1"); fi; }
+bench_placement
 
 commands=()
 show() { # the command as recorded in the report, temp paths named $DIR
@@ -135,7 +120,7 @@ start_node() { # name args...
 	mkdir -p "$tmp/$n"
 	local cmd=("$IDNODE" --data "$tmp/$n" --listen "${addr[$n]}"
 		--control "$tmp/$n/ctl.sock" --workers 1 "$@")
-	pin "$SCPU"
+	pin_to "$SCPU"
 	${PFX[@]+"${PFX[@]}"} "${cmd[@]}" >"$tmp/$n.log" 2>&1 &
 	pid[$n]=$!
 	commands+=("$(show "$SCPU" "${cmd[@]}") &")
@@ -160,22 +145,7 @@ ctl_rec() { # recorded
 	ctl "$n" "$@" >/dev/null
 }
 
-jget() { # file key: first "key": value in idctl's indented JSON
-	sed -n "s/^ *\"$2\": *\\([^,]*\\),\\{0,1\\}\$/\\1/p" "$1" | head -1 | tr -d '"'
-}
-fmt0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
-fmt1() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
-
-hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 proc_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
-now_s() { date +%s.%N; }
-# seconds of user + system time of this shell's finished children; call
-# `times >"$tmp/times"` first in this shell (not in a $(...) subshell)
-children_s() {
-	awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m");
-		sub("s", "", a[2]); n += a[1] * 60 + a[2] } print n }' "$tmp/times"
-}
 wait_quiet() {
 	local deadline=$((SECONDS + QUIET_WAIT)) m0 m1 busy
 	while :; do
@@ -236,7 +206,7 @@ daemon_ticks() {
 # busy) and other (cores used by anything but daemons and generator).
 one_run() {
 	local t0 t1 mb0 mb1 s0 s1 c0 c1
-	pin "$GCPU"
+	pin_to "$GCPU"
 	times >"$tmp/times"
 	t0=$(now_s) mb0=$(machine_busy) s0=$(daemon_ticks) c0=$(children_s)
 	${PFX[@]+"${PFX[@]}"} "${cmd[@]}" >"$j" || return 1
@@ -302,7 +272,7 @@ echo "== warm the recursive node's cache"
 warm=("$IDCTL" bench -s "${addr[recursive]}" --prefix "$PREFIX" --count "$COUNT"
 	--duration "$([ "$smoke" = 1 ] && echo 1 || echo 4)" --inflight 64 --recursive --json)
 commands+=("$(show "$GCPU" "${warm[@]}")  # warm-up, not measured")
-pin "$GCPU"
+pin_to "$GCPU"
 ${PFX[@]+"${PFX[@]}"} "${warm[@]}" >/dev/null || fail "warm-up failed"
 snap_stats recursive
 echo "   cache entries: $(stat_of recursive entries)"

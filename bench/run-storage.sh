@@ -37,6 +37,8 @@
 # Exits 0 when every run got answers and no errors; prints the tables.
 set -eu
 cd "$(dirname "$0")/.."
+NAME=run-storage.sh
+. bench/lib.sh
 
 smoke=0
 COUNT=${COUNT:-200000}
@@ -92,45 +94,14 @@ if [ -z "$OUT" ]; then
 	if [ "$smoke" = 1 ]; then OUT=$tmp/RESULTS-smoke.md; else OUT=bench/RESULTS-storage.md; fi
 fi
 
-fail() {
-	echo "run-storage.sh: $*" >&2
-	exit 1
-}
-
 # ---- build ----
-if [ "${NO_BUILD:-0}" != 1 ]; then
-	echo "== make (release)"
-	make -j"$(nproc)" B="$B" "$B/idnode" "$B/idctl" >"$tmp/build.log" 2>&1 ||
-		{ tail -30 "$tmp/build.log" >&2; fail "build failed"; }
-fi
-IDNODE=$B/idnode
-IDCTL=$B/idctl
-[ -x "$IDNODE" ] && [ -x "$IDCTL" ] || fail "$IDNODE or $IDCTL is missing"
+bench_build
 
 # ---- placement: server side on one core, client on another ----
-ncpu=$(nproc)
-if command -v taskset >/dev/null 2>&1 && [ "$ncpu" -ge 2 ]; then
-	SCPU=0
-	GCPU=1
-else
-	SCPU=-
-	GCPU=-
-fi
-pin_to() { # cpus: sets PFX to the taskset prefix ("-": none)
-	if [ "$1" = - ]; then PFX=(); else PFX=(taskset -c "$1"); fi
-}
+bench_placement
 
 # ---- helpers ----
-# value of "key" in a JSON object printed by idctl (one key per line)
-jget() {
-	sed -n "s/^ *\"$2\": *\\([^,]*\\),\\{0,1\\}\$/\\1/p" "$1" | head -1 | tr -d '"'
-}
-fmt0() { awk -v v="$1" 'BEGIN { printf "%.0f", v }'; }
-fmt1() { awk -v v="$1" 'BEGIN { printf "%.1f", v }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.3f", a / b; else print "-" }'; }
-now_s() { date +%s.%N; }
-hz=$(getconf CLK_TCK 2>/dev/null || echo 100)
-machine_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 }' /proc/stat; }
 # microseconds during which some task waited for I/O (0 without PSI)
 io_stall() { sed -n 's/^some .*total=\([0-9]*\).*/\1/p' /proc/pressure/io 2>/dev/null || echo 0; }
 ticks_of() { # pids...: user + system ticks, summed
@@ -160,12 +131,6 @@ server_ticks() {
 		t=$((t + $(ticks_of $(pg_pids))))
 	fi
 	echo "$t"
-}
-# seconds of user + system time of this shell's finished children; call
-# `times >"$tmp/times"` first in this shell (not in a $(...) subshell)
-children_s() {
-	awk 'NR == 2 { n = 0; for (i = 1; i <= 2; i++) { split($i, a, "m");
-		sub("s", "", a[2]); n += a[1] * 60 + a[2] } print n }' "$tmp/times"
 }
 # Waits (up to QUIET_WAIT seconds) until the machine uses less than
 # QUIET_MAX cores, measured over one second.
@@ -348,13 +313,6 @@ start_node() { # data-dir store-args...
 	cat "$tmp/idnode.log" >&2
 	fail "idnode did not start"
 }
-stop_node() {
-	kill -TERM "$node_pid"
-	local rc=0
-	wait "$node_pid" || rc=$?
-	node_pid=
-	[ "$rc" = 0 ] || fail "idnode exited with status $rc on SIGTERM"
-}
 
 bench_store() { # label data-dir store-args...
 	local label=$1
@@ -400,7 +358,7 @@ bench_store() { # label data-dir store-args...
 		p99_of[$label,$k]=$p99
 		rows+=("| $label | $k | $(fmt0 "$rate") | $(fmt1 "$p50") | $(fmt1 "$p99") | $(fmt1 "$p999") | $to | $cpu_srv | $cpu_other | $io_pct%$mark |")
 	done
-	stop_node
+	idnode_stop
 	srv_node=
 }
 bench_store LMDB "$LMDB"

@@ -4,9 +4,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "batch.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "ident.h"
 #include "msg.h"
@@ -101,15 +101,9 @@ static int call(chan_t *c, uint32_t op, const uint8_t *body, size_t blen,
 	uint8_t *buf = malloc(IDN_HDR_LEN + blen + 8);
 	if (buf == NULL)
 		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = op;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body, blen);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, op, 0, 3600, body, blen);
 	int err = w.err ? w.err : chan_call(c, w.buf, w.len, on_reply, r);
 	free(buf);
 	if (err == 0 && r->msg == NULL)
@@ -135,15 +129,12 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 		fprintf(stderr, "idctl: admin: unknown subcommand '%s' (grant or revoke)\n", sub);
 		return 2;
 	}
-	const char *colon = o->admin ? strrchr(o->admin, ':') : NULL;
-	char *end;
-	unsigned long aidx = colon ? strtoul(colon + 1, &end, 10) : 0;
-	if (colon == NULL || colon == o->admin || colon[1] == 0 || *end ||
-	    aidx > UINT32_MAX) {
+	idn_bytes_t admin;
+	uint32_t aidx;
+	if (ctl_admin_ref(o->admin, &admin, &aidx) != 0) {
 		fprintf(stderr, "idctl: admin %s needs --admin ADMIN_ID:INDEX\n", sub);
 		return 2;
 	}
-	idn_bytes_t admin = idn_bytes(o->admin, (size_t)(colon - o->admin));
 	uint16_t perms = 0;
 	if (o->perms != NULL) {
 		const char *bad;
@@ -230,7 +221,7 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 	uint8_t data[IDN_IDENT_MAX + 16];
 	idn_wr_t dw;
 	idn_wr_init(&dw, data, sizeof(data));
-	idn_hs_admin_t na = {want, admin, (uint32_t)aidx};
+	idn_hs_admin_t na = {want, admin, aidx};
 	idn_hs_admin_encode(&dw, &na);
 	idn_value_t nv = {100, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
 			  IDN_PERM_DEFAULT, idn_bytes_str("HS_ADMIN"),

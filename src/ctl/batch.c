@@ -5,6 +5,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "ctlutil.h"
 #include "error.h"
 #include "msg.h"
 #include "session.h"
@@ -147,16 +148,13 @@ static int on_reply(void *vctx, const idn_env_t *env, const uint8_t *msg,
 int ctl_session_open(const batch_opts_t *o, const char *what,
 		     idn_session_t **s)
 {
-	const char *colon = strrchr(o->auth, ':');
-	char *end;
-	unsigned long index = colon ? strtoul(colon + 1, &end, 10) : 0;
-	if (colon == NULL || colon == o->auth || colon[1] == 0 || *end ||
-	    index > UINT32_MAX) {
+	idn_bytes_t admin;
+	uint32_t index;
+	if (ctl_admin_ref(o->auth, &admin, &index) != 0) {
 		fprintf(stderr, "idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
 		return 2;
 	}
-	answer_ctx_t ax = {o, idn_bytes(o->auth, (size_t)(colon - o->auth)),
-			   (uint32_t)index};
+	answer_ctx_t ax = {o, admin, index};
 	uint32_t rc;
 	int err = idn_session_open(o->server, o->timeout_ms, 0, answer, &ax, s,
 				   &rc);

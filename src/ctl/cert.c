@@ -16,6 +16,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "jwt.h"
 #include "msg.h"
@@ -135,63 +136,6 @@ static char *to_ref(const char *s)
 /* ---- resolving ---- */
 
 typedef struct {
-	idn_arena_t *a;
-	idn_msg_t m;
-	bool got, truncated;
-	int err;
-} grab_t;
-
-static int grab(void *ctx, const idn_env_t *env, const uint8_t *msg, size_t len)
-{
-	grab_t *g = ctx;
-	if (env->flags & IDN_EF_TRUNCATED) {
-		g->truncated = true;
-		return 1;
-	}
-	uint8_t *copy = idn_arena_alloc(g->a, len ? len : 1);
-	if (copy == NULL) {
-		g->err = -ENOMEM;
-		return 1;
-	}
-	memcpy(copy, msg, len);
-	if (idn_msg_decode(copy, len, &g->m) != 0) {
-		g->err = IDN_EPROTO;
-		return 1;
-	}
-	g->got = true;
-	return 1;
-}
-
-static int call(const copts_t *o, int transport, const char *where,
-		const idn_wr_t *body, uint32_t flags, idn_arena_t *a, grab_t *g)
-{
-	size_t cap = IDN_HDR_LEN + body->len + 8;
-	uint8_t *buf = idn_arena_alloc(a, cap);
-	if (buf == NULL)
-		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_RESOLUTION;
-	h.flags = flags;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
-	idn_wr_t w;
-	idn_wr_init(&w, buf, cap);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body->buf, body->len);
-	idn_msg_finish(&w, mk, NULL);
-	if (w.err)
-		return w.err;
-	idn_client_t *cl;
-	int err = idn_client_open(transport, where, o->timeout_ms, &cl);
-	if (err)
-		return err;
-	*g = (grab_t){.a = a};
-	err = idn_client_call(cl, w.buf, w.len, grab, g);
-	idn_client_close(cl);
-	return err ? err : g->err;
-}
-
-typedef struct {
 	const copts_t *o;
 	char why[300]; /* why the last fetch failed */
 } fetcher_t;
@@ -221,10 +165,13 @@ static int fetch(void *ctx, const char *id, idn_arena_t *a,
 		transport = IDN_NET_UNIX;
 		where = o->control;
 	}
-	grab_t g;
-	int err = w.err ? w.err : call(o, transport, where, &w, flags, a, &g);
+	ctl_reply_t g;
+	int err = w.err ? w.err
+			: ctl_request(transport, where, o->timeout_ms,
+				      IDN_OC_RESOLUTION, flags, &w, a, &g);
 	if (err == 0 && g.truncated)
-		err = call(o, IDN_NET_TCP, where, &w, flags, a, &g);
+		err = ctl_request(IDN_NET_TCP, where, o->timeout_ms,
+				  IDN_OC_RESOLUTION, flags, &w, a, &g);
 	if (err == 0 && !g.got)
 		err = IDN_EPROTO;
 	if (err) {

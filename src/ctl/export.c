@@ -22,6 +22,7 @@
 
 #include "arena.h"
 #include "b64.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "ident.h"
 #include "value.h"
@@ -271,13 +272,7 @@ int export_main(int argc, char **argv)
 			fputs(export_usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr,
-				"idctl: export: %s '%s' (see idctl export "
-				"--help)\n",
-				c == ':' ? "option needs a value"
-					 : "unknown option",
-				argv[optind - 1]);
-			return 2;
+			return ctl_opt_error("export", c, argv[optind - 1]);
 		}
 	}
 	if (argc - optind != 2) {

@@ -18,6 +18,7 @@
 #include "arena.h"
 #include "admin_cmd.h"
 #include "b64.h"
+#include "hex.h"
 #include "batch.h"
 #include "bench.h"
 #include "cert.h"
@@ -33,6 +34,7 @@
 #include "scheme.h"
 #include "template_cmd.h"
 #include "search_cmd.h"
+#include "value_out.h"
 #include "auth.h"
 #include "value.h"
 #include "wire.h"
@@ -169,17 +171,6 @@ static int die_usage(const char *fmt, const char *arg)
 
 /* ---- value specs ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 static int parse_u32(const char *s, size_t n, int base, uint32_t *out)
 {
 	char buf[32];
@@ -263,20 +254,8 @@ static int parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
 	const char *data = eq + 1;
 	size_t dlen = strlen(data);
 	if (!strncmp(data, "hex:", 4)) {
-		data += 4;
-		dlen -= 4;
-		if (dlen % 2)
+		if (idn_hex_decode(data + 4, dlen - 4, a, &v->data) != 0)
 			return -1;
-		uint8_t *bin = idn_arena_alloc(a, dlen / 2 + 1);
-		if (bin == NULL)
-			return -1;
-		for (size_t i = 0; i < dlen / 2; i++) {
-			int hi = hexval(data[2 * i]), lo = hexval(data[2 * i + 1]);
-			if (hi < 0 || lo < 0)
-				return -1;
-			bin[i] = (uint8_t)(hi << 4 | lo);
-		}
-		v->data = idn_bytes(bin, dlen / 2);
 	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN")) {
 		/* ADMIN@INDEX[#PERMS] */
 		idn_hs_admin_t adm = {IDN_ADM_ALL, {0}, 0};
@@ -362,16 +341,9 @@ static int build_and_call(const opts_t *o, int transport, const char *where,
 	uint8_t *buf = idn_arena_alloc(c->arena, IDN_HDR_LEN + blen + 8);
 	if (buf == NULL)
 		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = op;
-	h.flags = flags;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 12 * 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body, blen);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, op, flags, 12 * 3600, body, blen);
 	if (w.err)
 		return w.err;
 	idn_client_t *cl;
@@ -429,133 +401,9 @@ static void print_failure(const char *what, const char *id, const idn_msg_t *m,
 
 /* ---- output ---- */
 
-static void fmt_time(uint32_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
-}
-
-static void perms_str(uint8_t p, char out[5])
-{
-	out[0] = p & IDN_PERM_ADMIN_READ ? 'r' : '-';
-	out[1] = p & IDN_PERM_ADMIN_WRITE ? 'w' : '-';
-	out[2] = p & IDN_PERM_PUBLIC_READ ? 'r' : '-';
-	out[3] = p & IDN_PERM_PUBLIC_WRITE ? 'w' : '-';
-	out[4] = 0;
-}
-
-static bool printable(idn_bytes_t b)
-{
-	if (idn_utf8_check(b.p, b.len) != 0)
-		return false;
-	for (uint32_t i = 0; i < b.len; i++)
-		if (b.p[i] < 0x20 && b.p[i] != '\t')
-			return false;
-	return true;
-}
-
-static char *to_hex(idn_bytes_t b)
-{
-	char *s = malloc((size_t)b.len * 2 + 1);
-	if (s == NULL)
-		return NULL;
-	for (uint32_t i = 0; i < b.len; i++)
-		sprintf(s + 2 * i, "%02x", b.p[i]);
-	s[2 * b.len] = 0;
-	return s;
-}
-
 static json_t *jstr(idn_bytes_t b)
 {
 	return json_stringn((const char *)b.p, b.len);
-}
-
-static json_t *value_json(const idn_value_t *v, idn_arena_t *a)
-{
-	json_t *o = json_object();
-	json_t *data = json_object();
-	char ts[32], perms[5];
-	json_object_set_new(o, "index", json_integer(v->index));
-	json_object_set_new(o, "type", jstr(v->type));
-	idn_hs_admin_t adm;
-	idn_hs_site_t site;
-	if (idn_bytes_eq_str(v->type, "HS_SITE") &&
-	    idn_hs_site_decode(v->data, a, &site) == 0) {
-		json_object_set_new(data, "format", json_string("site"));
-		json_object_set_new(data, "value", site_json(&site));
-	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
-	    idn_hs_admin_decode(v->data, &adm) == 0) {
-		char bits[13];
-		for (int i = 0; i < 12; i++)
-			bits[i] = adm.perms & (1u << (11 - i)) ? '1' : '0';
-		bits[12] = 0;
-		json_t *av = json_object();
-		json_object_set_new(av, "handle", jstr(adm.admin));
-		json_object_set_new(av, "index", json_integer(adm.index));
-		json_object_set_new(av, "permissions", json_string(bits));
-		json_object_set_new(data, "format", json_string("admin"));
-		json_object_set_new(data, "value", av);
-	} else if (printable(v->data)) {
-		json_object_set_new(data, "format", json_string("string"));
-		json_object_set_new(data, "value", jstr(v->data));
-	} else {
-		char *b64 = idn_base64(v->data.p, v->data.len);
-		json_object_set_new(data, "format", json_string("base64"));
-		json_object_set_new(data, "value", json_string(b64 ? b64 : ""));
-		free(b64);
-	}
-	json_object_set_new(o, "data", data);
-	json_object_set_new(o, "ttl", json_integer(v->ttl));
-	if (v->ttl_type == IDN_TTL_ABSOLUTE)
-		json_object_set_new(o, "ttlType", json_integer(1));
-	fmt_time(v->timestamp, ts, sizeof(ts));
-	json_object_set_new(o, "timestamp", json_string(ts));
-	perms_str(v->perms, perms);
-	json_object_set_new(o, "permissions", json_string(perms));
-	if (v->nrefs) {
-		json_t *refs = json_array();
-		for (uint32_t i = 0; i < v->nrefs; i++) {
-			json_t *r = json_object();
-			json_object_set_new(r, "handle", jstr(v->refs[i].id));
-			json_object_set_new(r, "index",
-					    json_integer(v->refs[i].index));
-			json_array_append_new(refs, r);
-		}
-		json_object_set_new(o, "references", refs);
-	}
-	return o;
-}
-
-static void print_value(const idn_value_t *v, idn_arena_t *a)
-{
-	char ts[32], perms[5];
-	fmt_time(v->timestamp, ts, sizeof(ts));
-	perms_str(v->perms, perms);
-	printf("  %-6u %-12.*s %-8u%s %s  %s  ", v->index, (int)v->type.len,
-	       v->type.p, v->ttl, v->ttl_type == IDN_TTL_ABSOLUTE ? "abs" : "",
-	       perms, ts);
-	idn_hs_admin_t adm;
-	idn_hs_site_t site;
-	if (idn_bytes_eq_str(v->type, "HS_SITE") &&
-	    idn_hs_site_decode(v->data, a, &site) == 0) {
-		site_print(stdout, &site);
-		putchar('\n');
-	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
-		   idn_hs_admin_decode(v->data, &adm) == 0) {
-		printf("%.*s@%u perms=%03x\n", (int)adm.admin.len, adm.admin.p,
-		       adm.index, adm.perms);
-	} else if (printable(v->data)) {
-		printf("%.*s\n", (int)v->data.len, v->data.p);
-	} else {
-		char *h = to_hex(v->data);
-		printf("hex:%s\n", h ? h : "");
-		free(h);
-	}
-	for (uint32_t i = 0; i < v->nrefs; i++)
-		printf("         ref %.*s@%u\n", (int)v->refs[i].id.len,
-		       v->refs[i].id.p, v->refs[i].index);
 }
 
 /* ---- commands ---- */
@@ -853,16 +701,9 @@ static int resolve_in_session(const opts_t *o, uint32_t flags,
 		idn_session_close(s);
 		return -ENOMEM;
 	}
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_RESOLUTION;
-	h.flags = flags;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 12 * 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, IDN_HDR_LEN + blen + 8);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body, blen);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, IDN_OC_RESOLUTION, flags, 12 * 3600, body, blen);
 	err = w.err ? w.err : idn_session_call(s, w.buf, w.len, reply_cb, c);
 	if (err == 0)
 		err = c->err;

@@ -33,7 +33,9 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "ctlutil.h"
 #include "error.h"
+#include "hex.h"
 #include "ident.h"
 #include "value.h"
 #include "wire.h"
@@ -641,34 +643,6 @@ static int base64_decode(const char *s, size_t n, idn_arena_t *a,
 	return 0;
 }
 
-static int hexv(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
-static int hex_decode(const char *s, size_t n, idn_arena_t *a, idn_bytes_t *out)
-{
-	if (n % 2)
-		return -1;
-	uint8_t *o = idn_arena_alloc(a, n / 2 + 1);
-	if (o == NULL)
-		return -1;
-	for (size_t i = 0; i < n / 2; i++) {
-		int hi = hexv(s[2 * i]), lo = hexv(s[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return -1;
-		o[i] = (uint8_t)(hi << 4 | lo);
-	}
-	*out = idn_bytes(o, n / 2);
-	return 0;
-}
-
 static bool get_u32(const jv_t *j, uint32_t *out)
 {
 	if (j == NULL || j->kind != JV_NUMBER || !j->isint)
@@ -739,7 +713,7 @@ static int json_data(const jv_t *d, idn_value_t *v, idn_arena_t *a, char *why,
 		if (base64_decode(val->s, val->len, a, &v->data) != 0)
 			FAIL("value %u: data is not valid base64", v->index);
 	} else if (!strcmp(fmt, "hex") && s) {
-		if (hex_decode(val->s, val->len, a, &v->data) != 0)
+		if (idn_hex_decode(val->s, val->len, a, &v->data) != 0)
 			FAIL("value %u: data is not valid hex", v->index);
 	} else if (!strcmp(fmt, "admin") && val->kind == JV_OBJECT) {
 		const jv_t *h = jv_get(val, "handle");
@@ -1362,13 +1336,7 @@ int import_main(int argc, char **argv)
 			fputs(import_usage, stdout);
 			return 0;
 		default:
-			fprintf(stderr,
-				"idctl: import: %s '%s' (see idctl import "
-				"--help)\n",
-				c == ':' ? "option needs a value"
-					 : "unknown option",
-				argv[optind - 1]);
-			return 2;
+			return ctl_opt_error("import", c, argv[optind - 1]);
 		}
 	}
 	/* positional: "import" FILE */

@@ -8,8 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "ctlutil.h"
 #include "error.h"
 #include "ident.h"
 #include "msg.h"
@@ -57,60 +57,15 @@ static int usage_err(const char *fmt, const char *arg)
 	return 2;
 }
 
-typedef struct {
-	idn_arena_t *a;
-	idn_msg_t m;
-	bool got;
-	int err;
-} grab_t;
-
-static int grab(void *ctx, const idn_env_t *env, const uint8_t *msg, size_t len)
-{
-	(void)env;
-	grab_t *g = ctx;
-	uint8_t *copy = idn_arena_alloc(g->a, len ? len : 1);
-	if (copy == NULL) {
-		g->err = -ENOMEM;
-		return 1;
-	}
-	memcpy(copy, msg, len);
-	if (idn_msg_decode(copy, len, &g->m) != 0) {
-		g->err = IDN_EPROTO;
-		return 1;
-	}
-	g->got = true;
-	return 1;
-}
-
 /* One request through the control socket; *m gets the reply. Returns 0 or
  * a transport error (reported here). */
 static int call(tctx_t *x, uint32_t op, const idn_wr_t *body, idn_msg_t *m)
 {
-	size_t cap = IDN_HDR_LEN + body->len + 8;
-	uint8_t *buf = idn_arena_alloc(&x->a, cap);
-	if (buf == NULL)
-		return -ENOMEM;
-	idn_hdr_t h = {0};
-	h.op = op;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
-	idn_wr_t w;
-	idn_wr_init(&w, buf, cap);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body->buf, body->len);
-	idn_msg_finish(&w, mk, NULL);
-	grab_t g = {.a = &x->a};
-	idn_client_t *cl;
-	int err = w.err;
+	ctl_reply_t g;
+	int err = ctl_request(IDN_NET_UNIX, x->sock, x->timeout_ms, op, 0, body,
+			      &x->a, &g);
 	if (err == 0)
-		err = idn_client_open(IDN_NET_UNIX, x->sock, x->timeout_ms,
-				      &cl);
-	if (err == 0) {
-		err = idn_client_call(cl, w.buf, w.len, grab, &g);
-		idn_client_close(cl);
-	}
-	if (err == 0)
-		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+		err = g.got ? 0 : IDN_EPROTO;
 	if (err)
 		fprintf(stderr, "idctl: template: via %s: %s\n", x->sock,
 			idn_strerror(err));
@@ -127,6 +82,30 @@ static void print_refusal(const char *what, const idn_msg_t *m)
 	fprintf(stderr, "idctl: template %s: refused (rc %u)%s%.*s\n", what,
 		m->hdr.rc, text.len ? ": " : "", (int)text.len,
 		text.p ? (const char *)text.p : "");
+}
+
+/* Reports a reply to a request on template id (version 0: all of it)
+ * that did not succeed: not found, as "idctl: CMD: no template ...", or
+ * another refusal of WHAT. Returns 0 on success, else 1. */
+static int check_found(const char *cmd, const char *what, const char *id,
+		       uint32_t version, const idn_msg_t *m)
+{
+	if (m->hdr.rc == IDN_RC_NOT_FOUND ||
+	    m->hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
+		if (version)
+			fprintf(stderr,
+				"idctl: %s: no template %s version %u (rc %u)\n",
+				cmd, id, version, m->hdr.rc);
+		else
+			fprintf(stderr, "idctl: %s: no template %s (rc %u)\n",
+				cmd, id, m->hdr.rc);
+		return 1;
+	}
+	if (m->hdr.rc != IDN_RC_SUCCESS) {
+		print_refusal(what, m);
+		return 1;
+	}
+	return 0;
 }
 
 /* "PREFIX/TEMPLATE/NAME" into out. */
@@ -157,24 +136,8 @@ static int fetch(tctx_t *x, const char *id, uint32_t version, idn_value_t **v,
 	idn_msg_t m;
 	if (call(x, IDN_OC_RESOLUTION, &w, &m) != 0)
 		return 1;
-	if (m.hdr.rc == IDN_RC_NOT_FOUND ||
-	    m.hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
-		if (version)
-			fprintf(stderr,
-				"idctl: template: no template %s "
-				"version %u (rc %u)\n",
-				id, version, m.hdr.rc);
-		else
-			fprintf(stderr,
-				"idctl: template: no template %s "
-				"(rc %u)\n",
-				id, m.hdr.rc);
+	if (check_found("template", "get", id, version, &m) != 0)
 		return 1;
-	}
-	if (m.hdr.rc != IDN_RC_SUCCESS) {
-		print_refusal("get", &m);
-		return 1;
-	}
 	idn_values_body_t b;
 	if (idn_values_body_decode(m.rest, &x->a, &b) != 0) {
 		fprintf(stderr, "idctl: template get: malformed reply\n");
@@ -430,24 +393,8 @@ static int cmd_delete(tctx_t *x, const char *prefix, const char *name,
 	idn_msg_t m;
 	if (call(x, version ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, &w, &m) != 0)
 		return 1;
-	if (m.hdr.rc == IDN_RC_NOT_FOUND ||
-	    m.hdr.rc == IDN_RC_VALUES_NOT_FOUND) {
-		if (version)
-			fprintf(stderr,
-				"idctl: template delete: no template %s "
-				"version %u (rc %u)\n",
-				id, version, m.hdr.rc);
-		else
-			fprintf(stderr,
-				"idctl: template delete: no template %s "
-				"(rc %u)\n",
-				id, m.hdr.rc);
+	if (check_found("template delete", "delete", id, version, &m) != 0)
 		return 1;
-	}
-	if (m.hdr.rc != IDN_RC_SUCCESS) {
-		print_refusal("delete", &m);
-		return 1;
-	}
 	if (version)
 		printf("deleted %s version %u\n", id, version);
 	else

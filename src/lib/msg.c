@@ -2,6 +2,7 @@
 #include "msg.h"
 
 #include <errno.h>
+#include <time.h>
 
 #include <openssl/evp.h>
 
@@ -178,6 +179,19 @@ void idn_msg_finish(idn_wr_t *w, idn_msg_mark_t m, const idn_cred_t *cred)
 	idn_wr_patch_u32(w, m.hdr + IDN_HDR_LEN - 4, (uint32_t)body_len);
 	if (m.env != SIZE_MAX)
 		idn_wr_patch_u32(w, m.env + 16, (uint32_t)msg_len);
+}
+
+void idn_msg_request(idn_wr_t *w, uint32_t op, uint32_t flags, uint32_t ttl,
+		     const uint8_t *body, size_t blen)
+{
+	idn_hdr_t h = {0};
+	h.op = op;
+	h.flags = flags;
+	h.serial = 0xffff;
+	h.expiry = (uint32_t)time(NULL) + ttl;
+	idn_msg_mark_t mk = idn_msg_start(w, NULL, &h);
+	idn_wr_raw(w, body, blen);
+	idn_msg_finish(w, mk, NULL);
 }
 
 int idn_digest(uint8_t alg, const uint8_t *p, size_t len, uint8_t *out,

@@ -172,6 +172,13 @@ idn_msg_mark_t idn_msg_start(idn_wr_t *w, const idn_env_t *env,
 			     const idn_hdr_t *h);
 void idn_msg_finish(idn_wr_t *w, idn_msg_mark_t m, const idn_cred_t *cred);
 
+/* Writes a whole request message of op without envelope or credential:
+ * the header (flags, serial 0xffff, expiry ttl seconds from now) and the
+ * body's blen bytes. Errors stick in w->err (IDN_ETOOLONG when the
+ * buffer or the message limit is exceeded). */
+void idn_msg_request(idn_wr_t *w, uint32_t op, uint32_t flags, uint32_t ttl,
+		     const uint8_t *body, size_t blen);
+
 /* Digest of a request's header + body (msg->signed_part) with the given
  * algorithm. out must hold 32 bytes; *out_len gets the digest length.
  * Returns 0 or IDN_EINVAL for an unknown algorithm. */

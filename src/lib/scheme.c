@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "hex.h"
 
 /* ---- small helpers ---- */
 
@@ -115,16 +116,6 @@ static bool cset82(char c)
 	return c != '\0' && strchr("!\"%&'()*+,-./:;<=>?_", c) != NULL;
 }
 
-static int hexval(char c)
-{
-	if (is_digit(c))
-		return c - '0';
-	c = lower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decodes s[0..n) into out (capacity cap, NUL-terminated).
  * Returns the decoded length, -1 for a bad escape, -2 when it does not fit. */
 static long pct_decode(const char *s, size_t n, char *out, size_t cap)
@@ -135,7 +126,7 @@ static long pct_decode(const char *s, size_t n, char *out, size_t cap)
 		if (c == '%') {
 			if (n - i < 3)
 				return -1;
-			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+			int h = idn_hex_digit(s[i + 1]), l = idn_hex_digit(s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (char)(h * 16 + l);
@@ -626,8 +617,8 @@ static int epc_serial(errbuf_t *e, const char *s, size_t n, char *out,
 	for (size_t i = 0; i < n; i++) {
 		char c = s[i];
 		if (c == '%') {
-			int h = n - i >= 3 ? hexval(s[i + 1]) : -1;
-			int l = n - i >= 3 ? hexval(s[i + 2]) : -1;
+			int h = n - i >= 3 ? idn_hex_digit(s[i + 1]) : -1;
+			int l = n - i >= 3 ? idn_hex_digit(s[i + 2]) : -1;
 			if (h < 0 || l < 0)
 				return fail(e, IDN_EIDENT,
 					    "EPC URN: bad %%-escape in the "

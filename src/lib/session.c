@@ -4,7 +4,6 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "error.h"
 #include "msg.h"
@@ -18,15 +17,9 @@ struct idn_session {
 static int request(uint8_t *buf, size_t cap, uint32_t op, idn_bytes_t body,
 		   size_t *len)
 {
-	idn_hdr_t h = {0};
-	h.op = op;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, cap);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
-	idn_wr_raw(&w, body.p, body.len);
-	idn_msg_finish(&w, mk, NULL);
+	idn_msg_request(&w, op, 0, 3600, body.p, body.len);
 	*len = w.len;
 	return w.err;
 }

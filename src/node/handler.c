@@ -12,6 +12,7 @@
 #include "auth.h"
 #include "authz.h"
 #include "error.h"
+#include "handler_int.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
@@ -19,9 +20,6 @@
 #include "tplcheck.h"
 #include "value.h"
 #include "wire.h"
-
-#define STAT(h, field) \
-	atomic_fetch_add_explicit(&(h)->stats.field, 1, memory_order_relaxed)
 
 /* idnode's own operations on the control socket */
 enum {
@@ -302,23 +300,9 @@ void handler_end(handler_t *h)
 	idn_arena_reset(&h->arena);
 }
 
-/* ---- reply building ---- */
+/* ---- reply building (handler_int.h) ---- */
 
-typedef struct {
-	handler_t *h;
-	const idn_env_t *env;
-	const idn_msg_t *req; /* NULL when the request did not decode */
-	emit_fn emit;
-	void *ctx;
-	idn_wr_t w;
-	idn_msg_mark_t mark;
-	int sent;
-	const uint8_t *frame; /* the request frame, for a challenge */
-	size_t frame_len;
-	const authz_who_t *reader; /* authenticated reader of a resolution */
-} reply_t;
-
-static void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
+void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
 {
 	idn_env_t env = {0};
 	idn_hdr_t hdr = {0};
@@ -382,7 +366,7 @@ static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
 	return w.err ? -1 : 0;
 }
 
-static int reply_send(reply_t *r)
+int reply_send(reply_t *r)
 {
 	idn_cred_t cred;
 	uint8_t sigbuf[1100];
@@ -402,7 +386,7 @@ static int reply_send(reply_t *r)
 	return r->emit(r->ctx, r->w.buf, r->w.len);
 }
 
-static int reply_error(reply_t *r, uint32_t rc, const char *text)
+int reply_error(reply_t *r, uint32_t rc, const char *text)
 {
 	reply_start(r, rc, 0);
 	idn_error_body_encode(&r->w, idn_bytes_str(text ? text : ""));
@@ -411,7 +395,7 @@ static int reply_error(reply_t *r, uint32_t rc, const char *text)
 
 /* Maps a library error from a write or lookup to a response code and a
  * message for the client. */
-static int reply_lib_error(reply_t *r, int err)
+int reply_lib_error(reply_t *r, int err)
 {
 	uint32_t rc;
 	const char *text = idn_strerror(err);
@@ -565,7 +549,7 @@ static bool is_prefix_handle(const idn_ident_t *id)
 
 /* The node may change P/S when it is authoritative for P, and the prefix
  * handle 0.NA/X when it is authoritative for X or a level above it. */
-static int responsible(handler_t *h, const idn_ident_t *id)
+int responsible(handler_t *h, const idn_ident_t *id)
 {
 	idn_record_t rec;
 	size_t at;
@@ -580,7 +564,7 @@ static int responsible(handler_t *h, const idn_ident_t *id)
 	return loc == LOC_AUTH || (loc == LOC_REFER && at == plen);
 }
 
-static int parse_id(handler_t *h, idn_bytes_t text)
+int parse_id(handler_t *h, idn_bytes_t text)
 {
 	unsigned flags = h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0;
 	int err = idn_ident_parse(text.p, text.len, flags, &h->id);
@@ -824,325 +808,7 @@ static int do_resolve(reply_t *r, int transport)
 	return reply_error(r, IDN_RC_NOT_FOUND, "");
 }
 
-/* ---- administration ---- */
-
-static int stamp_and_check(handler_t *h, idn_value_t *v, uint32_t n,
-			   reply_t *r)
-{
-	for (uint32_t i = 0; i < n; i++) {
-		int err = idn_value_check(&v[i], &h->arena);
-		if (err) {
-			char text[160];
-			snprintf(text, sizeof(text), "value %u (%.*s): %s",
-				 v[i].index, (int)(v[i].type.len > 64 ? 64 : v[i].type.len),
-				 v[i].type.p, idn_strerror(err));
-			reply_error(r, IDN_RC_INVALID_VALUE, text);
-			return -1;
-		}
-		v[i].timestamp = h->now;
-	}
-	return 0;
-}
-
-static unsigned id_flags(const handler_t *h)
-{
-	return h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0;
-}
-
-/* The values of id before a write, copied out of t into a (the template
- * rules compare before and after); *oldp NULL when there is no record. */
-static int tpl_old(idn_wtxn_t *t, const idn_ident_t *id, idn_arena_t *a,
-		   idn_record_t *old, idn_record_t **oldp)
-{
-	*oldp = NULL;
-	int err = idn_wtxn_get(t, id->key, id->key_len, old);
-	if (err == IDN_ENOTFOUND)
-		return 0;
-	if (err)
-		return err;
-	uint8_t *copy = idn_arena_alloc(a, old->values.len + 1);
-	if (copy == NULL)
-		return -ENOMEM;
-	memcpy(copy, old->values.p, old->values.len);
-	old->values = idn_bytes(copy, old->values.len);
-	*oldp = old;
-	return 0;
-}
-
-/* Runs one write operation in its own durable transaction. */
-static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
-		    const uint32_t *idx, uint32_t nidx, const uint8_t *pfx,
-		    uint32_t pfxlen)
-{
-	handler_t *h = r->h;
-	bool overwrite = r->req->hdr.flags & IDN_OF_OVERWRITE;
-	bool checked = op == IDN_OC_CREATE || op == IDN_OC_ADD_VALUE ||
-		       op == IDN_OC_MODIFY_VALUE || op == IDN_OC_REMOVE_VALUE;
-	idn_record_t old = {0}, *oldp = NULL;
-	char text[1024];
-	text[0] = 0; /* set by tpl_enforce only */
-	idn_wtxn_t *t;
-	int err = idn_wtxn_begin(h->store, &t);
-	if (err)
-		return reply_lib_error(r, err);
-	if (checked || op == IDN_OC_DELETE)
-		err = tpl_old(t, &h->id, &h->arena, &old, &oldp);
-	if (err) {
-		idn_wtxn_abort(t);
-		return reply_lib_error(r, err);
-	}
-	switch (op) {
-	case IDN_OC_CREATE:
-		err = idn_wtxn_create(t, &h->id, v, n, overwrite);
-		break;
-	case IDN_OC_DELETE:
-		err = idn_wtxn_delete(t, &h->id);
-		break;
-	case IDN_OC_ADD_VALUE:
-		err = idn_wtxn_add(t, &h->id, v, n, overwrite);
-		break;
-	case IDN_OC_MODIFY_VALUE:
-		err = idn_wtxn_modify(t, &h->id, v, n);
-		break;
-	case IDN_OC_REMOVE_VALUE:
-		err = idn_wtxn_remove(t, &h->id, idx, nidx);
-		break;
-	case IDN_OC_HOME:
-		err = idn_wtxn_home(t, pfx, pfxlen);
-		break;
-	case IDN_OC_UNHOME:
-		err = idn_wtxn_unhome(t, pfx, pfxlen);
-		break;
-	default:
-		err = IDN_EUNSUPPORTED;
-	}
-	/* templates: the record as it would stand must pass (tplcheck.h) */
-	if (err == 0 && checked)
-		err = tpl_enforce(t, &h->id, id_flags(h), oldp, true,
-				  &h->arena, text, sizeof(text));
-	/* ... and template versions that records use stay */
-	if (err == 0 && (op == IDN_OC_DELETE || op == IDN_OC_REMOVE_VALUE))
-		err = tpl_check_unused(h->store, t, &h->id, id_flags(h), oldp,
-				       op == IDN_OC_DELETE ? NULL : idx, nidx,
-				       &h->arena, text, sizeof(text));
-	if (err) {
-		idn_wtxn_abort(t);
-		if (err == IDN_EVALUE && text[0])
-			return reply_error(r, IDN_RC_INVALID_VALUE, text);
-		return reply_lib_error(r, err);
-	}
-	if (op == IDN_OC_CREATE && oldp == NULL) /* new, not replaced */
-		act_registered(h->act, h->now, id_flags(h), &h->id, v, n, t);
-	err = idn_wtxn_commit(t);
-	if (err) {
-		act_discard(h->act);
-		return reply_lib_error(r, err);
-	}
-	act_commit(h->act);
-	STAT(h, writes);
-	reply_start(r, IDN_RC_SUCCESS, 0);
-	return reply_send(r);
-}
-
-/* Parses the identifier of a record operation and checks that this node
- * is responsible for it. Replies and returns -1 on failure. */
-static int admin_target(reply_t *r, idn_bytes_t text)
-{
-	handler_t *h = r->h;
-	int err = parse_id(h, text);
-	if (err == 0) {
-		err = responsible(h, &h->id);
-		err = err < 0 ? err : err == 0 ? IDN_ENOTHOMED : 0;
-	}
-	if (err) {
-		if (err == IDN_ENOTHOMED) {
-			char text2[300];
-			snprintf(text2, sizeof(text2),
-				 "prefix %.*s is not homed on this node",
-				 (int)(h->id.prefix_len > 200 ? 200 : h->id.prefix_len),
-				 h->id.text.p);
-			reply_error(r, IDN_RC_SERVER_NOT_RESP, text2);
-		} else {
-			reply_lib_error(r, err);
-		}
-		return -1;
-	}
-	return 0;
-}
-
-static int do_values_op(reply_t *r)
-{
-	idn_values_body_t b;
-	int err = idn_values_body_decode(r->req->rest, &r->h->arena, &b);
-	if (err)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR, idn_strerror(err));
-	if (admin_target(r, b.id) != 0)
-		return 0;
-	if (stamp_and_check(r->h, b.values, b.nvalues, r) != 0)
-		return 0;
-	return write_op(r, (int)r->req->hdr.op, b.values, b.nvalues, NULL, 0,
-			NULL, 0);
-}
-
-/* Response code of one record of a bulk create. */
-static uint32_t bulk_rc(int err)
-{
-	switch (err) {
-	case 0: return IDN_RC_SUCCESS;
-	case IDN_EEXISTS: return IDN_RC_ALREADY_EXISTS;
-	case IDN_EIDENT: case IDN_EUTF8: return IDN_RC_INVALID_HANDLE;
-	case IDN_EVALUE: case IDN_ETOOMANY: case IDN_ETOOLONG:
-		return IDN_RC_INVALID_VALUE;
-	case IDN_ENOTHOMED: return IDN_RC_SERVER_NOT_RESP;
-	default: return IDN_RC_ERROR;
-	}
-}
-
-/* A failure of the store itself (or -errno, e.g. -ENOMEM) ends the write
- * transaction (store.h). */
-static bool bulk_fatal(int err)
-{
-	return err == IDN_ENOSPACE || err == IDN_ESTORE ||
-	       (err < 0 && (err < IDN_ERR_BASE || err >= IDN_ERR_LAST));
-}
-
-/* idnode's bulk create (idctl import): body u32 count + count times
- * (identifier, u32 nvalues, values); every record is created without
- * overwrite in ONE durable write transaction. A record that fails (exists,
- * invalid identifier or value, prefix not homed) is reported in its slot of
- * the reply (u32 count + u32 response code per record) and does not stop
- * the others; a failure of the store fails the whole batch with an error
- * reply and nothing applied. Values keep a non-zero timestamp as given
- * (an export restored keeps its times); 0 means now. */
-/* Ends a bulk create's transaction without committing; a group's
- * transaction ends the whole group (handler.h). */
-static void bulk_abort(handler_t *h, idn_wtxn_t *t)
-{
-	if (t == h->group) {
-		h->group = NULL;
-		h->group_broken = true;
-	}
-	idn_wtxn_abort(t);
-	act_discard(h->act);
-}
-
-static int do_bulk_create(reply_t *r)
-{
-	handler_t *h = r->h;
-	idn_rd_t rd;
-	idn_rd_init(&rd, r->req->rest.p, r->req->rest.len);
-	/* a record is at least an empty identifier string and a count */
-	uint32_t n = idn_rd_count(&rd, IDN_MSG_MAX / 8, 8);
-	uint32_t *rcs = n ? idn_arena_array(&h->arena, n, sizeof(*rcs)) : NULL;
-	if (rd.err || (n && rcs == NULL))
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed bulk create request");
-	idn_wtxn_t *t = h->group;
-	int err = t ? 0 : idn_wtxn_begin(h->store, &t);
-	if (err)
-		return reply_lib_error(r, err);
-	uint64_t created = 0;
-	for (uint32_t i = 0; i < n; i++) {
-		idn_bytes_t id = idn_rd_str(&rd, IDN_IDENT_MAX);
-		idn_value_t *v;
-		uint32_t nv;
-		if (rd.err || idn_values_decode(&rd, &h->arena, &v, &nv) != 0) {
-			bulk_abort(h, t);
-			return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-					   "malformed bulk create request");
-		}
-		err = parse_id(h, id);
-		if (err == 0) {
-			err = responsible(h, &h->id);
-			err = err < 0 ? err : err == 0 ? IDN_ENOTHOMED : 0;
-		}
-		for (uint32_t k = 0; err == 0 && k < nv; k++) {
-			err = idn_value_check(&v[k], &h->arena);
-			if (v[k].timestamp == 0)
-				v[k].timestamp = h->now;
-		}
-		if (err == 0)
-			err = idn_wtxn_create(t, &h->id, v, nv, false);
-		if (err == 0 && tpl_concerns(&h->id, v, nv)) {
-			/* templates: a record that does not conform is taken
-			 * back out (it did not exist before) */
-			char text[512];
-			err = tpl_enforce(t, &h->id, id_flags(h), NULL, false,
-					  &h->arena, text, sizeof(text));
-			if (err != 0 && !bulk_fatal(err)) {
-				int e2 = idn_wtxn_delete(t, &h->id);
-				err = e2 ? e2 : err;
-			}
-		}
-		if (bulk_fatal(err)) {
-			bulk_abort(h, t);
-			return reply_lib_error(r, err);
-		}
-		if (err == 0)
-			act_registered(h->act, h->now, id_flags(h), &h->id, v, nv, t);
-		created += err == 0;
-		rcs[i] = bulk_rc(err);
-	}
-	if (idn_rd_finish(&rd) != 0) {
-		bulk_abort(h, t);
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed bulk create request");
-	}
-	if (t == h->group) {
-		h->group_created += created; /* counted at the group's commit */
-	} else {
-		err = idn_wtxn_commit(t);
-		if (err) {
-			act_discard(h->act);
-			return reply_lib_error(r, err);
-		}
-		act_commit(h->act);
-		atomic_fetch_add_explicit(&h->stats.writes, created,
-					  memory_order_relaxed);
-	}
-	reply_start(r, IDN_RC_SUCCESS, 0);
-	idn_wr_u32(&r->w, n);
-	for (uint32_t i = 0; i < n; i++)
-		idn_wr_u32(&r->w, rcs[i]);
-	return reply_send(r);
-}
-
-static int do_remove(reply_t *r)
-{
-	idn_remove_req_t b;
-	int err = idn_remove_req_decode(r->req->rest, &r->h->arena, &b);
-	if (err)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR, idn_strerror(err));
-	if (admin_target(r, b.id) != 0)
-		return 0;
-	return write_op(r, IDN_OC_REMOVE_VALUE, NULL, 0, b.indexes, b.nindexes,
-			NULL, 0);
-}
-
-static int do_delete(reply_t *r)
-{
-	idn_bytes_t id;
-	if (idn_id_body_decode(r->req->rest, &id) != 0)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed delete request");
-	if (admin_target(r, id) != 0)
-		return 0;
-	return write_op(r, IDN_OC_DELETE, NULL, 0, NULL, 0, NULL, 0);
-}
-
-static int do_home(reply_t *r)
-{
-	idn_bytes_t id;
-	uint8_t p[IDN_IDENT_MAX];
-	uint32_t pl;
-	if (idn_id_body_decode(r->req->rest, &id) != 0)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed home request");
-	int err = idn_prefix_normalise(id.p, id.len, p, &pl);
-	if (err)
-		return reply_lib_error(r, err);
-	return write_op(r, (int)r->req->hdr.op, NULL, 0, NULL, 0, p, pl);
-}
+/* ---- listing ---- */
 
 /* List replies: identifiers collected into bodies of about LIST_CHUNK
  * bytes, each sent as its own message while the listing continues. */

@@ -15,6 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "hex.h"
 #include "http_int.h"
 #include "log.h"
 #include "net.h"
@@ -100,17 +101,6 @@ void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg)
 
 /* ---- request helpers ---- */
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 char *http_pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len,
 		      bool plus_space, size_t *out_len)
 {
@@ -121,8 +111,8 @@ char *http_pct_decode(h2o_mem_pool_t *pool, const char *s, size_t len,
 		if (c == '%') {
 			if (i + 2 >= len)
 				return NULL;
-			int hi = hexval((unsigned char)s[i + 1]);
-			int lo = hexval((unsigned char)s[i + 2]);
+			int hi = idn_hex_digit((unsigned char)s[i + 1]);
+			int lo = idn_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0 || (hi == 0 && lo == 0))
 				return NULL;
 			c = (char)(hi << 4 | lo);

@@ -22,6 +22,7 @@
 #include <libpq-fe.h>
 
 #include "error.h"
+#include "hex.h"
 #include "wire.h"
 
 /* ---- process-wide setup ---- */
@@ -1143,6 +1144,21 @@ size_t h_resolve_simple(uint8_t *out, size_t cap, uint32_t request_id,
 	return h_resolve_frame(out, cap, &q, id, strlen(id), NULL, 0, NULL, 0);
 }
 
+size_t h_create_url_frame(uint8_t *out, size_t cap, uint32_t request_id,
+			  const char *id, const char *url)
+{
+	uint8_t body[1024];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
+			 idn_bytes_str(url), 0, NULL};
+	idn_values_body_t b = {idn_bytes_str(id), 1, &v};
+	idn_values_body_encode(&w, &b);
+	assert_int_equal(w.err, 0);
+	h_req_t q = h_req(IDN_OC_CREATE, request_id);
+	return h_frame(out, cap, &q, body, w.len);
+}
+
 void h_reply_init(h_reply_t *r)
 {
 	memset(r, 0, sizeof(*r));
@@ -1472,17 +1488,6 @@ uint8_t *h_read_file(const char *path, size_t *len)
 	return p;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 uint8_t *h_read_hex(const char *path, size_t *len)
 {
 	size_t n;
@@ -1494,7 +1499,7 @@ uint8_t *h_read_hex(const char *path, size_t *len)
 	size_t k = 0;
 	int hi = -1;
 	for (size_t i = 0; i < n; i++) {
-		int v = hexval(text[i]);
+		int v = idn_hex_digit(text[i]);
 		if (v < 0)
 			continue; /* newline, spaces */
 		if (hi < 0) {
@@ -1517,4 +1522,24 @@ void h_write_file(const char *path, const char *text)
 	fputs(text, f);
 	if (fclose(f) != 0)
 		fail_msg("cannot write %s: %s", path, strerror(errno));
+}
+
+int h_rmtree(const char *dir)
+{
+	nftw(dir, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+	return access(dir, F_OK) == 0 ? -1 : 0;
+}
+
+char *h_keygen(const char *path, const char *a1, const char *a2)
+{
+	h_run_t r;
+	h_idctl(&r, "keygen", "--out", path, a1, a2, NULL);
+	h_assert_status(&r, 0);
+	const char *hex = strstr(r.out, "hex:");
+	assert_non_null(hex);
+	char *v = strdup(hex + 4);
+	assert_non_null(v);
+	v[strcspn(v, "\n")] = 0;
+	h_run_free(&r);
+	return v;
 }

@@ -242,6 +242,11 @@ size_t h_resolve_frame(uint8_t *out, size_t cap, const h_req_t *q,
 size_t h_resolve_simple(uint8_t *out, size_t cap, uint32_t request_id,
 			const char *id);
 
+/* A creation of id (NUL-terminated) with one value: index 1, type URL,
+ * data url, ttl 86400, default permissions. */
+size_t h_create_url_frame(uint8_t *out, size_t cap, uint32_t request_id,
+			  const char *id, const char *url);
+
 /* A received reply: the message with its (first) envelope. */
 typedef struct {
 	uint8_t *buf;	 /* IDN_ENV_LEN + IDN_MSG_MAX bytes */
@@ -311,6 +316,13 @@ uint8_t *h_read_file(const char *path, size_t *len);
 uint8_t *h_read_hex(const char *path, size_t *len);
 /* Writes a file; fails the test on error. */
 void h_write_file(const char *path, const char *text);
+
+/* Runs idctl keygen --out path [a1 a2] (a1, a2 may be NULL) and returns
+ * the HS_PUBKEY value text it prints after "hex:" (malloc'd). */
+char *h_keygen(const char *path, const char *a1, const char *a2);
+
+/* Removes dir and everything under it; 0, or -1 when dir is still there. */
+int h_rmtree(const char *dir);
 
 /* Deterministic PRNG (xorshift64*). */
 uint64_t h_rand(uint64_t *state);

@@ -44,21 +44,6 @@ static mode_t file_mode(const char *path)
 	return st.st_mode & 07777;
 }
 
-/* idctl keygen --out path [more]; returns the HS_PUBKEY hex. */
-static char *keygen(const char *path, const char *a1, const char *a2,
-		    const char *a3, const char *a4)
-{
-	h_run_t r;
-	h_idctl(&r, "keygen", "--out", path, a1, a2, a3, a4, NULL);
-	h_assert_status(&r, 0);
-	const char *hex = strstr(r.out, "hex:");
-	assert_non_null(hex);
-	char *v = strdup(hex + 4);
-	v[strcspn(v, "\n")] = 0;
-	h_run_free(&r);
-	return v;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -77,11 +62,11 @@ static int setup(void **state)
 	node = node_new("--home", H_HOME, "--log-level", "debug", NULL);
 	node_start(node);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", node->port);
-	char *root = keygen(root_key, NULL, NULL, NULL, NULL);
-	char *sm2 = keygen(sm2_key, "--type", "sm2", NULL, NULL);
-	char *noadd = keygen(noadd_key, NULL, NULL, NULL, NULL);
-	char *enc = keygen(enc_key, "--passphrase-file", pass_file, NULL, NULL);
-	reader_hex = keygen(reader_key, NULL, NULL, NULL, NULL);
+	char *root = h_keygen(root_key, NULL, NULL);
+	char *sm2 = h_keygen(sm2_key, "--type", "sm2");
+	char *noadd = h_keygen(noadd_key, NULL, NULL);
+	char *enc = h_keygen(enc_key, "--passphrase-file", pass_file);
+	reader_hex = h_keygen(reader_key, NULL, NULL);
 	char v1[4096], v2[4096];
 	snprintf(v1, sizeof(v1), "300,perms=e:HS_PUBKEY=hex:%s", root);
 	snprintf(v2, sizeof(v2), "301,perms=e:HS_PUBKEY=hex:%s", enc);
@@ -132,9 +117,7 @@ static int teardown(void **state)
 	(void)state;
 	node_free(node);
 	free(reader_hex);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) != 0;
+	return h_rmtree(dir) != 0;
 }
 
 static json_t *record(const char *id)
@@ -254,15 +237,10 @@ static void secret_admin_creates(void **state)
 static uint32_t raw_secret_create(const char *id, uint8_t alg,
 				  const char *secret)
 {
-	uint8_t body[512], req[2048], ab[2048], sb[512];
+	uint8_t req[2048], ab[2048], sb[512];
 	idn_wr_t w;
-	idn_wr_init(&w, body, sizeof(body));
-	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
-			 idn_bytes_str("https://raw"), 0, NULL};
-	idn_values_body_t b = {idn_bytes_str(id), 1, &v};
-	idn_values_body_encode(&w, &b);
-	h_req_t q = h_req(IDN_OC_CREATE, 7001);
-	size_t len = h_frame(req, sizeof(req), &q, body, w.len);
+	size_t len = h_create_url_frame(req, sizeof(req), 7001, id,
+					"https://raw");
 	h_reply_t ch;
 	h_reply_init(&ch);
 	h_tcp_call(node, req, len, &ch);
@@ -331,15 +309,9 @@ static void missing_add_value_bit_is_401(void **state)
 static void unauthenticated_create_leaves_no_trace(void **state)
 {
 	(void)state;
-	uint8_t body[512], req[1024];
-	idn_wr_t w;
-	idn_wr_init(&w, body, sizeof(body));
-	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
-			 idn_bytes_str("https://anon"), 0, NULL};
-	idn_values_body_t b = {idn_bytes_str(H_HOME "/anon"), 1, &v};
-	idn_values_body_encode(&w, &b);
-	h_req_t q = h_req(IDN_OC_CREATE, 7100);
-	size_t len = h_frame(req, sizeof(req), &q, body, w.len);
+	uint8_t req[1024];
+	size_t len = h_create_url_frame(req, sizeof(req), 7100, H_HOME "/anon",
+					"https://anon");
 	h_reply_t r;
 	h_reply_init(&r);
 	h_udp_call(node, req, len, &r);
@@ -899,6 +871,29 @@ static void grant_and_revoke(void **state)
 	h_assert_status(&r, 1);
 	assert_non_null(strstr(r.err, "no HS_ADMIN value names"));
 	h_run_free(&r);
+	/* ADMIN_ID:INDEX that is not: no index, an empty id, a non-number,
+	 * an index over 32 bits; --auth of a batch likewise */
+	const char *bad_refs[] = {"0.NA/" H_HOME, ":300", "0.NA/" H_HOME ":",
+				  "0.NA/" H_HOME ":3x", "0.NA/" H_HOME
+				  ":4294967296"};
+	for (size_t i = 0; i < sizeof(bad_refs) / sizeof(*bad_refs); i++) {
+		h_ctl(&r, node, "admin", "grant", H_HOME "/granted", "--admin",
+		      bad_refs[i], "--perms", "add_value", NULL);
+		h_assert_status(&r, 2);
+		assert_string_equal(r.err, "idctl: admin grant needs --admin "
+					   "ADMIN_ID:INDEX\n");
+		h_run_free(&r);
+		h_idctl(&r, "-s", addr, "--auth", bad_refs[i], "--key",
+			root_key, "batch", "/dev/null", NULL);
+		h_assert_status(&r, 2);
+		assert_string_equal(r.err, "idctl: --auth wants ADMIN_ID:INDEX, "
+					   "e.g. 0.NA/88.118.8:300\n");
+		h_run_free(&r);
+	}
+	j = record(H_HOME "/granted");
+	assert_non_null(j);
+	h_json_assert_indexes(j, (long[]){1, 2, 100}, 3);
+	json_decref(j);
 }
 
 /* An HS_SECKEY value stored with public read by mistake still never

@@ -18,20 +18,6 @@ static char dir[] = "/tmp/idn-auth.XXXXXX";
 static char adm_key[300], other_key[300], alice_key[300], reader_key[300];
 static char addr[64];
 
-/* keygen into path; returns the HS_PUBKEY hex for a value spec. */
-static char *keygen(const char *path)
-{
-	h_run_t r;
-	h_idctl(&r, "keygen", "--out", path, NULL);
-	h_assert_status(&r, 0);
-	const char *hex = strstr(r.out, "hex:");
-	assert_non_null(hex);
-	char *v = strdup(hex + 4);
-	v[strcspn(v, "\n")] = 0;
-	h_run_free(&r);
-	return v;
-}
-
 static int setup(void **state)
 {
 	(void)state;
@@ -43,9 +29,10 @@ static int setup(void **state)
 	node = node_new("--home", H_HOME, NULL);
 	node_start(node);
 	snprintf(addr, sizeof(addr), "127.0.0.1:%u", node->port);
-	char *adm = keygen(adm_key), *alice = keygen(alice_key),
-	     *reader = keygen(reader_key);
-	free(keygen(other_key));
+	char *adm = h_keygen(adm_key, NULL, NULL);
+	char *alice = h_keygen(alice_key, NULL, NULL);
+	char *reader = h_keygen(reader_key, NULL, NULL);
+	free(h_keygen(other_key, NULL, NULL));
 	char v[4096];
 	/* the prefix's admins: the prefix handle's own key @300 with every
 	 * right, a group @200 (alice) that may create, and a reader @301
@@ -71,11 +58,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	node_free(node);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	if (system(cmd) != 0)
-		return 1;
-	return 0;
+	return h_rmtree(dir) != 0;
 }
 
 /* idctl -s ... --auth ADMIN --key KEY ARGS... */
@@ -193,15 +176,10 @@ static void permissions_are_checked(void **state)
 static void challenge_is_single_use(void **state)
 {
 	(void)state;
-	uint8_t body[512], req[1024];
+	uint8_t req[1024];
 	idn_wr_t w;
-	idn_wr_init(&w, body, sizeof(body));
-	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
-			 idn_bytes_str("https://raw"), 0, NULL};
-	idn_values_body_t b = {idn_bytes_str(H_HOME "/raw-1"), 1, &v};
-	idn_values_body_encode(&w, &b);
-	h_req_t q = h_req(IDN_OC_CREATE, 4242);
-	size_t len = h_frame(req, sizeof(req), &q, body, w.len);
+	size_t len = h_create_url_frame(req, sizeof(req), 4242, H_HOME "/raw-1",
+					"https://raw");
 	h_reply_t ch;
 	h_reply_init(&ch);
 	h_tcp_call(node, req, len, &ch);
@@ -269,7 +247,7 @@ static void signed_replies_verify(void **state)
 	(void)state;
 	char key[300];
 	snprintf(key, sizeof(key), "%s/server.pem", dir);
-	free(keygen(key));
+	free(h_keygen(key, NULL, NULL));
 	node_t *s = node_new("--home", H_HOME, "--server-key", key, NULL);
 	node_start(s);
 	h_ctl_ok(s, "create", H_HOME "/signed", "1:URL=https://signed", NULL);

@@ -578,6 +578,13 @@ static void test_usage_errors(void **state)
 	h_run_free(&r);
 	h_ctl(&r, node, "export", H_HOME, "--bogus", NULL);
 	h_assert_status(&r, 2);
+	assert_string_equal(r.err, "idctl: export: unknown option '--bogus' "
+				   "(see idctl export --help)\n");
+	h_run_free(&r);
+	h_ctl(&r, node, "import", "x.jsonl", "--rejects", NULL);
+	h_assert_status(&r, 2);
+	assert_string_equal(r.err, "idctl: import: option needs a value "
+				   "'--rejects' (see idctl import --help)\n");
 	h_run_free(&r);
 	h_ctl(&r, node, "export", "99.9", NULL);
 	h_assert_status(&r, 1);

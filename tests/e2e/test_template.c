@@ -525,17 +525,26 @@ static void delete_in_use(void **state)
 	h_run_free(&r);
 	h_ctl(&r, node, "template", "get", H_HOME, "valve", "1", NULL);
 	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "idctl: template: no template " H_HOME
+				      "/TEMPLATE/valve version 1 (rc "));
+	h_run_free(&r);
+	h_ctl(&r, node, "template", "delete", H_HOME, "valve", "1", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "idctl: template delete: no template "
+				      H_HOME "/TEMPLATE/valve version 1 (rc "));
 	h_run_free(&r);
 	/* the whole template, unused */
 	h_ctl_ok(node, "template", "put", H_HOME, file, NULL);
 	h_ctl_ok(node, "template", "delete", H_HOME, "valve", NULL);
 	h_ctl(&r, node, "template", "get", H_HOME, "valve", NULL);
 	h_assert_status(&r, 1);
-	assert_non_null(strstr(r.err, "no template"));
+	assert_non_null(strstr(r.err, "idctl: template: no template " H_HOME
+				      "/TEMPLATE/valve (rc "));
 	h_run_free(&r);
 	h_ctl(&r, node, "template", "delete", H_HOME, "valve", NULL);
 	h_assert_status(&r, 1);
-	assert_non_null(strstr(r.err, "no template"));
+	assert_non_null(strstr(r.err, "idctl: template delete: no template "
+				      H_HOME "/TEMPLATE/valve (rc "));
 	h_run_free(&r);
 }
 

@@ -166,9 +166,7 @@ static int teardown(void **state)
 {
 	(void)state;
 	node_free(node);
-	char cmd[400];
-	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
-	return system(cmd) != 0;
+	return h_rmtree(dir) != 0;
 }
 
 static void sign(const char *id, const char *signer, const char *key)

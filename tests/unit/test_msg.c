@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "arena.h"
 #include "error.h"
@@ -1289,6 +1290,41 @@ static void test_msg_build(void **state)
 	assert_int_equal(w.err, IDN_ETOOLONG);
 }
 
+/* idn_msg_request: header fields, the body as given, no credential. */
+static void test_msg_request(void **state)
+{
+	(void)state;
+	uint8_t body[64], buf[128];
+	idn_wr_t b;
+	idn_wr_init(&b, body, sizeof(body));
+	idn_id_body_encode(&b, idn_bytes_str("20.500/req"));
+	assert_int_equal(b.err, 0);
+	idn_wr_t w;
+	idn_wr_init(&w, buf, sizeof(buf));
+	time_t before = time(NULL);
+	idn_msg_request(&w, IDN_OC_DELETE, IDN_OF_PUBLIC_ONLY, 3600, b.buf,
+			b.len);
+	time_t after = time(NULL);
+	assert_int_equal(w.err, 0);
+	assert_int_equal(w.len, IDN_HDR_LEN + b.len + 4);
+	idn_msg_t m;
+	assert_int_equal(idn_msg_decode(buf, w.len, &m), 0);
+	assert_int_equal(m.hdr.op, IDN_OC_DELETE);
+	assert_int_equal(m.hdr.flags, IDN_OF_PUBLIC_ONLY);
+	assert_int_equal(m.hdr.serial, 0xffff);
+	assert_in_range(m.hdr.expiry, (uint32_t)before + 3600,
+			(uint32_t)after + 3600);
+	assert_false(m.has_cred);
+	idn_bytes_t id;
+	assert_int_equal(idn_id_body_decode(m.body, &id), 0);
+	assert_bytes_str(id, "20.500/req");
+
+	/* too small a buffer: the sticky error */
+	idn_wr_init(&w, buf, IDN_HDR_LEN + 2);
+	idn_msg_request(&w, IDN_OC_DELETE, 0, 3600, b.buf, b.len);
+	assert_int_equal(w.err, IDN_ETOOLONG);
+}
+
 /* ---- UDP ---- */
 
 static void test_udp_frag_count(void **state)
@@ -1495,6 +1531,7 @@ int main(void)
 		cmocka_unit_test(test_msg_errors),
 		cmocka_unit_test(test_body_errors),
 		cmocka_unit_test(test_msg_build),
+		cmocka_unit_test(test_msg_request),
 		cmocka_unit_test(test_udp_frag_count),
 		cmocka_unit_test(test_udp_frag_vectors),
 		cmocka_unit_test(test_reasm),
