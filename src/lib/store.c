@@ -97,6 +97,18 @@ int idn_store_get(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
 	return t->store->ops->get(t, key, keylen, out);
 }
 
+int idn_store_get_unchecked(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+			    idn_record_t *out)
+{
+	if (t == NULL || out == NULL || (key == NULL && keylen))
+		return IDN_EINVAL;
+	if (!key_ok(key, keylen))
+		return IDN_ENOTFOUND;
+	if (t->store->ops->get_unchecked == NULL)
+		return t->store->ops->get(t, key, keylen, out);
+	return t->store->ops->get_unchecked(t, key, keylen, out);
+}
+
 int idn_store_homed(idn_rtxn_t *t, const uint8_t *prefix, size_t len)
 {
 	if (t == NULL || (prefix == NULL && len))

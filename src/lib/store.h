@@ -103,6 +103,12 @@ typedef struct {
 int idn_store_get(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
 		  idn_record_t *out);
 
+/* idn_store_get for a caller that walks every value itself and treats a
+ * malformed one as IDN_ECORRUPT (the resolution path): the record's header
+ * and identifier are checked, its values may not be. */
+int idn_store_get_unchecked(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+			    idn_record_t *out);
+
 /* 1 if the normalised prefix is homed, 0 if not, or a negative error. */
 int idn_store_homed(idn_rtxn_t *t, const uint8_t *prefix, size_t len);
 

@@ -49,6 +49,9 @@ struct idn_store_ops {
 
 	int (*get)(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
 		   idn_record_t *out);
+	/* optional (NULL: get): get without the walk of the values */
+	int (*get_unchecked)(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+			     idn_record_t *out);
 	int (*homed)(idn_rtxn_t *t, const uint8_t *prefix, size_t len);
 	int (*list)(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
 		    idn_bytes_t after, idn_list_cb cb, void *ctx);
