@@ -296,7 +296,7 @@ typedef struct {
 	 * generator that falls behind sends in bursts */
 	uint64_t lag_hist[H_BUCKETS];
 	uint64_t lag_max;
-	uint64_t preempted; /* involuntary context switches of the threads */
+	uint64_t preempted;  /* involuntary context switches of the threads */
 	uint64_t start, end; /* ns */
 } stats_t;
 
@@ -1055,8 +1055,7 @@ static void stats_merge(stats_t *a, const stats_t *b)
 }
 
 /* Quantile q of histogram hist in microseconds (0 when empty). */
-static double hist_percentile_us(const uint64_t *hist, uint64_t max,
-				 double q)
+static double hist_percentile_us(const uint64_t *hist, uint64_t max, double q)
 {
 	uint64_t total = 0;
 	for (unsigned i = 0; i < H_BUCKETS; i++)

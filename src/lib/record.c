@@ -49,8 +49,7 @@ int idn__record_parse(const uint8_t *blob, size_t len, idn_record_t *out)
 	return err;
 }
 
-int idn__record_parse_header(const uint8_t *blob, size_t len,
-			     idn_record_t *out)
+int idn__record_parse_header(const uint8_t *blob, size_t len, idn_record_t *out)
 {
 	idn_rd_t r;
 	idn_rd_init(&r, blob, len);

@@ -1393,17 +1393,19 @@ static void test_corrupt_blob(void **state)
 		idn_ident_t bid;
 		idn_record_t rec;
 		mkid(&bid, bad[i].key);
-		int rc = idn_store_get_unchecked(rt, bid.key, bid.key_len, &rec);
+		int rc =
+			idn_store_get_unchecked(rt, bid.key, bid.key_len, &rec);
 		bool header = i <= 2 || i == 8;
 		if (header) {
 			if (rc != IDN_ECORRUPT)
-				fail_msg("%s unchecked: got %d, want IDN_ECORRUPT",
+				fail_msg("%s unchecked: got %d, want "
+					 "IDN_ECORRUPT",
 					 bad[i].key, rc);
 			continue;
 		}
 		if (rc != 0)
-			fail_msg("%s unchecked: got %d (%s), want 0", bad[i].key,
-				 rc, idn_strerror(rc));
+			fail_msg("%s unchecked: got %d (%s), want 0",
+				 bad[i].key, rc, idn_strerror(rc));
 		size_t hlen = 12 + strlen(bad[i].key);
 		assert_int_equal(rec.nvalues, i == 3 ? 3 : 2);
 		assert_bytes(rec.values, bad[i].b + hlen, bad[i].len - hlen);
