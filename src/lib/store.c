@@ -75,6 +75,13 @@ int idn_rtxn_renew(idn_rtxn_t *t)
 	return t->store->ops->rtxn_renew(t);
 }
 
+uint64_t idn_rtxn_snapshot(idn_rtxn_t *t)
+{
+	if (t == NULL || t->store->ops->rtxn_snapshot == NULL)
+		return 0;
+	return t->store->ops->rtxn_snapshot(t);
+}
+
 void idn_rtxn_free(idn_rtxn_t *t)
 {
 	if (t)

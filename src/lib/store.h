@@ -90,6 +90,10 @@ int idn_rtxn_begin(idn_store_t *s, idn_rtxn_t **out);
 void idn_rtxn_reset(idn_rtxn_t *t);
 /* Takes a fresh snapshot. Returns 0 or IDN_ESTORE. */
 int idn_rtxn_renew(idn_rtxn_t *t);
+/* Names the committed state a live read transaction sees: two snapshots
+ * with the same non-zero value see the same data at the same addresses
+ * (nothing was committed in between). 0: the backend cannot tell. */
+uint64_t idn_rtxn_snapshot(idn_rtxn_t *t);
 void idn_rtxn_free(idn_rtxn_t *t);
 
 typedef struct {

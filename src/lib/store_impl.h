@@ -45,6 +45,7 @@ struct idn_store_ops {
 	int (*rtxn_begin)(idn_store_t *s, idn_rtxn_t **out);
 	void (*rtxn_reset)(idn_rtxn_t *t);
 	int (*rtxn_renew)(idn_rtxn_t *t);
+	uint64_t (*rtxn_snapshot)(idn_rtxn_t *t); /* optional (NULL: 0) */
 	void (*rtxn_free)(idn_rtxn_t *t);
 
 	int (*get)(idn_rtxn_t *t, const uint8_t *key, size_t keylen,

@@ -378,6 +378,13 @@ static int lmdb_rtxn_renew(idn_rtxn_t *base)
 	return 0;
 }
 
+/* LMDB: the id of the last transaction committed before the snapshot. */
+static uint64_t lmdb_rtxn_snapshot(idn_rtxn_t *base)
+{
+	lrtxn_t *t = lrtxn(base);
+	return t->live ? (uint64_t)mdb_txn_id(t->txn) : 0;
+}
+
 static void lmdb_rtxn_free(idn_rtxn_t *base)
 {
 	lrtxn_t *t = lrtxn(base);
@@ -788,6 +795,7 @@ static const idn_store_ops_t lmdb_ops = {
 	.rtxn_begin = lmdb_rtxn_begin,
 	.rtxn_reset = lmdb_rtxn_reset,
 	.rtxn_renew = lmdb_rtxn_renew,
+	.rtxn_snapshot = lmdb_rtxn_snapshot,
 	.rtxn_free = lmdb_rtxn_free,
 	.get = lmdb_get,
 	.get_unchecked = lmdb_get_unchecked,

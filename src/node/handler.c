@@ -280,10 +280,15 @@ int handler_begin(handler_t *h)
 	h->now = (uint32_t)time(NULL);
 	if (h->snapshot)
 		return 0;
-	h->loc.len = 0;
 	int err = idn_rtxn_renew(h->rtxn);
 	if (err == 0)
 		h->snapshot = true;
+	/* the memo of locate points into the snapshot: it stays only when
+	 * nothing was committed since it was taken */
+	uint64_t snap = err == 0 ? idn_rtxn_snapshot(h->rtxn) : 0;
+	if (snap == 0 || snap != h->loc.snap)
+		h->loc.len = 0;
+	h->loc.snap = snap;
 	return err;
 }
 
@@ -293,7 +298,6 @@ void handler_end(handler_t *h)
 		idn_rtxn_reset(h->rtxn);
 		h->snapshot = false;
 	}
-	h->loc.len = 0;
 	if (h->psnapshot) {
 		idn_rtxn_reset(h->prtxn);
 		h->psnapshot = false;
@@ -532,13 +536,13 @@ static int locate_store(handler_t *h, const uint8_t *p, size_t plen,
 }
 
 /* locate_store on the handler's snapshot, remembering the last answer
- * until the snapshot is released: on a recursive node that saves the walk
+ * while the snapshot stays the same (handler_begin): on a recursive node that saves the walk
  * up the prefix's parents (up to two lookups per level) before every
  * cache hit, on an authoritative one the homed lookup. */
 static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
 		  idn_record_t *deleg)
 {
-	if (plen > 0 && plen == h->loc.len &&
+	if (plen > 0 && plen == h->loc.len && h->snapshot &&
 	    memcmp(p, h->loc.prefix, plen) == 0) {
 		*at = h->loc.at;
 		if (h->loc.loc == LOC_REFER)

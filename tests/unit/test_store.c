@@ -1078,11 +1078,27 @@ static void test_rtxn_reset_renew(void **state)
 	assert_int_equal(idn_rtxn_begin(f->s, &r), 0);
 	assert_int_equal(idn_store_get(r, id.key, id.key_len, &rec),
 			 IDN_ENOTFOUND);
+	/* LMDB names its snapshots; PostgreSQL cannot (0) */
+	uint64_t s0 = idn_rtxn_snapshot(r);
+	if (pg_uri == NULL)
+		assert_true(s0 != 0);
+	else
+		assert_true(s0 == 0);
 	idn_value_t v = val(1, "URL", "u");
 	create1(f, "88.118.8/NEW", &v, 1);
 	/* the snapshot is unchanged until renewed */
 	assert_int_equal(idn_store_get(r, id.key, id.key_len, &rec),
 			 IDN_ENOTFOUND);
+	assert_true(idn_rtxn_snapshot(r) == s0);
+	idn_rtxn_reset(r);
+	assert_int_equal(idn_rtxn_renew(r), 0);
+	uint64_t s1 = idn_rtxn_snapshot(r);
+	if (pg_uri == NULL)
+		assert_true(s1 != 0 && s1 != s0); /* a commit in between */
+	/* nothing committed since: the same snapshot again */
+	idn_rtxn_reset(r);
+	assert_int_equal(idn_rtxn_renew(r), 0);
+	assert_true(idn_rtxn_snapshot(r) == s1);
 	idn_rtxn_reset(r);
 	assert_int_equal(idn_store_get(r, id.key, id.key_len, &rec),
 			 IDN_EINVAL);
