@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -291,6 +292,11 @@ typedef struct {
 	uint64_t rc_other;
 	uint64_t lat_sum, lat_min, lat_max; /* ns */
 	uint64_t hist[H_BUCKETS];
+	/* --rate: how late each request left against the schedule (ns); a
+	 * generator that falls behind sends in bursts */
+	uint64_t lag_hist[H_BUCKETS];
+	uint64_t lag_max;
+	uint64_t preempted;  /* involuntary context switches of the threads */
 	uint64_t start, end; /* ns */
 } stats_t;
 
@@ -632,6 +638,13 @@ typedef struct {
 	uint8_t rbuf[IO_BATCH][IDN_UDP_DGRAM_MAX];
 } udp_io_t;
 
+/* --rate: when this thread's request number k is due (ns, monotonic). */
+static uint64_t due_at(const gen_t *g, uint64_t k)
+{
+	double per = g->o->rate / g->o->threads;
+	return g->st.start + (uint64_t)((double)k * 1e9 / per);
+}
+
 /* Sends up to one batch on fd. Returns datagrams sent, or -1 on a fatal
  * error. */
 static int udp_send(gen_t *g, udp_io_t *io, int fd, uint64_t budget)
@@ -677,6 +690,13 @@ static int udp_send(gen_t *g, udp_io_t *io, int fd, uint64_t budget)
 		slot_t *s = &g->slots[io->si[i]];
 		s->busy = true;
 		s->sent_ns = now;
+		if (g->o->rate > 0) {
+			uint64_t due = due_at(g, g->st.sent + (uint64_t)i);
+			uint64_t lag = now > due ? now - due : 0;
+			g->st.lag_hist[hist_index(lag)]++;
+			if (lag > g->st.lag_max)
+				g->st.lag_max = lag;
+		}
 	}
 	g->st.sent += (uint64_t)r;
 	/* not sent: back to the free list, last taken first */
@@ -731,8 +751,7 @@ static int udp_recv(gen_t *g, udp_io_t *io, int fd)
 /* --rate: when request number st.sent is due (ns, monotonic clock). */
 static uint64_t next_due(const gen_t *g)
 {
-	double per = g->o->rate / g->o->threads;
-	return g->st.start + (uint64_t)((double)g->st.sent * 1e9 / per);
+	return due_at(g, g->st.sent);
 }
 
 /* How many requests may go now: all free slots without --rate, else
@@ -991,6 +1010,9 @@ static void *gen_main(void *arg)
 	if (err == 0)
 		err = g->o->tcp ? tcp_run(g) : udp_run(g);
 	g->st.end = bench_now_ns();
+	struct rusage ru;
+	if (getrusage(RUSAGE_THREAD, &ru) == 0)
+		g->st.preempted = (uint64_t)ru.ru_nivcsw;
 	if (err != 0 && g->err[0] == '\0')
 		snprintf(g->err, sizeof(g->err), "generator failed");
 	return NULL;
@@ -1019,20 +1041,25 @@ static void stats_merge(stats_t *a, const stats_t *b)
 		a->lat_min = b->lat_min;
 	if (b->lat_max > a->lat_max)
 		a->lat_max = b->lat_max;
-	for (unsigned i = 0; i < H_BUCKETS; i++)
+	for (unsigned i = 0; i < H_BUCKETS; i++) {
 		a->hist[i] += b->hist[i];
+		a->lag_hist[i] += b->lag_hist[i];
+	}
+	if (b->lag_max > a->lag_max)
+		a->lag_max = b->lag_max;
+	a->preempted += b->preempted;
 	if (a->start == 0 || b->start < a->start)
 		a->start = b->start;
 	if (b->end > a->end)
 		a->end = b->end;
 }
 
-/* Latency at quantile q in microseconds (0 when nothing was measured). */
-static double percentile_us(const stats_t *st, double q)
+/* Quantile q of histogram hist in microseconds (0 when empty). */
+static double hist_percentile_us(const uint64_t *hist, uint64_t max, double q)
 {
 	uint64_t total = 0;
 	for (unsigned i = 0; i < H_BUCKETS; i++)
-		total += st->hist[i];
+		total += hist[i];
 	if (total == 0)
 		return 0;
 	double want = q * (double)total;
@@ -1041,11 +1068,17 @@ static double percentile_us(const stats_t *st, double q)
 		target++;
 	uint64_t cum = 0;
 	for (unsigned i = 0; i < H_BUCKETS; i++) {
-		cum += st->hist[i];
+		cum += hist[i];
 		if (cum >= target)
 			return hist_value(i) / 1000.0;
 	}
-	return (double)st->lat_max / 1000.0;
+	return (double)max / 1000.0;
+}
+
+/* Latency at quantile q in microseconds (0 when nothing was measured). */
+static double percentile_us(const stats_t *st, double q)
+{
+	return hist_percentile_us(st->hist, st->lat_max, q);
 }
 
 static const char *rc_name(unsigned rc)
@@ -1134,6 +1167,18 @@ static void report_text(const bench_opts_t *o, const stats_t *st)
 	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
 		printf(" %s %.1f ", pcts[i].name, percentile_us(st, pcts[i].q));
 	printf(" max %.1f\n", (double)st->lat_max / 1000.0);
+	if (o->rate > 0) {
+		printf("send lag us         ");
+		for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+			printf(" %s %.1f ", pcts[i].name,
+			       hist_percentile_us(st->lag_hist, st->lag_max,
+						  pcts[i].q));
+		printf(" max %.1f  (behind the --rate schedule)\n",
+		       (double)st->lag_max / 1000.0);
+	}
+	printf("generator preempted %12" PRIu64
+	       "  (involuntary context switches)\n",
+	       st->preempted);
 }
 
 static void report_json(const bench_opts_t *o, const stats_t *st)
@@ -1209,6 +1254,19 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 		r, "resolutions_per_s",
 		json_real(secs > 0 ? (double)st->in_window / secs : 0));
 	json_object_set_new(r, "latency_us", lat);
+	if (o->rate > 0) {
+		json_t *lag = json_object();
+		for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
+			json_object_set_new(
+				lag, pcts[i].name,
+				json_real(hist_percentile_us(
+					st->lag_hist, st->lag_max, pcts[i].q)));
+		json_object_set_new(lag, "max",
+				    json_real((double)st->lag_max / 1000.0));
+		json_object_set_new(r, "send_lag_us", lag);
+	}
+	json_object_set_new(r, "generator_preempted",
+			    json_integer((json_int_t)st->preempted));
 	json_dumpf(r, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
 	fputc('\n', stdout);
 	json_decref(r);

@@ -48,9 +48,16 @@ bool idn_ascii_caseeq(const uint8_t *a, size_t alen, const uint8_t *b,
 {
 	if (alen != blen)
 		return false;
-	for (size_t i = 0; i < alen; i++)
-		if (ascii_upper(a[i]) != ascii_upper(b[i]))
+	/* equal bytes, or a letter in either case: bytes that differ only
+	 * in bit 0x20 where that bit makes a lower-case letter */
+	for (size_t i = 0; i < alen; i++) {
+		uint8_t x = a[i], y = b[i];
+		if (x == y)
+			continue;
+		uint8_t lower = x | 0x20;
+		if ((x ^ y) != 0x20 || lower < 'a' || lower > 'z')
 			return false;
+	}
 	return true;
 }
 
@@ -81,31 +88,39 @@ static int check_text(const uint8_t *s, size_t len)
 int idn_ident_parse(const uint8_t *s, size_t len, unsigned flags,
 		    idn_ident_t *out)
 {
-	int err = check_text(s, len);
-	if (err)
-		return err;
-	const uint8_t *slash = len ? memchr(s, '/', len) : NULL;
-	size_t plen;
-	if (slash == NULL) {
+	if (len > IDN_IDENT_MAX)
+		return IDN_ETOOLONG;
+	/* One pass over the text (this runs for every request): control
+	 * characters, whether any byte is non-ASCII (then the UTF-8 check),
+	 * the first '/', and the key upper-cased as it goes; out->key may
+	 * be written when the text is then refused. */
+	size_t plen = len;
+	uint8_t high = 0;
+	for (size_t i = 0; i < len; i++) {
+		uint8_t c = s[i];
+		if (c < 0x20 || c == 0x7f)
+			return IDN_EIDENT;
+		high |= c;
+		if (c == '/' && plen == len)
+			plen = i;
+		out->key[i] = ascii_upper(c);
+	}
+	if ((high & 0x80) && idn_utf8_check(s, len) != 0)
+		return IDN_EUTF8;
+	if (plen == len) {
 		if (!(flags & IDN_IDENT_PREFIX_ONLY))
 			return IDN_EIDENT;
-		plen = len;
-	} else {
-		plen = (size_t)(slash - s);
-		if (plen + 1 == len) /* empty suffix */
-			return IDN_EIDENT;
+	} else if (plen + 1 == len) { /* empty suffix */
+		return IDN_EIDENT;
 	}
-	err = check_prefix(s, plen);
+	int err = check_prefix(s, plen);
 	if (err)
 		return err;
 	out->text = idn_bytes(s, len);
 	out->prefix_len = (uint32_t)plen;
 	out->key_len = (uint32_t)len;
-	size_t upto = (flags & IDN_IDENT_CASE_SUFFIX) ? plen : len;
-	for (size_t i = 0; i < upto; i++)
-		out->key[i] = ascii_upper(s[i]);
-	if (upto < len)
-		memcpy(out->key + upto, s + upto, len - upto);
+	if ((flags & IDN_IDENT_CASE_SUFFIX) && plen < len)
+		memcpy(out->key + plen, s + plen, len - plen);
 	return 0;
 }
 

@@ -43,6 +43,14 @@ int idn__values_walk(idn_bytes_t values, uint32_t n, uint32_t *idx)
 
 int idn__record_parse(const uint8_t *blob, size_t len, idn_record_t *out)
 {
+	int err = idn__record_parse_header(blob, len, out);
+	if (err == 0)
+		err = idn__values_walk(out->values, out->nvalues, NULL);
+	return err;
+}
+
+int idn__record_parse_header(const uint8_t *blob, size_t len, idn_record_t *out)
+{
 	idn_rd_t r;
 	idn_rd_init(&r, blob, len);
 	uint32_t format = idn_rd_u32(&r);
@@ -52,9 +60,6 @@ int idn__record_parse(const uint8_t *blob, size_t len, idn_record_t *out)
 	    n > IDN_VALUES_MAX)
 		return IDN_ECORRUPT;
 	idn_bytes_t values = idn_bytes(r.p, idn_rd_left(&r));
-	int err = idn__values_walk(values, n, NULL);
-	if (err)
-		return err;
 	out->id = id;
 	out->nvalues = n;
 	out->values = values;

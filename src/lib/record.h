@@ -52,6 +52,11 @@ typedef struct {
  * and points out into it. Returns 0 or IDN_ECORRUPT. */
 int idn__record_parse(const uint8_t *blob, size_t len, idn_record_t *out);
 
+/* idn__record_parse without the walk of the values (the format, the
+ * identifier and the count are checked). */
+int idn__record_parse_header(const uint8_t *blob, size_t len,
+			     idn_record_t *out);
+
 /* Walks an encoded values section that holds n values. On success returns
  * 0 and, if idx is not NULL, the index of each value in idx[0..n). Returns
  * IDN_ECORRUPT if the section does not hold exactly n values in strictly

@@ -75,6 +75,13 @@ int idn_rtxn_renew(idn_rtxn_t *t)
 	return t->store->ops->rtxn_renew(t);
 }
 
+uint64_t idn_rtxn_snapshot(idn_rtxn_t *t)
+{
+	if (t == NULL || t->store->ops->rtxn_snapshot == NULL)
+		return 0;
+	return t->store->ops->rtxn_snapshot(t);
+}
+
 void idn_rtxn_free(idn_rtxn_t *t)
 {
 	if (t)
@@ -95,6 +102,18 @@ int idn_store_get(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
 	if (!key_ok(key, keylen))
 		return IDN_ENOTFOUND;
 	return t->store->ops->get(t, key, keylen, out);
+}
+
+int idn_store_get_unchecked(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+			    idn_record_t *out)
+{
+	if (t == NULL || out == NULL || (key == NULL && keylen))
+		return IDN_EINVAL;
+	if (!key_ok(key, keylen))
+		return IDN_ENOTFOUND;
+	if (t->store->ops->get_unchecked == NULL)
+		return t->store->ops->get(t, key, keylen, out);
+	return t->store->ops->get_unchecked(t, key, keylen, out);
 }
 
 int idn_store_homed(idn_rtxn_t *t, const uint8_t *prefix, size_t len)

@@ -90,6 +90,10 @@ int idn_rtxn_begin(idn_store_t *s, idn_rtxn_t **out);
 void idn_rtxn_reset(idn_rtxn_t *t);
 /* Takes a fresh snapshot. Returns 0 or IDN_ESTORE. */
 int idn_rtxn_renew(idn_rtxn_t *t);
+/* Names the committed state a live read transaction sees: two snapshots
+ * with the same non-zero value see the same data at the same addresses
+ * (nothing was committed in between). 0: the backend cannot tell. */
+uint64_t idn_rtxn_snapshot(idn_rtxn_t *t);
 void idn_rtxn_free(idn_rtxn_t *t);
 
 typedef struct {
@@ -102,6 +106,12 @@ typedef struct {
  * IDN_ECORRUPT or IDN_ESTORE. out points into the transaction's snapshot. */
 int idn_store_get(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
 		  idn_record_t *out);
+
+/* idn_store_get for a caller that walks every value itself and treats a
+ * malformed one as IDN_ECORRUPT (the resolution path): the record's header
+ * and identifier are checked, its values may not be. */
+int idn_store_get_unchecked(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+			    idn_record_t *out);
 
 /* 1 if the normalised prefix is homed, 0 if not, or a negative error. */
 int idn_store_homed(idn_rtxn_t *t, const uint8_t *prefix, size_t len);

@@ -46,10 +46,14 @@ struct idn_store_ops {
 	int (*rtxn_begin)(idn_store_t *s, idn_rtxn_t **out);
 	void (*rtxn_reset)(idn_rtxn_t *t);
 	int (*rtxn_renew)(idn_rtxn_t *t);
+	uint64_t (*rtxn_snapshot)(idn_rtxn_t *t); /* optional (NULL: 0) */
 	void (*rtxn_free)(idn_rtxn_t *t);
 
 	int (*get)(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
 		   idn_record_t *out);
+	/* optional (NULL: get): get without the walk of the values */
+	int (*get_unchecked)(idn_rtxn_t *t, const uint8_t *key, size_t keylen,
+			     idn_record_t *out);
 	int (*homed)(idn_rtxn_t *t, const uint8_t *prefix, size_t len);
 	int (*list)(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
 		    idn_bytes_t after, idn_list_cb cb, void *ctx);

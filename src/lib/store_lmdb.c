@@ -161,8 +161,9 @@ static int poison(lwtxn_t *w, int rc)
 
 /* Looks a record up in txn and checks it. Returns 0, IDN_ENOTFOUND,
  * IDN_ECORRUPT or another translated LMDB error (which poisons w). */
-static int get_record(lstore_t *s, MDB_txn *txn, lwtxn_t *w, const uint8_t *key,
-		      size_t len, idn_record_t *out)
+static int get_record_as(lstore_t *s, MDB_txn *txn, lwtxn_t *w,
+			 const uint8_t *key, size_t len, bool values,
+			 idn_record_t *out)
 {
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(key, len, kb), d;
@@ -172,13 +173,22 @@ static int get_record(lstore_t *s, MDB_txn *txn, lwtxn_t *w, const uint8_t *key,
 	if (rc)
 		return poison(w, rc);
 	idn_record_t rec;
-	int err = idn__record_parse(d.mv_data, d.mv_size, &rec);
+	int err = values ? idn__record_parse(d.mv_data, d.mv_size, &rec)
+			 : idn__record_parse_header(d.mv_data, d.mv_size, &rec);
 	if (err)
 		return err;
-	if (!idn_ascii_caseeq(rec.id.p, rec.id.len, key, len))
+	/* the key is the identifier normalised: mostly the same bytes */
+	if (!(rec.id.len == len && memcmp(rec.id.p, key, len) == 0) &&
+	    !idn_ascii_caseeq(rec.id.p, rec.id.len, key, len))
 		return IDN_ECORRUPT; /* filed under another identifier's key */
 	*out = rec;
 	return 0;
+}
+
+static int get_record(lstore_t *s, MDB_txn *txn, lwtxn_t *w, const uint8_t *key,
+		      size_t len, idn_record_t *out)
+{
+	return get_record_as(s, txn, w, key, len, true, out);
 }
 
 /* Looks a prefix up: 1 if homed, 0 if not, IDN_ECORRUPT if its key holds
@@ -390,6 +400,13 @@ static int lmdb_rtxn_renew(idn_rtxn_t *base)
 	return 0;
 }
 
+/* LMDB: the id of the last transaction committed before the snapshot. */
+static uint64_t lmdb_rtxn_snapshot(idn_rtxn_t *base)
+{
+	lrtxn_t *t = lrtxn(base);
+	return t->live ? (uint64_t)mdb_txn_id(t->txn) : 0;
+}
+
 static void lmdb_rtxn_free(idn_rtxn_t *base)
 {
 	lrtxn_t *t = lrtxn(base);
@@ -404,6 +421,16 @@ static int lmdb_get(idn_rtxn_t *base, const uint8_t *key, size_t keylen,
 	if (!t->live)
 		return IDN_EINVAL;
 	return get_record(lstore(base->store), t->txn, NULL, key, keylen, out);
+}
+
+static int lmdb_get_unchecked(idn_rtxn_t *base, const uint8_t *key,
+			      size_t keylen, idn_record_t *out)
+{
+	lrtxn_t *t = lrtxn(base);
+	if (!t->live)
+		return IDN_EINVAL;
+	return get_record_as(lstore(base->store), t->txn, NULL, key, keylen,
+			     false, out);
 }
 
 static int lmdb_homed(idn_rtxn_t *base, const uint8_t *prefix, size_t len)
@@ -859,8 +886,10 @@ static const idn_store_ops_t lmdb_ops = {
 	.rtxn_begin = lmdb_rtxn_begin,
 	.rtxn_reset = lmdb_rtxn_reset,
 	.rtxn_renew = lmdb_rtxn_renew,
+	.rtxn_snapshot = lmdb_rtxn_snapshot,
 	.rtxn_free = lmdb_rtxn_free,
 	.get = lmdb_get,
+	.get_unchecked = lmdb_get_unchecked,
 	.homed = lmdb_homed,
 	.list = lmdb_list,
 	.list_homed = lmdb_list_homed,

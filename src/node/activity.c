@@ -302,13 +302,12 @@ static int wget(void *t, const uint8_t *key, size_t len, idn_record_t *out)
 }
 
 void act_resolved(activity_t *a, uint32_t now, unsigned flags,
-		  const idn_ident_t *id, const idn_record_t *rec, idn_rtxn_t *t)
+		  const idn_ident_t *id, idn_bytes_t ref, idn_rtxn_t *t)
 {
 	if (a == NULL)
 		return;
 	int ind, reg;
-	classify(a, now, flags, id, find_value(rec, TPL_REF_INDEX, TPL_REF_TYPE),
-		 rget, t, &ind, &reg);
+	classify(a, now, flags, id, ref, rget, t, &ind, &reg);
 	atomic_fetch_add_explicit(&a->c.industry[ACT_RESOLVE][ind], 1,
 				  memory_order_relaxed);
 	atomic_fetch_add_explicit(&a->c.region[ACT_RESOLVE][reg], 1,

@@ -51,12 +51,13 @@ const act_counts_t *act_counts(const activity_t *a);
 /* Adds from's counts to to (retiring a handler). */
 void act_counts_add(act_counts_t *to, const act_counts_t *from);
 
-/* Counts a resolution of record rec of identifier id, read through t.
+/* Counts a resolution of identifier id, read through t, whose record's
+ * template reference (the data of its TPL_REF_INDEX / TPL_REF_TYPE value)
+ * is ref (length 0: none): the caller found it in its walk of the values.
  * now: the handler's clock (seconds); flags: idn_ident_parse flags of the
  * node (case-sensitive suffixes). */
 void act_resolved(activity_t *a, uint32_t now, unsigned flags,
-		  const idn_ident_t *id, const idn_record_t *rec,
-		  idn_rtxn_t *t);
+		  const idn_ident_t *id, idn_bytes_t ref, idn_rtxn_t *t);
 
 /* Classifies record id, created in write transaction t with the values
  * v[0..nv), and holds a registration back until act_commit (the

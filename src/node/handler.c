@@ -279,10 +279,15 @@ int handler_begin(handler_t *h)
 	h->now = (uint32_t)time(NULL);
 	if (h->snapshot)
 		return 0;
-	h->loc.len = 0;
 	int err = idn_rtxn_renew(h->rtxn);
 	if (err == 0)
 		h->snapshot = true;
+	/* the memo of locate points into the snapshot: it stays only when
+	 * nothing was committed since it was taken */
+	uint64_t snap = err == 0 ? idn_rtxn_snapshot(h->rtxn) : 0;
+	if (snap == 0 || snap != h->loc.snap)
+		h->loc.len = 0;
+	h->loc.snap = snap;
 	return err;
 }
 
@@ -292,7 +297,6 @@ void handler_end(handler_t *h)
 		idn_rtxn_reset(h->rtxn);
 		h->snapshot = false;
 	}
-	h->loc.len = 0;
 	if (h->psnapshot) {
 		idn_rtxn_reset(h->prtxn);
 		h->psnapshot = false;
@@ -446,6 +450,7 @@ typedef struct {
 	uint32_t index;
 	uint8_t perms;
 	idn_bytes_t type;
+	idn_bytes_t data;
 } span_t;
 
 static int next_span(idn_rd_t *rd, span_t *s)
@@ -455,7 +460,7 @@ static int next_span(idn_rd_t *rd, span_t *s)
 	idn_rd_raw(rd, 4 + 1 + 4); /* timestamp, ttl type, ttl */
 	s->perms = idn_rd_u8(rd);
 	s->type = idn_rd_str(rd, IDN_MSG_MAX);
-	idn_rd_str(rd, IDN_MSG_MAX); /* data */
+	s->data = idn_rd_str(rd, IDN_MSG_MAX);
 	uint32_t nrefs = idn_rd_count(rd, IDN_MSG_MAX, 8);
 	for (uint32_t i = 0; i < nrefs && !rd->err; i++) {
 		idn_rd_str(rd, IDN_IDENT_MAX);
@@ -516,13 +521,13 @@ static int locate_store(handler_t *h, const uint8_t *p, size_t plen,
 }
 
 /* locate_store on the handler's snapshot, remembering the last answer
- * until the snapshot is released: on a recursive node that saves the walk
+ * while the snapshot stays the same (handler_begin): on a recursive node that saves the walk
  * up the prefix's parents (up to two lookups per level) before every
  * cache hit, on an authoritative one the homed lookup. */
 static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
 		  idn_record_t *deleg)
 {
-	if (plen > 0 && plen == h->loc.len &&
+	if (plen > 0 && plen == h->loc.len && h->snapshot &&
 	    memcmp(p, h->loc.prefix, plen) == 0) {
 		*at = h->loc.at;
 		if (h->loc.loc == LOC_REFER)
@@ -602,11 +607,15 @@ static bool visible(uint8_t perms, int vis)
 }
 
 /* Writes "identifier, count, values" of the values in blob that the
- * request wants and may see. Returns the number written, or -1 when the
- * blob is corrupt. */
+ * request wants and may see. This is the one walk of a resolved record's
+ * values (the store hands them over unchecked): it checks their
+ * structure and ascending indexes, and gives the data of the template
+ * reference (TPL_REF_INDEX, TPL_REF_TYPE) in *ref (length 0: none) when
+ * ref is not NULL. Returns the number written, or -1 when the blob is
+ * corrupt. */
 static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 			  size_t len, uint32_t nvalues,
-			  const idn_resolve_req_t *q, int vis)
+			  const idn_resolve_req_t *q, int vis, idn_bytes_t *ref)
 {
 	idn_wr_str(&r->w, id);
 	size_t count_pos = r->w.len;
@@ -614,10 +623,17 @@ static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 	uint32_t n = 0;
 	idn_rd_t rd;
 	idn_rd_init(&rd, blob, len);
+	if (ref != NULL)
+		*ref = idn_bytes(NULL, 0);
+	uint32_t prev = 0;
 	for (uint32_t i = 0; i < nvalues; i++) {
 		span_t s;
-		if (next_span(&rd, &s) != 0)
+		if (next_span(&rd, &s) != 0 || (i > 0 && s.index <= prev))
 			return -1;
+		prev = s.index;
+		if (ref != NULL && s.index == TPL_REF_INDEX &&
+		    idn_type_matches(s.type, idn_bytes_str(TPL_REF_TYPE)))
+			*ref = s.data;
 		/* a secret key never goes to the public, whatever its
 		 * permissions say */
 		uint8_t perms = s.perms;
@@ -630,6 +646,8 @@ static int64_t put_values(reply_t *r, idn_bytes_t id, const uint8_t *blob,
 		idn_wr_raw(&r->w, s.start, s.len);
 		n++;
 	}
+	if (idn_rd_left(&rd) != 0)
+		return -1;
 	idn_wr_patch_u32(&r->w, count_pos, n);
 	return n;
 }
@@ -638,7 +656,7 @@ static int answer(reply_t *r, const idn_resolve_req_t *q, const uint8_t *blob,
 		  size_t len, uint32_t nvalues, int vis)
 {
 	reply_start(r, IDN_RC_SUCCESS, 0);
-	int64_t n = put_values(r, q->id, blob, len, nvalues, q, vis);
+	int64_t n = put_values(r, q->id, blob, len, nvalues, q, vis, NULL);
 	if (n < 0) {
 		log_error("record %.*s is corrupt", (int)r->h->id.text.len,
 			  r->h->id.text.p);
@@ -658,7 +676,7 @@ static int refer(reply_t *r, idn_bytes_t id, const uint8_t *blob, size_t len,
 	const idn_resolve_req_t deleg = {id, 0, NULL, 2, (idn_bytes_t *)types};
 	STAT(r->h, referrals);
 	reply_start(r, IDN_RC_PREFIX_REFERRAL, 0);
-	if (put_values(r, id, blob, len, nvalues, &deleg, VIS_PUBLIC) < 0)
+	if (put_values(r, id, blob, len, nvalues, &deleg, VIS_PUBLIC, NULL) < 0)
 		return reply_error(r, IDN_RC_ERROR, "stored delegation is corrupt");
 	return reply_send(r);
 }
@@ -763,8 +781,10 @@ static int do_resolve(reply_t *r, int transport)
 			    ? loc == LOC_AUTH || (loc == LOC_REFER && at == plen)
 			    : loc == LOC_AUTH && at == plen;
 	if (here) {
+		/* values unchecked: put_values below is their one walk */
 		idn_record_t rec;
-		err = idn_store_get(h->rtxn, h->id.key, h->id.key_len, &rec);
+		err = idn_store_get_unchecked(h->rtxn, h->id.key,
+					      h->id.key_len, &rec);
 		if (err) {
 			if (err == IDN_ENOTFOUND)
 				STAT(h, not_found);
@@ -782,12 +802,21 @@ static int do_resolve(reply_t *r, int transport)
 		     !authz_may_read(h->rtxn, &h->arena, rec.values, rec.nvalues,
 				     reader->admin, reader->index)))
 			vis = VIS_PUBLIC;
+		idn_bytes_t ref;
+		reply_start(r, IDN_RC_SUCCESS, 0);
+		int64_t n = put_values(r, q.id, rec.values.p, rec.values.len,
+				       rec.nvalues, &q, vis, &ref);
+		if (n < 0) {
+			log_error("record %.*s is corrupt",
+				  (int)h->id.text.len, h->id.text.p);
+			return reply_lib_error(r, IDN_ECORRUPT);
+		}
 		act_resolved(h->act, h->now,
 			     h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0,
-			     &h->id, &rec,
-			     h->rtxn);
-		return answer(r, &q, rec.values.p, rec.values.len, rec.nvalues,
-			      vis);
+			     &h->id, ref, h->rtxn);
+		if (n == 0)
+			return reply_error(r, IDN_RC_VALUES_NOT_FOUND, "");
+		return reply_send(r);
 	}
 	if (loc == LOC_AUTH) {
 		/* authoritative above the prefix, which nobody was given */

@@ -88,9 +88,11 @@ struct handler {
 	uint32_t now;
 	idn_ident_t id;
 	/* where the last prefix looked up lives (handler.c locate), kept
-	 * for the rest of the snapshot: the requests of a batch are mostly
-	 * under one prefix (len 0: nothing kept) */
+	 * while the snapshot is the same (snap: idn_rtxn_snapshot), also
+	 * across batches: the requests are mostly under one prefix (len 0:
+	 * nothing kept) */
 	struct {
+		uint64_t snap;
 		size_t len;
 		int loc;
 		size_t at;

@@ -107,6 +107,18 @@ static void rate_caps_requests(void **state)
 		fail_msg("sent %lld requests at 2000/s for 0.5 s", sent);
 	assert_int_equal(jint(j, "success"), jint(j, "received"));
 	assert_int_equal(jint(j, "errors"), 0);
+	/* paced runs say how far the sends fell behind the schedule, and
+	 * every run how often the generator lost its CPU */
+	json_t *lag = json_object_get(j, "send_lag_us");
+	assert_non_null(lag);
+	double p50 = json_number_value(json_object_get(lag, "p50"));
+	double p999 = json_number_value(json_object_get(lag, "p99.9"));
+	double lmax = json_number_value(json_object_get(lag, "max"));
+	if (!(p50 >= 0 && p50 <= p999 && p999 <= lmax * 1.02 + 0.001))
+		fail_msg("send lag p50 %g, p99.9 %g, max %g us", p50, p999,
+			 lmax);
+	assert_true(json_is_integer(json_object_get(j, "generator_preempted")));
+	assert_true(jint(j, "generator_preempted") >= 0);
 	json_decref(j);
 
 	/* invalid values are refused before anything is sent */

@@ -1078,11 +1078,27 @@ static void test_rtxn_reset_renew(void **state)
 	assert_int_equal(idn_rtxn_begin(f->s, &r), 0);
 	assert_int_equal(idn_store_get(r, id.key, id.key_len, &rec),
 			 IDN_ENOTFOUND);
+	/* LMDB names its snapshots; PostgreSQL cannot (0) */
+	uint64_t s0 = idn_rtxn_snapshot(r);
+	if (pg_uri == NULL)
+		assert_true(s0 != 0);
+	else
+		assert_true(s0 == 0);
 	idn_value_t v = val(1, "URL", "u");
 	create1(f, "88.118.8/NEW", &v, 1);
 	/* the snapshot is unchanged until renewed */
 	assert_int_equal(idn_store_get(r, id.key, id.key_len, &rec),
 			 IDN_ENOTFOUND);
+	assert_true(idn_rtxn_snapshot(r) == s0);
+	idn_rtxn_reset(r);
+	assert_int_equal(idn_rtxn_renew(r), 0);
+	uint64_t s1 = idn_rtxn_snapshot(r);
+	if (pg_uri == NULL)
+		assert_true(s1 != 0 && s1 != s0); /* a commit in between */
+	/* nothing committed since: the same snapshot again */
+	idn_rtxn_reset(r);
+	assert_int_equal(idn_rtxn_renew(r), 0);
+	assert_true(idn_rtxn_snapshot(r) == s1);
 	idn_rtxn_reset(r);
 	assert_int_equal(idn_store_get(r, id.key, id.key_len, &rec),
 			 IDN_EINVAL);
@@ -1384,6 +1400,41 @@ static void test_corrupt_blob(void **state)
 	got_t g;
 	assert_int_equal(fetch(f, "88.118.8/GOOD", &g), 0);
 	got_free(&g);
+
+	/* without the walk of the values, a broken header or a misfiled
+	 * record is still refused; broken values come back as stored, for
+	 * the caller's own walk to refuse */
+	idn_rtxn_t *rt;
+	assert_int_equal(idn_rtxn_begin(f->s, &rt), 0);
+	for (int i = 0; i < 9; i++) {
+		idn_ident_t bid;
+		idn_record_t rec;
+		mkid(&bid, bad[i].key);
+		int rc =
+			idn_store_get_unchecked(rt, bid.key, bid.key_len, &rec);
+		bool header = i <= 2 || i == 8;
+		if (header) {
+			if (rc != IDN_ECORRUPT)
+				fail_msg("%s unchecked: got %d, want "
+					 "IDN_ECORRUPT",
+					 bad[i].key, rc);
+			continue;
+		}
+		if (rc != 0)
+			fail_msg("%s unchecked: got %d (%s), want 0",
+				 bad[i].key, rc, idn_strerror(rc));
+		size_t hlen = 12 + strlen(bad[i].key);
+		assert_int_equal(rec.nvalues, i == 3 ? 3 : 2);
+		assert_bytes(rec.values, bad[i].b + hlen, bad[i].len - hlen);
+	}
+	idn_record_t grec;
+	idn_ident_t gid;
+	mkid(&gid, "88.118.8/GOOD");
+	assert_int_equal(
+		idn_store_get_unchecked(rt, gid.key, gid.key_len, &grec), 0);
+	assert_int_equal(grec.nvalues, 2);
+	assert_bytes(grec.values, enc, elen);
+	idn_rtxn_free(rt);
 
 	/* edits refuse a corrupt record; the transaction stays usable, and
 	 * create with overwrite repairs it */
