@@ -32,7 +32,56 @@ int idn_store_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		return IDN_EINVAL;
 	if (t->store->ops->search == NULL)
 		return IDN_EUNSUPPORTED;
+	if (q->type.len) {
+		if (!idn_index_type_ok(q->type))
+			return IDN_ENOTINDEXED;
+		int d = t->store->ops->index_declared(t, q->type);
+		if (d < 0)
+			return d;
+		if (d == 0)
+			return IDN_ENOTINDEXED;
+	}
 	return t->store->ops->search(t, q, cb, ctx);
+}
+
+/* ---- declared types ---- */
+
+bool idn_index_type_ok(idn_bytes_t type)
+{
+	if (type.p == NULL || type.len == 0 || type.len > IDN_INDEX_TYPE_MAX ||
+	    !idn__search_indexed(type))
+		return false;
+	for (size_t i = 0; i < type.len; i++)
+		if (type.p[i] < 0x20 || type.p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int idn_store_index_types(idn_rtxn_t *t, idn_list_cb cb, void *ctx)
+{
+	if (t == NULL || cb == NULL)
+		return IDN_EINVAL;
+	if (t->store->ops->index_types == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->index_types(t, cb, ctx);
+}
+
+int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type)
+{
+	if (t == NULL || !idn_index_type_ok(type))
+		return IDN_EINVAL;
+	if (t->store->ops->index_add == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->index_add(t, type);
+}
+
+int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type)
+{
+	if (t == NULL || !idn_index_type_ok(type))
+		return IDN_EINVAL;
+	if (t->store->ops->index_remove == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->index_remove(t, type);
 }
 
 /* ---- the node operation ---- */
