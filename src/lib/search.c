@@ -3,6 +3,7 @@
 #include "search.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -45,6 +46,21 @@ int idn_store_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 }
 
 /* ---- declared types ---- */
+
+char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap)
+{
+	char t[68];
+	size_t n = type.len < 64 ? type.len : 64;
+	for (size_t i = 0; i < n; i++)
+		t[i] = type.p[i] >= 0x20 && type.p[i] < 0x7f ? (char)type.p[i]
+							     : '?';
+	if (type.len > n)
+		memcpy(t + n, "...", 3), n += 3;
+	t[n] = 0;
+	snprintf(out, cap, "type %s is not indexed; run idctl index add %s", t,
+		 t);
+	return out;
+}
 
 bool idn_index_type_ok(idn_bytes_t type)
 {

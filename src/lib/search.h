@@ -88,6 +88,12 @@ int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type);
  * IDN_ENOTFOUND (not declared), IDN_EINVAL or a store error. */
 int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type);
 
+/* The message for IDN_ENOTINDEXED: "type T is not indexed; run idctl
+ * index add T" (bytes of T outside printable ASCII shown as '?'; a type
+ * cut at 64 bytes). cap >= IDN_INDEX_MSG_MAX. Returns out. */
+#define IDN_INDEX_MSG_MAX 200u
+char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap);
+
 /* Whether a type could be declared (see idn_wtxn_index_add). */
 bool idn_index_type_ok(idn_bytes_t type);
 
