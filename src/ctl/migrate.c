@@ -226,9 +226,11 @@ static int lmdb_types(src_t *s, prefix_cb cb, void *ctx)
 		}
 		return ret;
 	}
-	if (s->version != 2 ||
-	    mdb_dbi_open(s->txn, "search_values", 0, &dbi) != 0)
+	if (s->version != 2)
 		return 0;
+	ret = cb(ctx, idn_bytes(NULL, 0)); /* it indexed creation times */
+	if (ret || mdb_dbi_open(s->txn, "search_values", 0, &dbi) != 0)
+		return ret;
 	MDB_cursor *c;
 	if (mdb_cursor_open(s->txn, dbi, &c) != 0)
 		return 0;

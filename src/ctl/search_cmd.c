@@ -296,15 +296,19 @@ static int search_main(int argc, char **argv)
 /* ---- idctl index ---- */
 
 static const char index_usage[] =
-	"usage: idctl -C SOCKET index list | add TYPE | remove TYPE [--json]\n"
+	"usage: idctl -C SOCKET index list | add TYPE|--created |\n"
+	"                              remove TYPE|--created [--json]\n"
 	"\n"
 	"The value types the search index holds. A store indexes only the\n"
 	"types declared here (none at first), for every node using it; a\n"
-	"search by another type is refused. add indexes the values of TYPE\n"
-	"of every record in one transaction (writes wait meanwhile) and\n"
-	"answers once the index is complete; remove drops TYPE's entries.\n"
-	"HS_ types cannot be declared. Prints the declared types afterwards,\n"
-	"one a line (--json: {\"types\":[...]}).\n"
+	"search by another type is refused. --created stands for the\n"
+	"creation time index, which searches by time range without --type\n"
+	"need. add indexes the values of TYPE of every record in one\n"
+	"transaction (writes wait meanwhile) and answers once the index is\n"
+	"complete; remove drops TYPE's entries. HS_ types cannot be\n"
+	"declared. Prints the declared types afterwards, one a line, the\n"
+	"creation time as --created (--json: {\"types\":[...],\n"
+	"\"created\":true|false}).\n"
 	"Exit status: 0 success, 1 the node refused or failed, 2 usage "
 	"error.\n";
 
@@ -338,6 +342,8 @@ static int index_main(int argc, char **argv)
 			i++;
 			if (timeout_ms <= 0)
 				return index_err("bad --timeout '%s'", v);
+		} else if (!strcmp(a, "--created") && nw < 3) {
+			words[nw++] = ""; /* the empty type */
 		} else if (a[0] == '-' && a[1]) {
 			return index_err("unknown option or missing value "
 					 "'%s'",
@@ -359,7 +365,7 @@ static int index_main(int argc, char **argv)
 	else
 		return index_err("give list, add TYPE or remove TYPE%s", "");
 	idn_bytes_t type = idn_bytes_str(nw == 3 ? words[2] : "");
-	if (action != IDN_INDEX_LIST && !idn_index_type_ok(type))
+	if (action != IDN_INDEX_LIST && type.len && !idn_index_type_ok(type))
 		return index_err("bad type '%s' (1 to 255 printable bytes, "
 				 "not HS_...)",
 				 words[2]);
@@ -408,11 +414,16 @@ static int index_main(int argc, char **argv)
 	idn_rd_init(&r, g.m.rest.p, g.m.rest.len);
 	uint32_t n = idn_rd_count(&r, IDN_MSG_MAX / 4, 4);
 	json_t *arr = json ? json_array() : NULL;
+	bool created = false;
 	for (uint32_t i = 0; i < n && !r.err; i++) {
 		idn_bytes_t t = idn_rd_str(&r, IDN_TYPE_MAX);
 		if (r.err)
 			break;
-		if (arr)
+		if (t.len == 0) {
+			created = true;
+			if (!arr)
+				puts("--created");
+		} else if (arr)
 			json_array_append_new(
 				arr, json_stringn((const char *)t.p, t.len));
 		else
@@ -427,6 +438,7 @@ static int index_main(int argc, char **argv)
 	if (arr) {
 		json_t *j = json_object();
 		json_object_set_new(j, "types", arr);
+		json_object_set_new(j, "created", json_boolean(created));
 		char *txt = json_dumps(j, JSON_COMPACT);
 		if (txt)
 			puts(txt);

@@ -33,9 +33,11 @@ int idn_store_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		return IDN_EINVAL;
 	if (t->store->ops->search == NULL)
 		return IDN_EUNSUPPORTED;
-	if (q->type.len) {
-		if (!idn_index_type_ok(q->type))
-			return IDN_ENOTINDEXED;
+	/* a type needs its term index; a time range without a type, the
+	 * creation time index (the empty type) */
+	if (q->type.len && !idn_index_type_ok(q->type))
+		return IDN_ENOTINDEXED;
+	if (q->type.len || timed) {
 		int d = t->store->ops->index_declared(t, q->type);
 		if (d < 0)
 			return d;
@@ -57,7 +59,11 @@ char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap)
 	if (type.len > n)
 		memcpy(t + n, "...", 3), n += 3;
 	t[n] = 0;
-	snprintf(out, cap, "type %s is not indexed; run idctl index add %s", t,
+	if (type.len == 0)
+		snprintf(out, cap, "creation time is not indexed; run idctl "
+				   "index add --created");
+	else
+		snprintf(out, cap, "type %s is not indexed; run idctl index add %s", t,
 		 t);
 	return out;
 }
@@ -84,7 +90,7 @@ int idn_store_index_types(idn_rtxn_t *t, idn_list_cb cb, void *ctx)
 
 int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type)
 {
-	if (t == NULL || !idn_index_type_ok(type))
+	if (t == NULL || (type.len && !idn_index_type_ok(type)))
 		return IDN_EINVAL;
 	if (t->store->ops->index_add == NULL)
 		return IDN_EUNSUPPORTED;
@@ -93,7 +99,7 @@ int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type)
 
 int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type)
 {
-	if (t == NULL || !idn_index_type_ok(type))
+	if (t == NULL || (type.len && !idn_index_type_ok(type)))
 		return IDN_EINVAL;
 	if (t->store->ops->index_remove == NULL)
 		return IDN_EUNSUPPORTED;

@@ -9,7 +9,9 @@
  * the Handle system (beginning "HS_": HS_ADMIN, HS_SITE, HS_PUBKEY,
  * HS_SECKEY, ...), which hold protocol data and secrets, cannot be
  * declared. A search by an undeclared type fails with IDN_ENOTINDEXED. The
- * creation time of every record is indexed. The creation time of a
+ * empty type stands for the creation time index, which a search by time
+ * range without a type needs (declared the same way; a new store has
+ * none). A search by prefix needs no index. The creation time of a
  * record is the earliest timestamp among its values (a record without values
  * has none and is never found by a time range). It is derived from the record
  * itself, so it survives export, import and migration between backends
@@ -73,12 +75,14 @@ int idn_store_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 
 #define IDN_INDEX_TYPE_MAX 255u /* longest type that can be declared */
 
-/* Lists the declared types, in bytewise order. Returns 0, the callback's
- * value, or an error. */
+/* Lists the declared types, in bytewise order (the creation time, when
+ * declared, first, as the empty type). Returns 0, the callback's value, or
+ * an error. */
 int idn_store_index_types(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
 
-/* Declares a type searchable and indexes the values of that type of every
- * record, inside t: when t commits, the index is complete. Returns 0, 1
+/* Declares a type searchable (the empty type: the creation time) and
+ * indexes the values of that type of every record, inside t: when t
+ * commits, the index is complete. Returns 0, 1
  * when the type was declared already (nothing changes), IDN_EINVAL (empty,
  * longer than IDN_INDEX_TYPE_MAX, holding a control character, or an HS_
  * type), or a store error (which ends t, see store.h). */
@@ -89,7 +93,8 @@ int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type);
 int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type);
 
 /* The message for IDN_ENOTINDEXED: "type T is not indexed; run idctl
- * index add T" (bytes of T outside printable ASCII shown as '?'; a type
+ * index add T", or for the empty type "creation time is not indexed; run
+ * idctl index add --created" (bytes of T outside printable ASCII shown as '?'; a type
  * cut at 64 bytes). cap >= IDN_INDEX_MSG_MAX. Returns out. */
 #define IDN_INDEX_MSG_MAX 200u
 char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap);
@@ -100,7 +105,8 @@ bool idn_index_type_ok(idn_bytes_t type);
 /* ---- the node operation IDN_OC_INDEX ----
  *
  * Request body: u32 action (IDN_INDEX_LIST, _ADD, _REMOVE), type (string;
- * empty for a listing). Reply body: u32 count, count times type (string):
+ * empty for a listing, and the creation time for _ADD and _REMOVE). Reply
+ * body: u32 count, count times type (string; empty: the creation time):
  * the declared types after the action. Control socket only. */
 #define IDN_OC_INDEX 1104u
 enum { IDN_INDEX_LIST = 0, IDN_INDEX_ADD = 1, IDN_INDEX_REMOVE = 2 };

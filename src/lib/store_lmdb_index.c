@@ -119,7 +119,8 @@ static bool type_in(const uint8_t *p, size_t len, idn_bytes_t type)
 		size_t n = (size_t)p[off] << 8 | p[off + 1];
 		if (off + 2 + n > len)
 			return false;
-		if (n == type.len && memcmp(p + off + 2, type.p, n) == 0)
+		if (n == type.len &&
+		    (n == 0 || memcmp(p + off + 2, type.p, n) == 0))
 			return true;
 		off += 2 + n;
 	}
@@ -138,6 +139,12 @@ static int types_get(MDB_txn *txn, MDB_dbi meta, MDB_val *out)
 		rc = 0;
 	}
 	return rc;
+}
+
+/* Whether the creation time index is declared (the empty type). */
+static bool ctime_on(const idn__lidx_t *ix)
+{
+	return type_in(ix->types, ix->types_len, idn_bytes(NULL, 0));
 }
 
 static int types_cache(idn__lidx_t *ix, const void *p, size_t len)
@@ -223,7 +230,8 @@ static int types_put(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type,
 		if (!placed && c > 0) {
 			out[n++] = (uint8_t)(type.len >> 8);
 			out[n++] = (uint8_t)type.len;
-			memcpy(out + n, type.p, type.len);
+			if (type.len)
+				memcpy(out + n, type.p, type.len);
 			n += type.len;
 			placed = true;
 		}
@@ -236,7 +244,8 @@ static int types_put(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type,
 	if (!placed) {
 		out[n++] = (uint8_t)(type.len >> 8);
 		out[n++] = (uint8_t)type.len;
-		memcpy(out + n, type.p, type.len);
+		if (type.len)
+			memcpy(out + n, type.p, type.len);
 		n += type.len;
 	}
 	MDB_val k = TYPES_KEY, d = {.mv_size = n, .mv_data = out};
@@ -341,6 +350,8 @@ static int stage_diff(idn__lidx_t *ix, const MDB_val *rk,
 		if (nold == 0 || !has_term(t, 0, nold, t[2 * i], t[2 * i + 1]))
 			err = stage(ix, ST_ADD, DB_VALS, t[2 * i], t[2 * i + 1],
 				    NULL, 0, rk);
+	if (!ctime_on(ix))
+		return err;
 	bool same = old_has && new_has && old_t == new_t;
 	uint8_t tb[4];
 	idn_bytes_t none = {NULL, 0};
@@ -444,46 +455,34 @@ int idn__lidx_flush(idn__lidx_t *ix, MDB_txn *txn)
 
 /* ---- opening ---- */
 
-/* Fills new index databases from every record, a batch at a time. */
-static int build(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
+/* Fills the creation time index from every record, a batch at a time. */
+static int build_ctime(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 {
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(txn, records, &c);
 	if (rc)
 		return rc;
-	idn__lidx_reset(ix);
 	MDB_val k, d;
 	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
 	while (rc == 0) {
 		idn_record_t rec;
 		/* a corrupt record stays unindexed; reads report it */
-		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0) {
-			/* index writes go to other databases: the cursor and
-			 * the record stay valid; stage as a fresh create */
-			collect_t col = {ix, 0, 0, false, 0};
-			int err = idn__values_each(rec.values, rec.nvalues,
-						   collect, &col);
-			for (uint32_t i = 0; i < col.n && err == 0; i++)
-				err = stage(ix, ST_ADD, DB_VALS,
-					    ix->terms[2 * i],
-					    ix->terms[2 * i + 1], NULL, 0, &k);
-			if (err == 0 && col.any) {
-				uint8_t tb[4];
-				idn_bytes_t none = {NULL, 0};
-				idn_put_u32(tb, col.min);
-				err = stage(ix, ST_ADD, DB_CTIME, none, none,
-					    tb, 4, &k);
-			}
-			if (err == -ENOMEM) {
+		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0 &&
+		    rec.nvalues) {
+			int64_t ct = idn__values_ctime(rec.values, rec.nvalues);
+			uint8_t tb[4];
+			idn_bytes_t none = {NULL, 0};
+			idn_put_u32(tb, (uint32_t)ct);
+			if (ct >= 0 && stage(ix, ST_ADD, DB_CTIME, none, none,
+					     tb, 4, &k) != 0) {
 				rc = ENOMEM;
 				break;
 			}
 		}
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-		if (rc == 0 && ix->len > FLUSH_BYTES) {
-			/* the cursor survives writes to other databases */
+		/* the cursor survives writes to other databases */
+		if (rc == 0 && ix->len > FLUSH_BYTES)
 			rc = idn__lidx_flush(ix, txn);
-		}
 	}
 	mdb_cursor_close(c);
 	if (rc == MDB_NOTFOUND)
@@ -564,10 +563,11 @@ int idn__lidx_open(MDB_txn *txn, MDB_dbi records, MDB_dbi meta,
 				  &ix->ctime);
 	if (rc == 0)
 		rc = idn__lidx_sync(ix, txn);
-	if (rc == 0 && version == 1)
-		rc = build(txn, records, ix); /* no type declared yet */
+	(void)records; /* version 1 had no index: nothing is declared */
 	if (rc == 0 && version == 2)
 		rc = declare_found(ix, txn);
+	if (rc == 0 && version == 2) /* it indexed creation times */
+		rc = types_put(ix, txn, idn_bytes(NULL, 0), true);
 	return rc;
 }
 
@@ -600,6 +600,8 @@ int idn__lidx_type_add(idn__lidx_t *ix, MDB_txn *txn, MDB_dbi records,
 	if (type_in(ix->types, ix->types_len, type))
 		return 1;
 	rc = types_put(ix, txn, type, true);
+	if (type.len == 0)
+		return rc ? rc : build_ctime(txn, records, ix);
 	MDB_cursor *c;
 	if (rc == 0)
 		rc = mdb_cursor_open(txn, records, &c);
@@ -638,6 +640,10 @@ int idn__lidx_type_remove(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type)
 		return rc;
 	if (!type_in(ix->types, ix->types_len, type))
 		return MDB_NOTFOUND;
+	if (type.len == 0) {
+		rc = mdb_drop(txn, ix->ctime, 0); /* empties it */
+		return rc ? rc : types_put(ix, txn, type, false);
+	}
 	uint8_t p[IDN_INDEX_TYPE_MAX + 1];
 	if (type.len > IDN_INDEX_TYPE_MAX)
 		return EINVAL;

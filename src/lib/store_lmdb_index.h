@@ -18,7 +18,8 @@
  * type as u16 big-endian length and its bytes, sorted bytewise. Every
  * process that writes reads it again at the start of its write transaction
  * (idn__lidx_sync), and a search reads it in its own snapshot, so all
- * users of the environment agree on it.
+ * users of the environment agree on it. The empty type in the set stands
+ * for search_ctime, which is kept only while it is declared.
  *
  * A write operation stages its index writes (idn__lidx_stage) while the
  * old record and the new values are readable, copying what changes: only
@@ -54,9 +55,9 @@ typedef struct {
 
 /* Opens the index databases in txn (a write transaction). version is the
  * store's schema version before this open: 0 (new) or 1 (no index yet:
- * the creation time index is built from the records), 2 (every type was
- * indexed: the types found in search_values become the declared ones), or
- * 3. Returns 0 or an LMDB code. */
+ * nothing is declared), 2 (every type and the creation time were indexed:
+ * the types found in search_values and the creation time become the
+ * declared ones), or 3. Returns 0 or an LMDB code. */
 int idn__lidx_open(MDB_txn *txn, MDB_dbi records, MDB_dbi meta,
 		   uint32_t version, idn__lidx_t *ix);
 
@@ -69,7 +70,8 @@ int idn__lidx_sync(idn__lidx_t *ix, MDB_txn *txn);
 int idn__lidx_declared(MDB_txn *txn, const idn__lidx_t *ix, idn_bytes_t type,
 		       int *lmdb_rc);
 
-/* Declares type and indexes its values in every record, in txn (a write
+/* Declares type (empty: the creation time) and indexes its values in every
+ * record, in txn (a write
  * transaction, after idn__lidx_sync; staged writes are applied first).
  * Returns 0, 1 if it was declared already (nothing done), or an LMDB
  * code. */

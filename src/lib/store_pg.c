@@ -221,6 +221,10 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	" AND " PG_TL " BETWEEN 1 AND 255 AND " PG_NOT_HS
 	" AND position('\\x00'::bytea in substring(enc from 19 for "
 	PG_TL "::int)) = 0"
+	" ON CONFLICT (type) DO NOTHING;"
+	/* the empty type: the creation time, indexed by version 2 */
+	"INSERT INTO idn_index_types (type) SELECT ''::bytea"
+	" WHERE EXISTS (SELECT 1 FROM idn_records WHERE idx >= 0)"
 	" ON CONFLICT (type) DO NOTHING;",
 };
 

@@ -293,7 +293,8 @@ out:
 
 int idn__pg_index_declared(idn_rtxn_t *t, idn_bytes_t type)
 {
-	const char *vals[1] = {(const char *)type.p};
+	/* the empty type (creation time) as an empty value, not NULL */
+	const char *vals[1] = {type.len ? (const char *)type.p : ""};
 	int lens[1] = {(int)type.len};
 	PGresult *r;
 	int err = idn__pg_rquery(t, S_IDX_HAS, 1, vals, lens, &r);

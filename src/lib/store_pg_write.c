@@ -667,7 +667,8 @@ int idn__pg_index_add(idn_wtxn_t *base, idn_bytes_t type)
 	pwtxn_t *t = pwtxn(base);
 	if (w_flush(t))
 		return t->err;
-	const char *vals[1] = {(const char *)type.p};
+	/* the empty type (creation time) as an empty value, not NULL */
+	const char *vals[1] = {type.len ? (const char *)type.p : ""};
 	int lens[1] = {(int)type.len};
 	PGresult *r;
 	int err = w_room(t, 1);
@@ -687,7 +688,8 @@ int idn__pg_index_remove(idn_wtxn_t *base, idn_bytes_t type)
 	pwtxn_t *t = pwtxn(base);
 	if (w_flush(t))
 		return t->err;
-	const char *vals[1] = {(const char *)type.p};
+	/* the empty type (creation time) as an empty value, not NULL */
+	const char *vals[1] = {type.len ? (const char *)type.p : ""};
 	int lens[1] = {(int)type.len};
 	PGresult *r;
 	int err = w_room(t, 1);

@@ -1316,7 +1316,8 @@ static int do_index(reply_t *r)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "malformed index request");
 	if (action != IDN_INDEX_LIST) {
-		if (!idn_index_type_ok(type))
+		/* the empty type: the creation time */
+		if (type.len && !idn_index_type_ok(type))
 			return reply_error(r, IDN_RC_ERROR,
 					   "a type to index is 1 to 255 "
 					   "printable bytes and not an HS_ "
@@ -1336,11 +1337,14 @@ static int do_index(reply_t *r)
 		}
 		if (err == IDN_ENOTFOUND)
 			return reply_error(r, IDN_RC_NOT_FOUND,
-					   "type is not indexed");
+					   type.len ? "type is not indexed"
+						    : "creation time is not "
+						      "indexed");
 		if (err < 0)
 			return reply_lib_error(r, err);
-		log_info("search index: type %.*s %s", (int)type.len,
-			 (const char *)type.p,
+		log_info("search index: %s%.*s %s",
+			 type.len ? "type " : "creation time", (int)type.len,
+			 type.len ? (const char *)type.p : "",
 			 action == IDN_INDEX_ADD ? "declared" : "dropped");
 	}
 	/* the set as it is now: a snapshot after the commit */

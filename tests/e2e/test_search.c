@@ -133,12 +133,34 @@ static void declared_types(void **state)
 		assert_non_null(strstr(b, NOT_INDEXED("BATCH")));
 		free(b);
 	}
-	/* the creation time index needs no declaration */
+	/* a time range without a type needs the creation time index; a
+	 * prefix alone needs none */
+	h_ctl(&r, node, "search", "--prefix", H_HOME, "--since", "2000-01-01",
+	      NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "creation time is not indexed; run "
+				      "idctl index add --created"));
+	h_run_free(&r);
+	h_ctl(&r, node, "search", "--prefix", H_HOME, NULL);
+	h_assert_status(&r, 0);
+	assert_string_equal(r.out, H_HOME "/d-1\n");
+	h_run_free(&r);
+	if (access("/usr/bin/curl", X_OK) == 0) {
+		char *b = http("GET", "/api/search?since=2000-01-01", NULL,
+			       true, &st);
+		assert_int_equal(st, 400);
+		assert_non_null(strstr(b, "creation time is not indexed"));
+		free(b);
+	}
+	h_ctl_ok(node, "index", "add", "--created", NULL);
 	h_ctl(&r, node, "search", "--prefix", H_HOME, "--since", "2000-01-01",
 	      NULL);
 	h_assert_status(&r, 0);
 	assert_string_equal(r.out, H_HOME "/d-1\n");
 	h_run_free(&r);
+	out = ctl_index(0, "remove", "--created");
+	assert_string_equal(out, "");
+	free(out);
 
 	out = ctl_index(0, "add", "BATCH");
 	assert_string_equal(out, "BATCH\n");
@@ -176,15 +198,17 @@ static void declared_types(void **state)
 			       "SECRET", "PART",   "IDN_TEMPLATE_REF", NULL};
 	for (int i = 0; types[i]; i++)
 		free(ctl_index(0, "add", types[i]));
+	free(ctl_index(0, "add", "--created"));
 	out = ctl_index(0, "list", NULL);
-	assert_string_equal(out, "BATCH\nCOLOR\nIDN_TEMPLATE_REF\nLOT\nPART\n"
-				 "SECRET\nSERIAL\nURL\n");
+	assert_string_equal(out, "--created\nBATCH\nCOLOR\nIDN_TEMPLATE_REF\n"
+				 "LOT\nPART\nSECRET\nSERIAL\nURL\n");
 	free(out);
 	/* --json */
 	h_ctl(&r, node, "index", "list", "--json", NULL);
 	h_assert_status(&r, 0);
 	json_t *j = h_json(&r);
 	assert_int_equal(json_array_size(json_object_get(j, "types")), 8);
+	assert_true(json_is_true(json_object_get(j, "created")));
 	json_decref(j);
 	h_run_free(&r);
 }
