@@ -1006,6 +1006,33 @@ static void test_reindex_at_open(void **state)
 	assert_int_equal(schema_version(f, 0, false), 3);
 }
 
+/* PostgreSQL: a database of schema version 2 (every type and the creation
+ * time indexed) opens with the types its values hold and the creation time
+ * declared. */
+static void test_pg_upgrade_from_2(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t v[] = {val(1, 100, "BATCH", "R"),
+			   val(2, 100, "HS_ADMIN", "a"), val(3, 100, "URL", "u")};
+	write1(f, W_CREATE, "88.1/r1", v, 3, NULL, 0);
+	expect_declared(f, "");
+	close_store(f);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM %s.idn_schema_migrations WHERE version = 3;"
+		 "DROP TABLE %s.idn_index_types",
+		 f->schema, f->schema);
+	pg_sql(sql);
+	open_store(f, 0);
+	expect_declared(f, "(created) BATCH URL");
+	expect_term(f, "URL", "u", NULL, false, "88.1/r1");
+	idn_search_t q = {.since = 100, .until = 100};
+	static res_t r;
+	r.limit = 0;
+	assert_int_equal(run(f, &q, &r), 0);
+	assert_string_equal(r.ids, "88.1/r1");
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest common[] = {
@@ -1029,11 +1056,17 @@ static const struct CMUnitTest lmdb_only[] = {
 	T(test_large_transaction),
 };
 
+/* PostgreSQL's own: the schema upgrade */
+static const struct CMUnitTest pg_only[] = {
+	T(test_pg_upgrade_from_2),
+};
+
 int main(void)
 {
 	enum { NC = sizeof(common) / sizeof(common[0]) };
+	enum { NP = sizeof(pg_only) / sizeof(pg_only[0]) };
 	enum { NL = sizeof(lmdb_only) / sizeof(lmdb_only[0]) };
-	static struct CMUnitTest tests[NC + NL];
+	static struct CMUnitTest tests[NC + NL + NP];
 	size_t n = 0;
 	pg_uri = getenv("IDN_TEST_PG");
 	if (pg_uri && !*pg_uri)
@@ -1042,6 +1075,8 @@ int main(void)
 		tests[n++] = common[i];
 	for (size_t i = 0; pg_uri == NULL && i < NL; i++)
 		tests[n++] = lmdb_only[i];
+	for (size_t i = 0; pg_uri != NULL && i < NP; i++)
+		tests[n++] = pg_only[i];
 	return _cmocka_run_group_tests(pg_uri ? "search_postgresql"
 					      : "search_lmdb",
 				       tests, n, NULL, NULL);
