@@ -450,10 +450,11 @@ static int pg_homed(src_t *s, prefix_cb cb, void *ctx)
 static int pg_types(src_t *s, prefix_cb cb, void *ctx)
 {
 	if (s->version < 3) {
-		fprintf(stderr, "idctl migrate: the source (schema version "
-				"%u) declares no searchable types: declare "
-				"them on the destination with idctl index "
-				"add\n",
+		fprintf(stderr,
+			"idctl migrate: the source (schema version "
+			"%u) declares no searchable types: declare "
+			"them on the destination with idctl index "
+			"add\n",
 			s->version);
 		return 0;
 	}
@@ -589,8 +590,9 @@ static int declare_one(void *ctx, idn_bytes_t type)
 	if (err == 0)
 		err = idn_wtxn_index_add(c->t, type);
 	if (err == IDN_EINVAL) {
-		fprintf(stderr, "idctl migrate: type %.*s cannot be declared: "
-				"not searchable on the destination\n",
+		fprintf(stderr,
+			"idctl migrate: type %.*s cannot be declared: "
+			"not searchable on the destination\n",
 			(int)type.len, (const char *)type.p);
 		return 0;
 	}

@@ -386,9 +386,9 @@ static int index_main(int argc, char **argv)
 	idn_msg_finish(&w, mk, NULL);
 	grab_t g = {.a = &a};
 	idn_client_t *cl;
-	int err = w.err ? IDN_ETOOLONG
-			: idn_client_open(IDN_NET_UNIX, control, timeout_ms,
-					  &cl);
+	int err =
+		w.err ? IDN_ETOOLONG
+		      : idn_client_open(IDN_NET_UNIX, control, timeout_ms, &cl);
 	if (err == 0) {
 		err = idn_client_call(cl, w.buf, w.len, grab, &g);
 		idn_client_close(cl);

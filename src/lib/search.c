@@ -60,11 +60,13 @@ char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap)
 		memcpy(t + n, "...", 3), n += 3;
 	t[n] = 0;
 	if (type.len == 0)
-		snprintf(out, cap, "creation time is not indexed; run idctl "
-				   "index add --created");
+		snprintf(out, cap,
+			 "creation time is not indexed; run idctl "
+			 "index add --created");
 	else
-		snprintf(out, cap, "type %s is not indexed; run idctl index add %s", t,
-		 t);
+		snprintf(out, cap,
+			 "type %s is not indexed; run idctl index add %s", t,
+			 t);
 	return out;
 }
 

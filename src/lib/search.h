@@ -94,8 +94,8 @@ int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type);
 
 /* The message for IDN_ENOTINDEXED: "type T is not indexed; run idctl
  * index add T", or for the empty type "creation time is not indexed; run
- * idctl index add --created" (bytes of T outside printable ASCII shown as '?'; a type
- * cut at 64 bytes). cap >= IDN_INDEX_MSG_MAX. Returns out. */
+ * idctl index add --created" (bytes of T outside printable ASCII shown as '?';
+ * a type cut at 64 bytes). cap >= IDN_INDEX_MSG_MAX. Returns out. */
 #define IDN_INDEX_MSG_MAX 200u
 char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap);
 

@@ -50,7 +50,7 @@
 
 #define KEY_MAX 511    /* LMDB's default MDB_MAXKEYSIZE, checked at open */
 #define KEY_DIRECT 478 /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
-#define SCHEMA_VERSION 3u /* the search index of declared types */
+#define SCHEMA_VERSION 3u   /* the search index of declared types */
 #define SCHEMA_UNINDEXED 1u /* before the search index: upgraded at open */
 #define SCHEMA_ALLTYPES 2u  /* every type indexed: upgraded at open */
 #define MAP_DEFAULT ((uint64_t)64 << 30)
@@ -537,8 +537,8 @@ static int lmdb_index_declared(idn_rtxn_t *base, idn_bytes_t type)
 	if (!t->live)
 		return IDN_EINVAL;
 	int rc = 0;
-	int ret = idn__lidx_declared(t->txn, &lstore(base->store)->ix, type,
-				     &rc);
+	int ret =
+		idn__lidx_declared(t->txn, &lstore(base->store)->ix, type, &rc);
 	return rc ? lmdb_error(rc) : ret;
 }
 
@@ -548,8 +548,8 @@ static int lmdb_index_types(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 	if (!t->live)
 		return IDN_EINVAL;
 	int rc = 0;
-	int ret = idn__lidx_types(t->txn, &lstore(base->store)->ix, cb, ctx,
-				  &rc);
+	int ret =
+		idn__lidx_types(t->txn, &lstore(base->store)->ix, cb, ctx, &rc);
 	return rc ? lmdb_error(rc) : ret;
 }
 

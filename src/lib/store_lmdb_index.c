@@ -211,8 +211,7 @@ int idn__lidx_types(MDB_txn *txn, const idn__lidx_t *ix, idn_list_cb cb,
 
 /* Writes the set with type inserted (add) or taken out, into meta and the
  * cache. The set is small: it is rebuilt whole. */
-static int types_put(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type,
-		     bool add)
+static int types_put(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type, bool add)
 {
 	size_t cap = ix->types_len + 2 + type.len, n = 0, off = 0;
 	uint8_t *out = malloc(cap ? cap : 1);

@@ -657,7 +657,6 @@ int idn__pg_unhome(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
 	return err ? err : w_log(t, prefix, len, "unhome");
 }
 
-
 /* ---- declared types of the search index (search.h) ----
  *
  * The expression indexes cover every type already: declaring is a row. */

@@ -1274,9 +1274,9 @@ static int do_search(reply_t *r, int transport)
 	int err = idn_store_search(r->h->rtxn, &q, search_cb, &s);
 	if (err == IDN_ENOTINDEXED) {
 		char msg[IDN_INDEX_MSG_MAX];
-		return reply_error(r, IDN_RC_ERROR,
-				   idn_search_notindexed_msg(q.type, msg,
-							     sizeof(msg)));
+		return reply_error(
+			r, IDN_RC_ERROR,
+			idn_search_notindexed_msg(q.type, msg, sizeof(msg)));
 	}
 	if (err < 0)
 		return err == IDN_EINVAL

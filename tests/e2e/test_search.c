@@ -118,8 +118,9 @@ static void declared_types(void **state)
 	h_run_free(&r);
 	const char *transports[] = {NULL, "--tcp"};
 	for (int i = 0; i < 2; i++) {
-		const char *argv[] = {"search", "--type", "BATCH", "--data",
-				      "D-1",	transports[i],	NULL};
+		const char *argv[] = {"search", "--type", "BATCH",
+				      "--data", "D-1",	  transports[i],
+				      NULL};
 		h_net_argv(&r, node, argv);
 		h_assert_status(&r, 1);
 		assert_non_null(strstr(r.err, NOT_INDEXED("BATCH")));
@@ -194,8 +195,8 @@ static void declared_types(void **state)
 	h_ctl_ok(node, "delete", H_HOME "/d-1", NULL);
 
 	/* what the other tests search */
-	const char *types[] = {"URL",	 "LOT",	   "SERIAL",	       "COLOR",
-			       "SECRET", "PART",   "IDN_TEMPLATE_REF", NULL};
+	const char *types[] = {"URL",	 "LOT",	 "SERIAL",	     "COLOR",
+			       "SECRET", "PART", "IDN_TEMPLATE_REF", NULL};
 	for (int i = 0; types[i]; i++)
 		free(ctl_index(0, "add", types[i]));
 	free(ctl_index(0, "add", "--created"));

@@ -976,7 +976,8 @@ static void test_undeclared_no_entries(void **state)
 static void test_reindex_at_open(void **state)
 {
 	fx_t *f = *state;
-	idn_value_t v[] = {val(1, 100, "BATCH", "R"), val(2, 100, "HS_ADMIN", "a")};
+	idn_value_t v[] = {val(1, 100, "BATCH", "R"),
+			   val(2, 100, "HS_ADMIN", "a")};
 	write1(f, W_CREATE, "88.1/r1", v, 2, NULL, 0);
 	write1(f, W_CREATE, "88.1/r2", v, 1, NULL, 0);
 	declare(f, "BATCH");
@@ -1013,7 +1014,8 @@ static void test_pg_upgrade_from_2(void **state)
 {
 	fx_t *f = *state;
 	idn_value_t v[] = {val(1, 100, "BATCH", "R"),
-			   val(2, 100, "HS_ADMIN", "a"), val(3, 100, "URL", "u")};
+			   val(2, 100, "HS_ADMIN", "a"),
+			   val(3, 100, "URL", "u")};
 	write1(f, W_CREATE, "88.1/r1", v, 3, NULL, 0);
 	expect_declared(f, "");
 	close_store(f);
