@@ -375,6 +375,8 @@ int idn__lidx_stage(idn__lidx_t *ix, const MDB_val *reckey,
 {
 	ix->mark_len = ix->len;
 	ix->mark_ents = ix->nents;
+	if (ix->types_len == 0)
+		return 0; /* nothing declared: nothing to index or read */
 	int err = stage_diff(ix, reckey, old, new);
 	if (err)
 		idn__lidx_unstage(ix); /* the operation fails whole */
