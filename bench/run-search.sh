@@ -2,19 +2,26 @@
 # What the search index costs and how fast search is, in one command.
 #
 # Builds the release binaries of this tree and of BASE (a commit without
-# the search index, default the one before it was added) from git, then:
+# the search index, default the one before it was added) from git, then,
+# for BASE and for this tree with three declared sets (docs/search.md):
+# none (a new store), BATCH alone, and all (URL, EMAIL, BATCH, DESC and
+# the creation time):
 #   1. `idctl populate` of COUNT identifiers into a fresh LMDB store, with
-#      each build in turn, ROUNDS times: identifiers/s, CPU seconds, and
-#      bytes per identifier (file size; pages of each database per
-#      mdb_stat for the indexed store);
+#      each in turn, ROUNDS times: identifiers/s, CPU seconds, and bytes
+#      per identifier (file size; pages of each database per mdb_stat for
+#      the store with every type declared);
 #   2. `idctl import` of IMPORT_COUNT JSON Lines records (URL, BATCH,
 #      EMAIL, HS_ADMIN) through the control socket of a fresh idnode of
-#      each build: identifiers/s;
-#   3. search latency through the storage interface on the COUNT store
-#      (bench/search_bench.c): p50 / p99 of each kind of query;
-#   4. unless PG=0: populate of PG_COUNT identifiers into PostgreSQL
-#      (tests/pg.sh starts a throwaway cluster) with each build, and search
-#      latency there.
+#      each, the types declared with `idctl index add` first: records/s;
+#   3. `idctl index add BATCH` and `index remove BATCH` on the COUNT store
+#      with nothing declared: seconds (one transaction over every record);
+#   4. search latency through the storage interface on the COUNT store
+#      with every type declared (bench/search_bench.c): p50 / p99 of each
+#      kind of query;
+#   5. unless PG=0: populate of PG_COUNT identifiers into PostgreSQL
+#      (tests/pg.sh starts a throwaway cluster) with each build (the
+#      expression indexes cover every type whatever is declared), and
+#      search latency there.
 # Writes bench/RESULTS-search.md (or --out FILE).
 #
 # usage: bench/run-search.sh [--count N] [--import-count N] [--rounds R]
@@ -71,12 +78,33 @@ make -s -C "$tmp/base" -j2 build/idnode build/idctl >/dev/null
 new=build
 old=$tmp/base/build
 
-# populate BIN DIR: prints "rate cpu bytes_per_id"
+ALL_TYPES="URL EMAIL BATCH DESC"
+# the configurations: BASE, then this tree with nothing, BATCH, everything
+CONFIGS="base none batch all"
+# populate options declaring the types of a configuration
+decl_opts() {
+	case $1 in
+	batch) echo "--index-type BATCH" ;;
+	all) echo "--index-created$(for t in $ALL_TYPES; do printf ' --index-type %s' "$t"; done)" ;;
+	esac
+}
+bin_of() { if [ "$1" = base ]; then echo "$old"; else echo "$new"; fi; }
+label() {
+	case $1 in
+	base) echo "BASE (no index)" ;;
+	none) echo "declared: none" ;;
+	batch) echo "declared: BATCH" ;;
+	all) echo "declared: all + creation time" ;;
+	esac
+}
+
+# populate CONFIG DIR: prints "rate cpu bytes_per_id"
 populate() {
 	rm -rf "$2"
-	/usr/bin/time -f "%U %S" -o "$tmp/time" "$1/idctl" populate \
+	# shellcheck disable=SC2046
+	/usr/bin/time -f "%U %S" -o "$tmp/time" "$(bin_of "$1")/idctl" populate \
 		--data "$2" --prefix "$PREFIX" --count "$COUNT" --json \
-		>"$tmp/pop.json" 2>/dev/null
+		$(decl_opts "$1") >"$tmp/pop.json" 2>/dev/null
 	python3 - "$tmp/pop.json" "$tmp/time" <<'EOF'
 import json, sys
 d = json.load(open(sys.argv[1]))
@@ -89,20 +117,18 @@ EOF
 echo "populate, $COUNT identifiers, $ROUNDS rounds..." >&2
 pop_rows=
 for r in $(seq "$ROUNDS"); do
-	for b in old new; do
-		bin=$old
-		[ $b = new ] && bin=$new
-		read -r rate cpu bpi < <(populate "$bin" "$tmp/store-$b")
-		pop_rows="$pop_rows| $r | $([ $b = new ] && echo "with index" || echo "without") | $rate | $cpu | $bpi |
+	for b in $CONFIGS; do
+		read -r rate cpu bpi < <(populate "$b" "$tmp/store-$b")
+		pop_rows="$pop_rows| $r | $(label $b) | $rate | $cpu | $bpi |
 "
 		eval "rate_$b=\$rate cpu_$b=\$cpu bpi_$b=\$bpi"
 	done
 done
-stat_new=$(mdb_stat -a "$tmp/store-new" | awk '
+stat_new=$(mdb_stat -a "$tmp/store-all" | awk '
 	/^Status of/ { db = $3 }
 	/Branch pages|Leaf pages|Overflow pages/ { pages[db] += $3 }
 	END { for (d in pages) if (pages[d] > 1) printf "%s=%d ", d, pages[d] }')
-free_new=$(mdb_stat -f "$tmp/store-new" | awk '/Free pages/ { print $3; exit }')
+free_new=$(mdb_stat -f "$tmp/store-all" | awk '/Free pages/ { print $3; exit }')
 
 echo "import through idnode, $IMPORT_COUNT records..." >&2
 python3 - "$IMPORT_COUNT" "$PREFIX" >"$tmp/in.jsonl" <<'EOF'
@@ -113,13 +139,22 @@ for i in range(n):
     out.write('{"handle":"%s/imp-%d","values":[{"index":1,"type":"URL","data":"https://example.com/i/%d"},{"index":2,"type":"BATCH","data":"lot=B2026-%06d"},{"index":3,"type":"EMAIL","data":"owner%d@example.com"},{"index":100,"type":"HS_ADMIN","data":{"format":"admin","value":{"handle":"0.NA/%s","index":300,"permissions":"111111111111"}}}]}\n' % (p, i, i, i // 1000, i % 997, p))
 EOF
 port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-import_rate() { # BIN DATA
+import_rate() { # CONFIG DATA
 	rm -rf "$2"
-	"$1/idnode" --data "$2" --listen "127.0.0.1:$(port)" --control "$2.sock" \
+	bin=$(bin_of "$1")
+	"$bin/idnode" --data "$2" --listen "127.0.0.1:$(port)" --control "$2.sock" \
 		--home "$PREFIX" --workers 1 --log-level warn 2>"$tmp/node.log" &
 	node_pid=$!
 	for _ in $(seq 100); do [ -S "$2.sock" ] && break; sleep 0.1; done
-	"$1/idctl" -C "$2.sock" import "$tmp/in.jsonl" --quiet --json >"$tmp/sum.json"
+	case $1 in
+	batch) "$bin/idctl" -C "$2.sock" index add BATCH >/dev/null ;;
+	all)
+		"$bin/idctl" -C "$2.sock" index add --created >/dev/null
+		for t in URL EMAIL BATCH; do
+			"$bin/idctl" -C "$2.sock" index add "$t" >/dev/null
+		done ;;
+	esac
+	"$bin/idctl" -C "$2.sock" import "$tmp/in.jsonl" --quiet --json >"$tmp/sum.json"
 	kill -TERM "$node_pid"
 	wait "$node_pid" || true
 	node_pid=
@@ -128,14 +163,33 @@ import_rate() { # BIN DATA
 }
 imp_rows=
 for r in $(seq "$ROUNDS"); do
-	for b in old new; do
-		bin=$old
-		[ $b = new ] && bin=$new
-		rate=$(import_rate "$bin" "$tmp/imp-$b")
-		imp_rows="$imp_rows| $r | $([ $b = new ] && echo "with index" || echo "without") | $rate |
+	for b in $CONFIGS; do
+		rate=$(import_rate "$b" "$tmp/imp-$b")
+		imp_rows="$imp_rows| $r | $(label $b) | $rate |
 "
 	done
 done
+
+echo "index add/remove BATCH on $COUNT identifiers..." >&2
+idx_time() { # ACTION: seconds of idctl index ACTION BATCH through idnode
+	"$new/idnode" --data "$tmp/store-none" --listen "127.0.0.1:$(port)" \
+		--control "$tmp/idx.sock" --home "$PREFIX" --workers 1 \
+		--log-level warn 2>"$tmp/node.log" &
+	node_pid=$!
+	for _ in $(seq 100); do [ -S "$tmp/idx.sock" ] && break; sleep 0.1; done
+	/usr/bin/time -f "%e" -o "$tmp/time" "$new/idctl" -C "$tmp/idx.sock" \
+		index "$1" BATCH >/dev/null
+	kill -TERM "$node_pid"
+	wait "$node_pid" || true
+	node_pid=
+	cat "$tmp/time"
+}
+size_none=$(du -b "$tmp/store-none/data.mdb" | cut -f1)
+add_s=$(idx_time add)
+size_added=$(du -b "$tmp/store-none/data.mdb" | cut -f1)
+entries_added=$(mdb_stat -s search_values "$tmp/store-none" | awk '/Entries/ { print $2 }')
+rm_s=$(idx_time remove)
+entries_removed=$(mdb_stat -s search_values "$tmp/store-none" | awk '/Entries/ { print $2 }')
 
 pg_rows=
 if [ "${PG:-1}" = 1 ] && [ -x tests/pg.sh ]; then
@@ -147,25 +201,25 @@ if [ "${PG:-1}" = 1 ] && [ -x tests/pg.sh ]; then
 		echo "$IDN_TEST_PG?options=-c%20search_path%3D$1"
 	}
 	for r in $(seq "$ROUNDS"); do
-		for b in old new; do
-			bin=$old
-			[ $b = new ] && bin=$new
+		for b in base all; do
+			bin=$(bin_of $b)
 			u=$(pg_uri "bench_${b}_$r")
+			# shellcheck disable=SC2046
 			/usr/bin/time -f "%e" -o "$tmp/time" "$bin/idctl" populate \
 				--data "$u" --prefix "$PREFIX" --count "$PG_COUNT" \
-				--batch 1000 --json >"$tmp/pop.json" 2>/dev/null
+				--batch 1000 --json $(decl_opts $b) >"$tmp/pop.json" 2>/dev/null
 			rate=$(python3 -c 'import json,sys; print("%.0f" % json.load(open(sys.argv[1]))["identifiers_per_s"])' "$tmp/pop.json")
 			size=$(psql -qXtA "$IDN_TEST_PG" -c "SELECT pg_total_relation_size('bench_${b}_$r.idn_records') / $PG_COUNT")
-			pg_rows="$pg_rows| $r | $([ $b = new ] && echo "with index" || echo "without") | $rate | $size |
+			pg_rows="$pg_rows| $r | $(label $b) | $rate | $size |
 "
 		done
 	done
-	pg_lat=$("$tmp/search_bench" --store "$(echo "$IDN_TEST_PG?options=-c%20search_path%3Dbench_new_1")" \
+	pg_lat=$("$tmp/search_bench" --store "$(echo "$IDN_TEST_PG?options=-c%20search_path%3Dbench_all_1")" \
 		--prefix "$PREFIX" --count "$PG_COUNT" --runs 200)
 fi
 
 echo "search latency on $COUNT identifiers..." >&2
-lat=$("$tmp/search_bench" --store "$tmp/store-new" --prefix "$PREFIX" --count "$COUNT" --runs 500)
+lat=$("$tmp/search_bench" --store "$tmp/store-all" --prefix "$PREFIX" --count "$COUNT" --runs 500)
 
 {
 	echo "# Search: index cost and latency"
@@ -174,7 +228,10 @@ lat=$("$tmp/search_bench" --store "$tmp/store-new" --prefix "$PREFIX" --count "$
 	echo "on $(uname -srm), $(nproc) CPUs, $(date -u +%Y-%m-%d), LMDB store in"
 	echo "${TMPDIR:-/tmp}. The machine is shared: compare rows of one run, and"
 	echo "prefer CPU seconds to rates, which move with the other load."
-	echo "\"without\" is $BASE, built from git in the same run."
+	echo "BASE is $BASE (no search index), built from git in the same run;"
+	echo "the other rows are this tree with the declared set named (all:"
+	echo "$ALL_TYPES and the creation time; idctl populate --index-type,"
+	echo "idctl index add for the import)."
 	echo
 	echo "## Writing: idctl populate, $COUNT identifiers (4-5 values each)"
 	echo
@@ -182,11 +239,25 @@ lat=$("$tmp/search_bench" --store "$tmp/store-new" --prefix "$PREFIX" --count "$
 	echo "| ---: | --- | ---: | ---: | ---: |"
 	printf "%s" "$pop_rows"
 	echo
-	echo "Last round: CPU ratio with/without $(awk -v a="$cpu_new" -v b="$cpu_old" 'BEGIN{printf "%.2f", a/b}'),"
-	echo "rate ratio $(awk -v a="$rate_new" -v b="$rate_old" 'BEGIN{printf "%.2f", a/b}'),"
-	echo "$((bpi_new - bpi_old)) more bytes per identifier in the file."
-	echo "Pages of the indexed store (4 KiB; records, the term index, and"
-	echo "free pages left by copy-on-write): $stat_new free=$free_new."
+	for b in none batch all; do
+		eval "c=\$cpu_$b r=\$rate_$b s=\$bpi_$b"
+		echo "Last round, $(label $b) against BASE: CPU ratio $(awk -v a="$c" -v b="$cpu_base" 'BEGIN{printf "%.2f", a/b}'),"
+		echo "rate ratio $(awk -v a="$r" -v b="$rate_base" 'BEGIN{printf "%.2f", a/b}'), $((s - bpi_base)) more bytes per identifier."
+		echo
+	done
+	echo "Pages of the store with everything declared (4 KiB; records, the"
+	echo "indexes, and free pages left by copy-on-write): $stat_new free=$free_new."
+	echo
+	echo "## Declaring a type on a full store: idctl index add / remove BATCH"
+	echo
+	echo "Through idnode's control socket on the $COUNT-identifier store"
+	echo "populated with nothing declared, one transaction each:"
+	echo
+	echo "| action | seconds | search_values entries after | data.mdb bytes after |"
+	echo "| --- | ---: | ---: | ---: |"
+	echo "| (before) | | 0 | $size_none |"
+	echo "| index add BATCH | $add_s | $entries_added | $size_added |"
+	echo "| index remove BATCH | $rm_s | $entries_removed | $(du -b "$tmp/store-none/data.mdb" | cut -f1) |"
 	echo
 	echo "## Writing: idctl import through idnode, $IMPORT_COUNT records (URL, BATCH, EMAIL, HS_ADMIN)"
 	echo
@@ -211,6 +282,8 @@ lat=$("$tmp/search_bench" --store "$tmp/store-new" --prefix "$PREFIX" --count "$
 		echo
 	fi
 	echo "## Search latency, $COUNT identifiers, in-process (storage interface)"
+	echo
+	echo "On the store with everything declared."
 	echo
 	echo "One page (up to 100 results) a search, each in a renewed read"
 	echo "snapshot, 500 runs; the record of every match is read and checked."

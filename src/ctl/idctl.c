@@ -122,6 +122,8 @@ static const char usage[] =
 	"  search [--type T --data D] [--prefix P] [--since T1 --until T2]\n"
 	"         [--page-size N] [--cursor C | --all]  find identifiers\n"
 	"                          (idctl search --help)\n"
+	"  index list|add TYPE|remove TYPE  the value types search indexes\n"
+	"                          (idctl index --help)\n"
 	"\n"
 	"  Over the network instead (the node challenges, idctl signs):\n"
 	"  idctl -s HOST:PORT --auth ADMIN_ID:INDEX --key FILE create|...\n"

@@ -35,6 +35,7 @@
 #include "error.h"
 #include "ident.h"
 #include "record.h"
+#include "search.h"
 #include "store.h"
 #include "value.h"
 #include "wire.h"
@@ -123,7 +124,10 @@ struct src {
 	/* 1 with *out filled, 0 at the end, or a negative error (said) */
 	int (*next)(src_t *s, srec_t *out);
 	int (*homed)(src_t *s, prefix_cb cb, void *ctx);
+	/* the declared types of the search index (search.h) */
+	int (*types)(src_t *s, prefix_cb cb, void *ctx);
 	void (*close)(src_t *s);
+	unsigned version; /* the source's schema version */
 	/* LMDB */
 	MDB_env *env;
 	MDB_txn *txn;
@@ -194,6 +198,62 @@ static int lmdb_homed(src_t *s, prefix_cb cb, void *ctx)
 	return ret;
 }
 
+/* Version 3 keeps the declared types in meta ("index_types": u16 length
+ * and bytes each); version 2 indexed every type but HS_ ones, so the types
+ * its search_values holds (terms are "TYPE\0DATA") are the ones it
+ * searched; version 1 had no index. */
+static int lmdb_types(src_t *s, prefix_cb cb, void *ctx)
+{
+	MDB_dbi dbi;
+	MDB_val k, d;
+	int ret = 0;
+	if (s->version == 3) {
+		k.mv_size = 11;
+		k.mv_data = "index_types";
+		if (mdb_dbi_open(s->txn, "meta", 0, &dbi) != 0 ||
+		    mdb_get(s->txn, dbi, &k, &d) != 0)
+			return 0;
+		const uint8_t *p = d.mv_data;
+		size_t off = 0;
+		while (ret == 0 && off + 2 <= d.mv_size) {
+			size_t n = (size_t)p[off] << 8 | p[off + 1];
+			if (off + 2 + n > d.mv_size) {
+				fail("corrupt index_types in LMDB");
+				return IDN_ECORRUPT;
+			}
+			ret = cb(ctx, idn_bytes(p + off + 2, n));
+			off += 2 + n;
+		}
+		return ret;
+	}
+	if (s->version != 2)
+		return 0;
+	ret = cb(ctx, idn_bytes(NULL, 0)); /* it indexed creation times */
+	if (ret || mdb_dbi_open(s->txn, "search_values", 0, &dbi) != 0)
+		return ret;
+	MDB_cursor *c;
+	if (mdb_cursor_open(s->txn, dbi, &c) != 0)
+		return 0;
+	uint8_t seek[512];
+	int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	while (rc == 0 && ret == 0) {
+		const uint8_t *z = memchr(k.mv_data, 0, k.mv_size);
+		size_t tl = z ? (size_t)(z - (const uint8_t *)k.mv_data)
+			      : k.mv_size;
+		if (tl >= sizeof(seek))
+			break;
+		memcpy(seek, k.mv_data, tl);
+		if (tl && tl <= 255)
+			ret = cb(ctx, idn_bytes(seek, tl));
+		seek[tl] = 1; /* past every term of this type */
+		k.mv_size = tl + 1;
+		k.mv_data = seek;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+	return ret;
+}
+
 static void lmdb_close(src_t *s)
 {
 	if (s->cur)
@@ -208,6 +268,7 @@ static int lmdb_open(src_t *s, const char *dir)
 {
 	s->next = lmdb_next;
 	s->homed = lmdb_homed;
+	s->types = lmdb_types;
 	s->close = lmdb_close;
 	MDB_dbi meta;
 	int rc = mdb_env_create(&s->env);
@@ -228,12 +289,14 @@ static int lmdb_open(src_t *s, const char *dir)
 		return IDN_ESTORE;
 	}
 	MDB_val k = {7, "version"}, d;
-	/* 2 adds the search index (store_lmdb.c); records are the same */
+	/* 2 adds the search index, 3 its declared types (store_lmdb.c);
+	 * records are the same */
 	if (mdb_get(s->txn, meta, &k, &d) != 0 || d.mv_size != 4 ||
-	    (idn_get_u32(d.mv_data) != 1 && idn_get_u32(d.mv_data) != 2)) {
-		fail("%s: not a store of schema version 1 or 2", dir);
+	    idn_get_u32(d.mv_data) < 1 || idn_get_u32(d.mv_data) > 3) {
+		fail("%s: not a store of schema version 1 to 3", dir);
 		return IDN_ECORRUPT;
 	}
+	s->version = idn_get_u32(d.mv_data);
 	MDB_stat st;
 	if (mdb_stat(s->txn, s->rdb, &st) == 0)
 		s->nrec = st.ms_entries;
@@ -384,6 +447,29 @@ static int pg_homed(src_t *s, prefix_cb cb, void *ctx)
 	return ret;
 }
 
+static int pg_types(src_t *s, prefix_cb cb, void *ctx)
+{
+	if (s->version < 3) {
+		fprintf(stderr,
+			"idctl migrate: the source (schema version "
+			"%u) declares no searchable types: declare "
+			"them on the destination with idctl index "
+			"add\n",
+			s->version);
+		return 0;
+	}
+	PGresult *r = pg_q(s, "SELECT type FROM idn_index_types ORDER BY type",
+			   0, NULL, NULL);
+	if (r == NULL)
+		return IDN_ESTORE;
+	int ret = 0;
+	for (int i = 0; i < PQntuples(r) && ret == 0; i++)
+		ret = cb(ctx, idn_bytes(PQgetvalue(r, i, 0),
+					(size_t)PQgetlength(r, i, 0)));
+	PQclear(r);
+	return ret;
+}
+
 static void pg_close(src_t *s)
 {
 	PQclear(s->heads);
@@ -407,6 +493,7 @@ static int pg_open(src_t *s, const char *conninfo)
 {
 	s->next = pg_next;
 	s->homed = pg_homed;
+	s->types = pg_types;
 	s->close = pg_close;
 	s->c = PQconnectdb(conninfo);
 	if (PQstatus(s->c) != CONNECTION_OK) {
@@ -419,14 +506,15 @@ static int pg_open(src_t *s, const char *conninfo)
 	if (r == NULL)
 		return IDN_ESTORE;
 	r = PQexec(s->c, "SELECT max(version) FROM idn_schema_migrations");
-	/* 2 adds the search indexes (store_pg.c); the rows are the same */
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1 &&
-		  (strcmp(PQgetvalue(r, 0, 0), "1") == 0 ||
-		   strcmp(PQgetvalue(r, 0, 0), "2") == 0);
+	/* 2 adds the search indexes, 3 the declared types (store_pg.c);
+	 * the rows are the same */
+	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+	if (ok)
+		s->version = (unsigned)atoi(PQgetvalue(r, 0, 0));
 	PQclear(r);
-	if (!ok) {
+	if (!ok || s->version < 1 || s->version > 3) {
 		fail("the source database holds no idnode store of schema "
-		     "version 1 or 2");
+		     "version 1 to 3");
 		return IDN_ECORRUPT;
 	}
 	s->nrec = pg_count(s, "SELECT count(*) FROM idn_records "
@@ -489,6 +577,29 @@ static int flush_txn(copy_t *c)
 	if (err)
 		fail("commit: %s", idn_strerror(err));
 	return err;
+}
+
+/* Declares a searchable type of the source on the destination, before
+ * the records, so that each is indexed as it is copied. */
+static int declare_one(void *ctx, idn_bytes_t type)
+{
+	copy_t *c = ctx;
+	int err = 0;
+	if (c->t == NULL)
+		err = idn_wtxn_begin(c->dst, &c->t);
+	if (err == 0)
+		err = idn_wtxn_index_add(c->t, type);
+	if (err == IDN_EINVAL) {
+		fprintf(stderr,
+			"idctl migrate: type %.*s cannot be declared: "
+			"not searchable on the destination\n",
+			(int)type.len, (const char *)type.p);
+		return 0;
+	}
+	if (err < 0)
+		fail("declaring type %.*s: %s", (int)type.len,
+		     (const char *)type.p, idn_strerror(err));
+	return err < 0 ? err : 0;
 }
 
 static int home_one(void *ctx, idn_bytes_t p)
@@ -714,6 +825,8 @@ int migrate_main(int argc, char **argv)
 			(unsigned long long)s.nrec,
 			(unsigned long long)s.npfx, lfrom, lto);
 	err = s.homed(&s, home_one, &c);
+	if (err == 0)
+		err = s.types(&s, declare_one, &c);
 	srec_t r;
 	while (err == 0 && (err = s.next(&s, &r)) == 1)
 		err = copy_one(&c, &r);

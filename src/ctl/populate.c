@@ -15,6 +15,7 @@
 #include "arena.h"
 #include "error.h"
 #include "ident.h"
+#include "search.h"
 #include "store.h"
 #include "value.h"
 #include "wire.h"
@@ -37,6 +38,9 @@ static const char populate_usage[] =
 	"  -n, --count N       number of identifiers\n"
 	"  -b, --batch N       identifiers per write transaction\n"
 	"                      (default 10000)\n"
+	"      --index-type T  declare value type T searchable first\n"
+	"                      (idctl index add; repeatable, up to 8)\n"
+	"      --index-created declare the creation time index first\n"
 	"      --json          print the result as a JSON object\n"
 	"  -h, --help          this text\n";
 
@@ -141,12 +145,16 @@ int bench_populate_main(int argc, char **argv)
 		{"count", required_argument, NULL, 'n'},
 		{"batch", required_argument, NULL, 'b'},
 		{"json", no_argument, NULL, 'J'},
+		{"index-type", required_argument, NULL, 'I'},
+		{"index-created", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	const char *data = NULL, *prefix = NULL;
 	uint64_t count = 0, batch = 10000;
 	bool have_count = false, json = false;
+	const char *itypes[8];
+	int nitypes = 0;
 	int c;
 	optind = 0; /* a fresh scan: argv[0] is the command name */
 	opterr = 0;
@@ -180,6 +188,22 @@ int bench_populate_main(int argc, char **argv)
 			break;
 		case 'J':
 			json = true;
+			break;
+		case 'C':
+			if (nitypes == 8)
+				return 2;
+			itypes[nitypes++] = ""; /* the creation time */
+			break;
+		case 'I':
+			if (nitypes == 8 ||
+			    !idn_index_type_ok(idn_bytes_str(optarg))) {
+				fprintf(stderr,
+					"idctl populate: bad or too many "
+					"--index-type '%s'\n",
+					optarg);
+				return 2;
+			}
+			itypes[nitypes++] = optarg;
 			break;
 		case 'h':
 			fputs(populate_usage, stdout);
@@ -251,6 +275,23 @@ int bench_populate_main(int argc, char **argv)
 		fprintf(stderr, "idctl populate: cannot open store %s: %s\n",
 			data, idn_strerror(err));
 		goto out;
+	}
+	if (nitypes) {
+		idn_wtxn_t *t;
+		err = idn_wtxn_begin(store, &t);
+		bool began = err == 0;
+		for (int k = 0; err == 0 && k < nitypes; k++) {
+			err = idn_wtxn_index_add(t, idn_bytes_str(itypes[k]));
+			err = err == 1 ? 0 : err;
+		}
+		if (began)
+			err = err ? (idn_wtxn_abort(t), err)
+				  : idn_wtxn_commit(t);
+		if (err) {
+			fprintf(stderr, "idctl populate: --index-type: %s\n",
+				idn_strerror(err));
+			goto out;
+		}
 	}
 	uint32_t now = (uint32_t)time(NULL);
 	uint64_t t0 = bench_now_ns(), last_report = t0;

@@ -293,6 +293,164 @@ static int search_main(int argc, char **argv)
 	return rc;
 }
 
+/* ---- idctl index ---- */
+
+static const char index_usage[] =
+	"usage: idctl -C SOCKET index list | add TYPE|--created |\n"
+	"                              remove TYPE|--created [--json]\n"
+	"\n"
+	"The value types the search index holds. A store indexes only the\n"
+	"types declared here (none at first), for every node using it; a\n"
+	"search by another type is refused. --created stands for the\n"
+	"creation time index, which searches by time range without --type\n"
+	"need. add indexes the values of TYPE of every record in one\n"
+	"transaction (writes wait meanwhile) and answers once the index is\n"
+	"complete; remove drops TYPE's entries. HS_ types cannot be\n"
+	"declared. Prints the declared types afterwards, one a line, the\n"
+	"creation time as --created (--json: {\"types\":[...],\n"
+	"\"created\":true|false}).\n"
+	"Exit status: 0 success, 1 the node refused or failed, 2 usage "
+	"error.\n";
+
+static int index_err(const char *fmt, const char *arg)
+{
+	fputs("idctl: index: ", stderr);
+	fprintf(stderr, fmt, arg);
+	fputs(" (idctl index --help)\n", stderr);
+	return 2;
+}
+
+static int index_main(int argc, char **argv)
+{
+	const char *control = getenv("IDNODE_CONTROL");
+	const char *words[3] = {NULL, NULL, NULL};
+	int nw = 0, timeout_ms = 600000; /* add may index many records */
+	bool json = false;
+	for (int i = 1; i < argc; i++) {
+		const char *a = argv[i];
+		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
+		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+			fputs(index_usage, stdout);
+			return 0;
+		} else if (!strcmp(a, "--json")) {
+			json = true;
+		} else if ((!strcmp(a, "-C") || !strcmp(a, "--control")) && v) {
+			control = v;
+			i++;
+		} else if (!strcmp(a, "--timeout") && v) {
+			timeout_ms = atoi(v);
+			i++;
+			if (timeout_ms <= 0)
+				return index_err("bad --timeout '%s'", v);
+		} else if (!strcmp(a, "--created") && nw < 3) {
+			words[nw++] = ""; /* the empty type */
+		} else if (a[0] == '-' && a[1]) {
+			return index_err("unknown option or missing value "
+					 "'%s'",
+					 a);
+		} else if (nw < 3) {
+			words[nw++] = a; /* "index", action, type */
+		} else {
+			return index_err("unexpected argument '%s'", a);
+		}
+	}
+	uint32_t action;
+	const char *act = nw > 1 ? words[1] : "";
+	if (!strcmp(act, "list") && nw == 2)
+		action = IDN_INDEX_LIST;
+	else if (!strcmp(act, "add") && nw == 3)
+		action = IDN_INDEX_ADD;
+	else if (!strcmp(act, "remove") && nw == 3)
+		action = IDN_INDEX_REMOVE;
+	else
+		return index_err("give list, add TYPE or remove TYPE%s", "");
+	idn_bytes_t type = idn_bytes_str(nw == 3 ? words[2] : "");
+	if (action != IDN_INDEX_LIST && type.len && !idn_index_type_ok(type))
+		return index_err("bad type '%s' (1 to 255 printable bytes, "
+				 "not HS_...)",
+				 words[2]);
+	if (control == NULL)
+		return index_err("needs -C SOCKET (or IDNODE_CONTROL)%s", "");
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	uint8_t buf[IDN_HDR_LEN + 512];
+	idn_hdr_t h = {0};
+	h.op = IDN_OC_INDEX;
+	h.serial = 0xffff;
+	h.expiry = (uint32_t)time(NULL) + 3600;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, sizeof(buf));
+	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
+	idn_wr_u32(&w, action);
+	idn_wr_str(&w, type);
+	idn_msg_finish(&w, mk, NULL);
+	grab_t g = {.a = &a};
+	idn_client_t *cl;
+	int err =
+		w.err ? IDN_ETOOLONG
+		      : idn_client_open(IDN_NET_UNIX, control, timeout_ms, &cl);
+	if (err == 0) {
+		err = idn_client_call(cl, w.buf, w.len, grab, &g);
+		idn_client_close(cl);
+	}
+	if (err == 0)
+		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+	int rc = 1;
+	if (err) {
+		fprintf(stderr, "idctl: index: via %s: %s\n", control,
+			idn_strerror(err));
+		goto out;
+	}
+	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
+		idn_bytes_t text = {0};
+		if (idn_error_body_decode(g.m.rest, &text) != 0)
+			text = idn_bytes(NULL, 0);
+		fprintf(stderr, "idctl: index: refused (rc %u)%s%.*s\n",
+			g.m.hdr.rc, text.len ? ": " : "", (int)text.len,
+			text.p ? (const char *)text.p : "");
+		goto out;
+	}
+	idn_rd_t r;
+	idn_rd_init(&r, g.m.rest.p, g.m.rest.len);
+	uint32_t n = idn_rd_count(&r, IDN_MSG_MAX / 4, 4);
+	json_t *arr = json ? json_array() : NULL;
+	bool created = false;
+	for (uint32_t i = 0; i < n && !r.err; i++) {
+		idn_bytes_t t = idn_rd_str(&r, IDN_TYPE_MAX);
+		if (r.err)
+			break;
+		if (t.len == 0) {
+			created = true;
+			if (!arr)
+				puts("--created");
+		} else if (arr)
+			json_array_append_new(
+				arr, json_stringn((const char *)t.p, t.len));
+		else
+			printf("%.*s\n", (int)t.len, (const char *)t.p);
+	}
+	if (idn_rd_finish(&r) != 0) {
+		fprintf(stderr, "idctl: index: malformed reply from %s\n",
+			control);
+		json_decref(arr);
+		goto out;
+	}
+	if (arr) {
+		json_t *j = json_object();
+		json_object_set_new(j, "types", arr);
+		json_object_set_new(j, "created", json_boolean(created));
+		char *txt = json_dumps(j, JSON_COMPACT);
+		if (txt)
+			puts(txt);
+		free(txt);
+		json_decref(j);
+	}
+	rc = 0;
+out:
+	idn_arena_free(&a);
+	return rc;
+}
+
 int search_dispatch(int argc, char **argv)
 {
 	static const char *const valued[] = {
@@ -304,8 +462,9 @@ int search_dispatch(int argc, char **argv)
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		if (a[0] != '-' || !strcmp(a, "-"))
-			return strcmp(a, "search") ? -1
-						   : search_main(argc, argv);
+			return !strcmp(a, "search")  ? search_main(argc, argv)
+			       : !strcmp(a, "index") ? index_main(argc, argv)
+						     : -1;
 		for (int k = 0; valued[k]; k++)
 			if (!strcmp(a, valued[k])) {
 				i++;

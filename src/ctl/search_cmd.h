@@ -3,7 +3,8 @@
 #ifndef IDN_CTL_SEARCH_CMD_H
 #define IDN_CTL_SEARCH_CMD_H
 
-/* Runs `idctl ... search ...` when that is the command of argv (the first
+/* Runs `idctl ... search ...` or `idctl ... index ...` (the declared
+ * types of the search index) when that is the command of argv (the first
  * argument that is neither an option nor an option's value); returns the
  * exit status, or -1 when the command is something else. */
 int search_dispatch(int argc, char **argv);

@@ -23,6 +23,7 @@ static const char *const texts[] = {
 	[IDN_EPROTO - IDN_ERR_BASE] = "protocol error from peer",
 	[IDN_EINVAL - IDN_ERR_BASE] = "invalid argument",
 	[IDN_EAUTH - IDN_ERR_BASE] = "authentication failed",
+	[IDN_ENOTINDEXED - IDN_ERR_BASE] = "type is not indexed",
 };
 
 const char *idn_strerror(int err)

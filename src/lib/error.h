@@ -32,6 +32,7 @@ enum {
 	IDN_EPROTO,      /* peer violated the protocol */
 	IDN_EINVAL,      /* invalid argument from the caller */
 	IDN_EAUTH,       /* a signature or MAC did not verify */
+	IDN_ENOTINDEXED, /* a search by a type that is not declared */
 	IDN_ERR_LAST
 };
 

@@ -3,6 +3,7 @@
 #include "search.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -32,7 +33,79 @@ int idn_store_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		return IDN_EINVAL;
 	if (t->store->ops->search == NULL)
 		return IDN_EUNSUPPORTED;
+	/* a type needs its term index; a time range without a type, the
+	 * creation time index (the empty type) */
+	if (q->type.len && !idn_index_type_ok(q->type))
+		return IDN_ENOTINDEXED;
+	if (q->type.len || timed) {
+		int d = t->store->ops->index_declared(t, q->type);
+		if (d < 0)
+			return d;
+		if (d == 0)
+			return IDN_ENOTINDEXED;
+	}
 	return t->store->ops->search(t, q, cb, ctx);
+}
+
+/* ---- declared types ---- */
+
+char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap)
+{
+	char t[68];
+	size_t n = type.len < 64 ? type.len : 64;
+	for (size_t i = 0; i < n; i++)
+		t[i] = type.p[i] >= 0x20 && type.p[i] < 0x7f ? (char)type.p[i]
+							     : '?';
+	if (type.len > n)
+		memcpy(t + n, "...", 3), n += 3;
+	t[n] = 0;
+	if (type.len == 0)
+		snprintf(out, cap,
+			 "creation time is not indexed; run idctl "
+			 "index add --created");
+	else
+		snprintf(out, cap,
+			 "type %s is not indexed; run idctl index add %s", t,
+			 t);
+	return out;
+}
+
+bool idn_index_type_ok(idn_bytes_t type)
+{
+	if (type.p == NULL || type.len == 0 || type.len > IDN_INDEX_TYPE_MAX ||
+	    !idn__search_indexed(type))
+		return false;
+	for (size_t i = 0; i < type.len; i++)
+		if (type.p[i] < 0x20 || type.p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int idn_store_index_types(idn_rtxn_t *t, idn_list_cb cb, void *ctx)
+{
+	if (t == NULL || cb == NULL)
+		return IDN_EINVAL;
+	if (t->store->ops->index_types == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->index_types(t, cb, ctx);
+}
+
+int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type)
+{
+	if (t == NULL || (type.len && !idn_index_type_ok(type)))
+		return IDN_EINVAL;
+	if (t->store->ops->index_add == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->index_add(t, type);
+}
+
+int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type)
+{
+	if (t == NULL || (type.len && !idn_index_type_ok(type)))
+		return IDN_EINVAL;
+	if (t->store->ops->index_remove == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->index_remove(t, type);
 }
 
 /* ---- the node operation ---- */

@@ -2,10 +2,16 @@
  * creation time, through a secondary index that every backend keeps in the
  * same transaction as the record it describes.
  *
- * What is indexed. Every value's (type, data) pair, as stored (type and
- * data compared bytewise, case-sensitive), except values of the Handle
- * system's own types (type beginning "HS_": HS_ADMIN, HS_SITE, HS_PUBKEY,
- * HS_SECKEY, ...), which hold protocol data and secrets. The creation time of a
+ * What is indexed. The (type, data) pair, as stored (type and data compared
+ * bytewise, case-sensitive), of every value whose type is DECLARED in the
+ * store (idn_wtxn_index_add). The declared types are part of the store,
+ * the same for every node using it; a new store declares none. Types of
+ * the Handle system (beginning "HS_": HS_ADMIN, HS_SITE, HS_PUBKEY,
+ * HS_SECKEY, ...), which hold protocol data and secrets, cannot be
+ * declared. A search by an undeclared type fails with IDN_ENOTINDEXED. The
+ * empty type stands for the creation time index, which a search by time
+ * range without a type needs (declared the same way; a new store has
+ * none). A search by prefix needs no index. The creation time of a
  * record is the earliest timestamp among its values (a record without values
  * has none and is never found by a time range). It is derived from the record
  * itself, so it survives export, import and migration between backends
@@ -60,9 +66,50 @@ typedef int (*idn_search_cb)(void *ctx, idn_bytes_t id, uint32_t ctime,
 
 /* Runs a search in a read transaction. Returns 0, the callback's non-zero
  * value, IDN_EINVAL (no filter at all, data without type, a malformed
- * cursor, since > until), IDN_ECORRUPT or IDN_ESTORE. */
+ * cursor, since > until), IDN_ENOTINDEXED (the type is not declared),
+ * IDN_ECORRUPT or IDN_ESTORE. */
 int idn_store_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		     void *ctx);
+
+/* ---- declared types ---- */
+
+#define IDN_INDEX_TYPE_MAX 255u /* longest type that can be declared */
+
+/* Lists the declared types, in bytewise order (the creation time, when
+ * declared, first, as the empty type). Returns 0, the callback's value, or
+ * an error. */
+int idn_store_index_types(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+
+/* Declares a type searchable (the empty type: the creation time) and
+ * indexes the values of that type of every record, inside t: when t
+ * commits, the index is complete. Returns 0, 1
+ * when the type was declared already (nothing changes), IDN_EINVAL (empty,
+ * longer than IDN_INDEX_TYPE_MAX, holding a control character, or an HS_
+ * type), or a store error (which ends t, see store.h). */
+int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type);
+
+/* Undeclares a type and deletes its index entries, inside t. Returns 0,
+ * IDN_ENOTFOUND (not declared), IDN_EINVAL or a store error. */
+int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type);
+
+/* The message for IDN_ENOTINDEXED: "type T is not indexed; run idctl
+ * index add T", or for the empty type "creation time is not indexed; run
+ * idctl index add --created" (bytes of T outside printable ASCII shown as '?';
+ * a type cut at 64 bytes). cap >= IDN_INDEX_MSG_MAX. Returns out. */
+#define IDN_INDEX_MSG_MAX 200u
+char *idn_search_notindexed_msg(idn_bytes_t type, char *out, size_t cap);
+
+/* Whether a type could be declared (see idn_wtxn_index_add). */
+bool idn_index_type_ok(idn_bytes_t type);
+
+/* ---- the node operation IDN_OC_INDEX ----
+ *
+ * Request body: u32 action (IDN_INDEX_LIST, _ADD, _REMOVE), type (string;
+ * empty for a listing, and the creation time for _ADD and _REMOVE). Reply
+ * body: u32 count, count times type (string; empty: the creation time):
+ * the declared types after the action. Control socket only. */
+#define IDN_OC_INDEX 1104u
+enum { IDN_INDEX_LIST = 0, IDN_INDEX_ADD = 1, IDN_INDEX_REMOVE = 2 };
 
 /* ---- the node operation (op IDN_OC_SEARCH) ----
  *
@@ -123,7 +170,7 @@ int64_t idn__values_ctime(idn_bytes_t values, uint32_t n);
 int idn__values_match(idn_bytes_t values, uint32_t n, idn_bytes_t type,
 		      idn_bytes_t data, bool public_only);
 
-/* Whether a value of this type is indexed. */
+/* Whether a value of this type may be indexed (not an HS_ type). */
 bool idn__search_indexed(idn_bytes_t type);
 
 #endif

@@ -61,6 +61,11 @@ struct idn_store_ops {
 	/* search.h; NULL: the backend cannot search */
 	int (*search)(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		      void *ctx);
+	/* the declared types (search.h): 1 if declared, 0, or an error */
+	int (*index_declared)(idn_rtxn_t *t, idn_bytes_t type);
+	int (*index_types)(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+	int (*index_add)(idn_wtxn_t *t, idn_bytes_t type);
+	int (*index_remove)(idn_wtxn_t *t, idn_bytes_t type);
 
 	int (*wtxn_begin)(idn_store_t *s, idn_wtxn_t **out);
 	int (*wtxn_commit)(idn_wtxn_t *t);

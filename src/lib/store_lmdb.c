@@ -4,8 +4,10 @@
  *
  *   records   LMDB key (below) -> record blob (record.h)
  *   prefixes  LMDB key of a normalised prefix -> that normalised prefix
- *   meta      "version" -> u32 big-endian schema version (2; a store of
- *             version 1 has no search index and is upgraded at open)
+ *   meta      "version" -> u32 big-endian schema version (3; a store of
+ *             version 1 has no search index, one of version 2 indexes
+ *             every type: both are upgraded at open), "index_types" ->
+ *             the declared types of the search index
  *
  * and the search index (search_values, search_ctime), which every write
  * operation below keeps in step in its own transaction and which is built
@@ -48,8 +50,9 @@
 
 #define KEY_MAX 511    /* LMDB's default MDB_MAXKEYSIZE, checked at open */
 #define KEY_DIRECT 478 /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
-#define SCHEMA_VERSION 2u
+#define SCHEMA_VERSION 3u   /* the search index of declared types */
 #define SCHEMA_UNINDEXED 1u /* before the search index: upgraded at open */
+#define SCHEMA_ALLTYPES 2u  /* every type indexed: upgraded at open */
 #define MAP_DEFAULT ((uint64_t)64 << 30)
 #define READERS_DEFAULT 1024u
 #define MAXDBS 16 /* room for the templates, indexes and change log */
@@ -210,18 +213,22 @@ static int get_prefix(lstore_t *s, MDB_txn *txn, lwtxn_t *w,
 
 /* ---- opening ---- */
 
-/* Checks the schema version, writing it into a new environment. */
-static int check_version(lstore_t *s, MDB_txn *txn)
+/* Checks the schema version (into *version; 0 for a new environment),
+ * writing it into a new environment. */
+static int check_version(lstore_t *s, MDB_txn *txn, uint32_t *version)
 {
 	MDB_val k = {.mv_size = 7, .mv_data = "version"}, d;
 	int rc = mdb_get(txn, s->meta, &k, &d);
+	*version = 0;
 	if (rc == 0) {
 		/* Another version is a store this build cannot read (a newer
 		 * one, or not an idnode store): refuse it as corrupt. */
 		if (d.mv_size != 4 ||
 		    (idn_get_u32(d.mv_data) != SCHEMA_VERSION &&
-		     idn_get_u32(d.mv_data) != SCHEMA_UNINDEXED))
+		     idn_get_u32(d.mv_data) != SCHEMA_UNINDEXED &&
+		     idn_get_u32(d.mv_data) != SCHEMA_ALLTYPES))
 			return IDN_ECORRUPT;
+		*version = idn_get_u32(d.mv_data);
 		return 0;
 	}
 	if (rc != MDB_NOTFOUND)
@@ -253,10 +260,12 @@ static int open_dbs(lstore_t *s)
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
 	int err = lmdb_error(rc);
+	uint32_t version = 0;
 	if (err == 0)
-		err = check_version(s, txn);
+		err = check_version(s, txn, &version);
 	if (err == 0)
-		err = lmdb_error(idn__lidx_open(txn, s->records, &s->ix));
+		err = lmdb_error(idn__lidx_open(txn, s->records, s->meta,
+						version, &s->ix));
 	if (err == 0) {
 		/* indexed now: an older idnode, which would not keep the
 		 * index up to date, refuses the store from here on */
@@ -549,6 +558,28 @@ static int lmdb_search(idn_rtxn_t *base, const idn_search_t *q,
 	return rc ? lmdb_error(rc) : ret;
 }
 
+static int lmdb_index_declared(idn_rtxn_t *base, idn_bytes_t type)
+{
+	lrtxn_t *t = lrtxn(base);
+	if (!t->live)
+		return IDN_EINVAL;
+	int rc = 0;
+	int ret =
+		idn__lidx_declared(t->txn, &lstore(base->store)->ix, type, &rc);
+	return rc ? lmdb_error(rc) : ret;
+}
+
+static int lmdb_index_types(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
+{
+	lrtxn_t *t = lrtxn(base);
+	if (!t->live)
+		return IDN_EINVAL;
+	int rc = 0;
+	int ret =
+		idn__lidx_types(t->txn, &lstore(base->store)->ix, cb, ctx, &rc);
+	return rc ? lmdb_error(rc) : ret;
+}
+
 /* ---- writes ---- */
 
 static lwtxn_t *lwtxn(idn_wtxn_t *t)
@@ -567,6 +598,13 @@ static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 		return lmdb_error(rc);
 	}
 	idn__lidx_reset(&lstore(base)->ix);
+	/* another process may have declared or dropped a type */
+	rc = idn__lidx_sync(&lstore(base)->ix, t->txn);
+	if (rc) {
+		mdb_txn_abort(t->txn);
+		free(t);
+		return lmdb_error(rc);
+	}
 	t->base.store = base;
 	*out = &t->base;
 	return 0;
@@ -879,6 +917,29 @@ static int lmdb_unhome(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
 	return rc ? poison(t, rc) : 0;
 }
 
+/* Declaring a type rebuilds its entries over every record in this
+ * transaction: the set and the entries commit together. */
+static int lmdb_index_add(idn_wtxn_t *base, idn_bytes_t type)
+{
+	lwtxn_t *t = lwtxn(base);
+	if (t->err)
+		return t->err;
+	int rc = idn__lidx_type_add(&lstore(base->store)->ix, t->txn,
+				    lstore(base->store)->records, type);
+	return rc == 1 ? 1 : rc ? poison(t, rc) : 0;
+}
+
+static int lmdb_index_remove(idn_wtxn_t *base, idn_bytes_t type)
+{
+	lwtxn_t *t = lwtxn(base);
+	if (t->err)
+		return t->err;
+	int rc = idn__lidx_type_remove(&lstore(base->store)->ix, t->txn, type);
+	if (rc == MDB_NOTFOUND)
+		return IDN_ENOTFOUND;
+	return rc ? poison(t, rc) : 0;
+}
+
 static const idn_store_ops_t lmdb_ops = {
 	.name = "lmdb",
 	.close = lmdb_close,
@@ -894,6 +955,10 @@ static const idn_store_ops_t lmdb_ops = {
 	.list = lmdb_list,
 	.list_homed = lmdb_list_homed,
 	.search = lmdb_search,
+	.index_declared = lmdb_index_declared,
+	.index_types = lmdb_index_types,
+	.index_add = lmdb_index_add,
+	.index_remove = lmdb_index_remove,
 	.wtxn_begin = lmdb_wtxn_begin,
 	.wtxn_commit = lmdb_wtxn_commit,
 	.wtxn_abort = lmdb_wtxn_abort,

@@ -107,6 +107,154 @@ static int stage(idn__lidx_t *ix, int op, int db, idn_bytes_t type,
 	return 0;
 }
 
+/* ---- the declared types ---- */
+
+static const MDB_val TYPES_KEY = {.mv_size = 11, .mv_data = "index_types"};
+
+/* Whether the encoded set (u16 length, bytes; sorted) holds type. */
+static bool type_in(const uint8_t *p, size_t len, idn_bytes_t type)
+{
+	size_t off = 0;
+	while (off + 2 <= len) {
+		size_t n = (size_t)p[off] << 8 | p[off + 1];
+		if (off + 2 + n > len)
+			return false;
+		if (n == type.len &&
+		    (n == 0 || memcmp(p + off + 2, type.p, n) == 0))
+			return true;
+		off += 2 + n;
+	}
+	return false;
+}
+
+/* The stored set; empty when the key is absent. Returns 0 or an LMDB
+ * code. */
+static int types_get(MDB_txn *txn, MDB_dbi meta, MDB_val *out)
+{
+	MDB_val k = TYPES_KEY;
+	int rc = mdb_get(txn, meta, &k, out);
+	if (rc == MDB_NOTFOUND) {
+		out->mv_size = 0;
+		out->mv_data = NULL;
+		rc = 0;
+	}
+	return rc;
+}
+
+/* Whether the creation time index is declared (the empty type). */
+static bool ctime_on(const idn__lidx_t *ix)
+{
+	return type_in(ix->types, ix->types_len, idn_bytes(NULL, 0));
+}
+
+static int types_cache(idn__lidx_t *ix, const void *p, size_t len)
+{
+	if (len > ix->types_cap) {
+		uint8_t *b = realloc(ix->types, len);
+		if (b == NULL)
+			return ENOMEM;
+		ix->types = b;
+		ix->types_cap = len;
+	}
+	if (len)
+		memcpy(ix->types, p, len);
+	ix->types_len = len;
+	return 0;
+}
+
+int idn__lidx_sync(idn__lidx_t *ix, MDB_txn *txn)
+{
+	MDB_val d;
+	int rc = types_get(txn, ix->meta, &d);
+	if (rc)
+		return rc;
+	if (d.mv_size == ix->types_len &&
+	    (d.mv_size == 0 || memcmp(d.mv_data, ix->types, d.mv_size) == 0))
+		return 0;
+	return types_cache(ix, d.mv_data, d.mv_size);
+}
+
+int idn__lidx_declared(MDB_txn *txn, const idn__lidx_t *ix, idn_bytes_t type,
+		       int *lmdb_rc)
+{
+	MDB_val d;
+	int rc = types_get(txn, ix->meta, &d);
+	if (rc) {
+		*lmdb_rc = rc;
+		return IDN_ESTORE;
+	}
+	return type_in(d.mv_data, d.mv_size, type);
+}
+
+int idn__lidx_types(MDB_txn *txn, const idn__lidx_t *ix, idn_list_cb cb,
+		    void *ctx, int *lmdb_rc)
+{
+	MDB_val d;
+	int rc = types_get(txn, ix->meta, &d);
+	if (rc) {
+		*lmdb_rc = rc;
+		return IDN_ESTORE;
+	}
+	const uint8_t *p = d.mv_data;
+	size_t off = 0;
+	while (off + 2 <= d.mv_size) {
+		size_t n = (size_t)p[off] << 8 | p[off + 1];
+		if (off + 2 + n > d.mv_size)
+			return IDN_ECORRUPT;
+		int ret = cb(ctx, idn_bytes(p + off + 2, n));
+		if (ret)
+			return ret;
+		off += 2 + n;
+	}
+	return 0;
+}
+
+/* Writes the set with type inserted (add) or taken out, into meta and the
+ * cache. The set is small: it is rebuilt whole. */
+static int types_put(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type, bool add)
+{
+	size_t cap = ix->types_len + 2 + type.len, n = 0, off = 0;
+	uint8_t *out = malloc(cap ? cap : 1);
+	if (out == NULL)
+		return ENOMEM;
+	const uint8_t *p = ix->types;
+	bool placed = !add;
+	while (off + 2 <= ix->types_len) {
+		size_t l = (size_t)p[off] << 8 | p[off + 1];
+		idn_bytes_t t = idn_bytes(p + off + 2, l);
+		size_t m = l < type.len ? l : type.len;
+		int c = m ? memcmp(t.p, type.p, m) : 0;
+		if (c == 0)
+			c = (l > type.len) - (l < type.len);
+		if (!placed && c > 0) {
+			out[n++] = (uint8_t)(type.len >> 8);
+			out[n++] = (uint8_t)type.len;
+			if (type.len)
+				memcpy(out + n, type.p, type.len);
+			n += type.len;
+			placed = true;
+		}
+		if (c != 0 || add) {
+			memcpy(out + n, p + off, 2 + l);
+			n += 2 + l;
+		}
+		off += 2 + l;
+	}
+	if (!placed) {
+		out[n++] = (uint8_t)(type.len >> 8);
+		out[n++] = (uint8_t)type.len;
+		if (type.len)
+			memcpy(out + n, type.p, type.len);
+		n += type.len;
+	}
+	MDB_val k = TYPES_KEY, d = {.mv_size = n, .mv_data = out};
+	int rc = mdb_put(txn, ix->meta, &k, &d, 0);
+	if (rc == 0)
+		rc = types_cache(ix, out, n);
+	free(out);
+	return rc;
+}
+
 typedef struct {
 	idn__lidx_t *ix;
 	uint32_t n;   /* terms collected (pairs in ix->terms) */
@@ -123,9 +271,9 @@ static int collect(void *ctx, uint32_t ts, uint8_t perms, idn_bytes_t type,
 	if (!c->any || ts < c->min)
 		c->min = ts;
 	c->any = true;
-	if (!idn__search_indexed(type))
-		return 0;
 	idn__lidx_t *ix = c->ix;
+	if (!type_in(ix->types, ix->types_len, type))
+		return 0;
 	if (2 * (c->n + 1) > ix->tcap) {
 		uint32_t cap = ix->tcap ? ix->tcap * 2 : 64;
 		idn_bytes_t *t = realloc(ix->terms, cap * sizeof(*t));
@@ -201,6 +349,8 @@ static int stage_diff(idn__lidx_t *ix, const MDB_val *rk,
 		if (nold == 0 || !has_term(t, 0, nold, t[2 * i], t[2 * i + 1]))
 			err = stage(ix, ST_ADD, DB_VALS, t[2 * i], t[2 * i + 1],
 				    NULL, 0, rk);
+	if (!ctime_on(ix))
+		return err;
 	bool same = old_has && new_has && old_t == new_t;
 	uint8_t tb[4];
 	idn_bytes_t none = {NULL, 0};
@@ -225,6 +375,8 @@ int idn__lidx_stage(idn__lidx_t *ix, const MDB_val *reckey,
 {
 	ix->mark_len = ix->len;
 	ix->mark_ents = ix->nents;
+	if (ix->types_len == 0)
+		return 0; /* nothing declared: nothing to index or read */
 	int err = stage_diff(ix, reckey, old, new);
 	if (err)
 		idn__lidx_unstage(ix); /* the operation fails whole */
@@ -304,46 +456,34 @@ int idn__lidx_flush(idn__lidx_t *ix, MDB_txn *txn)
 
 /* ---- opening ---- */
 
-/* Fills new index databases from every record, a batch at a time. */
-static int build(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
+/* Fills the creation time index from every record, a batch at a time. */
+static int build_ctime(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 {
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(txn, records, &c);
 	if (rc)
 		return rc;
-	idn__lidx_reset(ix);
 	MDB_val k, d;
 	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
 	while (rc == 0) {
 		idn_record_t rec;
 		/* a corrupt record stays unindexed; reads report it */
-		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0) {
-			/* index writes go to other databases: the cursor and
-			 * the record stay valid; stage as a fresh create */
-			collect_t col = {ix, 0, 0, false, 0};
-			int err = idn__values_each(rec.values, rec.nvalues,
-						   collect, &col);
-			for (uint32_t i = 0; i < col.n && err == 0; i++)
-				err = stage(ix, ST_ADD, DB_VALS,
-					    ix->terms[2 * i],
-					    ix->terms[2 * i + 1], NULL, 0, &k);
-			if (err == 0 && col.any) {
-				uint8_t tb[4];
-				idn_bytes_t none = {NULL, 0};
-				idn_put_u32(tb, col.min);
-				err = stage(ix, ST_ADD, DB_CTIME, none, none,
-					    tb, 4, &k);
-			}
-			if (err == -ENOMEM) {
+		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0 &&
+		    rec.nvalues) {
+			int64_t ct = idn__values_ctime(rec.values, rec.nvalues);
+			uint8_t tb[4];
+			idn_bytes_t none = {NULL, 0};
+			idn_put_u32(tb, (uint32_t)ct);
+			if (ct >= 0 && stage(ix, ST_ADD, DB_CTIME, none, none,
+					     tb, 4, &k) != 0) {
 				rc = ENOMEM;
 				break;
 			}
 		}
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-		if (rc == 0 && ix->len > FLUSH_BYTES) {
-			/* the cursor survives writes to other databases */
+		/* the cursor survives writes to other databases */
+		if (rc == 0 && ix->len > FLUSH_BYTES)
 			rc = idn__lidx_flush(ix, txn);
-		}
 	}
 	mdb_cursor_close(c);
 	if (rc == MDB_NOTFOUND)
@@ -353,24 +493,173 @@ static int build(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 	return rc;
 }
 
-int idn__lidx_open(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
+/* Deletes every entry of search_values whose term begins with the
+ * len bytes at p. Returns 0 or an LMDB code. */
+static int drop_terms(MDB_txn *txn, MDB_dbi vals, const uint8_t *p, size_t len)
 {
-	int rc = mdb_dbi_open(txn, "search_values", MDB_DUPSORT, &ix->vals);
-	bool fresh = rc == MDB_NOTFOUND;
-	if (fresh)
-		rc = mdb_dbi_open(txn, "search_values",
-				  MDB_DUPSORT | MDB_CREATE, &ix->vals);
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, vals, &c);
+	while (rc == 0) {
+		MDB_val k = {.mv_size = len, .mv_data = (void *)p}, d;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+		if (rc || k.mv_size < len || memcmp(k.mv_data, p, len) != 0)
+			break;
+		rc = mdb_cursor_del(c, MDB_NODUPDATA);
+	}
+	if (rc == 0 || rc == MDB_NOTFOUND) {
+		rc = 0;
+	}
+	mdb_cursor_close(c);
+	return rc;
+}
+
+/* A store of schema version 2 indexed every type but HS_ ones: the types
+ * its search_values holds become the declared set, so its searches go on
+ * working. Terms of types too long to declare are dropped. */
+static int declare_found(idn__lidx_t *ix, MDB_txn *txn)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, ix->vals, &c);
+	if (rc)
+		return rc;
+	uint8_t seek[TERM_MAX + 1];
+	MDB_val k, d;
+	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		const uint8_t *z = memchr(k.mv_data, 0, k.mv_size);
+		size_t tl = z ? (size_t)(z - (const uint8_t *)k.mv_data)
+			      : k.mv_size;
+		memcpy(seek, k.mv_data, tl);
+		if (tl == 0 || tl > IDN_INDEX_TYPE_MAX) {
+			seek[tl] = 0;
+			mdb_cursor_close(c);
+			rc = drop_terms(txn, ix->vals, seek, tl + 1);
+			if (rc == 0)
+				rc = mdb_cursor_open(txn, ix->vals, &c);
+			if (rc)
+				return rc;
+		} else {
+			rc = types_put(ix, txn, idn_bytes(seek, tl), true);
+			if (rc)
+				break;
+		}
+		/* the next type: past every "TYPE\0..." term */
+		seek[tl] = 1;
+		k.mv_size = tl + 1;
+		k.mv_data = seek;
+		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int idn__lidx_open(MDB_txn *txn, MDB_dbi records, MDB_dbi meta,
+		   uint32_t version, idn__lidx_t *ix)
+{
+	ix->meta = meta;
+	int rc = mdb_dbi_open(txn, "search_values", MDB_DUPSORT | MDB_CREATE,
+			      &ix->vals);
 	if (rc == 0)
 		rc = mdb_dbi_open(txn, "search_ctime", MDB_DUPSORT | MDB_CREATE,
 				  &ix->ctime);
-	if (rc == 0 && fresh)
-		rc = build(txn, records, ix);
+	if (rc == 0)
+		rc = idn__lidx_sync(ix, txn);
+	(void)records; /* version 1 had no index: nothing is declared */
+	if (rc == 0 && version == 2)
+		rc = declare_found(ix, txn);
+	if (rc == 0 && version == 2) /* it indexed creation times */
+		rc = types_put(ix, txn, idn_bytes(NULL, 0), true);
+	return rc;
+}
+
+typedef struct {
+	idn__lidx_t *ix;
+	idn_bytes_t type;
+	const MDB_val *rk;
+	int err;
+} adder_t;
+
+static int add_one(void *ctx, uint32_t ts, uint8_t perms, idn_bytes_t type,
+		   idn_bytes_t data)
+{
+	(void)ts;
+	(void)perms;
+	adder_t *a = ctx;
+	if (!idn_bytes_eq(type, a->type))
+		return 0;
+	/* a term twice in one record is put once (flush) */
+	a->err = stage(a->ix, ST_ADD, DB_VALS, type, data, NULL, 0, a->rk);
+	return a->err;
+}
+
+int idn__lidx_type_add(idn__lidx_t *ix, MDB_txn *txn, MDB_dbi records,
+		       idn_bytes_t type)
+{
+	int rc = idn__lidx_flush(ix, txn);
+	if (rc)
+		return rc;
+	if (type_in(ix->types, ix->types_len, type))
+		return 1;
+	rc = types_put(ix, txn, type, true);
+	if (type.len == 0)
+		return rc ? rc : build_ctime(txn, records, ix);
+	MDB_cursor *c;
+	if (rc == 0)
+		rc = mdb_cursor_open(txn, records, &c);
+	if (rc)
+		return rc;
+	MDB_val k, d;
+	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
+	while (rc == 0) {
+		idn_record_t rec;
+		/* a corrupt record stays unindexed; reads report it */
+		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0) {
+			adder_t a = {ix, type, &k, 0};
+			idn__values_each(rec.values, rec.nvalues, add_one, &a);
+			if (a.err) {
+				rc = a.err == -ENOMEM ? ENOMEM : a.err;
+				break;
+			}
+		}
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+		/* the cursor survives writes to other databases */
+		if (rc == 0 && ix->len > FLUSH_BYTES)
+			rc = idn__lidx_flush(ix, txn);
+	}
+	mdb_cursor_close(c);
+	if (rc == MDB_NOTFOUND)
+		rc = idn__lidx_flush(ix, txn);
+	else
+		idn__lidx_reset(ix);
+	return rc;
+}
+
+int idn__lidx_type_remove(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type)
+{
+	int rc = idn__lidx_flush(ix, txn);
+	if (rc)
+		return rc;
+	if (!type_in(ix->types, ix->types_len, type))
+		return MDB_NOTFOUND;
+	if (type.len == 0) {
+		rc = mdb_drop(txn, ix->ctime, 0); /* empties it */
+		return rc ? rc : types_put(ix, txn, type, false);
+	}
+	uint8_t p[IDN_INDEX_TYPE_MAX + 1];
+	if (type.len > IDN_INDEX_TYPE_MAX)
+		return EINVAL;
+	memcpy(p, type.p, type.len);
+	p[type.len] = 0;
+	rc = drop_terms(txn, ix->vals, p, type.len + 1);
+	if (rc == 0)
+		rc = types_put(ix, txn, type, false);
 	return rc;
 }
 
 void idn__lidx_free(idn__lidx_t *ix)
 {
 	free(ix->buf);
+	free(ix->types);
 	free(ix->terms);
 	free(ix->ents);
 	memset(ix, 0, sizeof(*ix));

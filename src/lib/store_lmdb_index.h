@@ -13,6 +13,14 @@
  *                  record holding a term twice is listed once.
  *   search_ctime   u32 big-endian creation time -> record keys.
  *
+ * Only values whose type is declared are in search_values (search.h, "What
+ * is indexed"). The declared types are the meta key "index_types": each
+ * type as u16 big-endian length and its bytes, sorted bytewise. Every
+ * process that writes reads it again at the start of its write transaction
+ * (idn__lidx_sync), and a search reads it in its own snapshot, so all
+ * users of the environment agree on it. The empty type in the set stands
+ * for search_ctime, which is kept only while it is declared.
+ *
  * A write operation stages its index writes (idn__lidx_stage) while the
  * old record and the new values are readable, copying what changes: only
  * the terms that differ between old and new values, and nothing is read
@@ -30,7 +38,10 @@
 #include "search.h"
 
 typedef struct {
-	MDB_dbi vals, ctime;
+	MDB_dbi vals, ctime, meta;
+	/* the declared types as last read from meta (the writer's) */
+	uint8_t *types;
+	size_t types_len, types_cap;
 	/* the write transaction's staged index writes (the writer's) */
 	uint8_t *buf;
 	size_t len, cap;
@@ -42,10 +53,39 @@ typedef struct {
 	uint32_t tcap;
 } idn__lidx_t;
 
-/* Opens the index databases in txn (a write transaction), creating and
- * filling them from the records when the store has none yet (a store
- * written before the index existed). Returns 0 or an LMDB code. */
-int idn__lidx_open(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix);
+/* Opens the index databases in txn (a write transaction). version is the
+ * store's schema version before this open: 0 (new) or 1 (no index yet:
+ * nothing is declared), 2 (every type and the creation time were indexed:
+ * the types found in search_values and the creation time become the
+ * declared ones), or 3. Returns 0 or an LMDB code. */
+int idn__lidx_open(MDB_txn *txn, MDB_dbi records, MDB_dbi meta,
+		   uint32_t version, idn__lidx_t *ix);
+
+/* Reads the declared types into ix at the start of a write transaction.
+ * Returns 0 or an LMDB code. */
+int idn__lidx_sync(idn__lidx_t *ix, MDB_txn *txn);
+
+/* Whether type is declared, as txn sees it: 1, 0, or an LMDB code
+ * (positive or MDB_* negative) in *lmdb_rc with IDN_ESTORE returned. */
+int idn__lidx_declared(MDB_txn *txn, const idn__lidx_t *ix, idn_bytes_t type,
+		       int *lmdb_rc);
+
+/* Declares type (empty: the creation time) and indexes its values in every
+ * record, in txn (a write
+ * transaction, after idn__lidx_sync; staged writes are applied first).
+ * Returns 0, 1 if it was declared already (nothing done), or an LMDB
+ * code. */
+int idn__lidx_type_add(idn__lidx_t *ix, MDB_txn *txn, MDB_dbi records,
+		       idn_bytes_t type);
+
+/* Drops type from the declared set and deletes its index entries.
+ * Returns 0, MDB_NOTFOUND if it was not declared, or an LMDB code. */
+int idn__lidx_type_remove(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type);
+
+/* Calls cb with each declared type, in bytewise order. Returns 0, the
+ * callback's value, or IDN_ESTORE with the LMDB code in *lmdb_rc. */
+int idn__lidx_types(MDB_txn *txn, const idn__lidx_t *ix, idn_list_cb cb,
+		    void *ctx, int *lmdb_rc);
 void idn__lidx_free(idn__lidx_t *ix);
 
 /* Stages the index changes of the record under reckey going from old

@@ -1,6 +1,6 @@
 /* The PostgreSQL storage backend, through libpq.
  *
- * Schema (version 2; idn_schema_migrations lists the versions applied,
+ * Schema (version 3; idn_schema_migrations lists the versions applied,
  * idnode creates and migrates it at open):
  *
  *   idn_records      (ident_key bytea, idx bigint, enc bytea),
@@ -19,7 +19,10 @@
  * Schema version 2 adds the search index: two partial expression indexes
  * on the value rows of idn_records (store_pg.h, PG_TERM and PG_TS), so
  * every write path keeps it in its own transaction, and migrating an older
- * store builds it.
+ * store builds it. Version 3 adds idn_index_types (type bytea primary key):
+ * the declared types of search.h. The expression indexes still cover every
+ * type (PostgreSQL maintains them anyway); a search by a type missing from
+ * the table is refused, as on LMDB.
  *
  * Every table's key begins with the identifier (or prefix) and every
  * statement finds its rows by it (a batch by an array of them), so the
@@ -76,7 +79,7 @@
 #include "error.h"
 #include "ident.h"
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 #define LIST_PAGE 1000   /* rows per listing query */
 #define DOWN_MS 1000     /* an unreachable server is left alone this long */
 #define FALLBACK_MS 5000 /* a reader on the primary retries replicas after */
@@ -159,6 +162,12 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_SEARCH_PLAN_END] =
 		"SELECT set_config('enable_bitmapscan', 'on', true), "
 		"set_config('enable_sort', 'on', true)",
+	/* the declared types of the search index */
+	[S_IDX_HAS] = "SELECT 1 FROM idn_index_types WHERE type = $1",
+	[S_IDX_LIST] = "SELECT type FROM idn_index_types ORDER BY type",
+	[S_IDX_ADD] = "INSERT INTO idn_index_types (type) VALUES ($1) "
+		      "ON CONFLICT (type) DO NOTHING",
+	[S_IDX_DEL] = "DELETE FROM idn_index_types WHERE type = $1",
 	[S_SEARCH_PREFIX] =
 		"SELECT ''::bytea, ident_key FROM idn_records WHERE idx = -1 "
 		"AND ident_key > $1 AND ident_key >= $2 AND ident_key < $3 "
@@ -202,11 +211,27 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	" (md5(" PG_TERM "), ident_key) WHERE idx >= 0 AND " PG_NOT_HS ";"
 	"CREATE INDEX IF NOT EXISTS idn_records_ts ON idn_records"
 	" (" PG_TS ", ident_key) WHERE idx >= 0;",
+	/* 3: searchable types are declared; a store of version 2 searched
+	 * every type but HS_ ones, so the types it holds are declared */
+	"CREATE TABLE IF NOT EXISTS idn_index_types ("
+	" type bytea NOT NULL PRIMARY KEY);"
+	"INSERT INTO idn_index_types (type)"
+	" SELECT DISTINCT substring(enc from 19 for " PG_TL "::int)"
+	" FROM idn_records WHERE idx >= 0 AND length(enc) >= 22"
+	" AND " PG_TL " BETWEEN 1 AND 255 AND " PG_NOT_HS
+	" AND position('\\x00'::bytea in substring(enc from 19 for "
+	PG_TL "::int)) = 0"
+	" ON CONFLICT (type) DO NOTHING;"
+	/* the empty type: the creation time, indexed by version 2 */
+	"INSERT INTO idn_index_types (type) SELECT ''::bytea"
+	" WHERE EXISTS (SELECT 1 FROM idn_records WHERE idx >= 0)"
+	" ON CONFLICT (type) DO NOTHING;",
 };
 
 static const char *const migration_desc[SCHEMA_VERSION] = {
 	"records, prefixes, templates, search index, change log",
 	"search: value and creation time indexes",
+	"search: declared types",
 };
 
 /* ---- types ---- */
@@ -1284,6 +1309,10 @@ static const idn_store_ops_t pg_ops = {
 	.list = pg_list,
 	.list_homed = pg_list_homed,
 	.search = idn__pg_search,
+	.index_declared = idn__pg_index_declared,
+	.index_types = idn__pg_index_types,
+	.index_add = idn__pg_index_add,
+	.index_remove = idn__pg_index_remove,
 	.wtxn_begin = idn__pg_wtxn_begin,
 	.wtxn_commit = idn__pg_wtxn_commit,
 	.wtxn_abort = idn__pg_wtxn_abort,

@@ -47,6 +47,10 @@ enum stmt {
 	S_SEARCH_PREFIX,
 	S_SEARCH_PLAN,
 	S_SEARCH_PLAN_END,
+	S_IDX_HAS, /* declared types (store_pg_search.c) */
+	S_IDX_LIST,
+	S_IDX_ADD,
+	S_IDX_DEL,
 	S_COUNT
 };
 
@@ -172,6 +176,11 @@ int idn__pg_rquery_each(idn_rtxn_t *t, enum stmt st, int nq,
 /* The search op (store_pg_search.c), as in store_impl.h. */
 int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		   void *ctx);
+/* The declared types (store_pg_search.c), as in store_impl.h. */
+int idn__pg_index_declared(idn_rtxn_t *t, idn_bytes_t type);
+int idn__pg_index_types(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+int idn__pg_index_add(idn_wtxn_t *t, idn_bytes_t type);
+int idn__pg_index_remove(idn_wtxn_t *t, idn_bytes_t type);
 
 /* The write operations (store_pg_write.c), as in store_impl.h. */
 int idn__pg_wtxn_begin(idn_store_t *s, idn_wtxn_t **out);

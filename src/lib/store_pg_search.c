@@ -211,8 +211,6 @@ static int batches(idn_rtxn_t *t, psearch_t *s, int mode, enum stmt st,
 int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		   void *ctx)
 {
-	if (q->type.len && !idn__search_indexed(q->type))
-		return 0;
 	psearch_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -ENOMEM;
@@ -288,5 +286,35 @@ int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 out:
 	free(s->buf);
 	free(s);
+	return ret;
+}
+
+/* ---- declared types ---- */
+
+int idn__pg_index_declared(idn_rtxn_t *t, idn_bytes_t type)
+{
+	/* the empty type (creation time) as an empty value, not NULL */
+	const char *vals[1] = {type.len ? (const char *)type.p : ""};
+	int lens[1] = {(int)type.len};
+	PGresult *r;
+	int err = idn__pg_rquery(t, S_IDX_HAS, 1, vals, lens, &r);
+	if (err)
+		return err;
+	int n = PQntuples(r);
+	PQclear(r);
+	return n > 0;
+}
+
+int idn__pg_index_types(idn_rtxn_t *t, idn_list_cb cb, void *ctx)
+{
+	PGresult *r;
+	int err = idn__pg_rquery(t, S_IDX_LIST, 0, NULL, NULL, &r);
+	if (err)
+		return err;
+	int ret = 0;
+	for (int i = 0; i < PQntuples(r) && ret == 0; i++)
+		ret = cb(ctx, idn_bytes((const uint8_t *)PQgetvalue(r, i, 0),
+					(size_t)PQgetlength(r, i, 0)));
+	PQclear(r);
 	return ret;
 }

@@ -967,6 +967,12 @@ static int do_search(reply_t *r, int transport)
 	s.count_pos = r->w.len;
 	idn_wr_u32(&r->w, 0);
 	int err = idn_store_search(r->h->rtxn, &q, search_cb, &s);
+	if (err == IDN_ENOTINDEXED) {
+		char msg[IDN_INDEX_MSG_MAX];
+		return reply_error(
+			r, IDN_RC_ERROR,
+			idn_search_notindexed_msg(q.type, msg, sizeof(msg)));
+	}
 	if (err < 0)
 		return err == IDN_EINVAL
 			       ? reply_error(r, IDN_RC_ERROR,
@@ -976,6 +982,83 @@ static int do_search(reply_t *r, int transport)
 	char hex[2 * IDN_SEARCH_CURSOR_MAX + 1];
 	idn_search_cursor_hex(idn_bytes(s.next, err ? s.next_len : 0), hex);
 	idn_wr_str(&r->w, idn_bytes_str(hex));
+	return reply_send(r);
+}
+
+/* ---- declared types of the search index: op IDN_OC_INDEX ---- */
+
+typedef struct {
+	reply_t *r;
+	uint32_t n;
+} index_list_t;
+
+static int index_type_cb(void *ctx, idn_bytes_t type)
+{
+	index_list_t *l = ctx;
+	idn_wr_str(&l->r->w, type);
+	l->n++;
+	return 0;
+}
+
+static int do_index(reply_t *r)
+{
+	handler_t *h = r->h;
+	idn_rd_t rd;
+	idn_rd_init(&rd, r->req->rest.p, r->req->rest.len);
+	uint32_t action = idn_rd_u32(&rd);
+	idn_bytes_t type = idn_rd_str(&rd, IDN_TYPE_MAX);
+	if (idn_rd_finish(&rd) != 0 || action > IDN_INDEX_REMOVE)
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed index request");
+	if (action != IDN_INDEX_LIST) {
+		/* the empty type: the creation time */
+		if (type.len && !idn_index_type_ok(type))
+			return reply_error(r, IDN_RC_ERROR,
+					   "a type to index is 1 to 255 "
+					   "printable bytes and not an HS_ "
+					   "type");
+		/* the declared set and the entries commit together */
+		idn_wtxn_t *t = h->group;
+		int err = t ? 0 : idn_wtxn_begin(h->store, &t);
+		if (err == 0)
+			err = action == IDN_INDEX_ADD
+				      ? idn_wtxn_index_add(t, type)
+				      : idn_wtxn_index_remove(t, type);
+		if (t != h->group) {
+			if (err >= 0)
+				err = idn_wtxn_commit(t);
+			else
+				idn_wtxn_abort(t);
+		}
+		if (err == IDN_ENOTFOUND)
+			return reply_error(r, IDN_RC_NOT_FOUND,
+					   type.len ? "type is not indexed"
+						    : "creation time is not "
+						      "indexed");
+		if (err < 0)
+			return reply_lib_error(r, err);
+		log_info("search index: %s%.*s %s",
+			 type.len ? "type " : "creation time", (int)type.len,
+			 type.len ? (const char *)type.p : "",
+			 action == IDN_INDEX_ADD ? "declared" : "dropped");
+	}
+	/* the set as it is now: a snapshot after the commit */
+	if (h->snapshot) {
+		idn_rtxn_reset(h->rtxn);
+		h->snapshot = false;
+	}
+	int err = idn_rtxn_renew(h->rtxn);
+	if (err)
+		return reply_lib_error(r, err);
+	h->snapshot = true;
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	size_t count_pos = r->w.len;
+	idn_wr_u32(&r->w, 0);
+	index_list_t l = {r, 0};
+	err = idn_store_index_types(h->rtxn, index_type_cb, &l);
+	if (err)
+		return reply_lib_error(r, err);
+	idn_wr_patch_u32(&r->w, count_pos, l.n);
 	return reply_send(r);
 }
 
@@ -1306,6 +1389,10 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	if (op == IDN_OC_SEARCH) {
 		do_search(&r, transport);
+		return r.sent;
+	}
+	if (op == IDN_OC_INDEX && transport == TRANSPORT_CONTROL) {
+		do_index(&r);
 		return r.sent;
 	}
 	/* what may write runs on a blocking handler, off the worker that

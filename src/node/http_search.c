@@ -110,7 +110,12 @@ void http_search(hreq_t *r)
 	handler_end(h);
 	if (err < 0) {
 		json_decref(s.arr);
-		if (err == IDN_EINVAL)
+		char msg[IDN_INDEX_MSG_MAX];
+		if (err == IDN_ENOTINDEXED)
+			http_reply_rc(r, 400, IDN_RC_ERROR,
+				      idn_search_notindexed_msg(q.type, msg,
+								sizeof(msg)));
+		else if (err == IDN_EINVAL)
 			http_reply_rc(r, 400, IDN_RC_ERROR,
 				      "cursor belongs to another search");
 		else

@@ -1153,6 +1153,10 @@ static void doc_examples(void **state)
 	snprintf(base, sizeof(base), "http://127.0.0.1:%u", hport);
 	setenv("H", base, 1);
 	setenv("T", TOKEN, 1);
+	/* the search examples' types and time ranges (docs/search.md) */
+	h_ctl_ok(node, "index", "add", "EMAIL", NULL);
+	h_ctl_ok(node, "index", "add", "URL", NULL);
+	h_ctl_ok(node, "index", "add", "--created", NULL);
 	char path[512];
 	snprintf(path, sizeof(path), "%s/http-api.md", h_src("docs"));
 	FILE *f = fopen(path, "r");

@@ -83,6 +83,156 @@ static void expect(const char *want, const char *const *args)
 
 #define BATCH(d) ((const char *const[]){"--type", "BATCH", "--data", d, NULL})
 
+#define NOT_INDEXED(t) "type " t " is not indexed; run idctl index add " t
+
+static char *http(const char *method, const char *path, const char *body,
+		  bool token, int *status);
+
+/* `idctl index ARGS` over the control socket: its output, asserting
+ * status want. */
+static char *ctl_index(int want, const char *action, const char *type)
+{
+	h_run_t r;
+	const char *argv[] = {"index", action, type, NULL};
+	h_ctl_argv(&r, node, argv);
+	h_assert_status(&r, want);
+	char *out = strdup(want ? r.err : r.out);
+	h_run_free(&r);
+	return out;
+}
+
+/* A search by a type that is not declared is refused on every interface
+ * with the same message; declaring it indexes the records already there;
+ * removing it refuses searches again. */
+static void declared_types(void **state)
+{
+	(void)state;
+	char *out = ctl_index(0, "list", NULL);
+	assert_string_equal(out, ""); /* a new store declares none */
+	free(out);
+	h_ctl_ok(node, "create", H_HOME "/d-1", "1:BATCH=D-1", "2:URL=u", NULL);
+	h_run_t r;
+	h_ctl(&r, node, "search", "--type", "BATCH", "--data", "D-1", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, NOT_INDEXED("BATCH")));
+	h_run_free(&r);
+	const char *transports[] = {NULL, "--tcp"};
+	for (int i = 0; i < 2; i++) {
+		const char *argv[] = {"search", "--type", "BATCH",
+				      "--data", "D-1",	  transports[i],
+				      NULL};
+		h_net_argv(&r, node, argv);
+		h_assert_status(&r, 1);
+		assert_non_null(strstr(r.err, NOT_INDEXED("BATCH")));
+		h_run_free(&r);
+	}
+	int st;
+	if (access("/usr/bin/curl", X_OK) == 0) {
+		char *b = http("GET", "/api/search?type=BATCH&data=D-1", NULL,
+			       false, &st);
+		assert_int_equal(st, 400);
+		assert_non_null(strstr(b, NOT_INDEXED("BATCH")));
+		free(b);
+	}
+	/* a time range without a type needs the creation time index; a
+	 * prefix alone needs none */
+	h_ctl(&r, node, "search", "--prefix", H_HOME, "--since", "2000-01-01",
+	      NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "creation time is not indexed; run "
+				      "idctl index add --created"));
+	h_run_free(&r);
+	h_ctl(&r, node, "search", "--prefix", H_HOME, NULL);
+	h_assert_status(&r, 0);
+	assert_string_equal(r.out, H_HOME "/d-1\n");
+	h_run_free(&r);
+	if (access("/usr/bin/curl", X_OK) == 0) {
+		char *b = http("GET", "/api/search?since=2000-01-01", NULL,
+			       true, &st);
+		assert_int_equal(st, 400);
+		assert_non_null(strstr(b, "creation time is not indexed"));
+		free(b);
+	}
+	h_ctl_ok(node, "index", "add", "--created", NULL);
+	h_ctl(&r, node, "search", "--prefix", H_HOME, "--since", "2000-01-01",
+	      NULL);
+	h_assert_status(&r, 0);
+	assert_string_equal(r.out, H_HOME "/d-1\n");
+	h_run_free(&r);
+	out = ctl_index(0, "remove", "--created");
+	assert_string_equal(out, "");
+	free(out);
+
+	out = ctl_index(0, "add", "BATCH");
+	assert_string_equal(out, "BATCH\n");
+	free(out);
+	expect(H_HOME "/d-1", BATCH("D-1"));
+	h_net(&r, node, "search", "--type", "BATCH", "--data", "D-1", NULL);
+	h_assert_status(&r, 0);
+	assert_string_equal(r.out, H_HOME "/d-1\n");
+	h_run_free(&r);
+	out = ctl_index(0, "add", "BATCH"); /* again: nothing changes */
+	assert_string_equal(out, "BATCH\n");
+	free(out);
+	out = ctl_index(0, "add", "URL");
+	assert_string_equal(out, "BATCH\nURL\n");
+	free(out);
+	expect(H_HOME "/d-1",
+	       ((const char *const[]){"--type", "URL", "--data", "u", NULL}));
+	out = ctl_index(0, "remove", "URL");
+	assert_string_equal(out, "BATCH\n");
+	free(out);
+	h_ctl(&r, node, "search", "--type", "URL", "--data", "u", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, NOT_INDEXED("URL")));
+	h_run_free(&r);
+	out = ctl_index(1, "remove", "URL");
+	assert_non_null(strstr(out, "not indexed"));
+	free(out);
+	out = ctl_index(2, "add", "HS_ADMIN");
+	assert_non_null(strstr(out, "bad type"));
+	free(out);
+	h_ctl_ok(node, "delete", H_HOME "/d-1", NULL);
+
+	/* what the other tests search */
+	const char *types[] = {"URL",	 "LOT",	 "SERIAL",	     "COLOR",
+			       "SECRET", "PART", "IDN_TEMPLATE_REF", NULL};
+	for (int i = 0; types[i]; i++)
+		free(ctl_index(0, "add", types[i]));
+	free(ctl_index(0, "add", "--created"));
+	out = ctl_index(0, "list", NULL);
+	assert_string_equal(out, "--created\nBATCH\nCOLOR\nIDN_TEMPLATE_REF\n"
+				 "LOT\nPART\nSECRET\nSERIAL\nURL\n");
+	free(out);
+	/* --json */
+	h_ctl(&r, node, "index", "list", "--json", NULL);
+	h_assert_status(&r, 0);
+	json_t *j = h_json(&r);
+	assert_int_equal(json_array_size(json_object_get(j, "types")), 8);
+	assert_true(json_is_true(json_object_get(j, "created")));
+	json_decref(j);
+	h_run_free(&r);
+}
+
+/* Values of types not declared are stored but not searchable. */
+static void undeclared_writes(void **state)
+{
+	(void)state;
+	h_ctl_ok(node, "create", H_HOME "/u-1", "1:NOTE=n1", "2:BATCH=U-1",
+		 NULL);
+	h_run_t r;
+	h_ctl(&r, node, "search", "--type", "NOTE", "--data", "n1", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, NOT_INDEXED("NOTE")));
+	h_run_free(&r);
+	expect(H_HOME "/u-1", BATCH("U-1"));
+	h_ctl(&r, node, "resolve", H_HOME "/u-1", NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "n1"));
+	h_run_free(&r);
+	h_ctl_ok(node, "delete", H_HOME "/u-1", NULL);
+}
+
 /* Every write path of the control socket keeps search exact. */
 static void writes_and_search(void **state)
 {
@@ -130,10 +280,14 @@ static void writes_and_search(void **state)
 	h_run_free(&r);
 	expect("", BATCH("2026-11-D"));
 
-	/* the index survives a restart */
+	/* the index and the declared types survive a restart */
 	node_stop(node);
 	node_start(node);
 	expect("88.7/w-c", BATCH("2026-11-C"));
+	char *types = ctl_index(0, "list", NULL);
+	assert_non_null(strstr(types, "BATCH\n"));
+	assert_non_null(strstr(types, "URL\n"));
+	free(types);
 }
 
 /* Non-public values: found over the control socket only. */
@@ -410,6 +564,12 @@ static void migrate_keeps_index(void **state)
 	h_assert_status(&r, 0);
 	h_run_free(&r);
 	node_start(dst);
+	/* the declared types came along */
+	h_ctl(&r, dst, "index", "list", NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "PART\n"));
+	assert_non_null(strstr(r.out, "LOT\n"));
+	h_run_free(&r);
 	h_ctl(&r, dst, "search", "--type", "PART", "--data", "P-77", NULL);
 	h_assert_status(&r, 0);
 	assert_string_equal(r.out, H_HOME "/m-1\n");
@@ -475,6 +635,8 @@ static void bad_parameters(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(declared_types),
+		cmocka_unit_test(undeclared_writes),
 		cmocka_unit_test(writes_and_search),
 		cmocka_unit_test(visibility),
 		cmocka_unit_test(import_and_paging),

@@ -277,12 +277,170 @@ static void expect_term(fx_t *f, const char *type, const char *data,
 			 want);
 }
 
+/* Searches type=data and checks that it fails with want. */
+static void expect_error(fx_t *f, const char *type, const char *data, int want)
+{
+	idn_search_t q = {.type = idn_bytes_str(type),
+			  .data = idn_bytes_str(data)};
+	static res_t r;
+	r.limit = 0;
+	int err = run(f, &q, &r);
+	if (err != want)
+		fail_msg("search %s=%s: got %s, want %s", type, data,
+			 idn_strerror(err), idn_strerror(want));
+	assert_int_equal(r.n, 0);
+}
+
+/* Declares a type searchable; returns idn_wtxn_index_add's code. */
+static int declare_rc(fx_t *f, const char *type)
+{
+	idn_wtxn_t *t = wbegin(f);
+	int err = idn_wtxn_index_add(t, idn_bytes_str(type));
+	commit(t);
+	return err;
+}
+
+static void declare(fx_t *f, const char *type)
+{
+	int err = declare_rc(f, type);
+	if (err)
+		fail_msg("index add %s: %s", type, idn_strerror(err));
+}
+
+static int undeclare_rc(fx_t *f, const char *type)
+{
+	idn_wtxn_t *t = wbegin(f);
+	int err = idn_wtxn_index_remove(t, idn_bytes_str(type));
+	commit(t);
+	return err;
+}
+
+static int add_name(void *ctx, idn_bytes_t type)
+{
+	char *out = ctx;
+	size_t l = strlen(out);
+	if (type.len == 0) /* the creation time */
+		type = idn_bytes_str("(created)");
+	assert_true(l + type.len + 2 < 256);
+	if (l)
+		out[l++] = ' ';
+	memcpy(out + l, type.p, type.len);
+	out[l + type.len] = 0;
+	return 0;
+}
+
+/* The declared types, joined by spaces. */
+static void expect_declared(fx_t *f, const char *want)
+{
+	char got[256] = "";
+	idn_rtxn_t *t;
+	assert_int_equal(idn_rtxn_begin(f->s, &t), 0);
+	assert_int_equal(idn_store_index_types(t, add_name, got), 0);
+	idn_rtxn_free(t);
+	assert_string_equal(got, want);
+}
+
 /* ---- tests ---- */
+
+/* A new store declares no type: a search by type is refused, whatever the
+ * records hold, until the type is declared; declaring indexes the records
+ * already there. */
+static void test_declare_types(void **state)
+{
+	fx_t *f = *state;
+	expect_declared(f, "");
+	idn_value_t a[] = {val(1, 100, "BATCH", "B-1"),
+			   val(2, 100, "URL", "https://x/a")};
+	idn_value_t b[] = {val(1, 100, "BATCH", "B-1")};
+	write1(f, W_CREATE, "88.1/a", a, 2, NULL, 0);
+	write1(f, W_CREATE, "88.1/b", b, 1, NULL, 0);
+	expect_error(f, "BATCH", "B-1", IDN_ENOTINDEXED);
+	expect_error(f, "URL", "https://x/a", IDN_ENOTINDEXED);
+	/* a time range without a type needs the creation time index (the
+	 * empty type); a prefix needs none */
+	idn_search_t q = {.since = 100, .until = 100};
+	static res_t r;
+	r.limit = 0;
+	assert_int_equal(run(f, &q, &r), IDN_ENOTINDEXED);
+	assert_int_equal(r.n, 0);
+	idn_search_t qp = {.prefix = idn_bytes_str("88.1")};
+	assert_int_equal(run(f, &qp, &r), 0);
+	assert_string_equal(r.ids, "88.1/a 88.1/b");
+	declare(f, "");
+	expect_declared(f, "(created)");
+	assert_int_equal(run(f, &q, &r), 0);
+	assert_string_equal(r.ids, "88.1/a 88.1/b");
+	assert_int_equal(undeclare_rc(f, ""), 0);
+	assert_int_equal(run(f, &q, &r), IDN_ENOTINDEXED);
+
+	declare(f, "BATCH");
+	expect_term(f, "BATCH", "B-1", NULL, false, "88.1/a 88.1/b");
+	expect_error(f, "URL", "https://x/a", IDN_ENOTINDEXED);
+	assert_int_equal(declare_rc(f, "BATCH"), 1); /* already */
+	declare(f, "URL");
+	expect_declared(f, "BATCH URL");
+	expect_term(f, "URL", "https://x/a", NULL, false, "88.1/a");
+	/* a type and a time range: the term index suffices */
+	idn_search_t qt = {.type = idn_bytes_str("URL"),
+			   .data = idn_bytes_str("https://x/a"),
+			   .since = 100};
+	assert_int_equal(run(f, &qt, &r), 0);
+	assert_string_equal(r.ids, "88.1/a");
+	/* later writes keep a declared type's entries */
+	idn_value_t c[] = {val(1, 100, "BATCH", "B-1")};
+	write1(f, W_CREATE, "88.1/c", c, 1, NULL, 0);
+	write1(f, W_DELETE, "88.1/a", NULL, 0, NULL, 0);
+	expect_term(f, "BATCH", "B-1", NULL, false, "88.1/b 88.1/c");
+
+	/* remove: refused again, and the set shrinks */
+	assert_int_equal(undeclare_rc(f, "BATCH"), 0);
+	expect_error(f, "BATCH", "B-1", IDN_ENOTINDEXED);
+	expect_declared(f, "URL");
+	assert_int_equal(undeclare_rc(f, "BATCH"), IDN_ENOTFOUND);
+	/* declared again: built from the records as they are now */
+	declare(f, "BATCH");
+	expect_term(f, "BATCH", "B-1", NULL, false, "88.1/b 88.1/c");
+
+	/* what cannot be declared */
+	assert_int_equal(declare_rc(f, "HS_ADMIN"), IDN_EINVAL);
+	assert_int_equal(declare_rc(f, "A\nB"), IDN_EINVAL);
+	static char longtype[IDN_INDEX_TYPE_MAX + 2];
+	memset(longtype, 'T', IDN_INDEX_TYPE_MAX + 1);
+	assert_int_equal(declare_rc(f, longtype), IDN_EINVAL);
+	longtype[IDN_INDEX_TYPE_MAX] = 0;
+	declare(f, longtype);
+	assert_int_equal(undeclare_rc(f, longtype), 0);
+	expect_declared(f, "BATCH URL");
+	expect_error(f, "NOPE", "x", IDN_ENOTINDEXED);
+}
+
+/* The declared types belong to the store: they survive closing it. */
+static void test_declared_persist(void **state)
+{
+	fx_t *f = *state;
+	declare(f, "SERIAL");
+	declare(f, "BATCH");
+	idn_value_t a[] = {val(1, 100, "SERIAL", "S-9")};
+	write1(f, W_CREATE, "88.1/s", a, 1, NULL, 0);
+	close_store(f);
+	open_store(f, 0);
+	expect_declared(f, "BATCH SERIAL");
+	expect_term(f, "SERIAL", "S-9", NULL, false, "88.1/s");
+	assert_int_equal(undeclare_rc(f, "SERIAL"), 0);
+	close_store(f);
+	open_store(f, 0);
+	expect_declared(f, "BATCH");
+	expect_error(f, "SERIAL", "S-9", IDN_ENOTINDEXED);
+}
 
 /* Every kind of write moves the index with the record. */
 static void test_writes_keep_index(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "URL");
+	declare(f, "BATCH");
+	declare(f, "batch"); /* types are case-sensitive */
+	declare(f, "EMAIL");
 	idn_value_t a[] = {val(1, 100, "URL", "https://x/a"),
 			   val(2, 100, "BATCH", "2026-11-A")};
 	idn_value_t b[] = {val(1, 100, "BATCH", "2026-11-A")};
@@ -350,6 +508,7 @@ static void test_writes_keep_index(void **state)
 static void test_term_twice(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "TAG");
 	idn_value_t a[] = {val(1, 100, "TAG", "x"), val(2, 100, "TAG", "x")};
 	write1(f, W_CREATE, "88.1/a", a, 2, NULL, 0);
 	expect_term(f, "TAG", "x", NULL, false, "88.1/a");
@@ -373,6 +532,7 @@ static void test_term_twice(void **state)
 static void test_visibility(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "SERIAL");
 	idn_value_t a[] = {val(1, 100, "SERIAL", "S-1"),
 			   val(2, 100, "HS_SECKEY", "secret")};
 	a[0].perms = IDN_PERM_ADMIN_READ | IDN_PERM_ADMIN_WRITE;
@@ -381,11 +541,16 @@ static void test_visibility(void **state)
 	write1(f, W_CREATE, "88.1/open", b, 1, NULL, 0);
 	expect_term(f, "SERIAL", "S-1", NULL, false, "88.1/hidden 88.1/open");
 	expect_term(f, "SERIAL", "S-1", NULL, true, "88.1/open");
-	expect_term(f, "HS_SECKEY", "secret", NULL, false, "");
+	/* HS_ types cannot be declared, so never searched */
+	idn_wtxn_t *t = wbegin(f);
+	assert_int_equal(idn_wtxn_index_add(t, idn_bytes_str("HS_SECKEY")),
+			 IDN_EINVAL);
+	commit(t);
+	expect_error(f, "HS_SECKEY", "secret", IDN_ENOTINDEXED);
 	/* nor any other HS_ type */
 	idn_value_t adm[] = {val(100, 100, "HS_ALIAS", "88.1/open")};
 	write1(f, W_ADD, "88.1/hidden", adm, 1, NULL, 0);
-	expect_term(f, "HS_ALIAS", "88.1/open", NULL, false, "");
+	expect_error(f, "HS_ALIAS", "88.1/open", IDN_ENOTINDEXED);
 	/* a record with the data both public and not is found publicly */
 	idn_value_t c[] = {val(3, 100, "SERIAL", "S-1")};
 	write1(f, W_ADD, "88.1/hidden", c, 1, NULL, 0);
@@ -396,6 +561,9 @@ static void test_visibility(void **state)
 static void test_long_and_binary_terms(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "SPEC");
+	declare(f, "NOTE");
+	declare(f, "BIN");
 	static char big1[3000], big2[3000];
 	memset(big1, 'z', sizeof(big1) - 1);
 	memcpy(big2, big1, sizeof(big2));
@@ -425,6 +593,7 @@ static void test_long_and_binary_terms(void **state)
 static void test_prefix(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "BATCH");
 	idn_value_t v[] = {val(1, 100, "BATCH", "B")};
 	const char *ids[] = {"88.1/x", "88.10/x", "88.1.2/x", "88.2/x",
 			     "88.1/y"};
@@ -447,6 +616,8 @@ static void test_prefix(void **state)
 static void test_time_range(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "URL");
+	declare(f, ""); /* the creation time */
 	for (int i = 0; i < 10; i++) {
 		char id[32];
 		snprintf(id, sizeof(id), "88.%d/t%d", 1 + i % 2, 9 - i);
@@ -549,6 +720,8 @@ static void page_all(fx_t *f, idn_search_t q, uint32_t page, uint32_t want,
 static void test_paging(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "BATCH");
+	declare(f, ""); /* the creation time */
 	idn_wtxn_t *t = wbegin(f);
 	for (int i = 0; i < 300; i++) {
 		char s[32];
@@ -586,6 +759,8 @@ static void test_paging(void **state)
 static void test_same_transaction(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "T");
+	declare(f, ""); /* the creation time */
 	idn_ident_t a, b;
 	mkid(&a, "88.1/a");
 	mkid(&b, "88.1/b");
@@ -615,6 +790,8 @@ static void test_same_transaction(void **state)
 static void test_large_transaction(void **state)
 {
 	fx_t *f = *state;
+	declare(f, "SPEC");
+	declare(f, "NOTE");
 	enum { N = 45000 };
 	static char big[3][600];
 	for (int k = 0; k < 3; k++) {
@@ -696,15 +873,32 @@ static void test_bad_arguments(void **state)
 			 IDN_EMALFORMED);
 }
 
-/* LMDB: a store written before the index existed gets one at open. */
-static void test_reindex_at_open(void **state)
+/* LMDB: the entries in search_values (closes and reopens the store). */
+static size_t value_entries(fx_t *f)
 {
-	fx_t *f = *state;
-	idn_value_t v[] = {val(1, 100, "BATCH", "R")};
-	write1(f, W_CREATE, "88.1/r1", v, 1, NULL, 0);
-	write1(f, W_CREATE, "88.1/r2", v, 1, NULL, 0);
 	close_store(f);
-	/* drop the index databases the way an older store lacks them */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	MDB_stat st;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, f->path, MDB_RDONLY, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "search_values", 0, &dbi), 0);
+	assert_int_equal(mdb_stat(txn, dbi, &st), 0);
+	mdb_txn_abort(txn);
+	mdb_env_close(env);
+	open_store(f, 0);
+	return st.ms_entries;
+}
+
+/* LMDB: the schema version stored in meta (closes and reopens the store);
+ * with drop_types, the declared set is removed before reopening (a store
+ * of version 2 had none). */
+static uint32_t schema_version(fx_t *f, uint32_t set_to, bool drop_index)
+{
+	close_store(f);
 	MDB_env *env;
 	MDB_txn *txn;
 	MDB_dbi dbi;
@@ -712,42 +906,140 @@ static void test_reindex_at_open(void **state)
 	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
 	assert_int_equal(mdb_env_open(env, f->path, 0, 0640), 0);
 	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "search_values", 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-	assert_int_equal(mdb_dbi_open(txn, "search_ctime", 0, &dbi), 0);
-	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
-	/* schema version 1: before the index */
+	if (drop_index) {
+		assert_int_equal(mdb_dbi_open(txn, "search_values", 0, &dbi),
+				 0);
+		assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+		assert_int_equal(mdb_dbi_open(txn, "search_ctime", 0, &dbi), 0);
+		assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	}
 	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	uint8_t v1[4] = {0, 0, 0, 1};
-	MDB_val k = {.mv_size = 7, .mv_data = "version"};
-	MDB_val d = {.mv_size = 4, .mv_data = v1};
-	assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+	MDB_val k = {.mv_size = 7, .mv_data = "version"}, d;
+	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
+	assert_int_equal(d.mv_size, 4);
+	uint32_t was = (uint32_t)((const uint8_t *)d.mv_data)[3];
+	if (set_to) {
+		uint8_t v[4] = {0, 0, 0, (uint8_t)set_to};
+		d.mv_size = 4;
+		d.mv_data = v;
+		assert_int_equal(mdb_put(txn, dbi, &k, &d, 0), 0);
+		MDB_val tk = {.mv_size = 11, .mv_data = "index_types"};
+		int rc = mdb_del(txn, dbi, &tk, NULL);
+		assert_true(rc == 0 || rc == MDB_NOTFOUND);
+	}
 	assert_int_equal(mdb_txn_commit(txn), 0);
 	mdb_env_close(env);
 	open_store(f, 0);
-	expect_term(f, "BATCH", "R", NULL, false, "88.1/r1 88.1/r2");
-	/* upgraded to version 2 */
-	close_store(f);
-	assert_int_equal(mdb_env_create(&env), 0);
-	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
-	assert_int_equal(mdb_env_open(env, f->path, MDB_RDONLY, 0640), 0);
-	assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
-	assert_int_equal(mdb_dbi_open(txn, "meta", 0, &dbi), 0);
-	assert_int_equal(mdb_get(txn, dbi, &k, &d), 0);
-	assert_int_equal(d.mv_size, 4);
-	assert_int_equal(((const uint8_t *)d.mv_data)[3], 2);
-	mdb_txn_abort(txn);
-	mdb_env_close(env);
-	open_store(f, 0);
+	return was;
+}
+
+/* LMDB: values of undeclared types leave no index entries; removing a
+ * type deletes its entries. */
+static void test_undeclared_no_entries(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t a[] = {val(1, 100, "BATCH", "B"), val(2, 100, "URL", "u"),
+			   val(3, 100, "URL", "v")};
+	for (int i = 0; i < 20; i++) {
+		char id[32];
+		snprintf(id, sizeof(id), "88.1/n%02d", i);
+		write1(f, W_CREATE, id, a, 3, NULL, 0);
+	}
+	write1(f, W_MODIFY, "88.1/n00", a, 1, NULL, 0);
+	uint32_t rm[] = {2};
+	write1(f, W_REMOVE, "88.1/n01", NULL, 1, rm, 0);
+	assert_int_equal(value_entries(f), 0);
+	declare(f, "URL");
+	assert_int_equal(value_entries(f), 40 - 1); /* n01 lost its u */
+	declare(f, "BATCH");
+	assert_int_equal(value_entries(f), 60 - 1);
+	expect_term(f, "URL", "u", "88.1", false,
+		    "88.1/n00 88.1/n02 88.1/n03 88.1/n04 88.1/n05 88.1/n06 "
+		    "88.1/n07 88.1/n08 88.1/n09 88.1/n10 88.1/n11 88.1/n12 "
+		    "88.1/n13 88.1/n14 88.1/n15 88.1/n16 88.1/n17 88.1/n18 "
+		    "88.1/n19");
+	assert_int_equal(undeclare_rc(f, "URL"), 0);
+	assert_int_equal(value_entries(f), 20);
+	expect_term(f, "BATCH", "B", "88.1", false,
+		    "88.1/n00 88.1/n01 88.1/n02 88.1/n03 88.1/n04 88.1/n05 "
+		    "88.1/n06 88.1/n07 88.1/n08 88.1/n09 88.1/n10 88.1/n11 "
+		    "88.1/n12 88.1/n13 88.1/n14 88.1/n15 88.1/n16 88.1/n17 "
+		    "88.1/n18 88.1/n19");
+	assert_int_equal(undeclare_rc(f, "BATCH"), 0);
+	assert_int_equal(value_entries(f), 0);
+	assert_int_equal(schema_version(f, 0, false), 3);
+}
+
+/* LMDB: a store written before the index existed opens with nothing
+ * declared; a store of version 2 (every type and the creation time
+ * indexed) keeps searching the types it holds and by time. */
+static void test_reindex_at_open(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t v[] = {val(1, 100, "BATCH", "R"),
+			   val(2, 100, "HS_ADMIN", "a")};
+	write1(f, W_CREATE, "88.1/r1", v, 2, NULL, 0);
+	write1(f, W_CREATE, "88.1/r2", v, 1, NULL, 0);
+	declare(f, "BATCH");
+	/* schema version 1: before the index */
+	assert_int_equal(schema_version(f, 1, true), 3);
+	expect_declared(f, "");
+	expect_error(f, "BATCH", "R", IDN_ENOTINDEXED);
 	idn_search_t q = {.since = 100, .until = 100};
 	static res_t r;
+	r.limit = 0;
+	assert_int_equal(run(f, &q, &r), IDN_ENOTINDEXED);
+	assert_int_equal(schema_version(f, 0, false), 3);
+	declare(f, "BATCH");
+	declare(f, "");
+	expect_term(f, "BATCH", "R", NULL, false, "88.1/r1 88.1/r2");
 	assert_int_equal(run(f, &q, &r), 0);
 	assert_string_equal(r.ids, "88.1/r1 88.1/r2");
+
+	/* schema version 2 indexed BATCH and the creation time; the set is
+	 * derived from what the index holds */
+	declare(f, "URL"); /* no URL value: not found in the index */
+	assert_int_equal(schema_version(f, 2, false), 3);
+	expect_declared(f, "(created) BATCH");
+	expect_term(f, "BATCH", "R", NULL, false, "88.1/r1 88.1/r2");
+	assert_int_equal(run(f, &q, &r), 0);
+	assert_string_equal(r.ids, "88.1/r1 88.1/r2");
+	assert_int_equal(schema_version(f, 0, false), 3);
+}
+
+/* PostgreSQL: a database of schema version 2 (every type and the creation
+ * time indexed) opens with the types its values hold and the creation time
+ * declared. */
+static void test_pg_upgrade_from_2(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t v[] = {val(1, 100, "BATCH", "R"),
+			   val(2, 100, "HS_ADMIN", "a"),
+			   val(3, 100, "URL", "u")};
+	write1(f, W_CREATE, "88.1/r1", v, 3, NULL, 0);
+	expect_declared(f, "");
+	close_store(f);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM %s.idn_schema_migrations WHERE version = 3;"
+		 "DROP TABLE %s.idn_index_types",
+		 f->schema, f->schema);
+	pg_sql(sql);
+	open_store(f, 0);
+	expect_declared(f, "(created) BATCH URL");
+	expect_term(f, "URL", "u", NULL, false, "88.1/r1");
+	idn_search_t q = {.since = 100, .until = 100};
+	static res_t r;
+	r.limit = 0;
+	assert_int_equal(run(f, &q, &r), 0);
+	assert_string_equal(r.ids, "88.1/r1");
 }
 
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 static const struct CMUnitTest common[] = {
+	T(test_declare_types),
+	T(test_declared_persist),
 	T(test_writes_keep_index),
 	T(test_term_twice),
 	T(test_visibility),
@@ -762,14 +1054,21 @@ static const struct CMUnitTest common[] = {
 /* LMDB's own: the index built at open, the staging buffer */
 static const struct CMUnitTest lmdb_only[] = {
 	T(test_reindex_at_open),
+	T(test_undeclared_no_entries),
 	T(test_large_transaction),
+};
+
+/* PostgreSQL's own: the schema upgrade */
+static const struct CMUnitTest pg_only[] = {
+	T(test_pg_upgrade_from_2),
 };
 
 int main(void)
 {
 	enum { NC = sizeof(common) / sizeof(common[0]) };
+	enum { NP = sizeof(pg_only) / sizeof(pg_only[0]) };
 	enum { NL = sizeof(lmdb_only) / sizeof(lmdb_only[0]) };
-	static struct CMUnitTest tests[NC + NL];
+	static struct CMUnitTest tests[NC + NL + NP];
 	size_t n = 0;
 	pg_uri = getenv("IDN_TEST_PG");
 	if (pg_uri && !*pg_uri)
@@ -778,6 +1077,8 @@ int main(void)
 		tests[n++] = common[i];
 	for (size_t i = 0; pg_uri == NULL && i < NL; i++)
 		tests[n++] = lmdb_only[i];
+	for (size_t i = 0; pg_uri != NULL && i < NP; i++)
+		tests[n++] = pg_only[i];
 	return _cmocka_run_group_tests(pg_uri ? "search_postgresql"
 					      : "search_lmdb",
 				       tests, n, NULL, NULL);

@@ -1468,9 +1468,9 @@ static void test_schema_version(void **state)
 {
 	fx_t *f = *state;
 	close_store(f);
-	uint8_t v3[4]; /* newer than this build's 2 */
-	idn_put_u32(v3, 3);
-	raw_put(f, "meta", "version", 7, v3, 4);
+	uint8_t v4[4]; /* newer than this build's 3 */
+	idn_put_u32(v4, 4);
+	raw_put(f, "meta", "version", 7, v4, 4);
 	idn_store_opts_t o = {.path = f->path};
 	idn_store_t *s = (idn_store_t *)1;
 	assert_int_equal(idn_store_open(&o, &s), IDN_ECORRUPT);

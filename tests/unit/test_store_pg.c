@@ -330,7 +330,7 @@ static void test_rows(void **state)
 	PQclear(r);
 	assert_int_equal(raw_long(f->raw, "SELECT max(version) FROM "
 					  "idn_schema_migrations"),
-			 2);
+			 3);
 	/* the other tables exist, empty */
 	assert_int_equal(raw_long(f->raw, "SELECT count(*) FROM idn_templates"),
 			 0);
@@ -349,7 +349,7 @@ static void test_schema_version(void **state)
 
 	/* a newer schema */
 	raw_exec(f->raw, "INSERT INTO idn_schema_migrations "
-			 "(version, description) VALUES (3, 'future')");
+			 "(version, description) VALUES (4, 'future')");
 	log_clear();
 	assert_int_equal(open_uri(f->uri, NULL, 0, &s), IDN_ECORRUPT);
 	assert_null(s);
@@ -388,7 +388,7 @@ static void test_concurrent_migration(void **state)
 	fx_t *f = *state;
 	raw_exec(f->raw, "DROP TABLE idn_records, idn_prefixes, idn_templates,"
 			 " idn_search_index, idn_change_log,"
-			 " idn_schema_migrations");
+			 " idn_index_types, idn_schema_migrations");
 	enum { N = 6 };
 	static opener_t o[N];
 	pthread_t th[N];
@@ -403,7 +403,7 @@ static void test_concurrent_migration(void **state)
 	}
 	assert_int_equal(raw_long(f->raw, "SELECT count(*) FROM "
 					  "idn_schema_migrations"),
-			 2);
+			 3);
 	idn_value_t v = val(1, "URL", "u");
 	create1(f->s, "88.118.8/AFTER", &v, 1);
 }
