@@ -9,6 +9,7 @@ bash scripts/deps.sh
 make -j"$(nproc)" >/dev/null
 RUN=${IDNODE_RUN:-$PWD/run}
 LISTEN=${IDNODE_LISTEN:-127.0.0.1:2641}
+HTTP=${IDNODE_HTTP:-127.0.0.1:8000}
 mkdir -p "$RUN"
 if [ -f "$RUN/idnode.pid" ] && kill -0 "$(cat "$RUN/idnode.pid")" 2>/dev/null; then
 	echo "stopping the node started earlier (pid $(cat "$RUN/idnode.pid"))"
@@ -19,7 +20,7 @@ if [ -f "$RUN/idnode.pid" ] && kill -0 "$(cat "$RUN/idnode.pid")" 2>/dev/null; t
 	done
 fi
 build/idnode --data "$RUN/data" --listen "$LISTEN" \
-	--control "$RUN/control.sock" --home 88.118.8 \
+	--control "$RUN/control.sock" --home 88.118.8 --http "$HTTP" \
 	>"$RUN/idnode.log" 2>&1 &
 echo $! >"$RUN/idnode.pid"
 for _ in $(seq 100); do
@@ -44,13 +45,24 @@ ctl --overwrite create 88.118.8/motor-7731 \
 ctl --overwrite create 88.118.8/pallet-0001 \
 	'1:URL=https://example.com/logistics/pallet-0001' \
 	'2,perms=c:SECRET=visible to the node operator only'
+# searchable by batch (idctl search --type BATCH --data 2026-11-A)
+ctl index add BATCH >/dev/null
+# the dashboard's region of the enterprise prefix (GB/T 2260: Shenzhen),
+# on its prefix handle (added to it if it exists, else created)
+ctl add 0.NA/88.118.8 '50:REGION=440300' >/dev/null 2>&1 ||
+	ctl create 0.NA/88.118.8 '50:REGION=440300' >/dev/null 2>&1 || true
 cat <<EOT
+
+Open the web console (resolve, browse, templates, live dashboard):
+  http://$HTTP/
 
 idnode is running (pid $(cat "$RUN/idnode.pid")) on $LISTEN, UDP and TCP,
 homed for 88.118.8, with data in $RUN/data and its log in $RUN/idnode.log.
 
 Resolve the samples:
   build/idctl -s $LISTEN resolve 88.118.8/JXDY2106023
+  curl -s http://$HTTP/api/handles/88.118.8/JXDY2106023
+  build/idctl -C $RUN/control.sock search --type BATCH --data 2026-11-A
   build/idctl -s $LISTEN --tcp --json resolve 88.118.8/motor-7731
   build/idctl -s $LISTEN resolve 88.118.8/JXDY2106023 --type URL
 
