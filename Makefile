@@ -71,6 +71,11 @@ $(IDCTL): $(CTL_OBJ) $(LIB)
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# the store suites share one fixture (tests/unit/store_fixture.c)
+STORE_TESTS = $(B)/tests/unit/test_store $(B)/tests/unit/test_search
+$(STORE_TESTS): %: %.o $(B)/tests/unit/store_fixture.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 $(B)/tests/e2e/%: $(B)/tests/e2e/%.o $(E2E_HOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson -lcmocka
 
