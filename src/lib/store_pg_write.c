@@ -661,9 +661,10 @@ int idn__pg_unhome(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
  *
  * The expression indexes cover every type already: declaring is a row. */
 
-int idn__pg_index_add(idn_wtxn_t *base, idn_bytes_t type)
+/* Runs statement stmt (S_IDX_ADD or S_IDX_DEL) for type; 1 if it changed
+ * a row, 0 if not, or an error. */
+static int index_row(pwtxn_t *t, enum stmt stmt, idn_bytes_t type)
 {
-	pwtxn_t *t = pwtxn(base);
 	if (w_flush(t))
 		return t->err;
 	/* the empty type (creation time) as an empty value, not NULL */
@@ -672,33 +673,24 @@ int idn__pg_index_add(idn_wtxn_t *base, idn_bytes_t type)
 	PGresult *r;
 	int err = w_room(t, 1);
 	if (err == 0)
-		err = w_send(t, S_IDX_ADD, 1, vals, lens);
+		err = w_send(t, stmt, 1, vals, lens);
 	if (err == 0)
 		err = w_sync(t, &r, 1);
 	if (err)
 		return err;
-	bool added = strcmp(PQcmdTuples(r), "0") != 0;
+	bool changed = strcmp(PQcmdTuples(r), "0") != 0;
 	PQclear(r);
-	return added ? 0 : 1;
+	return changed ? 1 : 0;
+}
+
+int idn__pg_index_add(idn_wtxn_t *base, idn_bytes_t type)
+{
+	int rc = index_row(pwtxn(base), S_IDX_ADD, type);
+	return rc < 0 ? rc : rc == 1 ? 0 : 1; /* 1: declared already */
 }
 
 int idn__pg_index_remove(idn_wtxn_t *base, idn_bytes_t type)
 {
-	pwtxn_t *t = pwtxn(base);
-	if (w_flush(t))
-		return t->err;
-	/* the empty type (creation time) as an empty value, not NULL */
-	const char *vals[1] = {type.len ? (const char *)type.p : ""};
-	int lens[1] = {(int)type.len};
-	PGresult *r;
-	int err = w_room(t, 1);
-	if (err == 0)
-		err = w_send(t, S_IDX_DEL, 1, vals, lens);
-	if (err == 0)
-		err = w_sync(t, &r, 1);
-	if (err)
-		return err;
-	bool found = strcmp(PQcmdTuples(r), "0") != 0;
-	PQclear(r);
-	return found ? 0 : IDN_ENOTFOUND;
+	int rc = index_row(pwtxn(base), S_IDX_DEL, type);
+	return rc < 0 ? rc : rc == 1 ? 0 : IDN_ENOTFOUND;
 }
