@@ -456,8 +456,15 @@ int idn__lidx_flush(idn__lidx_t *ix, MDB_txn *txn)
 
 /* ---- opening ---- */
 
-/* Fills the creation time index from every record, a batch at a time. */
-static int build_ctime(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
+/* Stages, for each record of records, what fn (returning 0, -ENOMEM or
+ * an LMDB code) says for it, applying the staged writes a batch at a time;
+ * a corrupt record is passed over (it stays unindexed; reads report it).
+ * Returns 0 or an LMDB code. */
+typedef int (*per_record_fn)(idn__lidx_t *ix, const MDB_val *k,
+			     const idn_record_t *rec, void *ctx);
+
+static int walk_records(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix,
+			per_record_fn fn, void *ctx)
 {
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(txn, records, &c);
@@ -467,16 +474,10 @@ static int build_ctime(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
 	while (rc == 0) {
 		idn_record_t rec;
-		/* a corrupt record stays unindexed; reads report it */
-		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0 &&
-		    rec.nvalues) {
-			int64_t ct = idn__values_ctime(rec.values, rec.nvalues);
-			uint8_t tb[4];
-			idn_bytes_t none = {NULL, 0};
-			idn_put_u32(tb, (uint32_t)ct);
-			if (ct >= 0 && stage(ix, ST_ADD, DB_CTIME, none, none,
-					     tb, 4, &k) != 0) {
-				rc = ENOMEM;
+		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0) {
+			rc = fn(ix, &k, &rec, ctx);
+			if (rc) {
+				rc = rc == -ENOMEM ? ENOMEM : rc;
 				break;
 			}
 		}
@@ -491,6 +492,26 @@ static int build_ctime(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
 	else
 		idn__lidx_reset(ix);
 	return rc;
+}
+
+/* Stages the creation time entry of one record (walk_records). */
+static int ctime_one(idn__lidx_t *ix, const MDB_val *k,
+		     const idn_record_t *rec, void *ctx)
+{
+	(void)ctx;
+	if (rec->nvalues == 0)
+		return 0;
+	int64_t ct = idn__values_ctime(rec->values, rec->nvalues);
+	uint8_t tb[4];
+	idn_bytes_t none = {NULL, 0};
+	idn_put_u32(tb, (uint32_t)ct);
+	return ct >= 0 ? stage(ix, ST_ADD, DB_CTIME, none, none, tb, 4, k) : 0;
+}
+
+/* Fills the creation time index from every record. */
+static int build_ctime(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix)
+{
+	return walk_records(txn, records, ix, ctime_one, NULL);
 }
 
 /* Deletes every entry of search_values whose term begins with the
@@ -592,6 +613,16 @@ static int add_one(void *ctx, uint32_t ts, uint8_t perms, idn_bytes_t type,
 	return a->err;
 }
 
+/* Stages the entries of one record's values of type *ctx
+ * (walk_records). */
+static int type_one(idn__lidx_t *ix, const MDB_val *k,
+		    const idn_record_t *rec, void *ctx)
+{
+	adder_t a = {ix, *(const idn_bytes_t *)ctx, k, 0};
+	idn__values_each(rec->values, rec->nvalues, add_one, &a);
+	return a.err;
+}
+
 int idn__lidx_type_add(idn__lidx_t *ix, MDB_txn *txn, MDB_dbi records,
 		       idn_bytes_t type)
 {
@@ -603,35 +634,7 @@ int idn__lidx_type_add(idn__lidx_t *ix, MDB_txn *txn, MDB_dbi records,
 	rc = types_put(ix, txn, type, true);
 	if (type.len == 0)
 		return rc ? rc : build_ctime(txn, records, ix);
-	MDB_cursor *c;
-	if (rc == 0)
-		rc = mdb_cursor_open(txn, records, &c);
-	if (rc)
-		return rc;
-	MDB_val k, d;
-	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
-	while (rc == 0) {
-		idn_record_t rec;
-		/* a corrupt record stays unindexed; reads report it */
-		if (idn__record_parse(d.mv_data, d.mv_size, &rec) == 0) {
-			adder_t a = {ix, type, &k, 0};
-			idn__values_each(rec.values, rec.nvalues, add_one, &a);
-			if (a.err) {
-				rc = a.err == -ENOMEM ? ENOMEM : a.err;
-				break;
-			}
-		}
-		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-		/* the cursor survives writes to other databases */
-		if (rc == 0 && ix->len > FLUSH_BYTES)
-			rc = idn__lidx_flush(ix, txn);
-	}
-	mdb_cursor_close(c);
-	if (rc == MDB_NOTFOUND)
-		rc = idn__lidx_flush(ix, txn);
-	else
-		idn__lidx_reset(ix);
-	return rc;
+	return rc ? rc : walk_records(txn, records, ix, type_one, &type);
 }
 
 int idn__lidx_type_remove(idn__lidx_t *ix, MDB_txn *txn, idn_bytes_t type)
