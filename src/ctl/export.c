@@ -17,15 +17,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "arena.h"
-#include "b64.h"
 #include "ctlutil.h"
 #include "error.h"
 #include "ident.h"
 #include "value.h"
+#include "value_out.h"
 #include "wire.h"
 
 #define FRAME_CAP (IDN_ENV_LEN + IDN_MSG_MAX)
@@ -130,16 +129,6 @@ static int fetch_list(ctl_conn_t *c, const char *prefix, uint8_t *buf,
 	}
 }
 
-static bool printable(idn_bytes_t b)
-{
-	if (idn_utf8_check(b.p, b.len) != 0)
-		return false;
-	for (uint32_t i = 0; i < b.len; i++)
-		if (b.p[i] < 0x20 && b.p[i] != '\t')
-			return false;
-	return true;
-}
-
 static json_t *jstr(idn_bytes_t b)
 {
 	return json_stringn((const char *)b.p, b.len);
@@ -148,8 +137,8 @@ static json_t *jstr(idn_bytes_t b)
 /* An HS_ADMIN value shown as admin only when that loses nothing. */
 static bool admin_exact(idn_bytes_t data, idn_hs_admin_t *adm)
 {
-	if (idn_hs_admin_decode(data, adm) != 0 || !printable(adm->admin) ||
-	    data.len > 4096)
+	if (idn_hs_admin_decode(data, adm) != 0 ||
+	    !value_printable(adm->admin) || data.len > 4096)
 		return false;
 	uint8_t buf[4200];
 	idn_wr_t w;
@@ -158,7 +147,7 @@ static bool admin_exact(idn_bytes_t data, idn_hs_admin_t *adm)
 	return !w.err && w.len == data.len && !memcmp(buf, data.p, w.len);
 }
 
-static json_t *value_json(const idn_value_t *v)
+static json_t *record_value_json(const idn_value_t *v)
 {
 	json_t *o = json_object();
 	json_t *data = json_object();
@@ -169,52 +158,15 @@ static json_t *value_json(const idn_value_t *v)
 	    admin_exact(v->data, &adm)) {
 		/* 12 permission bits as handle.net shows them; 16 when the
 		 * value sets bits above those */
-		int nb = adm.perms >> 12 ? 16 : 12;
-		char bits[17];
-		for (int i = 0; i < nb; i++)
-			bits[i] = adm.perms & (1u << (nb - 1 - i)) ? '1' : '0';
-		bits[nb] = 0;
-		json_t *av = json_object();
-		json_object_set_new(av, "handle", jstr(adm.admin));
-		json_object_set_new(av, "index", json_integer(adm.index));
-		json_object_set_new(av, "permissions", json_string(bits));
-		json_object_set_new(data, "format", json_string("admin"));
-		json_object_set_new(data, "value", av);
-	} else if (printable(v->data)) {
-		json_object_set_new(data, "format", json_string("string"));
-		json_object_set_new(data, "value", jstr(v->data));
+		value_admin_json(data, &adm, adm.perms >> 12 ? 16 : 12);
 	} else {
-		char *b = idn_base64(v->data.p, v->data.len);
-		json_object_set_new(data, "format", json_string("base64"));
-		json_object_set_new(data, "value", json_string(b ? b : ""));
-		free(b);
+		value_bytes_json(data, v->data);
 	}
 	json_object_set_new(o, "data", data);
 	json_object_set_new(o, "ttl", json_integer(v->ttl));
 	if (v->ttl_type != IDN_TTL_RELATIVE)
 		json_object_set_new(o, "ttlType", json_integer(v->ttl_type));
-	char ts[32];
-	time_t tt = (time_t)v->timestamp;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	json_object_set_new(o, "timestamp", json_string(ts));
-	char perms[5] = {v->perms & IDN_PERM_ADMIN_READ ? 'r' : '-',
-			 v->perms & IDN_PERM_ADMIN_WRITE ? 'w' : '-',
-			 v->perms & IDN_PERM_PUBLIC_READ ? 'r' : '-',
-			 v->perms & IDN_PERM_PUBLIC_WRITE ? 'w' : '-', 0};
-	json_object_set_new(o, "permissions", json_string(perms));
-	if (v->nrefs) {
-		json_t *refs = json_array();
-		for (uint32_t i = 0; i < v->nrefs; i++) {
-			json_t *r = json_object();
-			json_object_set_new(r, "handle", jstr(v->refs[i].id));
-			json_object_set_new(r, "index",
-					    json_integer(v->refs[i].index));
-			json_array_append_new(refs, r);
-		}
-		json_object_set_new(o, "references", refs);
-	}
+	value_meta_json(o, v);
 	return o;
 }
 
@@ -354,7 +306,8 @@ int export_main(int argc, char **argv)
 		json_object_set_new(root, "handle", jstr(b.id));
 		json_t *vals = json_array();
 		for (uint32_t i = 0; i < b.nvalues; i++)
-			json_array_append_new(vals, value_json(&b.values[i]));
+			json_array_append_new(vals,
+					      record_value_json(&b.values[i]));
 		json_object_set_new(root, "values", vals);
 		char *s = json_dumps(root, JSON_COMPACT | JSON_PRESERVE_ORDER);
 		json_decref(root);

@@ -13,6 +13,7 @@
 #include "msg.h"
 #include "net.h"
 #include "search.h"
+#include "value_out.h"
 #include "wire.h"
 
 static const char search_usage[] =
@@ -53,14 +54,6 @@ static int usage_err(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fputs(" (idctl search --help)\n", stderr);
 	return 2;
-}
-
-static void fmt_time(uint32_t t, char *out, size_t cap)
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(out, cap, "%Y-%m-%dT%H:%M:%SZ", &tm);
 }
 
 typedef struct {
@@ -143,7 +136,7 @@ static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
 			break;
 		if (results) {
 			char ts[32];
-			fmt_time(ct, ts, sizeof(ts));
+			value_time(ct, ts, sizeof(ts));
 			json_t *o = json_object();
 			json_object_set_new(
 				o, "handle",

@@ -16,7 +16,7 @@ static json_t *jstr(idn_bytes_t b)
 	return json_stringn((const char *)b.p, b.len);
 }
 
-static void fmt_time(uint32_t t, char *out, size_t cap)
+void value_time(uint32_t t, char *out, size_t cap)
 {
 	time_t tt = (time_t)t;
 	struct tm tm;
@@ -33,7 +33,7 @@ static void perms_str(uint8_t p, char out[5])
 	out[4] = 0;
 }
 
-static bool printable(idn_bytes_t b)
+bool value_printable(idn_bytes_t b)
 {
 	if (idn_utf8_check(b.p, b.len) != 0)
 		return false;
@@ -58,7 +58,6 @@ json_t *value_json(const idn_value_t *v, idn_arena_t *a)
 {
 	json_t *o = json_object();
 	json_t *data = json_object();
-	char ts[32], perms[5];
 	json_object_set_new(o, "index", json_integer(v->index));
 	json_object_set_new(o, "type", jstr(v->type));
 	idn_hs_admin_t adm;
@@ -68,31 +67,50 @@ json_t *value_json(const idn_value_t *v, idn_arena_t *a)
 		json_object_set_new(data, "format", json_string("site"));
 		json_object_set_new(data, "value", site_json(&site));
 	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
-	    idn_hs_admin_decode(v->data, &adm) == 0) {
-		char bits[13];
-		for (int i = 0; i < 12; i++)
-			bits[i] = adm.perms & (1u << (11 - i)) ? '1' : '0';
-		bits[12] = 0;
-		json_t *av = json_object();
-		json_object_set_new(av, "handle", jstr(adm.admin));
-		json_object_set_new(av, "index", json_integer(adm.index));
-		json_object_set_new(av, "permissions", json_string(bits));
-		json_object_set_new(data, "format", json_string("admin"));
-		json_object_set_new(data, "value", av);
-	} else if (printable(v->data)) {
-		json_object_set_new(data, "format", json_string("string"));
-		json_object_set_new(data, "value", jstr(v->data));
+		   idn_hs_admin_decode(v->data, &adm) == 0) {
+		value_admin_json(data, &adm, 12);
 	} else {
-		char *b64 = idn_base64(v->data.p, v->data.len);
-		json_object_set_new(data, "format", json_string("base64"));
-		json_object_set_new(data, "value", json_string(b64 ? b64 : ""));
-		free(b64);
+		value_bytes_json(data, v->data);
 	}
 	json_object_set_new(o, "data", data);
 	json_object_set_new(o, "ttl", json_integer(v->ttl));
 	if (v->ttl_type == IDN_TTL_ABSOLUTE)
 		json_object_set_new(o, "ttlType", json_integer(1));
-	fmt_time(v->timestamp, ts, sizeof(ts));
+	value_meta_json(o, v);
+	return o;
+}
+
+void value_admin_json(json_t *data, const idn_hs_admin_t *adm, int nbits)
+{
+	char bits[17];
+	for (int i = 0; i < nbits; i++)
+		bits[i] = adm->perms & (1u << (nbits - 1 - i)) ? '1' : '0';
+	bits[nbits] = 0;
+	json_t *av = json_object();
+	json_object_set_new(av, "handle", jstr(adm->admin));
+	json_object_set_new(av, "index", json_integer(adm->index));
+	json_object_set_new(av, "permissions", json_string(bits));
+	json_object_set_new(data, "format", json_string("admin"));
+	json_object_set_new(data, "value", av);
+}
+
+void value_bytes_json(json_t *data, idn_bytes_t d)
+{
+	if (value_printable(d)) {
+		json_object_set_new(data, "format", json_string("string"));
+		json_object_set_new(data, "value", jstr(d));
+		return;
+	}
+	char *b64 = idn_base64(d.p, d.len);
+	json_object_set_new(data, "format", json_string("base64"));
+	json_object_set_new(data, "value", json_string(b64 ? b64 : ""));
+	free(b64);
+}
+
+void value_meta_json(json_t *o, const idn_value_t *v)
+{
+	char ts[32], perms[5];
+	value_time(v->timestamp, ts, sizeof(ts));
 	json_object_set_new(o, "timestamp", json_string(ts));
 	perms_str(v->perms, perms);
 	json_object_set_new(o, "permissions", json_string(perms));
@@ -107,13 +125,12 @@ json_t *value_json(const idn_value_t *v, idn_arena_t *a)
 		}
 		json_object_set_new(o, "references", refs);
 	}
-	return o;
 }
 
 void print_value(const idn_value_t *v, idn_arena_t *a)
 {
 	char ts[32], perms[5];
-	fmt_time(v->timestamp, ts, sizeof(ts));
+	value_time(v->timestamp, ts, sizeof(ts));
 	perms_str(v->perms, perms);
 	printf("  %-6u %-12.*s %-8u%s %s  %s  ", v->index, (int)v->type.len,
 	       v->type.p, v->ttl, v->ttl_type == IDN_TTL_ABSOLUTE ? "abs" : "",
@@ -128,7 +145,7 @@ void print_value(const idn_value_t *v, idn_arena_t *a)
 		   idn_hs_admin_decode(v->data, &adm) == 0) {
 		printf("%.*s@%u perms=%03x\n", (int)adm.admin.len, adm.admin.p,
 		       adm.index, adm.perms);
-	} else if (printable(v->data)) {
+	} else if (value_printable(v->data)) {
 		printf("%.*s\n", (int)v->data.len, v->data.p);
 	} else {
 		char *h = to_hex(v->data);
