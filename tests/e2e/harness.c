@@ -1159,6 +1159,22 @@ size_t h_create_url_frame(uint8_t *out, size_t cap, uint32_t request_id,
 	return h_frame(out, cap, &q, body, w.len);
 }
 
+size_t h_answer_frame(uint8_t *out, size_t cap, uint32_t request_id,
+		      uint32_t session, const char *type, const char *admin,
+		      uint32_t index, idn_bytes_t sig)
+{
+	uint8_t body[2048];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_challenge_answer_t ans = {idn_bytes_str(type), idn_bytes_str(admin),
+				      index, sig};
+	idn_challenge_answer_encode(&w, &ans);
+	assert_int_equal(w.err, 0);
+	h_req_t q = h_req(IDN_OC_CHALLENGE_ANSWER, request_id);
+	q.session_id = session;
+	return h_frame(out, cap, &q, body, w.len);
+}
+
 void h_reply_init(h_reply_t *r)
 {
 	memset(r, 0, sizeof(*r));

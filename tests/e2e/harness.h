@@ -247,6 +247,13 @@ size_t h_resolve_simple(uint8_t *out, size_t cap, uint32_t request_id,
 size_t h_create_url_frame(uint8_t *out, size_t cap, uint32_t request_id,
 			  const char *id, const char *url);
 
+/* A challenge answer (op 200) for the challenge of session session:
+ * auth type ("HS_PUBKEY" or "HS_SECKEY"), admin identifier and value index,
+ * and the encoded signature or MAC sig. */
+size_t h_answer_frame(uint8_t *out, size_t cap, uint32_t request_id,
+		      uint32_t session, const char *type, const char *admin,
+		      uint32_t index, idn_bytes_t sig);
+
 /* A received reply: the message with its (first) envelope. */
 typedef struct {
 	uint8_t *buf;	 /* IDN_ENV_LEN + IDN_MSG_MAX bytes */

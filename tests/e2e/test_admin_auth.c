@@ -237,7 +237,7 @@ static void secret_admin_creates(void **state)
 static uint32_t raw_secret_create(const char *id, uint8_t alg,
 				  const char *secret)
 {
-	uint8_t req[2048], ab[2048], sb[512];
+	uint8_t req[2048], sb[512];
 	idn_wr_t w;
 	size_t len = h_create_url_frame(req, sizeof(req), 7001, id,
 					"https://raw");
@@ -251,14 +251,9 @@ static uint32_t raw_secret_create(const char *id, uint8_t alg,
 	idn_wr_init(&w, sb, sizeof(sb));
 	assert_int_equal(idn_seckey_answer(alg, idn_bytes_str(secret), nonce,
 					   ch.msg.digest, &w), 0);
-	idn_challenge_answer_t ans = {idn_bytes_str("HS_SECKEY"),
-				      idn_bytes_str(H_HOME "/sec"), 300,
-				      idn_bytes(sb, w.len)};
-	idn_wr_init(&w, ab, sizeof(ab));
-	idn_challenge_answer_encode(&w, &ans);
-	h_req_t qa = h_req(IDN_OC_CHALLENGE_ANSWER, 7002);
-	qa.session_id = ch.env.session_id;
-	len = h_frame(req, sizeof(req), &qa, ab, w.len);
+	len = h_answer_frame(req, sizeof(req), 7002, ch.env.session_id,
+			     "HS_SECKEY", H_HOME "/sec", 300,
+			     idn_bytes(sb, w.len));
 	h_reply_t done;
 	h_reply_init(&done);
 	h_tcp_call(node, req, len, &done);

@@ -202,7 +202,7 @@ static void challenge_is_single_use(void **state)
 	EVP_PKEY *key = PEM_read_PrivateKey(f, NULL, NULL, NULL);
 	fclose(f);
 	assert_non_null(key);
-	uint8_t sig[1024], sb[1100], ab[2048];
+	uint8_t sig[1024], sb[1100];
 	size_t sl;
 	idn_bytes_t parts[2] = {nonce, idn_bytes(d, 20)};
 	assert_int_equal(idn_sig_sign(key, "SHA256", parts, 2, sig, sizeof(sig),
@@ -210,14 +210,9 @@ static void challenge_is_single_use(void **state)
 	EVP_PKEY_free(key);
 	idn_wr_init(&w, sb, sizeof(sb));
 	idn_sig_encode(&w, idn_bytes_str("SHA256"), idn_bytes(sig, sl));
-	idn_challenge_answer_t ans = {idn_bytes_str("HS_PUBKEY"),
-				      idn_bytes_str("0.NA/" H_HOME), 300,
-				      idn_bytes(sb, w.len)};
-	idn_wr_init(&w, ab, sizeof(ab));
-	idn_challenge_answer_encode(&w, &ans);
-	h_req_t qa = h_req(IDN_OC_CHALLENGE_ANSWER, 4243);
-	qa.session_id = ch.env.session_id;
-	len = h_frame(req, sizeof(req), &qa, ab, w.len);
+	len = h_answer_frame(req, sizeof(req), 4243, ch.env.session_id,
+			     "HS_PUBKEY", "0.NA/" H_HOME, 300,
+			     idn_bytes(sb, w.len));
 	h_reply_t done;
 	h_reply_init(&done);
 	h_tcp_call(node, req, len, &done);
