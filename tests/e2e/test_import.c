@@ -352,6 +352,9 @@ static void test_kill_and_resume(void **state)
 		int again = count_listed("res");
 		if (again == before)
 			break;
+		print_message("stored count moved from %d to %d after the "
+			      "restart\n",
+			      before, again);
 		before = again;
 	}
 	if (!(before >= at && before < n))
