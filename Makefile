@@ -13,7 +13,7 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib $(PQ_CFLAGS) $(HTTP_CFLAGS) -MMD -MP
 LDLIBS = -llmdb -lpq -lcrypto -lpthread -ljansson
-# idnode's HTTP server (src/node/http*.c): libh2o's evloop library
+# idnode's HTTP plane (src/http/): libh2o's evloop library
 HTTP_CFLAGS = -DH2O_USE_LIBUV=0
 HTTP_LIBS = -lh2o-evloop -lssl -lcrypto -lz
 
@@ -31,6 +31,7 @@ endif
 
 LIB_SRC  = $(wildcard src/lib/*.c)
 NODE_SRC = $(wildcard src/node/*.c)
+HTTP_SRC = $(wildcard src/http/*.c)
 CTL_SRC  = $(wildcard src/ctl/*.c)
 UNIT_SRC = $(wildcard tests/unit/test_*.c)
 E2E_SRC  = $(wildcard tests/e2e/test_*.c)
@@ -39,6 +40,7 @@ FUZZ_SRC = $(wildcard tests/fuzz/fuzz_*.c)
 
 LIB_OBJ  = $(LIB_SRC:%.c=$(B)/%.o)
 NODE_OBJ = $(NODE_SRC:%.c=$(B)/%.o)
+HTTP_OBJ = $(HTTP_SRC:%.c=$(B)/%.o)
 CTL_OBJ  = $(CTL_SRC:%.c=$(B)/%.o)
 E2E_HOBJ = $(E2E_HELP:%.c=$(B)/%.o)
 
@@ -54,6 +56,11 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%)
 
 all: $(IDNODE) $(IDCTL)
 
+# the HTTP plane reads the daemon's handler and config; main starts HTTP
+$(B)/src/http/%.o: CFLAGS += -Isrc/node
+$(B)/src/node/%.o: CFLAGS += -Isrc/http
+$(B)/tests/fuzz/fuzz_http.o: CFLAGS += -Isrc/node -Isrc/http
+
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
@@ -62,7 +69,7 @@ $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
 
-$(IDNODE): $(NODE_OBJ) $(LIB)
+$(IDNODE): $(NODE_OBJ) $(HTTP_OBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
 
 $(IDCTL): $(CTL_OBJ) $(LIB)
@@ -85,7 +92,7 @@ $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # fuzz_http reaches the HTTP request parsers, which live in the daemon
-NODE_LIBOBJ = $(filter-out $(B)/src/node/main.o,$(NODE_OBJ))
+NODE_LIBOBJ = $(filter-out $(B)/src/node/main.o,$(NODE_OBJ)) $(HTTP_OBJ)
 $(B)/tests/fuzz/fuzz_http: $(B)/tests/fuzz/fuzz_http.o $(B)/tests/fuzz/replay.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
 
@@ -108,7 +115,7 @@ fuzz:
 	@mkdir -p build/fuzz
 	for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
 	  extra=; [ $$t = fuzz_http ] && \
-	    extra="$(filter-out src/node/main.c,$(NODE_SRC)) $(HTTP_CFLAGS) $(HTTP_LIBS)"; \
+	    extra="$(filter-out src/node/main.c,$(NODE_SRC)) $(HTTP_SRC) -Isrc/node -Isrc/http $(HTTP_CFLAGS) $(HTTP_LIBS)"; \
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc/lib $(PQ_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined tests/fuzz/$$t.c $(LIB_SRC) \
 	    $$extra -o build/fuzz/$$t $(LDLIBS) || exit 1; \
@@ -116,7 +123,7 @@ fuzz:
 	@echo "run: build/fuzz/<target> tests/fuzz/corpus/<target>"
 
 format:
-	clang-format -i $(LIB_SRC) $(NODE_SRC) $(CTL_SRC) src/lib/*.h src/node/*.h \
+	clang-format -i $(LIB_SRC) $(NODE_SRC) $(HTTP_SRC) $(CTL_SRC) src/lib/*.h src/node/*.h src/http/*.h \
 	  tests/unit/*.c tests/e2e/*.[ch] tests/fuzz/*.c
 
 clean:

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../src/node/http_int.h"
+#include "http_int.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
