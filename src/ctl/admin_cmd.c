@@ -65,8 +65,8 @@ typedef struct {
 	idn_session_t *s;
 } chan_t;
 
-static int chan_call(chan_t *c, const uint8_t *msg, size_t len,
-		     idn_reply_cb cb, void *ctx)
+static int chan_call(chan_t *c, const uint8_t *msg, size_t len, idn_reply_cb cb,
+		     void *ctx)
 {
 	return c->s ? idn_session_call(c->s, msg, len, cb, ctx)
 		    : idn_client_call(c->cl, msg, len, cb, ctx);
@@ -90,7 +90,8 @@ static int on_reply(void *vctx, const idn_env_t *env, const uint8_t *msg,
 	memcpy(r->msg, msg, len);
 	r->len = len;
 	idn_msg_t m;
-	r->rc = idn_msg_decode(msg, len, &m) == 0 ? m.hdr.rc : IDN_RC_PROTOCOL_ERROR;
+	r->rc = idn_msg_decode(msg, len, &m) == 0 ? m.hdr.rc
+						  : IDN_RC_PROTOCOL_ERROR;
 	return 1;
 }
 
@@ -126,13 +127,16 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 {
 	bool grant = !strcmp(sub, "grant");
 	if (!grant && strcmp(sub, "revoke")) {
-		fprintf(stderr, "idctl: admin: unknown subcommand '%s' (grant or revoke)\n", sub);
+		fprintf(stderr,
+			"idctl: admin: unknown subcommand '%s' (grant or revoke)\n",
+			sub);
 		return 2;
 	}
 	idn_bytes_t admin;
 	uint32_t aidx;
 	if (ctl_admin_ref(o->admin, &admin, &aidx) != 0) {
-		fprintf(stderr, "idctl: admin %s needs --admin ADMIN_ID:INDEX\n", sub);
+		fprintf(stderr,
+			"idctl: admin %s needs --admin ADMIN_ID:INDEX\n", sub);
 		return 2;
 	}
 	uint16_t perms = 0;
@@ -140,28 +144,33 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 		const char *bad;
 		size_t bl;
 		if (admin_perms_parse(o->perms, &perms, &bad, &bl) != 0) {
-			fprintf(stderr, "idctl: admin %s: unknown permission '%.*s' "
+			fprintf(stderr,
+				"idctl: admin %s: unknown permission '%.*s' "
 				"(add_handle, delete_handle, add_prefix, "
 				"delete_prefix, modify_value, remove_value, "
 				"add_value, modify_admin, remove_admin, add_admin, "
-				"read_value, list, all)\n", sub, (int)bl, bad);
+				"read_value, list, all)\n",
+				sub, (int)bl, bad);
 			return 2;
 		}
 	} else if (grant) {
-		fprintf(stderr, "idctl: admin grant needs --perms LIST (or all)\n");
+		fprintf(stderr,
+			"idctl: admin grant needs --perms LIST (or all)\n");
 		return 2;
 	}
 	chan_t ch = {NULL, NULL};
 	int err, status = 1;
 	if (o->auth != NULL) {
-		batch_opts_t bo = {o->server, o->timeout_ms, o->auth, o->cred, false};
+		batch_opts_t bo = {o->server, o->timeout_ms, o->auth, o->cred,
+				   false};
 		if ((err = ctl_session_open(&bo, "admin", &ch.s)) != 0)
 			return err;
 	} else {
-		err = idn_client_open(IDN_NET_UNIX, o->control, o->timeout_ms, &ch.cl);
+		err = idn_client_open(IDN_NET_UNIX, o->control, o->timeout_ms,
+				      &ch.cl);
 		if (err) {
-			fprintf(stderr, "idctl: admin %s: %s: %s\n", sub, o->control,
-				idn_strerror(err));
+			fprintf(stderr, "idctl: admin %s: %s: %s\n", sub,
+				o->control, idn_strerror(err));
 			return 1;
 		}
 	}
@@ -176,7 +185,8 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 	idn_resolve_req_encode(&w, &q);
 	err = w.err ? w.err : call(&ch, IDN_OC_RESOLUTION, body, w.len, &r);
 	if (err) {
-		fprintf(stderr, "idctl: admin %s %s: %s\n", sub, id, idn_strerror(err));
+		fprintf(stderr, "idctl: admin %s %s: %s\n", sub, id,
+			idn_strerror(err));
 		goto done;
 	}
 	idn_msg_t m;
@@ -188,7 +198,8 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 	if (r.rc == IDN_RC_SUCCESS &&
 	    (idn_msg_decode(r.msg, r.len, &m) != 0 ||
 	     idn_values_body_decode(m.rest, &a, &vb) != 0)) {
-		fprintf(stderr, "idctl: admin %s %s: malformed reply\n", sub, id);
+		fprintf(stderr, "idctl: admin %s %s: malformed reply\n", sub,
+			id);
 		goto done;
 	}
 	/* the HS_ADMIN value naming the admin, if any */
@@ -199,7 +210,8 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 		if (idn_bytes_eq_str(vb.values[i].type, "HS_ADMIN") &&
 		    idn_hs_admin_decode(vb.values[i].data, &ha) == 0 &&
 		    ha.index == aidx &&
-		    idn_ascii_caseeq(ha.admin.p, ha.admin.len, admin.p, admin.len)) {
+		    idn_ascii_caseeq(ha.admin.p, ha.admin.len, admin.p,
+				     admin.len)) {
 			found = &vb.values[i];
 			cur = ha;
 		}
@@ -207,7 +219,8 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 	uint16_t want = grant ? (uint16_t)(cur.perms | perms)
 			      : (uint16_t)(o->perms ? cur.perms & ~perms : 0);
 	if (!grant && found == NULL) {
-		fprintf(stderr, "idctl: admin revoke %s: no HS_ADMIN value names %s\n",
+		fprintf(stderr,
+			"idctl: admin revoke %s: no HS_ADMIN value names %s\n",
 			id, o->admin);
 		goto done;
 	}
@@ -223,9 +236,15 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 	idn_wr_init(&dw, data, sizeof(data));
 	idn_hs_admin_t na = {want, admin, aidx};
 	idn_hs_admin_encode(&dw, &na);
-	idn_value_t nv = {100, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
-			  IDN_PERM_DEFAULT, idn_bytes_str("HS_ADMIN"),
-			  idn_bytes(data, dw.len), 0, NULL};
+	idn_value_t nv = {100,
+			  0,
+			  IDN_TTL_RELATIVE,
+			  IDN_TTL_DEFAULT,
+			  IDN_PERM_DEFAULT,
+			  idn_bytes_str("HS_ADMIN"),
+			  idn_bytes(data, dw.len),
+			  0,
+			  NULL};
 	if (found != NULL) {
 		nv = *found;
 		nv.data = idn_bytes(data, dw.len);
@@ -252,7 +271,8 @@ int admin_cmd_run(const admin_cmd_opts_t *o, const char *sub, const char *id)
 	r.rc = 0;
 	err = dw.err ? dw.err : w.err ? w.err : call(&ch, op, body, w.len, &r);
 	if (err) {
-		fprintf(stderr, "idctl: admin %s %s: %s\n", sub, id, idn_strerror(err));
+		fprintf(stderr, "idctl: admin %s %s: %s\n", sub, id,
+			idn_strerror(err));
 		goto done;
 	}
 	if (r.rc != IDN_RC_SUCCESS) {

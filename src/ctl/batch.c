@@ -63,11 +63,14 @@ static int encode(char **words, int n, idn_arena_t *a, uint32_t *op,
 	static const struct {
 		const char *name;
 		uint32_t op;
-	} ops[] = {{"create", IDN_OC_CREATE}, {"add", IDN_OC_ADD_VALUE},
-		   {"modify", IDN_OC_MODIFY_VALUE}, {"remove", IDN_OC_REMOVE_VALUE},
+	} ops[] = {{"create", IDN_OC_CREATE},
+		   {"add", IDN_OC_ADD_VALUE},
+		   {"modify", IDN_OC_MODIFY_VALUE},
+		   {"remove", IDN_OC_REMOVE_VALUE},
 		   {"delete", IDN_OC_DELETE}};
 	size_t k = 0;
-	while (k < sizeof(ops) / sizeof(ops[0]) && strcmp(ops[k].name, words[0]))
+	while (k < sizeof(ops) / sizeof(ops[0]) &&
+	       strcmp(ops[k].name, words[0]))
 		k++;
 	if (k == sizeof(ops) / sizeof(ops[0])) {
 		*why = "unknown command (create, add, modify, remove, delete)";
@@ -104,10 +107,11 @@ static int encode(char **words, int n, idn_arena_t *a, uint32_t *op,
 		idn_remove_req_t b = {id, cnt, idx};
 		idn_remove_req_encode(w, &b);
 	} else {
-		idn_values_body_t b = {id, cnt,
-				       idn_arena_array(a, cnt, sizeof(idn_value_t))};
+		idn_values_body_t b = {
+			id, cnt, idn_arena_array(a, cnt, sizeof(idn_value_t))};
 		for (uint32_t i = 0; b.values && i < cnt; i++)
-			if (ctl_parse_value(words[2 + i], a, &b.values[i]) != 0) {
+			if (ctl_parse_value(words[2 + i], a, &b.values[i]) !=
+			    0) {
 				*why = "bad value: expected INDEX[,OPTION...]:TYPE=DATA";
 				return -1;
 			}
@@ -139,19 +143,20 @@ static int on_reply(void *vctx, const idn_env_t *env, const uint8_t *msg,
 		return 1;
 	}
 	r->rc = m.hdr.rc;
-	if (m.hdr.rc != IDN_RC_SUCCESS && idn_error_body_decode(m.rest, &t) == 0)
+	if (m.hdr.rc != IDN_RC_SUCCESS &&
+	    idn_error_body_decode(m.rest, &t) == 0)
 		snprintf(r->text, sizeof(r->text), "%.*s",
 			 (int)(t.len > 190 ? 190 : t.len), t.p);
 	return 1;
 }
 
-int ctl_session_open(const batch_opts_t *o, const char *what,
-		     idn_session_t **s)
+int ctl_session_open(const batch_opts_t *o, const char *what, idn_session_t **s)
 {
 	idn_bytes_t admin;
 	uint32_t index;
 	if (ctl_admin_ref(o->auth, &admin, &index) != 0) {
-		fprintf(stderr, "idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
+		fprintf(stderr,
+			"idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
 		return 2;
 	}
 	answer_ctx_t ax = {o, admin, index};
@@ -160,8 +165,10 @@ int ctl_session_open(const batch_opts_t *o, const char *what,
 				   &rc);
 	if (err) {
 		if (err == IDN_EAUTH)
-			fprintf(stderr, "idctl: %s: %s refused the session "
-				"for %s (rc %u)\n", what, o->server, o->auth, rc);
+			fprintf(stderr,
+				"idctl: %s: %s refused the session "
+				"for %s (rc %u)\n",
+				what, o->server, o->auth, rc);
 		else
 			fprintf(stderr, "idctl: %s: %s: %s\n", what, o->server,
 				idn_strerror(err));
@@ -197,8 +204,8 @@ int batch_run(const batch_opts_t *o, FILE *in, const char *name)
 		if (n < 0 || encode(words, n, &a, &op,
 				    o->overwrite ? IDN_OF_OVERWRITE : 0, &w,
 				    &why) != 0) {
-			fprintf(stderr, "idctl: batch %s:%lu: %s\n", name, lineno,
-				why);
+			fprintf(stderr, "idctl: batch %s:%lu: %s\n", name,
+				lineno, why);
 			failed++;
 			continue;
 		}
@@ -206,14 +213,16 @@ int batch_run(const batch_opts_t *o, FILE *in, const char *name)
 		err = idn_session_call(s, w.buf, w.len, on_reply, &r);
 		sent++;
 		if (err) {
-			fprintf(stderr, "idctl: batch %s:%lu: %s %s: %s\n", name,
-				lineno, words[0], words[1], idn_strerror(err));
+			fprintf(stderr, "idctl: batch %s:%lu: %s %s: %s\n",
+				name, lineno, words[0], words[1],
+				idn_strerror(err));
 			failed++;
 			status = 1;
 			break; /* the connection, and so the session, is gone */
 		}
 		if (r.rc != IDN_RC_SUCCESS) {
-			fprintf(stderr, "idctl: batch %s:%lu: %s %s: %s (rc %u)\n",
+			fprintf(stderr,
+				"idctl: batch %s:%lu: %s %s: %s (rc %u)\n",
 				name, lineno, words[0], words[1],
 				r.text[0] ? r.text : "refused", r.rc);
 			failed++;
@@ -229,6 +238,7 @@ int batch_run(const batch_opts_t *o, FILE *in, const char *name)
 	printf("batch: %lu requests in session %08x, %lu failed\n", sent,
 	       idn_session_id(s), failed);
 	if (idn_session_close(s) != 0 && status == 0)
-		fprintf(stderr, "idctl: batch: the session did not end cleanly\n");
+		fprintf(stderr,
+			"idctl: batch: the session did not end cleanly\n");
 	return status || failed ? 1 : 0;
 }

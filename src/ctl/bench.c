@@ -1276,8 +1276,17 @@ static void report_json(const bench_opts_t *o, const stats_t *st)
 
 static int bench_parse(int argc, char **argv, bench_opts_t *o)
 {
-	enum { O_SOCKETS = 256, O_TCP, O_TIMEOUT, O_POOL, O_SEED, O_JSON,
-	       O_RECURSIVE, O_RATE, O_DNS };
+	enum {
+		O_SOCKETS = 256,
+		O_TCP,
+		O_TIMEOUT,
+		O_POOL,
+		O_SEED,
+		O_JSON,
+		O_RECURSIVE,
+		O_RATE,
+		O_DNS
+	};
 	static const struct option opts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"prefix", required_argument, NULL, 'p'},

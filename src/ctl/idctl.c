@@ -51,19 +51,21 @@ typedef struct {
 	bool overwrite;
 	bool no_recursion;
 	bool trace;
-	bool verify;      /* --verify: ask for a signed reply and check it */
-	idn_scheme_map_t schemes; /* --gs1-prefix, --oid-prefix, --ecode-prefix */
+	bool verify; /* --verify: ask for a signed reply and check it */
+	idn_scheme_map_t
+		schemes;      /* --gs1-prefix, --oid-prefix, --ecode-prefix */
 	const char *auth;     /* --auth ADMIN_ID:INDEX: administer over TCP */
 	const char *key_file; /* --key FILE: the admin's private key (PEM) */
-	const char *secret_file; /* --secret FILE: an HS_SECKEY admin's secret */
+	const char
+		*secret_file; /* --secret FILE: an HS_SECKEY admin's secret */
 	const char *passphrase_file; /* --passphrase-file F: of --key */
 	const char *admin_ref; /* admin grant|revoke --admin ADMIN_ID:INDEX */
 	const char *perms;     /* ... --perms LIST */
 	int timeout_ms;
-	const char *to;                 /* delegate --to */
+	const char *to;			  /* delegate --to */
 	const char *mirrors[MAX_MIRRORS]; /* delegate --mirror */
 	uint32_t nmirrors;
-	uint32_t ttl; /* delegate --ttl */
+	uint32_t ttl;	     /* delegate --ttl */
 	const char *tpl_ref; /* create/add/modify --template NAME@VERSION */
 	uint32_t indexes[MAX_ITEMS];
 	uint32_t nindexes;
@@ -237,7 +239,8 @@ static int parse_value(const char *spec, idn_arena_t *a, idn_value_t *v)
 				return -1;
 			v->perms = (uint8_t)x;
 		} else if (n > 4 && !strncmp(p, "ref=", 4)) {
-			if (nrefs == 64 || parse_ref(p + 4, n - 4, &refs[nrefs]) != 0)
+			if (nrefs == 64 ||
+			    parse_ref(p + 4, n - 4, &refs[nrefs]) != 0)
 				return -1;
 			nrefs++;
 		} else {
@@ -301,7 +304,7 @@ typedef struct {
 	idn_arena_t *arena;
 	int (*on_reply)(void *ctx, const idn_env_t *env, const idn_msg_t *m);
 	void *ctx;
-	int rc;        /* last response code */
+	int rc; /* last response code */
 	bool truncated;
 	int err;
 	uint32_t session; /* envelope session id to send (challenge answers) */
@@ -363,29 +366,52 @@ static int build_and_call(const opts_t *o, int transport, const char *where,
 static const char *rc_name(int rc)
 {
 	switch (rc) {
-	case IDN_RC_SUCCESS: return "success";
-	case IDN_RC_ERROR: return "error";
-	case IDN_RC_TOO_BUSY: return "server too busy";
-	case IDN_RC_PROTOCOL_ERROR: return "protocol error";
-	case IDN_RC_NOT_SUPPORTED: return "operation not supported";
-	case IDN_RC_RECURSION_COUNT: return "recursion count too high";
-	case IDN_RC_NOT_FOUND: return "identifier not found";
-	case IDN_RC_ALREADY_EXISTS: return "identifier already exists";
-	case IDN_RC_INVALID_HANDLE: return "invalid identifier";
-	case IDN_RC_VALUES_NOT_FOUND: return "values not found";
-	case IDN_RC_VALUE_EXISTS: return "value already exists";
-	case IDN_RC_INVALID_VALUE: return "invalid value";
-	case IDN_RC_SERVER_NOT_RESP: return "server not responsible";
-	case IDN_RC_SERVICE_REFERRAL: return "service referral";
-	case IDN_RC_PREFIX_REFERRAL: return "prefix referral";
-	case IDN_RC_INSUFFICIENT_PERMS: return "insufficient permissions";
-	case IDN_RC_AUTH_NEEDED: return "authentication needed";
-	case IDN_RC_INVALID_ADMIN: return "invalid admin";
-	case IDN_RC_AUTH_FAILED: return "authentication failed";
-	case IDN_RC_INVALID_CREDENTIAL: return "invalid credential";
-	case IDN_RC_AUTH_TIMEOUT: return "authentication timed out";
-	case IDN_RC_AUTH_ERROR: return "authentication error";
-	default: return "failure";
+	case IDN_RC_SUCCESS:
+		return "success";
+	case IDN_RC_ERROR:
+		return "error";
+	case IDN_RC_TOO_BUSY:
+		return "server too busy";
+	case IDN_RC_PROTOCOL_ERROR:
+		return "protocol error";
+	case IDN_RC_NOT_SUPPORTED:
+		return "operation not supported";
+	case IDN_RC_RECURSION_COUNT:
+		return "recursion count too high";
+	case IDN_RC_NOT_FOUND:
+		return "identifier not found";
+	case IDN_RC_ALREADY_EXISTS:
+		return "identifier already exists";
+	case IDN_RC_INVALID_HANDLE:
+		return "invalid identifier";
+	case IDN_RC_VALUES_NOT_FOUND:
+		return "values not found";
+	case IDN_RC_VALUE_EXISTS:
+		return "value already exists";
+	case IDN_RC_INVALID_VALUE:
+		return "invalid value";
+	case IDN_RC_SERVER_NOT_RESP:
+		return "server not responsible";
+	case IDN_RC_SERVICE_REFERRAL:
+		return "service referral";
+	case IDN_RC_PREFIX_REFERRAL:
+		return "prefix referral";
+	case IDN_RC_INSUFFICIENT_PERMS:
+		return "insufficient permissions";
+	case IDN_RC_AUTH_NEEDED:
+		return "authentication needed";
+	case IDN_RC_INVALID_ADMIN:
+		return "invalid admin";
+	case IDN_RC_AUTH_FAILED:
+		return "authentication failed";
+	case IDN_RC_INVALID_CREDENTIAL:
+		return "invalid credential";
+	case IDN_RC_AUTH_TIMEOUT:
+		return "authentication timed out";
+	case IDN_RC_AUTH_ERROR:
+		return "authentication error";
+	default:
+		return "failure";
 	}
 }
 
@@ -397,8 +423,8 @@ static void print_failure(const char *what, const char *id, const idn_msg_t *m,
 	if (m != NULL)
 		idn_error_body_decode(m->rest, &text);
 	fprintf(stderr, "idctl: %s%s%s: %s (rc %d)%s%.*s\n", what,
-		*id ? " " : "", id, rc_name(rc), rc, text.len ? ": " : "", (int)text.len,
-		text.p ? (const char *)text.p : "");
+		*id ? " " : "", id, rc_name(rc), rc, text.len ? ": " : "",
+		(int)text.len, text.p ? (const char *)text.p : "");
 }
 
 /* ---- output ---- */
@@ -428,7 +454,8 @@ static bool reply_verified(const resolve_ctx_t *r, const idn_msg_t *m)
 	    idn_sig_decode(m->cred.signed_data, &hash, &sig) != 0)
 		return false;
 	for (int i = 0; i < r->nkeys; i++)
-		if (idn_sig_verify(r->keys[i], hash, &m->signed_part, 1, sig) == 0)
+		if (idn_sig_verify(r->keys[i], hash, &m->signed_part, 1, sig) ==
+		    0)
 			return true;
 	return false;
 }
@@ -449,8 +476,10 @@ static int print_referral(resolve_ctx_t *r, const idn_msg_t *m)
 	int rc = (int)m->hdr.rc;
 	idn_values_body_t b;
 	if (idn_values_body_decode(m->rest, r->a, &b) != 0) {
-		fprintf(stderr, "idctl: resolve %s: %s (rc %d) with a "
-			"malformed body\n", r->id, rc_name(rc), rc);
+		fprintf(stderr,
+			"idctl: resolve %s: %s (rc %d) with a "
+			"malformed body\n",
+			r->id, rc_name(rc), rc);
 		return 1;
 	}
 	r->printed = 1;
@@ -460,7 +489,8 @@ static int print_referral(resolve_ctx_t *r, const idn_msg_t *m)
 		json_object_set_new(root, "handle", jstr(b.id));
 		json_t *vals = json_array();
 		for (uint32_t i = 0; i < b.nvalues; i++)
-			json_array_append_new(vals, value_json(&b.values[i], r->a));
+			json_array_append_new(vals,
+					      value_json(&b.values[i], r->a));
 		json_object_set_new(root, "values", vals);
 		print_json(root);
 		json_decref(root);
@@ -484,8 +514,7 @@ static int print_referral(resolve_ctx_t *r, const idn_msg_t *m)
 			nsites++;
 		} else if (idn_bytes_eq_str(v->type, "HS_SERV")) {
 			/* a service handle holding the sites */
-			printf("  service %.*s\n", (int)v->data.len,
-			       v->data.p);
+			printf("  service %.*s\n", (int)v->data.len, v->data.p);
 			nsites++;
 		}
 		/* other values of the delegation record (its HS_ADMIN) say
@@ -506,9 +535,11 @@ static void print_record(resolve_ctx_t *r, idn_bytes_t id,
 		json_object_set_new(root, "handle", jstr(id));
 		json_t *vals = json_array();
 		for (uint32_t i = 0; i < n; i++)
-			json_array_append_new(vals, value_json(&values[i], r->a));
+			json_array_append_new(vals,
+					      value_json(&values[i], r->a));
 		json_object_set_new(root, "values", vals);
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *s =
+			json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (s)
 			puts(s);
 		free(s);
@@ -527,9 +558,11 @@ static int on_resolve(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 	(void)env;
 	resolve_ctx_t *r = vctx;
 	if (r->keys != NULL && !reply_verified(r, m)) {
-		fprintf(stderr, "idctl: resolve %s: the reply's signature is "
+		fprintf(stderr,
+			"idctl: resolve %s: the reply's signature is "
 			"missing or does not verify with the node's published "
-			"key\n", r->id);
+			"key\n",
+			r->id);
 		return 1;
 	}
 	if (m->hdr.rc == IDN_RC_PREFIX_REFERRAL ||
@@ -577,7 +610,8 @@ static int resolve_traced(opts_t *o, const char *id, const char *root,
 	int err = idn_resolve(res, &ident, 0, &out, on_trace, o);
 	int rc = 1;
 	if (err) {
-		fprintf(stderr, "idctl: resolve %s: %s\n", id, idn_strerror(err));
+		fprintf(stderr, "idctl: resolve %s: %s\n", id,
+			idn_strerror(err));
 	} else if (out.rc != IDN_RC_SUCCESS) {
 		fprintf(stderr, "idctl: resolve %s: %s (rc %u)%s%s\n", id,
 			rc_name((int)out.rc), out.rc, out.detail[0] ? ": " : "",
@@ -589,7 +623,8 @@ static int resolve_traced(opts_t *o, const char *id, const char *root,
 		for (uint32_t i = 0; v != NULL && i < out.nvalues; i++)
 			idn_value_decode(&rd, a, &v[i]);
 		if (v == NULL || rd.err) {
-			fprintf(stderr, "idctl: resolve %s: malformed answer\n", id);
+			fprintf(stderr, "idctl: resolve %s: malformed answer\n",
+				id);
 		} else {
 			resolve_ctx_t r = {o, a, id, 0, NULL, 0};
 			print_record(&r, idn_bytes_str(id), v, out.nvalues);
@@ -626,8 +661,8 @@ static int site_keys(const opts_t *o, int transport, const char *where,
 	call_t c = {a, on_site, &x, 0, false, 0, 0};
 	idn_hs_site_t site;
 	if (build_and_call(o, transport, where, IDN_OC_GET_SITE_INFO, 0, w.buf,
-			   w.len, &c) != 0 || x.site.p == NULL ||
-	    idn_hs_site_decode(x.site, a, &site) != 0)
+			   w.len, &c) != 0 ||
+	    x.site.p == NULL || idn_hs_site_decode(x.site, a, &site) != 0)
 		return -1;
 	int n = 0;
 	for (uint32_t i = 0; i < site.nservers && n < max; i++)
@@ -664,10 +699,11 @@ static int canonical_id(const opts_t *o, const char *in, char *out, size_t cap)
 	}
 	int rc = idn_scheme_canonical(&sid, &o->schemes, out, cap);
 	if (rc == IDN_EUNSUPPORTED) {
-		fprintf(stderr, "idctl: %s is a %s identifier: give the prefix it "
-			"maps under (--%s-prefix PREFIX)\n", in,
-			idn_scheme_name(sid.scheme),
-			sid.scheme == IDN_SCHEME_OID	   ? "oid"
+		fprintf(stderr,
+			"idctl: %s is a %s identifier: give the prefix it "
+			"maps under (--%s-prefix PREFIX)\n",
+			in, idn_scheme_name(sid.scheme),
+			sid.scheme == IDN_SCHEME_OID	 ? "oid"
 			: sid.scheme == IDN_SCHEME_ECODE ? "ecode"
 							 : "gs1");
 		return 2;
@@ -725,8 +761,8 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		return crc;
 	size_t idl = strlen(id);
 	if (o->trace)
-		return resolve_traced(o, id,
-				      o->server ? o->server : "127.0.0.1:2641", a);
+		return resolve_traced(
+			o, id, o->server ? o->server : "127.0.0.1:2641", a);
 	idn_resolve_req_t q = {idn_bytes(id, idl), o->nindexes, o->indexes,
 			       o->ntypes, o->types};
 	size_t cap = 64 + idl + o->nindexes * 4;
@@ -747,10 +783,12 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	 * may read */
 	if (o->server != NULL && o->auth == NULL)
 		flags |= IDN_OF_PUBLIC_ONLY;
-	if (o->auth != NULL && (o->server == NULL ||
-				(o->key_file == NULL) == (o->secret_file == NULL)))
+	if (o->auth != NULL &&
+	    (o->server == NULL ||
+	     (o->key_file == NULL) == (o->secret_file == NULL)))
 		return die_usage("resolve --auth needs -s HOST:PORT and either "
-				 "--key FILE or --secret FILE%s", "");
+				 "--key FILE or --secret FILE%s",
+				 "");
 	/* as the CNRI client does: a recursive node resolves for us, any
 	 * other node ignores the flag */
 	if (!o->no_recursion)
@@ -763,21 +801,25 @@ static int cmd_resolve(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	}
 	EVP_PKEY *keys[8];
 	if (o->verify) {
-		int n = site_keys(o, transport == IDN_NET_UNIX ? IDN_NET_TCP : transport,
-				  o->server ? o->server : "127.0.0.1:2641", a, keys, 8);
+		int n = site_keys(
+			o, transport == IDN_NET_UNIX ? IDN_NET_TCP : transport,
+			o->server ? o->server : "127.0.0.1:2641", a, keys, 8);
 		if (n <= 0) {
-			fprintf(stderr, "idctl: resolve %s: --verify: the node "
-				"publishes no key in its site (GET_SITE_INFO)\n", id);
+			fprintf(stderr,
+				"idctl: resolve %s: --verify: the node "
+				"publishes no key in its site (GET_SITE_INFO)\n",
+				id);
 			return 1;
 		}
 		rc.keys = keys;
 		rc.nkeys = n;
 		flags |= IDN_OF_CERT;
 	}
-	int err = o->auth != NULL
-			  ? resolve_in_session(o, flags, w.buf, w.len, &c)
-			  : build_and_call(o, transport, where, IDN_OC_RESOLUTION,
-					   flags, w.buf, w.len, &c);
+	int err =
+		o->auth != NULL
+			? resolve_in_session(o, flags, w.buf, w.len, &c)
+			: build_and_call(o, transport, where, IDN_OC_RESOLUTION,
+					 flags, w.buf, w.len, &c);
 	if (err == 0 && c.truncated) {
 		/* the answer does not fit UDP: ask again over TCP */
 		c.truncated = false;
@@ -834,7 +876,8 @@ static int call_authenticated(const opts_t *o, const char *server, uint32_t op,
 	uint32_t index;
 	if (colon == NULL || colon == o->auth ||
 	    parse_u32(colon + 1, strlen(colon + 1), 10, &index) != 0) {
-		fprintf(stderr, "idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
+		fprintf(stderr,
+			"idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
 		return IDN_EINVAL;
 	}
 	ctl_cred_t cred;
@@ -895,7 +938,8 @@ static int on_admin(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 	if (x->list) {
 		idn_list_body_t b;
 		if (idn_list_body_decode(m->rest, x->a, &b) != 0) {
-			fprintf(stderr, "idctl: %s: malformed reply\n", x->what);
+			fprintf(stderr, "idctl: %s: malformed reply\n",
+				x->what);
 			x->failed = true;
 			return 1;
 		}
@@ -939,20 +983,25 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	if (argc < cmds[k].min || argc > cmds[k].max)
 		return die_usage("wrong number of arguments for %s", cmd);
 	const char *sock = control_path(o);
-	if (o->auth != NULL && (o->server == NULL ||
-				(o->key_file == NULL) == (o->secret_file == NULL))) {
-		fprintf(stderr, "idctl: --auth needs -s HOST:PORT and either --key FILE or --secret FILE\n");
+	if (o->auth != NULL &&
+	    (o->server == NULL ||
+	     (o->key_file == NULL) == (o->secret_file == NULL))) {
+		fprintf(stderr,
+			"idctl: --auth needs -s HOST:PORT and either --key FILE or --secret FILE\n");
 		return 2;
 	}
 	if (o->auth != NULL)
 		sock = o->server; /* over TCP, answering the node's challenge */
 	else if (sock == NULL) {
-		fprintf(stderr, "idctl: %s needs the node's control socket: -C PATH or IDNODE_CONTROL, or --auth with -s\n", cmd);
+		fprintf(stderr,
+			"idctl: %s needs the node's control socket: -C PATH or IDNODE_CONTROL, or --auth with -s\n",
+			cmd);
 		return 2;
 	}
 	uint32_t op = cmds[k].op;
 	const char *id = argc > 0 ? argv[0] : "";
-	size_t cap = 64 + strlen(id) + (o->tpl_ref ? 128 + strlen(o->tpl_ref) : 0);
+	size_t cap =
+		64 + strlen(id) + (o->tpl_ref ? 128 + strlen(o->tpl_ref) : 0);
 	for (int i = 1; i < argc; i++)
 		cap += 64 + 2 * strlen(argv[i]);
 	uint8_t *body = idn_arena_alloc(a, cap);
@@ -961,28 +1010,43 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	if (op == IDN_OC_CREATE || op == IDN_OC_ADD_VALUE ||
 	    op == IDN_OC_MODIFY_VALUE) {
 		idn_values_body_t b = {idn_bytes_str(id), (uint32_t)argc - 1,
-				       idn_arena_array(a, (size_t)argc + 1, sizeof(idn_value_t))};
+				       idn_arena_array(a, (size_t)argc + 1,
+						       sizeof(idn_value_t))};
 		for (int i = 1; i < argc; i++)
 			if (parse_value(argv[i], a, &b.values[i - 1]) != 0)
-				return die_usage("bad value '%s': expected INDEX[,OPTION...]:TYPE=DATA", argv[i]);
+				return die_usage(
+					"bad value '%s': expected INDEX[,OPTION...]:TYPE=DATA",
+					argv[i]);
 		if (o->tpl_ref != NULL) {
 			/* the node's template binding (src/node/tplcheck.h) */
 			const char *at = strrchr(o->tpl_ref, '@');
 			if (at == NULL || at == o->tpl_ref || at[1] == 0)
-				return die_usage("bad --template '%s': expected NAME@VERSION", o->tpl_ref);
-			b.values[b.nvalues++] = (idn_value_t){
-				1999, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
-				IDN_PERM_DEFAULT, idn_bytes_str("IDN_TEMPLATE_REF"),
-				idn_bytes_str(o->tpl_ref), 0, NULL};
+				return die_usage(
+					"bad --template '%s': expected NAME@VERSION",
+					o->tpl_ref);
+			b.values[b.nvalues++] =
+				(idn_value_t){1999,
+					      0,
+					      IDN_TTL_RELATIVE,
+					      IDN_TTL_DEFAULT,
+					      IDN_PERM_DEFAULT,
+					      idn_bytes_str("IDN_TEMPLATE_REF"),
+					      idn_bytes_str(o->tpl_ref),
+					      0,
+					      NULL};
 		}
 		idn_values_body_encode(&w, &b);
 	} else if (o->tpl_ref != NULL) {
-		return die_usage("--template belongs to create, add and modify, not %s", cmd);
+		return die_usage(
+			"--template belongs to create, add and modify, not %s",
+			cmd);
 	} else if (op == IDN_OC_REMOVE_VALUE) {
-		idn_remove_req_t b = {idn_bytes_str(id), (uint32_t)argc - 1,
-				      idn_arena_array(a, (size_t)argc, sizeof(uint32_t))};
+		idn_remove_req_t b = {
+			idn_bytes_str(id), (uint32_t)argc - 1,
+			idn_arena_array(a, (size_t)argc, sizeof(uint32_t))};
 		for (int i = 1; i < argc; i++)
-			if (parse_u32(argv[i], strlen(argv[i]), 10, &b.indexes[i - 1]))
+			if (parse_u32(argv[i], strlen(argv[i]), 10,
+				      &b.indexes[i - 1]))
 				return die_usage("bad index '%s'", argv[i]);
 		idn_remove_req_encode(&w, &b);
 	} else if (op != IDN_OC_LIST_HOMED) {
@@ -993,13 +1057,14 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 	bool listing = op == IDN_OC_LIST || op == IDN_OC_LIST_HOMED;
 	idn_arena_t la;
 	idn_arena_init(&la, 0);
-	admin_ctx_t x = {o, &la, cmd, id, 0, listing ? json_array() : NULL, false};
+	admin_ctx_t x = {o,    &la, cmd, id, 0, listing ? json_array() : NULL,
+			 false};
 	call_t c = {a, on_admin, &x, 0, false, 0};
 	uint32_t flags = o->overwrite ? IDN_OF_OVERWRITE : 0;
-	int err = o->auth != NULL
-			  ? call_authenticated(o, sock, op, flags, w.buf, w.len, &c)
-			  : build_and_call(o, IDN_NET_UNIX, sock, op, flags, w.buf,
-					   w.len, &c);
+	int err = o->auth != NULL ? call_authenticated(o, sock, op, flags,
+						       w.buf, w.len, &c)
+				  : build_and_call(o, IDN_NET_UNIX, sock, op,
+						   flags, w.buf, w.len, &c);
 	idn_arena_free(&la);
 	if (err) {
 		fprintf(stderr, "idctl: %s %s via %s: %s\n", cmd, id, sock,
@@ -1016,13 +1081,18 @@ static int cmd_admin(opts_t *o, const char *cmd, int argc, char **argv,
 		json_object_set_new(root, "responseCode", json_integer(1));
 		if (listing) {
 			if (op == IDN_OC_LIST)
-				json_object_set_new(root, "prefix", json_string(id));
-			json_object_set_new(root, op == IDN_OC_LIST ? "handles" : "prefixes", x.list);
+				json_object_set_new(root, "prefix",
+						    json_string(id));
+			json_object_set_new(root,
+					    op == IDN_OC_LIST ? "handles"
+							      : "prefixes",
+					    x.list);
 			x.list = NULL;
 		} else {
 			json_object_set_new(root, "handle", json_string(id));
 		}
-		char *s = json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
+		char *s =
+			json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
 		if (s)
 			puts(s);
 		free(s);
@@ -1042,8 +1112,10 @@ static int cmd_batch(const opts_t *o, int argc, char **argv)
 		return die_usage("batch takes at most one FILE%s", "");
 	if (o->auth == NULL || o->server == NULL ||
 	    (o->key_file == NULL) == (o->secret_file == NULL))
-		return die_usage("batch needs -s HOST:PORT, --auth ADMIN_ID:INDEX "
-				 "and --key FILE or --secret FILE%s", "");
+		return die_usage(
+			"batch needs -s HOST:PORT, --auth ADMIN_ID:INDEX "
+			"and --key FILE or --secret FILE%s",
+			"");
 	FILE *in = argc == 1 ? fopen(argv[0], "r") : stdin;
 	if (in == NULL) {
 		fprintf(stderr, "idctl: batch: cannot open %s: %s\n", argv[0],
@@ -1070,21 +1142,27 @@ static int cmd_admin_perm(const opts_t *o, int argc, char **argv)
 {
 	if (argc != 2)
 		return die_usage("admin wants grant|revoke ID --admin "
-				 "ADMIN_ID:INDEX [--perms LIST]%s", "");
-	admin_cmd_opts_t ao = {control_path(o), o->server, o->auth, NULL,
-			       o->timeout_ms, o->admin_ref, o->perms, o->json};
+				 "ADMIN_ID:INDEX [--perms LIST]%s",
+				 "");
+	admin_cmd_opts_t ao = {
+		control_path(o), o->server,    o->auth,	 NULL,
+		o->timeout_ms,	 o->admin_ref, o->perms, o->json};
 	if (o->auth == NULL && ao.control == NULL)
-		return die_usage("admin needs the node's control socket: -C PATH "
-				 "or IDNODE_CONTROL, or --auth with -s%s", "");
-	if (o->auth != NULL && (o->server == NULL ||
-				(o->key_file == NULL) == (o->secret_file == NULL)))
-		return die_usage("--auth needs -s HOST:PORT and either --key FILE "
-				 "or --secret FILE%s", "");
+		return die_usage(
+			"admin needs the node's control socket: -C PATH "
+			"or IDNODE_CONTROL, or --auth with -s%s",
+			"");
+	if (o->auth != NULL &&
+	    (o->server == NULL ||
+	     (o->key_file == NULL) == (o->secret_file == NULL)))
+		return die_usage(
+			"--auth needs -s HOST:PORT and either --key FILE "
+			"or --secret FILE%s",
+			"");
 	ctl_cred_t cred;
 	memset(&cred, 0, sizeof(cred));
-	if (o->auth != NULL &&
-	    ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
-			  &cred) != 0)
+	if (o->auth != NULL && ctl_cred_load(o->key_file, o->secret_file,
+					     o->passphrase_file, &cred) != 0)
 		return 1;
 	ao.cred = &cred;
 	int rc = admin_cmd_run(&ao, argv[0], argv[1]);
@@ -1125,8 +1203,8 @@ static int call_one(const opts_t *o, int transport, const char *where,
 	if (err == 0 && g.m == NULL)
 		err = IDN_EPROTO;
 	if (err) {
-		fprintf(stderr, "idctl: %s%s%s via %s: %s\n", cmd, *id ? " " : "",
-			id, where, idn_strerror(err));
+		fprintf(stderr, "idctl: %s%s%s via %s: %s\n", cmd,
+			*id ? " " : "", id, where, idn_strerror(err));
 		return 1;
 	}
 	*out = g.m;
@@ -1137,8 +1215,10 @@ static int need_control(const opts_t *o, const char *cmd, const char **sock)
 {
 	*sock = control_path(o);
 	if (*sock == NULL) {
-		fprintf(stderr, "idctl: %s needs the node's control socket: -C "
-			"PATH or IDNODE_CONTROL\n", cmd);
+		fprintf(stderr,
+			"idctl: %s needs the node's control socket: -C "
+			"PATH or IDNODE_CONTROL\n",
+			cmd);
 		return 2;
 	}
 	return 0;
@@ -1153,9 +1233,12 @@ static const char *delegated_prefix(const char *cmd, const char *arg)
 	uint8_t norm[IDN_IDENT_MAX];
 	uint32_t nl;
 	if (*p == 0 || strchr(p, '/') != NULL ||
-	    idn_prefix_normalise((const uint8_t *)p, strlen(p), norm, &nl) != 0) {
-		fprintf(stderr, "idctl: %s: bad prefix '%s': expected a prefix "
-			"such as 88.118.8 (see idctl --help)\n", cmd, arg);
+	    idn_prefix_normalise((const uint8_t *)p, strlen(p), norm, &nl) !=
+		    0) {
+		fprintf(stderr,
+			"idctl: %s: bad prefix '%s': expected a prefix "
+			"such as 88.118.8 (see idctl --help)\n",
+			cmd, arg);
 		return NULL;
 	}
 	return p;
@@ -1166,8 +1249,8 @@ static int cmd_delegate(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	if (argc != 1)
 		return die_usage("delegate needs exactly one prefix%s", "");
 	if (o->to == NULL)
-		return die_usage("delegate needs --to HOST:PORT[,HOST:PORT...]%s",
-				 "");
+		return die_usage(
+			"delegate needs --to HOST:PORT[,HOST:PORT...]%s", "");
 	const char *prefix = delegated_prefix("delegate", argv[0]);
 	if (prefix == NULL)
 		return 2;
@@ -1221,8 +1304,8 @@ static int cmd_delegate(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	if (aw.err || w.err || w.len > IDN_MSG_MAX - 64)
 		return die_usage("delegation too large%s", "");
 	const idn_msg_t *m;
-	if (call_one(o, IDN_NET_UNIX, sock, IDN_OC_CREATE, IDN_OF_OVERWRITE,
-		     &w, "delegate", prefix, a, &m))
+	if (call_one(o, IDN_NET_UNIX, sock, IDN_OC_CREATE, IDN_OF_OVERWRITE, &w,
+		     "delegate", prefix, a, &m))
 		return 1;
 	if (m->hdr.rc != IDN_RC_SUCCESS) {
 		print_failure("delegate", prefix, m, (int)m->hdr.rc);
@@ -1293,8 +1376,8 @@ static int cmd_undelegate(opts_t *o, int argc, char **argv, idn_arena_t *a)
 
 /* Sends a control op whose body is an identifier string and whose reply
  * is one string holding a JSON object; *out gets the object. */
-static int ctl_json_op(opts_t *o, const char *cmd, uint32_t op,
-		       const char *arg, idn_arena_t *a, json_t **out)
+static int ctl_json_op(opts_t *o, const char *cmd, uint32_t op, const char *arg,
+		       idn_arena_t *a, json_t **out)
 {
 	const char *sock;
 	int st = need_control(o, cmd, &sock);
@@ -1317,12 +1400,14 @@ static int ctl_json_op(opts_t *o, const char *cmd, uint32_t op,
 	idn_rd_init(&r, m->rest.p, m->rest.len);
 	idn_bytes_t text = idn_rd_str(&r, IDN_MSG_MAX);
 	json_error_t je;
-	json_t *j = r.err ? NULL : json_loadb((const char *)text.p, text.len,
-					       0, &je);
+	json_t *j = r.err ? NULL
+			  : json_loadb((const char *)text.p, text.len, 0, &je);
 	if (!json_is_object(j)) {
 		json_decref(j);
-		fprintf(stderr, "idctl: %s: the node's reply is not a JSON "
-			"object\n", cmd);
+		fprintf(stderr,
+			"idctl: %s: the node's reply is not a JSON "
+			"object\n",
+			cmd);
 		return 1;
 	}
 	*out = j;
@@ -1349,13 +1434,15 @@ static int cmd_stats(opts_t *o, int argc, char **argv, idn_arena_t *a)
 static int cmd_cache(opts_t *o, int argc, char **argv, idn_arena_t *a)
 {
 	if (argc < 1)
-		return die_usage("cache needs 'stats' or 'flush [PREFIX]'%s", "");
+		return die_usage("cache needs 'stats' or 'flush [PREFIX]'%s",
+				 "");
 	const char *sub = argv[0];
 	json_t *j;
 	int st;
 	if (!strcmp(sub, "stats")) {
 		if (argc != 1)
-			return die_usage("cache stats takes no arguments%s", "");
+			return die_usage("cache stats takes no arguments%s",
+					 "");
 		st = ctl_json_op(o, "cache stats", CTL_OC_STATS, "", a, &j);
 		if (st)
 			return st;
@@ -1363,7 +1450,7 @@ static int cmd_cache(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		if (!json_is_object(c)) {
 			json_decref(j);
 			fprintf(stderr, "idctl: cache stats: the node reports "
-				"no cache\n");
+					"no cache\n");
 			return 1;
 		}
 		if (o->json)
@@ -1374,7 +1461,8 @@ static int cmd_cache(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		return 0;
 	}
 	if (strcmp(sub, "flush"))
-		return die_usage("unknown cache command '%s' (stats, flush)", sub);
+		return die_usage("unknown cache command '%s' (stats, flush)",
+				 sub);
 	if (argc > 2)
 		return die_usage("cache flush takes at most one prefix%s", "");
 	const char *prefix = argc == 2 ? argv[1] : "";
@@ -1386,7 +1474,8 @@ static int cmd_cache(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	if (o->json) {
 		print_json(j);
 	} else {
-		json_int_t k = json_integer_value(json_object_get(j, "flushed"));
+		json_int_t k =
+			json_integer_value(json_object_get(j, "flushed"));
 		printf("flushed %" JSON_INTEGER_FORMAT " cache entr%s%s%s\n", k,
 		       k == 1 ? "y" : "ies", *prefix ? " under " : "", prefix);
 	}
@@ -1418,8 +1507,10 @@ static int cmd_siteinfo(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	}
 	idn_hs_site_t site;
 	if (idn_hs_site_decode(m->rest, a, &site) != 0) {
-		fprintf(stderr, "idctl: siteinfo %s: malformed site in the "
-			"reply\n", where);
+		fprintf(stderr,
+			"idctl: siteinfo %s: malformed site in the "
+			"reply\n",
+			where);
 		return 1;
 	}
 	if (o->json) {
@@ -1467,8 +1558,33 @@ int main(int argc, char **argv)
 		argc = cargc;
 		argv = cargv;
 	}
-	enum { O_TCP = 256, O_JSON, O_TYPE, O_INDEX, O_PUBLIC, O_TIMEOUT,
-	       O_OVERWRITE, O_NO_RECURSION, O_TRACE, O_VERIFY, O_GS1, O_OID, O_ECODE, O_AUTH, O_KEY, O_SECRET, O_PASSFILE, O_ADMIN, O_PERMS, O_OUT, O_BITS, O_TO, O_MIRROR, O_TTL, O_TEMPLATE };
+	enum {
+		O_TCP = 256,
+		O_JSON,
+		O_TYPE,
+		O_INDEX,
+		O_PUBLIC,
+		O_TIMEOUT,
+		O_OVERWRITE,
+		O_NO_RECURSION,
+		O_TRACE,
+		O_VERIFY,
+		O_GS1,
+		O_OID,
+		O_ECODE,
+		O_AUTH,
+		O_KEY,
+		O_SECRET,
+		O_PASSFILE,
+		O_ADMIN,
+		O_PERMS,
+		O_OUT,
+		O_BITS,
+		O_TO,
+		O_MIRROR,
+		O_TTL,
+		O_TEMPLATE
+	};
 	static const struct option lopts[] = {
 		{"server", required_argument, NULL, 's'},
 		{"control", required_argument, NULL, 'C'},
@@ -1510,37 +1626,79 @@ int main(int argc, char **argv)
 	opterr = 0; /* our own one-line messages */
 	while ((c = getopt_long(argc, argv, ":s:C:h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 's': o.server = optarg; break;
-		case 'C': o.control = optarg; break;
-		case O_TCP: o.tcp = true; break;
-		case O_JSON: o.json = true; break;
-		case O_PUBLIC: o.public_only = true; break;
-		case O_OVERWRITE: o.overwrite = true; break;
-		case O_TEMPLATE: o.tpl_ref = optarg; break;
-		case O_NO_RECURSION: o.no_recursion = true; break;
-		case O_TRACE: o.trace = true; break;
-		case O_VERIFY: o.verify = true; break;
-		case O_GS1: o.schemes.gs1 = optarg; break;
-		case O_OID: o.schemes.oid = optarg; break;
-		case O_ECODE: o.schemes.ecode = optarg; break;
-		case O_AUTH: o.auth = optarg; break;
-		case O_KEY: o.key_file = optarg; break;
-		case O_SECRET: o.secret_file = optarg; break;
-		case O_PASSFILE: o.passphrase_file = optarg; break;
-		case O_ADMIN: o.admin_ref = optarg; break;
-		case O_PERMS: o.perms = optarg; break;
-		case O_OUT: keygen_out = optarg; break;
+		case 's':
+			o.server = optarg;
+			break;
+		case 'C':
+			o.control = optarg;
+			break;
+		case O_TCP:
+			o.tcp = true;
+			break;
+		case O_JSON:
+			o.json = true;
+			break;
+		case O_PUBLIC:
+			o.public_only = true;
+			break;
+		case O_OVERWRITE:
+			o.overwrite = true;
+			break;
+		case O_TEMPLATE:
+			o.tpl_ref = optarg;
+			break;
+		case O_NO_RECURSION:
+			o.no_recursion = true;
+			break;
+		case O_TRACE:
+			o.trace = true;
+			break;
+		case O_VERIFY:
+			o.verify = true;
+			break;
+		case O_GS1:
+			o.schemes.gs1 = optarg;
+			break;
+		case O_OID:
+			o.schemes.oid = optarg;
+			break;
+		case O_ECODE:
+			o.schemes.ecode = optarg;
+			break;
+		case O_AUTH:
+			o.auth = optarg;
+			break;
+		case O_KEY:
+			o.key_file = optarg;
+			break;
+		case O_SECRET:
+			o.secret_file = optarg;
+			break;
+		case O_PASSFILE:
+			o.passphrase_file = optarg;
+			break;
+		case O_ADMIN:
+			o.admin_ref = optarg;
+			break;
+		case O_PERMS:
+			o.perms = optarg;
+			break;
+		case O_OUT:
+			keygen_out = optarg;
+			break;
 		case O_BITS:
 			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
 			    x < 2048 || x > 8192)
-				return die_usage("bad --bits '%s' (2048..8192)", optarg);
+				return die_usage("bad --bits '%s' (2048..8192)",
+						 optarg);
 			keygen_bits = (int)x;
 			break;
 		case O_TO:
 			if (o.to != NULL)
 				return die_usage("--to given twice: list the "
 						 "servers of the primary site "
-						 "in one --to A,B%s", "");
+						 "in one --to A,B%s",
+						 "");
 			o.to = optarg;
 			break;
 		case O_MIRROR:
@@ -1552,7 +1710,8 @@ int main(int argc, char **argv)
 			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
 			    x > 0x7fffffff)
 				return die_usage("bad --ttl '%s': seconds, "
-						 "0..2147483647", optarg);
+						 "0..2147483647",
+						 optarg);
 			o.ttl = x;
 			break;
 		case O_TYPE:
@@ -1567,7 +1726,8 @@ int main(int argc, char **argv)
 			o.indexes[o.nindexes++] = x;
 			break;
 		case O_TIMEOUT:
-			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 || x == 0)
+			if (parse_u32(optarg, strlen(optarg), 10, &x) != 0 ||
+			    x == 0)
 				return die_usage("bad --timeout '%s'", optarg);
 			o.timeout_ms = (int)x;
 			break;
@@ -1591,7 +1751,8 @@ int main(int argc, char **argv)
 		if (keygen_out == NULL)
 			return die_usage("keygen needs --out FILE%s", "");
 		if (o.ntypes > 1)
-			return die_usage("keygen takes one --type (rsa or sm2)%s", "");
+			return die_usage(
+				"keygen takes one --type (rsa or sm2)%s", "");
 		return ctl_keygen(keygen_out,
 				  o.ntypes ? (const char *)o.types[0].p : NULL,
 				  keygen_bits, o.passphrase_file);
@@ -1602,7 +1763,8 @@ int main(int argc, char **argv)
 	if ((o.to || o.nmirrors || o.ttl != IDN_TTL_DEFAULT) &&
 	    strcmp(cmd, "delegate"))
 		return die_usage("--to, --mirror and --ttl belong to delegate, "
-				 "not %s", cmd);
+				 "not %s",
+				 cmd);
 	int nargs = argc - optind - 1;
 	char **args = argv + optind + 1;
 	if (!strcmp(cmd, "resolve"))
@@ -1622,7 +1784,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(cmd, "admin"))
 		rc = cmd_admin_perm(&o, nargs, args);
 	else
-		rc = cmd_admin(&o, cmd, argc - optind - 1, argv + optind + 1, &a);
+		rc = cmd_admin(&o, cmd, argc - optind - 1, argv + optind + 1,
+			       &a);
 	idn_arena_free(&a);
 	return rc;
 }

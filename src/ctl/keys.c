@@ -30,8 +30,10 @@ static long read_private(const char *path, const char *what, uint8_t *buf,
 		return -1;
 	}
 	if (st.st_mode & 077) {
-		fprintf(stderr, "idctl: %s %s is readable by others (mode %04o): "
-			"chmod 600 it\n", what, path, (unsigned)(st.st_mode & 07777));
+		fprintf(stderr,
+			"idctl: %s %s is readable by others (mode %04o): "
+			"chmod 600 it\n",
+			what, path, (unsigned)(st.st_mode & 07777));
 		close(fd);
 		return -1;
 	}
@@ -41,8 +43,9 @@ static long read_private(const char *path, const char *what, uint8_t *buf,
 		n += (size_t)r;
 	close(fd);
 	if (n == cap) {
-		fprintf(stderr, "idctl: %s %s is too long (at most %zu bytes)\n",
-			what, path, cap - 1);
+		fprintf(stderr,
+			"idctl: %s %s is too long (at most %zu bytes)\n", what,
+			path, cap - 1);
 		return -1;
 	}
 	if (n > 0 && buf[n - 1] == '\n')
@@ -76,7 +79,8 @@ int ctl_keygen(const char *out, const char *type, int bits,
 {
 	bool sm2 = type != NULL && !strcmp(type, "sm2");
 	if (type != NULL && !sm2 && strcmp(type, "rsa")) {
-		fprintf(stderr, "idctl: keygen: unknown --type '%s' (rsa or sm2)\n",
+		fprintf(stderr,
+			"idctl: keygen: unknown --type '%s' (rsa or sm2)\n",
 			type);
 		return 2;
 	}
@@ -87,7 +91,8 @@ int ctl_keygen(const char *out, const char *type, int bits,
 				 sizeof(pass))) < 0)
 		return 1;
 	if (passfile != NULL && plen < 4) {
-		fprintf(stderr, "idctl: keygen: the passphrase needs at least 4 "
+		fprintf(stderr,
+			"idctl: keygen: the passphrase needs at least 4 "
 			"characters\n");
 		OPENSSL_cleanse(pass, sizeof(pass));
 		return 1;
@@ -108,8 +113,10 @@ int ctl_keygen(const char *out, const char *type, int bits,
 		goto done;
 	/* PKCS#8, encrypted with AES-256-CBC under the passphrase if any */
 	int ok = plen > 0 ? PEM_write_PKCS8PrivateKey(f, key, EVP_aes_256_cbc(),
-						     pass, (int)plen, NULL, NULL)
-			  : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL, NULL);
+						      pass, (int)plen, NULL,
+						      NULL)
+			  : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
+						 NULL);
 	if (fclose(f) != 0 || !ok || idn_pubkey_encode(key, &w) != 0) {
 		fprintf(stderr, "idctl: keygen: cannot write %s\n", out);
 		goto done;
@@ -124,8 +131,8 @@ int ctl_keygen(const char *out, const char *type, int bits,
 	}
 	printf("private key: %s (mode 0600%s)\npublic key (HS_PUBKEY data): %s\n"
 	       "value to store, e.g. at index 300 of the admin identifier:\n"
-	       "  300:HS_PUBKEY=hex:", out,
-	       plen > 0 ? ", encrypted with AES-256" : "", pub);
+	       "  300:HS_PUBKEY=hex:",
+	       out, plen > 0 ? ", encrypted with AES-256" : "", pub);
 	for (size_t i = 0; i < w.len; i++)
 		printf("%02x", data[i]);
 	printf("\n");
@@ -165,7 +172,8 @@ int ctl_cred_load(const char *key_file, const char *secret_file,
 		fclose(f);
 	if (c->key == NULL) {
 		fprintf(stderr, "idctl: cannot read a private key from %s%s\n",
-			key_file, f ? " (wrong passphrase, or not a PEM key)" : "");
+			key_file,
+			f ? " (wrong passphrase, or not a PEM key)" : "");
 		return -1;
 	}
 	return 0;

@@ -65,8 +65,8 @@ static double now_s(void)
 /* The same test as idn_store_open's. */
 static bool is_pg(const char *p)
 {
-	static const char *const kw[] = {"host=", "hostaddr=", "dbname=",
-					 "service="};
+	static const char *const kw[] = {
+		"host=", "hostaddr=", "dbname=", "service="};
 	if (strncmp(p, "postgresql://", 13) == 0 ||
 	    strncmp(p, "postgres://", 11) == 0)
 		return true;
@@ -319,8 +319,8 @@ static PGresult *pg_q(src_t *s, const char *sql, int n, const char *const *v,
 	ExecStatusType st = PQresultStatus(r);
 	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
 		return r;
-	fail("postgresql: %s", r ? PQresultErrorMessage(r)
-				 : PQerrorMessage(s->c));
+	fail("postgresql: %s",
+	     r ? PQresultErrorMessage(r) : PQerrorMessage(s->c));
 	PQclear(r);
 	return NULL;
 }
@@ -428,8 +428,9 @@ corrupt:
 
 static int pg_homed(src_t *s, prefix_cb cb, void *ctx)
 {
-	PGresult *r = pg_q(s, "SELECT prefix_key FROM idn_prefixes "
-			      "ORDER BY prefix_key",
+	PGresult *r = pg_q(s,
+			   "SELECT prefix_key FROM idn_prefixes "
+			   "ORDER BY prefix_key",
 			   0, NULL, NULL);
 	if (r == NULL)
 		return IDN_ESTORE;
@@ -440,7 +441,8 @@ static int pg_homed(src_t *s, prefix_cb cb, void *ctx)
 			fail("corrupt homed prefix in PostgreSQL");
 			ret = IDN_ECORRUPT;
 		} else {
-			ret = cb(ctx, idn_bytes(PQgetvalue(r, i, 0), (size_t)l));
+			ret = cb(ctx,
+				 idn_bytes(PQgetvalue(r, i, 0), (size_t)l));
 		}
 	}
 	PQclear(r);
@@ -557,9 +559,8 @@ static void show(copy_t *c, bool last)
 	double eta = rate > 0 && c->total > c->done
 			     ? (double)(c->total - c->done) / rate
 			     : 0;
-	fprintf(stderr,
-		"\r[%s] %3d%% %llu/%llu records %.0f/s ETA %d:%02d ", bar,
-		(int)(frac * 100), (unsigned long long)c->done,
+	fprintf(stderr, "\r[%s] %3d%% %llu/%llu records %.0f/s ETA %d:%02d ",
+		bar, (int)(frac * 100), (unsigned long long)c->done,
 		(unsigned long long)c->total, rate, (int)eta / 60,
 		(int)eta % 60);
 	if (last)
@@ -627,13 +628,12 @@ static int ident_of(copy_t *c, const srec_t *r, idn_ident_t *id)
 	for (int i = 0; i < 2; i++) {
 		if (idn_ident_parse(r->rec.id.p, r->rec.id.len, order[i], id))
 			continue;
-		bool match = r->key_exact
-				     ? id->key_len == r->key.len &&
-					       !memcmp(id->key, r->key.p,
-						       r->key.len)
-				     : id->key_len >= r->key.len &&
-					       !memcmp(id->key, r->key.p,
-						       r->key.len);
+		bool match = r->key_exact ? id->key_len == r->key.len &&
+						    !memcmp(id->key, r->key.p,
+							    r->key.len)
+					  : id->key_len >= r->key.len &&
+						    !memcmp(id->key, r->key.p,
+							    r->key.len);
 		if (match)
 			return 0;
 	}
@@ -649,9 +649,8 @@ static int copy_one(copy_t *c, const srec_t *r)
 	if (err)
 		return err;
 	idn_arena_reset(&c->arena);
-	idn_value_t *v =
-		idn_arena_array(&c->arena, r->rec.nvalues ? r->rec.nvalues : 1,
-				sizeof(*v));
+	idn_value_t *v = idn_arena_array(
+		&c->arena, r->rec.nvalues ? r->rec.nvalues : 1, sizeof(*v));
 	if (v == NULL)
 		return -ENOMEM;
 	idn_rd_t rd;
@@ -738,8 +737,16 @@ static const char usage[] =
 
 int migrate_main(int argc, char **argv)
 {
-	enum { O_FROM = 256, O_TO, O_BATCH, O_MERGE, O_CASE, O_VERIFY, O_NOPROG,
-	       O_JSON };
+	enum {
+		O_FROM = 256,
+		O_TO,
+		O_BATCH,
+		O_MERGE,
+		O_CASE,
+		O_VERIFY,
+		O_NOPROG,
+		O_JSON
+	};
 	static const struct option lopts[] = {
 		{"from", required_argument, NULL, O_FROM},
 		{"to", required_argument, NULL, O_TO},
@@ -759,8 +766,12 @@ int migrate_main(int argc, char **argv)
 	optind = 1;
 	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
 		switch (opt) {
-		case O_FROM: from = optarg; break;
-		case O_TO: to = optarg; break;
+		case O_FROM:
+			from = optarg;
+			break;
+		case O_TO:
+			to = optarg;
+			break;
 		case O_BATCH: {
 			char *end;
 			unsigned long b = strtoul(optarg, &end, 10);
@@ -771,13 +782,27 @@ int migrate_main(int argc, char **argv)
 			c.batch = (unsigned)b;
 			break;
 		}
-		case O_MERGE: merge = true; break;
-		case O_CASE: c.case_suffix = true; break;
-		case O_VERIFY: do_verify = true; break;
-		case O_NOPROG: c.progress = false; break;
-		case O_JSON: json = true; break;
-		case 'h': fputs(usage, stdout); return 0;
-		default: fputs(usage, stderr); return 2;
+		case O_MERGE:
+			merge = true;
+			break;
+		case O_CASE:
+			c.case_suffix = true;
+			break;
+		case O_VERIFY:
+			do_verify = true;
+			break;
+		case O_NOPROG:
+			c.progress = false;
+			break;
+		case O_JSON:
+			json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return 0;
+		default:
+			fputs(usage, stderr);
+			return 2;
 		}
 	}
 	if (from == NULL || to == NULL || optind != argc) {
@@ -820,10 +845,11 @@ int migrate_main(int argc, char **argv)
 	c.total = s.nrec;
 	c.t0 = now_s();
 	if (c.progress)
-		fprintf(stderr, "copying %llu records and %llu prefixes from "
-				"%s to %s\n",
-			(unsigned long long)s.nrec,
-			(unsigned long long)s.npfx, lfrom, lto);
+		fprintf(stderr,
+			"copying %llu records and %llu prefixes from "
+			"%s to %s\n",
+			(unsigned long long)s.nrec, (unsigned long long)s.npfx,
+			lfrom, lto);
 	err = s.homed(&s, home_one, &c);
 	if (err == 0)
 		err = s.types(&s, declare_one, &c);

@@ -22,7 +22,7 @@
 
 const double http_lat_bounds[HTTP_LAT_BUCKETS] = {
 	0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005,
-	0.01,   0.025,   0.05,   0.1,   0.5,    2.5};
+	0.01,	0.025,	 0.05,	 0.1,	0.5,	2.5};
 
 /* ---- responses ---- */
 
@@ -41,23 +41,40 @@ void http_add_header_str(hreq_t *r, const char *name, const char *v)
 static const char *reason(int status)
 {
 	switch (status) {
-	case 200: return "OK";
-	case 201: return "Created";
-	case 204: return "No Content";
-	case 300: return "Multiple Choices";
-	case 302: return "Found";
-	case 400: return "Bad Request";
-	case 401: return "Unauthorized";
-	case 403: return "Forbidden";
-	case 404: return "Not Found";
-	case 405: return "Method Not Allowed";
-	case 409: return "Conflict";
-	case 413: return "Payload Too Large";
-	case 415: return "Unsupported Media Type";
-	case 500: return "Internal Server Error";
-	case 501: return "Not Implemented";
-	case 503: return "Service Unavailable";
-	default: return "Status";
+	case 200:
+		return "OK";
+	case 201:
+		return "Created";
+	case 204:
+		return "No Content";
+	case 300:
+		return "Multiple Choices";
+	case 302:
+		return "Found";
+	case 400:
+		return "Bad Request";
+	case 401:
+		return "Unauthorized";
+	case 403:
+		return "Forbidden";
+	case 404:
+		return "Not Found";
+	case 405:
+		return "Method Not Allowed";
+	case 409:
+		return "Conflict";
+	case 413:
+		return "Payload Too Large";
+	case 415:
+		return "Unsupported Media Type";
+	case 500:
+		return "Internal Server Error";
+	case 501:
+		return "Not Implemented";
+	case 503:
+		return "Service Unavailable";
+	default:
+		return "Status";
 	}
 }
 
@@ -80,8 +97,8 @@ void http_reply_json(hreq_t *r, int status, json_t *j)
 	char *s = j ? json_dumps(j, flags) : NULL;
 	json_decref(j);
 	if (s == NULL) {
-		http_reply(r, 500, "application/json",
-			   "{\"responseCode\":2}", 17);
+		http_reply(r, 500, "application/json", "{\"responseCode\":2}",
+			   17);
 		return;
 	}
 	http_add_header(r, H2O_TOKEN_CACHE_CONTROL, "no-store");
@@ -145,10 +162,9 @@ int http_parse_query(hreq_t *r, const char *q, size_t len)
 				return -1;
 			char *k = http_pct_decode(&r->req->pool, q + i, eq - i,
 						  true, NULL);
-			char *v = eq < end ? http_pct_decode(&r->req->pool,
-							     q + eq + 1,
-							     end - eq - 1,
-							     true, NULL)
+			char *v = eq < end ? http_pct_decode(
+						     &r->req->pool, q + eq + 1,
+						     end - eq - 1, true, NULL)
 					   : (char *)"";
 			if (k == NULL || v == NULL)
 				return -1;
@@ -177,8 +193,7 @@ bool http_q_flag(const hreq_t *r, const char *name)
 
 bool http_method(const hreq_t *r, const char *m)
 {
-	return h2o_memis(r->req->method.base, r->req->method.len, m,
-			 strlen(m));
+	return h2o_memis(r->req->method.base, r->req->method.len, m, strlen(m));
 }
 
 json_t *http_body_json(hreq_t *r)
@@ -253,8 +268,8 @@ bool http_token_valid(http_server_t *s, const char *tok, size_t len)
 
 static bool authorised(hreq_t *r)
 {
-	ssize_t i = h2o_find_header(&r->req->headers, H2O_TOKEN_AUTHORIZATION,
-				    -1);
+	ssize_t i =
+		h2o_find_header(&r->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
 	if (i < 0)
 		return false;
 	h2o_iovec_t v = r->req->headers.entries[i].value;
@@ -296,7 +311,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	if (r.path == NULL || r.plen != strlen(r.path) ||
 	    (req->query_at != SIZE_MAX &&
 	     http_parse_query(&r, req->path.base + req->query_at + 1,
-			 req->path.len - req->query_at - 1) != 0)) {
+			      req->path.len - req->query_at - 1) != 0)) {
 		http_reply_rc(&r, 400, IDN_RC_PROTOCOL_ERROR,
 			      "malformed percent-encoding or query string");
 		done = 1;
@@ -312,7 +327,8 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			      H2O_STRLIT("application/x-hdl-message")))
 			done = http_route_hdl(&r);
 	}
-	if (!done && (has_prefix(&r, "/api/stats") || !strcmp(r.path, "/metrics")))
+	if (!done &&
+	    (has_prefix(&r, "/api/stats") || !strcmp(r.path, "/metrics")))
 		done = http_route_stats(&r);
 	if (!done && (!strcmp(r.path, "/api") || has_prefix(&r, "/api/")))
 		done = http_route_api(&r);
@@ -363,8 +379,9 @@ static void shutdown_conns(http_thr_t *t)
 {
 	for (h2o_linklist_t *l = t->ctx.http1._conns.next;
 	     l != &t->ctx.http1._conns; l = l->next) {
-		h2o_conn_t *c = (h2o_conn_t *)((char *)l - sizeof(h2o_socket_t *) -
-					       sizeof(h2o_conn_t));
+		h2o_conn_t *c =
+			(h2o_conn_t *)((char *)l - sizeof(h2o_socket_t *) -
+				       sizeof(h2o_conn_t));
 		if (c->ctx != &t->ctx || c->callbacks->get_socket == NULL)
 			continue;
 		h2o_socket_t *sock = c->callbacks->get_socket(c);
@@ -441,8 +458,8 @@ static int open_http_listener(const char *addr)
 		log_error("invalid http address '%s'", addr);
 		return -1;
 	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC,
-			0);
+	int fd = socket(ss.ss_family,
+			SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (fd < 0) {
 		log_error("http socket: %s", strerror(errno));
 		return -1;
@@ -453,8 +470,10 @@ static int open_http_listener(const char *addr)
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
-	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 || listen(fd, 1024) != 0) {
-		log_error("cannot listen on http %s: %s", addr, strerror(errno));
+	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
+	    listen(fd, 1024) != 0) {
+		log_error("cannot listen on http %s: %s", addr,
+			  strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -543,8 +562,8 @@ static int read_secret(const char *path, char *out, size_t cap)
 		out[0] = 0;
 	fclose(f);
 	size_t n = strlen(out);
-	while (n > 0 && (out[n - 1] == '\n' || out[n - 1] == '\r' ||
-			 out[n - 1] == ' '))
+	while (n > 0 &&
+	       (out[n - 1] == '\n' || out[n - 1] == '\r' || out[n - 1] == ' '))
 		out[--n] = 0;
 	if (n < 16) {
 		log_error("%s: the admin token must be at least 16 characters",
@@ -557,7 +576,8 @@ static int read_secret(const char *path, char *out, size_t cap)
 static void find_webroot(http_server_t *s)
 {
 	if (s->conf->http_root[0]) {
-		snprintf(s->webroot, sizeof(s->webroot), "%s", s->conf->http_root);
+		snprintf(s->webroot, sizeof(s->webroot), "%s",
+			 s->conf->http_root);
 		return;
 	}
 	/* next to the binary (build/idnode, build/x/idnode), or ./web */
@@ -596,7 +616,8 @@ int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out)
 	s->conf = conf;
 	pthread_mutex_init(&s->tok_lock, NULL);
 	if (conf->http_token_file[0] &&
-	    read_secret(conf->http_token_file, s->secret, sizeof(s->secret)) != 0)
+	    read_secret(conf->http_token_file, s->secret, sizeof(s->secret)) !=
+		    0)
 		goto fail_early;
 	find_webroot(s);
 	if (http_stats_new(s, &s->stats) != 0)

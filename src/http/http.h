@@ -18,8 +18,7 @@ typedef struct http_server http_server_t;
 
 /* Binds the listener and starts the threads when conf->http is set (else
  * *out = NULL and 0). Returns 0 or -1 after logging why. */
-int http_start(node_ctx_t *node, const node_conf_t *conf,
-	       http_server_t **out);
+int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out);
 
 /* Stops the threads, closing connections in progress. NULL is fine. */
 void http_stop(http_server_t *s);

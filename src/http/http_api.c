@@ -48,8 +48,8 @@ int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 		  bool admin, hdl_reply_t *out)
 {
 	idn_env_t env = {IDN_PROTO_MAJOR, IDN_PROTO_MINOR, 0, 0, 0, 1, 0, 0};
-	idn_hdr_t hdr = {op, 0, flags, 0xffff, 0, 0,
-			 (uint32_t)time(NULL) + 3600};
+	idn_hdr_t hdr = {
+		op, 0, flags, 0xffff, 0, 0, (uint32_t)time(NULL) + 3600};
 	idn_wr_t w;
 	idn_wr_init(&w, t->frame, IDN_ENV_LEN + IDN_MSG_MAX);
 	idn_msg_mark_t m = idn_msg_start(&w, &env, &hdr);
@@ -76,27 +76,42 @@ int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 int http_status_for_rc(uint32_t rc)
 {
 	switch (rc) {
-	case IDN_RC_SUCCESS: return 200;
-	case IDN_RC_TOO_BUSY: return 503;
-	case IDN_RC_PROTOCOL_ERROR: return 400;
-	case IDN_RC_NOT_SUPPORTED: return 501;
-	case IDN_RC_NOT_FOUND: return 404;
-	case IDN_RC_ALREADY_EXISTS: return 409;
-	case IDN_RC_INVALID_HANDLE: return 400;
-	case IDN_RC_VALUES_NOT_FOUND: return 404;
-	case IDN_RC_VALUE_EXISTS: return 409;
-	case IDN_RC_INVALID_VALUE: return 400;
-	case IDN_RC_SERVER_NOT_RESP: return 403;
+	case IDN_RC_SUCCESS:
+		return 200;
+	case IDN_RC_TOO_BUSY:
+		return 503;
+	case IDN_RC_PROTOCOL_ERROR:
+		return 400;
+	case IDN_RC_NOT_SUPPORTED:
+		return 501;
+	case IDN_RC_NOT_FOUND:
+		return 404;
+	case IDN_RC_ALREADY_EXISTS:
+		return 409;
+	case IDN_RC_INVALID_HANDLE:
+		return 400;
+	case IDN_RC_VALUES_NOT_FOUND:
+		return 404;
+	case IDN_RC_VALUE_EXISTS:
+		return 409;
+	case IDN_RC_INVALID_VALUE:
+		return 400;
+	case IDN_RC_SERVER_NOT_RESP:
+		return 403;
 	case IDN_RC_SERVICE_REFERRAL:
-	case IDN_RC_PREFIX_REFERRAL: return 300;
+	case IDN_RC_PREFIX_REFERRAL:
+		return 300;
 	case IDN_RC_INVALID_ADMIN:
-	case IDN_RC_INSUFFICIENT_PERMS: return 403;
+	case IDN_RC_INSUFFICIENT_PERMS:
+		return 403;
 	case IDN_RC_AUTH_NEEDED:
 	case IDN_RC_AUTH_FAILED:
 	case IDN_RC_INVALID_CREDENTIAL:
 	case IDN_RC_AUTH_TIMEOUT:
-	case IDN_RC_AUTH_ERROR: return 401;
-	default: return 500;
+	case IDN_RC_AUTH_ERROR:
+		return 401;
+	default:
+		return 500;
 	}
 }
 
@@ -144,7 +159,8 @@ static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
 	/* only the admin token sees restricted values; anyone else asks for
 	 * public ones, rather than be challenged as a Handle client would */
 	uint32_t flags = public_only || !r->admin ? IDN_OF_PUBLIC_ONLY : 0;
-	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, r->admin, &hr) != 0) {
+	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, r->admin, &hr) !=
+	    0) {
 		*message = "internal error";
 		return IDN_RC_ERROR;
 	}
@@ -160,14 +176,14 @@ static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
 	} else {
 		*message = reply_text(r, &hr);
 	}
-	http_stats_ident(t->srv->stats, t->id, id, false, hr.rc == IDN_RC_SUCCESS);
+	http_stats_ident(t->srv->stats, t->id, id, false,
+			 hr.rc == IDN_RC_SUCCESS);
 	return hr.rc;
 }
 
 uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
-		      const char *const *types, int ntypes,
-		      const uint32_t *idx, int nidx, json_t **values,
-		      const char **message)
+		      const char *const *types, int ntypes, const uint32_t *idx,
+		      int nidx, json_t **values, const char **message)
 {
 	idn_value_t *v;
 	uint32_t n;
@@ -209,7 +225,8 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 	}
 	if (hr.rc != IDN_RC_SUCCESS)
 		*message = reply_text(r, &hr);
-	http_stats_ident(t->srv->stats, t->id, id, true, hr.rc == IDN_RC_SUCCESS);
+	http_stats_ident(t->srv->stats, t->id, id, true,
+			 hr.rc == IDN_RC_SUCCESS);
 	return hr.rc;
 }
 
@@ -230,9 +247,9 @@ static void reply_result(hreq_t *r, uint32_t rc, const char *id,
 			 const char *msg, int ok_status)
 {
 	r->rc = rc;
-	http_reply_json(r, rc == IDN_RC_SUCCESS ? ok_status
-						: http_status_for_rc(rc),
-			rc_json(rc, id, msg));
+	http_reply_json(
+		r, rc == IDN_RC_SUCCESS ? ok_status : http_status_for_rc(rc),
+		rc_json(rc, id, msg));
 }
 
 /* Repeatable ?index=N parameters. Returns the count or -1. */
@@ -271,8 +288,8 @@ static void handle_get(hreq_t *r, const char *id)
 	uint32_t n;
 	const char *msg;
 	r->op = "resolve";
-	uint32_t rc = resolve_values(r, id, pub, types, nt, idx, ni, &v, &n,
-				     &msg);
+	uint32_t rc =
+		resolve_values(r, id, pub, types, nt, idx, ni, &v, &n, &msg);
 	r->rc = rc;
 	/* the common answer is written straight to text (http_values_text) */
 	size_t len;
@@ -293,7 +310,8 @@ static void handle_get(hreq_t *r, const char *id)
 		json_object_set_new(j, "values", values);
 	else if (rc == IDN_RC_VALUES_NOT_FOUND) /* handle.net: 200, no values */
 		json_object_set_new(j, "values", json_array());
-	int status = rc == IDN_RC_VALUES_NOT_FOUND ? 200 : http_status_for_rc(rc);
+	int status =
+		rc == IDN_RC_VALUES_NOT_FOUND ? 200 : http_status_for_rc(rc);
 	http_reply_json(r, status, j);
 }
 
@@ -326,7 +344,8 @@ static void handle_put(hreq_t *r, const char *id)
 	uint32_t idx[HTTP_Q_MAX];
 	int ni = err[0] ? 0 : q_indexes(r, idx);
 	if (ni < 0)
-		snprintf(err, sizeof(err), "index must be a non-negative integer");
+		snprintf(err, sizeof(err),
+			 "index must be a non-negative integer");
 	if (!err[0] && n == 0)
 		snprintf(err, sizeof(err), "no values given");
 	if (err[0]) {
@@ -347,7 +366,8 @@ static void handle_put(hreq_t *r, const char *id)
 			if (k2 == n) {
 				snprintf(err, sizeof(err),
 					 "index %u is not in the body", idx[i]);
-				reply_result(r, IDN_RC_INVALID_VALUE, id, err, 0);
+				reply_result(r, IDN_RC_INVALID_VALUE, id, err,
+					     0);
 				json_decref(body);
 				return;
 			}
@@ -359,16 +379,16 @@ static void handle_put(hreq_t *r, const char *id)
 					break;
 				}
 		r->op = "add";
-		rc = http_write(r, IDN_OC_ADD_VALUE, id, overwrite, vals, m, NULL,
-				0, &msg);
+		rc = http_write(r, IDN_OC_ADD_VALUE, id, overwrite, vals, m,
+				NULL, 0, &msg);
 		reply_result(r, rc, id, msg, 200);
 	} else {
 		r->op = "create";
 		rc = http_write(r, IDN_OC_CREATE, id, false, vals, n, NULL, 0,
 				&msg);
 		if (rc == IDN_RC_ALREADY_EXISTS && overwrite) {
-			rc = http_write(r, IDN_OC_CREATE, id, true, vals, n, NULL,
-					0, &msg);
+			rc = http_write(r, IDN_OC_CREATE, id, true, vals, n,
+					NULL, 0, &msg);
 			reply_result(r, rc, id, msg, 200);
 		} else {
 			reply_result(r, rc, id, msg, 201);
@@ -388,8 +408,9 @@ static void handle_delete(hreq_t *r, const char *id)
 		return;
 	}
 	r->op = ni > 0 ? "remove" : "delete";
-	uint32_t rc = http_write(r, ni > 0 ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE,
-				 id, false, NULL, 0, idx, (uint32_t)ni, &msg);
+	uint32_t rc =
+		http_write(r, ni > 0 ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, id,
+			   false, NULL, 0, idx, (uint32_t)ni, &msg);
 	reply_result(r, rc, id, msg, 200);
 }
 
@@ -398,11 +419,13 @@ static bool needs_auth(hreq_t *r)
 	if (r->admin)
 		return false;
 	r->rc = IDN_RC_AUTH_NEEDED;
-	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE, "Bearer realm=\"idnode\"");
-	http_reply_rc(r, 401, IDN_RC_AUTH_NEEDED,
-		      r->t->srv->secret[0]
-			      ? "authentication needed: send Authorization: Bearer <token>"
-			      : "writes over HTTP are disabled on this node (no http-admin-token-file)");
+	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE,
+			"Bearer realm=\"idnode\"");
+	http_reply_rc(
+		r, 401, IDN_RC_AUTH_NEEDED,
+		r->t->srv->secret[0]
+			? "authentication needed: send Authorization: Bearer <token>"
+			: "writes over HTTP are disabled on this node (no http-admin-token-file)");
 	return true;
 }
 
@@ -602,10 +625,11 @@ int http_route_hdl(hreq_t *r)
 	h2o_iovec_t b = r->req->entity;
 	idn_env_t env;
 	if (b.base == NULL || b.len < IDN_ENV_LEN + IDN_HDR_LEN ||
-	    idn_env_decode((const uint8_t *)b.base, b.len, &env) == IDN_EMALFORMED ||
+	    idn_env_decode((const uint8_t *)b.base, b.len, &env) ==
+		    IDN_EMALFORMED ||
 	    env.msg_len != b.len - IDN_ENV_LEN) {
-		http_reply(r, 400, "text/plain",
-			   "malformed Handle message\n", 25);
+		http_reply(r, 400, "text/plain", "malformed Handle message\n",
+			   25);
 		return 1;
 	}
 	/* network semantics: administration is refused as over TCP */
@@ -617,8 +641,8 @@ int http_route_hdl(hreq_t *r)
 	}
 	idn_msg_t m;
 	if (t->replen >= IDN_ENV_LEN + IDN_HDR_LEN &&
-	    idn_msg_decode(t->rep + IDN_ENV_LEN,
-			   idn_get_u32(t->rep + 16), &m) == 0)
+	    idn_msg_decode(t->rep + IDN_ENV_LEN, idn_get_u32(t->rep + 16),
+			   &m) == 0)
 		r->rc = m.hdr.rc;
 	http_reply(r, 200, "application/x-hdl-message", (const char *)t->rep,
 		   t->replen);
@@ -635,12 +659,23 @@ static void html_escape(h2o_mem_pool_t *pool, const char *s, h2o_iovec_t *out)
 	char *o = h2o_mem_alloc_pool(pool, n + 1), *q = o;
 	for (const char *p = s; *p; p++) {
 		switch (*p) {
-		case '<': q += sprintf(q, "&lt;"); break;
-		case '>': q += sprintf(q, "&gt;"); break;
-		case '&': q += sprintf(q, "&amp;"); break;
-		case '"': q += sprintf(q, "&quot;"); break;
-		case '\'': q += sprintf(q, "&#39;"); break;
-		default: *q++ = *p;
+		case '<':
+			q += sprintf(q, "&lt;");
+			break;
+		case '>':
+			q += sprintf(q, "&gt;");
+			break;
+		case '&':
+			q += sprintf(q, "&amp;");
+			break;
+		case '"':
+			q += sprintf(q, "&quot;");
+			break;
+		case '\'':
+			q += sprintf(q, "&#39;");
+			break;
+		default:
+			*q++ = *p;
 		}
 	}
 	*q = 0;
@@ -709,8 +744,9 @@ static void record_page(hreq_t *r, const char *id, json_t *values,
 	page_add(&pg, page_head, esc(r, id));
 	page_add(&pg, "<h1 class=\"handle\">%s</h1>", esc(r, id));
 	if (scheme)
-		page_add(&pg, "<p class=\"scheme\">Recognised %s: <code>%s</code>"
-			      " is <code>%s</code> here.</p>",
+		page_add(&pg,
+			 "<p class=\"scheme\">Recognised %s: <code>%s</code>"
+			 " is <code>%s</code> here.</p>",
 			 esc(r, scheme), esc(r, given), esc(r, id));
 	page_add(&pg, "<table class=\"values\">"
 		      "<tr><th>index</th><th>type</th><th>data</th><th>ttl</th>"
@@ -723,12 +759,14 @@ static void record_page(hreq_t *r, const char *id, json_t *values,
 		json_t *dv = json_object_get(d, "value");
 		char *txt = json_is_string(dv) ? strdup(json_string_value(dv))
 					       : json_dumps(dv, JSON_COMPACT);
-		const char *type = json_string_value(json_object_get(v, "type"));
+		const char *type =
+			json_string_value(json_object_get(v, "type"));
 		bool link = type && !strcasecmp(type, "URL") && txt &&
 			    (!strncmp(txt, "http://", 7) ||
 			     !strncmp(txt, "https://", 8));
 		page_add(&pg, "<tr><td>%lld</td><td>%s</td><td>",
-			 (long long)json_integer_value(json_object_get(v, "index")),
+			 (long long)json_integer_value(
+				 json_object_get(v, "index")),
 			 esc(r, type ? type : ""));
 		if (link)
 			page_add(&pg, "<a href=\"%s\">%s</a>", esc(r, txt),
@@ -736,13 +774,17 @@ static void record_page(hreq_t *r, const char *id, json_t *values,
 		else
 			page_add(&pg, "%s", esc(r, txt ? txt : ""));
 		page_add(&pg, "</td><td>%lld</td><td>%s</td></tr>",
-			 (long long)json_integer_value(json_object_get(v, "ttl")),
-			 esc(r, json_string_value(json_object_get(v, "timestamp"))
-					? json_string_value(json_object_get(v, "timestamp"))
-					: ""));
+			 (long long)json_integer_value(
+				 json_object_get(v, "ttl")),
+			 esc(r,
+			     json_string_value(json_object_get(v, "timestamp"))
+				     ? json_string_value(
+					       json_object_get(v, "timestamp"))
+				     : ""));
 		free(txt);
 	}
-	page_add(&pg, "</table><p><a href=\"/api/handles/%s?pretty\">JSON</a></p>",
+	page_add(&pg,
+		 "</table><p><a href=\"/api/handles/%s?pretty\">JSON</a></p>",
 		 esc(r, id));
 	http_add_header(r, H2O_TOKEN_CACHE_CONTROL, "no-store");
 	page_send(r, 200, &pg);
@@ -754,18 +796,24 @@ static void not_found_page(hreq_t *r, const char *id, uint32_t rc,
 	page_t pg = {0};
 	page_add(&pg, page_head, "not found");
 	if (rc == IDN_RC_INVALID_HANDLE)
-		page_add(&pg, "<h1>Not an identifier</h1><p><code>%s</code> is "
-			      "not a valid identifier: %s</p>",
-			 esc(r, id), esc(r, msg && *msg ? msg : "invalid syntax"));
+		page_add(&pg,
+			 "<h1>Not an identifier</h1><p><code>%s</code> is "
+			 "not a valid identifier: %s</p>",
+			 esc(r, id),
+			 esc(r, msg && *msg ? msg : "invalid syntax"));
 	else
-		page_add(&pg, "<h1>Identifier not found</h1><p><code>%s</code> "
-			      "is not registered on this node (response code %u%s%s).</p>",
-			 esc(r, id), rc, msg && *msg ? ": " : "",
-			 esc(r, msg ? msg : ""));
-	page_add(&pg, "<p>Identifiers look like <code>88.118.8/JXDY2106023</code>: "
-		      "a prefix, a slash, a suffix. Try the "
-		      "<a href=\"/console/\">resolver console</a>, or "
-		      "<a href=\"/api/prefixes\">the prefixes this node serves</a>.</p>");
+		page_add(
+			&pg,
+			"<h1>Identifier not found</h1><p><code>%s</code> "
+			"is not registered on this node (response code %u%s%s).</p>",
+			esc(r, id), rc, msg && *msg ? ": " : "",
+			esc(r, msg ? msg : ""));
+	page_add(
+		&pg,
+		"<p>Identifiers look like <code>88.118.8/JXDY2106023</code>: "
+		"a prefix, a slash, a suffix. Try the "
+		"<a href=\"/console/\">resolver console</a>, or "
+		"<a href=\"/api/prefixes\">the prefixes this node serves</a>.</p>");
 	page_send(r, rc == IDN_RC_INVALID_HANDLE ? 400 : 404, &pg);
 }
 
@@ -799,7 +847,8 @@ int http_route_proxy(hreq_t *r)
 	}
 	json_t *values;
 	const char *msg;
-	uint32_t rc = http_resolve(r, id, true, NULL, 0, NULL, 0, &values, &msg);
+	uint32_t rc =
+		http_resolve(r, id, true, NULL, 0, NULL, 0, &values, &msg);
 	r->rc = rc;
 	if (rc != IDN_RC_SUCCESS) {
 		json_decref(values);
@@ -811,21 +860,27 @@ int http_route_proxy(hreq_t *r)
 		json_t *v;
 		json_array_foreach(values, i, v)
 		{
-			const char *type = json_string_value(json_object_get(v, "type"));
-			json_t *dv = json_object_get(json_object_get(v, "data"), "value");
-			if (type && !strcasecmp(type, "URL") && json_is_string(dv)) {
+			const char *type =
+				json_string_value(json_object_get(v, "type"));
+			json_t *dv = json_object_get(json_object_get(v, "data"),
+						     "value");
+			if (type && !strcasecmp(type, "URL") &&
+			    json_is_string(dv)) {
 				const char *u = json_string_value(dv);
-				/* only web URLs, never javascript: and the like */
+				/* only web URLs, never javascript: and the like
+				 */
 				if (strncasecmp(u, "http://", 7) &&
 				    strncasecmp(u, "https://", 8))
 					continue;
-				http_add_header(r, H2O_TOKEN_LOCATION,
-						h2o_strdup(&r->req->pool, u,
-							   strlen(u)).base);
+				http_add_header(
+					r, H2O_TOKEN_LOCATION,
+					h2o_strdup(&r->req->pool, u, strlen(u))
+						.base);
 				http_add_header(r, H2O_TOKEN_CACHE_CONTROL,
 						"no-store");
 				json_decref(values);
-				http_reply(r, 302, "text/plain", "redirect\n", 9);
+				http_reply(r, 302, "text/plain", "redirect\n",
+					   9);
 				return 1;
 			}
 		}

@@ -15,19 +15,19 @@
 #include "msg.h"
 #include "value.h"
 
-#define HTTP_Q_MAX 64      /* query parameters kept per request */
+#define HTTP_Q_MAX 64	   /* query parameters kept per request */
 #define HTTP_TOKENS_MAX 64 /* live management login tokens */
 
 /* Routes, for the metrics. */
 enum {
 	R_HANDLE = 0, /* /api/handles/{id} */
-	R_LIST,       /* /api/handles?prefix= */
+	R_LIST,	      /* /api/handles?prefix= */
 	R_PREFIXES,
 	R_SITE,
 	R_STATS,
 	R_METRICS,
-	R_HDL,   /* POST application/x-hdl-message */
-	R_MGMT,  /* /identity, /snms */
+	R_HDL,	 /* POST application/x-hdl-message */
+	R_MGMT,	 /* /identity, /snms */
 	R_PROXY, /* GET /{identifier} */
 	R_OTHER,
 	R_COUNT
@@ -56,9 +56,9 @@ struct http_thr {
 	h2o_socket_t *lsock;
 	handler_t h;
 	idn_arena_t arena; /* decoded replies and parsed input, per request */
-	uint8_t *frame;    /* request being built: envelope + message */
-	uint8_t *body;     /* request body being built */
-	uint8_t *rep;      /* reply frames of the last call, concatenated */
+	uint8_t *frame;	   /* request being built: envelope + message */
+	uint8_t *body;	   /* request body being built */
+	uint8_t *rep;	   /* reply frames of the last call, concatenated */
 	size_t replen, repcap;
 	atomic_int conns; /* open connections, sampled by the loop */
 };
@@ -91,10 +91,10 @@ typedef struct {
 	size_t plen;
 	int nq;
 	char *qk[HTTP_Q_MAX], *qv[HTTP_Q_MAX]; /* decoded query pairs */
-	bool admin; /* authorised for writes */
-	int route;  /* R_* */
+	bool admin;			       /* authorised for writes */
+	int route;			       /* R_* */
 	const char *op; /* for the metrics: "resolve", "create", ... */
-	uint32_t rc;    /* Handle response code of the operation, 0 none */
+	uint32_t rc;	/* Handle response code of the operation, 0 none */
 } hreq_t;
 
 /* ---- http_scheme.c: identifiers of other schemes (browser proxy) ---- */
@@ -112,8 +112,8 @@ enum { HTTP_SCHEME_INVALID = 1, HTTP_SCHEME_UNMAPPED = 2 };
  * (err names what is wrong, e.g. the check digit expected); or
  * HTTP_SCHEME_UNMAPPED when c maps no prefix for its scheme (err says
  * which setting). */
-int http_scheme_map(const node_conf_t *c, const char *in, char *out,
-		    size_t cap, const char **scheme, char *err, size_t errcap);
+int http_scheme_map(const node_conf_t *c, const char *in, char *out, size_t cap,
+		    const char **scheme, char *err, size_t errcap);
 
 /* ---- http.c: responses and request helpers ---- */
 
@@ -151,8 +151,8 @@ bool http_token_valid(http_server_t *s, const char *tok, size_t len);
 /* ---- the Handle message path (http_api.c) ---- */
 
 typedef struct {
-	uint32_t rc;     /* response code of the first reply message */
-	idn_msg_t msg;   /* the first reply message, decoded */
+	uint32_t rc;	       /* response code of the first reply message */
+	idn_msg_t msg;	       /* the first reply message, decoded */
 	const uint8_t *frames; /* every reply frame, concatenated */
 	size_t len;
 	int nframes;
@@ -171,9 +171,8 @@ int http_status_for_rc(uint32_t rc);
 /* Resolves id for r; on rc 1 *values gets the values array (JSON). Returns
  * the response code, or 0 when the request could not be made (r replied). */
 uint32_t http_resolve(hreq_t *r, const char *id, bool public_only,
-		      const char *const *types, int ntypes,
-		      const uint32_t *idx, int nidx, json_t **values,
-		      const char **message);
+		      const char *const *types, int ntypes, const uint32_t *idx,
+		      int nidx, json_t **values, const char **message);
 
 /* Applies a write. op is IDN_OC_*; v/n the values (create/add/modify),
  * idx/nidx the indexes (remove). Returns the response code; *message gets
@@ -182,11 +181,11 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 		    const idn_value_t *v, uint32_t n, const uint32_t *idx,
 		    uint32_t nidx, const char **message);
 
-int http_route_api(hreq_t *r);   /* /api/... ; 0 if not handled */
-void http_search(hreq_t *r);     /* GET /api/search (http_search.c) */
-int http_route_hdl(hreq_t *r);   /* POST application/x-hdl-message */
+int http_route_api(hreq_t *r);	 /* /api/... ; 0 if not handled */
+void http_search(hreq_t *r);	 /* GET /api/search (http_search.c) */
+int http_route_hdl(hreq_t *r);	 /* POST application/x-hdl-message */
 int http_route_proxy(hreq_t *r); /* GET /{identifier} */
-int http_route_mgmt(hreq_t *r);  /* /identity/..., /snms/... */
+int http_route_mgmt(hreq_t *r);	 /* /identity/..., /snms/... */
 
 /* ---- http_json.c: values as handle.net JSON ---- */
 

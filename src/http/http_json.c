@@ -49,11 +49,16 @@ static bool is_text(idn_bytes_t b)
 static const char *proto_name(uint8_t p)
 {
 	switch (p) {
-	case IDN_PROTO_UDP: return "UDP";
-	case IDN_PROTO_TCP: return "TCP";
-	case IDN_PROTO_HTTP: return "HTTP";
-	case IDN_PROTO_HTTPS: return "HTTPS";
-	default: return "?";
+	case IDN_PROTO_UDP:
+		return "UDP";
+	case IDN_PROTO_TCP:
+		return "TCP";
+	case IDN_PROTO_HTTP:
+		return "HTTP";
+	case IDN_PROTO_HTTPS:
+		return "HTTPS";
+	default:
+		return "?";
 	}
 }
 
@@ -65,19 +70,19 @@ json_t *http_site_json(const idn_hs_site_t *s)
 	json_object_set_new(o, "version", json_integer(s->version));
 	json_object_set_new(o, "protocolVersion", json_string(ver));
 	json_object_set_new(o, "serialNumber", json_integer(s->serial));
-	json_object_set_new(o, "primaryMask",
-			    json_integer(s->flags & 0xc0));
+	json_object_set_new(o, "primaryMask", json_integer(s->flags & 0xc0));
 	json_object_set_new(o, "hashOption", json_integer(s->hash_option));
 	json_object_set_new(o, "hashFilter",
 			    http_jstrn(s->hash_filter.p, s->hash_filter.len));
 	json_t *attrs = json_array();
 	for (uint32_t i = 0; i < s->nattrs; i++) {
 		json_t *a = json_object();
-		json_object_set_new(a, "name", http_jstrn(s->attrs[i].name.p,
-							  s->attrs[i].name.len));
-		json_object_set_new(a, "value",
-				    http_jstrn(s->attrs[i].value.p,
-					       s->attrs[i].value.len));
+		json_object_set_new(
+			a, "name",
+			http_jstrn(s->attrs[i].name.p, s->attrs[i].name.len));
+		json_object_set_new(
+			a, "value",
+			http_jstrn(s->attrs[i].value.p, s->attrs[i].value.len));
 		json_array_append_new(attrs, a);
 	}
 	json_object_set_new(o, "attributes", attrs);
@@ -88,19 +93,22 @@ json_t *http_site_json(const idn_hs_site_t *s)
 		char host[64];
 		static const uint8_t v4[12] = {0};
 		if (memcmp(sv->addr, v4, 12) == 0)
-			snprintf(host, sizeof(host), "%u.%u.%u.%u", sv->addr[12],
-				 sv->addr[13], sv->addr[14], sv->addr[15]);
+			snprintf(host, sizeof(host), "%u.%u.%u.%u",
+				 sv->addr[12], sv->addr[13], sv->addr[14],
+				 sv->addr[15]);
 		else {
 			char *p = host;
 			for (int k = 0; k < 16; k += 2)
 				p += sprintf(p, "%s%x", k ? ":" : "",
-					     sv->addr[k] << 8 | sv->addr[k + 1]);
+					     sv->addr[k] << 8 |
+						     sv->addr[k + 1]);
 		}
 		json_object_set_new(so, "serverId", json_integer(sv->id));
 		json_object_set_new(so, "address", json_string(host));
 		if (sv->pubkey.len) {
 			json_t *pk = json_object();
-			json_object_set_new(pk, "format", json_string("base64"));
+			json_object_set_new(pk, "format",
+					    json_string("base64"));
 			json_object_set_new(pk, "value",
 					    jb64(sv->pubkey.p, sv->pubkey.len));
 			json_object_set_new(so, "publicKey", pk);
@@ -166,9 +174,9 @@ static json_t *data_json(const idn_value_t *v, idn_arena_t *a)
 		val = json_array();
 		for (uint32_t i = 0; i < vl.n; i++) {
 			json_t *e = json_object();
-			json_object_set_new(e, "handle",
-					    http_jstrn(vl.refs[i].id.p,
-						       vl.refs[i].id.len));
+			json_object_set_new(
+				e, "handle",
+				http_jstrn(vl.refs[i].id.p, vl.refs[i].id.len));
 			json_object_set_new(e, "index",
 					    json_integer(vl.refs[i].index));
 			json_array_append_new(val, e);
@@ -206,9 +214,9 @@ json_t *http_value_json(const idn_value_t *v, idn_arena_t *a)
 		json_t *refs = json_array();
 		for (uint32_t i = 0; i < v->nrefs; i++) {
 			json_t *r = json_object();
-			json_object_set_new(r, "handle",
-					    http_jstrn(v->refs[i].id.p,
-						       v->refs[i].id.len));
+			json_object_set_new(
+				r, "handle",
+				http_jstrn(v->refs[i].id.p, v->refs[i].id.len));
 			json_object_set_new(r, "index",
 					    json_integer(v->refs[i].index));
 			json_array_append_new(refs, r);
@@ -269,7 +277,8 @@ static int parse_hex(const char *s, idn_arena_t *a, idn_bytes_t *out)
 		return -1;
 	for (size_t i = 0; i < n; i += 2) {
 		unsigned v;
-		if (sscanf(s + i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", s[i]) ||
+		if (sscanf(s + i, "%2x", &v) != 1 ||
+		    !strchr("0123456789abcdefABCDEF", s[i]) ||
 		    !strchr("0123456789abcdefABCDEF", s[i + 1]))
 			return -1;
 		o[i / 2] = (uint8_t)v;
@@ -299,8 +308,8 @@ static int only_keys(json_t *obj, const char *const *keys, char *err,
 	return 0;
 }
 
-static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out,
-		       char *err, size_t errlen)
+static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
+		       size_t errlen)
 {
 	static const char *const keys[] = {"handle", "index", "permissions",
 					   NULL};
@@ -316,18 +325,16 @@ static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out,
 	uint16_t perms = IDN_ADM_ALL;
 	if (pm != NULL) {
 		const char *ps = json_string_value(pm);
-		if (ps == NULL || strlen(ps) != 12 ||
-		    strspn(ps, "01") != 12)
+		if (ps == NULL || strlen(ps) != 12 || strspn(ps, "01") != 12)
 			goto bad;
 		perms = 0;
 		for (int i = 0; i < 12; i++)
 			if (ps[i] == '1')
 				perms |= (uint16_t)(1u << (11 - i));
 	}
-	idn_hs_admin_t adm = {perms,
-			      idn_bytes(json_string_value(h),
-					json_string_length(h)),
-			      (uint32_t)json_integer_value(ix)};
+	idn_hs_admin_t adm = {
+		perms, idn_bytes(json_string_value(h), json_string_length(h)),
+		(uint32_t)json_integer_value(ix)};
 	size_t cap = 16 + json_string_length(h);
 	uint8_t *buf = idn_arena_alloc(a, cap);
 	if (buf == NULL)
@@ -341,13 +348,14 @@ static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out,
 	return 0;
 bad:
 	if (!err[0])
-		snprintf(err, errlen,
-			 "admin value must be {\"handle\",\"index\",\"permissions\":\"12 bits\"}");
+		snprintf(
+			err, errlen,
+			"admin value must be {\"handle\",\"index\",\"permissions\":\"12 bits\"}");
 	return -1;
 }
 
-static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out,
-		       char *err, size_t errlen)
+static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
+		       size_t errlen)
 {
 	static const char *const keys[] = {"handle", "index", NULL};
 	if (!json_is_array(val) || json_array_size(val) > IDN_REFS_MAX)
@@ -367,7 +375,8 @@ static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out,
 		    json_integer_value(ix) < 0 ||
 		    json_integer_value(ix) > 0xffffffffLL)
 			goto bad;
-		refs[i].id = idn_bytes(json_string_value(h), json_string_length(h));
+		refs[i].id =
+			idn_bytes(json_string_value(h), json_string_length(h));
 		refs[i].index = (uint32_t)json_integer_value(ix);
 		cap += 8 + refs[i].id.len;
 	}
@@ -384,8 +393,9 @@ static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out,
 	return 0;
 bad:
 	if (!err[0])
-		snprintf(err, errlen,
-			 "vlist value must be an array of {\"handle\",\"index\"}");
+		snprintf(
+			err, errlen,
+			"vlist value must be an array of {\"handle\",\"index\"}");
 	return -1;
 }
 
@@ -400,8 +410,9 @@ static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
 	if (!json_is_object(d) ||
 	    only_keys(d, keys, err, errlen, "data") != 0) {
 		if (!err[0])
-			snprintf(err, errlen,
-				 "data must be a string or {\"format\",\"value\"}");
+			snprintf(
+				err, errlen,
+				"data must be a string or {\"format\",\"value\"}");
 		return -1;
 	}
 	json_t *f = json_object_get(d, "format");
@@ -416,8 +427,8 @@ static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
 	if (!strcmp(fmt, "vlist"))
 		return parse_vlist(val, a, out, err, errlen);
 	if (!json_is_string(val)) {
-		snprintf(err, errlen, "data.value of format %.16s must be a string",
-			 fmt);
+		snprintf(err, errlen,
+			 "data.value of format %.16s must be a string", fmt);
 		return -1;
 	}
 	const char *s = json_string_value(val);
@@ -435,7 +446,8 @@ static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
 	if (rc == -2)
 		snprintf(err, errlen,
 			 "unknown data format '%.32s' (string, base64, hex, "
-			 "admin, vlist, site, key)", fmt);
+			 "admin, vlist, site, key)",
+			 fmt);
 	else if (rc != 0)
 		snprintf(err, errlen, "data.value is not valid %s", fmt);
 	return rc ? -1 : 0;
@@ -446,9 +458,9 @@ static int perms_parse(const char *s, uint8_t *out)
 	if (strlen(s) != 4)
 		return -1;
 	static const char want[4] = {'r', 'w', 'r', 'w'};
-	static const uint8_t bit[4] = {IDN_PERM_ADMIN_READ, IDN_PERM_ADMIN_WRITE,
-				       IDN_PERM_PUBLIC_READ,
-				       IDN_PERM_PUBLIC_WRITE};
+	static const uint8_t bit[4] = {
+		IDN_PERM_ADMIN_READ, IDN_PERM_ADMIN_WRITE, IDN_PERM_PUBLIC_READ,
+		IDN_PERM_PUBLIC_WRITE};
 	uint8_t p = 0;
 	for (int i = 0; i < 4; i++) {
 		if (s[i] == want[i])
@@ -463,9 +475,9 @@ static int perms_parse(const char *s, uint8_t *out)
 int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 		     size_t errlen)
 {
-	static const char *const keys[] = {"index", "type", "data", "ttl",
-					   "ttlType", "timestamp",
-					   "permissions", "references", NULL};
+	static const char *const keys[] = {
+		"index",     "type",	    "data",	  "ttl", "ttlType",
+		"timestamp", "permissions", "references", NULL};
 	err[0] = 0;
 	memset(v, 0, sizeof(*v));
 	if (!json_is_object(j)) {
@@ -503,8 +515,8 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 	if (ttl != NULL) {
 		if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 ||
 		    json_integer_value(ttl) > 0xffffffffLL) {
-			snprintf(err, errlen, "value %u: ttl must be an integer",
-				 v->index);
+			snprintf(err, errlen,
+				 "value %u: ttl must be an integer", v->index);
 			return -1;
 		}
 		v->ttl = (uint32_t)json_integer_value(ttl);
@@ -521,15 +533,18 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 		}
 	}
 	v->perms = IDN_PERM_DEFAULT;
-	if (pm != NULL && (!json_is_string(pm) ||
-			   perms_parse(json_string_value(pm), &v->perms) != 0)) {
-		snprintf(err, errlen, "value %u: permissions look like \"rwr-\"",
-			 v->index);
+	if (pm != NULL &&
+	    (!json_is_string(pm) ||
+	     perms_parse(json_string_value(pm), &v->perms) != 0)) {
+		snprintf(err, errlen,
+			 "value %u: permissions look like \"rwr-\"", v->index);
 		return -1;
 	}
 	if (refs != NULL) {
-		if (!json_is_array(refs) || json_array_size(refs) > IDN_REFS_MAX) {
-			snprintf(err, errlen, "value %u: references must be an array",
+		if (!json_is_array(refs) ||
+		    json_array_size(refs) > IDN_REFS_MAX) {
+			snprintf(err, errlen,
+				 "value %u: references must be an array",
 				 v->index);
 			return -1;
 		}
@@ -546,9 +561,10 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 			    json_integer_value(ri) < 0 ||
 			    json_integer_value(ri) > 0xffffffffLL ||
 			    json_object_size(e) != 2) {
-				snprintf(err, errlen,
-					 "value %u: a reference is {\"handle\",\"index\"}",
-					 v->index);
+				snprintf(
+					err, errlen,
+					"value %u: a reference is {\"handle\",\"index\"}",
+					v->index);
 				return -1;
 			}
 			v->refs[i].id = idn_bytes(json_string_value(h),
@@ -663,13 +679,27 @@ static void jt_str(jtext_t *w, const uint8_t *p, size_t n)
 		}
 		*o++ = '\\';
 		switch (c) {
-		case '"': *o++ = '"'; break;
-		case '\\': *o++ = '\\'; break;
-		case '\b': *o++ = 'b'; break;
-		case '\f': *o++ = 'f'; break;
-		case '\n': *o++ = 'n'; break;
-		case '\r': *o++ = 'r'; break;
-		case '\t': *o++ = 't'; break;
+		case '"':
+			*o++ = '"';
+			break;
+		case '\\':
+			*o++ = '\\';
+			break;
+		case '\b':
+			*o++ = 'b';
+			break;
+		case '\f':
+			*o++ = 'f';
+			break;
+		case '\n':
+			*o++ = 'n';
+			break;
+		case '\r':
+			*o++ = 'r';
+			break;
+		case '\t':
+			*o++ = 't';
+			break;
 		default:
 			*o++ = 'u';
 			*o++ = '0';

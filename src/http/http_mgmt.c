@@ -14,8 +14,13 @@
 #include "template.h"
 #include "tplcheck.h"
 
-enum { ST_OK = 1, ST_LOGIN = -1, ST_BUSINESS = -2, ST_PERM = -3,
-       ST_INTERNAL = -4 };
+enum {
+	ST_OK = 1,
+	ST_LOGIN = -1,
+	ST_BUSINESS = -2,
+	ST_PERM = -3,
+	ST_INTERNAL = -4
+};
 
 #define BATCH_MAX 1000
 
@@ -33,17 +38,29 @@ static void mreply(hreq_t *r, int status, int http, const char *msg,
 static int st_for_rc(uint32_t rc, int *http)
 {
 	switch (rc) {
-	case IDN_RC_SUCCESS: *http = 200; return ST_OK;
+	case IDN_RC_SUCCESS:
+		*http = 200;
+		return ST_OK;
 	case IDN_RC_NOT_FOUND:
-	case IDN_RC_VALUES_NOT_FOUND: *http = 404; return ST_BUSINESS;
+	case IDN_RC_VALUES_NOT_FOUND:
+		*http = 404;
+		return ST_BUSINESS;
 	case IDN_RC_ALREADY_EXISTS:
-	case IDN_RC_VALUE_EXISTS: *http = 409; return ST_BUSINESS;
+	case IDN_RC_VALUE_EXISTS:
+		*http = 409;
+		return ST_BUSINESS;
 	case IDN_RC_INVALID_HANDLE:
 	case IDN_RC_INVALID_VALUE:
-	case IDN_RC_PROTOCOL_ERROR: *http = 400; return ST_BUSINESS;
+	case IDN_RC_PROTOCOL_ERROR:
+		*http = 400;
+		return ST_BUSINESS;
 	case IDN_RC_SERVER_NOT_RESP:
-	case IDN_RC_INSUFFICIENT_PERMS: *http = 403; return ST_PERM;
-	default: *http = 500; return ST_INTERNAL;
+	case IDN_RC_INSUFFICIENT_PERMS:
+		*http = 403;
+		return ST_PERM;
+	default:
+		*http = 500;
+		return ST_INTERNAL;
 	}
 }
 
@@ -52,12 +69,18 @@ static const char *rc_text(uint32_t rc, const char *msg)
 	if (msg && *msg)
 		return msg;
 	switch (rc) {
-	case IDN_RC_SUCCESS: return "success";
-	case IDN_RC_NOT_FOUND: return "identifier not found";
-	case IDN_RC_ALREADY_EXISTS: return "identifier already exists";
-	case IDN_RC_VALUES_NOT_FOUND: return "value not found";
-	case IDN_RC_VALUE_EXISTS: return "value index already exists";
-	default: return "failed";
+	case IDN_RC_SUCCESS:
+		return "success";
+	case IDN_RC_NOT_FOUND:
+		return "identifier not found";
+	case IDN_RC_ALREADY_EXISTS:
+		return "identifier already exists";
+	case IDN_RC_VALUES_NOT_FOUND:
+		return "value not found";
+	case IDN_RC_VALUE_EXISTS:
+		return "value index already exists";
+	default:
+		return "failed";
 	}
 }
 
@@ -83,8 +106,8 @@ static void login(hreq_t *r)
 	const char *pass = json_string_value(json_object_get(b, "password"));
 	http_server_t *s = r->t->srv;
 	if (user == NULL || pass == NULL) {
-		mreply(r, ST_BUSINESS, 400, "username and password are required",
-		       NULL);
+		mreply(r, ST_BUSINESS, 400,
+		       "username and password are required", NULL);
 	} else if (!s->secret[0]) {
 		mreply(r, ST_PERM, 403,
 		       "login is disabled: the node has no http-admin-token-file",
@@ -96,12 +119,14 @@ static void login(hreq_t *r)
 	} else {
 		char tok[65];
 		if (http_token_issue(s, user, tok) != 0) {
-			mreply(r, ST_INTERNAL, 500, "cannot issue a token", NULL);
+			mreply(r, ST_INTERNAL, 500, "cannot issue a token",
+			       NULL);
 		} else {
 			json_t *d = json_object();
 			json_object_set_new(d, "token", json_string(tok));
-			json_object_set_new(d, "expiresIn",
-					    json_integer(s->conf->http_token_ttl));
+			json_object_set_new(
+				d, "expiresIn",
+				json_integer(s->conf->http_token_ttl));
 			mreply(r, ST_OK, 200, "success", d);
 		}
 	}
@@ -109,8 +134,8 @@ static void login(hreq_t *r)
 }
 
 /* Validates one {"handle","values"} item; err gets why not. */
-static int item_parse(hreq_t *r, json_t *it, const char **id,
-		      idn_value_t **v, uint32_t *n, char *err, size_t errlen)
+static int item_parse(hreq_t *r, json_t *it, const char **id, idn_value_t **v,
+		      uint32_t *n, char *err, size_t errlen)
 {
 	err[0] = 0;
 	if (!json_is_object(it)) {
@@ -158,7 +183,8 @@ static void data_get(hreq_t *r)
 	json_t *values;
 	const char *msg;
 	r->op = "resolve";
-	uint32_t rc = http_resolve(r, id, false, NULL, 0, NULL, 0, &values, &msg);
+	uint32_t rc =
+		http_resolve(r, id, false, NULL, 0, NULL, 0, &values, &msg);
 	r->rc = rc;
 	int http;
 	int st = st_for_rc(rc, &http);
@@ -208,8 +234,8 @@ static void data_delete(hreq_t *r)
 	}
 	const char *msg;
 	r->op = "delete";
-	uint32_t rc = http_write(r, IDN_OC_DELETE, id, false, NULL, 0, NULL, 0,
-				 &msg);
+	uint32_t rc =
+		http_write(r, IDN_OC_DELETE, id, false, NULL, 0, NULL, 0, &msg);
 	r->rc = rc;
 	int http;
 	int st = st_for_rc(rc, &http);
@@ -229,8 +255,9 @@ static void batch(hreq_t *r, const char *kind)
 	char err[256] = "";
 	const char *k;
 	json_t *x;
-	r->op = del ? "batch_delete" : !strcmp(kind, "create") ? "batch_create"
-							       : "batch_update";
+	r->op = del			  ? "batch_delete"
+		: !strcmp(kind, "create") ? "batch_create"
+					  : "batch_update";
 	json_object_foreach(b, k, x)
 	{
 		if (strcmp(k, field)) {
@@ -248,8 +275,8 @@ static void batch(hreq_t *r, const char *kind)
 		idn_value_t *v;
 		uint32_t nv;
 	} item_t;
-	item_t *items = n ? idn_arena_array(&r->t->arena, n, sizeof(*items))
-			  : NULL;
+	item_t *items =
+		n ? idn_arena_array(&r->t->arena, n, sizeof(*items)) : NULL;
 	if (n && items == NULL)
 		snprintf(err, sizeof(err), "out of memory");
 	for (size_t i = 0; i < n && !err[0]; i++) {
@@ -286,7 +313,8 @@ static void batch(hreq_t *r, const char *kind)
 		json_t *f = json_object();
 		json_object_set_new(f, "handle", json_string(items[i].id));
 		json_object_set_new(f, "responseCode", json_integer(rc));
-		json_object_set_new(f, "message", json_string(rc_text(rc, msg)));
+		json_object_set_new(f, "message",
+				    json_string(rc_text(rc, msg)));
 		json_array_append_new(failed, f);
 	}
 	json_t *d = json_object();
@@ -304,8 +332,7 @@ static void batch(hreq_t *r, const char *kind)
  * IDN_TEMPLATE value per version (tplcheck.h); the node enforces the
  * state rules on every write, so these handlers only translate. */
 
-static int tpl_id(hreq_t *r, const char *prefix, const char *name,
-		  char **out)
+static int tpl_id(hreq_t *r, const char *prefix, const char *name, char **out)
 {
 	size_t n = strlen(prefix) + strlen(TPL_SUFFIX) + strlen(name) + 2;
 	*out = idn_arena_alloc(&r->t->arena, n);
@@ -345,7 +372,8 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 		idn_bytes_t text;
 		if (idn_error_body_decode(hr.msg.rest, &text) == 0 && text.len)
 			*msg = h2o_strdup(&r->req->pool, (const char *)text.p,
-					  text.len).base;
+					  text.len)
+				       .base;
 		return hr.rc;
 	}
 	if (idn_values_body_decode(hr.msg.rest, &t->arena, &b) != 0) {
@@ -382,9 +410,15 @@ static uint32_t tpl_store(hreq_t *r, const char *id, const idn_template_t *t,
 	idn_wr_t w;
 	idn_wr_init(&w, data, sz);
 	idn_template_encode(t, &w);
-	idn_value_t v = {t->version, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
-			 IDN_PERM_DEFAULT, idn_bytes_str(TPL_TYPE),
-			 idn_bytes(data, w.len), 0, NULL};
+	idn_value_t v = {t->version,
+			 0,
+			 IDN_TTL_RELATIVE,
+			 IDN_TTL_DEFAULT,
+			 IDN_PERM_DEFAULT,
+			 idn_bytes_str(TPL_TYPE),
+			 idn_bytes(data, w.len),
+			 0,
+			 NULL};
 	return http_write(r, op, id, false, &v, 1, NULL, 0, msg);
 }
 
@@ -460,10 +494,10 @@ static void tpl_list(hreq_t *r, const char *prefix)
 	}
 	int homed = idn_store_homed(h->rtxn, p, pl);
 	tpl_list_t l = {json_array(), strlen(prefix)};
-	int err = homed == 1 ? idn_store_list(h->rtxn, p, pl,
-					      idn_bytes(NULL, 0), tpl_list_cb,
-					      &l)
-			     : 0;
+	int err = homed == 1
+			  ? idn_store_list(h->rtxn, p, pl, idn_bytes(NULL, 0),
+					   tpl_list_cb, &l)
+			  : 0;
 	handler_end(h);
 	if (homed != 1 || err) {
 		json_decref(l.names);
@@ -495,9 +529,9 @@ static void tpl_list(hreq_t *r, const char *prefix)
 			json_t *o = json_object();
 			json_object_set_new(o, "version",
 					    json_integer(t.version));
-			json_object_set_new(o, "state",
-					    json_string(idn_tpl_state_name(
-						    t.state)));
+			json_object_set_new(
+				o, "state",
+				json_string(idn_tpl_state_name(t.state)));
 			json_array_append_new(vers, o);
 			idn_template_free(&t);
 		}
@@ -690,7 +724,8 @@ int http_route_mgmt(hreq_t *r)
 		     !strncmp(p, "/snms/api/v5/data/batch/", 24) ||
 		     !strncmp(p, "/snms/api/v5/template", 21);
 	if (!known) {
-		mreply(r, ST_BUSINESS, 404, "no such management resource", NULL);
+		mreply(r, ST_BUSINESS, 404, "no such management resource",
+		       NULL);
 		return 1;
 	}
 	if (!r->admin) {

@@ -26,8 +26,8 @@ static const int codes[] = {200, 201, 300, 302, 304, 400, 401, 403, 404,
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
 static const char *const route_names[R_COUNT] = {
-	"handle", "list", "prefixes", "site", "stats",
-	"metrics", "hdl", "mgmt", "proxy", "other"};
+	"handle",  "list", "prefixes", "site",	"stats",
+	"metrics", "hdl",  "mgmt",     "proxy", "other"};
 
 typedef struct {
 	char id[160];
@@ -82,7 +82,8 @@ static void node_totals(node_ctx_t *n, sample_t *s)
 {
 	memset(s, 0, sizeof(*s));
 	pthread_mutex_lock(&n->lock);
-#define ADD(f, g) s->f += atomic_load_explicit(&h->stats.g, memory_order_relaxed)
+#define ADD(f, g)                                                              \
+	s->f += atomic_load_explicit(&h->stats.g, memory_order_relaxed)
 	for (handler_t *h = n->handlers; h != NULL; h = h->next) {
 		ADD(requests, requests);
 		ADD(resolutions, resolutions);
@@ -92,7 +93,8 @@ static void node_totals(node_ctx_t *n, sample_t *s)
 		ADD(referrals, referrals);
 	}
 #undef ADD
-#define ADDR(f, g) s->f += atomic_load_explicit(&n->retired.g, memory_order_relaxed)
+#define ADDR(f, g)                                                             \
+	s->f += atomic_load_explicit(&n->retired.g, memory_order_relaxed)
 	ADDR(requests, requests);
 	ADDR(resolutions, resolutions);
 	ADDR(writes, writes);
@@ -259,7 +261,8 @@ void http_stats_request(http_stats_t *st, const hreq_t *r, int status,
 	thr_stats_t *t = &st->thr[r->t->id];
 	int n = atomic_load_explicit(&t->noprc, memory_order_relaxed);
 	int i = 0;
-	while (i < n && (t->oprc[i].rc != r->rc || strcmp(t->oprc[i].op, r->op)))
+	while (i < n &&
+	       (t->oprc[i].rc != r->rc || strcmp(t->oprc[i].op, r->op)))
 		i++;
 	if (i == n) {
 		if (n == OPRC_MAX)
@@ -395,7 +398,8 @@ static json_t *merged_prefixes(http_stats_t *st)
 			if (!t->pfx[k].prefix[0])
 				continue;
 			int j = 0;
-			while (j < n && strcasecmp(all[j].prefix, t->pfx[k].prefix))
+			while (j < n &&
+			       strcasecmp(all[j].prefix, t->pfx[k].prefix))
 				j++;
 			if (j == n) {
 				if (n == PFX_SLOTS)
@@ -441,15 +445,18 @@ static void stats_json(hreq_t *r)
 	node_totals(n, &tot);
 	json_t *j = json_object();
 	json_object_set_new(j, "time", json_integer((json_int_t)time(NULL)));
-	json_object_set_new(j, "uptime",
-			    json_integer((json_int_t)(time(NULL) - st->started)));
+	json_object_set_new(
+		j, "uptime",
+		json_integer((json_int_t)(time(NULL) - st->started)));
 	json_t *t = json_object();
-	json_object_set_new(t, "requests", json_integer((json_int_t)tot.requests));
+	json_object_set_new(t, "requests",
+			    json_integer((json_int_t)tot.requests));
 	json_object_set_new(t, "resolutions",
 			    json_integer((json_int_t)tot.resolutions));
 	json_object_set_new(t, "registrations",
 			    json_integer((json_int_t)tot.writes));
-	json_object_set_new(t, "notFound", json_integer((json_int_t)tot.not_found));
+	json_object_set_new(t, "notFound",
+			    json_integer((json_int_t)tot.not_found));
 	json_object_set_new(t, "errors", json_integer((json_int_t)tot.errors));
 	json_object_set_new(t, "referrals",
 			    json_integer((json_int_t)tot.referrals));
@@ -460,12 +467,19 @@ static void stats_json(hreq_t *r)
 	pthread_mutex_lock(&st->lock);
 	for (int i = st->count - 1; i >= 0; i--) {
 		int k = (st->head - i + SERIES) % SERIES;
-		json_array_append_new(ts, json_integer((json_int_t)st->series_t[k]));
-		json_array_append_new(res, json_integer((json_int_t)st->series[k].resolutions));
-		json_array_append_new(reg, json_integer((json_int_t)st->series[k].writes));
-		json_array_append_new(nf, json_integer((json_int_t)st->series[k].not_found));
-		json_array_append_new(err, json_integer((json_int_t)st->series[k].errors));
-		json_array_append_new(rq, json_integer((json_int_t)st->series[k].requests));
+		json_array_append_new(
+			ts, json_integer((json_int_t)st->series_t[k]));
+		json_array_append_new(
+			res,
+			json_integer((json_int_t)st->series[k].resolutions));
+		json_array_append_new(
+			reg, json_integer((json_int_t)st->series[k].writes));
+		json_array_append_new(
+			nf, json_integer((json_int_t)st->series[k].not_found));
+		json_array_append_new(
+			err, json_integer((json_int_t)st->series[k].errors));
+		json_array_append_new(
+			rq, json_integer((json_int_t)st->series[k].requests));
 	}
 	pthread_mutex_unlock(&st->lock);
 	json_object_set_new(ser, "interval", json_integer(1));
@@ -485,21 +499,28 @@ static void stats_json(hreq_t *r)
 	idn_store_stat_t ss;
 	if (idn_store_stat(n->store, &ss) == 0) {
 		json_t *so = json_object();
-		json_object_set_new(so, "identifiers", json_integer((json_int_t)ss.records));
-		json_object_set_new(so, "prefixes", json_integer((json_int_t)ss.prefixes));
-		json_object_set_new(so, "bytes", json_integer((json_int_t)ss.bytes_used));
+		json_object_set_new(so, "identifiers",
+				    json_integer((json_int_t)ss.records));
+		json_object_set_new(so, "prefixes",
+				    json_integer((json_int_t)ss.prefixes));
+		json_object_set_new(so, "bytes",
+				    json_integer((json_int_t)ss.bytes_used));
 		json_object_set_new(j, "store", so);
 	}
 	if (n->cache) {
 		idn_cache_stats_t cs;
 		idn_cache_stats(n->cache, &cs);
 		json_t *co = json_object();
-		json_object_set_new(co, "hits", json_integer((json_int_t)cs.hits));
-		json_object_set_new(co, "misses", json_integer((json_int_t)cs.misses));
-		json_object_set_new(co, "entries", json_integer((json_int_t)cs.entries));
+		json_object_set_new(co, "hits",
+				    json_integer((json_int_t)cs.hits));
+		json_object_set_new(co, "misses",
+				    json_integer((json_int_t)cs.misses));
+		json_object_set_new(co, "entries",
+				    json_integer((json_int_t)cs.entries));
 		json_object_set_new(j, "cache", co);
 	}
-	json_object_set_new(j, "httpConnections", json_integer(open_conns(r->t->srv)));
+	json_object_set_new(j, "httpConnections",
+			    json_integer(open_conns(r->t->srv)));
 	r->rc = IDN_RC_SUCCESS;
 	http_reply_json(r, 200, j);
 }
@@ -511,7 +532,8 @@ typedef struct {
 	size_t len, cap;
 } buf_t;
 
-static void out(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void out(buf_t *b, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
 
 static void out(buf_t *b, const char *fmt, ...)
 {
@@ -570,8 +592,9 @@ static void metrics(hreq_t *r)
 		tot.referrals);
 	counter(&b, "idnode_errors_total", "Malformed or refused requests",
 		tot.errors);
-	out(&b, "# HELP idnode_http_requests_total HTTP requests by route and status code\n"
-		"# TYPE idnode_http_requests_total counter\n");
+	out(&b,
+	    "# HELP idnode_http_requests_total HTTP requests by route and status code\n"
+	    "# TYPE idnode_http_requests_total counter\n");
 	for (int rt = 0; rt < R_COUNT; rt++)
 		for (size_t c = 0; c < NCODES; c++) {
 			uint64_t v = atomic_load(&st->req[rt][c]);
@@ -579,12 +602,14 @@ static void metrics(hreq_t *r)
 				continue;
 			char code[16];
 			snprintf(code, sizeof(code), "%d", codes[c]);
-			out(&b, "idnode_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+			out(&b,
+			    "idnode_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
 			    route_names[rt], codes[c] ? code : "other",
 			    (unsigned long long)v);
 		}
-	out(&b, "# HELP idnode_operations_total Operations by protocol, op and Handle response code\n"
-		"# TYPE idnode_operations_total counter\n");
+	out(&b,
+	    "# HELP idnode_operations_total Operations by protocol, op and Handle response code\n"
+	    "# TYPE idnode_operations_total counter\n");
 	struct {
 		const char *op;
 		uint32_t rc;
@@ -612,10 +637,12 @@ static void metrics(hreq_t *r)
 		}
 	}
 	for (int i = 0; i < nops; i++)
-		out(&b, "idnode_operations_total{protocol=\"http\",op=\"%s\",rc=\"%u\"} %llu\n",
+		out(&b,
+		    "idnode_operations_total{protocol=\"http\",op=\"%s\",rc=\"%u\"} %llu\n",
 		    ops[i].op, ops[i].rc, (unsigned long long)ops[i].n);
-	out(&b, "# HELP idnode_http_request_duration_seconds HTTP request latency\n"
-		"# TYPE idnode_http_request_duration_seconds histogram\n");
+	out(&b,
+	    "# HELP idnode_http_request_duration_seconds HTTP request latency\n"
+	    "# TYPE idnode_http_request_duration_seconds histogram\n");
 	for (int rt = 0; rt < R_COUNT; rt++) {
 		uint64_t cum = 0;
 		uint64_t total = 0;
@@ -625,15 +652,20 @@ static void metrics(hreq_t *r)
 			continue;
 		for (int k = 0; k < HTTP_LAT_BUCKETS; k++) {
 			cum += atomic_load(&st->lat[rt][k]);
-			out(&b, "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+			out(&b,
+			    "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
 			    route_names[rt], http_lat_bounds[k],
 			    (unsigned long long)cum);
 		}
-		out(&b, "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+		out(&b,
+		    "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
 		    route_names[rt], (unsigned long long)total);
-		out(&b, "idnode_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-		    route_names[rt], (double)atomic_load(&st->lat_us[rt]) / 1e6);
-		out(&b, "idnode_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		out(&b,
+		    "idnode_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+		    route_names[rt],
+		    (double)atomic_load(&st->lat_us[rt]) / 1e6);
+		out(&b,
+		    "idnode_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
 		    route_names[rt], (unsigned long long)total);
 	}
 	act_sum_t as;
@@ -641,31 +673,38 @@ static void metrics(hreq_t *r)
 	static const char *const kinds[ACT_KINDS] = {"resolutions",
 						     "registrations"};
 	for (int k = 0; k < ACT_KINDS; k++) {
-		out(&b, "# HELP idnode_%s_by_industry_total %s by GB/T 4754 "
-			"section of the record's template\n"
-			"# TYPE idnode_%s_by_industry_total counter\n",
-		    kinds[k], k == ACT_RESOLVE ? "Resolutions" : "Registrations",
+		out(&b,
+		    "# HELP idnode_%s_by_industry_total %s by GB/T 4754 "
+		    "section of the record's template\n"
+		    "# TYPE idnode_%s_by_industry_total counter\n",
+		    kinds[k],
+		    k == ACT_RESOLVE ? "Resolutions" : "Registrations",
 		    kinds[k]);
 		for (int i = 0; i < ACT_INDUSTRIES; i++)
 			if (as.ind[k][i])
-				out(&b, "idnode_%s_by_industry_total{section=\"%s\"} %llu\n",
+				out(&b,
+				    "idnode_%s_by_industry_total{section=\"%s\"} %llu\n",
 				    kinds[k], act_industry_code(i),
 				    (unsigned long long)as.ind[k][i]);
-		out(&b, "# HELP idnode_%s_by_region_total %s by GB/T 2260 "
-			"province of the prefix\n"
-			"# TYPE idnode_%s_by_region_total counter\n",
-		    kinds[k], k == ACT_RESOLVE ? "Resolutions" : "Registrations",
+		out(&b,
+		    "# HELP idnode_%s_by_region_total %s by GB/T 2260 "
+		    "province of the prefix\n"
+		    "# TYPE idnode_%s_by_region_total counter\n",
+		    kinds[k],
+		    k == ACT_RESOLVE ? "Resolutions" : "Registrations",
 		    kinds[k]);
 		for (int i = 0; i < ACT_REGIONS; i++)
 			if (as.reg[k][i])
-				out(&b, "idnode_%s_by_region_total{region=\"%s\"} %llu\n",
+				out(&b,
+				    "idnode_%s_by_region_total{region=\"%s\"} %llu\n",
 				    kinds[k], act_region_code(i),
 				    (unsigned long long)as.reg[k][i]);
 	}
 	idn_cache_stats_t cs = {0};
 	if (n->cache)
 		idn_cache_stats(n->cache, &cs);
-	counter(&b, "idnode_cache_hits_total", "Resolution cache hits", cs.hits);
+	counter(&b, "idnode_cache_hits_total", "Resolution cache hits",
+		cs.hits);
 	counter(&b, "idnode_cache_misses_total", "Resolution cache misses",
 		cs.misses);
 	gauge(&b, "idnode_cache_entries", "Entries in the resolution cache",
@@ -694,7 +733,8 @@ int http_route_stats(hreq_t *r)
 	r->route = m ? R_METRICS : R_STATS;
 	if (!http_method(r, "GET") && !http_method(r, "HEAD")) {
 		http_add_header(r, H2O_TOKEN_ALLOW, "GET");
-		http_reply_rc(r, 405, IDN_RC_PROTOCOL_ERROR, "method not allowed");
+		http_reply_rc(r, 405, IDN_RC_PROTOCOL_ERROR,
+			      "method not allowed");
 		return 1;
 	}
 	if (m)

@@ -32,7 +32,8 @@ void *idn_arena_alloc(idn_arena_t *a, size_t n)
 		nc->size = size;
 		nc->used = 0;
 		/* Keep a partly used chunk at the head when the new one is a
-		 * one-off large allocation, so small allocations continue there. */
+		 * one-off large allocation, so small allocations continue
+		 * there. */
 		if (c != NULL && size > a->chunk_size) {
 			nc->next = c->next;
 			c->next = nc;

@@ -9,7 +9,7 @@ typedef struct idn_arena_chunk idn_arena_chunk_t;
 
 typedef struct {
 	idn_arena_chunk_t *head; /* newest chunk */
-	size_t chunk_size;       /* default size of new chunks */
+	size_t chunk_size;	 /* default size of new chunks */
 } idn_arena_t;
 
 /* Prepares an empty arena; chunk_size 0 picks 64 KiB. Never fails. */

@@ -61,7 +61,8 @@ static int build(const char *type, const char *const *names,
 		goto out;
 	for (int i = 0; i < n; i++) {
 		bn[i] = BN_bin2bn(vals[i].p, (int)vals[i].len, NULL);
-		if (bn[i] == NULL || !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
+		if (bn[i] == NULL ||
+		    !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
 			goto out;
 	}
 	params = OSSL_PARAM_BLD_to_param(bld);
@@ -88,8 +89,8 @@ static int build_sm2(idn_bytes_t point, EVP_PKEY **out)
 	OSSL_PARAM params[3];
 	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
 						     (char *)"SM2", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(OSSL_PKEY_PARAM_PUB_KEY,
-						      (void *)point.p, point.len);
+	params[1] = OSSL_PARAM_construct_octet_string(
+		OSSL_PKEY_PARAM_PUB_KEY, (void *)point.p, point.len);
 	params[2] = OSSL_PARAM_construct_end();
 	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
 	if (ctx == NULL)
@@ -148,7 +149,8 @@ int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
 	if (digest_init(ctx, md, key, false, &pctx) == 0) {
 		int ok = 1;
 		for (int i = 0; ok && i < nparts; i++)
-			ok = EVP_DigestVerifyUpdate(ctx, parts[i].p, parts[i].len) == 1;
+			ok = EVP_DigestVerifyUpdate(ctx, parts[i].p,
+						    parts[i].len) == 1;
 		if (ok && EVP_DigestVerifyFinal(ctx, sig.p, sig.len) == 1)
 			err = 0;
 	}
@@ -172,7 +174,8 @@ int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
 	if (digest_init(ctx, md, key, true, &pctx) == 0) {
 		int ok = 1;
 		for (int i = 0; ok && i < nparts; i++)
-			ok = EVP_DigestSignUpdate(ctx, parts[i].p, parts[i].len) == 1;
+			ok = EVP_DigestSignUpdate(ctx, parts[i].p,
+						  parts[i].len) == 1;
 		if (ok && EVP_DigestSignFinal(ctx, NULL, &len) == 1) {
 			if (len > cap)
 				err = IDN_ETOOLONG;
@@ -197,9 +200,9 @@ int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w)
 		uint8_t pt[65];
 		size_t len = 0;
 		/* EC public keys are exported uncompressed by default */
-		if (EVP_PKEY_get_octet_string_param(key,
-						    OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY,
-						    pt, sizeof(pt), &len) != 1 ||
+		if (EVP_PKEY_get_octet_string_param(
+			    key, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, pt,
+			    sizeof(pt), &len) != 1 ||
 		    len != 65 || pt[0] != 0x04)
 			return IDN_EUNSUPPORTED;
 		idn_hs_pubkey_t k = {idn_bytes_str("SM2_PUB_KEY"), 0, 1, {{0}}};

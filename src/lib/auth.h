@@ -25,8 +25,8 @@ int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out);
 /* Checks sig (PKCS#1 v1.5 for RSA, DER for DSA and SM2) over the
  * concatenation of parts with the hash named by hash ("SHA1", "SHA-1",
  * "SHA256", "SHA-256", "MD5", "SM3"). SM2 keys verify SM2 signatures with
- * the distinguishing ID IDN_SM2_DEFAULT_ID. Returns 0, IDN_EAUTH when it does not verify, IDN_EUNSUPPORTED
- * for an unknown hash. */
+ * the distinguishing ID IDN_SM2_DEFAULT_ID. Returns 0, IDN_EAUTH when it does
+ * not verify, IDN_EUNSUPPORTED for an unknown hash. */
 int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
 		   int nparts, idn_bytes_t sig);
 

@@ -10,6 +10,7 @@ char *idn_base64(const uint8_t *p, size_t n)
 		return NULL;
 	char *s = malloc((n + 2) / 3 * 4 + 1);
 	if (s != NULL)
-		EVP_EncodeBlock((unsigned char *)s, p, (int)n); /* NUL-terminates */
+		EVP_EncodeBlock((unsigned char *)s, p,
+				(int)n); /* NUL-terminates */
 	return s;
 }

@@ -10,14 +10,14 @@
 #include "error.h"
 
 typedef struct entry {
-	struct entry *hnext;           /* hash chain */
-	struct entry *prev, *next;     /* LRU list, most recent first */
+	struct entry *hnext;	   /* hash chain */
+	struct entry *prev, *next; /* LRU list, most recent first */
 	uint64_t hash;
 	uint64_t expires_ms;
 	uint32_t klen, dlen;
 	uint32_t rc, nvalues;
 	int kind;
-	uint8_t bytes[];               /* key then data */
+	uint8_t bytes[]; /* key then data */
 } entry_t;
 
 typedef struct {
@@ -44,12 +44,22 @@ struct idn_cache {
  * than hashing a short identifier. ---- */
 
 #define ROTL(x, b) (uint64_t)(((x) << (b)) | ((x) >> (64 - (b))))
-#define SIPROUND \
-	do { \
-		v0 += v1; v1 = ROTL(v1, 13); v1 ^= v0; v0 = ROTL(v0, 32); \
-		v2 += v3; v3 = ROTL(v3, 16); v3 ^= v2; \
-		v0 += v3; v3 = ROTL(v3, 21); v3 ^= v0; \
-		v2 += v1; v1 = ROTL(v1, 17); v1 ^= v2; v2 = ROTL(v2, 32); \
+#define SIPROUND                                                               \
+	do {                                                                   \
+		v0 += v1;                                                      \
+		v1 = ROTL(v1, 13);                                             \
+		v1 ^= v0;                                                      \
+		v0 = ROTL(v0, 32);                                             \
+		v2 += v3;                                                      \
+		v3 = ROTL(v3, 16);                                             \
+		v3 ^= v2;                                                      \
+		v0 += v3;                                                      \
+		v3 = ROTL(v3, 21);                                             \
+		v3 ^= v0;                                                      \
+		v2 += v1;                                                      \
+		v1 = ROTL(v1, 17);                                             \
+		v1 ^= v2;                                                      \
+		v2 = ROTL(v2, 32);                                             \
 	} while (0)
 
 static uint64_t le64(const uint8_t *p)
@@ -312,7 +322,8 @@ int idn_cache_get(idn_cache_t *c, const uint8_t *key, size_t klen,
 		out->kind = e->kind;
 		out->rc = e->rc;
 		out->nvalues = e->nvalues;
-		out->ttl_left = (uint32_t)((e->expires_ms - now_ms + 999) / 1000);
+		out->ttl_left =
+			(uint32_t)((e->expires_ms - now_ms + 999) / 1000);
 		out->len = e->dlen;
 		if (e->dlen > cap) {
 			rc = IDN_ETOOLONG;

@@ -29,11 +29,11 @@ enum {
 };
 
 typedef struct {
-	int kind;          /* IDN_CACHE_* */
-	uint32_t rc;       /* response code stored with the entry */
+	int kind;    /* IDN_CACHE_* */
+	uint32_t rc; /* response code stored with the entry */
 	uint32_t nvalues;
 	uint32_t ttl_left; /* seconds until expiry */
-	size_t len;        /* bytes of data copied out */
+	size_t len;	   /* bytes of data copied out */
 } idn_cache_hit_t;
 
 typedef struct {

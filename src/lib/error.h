@@ -13,26 +13,26 @@
 enum {
 	IDN_OK = 0,
 	IDN_EMALFORMED = IDN_ERR_BASE, /* truncated or malformed encoding */
-	IDN_ETOOLONG,    /* a length exceeds a protocol or buffer limit */
-	IDN_EUTF8,       /* text is not valid UTF-8 */
-	IDN_EIDENT,      /* identifier syntax is invalid */
-	IDN_ENOTFOUND,   /* identifier not found */
-	IDN_EEXISTS,     /* identifier already exists */
-	IDN_EVALNOTFOUND,/* value index not found */
-	IDN_EVALEXISTS,  /* value index already exists */
-	IDN_EVALUE,      /* value is invalid (bad layout, duplicate index) */
-	IDN_ETOOMANY,    /* too many values or items */
-	IDN_ENOSPACE,    /* store is full (map size or disk) */
-	IDN_EVERSION,    /* unsupported protocol version */
-	IDN_EUNSUPPORTED,/* operation not supported */
-	IDN_ENOTHOMED,   /* prefix is not homed on this node */
-	IDN_ESTORE,      /* storage backend failure */
-	IDN_ECORRUPT,    /* stored data failed validation */
-	IDN_ETIMEOUT,    /* peer did not answer in time */
-	IDN_EPROTO,      /* peer violated the protocol */
-	IDN_EINVAL,      /* invalid argument from the caller */
-	IDN_EAUTH,       /* a signature or MAC did not verify */
-	IDN_ENOTINDEXED, /* a search by a type that is not declared */
+	IDN_ETOOLONG,	  /* a length exceeds a protocol or buffer limit */
+	IDN_EUTF8,	  /* text is not valid UTF-8 */
+	IDN_EIDENT,	  /* identifier syntax is invalid */
+	IDN_ENOTFOUND,	  /* identifier not found */
+	IDN_EEXISTS,	  /* identifier already exists */
+	IDN_EVALNOTFOUND, /* value index not found */
+	IDN_EVALEXISTS,	  /* value index already exists */
+	IDN_EVALUE,	  /* value is invalid (bad layout, duplicate index) */
+	IDN_ETOOMANY,	  /* too many values or items */
+	IDN_ENOSPACE,	  /* store is full (map size or disk) */
+	IDN_EVERSION,	  /* unsupported protocol version */
+	IDN_EUNSUPPORTED, /* operation not supported */
+	IDN_ENOTHOMED,	  /* prefix is not homed on this node */
+	IDN_ESTORE,	  /* storage backend failure */
+	IDN_ECORRUPT,	  /* stored data failed validation */
+	IDN_ETIMEOUT,	  /* peer did not answer in time */
+	IDN_EPROTO,	  /* peer violated the protocol */
+	IDN_EINVAL,	  /* invalid argument from the caller */
+	IDN_EAUTH,	  /* a signature or MAC did not verify */
+	IDN_ENOTINDEXED,  /* a search by a type that is not declared */
 	IDN_ERR_LAST
 };
 

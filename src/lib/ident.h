@@ -13,9 +13,9 @@
 
 #include "wire.h"
 
-#define IDN_IDENT_MAX 2048    /* bytes in one identifier */
-#define IDN_VALUES_MAX 2048   /* values in one record */
-#define IDN_MSG_MAX 262144    /* bytes in one message */
+#define IDN_IDENT_MAX 2048  /* bytes in one identifier */
+#define IDN_VALUES_MAX 2048 /* values in one record */
+#define IDN_MSG_MAX 262144  /* bytes in one message */
 
 enum {
 	IDN_IDENT_CASE_SUFFIX = 1 << 0, /* keep suffixes case-sensitive */

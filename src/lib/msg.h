@@ -100,7 +100,7 @@ enum { IDN_DIGEST_MD5 = 1, IDN_DIGEST_SHA1 = 2, IDN_DIGEST_SHA256 = 3 };
 /* ---- envelope ---- */
 typedef struct {
 	uint8_t major, minor;
-	uint8_t flags;     /* IDN_EF_* (low bits may carry a suggested major) */
+	uint8_t flags;	   /* IDN_EF_* (low bits may carry a suggested major) */
 	uint8_t sug_minor; /* suggested minor */
 	uint32_t session_id;
 	uint32_t request_id;
@@ -119,7 +119,7 @@ void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e);
 /* ---- message header ---- */
 typedef struct {
 	uint32_t op;
-	uint32_t rc;    /* 0 in requests */
+	uint32_t rc;	/* 0 in requests */
 	uint32_t flags; /* IDN_OF_* */
 	uint16_t serial;
 	uint8_t rcount; /* recursion count */
@@ -134,14 +134,14 @@ typedef struct {
 	uint16_t options;
 	idn_bytes_t signer; /* signer identifier ("" when none) */
 	uint32_t signer_index;
-	idn_bytes_t type;   /* "HS_SIGNED", "HS_MAC", ... */
+	idn_bytes_t type; /* "HS_SIGNED", "HS_MAC", ... */
 	idn_bytes_t signed_data;
 } idn_cred_t;
 
 /* ---- a decoded message (without envelope) ---- */
 typedef struct {
 	idn_hdr_t hdr;
-	idn_bytes_t body;   /* the whole body as sent */
+	idn_bytes_t body; /* the whole body as sent */
 	/* In a response (rc != 0) with IDN_OF_RETURN_DIGEST the body starts
 	 * with the request digest; it is parsed off into these fields and
 	 * rest holds what follows. Otherwise digest_alg is 0 and rest ==
@@ -263,10 +263,8 @@ typedef struct {
 	idn_bytes_t sig;
 } idn_challenge_answer_t;
 
-int idn_challenge_answer_decode(idn_bytes_t body,
-				idn_challenge_answer_t *out);
-void idn_challenge_answer_encode(idn_wr_t *w,
-				 const idn_challenge_answer_t *in);
+int idn_challenge_answer_decode(idn_bytes_t body, idn_challenge_answer_t *out);
+void idn_challenge_answer_encode(idn_wr_t *w, const idn_challenge_answer_t *in);
 
 /* "hash name string + signature bytes" inside a challenge answer or an
  * HS_SIGNED credential's signed_data. */
@@ -311,9 +309,9 @@ size_t idn_udp_frag(const idn_env_t *env, const uint8_t *msg, size_t msg_len,
 /* Reassembly of a multi-datagram message. buf must hold IDN_MSG_MAX bytes;
  * seen is a bitmap of IDN_MSG_MAX / IDN_UDP_PAYLOAD + 1 bits. */
 typedef struct {
-	idn_env_t env;   /* of the first datagram accepted */
+	idn_env_t env;	 /* of the first datagram accepted */
 	uint32_t nfrags; /* datagrams expected */
-	uint32_t got;    /* distinct datagrams received */
+	uint32_t got;	 /* distinct datagrams received */
 	uint8_t *buf;
 	uint8_t seen[(IDN_MSG_MAX / IDN_UDP_PAYLOAD + 1 + 7) / 8];
 	bool started;

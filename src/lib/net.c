@@ -90,8 +90,8 @@ struct idn_client {
 	int timeout_ms;
 	uint32_t next_id;
 	uint32_t session_id;
-	uint8_t *buf;     /* IDN_ENV_LEN + IDN_MSG_MAX: receive buffer */
-	uint8_t *reasm;   /* IDN_MSG_MAX: UDP reassembly */
+	uint8_t *buf;	/* IDN_ENV_LEN + IDN_MSG_MAX: receive buffer */
+	uint8_t *reasm; /* IDN_MSG_MAX: UDP reassembly */
 };
 
 int idn_client_open(int transport, const char *where, int timeout_ms,
@@ -141,7 +141,8 @@ int idn_client_open(int transport, const char *where, int timeout_ms,
 	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
-	c->next_id = (uint32_t)(ts.tv_nsec ^ (ts.tv_sec << 10) ^ getpid()) & 0x7fffffff;
+	c->next_id = (uint32_t)(ts.tv_nsec ^ (ts.tv_sec << 10) ^ getpid()) &
+		     0x7fffffff;
 	*out = c;
 	return 0;
 fail:
@@ -250,7 +251,8 @@ static int call_udp(idn_client_t *c, const idn_env_t *env, const uint8_t *msg,
 				continue;
 			if (pr <= 0)
 				break;
-			ssize_t n = recv(c->fd, c->buf, IDN_UDP_DGRAM_MAX + 64, 0);
+			ssize_t n =
+				recv(c->fd, c->buf, IDN_UDP_DGRAM_MAX + 64, 0);
 			if (n < 0) {
 				int e = errno;
 				free(r);

@@ -36,15 +36,16 @@ void idn_client_set_session(idn_client_t *c, uint32_t session_id);
 
 /* Called for every reply message; msg points at the message (no envelope),
  * valid during the call only. Return non-zero to stop waiting. */
-typedef int (*idn_reply_cb)(void *ctx, const idn_env_t *env,
-			    const uint8_t *msg, size_t len);
+typedef int (*idn_reply_cb)(void *ctx, const idn_env_t *env, const uint8_t *msg,
+			    size_t len);
 
 /* Sends one request message (header + body + credential, no envelope)
  * and delivers replies to cb until a reply without IDN_OF_CONTINUOUS
  * arrives (or cb returns non-zero). Over UDP the request is split into
  * datagrams as needed, replies are reassembled, and the request is retried
- * (3 tries, waiting 1/7, 2/7 and 4/7 of the timeout) on timeout. Returns 0, IDN_ETIMEOUT, IDN_EPROTO, -errno; a
- * UDP reply flagged truncated is delivered with env->flags showing it. */
+ * (3 tries, waiting 1/7, 2/7 and 4/7 of the timeout) on timeout. Returns 0,
+ * IDN_ETIMEOUT, IDN_EPROTO, -errno; a UDP reply flagged truncated is delivered
+ * with env->flags showing it. */
 int idn_client_call(idn_client_t *c, const uint8_t *msg, size_t len,
 		    idn_reply_cb cb, void *ctx);
 

@@ -17,12 +17,12 @@
 struct idn_resolver {
 	idn_resolver_opts_t o;
 	idn_arena_t arena;
-	uint8_t *req;    /* request being sent */
-	uint8_t *reply;  /* last reply message */
+	uint8_t *req;	/* request being sent */
+	uint8_t *reply; /* last reply message */
 	size_t reply_len;
 	bool truncated;
 	uint8_t *result; /* values of the final answer */
-	uint8_t *deleg;  /* values of the delegation being followed */
+	uint8_t *deleg;	 /* values of the delegation being followed */
 	size_t deleg_len;
 	uint32_t deleg_n;
 };
@@ -93,7 +93,8 @@ uint32_t idn_site_pick(const idn_hs_site_t *site, const idn_ident_t *id)
 	}
 	uint8_t up[IDN_IDENT_MAX];
 	for (size_t i = 0; i < n; i++)
-		up[i] = (p[i] >= 'a' && p[i] <= 'z') ? (uint8_t)(p[i] - 32) : p[i];
+		up[i] = (p[i] >= 'a' && p[i] <= 'z') ? (uint8_t)(p[i] - 32)
+						     : p[i];
 	uint8_t md[EVP_MAX_MD_SIZE];
 	unsigned mdlen = 0;
 	if (EVP_Digest(up, n, md, &mdlen, EVP_md5(), NULL) != 1 || mdlen < 4)
@@ -142,7 +143,8 @@ static unsigned deleg_candidates(idn_resolver_t *r, const idn_ident_t *id,
 		idn_value_t v;
 		idn_value_decode(&rd, &r->arena, &v);
 		idn_hs_site_t site;
-		if (rd.err || !idn_type_matches(v.type, idn_bytes_str("HS_SITE")) ||
+		if (rd.err ||
+		    !idn_type_matches(v.type, idn_bytes_str("HS_SITE")) ||
 		    idn_hs_site_decode(v.data, &r->arena, &site) != 0)
 			continue;
 		uint32_t first = idn_site_pick(&site, id);
@@ -151,8 +153,10 @@ static unsigned deleg_candidates(idn_resolver_t *r, const idn_ident_t *id,
 				&site.servers[(first + k) % site.nservers];
 			cand_t *cc = &c[n];
 			cc->udp[0] = cc->tcp[0] = 0;
-			idn_site_server_addr(s, IDN_PROTO_UDP, cc->udp, sizeof(cc->udp));
-			idn_site_server_addr(s, IDN_PROTO_TCP, cc->tcp, sizeof(cc->tcp));
+			idn_site_server_addr(s, IDN_PROTO_UDP, cc->udp,
+					     sizeof(cc->udp));
+			idn_site_server_addr(s, IDN_PROTO_TCP, cc->tcp,
+					     sizeof(cc->tcp));
 			if (cc->udp[0] || cc->tcp[0])
 				n++;
 		}
@@ -368,11 +372,12 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 				return 0;
 			}
 		} else {
-			for (unsigned i = 0; i < r->o.nroots && nc < MAX_CANDIDATES; i++) {
-				snprintf(cands[nc].udp, sizeof(cands[nc].udp), "%s",
-					 r->o.roots[i]);
-				snprintf(cands[nc].tcp, sizeof(cands[nc].tcp), "%s",
-					 r->o.roots[i]);
+			for (unsigned i = 0;
+			     i < r->o.nroots && nc < MAX_CANDIDATES; i++) {
+				snprintf(cands[nc].udp, sizeof(cands[nc].udp),
+					 "%s", r->o.roots[i]);
+				snprintf(cands[nc].tcp, sizeof(cands[nc].tcp),
+					 "%s", r->o.roots[i]);
 				nc++;
 			}
 		}
@@ -384,11 +389,13 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 			used = &cands[i];
 			if (err == 0)
 				break;
-			trace_to(trace, ctx, used->udp[0] ? used->udp : used->tcp,
-				 id, 0, idn_strerror(err));
+			trace_to(trace, ctx,
+				 used->udp[0] ? used->udp : used->tcp, id, 0,
+				 idn_strerror(err));
 		}
 		const char *server = used && used->udp[0] ? used->udp
-							   : used ? used->tcp : "";
+				     : used		  ? used->tcp
+							  : "";
 		if (err) {
 			if (have_deleg) {
 				memcpy(qtext, p, qlen);
@@ -403,16 +410,18 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 		idn_msg_t m;
 		if (idn_msg_decode(r->reply, r->reply_len, &m) != 0 ||
 		    m.hdr.rc == 0) {
-			fail(out, IDN_RC_ERROR, "malformed answer from %.120s", server);
+			fail(out, IDN_RC_ERROR, "malformed answer from %.120s",
+			     server);
 			trace_to(trace, ctx, server, id, 0, out->detail);
 			return 0;
 		}
 		uint32_t rc = m.hdr.rc;
 		if (rc == IDN_RC_SUCCESS) {
 			idn_values_body_t b;
-			if (idn_values_body_decode(m.rest, &r->arena, &b) != 0) {
-				fail(out, IDN_RC_ERROR, "malformed answer from %.120s",
-				     server);
+			if (idn_values_body_decode(m.rest, &r->arena, &b) !=
+			    0) {
+				fail(out, IDN_RC_ERROR,
+				     "malformed answer from %.120s", server);
 				return 0;
 			}
 			idn_bytes_t vs = values_section(m.rest, &b);
@@ -424,7 +433,8 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 			if (r->o.cache)
 				idn_cache_put(r->o.cache, id->key, id->key_len,
 					      IDN_CACHE_POSITIVE, rc, b.nvalues,
-					      vs.p, vs.len, out->ttl, idn_now_ms());
+					      vs.p, vs.len, out->ttl,
+					      idn_now_ms());
 			trace_to(trace, ctx, server, id, rc, "answer");
 			return 0;
 		}
@@ -432,17 +442,19 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 			out->rc = rc;
 			if (r->o.cache)
 				idn_cache_put(r->o.cache, id->key, id->key_len,
-					      IDN_CACHE_NEGATIVE, rc, 0, NULL, 0,
-					      1, idn_now_ms());
+					      IDN_CACHE_NEGATIVE, rc, 0, NULL,
+					      0, 1, idn_now_ms());
 			trace_to(trace, ctx, server, id, rc, "not found");
 			return 0;
 		}
-		if (rc != IDN_RC_PREFIX_REFERRAL && rc != IDN_RC_SERVICE_REFERRAL) {
+		if (rc != IDN_RC_PREFIX_REFERRAL &&
+		    rc != IDN_RC_SERVICE_REFERRAL) {
 			idn_bytes_t text = {NULL, 0};
 			idn_error_body_decode(m.rest, &text);
 			out->rc = rc;
-			snprintf(out->detail, sizeof(out->detail), "%s answered: %.*s",
-				 server, (int)(text.len > 150 ? 150 : text.len),
+			snprintf(out->detail, sizeof(out->detail),
+				 "%s answered: %.*s", server,
+				 (int)(text.len > 150 ? 150 : text.len),
 				 text.p ? (const char *)text.p : "");
 			trace_to(trace, ctx, server, id, rc, out->detail);
 			return 0;
@@ -454,18 +466,20 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 		uint32_t ql = 0;
 		if (idn_values_body_decode(m.rest, &r->arena, &b) != 0 ||
 		    idn_prefix_normalise(b.id.p, b.id.len, q, &ql) != 0) {
-			fail(out, IDN_RC_ERROR, "malformed referral from %.120s",
-			     server);
+			fail(out, IDN_RC_ERROR,
+			     "malformed referral from %.120s", server);
 			trace_to(trace, ctx, server, id, rc, out->detail);
 			return 0;
 		}
-		memcpy(qtext, b.id.p, b.id.len > IDN_IDENT_MAX ? IDN_IDENT_MAX : b.id.len);
+		memcpy(qtext, b.id.p,
+		       b.id.len > IDN_IDENT_MAX ? IDN_IDENT_MAX : b.id.len);
 		qtext[b.id.len > IDN_IDENT_MAX ? IDN_IDENT_MAX : b.id.len] = 0;
 		if (!covers(q, ql, p, plen) || ql <= qlen) {
 			trace_to(trace, ctx, server, id, rc, qtext);
 			fail(out, IDN_RC_RECURSION_COUNT,
 			     "referral loop: referred to %.100s, which is not more "
-			     "specific than the delegation followed", qtext);
+			     "specific than the delegation followed",
+			     qtext);
 			return 0;
 		}
 		char detail[IDN_IDENT_MAX + 32];
@@ -479,9 +493,9 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 			uint8_t key[5 + IDN_IDENT_MAX];
 			memcpy(key, "0.NA/", 5);
 			memcpy(key + 5, q, ql);
-			idn_cache_put(r->o.cache, key, 5 + ql, IDN_CACHE_REFERRAL,
-				      rc, b.nvalues, vs.p, vs.len,
-				      values_ttl(b.values, b.nvalues),
+			idn_cache_put(r->o.cache, key, 5 + ql,
+				      IDN_CACHE_REFERRAL, rc, b.nvalues, vs.p,
+				      vs.len, values_ttl(b.values, b.nvalues),
 				      idn_now_ms());
 		}
 		qlen = ql;

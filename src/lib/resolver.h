@@ -27,26 +27,25 @@ typedef struct idn_resolver idn_resolver_t;
 typedef struct {
 	const char *const *roots; /* root hints, "HOST:PORT" */
 	unsigned nroots;
-	idn_cache_t *cache;       /* NULL: no caching */
-	int timeout_ms;           /* per server, backoff inside; 0: 500 */
-	unsigned max_referrals;   /* 0: 8 */
-	unsigned ident_flags;     /* idn_ident_parse flags of this node */
+	idn_cache_t *cache;	/* NULL: no caching */
+	int timeout_ms;		/* per server, backoff inside; 0: 500 */
+	unsigned max_referrals; /* 0: 8 */
+	unsigned ident_flags;	/* idn_ident_parse flags of this node */
 } idn_resolver_opts_t;
 
 typedef struct {
-	uint32_t rc;        /* 1, 100, or an error code (6, 301, upstream's) */
+	uint32_t rc; /* 1, 100, or an error code (6, 301, upstream's) */
 	uint32_t nvalues;
 	idn_bytes_t values; /* rc 1: encoded values; valid until next call */
-	uint32_t ttl;       /* seconds the answer may be kept */
+	uint32_t ttl;	    /* seconds the answer may be kept */
 	bool from_cache;
-	unsigned queries;   /* upstream queries this resolution sent */
-	char detail[200];   /* for errors: what went wrong, for the client */
+	unsigned queries; /* upstream queries this resolution sent */
+	char detail[200]; /* for errors: what went wrong, for the client */
 } idn_resolution_t;
 
 /* Called for every upstream answer (or failure) when tracing. */
-typedef void (*idn_trace_fn)(void *ctx, const char *server,
-			     const char *ident, uint32_t rc,
-			     const char *detail);
+typedef void (*idn_trace_fn)(void *ctx, const char *server, const char *ident,
+			     uint32_t rc, const char *detail);
 
 /* Returns 0, IDN_EINVAL (no root hints) or -ENOMEM. The opts strings must
  * outlive the resolver. */

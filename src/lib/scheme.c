@@ -126,7 +126,8 @@ static long pct_decode(const char *s, size_t n, char *out, size_t cap)
 		if (c == '%') {
 			if (n - i < 3)
 				return -1;
-			int h = idn_hex_digit(s[i + 1]), l = idn_hex_digit(s[i + 2]);
+			int h = idn_hex_digit(s[i + 1]),
+			    l = idn_hex_digit(s[i + 2]);
 			if (h < 0 || l < 0)
 				return -1;
 			c = (char)(h * 16 + l);

@@ -80,8 +80,8 @@ int idn_seckey_answer(uint8_t alg, idn_bytes_t secret, idn_bytes_t nonce,
 	return w->err;
 }
 
-int idn_seckey_verify(idn_bytes_t secret, idn_bytes_t answer,
-		      idn_bytes_t nonce, idn_bytes_t digest)
+int idn_seckey_verify(idn_bytes_t secret, idn_bytes_t answer, idn_bytes_t nonce,
+		      idn_bytes_t digest)
 {
 	uint8_t mac[EVP_MAX_MD_SIZE], dk[64];
 	size_t ml;
@@ -108,7 +108,8 @@ int idn_seckey_verify(idn_bytes_t secret, idn_bytes_t answer,
 			return IDN_EMALFORMED;
 		err = pbkdf2(secret, salt, iter, bits, dk);
 		if (err == 0)
-			err = hmac("SHA1", dk, bits / 8, nonce, digest, mac, &ml);
+			err = hmac("SHA1", dk, bits / 8, nonce, digest, mac,
+				   &ml);
 		OPENSSL_cleanse(dk, sizeof(dk));
 		break;
 	}

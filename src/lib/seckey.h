@@ -38,7 +38,7 @@ int idn_seckey_answer(uint8_t alg, idn_bytes_t secret, idn_bytes_t nonce,
  * IDN_EAUTH when it does not match, IDN_EMALFORMED for a bad layout,
  * IDN_EUNSUPPORTED for an unknown algorithm or out-of-range PBKDF2
  * parameters. */
-int idn_seckey_verify(idn_bytes_t secret, idn_bytes_t answer,
-		      idn_bytes_t nonce, idn_bytes_t digest);
+int idn_seckey_verify(idn_bytes_t secret, idn_bytes_t answer, idn_bytes_t nonce,
+		      idn_bytes_t digest);
 
 #endif

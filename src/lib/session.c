@@ -77,8 +77,8 @@ int idn_session_open(const char *where, int timeout_ms, uint32_t lifetime,
 		return err;
 	}
 	/* mode 0: no session key; idnode's sessions authenticate only */
-	idn_session_req_t sr = {0, lifetime, idn_bytes(NULL, 0), 0,
-				idn_bytes(NULL, 0), idn_bytes(NULL, 0)};
+	idn_session_req_t sr = {0, lifetime,	       idn_bytes(NULL, 0),
+				0, idn_bytes(NULL, 0), idn_bytes(NULL, 0)};
 	idn_wr_init(&w, body, sizeof(body));
 	idn_session_req_encode(&w, &sr);
 	err = request(req, sizeof(req), IDN_OC_SESSION_SETUP,

@@ -11,8 +11,8 @@
  * server or database (a directory path holds neither form). */
 static bool is_pg(const char *path)
 {
-	static const char *const kw[] = {"host=", "hostaddr=", "dbname=",
-					 "service="};
+	static const char *const kw[] = {
+		"host=", "hostaddr=", "dbname=", "service="};
 	if (strncmp(path, "postgresql://", 13) == 0 ||
 	    strncmp(path, "postgres://", 11) == 0)
 		return true;

@@ -48,8 +48,8 @@ typedef struct {
 	 * key=value string (with "host=", "hostaddr=", "dbname=" or
 	 * "service=") of the primary, which takes the writes. */
 	const char *path;
-	uint64_t map_size;  /* LMDB: bytes reserved for the map; 0 = 64 GiB.
-			     * The file grows with the data, not with this. */
+	uint64_t map_size;    /* LMDB: bytes reserved for the map; 0 = 64 GiB.
+			       * The file grows with the data, not with this. */
 	unsigned max_readers; /* LMDB: 0 = 1024 */
 	/* PostgreSQL: connection strings of read-only replicas. Read
 	 * transactions use them round-robin and fall back to the primary;
@@ -58,8 +58,8 @@ typedef struct {
 	unsigned nreplicas;
 	/* Where a backend reports what its error codes cannot carry (for
 	 * PostgreSQL the server's message, a server going down or coming
-	 * back). level: 0 error, 1 warning, 2 info, 3 debug; msg is one line, valid
-	 * during the call. Called from any thread. NULL: stderr. */
+	 * back). level: 0 error, 1 warning, 2 info, 3 debug; msg is one line,
+	 * valid during the call. Called from any thread. NULL: stderr. */
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
 } idn_store_opts_t;
@@ -74,9 +74,9 @@ int idn_store_open(const idn_store_opts_t *o, idn_store_t **out);
 void idn_store_close(idn_store_t *s);
 
 typedef struct {
-	uint64_t records;   /* identifiers stored */
-	uint64_t prefixes;  /* homed prefixes */
-	uint64_t bytes_used;/* bytes of the store in use (pages * page size) */
+	uint64_t records;    /* identifiers stored */
+	uint64_t prefixes;   /* homed prefixes */
+	uint64_t bytes_used; /* bytes of the store in use (pages * page size) */
 	uint64_t map_size;
 } idn_store_stat_t;
 
@@ -97,7 +97,7 @@ uint64_t idn_rtxn_snapshot(idn_rtxn_t *t);
 void idn_rtxn_free(idn_rtxn_t *t);
 
 typedef struct {
-	idn_bytes_t id;     /* the identifier as first created */
+	idn_bytes_t id; /* the identifier as first created */
 	uint32_t nvalues;
 	idn_bytes_t values; /* nvalues encoded values, ascending index */
 } idn_record_t;
@@ -153,8 +153,8 @@ int idn_wtxn_get(idn_wtxn_t *t, const uint8_t *key, size_t keylen,
 
 /* Creates a record. IDN_EEXISTS if it exists and !overwrite (with
  * overwrite the record is replaced whole). */
-int idn_wtxn_create(idn_wtxn_t *t, const idn_ident_t *id,
-		    const idn_value_t *v, uint32_t n, bool overwrite);
+int idn_wtxn_create(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		    uint32_t n, bool overwrite);
 /* Deletes a record. IDN_ENOTFOUND. */
 int idn_wtxn_delete(idn_wtxn_t *t, const idn_ident_t *id);
 /* Adds values. IDN_ENOTFOUND; IDN_EVALEXISTS if an index is taken and
@@ -163,12 +163,12 @@ int idn_wtxn_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
 		 uint32_t n, bool overwrite);
 /* Replaces values by index. IDN_ENOTFOUND; IDN_EVALNOTFOUND if an index is
  * absent. */
-int idn_wtxn_modify(idn_wtxn_t *t, const idn_ident_t *id,
-		    const idn_value_t *v, uint32_t n);
+int idn_wtxn_modify(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		    uint32_t n);
 /* Removes values by index. IDN_ENOTFOUND; IDN_EVALNOTFOUND if an index is
  * absent. */
-int idn_wtxn_remove(idn_wtxn_t *t, const idn_ident_t *id,
-		    const uint32_t *idx, uint32_t n);
+int idn_wtxn_remove(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
+		    uint32_t n);
 /* Homes a normalised prefix (idempotent). */
 int idn_wtxn_home(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
 /* Unhomes a prefix. IDN_ENOTFOUND if it was not homed. */

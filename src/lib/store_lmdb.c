@@ -48,9 +48,9 @@
 #include "record.h"
 #include "store_lmdb_index.h"
 
-#define KEY_MAX 511    /* LMDB's default MDB_MAXKEYSIZE, checked at open */
-#define KEY_DIRECT 478 /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
-#define SCHEMA_VERSION 3u   /* the search index of declared types */
+#define KEY_MAX 511	  /* LMDB's default MDB_MAXKEYSIZE, checked at open */
+#define KEY_DIRECT 478	  /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
+#define SCHEMA_VERSION 3u /* the search index of declared types */
 #define SCHEMA_UNINDEXED 1u /* before the search index: upgraded at open */
 #define SCHEMA_ALLTYPES 2u  /* every type indexed: upgraded at open */
 #define MAP_DEFAULT ((uint64_t)64 << 30)
@@ -790,13 +790,13 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 	if (rc != MDB_KEYEXIST)
 		return poison(t, rc);
 	if (!overwrite)
-		return IDN_EEXISTS; /* also a bad blob, or a hashed key's twin */
+		return IDN_EEXISTS; /* also a bad blob, or a hashed key's twin
+				     */
 	/* d is the record there: replace it, unindexing what it held
 	 * (a bad blob, or another identifier's, has nothing to unindex) */
 	idn_record_t old;
 	bool had = idn__record_parse(d.mv_data, d.mv_size, &old) == 0 &&
-		   idn_ascii_caseeq(old.id.p, old.id.len, id->key,
-				    id->key_len);
+		   idn_ascii_caseeq(old.id.p, old.id.len, id->key, id->key_len);
 	err = idn__lidx_stage(&s->ix, &k, had ? &old : NULL, &s->rs);
 	if (err)
 		return err;

@@ -53,8 +53,9 @@ static size_t term_key(idn_bytes_t type, idn_bytes_t data, uint8_t *out)
 
 enum { DB_VALS = 0, DB_CTIME = 1 };
 #define ENT_HDR 6u
-#define FLUSH_BYTES ((size_t)64 << 20) /* apply before the buffer grows past   \
-					*/
+#define FLUSH_BYTES                                                            \
+	((size_t)64 << 20) /* apply before the buffer grows past               \
+			    */
 
 static int reserve(idn__lidx_t *ix, size_t more)
 {
@@ -495,8 +496,8 @@ static int walk_records(MDB_txn *txn, MDB_dbi records, idn__lidx_t *ix,
 }
 
 /* Stages the creation time entry of one record (walk_records). */
-static int ctime_one(idn__lidx_t *ix, const MDB_val *k,
-		     const idn_record_t *rec, void *ctx)
+static int ctime_one(idn__lidx_t *ix, const MDB_val *k, const idn_record_t *rec,
+		     void *ctx)
 {
 	(void)ctx;
 	if (rec->nvalues == 0)
@@ -615,8 +616,8 @@ static int add_one(void *ctx, uint32_t ts, uint8_t perms, idn_bytes_t type,
 
 /* Stages the entries of one record's values of type *ctx
  * (walk_records). */
-static int type_one(idn__lidx_t *ix, const MDB_val *k,
-		    const idn_record_t *rec, void *ctx)
+static int type_one(idn__lidx_t *ix, const MDB_val *k, const idn_record_t *rec,
+		    void *ctx)
 {
 	adder_t a = {ix, *(const idn_bytes_t *)ctx, k, 0};
 	idn__values_each(rec->values, rec->nvalues, add_one, &a);

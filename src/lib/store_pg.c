@@ -80,11 +80,11 @@
 #include "ident.h"
 
 #define SCHEMA_VERSION 3
-#define LIST_PAGE 1000   /* rows per listing query */
-#define DOWN_MS 1000     /* an unreachable server is left alone this long */
-#define FALLBACK_MS 5000 /* a reader on the primary retries replicas after */
+#define LIST_PAGE 1000	  /* rows per listing query */
+#define DOWN_MS 1000	  /* an unreachable server is left alone this long */
+#define FALLBACK_MS 5000  /* a reader on the primary retries replicas after */
 #define HOMED_TTL_MS 1000 /* the homed prefixes are read again after */
-#define HOMED_MAX 4096   /* more homed prefixes than this: no cache */
+#define HOMED_MAX 4096	  /* more homed prefixes than this: no cache */
 
 /* ---- statements ---- */
 
@@ -111,10 +111,11 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_PUT_HEAD] = "INSERT INTO idn_records (ident_key, idx, enc) "
 		       "VALUES ($1, -1, $2) ON CONFLICT (ident_key, idx) "
 		       "DO UPDATE SET enc = excluded.enc",
-	[S_PUT] = "INSERT INTO idn_records (ident_key, idx, enc) "
-		  "SELECT $1, u.idx, u.enc "
-		  "FROM unnest($2::int8[], $3::bytea[]) AS u (idx, enc) "
-		  "ON CONFLICT (ident_key, idx) DO UPDATE SET enc = excluded.enc",
+	[S_PUT] =
+		"INSERT INTO idn_records (ident_key, idx, enc) "
+		"SELECT $1, u.idx, u.enc "
+		"FROM unnest($2::int8[], $3::bytea[]) AS u (idx, enc) "
+		"ON CONFLICT (ident_key, idx) DO UPDATE SET enc = excluded.enc",
 	[S_DEL] = "DELETE FROM idn_records WHERE ident_key = $1 "
 		  "AND idx = ANY ($2::int8[])",
 	[S_DEL_EXCEPT] = "DELETE FROM idn_records WHERE ident_key = $1 "
@@ -125,14 +126,17 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_UNHOME] = "DELETE FROM idn_prefixes WHERE prefix_key = $1",
 	[S_LOG] = "INSERT INTO idn_change_log (ident_key, op) VALUES ($1, $2)",
 	/* a batch of creates with overwrite, in key order (w_flush) */
-	[S_B_HEAD] = "INSERT INTO idn_records (ident_key, idx, enc) "
-		     "SELECT u.k, -1, u.t "
-		     "FROM unnest($1::bytea[], $2::bytea[]) AS u (k, t) "
-		     "ON CONFLICT (ident_key, idx) DO UPDATE SET enc = excluded.enc",
-	[S_B_DEL] = "DELETE FROM idn_records WHERE ident_key = ANY ($1::bytea[]) "
-		    "AND idx >= 0",
-	[S_B_PUT] = "INSERT INTO idn_records (ident_key, idx, enc) "
-		    "SELECT * FROM unnest($1::bytea[], $2::int8[], $3::bytea[])",
+	[S_B_HEAD] =
+		"INSERT INTO idn_records (ident_key, idx, enc) "
+		"SELECT u.k, -1, u.t "
+		"FROM unnest($1::bytea[], $2::bytea[]) AS u (k, t) "
+		"ON CONFLICT (ident_key, idx) DO UPDATE SET enc = excluded.enc",
+	[S_B_DEL] =
+		"DELETE FROM idn_records WHERE ident_key = ANY ($1::bytea[]) "
+		"AND idx >= 0",
+	[S_B_PUT] =
+		"INSERT INTO idn_records (ident_key, idx, enc) "
+		"SELECT * FROM unnest($1::bytea[], $2::int8[], $3::bytea[])",
 	[S_B_LOG] = "INSERT INTO idn_change_log (ident_key, op) "
 		    "SELECT u.k, 'create' FROM unnest($1::bytea[]) AS u (k)",
 	/* search (store_pg_search.c): a batch of candidate identifiers,
@@ -145,13 +149,12 @@ static const char *const stmt_sql[S_COUNT] = {
 		"AND md5(" PG_TERM ") = $1::text "
 		"AND ident_key > $2 AND ident_key >= $3 AND ident_key < $4 "
 		"ORDER BY ident_key LIMIT 128",
-	[S_SEARCH_TIME] =
-		"SELECT " PG_TS " AS t, ident_key "
-		"FROM idn_records WHERE idx >= 0 "
-		"AND (" PG_TS ", ident_key) > ($1::bytea, $2::bytea) "
-		"AND " PG_TS " <= $3::bytea "
-		"AND ident_key >= $4 AND ident_key < $5 "
-		"ORDER BY 1, 2 LIMIT 128",
+	[S_SEARCH_TIME] = "SELECT " PG_TS " AS t, ident_key "
+			  "FROM idn_records WHERE idx >= 0 "
+			  "AND (" PG_TS ", ident_key) > ($1::bytea, $2::bytea) "
+			  "AND " PG_TS " <= $3::bytea "
+			  "AND ident_key >= $4 AND ident_key < $5 "
+			  "ORDER BY 1, 2 LIMIT 128",
 	/* for the rest of a search: without statistics (a table just
 	 * loaded) the planner takes the LIMIT queries above for a few rows
 	 * and plans a bitmap scan of every match and a sort (0.6 s on 100 000
@@ -219,8 +222,8 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	" SELECT DISTINCT substring(enc from 19 for " PG_TL "::int)"
 	" FROM idn_records WHERE idx >= 0 AND length(enc) >= 22"
 	" AND " PG_TL " BETWEEN 1 AND 255 AND " PG_NOT_HS
-	" AND position('\\x00'::bytea in substring(enc from 19 for "
-	PG_TL "::int)) = 0"
+	" AND position('\\x00'::bytea in substring(enc from 19 for " PG_TL
+	"::int)) = 0"
 	" ON CONFLICT (type) DO NOTHING;"
 	/* the empty type: the creation time, indexed by version 2 */
 	"INSERT INTO idn_index_types (type) SELECT ''::bytea"
@@ -319,13 +322,15 @@ int idn__pg_error(pstore_t *s, pconn_t *pc, const PGresult *r)
 	if (r == NULL || PQstatus(pc->c) == CONNECTION_BAD) {
 		pc->broken = true;
 		idn__pg_log(s, 0, "postgresql %s: connection lost: %s", who,
-		     r ? PQresultErrorMessage(r) : PQerrorMessage(pc->c));
+			    r ? PQresultErrorMessage(r)
+			      : PQerrorMessage(pc->c));
 		return IDN_ESTORE;
 	}
 	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
 	int err = idn__pg_sqlstate_error(st);
-	idn__pg_log(s, err == -EAGAIN ? 2 : 1, "postgresql %s: %s (SQLSTATE %s)", who,
-	     PQresultErrorMessage(r), st ? st : "none");
+	idn__pg_log(s, err == -EAGAIN ? 2 : 1,
+		    "postgresql %s: %s (SQLSTATE %s)", who,
+		    PQresultErrorMessage(r), st ? st : "none");
 	return err;
 }
 
@@ -422,7 +427,8 @@ void idn__pg_server_mark(pstore_t *s, int i, bool up)
 	s->srv[i].down_until = up ? 0 : idn__pg_now_ms() + DOWN_MS;
 	pthread_mutex_unlock(&s->mu);
 	if (up && was_down)
-		idn__pg_log(s, 2, "postgresql %s: reachable again", s->srv[i].label);
+		idn__pg_log(s, 2, "postgresql %s: reachable again",
+			    s->srv[i].label);
 }
 
 void idn__pg_close(pconn_t *pc)
@@ -438,7 +444,7 @@ void idn__pg_close(pconn_t *pc)
 /* Queues a prepared statement; its parameters are binary, and so are the
  * results. */
 int idn__pg_send(pstore_t *s, pconn_t *pc, enum stmt st, int n,
-		   const char *const *vals, const int *lens)
+		 const char *const *vals, const int *lens)
 {
 	static const int fmts[8] = {1, 1, 1, 1, 1, 1, 1, 1};
 	char name[8];
@@ -556,29 +562,36 @@ bool idn__pg_ready(pstore_t *s, pconn_t *pc)
 int idn__pg_connect(pstore_t *s, int i, pconn_t *pc)
 {
 	/* Defaults first: what the connection string says wins. */
-	const char *kw[] = {"connect_timeout", "tcp_user_timeout",
-			    "fallback_application_name", "target_session_attrs",
-			    "dbname", NULL};
-	const char *val[] = {"5", "10000", "idnode",
+	const char *kw[] = {"connect_timeout",
+			    "tcp_user_timeout",
+			    "fallback_application_name",
+			    "target_session_attrs",
+			    "dbname",
+			    NULL};
+	const char *val[] = {"5",
+			     "10000",
+			     "idnode",
 			     i == 0 ? "read-write" : "any",
-			     s->srv[i].conninfo, NULL};
+			     s->srv[i].conninfo,
+			     NULL};
 	idn__pg_close(pc);
 	pc->srv = i;
 	pc->c = PQconnectdbParams(kw, val, 1);
 	if (pc->c == NULL) {
-		idn__pg_log(s, 0, "postgresql %s: out of memory", s->srv[i].label);
+		idn__pg_log(s, 0, "postgresql %s: out of memory",
+			    s->srv[i].label);
 		idn__pg_server_mark(s, i, false);
 		return IDN_ESTORE;
 	}
 	if (PQstatus(pc->c) != CONNECTION_OK) {
-		idn__pg_log(s, 0, "postgresql %s: cannot connect: %s", s->srv[i].label,
-		     PQerrorMessage(pc->c));
+		idn__pg_log(s, 0, "postgresql %s: cannot connect: %s",
+			    s->srv[i].label, PQerrorMessage(pc->c));
 		goto fail;
 	}
 	PQsetNoticeReceiver(pc->c, notice, s);
 	if (!PQenterPipelineMode(pc->c)) {
 		idn__pg_log(s, 0, "postgresql %s: no pipeline mode: %s",
-		     s->srv[i].label, PQerrorMessage(pc->c));
+			    s->srv[i].label, PQerrorMessage(pc->c));
 		goto fail;
 	}
 	for (int st = 0; st < S_COUNT; st++) {
@@ -639,7 +652,8 @@ static int schema_version(pstore_t *s, pconn_t *pc, int *version)
 static int migrate(pstore_t *s, pconn_t *pc, bool last)
 {
 	int err = 0, version = 0;
-	PGresult *r = exec1(s, pc, "BEGIN ISOLATION LEVEL READ COMMITTED", &err);
+	PGresult *r =
+		exec1(s, pc, "BEGIN ISOLATION LEVEL READ COMMITTED", &err);
 	if (r == NULL)
 		return err;
 	PQclear(r);
@@ -654,10 +668,11 @@ static int migrate(pstore_t *s, pconn_t *pc, bool last)
 	if (err == 0)
 		err = schema_version(s, pc, &version);
 	if (err == 0 && version > SCHEMA_VERSION) {
-		idn__pg_log(s, 0,
-		     "postgresql primary: schema version %d is newer than "
-		     "this idnode's %d",
-		     version, SCHEMA_VERSION);
+		idn__pg_log(
+			s, 0,
+			"postgresql primary: schema version %d is newer than "
+			"this idnode's %d",
+			version, SCHEMA_VERSION);
 		err = IDN_ECORRUPT;
 	}
 	for (int v = version + 1; err == 0 && v <= SCHEMA_VERSION; v++) {
@@ -674,8 +689,9 @@ static int migrate(pstore_t *s, pconn_t *pc, bool last)
 		if (r == NULL)
 			break;
 		PQclear(r);
-		idn__pg_log(s, 2, "postgresql primary: schema migrated to version %d",
-		     v);
+		idn__pg_log(s, 2,
+			    "postgresql primary: schema migrated to version %d",
+			    v);
 	}
 	if (err == 0) {
 		r = exec1(s, pc, "COMMIT", &err);
@@ -705,8 +721,10 @@ static int check_replicas(pstore_t *s)
 		pc.c = PQconnectdbParams(kw, val, 1);
 		if (pc.c == NULL || PQstatus(pc.c) != CONNECTION_OK) {
 			if (pc.c)
-				idn__pg_log(s, 1, "postgresql %s: cannot connect: %s",
-				     s->srv[i].label, PQerrorMessage(pc.c));
+				idn__pg_log(s, 1,
+					    "postgresql %s: cannot connect: %s",
+					    s->srv[i].label,
+					    PQerrorMessage(pc.c));
 			idn__pg_close(&pc);
 			continue;
 		}
@@ -714,9 +732,10 @@ static int check_replicas(pstore_t *s)
 		int err = schema_version(s, &pc, &version);
 		idn__pg_close(&pc);
 		if (err == 0 && version == SCHEMA_VERSION) {
-			idn__pg_log(s, 1,
-			     "postgresql: primary unreachable, starting on "
-			     "replicas; writes fail until it returns");
+			idn__pg_log(
+				s, 1,
+				"postgresql: primary unreachable, starting on "
+				"replicas; writes fail until it returns");
 			return 0;
 		}
 		if (err == 0)
@@ -799,10 +818,13 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 		}
 		set_label(&s->srv[i], (int)i);
 		char *msg = NULL;
-		PQconninfoOption *opt = PQconninfoParse(s->srv[i].conninfo, &msg);
+		PQconninfoOption *opt =
+			PQconninfoParse(s->srv[i].conninfo, &msg);
 		if (opt == NULL) {
-			idn__pg_log(s, 0, "postgresql %s: bad connection string: %s",
-			     s->srv[i].label, msg ? msg : "out of memory");
+			idn__pg_log(s, 0,
+				    "postgresql %s: bad connection string: %s",
+				    s->srv[i].label,
+				    msg ? msg : "out of memory");
 			PQfreemem(msg);
 			pstore_free(s);
 			return IDN_EINVAL;
@@ -818,7 +840,8 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 	}
 	int err = IDN_ESTORE;
 	for (int attempt = 0; attempt < 5; attempt++) {
-		const char *kw[] = {"connect_timeout", "fallback_application_name",
+		const char *kw[] = {"connect_timeout",
+				    "fallback_application_name",
 				    "target_session_attrs", "dbname", NULL};
 		const char *val[] = {"5", "idnode", "read-write",
 				     s->srv[0].conninfo, NULL};
@@ -826,8 +849,10 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 		pc->c = PQconnectdbParams(kw, val, 1);
 		if (pc->c == NULL || PQstatus(pc->c) != CONNECTION_OK) {
 			if (pc->c)
-				idn__pg_log(s, 0, "postgresql primary: cannot connect: %s",
-				     PQerrorMessage(pc->c));
+				idn__pg_log(
+					s, 0,
+					"postgresql primary: cannot connect: %s",
+					PQerrorMessage(pc->c));
 			idn__pg_close(pc);
 			err = s->nsrv > 1 ? check_replicas(s) : IDN_ESTORE;
 			if (err == 0)
@@ -901,7 +926,8 @@ static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
 		if (err)
 			return err;
 		if (first)
-			err = idn__pg_send(s, &t->pc, S_BEGIN_READ, 0, NULL, NULL);
+			err = idn__pg_send(s, &t->pc, S_BEGIN_READ, 0, NULL,
+					   NULL);
 		if (err == 0)
 			err = idn__pg_send(s, &t->pc, st, n, vals, lens);
 		if (err == 0)
@@ -920,8 +946,8 @@ static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
 	}
 }
 
-int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n,
-		   const char *const *vals, const int *lens, PGresult **res)
+int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n, const char *const *vals,
+		   const int *lens, PGresult **res)
 {
 	return r_query(prtxn(t), st, n, vals, lens, res);
 }
@@ -986,10 +1012,10 @@ static void pg_rtxn_free(idn_rtxn_t *base)
 	free(t);
 }
 
-/* The bytes idn__pg_build_record needs for a header of idlen bytes and the value
- * rows vrow0.. of v. Returns 0 or IDN_ECORRUPT (too many values). */
+/* The bytes idn__pg_build_record needs for a header of idlen bytes and the
+ * value rows vrow0.. of v. Returns 0 or IDN_ECORRUPT (too many values). */
 int idn__pg_record_size(size_t idlen, const PGresult *v, int vrow0,
-		       size_t *size)
+			size_t *size)
 {
 	if (PQntuples(v) - vrow0 > IDN_VALUES_MAX)
 		return IDN_ECORRUPT;
@@ -1001,13 +1027,13 @@ int idn__pg_record_size(size_t idlen, const PGresult *v, int vrow0,
 }
 
 /* Checks a record read from its rows and copies it into dst (of
- * idn__pg_record_size bytes): the identifier, from column hcol of row 0 of h, then
- * the values section, from the rows vrow0.. of v (columns idx, enc) in
+ * idn__pg_record_size bytes): the identifier, from column hcol of row 0 of h,
+ * then the values section, from the rows vrow0.. of v (columns idx, enc) in
  * index order. key: what the identifier must equal up to ASCII case.
  * Returns 0 or IDN_ECORRUPT. */
 int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
-			int vrow0, uint8_t *dst, const uint8_t *key,
-			size_t keylen, idn_record_t *out)
+			 int vrow0, uint8_t *dst, const uint8_t *key,
+			 size_t keylen, idn_record_t *out)
 {
 	size_t idlen = (size_t)PQgetlength(h, 0, hcol);
 	if (idlen == 0 || idlen > IDN_IDENT_MAX)
@@ -1058,12 +1084,14 @@ static int pg_get(idn_rtxn_t *base, const uint8_t *key, size_t keylen,
 		   get_i64((const uint8_t *)PQgetvalue(r, 0, 0)) != -1) {
 		err = IDN_ECORRUPT; /* values without a header */
 	} else {
-		err = idn__pg_record_size((size_t)PQgetlength(r, 0, 1), r, 1, &size);
+		err = idn__pg_record_size((size_t)PQgetlength(r, 0, 1), r, 1,
+					  &size);
 	}
 	if (err == 0) {
 		/* the header row's enc is column 1 */
 		uint8_t *dst = idn_arena_alloc(&t->arena, size);
-		err = dst ? idn__pg_build_record(r, 1, r, 1, dst, key, keylen, out)
+		err = dst ? idn__pg_build_record(r, 1, r, 1, dst, key, keylen,
+						 out)
 			  : -ENOMEM;
 	}
 	PQclear(r);
@@ -1123,9 +1151,9 @@ static int homed_cached(prtxn_t *t, const uint8_t *prefix, size_t len)
 	pthread_mutex_lock(&s->mu);
 	uint64_t gen = s->homed_gen;
 	if (s->homed_at && now - s->homed_at < HOMED_TTL_MS)
-		hit = s->homed_many ? ASK_SERVER
-				    : homed_find(s->homed, s->homed_len,
-						 prefix, len);
+		hit = s->homed_many
+			      ? ASK_SERVER
+			      : homed_find(s->homed, s->homed_len, prefix, len);
 	pthread_mutex_unlock(&s->mu);
 	if (hit >= 0)
 		return hit;
@@ -1138,8 +1166,8 @@ static int homed_cached(prtxn_t *t, const uint8_t *prefix, size_t len)
 		return err;
 	}
 	bool many = h.n > HOMED_MAX;
-	hit = many || h.err ? ASK_SERVER : homed_find(h.b.p, h.b.len, prefix,
-						      len);
+	hit = many || h.err ? ASK_SERVER
+			    : homed_find(h.b.p, h.b.len, prefix, len);
 	pthread_mutex_lock(&s->mu);
 	if (gen == s->homed_gen && h.err == 0) {
 		free(s->homed);

@@ -56,7 +56,7 @@ enum stmt {
 
 typedef struct {
 	char *conninfo;
-	char label[80];    /* "primary" / "replica 1", and host:port once known */
+	char label[80]; /* "primary" / "replica 1", and host:port once known */
 	int64_t down_until; /* monotonic ms; 0: up */
 } server_t;
 
@@ -92,7 +92,6 @@ typedef struct {
 	uint8_t *p;
 	size_t len, cap;
 } buf_t;
-
 
 static inline pstore_t *idn__pstore(idn_store_t *s)
 {
@@ -149,15 +148,18 @@ int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
  * written and reported; the index keeps its MD5. PG_TS is the value's
  * timestamp, 4 bytes big-endian, which sort as numbers. The term index
  * leaves out the values of HS_ types (PG_NOT_HS), as search.h says. */
-#define PG_TL "((get_byte(enc, 14)::int8 << 24) | (get_byte(enc, 15)::int8 << 16)" \
+#define PG_TL                                                                  \
+	"((get_byte(enc, 14)::int8 << 24) | (get_byte(enc, 15)::int8 << 16)"   \
 	" | (get_byte(enc, 16)::int8 << 8) | get_byte(enc, 17)::int8)"
-#define PG_DL "((get_byte(enc, (18 + " PG_TL ")::int)::int8 << 24)" \
-	" | (get_byte(enc, (19 + " PG_TL ")::int)::int8 << 16)" \
-	" | (get_byte(enc, (20 + " PG_TL ")::int)::int8 << 8)" \
+#define PG_DL                                                                  \
+	"((get_byte(enc, (18 + " PG_TL ")::int)::int8 << 24)"                  \
+	" | (get_byte(enc, (19 + " PG_TL ")::int)::int8 << 16)"                \
+	" | (get_byte(enc, (20 + " PG_TL ")::int)::int8 << 8)"                 \
 	" | get_byte(enc, (21 + " PG_TL ")::int)::int8)"
-#define PG_TERM "(CASE WHEN length(enc) < 22 THEN NULL" \
-	" WHEN " PG_TL " > length(enc) - 22 THEN NULL" \
-	" ELSE substring(enc from 15 for least(length(enc)::int8," \
+#define PG_TERM                                                                \
+	"(CASE WHEN length(enc) < 22 THEN NULL"                                \
+	" WHEN " PG_TL " > length(enc) - 22 THEN NULL"                         \
+	" ELSE substring(enc from 15 for least(length(enc)::int8,"             \
 	" 8 + " PG_TL " + " PG_DL ")::int) END)"
 #define PG_TS "substring(enc from 5 for 4)"
 /* Not a value of an HS_ type (search.h): its type begins at byte 18. */
@@ -165,8 +167,8 @@ int idn__pg_build_record(const PGresult *h, int hcol, const PGresult *v,
 
 /* Runs a read statement in t's snapshot (store_pg.c); *res is the
  * caller's to clear. Returns 0 or a translated error. */
-int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n,
-		   const char *const *vals, const int *lens, PGresult **res);
+int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n, const char *const *vals,
+		   const int *lens, PGresult **res);
 /* Runs nq one-parameter statements st in t's snapshot, which a query
  * through idn__pg_rquery has begun, in one round trip; res[0..nq) are the
  * caller's to clear. Returns 0 or a translated error. */
@@ -193,8 +195,8 @@ int idn__pg_create(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
 int idn__pg_delete(idn_wtxn_t *t, const idn_ident_t *id);
 int idn__pg_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
 		uint32_t n, bool overwrite);
-int idn__pg_modify(idn_wtxn_t *t, const idn_ident_t *id,
-		   const idn_value_t *v, uint32_t n);
+int idn__pg_modify(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		   uint32_t n);
 int idn__pg_remove(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
 		   uint32_t n);
 int idn__pg_home(idn_wtxn_t *t, const uint8_t *prefix, size_t len);

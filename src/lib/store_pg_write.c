@@ -24,11 +24,11 @@ typedef struct {
 	idn__rset_t rs; /* the record an operation edits */
 	buf_t rec;	/* the record read: header, then values */
 	buf_t a1, a2, a3, a4, a5; /* array parameters */
-	buf_t stage;	/* creates with overwrite not sent yet (w_stage) */
+	buf_t stage; /* creates with overwrite not sent yet (w_stage) */
 	uint32_t nstaged;
-	uint32_t *old;	/* indexes before an edit */
+	uint32_t *old; /* indexes before an edit */
 	uint32_t oldcap;
-	bool homing;	/* home/unhome: the commit drops the cache */
+	bool homing; /* home/unhome: the commit drops the cache */
 } pwtxn_t;
 
 static int w_flush(pwtxn_t *t);
@@ -186,7 +186,8 @@ static int w_room(pwtxn_t *t, unsigned need)
 static int w_send(pwtxn_t *t, enum stmt st, int n, const char *const *vals,
 		  const int *lens)
 {
-	int err = idn__pg_send(idn__pstore(t->base.store), t->pc, st, n, vals, lens);
+	int err = idn__pg_send(idn__pstore(t->base.store), t->pc, st, n, vals,
+			       lens);
 	if (err)
 		t->err = err;
 	return err;
@@ -310,8 +311,7 @@ static int w_flush(pwtxn_t *t)
 		const char *pv[3] = {(const char *)t->a3.p,
 				     (const char *)t->a4.p,
 				     (const char *)t->a5.p};
-		int plen[3] = {(int)t->a3.len, (int)t->a4.len,
-			       (int)t->a5.len};
+		int plen[3] = {(int)t->a3.len, (int)t->a4.len, (int)t->a5.len};
 		err = w_send(t, S_B_PUT, 3, pv, plen);
 	}
 	if (err == 0)
@@ -375,20 +375,20 @@ static int w_lock_read(pwtxn_t *t, const uint8_t *key, size_t keylen,
 	if (PQntuples(r[0]) == 0)
 		err = IDN_ENOTFOUND;
 	else
-		err = idn__pg_record_size((size_t)PQgetlength(r[0], 0, 0), r[1], 0,
-				  &size);
+		err = idn__pg_record_size((size_t)PQgetlength(r[0], 0, 0), r[1],
+					  0, &size);
 	if (err == 0)
 		err = idn__pg_buf_reserve(&t->rec, size);
 	if (err == 0)
-		err = idn__pg_build_record(r[0], 0, r[1], 0, t->rec.p, key, keylen,
-				   out);
+		err = idn__pg_build_record(r[0], 0, r[1], 0, t->rec.p, key,
+					   keylen, out);
 	PQclear(r[0]);
 	PQclear(r[1]);
 	return err;
 }
 
 int idn__pg_wtxn_get(idn_wtxn_t *base, const uint8_t *key, size_t keylen,
-		       idn_record_t *out)
+		     idn_record_t *out)
 {
 	pwtxn_t *t = pwtxn(base);
 	if (w_flush(t))
@@ -463,7 +463,7 @@ static int old_reserve(pwtxn_t *t, uint32_t n)
 }
 
 int idn__pg_create(idn_wtxn_t *base, const idn_ident_t *id,
-		     const idn_value_t *v, uint32_t n, bool overwrite)
+		   const idn_value_t *v, uint32_t n, bool overwrite)
 {
 	pwtxn_t *t = pwtxn(base);
 	if (t->err)
@@ -600,19 +600,19 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 }
 
 int idn__pg_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
-		  uint32_t n, bool overwrite)
+		uint32_t n, bool overwrite)
 {
 	return edit(t, id, overwrite ? OP_ADD_OVERWRITE : OP_ADD, v, NULL, n);
 }
 
-int idn__pg_modify(idn_wtxn_t *t, const idn_ident_t *id,
-		     const idn_value_t *v, uint32_t n)
+int idn__pg_modify(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
+		   uint32_t n)
 {
 	return edit(t, id, OP_MODIFY, v, NULL, n);
 }
 
-int idn__pg_remove(idn_wtxn_t *t, const idn_ident_t *id,
-		     const uint32_t *idx, uint32_t n)
+int idn__pg_remove(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
+		   uint32_t n)
 {
 	return edit(t, id, OP_REMOVE, NULL, idx, n);
 }

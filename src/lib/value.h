@@ -35,7 +35,7 @@ typedef struct {
 	uint32_t timestamp; /* Unix seconds of last change */
 	uint8_t ttl_type;   /* IDN_TTL_* */
 	uint32_t ttl;
-	uint8_t perms;      /* IDN_PERM_* bits */
+	uint8_t perms; /* IDN_PERM_* bits */
 	idn_bytes_t type;
 	idn_bytes_t data;
 	uint32_t nrefs;
@@ -111,8 +111,12 @@ void idn_hs_vlist_encode(idn_wr_t *w, const idn_hs_vlist_t *in);
 enum { IDN_SITE_PRIMARY = 0x80, IDN_SITE_MULTI_PRIMARY = 0x40 };
 enum { IDN_HASH_PREFIX = 0, IDN_HASH_SUFFIX = 1, IDN_HASH_WHOLE = 2 };
 enum { IDN_IF_ADMIN = 1, IDN_IF_QUERY = 2, IDN_IF_BOTH = 3 };
-enum { IDN_PROTO_UDP = 0, IDN_PROTO_TCP = 1, IDN_PROTO_HTTP = 2,
-       IDN_PROTO_HTTPS = 3 };
+enum {
+	IDN_PROTO_UDP = 0,
+	IDN_PROTO_TCP = 1,
+	IDN_PROTO_HTTP = 2,
+	IDN_PROTO_HTTPS = 3
+};
 
 typedef struct {
 	uint8_t type;  /* IDN_IF_* */
@@ -137,7 +141,7 @@ typedef struct {
 	uint16_t version; /* 1 */
 	uint8_t major, minor;
 	uint16_t serial;
-	uint8_t flags; /* IDN_SITE_* */
+	uint8_t flags;	     /* IDN_SITE_* */
 	uint8_t hash_option; /* IDN_HASH_* */
 	idn_bytes_t hash_filter;
 	uint32_t nattrs;

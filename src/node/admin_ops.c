@@ -9,15 +9,15 @@
 #include "tplcheck.h"
 #include "value.h"
 
-static int stamp_and_check(handler_t *h, idn_value_t *v, uint32_t n,
-			   reply_t *r)
+static int stamp_and_check(handler_t *h, idn_value_t *v, uint32_t n, reply_t *r)
 {
 	for (uint32_t i = 0; i < n; i++) {
 		int err = idn_value_check(&v[i], &h->arena);
 		if (err) {
 			char text[160];
 			snprintf(text, sizeof(text), "value %u (%.*s): %s",
-				 v[i].index, (int)(v[i].type.len > 64 ? 64 : v[i].type.len),
+				 v[i].index,
+				 (int)(v[i].type.len > 64 ? 64 : v[i].type.len),
 				 v[i].type.p, idn_strerror(err));
 			reply_error(r, IDN_RC_INVALID_VALUE, text);
 			return -1;
@@ -101,8 +101,8 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	}
 	/* templates: the record as it would stand must pass (tplcheck.h) */
 	if (err == 0 && checked)
-		err = tpl_enforce(t, &h->id, id_flags(h), oldp, true,
-				  &h->arena, text, sizeof(text));
+		err = tpl_enforce(t, &h->id, id_flags(h), oldp, true, &h->arena,
+				  text, sizeof(text));
 	/* ... and template versions that records use stay */
 	if (err == 0 && (op == IDN_OC_DELETE || op == IDN_OC_REMOVE_VALUE))
 		err = tpl_check_unused(h->store, t, &h->id, id_flags(h), oldp,
@@ -142,7 +142,9 @@ static int admin_target(reply_t *r, idn_bytes_t text)
 			char text2[300];
 			snprintf(text2, sizeof(text2),
 				 "prefix %.*s is not homed on this node",
-				 (int)(h->id.prefix_len > 200 ? 200 : h->id.prefix_len),
+				 (int)(h->id.prefix_len > 200
+					       ? 200
+					       : h->id.prefix_len),
 				 h->id.text.p);
 			reply_error(r, IDN_RC_SERVER_NOT_RESP, text2);
 		} else {
@@ -171,13 +173,21 @@ int do_values_op(reply_t *r)
 static uint32_t bulk_rc(int err)
 {
 	switch (err) {
-	case 0: return IDN_RC_SUCCESS;
-	case IDN_EEXISTS: return IDN_RC_ALREADY_EXISTS;
-	case IDN_EIDENT: case IDN_EUTF8: return IDN_RC_INVALID_HANDLE;
-	case IDN_EVALUE: case IDN_ETOOMANY: case IDN_ETOOLONG:
+	case 0:
+		return IDN_RC_SUCCESS;
+	case IDN_EEXISTS:
+		return IDN_RC_ALREADY_EXISTS;
+	case IDN_EIDENT:
+	case IDN_EUTF8:
+		return IDN_RC_INVALID_HANDLE;
+	case IDN_EVALUE:
+	case IDN_ETOOMANY:
+	case IDN_ETOOLONG:
 		return IDN_RC_INVALID_VALUE;
-	case IDN_ENOTHOMED: return IDN_RC_SERVER_NOT_RESP;
-	default: return IDN_RC_ERROR;
+	case IDN_ENOTHOMED:
+		return IDN_RC_SERVER_NOT_RESP;
+	default:
+		return IDN_RC_ERROR;
 	}
 }
 
@@ -262,7 +272,8 @@ int do_bulk_create(reply_t *r)
 			return reply_lib_error(r, err);
 		}
 		if (err == 0)
-			act_registered(h->act, h->now, id_flags(h), &h->id, v, nv, t);
+			act_registered(h->act, h->now, id_flags(h), &h->id, v,
+				       nv, t);
 		created += err == 0;
 		rcs[i] = bulk_rc(err);
 	}

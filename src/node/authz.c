@@ -204,10 +204,13 @@ static int required(const idn_msg_t *m, idn_arena_t *a, uint16_t *perm,
 		*target = vb.id;
 		bool admin = false;
 		for (uint32_t i = 0; i < vb.nvalues; i++)
-			admin |= idn_bytes_eq_str(vb.values[i].type, "HS_ADMIN");
+			admin |=
+				idn_bytes_eq_str(vb.values[i].type, "HS_ADMIN");
 		*perm = m->hdr.op == IDN_OC_ADD_VALUE
-				? (admin ? IDN_ADM_ADD_ADMIN : IDN_ADM_ADD_VALUE)
-				: (admin ? IDN_ADM_MODIFY_ADMIN : IDN_ADM_MODIFY_VALUE);
+				? (admin ? IDN_ADM_ADD_ADMIN
+					 : IDN_ADM_ADD_VALUE)
+				: (admin ? IDN_ADM_MODIFY_ADMIN
+					 : IDN_ADM_MODIFY_VALUE);
 		return 0;
 	}
 	case IDN_OC_REMOVE_VALUE:
@@ -299,8 +302,9 @@ uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 		uint32_t pl;
 		const uint8_t *slash = memchr(target.p, '/', target.len);
 		size_t plen = slash && !(target.len > 5 &&
-					 idn_ascii_caseeq(target.p, 5,
-							  (const uint8_t *)"0.NA/", 5))
+					 idn_ascii_caseeq(
+						 target.p, 5,
+						 (const uint8_t *)"0.NA/", 5))
 				      ? (size_t)(slash - target.p)
 				      : target.len;
 		if (idn_prefix_normalise(target.p, plen, p, &pl) != 0)
@@ -333,11 +337,13 @@ uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
  * at the admin's value (seckey.h). */
 static uint32_t check_seckey(idn_rtxn_t *t, idn_arena_t *ar,
 			     const authz_challenge_t *c,
-			     const idn_challenge_answer_t *ans, const char **why)
+			     const idn_challenge_answer_t *ans,
+			     const char **why)
 {
 	idn_value_t key;
 	int err = find_value(t, ar, ans->admin, ans->index, &key);
-	if (err || !idn_bytes_eq_str(key.type, "HS_SECKEY") || key.data.len == 0) {
+	if (err || !idn_bytes_eq_str(key.type, "HS_SECKEY") ||
+	    key.data.len == 0) {
 		*why = "no HS_SECKEY at that admin identifier and index";
 		return IDN_RC_INVALID_ADMIN;
 	}
@@ -384,7 +390,8 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 		*why = "no usable HS_PUBKEY at that admin identifier and index";
 		return IDN_RC_INVALID_ADMIN;
 	}
-	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16), idn_bytes(c->digest, 20)};
+	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16),
+				idn_bytes(c->digest, 20)};
 	if (idn_sig_verify(pk, hash, parts, 2, sig) != 0) {
 		*why = "signature does not verify";
 		rc = IDN_RC_AUTH_FAILED;
@@ -464,8 +471,8 @@ static session_t **session_find(authz_t *a, uint32_t id, const void *owner,
 	return NULL;
 }
 
-int authz_session_get(authz_t *a, uint32_t id, const void *owner,
-		      uint64_t conn, authz_who_t *who)
+int authz_session_get(authz_t *a, uint32_t id, const void *owner, uint64_t conn,
+		      authz_who_t *who)
 {
 	if (conn == 0)
 		return IDN_ENOTFOUND;
@@ -480,8 +487,7 @@ int authz_session_get(authz_t *a, uint32_t id, const void *owner,
 	return pp ? 0 : IDN_ENOTFOUND;
 }
 
-int authz_session_end(authz_t *a, uint32_t id, const void *owner,
-		      uint64_t conn)
+int authz_session_end(authz_t *a, uint32_t id, const void *owner, uint64_t conn)
 {
 	if (conn == 0)
 		return IDN_ENOTFOUND;

@@ -26,12 +26,12 @@ typedef struct authz authz_t;
  * must sign. */
 typedef struct authz_challenge {
 	struct authz_challenge *next;
-	uint32_t id;       /* never 0 */
-	uint64_t expires;  /* idn_now_ms() time */
+	uint32_t id;	  /* never 0 */
+	uint64_t expires; /* idn_now_ms() time */
 	uint8_t nonce[16];
 	uint8_t digest[20]; /* SHA-1 of the request's header and body */
 	size_t len;
-	uint8_t frame[];    /* the request: envelope + message */
+	uint8_t frame[]; /* the request: envelope + message */
 } authz_challenge_t;
 
 /* Returns 0 or -ENOMEM. */
@@ -103,8 +103,8 @@ int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
 
 /* Copies the admin of live session id on (owner, conn) into *who.
  * Returns 0 or IDN_ENOTFOUND. Thread-safe. */
-int authz_session_get(authz_t *a, uint32_t id, const void *owner,
-		      uint64_t conn, authz_who_t *who);
+int authz_session_get(authz_t *a, uint32_t id, const void *owner, uint64_t conn,
+		      authz_who_t *who);
 
 /* Ends session id on (owner, conn); 0 or IDN_ENOTFOUND. */
 int authz_session_end(authz_t *a, uint32_t id, const void *owner,

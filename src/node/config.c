@@ -110,12 +110,12 @@ static void defaults(node_conf_t *c)
 }
 
 /* Appends to one of the repeatable address lists. */
-static int add_addr(char list[][128], int *n, const char *val,
-		    const char *what, const char *where)
+static int add_addr(char list[][128], int *n, const char *val, const char *what,
+		    const char *where)
 {
 	if (*n >= CONF_MAX_LISTEN) {
-		fprintf(stderr, "idnode: %s: more than %d %s addresses\n", where,
-			CONF_MAX_LISTEN, what);
+		fprintf(stderr, "idnode: %s: more than %d %s addresses\n",
+			where, CONF_MAX_LISTEN, what);
 		return -1;
 	}
 	size_t len = strlen(val);
@@ -134,11 +134,24 @@ static int parse_size(const char *s, uint64_t *out)
 	if (end == s || errno)
 		return -1;
 	switch (toupper((unsigned char)*end)) {
-	case 'K': v <<= 10; end++; break;
-	case 'M': v <<= 20; end++; break;
-	case 'G': v <<= 30; end++; break;
-	case 'T': v <<= 40; end++; break;
-	default: break;
+	case 'K':
+		v <<= 10;
+		end++;
+		break;
+	case 'M':
+		v <<= 20;
+		end++;
+		break;
+	case 'G':
+		v <<= 30;
+		end++;
+		break;
+	case 'T':
+		v <<= 40;
+		end++;
+		break;
+	default:
+		break;
 	}
 	if (*end != 0 || v == 0)
 		return -1;
@@ -162,8 +175,8 @@ static int parse_bool(const char *s, bool *out)
 	if (!strcmp(s, "yes") || !strcmp(s, "true") || !strcmp(s, "on") ||
 	    !strcmp(s, "1"))
 		*out = true;
-	else if (!strcmp(s, "no") || !strcmp(s, "false") ||
-		 !strcmp(s, "off") || !strcmp(s, "0"))
+	else if (!strcmp(s, "no") || !strcmp(s, "false") || !strcmp(s, "off") ||
+		 !strcmp(s, "0"))
 		*out = false;
 	else
 		return -1;
@@ -206,10 +219,12 @@ static int set(node_conf_t *c, const char *key, const char *val,
 		bad = copy(c->store, sizeof(c->store), val);
 	} else if (!strcmp(key, "store-replica")) {
 		if (c->nreplicas >= 8) {
-			fprintf(stderr, "idnode: %s: more than 8 replicas\n", where);
+			fprintf(stderr, "idnode: %s: more than 8 replicas\n",
+				where);
 			return -1;
 		}
-		bad = copy(c->replicas[c->nreplicas], sizeof(c->replicas[0]), val);
+		bad = copy(c->replicas[c->nreplicas], sizeof(c->replicas[0]),
+			   val);
 		if (!bad)
 			c->nreplicas++;
 	} else if (!strcmp(key, "control")) {
@@ -225,7 +240,8 @@ static int set(node_conf_t *c, const char *key, const char *val,
 			c->nlisten++;
 	} else if (!strcmp(key, "home")) {
 		if (c->nhome >= CONF_MAX_HOME) {
-			fprintf(stderr, "idnode: %s: more than %d home prefixes\n",
+			fprintf(stderr,
+				"idnode: %s: more than %d home prefixes\n",
 				where, CONF_MAX_HOME);
 			return -1;
 		}
@@ -262,10 +278,12 @@ static int set(node_conf_t *c, const char *key, const char *val,
 		if ((bad = add_addr(c->roots, &c->nroots, val, key, where)) < 0)
 			return -1;
 	} else if (!strcmp(key, "parent")) {
-		if ((bad = add_addr(c->parents, &c->nparents, val, key, where)) < 0)
+		if ((bad = add_addr(c->parents, &c->nparents, val, key,
+				    where)) < 0)
 			return -1;
 	} else if (!strcmp(key, "advertise")) {
-		if ((bad = add_addr(c->advertise, &c->nadvertise, val, key, where)) < 0)
+		if ((bad = add_addr(c->advertise, &c->nadvertise, val, key,
+				    where)) < 0)
 			return -1;
 	} else if (!strcmp(key, "cache-size")) {
 		bad = parse_size(val, &c->cache_size);
@@ -325,12 +343,13 @@ static int set(node_conf_t *c, const char *key, const char *val,
 		bad = parse_int(val, 0, 65535, &n);
 		c->site_serial = (uint16_t)n;
 	} else {
-		fprintf(stderr, "idnode: %s: unknown setting '%s'\n", where, key);
+		fprintf(stderr, "idnode: %s: unknown setting '%s'\n", where,
+			key);
 		return -1;
 	}
 	if (bad) {
-		fprintf(stderr, "idnode: %s: invalid value '%s' for %s\n", where,
-			val, key);
+		fprintf(stderr, "idnode: %s: invalid value '%s' for %s\n",
+			where, val, key);
 		return -1;
 	}
 	return 0;
@@ -367,8 +386,8 @@ static int load_file(node_conf_t *c, const char *path)
 		char where[1200];
 		snprintf(where, sizeof(where), "%s:%d", path, lineno);
 		if (*val == 0) {
-			fprintf(stderr, "idnode: %s: '%s' needs a value\n", where,
-				key);
+			fprintf(stderr, "idnode: %s: '%s' needs a value\n",
+				where, key);
 			rc = -1;
 			break;
 		}
@@ -430,8 +449,8 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 		{0},
 	};
 	static const char *const names[] = {
-		['c'] = "config", ['d'] = "data", ['l'] = "listen",
-		['C'] = "control", ['H'] = "home", ['w'] = "workers",
+		['c'] = "config",    ['d'] = "data", ['l'] = "listen",
+		['C'] = "control",   ['H'] = "home", ['w'] = "workers",
 		['L'] = "log-level",
 	};
 	defaults(c);
@@ -479,7 +498,10 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 			home_seen = true;
 			key = "home";
 			break;
-		case 'd': case 'C': case 'w': case 'L':
+		case 'd':
+		case 'C':
+		case 'w':
+		case 'L':
 			key = names[o];
 			break;
 		case O_LONG:
@@ -517,11 +539,13 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 			return -1;
 	}
 	if (c->recursive && c->nroots == 0) {
-		fprintf(stderr, "idnode: --recursive needs at least one --root HOST:PORT\n");
+		fprintf(stderr,
+			"idnode: --recursive needs at least one --root HOST:PORT\n");
 		return -1;
 	}
 	if (optind < argc) {
-		fprintf(stderr, "idnode: unexpected argument '%s'\n", argv[optind]);
+		fprintf(stderr, "idnode: unexpected argument '%s'\n",
+			argv[optind]);
 		return -1;
 	}
 	if (c->nlisten == 0) {
@@ -532,7 +556,8 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 	if (c->control[0] == 0 &&
 	    snprintf(c->control, sizeof(c->control), "%s/control.sock",
 		     c->data) >= (int)sizeof(c->control)) {
-		fprintf(stderr, "idnode: control socket path too long; set --control\n");
+		fprintf(stderr,
+			"idnode: control socket path too long; set --control\n");
 		return -1;
 	}
 	return 0;

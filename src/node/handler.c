@@ -65,16 +65,18 @@ static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
 			port = ntohs(v6->sin6_port);
 		}
 		sv->id = (uint32_t)ns + 1;
-		ifaces[ns][0] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_UDP, port};
-		ifaces[ns][1] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP, port};
+		ifaces[ns][0] =
+			(idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_UDP, port};
+		ifaces[ns][1] =
+			(idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP, port};
 		sv->nifaces = 2;
 		sv->ifaces = ifaces[ns];
 		sv->pubkey = pubkey;
 		ns++;
 	}
-	idn_hs_site_t site = {1, IDN_PROTO_MAJOR, IDN_PROTO_MINOR, serial, flags,
-			      IDN_HASH_PREFIX, {NULL, 0}, 1, &attr,
-			      (uint32_t)ns, servers};
+	idn_hs_site_t site = {1,     IDN_PROTO_MAJOR, IDN_PROTO_MINOR, serial,
+			      flags, IDN_HASH_PREFIX, {NULL, 0},       1,
+			      &attr, (uint32_t)ns,    servers};
 	idn_hs_site_encode(w, &site);
 	return w->err ? -1 : 0;
 }
@@ -103,8 +105,10 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 			fclose(f);
 		idn_wr_init(&w, n->pubkey, 4096);
 		if (n->key == NULL || idn_pubkey_encode(n->key, &w) != 0) {
-			log_error("cannot use %s as the server key (an RSA key in "
-				  "PEM, e.g. from idctl keygen)", conf->server_key);
+			log_error(
+				"cannot use %s as the server key (an RSA key in "
+				"PEM, e.g. from idctl keygen)",
+				conf->server_key);
 			goto fail;
 		}
 		n->pubkey_len = w.len;
@@ -112,13 +116,14 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	idn_bytes_t pub = idn_bytes(n->pubkey, n->pubkey_len);
 	idn_wr_init(&w, n->site, 65536);
 	if (conf->nadvertise > 0)
-		encode_site(&w, (char (*)[128])conf->advertise, conf->nadvertise,
+		encode_site(&w, (char(*)[128])conf->advertise, conf->nadvertise,
 			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
 	else
-		encode_site(&w, (char (*)[128])conf->listen, conf->nlisten,
+		encode_site(&w, (char(*)[128])conf->listen, conf->nlisten,
 			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
 	if (w.err) {
-		log_error("cannot describe this node's site: check --advertise");
+		log_error(
+			"cannot describe this node's site: check --advertise");
 		goto fail;
 	}
 	n->site_len = w.len;
@@ -127,16 +132,21 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 		uint8_t data[16384];
 		idn_wr_t dw;
 		idn_wr_init(&dw, data, sizeof(data));
-		if (encode_site(&dw, (char (*)[128])conf->parents,
-				conf->nparents, 1, IDN_SITE_PRIMARY,
-				"parent", idn_bytes(NULL, 0)) != 0) {
+		if (encode_site(&dw, (char(*)[128])conf->parents,
+				conf->nparents, 1, IDN_SITE_PRIMARY, "parent",
+				idn_bytes(NULL, 0)) != 0) {
 			log_error("invalid --parent address");
 			goto fail;
 		}
-		idn_value_t v = {1, 0, IDN_TTL_RELATIVE, 3600,
+		idn_value_t v = {1,
+				 0,
+				 IDN_TTL_RELATIVE,
+				 3600,
 				 IDN_PERM_PUBLIC_READ | IDN_PERM_ADMIN_READ,
-				 idn_bytes_str("HS_SITE"), idn_bytes(data, dw.len),
-				 0, NULL};
+				 idn_bytes_str("HS_SITE"),
+				 idn_bytes(data, dw.len),
+				 0,
+				 NULL};
 		idn_wr_init(&w, n->parent_refer, 65536);
 		idn_value_encode(&w, &v);
 		n->parent_len = w.len;
@@ -193,10 +203,13 @@ int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 	}
 	if (node->cache != NULL && blocking) {
 		const node_conf_t *c = node->conf;
-		idn_resolver_opts_t ro = {
-			node->roots, (unsigned)c->nroots, node->cache,
-			c->query_timeout, (unsigned)c->max_referrals,
-			c->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0};
+		idn_resolver_opts_t ro = {node->roots,
+					  (unsigned)c->nroots,
+					  node->cache,
+					  c->query_timeout,
+					  (unsigned)c->max_referrals,
+					  c->case_suffix ? IDN_IDENT_CASE_SUFFIX
+							 : 0};
 		err = idn_resolver_new(&ro, &h->resolver);
 		if (err)
 			goto fail;
@@ -230,17 +243,18 @@ fail:
 	return err;
 }
 
-#define STAT_FIELDS(X) \
-	X(requests) X(resolutions) X(not_found) X(referrals) X(recursive) \
-	X(upstream) X(errors) X(writes) X(rrl_dropped) X(rrl_slipped) \
-	X(tcp_refused)
+#define STAT_FIELDS(X)                                                         \
+	X(requests)                                                            \
+	X(resolutions) X(not_found) X(referrals) X(recursive) X(upstream)      \
+		X(errors) X(writes) X(rrl_dropped) X(rrl_slipped)              \
+			X(tcp_refused)
 
 static void stats_add(handler_stats_t *to, handler_stats_t *from)
 {
-#define ADD(f) \
-	atomic_fetch_add_explicit(&to->f, \
-				  atomic_load_explicit(&from->f, memory_order_relaxed), \
-				  memory_order_relaxed);
+#define ADD(f)                                                                 \
+	atomic_fetch_add_explicit(                                             \
+		&to->f, atomic_load_explicit(&from->f, memory_order_relaxed),  \
+		memory_order_relaxed);
 	STAT_FIELDS(ADD)
 #undef ADD
 }
@@ -339,7 +353,8 @@ void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
 	hdr.serial = r->h->conf->site_serial;
 	idn_wr_init(&r->w, r->h->out, IDN_ENV_LEN + IDN_MSG_MAX);
 	r->mark = idn_msg_start(&r->w, &env, &hdr);
-	if (r->req && ((r->req->hdr.flags | extra_flags) & IDN_OF_RETURN_DIGEST)) {
+	if (r->req &&
+	    ((r->req->hdr.flags | extra_flags) & IDN_OF_RETURN_DIGEST)) {
 		uint8_t d[32];
 		uint32_t dl = 0;
 		idn_digest(IDN_DIGEST_SHA1, r->req->signed_part.p,
@@ -356,7 +371,8 @@ static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
 	idn_wr_patch_u32(&r->w, r->mark.hdr + IDN_HDR_LEN - 4, (uint32_t)body);
 	uint8_t sig[1024];
 	size_t sl;
-	idn_bytes_t part = idn_bytes(r->w.buf + r->mark.hdr, r->w.len - r->mark.hdr);
+	idn_bytes_t part =
+		idn_bytes(r->w.buf + r->mark.hdr, r->w.len - r->mark.hdr);
 	if (r->w.err || idn_sig_sign(r->h->node->key, "SHA256", &part, 1, sig,
 				     sizeof(sig), &sl) != 0)
 		return -1;
@@ -404,19 +420,36 @@ int reply_lib_error(reply_t *r, int err)
 	uint32_t rc;
 	const char *text = idn_strerror(err);
 	switch (err) {
-	case IDN_ENOTFOUND: rc = IDN_RC_NOT_FOUND; text = ""; break;
-	case IDN_EEXISTS: rc = IDN_RC_ALREADY_EXISTS; text = ""; break;
-	case IDN_EIDENT: case IDN_EUTF8: rc = IDN_RC_INVALID_HANDLE; break;
-	case IDN_EVALNOTFOUND: rc = IDN_RC_VALUES_NOT_FOUND; break;
-	case IDN_EVALEXISTS: rc = IDN_RC_VALUE_EXISTS; break;
-	case IDN_EVALUE: case IDN_ETOOMANY: case IDN_ETOOLONG:
+	case IDN_ENOTFOUND:
+		rc = IDN_RC_NOT_FOUND;
+		text = "";
+		break;
+	case IDN_EEXISTS:
+		rc = IDN_RC_ALREADY_EXISTS;
+		text = "";
+		break;
+	case IDN_EIDENT:
+	case IDN_EUTF8:
+		rc = IDN_RC_INVALID_HANDLE;
+		break;
+	case IDN_EVALNOTFOUND:
+		rc = IDN_RC_VALUES_NOT_FOUND;
+		break;
+	case IDN_EVALEXISTS:
+		rc = IDN_RC_VALUE_EXISTS;
+		break;
+	case IDN_EVALUE:
+	case IDN_ETOOMANY:
+	case IDN_ETOOLONG:
 		rc = IDN_RC_INVALID_VALUE;
 		break;
 	case IDN_ENOTHOMED:
 		rc = IDN_RC_SERVER_NOT_RESP;
 		text = "server not responsible for handle";
 		break;
-	case IDN_EMALFORMED: rc = IDN_RC_PROTOCOL_ERROR; break;
+	case IDN_EMALFORMED:
+		rc = IDN_RC_PROTOCOL_ERROR;
+		break;
 	case -EAGAIN: /* the store lost a deadlock or serialisation race */
 		rc = IDN_RC_TOO_BUSY;
 		text = "server too busy: try again";
@@ -493,8 +526,8 @@ enum { LOC_NONE = 0, LOC_AUTH = 1, LOC_REFER = 2 };
  * record 0.NA/<level> held here refers onward (LOC_REFER, record in
  * *deleg). *at gets the level's length (0: the 0.NA root, when homed).
  * Returns LOC_*, or a negative error. */
-static int locate_store(handler_t *h, const uint8_t *p, size_t plen,
-			size_t *at, idn_record_t *deleg)
+static int locate_store(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
+			idn_record_t *deleg)
 {
 	uint8_t key[5 + IDN_IDENT_MAX];
 	memcpy(key, "0.NA/", 5);
@@ -521,9 +554,9 @@ static int locate_store(handler_t *h, const uint8_t *p, size_t plen,
 }
 
 /* locate_store on the handler's snapshot, remembering the last answer
- * while the snapshot stays the same (handler_begin): on a recursive node that saves the walk
- * up the prefix's parents (up to two lookups per level) before every
- * cache hit, on an authoritative one the homed lookup. */
+ * while the snapshot stays the same (handler_begin): on a recursive node that
+ * saves the walk up the prefix's parents (up to two lookups per level) before
+ * every cache hit, on an authoritative one the homed lookup. */
 static int locate(handler_t *h, const uint8_t *p, size_t plen, size_t *at,
 		  idn_record_t *deleg)
 {
@@ -677,7 +710,8 @@ static int refer(reply_t *r, idn_bytes_t id, const uint8_t *blob, size_t len,
 	STAT(r->h, referrals);
 	reply_start(r, IDN_RC_PREFIX_REFERRAL, 0);
 	if (put_values(r, id, blob, len, nvalues, &deleg, VIS_PUBLIC, NULL) < 0)
-		return reply_error(r, IDN_RC_ERROR, "stored delegation is corrupt");
+		return reply_error(r, IDN_RC_ERROR,
+				   "stored delegation is corrupt");
 	return reply_send(r);
 }
 
@@ -695,8 +729,7 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, int vis)
 			STAT(h, not_found);
 			return reply_error(r, IDN_RC_NOT_FOUND, "");
 		}
-		return answer(r, q, h->scratch, hit.len, hit.nvalues,
-			      vis);
+		return answer(r, q, h->scratch, hit.len, hit.nvalues, vis);
 	}
 	if (!h->blocking)
 		return HANDLER_DEFER;
@@ -715,8 +748,8 @@ static int recurse(reply_t *r, const idn_resolve_req_t *q, int vis)
 		STAT(h, not_found);
 		return reply_error(r, IDN_RC_NOT_FOUND, "");
 	}
-	log_debug("recursive resolution of %.*s: rc %u %s",
-		  (int)h->id.text.len, h->id.text.p, res.rc, res.detail);
+	log_debug("recursive resolution of %.*s: rc %u %s", (int)h->id.text.len,
+		  h->id.text.p, res.rc, res.detail);
 	return reply_error(r, res.rc, res.detail);
 }
 
@@ -766,8 +799,8 @@ static int do_resolve(reply_t *r, int transport)
 	authz_who_t who;
 	if (vis == VIS_READER && reader == NULL && r->env->session_id != 0 &&
 	    h->conn != 0 &&
-	    authz_session_get(h->node->authz, r->env->session_id, h->owner, h->conn,
-			      &who) == 0)
+	    authz_session_get(h->node->authz, r->env->session_id, h->owner,
+			      h->conn, &who) == 0)
 		reader = &who;
 	bool prefix_handle = is_prefix_handle(&h->id);
 	const uint8_t *p = prefix_handle ? h->id.key + 5 : h->id.key;
@@ -777,14 +810,14 @@ static int do_resolve(reply_t *r, int transport)
 	int loc = locate(h, p, plen, &at, &deleg);
 	if (loc < 0)
 		return reply_lib_error(r, loc);
-	bool here = prefix_handle
-			    ? loc == LOC_AUTH || (loc == LOC_REFER && at == plen)
-			    : loc == LOC_AUTH && at == plen;
+	bool here = prefix_handle ? loc == LOC_AUTH ||
+					    (loc == LOC_REFER && at == plen)
+				  : loc == LOC_AUTH && at == plen;
 	if (here) {
 		/* values unchecked: put_values below is their one walk */
 		idn_record_t rec;
-		err = idn_store_get_unchecked(h->rtxn, h->id.key,
-					      h->id.key_len, &rec);
+		err = idn_store_get_unchecked(h->rtxn, h->id.key, h->id.key_len,
+					      &rec);
 		if (err) {
 			if (err == IDN_ENOTFOUND)
 				STAT(h, not_found);
@@ -799,16 +832,17 @@ static int do_resolve(reply_t *r, int transport)
 		}
 		if (vis == VIS_READER &&
 		    (reader == NULL ||
-		     !authz_may_read(h->rtxn, &h->arena, rec.values, rec.nvalues,
-				     reader->admin, reader->index)))
+		     !authz_may_read(h->rtxn, &h->arena, rec.values,
+				     rec.nvalues, reader->admin,
+				     reader->index)))
 			vis = VIS_PUBLIC;
 		idn_bytes_t ref;
 		reply_start(r, IDN_RC_SUCCESS, 0);
 		int64_t n = put_values(r, q.id, rec.values.p, rec.values.len,
 				       rec.nvalues, &q, vis, &ref);
 		if (n < 0) {
-			log_error("record %.*s is corrupt",
-				  (int)h->id.text.len, h->id.text.p);
+			log_error("record %.*s is corrupt", (int)h->id.text.len,
+				  h->id.text.p);
 			return reply_lib_error(r, IDN_ECORRUPT);
 		}
 		act_resolved(h->act, h->now,
@@ -1090,7 +1124,8 @@ static int do_node_op(reply_t *r, uint32_t op)
 			if (err)
 				return reply_lib_error(r, err);
 		}
-		size_t dropped = n->cache ? idn_cache_flush(n->cache, p, pl) : 0;
+		size_t dropped =
+			n->cache ? idn_cache_flush(n->cache, p, pl) : 0;
 		snprintf(text, sizeof(text), "{\"flushed\":%zu}", dropped);
 	} else {
 		handler_stats_t st;
@@ -1126,8 +1161,8 @@ static int do_node_op(reply_t *r, uint32_t op)
 	return reply_send(r);
 }
 
-void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
-		  emit_fn emit, void *ctx)
+void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
+		  void *ctx)
 {
 	idn_env_t env;
 	idn_msg_t msg;
@@ -1150,7 +1185,8 @@ static void do_challenge(reply_t *r, const uint8_t *frame, size_t len)
 				  r->req->signed_part, &id, nonce);
 	if (err) {
 		if (err == -EBUSY)
-			reply_error(r, IDN_RC_TOO_BUSY, "too many pending challenges");
+			reply_error(r, IDN_RC_TOO_BUSY,
+				    "too many pending challenges");
 		else
 			reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
 		return;
@@ -1169,7 +1205,8 @@ static void session_open(reply_t *r, const idn_msg_t *orig,
 	handler_t *h = r->h;
 	idn_session_req_t sr;
 	if (idn_session_req_decode(orig->rest, &sr) != 0) {
-		reply_error(r, IDN_RC_PROTOCOL_ERROR, "malformed session setup");
+		reply_error(r, IDN_RC_PROTOCOL_ERROR,
+			    "malformed session setup");
 		return;
 	}
 	if (h->conn == 0) {
@@ -1182,8 +1219,8 @@ static void session_open(reply_t *r, const idn_msg_t *orig,
 	if (sr.timeout > 0 && sr.timeout < life)
 		life = sr.timeout;
 	uint32_t id;
-	int err = authz_session_open(h->node->authz, h->owner, h->conn, ans->admin,
-				     ans->index, life, &id);
+	int err = authz_session_open(h->node->authz, h->owner, h->conn,
+				     ans->admin, ans->index, life, &id);
 	if (err) {
 		reply_error(r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
 			    "cannot open a session");
@@ -1211,18 +1248,21 @@ static void do_in_session(reply_t *r, uint32_t op)
 {
 	handler_t *h = r->h;
 	authz_who_t who;
-	if (authz_session_get(h->node->authz, r->env->session_id, h->owner, h->conn,
-			      &who) != 0) {
-		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
-			    "no such session on this connection: expired or ended");
+	if (authz_session_get(h->node->authz, r->env->session_id, h->owner,
+			      h->conn, &who) != 0) {
+		reply_error(
+			r, AUTHZ_RC_SESSION_TIMEOUT,
+			"no such session on this connection: expired or ended");
 		return;
 	}
-	uint32_t rc = authz_permit(h->rtxn, &h->arena, r->req, who.admin,
-				   who.index);
+	uint32_t rc =
+		authz_permit(h->rtxn, &h->arena, r->req, who.admin, who.index);
 	if (rc != 0) {
-		reply_error(r, rc, rc == IDN_RC_INSUFFICIENT_PERMS
-					   ? "the admin lacks the permission for this operation"
-					   : "");
+		reply_error(
+			r, rc,
+			rc == IDN_RC_INSUFFICIENT_PERMS
+				? "the admin lacks the permission for this operation"
+				: "");
 		return;
 	}
 	dispatch(r, op);
@@ -1233,8 +1273,9 @@ static void do_session_end(reply_t *r)
 	handler_t *h = r->h;
 	if (authz_session_end(h->node->authz, r->env->session_id, h->owner,
 			      h->conn) != 0) {
-		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
-			    "no such session on this connection: expired or ended");
+		reply_error(
+			r, AUTHZ_RC_SESSION_TIMEOUT,
+			"no such session on this connection: expired or ended");
 		return;
 	}
 	reply_start(r, IDN_RC_SUCCESS, 0);
@@ -1283,9 +1324,11 @@ static void do_answer(reply_t *r)
 	}
 	rc = authz_permit(h->rtxn, &h->arena, &orig, ans.admin, ans.index);
 	if (rc != 0) {
-		reply_error(r, rc, rc == IDN_RC_INSUFFICIENT_PERMS
-					   ? "the admin lacks the permission for this operation"
-					   : "");
+		reply_error(
+			r, rc,
+			rc == IDN_RC_INSUFFICIENT_PERMS
+				? "the admin lacks the permission for this operation"
+				: "");
 		goto out;
 	}
 	/* the original request runs; its reply answers this message, with
@@ -1312,7 +1355,8 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 {
 	idn_env_t env;
 	idn_msg_t msg;
-	reply_t r = {h, NULL, NULL, emit, ctx, {0}, {0, 0}, 0, frame, len, NULL};
+	reply_t r = {h,	     NULL, NULL,  emit, ctx, {0},
+		     {0, 0}, 0,	   frame, len,	NULL};
 	if (!h->redo)
 		STAT(h, requests);
 	int err = idn_env_decode(frame, len, &env);
@@ -1324,9 +1368,10 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	if (err == IDN_EVERSION) {
 		STAT(h, errors);
 		char text[96];
-		snprintf(text, sizeof(text),
-			 "unsupported protocol version %u.%u (this node speaks 2.1-2.%d)",
-			 env.major, env.minor, IDN_PROTO_MAJOR == 2 ? 11 : 0);
+		snprintf(
+			text, sizeof(text),
+			"unsupported protocol version %u.%u (this node speaks 2.1-2.%d)",
+			env.major, env.minor, IDN_PROTO_MAJOR == 2 ? 11 : 0);
 		reply_error(&r, IDN_RC_PROTOCOL_ERROR, text);
 		return r.sent;
 	}
@@ -1334,8 +1379,9 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		STAT(h, errors);
 		if (env.seq == 0 && env.msg_len > len - IDN_ENV_LEN &&
 		    transport == TRANSPORT_UDP)
-			reply_error(&r, IDN_RC_PROTOCOL_ERROR,
-				    "request spans several datagrams; send it over TCP");
+			reply_error(
+				&r, IDN_RC_PROTOCOL_ERROR,
+				"request spans several datagrams; send it over TCP");
 		return r.sent; /* lengths disagree: drop */
 	}
 	err = idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg);
@@ -1350,8 +1396,9 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	r.req = &msg;
 	if (env.flags & (IDN_EF_COMPRESSED | IDN_EF_ENCRYPTED)) {
-		reply_error(&r, IDN_RC_NOT_SUPPORTED,
-			    "compressed or encrypted messages are not supported");
+		reply_error(
+			&r, IDN_RC_NOT_SUPPORTED,
+			"compressed or encrypted messages are not supported");
 		return r.sent;
 	}
 	uint32_t op = msg.hdr.op;

@@ -32,9 +32,9 @@ typedef struct {
 	atomic_uint_fast64_t resolutions;
 	atomic_uint_fast64_t not_found;
 	atomic_uint_fast64_t referrals;
-	atomic_uint_fast64_t recursive;  /* answered by the recursive role */
-	atomic_uint_fast64_t upstream;   /* queries sent to other nodes */
-	atomic_uint_fast64_t errors;     /* protocol errors, malformed input */
+	atomic_uint_fast64_t recursive; /* answered by the recursive role */
+	atomic_uint_fast64_t upstream;	/* queries sent to other nodes */
+	atomic_uint_fast64_t errors;	/* protocol errors, malformed input */
 	atomic_uint_fast64_t writes;
 	atomic_uint_fast64_t rrl_dropped; /* UDP queries over the rate limit */
 	atomic_uint_fast64_t rrl_slipped; /* ... answered truncated instead */
@@ -47,27 +47,28 @@ typedef struct handler handler_t;
 typedef struct {
 	const node_conf_t *conf;
 	idn_store_t *store;
-	idn_store_t *primary;  /* PostgreSQL with replicas: the primary alone,
-				* for reads flagged authoritative; else NULL */
-	idn_cache_t *cache;    /* recursive nodes only, else NULL */
-	uint8_t *site;         /* this node's HS_SITE (GET_SITE_INFO) */
+	idn_store_t *primary; /* PostgreSQL with replicas: the primary alone,
+			       * for reads flagged authoritative; else NULL */
+	idn_cache_t *cache;   /* recursive nodes only, else NULL */
+	uint8_t *site;	      /* this node's HS_SITE (GET_SITE_INFO) */
 	size_t site_len;
 	const char *roots[CONF_MAX_LISTEN]; /* root hints of the resolvers */
 	uint8_t *parent_refer; /* encoded values of the parent referral */
 	size_t parent_len;
-	EVP_PKEY *key;         /* signs certified replies, or NULL */
-	uint8_t *pubkey;       /* its HS_PUBKEY data, in the site */
+	EVP_PKEY *key;	 /* signs certified replies, or NULL */
+	uint8_t *pubkey; /* its HS_PUBKEY data, in the site */
 	size_t pubkey_len;
-	struct authz *authz;   /* pending challenges (authz.h) */
-	pthread_mutex_t lock;  /* guards handlers and retired */
-	handler_t *handlers;   /* every live handler, for the stats */
-	handler_stats_t retired; /* counts of handlers that have ended */
+	struct authz *authz;	  /* pending challenges (authz.h) */
+	pthread_mutex_t lock;	  /* guards handlers and retired */
+	handler_t *handlers;	  /* every live handler, for the stats */
+	handler_stats_t retired;  /* counts of handlers that have ended */
 	act_counts_t act_retired; /* their activity by industry, region */
 } node_ctx_t;
 
 /* Sets up the shared context: the cache of a recursive node, this node's
  * site and the parent referral. primary (may be NULL) is the store's
- * primary alone, read for requests flagged authoritative. Returns 0 or -1 after logging why. */
+ * primary alone, read for requests flagged authoritative. Returns 0 or -1 after
+ * logging why. */
 int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 		  idn_store_t *primary);
 void node_ctx_fini(node_ctx_t *n);
@@ -77,13 +78,13 @@ struct handler {
 	const node_conf_t *conf;
 	idn_store_t *store;
 	idn_rtxn_t *rtxn;
-	bool snapshot;   /* rtxn holds a live snapshot */
+	bool snapshot;	   /* rtxn holds a live snapshot */
 	idn_rtxn_t *prtxn; /* on node->primary, when there is one */
 	bool psnapshot;
-	bool blocking;   /* may wait on other nodes (recursive resolution) */
+	bool blocking; /* may wait on other nodes (recursive resolution) */
 	idn_resolver_t *resolver; /* blocking handlers of recursive nodes */
 	idn_arena_t arena;
-	uint8_t *out;     /* IDN_ENV_LEN + IDN_MSG_MAX */
+	uint8_t *out;	  /* IDN_ENV_LEN + IDN_MSG_MAX */
 	uint8_t *scratch; /* IDN_MSG_MAX: cached answers */
 	uint32_t now;
 	idn_ident_t id;
@@ -101,9 +102,9 @@ struct handler {
 	} loc;
 	handler_stats_t stats;
 	activity_t *act; /* by industry and region (activity.h) */
-	bool redo; /* processing a deferred request: counted already */
-	uint64_t conn; /* the TCP connection being served (its worker's id for
-			* it), 0 for other transports: sessions (authz.h) */
+	bool redo;	 /* processing a deferred request: counted already */
+	uint64_t conn;	 /* the TCP connection being served (its worker's id for
+			  * it), 0 for other transports: sessions (authz.h) */
 	const void *owner; /* whose id conn is: this handler, or the worker
 			    * whose request a blocking handler runs */
 	/* group commit of bulk creates (ctlgroup.h): while set, bulk creates
@@ -113,7 +114,7 @@ struct handler {
 	idn_wtxn_t *group;
 	bool group_broken;
 	uint64_t group_created; /* records created in the group */
-	handler_t *next; /* in node->handlers */
+	handler_t *next;	/* in node->handlers */
 };
 
 /* blocking: the handler may resolve recursively itself (resolver and
@@ -139,15 +140,15 @@ enum { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_CONTROL = 2 };
 /* Processes one frame (envelope + message, len bytes). Administrative
  * operations run at once for TRANSPORT_CONTROL, whose socket's file
  * permissions are the access control; from the network they are
- * challenged or run in an authenticated session (authz.h). Returns the number of reply frames
- * emitted (0: the input was dropped) or HANDLER_DEFER. Frames point into
- * h->out and are valid during the emit call only. */
+ * challenged or run in an authenticated session (authz.h). Returns the number
+ * of reply frames emitted (0: the input was dropped) or HANDLER_DEFER. Frames
+ * point into h->out and are valid during the emit call only. */
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		    int transport, emit_fn emit, void *ctx);
 
 /* Answers a request with rc 3 (too busy), e.g. when deferred work cannot
  * be queued. */
-void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
-		  emit_fn emit, void *ctx);
+void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
+		  void *ctx);
 
 #endif

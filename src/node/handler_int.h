@@ -12,7 +12,7 @@
 #include "msg.h"
 #include "wire.h"
 
-#define STAT(h, field) \
+#define STAT(h, field)                                                         \
 	atomic_fetch_add_explicit(&(h)->stats.field, 1, memory_order_relaxed)
 
 typedef struct {

@@ -37,8 +37,8 @@ void log_msg(int level, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	gmtime_r(&ts.tv_sec, &tm);
 	int n = (int)strftime(line, sizeof(line), "%Y-%m-%dT%H:%M:%SZ", &tm);
-	n += snprintf(line + n, sizeof(line) - (size_t)n, " %s: ",
-		      names[level]);
+	n += snprintf(line + n, sizeof(line) - (size_t)n,
+		      " %s: ", names[level]);
 	va_list ap;
 	va_start(ap, fmt);
 	int m = vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);

@@ -24,7 +24,8 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
 		uint8_t p[IDN_IDENT_MAX];
 		uint32_t pl;
 		const char *s = conf->home[i];
-		err = idn_prefix_normalise((const uint8_t *)s, strlen(s), p, &pl);
+		err = idn_prefix_normalise((const uint8_t *)s, strlen(s), p,
+					   &pl);
 		if (err) {
 			log_error("invalid prefix to home '%s': %s", s,
 				  idn_strerror(err));
@@ -48,7 +49,9 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
 static void store_log(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
-	log_msg(level < LOG_ERROR ? LOG_ERROR : level > LOG_DEBUG ? LOG_DEBUG : level,
+	log_msg(level < LOG_ERROR   ? LOG_ERROR
+		: level > LOG_DEBUG ? LOG_DEBUG
+				    : level,
 		"store: %s", msg);
 }
 
@@ -80,7 +83,8 @@ int main(int argc, char **argv)
 	for (int i = 0; i < conf.nreplicas; i++)
 		replicas[i] = conf.replicas[i];
 	const char *where = conf.store[0] ? conf.store : conf.data;
-	idn_store_opts_t so = {.path = where, .map_size = conf.map_size,
+	idn_store_opts_t so = {.path = where,
+			       .map_size = conf.map_size,
 			       .replicas = replicas,
 			       .nreplicas = (unsigned)conf.nreplicas,
 			       .log = store_log};
@@ -91,7 +95,8 @@ int main(int argc, char **argv)
 	idn_store_t *store;
 	int err = idn_store_open(&so, &store);
 	if (err) {
-		log_error("cannot open store %s: %s", conf.store[0] ? "(PostgreSQL)" : where,
+		log_error("cannot open store %s: %s",
+			  conf.store[0] ? "(PostgreSQL)" : where,
 			  idn_strerror(err));
 		return 1;
 	}
@@ -120,8 +125,9 @@ int main(int argc, char **argv)
 		po.nreplicas = 0;
 		err = idn_store_open(&po, &primary);
 		if (err) {
-			log_error("cannot open the primary for authoritative reads: %s",
-				  idn_strerror(err));
+			log_error(
+				"cannot open the primary for authoritative reads: %s",
+				idn_strerror(err));
 			idn_store_close(store);
 			return 1;
 		}

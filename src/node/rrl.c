@@ -11,10 +11,10 @@
 #define SLOTS 16384 /* per worker; a power of two */
 
 typedef struct {
-	uint8_t key[17];   /* family byte + masked address */
+	uint8_t key[17]; /* family byte + masked address */
 	bool used;
-	uint32_t limited;  /* responses limited in a row, for slip */
-	uint64_t tokens;   /* milli-tokens */
+	uint32_t limited; /* responses limited in a row, for slip */
+	uint64_t tokens;  /* milli-tokens */
 	uint64_t last_ms;
 } bucket_t;
 

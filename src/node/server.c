@@ -153,7 +153,8 @@ static int open_listener(const char *addr, int type, bool *unsupported)
 	if (ss.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0) {
-		*unsupported = errno == EADDRNOTAVAIL && ss.ss_family == AF_INET6;
+		*unsupported =
+			errno == EADDRNOTAVAIL && ss.ss_family == AF_INET6;
 		if (!*unsupported)
 			log_error("cannot listen on %s/%s: %s", addr,
 				  type == SOCK_DGRAM ? "udp" : "tcp",
@@ -237,7 +238,8 @@ static int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 		/* the body, request digest included, is left out: the flag
 		 * announcing a digest must go too, or the reply won't decode */
 		uint8_t *fl = p + IDN_ENV_LEN + 8;
-		idn_put_u32(fl, idn_get_u32(fl) & ~(uint32_t)IDN_OF_RETURN_DIGEST);
+		idn_put_u32(fl,
+			    idn_get_u32(fl) & ~(uint32_t)IDN_OF_RETURN_DIGEST);
 		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN - 4, 0);
 		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN, 0);
 		done(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
@@ -281,8 +283,8 @@ static int udp_emit_slip(void *vctx, const uint8_t *frame, size_t len)
 
 /* Queues a copy of a request for the resolver threads; answers "too busy"
  * when the queue is full. */
-static void defer(worker_t *w, const uint8_t *frame, size_t len,
-		  int transport, int udp_fd, const struct sockaddr_storage *addr,
+static void defer(worker_t *w, const uint8_t *frame, size_t len, int transport,
+		  int udp_fd, const struct sockaddr_storage *addr,
 		  socklen_t alen, conn_t *conn, emit_fn emit, void *ectx)
 {
 	server_t *s = w->srv;
@@ -432,18 +434,20 @@ static void udp_readable(worker_t *w, int fd)
 			emit_fn emit = udp_emit;
 			int verdict = rrl_check(w->rrl, &w->raddr[i], now);
 			if (verdict == RRL_DROP) {
-				atomic_fetch_add_explicit(&w->h.stats.rrl_dropped, 1,
-							  memory_order_relaxed);
+				atomic_fetch_add_explicit(
+					&w->h.stats.rrl_dropped, 1,
+					memory_order_relaxed);
 				continue;
 			}
 			if (verdict == RRL_SLIP) {
-				atomic_fetch_add_explicit(&w->h.stats.rrl_slipped, 1,
-							  memory_order_relaxed);
+				atomic_fetch_add_explicit(
+					&w->h.stats.rrl_slipped, 1,
+					memory_order_relaxed);
 				emit = udp_emit_slip;
 			}
-			if (handler_process(&w->h, w->rbuf[i], w->rmsg[i].msg_len,
-					    TRANSPORT_UDP, emit, &c) ==
-			    HANDLER_DEFER)
+			if (handler_process(&w->h, w->rbuf[i],
+					    w->rmsg[i].msg_len, TRANSPORT_UDP,
+					    emit, &c) == HANDLER_DEFER)
 				defer(w, w->rbuf[i], w->rmsg[i].msg_len,
 				      TRANSPORT_UDP, fd, &w->raddr[i],
 				      w->rmsg[i].msg_hdr.msg_namelen, NULL,
@@ -554,8 +558,8 @@ static int conn_process(worker_t *w, conn_t *c)
 					 TRANSPORT_TCP, tcp_emit, c);
 		w->h.conn = 0;
 		if (hn == HANDLER_DEFER)
-			defer(w, c->rbuf + off, flen, TRANSPORT_TCP, -1, NULL, 0,
-			      c, tcp_emit, c);
+			defer(w, c->rbuf + off, flen, TRANSPORT_TCP, -1, NULL,
+			      0, c, tcp_emit, c);
 		off += flen;
 	}
 	if (begun)
@@ -619,10 +623,16 @@ static int same_source(worker_t *w, const struct sockaddr_storage *peer)
 		if (c->peer.ss_family != peer->ss_family)
 			continue;
 		if (peer->ss_family == AF_INET
-			    ? memcmp(&((const struct sockaddr_in *)&c->peer)->sin_addr,
-				     &((const struct sockaddr_in *)peer)->sin_addr, 4) == 0
-			    : memcmp(&((const struct sockaddr_in6 *)&c->peer)->sin6_addr,
-				     &((const struct sockaddr_in6 *)peer)->sin6_addr, 16) == 0)
+			    ? memcmp(&((const struct sockaddr_in *)&c->peer)
+					      ->sin_addr,
+				     &((const struct sockaddr_in *)peer)
+					      ->sin_addr,
+				     4) == 0
+			    : memcmp(&((const struct sockaddr_in6 *)&c->peer)
+					      ->sin6_addr,
+				     &((const struct sockaddr_in6 *)peer)
+					      ->sin6_addr,
+				     16) == 0)
 			n++;
 	}
 	return n;
@@ -639,7 +649,8 @@ static void tcp_accept(worker_t *w, int lfd)
 			return;
 		if (w->nconns >= w->srv->conf->tcp_max_conns ||
 		    same_source(w, &peer) >= w->srv->conf->tcp_max_per_source) {
-			log_debug("TCP connection refused: over a connection cap");
+			log_debug(
+				"TCP connection refused: over a connection cap");
 			atomic_fetch_add_explicit(&w->h.stats.tcp_refused, 1,
 						  memory_order_relaxed);
 			close(fd);
@@ -842,7 +853,8 @@ static void *ctl_main(void *arg)
 			a->srv = s;
 			a->fd = fd;
 		}
-		if (a == NULL || pthread_create(&t, &attr, ctl_conn_main, a) != 0) {
+		if (a == NULL ||
+		    pthread_create(&t, &attr, ctl_conn_main, a) != 0) {
 			free(a);
 			ctl_forget(s, fd);
 			close(fd);
@@ -867,14 +879,16 @@ static int ctl_open(server_t *s)
 	/* a live socket means another idnode owns this data directory */
 	if (connect(fd, (struct sockaddr *)&un, sizeof(un)) == 0) {
 		log_error("control socket %s is in use: is another idnode "
-			  "running?", path);
+			  "running?",
+			  path);
 		close(fd);
 		return -1;
 	}
 	close(fd);
 	unlink(path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	mode_t old = umask(0177); /* 0600: the file mode is the access control */
+	mode_t old =
+		umask(0177); /* 0600: the file mode is the access control */
 	int rc = bind(fd, (struct sockaddr *)&un, sizeof(un));
 	umask(old);
 	if (rc != 0 || listen(fd, 64) != 0) {
@@ -926,8 +940,7 @@ static worker_t *worker_new(server_t *s, int id)
 	w->socks = calloc((size_t)conf->nlisten * 2, sizeof(lsock_t));
 	w->rrl = rrl_new(conf->rrl_rate, conf->rrl_burst, conf->rrl_slip);
 	if ((conf->rrl_rate && w->rrl == NULL) || w->epfd < 0 || w->evfd < 0 ||
-	    w->socks == NULL ||
-	    handler_init(&w->h, &s->node, false) != 0)
+	    w->socks == NULL || handler_init(&w->h, &s->node, false) != 0)
 		goto fail;
 	w->ev.fd = w->evfd;
 	w->ev.kind = 2;
@@ -983,7 +996,8 @@ int server_start(const node_conf_t *conf, idn_store_t *store,
 		free(s);
 		return -1;
 	}
-	int n = conf->workers > 0 ? conf->workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
+	int n = conf->workers > 0 ? conf->workers
+				  : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (n < 1)
 		n = 1;
 	s->workers = calloc((size_t)n, sizeof(*s->workers));
@@ -1024,7 +1038,8 @@ int server_start(const node_conf_t *conf, idn_store_t *store,
 		 * over the network, which commit durably (fsync) */
 		s->resolvers = calloc(1, sizeof(pthread_t));
 		if (s->resolvers == NULL ||
-		    pthread_create(&s->resolvers[0], NULL, resolver_main, s) != 0)
+		    pthread_create(&s->resolvers[0], NULL, resolver_main, s) !=
+			    0)
 			goto fail_started;
 		s->nresolvers = 1;
 	}

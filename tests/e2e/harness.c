@@ -1150,8 +1150,15 @@ size_t h_create_url_frame(uint8_t *out, size_t cap, uint32_t request_id,
 	uint8_t body[1024];
 	idn_wr_t w;
 	idn_wr_init(&w, body, sizeof(body));
-	idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT, idn_bytes_str("URL"),
-			 idn_bytes_str(url), 0, NULL};
+	idn_value_t v = {1,
+			 0,
+			 0,
+			 86400,
+			 IDN_PERM_DEFAULT,
+			 idn_bytes_str("URL"),
+			 idn_bytes_str(url),
+			 0,
+			 NULL};
 	idn_values_body_t b = {idn_bytes_str(id), 1, &v};
 	idn_values_body_encode(&w, &b);
 	assert_int_equal(w.err, 0);

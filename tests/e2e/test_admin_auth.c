@@ -82,8 +82,8 @@ static int setup(void **state)
 		 "104:HS_ADMIN=" H_HOME "/noadd@300#1", v1, v2, NULL);
 	snprintf(v1, sizeof(v1), "300,perms=e:HS_PUBKEY=hex:%s", sm2);
 	h_ctl_ok(node, "create", H_HOME "/sm2", v1, NULL);
-	h_ctl_ok(node, "create", H_HOME "/sec",
-		 "300,perms=c:HS_SECKEY=" SECRET, NULL);
+	h_ctl_ok(node, "create", H_HOME "/sec", "300,perms=c:HS_SECKEY=" SECRET,
+		 NULL);
 	snprintf(v1, sizeof(v1), "300,perms=e:HS_PUBKEY=hex:%s", noadd);
 	h_ctl_ok(node, "create", H_HOME "/noadd", v1, NULL);
 	free(root);
@@ -239,8 +239,8 @@ static uint32_t raw_secret_create(const char *id, uint8_t alg,
 {
 	uint8_t req[2048], sb[512];
 	idn_wr_t w;
-	size_t len = h_create_url_frame(req, sizeof(req), 7001, id,
-					"https://raw");
+	size_t len =
+		h_create_url_frame(req, sizeof(req), 7001, id, "https://raw");
 	h_reply_t ch;
 	h_reply_init(&ch);
 	h_tcp_call(node, req, len, &ch);
@@ -250,7 +250,8 @@ static uint32_t raw_secret_create(const char *id, uint8_t alg,
 	assert_int_equal(idn_challenge_decode(ch.msg.rest, &nonce), 0);
 	idn_wr_init(&w, sb, sizeof(sb));
 	assert_int_equal(idn_seckey_answer(alg, idn_bytes_str(secret), nonce,
-					   ch.msg.digest, &w), 0);
+					   ch.msg.digest, &w),
+			 0);
 	len = h_answer_frame(req, sizeof(req), 7002, ch.env.session_id,
 			     "HS_SECKEY", H_HOME "/sec", 300,
 			     idn_bytes(sb, w.len));
@@ -267,14 +268,17 @@ static uint32_t raw_secret_create(const char *id, uint8_t alg,
 static void secret_answers_of_each_kind(void **state)
 {
 	(void)state;
-	assert_int_equal(raw_secret_create(H_HOME "/pbkdf2", IDN_MAC_PBKDF2_HMAC_SHA1,
-					   SECRET), IDN_RC_SUCCESS);
+	assert_int_equal(raw_secret_create(H_HOME "/pbkdf2",
+					   IDN_MAC_PBKDF2_HMAC_SHA1, SECRET),
+			 IDN_RC_SUCCESS);
 	assert_exists(H_HOME "/pbkdf2", true);
-	assert_int_equal(raw_secret_create(H_HOME "/hmac1", IDN_MAC_HMAC_SHA1,
-					   SECRET), IDN_RC_SUCCESS);
+	assert_int_equal(
+		raw_secret_create(H_HOME "/hmac1", IDN_MAC_HMAC_SHA1, SECRET),
+		IDN_RC_SUCCESS);
 	assert_exists(H_HOME "/hmac1", true);
 	assert_int_equal(raw_secret_create(H_HOME "/pbkdf2-x",
-					   IDN_MAC_PBKDF2_HMAC_SHA1, SECRET "x"),
+					   IDN_MAC_PBKDF2_HMAC_SHA1,
+					   SECRET "x"),
 			 IDN_RC_AUTH_FAILED);
 	assert_exists(H_HOME "/pbkdf2-x", false);
 }
@@ -426,15 +430,27 @@ static size_t op_msg(uint8_t *buf, size_t cap, uint32_t op, const char *id)
 	idn_wr_t w;
 	idn_wr_init(&w, body, sizeof(body));
 	if (op == IDN_OC_CREATE) {
-		idn_value_t v = {1, 0, 0, 86400, IDN_PERM_DEFAULT,
-				 idn_bytes_str("URL"), idn_bytes_str("https://s"),
-				 0, NULL};
+		idn_value_t v = {1,
+				 0,
+				 0,
+				 86400,
+				 IDN_PERM_DEFAULT,
+				 idn_bytes_str("URL"),
+				 idn_bytes_str("https://s"),
+				 0,
+				 NULL};
 		idn_values_body_t b = {idn_bytes_str(id), 1, &v};
 		idn_values_body_encode(&w, &b);
 	} else if (op == IDN_OC_ADD_VALUE) {
-		idn_value_t v = {7, 0, 0, 86400, IDN_PERM_DEFAULT,
-				 idn_bytes_str("EMAIL"), idn_bytes_str("s@x"),
-				 0, NULL};
+		idn_value_t v = {7,
+				 0,
+				 0,
+				 86400,
+				 IDN_PERM_DEFAULT,
+				 idn_bytes_str("EMAIL"),
+				 idn_bytes_str("s@x"),
+				 0,
+				 NULL};
 		idn_values_body_t b = {idn_bytes_str(id), 1, &v};
 		idn_values_body_encode(&w, &b);
 	}
@@ -466,13 +482,14 @@ static void session_many_creates_one_challenge(void **state)
 	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
 	idn_session_t *s;
 	uint32_t rc;
-	assert_int_equal(idn_session_open(addr, 3000, 0, sign_answer, &x, &s,
-					  &rc), 0);
+	assert_int_equal(
+		idn_session_open(addr, 3000, 0, sign_answer, &x, &s, &rc), 0);
 	assert_int_not_equal(idn_session_id(s), 0);
 	for (int i = 0; i < 25; i++) {
 		char id[64];
 		snprintf(id, sizeof(id), H_HOME "/sess-%d", i);
-		assert_int_equal(in_session(s, IDN_OC_CREATE, id), IDN_RC_SUCCESS);
+		assert_int_equal(in_session(s, IDN_OC_CREATE, id),
+				 IDN_RC_SUCCESS);
 	}
 	assert_int_equal(x.answered, 1);
 	assert_exists(H_HOME "/sess-0", true);
@@ -482,7 +499,8 @@ static void session_many_creates_one_challenge(void **state)
 	assert_int_equal(idn_client_open(IDN_NET_TCP, addr, 3000, &other), 0);
 	idn_client_set_session(other, idn_session_id(s));
 	uint8_t msg[1024];
-	size_t len = op_msg(msg, sizeof(msg), IDN_OC_CREATE, H_HOME "/sess-hijack");
+	size_t len =
+		op_msg(msg, sizeof(msg), IDN_OC_CREATE, H_HOME "/sess-hijack");
 	got_t g = {0, 0};
 	assert_int_equal(idn_client_call(other, msg, len, on_got, &g), 0);
 	assert_int_equal(g.rc, 500);
@@ -491,14 +509,15 @@ static void session_many_creates_one_challenge(void **state)
 	/* 401 ends it: the next request in it is refused */
 	assert_int_equal(in_session(s, IDN_OC_SESSION_TERMINATE, NULL),
 			 IDN_RC_SUCCESS);
-	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-late"), 500);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-late"),
+			 500);
 	assert_exists(H_HOME "/sess-late", false);
 	idn_session_close(s);
 	/* a session's admin keeps only its rights: noadd may not add */
 	EVP_PKEY_free(x.key);
 	signer_t y = {load_key(noadd_key), H_HOME "/noadd", 300, 0};
-	assert_int_equal(idn_session_open(addr, 3000, 0, sign_answer, &y, &s,
-					  &rc), 0);
+	assert_int_equal(
+		idn_session_open(addr, 3000, 0, sign_answer, &y, &s, &rc), 0);
 	assert_int_equal(in_session(s, IDN_OC_ADD_VALUE, H_HOME "/sess-0"),
 			 IDN_RC_INSUFFICIENT_PERMS);
 	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-noadd"),
@@ -507,8 +526,9 @@ static void session_many_creates_one_challenge(void **state)
 	EVP_PKEY_free(y.key);
 	/* a wrong key gets no session */
 	signer_t z = {load_key(noadd_key), "0.NA/" H_HOME, 300, 0};
-	assert_int_equal(idn_session_open(addr, 3000, 0, sign_answer, &z, &s,
-					  &rc), IDN_EAUTH);
+	assert_int_equal(
+		idn_session_open(addr, 3000, 0, sign_answer, &z, &s, &rc),
+		IDN_EAUTH);
 	assert_int_equal(rc, IDN_RC_AUTH_FAILED);
 	EVP_PKEY_free(z.key);
 }
@@ -531,16 +551,17 @@ static void session_expires(void **state)
 	fclose(f);
 	int off = snprintf(v, sizeof(v), "300:HS_PUBKEY=hex:");
 	for (size_t i = 0; i < pl; i++)
-		off += snprintf(v + off, sizeof(v) - (size_t)off, "%02x", pk[i]);
-	h_ctl_ok(n, "create", "0.NA/" H_HOME, "100:HS_ADMIN=0.NA/" H_HOME "@300",
-		 v, NULL);
+		off += snprintf(v + off, sizeof(v) - (size_t)off, "%02x",
+				pk[i]);
+	h_ctl_ok(n, "create", "0.NA/" H_HOME,
+		 "100:HS_ADMIN=0.NA/" H_HOME "@300", v, NULL);
 	char where[64];
 	snprintf(where, sizeof(where), "127.0.0.1:%u", n->port);
 	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
 	idn_session_t *s;
 	uint32_t rc;
-	assert_int_equal(idn_session_open(where, 3000, 0, sign_answer, &x, &s,
-					  &rc), 0);
+	assert_int_equal(
+		idn_session_open(where, 3000, 0, sign_answer, &x, &s, &rc), 0);
 	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/early"),
 			 IDN_RC_SUCCESS);
 	sleep(2); /* past the one-second lifetime */
@@ -566,9 +587,11 @@ static void idctl_batch_uses_one_session(void **state)
 	assert_non_null(f);
 	fprintf(f, "# registrations\n");
 	for (int i = 0; i < 12; i++)
-		fprintf(f, "create " H_HOME "/batch-%d 1:URL=https://b/%d "
-			   "\"2:DESC=item %d of twelve\" "
-			   "100:HS_ADMIN=0.NA/" H_HOME "@300\n", i, i, i);
+		fprintf(f,
+			"create " H_HOME "/batch-%d 1:URL=https://b/%d "
+			"\"2:DESC=item %d of twelve\" "
+			"100:HS_ADMIN=0.NA/" H_HOME "@300\n",
+			i, i, i);
 	fprintf(f, "\nadd " H_HOME "/batch-0 3:EMAIL=b@example.com\n");
 	fprintf(f, "create " H_HOME "/batch-0 1:URL=https://dup\n");
 	fprintf(f, "delete " H_HOME "/batch-11\n");
@@ -576,7 +599,8 @@ static void idctl_batch_uses_one_session(void **state)
 	char *before = node_log(node);
 	int opened0 = 0;
 	for (char *p = before; (p = strstr(p, "session ")) != NULL; p++)
-		opened0 += strstr(p, " opened for 0.NA/" H_HOME ":300") == p + 16;
+		opened0 +=
+			strstr(p, " opened for 0.NA/" H_HOME ":300") == p + 16;
 	free(before);
 	h_run_t r;
 	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key,
@@ -591,9 +615,10 @@ static void idctl_batch_uses_one_session(void **state)
 	h_run_free(&r);
 	json_t *j = record(H_HOME "/batch-5");
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-				    h_json_value(j, 2), "data"), "value")),
-			    "item 5 of twelve");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(h_json_value(j, 2), "data"), "value")),
+		"item 5 of twelve");
 	json_decref(j);
 	j = record(H_HOME "/batch-0");
 	assert_non_null(j);
@@ -604,7 +629,8 @@ static void idctl_batch_uses_one_session(void **state)
 	char *after = node_log(node);
 	int opened = 0;
 	for (char *p = after; (p = strstr(p, "session ")) != NULL; p++)
-		opened += strstr(p, " opened for 0.NA/" H_HOME ":300") == p + 16;
+		opened +=
+			strstr(p, " opened for 0.NA/" H_HOME ":300") == p + 16;
 	free(after);
 	assert_int_equal(opened - opened0, 1);
 }
@@ -613,7 +639,8 @@ static void idctl_batch_uses_one_session(void **state)
 
 /* idctl -s ADDR [--auth ADMIN CREDOPT CRED] [--public] --json resolve
  * H_HOME/private; the JSON reply. */
-static json_t *read_private(const char *admin, const char *key, bool public_only)
+static json_t *read_private(const char *admin, const char *key,
+			    bool public_only)
 {
 	const char *args[16];
 	int n = 0;
@@ -651,9 +678,10 @@ static void restricted_values_only_for_listed_readers(void **state)
 	/* the listed reader sees the EMAIL (not the write-only NOTE) */
 	j = read_private(H_HOME "/reader:300", reader_key, false);
 	h_json_assert_indexes(j, (long[]){1, 2, 100, 101, 102}, 5);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-				    h_json_value(j, 2), "data"), "value")),
-			    "restricted@example.com");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(h_json_value(j, 2), "data"), "value")),
+		"restricted@example.com");
 	json_decref(j);
 	/* ... unless asking for public values only */
 	j = read_private(H_HOME "/reader:300", reader_key, true);
@@ -808,9 +836,9 @@ static void grant_and_revoke(void **state)
 	assert_non_null(strstr(r.err, "(rc 401)"));
 	h_run_free(&r);
 	/* the prefix admin grants it add_value over the network */
-	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key, "admin",
-		"grant", H_HOME "/granted", "--admin", NOADD_ADMIN, "--perms",
-		"add_value,read_value", NULL);
+	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key,
+		"admin", "grant", H_HOME "/granted", "--admin", NOADD_ADMIN,
+		"--perms", "add_value,read_value", NULL);
 	h_assert_status(&r, 0);
 	assert_string_equal(r.out, "granted " NOADD_ADMIN " on " H_HOME
 				   "/granted: HS_ADMIN at index 101, "
@@ -821,9 +849,9 @@ static void grant_and_revoke(void **state)
 	h_assert_status(&r, 0);
 	h_run_free(&r);
 	/* widening keeps the index */
-	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key, "admin",
-		"grant", H_HOME "/granted", "--admin", NOADD_ADMIN, "--perms",
-		"modify_value", NULL);
+	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key,
+		"admin", "grant", H_HOME "/granted", "--admin", NOADD_ADMIN,
+		"--perms", "modify_value", NULL);
 	h_assert_status(&r, 0);
 	assert_non_null(strstr(r.out, "index 101, permissions 450\n"));
 	h_run_free(&r);
@@ -846,8 +874,9 @@ static void grant_and_revoke(void **state)
 	assert_non_null(strstr(r.err, "(rc 401)"));
 	h_run_free(&r);
 	/* revoking everything removes the value */
-	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key, "admin",
-		"revoke", H_HOME "/granted", "--admin", NOADD_ADMIN, NULL);
+	h_idctl(&r, "-s", addr, "--auth", ROOT_ADMIN, "--key", root_key,
+		"admin", "revoke", H_HOME "/granted", "--admin", NOADD_ADMIN,
+		NULL);
 	h_assert_status(&r, 0);
 	assert_non_null(strstr(r.out, "removed HS_ADMIN at index 101\n"));
 	h_run_free(&r);
@@ -869,8 +898,8 @@ static void grant_and_revoke(void **state)
 	/* ADMIN_ID:INDEX that is not: no index, an empty id, a non-number,
 	 * an index over 32 bits; --auth of a batch likewise */
 	const char *bad_refs[] = {"0.NA/" H_HOME, ":300", "0.NA/" H_HOME ":",
-				  "0.NA/" H_HOME ":3x", "0.NA/" H_HOME
-				  ":4294967296"};
+				  "0.NA/" H_HOME ":3x",
+				  "0.NA/" H_HOME ":4294967296"};
 	for (size_t i = 0; i < sizeof(bad_refs) / sizeof(*bad_refs); i++) {
 		h_ctl(&r, node, "admin", "grant", H_HOME "/granted", "--admin",
 		      bad_refs[i], "--perms", "add_value", NULL);
@@ -881,8 +910,9 @@ static void grant_and_revoke(void **state)
 		h_idctl(&r, "-s", addr, "--auth", bad_refs[i], "--key",
 			root_key, "batch", "/dev/null", NULL);
 		h_assert_status(&r, 2);
-		assert_string_equal(r.err, "idctl: --auth wants ADMIN_ID:INDEX, "
-					   "e.g. 0.NA/88.118.8:300\n");
+		assert_string_equal(r.err,
+				    "idctl: --auth wants ADMIN_ID:INDEX, "
+				    "e.g. 0.NA/88.118.8:300\n");
 		h_run_free(&r);
 	}
 	j = record(H_HOME "/granted");
@@ -920,7 +950,8 @@ static void secret_never_logged(void **state)
 	char *log = node_log(node);
 	assert_non_null(log);
 	/* the log is there and records the failed attempts above */
-	assert_non_null(strstr(log, "authentication failed for " H_HOME "/sec:300"));
+	assert_non_null(
+		strstr(log, "authentication failed for " H_HOME "/sec:300"));
 	assert_null(strstr(log, SECRET));
 	free(log);
 }

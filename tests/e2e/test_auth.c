@@ -44,7 +44,9 @@ static int setup(void **state)
 		 "100:HS_ADMIN=0.NA/" H_HOME "@300",
 		 "101:HS_ADMIN=0.NA/" H_HOME "@200#1",
 		 "102:HS_ADMIN=0.NA/" H_HOME "@301#800", v, r1,
-		 "200:HS_VLIST=hex:000000010000000e" "38382e3131382e382f616c696365" "0000012c",
+		 "200:HS_VLIST=hex:000000010000000e"
+		 "38382e3131382e382f616c696365"
+		 "0000012c",
 		 NULL);
 	snprintf(v, sizeof(v), "300,perms=e:HS_PUBKEY=hex:%s", alice);
 	h_ctl_ok(node, "create", H_HOME "/alice", v, NULL);
@@ -89,7 +91,8 @@ static void admin_key_creates_modifies_deletes(void **state)
 	h_assert_status(&r, 0);
 	assert_string_equal(r.out, "created " H_HOME "/net-1\n");
 	h_run_free(&r);
-	net_admin(&r, adm, adm_key, "add", H_HOME "/net-1", "2:EMAIL=a@b", NULL);
+	net_admin(&r, adm, adm_key, "add", H_HOME "/net-1", "2:EMAIL=a@b",
+		  NULL);
 	h_assert_status(&r, 0);
 	h_run_free(&r);
 	net_admin(&r, adm, adm_key, "modify", H_HOME "/net-1",
@@ -98,9 +101,10 @@ static void admin_key_creates_modifies_deletes(void **state)
 	h_run_free(&r);
 	json_t *j = record(H_HOME "/net-1");
 	assert_non_null(j);
-	assert_string_equal(json_string_value(json_object_get(json_object_get(
-				    h_json_value(j, 1), "data"), "value")),
-			    "https://net/1b");
+	assert_string_equal(
+		json_string_value(json_object_get(
+			json_object_get(h_json_value(j, 1), "data"), "value")),
+		"https://net/1b");
 	assert_non_null(h_json_value(j, 2));
 	json_decref(j);
 	net_admin(&r, adm, adm_key, "remove", H_HOME "/net-1", "2", NULL);
@@ -190,7 +194,8 @@ static void challenge_is_single_use(void **state)
 	uint8_t d[32];
 	uint32_t dl;
 	assert_int_equal(idn_digest(IDN_DIGEST_SHA1, req + IDN_ENV_LEN,
-				    len - IDN_ENV_LEN - 4, d, &dl), 0);
+				    len - IDN_ENV_LEN - 4, d, &dl),
+			 0);
 	assert_int_equal(ch.msg.digest_alg, IDN_DIGEST_SHA1);
 	assert_memory_equal(ch.msg.digest.p, d, 20);
 	idn_bytes_t nonce;
@@ -205,8 +210,9 @@ static void challenge_is_single_use(void **state)
 	uint8_t sig[1024], sb[1100];
 	size_t sl;
 	idn_bytes_t parts[2] = {nonce, idn_bytes(d, 20)};
-	assert_int_equal(idn_sig_sign(key, "SHA256", parts, 2, sig, sizeof(sig),
-				      &sl), 0);
+	assert_int_equal(
+		idn_sig_sign(key, "SHA256", parts, 2, sig, sizeof(sig), &sl),
+		0);
 	EVP_PKEY_free(key);
 	idn_wr_init(&w, sb, sizeof(sb));
 	idn_sig_encode(&w, idn_bytes_str("SHA256"), idn_bytes(sig, sl));

@@ -1,6 +1,6 @@
 /* Every response code a node gives to a resolver, over UDP, TCP and the
- * control socket: 100, 102, 200, 301 (no referral allowed), 4 and 5; responses are never
- * answered; the request digest. */
+ * control socket: 100, 102, 200, 301 (no referral allowed), 4 and 5; responses
+ * are never answered; the request digest. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -252,9 +252,9 @@ static void rc_100_or_301_not_homed(void **state)
 		for (int t = T_UDP; t <= T_CTL; t++) {
 			h_req_t q = h_req(IDN_OC_RESOLUTION, next_id++);
 			q.flags = IDN_OF_DONT_REFER;
-			size_t len = h_resolve_frame(req, sizeof(req), &q, ids[i],
-						     strlen(ids[i]), NULL, 0,
-						     NULL, 0);
+			size_t len = h_resolve_frame(req, sizeof(req), &q,
+						     ids[i], strlen(ids[i]),
+						     NULL, 0, NULL, 0);
 			expect_rc(call(t, req, len), q.request_id,
 				  IDN_OC_RESOLUTION, IDN_RC_SERVER_NOT_RESP,
 				  ids[i], t);

@@ -458,7 +458,8 @@ static void idctl_trace_shows_the_levels(void **state)
 	assert_non_null(strstr(p, "https://"));
 	h_run_free(&r);
 	/* an unknown identifier: the walk ends at the enterprise with 100 */
-	h_net(&r, fx->top, "--trace", "resolve", "88.118.8/no-such-thing", NULL);
+	h_net(&r, fx->top, "--trace", "resolve", "88.118.8/no-such-thing",
+	      NULL);
 	h_assert_status(&r, 1);
 	assert_non_null(strstr(r.out, "rc 100 not found"));
 	assert_non_null(strstr(r.err, "(rc 100)"));

@@ -43,7 +43,8 @@ static void resp_free(resp_t *r)
 static int connect_http(void)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
-	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons(hport)};
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(hport)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_true(fd >= 0);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
@@ -129,8 +130,8 @@ static int get(resp_t *r, const char *path)
 	return req(r, "GET", path, NULL, NULL, 0);
 }
 
-static int send_json(resp_t *r, const char *method, const char *path,
-		     bool auth, const char *json)
+static int send_json(resp_t *r, const char *method, const char *path, bool auth,
+		     const char *json)
 {
 	return req(r, method, path,
 		   auth ? AUTH "Content-Type: application/json\r\n"
@@ -171,11 +172,11 @@ static long jint(json_t *j, const char *key)
 	return (long)json_integer_value(v);
 }
 
-#define EXPECT(r, want)                                                     \
-	do {                                                                \
-		if ((r)->status != (want))                                  \
-			fail_msg("HTTP %d, wanted %d: %s", (r)->status, (want), \
-				 (r)->body);                                \
+#define EXPECT(r, want)                                                        \
+	do {                                                                   \
+		if ((r)->status != (want))                                     \
+			fail_msg("HTTP %d, wanted %d: %s", (r)->status,        \
+				 (want), (r)->body);                           \
 	} while (0)
 
 /* responseCode of a JSON answer */
@@ -207,10 +208,12 @@ static int setup(void **state)
 		      "--http-max-body", "64K", "--http-timeout", "2",
 		      "--http-root", h_src("web"), NULL);
 	node_start(node);
-	h_ctl_ok(node, "create", H_HOME "/part-1", "1:URL=https://example.com/p/1",
-		 "2:EMAIL=qa@example.com", "3,perms=c:SECRET=hidden",
-		 "100:HS_ADMIN=0.NA/" H_HOME "@300", NULL);
-	h_ctl_ok(node, "create", H_HOME "/nourl", "1:EMAIL=x@example.com", NULL);
+	h_ctl_ok(node, "create", H_HOME "/part-1",
+		 "1:URL=https://example.com/p/1", "2:EMAIL=qa@example.com",
+		 "3,perms=c:SECRET=hidden", "100:HS_ADMIN=0.NA/" H_HOME "@300",
+		 NULL);
+	h_ctl_ok(node, "create", H_HOME "/nourl", "1:EMAIL=x@example.com",
+		 NULL);
 	return 0;
 }
 
@@ -323,7 +326,8 @@ static void rest_writes_need_auth(void **state)
 	assert_non_null(header(&r, "WWW-Authenticate"));
 	resp_free(&r);
 	req(&r, "PUT", "/api/handles/" H_HOME "/w1",
-	    "Authorization: Bearer wrong-token-0123456789\r\n", rec, strlen(rec));
+	    "Authorization: Bearer wrong-token-0123456789\r\n", rec,
+	    strlen(rec));
 	EXPECT(&r, 401);
 	resp_free(&r);
 	req(&r, "DELETE", "/api/handles/" H_HOME "/part-1", NULL, NULL, 0);
@@ -358,8 +362,8 @@ static void rest_writes(void **state)
 	send_json(&r, "PUT", "/api/handles/" H_HOME "/w1", true, rec);
 	EXPECT(&r, 200);
 	resp_free(&r);
-	send_json(&r, "PUT", "/api/handles/" H_HOME "/w1?overwrite=false",
-		  true, rec);
+	send_json(&r, "PUT", "/api/handles/" H_HOME "/w1?overwrite=false", true,
+		  rec);
 	EXPECT(&r, 409);
 	assert_int_equal(rc_of(&r), 101);
 	resp_free(&r);
@@ -444,19 +448,24 @@ static void rest_bad_input(void **state)
 		{"{\"values\":[],\"extra\":1}", 400, "unknown field"},
 		{"{\"values\":[]}", 400, "no values"},
 		{"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":\"x\","
-		 "\"colour\":\"red\"}]}", 400, "unknown field 'colour'"},
+		 "\"colour\":\"red\"}]}",
+		 400, "unknown field 'colour'"},
 		{"{\"values\":[{\"index\":\"1\",\"type\":\"URL\",\"data\":\"x\"}]}",
 		 400, "integer index"},
 		{"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":{\"format\":"
-		 "\"rot13\",\"value\":\"x\"}}]}", 400, "unknown data format"},
+		 "\"rot13\",\"value\":\"x\"}}]}",
+		 400, "unknown data format"},
 		{"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":{\"format\":"
-		 "\"base64\",\"value\":\"!!\"}}]}", 400, "not valid base64"},
+		 "\"base64\",\"value\":\"!!\"}}]}",
+		 400, "not valid base64"},
 		{"{\"values\":[{\"index\":1,\"type\":\"HS_ADMIN\",\"data\":\"x\"}]}",
 		 400, "HS_ADMIN"},
 		{"{\"values\":[{\"index\":1,\"type\":\"U\",\"data\":\"a\"},"
-		 "{\"index\":1,\"type\":\"U\",\"data\":\"b\"}]}", 400, ""},
+		 "{\"index\":1,\"type\":\"U\",\"data\":\"b\"}]}",
+		 400, ""},
 		{"{\"handle\":\"88.118.8/other\",\"values\":[{\"index\":1,"
-		 "\"type\":\"U\",\"data\":\"a\"}]}", 400, "does not match"},
+		 "\"type\":\"U\",\"data\":\"a\"}]}",
+		 400, "does not match"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		send_json(&r, "PUT", "/api/handles/" H_HOME "/bad", true,
@@ -517,8 +526,9 @@ static void listings(void **state)
 	for (int i = 0; i < 5; i++) {
 		char p[128];
 		snprintf(p, sizeof(p), "/api/handles/" H_HOME "/list-%d", i);
-		send_json(&r, "PUT", p, true,
-			  "{\"values\":[{\"index\":1,\"type\":\"U\",\"data\":\"x\"}]}");
+		send_json(
+			&r, "PUT", p, true,
+			"{\"values\":[{\"index\":1,\"type\":\"U\",\"data\":\"x\"}]}");
 		EXPECT(&r, 201);
 		resp_free(&r);
 	}
@@ -532,7 +542,8 @@ static void listings(void **state)
 	assert_int_equal(jint(j, "page"), 1);
 	json_decref(j);
 	resp_free(&r);
-	req(&r, "GET", "/api/handles?prefix=" H_HOME "&pageSize=0", AUTH, NULL, 0);
+	req(&r, "GET", "/api/handles?prefix=" H_HOME "&pageSize=0", AUTH, NULL,
+	    0);
 	EXPECT(&r, 400);
 	resp_free(&r);
 	req(&r, "GET", "/api/handles?prefix=77.1", AUTH, NULL, 0);
@@ -608,16 +619,17 @@ static void hdl_message(void **state)
 	    "Accept: application/x-hdl-message\r\n",
 	    (const char *)q, qlen);
 	EXPECT(&r, 200);
-	assert_string_equal(header(&r, "Content-Type"), "application/x-hdl-message");
+	assert_string_equal(header(&r, "Content-Type"),
+			    "application/x-hdl-message");
 	assert_int_equal(r.blen, alen);
 	assert_memory_equal(r.body, a, alen);
 	resp_free(&r);
 	free(q);
 	free(a);
 	/* a resolution: the reference's record, answered with rc 1 */
-	h_ctl_ok(node, "create", "20.500/test1", "1:URL=http://example.org/test1",
-		 "2:EMAIL=test1@example.org", "100:HS_ADMIN=0.NA/20.500@300",
-		 NULL);
+	h_ctl_ok(node, "create", "20.500/test1",
+		 "1:URL=http://example.org/test1", "2:EMAIL=test1@example.org",
+		 "100:HS_ADMIN=0.NA/20.500@300", NULL);
 	q = vector_body("http-resolve-request.hex", &qlen, line, sizeof(line));
 	sscanf(line, "POST %255s", path);
 	req(&r, "POST", path, "Content-Type: application/x-hdl-message\r\n",
@@ -632,7 +644,8 @@ static void hdl_message(void **state)
 	assert_int_equal(env.msg_len, r.blen - IDN_ENV_LEN);
 	assert_int_equal(env.request_id, idn_get_u32(q + 8));
 	assert_int_equal(idn_msg_decode((uint8_t *)r.body + IDN_ENV_LEN,
-					env.msg_len, &m), 0);
+					env.msg_len, &m),
+			 0);
 	assert_int_equal(m.hdr.rc, 1);
 	idn_arena_t ar;
 	idn_arena_init(&ar, 0);
@@ -655,7 +668,8 @@ static void hdl_message(void **state)
 	    (const char *)fr, fl);
 	EXPECT(&r, 200);
 	assert_int_equal(idn_msg_decode((uint8_t *)r.body + IDN_ENV_LEN,
-					r.blen - IDN_ENV_LEN, &m), 0);
+					r.blen - IDN_ENV_LEN, &m),
+			 0);
 	/* 402 (a challenge) or 5 (not supported): never done unauthenticated */
 	if (m.hdr.rc != IDN_RC_AUTH_NEEDED && m.hdr.rc != IDN_RC_NOT_SUPPORTED)
 		fail_msg("delete over HTTP answered rc %u", m.hdr.rc);
@@ -702,9 +716,10 @@ static int mreq(resp_t *r, const char *method, const char *path,
 {
 	char h[256] = "";
 	if (tok != NULL)
-		snprintf(h, sizeof(h),
-			 "Authorization: Bearer %s\r\nContent-Type: application/json\r\n",
-			 tok);
+		snprintf(
+			h, sizeof(h),
+			"Authorization: Bearer %s\r\nContent-Type: application/json\r\n",
+			tok);
 	return req(r, method, path, tok ? h : NULL, json,
 		   json ? strlen(json) : 0);
 }
@@ -725,7 +740,8 @@ static void mgmt(void **state)
 	req(&r, "GET", "/identity/token", NULL, NULL, 0);
 	EXPECT(&r, 405);
 	resp_free(&r);
-	mreq(&r, "GET", "/snms/api/v5/data?handle=" H_HOME "/part-1", NULL, NULL);
+	mreq(&r, "GET", "/snms/api/v5/data?handle=" H_HOME "/part-1", NULL,
+	     NULL);
 	EXPECT(&r, 401);
 	assert_int_equal(mstatus(&r), -1);
 	resp_free(&r);
@@ -735,8 +751,9 @@ static void mgmt(void **state)
 	EXPECT(&r, 200);
 	resp_free(&r);
 
-	const char *item = "{\"handle\":\"" H_HOME "/m1\",\"values\":[{\"index\":1,"
-			   "\"type\":\"URL\",\"data\":\"https://example.com/m1\"}]}";
+	const char *item =
+		"{\"handle\":\"" H_HOME "/m1\",\"values\":[{\"index\":1,"
+		"\"type\":\"URL\",\"data\":\"https://example.com/m1\"}]}";
 	mreq(&r, "POST", "/snms/api/v5/data", tok, item);
 	EXPECT(&r, 201);
 	assert_int_equal(mstatus(&r), 1);
@@ -777,8 +794,10 @@ static void mgmt(void **state)
 
 	/* batches: a malformed item rejects the whole batch, nothing made */
 	mreq(&r, "POST", "/snms/api/v5/data/batch/create", tok,
-	     "{\"items\":[{\"handle\":\"" H_HOME "/b1\",\"values\":[{\"index\":1,"
-	     "\"type\":\"U\",\"data\":\"1\"}]},{\"handle\":\"" H_HOME "/b2\"}]}");
+	     "{\"items\":[{\"handle\":\"" H_HOME
+	     "/b1\",\"values\":[{\"index\":1,"
+	     "\"type\":\"U\",\"data\":\"1\"}]},{\"handle\":\"" H_HOME
+	     "/b2\"}]}");
 	EXPECT(&r, 400);
 	assert_int_equal(mstatus(&r), -2);
 	assert_non_null(strstr(r.body, "items[1]"));
@@ -787,7 +806,8 @@ static void mgmt(void **state)
 	EXPECT(&r, 404);
 	resp_free(&r);
 	mreq(&r, "POST", "/snms/api/v5/data/batch/create", tok,
-	     "{\"items\":[{\"handle\":\"" H_HOME "/b1\",\"values\":[{\"index\":1,"
+	     "{\"items\":[{\"handle\":\"" H_HOME
+	     "/b1\",\"values\":[{\"index\":1,"
 	     "\"type\":\"U\",\"data\":\"1\"}]},{\"handle\":\"" H_HOME "/b2\","
 	     "\"values\":[{\"index\":1,\"type\":\"U\",\"data\":\"2\"}]}]}");
 	EXPECT(&r, 200);
@@ -797,7 +817,8 @@ static void mgmt(void **state)
 	json_decref(j);
 	resp_free(&r);
 	mreq(&r, "POST", "/snms/api/v5/data/batch/update", tok,
-	     "{\"items\":[{\"handle\":\"" H_HOME "/b1\",\"values\":[{\"index\":1,"
+	     "{\"items\":[{\"handle\":\"" H_HOME
+	     "/b1\",\"values\":[{\"index\":1,"
 	     "\"type\":\"U\",\"data\":\"one\"}]}]}");
 	EXPECT(&r, 200);
 	resp_free(&r);
@@ -805,7 +826,8 @@ static void mgmt(void **state)
 	assert_non_null(strstr(r.body, "\"one\""));
 	resp_free(&r);
 	mreq(&r, "POST", "/snms/api/v5/data/batch/delete", tok,
-	     "{\"handles\":[\"" H_HOME "/b1\",\"" H_HOME "/b2\",\"" H_HOME "/b3\"]}");
+	     "{\"handles\":[\"" H_HOME "/b1\",\"" H_HOME "/b2\",\"" H_HOME
+	     "/b3\"]}");
 	EXPECT(&r, 200);
 	j = body_json(&r);
 	assert_int_equal(jint(j, "status"), -2);
@@ -891,15 +913,15 @@ static void stats_metrics(void **state)
 	assert_string_equal(json_string_value(json_object_get(pf, "prefix")),
 			    H_HOME);
 	assert_true(jint(json_object_get(j, "store"), "identifiers") >= 2);
-	size_t n1 = json_array_size(json_object_get(
-		json_object_get(j, "series"), "resolutions"));
+	size_t n1 = json_array_size(
+		json_object_get(json_object_get(j, "series"), "resolutions"));
 	json_decref(j);
 	resp_free(&r);
 	sleep(2);
 	get(&r, "/api/stats");
 	j = body_json(&r);
-	size_t n2 = json_array_size(json_object_get(
-		json_object_get(j, "series"), "resolutions"));
+	size_t n2 = json_array_size(
+		json_object_get(json_object_get(j, "series"), "resolutions"));
 	assert_true(n2 >= n1 + 1);
 	json_decref(j);
 	resp_free(&r);
@@ -935,10 +957,10 @@ static const char gear_json[] =
 	"\"index\":2001,\"type\":\"string\"}]}";
 
 /* A record bound to gear@1, for PUT /api/handles/{id}. */
-#define GEAR_REC \
-	"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":" \
-	"\"https://example.com/gear\"},{\"index\":1999,\"type\":" \
-	"\"IDN_TEMPLATE_REF\",\"data\":\"gear@1\"},{\"index\":2001," \
+#define GEAR_REC                                                               \
+	"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"                 \
+	"\"https://example.com/gear\"},{\"index\":1999,\"type\":"              \
+	"\"IDN_TEMPLATE_REF\",\"data\":\"gear@1\"},{\"index\":2001,"           \
 	"\"type\":\"BATCH\",\"data\":\"B-7\"}]}"
 
 /* registrations and resolutions of the entry with that code in the
@@ -975,10 +997,12 @@ static void name_of(const char *list, const char *code, char *out, size_t cap)
 	size_t i;
 	json_t *e;
 	out[0] = 0;
-	json_array_foreach(json_object_get(j, list), i, e)
-		if (!strcmp(json_string_value(json_object_get(e, "code")), code))
-			snprintf(out, cap, "%s",
-				 json_string_value(json_object_get(e, "name")));
+	json_array_foreach(
+		json_object_get(j, list), i,
+		e) if (!strcmp(json_string_value(json_object_get(e, "code")),
+			       code))
+		snprintf(out, cap, "%s",
+			 json_string_value(json_object_get(e, "name")));
 	json_decref(j);
 	resp_free(&r);
 }
@@ -1098,9 +1122,10 @@ static void stats_industry_region(void **state)
 	snprintf(want[1], sizeof(want[1]),
 		 "idnode_resolutions_by_industry_total{section=\"C\"} %ld\n",
 		 c_res);
-	snprintf(want[2], sizeof(want[2]),
-		 "idnode_registrations_by_region_total{region=\"440000\"} %ld\n",
-		 gd_reg);
+	snprintf(
+		want[2], sizeof(want[2]),
+		"idnode_registrations_by_region_total{region=\"440000\"} %ld\n",
+		gd_reg);
 	snprintf(want[3], sizeof(want[3]),
 		 "idnode_resolutions_by_region_total{region=\"440000\"} %ld\n",
 		 gd_res);
@@ -1118,8 +1143,9 @@ static void keepalive_timeout(void **state)
 	int fd = connect_http();
 	resp_t r;
 	for (int i = 0; i < 3; i++) {
-		const char *q = "GET /api/handles/" H_HOME "/part-1 HTTP/1.1\r\n"
-				"Host: x\r\n\r\n";
+		const char *q =
+			"GET /api/handles/" H_HOME "/part-1 HTTP/1.1\r\n"
+			"Host: x\r\n\r\n";
 		send_all(fd, q, strlen(q));
 		read_resp(fd, &r);
 		EXPECT(&r, 200);
@@ -1180,8 +1206,8 @@ static void doc_examples(void **state)
 		h_run_t r;
 		h_run(&r, 30000, argv);
 		if (atoi(r.out) != want)
-			fail_msg("docs/http-api.md: %s\ngave %s, documented %d", line + 4,
-				 r.out, want);
+			fail_msg("docs/http-api.md: %s\ngave %s, documented %d",
+				 line + 4, r.out, want);
 		h_run_free(&r);
 		n++;
 	}
@@ -1202,12 +1228,21 @@ static h_run_t run_chromium(const char *url, const char *shot, char *profile)
 	snprintf(udd, sizeof(udd), "--user-data-dir=%s", profile);
 	if (shot != NULL)
 		snprintf(ss, sizeof(ss), "--screenshot=%s", shot);
-	const char *argv[] = {chromium, "--headless", "--no-sandbox",
-			      "--disable-gpu", "--disable-background-networking",
-			      "--disable-component-update", "--disable-sync",
-			      "--no-first-run", "--disable-dev-shm-usage", udd,
-			      "--window-size=1280,1700", vt,
-			      ss, url, NULL};
+	const char *argv[] = {chromium,
+			      "--headless",
+			      "--no-sandbox",
+			      "--disable-gpu",
+			      "--disable-background-networking",
+			      "--disable-component-update",
+			      "--disable-sync",
+			      "--no-first-run",
+			      "--disable-dev-shm-usage",
+			      udd,
+			      "--window-size=1280,1700",
+			      vt,
+			      ss,
+			      url,
+			      NULL};
 	h_run_t r;
 	h_run(&r, 120000, argv);
 	return r;
@@ -1225,8 +1260,8 @@ static void *live_activity(void *arg)
 		resp_t r;
 		char path[128];
 		if (i % 8 == 0) {
-			snprintf(path, sizeof(path), "/api/handles/" P2 "/live-%d",
-				 i);
+			snprintf(path, sizeof(path),
+				 "/api/handles/" P2 "/live-%d", i);
 			if (send_json(&r, "PUT", path, true, GEAR_REC) == 201)
 				atomic_fetch_add(&live_regs, 1);
 		} else {
@@ -1279,8 +1314,9 @@ static void console_chromium(void **state)
 {
 	(void)state;
 	if (access(chromium, X_OK) != 0) {
-		print_message("SKIP: %s is absent (scripts/deps.sh installs it)\n",
-			      chromium);
+		print_message(
+			"SKIP: %s is absent (scripts/deps.sh installs it)\n",
+			chromium);
 		skip();
 	}
 	char profile[] = "/tmp/idn-chromium-XXXXXX";
@@ -1298,13 +1334,15 @@ static void console_chromium(void **state)
 	assert_int_equal(pthread_create(&live, NULL, live_activity, NULL), 0);
 	char url[256];
 	snprintf(url, sizeof(url),
-		 "http://127.0.0.1:%u/console/#resolve=" H_HOME "%%2Fpart-1", hport);
+		 "http://127.0.0.1:%u/console/#resolve=" H_HOME "%%2Fpart-1",
+		 hport);
 	h_run_t c = run_chromium(url, NULL, profile);
 	if (c.status != 0 || strstr(c.out, "record-handle") == NULL)
 		fail_msg("chromium exit %d\nstdout: %.3000s\nstderr: %.3000s",
 			 c.status, c.out, c.err);
 	/* the record view */
-	assert_non_null(strstr(c.out, "id=\"record-handle\">" H_HOME "/part-1<"));
+	assert_non_null(
+		strstr(c.out, "id=\"record-handle\">" H_HOME "/part-1<"));
 	assert_non_null(strstr(c.out, "https://example.com/p/1"));
 	assert_non_null(strstr(c.out, "qa@example.com"));
 	/* the dashboard updated several times and drew its charts */
@@ -1330,8 +1368,8 @@ static void console_chromium(void **state)
 	c = run_chromium(url, shot, profile);
 	struct stat st;
 	if (stat(shot, &st) != 0 || st.st_size < 10000)
-		fail_msg("no screenshot at %s (chromium exit %d): %.2000s", shot,
-			 c.status, c.err);
+		fail_msg("no screenshot at %s (chromium exit %d): %.2000s",
+			 shot, c.status, c.err);
 	print_message("console screenshot: %s (%lld bytes)\n", shot,
 		      (long long)st.st_size);
 	h_run_free(&c);

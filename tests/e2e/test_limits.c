@@ -26,8 +26,9 @@ static long long stat_of(node_t *n, const char *name)
 static void udp_rate_limit_with_slip(void **state)
 {
 	(void)state;
-	node_t *n = node_new("--home", H_HOME, "--workers", "1", "--rrl-rate",
-			     "10", "--rrl-burst", "20", "--rrl-slip", "2", NULL);
+	node_t *n =
+		node_new("--home", H_HOME, "--workers", "1", "--rrl-rate", "10",
+			 "--rrl-burst", "20", "--rrl-slip", "2", NULL);
 	node_start(n);
 	h_ctl_ok(n, "create", H_HOME "/rl", "1:URL=https://rl", NULL);
 	int fd = h_udp_open(n);
@@ -44,7 +45,8 @@ static void udp_rate_limit_with_slip(void **state)
 	while (poll(&p, 1, 1000) > 0) {
 		ssize_t got = recv(fd, buf, sizeof(buf), 0);
 		idn_env_t env;
-		if (got < IDN_ENV_LEN || idn_env_decode(buf, (size_t)got, &env) != 0)
+		if (got < IDN_ENV_LEN ||
+		    idn_env_decode(buf, (size_t)got, &env) != 0)
 			continue;
 		if (env.flags & IDN_EF_TRUNCATED)
 			truncated++;
@@ -54,7 +56,8 @@ static void udp_rate_limit_with_slip(void **state)
 	close(fd);
 	/* the burst, plus what refills at 10/s while the queries arrive */
 	if (full < 20 || full > 30)
-		fail_msg("%d full answers, want the burst of 20 (+ refill)", full);
+		fail_msg("%d full answers, want the burst of 20 (+ refill)",
+			 full);
 	int limited = N - full;
 	/* every second limited query slips through truncated */
 	if (truncated < limited / 2 - 1 || truncated > limited / 2 + 1)
@@ -88,8 +91,8 @@ static void tcp_connections_per_source_capped(void **state)
 	}
 	uint8_t req[256];
 	for (int i = 0; i < 3; i++) {
-		size_t len = h_resolve_simple(req, sizeof(req), 50 + (uint32_t)i,
-					      H_HOME "/none");
+		size_t len = h_resolve_simple(req, sizeof(req),
+					      50 + (uint32_t)i, H_HOME "/none");
 		h_reply_t r;
 		h_reply_init(&r);
 		h_stream_call(fds[i], req, len, &r);

@@ -58,7 +58,8 @@ static void expect(const char *in, const char *url, const char *scheme)
 	    (scheme && strstr(r.err, scheme) == NULL))
 		fail_msg("resolve %s: status %d out \"%s\" err \"%s\"; want %s "
 			 "and %s",
-			 in, r.status, r.out, r.err, url, scheme ? scheme : "-");
+			 in, r.status, r.out, r.err, url,
+			 scheme ? scheme : "-");
 	h_run_free(&r);
 }
 
@@ -66,7 +67,8 @@ static void gs1_forms_resolve(void **state)
 {
 	(void)state;
 	expect("09506000134352", "https://gtin", "recognised GTIN");
-	expect("9506000134352", "https://gtin", "recognised GTIN"); /* GTIN-13 */
+	expect("9506000134352", "https://gtin",
+	       "recognised GTIN"); /* GTIN-13 */
 	expect("(01)09506000134352", "https://gtin", "recognised GTIN");
 	expect("https://id.gs1.org/01/09506000134352", "https://gtin",
 	       "recognised GTIN");
@@ -80,7 +82,8 @@ static void oid_and_handles_resolve(void **state)
 {
 	(void)state;
 	expect("1.2.156.10197.1.301", "https://sm2-oid", "recognised OID");
-	expect("urn:oid:1.2.156.10197.1.301", "https://sm2-oid", "recognised OID");
+	expect("urn:oid:1.2.156.10197.1.301", "https://sm2-oid",
+	       "recognised OID");
 	/* a plain identifier goes through unchanged */
 	expect(GS1 "/01/09506000134352", "https://gtin", NULL);
 }
@@ -101,8 +104,9 @@ static void invalid_input_is_precise(void **state)
 			"1.2.156", "resolve", bad[i].in, NULL);
 		if (r.status != 2 || strstr(r.err, bad[i].want) == NULL ||
 		    h_count_lines(r.err) != 1)
-			fail_msg("%s: status %d err \"%s\", want exit 2 and \"%s\"",
-				 bad[i].in, r.status, r.err, bad[i].want);
+			fail_msg(
+				"%s: status %d err \"%s\", want exit 2 and \"%s\"",
+				bad[i].in, r.status, r.err, bad[i].want);
 		h_run_free(&r);
 	}
 	/* a GS1 key without a configured prefix */
@@ -128,10 +132,18 @@ static void http_get(uint16_t port, const char *path, http_resp_t *out)
 	char dir[] = "/tmp/idn-schemes-XXXXXX";
 	assert_non_null(mkdtemp(dir));
 	snprintf(hdr, sizeof(hdr), "%s/head", dir);
-	const char *argv[] = {"/usr/bin/curl", "-s",   "--path-as-is",
-			      "-D",	       hdr,    "-o",
-			      "-",	       "-w",   "\n%{http_code}",
-			      "--max-time",    "20",   url,
+	const char *argv[] = {"/usr/bin/curl",
+			      "-s",
+			      "--path-as-is",
+			      "-D",
+			      hdr,
+			      "-o",
+			      "-",
+			      "-w",
+			      "\n%{http_code}",
+			      "--max-time",
+			      "20",
+			      url,
 			      NULL};
 	h_run_t r;
 	h_run(&r, 30000, argv);

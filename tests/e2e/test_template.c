@@ -530,8 +530,9 @@ static void delete_in_use(void **state)
 	h_run_free(&r);
 	h_ctl(&r, node, "template", "delete", H_HOME, "valve", "1", NULL);
 	h_assert_status(&r, 1);
-	assert_non_null(strstr(r.err, "idctl: template delete: no template "
-				      H_HOME "/TEMPLATE/valve version 1 (rc "));
+	assert_non_null(strstr(r.err,
+			       "idctl: template delete: no template " H_HOME
+			       "/TEMPLATE/valve version 1 (rc "));
 	h_run_free(&r);
 	/* the whole template, unused */
 	h_ctl_ok(node, "template", "put", H_HOME, file, NULL);
@@ -543,8 +544,9 @@ static void delete_in_use(void **state)
 	h_run_free(&r);
 	h_ctl(&r, node, "template", "delete", H_HOME, "valve", NULL);
 	h_assert_status(&r, 1);
-	assert_non_null(strstr(r.err, "idctl: template delete: no template "
-				      H_HOME "/TEMPLATE/valve (rc "));
+	assert_non_null(strstr(r.err,
+			       "idctl: template delete: no template " H_HOME
+			       "/TEMPLATE/valve (rc "));
 	h_run_free(&r);
 }
 

@@ -17,9 +17,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (idn_ident_parse(data, size, flags, &id) == 0) {
 			/* a parsed identifier is valid UTF-8 of the same length
 			 * and its key keeps the '/' where the prefix ends */
-			if (idn_utf8_check(data, size) != 0 || id.key_len != size)
+			if (idn_utf8_check(data, size) != 0 ||
+			    id.key_len != size)
 				abort();
-			if (id.prefix_len < size && id.key[id.prefix_len] != '/')
+			if (id.prefix_len < size &&
+			    id.key[id.prefix_len] != '/')
 				abort();
 		}
 	}

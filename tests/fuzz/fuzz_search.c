@@ -21,11 +21,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		const char *why;
 		int err = idn_search_from_req(&rq, true, pbuf, cbuf, &q, &page,
 					      &why);
-		if (err == 0 &&
-		    (page == 0 || page > IDN_SEARCH_PAGE_MAX ||
-		     q.prefix.len >= IDN_IDENT_MAX ||
-		     q.cursor.len > IDN_SEARCH_CURSOR_MAX ||
-		     (q.type.len == 0 && q.data.len)))
+		if (err == 0 && (page == 0 || page > IDN_SEARCH_PAGE_MAX ||
+				 q.prefix.len >= IDN_IDENT_MAX ||
+				 q.cursor.len > IDN_SEARCH_CURSOR_MAX ||
+				 (q.type.len == 0 && q.data.len)))
 			abort();
 		if (err != 0 && (err != IDN_EINVAL || why == NULL))
 			abort();

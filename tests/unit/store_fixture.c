@@ -35,9 +35,8 @@ void store_log(void *ctx, int level, const char *msg)
 
 void open_store(fx_t *f, uint64_t map_size)
 {
-	idn_store_opts_t o = {.path = f->path,
-			      .map_size = map_size,
-			      .log = store_log};
+	idn_store_opts_t o = {
+		.path = f->path, .map_size = map_size, .log = store_log};
 	int err = idn_store_open(&o, &f->s);
 	if (err)
 		fail_msg("idn_store_open(%s): %s", f->path, idn_strerror(err));
@@ -59,8 +58,7 @@ void pg_sql(const char *sql)
 }
 
 /* uri with the libpq option that puts schema first on the search path */
-void schema_uri(char *out, size_t cap, const char *uri,
-		       const char *schema)
+void schema_uri(char *out, size_t cap, const char *uri, const char *schema)
 {
 	snprintf(out, cap, "%s%coptions=-c%%20search_path%%3D%s", uri,
 		 strchr(uri, '?') ? '&' : '?', schema);

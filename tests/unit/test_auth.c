@@ -19,7 +19,8 @@ static size_t load(const char *name, uint8_t *out, size_t cap)
 {
 	char path[512];
 	const char *dir = getenv("IDN_VECTORS");
-	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/vectors", name);
+	snprintf(path, sizeof(path), "%s/%s", dir ? dir : "tests/vectors",
+		 name);
 	FILE *f = fopen(path, "rb");
 	if (f == NULL)
 		fail_msg("cannot open %s", path);
@@ -27,8 +28,9 @@ static size_t load(const char *name, uint8_t *out, size_t cap)
 	if (strstr(name, ".hex")) {
 		int c, hi = -1;
 		while ((c = fgetc(f)) != EOF) {
-			int v = c >= '0' && c <= '9' ? c - '0'
-				: c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+			int v = c >= '0' && c <= '9'   ? c - '0'
+				: c >= 'a' && c <= 'f' ? c - 'a' + 10
+						       : -1;
 			if (v < 0)
 				continue;
 			if (hi < 0) {
@@ -55,7 +57,9 @@ static void load_msg(const char *name, vec_t *v)
 {
 	size_t n = load(name, v->buf, sizeof(v->buf));
 	assert_true(n > IDN_ENV_LEN);
-	assert_int_equal(idn_msg_decode(v->buf + IDN_ENV_LEN, n - IDN_ENV_LEN, &v->m), 0);
+	assert_int_equal(
+		idn_msg_decode(v->buf + IDN_ENV_LEN, n - IDN_ENV_LEN, &v->m),
+		0);
 }
 
 /* Checks the reference client's answer to the reference server's
@@ -114,7 +118,8 @@ static void test_dsa_answers_verify(void **state)
 	(void)state;
 	static const char *const pairs[][2] = {
 		{"delete-challenge.hex", "delete-challenge-answer-dsa.hex"},
-		{"add-value-challenge.hex", "add-value-challenge-answer-dsa.hex"},
+		{"add-value-challenge.hex",
+		 "add-value-challenge-answer-dsa.hex"},
 		{"remove-value-challenge.hex",
 		 "remove-value-challenge-answer-dsa.hex"},
 		{"create-existing-challenge.hex",
@@ -124,8 +129,8 @@ static void test_dsa_answers_verify(void **state)
 	};
 	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
 		int tampered;
-		int rc = verify_pair(pairs[i][0], pairs[i][1], "keys/admpub.bin",
-				     &tampered);
+		int rc = verify_pair(pairs[i][0], pairs[i][1],
+				     "keys/admpub.bin", &tampered);
 		if (rc != 0 || tampered != IDN_EAUTH)
 			fail_msg("%s: verify %d, tampered %d", pairs[i][1], rc,
 				 tampered);
@@ -150,7 +155,8 @@ static void test_bad_keys(void **state)
 	size_t kl = load("keys/admpub_rsa.bin", key, sizeof(key));
 	EVP_PKEY *pk = NULL;
 	for (size_t cut = 0; cut < kl; cut += 7)
-		assert_int_not_equal(idn_pubkey_load(idn_bytes(key, cut), &pk), 0);
+		assert_int_not_equal(idn_pubkey_load(idn_bytes(key, cut), &pk),
+				     0);
 	/* an unknown key type */
 	uint8_t odd[] = {0, 0, 0, 7, 'F', 'O', 'O', '_', 'K', 'E', 'Y', 0, 0};
 	assert_int_equal(idn_pubkey_load(idn_bytes(odd, sizeof(odd)), &pk),
@@ -159,9 +165,9 @@ static void test_bad_keys(void **state)
 	kl = load("keys/admpub.bin", key, sizeof(key));
 	assert_int_equal(idn_pubkey_load(idn_bytes(key, kl), &pk), 0);
 	idn_bytes_t part = idn_bytes_str("x");
-	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("WHIRLPOOL"), &part,
-					1, part),
-			 IDN_EUNSUPPORTED);
+	assert_int_equal(
+		idn_sig_verify(pk, idn_bytes_str("WHIRLPOOL"), &part, 1, part),
+		IDN_EUNSUPPORTED);
 	EVP_PKEY_free(pk);
 }
 
@@ -210,14 +216,17 @@ static void test_sign_and_verify_roundtrip(void **state)
 				idn_bytes_str("digest-bytes........")};
 	uint8_t sig[1024];
 	size_t sl;
-	assert_int_equal(idn_sig_sign(priv, "SHA256", parts, 2, sig, sizeof(sig),
-				      &sl), 0);
+	assert_int_equal(
+		idn_sig_sign(priv, "SHA256", parts, 2, sig, sizeof(sig), &sl),
+		0);
 	assert_int_equal(sl, 256);
 	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SHA256"), parts, 2,
-					idn_bytes(sig, sl)), 0);
+					idn_bytes(sig, sl)),
+			 0);
 	sig[10] ^= 1;
 	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SHA256"), parts, 2,
-					idn_bytes(sig, sl)), IDN_EAUTH);
+					idn_bytes(sig, sl)),
+			 IDN_EAUTH);
 	EVP_PKEY_free(pk);
 	EVP_PKEY_free(priv);
 }
@@ -230,20 +239,23 @@ static void test_sm2_openssl_signature_verifies(void **state)
 {
 	(void)state;
 	static const uint8_t point[65] = {
-		0x04, 0x50, 0x49, 0x4a, 0xa4, 0x44, 0x1d, 0x52, 0x80, 0xc0, 0x93, 0x06,
-		0xa1, 0xe6, 0xb6, 0xb3, 0xfd, 0x59, 0x60, 0x7c, 0x6d, 0x25, 0x68, 0x77,
-		0xce, 0x32, 0x42, 0x58, 0x84, 0xcd, 0x7d, 0xff, 0xb6, 0x8e, 0x2f, 0xe2,
-		0xba, 0x10, 0x46, 0x54, 0x5b, 0x8c, 0xa8, 0x5a, 0x38, 0x18, 0xb8, 0x5d,
-		0xa3, 0x54, 0x4b, 0x0c, 0xe7, 0x88, 0xfc, 0xcb, 0xf4, 0xc8, 0xb9, 0xcb,
+		0x04, 0x50, 0x49, 0x4a, 0xa4, 0x44, 0x1d, 0x52, 0x80, 0xc0,
+		0x93, 0x06, 0xa1, 0xe6, 0xb6, 0xb3, 0xfd, 0x59, 0x60, 0x7c,
+		0x6d, 0x25, 0x68, 0x77, 0xce, 0x32, 0x42, 0x58, 0x84, 0xcd,
+		0x7d, 0xff, 0xb6, 0x8e, 0x2f, 0xe2, 0xba, 0x10, 0x46, 0x54,
+		0x5b, 0x8c, 0xa8, 0x5a, 0x38, 0x18, 0xb8, 0x5d, 0xa3, 0x54,
+		0x4b, 0x0c, 0xe7, 0x88, 0xfc, 0xcb, 0xf4, 0xc8, 0xb9, 0xcb,
 		0x8c, 0x32, 0x87, 0x5d, 0x35,
 	};
 	static const uint8_t sig[] = {
-		0x30, 0x45, 0x02, 0x21, 0x00, 0x96, 0x95, 0x2f, 0xf3, 0x78, 0xd0, 0x62,
-		0xe5, 0x3d, 0x4f, 0x64, 0x90, 0xc4, 0x15, 0xb1, 0x71, 0x14, 0xf5, 0xfc,
-		0xf8, 0x80, 0xca, 0x85, 0x84, 0x26, 0x95, 0x93, 0x7d, 0xef, 0x05, 0x93,
-		0x0f, 0x02, 0x20, 0x3c, 0x01, 0x52, 0xed, 0xc5, 0x03, 0xb4, 0x52, 0x02,
-		0xa7, 0x3b, 0xa5, 0x52, 0x33, 0x7b, 0x41, 0x77, 0xbf, 0x15, 0x3b, 0x63,
-		0x7c, 0xc4, 0x8c, 0x0a, 0xd7, 0x0b, 0xca, 0x5c, 0x2a, 0x67, 0x56,
+		0x30, 0x45, 0x02, 0x21, 0x00, 0x96, 0x95, 0x2f, 0xf3,
+		0x78, 0xd0, 0x62, 0xe5, 0x3d, 0x4f, 0x64, 0x90, 0xc4,
+		0x15, 0xb1, 0x71, 0x14, 0xf5, 0xfc, 0xf8, 0x80, 0xca,
+		0x85, 0x84, 0x26, 0x95, 0x93, 0x7d, 0xef, 0x05, 0x93,
+		0x0f, 0x02, 0x20, 0x3c, 0x01, 0x52, 0xed, 0xc5, 0x03,
+		0xb4, 0x52, 0x02, 0xa7, 0x3b, 0xa5, 0x52, 0x33, 0x7b,
+		0x41, 0x77, 0xbf, 0x15, 0x3b, 0x63, 0x7c, 0xc4, 0x8c,
+		0x0a, 0xd7, 0x0b, 0xca, 0x5c, 0x2a, 0x67, 0x56,
 	};
 	uint8_t data[256];
 	idn_wr_t w;
@@ -257,13 +269,16 @@ static void test_sm2_openssl_signature_verifies(void **state)
 	idn_bytes_t parts[2] = {idn_bytes_str("nonce-and-"),
 				idn_bytes_str("digest-bytes")};
 	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), parts, 2,
-					idn_bytes(sig, sizeof(sig))), 0);
+					idn_bytes(sig, sizeof(sig))),
+			 0);
 	/* other data, or another hash, does not verify */
 	idn_bytes_t other[1] = {idn_bytes_str("nonce-and-digest-byteS")};
 	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), other, 1,
-					idn_bytes(sig, sizeof(sig))), IDN_EAUTH);
+					idn_bytes(sig, sizeof(sig))),
+			 IDN_EAUTH);
 	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SHA256"), parts, 2,
-					idn_bytes(sig, sizeof(sig))), IDN_EAUTH);
+					idn_bytes(sig, sizeof(sig))),
+			 IDN_EAUTH);
 	/* the same data re-encodes to the same HS_PUBKEY */
 	uint8_t again[256];
 	idn_wr_init(&w, again, sizeof(again));
@@ -279,7 +294,8 @@ static void test_sm2_openssl_signature_verifies(void **state)
 	idn_wr_init(&w, data, sizeof(data));
 	idn_hs_pubkey_encode(&w, &k);
 	pk = NULL;
-	assert_int_equal(idn_pubkey_load(idn_bytes(data, w.len), &pk), IDN_EVALUE);
+	assert_int_equal(idn_pubkey_load(idn_bytes(data, w.len), &pk),
+			 IDN_EVALUE);
 	EVP_PKEY_free(pk);
 }
 
@@ -299,13 +315,15 @@ static void test_sm2_sign_verify_roundtrip(void **state)
 	uint8_t sig[256];
 	size_t sl;
 	assert_string_equal(idn_sig_hash_for(priv), "SM3");
-	assert_int_equal(idn_sig_sign(priv, "SM3", parts, 2, sig, sizeof(sig),
-				      &sl), 0);
+	assert_int_equal(
+		idn_sig_sign(priv, "SM3", parts, 2, sig, sizeof(sig), &sl), 0);
 	assert_int_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), parts, 2,
-					idn_bytes(sig, sl)), 0);
+					idn_bytes(sig, sl)),
+			 0);
 	sig[sl - 3] ^= 1;
 	assert_int_not_equal(idn_sig_verify(pk, idn_bytes_str("SM3"), parts, 2,
-					    idn_bytes(sig, sl)), 0);
+					    idn_bytes(sig, sl)),
+			     0);
 	EVP_PKEY_free(pk);
 	EVP_PKEY_free(priv);
 }

@@ -13,10 +13,10 @@
 static void test_rfc4648_vectors(void **state)
 {
 	(void)state;
-	static const char *const in[] = {"", "f", "fo", "foo", "foob", "fooba",
-					 "foobar"};
-	static const char *const out[] = {"",	  "Zg==",     "Zm8=",	 "Zm9v",
-					  "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
+	static const char *const in[] = {"",	 "f",	  "fo",	   "foo",
+					 "foob", "fooba", "foobar"};
+	static const char *const out[] = {
+		"", "Zg==", "Zm8=", "Zm9v", "Zm9vYg==", "Zm9vYmE=", "Zm9vYmFy"};
 	for (int i = 0; i < 7; i++) {
 		char *s = idn_base64((const uint8_t *)in[i], strlen(in[i]));
 		assert_non_null(s);

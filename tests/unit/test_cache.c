@@ -59,7 +59,8 @@ static void test_put_get_expire(void **state)
 	char buf[257];
 	idn_cache_hit_t hit;
 	assert_int_equal(get(c, "88.1/A", 1000, buf, &hit), IDN_ENOTFOUND);
-	assert_int_equal(put(c, "88.1/A", IDN_CACHE_POSITIVE, "vals", 10, 1000), 0);
+	assert_int_equal(put(c, "88.1/A", IDN_CACHE_POSITIVE, "vals", 10, 1000),
+			 0);
 	assert_int_equal(get(c, "88.1/A", 1500, buf, &hit), 0);
 	assert_string_equal(buf, "vals");
 	assert_int_equal(hit.kind, IDN_CACHE_POSITIVE);
@@ -134,7 +135,8 @@ static void test_eviction_bounded(void **state)
 	data[sizeof(data) - 1] = 0;
 	for (int i = 0; i < 1000; i++) {
 		snprintf(key, sizeof(key), "88.1/K%d", i);
-		assert_int_equal(put(c, key, IDN_CACHE_POSITIVE, data, 60, 0), 0);
+		assert_int_equal(put(c, key, IDN_CACHE_POSITIVE, data, 60, 0),
+				 0);
 		if (i == 500) { /* touch K400 so it survives as recently used */
 			char buf[257];
 			idn_cache_hit_t hit;

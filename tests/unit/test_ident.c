@@ -99,14 +99,14 @@ static void test_utf8(void **state)
 		int want;
 	} cases[] = {
 		{"plain", 0},
-		{"\xe4\xb8\xad\xe5\x9b\xbd", 0},         /* 中国 */
-		{"\xf0\x9f\x98\x80", 0},                 /* U+1F600 */
-		{"\xc0\xaf", IDN_EUTF8},                 /* overlong '/' */
-		{"\xe0\x80\xaf", IDN_EUTF8},             /* overlong */
-		{"\xed\xa0\x80", IDN_EUTF8},             /* surrogate */
-		{"\xf4\x90\x80\x80", IDN_EUTF8},         /* > U+10FFFF */
-		{"\x80", IDN_EUTF8},                     /* lone continuation */
-		{"\xe4\xb8", IDN_EUTF8},                 /* truncated */
+		{"\xe4\xb8\xad\xe5\x9b\xbd", 0}, /* 中国 */
+		{"\xf0\x9f\x98\x80", 0},	 /* U+1F600 */
+		{"\xc0\xaf", IDN_EUTF8},	 /* overlong '/' */
+		{"\xe0\x80\xaf", IDN_EUTF8},	 /* overlong */
+		{"\xed\xa0\x80", IDN_EUTF8},	 /* surrogate */
+		{"\xf4\x90\x80\x80", IDN_EUTF8}, /* > U+10FFFF */
+		{"\x80", IDN_EUTF8},		 /* lone continuation */
+		{"\xe4\xb8", IDN_EUTF8},	 /* truncated */
 		{"\xff", IDN_EUTF8},
 	};
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -131,9 +131,9 @@ static void test_prefix_normalise(void **state)
 	assert_int_equal(
 		idn_prefix_normalise((const uint8_t *)"88.118", 6, out, &n), 0);
 	assert_memory_equal(out, "88.118", 6);
-	assert_int_equal(idn_prefix_normalise((const uint8_t *)"88/1", 4, out,
-					      &n),
-			 IDN_EIDENT);
+	assert_int_equal(
+		idn_prefix_normalise((const uint8_t *)"88/1", 4, out, &n),
+		IDN_EIDENT);
 	assert_int_equal(idn_prefix_normalise((const uint8_t *)"", 0, out, &n),
 			 IDN_EIDENT);
 	static idn_ident_t id;

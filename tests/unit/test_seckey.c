@@ -18,29 +18,34 @@ static void hmac_sha256_matches_rfc4231(void **state)
 {
 	(void)state;
 	static const uint8_t want[32] = {
-		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e, 0x6a, 0x04, 0x24,
-		0x26, 0x08, 0x95, 0x75, 0xc7, 0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27,
-		0x39, 0x83, 0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
+		0x5b, 0xdc, 0xc1, 0x46, 0xbf, 0x60, 0x75, 0x4e,
+		0x6a, 0x04, 0x24, 0x26, 0x08, 0x95, 0x75, 0xc7,
+		0x5a, 0x00, 0x3f, 0x08, 0x9d, 0x27, 0x39, 0x83,
+		0x9d, 0xec, 0x58, 0xb9, 0x64, 0xec, 0x38, 0x43};
 	uint8_t buf[64];
 	idn_wr_t w;
 	idn_wr_init(&w, buf, sizeof(buf));
 	assert_int_equal(idn_seckey_answer(IDN_MAC_HMAC_SHA256,
 					   idn_bytes_str("Jefe"), nonce, digest,
-					   &w), 0);
+					   &w),
+			 0);
 	assert_int_equal(w.len, 33);
 	assert_int_equal(buf[0], IDN_MAC_HMAC_SHA256);
 	assert_memory_equal(buf + 1, want, 32);
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("Jefe"),
-					   idn_bytes(buf, w.len), nonce, digest),
+					   idn_bytes(buf, w.len), nonce,
+					   digest),
 			 0);
 	/* any changed byte, or another secret, fails */
 	buf[17] ^= 1;
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("Jefe"),
-					   idn_bytes(buf, w.len), nonce, digest),
+					   idn_bytes(buf, w.len), nonce,
+					   digest),
 			 IDN_EAUTH);
 	buf[17] ^= 1;
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("Jeff"),
-					   idn_bytes(buf, w.len), nonce, digest),
+					   idn_bytes(buf, w.len), nonce,
+					   digest),
 			 IDN_EAUTH);
 	/* a truncated MAC is no MAC */
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("Jefe"),
@@ -56,28 +61,34 @@ static void pbkdf2_answer_round_trip(void **state)
 	idn_wr_init(&w, buf, sizeof(buf));
 	idn_bytes_t secret = idn_bytes_str("s3cret");
 	assert_int_equal(idn_seckey_answer(IDN_MAC_PBKDF2_HMAC_SHA1, secret,
-					   nonce, digest, &w), 0);
+					   nonce, digest, &w),
+			 0);
 	/* alg, salt (4+16), iterations, key bits, MAC (4+20) */
 	assert_int_equal(w.len, 1 + 4 + 16 + 4 + 4 + 4 + 20);
 	assert_int_equal(buf[0], IDN_MAC_PBKDF2_HMAC_SHA1);
 	assert_int_equal(idn_get_u32(buf + 21), IDN_PBKDF2_ITER_DEFAULT);
 	assert_int_equal(idn_get_u32(buf + 25), 160);
-	assert_int_equal(idn_seckey_verify(secret, idn_bytes(buf, w.len), nonce,
-					   digest), 0);
+	assert_int_equal(
+		idn_seckey_verify(secret, idn_bytes(buf, w.len), nonce, digest),
+		0);
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("s3creT"),
-					   idn_bytes(buf, w.len), nonce, digest),
+					   idn_bytes(buf, w.len), nonce,
+					   digest),
 			 IDN_EAUTH);
 	/* a changed salt changes the derived key */
 	buf[6] ^= 0x80;
-	assert_int_equal(idn_seckey_verify(secret, idn_bytes(buf, w.len), nonce,
-					   digest), IDN_EAUTH);
+	assert_int_equal(
+		idn_seckey_verify(secret, idn_bytes(buf, w.len), nonce, digest),
+		IDN_EAUTH);
 	buf[6] ^= 0x80;
 	/* the client picks the iterations, within a bound */
 	idn_put_u32(buf + 21, IDN_PBKDF2_ITER_MAX + 1);
-	assert_int_equal(idn_seckey_verify(secret, idn_bytes(buf, w.len), nonce,
-					   digest), IDN_EUNSUPPORTED);
+	assert_int_equal(
+		idn_seckey_verify(secret, idn_bytes(buf, w.len), nonce, digest),
+		IDN_EUNSUPPORTED);
 	assert_int_equal(idn_seckey_verify(secret, idn_bytes(buf, w.len - 1),
-					   nonce, digest), IDN_EMALFORMED);
+					   nonce, digest),
+			 IDN_EMALFORMED);
 }
 
 static void unknown_algorithm_refused(void **state)
@@ -85,9 +96,11 @@ static void unknown_algorithm_refused(void **state)
 	(void)state;
 	uint8_t a[21] = {0x02};
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("x"), idn_bytes(a, 21),
-					   nonce, digest), IDN_EUNSUPPORTED);
+					   nonce, digest),
+			 IDN_EUNSUPPORTED);
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("x"), idn_bytes(a, 0),
-					   nonce, digest), IDN_EMALFORMED);
+					   nonce, digest),
+			 IDN_EMALFORMED);
 }
 
 int main(void)

@@ -1590,7 +1590,8 @@ static void test_concurrent_writers(void **state)
 	pthread_t th[NT];
 	for (int i = 0; i < NT; i++) {
 		w[i] = (writer_t){.s = f->s, .thread = i + 1, .n = N};
-		assert_int_equal(pthread_create(&th[i], NULL, writer, &w[i]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, writer, &w[i]),
+				 0);
 	}
 	for (int i = 0; i < NT; i++)
 		assert_int_equal(pthread_join(th[i], NULL), 0);

@@ -303,11 +303,11 @@ static void test_rows(void **state)
 	assert_int_equal(idn_wtxn_home(t, (const uint8_t *)"88.118.8", 8), 0);
 	assert_int_equal(idn_wtxn_commit(t), 0);
 
-	PGresult *r = PQexecParams(
-		f->raw,
-		"SELECT convert_from(ident_key, 'UTF8'), idx, enc "
-		"FROM idn_records ORDER BY ident_key, idx",
-		0, NULL, NULL, NULL, NULL, 1);
+	PGresult *r =
+		PQexecParams(f->raw,
+			     "SELECT convert_from(ident_key, 'UTF8'), idx, enc "
+			     "FROM idn_records ORDER BY ident_key, idx",
+			     0, NULL, NULL, NULL, NULL, 1);
 	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
 	assert_int_equal(PQntuples(r), 2);
 	assert_string_equal(PQgetvalue(r, 0, 0), "88.118.8/ROWS");
@@ -394,7 +394,8 @@ static void test_concurrent_migration(void **state)
 	pthread_t th[N];
 	for (int i = 0; i < N; i++) {
 		o[i] = (opener_t){.uri = f->uri};
-		assert_int_equal(pthread_create(&th[i], NULL, opener, &o[i]), 0);
+		assert_int_equal(pthread_create(&th[i], NULL, opener, &o[i]),
+				 0);
 	}
 	for (int i = 0; i < N; i++) {
 		assert_int_equal(pthread_join(th[i], NULL), 0);
@@ -615,7 +616,8 @@ static void *writer(void *arg)
 	for (int i = 0; i < w->n && w->err == 0; i++) {
 		char data[32];
 		snprintf(data, sizeof(data), "%d/%d", w->thread, i);
-		idn_value_t v = val((uint32_t)(w->thread * 1000 + i), "X", data);
+		idn_value_t v =
+			val((uint32_t)(w->thread * 1000 + i), "X", data);
 		int err;
 		do {
 			idn_wtxn_t *t;
@@ -646,9 +648,10 @@ static void test_two_nodes(void **state)
 	static writer_t w[NT];
 	pthread_t th[NT];
 	for (int i = 0; i < NT; i++) {
-		w[i] = (writer_t){.s = i % 2 ? other : f->s, .thread = i + 1,
-				  .n = N};
-		assert_int_equal(pthread_create(&th[i], NULL, writer, &w[i]), 0);
+		w[i] = (writer_t){
+			.s = i % 2 ? other : f->s, .thread = i + 1, .n = N};
+		assert_int_equal(pthread_create(&th[i], NULL, writer, &w[i]),
+				 0);
 	}
 	for (int i = 0; i < NT; i++) {
 		assert_int_equal(pthread_join(th[i], NULL), 0);
@@ -767,8 +770,8 @@ static void test_batches_two_nodes(void **state)
 
 typedef struct {
 	uint16_t port, up_port;
-	int lfd;      /* -1 while down */
-	int ctl[2];   /* commands: 'd' down, 'u' up, 'q' quit */
+	int lfd;    /* -1 while down */
+	int ctl[2]; /* commands: 'd' down, 'u' up, 'q' quit */
 	int ack[2];
 	int pair[32][2];
 	int npairs;
@@ -838,10 +841,10 @@ static void *proxy_run(void *arg)
 		if (p->lfd >= 0 && pf[1].revents) {
 			int c = accept(p->lfd, NULL, NULL);
 			int u = socket(AF_INET, SOCK_STREAM, 0);
-			struct sockaddr_in a = {
-				.sin_family = AF_INET,
-				.sin_port = htons(p->up_port),
-				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+			struct sockaddr_in a = {.sin_family = AF_INET,
+						.sin_port = htons(p->up_port),
+						.sin_addr.s_addr =
+							htonl(INADDR_LOOPBACK)};
 			if (c >= 0 && p->npairs < 32 &&
 			    connect(u, (struct sockaddr *)&a, sizeof(a)) == 0) {
 				p->pair[p->npairs][0] = c;
@@ -859,12 +862,13 @@ static void *proxy_run(void *arg)
 				if (!pf[2 + 2 * i + k].revents)
 					continue;
 				char buf[65536];
-				ssize_t r = read(p->pair[i][k], buf, sizeof(buf));
+				ssize_t r =
+					read(p->pair[i][k], buf, sizeof(buf));
 				ssize_t off = 0;
 				while (r > 0 && off < r) {
-					ssize_t w = write(p->pair[i][!k],
-							  buf + off,
-							  (size_t)(r - off));
+					ssize_t w =
+						write(p->pair[i][!k], buf + off,
+						      (size_t)(r - off));
 					if (w <= 0)
 						break;
 					off += w;
