@@ -57,8 +57,8 @@ FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%)
 all: $(IDNODE) $(IDCTL)
 
 # the HTTP plane reads the daemon's handler and config; main starts HTTP
-$(B)/src/http/%.o: CFLAGS += -Isrc/node
-$(B)/src/node/%.o: CFLAGS += -Isrc/http
+$(B)/src/http/%.o: CFLAGS += -Isrc/node -Isrc/http
+$(B)/src/node/%.o: CFLAGS += -Isrc/node -Isrc/http
 $(B)/tests/fuzz/fuzz_http.o: CFLAGS += -Isrc/node -Isrc/http
 
 $(B)/%.o: %.c

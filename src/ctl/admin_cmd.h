@@ -10,13 +10,14 @@
 #include "keys.h"
 
 typedef struct {
-	const char *control;  /* control socket path, when not over the network */
-	const char *server;   /* -s HOST:PORT with --auth */
-	const char *auth;     /* --auth ADMIN_ID:INDEX, or NULL */
+	const char
+		*control;   /* control socket path, when not over the network */
+	const char *server; /* -s HOST:PORT with --auth */
+	const char *auth;   /* --auth ADMIN_ID:INDEX, or NULL */
 	const ctl_cred_t *cred; /* its credential, with auth */
 	int timeout_ms;
-	const char *admin;    /* --admin ADMIN_ID:INDEX: whose rights */
-	const char *perms;    /* --perms add_value,modify_value,...|all */
+	const char *admin; /* --admin ADMIN_ID:INDEX: whose rights */
+	const char *perms; /* --perms add_value,modify_value,...|all */
 	bool json;
 } admin_cmd_opts_t;
 

@@ -13,12 +13,6 @@
 #include "value.h"
 #include "wire.h"
 
-/* Op codes private to idnode's control socket. */
-enum {
-	CTL_OC_STATS = 1100,
-	CTL_OC_CACHE_FLUSH = 1101,
-};
-
 /* Servers in one site given on the command line. */
 #define SITE_SERVERS_CLI_MAX 64
 

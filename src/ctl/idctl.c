@@ -1420,7 +1420,7 @@ static int cmd_stats(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	if (argc != 0)
 		return die_usage("stats takes no arguments%s", "");
 	json_t *j;
-	int st = ctl_json_op(o, "stats", CTL_OC_STATS, "", a, &j);
+	int st = ctl_json_op(o, "stats", IDN_OC_STATS, "", a, &j);
 	if (st)
 		return st;
 	if (o->json)
@@ -1443,7 +1443,7 @@ static int cmd_cache(opts_t *o, int argc, char **argv, idn_arena_t *a)
 		if (argc != 1)
 			return die_usage("cache stats takes no arguments%s",
 					 "");
-		st = ctl_json_op(o, "cache stats", CTL_OC_STATS, "", a, &j);
+		st = ctl_json_op(o, "cache stats", IDN_OC_STATS, "", a, &j);
 		if (st)
 			return st;
 		json_t *c = json_object_get(j, "cache");
@@ -1468,7 +1468,7 @@ static int cmd_cache(opts_t *o, int argc, char **argv, idn_arena_t *a)
 	const char *prefix = argc == 2 ? argv[1] : "";
 	if (*prefix && delegated_prefix("cache flush", prefix) == NULL)
 		return 2;
-	st = ctl_json_op(o, "cache flush", CTL_OC_CACHE_FLUSH, prefix, a, &j);
+	st = ctl_json_op(o, "cache flush", IDN_OC_CACHE_FLUSH, prefix, a, &j);
 	if (st)
 		return st;
 	if (o->json) {

@@ -540,7 +540,7 @@ static batch_t *batch_open(imp_t *m)
 	if (b->frame == NULL && (b->frame = malloc(FRAME_CAP)) == NULL)
 		return NULL;
 	idn_wr_t w;
-	ctl_frame_start(&m->conn, &w, b->frame, IMPORT_OC_BULK_CREATE, 0,
+	ctl_frame_start(&m->conn, &w, b->frame, IDN_OC_BULK_CREATE, 0,
 			&b->id, &b->mark);
 	b->count_pos = w.len;
 	idn_wr_u32(&w, 0);

@@ -11,10 +11,9 @@
 #include "arena.h"
 #include "msg.h"
 
-/* idnode's private control-socket op: u32 count + count times (identifier,
- * u32 nvalues, values) in; u32 count + one u32 response code per record
- * out. Must match src/node/handler.c. */
-#define IMPORT_OC_BULK_CREATE 1102
+/* The bulk create op (IDN_OC_BULK_CREATE, control socket): u32 count +
+ * count times (identifier, u32 nvalues, values) in; u32 count + one u32
+ * response code per record out. */
 
 /* Runs `idctl ... import|export ...` when that is the command of argv
  * (the first argument that is neither an option nor an option's value);

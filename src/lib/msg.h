@@ -14,6 +14,7 @@
 
 #include "arena.h"
 #include "ident.h" /* IDN_MSG_MAX */
+#include "opcode.h"
 #include "value.h"
 #include "wire.h"
 
@@ -23,26 +24,6 @@
 #define IDN_UDP_PAYLOAD (IDN_UDP_DGRAM_MAX - IDN_ENV_LEN) /* 492 */
 #define IDN_PROTO_MAJOR 2
 #define IDN_PROTO_MINOR 10
-
-/* op codes */
-enum {
-	IDN_OC_RESOLUTION = 1,
-	IDN_OC_GET_SITE_INFO = 2,
-	IDN_OC_CREATE = 100,
-	IDN_OC_DELETE = 101,
-	IDN_OC_ADD_VALUE = 102,
-	IDN_OC_REMOVE_VALUE = 103,
-	IDN_OC_MODIFY_VALUE = 104,
-	IDN_OC_LIST = 105,
-	IDN_OC_CHALLENGE_ANSWER = 200,
-	IDN_OC_VERIFY_CHALLENGE = 201,
-	IDN_OC_HOME = 300,
-	IDN_OC_UNHOME = 301,
-	IDN_OC_LIST_HOMED = 302,
-	IDN_OC_SESSION_SETUP = 400,
-	IDN_OC_SESSION_TERMINATE = 401,
-	IDN_OC_SESSION_EXCHANGE_KEY = 402,
-};
 
 /* response codes */
 enum {

@@ -108,7 +108,6 @@ bool idn_index_type_ok(idn_bytes_t type);
  * empty for a listing, and the creation time for _ADD and _REMOVE). Reply
  * body: u32 count, count times type (string; empty: the creation time):
  * the declared types after the action. Control socket only. */
-#define IDN_OC_INDEX 1104u
 enum { IDN_INDEX_LIST = 0, IDN_INDEX_ADD = 1, IDN_INDEX_REMOVE = 2 };
 
 /* ---- the node operation (op IDN_OC_SEARCH) ----
@@ -118,7 +117,6 @@ enum { IDN_INDEX_LIST = 0, IDN_INDEX_ADD = 1, IDN_INDEX_REMOVE = 2 };
  * (string). Reply body: u32 count, count times (identifier string, u32
  * creation time), then the cursor of the next page (string, empty when
  * there are no more results). */
-#define IDN_OC_SEARCH 1103u
 
 typedef struct {
 	idn_bytes_t type, data, prefix, cursor;

@@ -59,7 +59,7 @@ static uint32_t be32(const uint8_t *p)
 static bool is_bulk(const frame_t *f)
 {
 	return f->len >= IDN_ENV_LEN + IDN_HDR_LEN &&
-	       be32(f->p + IDN_ENV_LEN) == HANDLER_OC_BULK_CREATE;
+	       be32(f->p + IDN_ENV_LEN) == IDN_OC_BULK_CREATE;
 }
 
 /* Reads frames into the queue until the connection ends or fails. */

@@ -21,13 +21,6 @@
 #include "value.h"
 #include "wire.h"
 
-/* idnode's own operations on the control socket */
-enum {
-	OC_STATS = 1100,
-	OC_CACHE_FLUSH = 1101,
-	OC_BULK_CREATE = HANDLER_OC_BULK_CREATE
-};
-
 /* Bodies of list replies are cut at about this size, the rest continues in
  * further messages flagged continuous. */
 #define LIST_CHUNK 32768
@@ -1112,7 +1105,7 @@ static int do_node_op(reply_t *r, uint32_t op)
 {
 	node_ctx_t *n = r->h->node;
 	char text[1024];
-	if (op == OC_CACHE_FLUSH) {
+	if (op == IDN_OC_CACHE_FLUSH) {
 		idn_bytes_t id;
 		uint8_t p[IDN_IDENT_MAX];
 		uint32_t pl = 0;
@@ -1425,12 +1418,12 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		reply_send(&r);
 		return r.sent;
 	}
-	if ((op == OC_STATS || op == OC_CACHE_FLUSH) &&
+	if ((op == IDN_OC_STATS || op == IDN_OC_CACHE_FLUSH) &&
 	    transport == TRANSPORT_CONTROL) {
 		do_node_op(&r, op);
 		return r.sent;
 	}
-	if (op == OC_BULK_CREATE && transport == TRANSPORT_CONTROL) {
+	if (op == IDN_OC_BULK_CREATE && transport == TRANSPORT_CONTROL) {
 		do_bulk_create(&r);
 		return r.sent;
 	}

@@ -17,6 +17,7 @@
 #include "arena.h"
 #include "cache.h"
 #include "config.h"
+#include "principal.h"
 #include "ident.h"
 #include "resolver.h"
 #include "store.h"
@@ -126,10 +127,6 @@ void handler_fini(handler_t *h);
 int handler_begin(handler_t *h);
 /* Releases the snapshot and the arena after the batch's replies are sent. */
 void handler_end(handler_t *h);
-
-enum { TRANSPORT_UDP = 0, TRANSPORT_TCP = 1, TRANSPORT_CONTROL = 2 };
-/* idnode's bulk create operation code (idctl import), control socket only */
-#define HANDLER_OC_BULK_CREATE 1102
 
 /* handler_process's answer for a request that needs a recursive resolution
  * or may write (a challenge answer, an admin request in a session: writes

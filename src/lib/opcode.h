@@ -1,0 +1,34 @@
+/* Every Handle operation code idnode and idctl know, public and private,
+ * defined once. Which principal may run an op, whether it is challenged
+ * and which HS_ADMIN rights it needs are decided by the daemon's op table
+ * (src/node/optable.c), never by ranges of these numbers. */
+#ifndef IDN_OPCODE_H
+#define IDN_OPCODE_H
+
+enum {
+	/* the Handle protocol 2.x (HANDLE.NET technical manual) */
+	IDN_OC_RESOLUTION = 1,
+	IDN_OC_GET_SITE_INFO = 2,
+	IDN_OC_CREATE = 100,
+	IDN_OC_DELETE = 101,
+	IDN_OC_ADD_VALUE = 102,
+	IDN_OC_REMOVE_VALUE = 103,
+	IDN_OC_MODIFY_VALUE = 104,
+	IDN_OC_LIST = 105,
+	IDN_OC_CHALLENGE_ANSWER = 200,
+	IDN_OC_VERIFY_CHALLENGE = 201,
+	IDN_OC_HOME = 300,
+	IDN_OC_UNHOME = 301,
+	IDN_OC_LIST_HOMED = 302,
+	IDN_OC_SESSION_SETUP = 400,
+	IDN_OC_SESSION_TERMINATE = 401,
+	IDN_OC_SESSION_EXCHANGE_KEY = 402,
+	/* idnode's own operations (private range) */
+	IDN_OC_STATS = 1100,	   /* node counters (control socket) */
+	IDN_OC_CACHE_FLUSH = 1101, /* empty the recursive cache */
+	IDN_OC_BULK_CREATE = 1102, /* idctl import: many creates at once */
+	IDN_OC_SEARCH = 1103,	   /* search.h */
+	IDN_OC_INDEX = 1104,	   /* declared search types (search.h) */
+};
+
+#endif
