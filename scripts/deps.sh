@@ -8,7 +8,7 @@ pkgs=(build-essential pkg-config
       liblmdb-dev lmdb-utils libssl-dev libjansson-dev libpq-dev
       libh2o-evloop-dev zlib1g-dev xxd procps)
 if [ "${1:-}" = --test ]; then
-	pkgs+=(libcmocka-dev clang libclang-rt-14-dev postgresql curl
+	pkgs+=(libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck postgresql curl
 	       chromium fonts-wqy-zenhei wrk nginx-light nsd knot dnsperf)
 fi
 missing=()
