@@ -171,7 +171,9 @@ done
 
 med() { awk -v n="$1" -v c="$2" '$1 == n { print $c }' "$tmp/results" | median; }
 report() {
-	echo "# idnode before and after: $(git rev-parse --short "${BASE:-HEAD}" 2>/dev/null || echo "$BASE_B") vs the working tree"
+	local base_name=$BASE_B
+	[ -z "$BASE" ] || base_name=$(git rev-parse --short "$BASE")
+	echo "# idnode before and after: $base_name vs $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes')"
 	echo
 	echo "\`bench/compare.sh $args\` on $(date -u +%F), $(machine_line);"
 	echo "$SIZE identifiers, $REPEAT rounds of ${DURATION} s, base and new alternating;"
@@ -185,7 +187,7 @@ report() {
 			-v bp="$(med "base-$p" 4)" -v np="$(med "new-$p" 4)" \
 			-v bc="$(med "base-$p" 5)" -v nc="$(med "new-$p" 5)" 'BEGIN {
 			printf "| %s | %.0f | %.0f | %.3f | %s | %s | %s | %s |\n", p, br, nr,
-				br > 0 ? nr / br : 0, bp, np, bc, nc }'
+				(br > 0 ? nr / br : 0), bp, np, bc, nc }'
 	done
 	echo
 	echo "Every run, in order (name req/s p50 p99 CPU-µs/req):"
