@@ -374,6 +374,9 @@ int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 		} else {
 			for (unsigned i = 0;
 			     i < r->o.nroots && nc < MAX_CANDIDATES; i++) {
+				/* snprintf writes the candidate; cppcheck
+				 * reads sizeof as a use */
+				/* cppcheck-suppress legacyUninitvar */
 				snprintf(cands[nc].udp, sizeof(cands[nc].udp),
 					 "%s", r->o.roots[i]);
 				snprintf(cands[nc].tcp, sizeof(cands[nc].tcp),
