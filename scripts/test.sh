@@ -1,11 +1,13 @@
 #!/usr/bin/env bash
-# The whole test suite: installs dependencies, builds with warnings as
-# errors, runs every test (unit, end-to-end, fuzz corpus replay), then does
+# The whole test suite: installs dependencies, runs the lint gate (make
+# lint), builds with warnings as errors, runs every test (unit, end-to-end, fuzz corpus replay), then does
 # it all again under AddressSanitizer + UndefinedBehaviorSanitizer.
 set -eu
 cd "$(dirname "$0")/.."
 bash scripts/deps.sh --test
 jobs=$(nproc)
+echo "== lint (cppcheck, clang-format)"
+make lint
 echo "== build and test (release)"
 make -j"$jobs" WERROR=1 all unit e2e fuzz-replay
 make WERROR=1 test
