@@ -119,11 +119,12 @@ void http_allow_text(unsigned bits, char *out, size_t cap)
 	for (size_t i = 0; i < sizeof(methods) / sizeof(methods[0]); i++) {
 		if (!(bits & methods[i].bit))
 			continue;
-		int n = snprintf(out + len, cap - len, "%s%s", len ? ", " : "",
-				 methods[i].name);
-		if (n < 0 || (size_t)n >= cap - len)
-			return;
-		len += (size_t)n;
+		size_t need = (len ? 2 : 0) + strlen(methods[i].name);
+		if (len + need >= cap)
+			return; /* whole names only */
+		snprintf(out + len, cap - len, "%s%s", len ? ", " : "",
+			 methods[i].name);
+		len += need;
 	}
 }
 
