@@ -494,7 +494,7 @@ static void rest_bad_input(void **state)
 	/* wrong methods */
 	req(&r, "POST", "/api/handles/" H_HOME "/bad", AUTH, "{}", 2);
 	EXPECT(&r, 405);
-	assert_non_null(header(&r, "Allow"));
+	assert_string_equal(header(&r, "Allow"), "GET, HEAD, PUT, DELETE");
 	resp_free(&r);
 	req(&r, "PATCH", "/api/prefixes", NULL, NULL, 0);
 	EXPECT(&r, 405);
@@ -522,6 +522,11 @@ static void listings(void **state)
 	resp_t r;
 	get(&r, "/api/handles?prefix=" H_HOME);
 	EXPECT(&r, 401);
+	resp_free(&r);
+	/* refused by the route table before the handler looks at the query */
+	get(&r, "/api/handles");
+	EXPECT(&r, 401);
+	assert_int_equal(rc_of(&r), 402);
 	resp_free(&r);
 	for (int i = 0; i < 5; i++) {
 		char p[128];
@@ -739,6 +744,13 @@ static void mgmt(void **state)
 	resp_free(&r);
 	req(&r, "GET", "/identity/token", NULL, NULL, 0);
 	EXPECT(&r, 405);
+	assert_int_equal(mstatus(&r), -2);
+	assert_string_equal(header(&r, "Allow"), "POST");
+	resp_free(&r);
+	/* unknown management resources are 404 with or without a token */
+	mreq(&r, "POST", "/snms/api/v5/data/batch/merge", NULL, "{}");
+	EXPECT(&r, 404);
+	assert_int_equal(mstatus(&r), -2);
 	resp_free(&r);
 	mreq(&r, "GET", "/snms/api/v5/data?handle=" H_HOME "/part-1", NULL,
 	     NULL);
