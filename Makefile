@@ -96,6 +96,13 @@ NODE_LIBOBJ = $(filter-out $(B)/src/node/main.o,$(NODE_OBJ)) $(HTTP_OBJ)
 $(B)/tests/fuzz/fuzz_http: $(B)/tests/fuzz/fuzz_http.o $(B)/tests/fuzz/replay.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
 
+# Unit tests of the HTTP plane (tests/unit/test_http_*) link the daemon's
+# objects without main (NODE_LIBOBJ) and libh2o.
+HTTP_UNIT = $(filter $(B)/tests/unit/test_http_%,$(UNIT_BIN))
+$(HTTP_UNIT:%=%.o): CFLAGS += -Isrc/node -Isrc/http
+$(HTTP_UNIT): %: %.o $(NODE_LIBOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
+
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -142,7 +142,7 @@
   }
   var updates = 0;
   function refresh() {
-    return fetch("/api/stats").then(function (r) { return r.json(); }).then(function (s) {
+    return fetch("/api/stats", { headers: authHeaders() }).then(function (r) { return r.json(); }).then(function (s) {
       var t = s.totals, cards = $("cards");
       cards.textContent = "";
       cards.appendChild(card("resolutions", t.resolutions));
@@ -165,14 +165,21 @@
       });
       var top = $("top");
       top.textContent = "";
-      var h = el("tr"); h.appendChild(el("th", {}, "identifier")); h.appendChild(el("th", {}, "resolutions"));
-      top.appendChild(h);
-      s.top.forEach(function (e) {
-        var tr = el("tr"), a = el("a", { href: "#resolve=" + encodeURIComponent(e.handle) }, e.handle);
-        var td = el("td"); td.appendChild(a); tr.appendChild(td);
-        tr.appendChild(el("td", {}, String(e.count)));
-        top.appendChild(tr);
-      });
+      /* the node names the identifiers others resolved only to a client
+       * with the admin token */
+      if (!s.top) {
+        top.appendChild(el("tr")).appendChild(el("td", { "class": "muted", id: "top-login" },
+          "the most resolved identifiers need the admin token (below)"));
+      } else {
+        var h = el("tr"); h.appendChild(el("th", {}, "identifier")); h.appendChild(el("th", {}, "resolutions"));
+        top.appendChild(h);
+        s.top.forEach(function (e) {
+          var tr = el("tr"), a = el("a", { href: "#resolve=" + encodeURIComponent(e.handle) }, e.handle);
+          var td = el("td"); td.appendChild(a); tr.appendChild(td);
+          tr.appendChild(el("td", {}, String(e.count)));
+          top.appendChild(tr);
+        });
+      }
       updates++;
       var d = $("dashboard");
       d.setAttribute("data-updates", updates);

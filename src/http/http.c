@@ -1,4 +1,5 @@
-/* The HTTP server: threads, listeners, routing, responses, login tokens. */
+/* The HTTP server: threads, listeners, responses, login tokens, HTTP
+ * principals and dispatch through the route table (http_route.h). */
 #include "http.h"
 
 #include <errno.h>
@@ -266,16 +267,17 @@ bool http_token_valid(http_server_t *s, const char *tok, size_t len)
 	return ok;
 }
 
-static bool authorised(hreq_t *r)
+principal_t http_principal(http_server_t *s, const h2o_req_t *req)
 {
-	ssize_t i =
-		h2o_find_header(&r->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
+	principal_t who = {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0};
+	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
 	if (i < 0)
-		return false;
-	h2o_iovec_t v = r->req->headers.entries[i].value;
-	if (v.len < 7 || strncasecmp(v.base, "Bearer ", 7) != 0)
-		return false;
-	return http_token_valid(r->t->srv, v.base + 7, v.len - 7);
+		return who;
+	h2o_iovec_t v = req->headers.entries[i].value;
+	if (v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
+	    http_token_valid(s, v.base + 7, v.len - 7))
+		who.kind = PRINCIPAL_HTTP;
+	return who;
 }
 
 /* ---- dispatch ---- */
@@ -287,14 +289,79 @@ static double now_s(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
-static bool has_prefix(const hreq_t *r, const char *p)
+void http_console_redirect(hreq_t *r)
 {
-	return strncmp(r->path, p, strlen(p)) == 0;
+	http_add_header(r, H2O_TOKEN_LOCATION, "/console/");
+	http_reply(r, 302, "text/plain", "see /console/\n", 14);
+}
+
+/* 401 for a row that requires an identity, in the row's shape. */
+static void refuse_anonymous(hreq_t *r)
+{
+	r->rc = IDN_RC_AUTH_NEEDED;
+	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE,
+			"Bearer realm=\"idnode\"");
+	if (r->route->style == HTTP_STYLE_MGMT) {
+		http_mgmt_reply(r, HTTP_MGMT_LOGIN, 401,
+				"not logged in: POST /identity/token, then "
+				"send Authorization: Bearer <token>",
+				NULL);
+		return;
+	}
+	http_reply_rc(
+		r, 401, IDN_RC_AUTH_NEEDED,
+		r->t->srv->secret[0]
+			? "authentication needed: send Authorization: Bearer <token>"
+			: "writes over HTTP are disabled on this node (no http-admin-token-file)");
+}
+
+static void refuse_method(hreq_t *r, unsigned allow)
+{
+	char text[64];
+	http_allow_text(allow, text, sizeof(text));
+	http_add_header(r, H2O_TOKEN_ALLOW, text);
+	if (r->route->style == HTTP_STYLE_MGMT)
+		http_mgmt_reply(r, HTTP_MGMT_BUSINESS, 405,
+				"method not allowed", NULL);
+	else
+		http_reply_rc(r, 405, IDN_RC_PROTOCOL_ERROR,
+			      "method not allowed");
+}
+
+/* Runs the route table's row for r (http_route.h). */
+static void dispatch(hreq_t *r)
+{
+	h2o_req_t *req = r->req;
+	ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
+	h2o_iovec_t ctype = ct >= 0 ? req->headers.entries[ct].value
+				    : h2o_iovec_init(NULL, 0);
+	unsigned allow;
+	const http_route_t *row;
+	http_route_result_t res = http_route_find(
+		r->path, http_method_bit(req->method.base, req->method.len),
+		ctype.base, ctype.len, &r->who, &row, &allow);
+	r->route = row;
+	switch (res) {
+	case HTTP_ROUTE_OK:
+		r->arg = row->match == HTTP_PREFIX
+				 ? r->path + strlen(row->pattern)
+				 : "";
+		row->handler(r);
+		break;
+	case HTTP_ROUTE_NEED_IDENTITY:
+		refuse_anonymous(r);
+		break;
+	case HTTP_ROUTE_BAD_METHOD:
+		refuse_method(r, allow);
+		break;
+	case HTTP_ROUTE_NOT_FOUND:
+		http_reply_rc(r, 404, 0, "no such resource");
+		break;
+	}
 }
 
 static int on_req(h2o_handler_t *self, h2o_req_t *req)
 {
-	(void)self;
 	http_thr_t *t = *(http_thr_t **)h2o_context_get_handler_context(
 		req->conn->ctx, self);
 	double t0 = now_s();
@@ -302,48 +369,21 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	memset(&r, 0, sizeof(r));
 	r.t = t;
 	r.req = req;
-	r.route = R_OTHER;
+	r.arg = "";
 	idn_arena_reset(&t->arena);
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	r.path = http_pct_decode(&req->pool, req->path.base, plen, false,
 				 &r.plen);
-	int done = 0;
 	if (r.path == NULL || r.plen != strlen(r.path) ||
 	    (req->query_at != SIZE_MAX &&
 	     http_parse_query(&r, req->path.base + req->query_at + 1,
 			      req->path.len - req->query_at - 1) != 0)) {
 		http_reply_rc(&r, 400, IDN_RC_PROTOCOL_ERROR,
 			      "malformed percent-encoding or query string");
-		done = 1;
+	} else {
+		r.who = http_principal(t->srv, req);
+		dispatch(&r);
 	}
-	if (!done)
-		r.admin = authorised(&r);
-	if (!done) {
-		ssize_t ct = h2o_find_header(&req->headers,
-					     H2O_TOKEN_CONTENT_TYPE, -1);
-		if (http_method(&r, "POST") && ct >= 0 &&
-		    h2o_memis(req->headers.entries[ct].value.base,
-			      req->headers.entries[ct].value.len,
-			      H2O_STRLIT("application/x-hdl-message")))
-			done = http_route_hdl(&r);
-	}
-	if (!done &&
-	    (has_prefix(&r, "/api/stats") || !strcmp(r.path, "/metrics")))
-		done = http_route_stats(&r);
-	if (!done && (!strcmp(r.path, "/api") || has_prefix(&r, "/api/")))
-		done = http_route_api(&r);
-	if (!done && (has_prefix(&r, "/identity/") || has_prefix(&r, "/snms/")))
-		done = http_route_mgmt(&r);
-	if (!done && !strcmp(r.path, "/")) {
-		r.route = R_OTHER;
-		http_add_header(&r, H2O_TOKEN_LOCATION, "/console/");
-		http_reply(&r, 302, "text/plain", "see /console/\n", 14);
-		done = 1;
-	}
-	if (!done)
-		done = http_route_proxy(&r);
-	if (!done)
-		http_reply_rc(&r, 404, 0, "no such resource");
 	http_stats_request(t->srv->stats, &r, req->res.status, now_s() - t0);
 	return 0;
 }

@@ -1,7 +1,8 @@
 /* The handle.net-shaped REST API, Handle messages over HTTP POST and the
- * browser resolution proxy. Every operation is a Handle message run
- * through the thread's handler, so HTTP answers exactly as UDP and TCP do
- * (referrals, homing, visibility). */
+ * browser resolution proxy. Reads and writes of records are Handle
+ * messages run through the thread's handler, so HTTP answers exactly as
+ * UDP and TCP do; which routes read the store directly, and why, is the
+ * rule in http_route.h. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -156,11 +157,11 @@ static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
 		*message = "identifier too long";
 		return IDN_RC_INVALID_HANDLE;
 	}
-	/* only the admin token sees restricted values; anyone else asks for
-	 * public ones, rather than be challenged as a Handle client would */
-	uint32_t flags = public_only || !r->admin ? IDN_OF_PUBLIC_ONLY : 0;
-	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, r->admin, &hr) !=
-	    0) {
+	/* only an HTTP identity sees restricted values; anyone else asks
+	 * for public ones, rather than be challenged as a Handle client */
+	bool op = principal_is_operator(&r->who);
+	uint32_t flags = public_only || !op ? IDN_OF_PUBLIC_ONLY : 0;
+	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, op, &hr) != 0) {
 		*message = "internal error";
 		return IDN_RC_ERROR;
 	}
@@ -218,8 +219,8 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 		return IDN_RC_INVALID_VALUE;
 	}
 	hdl_reply_t hr;
-	if (http_hdl_call(t, op, overwrite ? IDN_OF_OVERWRITE : 0, w.len, true,
-			  &hr) != 0) {
+	if (http_hdl_call(t, op, overwrite ? IDN_OF_OVERWRITE : 0, w.len,
+			  principal_is_operator(&r->who), &hr) != 0) {
 		*message = "internal error";
 		return IDN_RC_ERROR;
 	}
@@ -269,8 +270,9 @@ static int q_indexes(hreq_t *r, uint32_t *out)
 	return n;
 }
 
-static void handle_get(hreq_t *r, const char *id)
+void http_api_get(hreq_t *r)
 {
+	const char *id = r->arg;
 	const char *types[HTTP_Q_MAX];
 	uint32_t idx[HTTP_Q_MAX];
 	int nt = 0;
@@ -283,7 +285,8 @@ static void handle_get(hreq_t *r, const char *id)
 			     "index must be a non-negative integer", 0);
 		return;
 	}
-	bool pub = !r->admin || http_q_flag(r, "publicOnly");
+	bool pub = r->who.kind == PRINCIPAL_ANONYMOUS ||
+		   http_q_flag(r, "publicOnly");
 	idn_value_t *v;
 	uint32_t n;
 	const char *msg;
@@ -316,8 +319,9 @@ static void handle_get(hreq_t *r, const char *id)
 }
 
 /* PUT: create or replace; with ?index=, add or replace those values. */
-static void handle_put(hreq_t *r, const char *id)
+void http_api_put(hreq_t *r)
 {
+	const char *id = r->arg;
 	json_t *body = http_body_json(r);
 	if (body == NULL)
 		return;
@@ -397,8 +401,9 @@ static void handle_put(hreq_t *r, const char *id)
 	json_decref(body);
 }
 
-static void handle_delete(hreq_t *r, const char *id)
+void http_api_delete(hreq_t *r)
 {
+	const char *id = r->arg;
 	uint32_t idx[HTTP_Q_MAX];
 	int ni = q_indexes(r, idx);
 	const char *msg;
@@ -412,27 +417,6 @@ static void handle_delete(hreq_t *r, const char *id)
 		http_write(r, ni > 0 ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, id,
 			   false, NULL, 0, idx, (uint32_t)ni, &msg);
 	reply_result(r, rc, id, msg, 200);
-}
-
-static bool needs_auth(hreq_t *r)
-{
-	if (r->admin)
-		return false;
-	r->rc = IDN_RC_AUTH_NEEDED;
-	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE,
-			"Bearer realm=\"idnode\"");
-	http_reply_rc(
-		r, 401, IDN_RC_AUTH_NEEDED,
-		r->t->srv->secret[0]
-			? "authentication needed: send Authorization: Bearer <token>"
-			: "writes over HTTP are disabled on this node (no http-admin-token-file)");
-	return true;
-}
-
-static void method_not_allowed(hreq_t *r, const char *allow)
-{
-	http_add_header(r, H2O_TOKEN_ALLOW, allow);
-	http_reply_rc(r, 405, IDN_RC_PROTOCOL_ERROR, "method not allowed");
 }
 
 /* ---- listings ---- */
@@ -470,9 +454,8 @@ static long q_long(hreq_t *r, const char *name, long dflt, long min, long max,
 	return v;
 }
 
-static void list_handles(hreq_t *r)
+void http_api_list(hreq_t *r)
 {
-	r->route = R_LIST;
 	r->op = "list";
 	const char *prefix = http_q(r, "prefix");
 	bool bad = false;
@@ -483,8 +466,6 @@ static void list_handles(hreq_t *r)
 			      "need ?prefix=P [&page=N&pageSize=1..10000]");
 		return;
 	}
-	if (needs_auth(r))
-		return;
 	uint8_t p[IDN_IDENT_MAX];
 	uint32_t pl;
 	if (idn_prefix_normalise((const uint8_t *)prefix, strlen(prefix), p,
@@ -524,9 +505,8 @@ static void list_handles(hreq_t *r)
 	http_reply_json(r, 200, j);
 }
 
-static void list_prefixes(hreq_t *r)
+void http_api_prefixes(hreq_t *r)
 {
-	r->route = R_PREFIXES;
 	r->op = "list_homed";
 	handler_t *h = &r->t->h;
 	if (handler_begin(h) != 0) {
@@ -548,9 +528,8 @@ static void list_prefixes(hreq_t *r)
 	http_reply_json(r, 200, j);
 }
 
-static void site_info(hreq_t *r)
+void http_api_site(hreq_t *r)
 {
-	r->route = R_SITE;
 	r->op = "site";
 	idn_hs_site_t site;
 	node_ctx_t *n = r->t->srv->node;
@@ -569,58 +548,16 @@ static void site_info(hreq_t *r)
 	http_reply_json(r, 200, j);
 }
 
-int http_route_api(hreq_t *r)
+void http_api_not_found(hreq_t *r)
 {
-	const char *p = r->path;
-	if (!strcmp(p, "/api/handles") || !strcmp(p, "/api/handles/")) {
-		if (!http_method(r, "GET") && !http_method(r, "HEAD"))
-			method_not_allowed(r, "GET");
-		else
-			list_handles(r);
-		return 1;
-	}
-	if (!strncmp(p, "/api/handles/", 13)) {
-		const char *id = p + 13;
-		r->route = R_HANDLE;
-		if (http_method(r, "GET") || http_method(r, "HEAD")) {
-			handle_get(r, id);
-		} else if (http_method(r, "PUT")) {
-			if (!needs_auth(r))
-				handle_put(r, id);
-		} else if (http_method(r, "DELETE")) {
-			if (!needs_auth(r))
-				handle_delete(r, id);
-		} else {
-			method_not_allowed(r, "GET, PUT, DELETE");
-		}
-		return 1;
-	}
-	if (!strcmp(p, "/api/search")) {
-		if (!http_method(r, "GET") && !http_method(r, "HEAD"))
-			method_not_allowed(r, "GET");
-		else
-			http_search(r);
-		return 1;
-	}
-	if (!strcmp(p, "/api/prefixes") || !strcmp(p, "/api/site")) {
-		if (!http_method(r, "GET") && !http_method(r, "HEAD"))
-			method_not_allowed(r, "GET");
-		else if (p[5] == 'p')
-			list_prefixes(r);
-		else
-			site_info(r);
-		return 1;
-	}
 	http_reply_rc(r, 404, 0, "no such API resource");
-	return 1;
 }
 
 /* ---- Handle messages over HTTP (DESIGN §5 transports) ---- */
 
-int http_route_hdl(hreq_t *r)
+void http_hdl_message(hreq_t *r)
 {
 	http_thr_t *t = r->t;
-	r->route = R_HDL;
 	r->op = "hdl";
 	h2o_iovec_t b = r->req->entity;
 	idn_env_t env;
@@ -630,14 +567,14 @@ int http_route_hdl(hreq_t *r)
 	    env.msg_len != b.len - IDN_ENV_LEN) {
 		http_reply(r, 400, "text/plain", "malformed Handle message\n",
 			   25);
-		return 1;
+		return;
 	}
 	/* network semantics: administration is refused as over TCP */
 	int n = run_frame(t, (const uint8_t *)b.base, b.len, TRANSPORT_TCP);
 	if (n <= 0) {
 		http_reply(r, 400, "text/plain", "malformed Handle message\n",
 			   25);
-		return 1;
+		return;
 	}
 	idn_msg_t m;
 	if (t->replen >= IDN_ENV_LEN + IDN_HDR_LEN &&
@@ -646,7 +583,6 @@ int http_route_hdl(hreq_t *r)
 		r->rc = m.hdr.rc;
 	http_reply(r, 200, "application/x-hdl-message", (const char *)t->rep,
 		   t->replen);
-	return 1;
 }
 
 /* ---- the browser proxy: GET /{identifier} ---- */
@@ -817,13 +753,8 @@ static void not_found_page(hreq_t *r, const char *id, uint32_t rc,
 	page_send(r, rc == IDN_RC_INVALID_HANDLE ? 400 : 404, &pg);
 }
 
-int http_route_proxy(hreq_t *r)
+void http_proxy(hreq_t *r)
 {
-	if (!http_method(r, "GET") && !http_method(r, "HEAD")) {
-		method_not_allowed(r, "GET");
-		return 1;
-	}
-	r->route = R_PROXY;
 	r->op = "resolve";
 	/* other schemes: their canonical identifier (http_scheme.c) */
 	const char *in = r->path + 1, *scheme;
@@ -837,13 +768,13 @@ int http_route_proxy(hreq_t *r)
 		r->rc = m == HTTP_SCHEME_INVALID ? IDN_RC_INVALID_HANDLE
 						 : IDN_RC_NOT_FOUND;
 		not_found_page(r, in, r->rc, err);
-		return 1;
+		return;
 	}
 	if (strchr(id, '/') == NULL) {
 		not_found_page(r, id, IDN_RC_INVALID_HANDLE,
 			       "no '/' between prefix and suffix");
 		r->rc = IDN_RC_INVALID_HANDLE;
-		return 1;
+		return;
 	}
 	json_t *values;
 	const char *msg;
@@ -853,7 +784,7 @@ int http_route_proxy(hreq_t *r)
 	if (rc != IDN_RC_SUCCESS) {
 		json_decref(values);
 		not_found_page(r, id, rc, msg);
-		return 1;
+		return;
 	}
 	if (!http_q(r, "noredirect")) {
 		size_t i;
@@ -881,11 +812,10 @@ int http_route_proxy(hreq_t *r)
 				json_decref(values);
 				http_reply(r, 302, "text/plain", "redirect\n",
 					   9);
-				return 1;
+				return;
 			}
 		}
 	}
 	record_page(r, id, values, scheme, in);
 	json_decref(values);
-	return 1;
 }

@@ -1,4 +1,6 @@
-/* Internals shared by the HTTP modules (http*.c); not for other code. */
+/* Internals shared by the HTTP modules (http*.c): the server and thread
+ * state, the request as handlers see it, and each module's entry points.
+ * Not for code outside src/http/ (the unit tests and fuzz_http aside). */
 #ifndef IDN_NODE_HTTP_INT_H
 #define IDN_NODE_HTTP_INT_H
 
@@ -12,26 +14,12 @@
 #include "arena.h"
 #include "handler.h"
 #include "http.h"
+#include "http_route.h"
 #include "msg.h"
 #include "value.h"
 
 #define HTTP_Q_MAX 64	   /* query parameters kept per request */
 #define HTTP_TOKENS_MAX 64 /* live management login tokens */
-
-/* Routes, for the metrics. */
-enum {
-	R_HANDLE = 0, /* /api/handles/{id} */
-	R_LIST,	      /* /api/handles?prefix= */
-	R_PREFIXES,
-	R_SITE,
-	R_STATS,
-	R_METRICS,
-	R_HDL,	 /* POST application/x-hdl-message */
-	R_MGMT,	 /* /identity, /snms */
-	R_PROXY, /* GET /{identifier} */
-	R_OTHER,
-	R_COUNT
-};
 
 /* Latency buckets of the histograms, in seconds. */
 #define HTTP_LAT_BUCKETS 12
@@ -84,15 +72,18 @@ struct http_server {
 };
 
 /* One request as the route handlers see it. */
-typedef struct {
+typedef struct hreq {
 	http_thr_t *t;
 	h2o_req_t *req;
 	char *path; /* percent-decoded path without the query, NUL-ended */
 	size_t plen;
+	const char *arg; /* the path after a prefix row's pattern, else "" */
 	int nq;
 	char *qk[HTTP_Q_MAX], *qv[HTTP_Q_MAX]; /* decoded query pairs */
-	bool admin;			       /* authorised for writes */
-	int route;			       /* R_* */
+	/* who asks: anonymous, or PRINCIPAL_HTTP for the holder of the admin
+	 * token or of a login token */
+	principal_t who;
+	const http_route_t *route; /* the row that ran; NULL: none */
 	const char *op; /* for the metrics: "resolve", "create", ... */
 	uint32_t rc;	/* Handle response code of the operation, 0 none */
 } hreq_t;
@@ -147,6 +138,10 @@ json_t *http_body_json(hreq_t *r);
 /* Management login tokens: issues one for user; checks one. */
 int http_token_issue(http_server_t *s, const char *user, char out[65]);
 bool http_token_valid(http_server_t *s, const char *tok, size_t len);
+/* Who sends req: PRINCIPAL_HTTP when its "Authorization: Bearer T" holds
+ * the node's admin token or a live login token, else anonymous (no
+ * header, another scheme, a wrong or expired token). */
+principal_t http_principal(http_server_t *s, const h2o_req_t *req);
 
 /* ---- the Handle message path (http_api.c) ---- */
 
@@ -181,11 +176,50 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 		    const idn_value_t *v, uint32_t n, const uint32_t *idx,
 		    uint32_t nidx, const char **message);
 
-int http_route_api(hreq_t *r);	 /* /api/... ; 0 if not handled */
-void http_search(hreq_t *r);	 /* GET /api/search (http_search.c) */
-int http_route_hdl(hreq_t *r);	 /* POST application/x-hdl-message */
-int http_route_proxy(hreq_t *r); /* GET /{identifier} */
-int http_route_mgmt(hreq_t *r);	 /* /identity/..., /snms/... */
+/* ---- route handlers (rows of http_route.c); r->arg is the identifier
+ * for the /api/handles/ rows ---- */
+
+void http_api_get(hreq_t *r);	       /* GET /api/handles/{id} */
+void http_api_put(hreq_t *r);	       /* PUT /api/handles/{id} */
+void http_api_delete(hreq_t *r);       /* DELETE /api/handles/{id} */
+void http_api_list(hreq_t *r);	       /* GET /api/handles?prefix= */
+void http_api_prefixes(hreq_t *r);     /* GET /api/prefixes */
+void http_api_site(hreq_t *r);	       /* GET /api/site */
+void http_api_not_found(hreq_t *r);    /* any other /api/... */
+void http_search(hreq_t *r);	       /* GET /api/search (http_search.c) */
+void http_hdl_message(hreq_t *r);      /* POST application/x-hdl-message */
+void http_proxy(hreq_t *r);	       /* GET /{identifier} */
+void http_console_redirect(hreq_t *r); /* / -> /console/ (http.c) */
+
+/* http_mgmt.c: /identity/token and /snms/api/v5/... */
+void http_mgmt_login(hreq_t *r);
+void http_mgmt_data_get(hreq_t *r);
+void http_mgmt_data_create(hreq_t *r);
+void http_mgmt_data_update(hreq_t *r);
+void http_mgmt_data_delete(hreq_t *r);
+void http_mgmt_batch_create(hreq_t *r);
+void http_mgmt_batch_update(hreq_t *r);
+void http_mgmt_batch_delete(hreq_t *r);
+void http_mgmt_tpl_get(hreq_t *r);
+void http_mgmt_tpl_create(hreq_t *r);
+void http_mgmt_tpl_update(hreq_t *r);
+void http_mgmt_tpl_delete(hreq_t *r);
+void http_mgmt_tpl_publish(hreq_t *r);
+void http_mgmt_tpl_withdraw(hreq_t *r);
+void http_mgmt_not_found(hreq_t *r);
+/* {"status":status,"message":msg,"data":data} with HTTP status http;
+ * data (reference stolen) may be NULL. */
+void http_mgmt_reply(hreq_t *r, int status, int http, const char *msg,
+		     json_t *data);
+/* The management API's "status": success, not logged in, business
+ * error (bad input, not found, exists), no permission, internal error. */
+enum {
+	HTTP_MGMT_OK = 1,
+	HTTP_MGMT_LOGIN = -1,
+	HTTP_MGMT_BUSINESS = -2,
+	HTTP_MGMT_PERM = -3,
+	HTTP_MGMT_INTERNAL = -4
+};
 
 /* ---- http_json.c: values as handle.net JSON ---- */
 
@@ -218,6 +252,7 @@ void http_stats_request(http_stats_t *st, const hreq_t *r, int status,
 /* Records a resolution or registration of an identifier (dashboard). */
 void http_stats_ident(http_stats_t *st, int thr, const char *id, bool write,
 		      bool ok);
-int http_route_stats(hreq_t *r); /* /api/stats and /metrics */
+void http_stats_json(hreq_t *r); /* GET /api/stats */
+void http_metrics(hreq_t *r);	 /* GET /metrics */
 
 #endif

@@ -15,11 +15,11 @@
 #include "tplcheck.h"
 
 enum {
-	ST_OK = 1,
-	ST_LOGIN = -1,
-	ST_BUSINESS = -2,
-	ST_PERM = -3,
-	ST_INTERNAL = -4
+	ST_OK = HTTP_MGMT_OK,
+	ST_LOGIN = HTTP_MGMT_LOGIN,
+	ST_BUSINESS = HTTP_MGMT_BUSINESS,
+	ST_PERM = HTTP_MGMT_PERM,
+	ST_INTERNAL = HTTP_MGMT_INTERNAL
 };
 
 #define BATCH_MAX 1000
@@ -32,6 +32,12 @@ static void mreply(hreq_t *r, int status, int http, const char *msg,
 	json_object_set_new(j, "message", json_string(msg ? msg : ""));
 	json_object_set_new(j, "data", data ? data : json_null());
 	http_reply_json(r, http, j);
+}
+
+void http_mgmt_reply(hreq_t *r, int status, int http, const char *msg,
+		     json_t *data)
+{
+	mreply(r, status, http, msg, data);
 }
 
 /* Status and HTTP status for a Handle response code. */
@@ -84,7 +90,7 @@ static const char *rc_text(uint32_t rc, const char *msg)
 	}
 }
 
-static void login(hreq_t *r)
+void http_mgmt_login(hreq_t *r)
 {
 	r->op = "login";
 	json_t *b = http_body_json(r);
@@ -173,7 +179,7 @@ static uint32_t item_write(hreq_t *r, bool create, const char *id,
 			  !create, v, n, NULL, 0, msg);
 }
 
-static void data_get(hreq_t *r)
+void http_mgmt_data_get(hreq_t *r)
 {
 	const char *id = http_q(r, "handle");
 	if (id == NULL) {
@@ -225,7 +231,17 @@ static void data_write(hreq_t *r, bool create)
 	json_decref(b);
 }
 
-static void data_delete(hreq_t *r)
+void http_mgmt_data_create(hreq_t *r)
+{
+	data_write(r, true);
+}
+
+void http_mgmt_data_update(hreq_t *r)
+{
+	data_write(r, false);
+}
+
+void http_mgmt_data_delete(hreq_t *r)
 {
 	const char *id = http_q(r, "handle");
 	if (id == NULL) {
@@ -327,6 +343,21 @@ static void batch(hreq_t *r, const char *kind)
 	json_decref(b);
 }
 
+void http_mgmt_batch_create(hreq_t *r)
+{
+	batch(r, "create");
+}
+
+void http_mgmt_batch_update(hreq_t *r)
+{
+	batch(r, "update");
+}
+
+void http_mgmt_batch_delete(hreq_t *r)
+{
+	batch(r, "delete");
+}
+
 /* ---- metadata templates: /snms/api/v5/template ----
  * A template NAME of prefix P is the record P/TEMPLATE/NAME, one
  * IDN_TEMPLATE value per version (tplcheck.h); the node enforces the
@@ -359,7 +390,8 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 		*msg = "identifier too long";
 		return IDN_RC_INVALID_HANDLE;
 	}
-	if (http_hdl_call(t, IDN_OC_RESOLUTION, 0, w.len, true, &hr) != 0) {
+	if (http_hdl_call(t, IDN_OC_RESOLUTION, 0, w.len,
+			  principal_is_operator(&r->who), &hr) != 0) {
 		*msg = "internal error";
 		return IDN_RC_ERROR;
 	}
@@ -545,7 +577,7 @@ static void tpl_list(hreq_t *r, const char *prefix)
 	mreply(r, ST_OK, 200, "success", out);
 }
 
-static void tpl_get(hreq_t *r)
+void http_mgmt_tpl_get(hreq_t *r)
 {
 	const char *prefix, *name;
 	uint32_t version;
@@ -663,7 +695,7 @@ static void tpl_state(hreq_t *r, bool publish)
 }
 
 /* Removes a draft version (the node refuses others). */
-static void tpl_delete(hreq_t *r)
+void http_mgmt_tpl_delete(hreq_t *r)
 {
 	r->op = "template_delete";
 	const char *prefix, *name, *msg;
@@ -683,87 +715,27 @@ static void tpl_delete(hreq_t *r)
 	reply_rc(r, rc, msg, 200, NULL);
 }
 
-static void template_route(hreq_t *r)
+void http_mgmt_tpl_create(hreq_t *r)
 {
-	const char *rest = r->path + 21;
-	if (!strcmp(rest, "/publish") || !strcmp(rest, "/withdraw")) {
-		if (!http_method(r, "POST"))
-			mreply(r, ST_BUSINESS, 405, "use POST", NULL);
-		else
-			tpl_state(r, rest[1] == 'p');
-		return;
-	}
-	if (*rest) {
-		mreply(r, ST_BUSINESS, 404, "no such template operation", NULL);
-		return;
-	}
-	if (http_method(r, "GET"))
-		tpl_get(r);
-	else if (http_method(r, "POST"))
-		tpl_write(r, true);
-	else if (http_method(r, "PUT"))
-		tpl_write(r, false);
-	else if (http_method(r, "DELETE"))
-		tpl_delete(r);
-	else
-		mreply(r, ST_BUSINESS, 405, "method not allowed", NULL);
+	tpl_write(r, true);
 }
 
-int http_route_mgmt(hreq_t *r)
+void http_mgmt_tpl_update(hreq_t *r)
 {
-	r->route = R_MGMT;
-	const char *p = r->path;
-	if (!strcmp(p, "/identity/token")) {
-		if (!http_method(r, "POST"))
-			mreply(r, ST_BUSINESS, 405, "use POST", NULL);
-		else
-			login(r);
-		return 1;
-	}
-	bool known = !strcmp(p, "/snms/api/v5/data") ||
-		     !strncmp(p, "/snms/api/v5/data/batch/", 24) ||
-		     !strncmp(p, "/snms/api/v5/template", 21);
-	if (!known) {
-		mreply(r, ST_BUSINESS, 404, "no such management resource",
-		       NULL);
-		return 1;
-	}
-	if (!r->admin) {
-		http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE,
-				"Bearer realm=\"idnode\"");
-		mreply(r, ST_LOGIN, 401,
-		       "not logged in: POST /identity/token, then send "
-		       "Authorization: Bearer <token>",
-		       NULL);
-		return 1;
-	}
-	if (!strncmp(p, "/snms/api/v5/template", 21)) {
-		template_route(r);
-		return 1;
-	}
-	if (!strcmp(p, "/snms/api/v5/data")) {
-		if (http_method(r, "GET"))
-			data_get(r);
-		else if (http_method(r, "POST"))
-			data_write(r, true);
-		else if (http_method(r, "PUT"))
-			data_write(r, false);
-		else if (http_method(r, "DELETE"))
-			data_delete(r);
-		else
-			mreply(r, ST_BUSINESS, 405, "method not allowed", NULL);
-		return 1;
-	}
-	const char *kind = p + 24;
-	if (strcmp(kind, "create") && strcmp(kind, "update") &&
-	    strcmp(kind, "delete")) {
-		mreply(r, ST_BUSINESS, 404, "no such batch operation", NULL);
-		return 1;
-	}
-	if (!http_method(r, "POST")) {
-		mreply(r, ST_BUSINESS, 405, "use POST", NULL);
-		return 1;
-	}
-	batch(r, kind);
-	return 1;
+	tpl_write(r, false);
+}
+
+void http_mgmt_tpl_publish(hreq_t *r)
+{
+	tpl_state(r, true);
+}
+
+void http_mgmt_tpl_withdraw(hreq_t *r)
+{
+	tpl_state(r, false);
+}
+
+void http_mgmt_not_found(hreq_t *r)
+{
+	mreply(r, ST_BUSINESS, 404, "no such management resource", NULL);
 }

@@ -45,7 +45,6 @@ static int q_time(hreq_t *r, const char *name, uint32_t *out)
 
 void http_search(hreq_t *r)
 {
-	r->route = R_OTHER;
 	r->op = "search";
 	idn_search_req_t rq = {0};
 	const char *type = http_q(r, "type"), *data = http_q(r, "data");
@@ -82,7 +81,8 @@ void http_search(hreq_t *r)
 		return;
 	}
 	/* anonymous clients match publicly readable values only */
-	bool pub = !r->admin || http_q_flag(r, "publicOnly");
+	bool anon = r->who.kind == PRINCIPAL_ANONYMOUS;
+	bool pub = anon || http_q_flag(r, "publicOnly");
 	uint8_t pbuf[IDN_IDENT_MAX], cbuf[IDN_SEARCH_CURSOR_MAX];
 	idn_search_t q;
 	const char *why;
@@ -93,7 +93,7 @@ void http_search(hreq_t *r)
 	}
 	/* without a value to match, a search lists identifiers: like
 	 * GET /api/handles?prefix=, that needs the token */
-	if (!r->admin && rq.type.len == 0) {
+	if (anon && rq.type.len == 0) {
 		http_reply_rc(r, 401, IDN_RC_AUTH_NEEDED,
 			      "search by prefix or time alone lists "
 			      "identifiers: give a type and data, or the "

@@ -25,9 +25,12 @@ static const int codes[] = {200, 201, 300, 302, 304, 400, 401, 403, 404,
 			    405, 409, 413, 415, 500, 501, 503, 0};
 #define NCODES (sizeof(codes) / sizeof(codes[0]))
 
-static const char *const route_names[R_COUNT] = {
-	"handle",  "list", "prefixes", "site",	"stats",
-	"metrics", "hdl",  "mgmt",     "proxy", "other"};
+/* HTTP requests of one route-table row (the last set: no row). */
+typedef struct {
+	atomic_uint_fast64_t req[NCODES];
+	atomic_uint_fast64_t lat[HTTP_LAT_BUCKETS + 1];
+	atomic_uint_fast64_t lat_us;
+} route_count_t;
 
 typedef struct {
 	char id[160];
@@ -63,9 +66,8 @@ typedef struct {
 struct http_stats {
 	http_server_t *srv;
 	time_t started;
-	atomic_uint_fast64_t req[R_COUNT][NCODES];
-	atomic_uint_fast64_t lat[R_COUNT][HTTP_LAT_BUCKETS + 1];
-	atomic_uint_fast64_t lat_us[R_COUNT];
+	route_count_t *route; /* one per row of http_routes(), then "other" */
+	size_t nroutes;
 	pthread_mutex_t lock; /* series */
 	sample_t last;
 	sample_t series[SERIES]; /* per-second deltas, ring */
@@ -205,8 +207,12 @@ int http_stats_new(http_server_t *s, http_stats_t **out)
 	st->srv = s;
 	st->started = time(NULL);
 	st->nthr = s->conf->http_threads;
+	http_routes(&st->nroutes);
+	st->route = calloc(st->nroutes + 1, sizeof(*st->route));
 	st->thr = calloc((size_t)st->nthr, sizeof(*st->thr));
-	if (st->thr == NULL) {
+	if (st->thr == NULL || st->route == NULL) {
+		free(st->route);
+		free(st->thr);
 		free(st);
 		return -1;
 	}
@@ -239,6 +245,7 @@ void http_stats_free(http_stats_t *st)
 	pthread_mutex_destroy(&st->lock);
 	pthread_cond_destroy(&st->cond);
 	free(st->thr);
+	free(st->route);
 	free(st);
 }
 
@@ -248,13 +255,16 @@ void http_stats_request(http_stats_t *st, const hreq_t *r, int status,
 	size_t c = 0;
 	while (codes[c] && codes[c] != status)
 		c++;
-	int rt = r->route >= 0 && r->route < R_COUNT ? r->route : R_OTHER;
-	atomic_fetch_add_explicit(&st->req[rt][c], 1, memory_order_relaxed);
+	size_t n0;
+	const http_route_t *rows = http_routes(&n0);
+	route_count_t *rc =
+		&st->route[r->route ? (size_t)(r->route - rows) : st->nroutes];
+	atomic_fetch_add_explicit(&rc->req[c], 1, memory_order_relaxed);
 	int b = 0;
 	while (b < HTTP_LAT_BUCKETS && seconds > http_lat_bounds[b])
 		b++;
-	atomic_fetch_add_explicit(&st->lat[rt][b], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&st->lat_us[rt], (uint64_t)(seconds * 1e6),
+	atomic_fetch_add_explicit(&rc->lat[b], 1, memory_order_relaxed);
+	atomic_fetch_add_explicit(&rc->lat_us, (uint64_t)(seconds * 1e6),
 				  memory_order_relaxed);
 	if (r->op == NULL || r->t->id < 0 || r->t->id >= st->nthr)
 		return;
@@ -437,7 +447,7 @@ static int open_conns(http_server_t *s)
 	return n;
 }
 
-static void stats_json(hreq_t *r)
+void http_stats_json(hreq_t *r)
 {
 	http_stats_t *st = r->t->srv->stats;
 	node_ctx_t *n = r->t->srv->node;
@@ -491,7 +501,10 @@ static void stats_json(hreq_t *r)
 	json_object_set_new(ser, "errors", err);
 	json_object_set_new(j, "series", ser);
 	json_object_set_new(j, "prefixes", merged_prefixes(st));
-	json_object_set_new(j, "top", merged_top(st, 10));
+	/* which identifiers others resolved is theirs to know: the list
+	 * goes to an HTTP identity only; counts by prefix stay public */
+	if (r->who.kind == PRINCIPAL_HTTP)
+		json_object_set_new(j, "top", merged_top(st, 10));
 	act_sum_t as;
 	node_activity(n, &as);
 	json_object_set_new(j, "industries", activity_json(&as, true));
@@ -572,7 +585,98 @@ static void gauge(buf_t *b, const char *name, const char *help, uint64_t v)
 	    name, (unsigned long long)v);
 }
 
-static void metrics(hreq_t *r)
+/* One route name's counters: the rows of that name summed. */
+typedef struct {
+	uint64_t req[NCODES];
+	uint64_t lat[HTTP_LAT_BUCKETS + 1];
+	uint64_t lat_us;
+} route_sum_t;
+
+/* The metrics name of counter set i (a row's name; the last: "other"). */
+static const char *route_name(const http_stats_t *st, size_t i)
+{
+	size_t n;
+	const http_route_t *rows = http_routes(&n);
+	return i < st->nroutes ? rows[i].name : "other";
+}
+
+/* Whether counter set i is the first of its name, so each name is
+ * written once. */
+static bool first_of_name(const http_stats_t *st, size_t i)
+{
+	for (size_t j = 0; j < i; j++)
+		if (!strcmp(route_name(st, j), route_name(st, i)))
+			return false;
+	return true;
+}
+
+static void route_sum(http_stats_t *st, const char *name, route_sum_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	for (size_t i = 0; i <= st->nroutes; i++) {
+		if (strcmp(route_name(st, i), name))
+			continue;
+		route_count_t *c = &st->route[i];
+		for (size_t k = 0; k < NCODES; k++)
+			s->req[k] += atomic_load(&c->req[k]);
+		for (int k = 0; k <= HTTP_LAT_BUCKETS; k++)
+			s->lat[k] += atomic_load(&c->lat[k]);
+		s->lat_us += atomic_load(&c->lat_us);
+	}
+}
+
+static void route_requests(buf_t *b, http_stats_t *st)
+{
+	for (size_t i = 0; i <= st->nroutes; i++) {
+		if (!first_of_name(st, i))
+			continue;
+		route_sum_t s;
+		route_sum(st, route_name(st, i), &s);
+		for (size_t c = 0; c < NCODES; c++) {
+			if (s.req[c] == 0)
+				continue;
+			char code[16];
+			snprintf(code, sizeof(code), "%d", codes[c]);
+			out(b,
+			    "idnode_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
+			    route_name(st, i), codes[c] ? code : "other",
+			    (unsigned long long)s.req[c]);
+		}
+	}
+}
+
+static void route_latency(buf_t *b, http_stats_t *st)
+{
+	for (size_t i = 0; i <= st->nroutes; i++) {
+		if (!first_of_name(st, i))
+			continue;
+		const char *name = route_name(st, i);
+		route_sum_t s;
+		route_sum(st, name, &s);
+		uint64_t cum = 0, total = 0;
+		for (int k = 0; k <= HTTP_LAT_BUCKETS; k++)
+			total += s.lat[k];
+		if (total == 0)
+			continue;
+		for (int k = 0; k < HTTP_LAT_BUCKETS; k++) {
+			cum += s.lat[k];
+			out(b,
+			    "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
+			    name, http_lat_bounds[k], (unsigned long long)cum);
+		}
+		out(b,
+		    "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
+		    name, (unsigned long long)total);
+		out(b,
+		    "idnode_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
+		    name, (double)s.lat_us / 1e6);
+		out(b,
+		    "idnode_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
+		    name, (unsigned long long)total);
+	}
+}
+
+void http_metrics(hreq_t *r)
 {
 	http_stats_t *st = r->t->srv->stats;
 	node_ctx_t *n = r->t->srv->node;
@@ -595,18 +699,7 @@ static void metrics(hreq_t *r)
 	out(&b,
 	    "# HELP idnode_http_requests_total HTTP requests by route and status code\n"
 	    "# TYPE idnode_http_requests_total counter\n");
-	for (int rt = 0; rt < R_COUNT; rt++)
-		for (size_t c = 0; c < NCODES; c++) {
-			uint64_t v = atomic_load(&st->req[rt][c]);
-			if (v == 0)
-				continue;
-			char code[16];
-			snprintf(code, sizeof(code), "%d", codes[c]);
-			out(&b,
-			    "idnode_http_requests_total{route=\"%s\",code=\"%s\"} %llu\n",
-			    route_names[rt], codes[c] ? code : "other",
-			    (unsigned long long)v);
-		}
+	route_requests(&b, st);
 	out(&b,
 	    "# HELP idnode_operations_total Operations by protocol, op and Handle response code\n"
 	    "# TYPE idnode_operations_total counter\n");
@@ -643,31 +736,7 @@ static void metrics(hreq_t *r)
 	out(&b,
 	    "# HELP idnode_http_request_duration_seconds HTTP request latency\n"
 	    "# TYPE idnode_http_request_duration_seconds histogram\n");
-	for (int rt = 0; rt < R_COUNT; rt++) {
-		uint64_t cum = 0;
-		uint64_t total = 0;
-		for (int k = 0; k <= HTTP_LAT_BUCKETS; k++)
-			total += atomic_load(&st->lat[rt][k]);
-		if (total == 0)
-			continue;
-		for (int k = 0; k < HTTP_LAT_BUCKETS; k++) {
-			cum += atomic_load(&st->lat[rt][k]);
-			out(&b,
-			    "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %llu\n",
-			    route_names[rt], http_lat_bounds[k],
-			    (unsigned long long)cum);
-		}
-		out(&b,
-		    "idnode_http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %llu\n",
-		    route_names[rt], (unsigned long long)total);
-		out(&b,
-		    "idnode_http_request_duration_seconds_sum{route=\"%s\"} %.6f\n",
-		    route_names[rt],
-		    (double)atomic_load(&st->lat_us[rt]) / 1e6);
-		out(&b,
-		    "idnode_http_request_duration_seconds_count{route=\"%s\"} %llu\n",
-		    route_names[rt], (unsigned long long)total);
-	}
+	route_latency(&b, st);
 	act_sum_t as;
 	node_activity(n, &as);
 	static const char *const kinds[ACT_KINDS] = {"resolutions",
@@ -723,23 +792,4 @@ static void metrics(hreq_t *r)
 	http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 		   b.p ? b.p : "", b.len);
 	free(b.p);
-}
-
-int http_route_stats(hreq_t *r)
-{
-	bool m = !strcmp(r->path, "/metrics");
-	if (!m && strcmp(r->path, "/api/stats"))
-		return 0;
-	r->route = m ? R_METRICS : R_STATS;
-	if (!http_method(r, "GET") && !http_method(r, "HEAD")) {
-		http_add_header(r, H2O_TOKEN_ALLOW, "GET");
-		http_reply_rc(r, 405, IDN_RC_PROTOCOL_ERROR,
-			      "method not allowed");
-		return 1;
-	}
-	if (m)
-		metrics(r);
-	else
-		stats_json(r);
-	return 1;
 }

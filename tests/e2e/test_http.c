@@ -494,7 +494,7 @@ static void rest_bad_input(void **state)
 	/* wrong methods */
 	req(&r, "POST", "/api/handles/" H_HOME "/bad", AUTH, "{}", 2);
 	EXPECT(&r, 405);
-	assert_non_null(header(&r, "Allow"));
+	assert_string_equal(header(&r, "Allow"), "GET, HEAD, PUT, DELETE");
 	resp_free(&r);
 	req(&r, "PATCH", "/api/prefixes", NULL, NULL, 0);
 	EXPECT(&r, 405);
@@ -522,6 +522,11 @@ static void listings(void **state)
 	resp_t r;
 	get(&r, "/api/handles?prefix=" H_HOME);
 	EXPECT(&r, 401);
+	resp_free(&r);
+	/* refused by the route table before the handler looks at the query */
+	get(&r, "/api/handles");
+	EXPECT(&r, 401);
+	assert_int_equal(rc_of(&r), 402);
 	resp_free(&r);
 	for (int i = 0; i < 5; i++) {
 		char p[128];
@@ -739,6 +744,13 @@ static void mgmt(void **state)
 	resp_free(&r);
 	req(&r, "GET", "/identity/token", NULL, NULL, 0);
 	EXPECT(&r, 405);
+	assert_int_equal(mstatus(&r), -2);
+	assert_string_equal(header(&r, "Allow"), "POST");
+	resp_free(&r);
+	/* unknown management resources are 404 with or without a token */
+	mreq(&r, "POST", "/snms/api/v5/data/batch/merge", NULL, "{}");
+	EXPECT(&r, 404);
+	assert_int_equal(mstatus(&r), -2);
 	resp_free(&r);
 	mreq(&r, "GET", "/snms/api/v5/data?handle=" H_HOME "/part-1", NULL,
 	     NULL);
@@ -898,17 +910,33 @@ static void stats_metrics(void **state)
 		get(&r, "/api/handles/" H_HOME "/part-1");
 		resp_free(&r);
 	}
+	/* /api/search is metered under its own route name */
+	get(&r, "/api/search?prefix=" H_HOME);
+	EXPECT(&r, 401);
+	resp_free(&r);
+	/* anonymous: counts, but not which identifiers others resolved */
 	get(&r, "/api/stats");
 	EXPECT(&r, 200);
 	json_t *j = body_json(&r);
 	json_t *t = json_object_get(j, "totals");
 	assert_true(jint(t, "resolutions") >= 5);
 	assert_true(jint(t, "registrations") >= 1);
+	if (json_object_get(j, "top") != NULL ||
+	    strstr(r.body, H_HOME "/part-1") != NULL)
+		fail_msg("anonymous /api/stats names identifiers: %s", r.body);
+	json_decref(j);
+	resp_free(&r);
+	/* with the token: the most resolved identifiers */
+	req(&r, "GET", "/api/stats", AUTH, NULL, 0);
+	EXPECT(&r, 200);
+	j = body_json(&r);
 	json_t *top = json_object_get(j, "top");
-	assert_true(json_array_size(top) >= 1);
+	if (json_array_size(top) < 1)
+		fail_msg("no top list with the token: %s", r.body);
 	assert_string_equal(json_string_value(json_object_get(
 				    json_array_get(top, 0), "handle")),
 			    H_HOME "/part-1");
+	assert_true(jint(json_array_get(top, 0), "count") >= 5);
 	json_t *pf = json_array_get(json_object_get(j, "prefixes"), 0);
 	assert_string_equal(json_string_value(json_object_get(pf, "prefix")),
 			    H_HOME);
@@ -934,6 +962,8 @@ static void stats_metrics(void **state)
 		"idnode_resolutions_total ",
 		"idnode_http_requests_total{route=\"handle\",code=\"200\"} ",
 		"idnode_http_requests_total{route=\"handle\",code=\"404\"} ",
+		"idnode_http_requests_total{route=\"search\",code=\"401\"} ",
+		"idnode_http_requests_total{route=\"stats\",code=\"200\"} ",
 		"idnode_operations_total{protocol=\"http\",op=\"resolve\",rc=\"1\"} ",
 		"idnode_http_request_duration_seconds_bucket{route=\"handle\",le=\"+Inf\"} ",
 		"idnode_http_request_duration_seconds_count{route=\"handle\"} ",
@@ -1354,6 +1384,16 @@ static void console_chromium(void **state)
 	assert_non_null(strstr(c.out, "<polyline"));
 	assert_non_null(strstr(c.out, "class=\"bar\""));
 	assert_non_null(strstr(c.out, "data-series-length=\""));
+	/* without the token the console names no identifier others
+	 * resolved: the top table only says what it needs */
+	const char *top = strstr(c.out, "id=\"top\"");
+	assert_non_null(top);
+	const char *top_end = strstr(top, "</table>");
+	assert_non_null(top_end);
+	const char *login = strstr(top, "id=\"top-login\"");
+	const char *link = strstr(top, "#resolve=");
+	if (login == NULL || login > top_end || (link && link < top_end))
+		fail_msg("top table while anonymous: %.600s", top);
 	/* by industry and by region, growing with the live activity */
 	check_class_chart(c.out, "chart-industry", "C 制造业");
 	check_class_chart(c.out, "chart-region", "广东省");

@@ -1,4 +1,4 @@
-/* Fuzz target: the HTTP request parsers of idnode (src/node/http.c,
+/* Fuzz target: the HTTP request parsers of idnode (src/http/http.c,
  * http_json.c). The input is a request target, a newline, and a body:
  *
  *   /api/handles/88.118.8%2Fx?type=URL&index=1\n{"values":[...]}
