@@ -37,6 +37,7 @@
 #include "error.h"
 #include "hex.h"
 #include "ident.h"
+#include "io.h"
 #include "value.h"
 #include "wire.h"
 
@@ -99,34 +100,12 @@ void ctl_frame_start(ctl_conn_t *c, idn_wr_t *w, uint8_t *buf, uint32_t op,
 
 int ctl_send(ctl_conn_t *c, const uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? IDN_ETIMEOUT : -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return idn_write_all(c->fd, p, n);
 }
 
 static int recv_all(int fd, uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? IDN_ETIMEOUT : -errno;
-		}
-		if (r == 0)
-			return IDN_EPROTO; /* the node closed the connection */
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	return idn_read_all(fd, p, n); /* IDN_EPROTO: the node closed */
 }
 
 int ctl_recv(ctl_conn_t *c, idn_env_t *env, idn_msg_t *m)
