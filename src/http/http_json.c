@@ -8,6 +8,7 @@
 #include "error.h"
 #include "http_int.h"
 #include "b64.h"
+#include "hex.h"
 #include "ident.h"
 
 json_t *http_jstrn(const uint8_t *p, size_t len)
@@ -228,63 +229,16 @@ json_t *http_value_json(const idn_value_t *v, idn_arena_t *a)
 
 /* ---- parsing ---- */
 
-static const char b64tbl[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64val(int c)
-{
-	const char *p = c ? strchr(b64tbl, c) : NULL;
-	return p ? (int)(p - b64tbl) : -1;
-}
-
 static int parse_b64(const char *s, idn_arena_t *a, idn_bytes_t *out)
 {
-	size_t n = strlen(s);
-	uint8_t *o = idn_arena_alloc(a, n / 4 * 3 + 3);
-	size_t len = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i = 0;
-	if (o == NULL)
-		return -1;
-	for (; i < n && s[i] != '='; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[len++] = (uint8_t)(acc >> bits);
-		}
-	}
-	for (; i < n; i++)
-		if (s[i] != '=')
-			return -1;
-	if (n % 4 != 0)
-		return -1;
-	*out = idn_bytes(o, len);
-	return 0;
+	return idn_base64_decode_arena(s, strlen(s), IDN_B64_STRICT, a, out)
+		       ? -1
+		       : 0;
 }
 
 static int parse_hex(const char *s, idn_arena_t *a, idn_bytes_t *out)
 {
-	size_t n = strlen(s);
-	if (n % 2)
-		return -1;
-	uint8_t *o = idn_arena_alloc(a, n / 2 + 1);
-	if (o == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i += 2) {
-		unsigned v;
-		if (sscanf(s + i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdefABCDEF", s[i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[i + 1]))
-			return -1;
-		o[i / 2] = (uint8_t)v;
-	}
-	*out = idn_bytes(o, n / 2);
-	return 0;
+	return idn_hex_decode(s, strlen(s), a, out) ? -1 : 0;
 }
 
 /* Checks that obj has only the named keys. */
