@@ -182,6 +182,16 @@ int idn_search_from_req(const idn_search_req_t *rq, bool public_only,
 	return 0;
 }
 
+bool idn_search_public_only(bool privileged, bool asked)
+{
+	return !privileged || asked;
+}
+
+bool idn_search_permitted(bool privileged, const idn_search_req_t *rq)
+{
+	return privileged || rq->type.len > 0;
+}
+
 /* Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC). */
 int idn_search_time_parse(const char *s, uint32_t *out)
 {
