@@ -641,8 +641,8 @@ int http_route_hdl(hreq_t *r)
 	}
 	idn_msg_t m;
 	if (t->replen >= IDN_ENV_LEN + IDN_HDR_LEN &&
-	    idn_msg_decode(t->rep + IDN_ENV_LEN, idn_env_msg_len(t->rep),
-			   &m) == 0)
+	    idn_msg_decode(t->rep + IDN_ENV_LEN, idn_env_msg_len(t->rep), &m) ==
+		    0)
 		r->rc = m.hdr.rc;
 	http_reply(r, 200, "application/x-hdl-message", (const char *)t->rep,
 		   t->replen);
