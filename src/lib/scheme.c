@@ -1033,9 +1033,16 @@ bool idn_scheme_shaped(const char *in, size_t len)
 	bool dots_only = true;
 	for (size_t i = 0; i < len; i++)
 		dots_only &= is_digit(in[i]) || in[i] == '.';
+	/* "10.1000" and "88.118.8" are handle prefixes that lack a suffix
+	 * (as idn_scheme_parse reads them), not OIDs */
+	size_t arc = 0;
+	while (arc < len && in[arc] != '.')
+		arc++;
+	bool handle_root = eq(in, arc, "10") || eq(in, arc, "88");
 	return memmem(in, len, "://", 3) != NULL ||
 	       starts_ci(in, len, "urn:") || starts_ci(in, len, "ecode:") ||
-	       in[0] == '(' || all_digits(in, len) || dots_only;
+	       in[0] == '(' || all_digits(in, len) ||
+	       (dots_only && !handle_root);
 }
 
 int idn_scheme_parse(const char *in, size_t len, idn_scheme_id_t *out,

@@ -177,10 +177,12 @@ int idn_scheme_canonical(const idn_scheme_id_t *id, const idn_scheme_map_t *map,
  * scheme could have: a URI ("://" anywhere), a URN ("urn:" first), an
  * Ecode label ("ecode:" first; labels in either case), a GS1 element
  * string ('(' first), bare digits, or digits and dots without a '/' (an
- * OID). Text of such a shape that idn_scheme_parse refuses is a mistyped
- * identifier of that scheme and an error, never a handle to pass on as
- * it is; text of any other shape that it refuses may still be a handle
- * (the node judges it). The empty text has no shape. Pure, never fails. */
+ * OID) whose first arc is not 10 or 88 (those are DOI and national handle
+ * prefixes lacking a suffix). Text of such a shape that idn_scheme_parse
+ * refuses is a mistyped identifier of that scheme and an error, never a handle
+ * to pass on as it is; text of any other shape that it refuses may still be a
+ * handle (the node judges it). The empty text has no shape. Pure, never fails.
+ */
 bool idn_scheme_shaped(const char *in, size_t len);
 
 /* The GS1 mod-10 check digit (0-9) of digits[0..n) (the data digits, the

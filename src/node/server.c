@@ -235,10 +235,10 @@ static int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 		env.flags |= IDN_EF_TRUNCATED;
 		env.msg_len = IDN_HDR_LEN + 4;
 		idn_env_encode(p, &env);
-		memcpy(p + IDN_ENV_LEN, frame + IDN_ENV_LEN, IDN_HDR_LEN - 4);
+		uint8_t *hdr = p + IDN_ENV_LEN;
+		memcpy(hdr, frame + IDN_ENV_LEN, IDN_HDR_OFF_BODY_LEN);
 		/* the body, request digest included, is left out: the flag
 		 * announcing a digest must go too, or the reply won't decode */
-		uint8_t *hdr = p + IDN_ENV_LEN;
 		idn_hdr_set_flags(hdr, idn_hdr_flags(hdr) &
 					       ~(uint32_t)IDN_OF_RETURN_DIGEST);
 		idn_hdr_set_body_len(hdr, 0);

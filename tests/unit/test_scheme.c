@@ -722,7 +722,9 @@ static void test_shaped(void **state)
 		"0123",
 		"9506000134352",
 		"1.2.840",
-		"10.1000",
+		"3.1",
+		"100.1",
+		"1.88",
 		"88",
 		"...",
 		"20.500.123/x://y",
@@ -731,11 +733,25 @@ static void test_shaped(void **state)
 		if (!idn_scheme_shaped(shaped[i], strlen(shaped[i])))
 			fail_msg("\"%s\" should be scheme-shaped", shaped[i]);
 	static const char *const plain[] = {
-		"",	   "20.500.123/abc", "10.1000/182",
-		"1.2.3/x", "hdl:1/2",	     "doi:10.1/x",
-		"abc",	   "0.NA/88.118",    "12a",
-		"urn",	   "ecode",	     " 123",
-		"1.2.3 ",  "x(01)",	     "01/234",
+		"",
+		"20.500.123/abc",
+		"10.1000/182",
+		"1.2.3/x",
+		"hdl:1/2",
+		"doi:10.1/x",
+		"abc",
+		"0.NA/88.118",
+		"12a",
+		"urn",
+		"ecode",
+		" 123",
+		"1.2.3 ",
+		"x(01)",
+		"01/234",
+		/* handle prefixes without a suffix: the node judges them */
+		"10.1000",
+		"88.118.8",
+		"10.",
 	};
 	for (size_t i = 0; i < sizeof(plain) / sizeof(*plain); i++)
 		if (idn_scheme_shaped(plain[i], strlen(plain[i])))
