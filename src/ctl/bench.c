@@ -395,8 +395,8 @@ static uint32_t take_slot(gen_t *g, const uint8_t **msg, size_t *len)
 		s->env[0] = (uint8_t)(s->rid >> 8);
 		s->env[1] = (uint8_t)s->rid;
 	} else {
-		idn_put_u32(s->env + 8, s->rid);
-		idn_put_u32(s->env + 16, (uint32_t)*len);
+		idn_env_set_request_id(s->env, s->rid);
+		idn_env_set_msg_len(s->env, (uint32_t)*len);
 	}
 	s->nfrags = s->got = 0;
 	s->seen = 0;

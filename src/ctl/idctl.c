@@ -684,9 +684,7 @@ static int canonical_id(const opts_t *o, const char *in, char *out, size_t cap)
 		/* not a known scheme: still fine as a plain identifier, unless
 		 * it has the shape of a URI, an element string or a number,
 		 * which only a scheme could have meant */
-		bool scheme_shaped = strstr(in, "://") != NULL ||
-				     !strncmp(in, "urn:", 4) || in[0] == '(' ||
-				     strspn(in, "0123456789") == strlen(in);
+		bool scheme_shaped = idn_scheme_shaped(in, strlen(in));
 		/* the rest goes to the node as given: it judges identifiers
 		 * (rc 102 for invalid ones) */
 		(void)plain;

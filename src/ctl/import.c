@@ -33,10 +33,12 @@
 #include <unistd.h>
 
 #include "arena.h"
+#include "b64.h"
 #include "ctlutil.h"
 #include "error.h"
 #include "hex.h"
 #include "ident.h"
+#include "io.h"
 #include "value.h"
 #include "wire.h"
 
@@ -99,34 +101,12 @@ void ctl_frame_start(ctl_conn_t *c, idn_wr_t *w, uint8_t *buf, uint32_t op,
 
 int ctl_send(ctl_conn_t *c, const uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? IDN_ETIMEOUT : -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return idn_write_all(c->fd, p, n);
 }
 
 static int recv_all(int fd, uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? IDN_ETIMEOUT : -errno;
-		}
-		if (r == 0)
-			return IDN_EPROTO; /* the node closed the connection */
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	return idn_read_all(fd, p, n); /* IDN_EPROTO: the node closed */
 }
 
 int ctl_recv(ctl_conn_t *c, idn_env_t *env, idn_msg_t *m)
@@ -540,8 +520,8 @@ static batch_t *batch_open(imp_t *m)
 	if (b->frame == NULL && (b->frame = malloc(FRAME_CAP)) == NULL)
 		return NULL;
 	idn_wr_t w;
-	ctl_frame_start(&m->conn, &w, b->frame, IDN_OC_BULK_CREATE, 0,
-			&b->id, &b->mark);
+	ctl_frame_start(&m->conn, &w, b->frame, IDN_OC_BULK_CREATE, 0, &b->id,
+			&b->mark);
 	b->count_pos = w.len;
 	idn_wr_u32(&w, 0);
 	b->len = w.len;
@@ -598,49 +578,10 @@ typedef struct {
 	uint32_t n;
 } rec_t;
 
-static int b64val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+' || c == '-')
-		return 62;
-	if (c == '/' || c == '_')
-		return 63;
-	return -1;
-}
-
 static int base64_decode(const char *s, size_t n, idn_arena_t *a,
 			 idn_bytes_t *out)
 {
-	uint8_t *o = idn_arena_alloc(a, n / 4 * 3 + 3);
-	if (o == NULL)
-		return -1;
-	size_t k = 0;
-	uint32_t acc = 0;
-	int bits = 0, pad = 0;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '=') {
-			pad++;
-			continue;
-		}
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0 || pad)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[k++] = (uint8_t)(acc >> bits);
-		}
-	}
-	if (pad > 2 || bits >= 6)
-		return -1;
-	*out = idn_bytes(o, k);
-	return 0;
+	return idn_base64_decode_arena(s, n, IDN_B64_LENIENT, a, out) ? -1 : 0;
 }
 
 static bool get_u32(const jv_t *j, uint32_t *out)

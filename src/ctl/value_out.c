@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "b64.h"
+#include "hex.h"
 #include "delegate.h"
 #include "ident.h"
 
@@ -48,9 +49,7 @@ static char *to_hex(idn_bytes_t b)
 	char *s = malloc((size_t)b.len * 2 + 1);
 	if (s == NULL)
 		return NULL;
-	for (uint32_t i = 0; i < b.len; i++)
-		sprintf(s + 2 * i, "%02x", b.p[i]);
-	s[2 * b.len] = 0;
+	idn_hex_encode(b.p, b.len, s);
 	return s;
 }
 

@@ -226,8 +226,7 @@ int http_token_issue(http_server_t *s, const char *user, char out[65])
 	uint8_t raw[32];
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
-	for (int i = 0; i < 32; i++)
-		sprintf(out + 2 * i, "%02x", raw[i]);
+	idn_hex_encode(raw, sizeof(raw), out);
 	time_t now = time(NULL);
 	pthread_mutex_lock(&s->tok_lock);
 	int slot = 0;

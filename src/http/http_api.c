@@ -578,8 +578,8 @@ void http_hdl_message(hreq_t *r)
 	}
 	idn_msg_t m;
 	if (t->replen >= IDN_ENV_LEN + IDN_HDR_LEN &&
-	    idn_msg_decode(t->rep + IDN_ENV_LEN, idn_get_u32(t->rep + 16),
-			   &m) == 0)
+	    idn_msg_decode(t->rep + IDN_ENV_LEN, idn_env_msg_len(t->rep), &m) ==
+		    0)
 		r->rc = m.hdr.rc;
 	http_reply(r, 200, "application/x-hdl-message", (const char *)t->rep,
 		   t->replen);

@@ -8,7 +8,9 @@
 #include "error.h"
 #include "http_int.h"
 #include "b64.h"
+#include "hex.h"
 #include "ident.h"
+#include "site.h"
 
 json_t *http_jstrn(const uint8_t *p, size_t len)
 {
@@ -46,93 +48,9 @@ static bool is_text(idn_bytes_t b)
 	return true;
 }
 
-static const char *proto_name(uint8_t p)
-{
-	switch (p) {
-	case IDN_PROTO_UDP:
-		return "UDP";
-	case IDN_PROTO_TCP:
-		return "TCP";
-	case IDN_PROTO_HTTP:
-		return "HTTP";
-	case IDN_PROTO_HTTPS:
-		return "HTTPS";
-	default:
-		return "?";
-	}
-}
-
 json_t *http_site_json(const idn_hs_site_t *s)
 {
-	json_t *o = json_object();
-	char ver[16];
-	snprintf(ver, sizeof(ver), "%u.%u", s->major, s->minor);
-	json_object_set_new(o, "version", json_integer(s->version));
-	json_object_set_new(o, "protocolVersion", json_string(ver));
-	json_object_set_new(o, "serialNumber", json_integer(s->serial));
-	json_object_set_new(o, "primaryMask", json_integer(s->flags & 0xc0));
-	json_object_set_new(o, "hashOption", json_integer(s->hash_option));
-	json_object_set_new(o, "hashFilter",
-			    http_jstrn(s->hash_filter.p, s->hash_filter.len));
-	json_t *attrs = json_array();
-	for (uint32_t i = 0; i < s->nattrs; i++) {
-		json_t *a = json_object();
-		json_object_set_new(
-			a, "name",
-			http_jstrn(s->attrs[i].name.p, s->attrs[i].name.len));
-		json_object_set_new(
-			a, "value",
-			http_jstrn(s->attrs[i].value.p, s->attrs[i].value.len));
-		json_array_append_new(attrs, a);
-	}
-	json_object_set_new(o, "attributes", attrs);
-	json_t *servers = json_array();
-	for (uint32_t i = 0; i < s->nservers; i++) {
-		const idn_hs_server_t *sv = &s->servers[i];
-		json_t *so = json_object();
-		char host[64];
-		static const uint8_t v4[12] = {0};
-		if (memcmp(sv->addr, v4, 12) == 0)
-			snprintf(host, sizeof(host), "%u.%u.%u.%u",
-				 sv->addr[12], sv->addr[13], sv->addr[14],
-				 sv->addr[15]);
-		else {
-			char *p = host;
-			for (int k = 0; k < 16; k += 2)
-				p += sprintf(p, "%s%x", k ? ":" : "",
-					     sv->addr[k] << 8 |
-						     sv->addr[k + 1]);
-		}
-		json_object_set_new(so, "serverId", json_integer(sv->id));
-		json_object_set_new(so, "address", json_string(host));
-		if (sv->pubkey.len) {
-			json_t *pk = json_object();
-			json_object_set_new(pk, "format",
-					    json_string("base64"));
-			json_object_set_new(pk, "value",
-					    jb64(sv->pubkey.p, sv->pubkey.len));
-			json_object_set_new(so, "publicKey", pk);
-		}
-		json_t *ifs = json_array();
-		for (uint32_t k = 0; k < sv->nifaces; k++) {
-			json_t *io = json_object();
-			uint8_t ty = sv->ifaces[k].type;
-			json_object_set_new(io, "query",
-					    json_boolean(ty & IDN_IF_QUERY));
-			json_object_set_new(io, "admin",
-					    json_boolean(ty & IDN_IF_ADMIN));
-			json_object_set_new(
-				io, "protocol",
-				json_string(proto_name(sv->ifaces[k].proto)));
-			json_object_set_new(io, "port",
-					    json_integer(sv->ifaces[k].port));
-			json_array_append_new(ifs, io);
-		}
-		json_object_set_new(so, "interfaces", ifs);
-		json_array_append_new(servers, so);
-	}
-	json_object_set_new(o, "servers", servers);
-	return o;
+	return idn_site_json(s);
 }
 
 static void perms_text(uint8_t p, char out[5])
@@ -228,63 +146,16 @@ json_t *http_value_json(const idn_value_t *v, idn_arena_t *a)
 
 /* ---- parsing ---- */
 
-static const char b64tbl[] =
-	"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-
-static int b64val(int c)
-{
-	const char *p = c ? strchr(b64tbl, c) : NULL;
-	return p ? (int)(p - b64tbl) : -1;
-}
-
 static int parse_b64(const char *s, idn_arena_t *a, idn_bytes_t *out)
 {
-	size_t n = strlen(s);
-	uint8_t *o = idn_arena_alloc(a, n / 4 * 3 + 3);
-	size_t len = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	size_t i = 0;
-	if (o == NULL)
-		return -1;
-	for (; i < n && s[i] != '='; i++) {
-		int v = b64val((unsigned char)s[i]);
-		if (v < 0)
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			o[len++] = (uint8_t)(acc >> bits);
-		}
-	}
-	for (; i < n; i++)
-		if (s[i] != '=')
-			return -1;
-	if (n % 4 != 0)
-		return -1;
-	*out = idn_bytes(o, len);
-	return 0;
+	return idn_base64_decode_arena(s, strlen(s), IDN_B64_STRICT, a, out)
+		       ? -1
+		       : 0;
 }
 
 static int parse_hex(const char *s, idn_arena_t *a, idn_bytes_t *out)
 {
-	size_t n = strlen(s);
-	if (n % 2)
-		return -1;
-	uint8_t *o = idn_arena_alloc(a, n / 2 + 1);
-	if (o == NULL)
-		return -1;
-	for (size_t i = 0; i < n; i += 2) {
-		unsigned v;
-		if (sscanf(s + i, "%2x", &v) != 1 ||
-		    !strchr("0123456789abcdefABCDEF", s[i]) ||
-		    !strchr("0123456789abcdefABCDEF", s[i + 1]))
-			return -1;
-		o[i / 2] = (uint8_t)v;
-	}
-	*out = idn_bytes(o, n / 2);
-	return 0;
+	return idn_hex_decode(s, strlen(s), a, out) ? -1 : 0;
 }
 
 /* Checks that obj has only the named keys. */

@@ -31,12 +31,7 @@ static bool dl_path(const char *in)
  * (an OID). Invalid such text is an error, not a handle. */
 static bool scheme_shaped(const char *in)
 {
-	size_t n = strlen(in);
-	return strstr(in, "://") != NULL || !strncmp(in, "urn:", 4) ||
-	       !strncmp(in, "ecode:", 6) || in[0] == '(' ||
-	       (n > 0 && strspn(in, "0123456789") == n) ||
-	       (n > 0 && strspn(in, "0123456789.") == n &&
-		strchr(in, '/') == NULL);
+	return idn_scheme_shaped(in, strlen(in));
 }
 
 static const char *flag_of(idn_scheme_t s)

@@ -81,8 +81,9 @@ void http_search(hreq_t *r)
 		return;
 	}
 	/* anonymous clients match publicly readable values only */
-	bool anon = r->who.kind == PRINCIPAL_ANONYMOUS;
-	bool pub = anon || http_q_flag(r, "publicOnly");
+	bool privileged = principal_is_operator(&r->who);
+	bool pub = idn_search_public_only(privileged,
+					  http_q_flag(r, "publicOnly"));
 	uint8_t pbuf[IDN_IDENT_MAX], cbuf[IDN_SEARCH_CURSOR_MAX];
 	idn_search_t q;
 	const char *why;
@@ -93,7 +94,7 @@ void http_search(hreq_t *r)
 	}
 	/* without a value to match, a search lists identifiers: like
 	 * GET /api/handles?prefix=, that needs the token */
-	if (anon && rq.type.len == 0) {
+	if (!idn_search_permitted(privileged, &rq)) {
 		http_reply_rc(r, 401, IDN_RC_AUTH_NEEDED,
 			      "search by prefix or time alone lists "
 			      "identifiers: give a type and data, or the "

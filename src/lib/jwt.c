@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "b64.h"
 #include "error.h"
 
 /* The SM2 signer identity of GM/T 0009 when none is agreed. */
@@ -94,53 +95,17 @@ char *idn_b64url_encode(const uint8_t *p, size_t n)
 	return out;
 }
 
-static int b64url_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '-')
-		return 62;
-	if (c == '_')
-		return 63;
-	return -1;
-}
-
 int idn_b64url_decode(const char *s, size_t n, uint8_t **out, size_t *out_len)
 {
-	/* a lone trailing character carries 6 bits: never a whole byte */
-	if (n % 4 == 1)
-		return IDN_EMALFORMED;
-	uint8_t *buf = malloc(n / 4 * 3 + 3);
+	uint8_t *buf = malloc(IDN_BASE64_DECODED_MAX(n));
 	if (buf == NULL)
 		return -ENOMEM;
-	size_t o = 0;
-	uint32_t acc = 0;
-	int bits = 0;
-	for (size_t i = 0; i < n; i++) {
-		int v = b64url_val((unsigned char)s[i]);
-		if (v < 0) {
-			free(buf);
-			return IDN_EMALFORMED;
-		}
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			buf[o++] = (uint8_t)(acc >> bits);
-			acc &= (1u << bits) - 1;
-		}
-	}
-	/* the leftover bits must be zero (one encoding per byte string) */
-	if (acc != 0) {
+	int err = idn_base64_decode(s, n, IDN_B64_URL, buf, out_len);
+	if (err) {
 		free(buf);
-		return IDN_EMALFORMED;
+		return err;
 	}
 	*out = buf;
-	*out_len = o;
 	return 0;
 }
 

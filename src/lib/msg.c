@@ -45,10 +45,10 @@ void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e)
 	out[1] = e->minor;
 	out[2] = e->flags;
 	out[3] = e->sug_minor;
-	idn_put_u32(out + 4, e->session_id);
-	idn_put_u32(out + 8, e->request_id);
-	idn_put_u32(out + 12, e->seq);
-	idn_put_u32(out + 16, e->msg_len);
+	idn_env_set_session(out, e->session_id);
+	idn_env_set_request_id(out, e->request_id);
+	idn_put_u32(out + IDN_ENV_OFF_SEQ, e->seq);
+	idn_env_set_msg_len(out, e->msg_len);
 }
 
 /* ---- message ---- */
@@ -176,9 +176,10 @@ void idn_msg_finish(idn_wr_t *w, idn_msg_mark_t m, const idn_cred_t *cred)
 		return;
 	}
 	idn_wr_patch_u32(w, cred_pos, (uint32_t)(w->len - cred_pos - 4));
-	idn_wr_patch_u32(w, m.hdr + IDN_HDR_LEN - 4, (uint32_t)body_len);
+	idn_wr_patch_u32(w, m.hdr + IDN_HDR_OFF_BODY_LEN, (uint32_t)body_len);
 	if (m.env != SIZE_MAX)
-		idn_wr_patch_u32(w, m.env + 16, (uint32_t)msg_len);
+		idn_wr_patch_u32(w, m.env + IDN_ENV_OFF_MSG_LEN,
+				 (uint32_t)msg_len);
 }
 
 void idn_msg_request(idn_wr_t *w, uint32_t op, uint32_t flags, uint32_t ttl,

@@ -97,6 +97,76 @@ typedef struct {
 int idn_env_decode(const uint8_t *p, size_t len, idn_env_t *out);
 void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e);
 
+/* ---- fields of encoded envelopes and headers ----
+ *
+ * For code that peeks at or patches a message already in a buffer (a
+ * reply's flags, a frame's length) without decoding it. Offsets are those
+ * of the wire layout: envelope major(1) minor(1) flags(1) suggested
+ * minor(1) session id(4) request id(4) sequence(4) message length(4);
+ * header op(4) rc(4) flags(4) serial(2) recursion count(1) reserved(1)
+ * expiry(4) body length(4). The caller guarantees env points at
+ * IDN_ENV_LEN bytes and hdr at IDN_HDR_LEN bytes (programmer errors, not
+ * checked). */
+enum {
+	IDN_ENV_OFF_SESSION = 4,
+	IDN_ENV_OFF_REQUEST = 8,
+	IDN_ENV_OFF_SEQ = 12,
+	IDN_ENV_OFF_MSG_LEN = 16,
+	IDN_HDR_OFF_OP = 0,
+	IDN_HDR_OFF_RC = 4,
+	IDN_HDR_OFF_FLAGS = 8,
+	IDN_HDR_OFF_BODY_LEN = 20,
+};
+
+static inline uint32_t idn_env_session(const uint8_t *env)
+{
+	return idn_get_u32(env + IDN_ENV_OFF_SESSION);
+}
+static inline void idn_env_set_session(uint8_t *env, uint32_t v)
+{
+	idn_put_u32(env + IDN_ENV_OFF_SESSION, v);
+}
+static inline uint32_t idn_env_request_id(const uint8_t *env)
+{
+	return idn_get_u32(env + IDN_ENV_OFF_REQUEST);
+}
+static inline void idn_env_set_request_id(uint8_t *env, uint32_t v)
+{
+	idn_put_u32(env + IDN_ENV_OFF_REQUEST, v);
+}
+static inline uint32_t idn_env_msg_len(const uint8_t *env)
+{
+	return idn_get_u32(env + IDN_ENV_OFF_MSG_LEN);
+}
+static inline void idn_env_set_msg_len(uint8_t *env, uint32_t v)
+{
+	idn_put_u32(env + IDN_ENV_OFF_MSG_LEN, v);
+}
+static inline uint32_t idn_hdr_op(const uint8_t *hdr)
+{
+	return idn_get_u32(hdr + IDN_HDR_OFF_OP);
+}
+static inline uint32_t idn_hdr_rc(const uint8_t *hdr)
+{
+	return idn_get_u32(hdr + IDN_HDR_OFF_RC);
+}
+static inline uint32_t idn_hdr_flags(const uint8_t *hdr)
+{
+	return idn_get_u32(hdr + IDN_HDR_OFF_FLAGS);
+}
+static inline void idn_hdr_set_flags(uint8_t *hdr, uint32_t v)
+{
+	idn_put_u32(hdr + IDN_HDR_OFF_FLAGS, v);
+}
+static inline uint32_t idn_hdr_body_len(const uint8_t *hdr)
+{
+	return idn_get_u32(hdr + IDN_HDR_OFF_BODY_LEN);
+}
+static inline void idn_hdr_set_body_len(uint8_t *hdr, uint32_t v)
+{
+	idn_put_u32(hdr + IDN_HDR_OFF_BODY_LEN, v);
+}
+
 /* ---- message header ---- */
 typedef struct {
 	uint32_t op;

@@ -11,6 +11,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "io.h"
+
 int idn_addr_parse(const char *s, uint16_t default_port,
 		   struct sockaddr_storage *out, socklen_t *out_len)
 {
@@ -161,60 +163,28 @@ void idn_client_close(idn_client_t *c)
 	free(c);
 }
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? IDN_ETIMEOUT : -errno;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
-static int read_all(int fd, uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0) {
-			if (errno == EINTR)
-				continue;
-			return errno == EAGAIN ? IDN_ETIMEOUT : -errno;
-		}
-		if (r == 0)
-			return IDN_EPROTO; /* peer closed mid-message */
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
-}
-
 static int call_stream(idn_client_t *c, const idn_env_t *env,
 		       const uint8_t *msg, size_t len, idn_reply_cb cb,
 		       void *ctx)
 {
 	uint8_t e[IDN_ENV_LEN];
 	idn_env_encode(e, env);
-	int err = write_all(c->fd, e, sizeof(e));
+	int err = idn_write_all(c->fd, e, sizeof(e));
 	if (!err)
-		err = write_all(c->fd, msg, len);
+		err = idn_write_all(c->fd, msg, len);
 	while (!err) {
 		idn_env_t renv;
-		err = read_all(c->fd, c->buf, IDN_ENV_LEN);
+		err = idn_read_all(c->fd, c->buf, IDN_ENV_LEN);
 		if (err)
 			break;
 		int derr = idn_env_decode(c->buf, IDN_ENV_LEN, &renv);
 		if (derr != 0 || renv.msg_len < IDN_HDR_LEN)
 			return IDN_EPROTO;
-		err = read_all(c->fd, c->buf + IDN_ENV_LEN, renv.msg_len);
+		err = idn_read_all(c->fd, c->buf + IDN_ENV_LEN, renv.msg_len);
 		if (err)
 			break;
 		const uint8_t *m = c->buf + IDN_ENV_LEN;
-		uint32_t flags = idn_get_u32(m + 8);
+		uint32_t flags = idn_hdr_flags(m);
 		if (renv.request_id != env->request_id)
 			continue; /* a stale answer */
 		if (cb(ctx, &renv, m, renv.msg_len))
@@ -268,7 +238,7 @@ static int call_udp(idn_client_t *c, const idn_env_t *env, const uint8_t *msg,
 			renv.seq = 0;
 			int stop = cb(ctx, &renv, c->reasm, renv.msg_len);
 			uint32_t flags = renv.msg_len >= IDN_HDR_LEN
-						 ? idn_get_u32(c->reasm + 8)
+						 ? idn_hdr_flags(c->reasm)
 						 : 0;
 			if (stop || !(flags & IDN_OF_CONTINUOUS)) {
 				free(r);

@@ -1026,6 +1026,25 @@ static bool digits_dots(const char *s, size_t n)
 	return is_digit(s[0]);
 }
 
+bool idn_scheme_shaped(const char *in, size_t len)
+{
+	if (in == NULL || len == 0)
+		return false;
+	bool dots_only = true;
+	for (size_t i = 0; i < len; i++)
+		dots_only &= is_digit(in[i]) || in[i] == '.';
+	/* "10.1000" and "88.118.8" are handle prefixes that lack a suffix
+	 * (as idn_scheme_parse reads them), not OIDs */
+	size_t arc = 0;
+	while (arc < len && in[arc] != '.')
+		arc++;
+	bool handle_root = eq(in, arc, "10") || eq(in, arc, "88");
+	return memmem(in, len, "://", 3) != NULL ||
+	       starts_ci(in, len, "urn:") || starts_ci(in, len, "ecode:") ||
+	       in[0] == '(' || all_digits(in, len) ||
+	       (dots_only && !handle_root);
+}
+
 int idn_scheme_parse(const char *in, size_t len, idn_scheme_id_t *out,
 		     char *err, size_t errcap)
 {

@@ -173,6 +173,18 @@ int idn_scheme_parse(const char *in, size_t len, idn_scheme_id_t *out,
 int idn_scheme_canonical(const idn_scheme_id_t *id, const idn_scheme_map_t *map,
 			 char *out, size_t cap);
 
+/* Whether in[0..len) has a shape that only an identifier of another
+ * scheme could have: a URI ("://" anywhere), a URN ("urn:" first), an
+ * Ecode label ("ecode:" first; labels in either case), a GS1 element
+ * string ('(' first), bare digits, or digits and dots without a '/' (an
+ * OID) whose first arc is not 10 or 88 (those are DOI and national handle
+ * prefixes lacking a suffix). Text of such a shape that idn_scheme_parse
+ * refuses is a mistyped identifier of that scheme and an error, never a handle
+ * to pass on as it is; text of any other shape that it refuses may still be a
+ * handle (the node judges it). The empty text has no shape. Pure, never fails.
+ */
+bool idn_scheme_shaped(const char *in, size_t len);
+
 /* The GS1 mod-10 check digit (0-9) of digits[0..n) (the data digits, the
  * check digit excluded): weights 3, 1, 3, ... from the rightmost digit.
  * Returns it, or -1 when n is 0 or a character is not a digit. */

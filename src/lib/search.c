@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "hex.h"
 #include "ident.h"
 #include "store_impl.h"
 #include "value.h"
@@ -181,6 +182,16 @@ int idn_search_from_req(const idn_search_req_t *rq, bool public_only,
 	return 0;
 }
 
+bool idn_search_public_only(bool privileged, bool asked)
+{
+	return !privileged || asked;
+}
+
+bool idn_search_permitted(bool privileged, const idn_search_req_t *rq)
+{
+	return privileged || rq->type.len > 0;
+}
+
 /* Unix seconds, YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ (UTC). */
 int idn_search_time_parse(const char *s, uint32_t *out)
 {
@@ -209,23 +220,7 @@ int idn_search_time_parse(const char *s, uint32_t *out)
 
 void idn_search_cursor_hex(idn_bytes_t cursor, char *out)
 {
-	static const char hex[] = "0123456789abcdef";
-	for (size_t i = 0; i < cursor.len; i++) {
-		out[2 * i] = hex[cursor.p[i] >> 4];
-		out[2 * i + 1] = hex[cursor.p[i] & 15];
-	}
-	out[2 * cursor.len] = 0;
-}
-
-static int unhex(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
+	idn_hex_encode(cursor.p, cursor.len, out);
 }
 
 int idn_search_cursor_parse(const char *hex, size_t len, uint8_t *buf,
@@ -233,12 +228,8 @@ int idn_search_cursor_parse(const char *hex, size_t len, uint8_t *buf,
 {
 	if (len % 2 || len / 2 > IDN_SEARCH_CURSOR_MAX)
 		return IDN_EINVAL;
-	for (size_t i = 0; i < len / 2; i++) {
-		int hi = unhex(hex[2 * i]), lo = unhex(hex[2 * i + 1]);
-		if (hi < 0 || lo < 0)
-			return IDN_EINVAL;
-		buf[i] = (uint8_t)(hi << 4 | lo);
-	}
+	if (idn_hex_decode_buf(hex, len, buf) != 0)
+		return IDN_EINVAL;
 	*outlen = len / 2;
 	return 0;
 }

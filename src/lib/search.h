@@ -138,6 +138,25 @@ int idn_search_from_req(const idn_search_req_t *rq, bool public_only,
 			uint8_t *pbuf, uint8_t *cbuf, idn_search_t *out,
 			uint32_t *page, const char **why);
 
+/* Who sees what a search finds. A privileged caller -- the local operator
+ * on the control socket, or an HTTP client holding the management token --
+ * matches values of any permissions unless it asks for publicly readable
+ * ones only. Anyone else (over UDP, TCP or HTTP, anonymous or an
+ * authenticated admin alike) matches publicly readable values only, so it
+ * never learns of an identifier through data it may not read, and may not
+ * search without a type: by prefix or time alone a search lists
+ * identifiers, which like a listing is for privileged callers. The rule
+ * for idnode's Handle op and its HTTP API alike. */
+
+/* The public_only of a caller's search; asked: it asked for public values
+ * only (IDN_OF_PUBLIC_ONLY, ?publicOnly). */
+bool idn_search_public_only(bool privileged, bool asked);
+
+/* Whether the caller may run the search rq (false: a search without a
+ * type by an unprivileged caller). Checked after idn_search_from_req, so
+ * a malformed request is reported as such first. */
+bool idn_search_permitted(bool privileged, const idn_search_req_t *rq);
+
 /* Parses a time given as Unix seconds, YYYY-MM-DD or
  * YYYY-MM-DDTHH:MM:SSZ (UTC). Returns 0 or -1. */
 int idn_search_time_parse(const char *s, uint32_t *out);

@@ -10,6 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "io.h"
 #include "log.h"
 #include "msg.h"
 
@@ -36,16 +37,7 @@ typedef struct {
 
 static int read_full(int fd, uint8_t *p, size_t n)
 {
-	while (n > 0) {
-		ssize_t r = read(fd, p, n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
-			return -1;
-		p += r;
-		n -= (size_t)r;
-	}
-	return 0;
+	return idn_read_all(fd, p, n) == 0 ? 0 : -1;
 }
 
 static uint32_t be32(const uint8_t *p)

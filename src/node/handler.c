@@ -17,6 +17,7 @@
 #include "msg.h"
 #include "net.h"
 #include "search.h"
+#include "site.h"
 #include "tplcheck.h"
 #include "value.h"
 #include "wire.h"
@@ -32,46 +33,12 @@
 static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
 		       uint8_t flags, const char *desc, idn_bytes_t pubkey)
 {
-	idn_hs_server_t servers[CONF_MAX_LISTEN];
-	idn_hs_iface_t ifaces[CONF_MAX_LISTEN][2];
-	idn_hs_attr_t attr = {idn_bytes_str("desc"), idn_bytes_str(desc)};
-	int ns = 0;
-	for (int i = 0; i < n; i++) {
-		struct sockaddr_storage ss;
-		socklen_t sl;
-		if (idn_addr_parse(addrs[i], IDN_DEFAULT_PORT, &ss, &sl) != 0)
-			return -1;
-		idn_hs_server_t *sv = &servers[ns];
-		memset(sv, 0, sizeof(*sv));
-		uint16_t port;
-		if (ss.ss_family == AF_INET) {
-			const struct sockaddr_in *v4 = (const void *)&ss;
-			if (v4->sin_addr.s_addr == htonl(INADDR_ANY))
-				continue; /* a wildcard names no server */
-			memcpy(sv->addr + 12, &v4->sin_addr, 4);
-			port = ntohs(v4->sin_port);
-		} else {
-			const struct sockaddr_in6 *v6 = (const void *)&ss;
-			if (IN6_IS_ADDR_UNSPECIFIED(&v6->sin6_addr))
-				continue;
-			memcpy(sv->addr, &v6->sin6_addr, 16);
-			port = ntohs(v6->sin6_port);
-		}
-		sv->id = (uint32_t)ns + 1;
-		ifaces[ns][0] =
-			(idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_UDP, port};
-		ifaces[ns][1] =
-			(idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP, port};
-		sv->nifaces = 2;
-		sv->ifaces = ifaces[ns];
-		sv->pubkey = pubkey;
-		ns++;
-	}
-	idn_hs_site_t site = {1,     IDN_PROTO_MAJOR, IDN_PROTO_MINOR, serial,
-			      flags, IDN_HASH_PREFIX, {NULL, 0},       1,
-			      &attr, (uint32_t)ns,    servers};
-	idn_hs_site_encode(w, &site);
-	return w->err ? -1 : 0;
+	const char *list[CONF_MAX_LISTEN];
+	for (int i = 0; i < n; i++)
+		list[i] = addrs[i];
+	idn_site_opts_t o = {serial,	       flags, desc, pubkey,
+			     IDN_DEFAULT_PORT, true};
+	return idn_site_build(w, &o, list, (size_t)n, NULL, 0) ? -1 : 0;
 }
 
 int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,

@@ -22,6 +22,7 @@
 #include "ctlconn.h"
 #include "handler.h"
 #include "http.h"
+#include "io.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
@@ -234,14 +235,14 @@ static int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 		env.flags |= IDN_EF_TRUNCATED;
 		env.msg_len = IDN_HDR_LEN + 4;
 		idn_env_encode(p, &env);
-		memcpy(p + IDN_ENV_LEN, frame + IDN_ENV_LEN, IDN_HDR_LEN - 4);
+		uint8_t *hdr = p + IDN_ENV_LEN;
+		memcpy(hdr, frame + IDN_ENV_LEN, IDN_HDR_OFF_BODY_LEN);
 		/* the body, request digest included, is left out: the flag
 		 * announcing a digest must go too, or the reply won't decode */
-		uint8_t *fl = p + IDN_ENV_LEN + 8;
-		idn_put_u32(fl,
-			    idn_get_u32(fl) & ~(uint32_t)IDN_OF_RETURN_DIGEST);
-		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN - 4, 0);
-		idn_put_u32(p + IDN_ENV_LEN + IDN_HDR_LEN, 0);
+		idn_hdr_set_flags(hdr, idn_hdr_flags(hdr) &
+					       ~(uint32_t)IDN_OF_RETURN_DIGEST);
+		idn_hdr_set_body_len(hdr, 0);
+		idn_put_u32(hdr + IDN_HDR_LEN, 0); /* credential length */
 		done(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
 		return 0;
 	}
@@ -783,16 +784,7 @@ typedef struct {
 static int fd_emit(void *ctx, const uint8_t *frame, size_t len)
 {
 	int fd = *(int *)ctx;
-	while (len > 0) {
-		ssize_t n = write(fd, frame, len);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		frame += n;
-		len -= (size_t)n;
-	}
-	return 0;
+	return idn_write_all(fd, frame, len) == 0 ? 0 : -1;
 }
 
 static void ctl_forget(server_t *s, int fd)

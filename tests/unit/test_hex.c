@@ -53,11 +53,43 @@ static void test_decode(void **state)
 	idn_arena_free(&a);
 }
 
+static void test_decode_buf(void **state)
+{
+	(void)state;
+	uint8_t out[4] = {0x55, 0x55, 0x55, 0x55};
+	assert_int_equal(idn_hex_decode_buf("DEADbeef", 8, out), 0);
+	const uint8_t want[] = {0xde, 0xad, 0xbe, 0xef};
+	assert_memory_equal(out, want, 4);
+	assert_int_equal(idn_hex_decode_buf("", 0, out), 0);
+	assert_int_equal(idn_hex_decode_buf("0", 1, out), IDN_EINVAL);
+	assert_int_equal(idn_hex_decode_buf("0x", 2, out), IDN_EINVAL);
+	assert_int_equal(idn_hex_decode_buf("+1", 2, out), IDN_EINVAL);
+}
+
+static void test_encode(void **state)
+{
+	(void)state;
+	const uint8_t in[] = {0x00, 0x01, 0x7f, 0x80, 0xab, 0xff};
+	char out[2 * sizeof(in) + 1];
+	memset(out, 'x', sizeof(out));
+	idn_hex_encode(in, sizeof(in), out);
+	assert_string_equal(out, "00017f80abff");
+	idn_hex_encode(in, 0, out);
+	assert_string_equal(out, "");
+	/* what it writes decodes back */
+	uint8_t back[sizeof(in)];
+	idn_hex_encode(in, sizeof(in), out);
+	assert_int_equal(idn_hex_decode_buf(out, strlen(out), back), 0);
+	assert_memory_equal(back, in, sizeof(in));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_digit),
 		cmocka_unit_test(test_decode),
+		cmocka_unit_test(test_decode_buf),
+		cmocka_unit_test(test_encode),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1290,6 +1290,59 @@ static void test_msg_build(void **state)
 	assert_int_equal(w.err, IDN_ETOOLONG);
 }
 
+/* The named field accessors read what the encoder wrote, and what they
+ * patch decodes back. */
+static void test_field_accessors(void **state)
+{
+	(void)state;
+	idn_env_t env = {2, 10, 0, 0, 0xa1b2c3d4u, 0x11223344, 5, 0};
+	idn_hdr_t h = {IDN_OC_RESOLUTION,
+		       IDN_RC_NOT_FOUND,
+		       IDN_OF_RECURSE | IDN_OF_CERT,
+		       0xffff,
+		       0,
+		       0,
+		       1795388659u};
+	uint8_t buf[128];
+	idn_wr_t w;
+	idn_wr_init(&w, buf, sizeof(buf));
+	idn_msg_mark_t mk = idn_msg_start(&w, &env, &h);
+	idn_id_body_encode(&w, idn_bytes_str("20.500/x"));
+	idn_msg_finish(&w, mk, NULL);
+	assert_int_equal(w.err, 0);
+	uint8_t *e = buf + mk.env, *hd = buf + mk.hdr;
+	assert_int_equal(idn_env_session(e), 0xa1b2c3d4u);
+	assert_int_equal(idn_env_request_id(e), 0x11223344);
+	assert_int_equal(idn_env_msg_len(e), w.len - IDN_ENV_LEN);
+	assert_int_equal(idn_hdr_op(hd), IDN_OC_RESOLUTION);
+	assert_int_equal(idn_hdr_rc(hd), IDN_RC_NOT_FOUND);
+	assert_int_equal(idn_hdr_flags(hd), IDN_OF_RECURSE | IDN_OF_CERT);
+	assert_int_equal(idn_hdr_body_len(hd), 4 + 8);
+
+	idn_env_set_session(e, 9);
+	idn_env_set_request_id(e, 77);
+	idn_hdr_set_flags(hd, idn_hdr_flags(hd) | IDN_OF_CONTINUOUS);
+	idn_env_t e2;
+	idn_msg_t m;
+	assert_int_equal(decode_full(buf, w.len, &e2, &m), 0);
+	assert_int_equal(e2.session_id, 9);
+	assert_int_equal(e2.request_id, 77);
+	assert_int_equal(e2.seq, 5);
+	assert_int_equal(m.hdr.flags,
+			 IDN_OF_RECURSE | IDN_OF_CERT | IDN_OF_CONTINUOUS);
+	assert_int_equal(m.hdr.rc, IDN_RC_NOT_FOUND);
+	assert_int_equal(m.hdr.expiry, 1795388659u);
+
+	/* a shorter body and message length that agree still decode */
+	idn_hdr_set_body_len(hd, 0);
+	idn_put_u32(hd + IDN_HDR_LEN, 0); /* credential length */
+	idn_env_set_msg_len(e, IDN_HDR_LEN + 4);
+	assert_int_equal(
+		decode_full(buf, IDN_ENV_LEN + IDN_HDR_LEN + 4, &e2, &m), 0);
+	assert_int_equal(m.body.len, 0);
+	assert_int_equal(e2.msg_len, IDN_HDR_LEN + 4);
+}
+
 /* idn_msg_request: header fields, the body as given, no credential. */
 static void test_msg_request(void **state)
 {
@@ -1531,6 +1584,7 @@ int main(void)
 		cmocka_unit_test(test_msg_errors),
 		cmocka_unit_test(test_body_errors),
 		cmocka_unit_test(test_msg_build),
+		cmocka_unit_test(test_field_accessors),
 		cmocka_unit_test(test_msg_request),
 		cmocka_unit_test(test_udp_frag_count),
 		cmocka_unit_test(test_udp_frag_vectors),

@@ -704,9 +704,74 @@ static void test_names(void **state)
 	assert_string_equal(idn_scheme_name((idn_scheme_t)99), "none");
 }
 
+/* The shape test: what only another scheme could mean, and what may
+ * still be a handle. */
+static void test_shaped(void **state)
+{
+	(void)state;
+	static const char *const shaped[] = {
+		"https://example.com/01/123",
+		"ftp://x",
+		"urn:oid:1.2.3",
+		"URN:epc:id:sgtin:x",
+		"urn:anything",
+		"ecode:1234",
+		"Ecode:x",
+		"(01)0950600013435",
+		"(",
+		"0123",
+		"9506000134352",
+		"1.2.840",
+		"3.1",
+		"100.1",
+		"1.88",
+		"88",
+		"...",
+		"20.500.123/x://y",
+	};
+	for (size_t i = 0; i < sizeof(shaped) / sizeof(*shaped); i++)
+		if (!idn_scheme_shaped(shaped[i], strlen(shaped[i])))
+			fail_msg("\"%s\" should be scheme-shaped", shaped[i]);
+	static const char *const plain[] = {
+		"",
+		"20.500.123/abc",
+		"10.1000/182",
+		"1.2.3/x",
+		"hdl:1/2",
+		"doi:10.1/x",
+		"abc",
+		"0.NA/88.118",
+		"12a",
+		"urn",
+		"ecode",
+		" 123",
+		"1.2.3 ",
+		"x(01)",
+		"01/234",
+		/* handle prefixes without a suffix: the node judges them */
+		"10.1000",
+		"88.118.8",
+		"10.",
+	};
+	for (size_t i = 0; i < sizeof(plain) / sizeof(*plain); i++)
+		if (idn_scheme_shaped(plain[i], strlen(plain[i])))
+			fail_msg("\"%s\" should not be scheme-shaped",
+				 plain[i]);
+	/* only len bytes are looked at */
+	assert_true(idn_scheme_shaped("123abc", 3));
+	assert_false(idn_scheme_shaped("abc://", 3));
+	assert_false(idn_scheme_shaped(NULL, 0));
+	/* every shaped text that parses is a scheme's; the rest that parses
+	 * is a handle */
+	idn_scheme_id_t id;
+	assert_int_equal(idn_scheme_parse("1.2.840", 7, &id, NULL, 0), 0);
+	assert_int_equal(id.scheme, IDN_SCHEME_OID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_shaped),
 		cmocka_unit_test(test_check_digit),
 		cmocka_unit_test(test_gtin_plain),
 		cmocka_unit_test(test_sscc_plain),

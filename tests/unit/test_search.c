@@ -443,6 +443,45 @@ static void test_visibility(void **state)
 	expect_term(f, "SERIAL", "S-1", NULL, true, "88.1/hidden 88.1/open");
 }
 
+/* The visibility rule the node's search op and HTTP API share, and what
+ * it makes a store answer. */
+static void test_visibility_rule(void **state)
+{
+	fx_t *f = *state;
+	/* public values only unless privileged and not asking otherwise */
+	assert_true(idn_search_public_only(false, false));
+	assert_true(idn_search_public_only(false, true));
+	assert_false(idn_search_public_only(true, false));
+	assert_true(idn_search_public_only(true, true));
+	/* listing by prefix or time alone is for privileged callers */
+	idn_search_req_t typed = {.type = idn_bytes_str("SERIAL"),
+				  .data = idn_bytes_str("S-1")};
+	idn_search_req_t typed_prefix = typed;
+	typed_prefix.prefix = idn_bytes_str("88.1");
+	idn_search_req_t by_prefix = {.prefix = idn_bytes_str("88.1")};
+	idn_search_req_t by_time = {.since = 1, .until = 2};
+	assert_true(idn_search_permitted(false, &typed));
+	assert_true(idn_search_permitted(false, &typed_prefix));
+	assert_false(idn_search_permitted(false, &by_prefix));
+	assert_false(idn_search_permitted(false, &by_time));
+	assert_true(idn_search_permitted(true, &by_prefix));
+	assert_true(idn_search_permitted(true, &by_time));
+	/* applied to a store */
+	declare(f, "SERIAL");
+	idn_value_t a[] = {val(1, 100, "SERIAL", "S-1")};
+	a[0].perms = IDN_PERM_ADMIN_READ | IDN_PERM_ADMIN_WRITE;
+	idn_value_t b[] = {val(1, 100, "SERIAL", "S-1")};
+	write1(f, W_CREATE, "88.1/hidden", a, 1, NULL, 0);
+	write1(f, W_CREATE, "88.1/open", b, 1, NULL, 0);
+	expect_term(f, "SERIAL", "S-1", NULL,
+		    idn_search_public_only(false, false), "88.1/open");
+	expect_term(f, "SERIAL", "S-1", NULL,
+		    idn_search_public_only(true, true), "88.1/open");
+	expect_term(f, "SERIAL", "S-1", NULL,
+		    idn_search_public_only(true, false),
+		    "88.1/hidden 88.1/open");
+}
+
 /* Terms over the direct key size, empty data and binary data. */
 static void test_long_and_binary_terms(void **state)
 {
@@ -929,6 +968,7 @@ static const struct CMUnitTest common[] = {
 	T(test_writes_keep_index),
 	T(test_term_twice),
 	T(test_visibility),
+	T(test_visibility_rule),
 	T(test_long_and_binary_terms),
 	T(test_prefix),
 	T(test_time_range),
