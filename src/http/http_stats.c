@@ -399,7 +399,7 @@ static json_t *merged_top(http_stats_t *st, int limit)
 
 static json_t *merged_prefixes(http_stats_t *st)
 {
-	pfx_slot_t all[PFX_SLOTS];
+	pfx_slot_t all[PFX_SLOTS] = {0};
 	int n = 0;
 	for (int i = 0; i < st->nthr; i++) {
 		thr_stats_t *t = &st->thr[i];
