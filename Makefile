@@ -78,6 +78,11 @@ $(IDCTL): $(CTL_OBJ) $(LIB)
 $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# the wire codec suites share the vectors' helpers (tests/unit/vector_fixture.c)
+MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame
+$(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+
 # the store suites share one fixture (tests/unit/store_fixture.c)
 STORE_TESTS = $(B)/tests/unit/test_store $(B)/tests/unit/test_search
 $(STORE_TESTS): %: %.o $(B)/tests/unit/store_fixture.o $(LIB)
