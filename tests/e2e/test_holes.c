@@ -210,12 +210,13 @@ static void overwrite_create_needs_delete_rights(void **state)
 	}
 	/* the record's own admin may replace it */
 	h_run_t r;
-	as_admin(&r, "tcp", true, ROOT ":300", root_key, "create",
-		 H_HOME "/fresh-udp", "1:URL=https://replaced", NULL);
+	as_admin(&r, "tcp", true, ROOT ":300", root_key, "create", VICTIM,
+		 "1:URL=https://replaced", "100:HS_ADMIN=" ROOT "@300");
 	h_assert_status(&r, 0);
 	h_run_free(&r);
-	char *s = snapshot(H_HOME "/fresh-udp");
+	char *s = snapshot(VICTIM);
 	assert_non_null(strstr(s, "https://replaced"));
+	assert_null(strstr(s, "https://victim"));
 	free(s);
 }
 
