@@ -96,6 +96,15 @@ NODE_LIBOBJ = $(filter-out $(B)/src/node/main.o,$(NODE_OBJ)) $(HTTP_OBJ)
 $(B)/tests/fuzz/fuzz_http: $(B)/tests/fuzz/fuzz_http.o $(B)/tests/fuzz/replay.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
 
+# ---- daemon unit tests (src/node) ----
+# They run the daemon's modules in-process (tests/unit/node_fixture.c): the
+# daemon's objects but main.o, the library and the HTTP plane's libraries.
+NODE_UNIT = $(B)/tests/unit/test_optable $(B)/tests/unit/test_authz
+$(NODE_UNIT): %: %.o $(B)/tests/unit/node_fixture.o $(NODE_LIBOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
+$(NODE_UNIT:%=%.o) $(B)/tests/unit/node_fixture.o: CFLAGS += -Isrc/node -Isrc/http
+# ---- end of daemon unit tests ----
+
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@
