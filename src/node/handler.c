@@ -18,12 +18,10 @@
 #include "authz.h"
 #include "error.h"
 #include "handler_int.h"
-#include "optable.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
-#include "search.h"
-#include "tplcheck.h"
+#include "optable.h"
 #include "value.h"
 #include "wire.h"
 
@@ -476,8 +474,10 @@ uint32_t op_permit(const reply_t *r, const op_row_t *row, const char **why)
 {
 	const principal_t *who = &r->from.who;
 	*why = "";
-	if (principal_rank(who->kind) < principal_rank(row->min))
+	if (principal_rank(who->kind) < principal_rank(row->min)) {
+		*why = "not allowed to this caller";
 		return IDN_RC_INSUFFICIENT_PERMS;
+	}
 	if (row->min != PRINCIPAL_ADMIN || principal_is_operator(who))
 		return 0;
 	assert(row->rights != NULL);
