@@ -299,6 +299,45 @@ static void refused_write_changes_nothing(void **state)
 	idn_arena_free(&a);
 }
 
+/* The rights are checked on the handler's snapshot: a record created
+ * after it was taken is not replaced under the rights checked for no
+ * record (creating needs add-identifier only, replacing needs more). */
+static void record_created_since_check_is_not_replaced(void **state)
+{
+	nfx_t *f = *state;
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	idn_value_t v = nfx_value(&a, "1:URL=https://evil");
+	idn_values_body_t b = {idn_bytes_str(NFX_HOME "/late"), 1, &v};
+	uint8_t body[1024], frame[2048];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_values_body_encode(&w, &b);
+	size_t len = nfx_frame(frame, sizeof(frame), IDN_OC_CREATE, OW, 0, body,
+			       w.len);
+	/* the snapshot is taken, then someone else creates the record */
+	assert_int_equal(handler_begin(&f->h), 0);
+	nfx_put(f, NFX_HOME "/late", "1:URL=https://theirs",
+		"100:HS_ADMIN=" ROOT "@300", NULL);
+	size_t l0;
+	uint32_t n0;
+	uint8_t *before = nfx_get(f, NFX_HOME "/late", &l0, &n0);
+	caller_t creator = nfx_admin(CREATOR, 300);
+	assert_int_equal(nfx_call(f, frame, len, &creator, 0), 1);
+	assert_int_equal(f->msg.hdr.rc, IDN_RC_TOO_BUSY);
+	size_t l1;
+	uint32_t n1;
+	uint8_t *after = nfx_get(f, NFX_HOME "/late", &l1, &n1);
+	assert_int_equal(l1, l0);
+	assert_memory_equal(after, before, l0);
+	/* with a fresh snapshot the rights see the record: refused */
+	assert_int_equal(nfx_call(f, frame, len, &creator, 0), 1);
+	assert_int_equal(f->msg.hdr.rc, IDN_RC_INSUFFICIENT_PERMS);
+	free(before);
+	free(after);
+	idn_arena_free(&a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -315,6 +354,9 @@ int main(void)
 						nfx_teardown),
 		cmocka_unit_test_setup_teardown(refused_write_changes_nothing,
 						setup, nfx_teardown),
+		cmocka_unit_test_setup_teardown(
+			record_created_since_check_is_not_replaced, setup,
+			nfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
