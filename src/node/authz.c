@@ -385,8 +385,9 @@ static uint32_t need_at(walk_t *w, idn_bytes_t target, bool prefix,
 	return need_on(w, &rec, need, why);
 }
 
-/* The stored values of a record by index (ascending, as stored): whether
- * each is an HS_ADMIN. */
+/* The stored values of a record by index (ascending: the store keeps
+ * them so, and a resolution refuses a record that is not): whether each
+ * is an HS_ADMIN. */
 typedef struct {
 	uint32_t index;
 	bool admin;
@@ -424,10 +425,6 @@ static const held_t *held_at(const held_t *h, uint32_t n, uint32_t index)
 		else
 			hi = mid;
 	}
-	/* not sorted after all: look at every one */
-	for (uint32_t i = 0; i < n; i++)
-		if (h[i].index == index)
-			return &h[i];
 	return NULL;
 }
 
