@@ -240,8 +240,9 @@ fail:
 	X(requests)                                                            \
 	X(resolutions)                                                         \
 	X(not_found)                                                           \
-	X(referrals) X(recursive) X(upstream) X(errors) X(writes)              \
-		X(rrl_dropped) X(rrl_slipped) X(tcp_refused)
+	X(referrals)                                                           \
+	X(recursive) X(upstream) X(errors) X(writes) X(rrl_dropped)            \
+		X(rrl_slipped) X(tcp_refused)
 
 void handler_stats_add(handler_stats_t *to, handler_stats_t *from)
 {
