@@ -81,6 +81,11 @@ int do_challenge(reply_t *r);
 int do_answer(reply_t *r);
 int do_session_setup(reply_t *r);
 int do_session_end(reply_t *r);
+/* The session a checked answer to the session setup orig opens for the
+ * admin of ans on this TCP connection; the reply to the answer r carries
+ * its id in the envelope. */
+int session_open(reply_t *r, const idn_msg_t *orig,
+		 const idn_challenge_answer_t *ans);
 int do_in_session(reply_t *r, const struct op_row *row);
 
 /* The node's own operations (node_ops.c): site info, listings, search,

@@ -11,7 +11,7 @@
 /* Ascending by code (optable_find bisects). */
 static const op_row_t rows[] = {
 	/* code, name, minimum, rights, defer, network only, reads primary,
-	 * handler */
+	 * handler, what its challenge answer does (NULL: run it) */
 	{IDN_OC_RESOLUTION, "resolution", ANON, NULL, OP_DEFER_SELF, false,
 	 true, do_resolve},
 	{IDN_OC_GET_SITE_INFO, "site info", ANON, NULL, OP_DEFER_NO, false,
@@ -38,8 +38,9 @@ static const op_row_t rows[] = {
 	 false, false, do_home},
 	{IDN_OC_LIST_HOMED, "list homed", ADMIN, authz_rights_none,
 	 OP_DEFER_RUN, false, false, do_list_homed},
+	/* answering its challenge opens the session */
 	{IDN_OC_SESSION_SETUP, "session setup", ANON, NULL, OP_DEFER_NO, true,
-	 false, do_session_setup},
+	 false, do_session_setup, session_open},
 	{IDN_OC_SESSION_TERMINATE, "session terminate", ANON, NULL, OP_DEFER_NO,
 	 true, false, do_session_end},
 	{IDN_OC_STATS, "stats", OPER, NULL, OP_DEFER_NO, false, false,

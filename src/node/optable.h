@@ -51,6 +51,12 @@ typedef struct op_row {
 	/* replies to r->req; returns 0, the emit error, or HANDLER_DEFER
 	 * (OP_DEFER_SELF rows only) */
 	int (*run)(reply_t *r);
+	/* what a checked challenge answer does with a request of this op
+	 * that it releases (orig, held back by the challenge; ans, the
+	 * proven admin), replying to the answer r; NULL: orig runs as that
+	 * admin once the row's rights pass */
+	int (*answered)(reply_t *r, const idn_msg_t *orig,
+			const idn_challenge_answer_t *ans);
 } op_row_t;
 
 /* The row of op code, or NULL when the node does not serve it. */

@@ -39,35 +39,28 @@ int do_session_setup(reply_t *r)
 	return do_challenge(r);
 }
 
-/* The authenticated admin's session on this connection: the reply to
- * the session setup carries its id in the envelope. */
-static void session_open(reply_t *r, const idn_msg_t *orig,
-			 const idn_challenge_answer_t *ans)
+int session_open(reply_t *r, const idn_msg_t *orig,
+		 const idn_challenge_answer_t *ans)
 {
 	handler_t *h = r->h;
 	idn_session_req_t sr;
-	if (idn_session_req_decode(orig->rest, &sr) != 0) {
-		reply_error(r, IDN_RC_PROTOCOL_ERROR,
-			    "malformed session setup");
-		return;
-	}
-	if (h->conn == 0) {
-		reply_error(r, IDN_RC_NOT_SUPPORTED,
-			    "sessions live on a TCP connection: answer the "
-			    "session setup on it");
-		return;
-	}
+	if (idn_session_req_decode(orig->rest, &sr) != 0)
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed session setup");
+	if (h->conn == 0)
+		return reply_error(r, IDN_RC_NOT_SUPPORTED,
+				   "sessions live on a TCP connection: answer "
+				   "the session setup on it");
 	uint32_t life = h->conf->session_lifetime;
 	if (sr.timeout > 0 && sr.timeout < life)
 		life = sr.timeout;
 	uint32_t id;
 	int err = authz_session_open(h->node->authz, h->owner, h->conn,
 				     ans->admin, ans->index, life, &id);
-	if (err) {
-		reply_error(r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
-			    "cannot open a session");
-		return;
-	}
+	if (err)
+		return reply_error(
+			r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
+			"cannot open a session");
 	log_info("session %08x opened for %.*s:%u", id,
 		 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
 		 ans->admin.p, ans->index);
@@ -80,8 +73,9 @@ static void session_open(reply_t *r, const idn_msg_t *orig,
 	idn_session_resp_t resp = {sr.mode, idn_bytes(NULL, 0),
 				   idn_bytes(NULL, 0)};
 	idn_session_resp_encode(&run.w, &resp);
-	reply_send(&run);
+	err = reply_send(&run);
 	r->sent = run.sent;
+	return err;
 }
 
 int do_in_session(reply_t *r, const op_row_t *row)
@@ -126,13 +120,13 @@ static void release(reply_t *r, const authz_challenge_t *c,
 		reply_error(r, IDN_RC_ERROR, "challenged request lost");
 		return;
 	}
-	if (orig.hdr.op == IDN_OC_SESSION_SETUP) {
-		session_open(r, &orig, ans);
-		return;
-	}
 	const op_row_t *row = optable_find(orig.hdr.op);
 	if (row == NULL) {
 		reply_error(r, IDN_RC_ERROR, "challenged request lost");
+		return;
+	}
+	if (row->answered != NULL) {
+		row->answered(r, &orig, ans);
 		return;
 	}
 	idn_env_t env = *r->env;
