@@ -34,13 +34,19 @@ static int collect(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* Runs a Handle message for the holder of the HTTP admin token (admin:
+ * PRINCIPAL_HTTP, the operator's rights) or for anyone (anonymous: what
+ * needs an admin is challenged, as over TCP). */
 static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
-		     int transport)
+		     bool admin)
 {
+	caller_t from = {
+		TRANSPORT_HTTP,
+		{admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
 	t->replen = 0;
 	if (handler_begin(&t->h) != 0)
 		return -1;
-	int n = handler_process(&t->h, frame, len, transport, collect, t);
+	int n = handler_process(&t->h, frame, len, &from, collect, t);
 	handler_end(&t->h);
 	return n;
 }
@@ -58,8 +64,7 @@ int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 	idn_msg_finish(&w, m, NULL);
 	if (w.err)
 		return -1;
-	int n = run_frame(t, t->frame, w.len,
-			  admin ? TRANSPORT_CONTROL : TRANSPORT_TCP);
+	int n = run_frame(t, t->frame, w.len, admin);
 	if (n <= 0 || t->replen < IDN_ENV_LEN)
 		return -1;
 	idn_env_t renv;
@@ -570,7 +575,7 @@ void http_hdl_message(hreq_t *r)
 		return;
 	}
 	/* network semantics: administration is refused as over TCP */
-	int n = run_frame(t, (const uint8_t *)b.base, b.len, TRANSPORT_TCP);
+	int n = run_frame(t, (const uint8_t *)b.base, b.len, false);
 	if (n <= 0) {
 		http_reply(r, 400, "text/plain", "malformed Handle message\n",
 			   25);

@@ -52,6 +52,28 @@ static int tpl_old(idn_wtxn_t *t, const idn_ident_t *id, idn_arena_t *a,
 	return 0;
 }
 
+/* Has the record the write transaction holds (old, NULL: none) changed
+ * since the snapshot the admin's rights were checked on (op_permit)? A
+ * write of a proven admin applies only to the record as it stood there:
+ * one created, replaced or changed since must not slip under rights
+ * granted for what it was. With read replicas the snapshot may lag the
+ * primary without anything having changed, so there the check is left
+ * to the rights read from the replica. */
+static bool changed_since_check(handler_t *h, const idn_record_t *old)
+{
+	if (h->prtxn != NULL || !h->snapshot)
+		return false;
+	idn_record_t snap;
+	int err = idn_store_get(h->rtxn, h->id.key, h->id.key_len, &snap);
+	if (err == IDN_ENOTFOUND)
+		return old != NULL;
+	if (err != 0 || old == NULL)
+		return true;
+	return snap.nvalues != old->nvalues ||
+	       snap.values.len != old->values.len ||
+	       memcmp(snap.values.p, old->values.p, old->values.len) != 0;
+}
+
 /* Runs one write operation in its own durable transaction. */
 static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 		    const uint32_t *idx, uint32_t nidx, const uint8_t *pfx,
@@ -73,6 +95,14 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	if (err) {
 		idn_wtxn_abort(t);
 		return reply_lib_error(r, err);
+	}
+	if ((checked || op == IDN_OC_DELETE) &&
+	    r->from.who.kind == PRINCIPAL_ADMIN &&
+	    changed_since_check(h, oldp)) {
+		idn_wtxn_abort(t);
+		return reply_error(r, IDN_RC_TOO_BUSY,
+				   "the record changed while the admin's "
+				   "rights were checked: try again");
 	}
 	switch (op) {
 	case IDN_OC_CREATE:

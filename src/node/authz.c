@@ -18,7 +18,7 @@
 
 #define CHALLENGE_TTL_MS 30000
 #define CHALLENGES_MAX 4096
-#define VLIST_DEPTH 4
+#define VLIST_DEPTH 4 /* levels of HS_VLIST groups nested in groups */
 
 #define SESSIONS_MAX 4096
 
@@ -156,148 +156,172 @@ static int find_value(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t text,
 	return rd.err ? IDN_ECORRUPT : IDN_EVALNOTFOUND;
 }
 
-/* Is (admin, aidx) the admin (admin_id, admin_idx) names, directly or as a
- * member of the HS_VLIST group found there? */
-static bool admin_matches(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t admin,
-			  uint32_t aidx, idn_bytes_t admin_id,
-			  uint32_t admin_idx, int depth)
+bool authz_is_admin_type(idn_bytes_t type)
 {
-	if (admin_idx == aidx &&
-	    idn_ascii_caseeq(admin.p, admin.len, admin_id.p, admin_id.len))
+	return idn_type_matches(type, idn_bytes_str("HS_ADMIN"));
+}
+
+/* ---- who an HS_ADMIN names: the admin, or HS_VLIST groups ---- */
+
+/* One group walked: its identifier (bytes valid during the check) and
+ * index, and the depth it was walked at. */
+typedef struct {
+	const uint8_t *id;
+	uint32_t len;
+	uint32_t index;
+	int depth; /* 0: free slot */
+} walked_t;
+
+/* One permission check's walk over groups: whom it looks for, the groups
+ * already walked (an open-addressing set that grows in the arena) and the
+ * members examined so far against AUTHZ_WALK_MAX. */
+typedef struct {
+	idn_rtxn_t *t;
+	idn_arena_t *ar;
+	idn_bytes_t admin;
+	uint32_t aidx;
+	uint32_t examined;
+	bool exceeded;
+	walked_t *set;
+	uint32_t cap, n;
+} walk_t;
+
+static uint64_t group_hash(const uint8_t *p, uint32_t len, uint32_t index)
+{
+	uint64_t h = 1469598103934665603ull ^ index;
+	for (uint32_t i = 0; i < len; i++) {
+		uint8_t c = p[i] >= 'A' && p[i] <= 'Z' ? p[i] + 32 : p[i];
+		h = (h ^ c) * 1099511628211ull;
+	}
+	return h;
+}
+
+/* The slot of (id, index) in the set: its entry, or the free slot where
+ * it goes. */
+static walked_t *group_slot(walked_t *set, uint32_t cap, const uint8_t *id,
+			    uint32_t len, uint32_t index)
+{
+	uint32_t i = (uint32_t)group_hash(id, len, index) & (cap - 1);
+	for (;; i = (i + 1) & (cap - 1)) {
+		walked_t *s = &set[i];
+		if (s->depth == 0 || (s->index == index &&
+				      idn_ascii_caseeq(s->id, s->len, id, len)))
+			return s;
+	}
+}
+
+/* Records that the group (id, index) is walked at depth; false when it
+ * was walked already at that depth or a shallower one (its members were
+ * examined there, as deep or deeper), or when the set cannot grow. */
+static bool group_visit(walk_t *w, idn_bytes_t id, uint32_t index, int depth)
+{
+	if (w->n + 1 > w->cap / 2) {
+		uint32_t cap = w->cap ? w->cap * 2 : 64;
+		walked_t *set = idn_arena_array(w->ar, cap, sizeof(*set));
+		if (set == NULL) {
+			w->exceeded = true;
+			return false;
+		}
+		memset(set, 0, (size_t)cap * sizeof(*set));
+		for (uint32_t i = 0; i < w->cap; i++)
+			if (w->set[i].depth)
+				*group_slot(set, cap, w->set[i].id,
+					    w->set[i].len, w->set[i].index) =
+					w->set[i];
+		w->set = set;
+		w->cap = cap;
+	}
+	walked_t *s = group_slot(w->set, w->cap, id.p, (uint32_t)id.len, index);
+	if (s->depth != 0 && s->depth <= depth + 1)
+		return false;
+	if (s->depth == 0)
+		w->n++;
+	*s = (walked_t){id.p, (uint32_t)id.len, index, depth + 1};
+	return true;
+}
+
+/* Is the admin the walk looks for the one (admin_id, admin_idx) names,
+ * directly or as a member of the HS_VLIST group found there (groups
+ * nested up to VLIST_DEPTH levels)? Sets w->exceeded, and answers false,
+ * once more than AUTHZ_WALK_MAX members were examined. */
+static bool admin_matches(walk_t *w, idn_bytes_t admin_id, uint32_t admin_idx,
+			  int depth)
+{
+	if (admin_idx == w->aidx && idn_ascii_caseeq(w->admin.p, w->admin.len,
+						     admin_id.p, admin_id.len))
 		return true;
-	if (depth >= VLIST_DEPTH)
+	if (depth >= VLIST_DEPTH || w->exceeded ||
+	    !group_visit(w, admin_id, admin_idx, depth))
 		return false;
 	idn_value_t v;
 	idn_hs_vlist_t vl;
-	if (find_value(t, ar, admin_id, admin_idx, &v) != 0 ||
-	    !idn_bytes_eq_str(v.type, "HS_VLIST") ||
-	    idn_hs_vlist_decode(v.data, ar, &vl) != 0)
+	if (find_value(w->t, w->ar, admin_id, admin_idx, &v) != 0 ||
+	    !idn_type_matches(v.type, idn_bytes_str("HS_VLIST")) ||
+	    idn_hs_vlist_decode(v.data, w->ar, &vl) != 0)
 		return false;
-	for (uint32_t i = 0; i < vl.n; i++)
-		if (admin_matches(t, ar, admin, aidx, vl.refs[i].id,
-				  vl.refs[i].index, depth + 1))
+	for (uint32_t i = 0; i < vl.n; i++) {
+		if (++w->examined > AUTHZ_WALK_MAX) {
+			w->exceeded = true;
+			return false;
+		}
+		if (admin_matches(w, vl.refs[i].id, vl.refs[i].index,
+				  depth + 1))
 			return true;
+		if (w->exceeded)
+			return false;
+	}
 	return false;
 }
 
-/* The permission an operation needs, and the record whose HS_ADMIN values
- * grant it: the target itself, or the prefix handle 0.NA/<prefix> for
- * creating identifiers and for prefix-wide operations. */
-static int required(const idn_msg_t *m, idn_arena_t *a, uint16_t *perm,
-		    idn_bytes_t *target, bool *prefix_handle)
+/* The rights among need that the HS_ADMIN values of the record (its
+ * nvalues encoded values blob) grant the admin, one value or several
+ * together. */
+static uint16_t granted(walk_t *w, idn_bytes_t blob, uint32_t nvalues,
+			uint16_t need)
 {
-	idn_values_body_t vb;
-	idn_remove_req_t rb;
-	*prefix_handle = false;
-	switch (m->hdr.op) {
-	case IDN_OC_CREATE:
-		*perm = IDN_ADM_ADD_HANDLE;
-		*prefix_handle = true;
-		if (idn_values_body_decode(m->rest, a, &vb) != 0)
-			return IDN_EMALFORMED;
-		*target = vb.id;
-		return 0;
-	case IDN_OC_ADD_VALUE:
-	case IDN_OC_MODIFY_VALUE: {
-		if (idn_values_body_decode(m->rest, a, &vb) != 0)
-			return IDN_EMALFORMED;
-		*target = vb.id;
-		bool admin = false;
-		for (uint32_t i = 0; i < vb.nvalues; i++)
-			admin |=
-				idn_bytes_eq_str(vb.values[i].type, "HS_ADMIN");
-		*perm = m->hdr.op == IDN_OC_ADD_VALUE
-				? (admin ? IDN_ADM_ADD_ADMIN
-					 : IDN_ADM_ADD_VALUE)
-				: (admin ? IDN_ADM_MODIFY_ADMIN
-					 : IDN_ADM_MODIFY_VALUE);
-		return 0;
-	}
-	case IDN_OC_REMOVE_VALUE:
-		*perm = IDN_ADM_REMOVE_VALUE;
-		if (idn_remove_req_decode(m->rest, a, &rb) != 0)
-			return IDN_EMALFORMED;
-		*target = rb.id;
-		return 0;
-	case IDN_OC_DELETE:
-		*perm = IDN_ADM_DELETE_HANDLE;
-		return idn_id_body_decode(m->rest, target);
-	case IDN_OC_LIST:
-		*perm = IDN_ADM_LIST;
-		*prefix_handle = true;
-		return idn_id_body_decode(m->rest, target);
-	case IDN_OC_HOME:
-	case IDN_OC_UNHOME:
-		*perm = m->hdr.op == IDN_OC_HOME ? IDN_ADM_ADD_PREFIX
-						 : IDN_ADM_DELETE_PREFIX;
-		*prefix_handle = true;
-		return idn_id_body_decode(m->rest, target);
-	default:
-		return IDN_EUNSUPPORTED;
-	}
-}
-
-/* Does one HS_ADMIN value among the nvalues in blob grant perm to the
- * admin? */
-static bool granted(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
-		    uint32_t nvalues, uint16_t perm, idn_bytes_t admin,
-		    uint32_t aidx)
-{
+	uint16_t got = 0;
 	idn_rd_t rd;
 	idn_rd_init(&rd, blob.p, blob.len);
-	for (uint32_t i = 0; i < nvalues && !rd.err; i++) {
+	for (uint32_t i = 0; i < nvalues && !rd.err && got != need; i++) {
 		idn_value_t v;
 		idn_hs_admin_t adm;
-		idn_value_decode(&rd, ar, &v);
-		if (rd.err || !idn_bytes_eq_str(v.type, "HS_ADMIN") ||
+		idn_value_decode(&rd, w->ar, &v);
+		if (rd.err || !authz_is_admin_type(v.type) ||
 		    idn_hs_admin_decode(v.data, &adm) != 0 ||
-		    !(adm.perms & perm))
+		    !(adm.perms & need & ~got))
 			continue;
-		if (admin_matches(t, ar, admin, aidx, adm.admin, adm.index, 0))
-			return true;
+		if (admin_matches(w, adm.admin, adm.index, 0))
+			got |= adm.perms & need;
+		if (w->exceeded)
+			break;
 	}
-	return false;
-}
-
-/* Does remove request m take out one of the record's HS_ADMIN values? */
-static bool removes_admin(const idn_msg_t *m, idn_arena_t *ar, idn_bytes_t blob,
-			  uint32_t nvalues)
-{
-	idn_remove_req_t rb;
-	if (idn_remove_req_decode(m->rest, ar, &rb) != 0)
-		return false;
-	idn_rd_t rd;
-	idn_rd_init(&rd, blob.p, blob.len);
-	for (uint32_t i = 0; i < nvalues && !rd.err; i++) {
-		idn_value_t v;
-		idn_value_decode(&rd, ar, &v);
-		if (rd.err || !idn_bytes_eq_str(v.type, "HS_ADMIN"))
-			continue;
-		for (uint32_t k = 0; k < rb.nindexes; k++)
-			if (rb.indexes[k] == v.index)
-				return true;
-	}
-	return false;
+	return got;
 }
 
 bool authz_may_read(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
 		    uint32_t nvalues, idn_bytes_t admin, uint32_t aidx)
 {
-	return granted(t, ar, blob, nvalues, IDN_ADM_READ_VALUE, admin, aidx);
+	walk_t w = {t, ar, admin, aidx, 0, false, NULL, 0, 0};
+	/* past the walk budget the reader sees what the public sees */
+	return granted(&w, blob, nvalues, IDN_ADM_READ_VALUE) != 0;
 }
 
-uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
-		      idn_bytes_t admin, uint32_t aidx)
+/* ---- the rights of each operation (the op table's rights functions) ---- */
+
+static const char TEXT_NO_RIGHT[] =
+	"the admin lacks the permission for this operation";
+static const char TEXT_WALK[] =
+	"admin group walk exceeds " AUTHZ_WALK_MAX_TEXT " members";
+
+/* Loads the record whose HS_ADMIN values govern target: the identifier
+ * itself, or (prefix) the prefix handle 0.NA/<prefix> of an identifier or
+ * of a prefix given as such. Returns 0 with *found, or a response code. */
+static uint32_t governing(walk_t *w, idn_bytes_t target, bool prefix,
+			  idn_record_t *rec, bool *found)
 {
-	uint16_t perm;
-	idn_bytes_t target;
-	bool ph;
-	if (required(m, ar, &perm, &target, &ph) != 0)
-		return IDN_RC_PROTOCOL_ERROR;
 	uint8_t name[5 + IDN_IDENT_MAX];
 	size_t nlen = target.len;
-	if (ph) {
-		/* the prefix of an identifier, or a prefix given as such */
+	if (prefix) {
 		uint8_t p[IDN_IDENT_MAX];
 		uint32_t pl;
 		const uint8_t *slash = memchr(target.p, '/', target.len);
@@ -320,17 +344,256 @@ uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	static _Thread_local idn_ident_t id;
 	if (idn_ident_parse(name, nlen, 0, &id) != 0)
 		return IDN_RC_INVALID_HANDLE;
+	int err = idn_store_get(w->t, id.key, id.key_len, rec);
+	*found = err == 0;
+	return err == 0 || err == IDN_ENOTFOUND ? 0 : IDN_RC_ERROR;
+}
+
+/* Refuses unless the admin holds every right in need on record rec. */
+static uint32_t need_on(walk_t *w, const idn_record_t *rec, uint16_t need,
+			const char **why)
+{
+	uint16_t got = granted(w, rec->values, rec->nvalues, need);
+	if (w->exceeded) {
+		log_info("refused %.*s:%u: %s",
+			 (int)(w->admin.len > 200 ? 200 : w->admin.len),
+			 w->admin.p, w->aidx, TEXT_WALK);
+		*why = TEXT_WALK;
+		return IDN_RC_INSUFFICIENT_PERMS;
+	}
+	if (got != need) {
+		*why = TEXT_NO_RIGHT;
+		return IDN_RC_INSUFFICIENT_PERMS;
+	}
+	return 0;
+}
+
+/* need on the record governing target; a missing identifier is not
+ * found, a missing prefix handle grants nothing. */
+static uint32_t need_at(walk_t *w, idn_bytes_t target, bool prefix,
+			uint16_t need, const char **why)
+{
 	idn_record_t rec;
-	int err = idn_store_get(t, id.key, id.key_len, &rec);
-	if (err)
-		return err == IDN_ENOTFOUND && !ph ? IDN_RC_NOT_FOUND
-						   : IDN_RC_INSUFFICIENT_PERMS;
-	if (m->hdr.op == IDN_OC_REMOVE_VALUE &&
-	    removes_admin(m, ar, rec.values, rec.nvalues))
-		perm = IDN_ADM_REMOVE_ADMIN;
-	return granted(t, ar, rec.values, rec.nvalues, perm, admin, aidx)
-		       ? 0
-		       : IDN_RC_INSUFFICIENT_PERMS;
+	bool found;
+	uint32_t rc = governing(w, target, prefix, &rec, &found);
+	if (rc == 0 && !found)
+		rc = prefix ? IDN_RC_INSUFFICIENT_PERMS : IDN_RC_NOT_FOUND;
+	if (rc != 0) {
+		*why = rc == IDN_RC_INSUFFICIENT_PERMS ? TEXT_NO_RIGHT : "";
+		return rc;
+	}
+	return need_on(w, &rec, need, why);
+}
+
+/* The stored values of a record by index (ascending: the store keeps
+ * them so, and a resolution refuses a record that is not): whether each
+ * is an HS_ADMIN. */
+typedef struct {
+	uint32_t index;
+	bool admin;
+} held_t;
+
+static int held_values(idn_arena_t *ar, const idn_record_t *rec, held_t **out)
+{
+	held_t *h = idn_arena_array(ar, rec->nvalues ? rec->nvalues : 1,
+				    sizeof(*h));
+	if (h == NULL)
+		return -1;
+	idn_rd_t rd;
+	idn_rd_init(&rd, rec->values.p, rec->values.len);
+	for (uint32_t i = 0; i < rec->nvalues; i++) {
+		idn_value_t v;
+		idn_value_decode(&rd, ar, &v);
+		if (rd.err)
+			return -1;
+		h[i] = (held_t){v.index, authz_is_admin_type(v.type)};
+	}
+	*out = h;
+	return 0;
+}
+
+/* The stored value at index among n held ones, or NULL. */
+static const held_t *held_at(const held_t *h, uint32_t n, uint32_t index)
+{
+	uint32_t lo = 0, hi = n;
+	while (lo < hi) {
+		uint32_t mid = lo + (hi - lo) / 2;
+		if (h[mid].index == index)
+			return &h[mid];
+		if (h[mid].index < index)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Replacing a stored value with one of another or the same type: modify
+ * the value, or modify the admin when it is an HS_ADMIN (and remove it
+ * when what replaces it is no HS_ADMIN). */
+static uint16_t replace_needs(const held_t *old, bool new_admin)
+{
+	if (old->admin)
+		return IDN_ADM_MODIFY_ADMIN |
+		       (new_admin ? 0 : IDN_ADM_REMOVE_ADMIN);
+	return new_admin ? IDN_ADM_MODIFY_ADMIN : IDN_ADM_MODIFY_VALUE;
+}
+
+#define WALK(t, ar, admin, aidx)                                               \
+	{                                                                      \
+		t, ar, admin, aidx, 0, false, NULL, 0, 0                       \
+	}
+
+uint32_t authz_rights_create(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	walk_t w = WALK(t, ar, admin, aidx);
+	idn_values_body_t vb;
+	*why = "";
+	if (idn_values_body_decode(m->rest, ar, &vb) != 0)
+		return IDN_RC_PROTOCOL_ERROR;
+	uint32_t rc = need_at(&w, vb.id, true, IDN_ADM_ADD_HANDLE, why);
+	if (rc != 0 || !(m->hdr.flags & IDN_OF_OVERWRITE))
+		return rc;
+	/* replacing a record takes it away from its admins: that is theirs
+	 * to allow, as for deleting it */
+	idn_record_t rec;
+	bool found;
+	rc = governing(&w, vb.id, false, &rec, &found);
+	if (rc != 0 || !found)
+		return rc;
+	return need_on(&w, &rec, IDN_ADM_DELETE_HANDLE, why);
+}
+
+/* Add (replace: overwrite flag) or modify the values of request m. */
+static uint32_t values_rights(idn_rtxn_t *t, idn_arena_t *ar,
+			      const idn_msg_t *m, idn_bytes_t admin,
+			      uint32_t aidx, bool modify, const char **why)
+{
+	walk_t w = WALK(t, ar, admin, aidx);
+	idn_values_body_t vb;
+	idn_record_t rec;
+	bool found;
+	held_t *held;
+	*why = "";
+	if (idn_values_body_decode(m->rest, ar, &vb) != 0)
+		return IDN_RC_PROTOCOL_ERROR;
+	uint32_t rc = governing(&w, vb.id, false, &rec, &found);
+	if (rc != 0)
+		return rc;
+	if (!found)
+		return IDN_RC_NOT_FOUND;
+	if (held_values(ar, &rec, &held) != 0)
+		return IDN_RC_ERROR;
+	bool replaces = modify || (m->hdr.flags & IDN_OF_OVERWRITE);
+	uint16_t need = 0;
+	for (uint32_t i = 0; i < vb.nvalues; i++) {
+		bool adm = authz_is_admin_type(vb.values[i].type);
+		const held_t *old = replaces ? held_at(held, rec.nvalues,
+						       vb.values[i].index)
+					     : NULL;
+		if (old != NULL)
+			need |= replace_needs(old, adm);
+		else if (modify) /* nothing there: the write fails */
+			need |= adm ? IDN_ADM_MODIFY_ADMIN
+				    : IDN_ADM_MODIFY_VALUE;
+		else
+			need |= adm ? IDN_ADM_ADD_ADMIN : IDN_ADM_ADD_VALUE;
+	}
+	if (need == 0)
+		need = modify ? IDN_ADM_MODIFY_VALUE : IDN_ADM_ADD_VALUE;
+	return need_on(&w, &rec, need, why);
+}
+
+uint32_t authz_rights_add(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			  idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	return values_rights(t, ar, m, admin, aidx, false, why);
+}
+
+uint32_t authz_rights_modify(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	return values_rights(t, ar, m, admin, aidx, true, why);
+}
+
+uint32_t authz_rights_remove(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	walk_t w = WALK(t, ar, admin, aidx);
+	idn_remove_req_t rb;
+	idn_record_t rec;
+	bool found;
+	held_t *held;
+	*why = "";
+	if (idn_remove_req_decode(m->rest, ar, &rb) != 0)
+		return IDN_RC_PROTOCOL_ERROR;
+	uint32_t rc = governing(&w, rb.id, false, &rec, &found);
+	if (rc != 0)
+		return rc;
+	if (!found)
+		return IDN_RC_NOT_FOUND;
+	if (held_values(ar, &rec, &held) != 0)
+		return IDN_RC_ERROR;
+	uint16_t need = 0;
+	for (uint32_t k = 0; k < rb.nindexes; k++) {
+		const held_t *old = held_at(held, rec.nvalues, rb.indexes[k]);
+		need |= old && old->admin ? IDN_ADM_REMOVE_ADMIN
+					  : IDN_ADM_REMOVE_VALUE;
+	}
+	return need_on(&w, &rec, need ? need : IDN_ADM_REMOVE_VALUE, why);
+}
+
+/* A request whose body is one identifier, needing one right on it (or on
+ * its prefix handle). */
+static uint32_t id_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			  idn_bytes_t admin, uint32_t aidx, bool prefix,
+			  uint16_t need, const char **why)
+{
+	walk_t w = WALK(t, ar, admin, aidx);
+	idn_bytes_t target;
+	*why = "";
+	if (idn_id_body_decode(m->rest, &target) != 0)
+		return IDN_RC_PROTOCOL_ERROR;
+	return need_at(&w, target, prefix, need, why);
+}
+
+uint32_t authz_rights_delete(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	return id_rights(t, ar, m, admin, aidx, false, IDN_ADM_DELETE_HANDLE,
+			 why);
+}
+
+uint32_t authz_rights_list(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			   idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	return id_rights(t, ar, m, admin, aidx, true, IDN_ADM_LIST, why);
+}
+
+uint32_t authz_rights_home(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			   idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	return id_rights(t, ar, m, admin, aidx, true, IDN_ADM_ADD_PREFIX, why);
+}
+
+uint32_t authz_rights_unhome(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	return id_rights(t, ar, m, admin, aidx, true, IDN_ADM_DELETE_PREFIX,
+			 why);
+}
+
+uint32_t authz_rights_none(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			   idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	(void)t;
+	(void)ar;
+	(void)m;
+	(void)admin;
+	(void)aidx;
+	*why = "";
+	return IDN_RC_PROTOCOL_ERROR;
 }
 
 /* An HS_SECKEY answer: the MAC of nonce || digest with the secret stored

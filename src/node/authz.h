@@ -1,8 +1,8 @@
 /* Authentication and authorisation of administration over the network
- * (DESIGN §5). An administrative request arriving by UDP or TCP is
- * answered with a challenge (rc 402: the request's digest and a nonce; the
- * envelope's session id names the pending challenge). The client answers
- * with op 200 (admin identifier, key index, signature over nonce ||
+ * (docs/architecture.md, "Principals"). An administrative request arriving by
+ * UDP or TCP is answered with a challenge (rc 402: the request's digest and a
+ * nonce; the envelope's session id names the pending challenge). The client
+ * answers with op 200 (admin identifier, key index, signature over nonce ||
  * digest, or a MAC keyed with a secret); the answer is checked against the
  * admin's HS_PUBKEY or HS_SECKEY value (auth.h, seckey.h), then
  * the admin's rights in the HS_ADMIN values that govern the target
@@ -57,18 +57,71 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 			    const authz_challenge_t *c, idn_bytes_t body,
 			    idn_challenge_answer_t *ans, const char **why);
 
-/* 0 when the admin (admin, aidx) may run request m, else the response
- * code (401 insufficient permissions, 100 not found, 102 invalid
- * identifier, 4 malformed). Reads HS_ADMIN values from t, following
- * HS_VLIST groups a few levels deep; allocates from ar. */
-uint32_t authz_permit(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
-		      idn_bytes_t admin, uint32_t aidx);
+/* A check examines at most this many HS_VLIST group members in all
+ * (each group once); past it the check is refused with the text
+ * "admin group walk exceeds 10000 members". */
+#define AUTHZ_WALK_MAX 10000
+#define AUTHZ_WALK_MAX_TEXT "10000"
+
+/* The rights function of an op (the op table, optable.h): may the admin
+ * (admin, aidx), proven by a challenge answer or a session, run request
+ * m on the store as it stands in t? It sees the whole request and the
+ * record: a request that replaces values needs the rights of what it
+ * replaces. Returns 0, or the response code to refuse with (401
+ * insufficient permissions, 100 not found, 102 invalid identifier, 4
+ * malformed, 2 store failure) and *why its text (static). Reads HS_ADMIN
+ * values (any case) and HS_VLIST groups from t within AUTHZ_WALK_MAX;
+ * allocates from ar. */
+typedef uint32_t (*authz_rights_fn)(idn_rtxn_t *t, idn_arena_t *ar,
+				    const idn_msg_t *m, idn_bytes_t admin,
+				    uint32_t aidx, const char **why);
+
+/* CREATE: add-identifier on the prefix handle 0.NA/<prefix>; with the
+ * overwrite flag over an existing record, also delete-identifier on that
+ * record (replacing it takes it from its admins). */
+uint32_t authz_rights_create(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx,
+			     const char **why);
+/* ADD_VALUE: add-value (add-admin for an HS_ADMIN); with the overwrite
+ * flag, a value it replaces needs modify-value, or modify-admin for an
+ * HS_ADMIN (and remove-admin when no HS_ADMIN replaces it). */
+uint32_t authz_rights_add(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			  idn_bytes_t admin, uint32_t aidx, const char **why);
+/* MODIFY_VALUE: modify-value; modify-admin when an HS_ADMIN is changed or
+ * written, and remove-admin when one becomes another type. */
+uint32_t authz_rights_modify(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx,
+			     const char **why);
+/* REMOVE_VALUE: remove-value, remove-admin for an HS_ADMIN. */
+uint32_t authz_rights_remove(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx,
+			     const char **why);
+/* DELETE: delete-identifier on the record. */
+uint32_t authz_rights_delete(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx,
+			     const char **why);
+/* LIST: list on the prefix handle. */
+uint32_t authz_rights_list(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			   idn_bytes_t admin, uint32_t aidx, const char **why);
+/* HOME, UNHOME: add-prefix, delete-prefix on the prefix handle. */
+uint32_t authz_rights_home(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			   idn_bytes_t admin, uint32_t aidx, const char **why);
+uint32_t authz_rights_unhome(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			     idn_bytes_t admin, uint32_t aidx,
+			     const char **why);
+/* No HS_ADMIN right covers the op (LIST_HOMED): refused as malformed (4)
+ * for every admin. */
+uint32_t authz_rights_none(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+			   idn_bytes_t admin, uint32_t aidx, const char **why);
+
+/* Is type HS_ADMIN, in any case? */
+bool authz_is_admin_type(idn_bytes_t type);
 
 /* Is the admin (admin, aidx) a reader of the record whose nvalues encoded
  * values are blob: does one of its HS_ADMIN values with the read-value bit
- * (0x400) name the admin, directly or through HS_VLIST groups? Such a
- * reader sees the record's values that admins may read (0x8) though the
- * public may not. Allocates from ar. */
+ * (0x400) name the admin, directly or through HS_VLIST groups (past
+ * AUTHZ_WALK_MAX members: no)? Such a reader sees the record's values that
+ * admins may read (0x8) though the public may not. Allocates from ar. */
 bool authz_may_read(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
 		    uint32_t nvalues, idn_bytes_t admin, uint32_t aidx);
 

@@ -141,10 +141,15 @@ static int out_emit(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
+/* Whoever may open the control socket is the operator: its file
+ * permissions are the access control. */
+static const caller_t ctl_caller = {TRANSPORT_CONTROL,
+				    {PRINCIPAL_OPERATOR, {NULL, 0}, 0}};
+
 static void process(handler_t *h, const frame_t *f, emit_fn emit, void *ctx)
 {
 	if (handler_begin(h) == 0)
-		handler_process(h, f->p, f->len, TRANSPORT_CONTROL, emit, ctx);
+		handler_process(h, f->p, f->len, &ctl_caller, emit, ctx);
 	else
 		handler_busy(h, f->p, f->len, emit, ctx);
 	handler_end(h);

@@ -134,14 +134,18 @@ void handler_end(handler_t *h);
  * non-blocking handler: hand the frame to a blocking one. */
 #define HANDLER_DEFER (-2)
 
-/* Processes one frame (envelope + message, len bytes). Administrative
- * operations run at once for TRANSPORT_CONTROL, whose socket's file
- * permissions are the access control; from the network they are
- * challenged or run in an authenticated session (authz.h). Returns the number
- * of reply frames emitted (0: the input was dropped) or HANDLER_DEFER. Frames
- * point into h->out and are valid during the emit call only. */
+/* Processes one frame (envelope + message, len bytes) from the caller
+ * from: its op table row (optable.h) decides. An op whose minimum is the
+ * operator runs for the operator (the control socket, whose file
+ * permissions are the access control, and the HTTP admin) and is refused
+ * to anyone else; an administrative op from an anonymous caller is
+ * challenged, or runs in the caller's authenticated session (authz.h),
+ * once the rights the row names pass. The transport decides framing
+ * only. Returns the number of reply frames emitted (0: the input was
+ * dropped) or HANDLER_DEFER. Frames point into h->out and are valid
+ * during the emit call only. */
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,
-		    int transport, emit_fn emit, void *ctx);
+		    const caller_t *from, emit_fn emit, void *ctx);
 
 /* Answers a request with rc 3 (too busy), e.g. when deferred work cannot
  * be queued. */

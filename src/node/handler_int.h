@@ -1,6 +1,7 @@
-/* What handler.c shares with the files that hold some of its operations
- * (admin_ops.c): the reply being built for one request and its helpers.
- * Internal to the daemon. */
+/* What handler.c shares with the files that hold the operations of the op
+ * table (optable.h): resolve.c, session.c, node_ops.c, admin_ops.c. The
+ * reply being built for one request, who asks, and the helpers. Internal
+ * to the daemon. */
 #ifndef IDN_NODE_HANDLER_INT_H
 #define IDN_NODE_HANDLER_INT_H
 
@@ -10,6 +11,7 @@
 #include "authz.h"
 #include "handler.h"
 #include "msg.h"
+#include "principal.h"
 #include "wire.h"
 
 #define STAT(h, field)                                                         \
@@ -26,7 +28,10 @@ typedef struct {
 	int sent;
 	const uint8_t *frame; /* the request frame, for a challenge */
 	size_t frame_len;
-	const authz_who_t *reader; /* authenticated reader of a resolution */
+	/* who asks: an anonymous network caller becomes PRINCIPAL_ADMIN for
+	 * the request a challenge answer or a session releases (admin
+	 * then points into the answer or the session's copy) */
+	caller_t from;
 } reply_t;
 
 /* Reply building (handler.c): reply_start begins the reply message with
@@ -38,12 +43,60 @@ int reply_send(reply_t *r);
 int reply_error(reply_t *r, uint32_t rc, const char *text);
 int reply_lib_error(reply_t *r, int err);
 
-/* Parses text into h->id (handler.c). Returns 0 or an IDN_E* error. */
+/* Whether r->from may run r->req by its op table row (handler.c): 0 for
+ * the operator, for anyone when the row's minimum is anonymous, and for a
+ * proven admin whose rights the row's rights function grants; else the
+ * response code to refuse with and *why its text. */
+struct op_row;
+uint32_t op_permit(const reply_t *r, const struct op_row *row,
+		   const char **why);
+
+/* Runs r->req by its row once op_permit passed (handler.c); a caller
+ * below the row's minimum is refused, whatever called. Returns 0, the
+ * emit error or HANDLER_DEFER (rows that defer themselves). */
+int op_run(reply_t *r, const struct op_row *row);
+
+/* Adds the counters of from to to (handler.c). */
+void handler_stats_add(handler_stats_t *to, handler_stats_t *from);
+
+/* Parses text into h->id (resolve.c). Returns 0 or an IDN_E* error. */
 int parse_id(handler_t *h, idn_bytes_t text);
 
-/* Whether this node may change the identifier id (handler.c): 1, 0, or a
+/* Whether this node may change the identifier id (resolve.c): 1, 0, or a
  * negative error from the store. */
 int responsible(handler_t *h, const idn_ident_t *id);
+
+/* Resolution (resolve.c): answers from the store, refers, or resolves
+ * recursively; HANDLER_DEFER when a non-blocking handler would have to
+ * wait on other nodes. What the caller sees follows r->from. */
+int do_resolve(reply_t *r);
+
+/* Challenges and sessions (session.c). do_challenge holds the request
+ * back behind a challenge (rc 402); do_answer checks a challenge answer
+ * (op 200) and runs the request it releases as the proven admin;
+ * do_session_setup challenges a session setup (op 400) on a TCP
+ * connection; do_session_end ends one (op 401); do_in_session runs an
+ * admin op as the admin of the session named in the envelope. */
+int do_challenge(reply_t *r);
+int do_answer(reply_t *r);
+int do_session_setup(reply_t *r);
+int do_session_end(reply_t *r);
+/* The session a checked answer to the session setup orig opens for the
+ * admin of ans on this TCP connection; the reply to the answer r carries
+ * its id in the envelope. */
+int session_open(reply_t *r, const idn_msg_t *orig,
+		 const idn_challenge_answer_t *ans);
+int do_in_session(reply_t *r, const struct op_row *row);
+
+/* The node's own operations (node_ops.c): site info, listings, search,
+ * the search index's declared types, counters, the recursive cache. */
+int do_site_info(reply_t *r);
+int do_list(reply_t *r);
+int do_list_homed(reply_t *r);
+int do_search(reply_t *r);
+int do_index(reply_t *r);
+int do_stats(reply_t *r);
+int do_cache_flush(reply_t *r);
 
 /* The administrative write operations (admin_ops.c): create, add, modify
  * and remove values; the bulk create of the control socket; delete;

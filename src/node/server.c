@@ -280,6 +280,13 @@ static int udp_emit_slip(void *vctx, const uint8_t *frame, size_t len)
 	return udp_datagrams(frame, len, 0, batch_slot, batch_done, vctx);
 }
 
+/* Network callers are anonymous until a challenge answer or a session
+ * proves an admin (handler.h). */
+static const caller_t udp_caller = {TRANSPORT_UDP,
+				    {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+static const caller_t tcp_caller = {TRANSPORT_TCP,
+				    {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+
 /* ---- deferred requests (recursive resolution) ---- */
 
 /* Queues a copy of a request for the resolver threads; answers "too busy"
@@ -393,8 +400,12 @@ static void *resolver_main(void *arg)
 			/* a TCP request keeps its connection's sessions */
 			h.conn = j->conn_id;
 			h.owner = &j->w->h;
-			handler_process(&h, j->frame, j->len, j->transport,
-					job_emit, &e);
+			/* who asks is proven again inside, by the
+			 * challenge answer or session the request carries */
+			caller_t from = {(transport_t)j->transport,
+					 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+			handler_process(&h, j->frame, j->len, &from, job_emit,
+					&e);
 			h.conn = 0;
 			h.owner = &h;
 			handler_end(&h);
@@ -447,7 +458,7 @@ static void udp_readable(worker_t *w, int fd)
 				emit = udp_emit_slip;
 			}
 			if (handler_process(&w->h, w->rbuf[i],
-					    w->rmsg[i].msg_len, TRANSPORT_UDP,
+					    w->rmsg[i].msg_len, &udp_caller,
 					    emit, &c) == HANDLER_DEFER)
 				defer(w, w->rbuf[i], w->rmsg[i].msg_len,
 				      TRANSPORT_UDP, fd, &w->raddr[i],
@@ -556,7 +567,7 @@ static int conn_process(worker_t *w, conn_t *c)
 		}
 		w->h.conn = c->id;
 		int hn = handler_process(&w->h, c->rbuf + off, flen,
-					 TRANSPORT_TCP, tcp_emit, c);
+					 &tcp_caller, tcp_emit, c);
 		w->h.conn = 0;
 		if (hn == HANDLER_DEFER)
 			defer(w, c->rbuf + off, flen, TRANSPORT_TCP, -1, NULL,

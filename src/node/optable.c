@@ -1,0 +1,92 @@
+/* The op table (optable.h): every operation the node serves, who may run
+ * it and which rights it needs, in one place. */
+#include "optable.h"
+
+#include <stddef.h>
+
+#define ANON PRINCIPAL_ANONYMOUS
+#define ADMIN PRINCIPAL_ADMIN
+#define OPER PRINCIPAL_OPERATOR
+
+/* Ascending by code (optable_find bisects). */
+static const op_row_t rows[] = {
+	/* code, name, minimum, rights, defer, network only, reads primary,
+	 * handler, what its challenge answer does (NULL: run it) */
+	{IDN_OC_RESOLUTION, "resolution", ANON, NULL, OP_DEFER_SELF, false,
+	 true, do_resolve},
+	{IDN_OC_GET_SITE_INFO, "site info", ANON, NULL, OP_DEFER_NO, false,
+	 false, do_site_info},
+	{IDN_OC_CREATE, "create", ADMIN, authz_rights_create, OP_DEFER_RUN,
+	 false, false, do_values_op},
+	{IDN_OC_DELETE, "delete", ADMIN, authz_rights_delete, OP_DEFER_RUN,
+	 false, false, do_delete},
+	{IDN_OC_ADD_VALUE, "add value", ADMIN, authz_rights_add, OP_DEFER_RUN,
+	 false, false, do_values_op},
+	{IDN_OC_REMOVE_VALUE, "remove value", ADMIN, authz_rights_remove,
+	 OP_DEFER_RUN, false, false, do_remove},
+	{IDN_OC_MODIFY_VALUE, "modify value", ADMIN, authz_rights_modify,
+	 OP_DEFER_RUN, false, false, do_values_op},
+	{IDN_OC_LIST, "list", ADMIN, authz_rights_list, OP_DEFER_RUN, false,
+	 false, do_list},
+	/* the answer releases the request it was challenged for, which may
+	 * write */
+	{IDN_OC_CHALLENGE_ANSWER, "challenge answer", ANON, NULL, OP_DEFER_RUN,
+	 true, false, do_answer},
+	{IDN_OC_HOME, "home", ADMIN, authz_rights_home, OP_DEFER_RUN, false,
+	 false, do_home},
+	{IDN_OC_UNHOME, "unhome", ADMIN, authz_rights_unhome, OP_DEFER_RUN,
+	 false, false, do_home},
+	{IDN_OC_LIST_HOMED, "list homed", ADMIN, authz_rights_none,
+	 OP_DEFER_RUN, false, false, do_list_homed},
+	/* answering its challenge opens the session */
+	{IDN_OC_SESSION_SETUP, "session setup", ANON, NULL, OP_DEFER_NO, true,
+	 false, do_session_setup, session_open},
+	{IDN_OC_SESSION_TERMINATE, "session terminate", ANON, NULL, OP_DEFER_NO,
+	 true, false, do_session_end},
+	{IDN_OC_STATS, "stats", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_stats},
+	{IDN_OC_CACHE_FLUSH, "cache flush", OPER, NULL, OP_DEFER_NO, false,
+	 false, do_cache_flush},
+	{IDN_OC_BULK_CREATE, "bulk create", OPER, NULL, OP_DEFER_NO, false,
+	 false, do_bulk_create},
+	/* anyone may search; what it matches follows the principal */
+	{IDN_OC_SEARCH, "search", ANON, NULL, OP_DEFER_NO, false, false,
+	 do_search},
+	{IDN_OC_INDEX, "index", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_index},
+};
+
+const op_row_t *optable_find(uint32_t code)
+{
+	size_t lo = 0, hi = sizeof(rows) / sizeof(rows[0]);
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (rows[mid].code == code)
+			return &rows[mid];
+		if (rows[mid].code < code)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+const op_row_t *optable_rows(size_t *n)
+{
+	*n = sizeof(rows) / sizeof(rows[0]);
+	return rows;
+}
+
+int principal_rank(principal_kind_t kind)
+{
+	switch (kind) {
+	case PRINCIPAL_ANONYMOUS:
+		return 0;
+	case PRINCIPAL_ADMIN:
+		return 1;
+	case PRINCIPAL_OPERATOR:
+	case PRINCIPAL_HTTP:
+		return 2;
+	}
+	return 0;
+}

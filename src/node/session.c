@@ -1,0 +1,168 @@
+/* Challenges, their answers and sessions: how an anonymous network
+ * caller proves to be an admin (authz.h). A challenge holds the request
+ * back; its answer, once checked, runs that request as the proven admin
+ * (PRINCIPAL_ADMIN); a session setup answered on a TCP connection makes
+ * the connection's later requests run as that admin. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authz.h"
+#include "error.h"
+#include "handler_int.h"
+#include "log.h"
+#include "optable.h"
+
+int do_challenge(reply_t *r)
+{
+	uint32_t id;
+	uint8_t nonce[16];
+	int err = authz_challenge(r->h->node->authz, r->frame, r->frame_len,
+				  r->req->signed_part, &id, nonce);
+	if (err) {
+		if (err == -EBUSY)
+			return reply_error(r, IDN_RC_TOO_BUSY,
+					   "too many pending challenges");
+		return reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
+	}
+	reply_start(r, IDN_RC_AUTH_NEEDED, IDN_OF_RETURN_DIGEST);
+	idn_env_set_session(r->w.buf + r->mark.env, id);
+	idn_challenge_encode(&r->w, idn_bytes(nonce, sizeof(nonce)));
+	return reply_send(r);
+}
+
+int do_session_setup(reply_t *r)
+{
+	if (r->h->conn == 0)
+		return reply_error(r, IDN_RC_NOT_SUPPORTED,
+				   "sessions need a TCP connection");
+	return do_challenge(r);
+}
+
+int session_open(reply_t *r, const idn_msg_t *orig,
+		 const idn_challenge_answer_t *ans)
+{
+	handler_t *h = r->h;
+	idn_session_req_t sr;
+	if (idn_session_req_decode(orig->rest, &sr) != 0)
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed session setup");
+	if (h->conn == 0)
+		return reply_error(r, IDN_RC_NOT_SUPPORTED,
+				   "sessions live on a TCP connection: answer "
+				   "the session setup on it");
+	uint32_t life = h->conf->session_lifetime;
+	if (sr.timeout > 0 && sr.timeout < life)
+		life = sr.timeout;
+	uint32_t id;
+	int err = authz_session_open(h->node->authz, h->owner, h->conn,
+				     ans->admin, ans->index, life, &id);
+	if (err)
+		return reply_error(
+			r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
+			"cannot open a session");
+	log_info("session %08x opened for %.*s:%u", id,
+		 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
+		 ans->admin.p, ans->index);
+	idn_env_t env = *r->env;
+	env.session_id = id;
+	reply_t run = *r;
+	run.env = &env;
+	run.req = orig;
+	reply_start(&run, IDN_RC_SUCCESS, 0);
+	idn_session_resp_t resp = {sr.mode, idn_bytes(NULL, 0),
+				   idn_bytes(NULL, 0)};
+	idn_session_resp_encode(&run.w, &resp);
+	err = reply_send(&run);
+	r->sent = run.sent;
+	return err;
+}
+
+int do_in_session(reply_t *r, const op_row_t *row)
+{
+	handler_t *h = r->h;
+	authz_who_t who;
+	if (authz_session_get(h->node->authz, r->env->session_id, h->owner,
+			      h->conn, &who) != 0)
+		return reply_error(
+			r, AUTHZ_RC_SESSION_TIMEOUT,
+			"no such session on this connection: expired or ended");
+	r->from.who = (principal_t){PRINCIPAL_ADMIN, who.admin, who.index};
+	const char *why = "";
+	uint32_t rc = op_permit(r, row, &why);
+	if (rc != 0)
+		return reply_error(r, rc, why);
+	return op_run(r, row);
+}
+
+int do_session_end(reply_t *r)
+{
+	handler_t *h = r->h;
+	if (authz_session_end(h->node->authz, r->env->session_id, h->owner,
+			      h->conn) != 0)
+		return reply_error(
+			r, AUTHZ_RC_SESSION_TIMEOUT,
+			"no such session on this connection: expired or ended");
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	return reply_send(r);
+}
+
+/* Runs the request challenge c held back, now that the admin of answer
+ * ans is proven. Its reply answers this message, with the original op
+ * code and no session (as the reference does); a refusal answers the
+ * answer message itself. */
+static void release(reply_t *r, const authz_challenge_t *c,
+		    const idn_challenge_answer_t *ans)
+{
+	idn_msg_t orig;
+	if (idn_msg_decode(c->frame + IDN_ENV_LEN, c->len - IDN_ENV_LEN,
+			   &orig) != 0) {
+		reply_error(r, IDN_RC_ERROR, "challenged request lost");
+		return;
+	}
+	const op_row_t *row = optable_find(orig.hdr.op);
+	if (row == NULL) {
+		reply_error(r, IDN_RC_ERROR, "challenged request lost");
+		return;
+	}
+	if (row->answered != NULL) {
+		row->answered(r, &orig, ans);
+		return;
+	}
+	idn_env_t env = *r->env;
+	env.session_id = 0;
+	reply_t run = *r;
+	run.env = &env;
+	run.req = &orig;
+	run.frame = c->frame;
+	run.frame_len = c->len;
+	run.from.who = (principal_t){PRINCIPAL_ADMIN, ans->admin, ans->index};
+	const char *why = "";
+	uint32_t rc = op_permit(&run, row, &why);
+	if (rc != 0) {
+		reply_error(r, rc, why);
+		return;
+	}
+	op_run(&run, row);
+	r->sent = run.sent;
+}
+
+int do_answer(reply_t *r)
+{
+	handler_t *h = r->h;
+	authz_challenge_t *c = authz_take(h->node->authz, r->env->session_id);
+	if (c == NULL)
+		return reply_error(
+			r, IDN_RC_AUTH_TIMEOUT,
+			"no such challenge: expired or already answered");
+	idn_challenge_answer_t ans;
+	const char *why = "";
+	uint32_t rc = authz_check_answer(h->rtxn, &h->arena, c, r->req->rest,
+					 &ans, &why);
+	if (rc != 0)
+		reply_error(r, rc, why);
+	else
+		release(r, c, &ans);
+	free(c);
+	return 0;
+}
