@@ -148,6 +148,20 @@ static int fetch(tctx_t *x, const char *id, uint32_t version, idn_value_t **v,
 	return 0;
 }
 
+/* add-or-create-or-modify: the op to try after sent was answered rc, or
+ * 0. Each op follows only an earlier one, so the chain ends after at
+ * most three requests whatever the node answers (a MODIFY is never
+ * retried). */
+static uint32_t store_next_op(uint32_t sent, uint32_t rc)
+{
+	if (sent == IDN_OC_ADD_VALUE && rc == IDN_RC_NOT_FOUND)
+		return IDN_OC_CREATE;
+	if ((sent == IDN_OC_ADD_VALUE || sent == IDN_OC_CREATE) &&
+	    rc == IDN_RC_VALUE_EXISTS)
+		return IDN_OC_MODIFY_VALUE;
+	return 0;
+}
+
 /* Writes template t as the value of its version: add, or create the
  * record, or (modify) replace the version. op 0: add-or-create-or-modify. */
 static int store(tctx_t *x, const char *what, const char *id,
@@ -176,18 +190,13 @@ static int store(tctx_t *x, const char *what, const char *id,
 	idn_wr_t w;
 	idn_wr_init(&w, body, cap);
 	idn_values_body_encode(&w, &b);
-	uint32_t ops[3] = {op ? op : IDN_OC_ADD_VALUE, 0, 0};
 	idn_msg_t m;
-	for (int i = 0; i < 3 && ops[i]; i++) {
-		if (call(x, ops[i], &w, &m) != 0)
+	uint32_t next = op ? op : IDN_OC_ADD_VALUE;
+	while (next != 0) {
+		uint32_t sent = next;
+		if (call(x, sent, &w, &m) != 0)
 			return 1;
-		if (op == 0 && m.hdr.rc == IDN_RC_NOT_FOUND &&
-		    ops[i] == IDN_OC_ADD_VALUE)
-			ops[i + 1] = IDN_OC_CREATE;
-		else if (op == 0 && m.hdr.rc == IDN_RC_VALUE_EXISTS)
-			ops[i + 1] = IDN_OC_MODIFY_VALUE;
-		else
-			break;
+		next = op ? 0 : store_next_op(sent, m.hdr.rc);
 	}
 	if (m.hdr.rc != IDN_RC_SUCCESS) {
 		print_refusal(what, &m);
