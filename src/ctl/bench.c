@@ -941,7 +941,8 @@ static void *gen_main(void *arg)
 
 /* ---- command ---- */
 
-static int bench_parse(int argc, char **argv, bench_opts_t *o)
+static int bench_parse(const ctl_opts_t *g, int argc, char **argv,
+		       bench_opts_t *o)
 {
 	enum {
 		O_SOCKETS = 256,
@@ -982,6 +983,13 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 	o->timeout_ms = 1000;
 	o->pool_max = 4000000;
 	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	/* global options given before the command */
+	if (g->server)
+		o->server = g->server;
+	o->tcp = g->tcp;
+	o->json = g->json;
+	if (g->timeout_ms > 0)
+		o->timeout_ms = (uint32_t)g->timeout_ms;
 	bool have_count = false;
 	uint64_t v;
 	int c;
@@ -1116,10 +1124,10 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 	return 0;
 }
 
-int bench_main(int argc, char **argv)
+int bench_main(ctl_opts_t *gopts, int argc, char **argv)
 {
 	bench_opts_t o;
-	int prc = bench_parse(argc, argv, &o);
+	int prc = bench_parse(gopts, argc, argv, &o);
 	if (prc != 0)
 		return prc > 0 ? 0 : 2;
 

@@ -162,11 +162,20 @@ static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
 	return 0;
 }
 
-static int search_main(int argc, char **argv)
+const ctl_optdef_t search_opts[] = {
+	{"type", 0, true},   {"data", 0, true},	 {"prefix", 0, true},
+	{"since", 0, true},  {"until", 0, true}, {"page-size", 0, true},
+	{"cursor", 0, true}, {"all", 0, false},	 {"help", 'h', false},
+	{NULL, 0, false},
+};
+
+int search_main(ctl_opts_t *o, int argc, char **argv)
 {
-	sctx_t x = {NULL, IDN_NET_UDP, 5000, false, false, false, {0}};
-	const char *control = getenv("IDNODE_CONTROL"), *server = NULL;
-	bool tcp = false, seen = false;
+	sctx_t x = {NULL,    IDN_NET_UDP, ctl_timeout(o, 5000),
+		    o->json, false,	  o->public_only,
+		    {0}};
+	const char *control = ctl_control_path(o), *server = o->server;
+	bool tcp = o->tcp;
 	idn_search_req_t q = {0};
 	const char *cursor = "";
 	for (int i = 1; i < argc; i++) {
@@ -176,18 +185,8 @@ static int search_main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(search_usage, stdout);
 			return 0;
-		} else if (!strcmp(a, "--json")) {
-			x.json = true;
 		} else if (!strcmp(a, "--all")) {
 			x.all = true;
-		} else if (!strcmp(a, "--public")) {
-			x.pub = true;
-		} else if (!strcmp(a, "--tcp")) {
-			tcp = true;
-		} else if (OPT("-C") || OPT("--control")) {
-			control = v;
-		} else if (OPT("-s") || OPT("--server")) {
-			server = v;
 		} else if (OPT("--type")) {
 			q.type = idn_bytes_str(v);
 		} else if (OPT("--data")) {
@@ -217,16 +216,10 @@ static int search_main(int argc, char **argv)
 			q.page = (uint32_t)n;
 		} else if (OPT("--cursor")) {
 			cursor = v;
-		} else if (OPT("--timeout")) {
-			x.timeout_ms = atoi(v);
-			if (x.timeout_ms <= 0)
-				return usage_err("bad --timeout '%s'", v);
 		} else if (a[0] == '-') {
 			return usage_err("unknown option or missing value "
 					 "'%s'",
 					 a);
-		} else if (!seen) {
-			seen = true; /* "search" itself */
 		} else {
 			return usage_err("unexpected argument '%s'", a);
 		}
@@ -313,28 +306,24 @@ static int index_err(const char *fmt, const char *arg)
 	return 2;
 }
 
-static int index_main(int argc, char **argv)
+const ctl_optdef_t index_opts[] = {
+	{"created", 0, false},
+	{"help", 'h', false},
+	{NULL, 0, false},
+};
+
+int index_main(ctl_opts_t *o, int argc, char **argv)
 {
-	const char *control = getenv("IDNODE_CONTROL");
-	const char *words[3] = {NULL, NULL, NULL};
-	int nw = 0, timeout_ms = 600000; /* add may index many records */
-	bool json = false;
+	const char *control = ctl_control_path(o);
+	const char *words[3] = {"index", NULL, NULL};
+	/* add may index many records */
+	int nw = 1, timeout_ms = ctl_timeout(o, 600000);
+	bool json = o->json;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(index_usage, stdout);
 			return 0;
-		} else if (!strcmp(a, "--json")) {
-			json = true;
-		} else if ((!strcmp(a, "-C") || !strcmp(a, "--control")) && v) {
-			control = v;
-			i++;
-		} else if (!strcmp(a, "--timeout") && v) {
-			timeout_ms = atoi(v);
-			i++;
-			if (timeout_ms <= 0)
-				return index_err("bad --timeout '%s'", v);
 		} else if (!strcmp(a, "--created") && nw < 3) {
 			words[nw++] = ""; /* the empty type */
 		} else if (a[0] == '-' && a[1]) {
@@ -442,27 +431,4 @@ static int index_main(int argc, char **argv)
 out:
 	idn_arena_free(&a);
 	return rc;
-}
-
-int search_dispatch(int argc, char **argv)
-{
-	static const char *const valued[] = {
-		"-s",	    "-C",	"--server", "--control", "--timeout",
-		"--type",   "--index",	"--auth",   "--key",	 "--out",
-		"--bits",   "--to",	"--mirror", "--ttl",	 "--template",
-		"--data",   "--prefix", "--since",  "--until",	 "--page-size",
-		"--cursor", NULL};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-' || !strcmp(a, "-"))
-			return !strcmp(a, "search")  ? search_main(argc, argv)
-			       : !strcmp(a, "index") ? index_main(argc, argv)
-						     : -1;
-		for (int k = 0; valued[k]; k++)
-			if (!strcmp(a, valued[k])) {
-				i++;
-				break;
-			}
-	}
-	return -1;
 }

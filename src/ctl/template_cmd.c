@@ -411,30 +411,21 @@ static int cmd_delete(tctx_t *x, const char *prefix, const char *name,
 	return 0;
 }
 
-static int template_main(int argc, char **argv)
+const ctl_optdef_t template_opts[] = {
+	{"help", 'h', false},
+	{NULL, 0, false},
+};
+
+int template_main(ctl_opts_t *o, int argc, char **argv)
 {
-	tctx_t x = {getenv("IDNODE_CONTROL"), 10000, false, {0}};
+	tctx_t x = {ctl_control_path(o), ctl_timeout(o, 10000), o->json, {0}};
 	const char *pos[8];
 	int np = 0;
-	bool seen = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		if (!strcmp(a, "--help")) {
 			fputs(tpl_usage, stdout);
 			return 0;
-		} else if (!strcmp(a, "--json")) {
-			x.json = true;
-		} else if ((!strcmp(a, "-C") || !strcmp(a, "--control")) &&
-			   i + 1 < argc) {
-			x.sock = argv[++i];
-		} else if (!strcmp(a, "--timeout") && i + 1 < argc) {
-			x.timeout_ms = atoi(argv[++i]);
-			if (x.timeout_ms <= 0)
-				return usage_err("bad --timeout '%s'", argv[i]);
-		} else if (a[0] == '-' && strcmp(a, "-")) {
-			return usage_err("unknown option '%s'", a);
-		} else if (!seen) {
-			seen = true; /* "template" itself */
 		} else if (np < 8) {
 			pos[np++] = a;
 		} else {
@@ -484,26 +475,4 @@ static int template_main(int argc, char **argv)
 	}
 	idn_arena_free(&x.a);
 	return rc;
-}
-
-int template_dispatch(int argc, char **argv)
-{
-	static const char *const valued[] = {
-		"-s",	     "-C",     "--server",   "--control",
-		"--timeout", "--type", "--index",    "--auth",
-		"--key",     "--out",  "--bits",     "--to",
-		"--mirror",  "--ttl",  "--template", NULL};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-' || !strcmp(a, "-"))
-			return strcmp(a, "template")
-				       ? -1
-				       : template_main(argc, argv);
-		for (int k = 0; valued[k]; k++)
-			if (!strcmp(a, valued[k])) {
-				i++;
-				break;
-			}
-	}
-	return -1;
 }
