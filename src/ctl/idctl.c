@@ -426,13 +426,14 @@ static void print_usage(void)
 	for (size_t i = 0; i < NGOPTS; i++) {
 		const gopt_t *g = &gopts[i];
 		char head[64];
-		snprintf(head, sizeof(head), "%s%c%s--%s%s%s",
-			 g->def.short_name ? "-" : "",
-			 g->def.short_name ? g->def.short_name : ' ',
-			 g->def.short_name ? ", " : "   ", g->def.name,
+		char sn = g->def.short_name;
+		snprintf(head, sizeof(head), "%c%c%c --%s%s%s", sn ? '-' : ' ',
+			 sn ? sn : ' ', sn ? ',' : ' ', g->def.name,
 			 g->arg ? " " : "", g->arg ? g->arg : "");
-		printf("  %-30s %s\n", head + (g->def.short_name ? 0 : 1),
-		       g->help);
+		if (g->id == G_TYPE)
+			printf("options of the core commands (anywhere on the "
+			       "line too):\n");
+		printf("  %-30s %s\n", head, g->help);
 	}
 	printf("\n" VALUES_HELP
 	       "\nExit status: 0 success, 1 the node refused or failed, 2 "
@@ -533,6 +534,23 @@ static int find_command(int argc, char **argv)
 	return 0;
 }
 
+/* An option the command does not know: naming the command it belongs to,
+ * when one has it. Returns 2. */
+static int foreign_option(const ctl_cmd_t *c, const char *arg)
+{
+	const char *inl;
+	for (size_t i = 0; i < NCOMMANDS; i++)
+		if (opt_in(commands[i].opts, arg, &inl) != NULL) {
+			fprintf(stderr,
+				"idctl: %s: option '%s' belongs to %s, not %s "
+				"(see idctl %s --help)\n",
+				c->name, arg, commands[i].name, c->name,
+				c->name);
+			return 2;
+		}
+	return ctl_opt_error(c->name, '?', arg);
+}
+
 /* The command's words: its name, its own options (as "--name" and the
  * value as the next word) and arguments; NULL-terminated. */
 typedef struct {
@@ -579,18 +597,13 @@ static int split_args(int argc, char **argv, int at, const ctl_cmd_t *c,
 		}
 		const ctl_optdef_t *d = opt_in(c->opts, a, &inl);
 		const gopt_t *g = d ? NULL : opt_global(a, &inl);
-		if (d == NULL && g == NULL) {
-			char why[160];
-			snprintf(why, sizeof(why), "%s: unknown option '%%s'",
-				 c->name);
-			return ctl_usage(why, a);
-		}
+		if (d == NULL && g == NULL)
+			return foreign_option(c, a);
 		const ctl_optdef_t *def = d ? d : &g->def;
 		const char *v = inl;
 		if (def->value && v == NULL) {
 			if (i + 1 == argc || i + 1 == at)
-				return ctl_usage("option '%s' needs a value",
-						 a);
+				return ctl_opt_error(c->name, ':', a);
 			v = argv[++i];
 		}
 		if (d != NULL && !strcmp(d->name, "help")) {
