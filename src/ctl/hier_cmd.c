@@ -19,19 +19,6 @@
 
 #define DELEGATE_MIRRORS_MAX 64
 
-static int need_control(const ctl_opts_t *o, const char *cmd, const char **sock)
-{
-	*sock = ctl_control_path(o);
-	if (*sock == NULL) {
-		fprintf(stderr,
-			"idctl: %s needs the node's control socket: -C "
-			"PATH or IDNODE_CONTROL\n",
-			cmd);
-		return 2;
-	}
-	return 0;
-}
-
 /* PREFIX or 0.NA/PREFIX: the bare prefix, checked. */
 static const char *delegated_prefix(const char *cmd, const char *arg)
 {
@@ -106,10 +93,7 @@ static int cmd_delegate(ctl_opts_t *o, const deleg_t *d, idn_arena_t *a)
 	const char *prefix = delegated_prefix("delegate", d->prefix);
 	if (prefix == NULL)
 		return 2;
-	const char *sock;
-	int st = need_control(o, "delegate", &sock);
-	if (st)
-		return st;
+	const char *sock = ctl_control_path(o); /* CTL_NEEDS_CONTROL */
 	size_t pl = strlen(prefix);
 	char *id = idn_arena_alloc(a, pl + 6);
 	char *desc = idn_arena_alloc(a, pl + 32);
@@ -194,10 +178,7 @@ static int cmd_undelegate(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
 	const char *prefix = delegated_prefix("undelegate", argv[0]);
 	if (prefix == NULL)
 		return 2;
-	const char *sock;
-	int st = need_control(o, "undelegate", &sock);
-	if (st)
-		return st;
+	const char *sock = ctl_control_path(o); /* CTL_NEEDS_CONTROL */
 	char id[IDN_IDENT_MAX + 8];
 	snprintf(id, sizeof(id), "0.NA/%s", prefix);
 	idn_wr_t w;
@@ -231,10 +212,7 @@ static int cmd_undelegate(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
 static int ctl_json_op(ctl_opts_t *o, const char *cmd, uint32_t op,
 		       const char *arg, idn_arena_t *a, json_t **out)
 {
-	const char *sock;
-	int st = need_control(o, cmd, &sock);
-	if (st)
-		return st;
+	const char *sock = ctl_control_path(o); /* CTL_NEEDS_CONTROL */
 	idn_wr_t w;
 	size_t cap = strlen(arg) + 8;
 	idn_wr_init(&w, idn_arena_alloc(a, cap), cap);
@@ -349,16 +327,29 @@ int ctl_cmd_delegate(ctl_opts_t *o, int argc, char **argv)
 	return rc;
 }
 
-#define ARENA_CMD(name, fn)                                                    \
-	int name(ctl_opts_t *o, int argc, char **argv)                         \
-	{                                                                      \
-		idn_arena_t a;                                                 \
-		idn_arena_init(&a, 0);                                         \
-		int rc = fn(o, argc - 1, argv + 1, &a);                        \
-		idn_arena_free(&a);                                            \
-		return rc;                                                     \
-	}
+int ctl_cmd_undelegate(ctl_opts_t *o, int argc, char **argv)
+{
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	int rc = cmd_undelegate(o, argc - 1, argv + 1, &a);
+	idn_arena_free(&a);
+	return rc;
+}
 
-ARENA_CMD(ctl_cmd_undelegate, cmd_undelegate)
-ARENA_CMD(ctl_cmd_stats, cmd_stats)
-ARENA_CMD(ctl_cmd_cache, cmd_cache)
+int ctl_cmd_stats(ctl_opts_t *o, int argc, char **argv)
+{
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	int rc = cmd_stats(o, argc - 1, argv + 1, &a);
+	idn_arena_free(&a);
+	return rc;
+}
+
+int ctl_cmd_cache(ctl_opts_t *o, int argc, char **argv)
+{
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	int rc = cmd_cache(o, argc - 1, argv + 1, &a);
+	idn_arena_free(&a);
+	return rc;
+}

@@ -1310,12 +1310,6 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 		return 2;
 	}
 	m.file = argv[optind];
-	if (m.sock == NULL) {
-		fprintf(stderr,
-			"idctl: import needs the node's control socket: "
-			"-C PATH or IDNODE_CONTROL\n");
-		return 2;
-	}
 	if (format && strcmp(format, "csv") && strcmp(format, "jsonl") &&
 	    strcmp(format, "json")) {
 		fprintf(stderr,

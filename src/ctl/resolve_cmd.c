@@ -260,7 +260,8 @@ static int site_keys(const ctl_opts_t *o, int transport, const char *where,
 }
 
 /* Maps a GS1 key, Digital Link, OID, Ecode, DOI or Handle URI to the
- * canonical identifier (DESIGN §3), saying which scheme it recognised.
+ * canonical identifier under the prefix given for its scheme (README,
+ * "other identifier schemes"), saying which scheme it recognised.
  * Returns 0, or 2 after a one-line error. */
 static int canonical_id(const ctl_opts_t *o, const char *in, char *out,
 			size_t cap)

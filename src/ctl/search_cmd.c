@@ -237,17 +237,9 @@ int search_main(ctl_opts_t *o, int argc, char **argv)
 				 "");
 	if (q.until && q.since > q.until)
 		return usage_err("--since is later than --until%s", "");
-	if (server) {
-		x.where = server;
-		x.transport = tcp ? IDN_NET_TCP : IDN_NET_UDP;
-	} else if (control) {
-		x.where = control;
-		x.transport = IDN_NET_UNIX;
-	} else {
-		return usage_err("needs -C SOCKET (or IDNODE_CONTROL) or -s "
-				 "HOST:PORT%s",
-				 "");
-	}
+	/* the command table made sure of one or the other */
+	x.where = server ? server : control;
+	x.transport = !server ? IDN_NET_UNIX : tcp ? IDN_NET_TCP : IDN_NET_UDP;
 	idn_arena_init(&x.a, 0);
 	json_t *results = x.json ? json_array() : NULL;
 	char *next = NULL;
@@ -351,8 +343,6 @@ int index_main(ctl_opts_t *o, int argc, char **argv)
 		return index_err("bad type '%s' (1 to 255 printable bytes, "
 				 "not HS_...)",
 				 words[2]);
-	if (control == NULL)
-		return index_err("needs -C SOCKET (or IDNODE_CONTROL)%s", "");
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	uint8_t buf[IDN_HDR_LEN + 512];

@@ -435,10 +435,6 @@ int template_main(ctl_opts_t *o, int argc, char **argv)
 	if (np == 0)
 		return usage_err(
 			"needs put, get, publish, withdraw or delete%s", "");
-	if (x.sock == NULL)
-		return usage_err("needs the node's control socket: -C PATH or "
-				 "IDNODE_CONTROL%s",
-				 "");
 	const char *sub = pos[0];
 	uint32_t ver = 0;
 	int rc;
