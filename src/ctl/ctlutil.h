@@ -1,4 +1,5 @@
-/* Glue shared by idctl's commands: one request, one reply. */
+/* Glue shared by idctl's commands: the one request path (every request
+ * idctl sends goes through ctl_call), reply names and printing. */
 #ifndef IDN_CTL_CTLUTIL_H
 #define IDN_CTL_CTLUTIL_H
 
@@ -11,9 +12,6 @@
 #include "arena.h"
 #include "msg.h"
 #include "wire.h"
-
-/* ---- the request path: every request idctl sends goes through ctl_call ----
- */
 
 /* One request and its replies. on_reply sees each decoded reply (in
  * arena) and returns non-zero to stop reading; rc is the last response
@@ -40,9 +38,9 @@ int ctl_call(int transport, const char *where, int timeout_ms, uint32_t op,
 	     uint32_t flags, const uint8_t *body, size_t blen, ctl_call_t *c);
 
 /* One request whose (last) reply comes back in *out; a truncated UDP
- * answer is asked again over TCP (timeout_ms bounds each). Reports a transport
- * failure on stderr as "idctl: CMD ID via WHERE: ..." and returns 1 (then *out
- * is NULL); else 0. */
+ * answer is asked again over TCP (timeout_ms bounds each). Reports a
+ * transport failure on stderr as "idctl: CMD ID via WHERE: ..." and
+ * returns 1 (then *out is NULL); else 0. */
 int ctl_call_one(int transport, const char *where, int timeout_ms, uint32_t op,
 		 uint32_t flags, const idn_wr_t *body, const char *cmd,
 		 const char *id, idn_arena_t *a, const idn_msg_t **out);
