@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "msg.h"
 #include "net.h"
@@ -56,62 +57,30 @@ static int usage_err(const char *fmt, const char *arg)
 	return 2;
 }
 
-typedef struct {
-	idn_arena_t *a;
-	idn_msg_t m;
-	bool got;
-	int err;
-} grab_t;
-
-static int grab(void *ctx, const idn_env_t *env, const uint8_t *msg, size_t len)
-{
-	(void)env;
-	grab_t *g = ctx;
-	uint8_t *copy = idn_arena_alloc(g->a, len ? len : 1);
-	if (copy == NULL) {
-		g->err = -ENOMEM;
-		return 1;
-	}
-	memcpy(copy, msg, len);
-	if (idn_msg_decode(copy, len, &g->m) != 0) {
-		g->err = IDN_EPROTO;
-		return 1;
-	}
-	g->got = true;
-	return 1;
-}
-
 /* One page: sends q and prints the results; *next gets the next cursor
  * (arena text, "" at the end). Returns the exit status. */
 static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
 		    char **next)
 {
-	size_t cap = IDN_HDR_LEN + 64 + q->type.len + q->data.len +
-		     q->prefix.len + q->cursor.len;
+	size_t cap =
+		64 + q->type.len + q->data.len + q->prefix.len + q->cursor.len;
 	uint8_t *buf = idn_arena_alloc(&x->a, cap);
 	if (buf == NULL)
 		return 1;
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_SEARCH;
-	h.flags = x->pub ? IDN_OF_PUBLIC_ONLY : 0;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, cap);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
 	idn_search_req_encode(&w, q);
-	idn_msg_finish(&w, mk, NULL);
 	if (w.err)
 		return usage_err("request too large%s", "");
-	grab_t g = {.a = &x->a};
-	idn_client_t *cl;
-	int err = idn_client_open(x->transport, x->where, x->timeout_ms, &cl);
-	if (err == 0) {
-		err = idn_client_call(cl, w.buf, w.len, grab, &g);
-		idn_client_close(cl);
-	}
-	if (err == 0)
-		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+	uint32_t flags = x->pub ? IDN_OF_PUBLIC_ONLY : 0;
+	ctl_reply_t g;
+	int err = ctl_request(x->transport, x->where, x->timeout_ms,
+			      IDN_OC_SEARCH, flags, &w, &x->a, &g);
+	if (err == 0 && g.truncated) /* a page too large for UDP */
+		err = ctl_request(IDN_NET_TCP, x->where, x->timeout_ms,
+				  IDN_OC_SEARCH, flags, &w, &x->a, &g);
+	if (err == 0 && !g.got)
+		err = IDN_EPROTO;
 	if (err) {
 		fprintf(stderr, "idctl: search: via %s: %s\n", x->where,
 			idn_strerror(err));
@@ -345,28 +314,17 @@ int index_main(ctl_opts_t *o, int argc, char **argv)
 				 words[2]);
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
-	uint8_t buf[IDN_HDR_LEN + 512];
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_INDEX;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
+	uint8_t buf[512];
 	idn_wr_t w;
 	idn_wr_init(&w, buf, sizeof(buf));
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
 	idn_wr_u32(&w, action);
 	idn_wr_str(&w, type);
-	idn_msg_finish(&w, mk, NULL);
-	grab_t g = {.a = &a};
-	idn_client_t *cl;
-	int err =
-		w.err ? IDN_ETOOLONG
-		      : idn_client_open(IDN_NET_UNIX, control, timeout_ms, &cl);
-	if (err == 0) {
-		err = idn_client_call(cl, w.buf, w.len, grab, &g);
-		idn_client_close(cl);
-	}
-	if (err == 0)
-		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+	ctl_reply_t g;
+	int err = w.err ? IDN_ETOOLONG
+			: ctl_request(IDN_NET_UNIX, control, timeout_ms,
+				      IDN_OC_INDEX, 0, &w, &a, &g);
+	if (err == 0 && !g.got)
+		err = IDN_EPROTO;
 	int rc = 1;
 	if (err) {
 		fprintf(stderr, "idctl: index: via %s: %s\n", control,
