@@ -6,6 +6,7 @@
  * starts (only the envelope's request id is patched per send), so the
  * generator spends its time in sendmmsg/recvmmsg rather than in encoding. */
 #include "bench.h"
+#include "bench_int.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -121,26 +122,6 @@ static const char bench_usage[] =
 	"      --json           print the result as a JSON object\n"
 	"  -h, --help           this text\n";
 
-typedef struct {
-	const char *server;
-	const char *prefix;
-	uint64_t count;
-	double duration;
-	uint32_t inflight;
-	uint32_t threads;
-	uint32_t sockets;
-	bool tcp;
-	bool json;
-	bool recursive;
-	bool dns;
-	double rate; /* requests/s in all; 0: as fast as answers come */
-	uint32_t timeout_ms;
-	uint64_t pool_max;
-	uint64_t seed;
-	struct sockaddr_storage addr;
-	socklen_t addrlen;
-} bench_opts_t;
-
 /* ---- requests encoded up front ---- */
 
 typedef struct {
@@ -244,61 +225,6 @@ static void pool_free(pool_t *p)
 	free(p->buf);
 	free(p->off);
 }
-
-/* ---- latency histogram: log-linear, ~1.6 % resolution ---- */
-
-#define H_SUB_BITS 6
-#define H_SUB (1u << H_SUB_BITS)
-#define H_BUCKETS ((64 - H_SUB_BITS + 1) * H_SUB)
-
-static unsigned hist_index(uint64_t v)
-{
-	if (v < 2 * H_SUB)
-		return (unsigned)v;
-	unsigned e = 63 - (unsigned)__builtin_clzll(v);
-	unsigned shift = e - H_SUB_BITS;
-	return (shift + 1) * H_SUB + (unsigned)(v >> shift) - H_SUB;
-}
-
-/* Midpoint of a bucket, in the unit recorded (ns). */
-static double hist_value(unsigned idx)
-{
-	if (idx < 2 * H_SUB)
-		return idx;
-	unsigned shift = idx / H_SUB - 1;
-	uint64_t low = (uint64_t)(idx % H_SUB + H_SUB) << shift;
-	return (double)low + (double)((uint64_t)1 << shift) / 2.0;
-}
-
-/* ---- per-thread state and results ---- */
-
-#define RC_SLOTS 1024 /* response codes counted individually */
-#define RC_WRONG_ID (-2)
-#define IO_BATCH 64
-
-typedef struct {
-	uint64_t sent;
-	uint64_t received;  /* answers matched to an outstanding request */
-	uint64_t success;   /* rc 1 */
-	uint64_t in_window; /* successes completed before the deadline */
-	uint64_t timeouts;
-	uint64_t late;	    /* answers after their timeout, or unknown ids */
-	uint64_t malformed; /* answers that do not decode */
-	uint64_t truncated; /* UDP answers flagged truncated (retry on TCP) */
-	uint64_t wrong_id;  /* successes naming another identifier */
-	uint64_t rx_bytes;  /* UDP datagrams received, payload bytes */
-	uint64_t rx_dgrams;
-	uint64_t rc[RC_SLOTS];
-	uint64_t rc_other;
-	uint64_t lat_sum, lat_min, lat_max; /* ns */
-	uint64_t hist[H_BUCKETS];
-	/* --rate: how late each request left against the schedule (ns); a
-	 * generator that falls behind sends in bursts */
-	uint64_t lag_hist[H_BUCKETS];
-	uint64_t lag_max;
-	uint64_t preempted;  /* involuntary context switches of the threads */
-	uint64_t start, end; /* ns */
-} stats_t;
 
 typedef struct {
 	uint64_t sent_ns;
@@ -519,11 +445,6 @@ static uint16_t get_u16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
 }
-
-/* DNS answer codes are counted as 1000 + RCODE; NOERROR without an
- * answer (NODATA) as 1016. */
-#define RC_DNS_BASE 1000u
-#define RC_DNS_NODATA (RC_DNS_BASE + 16)
 
 /* One DNS answer (--dns). */
 static void dns_datagram(gen_t *g, const uint8_t *p, size_t len, uint64_t now)
@@ -1018,263 +939,10 @@ static void *gen_main(void *arg)
 	return NULL;
 }
 
-/* ---- results ---- */
-
-static void stats_merge(stats_t *a, const stats_t *b)
-{
-	a->sent += b->sent;
-	a->received += b->received;
-	a->success += b->success;
-	a->in_window += b->in_window;
-	a->timeouts += b->timeouts;
-	a->late += b->late;
-	a->malformed += b->malformed;
-	a->truncated += b->truncated;
-	a->wrong_id += b->wrong_id;
-	a->rx_bytes += b->rx_bytes;
-	a->rx_dgrams += b->rx_dgrams;
-	for (unsigned i = 0; i < RC_SLOTS; i++)
-		a->rc[i] += b->rc[i];
-	a->rc_other += b->rc_other;
-	a->lat_sum += b->lat_sum;
-	if (b->lat_min < a->lat_min)
-		a->lat_min = b->lat_min;
-	if (b->lat_max > a->lat_max)
-		a->lat_max = b->lat_max;
-	for (unsigned i = 0; i < H_BUCKETS; i++) {
-		a->hist[i] += b->hist[i];
-		a->lag_hist[i] += b->lag_hist[i];
-	}
-	if (b->lag_max > a->lag_max)
-		a->lag_max = b->lag_max;
-	a->preempted += b->preempted;
-	if (a->start == 0 || b->start < a->start)
-		a->start = b->start;
-	if (b->end > a->end)
-		a->end = b->end;
-}
-
-/* Quantile q of histogram hist in microseconds (0 when empty). */
-static double hist_percentile_us(const uint64_t *hist, uint64_t max, double q)
-{
-	uint64_t total = 0;
-	for (unsigned i = 0; i < H_BUCKETS; i++)
-		total += hist[i];
-	if (total == 0)
-		return 0;
-	double want = q * (double)total;
-	uint64_t target = (uint64_t)want;
-	if ((double)target < want || target == 0)
-		target++;
-	uint64_t cum = 0;
-	for (unsigned i = 0; i < H_BUCKETS; i++) {
-		cum += hist[i];
-		if (cum >= target)
-			return hist_value(i) / 1000.0;
-	}
-	return (double)max / 1000.0;
-}
-
-/* Latency at quantile q in microseconds (0 when nothing was measured). */
-static double percentile_us(const stats_t *st, double q)
-{
-	return hist_percentile_us(st->hist, st->lat_max, q);
-}
-
-static const char *rc_name(unsigned rc)
-{
-	switch (rc) {
-	case IDN_RC_ERROR:
-		return "error";
-	case IDN_RC_TOO_BUSY:
-		return "server too busy";
-	case IDN_RC_PROTOCOL_ERROR:
-		return "protocol error";
-	case IDN_RC_NOT_SUPPORTED:
-		return "operation not supported";
-	case IDN_RC_NOT_FOUND:
-		return "handle not found";
-	case IDN_RC_INVALID_HANDLE:
-		return "invalid handle";
-	case IDN_RC_VALUES_NOT_FOUND:
-		return "values not found";
-	case IDN_RC_SERVER_NOT_RESP:
-		return "server not responsible";
-	case IDN_RC_SERVICE_REFERRAL:
-		return "service referral";
-	case IDN_RC_PREFIX_REFERRAL:
-		return "prefix referral";
-	case IDN_RC_AUTH_NEEDED:
-		return "authentication needed";
-	default:
-		return rc >= RC_DNS_BASE ? "DNS answer code - 1000 (16: NODATA)"
-					 : "";
-	}
-}
-
-typedef struct {
-	const char *name;
-	double q;
-} pct_t;
-
-static const pct_t pcts[] = {
-	{"p50", 0.50},
-	{"p90", 0.90},
-	{"p99", 0.99},
-	{"p99.9", 0.999},
-};
-
-static void report_text(const bench_opts_t *o, const stats_t *st)
-{
-	double secs = o->duration;
-	double elapsed = (double)(st->end - st->start) / 1e9;
-	uint64_t errors = st->rc_other;
-	for (unsigned i = 0; i < RC_SLOTS; i++)
-		errors += st->rc[i];
-	printf("idctl bench: %s %s, %" PRIu64 " identifiers under %s\n",
-	       o->tcp	? "tcp"
-	       : o->dns ? "dns"
-			: "udp",
-	       o->server, o->count, o->prefix);
-	printf("  %u thread(s) x %u %s, %u in flight each, %.1f s "
-	       "(%.2f s with drain)\n",
-	       o->threads, o->tcp ? 1 : o->sockets,
-	       o->tcp ? "connection" : "socket(s)", o->inflight, secs, elapsed);
-	printf("requests sent       %12" PRIu64 "\n", st->sent);
-	printf("answers received    %12" PRIu64 "\n", st->received);
-	printf("  success (rc 1)    %12" PRIu64 "\n", st->success);
-	printf("  errors            %12" PRIu64 "\n", errors);
-	for (unsigned i = 0; i < RC_SLOTS; i++)
-		if (st->rc[i])
-			printf("    rc %-4u         %12" PRIu64 "  %s\n", i,
-			       st->rc[i], rc_name(i));
-	if (st->rc_other)
-		printf("    rc >= %u       %12" PRIu64 "\n", RC_SLOTS,
-		       st->rc_other);
-	if (st->malformed)
-		printf("  malformed         %12" PRIu64 "\n", st->malformed);
-	if (st->truncated)
-		printf("  truncated (UDP)   %12" PRIu64 "\n", st->truncated);
-	if (st->wrong_id)
-		printf("  wrong identifier  %12" PRIu64 "\n", st->wrong_id);
-	printf("timeouts            %12" PRIu64 "  (> %u ms)\n", st->timeouts,
-	       o->timeout_ms);
-	if (st->late)
-		printf("late answers        %12" PRIu64 "\n", st->late);
-	printf("resolutions/s       %12.0f\n",
-	       secs > 0 ? (double)st->in_window / secs : 0);
-	printf("latency us          ");
-	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-		printf(" %s %.1f ", pcts[i].name, percentile_us(st, pcts[i].q));
-	printf(" max %.1f\n", (double)st->lat_max / 1000.0);
-	if (o->rate > 0) {
-		printf("send lag us         ");
-		for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-			printf(" %s %.1f ", pcts[i].name,
-			       hist_percentile_us(st->lag_hist, st->lag_max,
-						  pcts[i].q));
-		printf(" max %.1f  (behind the --rate schedule)\n",
-		       (double)st->lag_max / 1000.0);
-	}
-	printf("generator preempted %12" PRIu64
-	       "  (involuntary context switches)\n",
-	       st->preempted);
-}
-
-static void report_json(const bench_opts_t *o, const stats_t *st)
-{
-	double secs = o->duration;
-	uint64_t errors = st->rc_other;
-	json_t *rcs = json_object();
-	for (unsigned i = 0; i < RC_SLOTS; i++) {
-		if (!st->rc[i])
-			continue;
-		char k[16];
-		snprintf(k, sizeof(k), "%u", i);
-		json_object_set_new(rcs, k,
-				    json_integer((json_int_t)st->rc[i]));
-		errors += st->rc[i];
-	}
-	if (st->rc_other)
-		json_object_set_new(rcs, "other",
-				    json_integer((json_int_t)st->rc_other));
-	json_t *lat = json_object();
-	for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-		json_object_set_new(lat, pcts[i].name,
-				    json_real(percentile_us(st, pcts[i].q)));
-	json_object_set_new(
-		lat, "mean",
-		json_real(st->received ? (double)st->lat_sum /
-						 (double)st->received / 1000.0
-				       : 0));
-	json_object_set_new(
-		lat, "min",
-		json_real(st->received ? (double)st->lat_min / 1000.0 : 0));
-	json_object_set_new(lat, "max",
-			    json_real((double)st->lat_max / 1000.0));
-
-	json_t *r = json_object();
-	json_object_set_new(r, "transport",
-			    json_string(o->tcp	 ? "tcp"
-					: o->dns ? "dns"
-						 : "udp"));
-	json_object_set_new(r, "rate_limit", json_real(o->rate));
-	json_object_set_new(r, "server", json_string(o->server));
-	json_object_set_new(r, "prefix", json_string(o->prefix));
-	json_object_set_new(r, "count", json_integer((json_int_t)o->count));
-	json_object_set_new(r, "threads", json_integer(o->threads));
-	json_object_set_new(r, "sockets_per_thread",
-			    json_integer(o->tcp ? 1 : o->sockets));
-	json_object_set_new(r, "inflight", json_integer(o->inflight));
-	json_object_set_new(r, "duration_s", json_real(secs));
-	json_object_set_new(r, "elapsed_s",
-			    json_real((double)(st->end - st->start) / 1e9));
-	json_object_set_new(r, "sent", json_integer((json_int_t)st->sent));
-	json_object_set_new(r, "received",
-			    json_integer((json_int_t)st->received));
-	json_object_set_new(r, "success",
-			    json_integer((json_int_t)st->success));
-	json_object_set_new(r, "errors", json_integer((json_int_t)errors));
-	json_object_set_new(r, "errors_by_rc", rcs);
-	json_object_set_new(r, "malformed",
-			    json_integer((json_int_t)st->malformed));
-	json_object_set_new(r, "truncated",
-			    json_integer((json_int_t)st->truncated));
-	json_object_set_new(r, "wrong_id",
-			    json_integer((json_int_t)st->wrong_id));
-	json_object_set_new(r, "timeouts",
-			    json_integer((json_int_t)st->timeouts));
-	json_object_set_new(r, "late", json_integer((json_int_t)st->late));
-	json_object_set_new(
-		r, "datagram_bytes_mean",
-		json_real(st->rx_dgrams
-				  ? (double)st->rx_bytes / (double)st->rx_dgrams
-				  : 0));
-	json_object_set_new(
-		r, "resolutions_per_s",
-		json_real(secs > 0 ? (double)st->in_window / secs : 0));
-	json_object_set_new(r, "latency_us", lat);
-	if (o->rate > 0) {
-		json_t *lag = json_object();
-		for (size_t i = 0; i < sizeof(pcts) / sizeof(pcts[0]); i++)
-			json_object_set_new(
-				lag, pcts[i].name,
-				json_real(hist_percentile_us(
-					st->lag_hist, st->lag_max, pcts[i].q)));
-		json_object_set_new(lag, "max",
-				    json_real((double)st->lag_max / 1000.0));
-		json_object_set_new(r, "send_lag_us", lag);
-	}
-	json_object_set_new(r, "generator_preempted",
-			    json_integer((json_int_t)st->preempted));
-	json_dumpf(r, stdout, JSON_INDENT(2) | JSON_REAL_PRECISION(8));
-	fputc('\n', stdout);
-	json_decref(r);
-}
-
 /* ---- command ---- */
 
-static int bench_parse(int argc, char **argv, bench_opts_t *o)
+static int bench_parse(const ctl_opts_t *g, int argc, char **argv,
+		       bench_opts_t *o)
 {
 	enum {
 		O_SOCKETS = 256,
@@ -1315,6 +983,13 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 	o->timeout_ms = 1000;
 	o->pool_max = 4000000;
 	o->seed = (uint64_t)time(NULL) ^ ((uint64_t)getpid() << 32);
+	/* global options given before the command */
+	if (g->server)
+		o->server = g->server;
+	o->tcp = g->tcp;
+	o->json = g->json;
+	if (g->timeout_ms > 0)
+		o->timeout_ms = (uint32_t)g->timeout_ms;
 	bool have_count = false;
 	uint64_t v;
 	int c;
@@ -1449,10 +1124,10 @@ static int bench_parse(int argc, char **argv, bench_opts_t *o)
 	return 0;
 }
 
-int bench_main(int argc, char **argv)
+int bench_main(ctl_opts_t *gopts, int argc, char **argv)
 {
 	bench_opts_t o;
-	int prc = bench_parse(argc, argv, &o);
+	int prc = bench_parse(gopts, argc, argv, &o);
 	if (prc != 0)
 		return prc > 0 ? 0 : 2;
 
@@ -1511,7 +1186,7 @@ int bench_main(int argc, char **argv)
 				gens[i].err);
 			rc = 1;
 		}
-		stats_merge(total, &gens[i].st);
+		bench_stats_merge(total, &gens[i].st);
 		gen_fini(&gens[i]);
 	}
 	pthread_barrier_destroy(&barrier);
@@ -1524,9 +1199,9 @@ int bench_main(int argc, char **argv)
 	}
 	if (rc == 0) {
 		if (o.json)
-			report_json(&o, total);
+			bench_report_json(&o, total);
 		else
-			report_text(&o, total);
+			bench_report_text(&o, total);
 	}
 	free(total);
 	free(gens);

@@ -16,8 +16,13 @@
 #include <inttypes.h>
 #include <stdint.h>
 
-int bench_populate_main(int argc, char **argv);
-int bench_main(int argc, char **argv);
+#include "cli.h"
+
+/* The command table's handlers (cli.h): -s, --tcp, --json and --timeout
+ * given before `bench` are its defaults; populate takes no global
+ * option. */
+int bench_populate_main(ctl_opts_t *o, int argc, char **argv);
+int bench_main(ctl_opts_t *o, int argc, char **argv);
 
 /* ---- shared by populate.c and bench.c ---- */
 

@@ -61,9 +61,13 @@ static const char cert_usage[] =
 	"Exit status: 0 success, 1 failure or not verified, 2 usage error.\n";
 
 typedef struct {
-	/* node options, passed on when storing */
-	const char *server, *control, *auth, *key, *auth_key, *timeout;
-	bool tcp, json, public_only, no_recursion, verify_chain;
+	ctl_opts_t *g; /* the global options: the node, --auth, --json ... */
+	/* the node options, from g */
+	const char *server, *control, *auth;
+	bool tcp, json, public_only, no_recursion;
+	/* this command's own */
+	const char *key, *auth_key;
+	bool verify_chain;
 	const char *issuer, *subject, *pubkey, *perms, *expires, *not_before,
 		*alg, *store, *signer, *index, *trust_root;
 	const char *pos[4];
@@ -198,53 +202,25 @@ static int fetch(void *ctx, const char *id, idn_arena_t *a,
 
 /* ---- storing through idctl's add ---- */
 
-/* The argv handed back to idctl and the strings it owns: they live until
- * the process exits. */
-static char **kept_argv, *kept_id, *kept_value;
-
-static void free_kept(void)
+/* Stores the value spec (INDEX:TYPE=TOKEN) in record id as idctl's
+ * `--overwrite add ID VALUE` would, through the control socket or, with
+ * --auth, the network (signing with --auth-key, default --key). Takes id
+ * and spec (malloc'd). Returns the exit status. */
+static int store_value(const copts_t *o, char *id, char *spec)
 {
-	free(kept_argv);
-	free(kept_id);
-	free(kept_value);
-}
-
-/* Takes id and value (malloc'd). */
-static char **store_argv(const copts_t *o, const char *argv0, char *id,
-			 char *value, int *argc)
-{
-	char **v = calloc(24, sizeof(*v));
-	if (v == NULL) {
-		free(id);
-		free(value);
-		return NULL;
+	static ctl_opts_t w; /* large: not on the stack */
+	w = *o->g;
+	w.overwrite = true;
+	w.tpl_ref = NULL;
+	if (o->auth) {
+		w.key_file = o->auth_key ? o->auth_key : o->key;
+		w.secret_file = NULL;
 	}
-	kept_argv = v;
-	kept_id = id;
-	kept_value = value;
-	atexit(free_kept);
-	int n = 0;
-	v[n++] = (char *)argv0;
-	const char *pairs[][2] = {
-		{"-s", o->server},
-		{"-C", o->control},
-		{"--timeout", o->timeout},
-		{"--auth", o->auth},
-		{"--key",
-		 o->auth ? (o->auth_key ? o->auth_key : o->key) : NULL}};
-	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++)
-		if (pairs[i][1]) {
-			v[n++] = (char *)pairs[i][0];
-			v[n++] = (char *)pairs[i][1];
-		}
-	if (o->json)
-		v[n++] = "--json";
-	v[n++] = "--overwrite";
-	v[n++] = "add";
-	v[n++] = id;
-	v[n++] = value;
-	*argc = n;
-	return v;
+	char *args[] = {"add", id, spec, NULL};
+	int rc = ctl_run_command(&w, 3, args);
+	free(id);
+	free(spec);
+	return rc;
 }
 
 /* "ID:INDEX" and the token into "INDEX:TYPE=TOKEN" with the record id in
@@ -292,8 +268,7 @@ static int load_key(const char *path, bool pub, const char *what, EVP_PKEY **k)
 
 /* ---- idctl cert issue ---- */
 
-static int cmd_issue(const copts_t *o, const char *argv0, int *nargc,
-		     char ***nargv)
+static int cmd_issue(const copts_t *o)
 {
 	if (!o->issuer || !o->key || !o->subject || !o->pubkey || !o->perms)
 		return usage_err("cert issue needs --issuer, --key, --subject, "
@@ -362,8 +337,7 @@ static int cmd_issue(const copts_t *o, const char *argv0, int *nargc,
 		rc = usage_err("bad --store '%s': expected ID:INDEX", o->store);
 		goto out;
 	}
-	*nargv = store_argv(o, argv0, id, spec, nargc);
-	rc = *nargv ? -1 : 1;
+	rc = store_value(o, id, spec);
 out:
 	free(iss);
 	free(sub);
@@ -376,8 +350,7 @@ out:
 
 /* ---- idctl sign ---- */
 
-static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
-		    char ***nargv)
+static int cmd_sign(const copts_t *o)
 {
 	if (o->npos != 2)
 		return usage_err("sign needs exactly one identifier%s", "");
@@ -443,8 +416,6 @@ static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
 	free(where);
 	if (spec == NULL)
 		goto out;
-	*nargv = store_argv(o, argv0, rid, spec, nargc);
-	rc = *nargv ? -1 : 1;
 	uint32_t signed_n = 0;
 	for (uint32_t i = 0; i < n; i++)
 		if (vals[i].index != index &&
@@ -455,6 +426,7 @@ static int cmd_sign(const copts_t *o, const char *argv0, int *nargc,
 	if (!o->json)
 		fprintf(stderr, "signed %u value%s of %s as %s\n", signed_n,
 			signed_n == 1 ? "" : "s", id, signer);
+	rc = store_value(o, rid, spec);
 out:
 	free(signer);
 	free(tok);
@@ -559,149 +531,96 @@ out:
 	return rc;
 }
 
-/* ---- dispatch ---- */
+/* ---- the command table's handlers ---- */
 
-static int cert_main(int argc, char **argv, int *nargc, char ***nargv)
+const ctl_optdef_t cert_opts[] = {
+	{"issuer", 0, true},	 {"subject", 0, true},
+	{"pubkey", 0, true},	 {"perms", 0, true},
+	{"expires", 0, true},	 {"not-before", 0, true},
+	{"alg", 0, true},	 {"store", 0, true},
+	{"signer", 0, true},	 {"index", 0, true},
+	{"trust-root", 0, true}, {"auth-key", 0, true},
+	{"key", 0, true},	 {"verify-chain", 0, false},
+	{"help", 'h', false},	 {NULL, 0, false},
+};
+
+/* Reads the command's own options and arguments (pos[0] the command). */
+static int cert_args(ctl_opts_t *g, int argc, char **argv, copts_t *o)
 {
-	copts_t o = {0};
-	o.timeout_ms = 3000;
+	*o = (copts_t){.g = g,
+		       .server = g->server,
+		       .control = g->control,
+		       .auth = g->auth,
+		       .tcp = g->tcp,
+		       .json = g->json,
+		       .public_only = g->public_only,
+		       .no_recursion = g->no_recursion,
+		       .key = g->key_file,
+		       .timeout_ms = ctl_timeout(g, CTL_TIMEOUT_MS)};
 	struct {
 		const char *name;
 		const char **dst;
 	} valued[] = {
-		{"-s", &o.server},
-		{"--server", &o.server},
-		{"-C", &o.control},
-		{"--control", &o.control},
-		{"--auth", &o.auth},
-		{"--key", &o.key},
-		{"--auth-key", &o.auth_key},
-		{"--timeout", &o.timeout},
-		{"--issuer", &o.issuer},
-		{"--subject", &o.subject},
-		{"--pubkey", &o.pubkey},
-		{"--perms", &o.perms},
-		{"--expires", &o.expires},
-		{"--not-before", &o.not_before},
-		{"--alg", &o.alg},
-		{"--store", &o.store},
-		{"--signer", &o.signer},
-		{"--index", &o.index},
-		{"--trust-root", &o.trust_root},
+		{"--key", &o->key},
+		{"--auth-key", &o->auth_key},
+		{"--issuer", &o->issuer},
+		{"--subject", &o->subject},
+		{"--pubkey", &o->pubkey},
+		{"--perms", &o->perms},
+		{"--expires", &o->expires},
+		{"--not-before", &o->not_before},
+		{"--alg", &o->alg},
+		{"--store", &o->store},
+		{"--signer", &o->signer},
+		{"--index", &o->index},
+		{"--trust-root", &o->trust_root},
 	};
-	struct {
-		const char *name;
-		bool *dst;
-	} flags[] = {{"--tcp", &o.tcp},
-		     {"--json", &o.json},
-		     {"--public", &o.public_only},
-		     {"--no-recursion", &o.no_recursion},
-		     {"--verify-chain", &o.verify_chain}};
+	o->pos[o->npos++] = argv[0];
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
 		bool known = false;
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		if (!strcmp(a, "--help")) {
 			fputs(cert_usage, stdout);
 			return 0;
+		}
+		if (!strcmp(a, "--verify-chain")) {
+			o->verify_chain = true;
+			continue;
 		}
 		for (size_t k = 0;
 		     k < sizeof(valued) / sizeof(valued[0]) && !known; k++)
 			if (!strcmp(a, valued[k].name)) {
-				if (i + 1 >= argc)
-					return usage_err(
-						"option '%s' needs a value", a);
 				*valued[k].dst = argv[++i];
-				known = true;
-			}
-		for (size_t k = 0;
-		     k < sizeof(flags) / sizeof(flags[0]) && !known; k++)
-			if (!strcmp(a, flags[k].name)) {
-				*flags[k].dst = true;
 				known = true;
 			}
 		if (known)
 			continue;
-		if (a[0] == '-' && a[1] != 0)
-			return usage_err("unknown option '%s'", a);
-		if (o.npos == 4)
+		if (o->npos == 4)
 			return usage_err("too many arguments%s", "");
-		o.pos[o.npos++] = a;
+		o->pos[o->npos++] = a;
 	}
-	if (o.timeout) {
-		char *end;
-		long v = strtol(o.timeout, &end, 10);
-		if (end == o.timeout || *end || v <= 0 || v > 3600000)
-			return usage_err("bad --timeout '%s'", o.timeout);
-		o.timeout_ms = (int)v;
-	}
-	if (o.auth &&
-	    (o.server == NULL || (o.key == NULL && o.auth_key == NULL)))
+	if (o->auth &&
+	    (o->server == NULL || (o->key == NULL && o->auth_key == NULL)))
 		return usage_err("--auth needs -s HOST:PORT and a key%s", "");
-	const char *cmd = o.pos[0];
-	if (!strcmp(cmd, "resolve"))
-		return cmd_verify(&o);
-	if (!strcmp(cmd, "sign"))
-		return cmd_sign(&o, argv[0], nargc, nargv);
-	if (o.npos < 2 || strcmp(o.pos[1], "issue"))
-		return usage_err("cert wants the subcommand issue%s", "");
-	return cmd_issue(&o, argv[0], nargc, nargv);
+	return -1;
 }
 
-int cert_dispatch(int argc, char **argv, int *next_argc, char ***next_argv)
+int cert_main(ctl_opts_t *g, int argc, char **argv)
 {
-	/* options of idctl and of these commands that take a value */
-	static const char *const valued[] = {"-s",
-					     "-C",
-					     "--server",
-					     "--control",
-					     "--timeout",
-					     "--type",
-					     "--index",
-					     "--auth",
-					     "--key",
-					     "--out",
-					     "--bits",
-					     "--to",
-					     "--mirror",
-					     "--ttl",
-					     "--template",
-					     "--issuer",
-					     "--subject",
-					     "--pubkey",
-					     "--perms",
-					     "--expires",
-					     "--not-before",
-					     "--alg",
-					     "--store",
-					     "--signer",
-					     "--trust-root",
-					     "--auth-key",
-					     "--gs1-prefix",
-					     "--oid-prefix",
-					     "--ecode-prefix",
-					     NULL};
-	*next_argv = NULL;
-	const char *cmd = NULL;
-	bool chain = false;
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (!strcmp(a, "--verify-chain"))
-			chain = true;
-		if (a[0] != '-' || !strcmp(a, "-")) {
-			if (cmd == NULL)
-				cmd = a;
-			continue;
-		}
-		for (int k = 0; valued[k]; k++)
-			if (!strcmp(a, valued[k])) {
-				i++;
-				break;
-			}
-	}
-	if (cmd == NULL)
-		return -1;
-	if (strcmp(cmd, "cert") && strcmp(cmd, "sign") &&
-	    !(chain && !strcmp(cmd, "resolve")))
-		return -1;
-	return cert_main(argc, argv, next_argc, next_argv);
+	copts_t o;
+	int rc = cert_args(g, argc, argv, &o);
+	if (rc >= 0)
+		return rc;
+	if (!strcmp(o.pos[0], "sign"))
+		return cmd_sign(&o);
+	if (o.npos < 2 || strcmp(o.pos[1], "issue"))
+		return usage_err("cert wants the subcommand issue%s", "");
+	return cmd_issue(&o);
+}
+
+int cert_verify_main(ctl_opts_t *g, int argc, char **argv)
+{
+	copts_t o;
+	int rc = cert_args(g, argc, argv, &o);
+	return rc >= 0 ? rc : cmd_verify(&o);
 }

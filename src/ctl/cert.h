@@ -3,13 +3,17 @@
 #ifndef IDN_CTL_CERT_H
 #define IDN_CTL_CERT_H
 
-/* Runs the command of argv when it is `cert`, `sign`, or `resolve` with
- * --verify-chain, and returns the exit status. Returns -1 when the
- * command is something else (*next_argv NULL), and also -1 with
- * *next_argc / *next_argv set when the token is to be stored: the caller
- * then runs that argv (an `idctl --overwrite add ID INDEX:TYPE=TOKEN`
- * with the same node options) as if it had been given. The new argv lives
- * until the process exits. */
-int cert_dispatch(int argc, char **argv, int *next_argc, char ***next_argv);
+#include "cli.h"
+
+/* idctl cert issue and idctl sign (argv[0] "cert" or "sign"), and idctl
+ * resolve ID --verify-chain (cert_verify_main, argv[0] "resolve"): the
+ * command table's handlers (cli.h). argv holds the command's own options
+ * (cert_opts) and arguments; the node, --auth, --json, --public and
+ * --timeout come from o. A token to store goes to the node as an
+ * `idctl --overwrite add ID INDEX:TYPE=TOKEN` with the same options.
+ * Return the exit status. */
+extern const ctl_optdef_t cert_opts[];
+int cert_main(ctl_opts_t *o, int argc, char **argv);
+int cert_verify_main(ctl_opts_t *o, int argc, char **argv);
 
 #endif

@@ -1,4 +1,5 @@
-/* Glue shared by idctl's commands: one request, one reply. */
+/* Glue shared by idctl's commands: the one request path (every request
+ * idctl sends goes through ctl_call), reply names and printing. */
 #ifndef IDN_CTL_CTLUTIL_H
 #define IDN_CTL_CTLUTIL_H
 
@@ -6,9 +7,54 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "arena.h"
 #include "msg.h"
 #include "wire.h"
+
+/* One request and its replies. on_reply sees each decoded reply (in
+ * arena) and returns non-zero to stop reading; rc is the last response
+ * code; truncated: a UDP answer came truncated (nothing decoded). */
+typedef struct {
+	idn_arena_t *arena;
+	int (*on_reply)(void *ctx, const idn_env_t *env, const idn_msg_t *m);
+	void *ctx;
+	int rc;
+	bool truncated;
+	int err;
+	uint32_t session; /* envelope session id to send (challenge answers) */
+} ctl_call_t;
+
+/* The reply callback of idn_client_call / idn_session_call behind
+ * ctl_call (ctx a ctl_call_t), for callers that open their own session. */
+int ctl_reply_cb(void *ctx, const idn_env_t *env, const uint8_t *msg,
+		 size_t len);
+
+/* Sends op (flags, body) to where over transport (IDN_NET_*) and feeds
+ * the replies to c. Returns 0, -ENOMEM, a transport error or IDN_EPROTO
+ * (a reply that is not a message). */
+int ctl_call(int transport, const char *where, int timeout_ms, uint32_t op,
+	     uint32_t flags, const uint8_t *body, size_t blen, ctl_call_t *c);
+
+/* One request whose (last) reply comes back in *out; a truncated UDP
+ * answer is asked again over TCP (timeout_ms bounds each). Reports a
+ * transport failure on stderr as "idctl: CMD ID via WHERE: ..." and
+ * returns 1 (then *out is NULL); else 0. */
+int ctl_call_one(int transport, const char *where, int timeout_ms, uint32_t op,
+		 uint32_t flags, const idn_wr_t *body, const char *cmd,
+		 const char *id, idn_arena_t *a, const idn_msg_t **out);
+
+/* The name of a response code ("identifier not found"). */
+const char *ctl_rc_name(int rc);
+
+/* "idctl: WHAT ID: NAME (rc N): TEXT" on stderr, TEXT the error reply's
+ * message when m holds one. */
+void ctl_print_failure(const char *what, const char *id, const idn_msg_t *m,
+		       int rc);
+
+/* Prints root indented, in insertion order, on stdout. */
+void ctl_print_json(json_t *root);
 
 /* The reply to ctl_request: m is decoded from a copy in the arena given
  * (valid until the arena is reset). got: a reply was decoded; truncated:

@@ -184,42 +184,29 @@ static int send_resolve(ctl_conn_t *c, uint8_t *buf, const char *id,
 	return ctl_send(c, w.buf, w.len);
 }
 
-int export_main(int argc, char **argv)
+/* export's own options; -C and --timeout are global (cli.h) */
+const ctl_optdef_t export_opts[] = {
+	{"out", 'o', true},
+	{"help", 'h', false},
+	{NULL, 0, false},
+};
+
+int export_main(ctl_opts_t *o, int argc, char **argv)
 {
-	enum { O_TIMEOUT = 256 };
 	static const struct option lopts[] = {
-		{"control", required_argument, NULL, 'C'},
 		{"out", required_argument, NULL, 'o'},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *sock = getenv("IDNODE_CONTROL"), *out_path = NULL;
-	int timeout_ms = 60000, c;
-	optind = 1;
+	const char *sock = ctl_control_path(o), *out_path = NULL;
+	int timeout_ms = ctl_timeout(o, 60000), c;
+	optind = 0; /* a fresh scan: argv[0] is the command name */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":C:o:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":o:h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'C':
-			sock = optarg;
-			break;
 		case 'o':
 			out_path = optarg;
 			break;
-		case O_TIMEOUT: {
-			char *end;
-			errno = 0;
-			long x = strtol(optarg, &end, 10);
-			if (*end || errno || x < 1 || x > 100000000) {
-				fprintf(stderr,
-					"idctl: export: bad --timeout "
-					"'%s'\n",
-					optarg);
-				return 2;
-			}
-			timeout_ms = (int)x;
-			break;
-		}
 		case 'h':
 			fputs(export_usage, stdout);
 			return 0;
@@ -227,18 +214,12 @@ int export_main(int argc, char **argv)
 			return ctl_opt_error("export", c, argv[optind - 1]);
 		}
 	}
-	if (argc - optind != 2) {
+	if (argc - optind != 1) {
 		fprintf(stderr, "idctl: export needs exactly one PREFIX (see "
 				"idctl export --help)\n");
 		return 2;
 	}
-	const char *prefix = argv[optind + 1];
-	if (sock == NULL) {
-		fprintf(stderr,
-			"idctl: export needs the node's control socket: "
-			"-C PATH or IDNODE_CONTROL\n");
-		return 2;
-	}
+	const char *prefix = argv[optind];
 	int status = 1;
 	ctl_conn_t conn = {-1, NULL, 0};
 	idlist_t l = {NULL, 0, 0, 0};

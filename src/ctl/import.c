@@ -153,32 +153,12 @@ const char *import_rc_name(uint32_t rc)
 	}
 }
 
-/* ---- dispatch from idctl's main ---- */
-
-int import_dispatch(int argc, char **argv)
-{
-	/* idctl's options that take a separate value */
-	static const char *const valued[] = {
-		"-s",	  "-C",	     "--server", "--control", "--timeout",
-		"--type", "--index", "--auth",	 "--key",     "--out",
-		"--bits", "--to",    "--mirror", "--ttl",     NULL};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-' || !strcmp(a, "-")) {
-			if (!strcmp(a, "import"))
-				return import_main(argc, argv);
-			if (!strcmp(a, "export"))
-				return export_main(argc, argv);
-			return -1;
-		}
-		for (int k = 0; valued[k]; k++)
-			if (!strcmp(a, valued[k])) {
-				i++;
-				break;
-			}
-	}
-	return -1;
-}
+/* import's own options; -C, --timeout and --json are global (cli.h) */
+const ctl_optdef_t import_opts[] = {
+	{"format", 0, true},  {"resume", 0, false},  {"rejects", 0, true},
+	{"batch", 0, true},   {"pipeline", 0, true}, {"quiet", 0, false},
+	{"help", 'h', false}, {NULL, 0, false},
+};
 
 /* ---- the import ---- */
 
@@ -1193,7 +1173,7 @@ out:
 	return rc;
 }
 
-int import_main(int argc, char **argv)
+int import_main(ctl_opts_t *o, int argc, char **argv)
 {
 	enum {
 		O_FORMAT = 256,
@@ -1201,39 +1181,32 @@ int import_main(int argc, char **argv)
 		O_REJECTS,
 		O_BATCH,
 		O_PIPELINE,
-		O_TIMEOUT,
-		O_QUIET,
-		O_JSON
+		O_QUIET
 	};
 	static const struct option lopts[] = {
-		{"control", required_argument, NULL, 'C'},
 		{"format", required_argument, NULL, O_FORMAT},
 		{"resume", no_argument, NULL, O_RESUME},
 		{"rejects", required_argument, NULL, O_REJECTS},
 		{"batch", required_argument, NULL, O_BATCH},
 		{"pipeline", required_argument, NULL, O_PIPELINE},
-		{"timeout", required_argument, NULL, O_TIMEOUT},
 		{"quiet", no_argument, NULL, O_QUIET},
-		{"json", no_argument, NULL, O_JSON},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	static imp_t m; /* large; zeroed */
 	const char *format = NULL;
-	m.sock = getenv("IDNODE_CONTROL");
-	m.timeout_ms = 60000;
+	m.sock = ctl_control_path(o);
+	m.timeout_ms = ctl_timeout(o, 60000);
+	m.json = o->json;
 	m.batch_max = 4096;
 	m.pipeline = 16;
 	int c;
 	long x;
 	char *end;
-	optind = 1;
+	optind = 0; /* a fresh scan: argv[0] is the command name */
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":C:h", lopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":h", lopts, NULL)) != -1) {
 		switch (c) {
-		case 'C':
-			m.sock = optarg;
-			break;
 		case O_FORMAT:
 			format = optarg;
 			break;
@@ -1246,12 +1219,8 @@ int import_main(int argc, char **argv)
 		case O_QUIET:
 			m.quiet = true;
 			break;
-		case O_JSON:
-			m.json = true;
-			break;
 		case O_BATCH:
 		case O_PIPELINE:
-		case O_TIMEOUT:
 			errno = 0;
 			x = strtol(optarg, &end, 10);
 			if (*end || errno || x < 1 ||
@@ -1261,17 +1230,13 @@ int import_main(int argc, char **argv)
 					"idctl: import: bad value '%s' "
 					"for --%s (see idctl import --help)\n",
 					optarg,
-					c == O_BATCH	  ? "batch"
-					: c == O_PIPELINE ? "pipeline"
-							  : "timeout");
+					c == O_BATCH ? "batch" : "pipeline");
 				return 2;
 			}
 			if (c == O_BATCH)
 				m.batch_max = (uint32_t)x;
-			else if (c == O_PIPELINE)
-				m.pipeline = (int)x;
 			else
-				m.timeout_ms = (int)x;
+				m.pipeline = (int)x;
 			break;
 		case 'h':
 			fputs(import_usage, stdout);
@@ -1280,19 +1245,12 @@ int import_main(int argc, char **argv)
 			return ctl_opt_error("import", c, argv[optind - 1]);
 		}
 	}
-	/* positional: "import" FILE */
-	if (argc - optind != 2) {
+	if (argc - optind != 1) {
 		fprintf(stderr, "idctl: import needs exactly one FILE (- for "
 				"stdin) (see idctl import --help)\n");
 		return 2;
 	}
-	m.file = argv[optind + 1];
-	if (m.sock == NULL) {
-		fprintf(stderr,
-			"idctl: import needs the node's control socket: "
-			"-C PATH or IDNODE_CONTROL\n");
-		return 2;
-	}
+	m.file = argv[optind];
 	if (format && strcmp(format, "csv") && strcmp(format, "jsonl") &&
 	    strcmp(format, "json")) {
 		fprintf(stderr,

@@ -9,19 +9,20 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "cli.h"
 #include "msg.h"
 
 /* The bulk create op (IDN_OC_BULK_CREATE, control socket): u32 count +
  * count times (identifier, u32 nvalues, values) in; u32 count + one u32
  * response code per record out. */
 
-/* Runs `idctl ... import|export ...` when that is the command of argv
- * (the first argument that is neither an option nor an option's value);
- * returns the exit status, or -1 when the command is something else. */
-int import_dispatch(int argc, char **argv);
-
-int import_main(int argc, char **argv);
-int export_main(int argc, char **argv);
+/* idctl import FILE and idctl export PREFIX (the command table's
+ * handlers, cli.h): argv holds the command's name and its own options
+ * (import_opts, export_opts); the control socket, --timeout (default 60 s)
+ * and --json come from o. Return the exit status. */
+extern const ctl_optdef_t import_opts[], export_opts[];
+int import_main(ctl_opts_t *o, int argc, char **argv);
+int export_main(ctl_opts_t *o, int argc, char **argv);
 
 /* ---- JSON (import_json.c) ---- */
 

@@ -137,8 +137,9 @@ static void print_populate(bool json, const char *prefix, uint64_t count,
 	       st->records, st->bytes_used, per);
 }
 
-int bench_populate_main(int argc, char **argv)
+int bench_populate_main(ctl_opts_t *o, int argc, char **argv)
 {
+	(void)o;
 	static const struct option opts[] = {
 		{"data", required_argument, NULL, 'd'},
 		{"prefix", required_argument, NULL, 'p'},

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "arena.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "msg.h"
 #include "net.h"
@@ -56,62 +57,30 @@ static int usage_err(const char *fmt, const char *arg)
 	return 2;
 }
 
-typedef struct {
-	idn_arena_t *a;
-	idn_msg_t m;
-	bool got;
-	int err;
-} grab_t;
-
-static int grab(void *ctx, const idn_env_t *env, const uint8_t *msg, size_t len)
-{
-	(void)env;
-	grab_t *g = ctx;
-	uint8_t *copy = idn_arena_alloc(g->a, len ? len : 1);
-	if (copy == NULL) {
-		g->err = -ENOMEM;
-		return 1;
-	}
-	memcpy(copy, msg, len);
-	if (idn_msg_decode(copy, len, &g->m) != 0) {
-		g->err = IDN_EPROTO;
-		return 1;
-	}
-	g->got = true;
-	return 1;
-}
-
 /* One page: sends q and prints the results; *next gets the next cursor
  * (arena text, "" at the end). Returns the exit status. */
 static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
 		    char **next)
 {
-	size_t cap = IDN_HDR_LEN + 64 + q->type.len + q->data.len +
-		     q->prefix.len + q->cursor.len;
+	size_t cap =
+		64 + q->type.len + q->data.len + q->prefix.len + q->cursor.len;
 	uint8_t *buf = idn_arena_alloc(&x->a, cap);
 	if (buf == NULL)
 		return 1;
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_SEARCH;
-	h.flags = x->pub ? IDN_OF_PUBLIC_ONLY : 0;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, cap);
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
 	idn_search_req_encode(&w, q);
-	idn_msg_finish(&w, mk, NULL);
 	if (w.err)
 		return usage_err("request too large%s", "");
-	grab_t g = {.a = &x->a};
-	idn_client_t *cl;
-	int err = idn_client_open(x->transport, x->where, x->timeout_ms, &cl);
-	if (err == 0) {
-		err = idn_client_call(cl, w.buf, w.len, grab, &g);
-		idn_client_close(cl);
-	}
-	if (err == 0)
-		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+	uint32_t flags = x->pub ? IDN_OF_PUBLIC_ONLY : 0;
+	ctl_reply_t g;
+	int err = ctl_request(x->transport, x->where, x->timeout_ms,
+			      IDN_OC_SEARCH, flags, &w, &x->a, &g);
+	if (err == 0 && g.truncated) /* a page too large for UDP */
+		err = ctl_request(IDN_NET_TCP, x->where, x->timeout_ms,
+				  IDN_OC_SEARCH, flags, &w, &x->a, &g);
+	if (err == 0 && !g.got)
+		err = IDN_EPROTO;
 	if (err) {
 		fprintf(stderr, "idctl: search: via %s: %s\n", x->where,
 			idn_strerror(err));
@@ -162,11 +131,20 @@ static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
 	return 0;
 }
 
-static int search_main(int argc, char **argv)
+const ctl_optdef_t search_opts[] = {
+	{"type", 0, true},   {"data", 0, true},	 {"prefix", 0, true},
+	{"since", 0, true},  {"until", 0, true}, {"page-size", 0, true},
+	{"cursor", 0, true}, {"all", 0, false},	 {"help", 'h', false},
+	{NULL, 0, false},
+};
+
+int search_main(ctl_opts_t *o, int argc, char **argv)
 {
-	sctx_t x = {NULL, IDN_NET_UDP, 5000, false, false, false, {0}};
-	const char *control = getenv("IDNODE_CONTROL"), *server = NULL;
-	bool tcp = false, seen = false;
+	sctx_t x = {NULL,    IDN_NET_UDP, ctl_timeout(o, 5000),
+		    o->json, false,	  o->public_only,
+		    {0}};
+	const char *control = ctl_control_path(o), *server = o->server;
+	bool tcp = o->tcp;
 	idn_search_req_t q = {0};
 	const char *cursor = "";
 	for (int i = 1; i < argc; i++) {
@@ -176,18 +154,8 @@ static int search_main(int argc, char **argv)
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(search_usage, stdout);
 			return 0;
-		} else if (!strcmp(a, "--json")) {
-			x.json = true;
 		} else if (!strcmp(a, "--all")) {
 			x.all = true;
-		} else if (!strcmp(a, "--public")) {
-			x.pub = true;
-		} else if (!strcmp(a, "--tcp")) {
-			tcp = true;
-		} else if (OPT("-C") || OPT("--control")) {
-			control = v;
-		} else if (OPT("-s") || OPT("--server")) {
-			server = v;
 		} else if (OPT("--type")) {
 			q.type = idn_bytes_str(v);
 		} else if (OPT("--data")) {
@@ -217,16 +185,10 @@ static int search_main(int argc, char **argv)
 			q.page = (uint32_t)n;
 		} else if (OPT("--cursor")) {
 			cursor = v;
-		} else if (OPT("--timeout")) {
-			x.timeout_ms = atoi(v);
-			if (x.timeout_ms <= 0)
-				return usage_err("bad --timeout '%s'", v);
 		} else if (a[0] == '-') {
 			return usage_err("unknown option or missing value "
 					 "'%s'",
 					 a);
-		} else if (!seen) {
-			seen = true; /* "search" itself */
 		} else {
 			return usage_err("unexpected argument '%s'", a);
 		}
@@ -244,17 +206,9 @@ static int search_main(int argc, char **argv)
 				 "");
 	if (q.until && q.since > q.until)
 		return usage_err("--since is later than --until%s", "");
-	if (server) {
-		x.where = server;
-		x.transport = tcp ? IDN_NET_TCP : IDN_NET_UDP;
-	} else if (control) {
-		x.where = control;
-		x.transport = IDN_NET_UNIX;
-	} else {
-		return usage_err("needs -C SOCKET (or IDNODE_CONTROL) or -s "
-				 "HOST:PORT%s",
-				 "");
-	}
+	/* the command table made sure of one or the other */
+	x.where = server ? server : control;
+	x.transport = !server ? IDN_NET_UNIX : tcp ? IDN_NET_TCP : IDN_NET_UDP;
 	idn_arena_init(&x.a, 0);
 	json_t *results = x.json ? json_array() : NULL;
 	char *next = NULL;
@@ -313,28 +267,24 @@ static int index_err(const char *fmt, const char *arg)
 	return 2;
 }
 
-static int index_main(int argc, char **argv)
+const ctl_optdef_t index_opts[] = {
+	{"created", 0, false},
+	{"help", 'h', false},
+	{NULL, 0, false},
+};
+
+int index_main(ctl_opts_t *o, int argc, char **argv)
 {
-	const char *control = getenv("IDNODE_CONTROL");
-	const char *words[3] = {NULL, NULL, NULL};
-	int nw = 0, timeout_ms = 600000; /* add may index many records */
-	bool json = false;
+	const char *control = ctl_control_path(o);
+	const char *words[3] = {"index", NULL, NULL};
+	/* add may index many records */
+	int nw = 1, timeout_ms = ctl_timeout(o, 600000);
+	bool json = o->json;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		const char *v = i + 1 < argc ? argv[i + 1] : NULL;
 		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
 			fputs(index_usage, stdout);
 			return 0;
-		} else if (!strcmp(a, "--json")) {
-			json = true;
-		} else if ((!strcmp(a, "-C") || !strcmp(a, "--control")) && v) {
-			control = v;
-			i++;
-		} else if (!strcmp(a, "--timeout") && v) {
-			timeout_ms = atoi(v);
-			i++;
-			if (timeout_ms <= 0)
-				return index_err("bad --timeout '%s'", v);
 		} else if (!strcmp(a, "--created") && nw < 3) {
 			words[nw++] = ""; /* the empty type */
 		} else if (a[0] == '-' && a[1]) {
@@ -362,32 +312,19 @@ static int index_main(int argc, char **argv)
 		return index_err("bad type '%s' (1 to 255 printable bytes, "
 				 "not HS_...)",
 				 words[2]);
-	if (control == NULL)
-		return index_err("needs -C SOCKET (or IDNODE_CONTROL)%s", "");
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
-	uint8_t buf[IDN_HDR_LEN + 512];
-	idn_hdr_t h = {0};
-	h.op = IDN_OC_INDEX;
-	h.serial = 0xffff;
-	h.expiry = (uint32_t)time(NULL) + 3600;
+	uint8_t buf[512];
 	idn_wr_t w;
 	idn_wr_init(&w, buf, sizeof(buf));
-	idn_msg_mark_t mk = idn_msg_start(&w, NULL, &h);
 	idn_wr_u32(&w, action);
 	idn_wr_str(&w, type);
-	idn_msg_finish(&w, mk, NULL);
-	grab_t g = {.a = &a};
-	idn_client_t *cl;
-	int err =
-		w.err ? IDN_ETOOLONG
-		      : idn_client_open(IDN_NET_UNIX, control, timeout_ms, &cl);
-	if (err == 0) {
-		err = idn_client_call(cl, w.buf, w.len, grab, &g);
-		idn_client_close(cl);
-	}
-	if (err == 0)
-		err = g.err ? g.err : g.got ? 0 : IDN_EPROTO;
+	ctl_reply_t g;
+	int err = w.err ? IDN_ETOOLONG
+			: ctl_request(IDN_NET_UNIX, control, timeout_ms,
+				      IDN_OC_INDEX, 0, &w, &a, &g);
+	if (err == 0 && !g.got)
+		err = IDN_EPROTO;
 	int rc = 1;
 	if (err) {
 		fprintf(stderr, "idctl: index: via %s: %s\n", control,
@@ -442,27 +379,4 @@ static int index_main(int argc, char **argv)
 out:
 	idn_arena_free(&a);
 	return rc;
-}
-
-int search_dispatch(int argc, char **argv)
-{
-	static const char *const valued[] = {
-		"-s",	    "-C",	"--server", "--control", "--timeout",
-		"--type",   "--index",	"--auth",   "--key",	 "--out",
-		"--bits",   "--to",	"--mirror", "--ttl",	 "--template",
-		"--data",   "--prefix", "--since",  "--until",	 "--page-size",
-		"--cursor", NULL};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-' || !strcmp(a, "-"))
-			return !strcmp(a, "search")  ? search_main(argc, argv)
-			       : !strcmp(a, "index") ? index_main(argc, argv)
-						     : -1;
-		for (int k = 0; valued[k]; k++)
-			if (!strcmp(a, valued[k])) {
-				i++;
-				break;
-			}
-	}
-	return -1;
 }

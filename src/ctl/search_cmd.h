@@ -3,10 +3,14 @@
 #ifndef IDN_CTL_SEARCH_CMD_H
 #define IDN_CTL_SEARCH_CMD_H
 
-/* Runs `idctl ... search ...` or `idctl ... index ...` (the declared
- * types of the search index) when that is the command of argv (the first
- * argument that is neither an option nor an option's value); returns the
- * exit status, or -1 when the command is something else. */
-int search_dispatch(int argc, char **argv);
+#include "cli.h"
+
+/* idctl search and idctl index (the declared types of the search index):
+ * the command table's handlers (cli.h). argv holds the command's name and
+ * its own options (search_opts, index_opts); the node, --timeout, --json
+ * and --public come from o. Return the exit status. */
+extern const ctl_optdef_t search_opts[], index_opts[];
+int search_main(ctl_opts_t *o, int argc, char **argv);
+int index_main(ctl_opts_t *o, int argc, char **argv);
 
 #endif

@@ -148,6 +148,20 @@ static int fetch(tctx_t *x, const char *id, uint32_t version, idn_value_t **v,
 	return 0;
 }
 
+/* add-or-create-or-modify: the op to try after sent was answered rc, or
+ * 0. Each op follows only an earlier one, so the chain ends after at
+ * most three requests whatever the node answers (a MODIFY is never
+ * retried). */
+static uint32_t store_next_op(uint32_t sent, uint32_t rc)
+{
+	if (sent == IDN_OC_ADD_VALUE && rc == IDN_RC_NOT_FOUND)
+		return IDN_OC_CREATE;
+	if ((sent == IDN_OC_ADD_VALUE || sent == IDN_OC_CREATE) &&
+	    rc == IDN_RC_VALUE_EXISTS)
+		return IDN_OC_MODIFY_VALUE;
+	return 0;
+}
+
 /* Writes template t as the value of its version: add, or create the
  * record, or (modify) replace the version. op 0: add-or-create-or-modify. */
 static int store(tctx_t *x, const char *what, const char *id,
@@ -176,18 +190,13 @@ static int store(tctx_t *x, const char *what, const char *id,
 	idn_wr_t w;
 	idn_wr_init(&w, body, cap);
 	idn_values_body_encode(&w, &b);
-	uint32_t ops[3] = {op ? op : IDN_OC_ADD_VALUE, 0, 0};
 	idn_msg_t m;
-	for (int i = 0; i < 3 && ops[i]; i++) {
-		if (call(x, ops[i], &w, &m) != 0)
+	uint32_t next = op ? op : IDN_OC_ADD_VALUE;
+	while (next != 0) {
+		uint32_t sent = next;
+		if (call(x, sent, &w, &m) != 0)
 			return 1;
-		if (op == 0 && m.hdr.rc == IDN_RC_NOT_FOUND &&
-		    ops[i] == IDN_OC_ADD_VALUE)
-			ops[i + 1] = IDN_OC_CREATE;
-		else if (op == 0 && m.hdr.rc == IDN_RC_VALUE_EXISTS)
-			ops[i + 1] = IDN_OC_MODIFY_VALUE;
-		else
-			break;
+		next = op ? 0 : store_next_op(sent, m.hdr.rc);
 	}
 	if (m.hdr.rc != IDN_RC_SUCCESS) {
 		print_refusal(what, &m);
@@ -402,30 +411,21 @@ static int cmd_delete(tctx_t *x, const char *prefix, const char *name,
 	return 0;
 }
 
-static int template_main(int argc, char **argv)
+const ctl_optdef_t template_opts[] = {
+	{"help", 'h', false},
+	{NULL, 0, false},
+};
+
+int template_main(ctl_opts_t *o, int argc, char **argv)
 {
-	tctx_t x = {getenv("IDNODE_CONTROL"), 10000, false, {0}};
+	tctx_t x = {ctl_control_path(o), ctl_timeout(o, 10000), o->json, {0}};
 	const char *pos[8];
 	int np = 0;
-	bool seen = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i];
-		if (!strcmp(a, "-h") || !strcmp(a, "--help")) {
+		if (!strcmp(a, "--help")) {
 			fputs(tpl_usage, stdout);
 			return 0;
-		} else if (!strcmp(a, "--json")) {
-			x.json = true;
-		} else if ((!strcmp(a, "-C") || !strcmp(a, "--control")) &&
-			   i + 1 < argc) {
-			x.sock = argv[++i];
-		} else if (!strcmp(a, "--timeout") && i + 1 < argc) {
-			x.timeout_ms = atoi(argv[++i]);
-			if (x.timeout_ms <= 0)
-				return usage_err("bad --timeout '%s'", argv[i]);
-		} else if (a[0] == '-' && strcmp(a, "-")) {
-			return usage_err("unknown option '%s'", a);
-		} else if (!seen) {
-			seen = true; /* "template" itself */
 		} else if (np < 8) {
 			pos[np++] = a;
 		} else {
@@ -435,10 +435,6 @@ static int template_main(int argc, char **argv)
 	if (np == 0)
 		return usage_err(
 			"needs put, get, publish, withdraw or delete%s", "");
-	if (x.sock == NULL)
-		return usage_err("needs the node's control socket: -C PATH or "
-				 "IDNODE_CONTROL%s",
-				 "");
 	const char *sub = pos[0];
 	uint32_t ver = 0;
 	int rc;
@@ -475,26 +471,4 @@ static int template_main(int argc, char **argv)
 	}
 	idn_arena_free(&x.a);
 	return rc;
-}
-
-int template_dispatch(int argc, char **argv)
-{
-	static const char *const valued[] = {
-		"-s",	     "-C",     "--server",   "--control",
-		"--timeout", "--type", "--index",    "--auth",
-		"--key",     "--out",  "--bits",     "--to",
-		"--mirror",  "--ttl",  "--template", NULL};
-	for (int i = 1; i < argc; i++) {
-		const char *a = argv[i];
-		if (a[0] != '-' || !strcmp(a, "-"))
-			return strcmp(a, "template")
-				       ? -1
-				       : template_main(argc, argv);
-		for (int k = 0; valued[k]; k++)
-			if (!strcmp(a, valued[k])) {
-				i++;
-				break;
-			}
-	}
-	return -1;
 }

@@ -2,9 +2,12 @@
 #ifndef IDN_CTL_TEMPLATE_CMD_H
 #define IDN_CTL_TEMPLATE_CMD_H
 
-/* Runs `idctl ... template ...` when that is the command of argv (the
- * first argument that is neither an option nor an option's value);
- * returns the exit status, or -1 when the command is something else. */
-int template_dispatch(int argc, char **argv);
+#include "cli.h"
+
+/* idctl template put|get|publish|withdraw|delete ...: the command table's
+ * handler (cli.h). The control socket, --timeout (default 10 s) and
+ * --json come from o. Returns the exit status. */
+extern const ctl_optdef_t template_opts[];
+int template_main(ctl_opts_t *o, int argc, char **argv);
 
 #endif

@@ -8,8 +8,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "version.h"
 
-#define IDNODE_VERSION "0.1.0"
+#define IDNODE_VERSION IDN_VERSION
 
 static const char usage[] =
 	"usage: idnode [-c FILE] [--data DIR] [--listen ADDR:PORT]...\n"
