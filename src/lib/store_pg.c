@@ -675,6 +675,16 @@ static int migrate(pstore_t *s, pconn_t *pc, bool last)
 			version, SCHEMA_VERSION);
 		err = IDN_ECORRUPT;
 	}
+	/* no idnode writes one: the migrations below would run from a
+	 * version that does not exist */
+	if (err == 0 && version < 0) {
+		idn__pg_log(s, 0,
+			    "postgresql primary: schema version %d is not a "
+			    "version of this store (idn_schema_migrations "
+			    "damaged)",
+			    version);
+		err = IDN_ECORRUPT;
+	}
 	for (int v = version + 1; err == 0 && v <= SCHEMA_VERSION; v++) {
 		r = exec1(s, pc, migrations[v - 1], &err);
 		if (r == NULL)
@@ -1098,22 +1108,24 @@ static int pg_get(idn_rtxn_t *base, const uint8_t *key, size_t keylen,
 	return err;
 }
 
-/* Looks prefix up in a sorted list of homed prefixes (see pstore_t). */
-static bool homed_find(const uint8_t *list, size_t size, const uint8_t *p,
+int idn__pg_homed_find(const uint8_t *list, size_t size, const uint8_t *p,
 		       size_t len)
 {
 	idn_rd_t r;
 	idn_rd_init(&r, list, size);
 	while (idn_rd_left(&r)) {
 		idn_bytes_t e = idn_rd_str(&r, IDN_IDENT_MAX);
+		/* a cut entry would leave the cursor where it was */
+		if (r.err)
+			return IDN_ECORRUPT;
 		size_t n = e.len < len ? e.len : len;
-		int c = memcmp(e.p, p, n);
+		int c = n ? memcmp(e.p, p, n) : 0;
 		if (c == 0 && e.len == len)
-			return true;
+			return 1;
 		if (c > 0 || (c == 0 && e.len > len))
-			return false; /* past it */
+			return 0; /* past it */
 	}
-	return false;
+	return 0;
 }
 
 typedef struct {
@@ -1151,9 +1163,9 @@ static int homed_cached(prtxn_t *t, const uint8_t *prefix, size_t len)
 	pthread_mutex_lock(&s->mu);
 	uint64_t gen = s->homed_gen;
 	if (s->homed_at && now - s->homed_at < HOMED_TTL_MS)
-		hit = s->homed_many
-			      ? ASK_SERVER
-			      : homed_find(s->homed, s->homed_len, prefix, len);
+		hit = s->homed_many ? ASK_SERVER
+				    : idn__pg_homed_find(s->homed, s->homed_len,
+							 prefix, len);
 	pthread_mutex_unlock(&s->mu);
 	if (hit >= 0)
 		return hit;
@@ -1167,7 +1179,7 @@ static int homed_cached(prtxn_t *t, const uint8_t *prefix, size_t len)
 	}
 	bool many = h.n > HOMED_MAX;
 	hit = many || h.err ? ASK_SERVER
-			    : homed_find(h.b.p, h.b.len, prefix, len);
+			    : idn__pg_homed_find(h.b.p, h.b.len, prefix, len);
 	pthread_mutex_lock(&s->mu);
 	if (gen == s->homed_gen && h.err == 0) {
 		free(s->homed);

@@ -126,6 +126,12 @@ bool idn__pg_ready(pstore_t *s, pconn_t *pc);
 bool idn__pg_server_down(pstore_t *s, int server, int64_t now);
 void idn__pg_server_mark(pstore_t *s, int server, bool up);
 
+/* Looks prefix up in a list of homed prefixes (each a u32 length and its
+ * bytes, sorted; see pstore_t). Returns 1, 0 or IDN_ECORRUPT for a list
+ * that does not decode. */
+int idn__pg_homed_find(const uint8_t *list, size_t size, const uint8_t *p,
+		       size_t len);
+
 /* Growable buffers and arrays in the binary format of array_send. */
 int idn__pg_buf_reserve(buf_t *b, size_t need);
 int idn__pg_arr_init(buf_t *b, uint32_t oid, uint32_t n, size_t size);
