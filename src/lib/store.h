@@ -129,6 +129,65 @@ int idn_store_list(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
 /* Lists the homed prefixes (normalised form). */
 int idn_store_list_homed(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
 
+/* ---- iterators ----
+ *
+ * An iterator walks one kind of item of a read transaction's snapshot,
+ * as libknot's db.h iter_begin / iter_next do: begin one, then call
+ * idn_iter_next until it returns IDN_ENOTFOUND, then free it.
+ *
+ * Consistency: every item comes from the transaction's one snapshot, so a
+ * walk of any length sees no write committed after the snapshot was taken
+ * and every record exactly once.
+ *
+ * Lifetime: the read transaction must stay live (not reset, renewed or
+ * freed) until the iterator is freed; other reads may use it between
+ * steps. What a step yields is valid until the next step, the free of the
+ * iterator, or the end of the transaction, whichever comes first (LMDB: it
+ * points into the map; PostgreSQL: into the iterator's buffer). An
+ * iterator is used by one thread at a time. */
+typedef struct idn_iter idn_iter_t;
+
+typedef struct {
+	/* records: the normalised key the record is stored under; homed
+	 * prefixes: the normalised prefix; declared types: the type */
+	idn_bytes_t key;
+	/* records: the record, checked as idn_store_get checks it; zero for
+	 * the other kinds */
+	idn_record_t rec;
+} idn_iter_item_t;
+
+/* Begins a walk of the records in key order: bytewise order of the
+ * normalised keys (LMDB: except among keys that share their first 478
+ * bytes, which come in an order of their own, together). under (len 0:
+ * every record) keeps the records whose normalised key begins with these
+ * bytes ("88.118/" for the identifiers under a prefix); from (len 0: the
+ * first) starts at the first key not below it, so that a walk can resume
+ * after its last key with that key and a 0x00 byte appended. Returns 0,
+ * IDN_EINVAL (NULL, a reset transaction, under or from longer than
+ * IDN_IDENT_MAX + 1 bytes), -ENOMEM or IDN_ESTORE. *out is the caller's;
+ * free it with idn_iter_free. */
+int idn_iter_records(idn_rtxn_t *t, idn_bytes_t under, idn_bytes_t from,
+		     idn_iter_t **out);
+
+/* Begins a walk of the homed prefixes (normalised), in bytewise order.
+ * Returns as idn_iter_records. */
+int idn_iter_homed(idn_rtxn_t *t, idn_iter_t **out);
+
+/* Begins a walk of the declared types of the search index (search.h), in
+ * bytewise order; the empty type is the creation time. A backend that
+ * cannot search declares none. Returns as idn_iter_records. */
+int idn_iter_types(idn_rtxn_t *t, idn_iter_t **out);
+
+/* Steps to the next item into *out. Returns 0, IDN_ENOTFOUND past the last
+ * item, IDN_ECORRUPT (a record or prefix that fails the checks of a read,
+ * or a record filed under a key not its own), IDN_EINVAL (NULL, or the
+ * transaction was reset), -ENOMEM or IDN_ESTORE. After an error, every
+ * later step returns the same error. */
+int idn_iter_next(idn_iter_t *it, idn_iter_item_t *out);
+
+/* Frees the iterator (NULL: nothing). */
+void idn_iter_free(idn_iter_t *it);
+
 /* ---- writes ---- */
 
 /* Begins the (single) write transaction; blocks while another thread holds

@@ -146,6 +146,14 @@ static int key_cmp(const MDB_val *a, const MDB_val *b)
 	return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
 }
 
+/* Bytewise order of a and the len bytes at b, a proper prefix first. */
+static int bytes_cmp(idn_bytes_t a, const uint8_t *b, size_t len)
+{
+	MDB_val x = {.mv_size = a.len, .mv_data = (void *)a.p};
+	MDB_val y = {.mv_size = len, .mv_data = (void *)b};
+	return key_cmp(&x, &y);
+}
+
 static bool has_prefix(const MDB_val *k, const uint8_t *p, size_t len)
 {
 	return k->mv_size >= len && memcmp(k->mv_data, p, len) == 0;
@@ -544,6 +552,131 @@ static int lmdb_list_homed(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 		ret = lmdb_error(rc);
 	mdb_cursor_close(c);
 	return ret;
+}
+
+/* ---- the records iterator ---- */
+
+typedef struct {
+	idn_iter_t base;
+	MDB_cursor *cur;
+	bool started;
+	MDB_val start; /* where the walk begins; mv_size 0: the first key */
+	uint8_t startb[KEY_MAX];
+	uint8_t under[IDN_IDENT_MAX + 1];
+	size_t ulen, scan; /* scan: what every LMDB key under it begins with */
+	uint8_t from[IDN_IDENT_MAX + 1];
+	size_t flen;
+	uint8_t key[IDN_IDENT_MAX]; /* a hashed key's normalised key */
+} liter_t;
+
+/* The normalised key of rec, stored under the LMDB key k: k itself, or
+ * for a hashed key the normalisation of the identifier (suffix upper-cased
+ * or not) whose LMDB key is k. Returns 0 or IDN_ECORRUPT. */
+static int iter_key(liter_t *it, const MDB_val *k, const idn_record_t *rec,
+		    idn_bytes_t *key)
+{
+	if (k->mv_size <= KEY_DIRECT) {
+		*key = idn_bytes(k->mv_data, k->mv_size);
+		/* the same check as a read's (get_record_as) */
+		if (idn_ascii_caseeq(rec->id.p, rec->id.len, key->p, key->len))
+			return 0;
+		return IDN_ECORRUPT;
+	}
+	static const unsigned flags[2] = {0, IDN_IDENT_CASE_SUFFIX};
+	for (int i = 0; i < 2; i++) {
+		idn_ident_t id;
+		uint8_t kb[KEY_MAX];
+		if (idn_ident_parse(rec->id.p, rec->id.len, flags[i], &id))
+			continue;
+		MDB_val want = lmdb_key(id.key, id.key_len, kb);
+		if (key_cmp(&want, k) == 0) {
+			memcpy(it->key, id.key, id.key_len);
+			*key = idn_bytes(it->key, id.key_len);
+			return 0;
+		}
+	}
+	return IDN_ECORRUPT;
+}
+
+static int liter_next(idn_iter_t *base, idn_iter_item_t *out)
+{
+	liter_t *it = (liter_t *)base;
+	if (!lrtxn(base->txn)->live)
+		return IDN_EINVAL;
+	for (;;) {
+		MDB_val k = it->start, d;
+		int rc;
+		if (it->started)
+			rc = mdb_cursor_get(it->cur, &k, &d, MDB_NEXT);
+		else if (k.mv_size)
+			rc = mdb_cursor_get(it->cur, &k, &d, MDB_SET_RANGE);
+		else
+			rc = mdb_cursor_get(it->cur, &k, &d, MDB_FIRST);
+		it->started = true;
+		if (rc == MDB_NOTFOUND)
+			return IDN_ENOTFOUND;
+		if (rc)
+			return lmdb_error(rc);
+		if (!has_prefix(&k, it->under, it->scan))
+			return IDN_ENOTFOUND; /* past the keys under it */
+		int err = idn__record_parse(d.mv_data, d.mv_size, &out->rec);
+		if (err == 0)
+			err = iter_key(it, &k, &out->rec, &out->key);
+		if (err)
+			return err;
+		/* under a prefix, or from a key, longer than KEY_DIRECT bytes
+		 * the scan is wider than the walk */
+		if (out->key.len >= it->ulen &&
+		    memcmp(out->key.p, it->under, it->ulen) == 0 &&
+		    bytes_cmp(out->key, it->from, it->flen) >= 0)
+			return 0;
+	}
+}
+
+static void liter_free(idn_iter_t *base)
+{
+	liter_t *it = (liter_t *)base;
+	mdb_cursor_close(it->cur);
+	free(it);
+}
+
+static int lmdb_iter_records(idn_rtxn_t *base, idn_bytes_t under,
+			     idn_bytes_t from, idn_iter_t **out)
+{
+	lrtxn_t *t = lrtxn(base);
+	if (!t->live)
+		return IDN_EINVAL;
+	liter_t *it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return -ENOMEM;
+	int rc =
+		mdb_cursor_open(t->txn, lstore(base->store)->records, &it->cur);
+	if (rc) {
+		free(it);
+		return lmdb_error(rc);
+	}
+	it->base.txn = base;
+	it->base.next = liter_next;
+	it->base.free = liter_free;
+	if (under.len)
+		memcpy(it->under, under.p, under.len);
+	it->ulen = under.len;
+	it->scan = under.len <= KEY_DIRECT ? under.len : KEY_DIRECT;
+	if (from.len)
+		memcpy(it->from, from.p, from.len);
+	it->flen = from.len;
+	/* Begin at the greater of from and the scan's bytes, cut to
+	 * KEY_DIRECT: a hashed key sorts among the keys it begins with, so
+	 * the keys of a longer from are told apart by liter_next. */
+	size_t fscan = from.len <= KEY_DIRECT ? from.len : KEY_DIRECT;
+	MDB_val u = {.mv_size = it->scan, .mv_data = it->under};
+	MDB_val f = {.mv_size = fscan, .mv_data = it->from};
+	const MDB_val *start = key_cmp(&f, &u) > 0 ? &f : &u;
+	memcpy(it->startb, start->mv_data, start->mv_size);
+	it->start.mv_size = start->mv_size;
+	it->start.mv_data = it->startb;
+	*out = &it->base;
+	return 0;
 }
 
 static int lmdb_search(idn_rtxn_t *base, const idn_search_t *q,
@@ -954,6 +1087,7 @@ static const idn_store_ops_t lmdb_ops = {
 	.homed = lmdb_homed,
 	.list = lmdb_list,
 	.list_homed = lmdb_list_homed,
+	.iter_records = lmdb_iter_records,
 	.search = lmdb_search,
 	.index_declared = lmdb_index_declared,
 	.index_types = lmdb_index_types,

@@ -171,6 +171,21 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_IDX_ADD] = "INSERT INTO idn_index_types (type) VALUES ($1) "
 		      "ON CONFLICT (type) DO NOTHING",
 	[S_IDX_DEL] = "DELETE FROM idn_index_types WHERE type = $1",
+	/* the records iterator (store_pg_iter.c): a page of headers, and
+	 * in the same round trip the values of the same page ($1 the lower
+	 * bound, $2 the last key of the previous page, $3 the upper bound) */
+	[S_ITER_HEADS] =
+		"SELECT ident_key, enc FROM idn_records WHERE idx = -1 "
+		"AND ident_key >= $1 AND ident_key > $2 "
+		"AND ident_key < $3 ORDER BY ident_key LIMIT 1000",
+	[S_ITER_VALUES] =
+		"SELECT ident_key, idx, enc FROM idn_records WHERE idx >= 0 "
+		"AND ident_key >= $1 AND ident_key > $2 AND ident_key <= "
+		"(SELECT h.ident_key FROM (SELECT ident_key FROM idn_records "
+		"WHERE idx = -1 AND ident_key >= $1 AND ident_key > $2 "
+		"AND ident_key < $3 ORDER BY ident_key LIMIT 1000) AS h "
+		"ORDER BY h.ident_key DESC LIMIT 1) "
+		"ORDER BY ident_key, idx",
 	[S_SEARCH_PREFIX] =
 		"SELECT ''::bytea, ident_key FROM idn_records WHERE idx = -1 "
 		"AND ident_key > $1 AND ident_key >= $2 AND ident_key < $3 "
@@ -921,11 +936,12 @@ static int r_connect(prtxn_t *t)
 /* Runs a read statement in the transaction's snapshot; the first one of
  * a snapshot begins it, and may move to another server if this one is
  * gone (nothing has been read from it yet). */
-static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
-		   const int *lens, PGresult **res)
+static int r_query_n(prtxn_t *t, const enum stmt *st, unsigned nst, int n,
+		     const char *const *vals, const int *lens, PGresult **res)
 {
 	pstore_t *s = idn__pstore(t->base.store);
-	*res = NULL;
+	for (unsigned i = 0; i < nst; i++)
+		res[i] = NULL;
 	if (!t->live)
 		return IDN_EINVAL;
 	for (unsigned attempt = 0;; attempt++) {
@@ -938,10 +954,10 @@ static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
 		if (first)
 			err = idn__pg_send(s, &t->pc, S_BEGIN_READ, 0, NULL,
 					   NULL);
+		for (unsigned i = 0; i < nst && err == 0; i++)
+			err = idn__pg_send(s, &t->pc, st[i], n, vals, lens);
 		if (err == 0)
-			err = idn__pg_send(s, &t->pc, st, n, vals, lens);
-		if (err == 0)
-			err = idn__pg_sync(s, &t->pc, res, 1);
+			err = idn__pg_sync(s, &t->pc, res, nst);
 		if (err == 0 || !t->pc.broken) {
 			/* a failed statement leaves an aborted transaction
 			 * for the reset to end */
@@ -956,10 +972,22 @@ static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
 	}
 }
 
+static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
+		   const int *lens, PGresult **res)
+{
+	return r_query_n(t, &st, 1, n, vals, lens, res);
+}
+
 int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n, const char *const *vals,
 		   const int *lens, PGresult **res)
 {
 	return r_query(prtxn(t), st, n, vals, lens, res);
+}
+
+int idn__pg_rquery_n(idn_rtxn_t *t, const enum stmt *st, unsigned nst, int n,
+		     const char *const *vals, const int *lens, PGresult **res)
+{
+	return r_query_n(prtxn(t), st, nst, n, vals, lens, res);
 }
 
 int idn__pg_rquery_each(idn_rtxn_t *base, enum stmt st, int nq,
@@ -1012,6 +1040,11 @@ static int pg_rtxn_renew(idn_rtxn_t *base)
 		idn__pg_close(&t->pc);
 	t->live = true;
 	return 0;
+}
+
+bool idn__pg_rtxn_live(idn_rtxn_t *t)
+{
+	return prtxn(t)->live;
 }
 
 static void pg_rtxn_free(idn_rtxn_t *base)
@@ -1348,6 +1381,7 @@ static const idn_store_ops_t pg_ops = {
 	.homed = pg_homed,
 	.list = pg_list,
 	.list_homed = pg_list_homed,
+	.iter_records = idn__pg_iter_records,
 	.search = idn__pg_search,
 	.index_declared = idn__pg_index_declared,
 	.index_types = idn__pg_index_types,
