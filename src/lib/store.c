@@ -9,34 +9,20 @@
 #include "error.h"
 #include "store_impl.h"
 
-/* A libpq connection URI, or a key=value connection string naming a
- * server or database (a directory path holds neither form). */
-static bool is_pg(const char *path)
-{
-	static const char *const kw[] = {
-		"host=", "hostaddr=", "dbname=", "service="};
-	if (strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0)
-		return true;
-	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
-		const char *p = strstr(path, kw[i]);
-		if (p && (p == path || p[-1] == ' '))
-			return true;
-	}
-	return false;
-}
-
 int idn_store_open(const idn_store_opts_t *o, idn_store_t **out)
 {
 	if (out == NULL)
 		return IDN_EINVAL;
 	*out = NULL;
-	if (o == NULL || o->path == NULL || o->path[0] == '\0' ||
+	idn_store_spec_t spec;
+	if (o == NULL || idn_store_spec_parse(o->path, &spec) != 0 ||
 	    (o->replicas == NULL && o->nreplicas))
 		return IDN_EINVAL;
-	if (is_pg(o->path))
-		return idn__store_pg_open(o, out);
-	return idn__store_lmdb_open(o, out);
+	idn_store_opts_t bo = *o;
+	bo.path = spec.path;
+	if (spec.kind == IDN_STORE_PG)
+		return idn__store_pg_open(&bo, out);
+	return idn__store_lmdb_open(&bo, out);
 }
 
 void idn_store_close(idn_store_t *s)

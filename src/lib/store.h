@@ -42,12 +42,41 @@ typedef struct idn_wtxn idn_wtxn_t;
  * resolution reply still fits in one message. */
 #define IDN_RECORD_MAX (IDN_MSG_MAX - IDN_IDENT_MAX - 1024)
 
+/* ---- naming a store ---- */
+
+typedef enum {
+	IDN_STORE_LMDB = 1,
+	IDN_STORE_PG,
+} idn_store_kind_t;
+
 typedef struct {
-	/* LMDB: the environment directory (created). PostgreSQL: a libpq
-	 * connection URI ("postgresql://..." or "postgres://...") or
-	 * key=value string (with "host=", "hostaddr=", "dbname=" or
-	 * "service=") of the primary, which takes the writes. */
+	idn_store_kind_t kind;
+	/* LMDB: the environment directory. PostgreSQL: the libpq connection
+	 * string as given. Points into the parsed name. */
 	const char *path;
+} idn_store_spec_t;
+
+/* Parses the name of a store, the one spelling every tool accepts:
+ *   lmdb:DIR                     LMDB in directory DIR
+ *   postgresql://... postgres://...  a libpq connection URI
+ *   host=... dbname=...          a libpq key=value string naming a host,
+ *                                hostaddr, dbname or service
+ *   DIR                          anything else: an LMDB directory
+ * Returns 0 or IDN_EINVAL (NULL, empty, "lmdb:" without a directory). */
+int idn_store_spec_parse(const char *name, idn_store_spec_t *out);
+
+/* Writes a name for the store that shows no password ("lmdb:DIR",
+ * "postgresql://HOST:PORT/DB") into out (cap bytes, NUL-terminated,
+ * truncated if needed). */
+void idn_store_spec_label(const idn_store_spec_t *spec, char *out, size_t cap);
+
+typedef struct {
+	/* The store's name, as idn_store_spec_parse reads it. PostgreSQL:
+	 * the primary, which takes the writes. */
+	const char *path;
+	/* Only open a store that exists (holds a schema version): IDN_ENOTFOUND
+	 * instead of creating one. For tools that read a store. */
+	bool existing;
 	uint64_t map_size;    /* LMDB: bytes reserved for the map; 0 = 64 GiB.
 			       * The file grows with the data, not with this. */
 	unsigned max_readers; /* LMDB: 0 = 1024 */
@@ -64,10 +93,10 @@ typedef struct {
 	void *log_ctx;
 } idn_store_opts_t;
 
-/* Opens (creating if needed) a store: PostgreSQL when path is a libpq
- * connection string (see path), LMDB otherwise. Returns 0, -errno,
- * IDN_ESTORE or IDN_ECORRUPT. *out is owned by the caller; close with
- * idn_store_close. */
+/* Opens (creating if needed, unless existing) the store named by path.
+ * Returns 0, IDN_EINVAL (a name that does not parse), IDN_ENOTFOUND (with
+ * existing), -errno, IDN_ESTORE or IDN_ECORRUPT. *out is owned by the
+ * caller; close with idn_store_close. */
 int idn_store_open(const idn_store_opts_t *o, idn_store_t **out);
 
 /* Closes the store. All transactions must be finished. */

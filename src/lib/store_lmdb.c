@@ -39,6 +39,7 @@
 #include <errno.h>
 #include <lmdb.h>
 #include <openssl/sha.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -256,7 +257,7 @@ static int check_version(lstore_t *s, MDB_txn *txn, uint32_t *version)
 	return lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
 }
 
-static int open_dbs(lstore_t *s)
+static int open_dbs(lstore_t *s, bool existing)
 {
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
@@ -271,6 +272,8 @@ static int open_dbs(lstore_t *s)
 	uint32_t version = 0;
 	if (err == 0)
 		err = check_version(s, txn, &version);
+	if (err == 0 && existing && version == 0)
+		err = IDN_ENOTFOUND; /* aborted below: nothing is written */
 	if (err == 0)
 		err = lmdb_error(idn__lidx_open(txn, s->records, s->meta,
 						version, &s->ix));
@@ -304,6 +307,18 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 		return -ENOMEM;
 	s->base.ops = &lmdb_ops;
 	idn__rset_init(&s->rs);
+	if (o->existing) {
+		/* no environment there: LMDB would make one */
+		char file[4096];
+		struct stat st;
+		snprintf(file, sizeof(file), "%s/data.mdb", o->path);
+		if (stat(file, &st) != 0) {
+			err = errno == ENOENT || errno == ENOTDIR
+				      ? IDN_ENOTFOUND
+				      : -errno;
+			goto fail;
+		}
+	}
 	if (mkdir(o->path, 0750) != 0 && errno != EEXIST) {
 		err = -errno;
 		goto fail;
@@ -327,7 +342,7 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 	}
 	int dead;
 	mdb_reader_check(s->env, &dead); /* slots of crashed processes */
-	err = open_dbs(s);
+	err = open_dbs(s, o->existing);
 	if (err)
 		goto fail;
 	*out = &s->base;

@@ -661,10 +661,11 @@ static int schema_version(pstore_t *s, pconn_t *pc, int *version)
 }
 
 /* Creates or migrates the schema in one transaction. Returns 0,
+ * IDN_ENOTFOUND (existing, and no schema there: nothing is created),
  * IDN_ECORRUPT (a newer schema, or our tables without a version),
  * -EAGAIN (another node migrated at the same moment: try again, unless
  * last) or another translated error. */
-static int migrate(pstore_t *s, pconn_t *pc, bool last)
+static int migrate(pstore_t *s, pconn_t *pc, bool existing, bool last)
 {
 	int err = 0, version = 0;
 	PGresult *r =
@@ -690,6 +691,8 @@ static int migrate(pstore_t *s, pconn_t *pc, bool last)
 			version, SCHEMA_VERSION);
 		err = IDN_ECORRUPT;
 	}
+	if (err == 0 && existing && version == 0)
+		err = IDN_ENOTFOUND; /* rolled back below: nothing created */
 	/* no idnode writes one: the migrations below would run from a
 	 * version that does not exist */
 	if (err == 0 && version < 0) {
@@ -885,7 +888,7 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 			break;
 		}
 		PQsetNoticeReceiver(pc->c, notice, s);
-		err = migrate(s, pc, attempt == 4);
+		err = migrate(s, pc, o->existing, attempt == 4);
 		idn__pg_close(pc);
 		if (err != -EAGAIN)
 			break;
