@@ -923,6 +923,100 @@ static void test_stat(void **state)
 	assert_true((uint64_t)fs.st_size < 16 * 1024 * 1024);
 }
 
+/* ---- naming and opening ---- */
+
+static void expect_spec(const char *name, idn_store_kind_t kind,
+			const char *path, const char *label)
+{
+	idn_store_spec_t spec;
+	char got[300];
+	assert_int_equal(idn_store_spec_parse(name, &spec), 0);
+	assert_int_equal(spec.kind, kind);
+	assert_string_equal(spec.path, path);
+	idn_store_spec_label(&spec, got, sizeof(got));
+	assert_string_equal(got, label);
+}
+
+/* One parser for every spelling of a store's name; the label never shows
+ * a password. */
+static void test_store_names(void **state)
+{
+	(void)state;
+	expect_spec("lmdb:/var/lib/idnode", IDN_STORE_LMDB, "/var/lib/idnode",
+		    "lmdb:/var/lib/idnode");
+	expect_spec("/var/lib/idnode", IDN_STORE_LMDB, "/var/lib/idnode",
+		    "lmdb:/var/lib/idnode");
+	expect_spec("idnode-data", IDN_STORE_LMDB, "idnode-data",
+		    "lmdb:idnode-data");
+	expect_spec("postgresql://u:secret@db.example:5433/idn?sslmode=require",
+		    IDN_STORE_PG,
+		    "postgresql://u:secret@db.example:5433/idn?sslmode=require",
+		    "postgresql://db.example:5433/idn");
+	expect_spec("postgres://db/idn", IDN_STORE_PG, "postgres://db/idn",
+		    "postgresql://db/idn");
+	expect_spec("host=db port=5432 dbname=idn password=secret",
+		    IDN_STORE_PG,
+		    "host=db port=5432 dbname=idn password=secret",
+		    "postgresql://db:5432/idn");
+	expect_spec("dbname=idn", IDN_STORE_PG, "dbname=idn",
+		    "postgresql:///idn");
+	expect_spec("service=idnode", IDN_STORE_PG, "service=idnode",
+		    "postgresql:///");
+	/* a directory whose name merely holds a keyword */
+	expect_spec("/srv/xhost=1", IDN_STORE_LMDB, "/srv/xhost=1",
+		    "lmdb:/srv/xhost=1");
+	idn_store_spec_t spec;
+	assert_int_equal(idn_store_spec_parse("", &spec), IDN_EINVAL);
+	assert_int_equal(idn_store_spec_parse(NULL, &spec), IDN_EINVAL);
+	assert_int_equal(idn_store_spec_parse("lmdb:", &spec), IDN_EINVAL);
+	assert_int_equal(idn_store_spec_parse("x", NULL), IDN_EINVAL);
+	idn_store_t *s = (idn_store_t *)1;
+	idn_store_opts_t o = {.path = "lmdb:"};
+	assert_int_equal(idn_store_open(&o, &s), IDN_EINVAL);
+	assert_null(s);
+}
+
+/* "lmdb:DIR" opens DIR; an existing-only open creates nothing. */
+static void test_open_named(void **state)
+{
+	fx_t *f = *state;
+	create1(f, "88.1/NAMED", NULL, 0);
+	close_store(f);
+	char name[1100], missing[1100];
+	idn_store_t *s = (idn_store_t *)1;
+	snprintf(missing, sizeof(missing), "lmdb:%s/none", f->dir);
+	idn_store_opts_t o = {.path = missing, .existing = true};
+	assert_int_equal(idn_store_open(&o, &s), IDN_ENOTFOUND);
+	assert_null(s);
+	struct stat st;
+	assert_int_not_equal(stat(missing + 5, &st), 0); /* not made */
+	if (pg_uri) {
+		/* a schema that holds no store */
+		char sql[128], schema[80];
+		snprintf(schema, sizeof(schema), "%s_empty", f->schema);
+		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", schema);
+		pg_sql(sql);
+		schema_uri(name, sizeof(name), pg_uri, schema);
+		o.path = name;
+		assert_int_equal(idn_store_open(&o, &s), IDN_ENOTFOUND);
+		assert_null(s);
+		o.existing = false; /* and it was left empty: creates now */
+		assert_int_equal(idn_store_open(&o, &s), 0);
+		idn_store_close(s);
+		snprintf(sql, sizeof(sql), "DROP SCHEMA %s CASCADE", schema);
+		pg_sql(sql);
+		snprintf(name, sizeof(name), "%s", f->path);
+	} else {
+		snprintf(name, sizeof(name), "lmdb:%s", f->path);
+	}
+	o.path = name;
+	o.existing = true;
+	assert_int_equal(idn_store_open(&o, &f->s), 0);
+	got_t g;
+	assert_int_equal(fetch(f, "88.1/NAMED", &g), 0);
+	got_free(&g);
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* The tests of every backend; failures, corruption, concurrency and
@@ -949,6 +1043,8 @@ static const struct CMUnitTest common[] = {
 	T(test_rtxn_reset_renew),
 	T(test_rtxn_other_thread),
 	T(test_stat),
+	T(test_store_names),
+	T(test_open_named),
 };
 
 int main(void)
