@@ -48,9 +48,11 @@ static void walk_add(walk_t *w, const idn_iter_item_t *it)
 		assert_non_null(w->nvalues);
 	}
 	assert_true(it->key.len < sizeof(w->keys[0]));
-	memcpy(w->keys[w->n], it->key.p, it->key.len);
+	if (it->key.len)
+		memcpy(w->keys[w->n], it->key.p, it->key.len);
 	w->keys[w->n][it->key.len] = 0;
-	memcpy(w->ids[w->n], it->rec.id.p, it->rec.id.len);
+	if (it->rec.id.len) /* none for prefixes and types */
+		memcpy(w->ids[w->n], it->rec.id.p, it->rec.id.len);
 	w->ids[w->n][it->rec.id.len] = 0;
 	w->nvalues[w->n] = it->rec.nvalues;
 	w->n++;
