@@ -186,8 +186,7 @@ typedef struct {
 } idn_iter_item_t;
 
 /* Begins a walk of the records in key order: bytewise order of the
- * normalised keys (LMDB: except among keys that share their first 478
- * bytes, which come in an order of their own, together). under (len 0:
+ * normalised keys, on every backend. under (len 0:
  * every record) keeps the records whose normalised key begins with these
  * bytes ("88.118/" for the identifiers under a prefix); from (len 0: the
  * first) starts at the first key not below it, so that a walk can resume
@@ -209,9 +208,10 @@ int idn_iter_types(idn_rtxn_t *t, idn_iter_t **out);
 
 /* Steps to the next item into *out. Returns 0, IDN_ENOTFOUND past the last
  * item, IDN_ECORRUPT (a record or prefix that fails the checks of a read,
- * or a record filed under a key not its own), IDN_EINVAL (NULL, or the
- * transaction was reset), -ENOMEM or IDN_ESTORE. After an error, every
- * later step returns the same error. */
+ * or a record filed under a key not its own), IDN_EINVAL (NULL, or a walk
+ * of records whose transaction was reset: the prefixes and types are read
+ * whole at begin), -ENOMEM or IDN_ESTORE. After an error, every later
+ * step returns the same error. */
 int idn_iter_next(idn_iter_t *it, idn_iter_item_t *out);
 
 /* Frees the iterator (NULL: nothing). */

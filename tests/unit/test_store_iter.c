@@ -353,8 +353,38 @@ static void test_iter_long_keys(void **state)
 			found |= 4;
 	}
 	assert_int_equal(found, 7);
+	/* in normalised-key order, though LMDB files a, b and c under the
+	 * same first bytes and their hashes */
+	assert_string_equal(w.ids[0], a);
+	assert_string_equal(w.ids[1], c);
+	assert_string_equal(w.ids[2], b);
 	assert_string_equal(w.ids[3], "88.7/short");
 	walk_free(&w);
+	/* a walk resumed after each key misses none */
+	idn_rtxn_t *rt;
+	idn_iter_t *it;
+	idn_iter_item_t item;
+	assert_int_equal(idn_rtxn_begin(f->s, &rt), 0);
+	static uint8_t last[IDN_IDENT_MAX + 1];
+	size_t llen = 0;
+	for (int i = 0; i < 5; i++) {
+		assert_int_equal(idn_iter_records(rt, idn_bytes_str("88.7/"),
+						  idn_bytes(last, llen), &it),
+				 0);
+		int err = idn_iter_next(it, &item);
+		if (i == 4) {
+			assert_int_equal(err, IDN_ENOTFOUND);
+		} else {
+			const char *want[] = {a, c, b, "88.7/short"};
+			assert_int_equal(err, 0);
+			assert_bytes_str(item.rec.id, want[i]);
+			memcpy(last, item.key.p, item.key.len);
+			last[item.key.len] = 0;
+			llen = item.key.len + 1;
+		}
+		idn_iter_free(it);
+	}
+	idn_rtxn_free(rt);
 
 	/* under a prefix longer than an LMDB key: only what begins with it */
 	char under[700];
