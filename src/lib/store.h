@@ -75,7 +75,8 @@ typedef struct {
 	 * the primary, which takes the writes. */
 	const char *path;
 	/* Only open a store that exists (holds a schema version): IDN_ENOTFOUND
-	 * instead of creating one. For tools that read a store. */
+	 * instead of creating one. For tools that read a store; an older
+	 * schema is still upgraded, as at every open. */
 	bool existing;
 	uint64_t map_size;    /* LMDB: bytes reserved for the map; 0 = 64 GiB.
 			       * The file grows with the data, not with this. */
@@ -172,7 +173,7 @@ int idn_store_list_homed(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
  * freed) until the iterator is freed; other reads may use it between
  * steps. What a step yields is valid until the next step, the free of the
  * iterator, or the end of the transaction, whichever comes first (LMDB: it
- * points into the map; PostgreSQL: into the iterator's buffer). An
+ * points into the map or the iterator; PostgreSQL: into the iterator). An
  * iterator is used by one thread at a time. */
 typedef struct idn_iter idn_iter_t;
 
@@ -186,14 +187,13 @@ typedef struct {
 } idn_iter_item_t;
 
 /* Begins a walk of the records in key order: bytewise order of the
- * normalised keys, on every backend. under (len 0:
- * every record) keeps the records whose normalised key begins with these
- * bytes ("88.118/" for the identifiers under a prefix); from (len 0: the
- * first) starts at the first key not below it, so that a walk can resume
- * after its last key with that key and a 0x00 byte appended. Returns 0,
- * IDN_EINVAL (NULL, a reset transaction, under or from longer than
- * IDN_IDENT_MAX + 1 bytes), -ENOMEM or IDN_ESTORE. *out is the caller's;
- * free it with idn_iter_free. */
+ * normalised keys, on every backend. under (len 0: every record) keeps the
+ * records whose normalised key begins with these bytes ("88.118/" for the
+ * identifiers under a prefix); from (len 0: the first) starts at the first key
+ * not below it, so that a walk can resume after its last key with that key and
+ * a 0x00 byte appended. Returns 0, IDN_EINVAL (NULL, a reset transaction, under
+ * or from longer than IDN_IDENT_MAX + 1 bytes), -ENOMEM or IDN_ESTORE. *out is
+ * the caller's; free it with idn_iter_free. */
 int idn_iter_records(idn_rtxn_t *t, idn_bytes_t under, idn_bytes_t from,
 		     idn_iter_t **out);
 
