@@ -198,9 +198,8 @@ int idn_iter_records(idn_rtxn_t *t, idn_bytes_t under, idn_bytes_t from,
 		     idn_iter_t **out);
 
 /* Begins a walk of the homed prefixes (normalised), in bytewise order
- * (LMDB: prefixes longer than 478 bytes come after the others that share
- * their first 478 bytes, in an order of their own). Returns as
- * idn_iter_records. */
+ * (LMDB: prefixes longer than 478 bytes that share their first 478 bytes
+ * come together in an order of their own). Returns as idn_iter_records. */
 int idn_iter_homed(idn_rtxn_t *t, idn_iter_t **out);
 
 /* Begins a walk of the declared types of the search index (search.h), in
