@@ -1,27 +1,20 @@
-/* idctl migrate --from SRC --to DST: copies every homed prefix and every
- * record of a node from one store to another, LMDB or PostgreSQL either
- * way, with a progress bar.
+/* idctl migrate --from SRC --to DST: copies every homed prefix, every
+ * declared search type and every record of a node from one store to
+ * another, LMDB or PostgreSQL either way, with a progress bar.
  *
- * The storage interface reads records by identifier or by prefix, not all
- * of them, so the source is read by backend: an LMDB environment through a
- * read-only LMDB transaction (a running node may keep writing; the copy is
- * its snapshot), a PostgreSQL database in one REPEATABLE READ READ ONLY
- * transaction, a page of identifiers at a time. Every record is checked
- * as the stores check it on reading (record.h). The destination is written
- * through the storage interface, in transactions of --batch records
- * (pipelined on PostgreSQL), each record created whole with overwrite.
- *
- * A record's key is derived again from its identifier, upper-casing the
- * suffix or not, whichever gives the key it is stored under, so nodes with
- * case-sensitive suffixes keep them (--case-sensitive-suffix decides where
- * the source cannot tell: LMDB keys over 478 bytes are hashed). */
+ * Only the storage interface is used (store.h). The source is opened as
+ * an existing store and read through its iterators in one read
+ * transaction, so the copy is one snapshot while a running node may keep
+ * writing; every record is checked as a read checks it. The destination
+ * is written in transactions of --batch records (pipelined on
+ * PostgreSQL), each record created whole with overwrite, under the
+ * normalised key the source holds it under (so nodes with case-sensitive
+ * suffixes keep them). */
 #include "migrate.h"
 
 #include <errno.h>
 #include <getopt.h>
 #include <jansson.h>
-#include <libpq-fe.h>
-#include <lmdb.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -34,14 +27,10 @@
 #include "arena.h"
 #include "error.h"
 #include "ident.h"
-#include "record.h"
 #include "search.h"
 #include "store.h"
 #include "value.h"
 #include "wire.h"
-
-#define LMDB_KEY_DIRECT 478 /* store_lmdb.c: longer keys are hashed */
-#define PG_PAGE 500	    /* identifiers per PostgreSQL query */
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
@@ -62,467 +51,91 @@ static double now_s(void)
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* The same test as idn_store_open's. */
-static bool is_pg(const char *p)
-{
-	static const char *const kw[] = {
-		"host=", "hostaddr=", "dbname=", "service="};
-	if (strncmp(p, "postgresql://", 13) == 0 ||
-	    strncmp(p, "postgres://", 11) == 0)
-		return true;
-	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
-		const char *q = strstr(p, kw[i]);
-		if (q && (q == p || q[-1] == ' '))
-			return true;
-	}
-	return false;
-}
+/* ---- the source ---- */
 
-/* "lmdb:DIR" or DIR: the directory. */
-static const char *lmdb_dir(const char *p)
-{
-	return strncmp(p, "lmdb:", 5) == 0 ? p + 5 : p;
-}
-
-/* A name for a store that never shows a password. */
-static void label(const char *p, char *out, size_t cap)
-{
-	if (!is_pg(p)) {
-		snprintf(out, cap, "lmdb:%s", lmdb_dir(p));
-		return;
-	}
-	PQconninfoOption *o = PQconninfoParse(p, NULL);
-	const char *host = "", *port = "", *db = "";
-	for (PQconninfoOption *q = o; q && q->keyword; q++) {
-		if (!strcmp(q->keyword, "host") && q->val)
-			host = q->val;
-		else if (!strcmp(q->keyword, "port") && q->val)
-			port = q->val;
-		else if (!strcmp(q->keyword, "dbname") && q->val)
-			db = q->val;
-	}
-	snprintf(out, cap, "postgresql://%s%s%s/%s", host, *port ? ":" : "",
-		 port, db);
-	PQconninfoFree(o);
-}
-
-/* ---- sources ---- */
-
-/* One record as the source holds it: its key there, its identifier and
- * its values section. Points into the source until the next call. */
 typedef struct {
-	idn_bytes_t key;
-	bool key_exact; /* false: only the first LMDB_KEY_DIRECT bytes */
-	idn_record_t rec;
-} srec_t;
-
-typedef struct src src_t;
-typedef int (*prefix_cb)(void *ctx, idn_bytes_t prefix);
-
-struct src {
+	idn_store_t *st;
+	idn_rtxn_t *rt;	     /* the snapshot everything is read from */
 	uint64_t nrec, npfx; /* totals, for the progress bar */
-	/* 1 with *out filled, 0 at the end, or a negative error (said) */
-	int (*next)(src_t *s, srec_t *out);
-	int (*homed)(src_t *s, prefix_cb cb, void *ctx);
-	/* the declared types of the search index (search.h) */
-	int (*types)(src_t *s, prefix_cb cb, void *ctx);
-	void (*close)(src_t *s);
-	unsigned version; /* the source's schema version */
-	/* LMDB */
-	MDB_env *env;
-	MDB_txn *txn;
-	MDB_dbi rdb, pdb;
-	MDB_cursor *cur;
-	bool started;
-	/* PostgreSQL */
-	PGconn *c;
-	PGresult *heads, *vals;
-	int hrow, vrow;
-	uint8_t last[IDN_IDENT_MAX];
-	int lastlen;
-	bool end;
-	uint8_t *buf;
-	size_t cap;
-};
+	const char *label;
+} src_t;
 
-static int lmdb_next(src_t *s, srec_t *out)
+static void close_src(src_t *s)
 {
-	MDB_val k, d;
-	int rc = mdb_cursor_get(s->cur, &k, &d,
-				s->started ? MDB_NEXT : MDB_FIRST);
-	s->started = true;
-	if (rc == MDB_NOTFOUND)
-		return 0;
-	if (rc) {
-		fail("reading LMDB: %s", mdb_strerror(rc));
-		return IDN_ESTORE;
-	}
-	if (idn__record_parse(d.mv_data, d.mv_size, &out->rec) != 0) {
-		fail("corrupt record under LMDB key %.*s",
-		     (int)(k.mv_size > 80 ? 80 : k.mv_size),
-		     (const char *)k.mv_data);
-		return IDN_ECORRUPT;
-	}
-	out->key_exact = k.mv_size <= LMDB_KEY_DIRECT;
-	out->key = idn_bytes(k.mv_data,
-			     out->key_exact ? k.mv_size : LMDB_KEY_DIRECT);
-	return 1;
+	idn_rtxn_free(s->rt);
+	idn_store_close(s->st);
+	s->rt = NULL;
+	s->st = NULL;
 }
 
-static int lmdb_homed(src_t *s, prefix_cb cb, void *ctx)
+/* Opens the existing store name and its snapshot; says why not. */
+static int open_src(src_t *s, const char *name, const char *label)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(s->txn, s->pdb, &c);
-	if (rc) {
-		fail("reading LMDB prefixes: %s", mdb_strerror(rc));
-		return IDN_ESTORE;
+	memset(s, 0, sizeof(*s));
+	s->label = label;
+	idn_store_opts_t o = {.path = name, .existing = true};
+	int err = idn_store_open(&o, &s->st);
+	if (err == IDN_ENOTFOUND) {
+		fail("%s: no idnode store there", label);
+		return err;
 	}
-	MDB_val k, d;
-	int ret = 0;
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		if (d.mv_size == 0 || d.mv_size > IDN_IDENT_MAX) {
-			fail("corrupt homed prefix in LMDB");
-			ret = IDN_ECORRUPT;
-			break;
-		}
-		ret = cb(ctx, idn_bytes(d.mv_data, d.mv_size));
-		if (ret)
-			break;
+	if (err == IDN_ECORRUPT) {
+		fail("%s: not a store of a schema version this idctl reads",
+		     label);
+		return err;
 	}
-	mdb_cursor_close(c);
-	if (ret == 0 && rc != MDB_NOTFOUND) {
-		fail("reading LMDB prefixes: %s", mdb_strerror(rc));
-		ret = IDN_ESTORE;
+	if (err) {
+		fail("opening %s: %s", label, idn_strerror(err));
+		return err;
 	}
-	return ret;
+	idn_store_stat_t st;
+	if (idn_store_stat(s->st, &st) == 0) {
+		s->nrec = st.records;
+		s->npfx = st.prefixes;
+	}
+	err = idn_rtxn_begin(s->st, &s->rt);
+	if (err) {
+		fail("reading %s: %s", label, idn_strerror(err));
+		close_src(s);
+	}
+	return err;
 }
 
-/* Version 3 keeps the declared types in meta ("index_types": u16 length
- * and bytes each); version 2 indexed every type but HS_ ones, so the types
- * its search_values holds (terms are "TYPE\0DATA") are the ones it
- * searched; version 1 had no index. */
-static int lmdb_types(src_t *s, prefix_cb cb, void *ctx)
+/* Hands every item of a walk to fn, which says why it stops; says what
+ * else ended the walk if not its end. Frees it. */
+static int each(src_t *s, idn_iter_t *it,
+		int (*fn)(void *ctx, const idn_iter_item_t *item), void *ctx)
 {
-	MDB_dbi dbi;
-	MDB_val k, d;
-	int ret = 0;
-	if (s->version == 3) {
-		k.mv_size = 11;
-		k.mv_data = "index_types";
-		if (mdb_dbi_open(s->txn, "meta", 0, &dbi) != 0 ||
-		    mdb_get(s->txn, dbi, &k, &d) != 0)
-			return 0;
-		const uint8_t *p = d.mv_data;
-		size_t off = 0;
-		while (ret == 0 && off + 2 <= d.mv_size) {
-			size_t n = (size_t)p[off] << 8 | p[off + 1];
-			if (off + 2 + n > d.mv_size) {
-				fail("corrupt index_types in LMDB");
-				return IDN_ECORRUPT;
-			}
-			ret = cb(ctx, idn_bytes(p + off + 2, n));
-			off += 2 + n;
-		}
-		return ret;
-	}
-	if (s->version != 2)
-		return 0;
-	ret = cb(ctx, idn_bytes(NULL, 0)); /* it indexed creation times */
-	if (ret || mdb_dbi_open(s->txn, "search_values", 0, &dbi) != 0)
-		return ret;
-	MDB_cursor *c;
-	if (mdb_cursor_open(s->txn, dbi, &c) != 0)
-		return 0;
-	uint8_t seek[512];
-	int rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
-	while (rc == 0 && ret == 0) {
-		const uint8_t *z = memchr(k.mv_data, 0, k.mv_size);
-		size_t tl = z ? (size_t)(z - (const uint8_t *)k.mv_data)
-			      : k.mv_size;
-		if (tl >= sizeof(seek))
-			break;
-		memcpy(seek, k.mv_data, tl);
-		if (tl && tl <= 255)
-			ret = cb(ctx, idn_bytes(seek, tl));
-		seek[tl] = 1; /* past every term of this type */
-		k.mv_size = tl + 1;
-		k.mv_data = seek;
-		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-	}
-	mdb_cursor_close(c);
-	return ret;
-}
-
-static void lmdb_close(src_t *s)
-{
-	if (s->cur)
-		mdb_cursor_close(s->cur);
-	if (s->txn)
-		mdb_txn_abort(s->txn);
-	if (s->env)
-		mdb_env_close(s->env);
-}
-
-static int lmdb_open(src_t *s, const char *dir)
-{
-	s->next = lmdb_next;
-	s->homed = lmdb_homed;
-	s->types = lmdb_types;
-	s->close = lmdb_close;
-	MDB_dbi meta;
-	int rc = mdb_env_create(&s->env);
-	if (rc == 0)
-		rc = mdb_env_set_maxdbs(s->env, 16);
-	if (rc == 0)
-		rc = mdb_env_open(s->env, dir, MDB_RDONLY | MDB_NOTLS, 0640);
-	if (rc == 0)
-		rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &s->txn);
-	if (rc == 0)
-		rc = mdb_dbi_open(s->txn, "meta", 0, &meta);
-	if (rc == 0)
-		rc = mdb_dbi_open(s->txn, "records", 0, &s->rdb);
-	if (rc == 0)
-		rc = mdb_dbi_open(s->txn, "prefixes", 0, &s->pdb);
-	if (rc) {
-		fail("%s: not an idnode LMDB store: %s", dir, mdb_strerror(rc));
-		return IDN_ESTORE;
-	}
-	MDB_val k = {7, "version"}, d;
-	/* 2 adds the search index, 3 its declared types (store_lmdb.c);
-	 * records are the same */
-	if (mdb_get(s->txn, meta, &k, &d) != 0 || d.mv_size != 4 ||
-	    idn_get_u32(d.mv_data) < 1 || idn_get_u32(d.mv_data) > 3) {
-		fail("%s: not a store of schema version 1 to 3", dir);
-		return IDN_ECORRUPT;
-	}
-	s->version = idn_get_u32(d.mv_data);
-	MDB_stat st;
-	if (mdb_stat(s->txn, s->rdb, &st) == 0)
-		s->nrec = st.ms_entries;
-	if (mdb_stat(s->txn, s->pdb, &st) == 0)
-		s->npfx = st.ms_entries;
-	rc = mdb_cursor_open(s->txn, s->rdb, &s->cur);
-	if (rc) {
-		fail("%s: %s", dir, mdb_strerror(rc));
-		return IDN_ESTORE;
-	}
-	return 0;
-}
-
-/* Runs a statement with binary results; NULL (said) on failure. */
-static PGresult *pg_q(src_t *s, const char *sql, int n, const char *const *v,
-		      const int *len)
-{
-	static const int fmt[2] = {1, 1};
-	PGresult *r = PQexecParams(s->c, sql, n, NULL, v, len, fmt, 1);
-	ExecStatusType st = PQresultStatus(r);
-	if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK)
-		return r;
-	fail("postgresql: %s",
-	     r ? PQresultErrorMessage(r) : PQerrorMessage(s->c));
-	PQclear(r);
-	return NULL;
-}
-
-static int64_t be64(const char *p)
-{
-	const uint8_t *u = (const uint8_t *)p;
-	return (int64_t)(((uint64_t)idn_get_u32(u) << 32) | idn_get_u32(u + 4));
-}
-
-/* Reads the next page: up to PG_PAGE headers after the last key, and the
- * values of those identifiers in key and index order. */
-static int pg_page(src_t *s)
-{
-	PQclear(s->heads);
-	PQclear(s->vals);
-	s->heads = s->vals = NULL;
-	s->hrow = s->vrow = 0;
-	const char *v[2] = {(const char *)s->last, NULL};
-	int len[2] = {s->lastlen, 0};
-	s->heads = pg_q(s,
-			"SELECT ident_key, enc FROM idn_records WHERE idx = -1 "
-			"AND ident_key > $1 ORDER BY ident_key LIMIT 500",
-			1, v, len);
-	if (s->heads == NULL)
-		return IDN_ESTORE;
-	int n = PQntuples(s->heads);
-	if (n < PG_PAGE)
-		s->end = true;
-	if (n == 0)
-		return 0;
-	v[1] = PQgetvalue(s->heads, n - 1, 0);
-	len[1] = PQgetlength(s->heads, n - 1, 0);
-	s->vals = pg_q(s,
-		       "SELECT ident_key, idx, enc FROM idn_records WHERE "
-		       "ident_key > $1 AND ident_key <= $2 AND idx >= 0 "
-		       "ORDER BY ident_key, idx",
-		       2, v, len);
-	if (s->vals == NULL)
-		return IDN_ESTORE;
-	s->lastlen = len[1];
-	memcpy(s->last, v[1], (size_t)len[1]);
-	return 0;
-}
-
-static int pg_next(src_t *s, srec_t *out)
-{
-	if (s->heads == NULL || s->hrow == PQntuples(s->heads)) {
-		if (s->end)
-			return 0;
-		int err = pg_page(s);
-		if (err)
+	idn_iter_item_t item;
+	int err;
+	while ((err = idn_iter_next(it, &item)) == 0) {
+		if ((err = fn(ctx, &item)) != 0) {
+			idn_iter_free(it);
 			return err;
-		if (PQntuples(s->heads) == 0)
-			return 0;
-	}
-	int h = s->hrow++;
-	const char *key = PQgetvalue(s->heads, h, 0);
-	int klen = PQgetlength(s->heads, h, 0);
-	/* this record's values: the rows under its key */
-	size_t size = 0;
-	int v0 = s->vrow, v1 = v0, nv = s->vals ? PQntuples(s->vals) : 0;
-	while (v1 < nv && PQgetlength(s->vals, v1, 0) == klen &&
-	       memcmp(PQgetvalue(s->vals, v1, 0), key, (size_t)klen) == 0) {
-		size += (size_t)PQgetlength(s->vals, v1, 2);
-		v1++;
-	}
-	s->vrow = v1;
-	if (v1 - v0 > IDN_VALUES_MAX || size > IDN_MSG_MAX)
-		goto corrupt;
-	if (size > s->cap) {
-		uint8_t *b = realloc(s->buf, size);
-		if (b == NULL)
-			return -ENOMEM;
-		s->buf = b;
-		s->cap = size;
-	}
-	size_t off = 0;
-	for (int i = v0; i < v1; i++) {
-		int64_t idx = PQgetlength(s->vals, i, 1) == 8
-				      ? be64(PQgetvalue(s->vals, i, 1))
-				      : -1;
-		size_t l = (size_t)PQgetlength(s->vals, i, 2);
-		const uint8_t *e = (const uint8_t *)PQgetvalue(s->vals, i, 2);
-		if (idx < 0 || idx > UINT32_MAX || l < 4 ||
-		    idn_get_u32(e) != (uint32_t)idx)
-			goto corrupt;
-		memcpy(s->buf + off, e, l);
-		off += l;
-	}
-	out->rec.id = idn_bytes(PQgetvalue(s->heads, h, 1),
-				(size_t)PQgetlength(s->heads, h, 1));
-	out->rec.nvalues = (uint32_t)(v1 - v0);
-	out->rec.values = idn_bytes(s->buf, off);
-	if (out->rec.id.len == 0 || out->rec.id.len > IDN_IDENT_MAX ||
-	    idn__values_walk(out->rec.values, out->rec.nvalues, NULL) != 0)
-		goto corrupt;
-	out->key = idn_bytes(key, (size_t)klen);
-	out->key_exact = true;
-	return 1;
-corrupt:
-	fail("corrupt record under key %.*s", klen > 80 ? 80 : klen, key);
-	return IDN_ECORRUPT;
-}
-
-static int pg_homed(src_t *s, prefix_cb cb, void *ctx)
-{
-	PGresult *r = pg_q(s,
-			   "SELECT prefix_key FROM idn_prefixes "
-			   "ORDER BY prefix_key",
-			   0, NULL, NULL);
-	if (r == NULL)
-		return IDN_ESTORE;
-	int ret = 0;
-	for (int i = 0; i < PQntuples(r) && ret == 0; i++) {
-		int l = PQgetlength(r, i, 0);
-		if (l == 0 || l > IDN_IDENT_MAX) {
-			fail("corrupt homed prefix in PostgreSQL");
-			ret = IDN_ECORRUPT;
-		} else {
-			ret = cb(ctx,
-				 idn_bytes(PQgetvalue(r, i, 0), (size_t)l));
 		}
 	}
-	PQclear(r);
-	return ret;
-}
-
-static int pg_types(src_t *s, prefix_cb cb, void *ctx)
-{
-	if (s->version < 3) {
-		fprintf(stderr,
-			"idctl migrate: the source (schema version "
-			"%u) declares no searchable types: declare "
-			"them on the destination with idctl index "
-			"add\n",
-			s->version);
+	idn_iter_free(it);
+	if (err == IDN_ENOTFOUND)
 		return 0;
-	}
-	PGresult *r = pg_q(s, "SELECT type FROM idn_index_types ORDER BY type",
-			   0, NULL, NULL);
-	if (r == NULL)
-		return IDN_ESTORE;
-	int ret = 0;
-	for (int i = 0; i < PQntuples(r) && ret == 0; i++)
-		ret = cb(ctx, idn_bytes(PQgetvalue(r, i, 0),
-					(size_t)PQgetlength(r, i, 0)));
-	PQclear(r);
-	return ret;
+	fail("reading %s: %s", s->label, idn_strerror(err));
+	return err;
 }
 
-static void pg_close(src_t *s)
+/* Begins a walk (kind 'r' records, 'h' homed prefixes, 't' types) of the
+ * source's snapshot and hands every item to fn. */
+static int walk(src_t *s, char kind,
+		int (*fn)(void *ctx, const idn_iter_item_t *item), void *ctx)
 {
-	PQclear(s->heads);
-	PQclear(s->vals);
-	free(s->buf);
-	if (s->c)
-		PQfinish(s->c);
-}
-
-static uint64_t pg_count(src_t *s, const char *sql)
-{
-	PGresult *r = PQexec(s->c, sql);
-	uint64_t n = 0;
-	if (PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1)
-		n = strtoull(PQgetvalue(r, 0, 0), NULL, 10);
-	PQclear(r);
-	return n;
-}
-
-static int pg_open(src_t *s, const char *conninfo)
-{
-	s->next = pg_next;
-	s->homed = pg_homed;
-	s->types = pg_types;
-	s->close = pg_close;
-	s->c = PQconnectdb(conninfo);
-	if (PQstatus(s->c) != CONNECTION_OK) {
-		fail("postgresql: %s", PQerrorMessage(s->c));
-		return IDN_ESTORE;
+	idn_iter_t *it;
+	idn_bytes_t all = idn_bytes(NULL, 0);
+	int err = kind == 'r'	? idn_iter_records(s->rt, all, all, &it)
+		  : kind == 'h' ? idn_iter_homed(s->rt, &it)
+				: idn_iter_types(s->rt, &it);
+	if (err) {
+		fail("reading %s: %s", s->label, idn_strerror(err));
+		return err;
 	}
-	PGresult *r = pg_q(s, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY",
-			   0, NULL, NULL);
-	PQclear(r);
-	if (r == NULL)
-		return IDN_ESTORE;
-	r = PQexec(s->c, "SELECT max(version) FROM idn_schema_migrations");
-	/* 2 adds the search indexes, 3 the declared types (store_pg.c);
-	 * the rows are the same */
-	bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-	if (ok)
-		s->version = (unsigned)atoi(PQgetvalue(r, 0, 0));
-	PQclear(r);
-	if (!ok || s->version < 1 || s->version > 3) {
-		fail("the source database holds no idnode store of schema "
-		     "version 1 to 3");
-		return IDN_ECORRUPT;
-	}
-	s->nrec = pg_count(s, "SELECT count(*) FROM idn_records "
-			      "WHERE idx = -1");
-	s->npfx = pg_count(s, "SELECT count(*) FROM idn_prefixes");
-	return 0;
+	return each(s, it, fn, ctx);
 }
 
 /* ---- copying ---- */
@@ -582,9 +195,10 @@ static int flush_txn(copy_t *c)
 
 /* Declares a searchable type of the source on the destination, before
  * the records, so that each is indexed as it is copied. */
-static int declare_one(void *ctx, idn_bytes_t type)
+static int declare_one(void *ctx, const idn_iter_item_t *item)
 {
 	copy_t *c = ctx;
+	idn_bytes_t type = item->key;
 	int err = 0;
 	if (c->t == NULL)
 		err = idn_wtxn_begin(c->dst, &c->t);
@@ -603,9 +217,10 @@ static int declare_one(void *ctx, idn_bytes_t type)
 	return err < 0 ? err : 0;
 }
 
-static int home_one(void *ctx, idn_bytes_t p)
+static int home_one(void *ctx, const idn_iter_item_t *item)
 {
 	copy_t *c = ctx;
+	idn_bytes_t p = item->key;
 	int err = 0;
 	if (c->t == NULL)
 		err = idn_wtxn_begin(c->dst, &c->t);
@@ -619,22 +234,17 @@ static int home_one(void *ctx, idn_bytes_t p)
 	return 0;
 }
 
-/* The identifier of r, parsed so that its key is the one the source
- * stores it under. */
-static int ident_of(copy_t *c, const srec_t *r, idn_ident_t *id)
+/* The identifier of a record, parsed so that its key is the one the
+ * source stores it under (its suffix upper-cased or not). */
+static int ident_of(const copy_t *c, const idn_iter_item_t *r, idn_ident_t *id)
 {
 	unsigned order[2] = {c->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0,
 			     c->case_suffix ? 0 : IDN_IDENT_CASE_SUFFIX};
 	for (int i = 0; i < 2; i++) {
 		if (idn_ident_parse(r->rec.id.p, r->rec.id.len, order[i], id))
 			continue;
-		bool match = r->key_exact ? id->key_len == r->key.len &&
-						    !memcmp(id->key, r->key.p,
-							    r->key.len)
-					  : id->key_len >= r->key.len &&
-						    !memcmp(id->key, r->key.p,
-							    r->key.len);
-		if (match)
+		if (id->key_len == r->key.len &&
+		    memcmp(id->key, r->key.p, r->key.len) == 0)
 			return 0;
 	}
 	fail("%.*s: stored under a key that is not its own",
@@ -642,8 +252,9 @@ static int ident_of(copy_t *c, const srec_t *r, idn_ident_t *id)
 	return IDN_ECORRUPT;
 }
 
-static int copy_one(copy_t *c, const srec_t *r)
+static int copy_one(void *ctx, const idn_iter_item_t *r)
 {
+	copy_t *c = ctx;
 	idn_ident_t id;
 	int err = ident_of(c, r, &id);
 	if (err)
@@ -679,42 +290,47 @@ static int copy_one(copy_t *c, const srec_t *r)
 	return err;
 }
 
-/* Compares every source record with the destination's. */
-static int verify(src_t *s, copy_t *c, uint64_t *bad)
+typedef struct {
+	copy_t *c;
+	idn_rtxn_t *rt; /* the destination's */
+	uint64_t n, bad;
+} verify_t;
+
+static int verify_one(void *ctx, const idn_iter_item_t *r)
 {
-	idn_rtxn_t *rt;
-	int err = idn_rtxn_begin(c->dst, &rt);
+	verify_t *v = ctx;
+	idn_ident_t id;
+	idn_record_t d;
+	int err = ident_of(v->c, r, &id);
 	if (err)
 		return err;
-	srec_t r;
-	uint64_t n = 0;
-	while ((err = s->next(s, &r)) == 1) {
-		idn_ident_t id;
-		idn_record_t d;
-		if ((err = ident_of(c, &r, &id)) != 0)
-			break;
-		if (n++ % 1000 == 0 && (err = idn_rtxn_renew(rt)) != 0)
-			break;
-		err = idn_store_get(rt, id.key, id.key_len, &d);
-		if (err || !idn_bytes_eq(d.id, r.rec.id) ||
-		    d.nvalues != r.rec.nvalues ||
-		    !idn_bytes_eq(d.values, r.rec.values)) {
-			if (*bad < 10)
-				fail("differs after the copy: %.*s (%s)",
-				     (int)id.text.len, id.text.p,
-				     err ? idn_strerror(err) : "other values");
-			++*bad;
-		}
-		err = 0;
+	if (v->n++ % 1000 == 0 && (err = idn_rtxn_renew(v->rt)) != 0)
+		return err;
+	err = idn_store_get(v->rt, id.key, id.key_len, &d);
+	if (err || !idn_bytes_eq(d.id, r->rec.id) ||
+	    d.nvalues != r->rec.nvalues ||
+	    !idn_bytes_eq(d.values, r->rec.values)) {
+		if (v->bad < 10)
+			fail("differs after the copy: %.*s (%s)",
+			     (int)id.text.len, id.text.p,
+			     err ? idn_strerror(err) : "other values");
+		v->bad++;
 	}
-	idn_rtxn_free(rt);
-	return err;
+	return 0;
 }
 
-static int open_src(src_t *s, const char *from)
+/* Compares every record of the source's snapshot with the
+ * destination's. */
+static int verify(src_t *s, copy_t *c, uint64_t *bad)
 {
-	memset(s, 0, sizeof(*s));
-	return is_pg(from) ? pg_open(s, from) : lmdb_open(s, lmdb_dir(from));
+	verify_t v = {.c = c};
+	int err = idn_rtxn_begin(c->dst, &v.rt);
+	if (err)
+		return err;
+	err = walk(s, 'r', verify_one, &v);
+	idn_rtxn_free(v.rt);
+	*bad = v.bad;
+	return err;
 }
 
 static const char usage[] =
@@ -809,27 +425,30 @@ int migrate_main(int argc, char **argv)
 		fail("--from and --to are required (see --help)");
 		return 2;
 	}
+	idn_store_spec_t sfrom, sto;
+	if (idn_store_spec_parse(from, &sfrom) != 0 ||
+	    idn_store_spec_parse(to, &sto) != 0) {
+		fail("--from and --to name stores: lmdb:DIR, "
+		     "postgresql://... or a key=value string");
+		return 2;
+	}
 	char lfrom[300], lto[300];
-	label(from, lfrom, sizeof(lfrom));
-	label(to, lto, sizeof(lto));
-	if (strcmp(is_pg(from) ? from : lmdb_dir(from),
-		   is_pg(to) ? to : lmdb_dir(to)) == 0) {
+	idn_store_spec_label(&sfrom, lfrom, sizeof(lfrom));
+	idn_store_spec_label(&sto, lto, sizeof(lto));
+	if (sfrom.kind == sto.kind && strcmp(sfrom.path, sto.path) == 0) {
 		fail("the source and the destination are the same store");
 		return 2;
 	}
 
 	src_t s;
-	int err = open_src(&s, from);
-	if (err) {
-		s.close(&s);
+	int err = open_src(&s, from, lfrom);
+	if (err)
 		return 1;
-	}
-	const char *dpath = is_pg(to) ? to : lmdb_dir(to);
-	idn_store_opts_t o = {.path = dpath};
+	idn_store_opts_t o = {.path = to};
 	err = idn_store_open(&o, &c.dst);
 	if (err) {
 		fail("opening %s: %s", lto, idn_strerror(err));
-		s.close(&s);
+		close_src(&s);
 		return 1;
 	}
 	idn_store_stat_t st;
@@ -838,7 +457,7 @@ int migrate_main(int argc, char **argv)
 		     "them)",
 		     lto, (unsigned long long)st.records);
 		idn_store_close(c.dst);
-		s.close(&s);
+		close_src(&s);
 		return 1;
 	}
 	idn_arena_init(&c.arena, 0);
@@ -850,28 +469,25 @@ int migrate_main(int argc, char **argv)
 			"%s to %s\n",
 			(unsigned long long)s.nrec, (unsigned long long)s.npfx,
 			lfrom, lto);
-	err = s.homed(&s, home_one, &c);
+	err = walk(&s, 'h', home_one, &c);
 	if (err == 0)
-		err = s.types(&s, declare_one, &c);
-	srec_t r;
-	while (err == 0 && (err = s.next(&s, &r)) == 1)
-		err = copy_one(&c, &r);
+		err = walk(&s, 't', declare_one, &c);
+	if (err == 0)
+		err = walk(&s, 'r', copy_one, &c);
 	if (err == 0)
 		err = flush_txn(&c);
 	else if (c.t)
 		idn_wtxn_abort(c.t);
 	show(&c, true);
 	double secs = now_s() - c.t0;
-	s.close(&s);
 	uint64_t bad = 0;
+	/* the same snapshot, read again */
 	if (err == 0 && do_verify) {
-		err = open_src(&s, from);
-		if (err == 0)
-			err = verify(&s, &c, &bad);
-		s.close(&s);
+		err = verify(&s, &c, &bad);
 		if (err == 0 && bad)
 			err = IDN_ECORRUPT;
 	}
+	close_src(&s);
 	idn_arena_free(&c.arena);
 	idn_store_close(c.dst);
 	if (err) {

@@ -2,39 +2,27 @@
  * backend, then dispatch through the backend's ops (store_impl.h). */
 #include "store.h"
 
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "error.h"
 #include "store_impl.h"
-
-/* A libpq connection URI, or a key=value connection string naming a
- * server or database (a directory path holds neither form). */
-static bool is_pg(const char *path)
-{
-	static const char *const kw[] = {
-		"host=", "hostaddr=", "dbname=", "service="};
-	if (strncmp(path, "postgresql://", 13) == 0 ||
-	    strncmp(path, "postgres://", 11) == 0)
-		return true;
-	for (size_t i = 0; i < sizeof(kw) / sizeof(kw[0]); i++) {
-		const char *p = strstr(path, kw[i]);
-		if (p && (p == path || p[-1] == ' '))
-			return true;
-	}
-	return false;
-}
 
 int idn_store_open(const idn_store_opts_t *o, idn_store_t **out)
 {
 	if (out == NULL)
 		return IDN_EINVAL;
 	*out = NULL;
-	if (o == NULL || o->path == NULL || o->path[0] == '\0' ||
+	idn_store_spec_t spec;
+	if (o == NULL || idn_store_spec_parse(o->path, &spec) != 0 ||
 	    (o->replicas == NULL && o->nreplicas))
 		return IDN_EINVAL;
-	if (is_pg(o->path))
-		return idn__store_pg_open(o, out);
-	return idn__store_lmdb_open(o, out);
+	idn_store_opts_t bo = *o;
+	bo.path = spec.path;
+	if (spec.kind == IDN_STORE_PG)
+		return idn__store_pg_open(&bo, out);
+	return idn__store_lmdb_open(&bo, out);
 }
 
 void idn_store_close(idn_store_t *s)
@@ -142,6 +130,135 @@ int idn_store_list_homed(idn_rtxn_t *t, idn_list_cb cb, void *ctx)
 	if (t == NULL || cb == NULL)
 		return IDN_EINVAL;
 	return t->store->ops->list_homed(t, cb, ctx);
+}
+
+/* ---- iterators ---- */
+
+int idn_iter_records(idn_rtxn_t *t, idn_bytes_t under, idn_bytes_t from,
+		     idn_iter_t **out)
+{
+	if (out == NULL)
+		return IDN_EINVAL;
+	*out = NULL;
+	if (t == NULL || (under.p == NULL && under.len) ||
+	    (from.p == NULL && from.len) || under.len > IDN_IDENT_MAX + 1 ||
+	    from.len > IDN_IDENT_MAX + 1)
+		return IDN_EINVAL;
+	return t->store->ops->iter_records(t, under, from, out);
+}
+
+/* The homed prefixes and the declared types: read whole at begin, in the
+ * transaction's snapshot (there are few of them), then handed out one at
+ * a time. Each item is a u32 length and its bytes. */
+typedef struct {
+	idn_iter_t base;
+	uint8_t *p;
+	size_t len, cap, off;
+	int err; /* of the listing's callback */
+} list_iter_t;
+
+static int list_iter_add(void *ctx, idn_bytes_t item)
+{
+	list_iter_t *it = ctx;
+	if (item.len > IDN_IDENT_MAX) {
+		it->err = IDN_ECORRUPT;
+		return 1;
+	}
+	if (it->cap - it->len < 4 + item.len) {
+		size_t cap = it->cap ? it->cap * 2 : 4096;
+		while (cap - it->len < 4 + item.len)
+			cap *= 2;
+		uint8_t *p = realloc(it->p, cap);
+		if (p == NULL) {
+			it->err = -ENOMEM;
+			return 1;
+		}
+		it->p = p;
+		it->cap = cap;
+	}
+	idn_put_u32(it->p + it->len, (uint32_t)item.len);
+	if (item.len)
+		memcpy(it->p + it->len + 4, item.p, item.len);
+	it->len += 4 + item.len;
+	return 0;
+}
+
+static int list_iter_next(idn_iter_t *base, idn_iter_item_t *out)
+{
+	list_iter_t *it = (list_iter_t *)base;
+	if (it->off == it->len)
+		return IDN_ENOTFOUND;
+	uint32_t n = idn_get_u32(it->p + it->off);
+	out->key = idn_bytes(it->p + it->off + 4, n);
+	it->off += 4 + (size_t)n;
+	return 0;
+}
+
+static void list_iter_free(idn_iter_t *base)
+{
+	list_iter_t *it = (list_iter_t *)base;
+	free(it->p);
+	free(it);
+}
+
+typedef int (*listing_fn)(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+
+static int list_iter_begin(idn_rtxn_t *t, listing_fn list, idn_iter_t **out)
+{
+	*out = NULL;
+	list_iter_t *it = calloc(1, sizeof(*it));
+	if (it == NULL)
+		return -ENOMEM;
+	it->base.txn = t;
+	it->base.next = list_iter_next;
+	it->base.free = list_iter_free;
+	int err = list ? list(t, list_iter_add, it) : 0;
+	if (err > 0) /* stopped by list_iter_add */
+		err = it->err;
+	if (err) {
+		list_iter_free(&it->base);
+		return err;
+	}
+	*out = &it->base;
+	return 0;
+}
+
+int idn_iter_homed(idn_rtxn_t *t, idn_iter_t **out)
+{
+	if (out == NULL)
+		return IDN_EINVAL;
+	*out = NULL;
+	if (t == NULL)
+		return IDN_EINVAL;
+	return list_iter_begin(t, t->store->ops->list_homed, out);
+}
+
+int idn_iter_types(idn_rtxn_t *t, idn_iter_t **out)
+{
+	if (out == NULL)
+		return IDN_EINVAL;
+	*out = NULL;
+	if (t == NULL)
+		return IDN_EINVAL;
+	return list_iter_begin(t, t->store->ops->index_types, out);
+}
+
+int idn_iter_next(idn_iter_t *it, idn_iter_item_t *out)
+{
+	if (it == NULL || out == NULL)
+		return IDN_EINVAL;
+	memset(out, 0, sizeof(*out));
+	if (it->err == 0)
+		it->err = it->next(it, out);
+	if (it->err)
+		memset(out, 0, sizeof(*out));
+	return it->err;
+}
+
+void idn_iter_free(idn_iter_t *it)
+{
+	if (it)
+		it->free(it);
 }
 
 /* ---- writes ---- */

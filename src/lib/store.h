@@ -42,12 +42,42 @@ typedef struct idn_wtxn idn_wtxn_t;
  * resolution reply still fits in one message. */
 #define IDN_RECORD_MAX (IDN_MSG_MAX - IDN_IDENT_MAX - 1024)
 
+/* ---- naming a store ---- */
+
+typedef enum {
+	IDN_STORE_LMDB = 1,
+	IDN_STORE_PG,
+} idn_store_kind_t;
+
 typedef struct {
-	/* LMDB: the environment directory (created). PostgreSQL: a libpq
-	 * connection URI ("postgresql://..." or "postgres://...") or
-	 * key=value string (with "host=", "hostaddr=", "dbname=" or
-	 * "service=") of the primary, which takes the writes. */
+	idn_store_kind_t kind;
+	/* LMDB: the environment directory. PostgreSQL: the libpq connection
+	 * string as given. Points into the parsed name. */
 	const char *path;
+} idn_store_spec_t;
+
+/* Parses the name of a store, the one spelling every tool accepts:
+ *   lmdb:DIR                     LMDB in directory DIR
+ *   postgresql://... postgres://...  a libpq connection URI
+ *   host=... dbname=...          a libpq key=value string naming a host,
+ *                                hostaddr, dbname or service
+ *   DIR                          anything else: an LMDB directory
+ * Returns 0 or IDN_EINVAL (NULL, empty, "lmdb:" without a directory). */
+int idn_store_spec_parse(const char *name, idn_store_spec_t *out);
+
+/* Writes a name for the store that shows no password ("lmdb:DIR",
+ * "postgresql://HOST:PORT/DB") into out (cap bytes, NUL-terminated,
+ * truncated if needed). */
+void idn_store_spec_label(const idn_store_spec_t *spec, char *out, size_t cap);
+
+typedef struct {
+	/* The store's name, as idn_store_spec_parse reads it. PostgreSQL:
+	 * the primary, which takes the writes. */
+	const char *path;
+	/* Only open a store that exists (holds a schema version): IDN_ENOTFOUND
+	 * instead of creating one. For tools that read a store; an older
+	 * schema is still upgraded, as at every open. */
+	bool existing;
 	uint64_t map_size;    /* LMDB: bytes reserved for the map; 0 = 64 GiB.
 			       * The file grows with the data, not with this. */
 	unsigned max_readers; /* LMDB: 0 = 1024 */
@@ -64,10 +94,10 @@ typedef struct {
 	void *log_ctx;
 } idn_store_opts_t;
 
-/* Opens (creating if needed) a store: PostgreSQL when path is a libpq
- * connection string (see path), LMDB otherwise. Returns 0, -errno,
- * IDN_ESTORE or IDN_ECORRUPT. *out is owned by the caller; close with
- * idn_store_close. */
+/* Opens (creating if needed, unless existing) the store named by path.
+ * Returns 0, IDN_EINVAL (a name that does not parse), IDN_ENOTFOUND (with
+ * existing), -errno, IDN_ESTORE or IDN_ECORRUPT. *out is owned by the
+ * caller; close with idn_store_close. */
 int idn_store_open(const idn_store_opts_t *o, idn_store_t **out);
 
 /* Closes the store. All transactions must be finished. */
@@ -128,6 +158,65 @@ int idn_store_list(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
 
 /* Lists the homed prefixes (normalised form). */
 int idn_store_list_homed(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+
+/* ---- iterators ----
+ *
+ * An iterator walks one kind of item of a read transaction's snapshot,
+ * as libknot's db.h iter_begin / iter_next do: begin one, then call
+ * idn_iter_next until it returns IDN_ENOTFOUND, then free it.
+ *
+ * Consistency: every item comes from the transaction's one snapshot, so a
+ * walk of any length sees no write committed after the snapshot was taken
+ * and every record exactly once.
+ *
+ * Lifetime: the read transaction must stay live (not reset, renewed or
+ * freed) until the iterator is freed; other reads may use it between
+ * steps. What a step yields is valid until the next step, the free of the
+ * iterator, or the end of the transaction, whichever comes first (LMDB: it
+ * points into the map or the iterator; PostgreSQL: into the iterator). An
+ * iterator is used by one thread at a time. */
+typedef struct idn_iter idn_iter_t;
+
+typedef struct {
+	/* records: the normalised key the record is stored under; homed
+	 * prefixes: the normalised prefix; declared types: the type */
+	idn_bytes_t key;
+	/* records: the record, checked as idn_store_get checks it; zero for
+	 * the other kinds */
+	idn_record_t rec;
+} idn_iter_item_t;
+
+/* Begins a walk of the records in key order: bytewise order of the
+ * normalised keys, on every backend. under (len 0: every record) keeps the
+ * records whose normalised key begins with these bytes ("88.118/" for the
+ * identifiers under a prefix); from (len 0: the first) starts at the first key
+ * not below it, so that a walk can resume after its last key with that key and
+ * a 0x00 byte appended. Returns 0, IDN_EINVAL (NULL, a reset transaction, under
+ * or from longer than IDN_IDENT_MAX + 1 bytes), -ENOMEM or IDN_ESTORE. *out is
+ * the caller's; free it with idn_iter_free. */
+int idn_iter_records(idn_rtxn_t *t, idn_bytes_t under, idn_bytes_t from,
+		     idn_iter_t **out);
+
+/* Begins a walk of the homed prefixes (normalised), in bytewise order
+ * (LMDB: prefixes longer than 478 bytes that share their first 478 bytes
+ * come together in an order of their own). Returns as idn_iter_records. */
+int idn_iter_homed(idn_rtxn_t *t, idn_iter_t **out);
+
+/* Begins a walk of the declared types of the search index (search.h), in
+ * bytewise order; the empty type is the creation time. A backend that
+ * cannot search declares none. Returns as idn_iter_records. */
+int idn_iter_types(idn_rtxn_t *t, idn_iter_t **out);
+
+/* Steps to the next item into *out. Returns 0, IDN_ENOTFOUND past the last
+ * item, IDN_ECORRUPT (a record or prefix that fails the checks of a read,
+ * or a record filed under a key not its own), IDN_EINVAL (NULL, or a walk
+ * of records whose transaction was reset: the prefixes and types are read
+ * whole at begin), -ENOMEM or IDN_ESTORE. After an error, every later
+ * step returns the same error. */
+int idn_iter_next(idn_iter_t *it, idn_iter_item_t *out);
+
+/* Frees the iterator (NULL: nothing). */
+void idn_iter_free(idn_iter_t *it);
 
 /* ---- writes ---- */
 

@@ -35,6 +35,15 @@ struct idn_wtxn {
 	idn_store_t *store;
 };
 
+/* An iterator (store.h): a backend's records iterator embeds this as its
+ * first member and fills in next and free; store.c keeps err sticky. */
+struct idn_iter {
+	idn_rtxn_t *txn;
+	int err; /* the first error of a step; IDN_ENOTFOUND at the end */
+	int (*next)(idn_iter_t *it, idn_iter_item_t *out);
+	void (*free)(idn_iter_t *it);
+};
+
 /* Each op has the meaning, errors and ownership rules of the public
  * function of the same name in store.h. */
 struct idn_store_ops {
@@ -58,6 +67,12 @@ struct idn_store_ops {
 	int (*list)(idn_rtxn_t *t, const uint8_t *prefix, size_t len,
 		    idn_bytes_t after, idn_list_cb cb, void *ctx);
 	int (*list_homed)(idn_rtxn_t *t, idn_list_cb cb, void *ctx);
+	/* the records iterator (store.h): under and from are at most
+	 * IDN_IDENT_MAX + 1 bytes. The homed prefixes and
+	 * declared types are walked by store.c over list_homed and
+	 * index_types. */
+	int (*iter_records)(idn_rtxn_t *t, idn_bytes_t under, idn_bytes_t from,
+			    idn_iter_t **out);
 	/* search.h; NULL: the backend cannot search */
 	int (*search)(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		      void *ctx);

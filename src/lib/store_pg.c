@@ -171,6 +171,21 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_IDX_ADD] = "INSERT INTO idn_index_types (type) VALUES ($1) "
 		      "ON CONFLICT (type) DO NOTHING",
 	[S_IDX_DEL] = "DELETE FROM idn_index_types WHERE type = $1",
+	/* the records iterator (store_pg_iter.c): a page of headers, and
+	 * in the same round trip the values of the same page ($1 the lower
+	 * bound, $2 the last key of the previous page, $3 the upper bound) */
+	[S_ITER_HEADS] =
+		"SELECT ident_key, enc FROM idn_records WHERE idx = -1 "
+		"AND ident_key >= $1 AND ident_key > $2 "
+		"AND ident_key < $3 ORDER BY ident_key LIMIT 1000",
+	[S_ITER_VALUES] =
+		"SELECT ident_key, idx, enc FROM idn_records WHERE idx >= 0 "
+		"AND ident_key >= $1 AND ident_key > $2 AND ident_key <= "
+		"(SELECT h.ident_key FROM (SELECT ident_key FROM idn_records "
+		"WHERE idx = -1 AND ident_key >= $1 AND ident_key > $2 "
+		"AND ident_key < $3 ORDER BY ident_key LIMIT 1000) AS h "
+		"ORDER BY h.ident_key DESC LIMIT 1) "
+		"ORDER BY ident_key, idx",
 	[S_SEARCH_PREFIX] =
 		"SELECT ''::bytea, ident_key FROM idn_records WHERE idx = -1 "
 		"AND ident_key > $1 AND ident_key >= $2 AND ident_key < $3 "
@@ -646,10 +661,11 @@ static int schema_version(pstore_t *s, pconn_t *pc, int *version)
 }
 
 /* Creates or migrates the schema in one transaction. Returns 0,
+ * IDN_ENOTFOUND (existing, and no schema there: nothing is created),
  * IDN_ECORRUPT (a newer schema, or our tables without a version),
  * -EAGAIN (another node migrated at the same moment: try again, unless
  * last) or another translated error. */
-static int migrate(pstore_t *s, pconn_t *pc, bool last)
+static int migrate(pstore_t *s, pconn_t *pc, bool existing, bool last)
 {
 	int err = 0, version = 0;
 	PGresult *r =
@@ -673,6 +689,18 @@ static int migrate(pstore_t *s, pconn_t *pc, bool last)
 			"postgresql primary: schema version %d is newer than "
 			"this idnode's %d",
 			version, SCHEMA_VERSION);
+		err = IDN_ECORRUPT;
+	}
+	if (err == 0 && existing && version == 0)
+		err = IDN_ENOTFOUND; /* rolled back below: nothing created */
+	/* no idnode writes one: the migrations below would run from a
+	 * version that does not exist */
+	if (err == 0 && version < 0) {
+		idn__pg_log(s, 0,
+			    "postgresql primary: schema version %d is not a "
+			    "version of this store (idn_schema_migrations "
+			    "damaged)",
+			    version);
 		err = IDN_ECORRUPT;
 	}
 	for (int v = version + 1; err == 0 && v <= SCHEMA_VERSION; v++) {
@@ -860,7 +888,7 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 			break;
 		}
 		PQsetNoticeReceiver(pc->c, notice, s);
-		err = migrate(s, pc, attempt == 4);
+		err = migrate(s, pc, o->existing, attempt == 4);
 		idn__pg_close(pc);
 		if (err != -EAGAIN)
 			break;
@@ -911,11 +939,12 @@ static int r_connect(prtxn_t *t)
 /* Runs a read statement in the transaction's snapshot; the first one of
  * a snapshot begins it, and may move to another server if this one is
  * gone (nothing has been read from it yet). */
-static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
-		   const int *lens, PGresult **res)
+static int r_query_n(prtxn_t *t, const enum stmt *st, unsigned nst, int n,
+		     const char *const *vals, const int *lens, PGresult **res)
 {
 	pstore_t *s = idn__pstore(t->base.store);
-	*res = NULL;
+	for (unsigned i = 0; i < nst; i++)
+		res[i] = NULL;
 	if (!t->live)
 		return IDN_EINVAL;
 	for (unsigned attempt = 0;; attempt++) {
@@ -928,10 +957,10 @@ static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
 		if (first)
 			err = idn__pg_send(s, &t->pc, S_BEGIN_READ, 0, NULL,
 					   NULL);
+		for (unsigned i = 0; i < nst && err == 0; i++)
+			err = idn__pg_send(s, &t->pc, st[i], n, vals, lens);
 		if (err == 0)
-			err = idn__pg_send(s, &t->pc, st, n, vals, lens);
-		if (err == 0)
-			err = idn__pg_sync(s, &t->pc, res, 1);
+			err = idn__pg_sync(s, &t->pc, res, nst);
 		if (err == 0 || !t->pc.broken) {
 			/* a failed statement leaves an aborted transaction
 			 * for the reset to end */
@@ -946,10 +975,22 @@ static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
 	}
 }
 
+static int r_query(prtxn_t *t, enum stmt st, int n, const char *const *vals,
+		   const int *lens, PGresult **res)
+{
+	return r_query_n(t, &st, 1, n, vals, lens, res);
+}
+
 int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n, const char *const *vals,
 		   const int *lens, PGresult **res)
 {
 	return r_query(prtxn(t), st, n, vals, lens, res);
+}
+
+int idn__pg_rquery_n(idn_rtxn_t *t, const enum stmt *st, unsigned nst, int n,
+		     const char *const *vals, const int *lens, PGresult **res)
+{
+	return r_query_n(prtxn(t), st, nst, n, vals, lens, res);
 }
 
 int idn__pg_rquery_each(idn_rtxn_t *base, enum stmt st, int nq,
@@ -1002,6 +1043,11 @@ static int pg_rtxn_renew(idn_rtxn_t *base)
 		idn__pg_close(&t->pc);
 	t->live = true;
 	return 0;
+}
+
+bool idn__pg_rtxn_live(idn_rtxn_t *t)
+{
+	return prtxn(t)->live;
 }
 
 static void pg_rtxn_free(idn_rtxn_t *base)
@@ -1098,22 +1144,24 @@ static int pg_get(idn_rtxn_t *base, const uint8_t *key, size_t keylen,
 	return err;
 }
 
-/* Looks prefix up in a sorted list of homed prefixes (see pstore_t). */
-static bool homed_find(const uint8_t *list, size_t size, const uint8_t *p,
+int idn__pg_homed_find(const uint8_t *list, size_t size, const uint8_t *p,
 		       size_t len)
 {
 	idn_rd_t r;
 	idn_rd_init(&r, list, size);
 	while (idn_rd_left(&r)) {
 		idn_bytes_t e = idn_rd_str(&r, IDN_IDENT_MAX);
+		/* a cut entry would leave the cursor where it was */
+		if (r.err)
+			return IDN_ECORRUPT;
 		size_t n = e.len < len ? e.len : len;
-		int c = memcmp(e.p, p, n);
+		int c = n ? memcmp(e.p, p, n) : 0;
 		if (c == 0 && e.len == len)
-			return true;
+			return 1;
 		if (c > 0 || (c == 0 && e.len > len))
-			return false; /* past it */
+			return 0; /* past it */
 	}
-	return false;
+	return 0;
 }
 
 typedef struct {
@@ -1151,9 +1199,9 @@ static int homed_cached(prtxn_t *t, const uint8_t *prefix, size_t len)
 	pthread_mutex_lock(&s->mu);
 	uint64_t gen = s->homed_gen;
 	if (s->homed_at && now - s->homed_at < HOMED_TTL_MS)
-		hit = s->homed_many
-			      ? ASK_SERVER
-			      : homed_find(s->homed, s->homed_len, prefix, len);
+		hit = s->homed_many ? ASK_SERVER
+				    : idn__pg_homed_find(s->homed, s->homed_len,
+							 prefix, len);
 	pthread_mutex_unlock(&s->mu);
 	if (hit >= 0)
 		return hit;
@@ -1167,7 +1215,7 @@ static int homed_cached(prtxn_t *t, const uint8_t *prefix, size_t len)
 	}
 	bool many = h.n > HOMED_MAX;
 	hit = many || h.err ? ASK_SERVER
-			    : homed_find(h.b.p, h.b.len, prefix, len);
+			    : idn__pg_homed_find(h.b.p, h.b.len, prefix, len);
 	pthread_mutex_lock(&s->mu);
 	if (gen == s->homed_gen && h.err == 0) {
 		free(s->homed);
@@ -1336,6 +1384,7 @@ static const idn_store_ops_t pg_ops = {
 	.homed = pg_homed,
 	.list = pg_list,
 	.list_homed = pg_list_homed,
+	.iter_records = idn__pg_iter_records,
 	.search = idn__pg_search,
 	.index_declared = idn__pg_index_declared,
 	.index_types = idn__pg_index_types,

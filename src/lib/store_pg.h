@@ -51,6 +51,8 @@ enum stmt {
 	S_IDX_LIST,
 	S_IDX_ADD,
 	S_IDX_DEL,
+	S_ITER_HEADS, /* store_pg_iter.c */
+	S_ITER_VALUES,
 	S_COUNT
 };
 
@@ -126,6 +128,12 @@ bool idn__pg_ready(pstore_t *s, pconn_t *pc);
 bool idn__pg_server_down(pstore_t *s, int server, int64_t now);
 void idn__pg_server_mark(pstore_t *s, int server, bool up);
 
+/* Looks prefix up in a list of homed prefixes (each a u32 length and its
+ * bytes, sorted; see pstore_t). Returns 1, 0 or IDN_ECORRUPT for a list
+ * that does not decode. */
+int idn__pg_homed_find(const uint8_t *list, size_t size, const uint8_t *p,
+		       size_t len);
+
 /* Growable buffers and arrays in the binary format of array_send. */
 int idn__pg_buf_reserve(buf_t *b, size_t need);
 int idn__pg_arr_init(buf_t *b, uint32_t oid, uint32_t n, size_t size);
@@ -175,6 +183,16 @@ int idn__pg_rquery(idn_rtxn_t *t, enum stmt st, int n, const char *const *vals,
 int idn__pg_rquery_each(idn_rtxn_t *t, enum stmt st, int nq,
 			const char *const *vals, const int *lens,
 			PGresult **res);
+/* Runs nst statements with the same n parameters in t's snapshot in one
+ * round trip (beginning the snapshot if needed); res[0..nst) are the
+ * caller's to clear. Returns 0 or a translated error. */
+int idn__pg_rquery_n(idn_rtxn_t *t, const enum stmt *st, unsigned nst, int n,
+		     const char *const *vals, const int *lens, PGresult **res);
+/* False once t is reset (until it is renewed). */
+bool idn__pg_rtxn_live(idn_rtxn_t *t);
+/* The records iterator (store_pg_iter.c), as in store_impl.h. */
+int idn__pg_iter_records(idn_rtxn_t *t, idn_bytes_t under, idn_bytes_t from,
+			 idn_iter_t **out);
 /* The search op (store_pg_search.c), as in store_impl.h. */
 int idn__pg_search(idn_rtxn_t *t, const idn_search_t *q, idn_search_cb cb,
 		   void *ctx);

@@ -83,6 +83,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < conf.nreplicas; i++)
 		replicas[i] = conf.replicas[i];
 	const char *where = conf.store[0] ? conf.store : conf.data;
+	idn_store_spec_t spec;
+	if (idn_store_spec_parse(where, &spec) != 0) {
+		log_error("store '%s': name a store as lmdb:DIR, "
+			  "postgresql://... or a libpq key=value string",
+			  where);
+		return 2;
+	}
+	/* the log names a PostgreSQL store without its connection string,
+	 * which may hold a password */
+	const char *shown =
+		spec.kind == IDN_STORE_PG ? "PostgreSQL" : spec.path;
 	idn_store_opts_t so = {.path = where,
 			       .map_size = conf.map_size,
 			       .replicas = replicas,
@@ -95,8 +106,9 @@ int main(int argc, char **argv)
 	idn_store_t *store;
 	int err = idn_store_open(&so, &store);
 	if (err) {
-		log_error("cannot open store %s: %s",
-			  conf.store[0] ? "(PostgreSQL)" : where,
+		log_error("cannot open store %s%s%s: %s",
+			  spec.kind == IDN_STORE_PG ? "(" : "", shown,
+			  spec.kind == IDN_STORE_PG ? ")" : "",
 			  idn_strerror(err));
 		return 1;
 	}
@@ -107,8 +119,7 @@ int main(int argc, char **argv)
 	idn_store_stat_t st;
 	if (idn_store_stat(store, &st) == 0)
 		log_info("store %s: %llu identifiers, %llu homed prefixes",
-			 conf.store[0] ? "PostgreSQL" : conf.data,
-			 (unsigned long long)st.records,
+			 shown, (unsigned long long)st.records,
 			 (unsigned long long)st.prefixes);
 	idn_rtxn_t *rt;
 	if (idn_rtxn_begin(store, &rt) == 0) {

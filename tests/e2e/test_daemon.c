@@ -498,6 +498,38 @@ static void tcp_idle_timeout(void **state)
 	node_free(n);
 }
 
+/* --store names an LMDB store as lmdb:DIR (the data directory then holds
+ * only the control socket); a name that is not one is refused. */
+static void store_named_lmdb(void **state)
+{
+	(void)state;
+	h_skip_on_pg("the node runs on an LMDB store of its own");
+	node_t *n = node_create();
+	char store[512], dir[400];
+	snprintf(dir, sizeof(dir), "%s/named", n->data);
+	snprintf(store, sizeof(store), "lmdb:%s", dir);
+	node_add_args(n, "--home", H_HOME, "--store", store, NULL);
+	node_start(n);
+	h_ctl_ok(n, "create", H_HOME "/named", "1:URL=https://named", NULL);
+	h_run_t r;
+	h_net(&r, n, "resolve", H_HOME "/named", NULL);
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "https://named"));
+	h_run_free(&r);
+	node_stop(n);
+	struct stat st;
+	char mdb[500];
+	snprintf(mdb, sizeof(mdb), "%s/data.mdb", dir);
+	if (stat(mdb, &st) != 0)
+		fail_msg("no store at %s", mdb);
+	snprintf(mdb, sizeof(mdb), "%s/data.mdb", n->data);
+	if (stat(mdb, &st) == 0)
+		fail_msg("a store at %s too", mdb);
+	idnode(&r, "--data", n->data, "--store", "lmdb:", NULL);
+	one_line_error(&r, "lmdb:DIR", "--store lmdb:");
+	node_free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -511,6 +543,7 @@ int main(void)
 		cmocka_unit_test(case_sensitive_suffix),
 		cmocka_unit_test(two_listeners),
 		cmocka_unit_test(tcp_idle_timeout),
+		cmocka_unit_test(store_named_lmdb),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

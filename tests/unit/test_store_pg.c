@@ -31,6 +31,7 @@
 #include "ident.h"
 #include "store.h"
 #include "store_impl.h"
+#include "store_pg.h"
 #include "value.h"
 
 static const char *pg_uri;	/* IDN_TEST_PG */
@@ -285,6 +286,41 @@ static void test_sqlstates(void **state)
 	}
 }
 
+/* The cached list of homed prefixes is searched by a loop that once spun
+ * forever on an entry cut short; it ends with IDN_ECORRUPT now. */
+static void test_homed_list(void **state)
+{
+	(void)state;
+	uint8_t list[32];
+	idn_put_u32(list, 2);
+	memcpy(list + 4, "88", 2);
+	idn_put_u32(list + 6, 3);
+	memcpy(list + 10, "99.1", 4); /* 13 bytes, then one left over */
+	assert_int_equal(idn__pg_homed_find(list, 6, (const uint8_t *)"88", 2),
+			 1);
+	assert_int_equal(
+		idn__pg_homed_find(list, 13, (const uint8_t *)"99.", 3), 1);
+	assert_int_equal(idn__pg_homed_find(list, 13, (const uint8_t *)"77", 2),
+			 0);
+	assert_int_equal(
+		idn__pg_homed_find(list, 13, (const uint8_t *)"999", 3), 0);
+	/* a byte left over, not an entry */
+	assert_int_equal(
+		idn__pg_homed_find(list, 14, (const uint8_t *)"999", 3),
+		IDN_ECORRUPT);
+	/* the last entry runs off the end */
+	assert_int_equal(
+		idn__pg_homed_find(list, 12, (const uint8_t *)"999", 3),
+		IDN_ECORRUPT);
+	/* a length field cut in two */
+	assert_int_equal(idn__pg_homed_find(list, 8, (const uint8_t *)"999", 3),
+			 IDN_ECORRUPT);
+	/* a length over the identifier limit */
+	idn_put_u32(list, IDN_IDENT_MAX + 1);
+	assert_int_equal(idn__pg_homed_find(list, 13, (const uint8_t *)"9", 1),
+			 IDN_ECORRUPT);
+}
+
 /* ---- schema ---- */
 
 /* The rows of a record: its header and one row per value holding the
@@ -357,6 +393,15 @@ static void test_schema_version(void **state)
 	/* our tables without any version: not a store we wrote */
 	raw_exec(f->raw, "DELETE FROM idn_schema_migrations");
 	assert_int_equal(open_uri(f->uri, NULL, 0, &s), IDN_ECORRUPT);
+	/* a negative version, which no idnode writes, is refused too (it
+	 * once ran the migrations from migrations[-1]) */
+	raw_exec(f->raw, "INSERT INTO idn_schema_migrations "
+			 "(version, description) VALUES (-1, 'damaged')");
+	log_clear();
+	assert_int_equal(open_uri(f->uri, NULL, 0, &s), IDN_ECORRUPT);
+	assert_null(s);
+	assert_true(log_has("schema version -1 is not a version"));
+	raw_exec(f->raw, "DELETE FROM idn_schema_migrations");
 	/* and the version back in place opens again */
 	raw_exec(f->raw, "INSERT INTO idn_schema_migrations "
 			 "(version, description) VALUES (1, 'back')");
@@ -1159,9 +1204,11 @@ int main(void)
 		replica_uri = NULL;
 	const struct CMUnitTest offline[] = {
 		cmocka_unit_test(test_sqlstates),
+		cmocka_unit_test(test_homed_list),
 	};
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_sqlstates),
+		cmocka_unit_test(test_homed_list),
 		T(test_rows),
 		T(test_schema_version),
 		T(test_concurrent_migration),
