@@ -69,14 +69,21 @@ static int import(idn_store_t *s, unsigned long n, unsigned batch)
 		snprintf(url, sizeof(url), "https://example.com/products/%lu",
 			 i);
 		idn_value_t v[3] = {
-			{.index = 1, .timestamp = 1767225600, .ttl = 86400,
-			 .perms = IDN_PERM_DEFAULT, .type = idn_bytes_str("URL"),
+			{.index = 1,
+			 .timestamp = 1767225600,
+			 .ttl = 86400,
+			 .perms = IDN_PERM_DEFAULT,
+			 .type = idn_bytes_str("URL"),
 			 .data = idn_bytes_str(url)},
-			{.index = 2, .timestamp = 1767225600, .ttl = 86400,
+			{.index = 2,
+			 .timestamp = 1767225600,
+			 .ttl = 86400,
 			 .perms = IDN_PERM_DEFAULT,
 			 .type = idn_bytes_str("EMAIL"),
 			 .data = idn_bytes_str("quality@example.com")},
-			{.index = 100, .timestamp = 1767225600, .ttl = 86400,
+			{.index = 100,
+			 .timestamp = 1767225600,
+			 .ttl = 86400,
 			 .perms = IDN_PERM_DEFAULT,
 			 .type = idn_bytes_str("BATCH"),
 			 .data = idn_bytes_str("2026-11-A line 4 shift 2")},
@@ -139,7 +146,8 @@ static void *resolver(void *arg)
 		idn_ident_parse((const uint8_t *)name, strlen(name), 0, &id);
 		idn_record_t rec;
 		int err = idn_rtxn_renew(t);
-		int homed = err ? err : idn_store_homed(t, id.key, id.prefix_len);
+		int homed =
+			err ? err : idn_store_homed(t, id.key, id.prefix_len);
 		if (homed != 1) {
 			w->err = homed < 0 ? homed : IDN_ENOTHOMED;
 			break;
@@ -166,8 +174,11 @@ static int resolve(idn_store_t *s, unsigned long records, unsigned threads,
 	if (w == NULL || th == NULL)
 		return -ENOMEM;
 	for (unsigned i = 0; i < threads; i++) {
-		w[i] = (worker_t){.s = s, .records = records, .secs = secs,
-				  .seed = 7919 * (i + 1), .cap = 4000000};
+		w[i] = (worker_t){.s = s,
+				  .records = records,
+				  .secs = secs,
+				  .seed = 7919 * (i + 1),
+				  .cap = 4000000};
 		w[i].lat = malloc(w[i].cap * sizeof(double));
 		if (w[i].lat == NULL)
 			return -ENOMEM;
@@ -226,13 +237,26 @@ int main(int argc, char **argv)
 	int c;
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		switch (c) {
-		case 's': path = optarg; break;
-		case 'i': do_import = true; break;
-		case 'n': records = strtoul(optarg, NULL, 10); break;
-		case 'b': batch = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'S': secs = strtod(optarg, NULL); break;
-		default: return 2;
+		case 's':
+			path = optarg;
+			break;
+		case 'i':
+			do_import = true;
+			break;
+		case 'n':
+			records = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			batch = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			threads = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'S':
+			secs = strtod(optarg, NULL);
+			break;
+		default:
+			return 2;
 		}
 	}
 	if (path == NULL || records == 0 || batch == 0 || threads == 0 ||

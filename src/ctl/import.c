@@ -417,7 +417,9 @@ static int ent_add(batch_t *b, uint64_t line, const char *reason)
 	char *r = NULL;
 	if (reason && (r = strdup(reason)) == NULL)
 		return -1;
-	b->ents[b->nents++] = (entry_t){line, r};
+	entry_t *e = &b->ents[b->nents++];
+	e->line = line;
+	e->reason = r; /* freed with the batch */
 	return 0;
 }
 

@@ -192,12 +192,12 @@ static int store(tctx_t *x, const char *what, const char *id,
 	idn_values_body_encode(&w, &b);
 	idn_msg_t m;
 	uint32_t next = op ? op : IDN_OC_ADD_VALUE;
-	while (next != 0) {
+	do {
 		uint32_t sent = next;
 		if (call(x, sent, &w, &m) != 0)
 			return 1;
 		next = op ? 0 : store_next_op(sent, m.hdr.rc);
-	}
+	} while (next != 0);
 	if (m.hdr.rc != IDN_RC_SUCCESS) {
 		print_refusal(what, &m);
 		return 1;

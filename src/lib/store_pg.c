@@ -703,7 +703,9 @@ static int migrate(pstore_t *s, pconn_t *pc, bool existing, bool last)
 			    version);
 		err = IDN_ECORRUPT;
 	}
-	for (int v = version + 1; err == 0 && v <= SCHEMA_VERSION; v++) {
+	/* a negative version was refused above */
+	for (int v = (version > 0 ? version : 0) + 1;
+	     err == 0 && v <= SCHEMA_VERSION; v++) {
 		r = exec1(s, pc, migrations[v - 1], &err);
 		if (r == NULL)
 			break;

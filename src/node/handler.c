@@ -203,14 +203,20 @@ fail:
 	return err;
 }
 
+/* clang-format off: one counter a line */
 #define STAT_FIELDS(X)                                                         \
 	X(requests)                                                            \
 	X(resolutions)                                                         \
 	X(not_found)                                                           \
 	X(referrals)                                                           \
 	X(recursive)                                                           \
-	X(upstream) X(errors) X(writes) X(rrl_dropped) X(rrl_slipped)          \
-		X(tcp_refused)
+	X(upstream)                                                            \
+	X(errors)                                                              \
+	X(writes)                                                              \
+	X(rrl_dropped)                                                         \
+	X(rrl_slipped)                                                         \
+	X(tcp_refused)
+/* clang-format on */
 
 void handler_stats_add(handler_stats_t *to, handler_stats_t *from)
 {

@@ -430,7 +430,8 @@ static void test_pipelined_batches(void **state)
 	static uint8_t frames[3 * 8192], body[4096];
 	for (int round = 0; round < ROUNDS; round++) {
 		size_t len = 0;
-		h_req_t q = h_req(IDN_OC_BULK_CREATE, 3000 + 3 * (uint32_t)round);
+		h_req_t q =
+			h_req(IDN_OC_BULK_CREATE, 3000 + 3 * (uint32_t)round);
 		int a[] = {2 * round, 2 * round + 1};
 		size_t bl = bulk_body(body, sizeof(body), 2, "pipe", a, 2);
 		len += h_frame(frames + len, sizeof(frames) - len, &q, body,
