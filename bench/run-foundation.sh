@@ -351,7 +351,7 @@ if [ -n "$(git status --porcelain -- src 2>/dev/null)" ]; then rev="$rev + uncom
 	echo
 	echo "## Reference"
 	echo
-	echo "These are raw figures for idnode alone. DESIGN §8 asks for speed as"
+	echo "These are raw figures for idnode alone. The project asks for speed as"
 	echo "ratios against a reference server on the same machine; the side-by-side"
 	echo "run against NSD / Knot DNS is a later issue."
 } >"$OUT"

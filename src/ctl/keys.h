@@ -1,7 +1,8 @@
 /* idctl's admin credentials: key generation (RSA or SM2, optionally
  * passphrase-encrypted), loading a private key or a secret, and answering
- * a node's challenge with them (DESIGN §5). Every file written here is
- * created 0600; a secret file that others may read is refused. */
+ * a node's challenge with them (docs/architecture.md, Wire protocol). Every
+ * file written here is created 0600; a secret file that others may read is
+ * refused. */
 #ifndef IDN_CTL_KEYS_H
 #define IDN_CTL_KEYS_H
 

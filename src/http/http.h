@@ -1,6 +1,6 @@
-/* idnode's HTTP interface (DESIGN §6): the handle.net-shaped REST API,
- * the management API, the browser resolution proxy, the web console's
- * static files, /api/stats and /metrics.
+/* idnode's HTTP interface (docs/architecture.md, HTTP status): the
+ * handle.net-shaped REST API, the management API, the browser resolution proxy,
+ * the web console's static files, /api/stats and /metrics.
  *
  * Built on libh2o's evloop library: http-threads threads (their own, never
  * the UDP/TCP workers), each with an event loop, an SO_REUSEPORT listener

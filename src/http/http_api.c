@@ -558,7 +558,7 @@ void http_api_not_found(hreq_t *r)
 	http_reply_rc(r, 404, 0, "no such API resource");
 }
 
-/* ---- Handle messages over HTTP (DESIGN §5 transports) ---- */
+/* ---- Handle messages over HTTP (docs/architecture.md, Wire protocol) ---- */
 
 void http_hdl_message(hreq_t *r)
 {

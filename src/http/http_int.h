@@ -160,7 +160,8 @@ typedef struct {
 int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 		  bool admin, hdl_reply_t *out);
 
-/* HTTP status for a Handle response code (DESIGN §6). */
+/* HTTP status for a Handle response code (docs/architecture.md, HTTP status).
+ */
 int http_status_for_rc(uint32_t rc);
 
 /* Resolves id for r; on rc 1 *values gets the values array (JSON). Returns

@@ -1,7 +1,7 @@
-/* Cryptography of Handle authentication (DESIGN §5), through OpenSSL
- * libcrypto: public keys from HS_PUBKEY values and signature checks, such
- * as a client's answer to a challenge (a signature over nonce || request
- * digest). */
+/* Cryptography of Handle authentication (docs/architecture.md, Wire protocol),
+ * through OpenSSL libcrypto: public keys from HS_PUBKEY values and signature
+ * checks, such as a client's answer to a challenge (a signature over nonce ||
+ * request digest). */
 #ifndef IDN_AUTH_H
 #define IDN_AUTH_H
 

@@ -1,6 +1,6 @@
-/* The resolution cache of a recursive node (DESIGN §2): answers kept for
- * their TTL (capped), "not found" kept for a short negative TTL, and
- * delegations (referrals) kept for theirs.
+/* The resolution cache of a recursive node (docs/architecture.md, Hierarchy):
+ * answers kept for their TTL (capped), "not found" kept for a short negative
+ * TTL, and delegations (referrals) kept for theirs.
  *
  * Bounded memory: each of the power-of-two shards holds at most
  * max_bytes / shards bytes and evicts its least recently used entries

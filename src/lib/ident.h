@@ -1,4 +1,4 @@
-/* Identifiers: "prefix/suffix" (DESIGN §3).
+/* Identifiers: "prefix/suffix" (docs/architecture.md, Identifiers).
  *
  * Parsing validates UTF-8 (strict: no overlong forms, surrogates or code
  * points above U+10FFFF), rejects control characters, checks the limits and

@@ -1,5 +1,6 @@
 /* Compact JSON Web Signatures (RFC 7515) for HS_CERT and HS_SIGNATURE
- * values (DESIGN §5, docs/trust.md), through OpenSSL libcrypto and jansson.
+ * values (docs/architecture.md, Wire protocol; docs/trust.md), through OpenSSL
+ * libcrypto and jansson.
  *
  * Two algorithms:
  *   "RS256"  RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3)

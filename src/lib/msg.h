@@ -1,4 +1,5 @@
-/* The Handle protocol 2.x wire codec (DESIGN §5, vectors/INDEX.md).
+/* The Handle protocol 2.x wire codec (docs/architecture.md, Wire protocol;
+ * tests/vectors/INDEX.md).
  *
  * A message on the wire is envelope(20) | header(24) | body | credential
  * length(4) | credential. Decoders are bounds-checked through idn_rd_t and

@@ -1,13 +1,15 @@
-/* Iterative resolution across the identifier hierarchy (DESIGN §2).
+/* Iterative resolution across the identifier hierarchy (docs/architecture.md,
+ * Hierarchy).
  *
  * Starting at the most specific delegation in the cache, or at the root
  * hints, the resolver asks for the identifier itself and follows prefix and
  * service referrals (303/302) down the levels. Inside a delegated site the
- * server is picked by the DESIGN §2 hash; a server that does not answer is
- * retried with backoff and then abandoned for the next server or mirror
- * site. Every referral must be strictly more specific than the one before
- * and cover the identifier's prefix, and there are at most max_referrals of
- * them, so loops and over-long chains end with an error, not a hang.
+ * server is picked by the site hash (docs/architecture.md, Hierarchy); a server
+ * that does not answer is retried with backoff and then abandoned for the next
+ * server or mirror site. Every referral must be strictly more specific than the
+ * one before and cover the identifier's prefix, and there are at most
+ * max_referrals of them, so loops and over-long chains end with an error, not a
+ * hang.
  *
  * A resolver does blocking network I/O and owns its buffers: one per
  * thread. The cache it uses is shared and thread-safe. */
@@ -59,10 +61,11 @@ void idn_resolver_free(idn_resolver_t *r);
 int idn_resolve(idn_resolver_t *r, const idn_ident_t *id, uint8_t rcount,
 		idn_resolution_t *out, idn_trace_fn trace, void *ctx);
 
-/* Picks the server of a site for an identifier by the DESIGN §2 hash:
- * MD5 of the upper-cased prefix, suffix or whole identifier (the site's
- * hash option), the last 4 bytes as a signed 32-bit big-endian integer,
- * its absolute value modulo the number of servers. */
+/* Picks the server of a site for an identifier by the site hash
+ * (docs/architecture.md, Hierarchy): MD5 of the upper-cased prefix, suffix or
+ * whole identifier (the site's hash option), the last 4 bytes as a signed
+ * 32-bit big-endian integer, its absolute value modulo the number of servers.
+ */
 uint32_t idn_site_pick(const idn_hs_site_t *site, const idn_ident_t *id);
 
 /* Formats a site server's address with the port of its first query

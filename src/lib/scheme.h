@@ -1,5 +1,5 @@
-/* Identifiers of other schemes (DESIGN §3 "Other schemes"): GS1 keys, OIDs,
- * Ecode, DOI / Handle and the national "88." form. Each is parsed and
+/* Identifiers of other schemes (docs/architecture.md, Identifiers): GS1 keys,
+ * OIDs, Ecode, DOI / Handle and the national "88." form. Each is parsed and
  * validated by its own rules, then mapped to one canonical Handle
  * identifier under the prefix an operator configured for the scheme, so a
  * single resolver answers for all of them. Pure functions: no I/O, no

@@ -1,12 +1,10 @@
-/* Secret-key (HS_SECKEY) answers to challenges (DESIGN §5), as the Handle
- * protocol versions define them. The answer's signature field is one
- * algorithm byte and then:
- *   0x13 HMAC-SHA256       HMAC-SHA256(secret, nonce || request digest)
- *   0x12 HMAC-SHA1         HMAC-SHA1(secret, nonce || request digest)
- *   0x22 PBKDF2_HMAC_SHA1  (protocol 2.7 and later) salt (byte array),
- *                          iterations (u32), key length in bits (u32),
- *                          then the MAC as a byte array: HMAC-SHA1 keyed
- *                          with PBKDF2-HMAC-SHA1(secret, salt, iterations,
+/* Secret-key (HS_SECKEY) answers to challenges (docs/architecture.md, Wire
+ * protocol), as the Handle protocol versions define them. The answer's
+ * signature field is one algorithm byte and then: 0x13 HMAC-SHA256
+ * HMAC-SHA256(secret, nonce || request digest) 0x12 HMAC-SHA1 HMAC-SHA1(secret,
+ * nonce || request digest) 0x22 PBKDF2_HMAC_SHA1  (protocol 2.7 and later) salt
+ * (byte array), iterations (u32), key length in bits (u32), then the MAC as a
+ * byte array: HMAC-SHA1 keyed with PBKDF2-HMAC-SHA1(secret, salt, iterations,
  *                          key length) over nonce || request digest.
  * The secret is the data of the admin's HS_SECKEY value, byte for byte.
  * Checks compare in constant time. */

@@ -1,8 +1,8 @@
-/* An authenticated admin session on one TCP connection (DESIGN §5, ops
- * 400/401): set up once with a challenge answered by the caller, then any
- * number of administrative requests run as that admin without further
- * challenges, until the session is terminated, expires or the connection
- * closes. For bulk clients. */
+/* An authenticated admin session on one TCP connection (docs/architecture.md,
+ * Wire protocol; ops 400/401): set up once with a challenge answered by the
+ * caller, then any number of administrative requests run as that admin without
+ * further challenges, until the session is terminated, expires or the
+ * connection closes. For bulk clients. */
 #ifndef IDN_SESSION_H
 #define IDN_SESSION_H
 

@@ -1,4 +1,5 @@
-/* The storage interface (DESIGN §7) and its backends.
+/* The storage interface (docs/architecture.md, The store interface) and its
+ * backends.
  *
  * Records are keyed by the normalised identifier (idn_ident_t.key). A record
  * is an ordered set of values kept sorted by index and stored in the wire

@@ -1,5 +1,5 @@
-/* Metadata templates (DESIGN §4): the layout of the industry data values of
- * the identifiers registered under a prefix.
+/* Metadata templates (docs/architecture.md, Values): the layout of the industry
+ * data values of the identifiers registered under a prefix.
  *
  * A template is {prefix, name, version, GB/T 4754 industry class, state,
  * based_on (name + version), items}. An item describes the value at one
@@ -34,7 +34,7 @@
 #include "value.h"
 #include "wire.h"
 
-#define IDN_TPL_MIN_INDEX 2000	  /* DESIGN §4: template items from 2000 */
+#define IDN_TPL_MIN_INDEX 2000	  /* template items from index 2000 on */
 #define IDN_TPL_ITEMS_MAX 256	  /* items in one template */
 #define IDN_TPL_ENUM_MAX 256	  /* enum values of one item */
 #define IDN_TPL_NAME_MAX 128	  /* bytes in a template name */

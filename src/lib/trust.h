@@ -1,7 +1,8 @@
-/* Trust in the national system (DESIGN §5, docs/trust.md): HS_CERT values
- * bind a public key to an identifier:index with scoped permissions and
- * chain up to a trust root; HS_SIGNATURE values list digests of a record's
- * values, so a reply that withholds non-public values still verifies.
+/* Trust in the national system (docs/architecture.md, Wire protocol;
+ * docs/trust.md): HS_CERT values bind a public key to an identifier:index with
+ * scoped permissions and chain up to a trust root; HS_SIGNATURE values list
+ * digests of a record's values, so a reply that withholds non-public values
+ * still verifies.
  *
  * Both are compact JWS tokens (jwt.h). References are written the Handle
  * way, "INDEX:IDENTIFIER" (e.g. "300:0.NA/88.118.8"). */
@@ -61,9 +62,10 @@ int idn_trust_issue_cert(const idn_cert_req_t *req, EVP_PKEY *issuer_key,
 			 char **out);
 
 /* The digest of one value as HS_SIGNATURE lists it: digest_name
- * ("SHA-256" or "SM3") over the value's wire encoding (DESIGN §5: index,
- * timestamp, ttl type, ttl, permissions, type, data, references) with the
- * timestamp field set to zero. Returns 0, IDN_EUNSUPPORTED, -ENOMEM. */
+ * ("SHA-256" or "SM3") over the value's wire encoding (docs/architecture.md,
+ * Values: index, timestamp, ttl type, ttl, permissions, type, data, references)
+ * with the timestamp field set to zero. Returns 0, IDN_EUNSUPPORTED, -ENOMEM.
+ */
 int idn_trust_value_digest(const idn_value_t *v, const char *digest_name,
 			   uint8_t out[32]);
 

@@ -1,4 +1,5 @@
-/* The value model (DESIGN §4) and the typed layouts of HS_* values (§5).
+/* The value model (docs/architecture.md, Values) and the typed layouts of HS_*
+ * values.
  *
  * Decoded structures point into the buffer they were decoded from (zero
  * copy); arrays they need are allocated from the arena passed in. Both the

@@ -9,8 +9,9 @@
  * recursive node follows them, caches answers for their TTLs (and "not
  * found" for its negative TTL), fails over from a dead or silent server to
  * a mirror site, stops referral loops and over-long chains with rc 6, and
- * picks the server of a site by the DESIGN §2 hash. Upstream request
- * counters (`idctl stats`) show which nodes a query reached. */
+ * picks the server of a site by the site hash (docs/architecture.md,
+ * Hierarchy). Upstream request counters (`idctl stats`) show which nodes a
+ * query reached. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -963,10 +964,10 @@ static void undelegate_removes_referral(void **state)
 	h_run_free(&r);
 }
 
-/* Two servers in one site: the recursive node asks the one the DESIGN §2
- * hash names (MD5 of the upper-cased prefix, last 4 bytes as a signed
- * int, absolute value, modulo 2). The two hold different data, so the
- * answer shows which was asked. */
+/* Two servers in one site: the recursive node asks the one the site
+ * hash names (docs/architecture.md, Hierarchy: MD5 of the upper-cased prefix,
+ * last 4 bytes as a signed int, absolute value, modulo 2). The two hold
+ * different data, so the answer shows which was asked. */
 static int md5_pick(const char *text, int nservers)
 {
 	uint8_t d[32];

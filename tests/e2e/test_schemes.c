@@ -1,7 +1,7 @@
 /* idctl resolve and the HTTP browser proxy accept the identifier schemes
- * an industrial resolver meets (DESIGN §3), map them to the canonical
- * identifier under the configured prefix and say which scheme they
- * recognised; invalid input gets a precise error (exit 2, HTTP 400). */
+ * an industrial resolver meets (docs/architecture.md, Identifiers), map them to
+ * the canonical identifier under the configured prefix and say which scheme
+ * they recognised; invalid input gets a precise error (exit 2, HTTP 400). */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
