@@ -76,7 +76,7 @@ typedef struct {
 	const char *path;
 	/* Only open a store that exists (holds a schema version): IDN_ENOTFOUND
 	 * instead of creating one. For tools that read a store; an older
-	 * schema is still upgraded, as at every open. */
+	 * schema is still upgraded, as at every open but a read-only one. */
 	bool existing;
 	/* Open for reading only; implies existing. Nothing is written: no
 	 * store, schema version, index or lock is created, no older schema
