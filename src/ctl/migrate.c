@@ -2,9 +2,10 @@
  * declared search type and every record of a node from one store to
  * another, LMDB or PostgreSQL either way, with a progress bar.
  *
- * Only the storage interface is used (store.h). The source is opened as
- * an existing store and read through its iterators in one read
- * transaction, so the copy is one snapshot while a running node may keep
+ * Only the storage interface is used (store.h). The source is opened
+ * read-only (nothing of it is written or upgraded, so a store on read-only
+ * media or a snapshot can be copied) and read through its iterators in one
+ * read transaction, so the copy is one snapshot while a running node may keep
  * writing; every record is checked as a read checks it. The destination
  * is written in transactions of --batch records (pipelined on
  * PostgreSQL), each record created whole with overwrite, under the
@@ -73,7 +74,7 @@ static int open_src(src_t *s, const char *name, const char *label)
 {
 	memset(s, 0, sizeof(*s));
 	s->label = label;
-	idn_store_opts_t o = {.path = name, .existing = true};
+	idn_store_opts_t o = {.path = name, .readonly = true};
 	int err = idn_store_open(&o, &s->st);
 	if (err == IDN_ENOTFOUND) {
 		fail("%s: no idnode store there", label);
@@ -84,6 +85,8 @@ static int open_src(src_t *s, const char *name, const char *label)
 		     label);
 		return err;
 	}
+	if (err == IDN_EREADONLY)
+		return err; /* the store said which version, and what to do */
 	if (err) {
 		fail("opening %s: %s", label, idn_strerror(err));
 		return err;
@@ -143,7 +146,6 @@ static int walk(src_t *s, char kind,
 typedef struct {
 	idn_store_t *dst;
 	unsigned batch;
-	bool case_suffix; /* the tie-breaker */
 	bool progress;
 	uint64_t done, total, prefixes;
 	double t0, shown;
@@ -235,13 +237,13 @@ static int home_one(void *ctx, const idn_iter_item_t *item)
 }
 
 /* The identifier of a record, parsed so that its key is the one the
- * source stores it under (its suffix upper-cased or not). */
-static int ident_of(const copy_t *c, const idn_iter_item_t *r, idn_ident_t *id)
+ * source stores it under (its suffix upper-cased or not). The iterator
+ * yields that exact key, so whichever parse matches it is the one. */
+static int ident_of(const idn_iter_item_t *r, idn_ident_t *id)
 {
-	unsigned order[2] = {c->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0,
-			     c->case_suffix ? 0 : IDN_IDENT_CASE_SUFFIX};
+	static const unsigned flags[2] = {0, IDN_IDENT_CASE_SUFFIX};
 	for (int i = 0; i < 2; i++) {
-		if (idn_ident_parse(r->rec.id.p, r->rec.id.len, order[i], id))
+		if (idn_ident_parse(r->rec.id.p, r->rec.id.len, flags[i], id))
 			continue;
 		if (id->key_len == r->key.len &&
 		    memcmp(id->key, r->key.p, r->key.len) == 0)
@@ -256,7 +258,7 @@ static int copy_one(void *ctx, const idn_iter_item_t *r)
 {
 	copy_t *c = ctx;
 	idn_ident_t id;
-	int err = ident_of(c, r, &id);
+	int err = ident_of(r, &id);
 	if (err)
 		return err;
 	idn_arena_reset(&c->arena);
@@ -291,7 +293,6 @@ static int copy_one(void *ctx, const idn_iter_item_t *r)
 }
 
 typedef struct {
-	copy_t *c;
 	idn_rtxn_t *rt; /* the destination's */
 	uint64_t n, bad;
 } verify_t;
@@ -301,7 +302,7 @@ static int verify_one(void *ctx, const idn_iter_item_t *r)
 	verify_t *v = ctx;
 	idn_ident_t id;
 	idn_record_t d;
-	int err = ident_of(v->c, r, &id);
+	int err = ident_of(r, &id);
 	if (err)
 		return err;
 	if (v->n++ % 1000 == 0 && (err = idn_rtxn_renew(v->rt)) != 0)
@@ -323,7 +324,7 @@ static int verify_one(void *ctx, const idn_iter_item_t *r)
  * destination's. */
 static int verify(src_t *s, copy_t *c, uint64_t *bad)
 {
-	verify_t v = {.c = c};
+	verify_t v = {0};
 	int err = idn_rtxn_begin(c->dst, &v.rt);
 	if (err)
 		return err;
@@ -338,15 +339,16 @@ static const char usage[] =
 	"Copies every homed prefix and every record of a node's store to\n"
 	"another store. SRC and DST: lmdb:DIR (or DIR), or a PostgreSQL\n"
 	"connection URI (postgresql://...) or key=value string. The source\n"
-	"is read in one snapshot and may be in use by a running node.\n"
+	"is read in one snapshot and may be in use by a running node; it is\n"
+	"opened read-only and never changed.\n"
 	"  --batch N                records per destination transaction "
 	"(1000)\n"
 	"  --merge                  copy into a destination that holds "
 	"records\n"
-	"  --case-sensitive-suffix  for keys the source cannot tell (long "
-	"LMDB\n"
-	"                           keys): the node compares suffixes with "
-	"case\n"
+	"  --case-sensitive-suffix  no effect, accepted for compatibility "
+	"(every\n"
+	"                           record keeps the key the source holds "
+	"it under)\n"
 	"  --verify                 read everything back and compare\n"
 	"  --no-progress            no progress bar (default on a terminal)\n"
 	"  --json                   print the summary as JSON\n";
@@ -401,8 +403,7 @@ int migrate_main(int argc, char **argv)
 		case O_MERGE:
 			merge = true;
 			break;
-		case O_CASE:
-			c.case_suffix = true;
+		case O_CASE: /* no effect: see usage */
 			break;
 		case O_VERIFY:
 			do_verify = true;

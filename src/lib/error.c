@@ -24,6 +24,7 @@ static const char *const texts[] = {
 	[IDN_EINVAL - IDN_ERR_BASE] = "invalid argument",
 	[IDN_EAUTH - IDN_ERR_BASE] = "authentication failed",
 	[IDN_ENOTINDEXED - IDN_ERR_BASE] = "type is not indexed",
+	[IDN_EREADONLY - IDN_ERR_BASE] = "store is open read-only",
 };
 
 const char *idn_strerror(int err)

@@ -33,6 +33,7 @@ enum {
 	IDN_EINVAL,	  /* invalid argument from the caller */
 	IDN_EAUTH,	  /* a signature or MAC did not verify */
 	IDN_ENOTINDEXED,  /* a search by a type that is not declared */
+	IDN_EREADONLY,	  /* a write to a store opened read-only */
 	IDN_ERR_LAST
 };
 

@@ -270,6 +270,8 @@ int idn_wtxn_begin(idn_store_t *s, idn_wtxn_t **out)
 	*out = NULL;
 	if (s == NULL)
 		return IDN_EINVAL;
+	if (s->readonly)
+		return IDN_EREADONLY;
 	return s->ops->wtxn_begin(s, out);
 }
 

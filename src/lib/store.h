@@ -77,8 +77,27 @@ typedef struct {
 	const char *path;
 	/* Only open a store that exists (holds a schema version): IDN_ENOTFOUND
 	 * instead of creating one. For tools that read a store; an older
-	 * schema is still upgraded, as at every open. */
+	 * schema is still upgraded, as at every open but a read-only one. */
 	bool existing;
+	/* Open for reading only; implies existing. Nothing is written: no
+	 * store, schema version, index or lock is created, no older schema
+	 * is upgraded, and idn_wtxn_begin returns IDN_EREADONLY. For tools
+	 * that must leave a store as they found it (idctl migrate's source).
+	 * LMDB: the environment is opened MDB_RDONLY, so it can be read from
+	 * read-only media; its lock file is still used where it can be
+	 * opened for writing, and skipped where it cannot and nobody can
+	 * write the data file (a read-only file system, an immutable file).
+	 * PostgreSQL: the primary may be a standby; every session runs with
+	 * default_transaction_read_only, and no migration runs.
+	 * An older schema, which an ordinary open upgrades: LMDB reads
+	 * version 1 as it is (its records and prefixes are laid out as now;
+	 * it has no search index and declares no type, as after its
+	 * upgrade); LMDB version 2 and PostgreSQL versions 1 and 2 are
+	 * refused with IDN_EREADONLY and a logged line naming the version
+	 * (their declared types only exist once the upgrade derives them,
+	 * and PostgreSQL's prepared statements need version 3's tables):
+	 * start idnode on such a store once to upgrade it. */
+	bool readonly;
 	uint64_t map_size;    /* LMDB: bytes reserved for the map; 0 = 64 GiB.
 			       * The file grows with the data, not with this. */
 	unsigned max_readers; /* LMDB: 0 = 1024 */
@@ -95,10 +114,11 @@ typedef struct {
 	void *log_ctx;
 } idn_store_opts_t;
 
-/* Opens (creating if needed, unless existing) the store named by path.
- * Returns 0, IDN_EINVAL (a name that does not parse), IDN_ENOTFOUND (with
- * existing), -errno, IDN_ESTORE or IDN_ECORRUPT. *out is owned by the
- * caller; close with idn_store_close. */
+/* Opens (creating if needed, unless existing or readonly) the store named
+ * by path. Returns 0, IDN_EINVAL (a name that does not parse),
+ * IDN_ENOTFOUND (with existing or readonly), IDN_EREADONLY (readonly, and
+ * an older schema that must be upgraded first), -errno, IDN_ESTORE or
+ * IDN_ECORRUPT. *out is owned by the caller; close with idn_store_close. */
 int idn_store_open(const idn_store_opts_t *o, idn_store_t **out);
 
 /* Closes the store. All transactions must be finished. */
@@ -222,7 +242,8 @@ void idn_iter_free(idn_iter_t *it);
 /* ---- writes ---- */
 
 /* Begins the (single) write transaction; blocks while another thread holds
- * one. Returns 0, -ENOMEM, IDN_ESTORE. */
+ * one. Returns 0, -ENOMEM, IDN_ESTORE, or IDN_EREADONLY for a store opened
+ * readonly. */
 int idn_wtxn_begin(idn_store_t *s, idn_wtxn_t **out);
 /* Commits durably and frees t. Returns 0, IDN_ENOSPACE (map or disk full:
  * nothing of the transaction is applied), -errno or IDN_ESTORE. */

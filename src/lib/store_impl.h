@@ -25,6 +25,8 @@ typedef struct idn_store_ops idn_store_ops_t;
 
 struct idn_store {
 	const idn_store_ops_t *ops;
+	bool readonly; /* opened read-only: store.c refuses write transactions
+			*/
 };
 
 struct idn_rtxn {

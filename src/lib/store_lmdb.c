@@ -42,7 +42,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "ident.h"
@@ -63,6 +67,11 @@ typedef struct {
 	MDB_env *env;
 	MDB_dbi records, prefixes, meta;
 	idn__lidx_t ix; /* the search index; its scratch is the writer's */
+	/* read-only open of a version 1 store: there is no index to open,
+	 * and no type is declared */
+	bool noindex;
+	void (*log)(void *ctx, int level, const char *msg);
+	void *log_ctx;
 	/* write scratch, used only while holding the write transaction */
 	idn__rset_t rs;
 	uint8_t *buf;
@@ -222,6 +231,87 @@ static int get_prefix(lstore_t *s, MDB_txn *txn, lwtxn_t *w,
 
 /* ---- opening ---- */
 
+static void lmdb_log(lstore_t *s, const char *path, const char *what)
+{
+	char msg[512];
+	snprintf(msg, sizeof(msg), "lmdb %s: %s", path, what);
+	if (s->log)
+		s->log(s->log_ctx, 0, msg);
+	else
+		fprintf(stderr, "%s\n", msg);
+}
+
+/* Opens a sub-database a store of this version has, in a read-only open:
+ * a missing one is a damaged store, never created. */
+static int open_db_ro(lstore_t *s, const char *path, MDB_txn *txn,
+		      const char *name, unsigned flags, MDB_dbi *dbi)
+{
+	int rc = mdb_dbi_open(txn, name, flags, dbi);
+	if (rc == MDB_NOTFOUND) {
+		char what[128];
+		snprintf(what, sizeof(what),
+			 "the store has no '%s' database (damaged, or not "
+			 "an idnode store)",
+			 name);
+		lmdb_log(s, path, what);
+		return IDN_ECORRUPT;
+	}
+	return lmdb_error(rc);
+}
+
+/* The read-only open of the sub-databases: writes nothing (the read
+ * transaction is committed only so that the handles outlive it). */
+static int open_dbs_ro(lstore_t *s, const char *path)
+{
+	MDB_txn *txn;
+	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
+	if (rc)
+		return lmdb_error(rc);
+	int err = open_db_ro(s, path, txn, "records", 0, &s->records);
+	if (err == 0)
+		err = open_db_ro(s, path, txn, "prefixes", 0, &s->prefixes);
+	if (err == 0)
+		err = open_db_ro(s, path, txn, "meta", 0, &s->meta);
+	MDB_val k = {.mv_size = 7, .mv_data = "version"}, d;
+	uint32_t version = 0;
+	if (err == 0) {
+		rc = mdb_get(txn, s->meta, &k, &d);
+		if (rc == MDB_NOTFOUND)
+			err = IDN_ENOTFOUND; /* a store never written */
+		else if (rc)
+			err = lmdb_error(rc);
+		else if (d.mv_size != 4)
+			err = IDN_ECORRUPT;
+		else
+			version = idn_get_u32(d.mv_data);
+	}
+	if (err == 0 && version == SCHEMA_ALLTYPES) {
+		char what[160];
+		snprintf(what, sizeof(what),
+			 "schema version %u cannot be read without its "
+			 "upgrade; start idnode on it once to upgrade it",
+			 version);
+		lmdb_log(s, path, what);
+		err = IDN_EREADONLY;
+	} else if (err == 0 && version != SCHEMA_VERSION &&
+		   version != SCHEMA_UNINDEXED) {
+		err = IDN_ECORRUPT; /* newer, or not an idnode store */
+	}
+	s->ix.meta = s->meta;
+	s->noindex = version == SCHEMA_UNINDEXED;
+	if (err == 0 && !s->noindex)
+		err = open_db_ro(s, path, txn, "search_values", MDB_DUPSORT,
+				 &s->ix.vals);
+	if (err == 0 && !s->noindex)
+		err = open_db_ro(s, path, txn, "search_ctime", MDB_DUPSORT,
+				 &s->ix.ctime);
+	if (err) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	return lmdb_error(mdb_txn_commit(txn));
+}
+
 /* Checks the schema version (into *version; 0 for a new environment),
  * writing it into a new environment. */
 static int check_version(lstore_t *s, MDB_txn *txn, uint32_t *version)
@@ -295,6 +385,54 @@ static int open_dbs(lstore_t *s, bool existing)
 
 static const idn_store_ops_t lmdb_ops;
 
+/* Whether nobody can write path: an immutable file (a read-only file
+ * system LMDB recognises itself). */
+static bool unwritable(const char *path)
+{
+	bool imm = false;
+#ifdef FS_IOC_GETFLAGS
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int flags = 0;
+	if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0)
+		imm = (flags & FS_IMMUTABLE_FL) != 0;
+	if (fd >= 0)
+		close(fd);
+#else
+	(void)path;
+#endif
+	return imm;
+}
+
+/* Opens the environment read-only. LMDB still opens lock.mdb for writing
+ * (readers register there, so that a writer keeps their pages); where it
+ * cannot and the data file is immutable, no writer can exist and the
+ * environment is read without locks. */
+static int open_env_ro(lstore_t *s, const char *path, size_t map)
+{
+	int rc = mdb_env_open(s->env, path, MDB_NOTLS | MDB_RDONLY, 0640);
+	char data[4096];
+	snprintf(data, sizeof(data), "%s/data.mdb", path);
+	if ((rc == EACCES || rc == EPERM) && unwritable(data)) {
+		/* a failed open leaves the environment unusable */
+		mdb_env_close(s->env);
+		s->env = NULL;
+		rc = mdb_env_create(&s->env);
+		if (rc == 0)
+			rc = mdb_env_set_maxdbs(s->env, MAXDBS);
+		if (rc == 0)
+			rc = mdb_env_set_mapsize(s->env, map);
+		if (rc == 0)
+			rc = mdb_env_open(s->env, path,
+					  MDB_NOTLS | MDB_RDONLY | MDB_NOLOCK,
+					  0640);
+	}
+	if (rc == EACCES || rc == EPERM)
+		lmdb_log(s, path,
+			 "cannot open lock.mdb for writing, which LMDB readers "
+			 "need while the store can be written");
+	return lmdb_error(rc);
+}
+
 int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 {
 	int err;
@@ -306,8 +444,11 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 	if (s == NULL)
 		return -ENOMEM;
 	s->base.ops = &lmdb_ops;
+	s->base.readonly = o->readonly;
+	s->log = o->log;
+	s->log_ctx = o->log_ctx;
 	idn__rset_init(&s->rs);
-	if (o->existing) {
+	if (o->existing || o->readonly) {
 		/* no environment there: LMDB would make one */
 		char file[4096];
 		struct stat st;
@@ -319,7 +460,7 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 			goto fail;
 		}
 	}
-	if (mkdir(o->path, 0750) != 0 && errno != EEXIST) {
+	if (!o->readonly && mkdir(o->path, 0750) != 0 && errno != EEXIST) {
 		err = -errno;
 		goto fail;
 	}
@@ -331,7 +472,9 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 		err = lmdb_error(mdb_env_set_mapsize(s->env, (size_t)map));
 	if (!err)
 		err = lmdb_error(mdb_env_set_maxreaders(s->env, readers));
-	if (!err)
+	if (!err && o->readonly)
+		err = open_env_ro(s, o->path, (size_t)map);
+	else if (!err)
 		err = lmdb_error(
 			mdb_env_open(s->env, o->path, MDB_NOTLS, 0640));
 	if (err)
@@ -342,7 +485,7 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 	}
 	int dead;
 	mdb_reader_check(s->env, &dead); /* slots of crashed processes */
-	err = open_dbs(s, o->existing);
+	err = o->readonly ? open_dbs_ro(s, o->path) : open_dbs(s, o->existing);
 	if (err)
 		goto fail;
 	*out = &s->base;
@@ -808,6 +951,8 @@ static int lmdb_search(idn_rtxn_t *base, const idn_search_t *q,
 	lstore_t *s = lstore(base->store);
 	if (!t->live)
 		return IDN_EINVAL;
+	if (s->noindex && (q->type.len || q->since || q->until))
+		return IDN_ENOTINDEXED;
 	int rc = 0;
 	int ret = idn__lidx_search(t->txn, &s->ix, s->records, q, cb, ctx, &rc);
 	return rc ? lmdb_error(rc) : ret;
@@ -818,6 +963,8 @@ static int lmdb_index_declared(idn_rtxn_t *base, idn_bytes_t type)
 	lrtxn_t *t = lrtxn(base);
 	if (!t->live)
 		return IDN_EINVAL;
+	if (lstore(base->store)->noindex)
+		return 0;
 	int rc = 0;
 	int ret =
 		idn__lidx_declared(t->txn, &lstore(base->store)->ix, type, &rc);
@@ -829,6 +976,8 @@ static int lmdb_index_types(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 	lrtxn_t *t = lrtxn(base);
 	if (!t->live)
 		return IDN_EINVAL;
+	if (lstore(base->store)->noindex)
+		return 0;
 	int rc = 0;
 	int ret =
 		idn__lidx_types(t->txn, &lstore(base->store)->ix, cb, ctx, &rc);

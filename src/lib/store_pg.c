@@ -574,6 +574,19 @@ bool idn__pg_ready(pstore_t *s, pconn_t *pc)
 /* Connects to server i, enters pipeline mode and prepares every
  * statement. Returns 0 or IDN_ESTORE (logged; the server is marked down
  * for DOWN_MS). */
+/* Makes every transaction of the session read-only, so the server itself
+ * refuses a write (a read-only open, store.h). Returns 0 or the error. */
+static int set_readonly(pstore_t *s, pconn_t *pc)
+{
+	PGresult *r =
+		PQexec(pc->c, "SET SESSION default_transaction_read_only = on");
+	int err = 0;
+	if (PQresultStatus(r) != PGRES_COMMAND_OK)
+		err = idn__pg_error(s, pc, r);
+	PQclear(r);
+	return err;
+}
+
 int idn__pg_connect(pstore_t *s, int i, pconn_t *pc)
 {
 	/* Defaults first: what the connection string says wins. */
@@ -586,7 +599,7 @@ int idn__pg_connect(pstore_t *s, int i, pconn_t *pc)
 	const char *val[] = {"5",
 			     "10000",
 			     "idnode",
-			     i == 0 ? "read-write" : "any",
+			     i == 0 && !s->base.readonly ? "read-write" : "any",
 			     s->srv[i].conninfo,
 			     NULL};
 	idn__pg_close(pc);
@@ -604,6 +617,8 @@ int idn__pg_connect(pstore_t *s, int i, pconn_t *pc)
 		goto fail;
 	}
 	PQsetNoticeReceiver(pc->c, notice, s);
+	if (s->base.readonly && set_readonly(s, pc) != 0)
+		goto fail;
 	if (!PQenterPipelineMode(pc->c)) {
 		idn__pg_log(s, 0, "postgresql %s: no pipeline mode: %s",
 			    s->srv[i].label, PQerrorMessage(pc->c));
@@ -739,6 +754,49 @@ static int migrate(pstore_t *s, pconn_t *pc, bool existing, bool last)
 	return err;
 }
 
+/* The schema check of a read-only open, in place of migrate: runs no DDL
+ * and writes nothing. Returns 0, IDN_ENOTFOUND (no store there),
+ * IDN_EREADONLY (an older schema: its upgrade is a write), IDN_ECORRUPT
+ * or another translated error. */
+static int check_schema_ro(pstore_t *s, pconn_t *pc)
+{
+	int err = set_readonly(s, pc);
+	if (err)
+		return err;
+	PGresult *r =
+		exec1(s, pc,
+		      "SELECT to_regclass('idn_schema_migrations') IS NOT NULL",
+		      &err);
+	if (r == NULL)
+		return err;
+	bool have = strcmp(PQgetvalue(r, 0, 0), "t") == 0;
+	PQclear(r);
+	int version = 0;
+	if (!have)
+		return IDN_ENOTFOUND;
+	err = schema_version(s, pc, &version);
+	if (err)
+		return err;
+	if (version == 0)
+		return IDN_ENOTFOUND;
+	if (version > SCHEMA_VERSION || version < 0) {
+		idn__pg_log(s, 0,
+			    "postgresql primary: schema version %d is not one "
+			    "this idnode reads (%d)",
+			    version, SCHEMA_VERSION);
+		return IDN_ECORRUPT;
+	}
+	if (version < SCHEMA_VERSION) {
+		idn__pg_log(s, 0,
+			    "postgresql primary: schema version %d cannot be "
+			    "read without its upgrade; start idnode on it once "
+			    "to upgrade it",
+			    version);
+		return IDN_EREADONLY;
+	}
+	return 0;
+}
+
 /* With the primary down at open: a replica that holds this schema is
  * enough to start (reads go on; writes fail until the primary returns). */
 static int check_replicas(pstore_t *s)
@@ -830,6 +888,7 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 	if (s == NULL)
 		return -ENOMEM;
 	s->base.ops = &pg_ops;
+	s->base.readonly = o->readonly;
 	s->log = o->log;
 	s->log_ctx = o->log_ctx;
 	pthread_mutex_init(&s->mu, NULL);
@@ -873,7 +932,8 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 		const char *kw[] = {"connect_timeout",
 				    "fallback_application_name",
 				    "target_session_attrs", "dbname", NULL};
-		const char *val[] = {"5", "idnode", "read-write",
+		const char *val[] = {"5", "idnode",
+				     o->readonly ? "any" : "read-write",
 				     s->srv[0].conninfo, NULL};
 		pc->srv = 0;
 		pc->c = PQconnectdbParams(kw, val, 1);
@@ -890,7 +950,8 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 			break;
 		}
 		PQsetNoticeReceiver(pc->c, notice, s);
-		err = migrate(s, pc, o->existing, attempt == 4);
+		err = o->readonly ? check_schema_ro(s, pc)
+				  : migrate(s, pc, o->existing, attempt == 4);
 		idn__pg_close(pc);
 		if (err != -EAGAIN)
 			break;

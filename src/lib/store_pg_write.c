@@ -103,6 +103,8 @@ static void wtxn_free(pwtxn_t *t)
 int idn__pg_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 {
 	pstore_t *s = idn__pstore(base);
+	if (base->readonly)
+		return IDN_EREADONLY; /* store.c refuses first; kept local */
 	pwtxn_t *t = calloc(1, sizeof(*t));
 	if (t == NULL)
 		return -ENOMEM;

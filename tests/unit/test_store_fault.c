@@ -27,6 +27,7 @@
 #include "arena.h"
 #include "error.h"
 #include "ident.h"
+#include "search.h"
 #include "store.h"
 #include "store_fixture.h"
 #include "store_helpers.h"
@@ -639,6 +640,260 @@ static void test_crash(void **state)
 	}
 }
 
+/* ---- read-only open ---- */
+
+typedef struct {
+	uint8_t *bytes;
+	size_t len;
+	struct timespec mtime;
+} file_state_t;
+
+/* data.mdb as it is now (LMDB); nothing for PostgreSQL. */
+static void file_state(const fx_t *f, file_state_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (pg_uri)
+		return;
+	char file[1100];
+	snprintf(file, sizeof(file), "%s/data.mdb", f->path);
+	struct stat st;
+	assert_int_equal(stat(file, &st), 0);
+	out->mtime = st.st_mtim;
+	out->len = (size_t)st.st_size;
+	out->bytes = malloc(out->len ? out->len : 1);
+	assert_non_null(out->bytes);
+	FILE *fp = fopen(file, "rb");
+	assert_non_null(fp);
+	assert_int_equal(fread(out->bytes, 1, out->len, fp), out->len);
+	fclose(fp);
+}
+
+static void assert_file_same(const file_state_t *a, const file_state_t *b)
+{
+	assert_int_equal(a->len, b->len);
+	assert_true(a->len == 0 || memcmp(a->bytes, b->bytes, a->len) == 0);
+	assert_int_equal(a->mtime.tv_sec, b->mtime.tv_sec);
+	assert_int_equal(a->mtime.tv_nsec, b->mtime.tv_nsec);
+}
+
+static int open_ro(const fx_t *f, idn_store_t **s)
+{
+	idn_store_opts_t o = {
+		.path = f->path, .readonly = true, .log = store_log};
+	return idn_store_open(&o, s);
+}
+
+/* Walks one kind of item (r records, h homed, t types); returns the
+ * count. */
+static int count_items(idn_rtxn_t *rt, char kind)
+{
+	idn_iter_t *it;
+	if (kind == 'r')
+		assert_int_equal(idn_iter_records(rt, idn_bytes(NULL, 0),
+						  idn_bytes(NULL, 0), &it),
+				 0);
+	else if (kind == 'h')
+		assert_int_equal(idn_iter_homed(rt, &it), 0);
+	else
+		assert_int_equal(idn_iter_types(rt, &it), 0);
+	idn_iter_item_t item;
+	int n = 0, err;
+	while ((err = idn_iter_next(it, &item)) == 0)
+		n++;
+	assert_int_equal(err, IDN_ENOTFOUND);
+	idn_iter_free(it);
+	return n;
+}
+
+/* A read-only open reads everything, writes nothing (LMDB: data.mdb's
+ * bytes and mtime), and refuses write transactions. */
+static void test_readonly(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t v = val(1, "URL", "https://ro");
+	create1(f, "88.118.8/A", &v, 1);
+	create1(f, "88.118.8/B", &v, 1);
+	idn_wtxn_t *t = wbegin(f);
+	assert_int_equal(idn_wtxn_home(t, (const uint8_t *)"88.118.8", 8), 0);
+	assert_int_equal(idn_wtxn_index_add(t, idn_bytes("URL", 3)), 0);
+	commit(t);
+	close_store(f);
+	file_state_t before, after;
+	file_state(f, &before);
+
+	idn_store_t *s = NULL;
+	assert_int_equal(open_ro(f, &s), 0);
+	idn_rtxn_t *rt;
+	assert_int_equal(idn_rtxn_begin(s, &rt), 0);
+	assert_int_equal(count_items(rt, 'r'), 2);
+	assert_int_equal(count_items(rt, 'h'), 1);
+	assert_int_equal(count_items(rt, 't'), 1);
+	idn_record_t rec;
+	assert_int_equal(
+		idn_store_get(rt, (const uint8_t *)"88.118.8/A", 10, &rec), 0);
+	assert_int_equal(rec.nvalues, 1);
+	idn_rtxn_free(rt);
+	idn_wtxn_t *w = (idn_wtxn_t *)1;
+	assert_int_equal(idn_wtxn_begin(s, &w), IDN_EREADONLY);
+	assert_null(w);
+	assert_string_equal(idn_strerror(IDN_EREADONLY),
+			    "store is open read-only");
+	idn_store_close(s);
+
+	file_state(f, &after);
+	assert_file_same(&before, &after);
+	free(before.bytes);
+	free(after.bytes);
+	open_store(f, 0); /* for the teardown */
+}
+
+/* A read-only open never creates a store (PostgreSQL: not even the
+ * migrations table in an empty schema). */
+static void test_readonly_missing(void **state)
+{
+	fx_t *f = *state;
+	char sql[256];
+	fx_t e = *f;
+	if (pg_uri) {
+		snprintf(e.schema, sizeof(e.schema), "%.60s_e", f->schema);
+		snprintf(sql, sizeof(sql), "CREATE SCHEMA %s", e.schema);
+		pg_sql(sql);
+		schema_uri(e.path, sizeof(e.path), pg_uri, e.schema);
+	} else {
+		snprintf(e.path, sizeof(e.path), "%s/none", f->dir);
+	}
+	idn_store_t *s = (idn_store_t *)1;
+	assert_int_equal(open_ro(&e, &s), IDN_ENOTFOUND);
+	assert_null(s);
+	if (pg_uri) {
+		PGconn *c = PQconnectdb(pg_uri);
+		assert_int_equal(PQstatus(c), CONNECTION_OK);
+		snprintf(sql, sizeof(sql),
+			 "SELECT count(*) FROM pg_tables WHERE schemaname = "
+			 "'%s'",
+			 e.schema);
+		PGresult *r = PQexec(c, sql);
+		assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+		assert_string_equal(PQgetvalue(r, 0, 0), "0");
+		PQclear(r);
+		PQfinish(c);
+		snprintf(sql, sizeof(sql), "DROP SCHEMA %s", e.schema);
+		pg_sql(sql);
+	} else {
+		struct stat st;
+		assert_int_not_equal(stat(e.path, &st), 0);
+	}
+}
+
+static int count_hit(void *ctx, idn_bytes_t id, uint32_t ctime,
+		     idn_bytes_t cursor)
+{
+	(void)id, (void)ctime, (void)cursor;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+/* Older schemas opened read-only: version 1 is read as it is (no index,
+ * nothing declared), version 2 is refused with a line saying what to
+ * do; neither is upgraded. A missing database is named, not created. */
+static void test_readonly_old_schema(void **state)
+{
+	fx_t *f = *state;
+	idn_value_t v = val(1, "URL", "https://old");
+	create1(f, "88.118.8/OLD", &v, 1);
+	close_store(f);
+	uint8_t ver[4];
+	idn_put_u32(ver, 1);
+	raw_put(f, "meta", "version", 7, ver, 4);
+	file_state_t before, after;
+	file_state(f, &before);
+	idn_store_t *s = NULL;
+	assert_int_equal(open_ro(f, &s), 0);
+	idn_rtxn_t *rt;
+	assert_int_equal(idn_rtxn_begin(s, &rt), 0);
+	assert_int_equal(count_items(rt, 'r'), 1);
+	assert_int_equal(count_items(rt, 't'), 0);
+	idn_search_t q = {.type = idn_bytes("URL", 3),
+			  .data = idn_bytes("https://old", 11)};
+	int hits = 0;
+	assert_int_equal(idn_store_search(rt, &q, count_hit, &hits),
+			 IDN_ENOTINDEXED);
+	idn_search_t byp = {.prefix = idn_bytes("88.118.8", 8)};
+	assert_int_equal(idn_store_search(rt, &byp, count_hit, &hits), 0);
+	assert_int_equal(hits, 1);
+	idn_rtxn_free(rt);
+	idn_store_close(s);
+	file_state(f, &after);
+	assert_file_same(&before, &after);
+	free(after.bytes);
+
+	idn_put_u32(ver, 2);
+	raw_put(f, "meta", "version", 7, ver, 4);
+	free(before.bytes);
+	file_state(f, &before);
+	last_log[0] = 0;
+	s = (idn_store_t *)1;
+	assert_int_equal(open_ro(f, &s), IDN_EREADONLY);
+	assert_null(s);
+	assert_non_null(strstr(last_log, "schema version 2"));
+	assert_non_null(strstr(last_log, "start idnode on it once"));
+	file_state(f, &after);
+	assert_file_same(&before, &after);
+	free(before.bytes);
+	free(after.bytes);
+
+	/* a store without its prefixes database */
+	MDB_env *env;
+	MDB_txn *txn;
+	MDB_dbi dbi;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 16), 0);
+	assert_int_equal(mdb_env_open(env, f->path, 0, 0640), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "prefixes", 0, &dbi), 0);
+	assert_int_equal(mdb_drop(txn, dbi, 1), 0);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	mdb_env_close(env);
+	idn_put_u32(ver, 3);
+	raw_put(f, "meta", "version", 7, ver, 4);
+	last_log[0] = 0;
+	assert_int_equal(open_ro(f, &s), IDN_ECORRUPT);
+	assert_non_null(strstr(last_log, "no 'prefixes' database"));
+	open_store(f, 0); /* an ordinary open makes it again */
+}
+
+/* PostgreSQL: a schema at version 2 opened read-only is refused, and no
+ * migration runs. */
+static void test_readonly_pg_old_schema(void **state)
+{
+	fx_t *f = *state;
+	if (pg_uri == NULL)
+		skip();
+	close_store(f);
+	char sql[256];
+	snprintf(sql, sizeof(sql),
+		 "DELETE FROM %s.idn_schema_migrations WHERE version = 3",
+		 f->schema);
+	pg_sql(sql);
+	idn_store_t *s = (idn_store_t *)1;
+	last_log[0] = 0;
+	assert_int_equal(open_ro(f, &s), IDN_EREADONLY);
+	assert_null(s);
+	assert_non_null(strstr(last_log, "schema version 2"));
+	assert_non_null(strstr(last_log, "start idnode on it once"));
+	PGconn *c = PQconnectdb(pg_uri);
+	assert_int_equal(PQstatus(c), CONNECTION_OK);
+	snprintf(sql, sizeof(sql),
+		 "SELECT max(version) FROM %s.idn_schema_migrations",
+		 f->schema);
+	PGresult *r = PQexec(c, sql);
+	assert_int_equal(PQresultStatus(r), PGRES_TUPLES_OK);
+	assert_string_equal(PQgetvalue(r, 0, 0), "2");
+	PQclear(r);
+	PQfinish(c);
+	open_store(f, 0); /* upgrades it, for the teardown */
+}
+
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 
 /* The tests of every backend. */
@@ -647,6 +902,9 @@ static const struct CMUnitTest common[] = {
 	T(test_overwrite_sequence),
 	T(test_concurrent_writers),
 	T(test_crash),
+	T(test_readonly),
+	T(test_readonly_missing),
+	T(test_readonly_pg_old_schema),
 };
 
 /* LMDB's own: its map, its files and raw LMDB corruption. PostgreSQL's
@@ -655,6 +913,7 @@ static const struct CMUnitTest lmdb_only[] = {
 	T(test_map_full),
 	T(test_corrupt_blob),
 	T(test_schema_version),
+	T(test_readonly_old_schema),
 };
 
 int main(void)
