@@ -4,8 +4,8 @@
  * (http.h); a signal stops them in the reverse order. */
 #include <errno.h>
 #include <pthread.h>
-#include <stdbool.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,10 +14,10 @@
 #include "config.h"
 #include "ctlsock.h"
 #include "error.h"
+#include "http.h"
 #include "ident.h"
 #include "log.h"
 #include "server.h"
-#include "http.h"
 #include "store.h"
 
 /* Homes the prefixes named on the command line or in the config file. */
