@@ -10,7 +10,6 @@
 #include <string.h>
 
 #include "log.h"
-#include "net.h"
 #include "server_int.h"
 
 static void udp_flush(worker_t *w)
