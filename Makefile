@@ -94,6 +94,14 @@ $(STORE_TESTS): %: %.o $(B)/tests/unit/store_fixture.o \
 $(B)/tests/e2e/%: $(B)/tests/e2e/%.o $(E2E_HOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson -lcmocka
 
+# ---- daemon unit tests: test_config ----
+# The options schema (src/node/config.c) linked with the log it needs.
+CONFIG_TEST_OBJ = $(B)/src/node/config.o $(B)/src/node/log.o
+$(B)/tests/unit/test_config.o: CFLAGS += -Isrc/node
+$(B)/tests/unit/test_config: $(B)/tests/unit/test_config.o $(CONFIG_TEST_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# ---- end of test_config ----
+
 # Fuzz targets linked with a replay driver: `make test` runs each over its
 # corpus in tests/fuzz/corpus/<target>/. `make fuzz` builds libFuzzer ones.
 $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)

@@ -1,5 +1,12 @@
+/* idnode's options as a schema: one row per option (name, short flag,
+ * type, field, bounds, default, help), from which the defaults, the
+ * config-file keys, the getopt table and the usage text are generated.
+ * Loading applies the defaults, then the file named by -c, then the
+ * flags; a list flag given on the command line replaces the file's list
+ * rather than adding to it. */
 #include "config.h"
 
+#include <assert.h>
 #include <ctype.h>
 #include <errno.h>
 #include <getopt.h>
@@ -12,120 +19,225 @@
 
 #define IDNODE_VERSION IDN_VERSION
 
-static const char usage[] =
+/* Row builders: (name, short flag, field, [bounds,] default, value name,
+ * help). A default is written as in the config file; NULL is zero. */
+#define FIELD(f)                                                               \
+	.off = offsetof(node_conf_t, f), .size = sizeof(((node_conf_t *)0)->f)
+#define O_STR(n, fl, f, d, a, h)                                               \
+	.name = n, .flag = fl, .type = CONF_STR, FIELD(f), .def = d, .arg = a, \
+	.help = h
+#define O_INT(n, fl, f, lo, hi, d, a, h)                                       \
+	.name = n, .flag = fl, .type = CONF_INT, FIELD(f), .min = lo,          \
+	.max = hi, .def = d, .arg = a, .help = h
+#define O_SIZE(n, f, hi, d, h)                                                 \
+	.name = n, .type = CONF_SIZE, FIELD(f), .max = hi, .def = d,           \
+	.arg = "SIZE", .help = h
+#define O_BOOL(n, f, h) .name = n, .type = CONF_BOOL, FIELD(f), .help = h
+#define O_PREFIX(n, f, h)                                                      \
+	.name = n, .type = CONF_PREFIX, FIELD(f), .arg = "P", .help = h
+#define O_LEVEL(n, fl, f, d, h)                                                \
+	.name = n, .flag = fl, .type = CONF_LEVEL, FIELD(f), .def = d,         \
+	.arg = "LVL", .help = h
+/* the command line's own options: no field */
+#define O_ACTION(n, fl, t, a, h)                                               \
+	.name = n, .flag = fl, .type = t, .arg = a, .help = h
+/* a list: field f holds the items, field c counts them */
+#define O_LIST(n, fl, f, c, what, a, h)                                        \
+	.name = n, .flag = fl, .type = CONF_LIST,                              \
+	.off = offsetof(node_conf_t, f),                                       \
+	.size = sizeof(((node_conf_t *)0)->f[0]),                              \
+	.count_off = offsetof(node_conf_t, c),                                 \
+	.max_items = (int)(sizeof(((node_conf_t *)0)->f) /                     \
+			   sizeof(((node_conf_t *)0)->f[0])),                  \
+	.items = what, .arg = a, .help = h
+
+static const conf_opt_t options[] = {
+	{O_ACTION("config", 'c', CONF_FILE, "FILE",
+		  "read settings from FILE (\"key value\" lines, '#' comments; "
+		  "the keys are the long flags' names)")},
+	{O_STR("data", 'd', data, "idnode-data", "DIR", "data directory")},
+	{O_LIST("listen", 'l', listen, nlisten, "listeners", "ADDR:PORT",
+		"UDP+TCP listener, repeatable (default 0.0.0.0:2641 and "
+		"[::]:2641)")},
+	{O_STR("control", 'C', control, NULL, "PATH",
+	       "control socket (default DIR/control.sock)")},
+	{O_STR("server-key", 0, server_key, NULL, "FILE",
+	       "PEM RSA key: signs replies to requests with the certify flag; "
+	       "published in the site")},
+	{O_STR("store", 0, store, NULL, "STORE",
+	       "where the data lives: lmdb:DIR, postgresql://... or a libpq "
+	       "key=value string (default: LMDB in the data directory)")},
+	{O_LIST("store-replica", 0, replicas, nreplicas, "replicas", "URI",
+		"read-only replica for resolution, repeatable")},
+	{O_LIST("home", 'H', home, nhome, "home prefixes", "PREFIX",
+		"home PREFIX at start, repeatable")},
+	{O_INT("workers", 'w', workers, 0, 256, NULL, "N",
+	       "worker threads (default 0: one per core)")},
+	{O_LEVEL("log-level", 'L', log_level, "info",
+		 "error, warn, info or debug")},
+	{O_SIZE("map-size", map_size, 0, "64G",
+		"LMDB map reservation, e.g. 64G")},
+	{O_BOOL("case-sensitive-suffix", case_suffix,
+		"compare suffixes case-sensitively")},
+	{O_INT("udp-reply-max", 0, udp_reply_max, 512, 262144, "4096", "N",
+	       "larger UDP replies are sent truncated so the client retries on "
+	       "TCP")},
+	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, NULL, "N",
+	       "UDP responses a second per /24 or /56 source network (default "
+	       "0: no limit)")},
+	{O_INT("rrl-burst", 0, rrl_burst, 0, 100000000, NULL, "N",
+	       "responses a source network may get at once above the rate")},
+	{O_INT("rrl-slip", 0, rrl_slip, 0, 100, "2", "N",
+	       "every Nth rate-limited query gets a truncated reply, to retry "
+	       "on TCP; 0: never")},
+	{O_INT("tcp-max-connections", 0, tcp_max_conns, 1, 1000000, "1024", "N",
+	       "TCP connections per worker")},
+	{O_INT("tcp-max-per-source", 0, tcp_max_per_source, 1, 1000000, "64",
+	       "N", "TCP connections per worker and client address")},
+	{O_INT("tcp-idle-timeout", 0, tcp_idle_timeout, 1, 86400, "60", "S",
+	       "seconds a TCP connection may stay silent")},
+	{O_INT("session-lifetime", 0, session_lifetime, 1, 7 * 86400, "3600",
+	       "S",
+	       "authenticated admin sessions (op 400) end after S seconds, or "
+	       "with their TCP connection")},
+	{O_BOOL("read-challenge", read_challenge,
+		"answer a resolution that is not public-only and wants values "
+		"the public may not read with a challenge, as the reference "
+		"server does (default: give such clients public values)")},
+	{O_LIST("advertise", 0, advertise, nadvertise, "advertise addresses",
+		"HOST:PORT",
+		"a server of this node's site, repeatable (GET_SITE_INFO; "
+		"default: the non-wildcard listen addresses)")},
+	{O_LIST("parent", 0, parents, nparents, "parent addresses", "HOST:PORT",
+		"refer queries for unknown prefixes there, repeatable (default: "
+		"answer not found)")},
+	{O_INT("site-serial", 0, site_serial, 0, 65535, "1", "N",
+	       "serial number of this node's site (GET_SITE_INFO)")},
+
+	{O_BOOL("recursive", recursive,
+		"resolve for clients setting the recursive flag"),
+	 .section = "recursive role (resolve any identifier for clients that "
+		    "ask):"},
+	{O_LIST("root", 0, roots, nroots, "root addresses", "HOST:PORT",
+		"root hint, repeatable")},
+	{O_SIZE("cache-size", cache_size, 0, "256M", "cache memory bound")},
+	{O_INT("cache-max-ttl", 0, cache_max_ttl, 1, 30 * 86400, "86400", "S",
+	       "cap on cached TTLs")},
+	{O_INT("cache-negative-ttl", 0, cache_neg_ttl, 1, 86400, "60", "S",
+	       "how long \"not found\" is kept")},
+	{O_INT("query-timeout", 0, query_timeout, 10, 60000, "500", "MS",
+	       "per upstream server, with retries")},
+	{O_INT("max-referrals", 0, max_referrals, 1, 64, "8", "N",
+	       "referrals followed at most")},
+	{O_INT("resolver-threads", 0, resolver_threads, 1, 1024, "16", "N",
+	       "concurrent upstream resolutions")},
+
+	{O_STR("http", 0, http, NULL, "ADDR[:PORT]",
+	       "serve HTTP there (port 8000 if omitted; off unless given)"),
+	 .section = "HTTP (REST API, management API, console, /metrics; "
+		    "docs/http-api.md):"},
+	{O_INT("http-threads", 0, http_threads, 1, 256, "2", "N",
+	       "HTTP threads")},
+	{O_STR("http-admin-token-file", 0, http_token_file, NULL, "FILE",
+	       "secret that enables writes over HTTP (Authorization: Bearer "
+	       "...) and login")},
+	{O_STR("http-root", 0, http_root, NULL, "DIR",
+	       "the console's files (default: web/ beside the binary)")},
+	{O_SIZE("http-max-body", http_max_body, 1ll << 30, "1M",
+		"largest request body")},
+	{O_INT("http-timeout", 0, http_timeout, 1, 3600, "10", "S",
+	       "request timeout")},
+	{O_INT("http-token-ttl", 0, http_token_ttl, 60, 30 * 86400, "3600", "S",
+	       "lifetime of a login token")},
+	{O_PREFIX("gs1-prefix", gs1_prefix,
+		  "the browser proxy (GET /{identifier}) maps GS1 keys and "
+		  "Digital Links under P, as idctl resolve does (default: not "
+		  "mapped)")},
+	{O_PREFIX("oid-prefix", oid_prefix,
+		  "... OIDs under P (default: not mapped)")},
+	{O_PREFIX("ecode-prefix", ecode_prefix,
+		  "... Ecodes under P (default: not mapped)")},
+
+	{O_ACTION("help", 'h', CONF_HELP, NULL, "this text"), .section = ""},
+	{O_ACTION("version", 'V', CONF_VERSION, NULL, "print the version")},
+};
+
+#define NOPTS (sizeof(options) / sizeof(options[0]))
+
+const conf_opt_t *conf_options(size_t *n)
+{
+	*n = NOPTS;
+	return options;
+}
+
+/* ---- usage ---- */
+
+static const char usage_head[] =
 	"usage: idnode [-c FILE] [--data DIR] [--listen ADDR:PORT]...\n"
 	"              [--control PATH] [--home PREFIX]... [--workers N]\n"
-	"              [--log-level error|warn|info|debug]\n"
+	"              [--log-level error|warn|info|debug] [OPTION]...\n"
 	"\n"
 	"Serves the Handle protocol on UDP and TCP for the prefixes it is\n"
 	"homed for, from an LMDB store in DIR. Flags override the config file.\n"
-	"\n"
-	"  -c, --config FILE     read settings from FILE (\"key value\" lines)\n"
-	"  -d, --data DIR        data directory (default ./idnode-data)\n"
-	"  -l, --listen ADDR:PORT  UDP+TCP listener, repeatable\n"
-	"                        (default 0.0.0.0:2641 and [::]:2641)\n"
-	"  -C, --control PATH    control socket (default DIR/control.sock)\n"
-	"      --server-key FILE PEM RSA key: signs replies to requests with\n"
-	"                        the certify flag; published in the site\n"
-	"      --store URI       keep the data in PostgreSQL instead of LMDB\n"
-	"                        (postgresql://... or a libpq string)\n"
-	"      --store-replica URI  read-only replica for resolution, repeatable\n"
-	"  -H, --home PREFIX     home PREFIX at start, repeatable\n"
-	"  -w, --workers N       worker threads (default: one per core)\n"
-	"  -L, --log-level LVL   error, warn, info (default) or debug\n"
-	"      --map-size SIZE   LMDB map reservation, e.g. 64G (default)\n"
-	"      --case-sensitive-suffix  compare suffixes case-sensitively\n"
-	"      --udp-reply-max N larger UDP replies are sent truncated so the\n"
-	"                        client retries on TCP (default 4096)\n"
-	"      --rrl-rate N      UDP responses a second per /24 or /56 source\n"
-	"                        network (default 0: no limit); --rrl-burst N;\n"
-	"                        --rrl-slip N: every Nth limited query gets a\n"
-	"                        truncated reply, to retry on TCP (default 2)\n"
-	"      --tcp-max-connections N  per worker (1024); --tcp-max-per-source N\n"
-	"                        per worker and client address (64);\n"
-	"                        --tcp-idle-timeout S (60)\n"
-	"      --session-lifetime S  authenticated admin sessions (op 400) end\n"
-	"                        after S seconds (3600), or with their TCP\n"
-	"                        connection\n"
-	"      --read-challenge  answer a resolution that is not public-only\n"
-	"                        and wants values the public may not read with\n"
-	"                        a challenge, as the reference server does\n"
-	"                        (default: give such clients public values)\n"
-	"      --advertise HOST:PORT  a server of this node's site, repeatable\n"
-	"                        (GET_SITE_INFO; default: the non-wildcard\n"
-	"                        listen addresses)\n"
-	"      --parent HOST:PORT  refer queries for unknown prefixes there,\n"
-	"                        repeatable (default: answer not found)\n"
-	"\n"
-	"recursive role (resolve any identifier for clients that ask):\n"
-	"      --recursive       resolve for clients setting the recursive flag\n"
-	"      --root HOST:PORT  root hint, repeatable\n"
-	"      --cache-size SIZE cache memory bound (default 256M)\n"
-	"      --cache-max-ttl S cap on cached TTLs (default 86400)\n"
-	"      --cache-negative-ttl S  how long \"not found\" is kept (60)\n"
-	"      --query-timeout MS  per upstream server, with retries (500)\n"
-	"      --max-referrals N referrals followed at most (8)\n"
-	"      --resolver-threads N  concurrent upstream resolutions (16)\n"
-	"\n"
-	"HTTP (REST API, management API, console, /metrics; docs/http-api.md):\n"
-	"      --http ADDR[:PORT]  serve HTTP there (port 8000 if omitted; off\n"
-	"                        unless given)\n"
-	"      --http-threads N  HTTP threads (default 2)\n"
-	"      --http-admin-token-file FILE  secret that enables writes over\n"
-	"                        HTTP (Authorization: Bearer ...) and login\n"
-	"      --http-root DIR   the console's files (default: web/ beside\n"
-	"                        the binary)\n"
-	"      --http-max-body SIZE  largest request body (default 1M)\n"
-	"      --http-timeout S  request timeout (default 10)\n"
-	"      --http-token-ttl S  lifetime of a login token (default 3600)\n"
-	"      --gs1-prefix P, --oid-prefix P, --ecode-prefix P  the browser\n"
-	"                        proxy (GET /{identifier}) maps GS1 keys and\n"
-	"                        Digital Links, OIDs, Ecodes under P, as\n"
-	"                        idctl resolve does (default: not mapped)\n"
-	"  -h, --help            this text\n"
-	"  -V, --version         print the version\n";
+	"\n";
 
-static void defaults(node_conf_t *c)
-{
-	memset(c, 0, sizeof(*c));
-	strcpy(c->data, "idnode-data");
-	c->log_level = LOG_INFO;
-	c->map_size = 64ull << 30;
-	c->udp_reply_max = 4096;
-	c->tcp_idle_timeout = 60;
-	c->session_lifetime = 3600;
-	c->tcp_max_conns = 1024;
-	c->tcp_max_per_source = 64;
-	c->rrl_slip = 2;
-	c->site_serial = 1;
-	c->cache_size = 256ull << 20;
-	c->cache_max_ttl = 86400;
-	c->cache_neg_ttl = 60;
-	c->query_timeout = 500;
-	c->max_referrals = 8;
-	c->resolver_threads = 16;
-	c->http_threads = 2;
-	c->http_max_body = 1u << 20;
-	c->http_timeout = 10;
-	c->http_token_ttl = 3600;
-}
+#define HELP_COL 24
+#define LINE_MAX_COL 79
 
-/* Appends to one of the repeatable address lists. */
-static int add_addr(char list[][128], int *n, const char *val, const char *what,
-		    const char *where)
+/* Writes text from column col on, wrapped at word boundaries, each further
+ * line indented to HELP_COL. */
+static void wrap(FILE *out, int col, const char *text)
 {
-	if (*n >= CONF_MAX_LISTEN) {
-		fprintf(stderr, "idnode: %s: more than %d %s addresses\n",
-			where, CONF_MAX_LISTEN, what);
-		return -1;
+	const char *p = text;
+	while (*p) {
+		size_t w = strcspn(p, " ");
+		if (col > HELP_COL && col + 1 + (int)w > LINE_MAX_COL) {
+			fprintf(out, "\n%*s", HELP_COL, "");
+			col = HELP_COL;
+		} else if (col > HELP_COL) {
+			fputc(' ', out);
+			col++;
+		}
+		fwrite(p, 1, w, out);
+		col += (int)w;
+		p += w;
+		while (*p == ' ')
+			p++;
 	}
-	size_t len = strlen(val);
-	if (len == 0 || len >= 128)
-		return 1;
-	memcpy(list[*n], val, len + 1);
-	(*n)++;
-	return 0;
+	fputc('\n', out);
 }
+
+void conf_usage(FILE *out)
+{
+	fputs(usage_head, out);
+	for (size_t i = 0; i < NOPTS; i++) {
+		const conf_opt_t *o = &options[i];
+		if (o->section != NULL)
+			fprintf(out, "\n%s%s", o->section,
+				o->section[0] ? "\n" : "");
+		char head[96];
+		int col = snprintf(head, sizeof(head), "  %c%c%c --%s%s%s",
+				   o->flag ? '-' : ' ', o->flag ? o->flag : ' ',
+				   o->flag ? ',' : ' ', o->name,
+				   o->arg ? " " : "", o->arg ? o->arg : "");
+		fputs(head, out);
+		if (col > HELP_COL - 2) {
+			fprintf(out, "\n%*s", HELP_COL, "");
+		} else {
+			fprintf(out, "%*s", HELP_COL - col, "");
+		}
+		char help[512];
+		if (o->def != NULL)
+			snprintf(help, sizeof(help), "%s (default %s)", o->help,
+				 o->def);
+		else
+			snprintf(help, sizeof(help), "%s", o->help);
+		/* column HELP_COL + 1 for the first word: no space before it */
+		wrap(out, HELP_COL, help);
+	}
+}
+
+/* ---- values ---- */
 
 static int parse_size(const char *s, uint64_t *out)
 {
@@ -206,154 +318,116 @@ static int scheme_prefix(char *dst, size_t cap, const char *src)
 	return copy(dst, cap, src);
 }
 
-/* Applies one setting; where says where it came from for the message. */
-static int set(node_conf_t *c, const char *key, const char *val,
+static void put_int(void *field, size_t size, long v)
+{
+	if (size == sizeof(uint16_t)) {
+		uint16_t x = (uint16_t)v;
+		memcpy(field, &x, sizeof(x));
+	} else if (size == sizeof(int32_t)) {
+		int32_t x = (int32_t)v;
+		memcpy(field, &x, sizeof(x));
+	} else {
+		assert(size == sizeof(int64_t));
+		int64_t x = v;
+		memcpy(field, &x, sizeof(x));
+	}
+}
+
+/* Appends val to list row o of c. Returns 0, 1 for a bad value, -1 after
+ * printing that the list is full. */
+static int list_add(node_conf_t *c, const conf_opt_t *o, const char *val,
+		    const char *where)
+{
+	int *n = (int *)((char *)c + o->count_off);
+	if (*n >= o->max_items) {
+		fprintf(stderr, "idnode: %s: more than %d %s\n", where,
+			o->max_items, o->items);
+		return -1;
+	}
+	char *item = (char *)c + o->off + (size_t)*n * o->size;
+	if (copy(item, o->size, val) != 0)
+		return 1;
+	(*n)++;
+	return 0;
+}
+
+/* Parses val into o's field of c. Returns 0, 1 for a bad value, -1 after
+ * printing why. */
+static int set_value(node_conf_t *c, const conf_opt_t *o, const char *val,
+		     const char *where)
+{
+	void *field = (char *)c + o->off;
+	long n;
+	uint64_t size;
+	switch (o->type) {
+	case CONF_STR:
+		return copy(field, o->size, val) != 0;
+	case CONF_LIST:
+		return list_add(c, o, val, where);
+	case CONF_INT:
+		if (parse_int(val, (long)o->min, (long)o->max, &n) != 0)
+			return 1;
+		put_int(field, o->size, n);
+		return 0;
+	case CONF_SIZE:
+		if (parse_size(val, &size) != 0 ||
+		    (o->max != 0 && size > (uint64_t)o->max))
+			return 1;
+		memcpy(field, &size, sizeof(size));
+		return 0;
+	case CONF_BOOL:
+		return parse_bool(val, field) != 0;
+	case CONF_LEVEL:
+		n = log_level_parse(val);
+		if (n < 0)
+			return 1;
+		put_int(field, o->size, n);
+		return 0;
+	case CONF_PREFIX:
+		return scheme_prefix(field, o->size, val) != 0;
+	default:
+		return 1; /* not a setting */
+	}
+}
+
+/* Whether row o is a setting (has a field, a config-file key). */
+static bool is_setting(const conf_opt_t *o)
+{
+	return o->type != CONF_FILE && o->type != CONF_HELP &&
+	       o->type != CONF_VERSION;
+}
+
+static const conf_opt_t *find(const char *key)
+{
+	for (size_t i = 0; i < NOPTS; i++)
+		if (is_setting(&options[i]) && !strcmp(options[i].name, key))
+			return &options[i];
+	return NULL;
+}
+
+/* Applies one setting of row o; where says where it came from for the
+ * message. */
+static int set(node_conf_t *c, const conf_opt_t *o, const char *val,
 	       const char *where)
 {
-	long n;
-	int bad = 0;
-	if (!strcmp(key, "data")) {
-		bad = copy(c->data, sizeof(c->data), val);
-	} else if (!strcmp(key, "server-key")) {
-		bad = copy(c->server_key, sizeof(c->server_key), val);
-	} else if (!strcmp(key, "store")) {
-		bad = copy(c->store, sizeof(c->store), val);
-	} else if (!strcmp(key, "store-replica")) {
-		if (c->nreplicas >= 8) {
-			fprintf(stderr, "idnode: %s: more than 8 replicas\n",
-				where);
-			return -1;
-		}
-		bad = copy(c->replicas[c->nreplicas], sizeof(c->replicas[0]),
-			   val);
-		if (!bad)
-			c->nreplicas++;
-	} else if (!strcmp(key, "control")) {
-		bad = copy(c->control, sizeof(c->control), val);
-	} else if (!strcmp(key, "listen")) {
-		if (c->nlisten >= CONF_MAX_LISTEN) {
-			fprintf(stderr, "idnode: %s: more than %d listeners\n",
-				where, CONF_MAX_LISTEN);
-			return -1;
-		}
-		bad = copy(c->listen[c->nlisten], sizeof(c->listen[0]), val);
-		if (!bad)
-			c->nlisten++;
-	} else if (!strcmp(key, "home")) {
-		if (c->nhome >= CONF_MAX_HOME) {
-			fprintf(stderr,
-				"idnode: %s: more than %d home prefixes\n",
-				where, CONF_MAX_HOME);
-			return -1;
-		}
-		bad = copy(c->home[c->nhome], sizeof(c->home[0]), val);
-		if (!bad)
-			c->nhome++;
-	} else if (!strcmp(key, "workers")) {
-		bad = parse_int(val, 0, 256, &n);
-		c->workers = (int)n;
-	} else if (!strcmp(key, "log-level")) {
-		c->log_level = log_level_parse(val);
-		bad = c->log_level < 0;
-	} else if (!strcmp(key, "map-size")) {
-		bad = parse_size(val, &c->map_size);
-	} else if (!strcmp(key, "case-sensitive-suffix")) {
-		bad = parse_bool(val, &c->case_suffix);
-	} else if (!strcmp(key, "udp-reply-max")) {
-		bad = parse_int(val, 512, 262144, &n);
-		c->udp_reply_max = (uint32_t)n;
-	} else if (!strcmp(key, "tcp-idle-timeout")) {
-		bad = parse_int(val, 1, 86400, &n);
-		c->tcp_idle_timeout = (int)n;
-	} else if (!strcmp(key, "read-challenge")) {
-		bad = parse_bool(val, &c->read_challenge);
-	} else if (!strcmp(key, "session-lifetime")) {
-		bad = parse_int(val, 1, 7 * 86400, &n);
-		c->session_lifetime = (uint32_t)n;
-	} else if (!strcmp(key, "tcp-max-connections")) {
-		bad = parse_int(val, 1, 1000000, &n);
-		c->tcp_max_conns = (int)n;
-	} else if (!strcmp(key, "recursive")) {
-		bad = parse_bool(val, &c->recursive);
-	} else if (!strcmp(key, "root")) {
-		if ((bad = add_addr(c->roots, &c->nroots, val, key, where)) < 0)
-			return -1;
-	} else if (!strcmp(key, "parent")) {
-		if ((bad = add_addr(c->parents, &c->nparents, val, key,
-				    where)) < 0)
-			return -1;
-	} else if (!strcmp(key, "advertise")) {
-		if ((bad = add_addr(c->advertise, &c->nadvertise, val, key,
-				    where)) < 0)
-			return -1;
-	} else if (!strcmp(key, "cache-size")) {
-		bad = parse_size(val, &c->cache_size);
-	} else if (!strcmp(key, "cache-max-ttl")) {
-		bad = parse_int(val, 1, 30 * 86400, &n);
-		c->cache_max_ttl = (uint32_t)n;
-	} else if (!strcmp(key, "cache-negative-ttl")) {
-		bad = parse_int(val, 1, 86400, &n);
-		c->cache_neg_ttl = (uint32_t)n;
-	} else if (!strcmp(key, "query-timeout")) {
-		bad = parse_int(val, 10, 60000, &n);
-		c->query_timeout = (int)n;
-	} else if (!strcmp(key, "max-referrals")) {
-		bad = parse_int(val, 1, 64, &n);
-		c->max_referrals = (int)n;
-	} else if (!strcmp(key, "resolver-threads")) {
-		bad = parse_int(val, 1, 1024, &n);
-		c->resolver_threads = (int)n;
-	} else if (!strcmp(key, "tcp-max-per-source")) {
-		bad = parse_int(val, 1, 1000000, &n);
-		c->tcp_max_per_source = (int)n;
-	} else if (!strcmp(key, "rrl-rate")) {
-		bad = parse_int(val, 0, 100000000, &n);
-		c->rrl_rate = (uint32_t)n;
-	} else if (!strcmp(key, "rrl-burst")) {
-		bad = parse_int(val, 0, 100000000, &n);
-		c->rrl_burst = (uint32_t)n;
-	} else if (!strcmp(key, "rrl-slip")) {
-		bad = parse_int(val, 0, 100, &n);
-		c->rrl_slip = (uint32_t)n;
-	} else if (!strcmp(key, "http")) {
-		bad = copy(c->http, sizeof(c->http), val);
-	} else if (!strcmp(key, "http-threads")) {
-		bad = parse_int(val, 1, 256, &n);
-		c->http_threads = (int)n;
-	} else if (!strcmp(key, "http-admin-token-file")) {
-		bad = copy(c->http_token_file, sizeof(c->http_token_file), val);
-	} else if (!strcmp(key, "http-root")) {
-		bad = copy(c->http_root, sizeof(c->http_root), val);
-	} else if (!strcmp(key, "http-max-body")) {
-		bad = parse_size(val, &c->http_max_body) ||
-		      c->http_max_body > (1u << 30);
-	} else if (!strcmp(key, "http-timeout")) {
-		bad = parse_int(val, 1, 3600, &n);
-		c->http_timeout = (int)n;
-	} else if (!strcmp(key, "http-token-ttl")) {
-		bad = parse_int(val, 60, 30 * 86400, &n);
-		c->http_token_ttl = (int)n;
-	} else if (!strcmp(key, "gs1-prefix")) {
-		bad = scheme_prefix(c->gs1_prefix, sizeof(c->gs1_prefix), val);
-	} else if (!strcmp(key, "oid-prefix")) {
-		bad = scheme_prefix(c->oid_prefix, sizeof(c->oid_prefix), val);
-	} else if (!strcmp(key, "ecode-prefix")) {
-		bad = scheme_prefix(c->ecode_prefix, sizeof(c->ecode_prefix),
-				    val);
-	} else if (!strcmp(key, "site-serial")) {
-		bad = parse_int(val, 0, 65535, &n);
-		c->site_serial = (uint16_t)n;
-	} else {
-		fprintf(stderr, "idnode: %s: unknown setting '%s'\n", where,
-			key);
-		return -1;
-	}
-	if (bad) {
+	int rc = set_value(c, o, val, where);
+	if (rc > 0)
 		fprintf(stderr, "idnode: %s: invalid value '%s' for %s\n",
-			where, val, key);
-		return -1;
+			where, val, o->name);
+	return rc == 0 ? 0 : -1;
+}
+
+static void defaults(node_conf_t *c)
+{
+	memset(c, 0, sizeof(*c));
+	for (size_t i = 0; i < NOPTS; i++) {
+		const conf_opt_t *o = &options[i];
+		if (o->def == NULL)
+			continue;
+		int rc = set_value(c, o, o->def, "default");
+		assert(rc == 0); /* a schema row with a bad default */
+		(void)rc;
 	}
-	return 0;
 }
 
 static int load_file(node_conf_t *c, const char *path)
@@ -386,144 +460,103 @@ static int load_file(node_conf_t *c, const char *path)
 		val = p;
 		char where[1200];
 		snprintf(where, sizeof(where), "%s:%d", path, lineno);
+		const conf_opt_t *o = find(key);
 		if (*val == 0) {
 			fprintf(stderr, "idnode: %s: '%s' needs a value\n",
 				where, key);
 			rc = -1;
-			break;
+		} else if (o == NULL) {
+			fprintf(stderr, "idnode: %s: unknown setting '%s'\n",
+				where, key);
+			rc = -1;
+		} else {
+			rc = set(c, o, val, where);
 		}
-		rc = set(c, key, val, where);
 	}
 	fclose(f);
 	return rc;
 }
 
-int conf_load(node_conf_t *c, int argc, char **argv)
+/* getopt's val for row i: its short flag, else past any character */
+#define LONG_ONLY 256
+
+/* Builds the getopt tables from the schema: opts (NOPTS + 1 entries) and
+ * the short options string, with a leading ':' when colon is set. */
+static void getopt_tables(struct option *opts, char *shorts, bool colon)
 {
-	/* long-only options (val O_LONG) are settings of the same name */
-	enum { O_LONG = 256 };
-	static const struct option opts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"data", required_argument, NULL, 'd'},
-		{"listen", required_argument, NULL, 'l'},
-		{"control", required_argument, NULL, 'C'},
-		{"home", required_argument, NULL, 'H'},
-		{"workers", required_argument, NULL, 'w'},
-		{"log-level", required_argument, NULL, 'L'},
-		{"server-key", required_argument, NULL, O_LONG},
-		{"store", required_argument, NULL, O_LONG},
-		{"store-replica", required_argument, NULL, O_LONG},
-		{"map-size", required_argument, NULL, O_LONG},
-		{"case-sensitive-suffix", no_argument, NULL, O_LONG},
-		{"udp-reply-max", required_argument, NULL, O_LONG},
-		{"tcp-idle-timeout", required_argument, NULL, O_LONG},
-		{"session-lifetime", required_argument, NULL, O_LONG},
-		{"read-challenge", no_argument, NULL, O_LONG},
-		{"tcp-max-connections", required_argument, NULL, O_LONG},
-		{"tcp-max-per-source", required_argument, NULL, O_LONG},
-		{"rrl-rate", required_argument, NULL, O_LONG},
-		{"rrl-burst", required_argument, NULL, O_LONG},
-		{"rrl-slip", required_argument, NULL, O_LONG},
-		{"site-serial", required_argument, NULL, O_LONG},
-		{"advertise", required_argument, NULL, O_LONG},
-		{"parent", required_argument, NULL, O_LONG},
-		{"recursive", no_argument, NULL, O_LONG},
-		{"root", required_argument, NULL, O_LONG},
-		{"cache-size", required_argument, NULL, O_LONG},
-		{"cache-max-ttl", required_argument, NULL, O_LONG},
-		{"cache-negative-ttl", required_argument, NULL, O_LONG},
-		{"query-timeout", required_argument, NULL, O_LONG},
-		{"max-referrals", required_argument, NULL, O_LONG},
-		{"resolver-threads", required_argument, NULL, O_LONG},
-		{"http", required_argument, NULL, O_LONG},
-		{"http-threads", required_argument, NULL, O_LONG},
-		{"http-admin-token-file", required_argument, NULL, O_LONG},
-		{"http-root", required_argument, NULL, O_LONG},
-		{"http-max-body", required_argument, NULL, O_LONG},
-		{"http-timeout", required_argument, NULL, O_LONG},
-		{"http-token-ttl", required_argument, NULL, O_LONG},
-		{"gs1-prefix", required_argument, NULL, O_LONG},
-		{"oid-prefix", required_argument, NULL, O_LONG},
-		{"ecode-prefix", required_argument, NULL, O_LONG},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{0},
-	};
-	static const char *const names[] = {
-		['c'] = "config",    ['d'] = "data", ['l'] = "listen",
-		['C'] = "control",   ['H'] = "home", ['w'] = "workers",
-		['L'] = "log-level",
-	};
-	defaults(c);
-	/* first pass: the config file, so that flags override it */
-	int o;
-	const char *file = NULL;
+	char *s = shorts;
+	if (colon)
+		*s++ = ':';
+	for (size_t i = 0; i < NOPTS; i++) {
+		const conf_opt_t *o = &options[i];
+		bool arg = o->type != CONF_BOOL && o->type != CONF_HELP &&
+			   o->type != CONF_VERSION;
+		opts[i] = (struct option){
+			o->name, arg ? required_argument : no_argument, NULL,
+			o->flag ? o->flag : LONG_ONLY + (int)i};
+		if (o->flag) {
+			*s++ = o->flag;
+			if (arg)
+				*s++ = ':';
+		}
+	}
+	opts[NOPTS] = (struct option){0};
+	*s = 0;
+}
+
+/* The row getopt_long's answer o stands for, or NULL. */
+static const conf_opt_t *row_of(int o)
+{
+	if (o >= LONG_ONLY && o < LONG_ONLY + (int)NOPTS)
+		return &options[o - LONG_ONLY];
+	for (size_t i = 0; o > 0 && i < NOPTS; i++)
+		if (options[i].flag == o)
+			return &options[i];
+	return NULL;
+}
+
+/* First pass: -h, -V and the config file's name. Returns 1 when -h or -V
+ * was handled, else 0 with *file set (NULL: none). */
+static int first_pass(int argc, char **argv, const char **file)
+{
+	struct option opts[NOPTS + 1];
+	char shorts[2 * NOPTS + 2];
+	getopt_tables(opts, shorts, false);
+	*file = NULL;
 	opterr = 0;
-	optind = 1;
-	while ((o = getopt_long(argc, argv, "c:d:l:C:H:w:L:hV", opts, NULL)) !=
-	       -1) {
-		if (o == 'c')
-			file = optarg;
-		if (o == 'h') {
-			fputs(usage, stdout);
+	optind = 0; /* 0: glibc starts afresh, as for a new argv */
+	int o;
+	while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		const conf_opt_t *row = row_of(o);
+		if (row == NULL)
+			continue;
+		if (row->type == CONF_FILE)
+			*file = optarg;
+		if (row->type == CONF_HELP) {
+			conf_usage(stdout);
 			return 1;
 		}
-		if (o == 'V') {
+		if (row->type == CONF_VERSION) {
 			printf("idnode %s\n", IDNODE_VERSION);
 			return 1;
 		}
 	}
-	if (file != NULL && load_file(c, file) != 0)
-		return -1;
-	/* second pass: flags; a repeatable flag replaces the file's list */
-	bool listen_seen = false, home_seen = false, root_seen = false,
-	     parent_seen = false, adv_seen = false, rep_seen = false;
-	optind = 1;
-	int li = -1;
-	while ((o = getopt_long(argc, argv, ":c:d:l:C:H:w:L:hV", opts, &li)) !=
-	       -1) {
-		const char *key = NULL;
-		const char *val = optarg;
-		switch (o) {
-		case 'c':
-			continue;
-		case 'l':
-			if (!listen_seen)
-				c->nlisten = 0;
-			listen_seen = true;
-			key = "listen";
-			break;
-		case 'H':
-			if (!home_seen)
-				c->nhome = 0;
-			home_seen = true;
-			key = "home";
-			break;
-		case 'd':
-		case 'C':
-		case 'w':
-		case 'L':
-			key = names[o];
-			break;
-		case O_LONG:
-			key = opts[li].name;
-			if (opts[li].has_arg == no_argument)
-				val = "yes";
-			if (!strcmp(key, "root") && !root_seen) {
-				c->nroots = 0;
-				root_seen = true;
-			} else if (!strcmp(key, "parent") && !parent_seen) {
-				c->nparents = 0;
-				parent_seen = true;
-			} else if (!strcmp(key, "store-replica") && !rep_seen) {
-				c->nreplicas = 0;
-				rep_seen = true;
-			} else if (!strcmp(key, "advertise") && !adv_seen) {
-				c->nadvertise = 0;
-				adv_seen = true;
-			}
-			break;
-		default: {
+	return 0;
+}
+
+/* Second pass: the flags, over what the file set. */
+static int flag_pass(node_conf_t *c, int argc, char **argv)
+{
+	struct option opts[NOPTS + 1];
+	char shorts[2 * NOPTS + 2];
+	getopt_tables(opts, shorts, true);
+	bool seen[NOPTS] = {false};
+	opterr = 0;
+	optind = 0;
+	int o;
+	while ((o = getopt_long(argc, argv, shorts, opts, NULL)) != -1) {
+		const conf_opt_t *row = row_of(o);
+		if (row == NULL) {
 			/* one line naming the option, not the whole usage */
 			char name[3] = {'-', (char)optopt, 0};
 			const char *last = argv[optind - 1];
@@ -533,12 +566,31 @@ int conf_load(node_conf_t *c, int argc, char **argv)
 				!strncmp(last, "--", 2) ? last : name);
 			return -1;
 		}
-		}
+		if (!is_setting(row))
+			continue;
+		size_t i = (size_t)(row - options);
+		if (row->type == CONF_LIST && !seen[i])
+			*(int *)((char *)c + row->count_off) = 0;
+		seen[i] = true;
+		const char *val = row->type == CONF_BOOL ? "yes" : optarg;
 		char where[64];
-		snprintf(where, sizeof(where), "--%s", key);
-		if (set(c, key, val, where) != 0)
+		snprintf(where, sizeof(where), "--%s", row->name);
+		if (set(c, row, val, where) != 0)
 			return -1;
 	}
+	return 0;
+}
+
+int conf_load(node_conf_t *c, int argc, char **argv)
+{
+	defaults(c);
+	const char *file;
+	if (first_pass(argc, argv, &file) != 0)
+		return 1;
+	if (file != NULL && load_file(c, file) != 0)
+		return -1;
+	if (flag_pass(c, argc, argv) != 0)
+		return -1;
 	if (c->recursive && c->nroots == 0) {
 		fprintf(stderr,
 			"idnode: --recursive needs at least one --root HOST:PORT\n");

@@ -1,10 +1,18 @@
 /* idnode configuration: defaults, then the config file (-c), then command
- * line flags, each overriding the one before. */
+ * line flags, each overriding the one before.
+ *
+ * Every option is one row of a schema (config.c, like Knot DNS's
+ * conf/schema.c): its name (the long flag and the config-file key), short
+ * flag, type, place in node_conf_t, bounds, default and help. The usage
+ * text, the defaults, the file keys and the getopt table all come from
+ * it: adding an option is adding a row and its field. */
 #ifndef IDN_NODE_CONFIG_H
 #define IDN_NODE_CONFIG_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 
 #define CONF_MAX_LISTEN 16
 #define CONF_MAX_HOME 64
@@ -47,7 +55,7 @@ typedef struct {
 	int query_timeout;	/* ms per upstream server */
 	int max_referrals;
 	int resolver_threads; /* blocking upstream resolvers */
-	/* HTTP (src/node/http.h) */
+	/* HTTP (src/http/http.h) */
 	char http[128]; /* ADDR[:PORT]; "" = off */
 	int http_threads;
 	char http_token_file[1024]; /* admin secret; "" = no writes */
@@ -58,6 +66,49 @@ typedef struct {
 	/* prefixes other schemes map under (HTTP proxy); "" = unmapped */
 	char gs1_prefix[256], oid_prefix[256], ecode_prefix[256];
 } node_conf_t;
+
+/* What an option's value is. */
+typedef enum {
+	CONF_STR,     /* text into a char array: non-empty, must fit */
+	CONF_LIST,    /* repeatable text, appended to a list; a flag given on
+		       * the command line replaces the file's list */
+	CONF_INT,     /* decimal integer within [min, max] */
+	CONF_SIZE,    /* bytes, with an optional K/M/G/T suffix: above 0, at
+		       * most max when max is not 0 */
+	CONF_BOOL,    /* a flag without value on the command line; yes/no,
+		       * true/false, on/off, 1/0 in the file */
+	CONF_LEVEL,   /* a log level name (log.h) */
+	CONF_PREFIX,  /* a prefix another scheme maps under: dot-separated
+		       * segments of letters, digits, '-' and '_' */
+	CONF_FILE,    /* -c: the config file (command line only) */
+	CONF_HELP,    /* -h (command line only) */
+	CONF_VERSION, /* -V (command line only) */
+} conf_type_t;
+
+/* One option of the schema. */
+typedef struct {
+	const char *name;    /* long flag and config-file key */
+	char flag;	     /* short flag, or 0 */
+	conf_type_t type;    /* CONF_FILE/HELP/VERSION: no field */
+	size_t off;	     /* of the field in node_conf_t */
+	size_t size;	     /* of the field (a list: of one item) */
+	size_t count_off;    /* CONF_LIST: of its int item count */
+	int max_items;	     /* CONF_LIST: capacity */
+	const char *items;   /* CONF_LIST: what they are, for errors */
+	long long min, max;  /* CONF_INT bounds; CONF_SIZE: max */
+	const char *def;     /* default, as the file would write it;
+			      * NULL: zero, empty or computed */
+	const char *arg;     /* the value's name in the usage */
+	const char *help;    /* the usage's description */
+	const char *section; /* heading the usage prints before this
+			      * row, or NULL */
+} conf_opt_t;
+
+/* The schema, in usage order; *n receives the number of rows. Static. */
+const conf_opt_t *conf_options(size_t *n);
+
+/* Writes idnode's usage text, generated from the schema, to out. */
+void conf_usage(FILE *out);
 
 /* Fills conf from defaults, the file named by -c (if any) and the flags.
  * On error prints one line to stderr and returns -1; returns 1 when --help

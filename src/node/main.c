@@ -1,13 +1,20 @@
-/* idnode: the identifier resolution node. */
+/* idnode: the identifier resolution node. main loads the configuration
+ * and starts the planes side by side on one node context: the Handle
+ * server (UDP and TCP, server.h), the control socket (ctlsock.h) and HTTP
+ * (http.h); a signal stops them in the reverse order. */
 #include <errno.h>
+#include <pthread.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
 
 #include "config.h"
+#include "ctlsock.h"
 #include "error.h"
+#include "http.h"
 #include "ident.h"
 #include "log.h"
 #include "server.h"
@@ -62,6 +69,130 @@ static int log_homed(void *ctx, idn_bytes_t id)
 	return 0;
 }
 
+/* Opens the store (and, with replicas, the primary alone, for reads
+ * flagged authoritative), homes the configured prefixes and logs what it
+ * holds. Returns 0 or -1 after logging why. */
+static int open_store(const node_conf_t *conf, idn_store_t **store,
+		      idn_store_t **primary)
+{
+	const char *replicas[8];
+	for (int i = 0; i < conf->nreplicas; i++)
+		replicas[i] = conf->replicas[i];
+	const char *where = conf->store[0] ? conf->store : conf->data;
+	idn_store_spec_t spec;
+	if (idn_store_spec_parse(where, &spec) != 0)
+		return -1; /* main checked it */
+	/* the log names a PostgreSQL store without its connection string,
+	 * which may hold a password */
+	const char *shown =
+		spec.kind == IDN_STORE_PG ? "PostgreSQL" : spec.path;
+	idn_store_opts_t so = {.path = where,
+			       .map_size = conf->map_size,
+			       .replicas = replicas,
+			       .nreplicas = (unsigned)conf->nreplicas,
+			       .log = store_log};
+	int err = idn_store_open(&so, store);
+	if (err) {
+		log_error("cannot open store %s%s%s: %s",
+			  spec.kind == IDN_STORE_PG ? "(" : "", shown,
+			  spec.kind == IDN_STORE_PG ? ")" : "",
+			  idn_strerror(err));
+		return -1;
+	}
+	if (home_prefixes(*store, conf) != 0)
+		goto fail;
+	idn_store_stat_t st;
+	if (idn_store_stat(*store, &st) == 0)
+		log_info("store %s: %llu identifiers, %llu homed prefixes",
+			 shown, (unsigned long long)st.records,
+			 (unsigned long long)st.prefixes);
+	idn_rtxn_t *rt;
+	if (idn_rtxn_begin(*store, &rt) == 0) {
+		idn_store_list_homed(rt, log_homed, NULL);
+		idn_rtxn_free(rt);
+	}
+	*primary = NULL;
+	if (conf->nreplicas > 0) {
+		idn_store_opts_t po = so;
+		po.replicas = NULL;
+		po.nreplicas = 0;
+		err = idn_store_open(&po, primary);
+		if (err) {
+			log_error(
+				"cannot open the primary for authoritative reads: %s",
+				idn_strerror(err));
+			goto fail;
+		}
+	}
+	return 0;
+fail:
+	idn_store_close(*store);
+	*store = NULL;
+	return -1;
+}
+
+/* The planes of a running node, each started and stopped here. */
+typedef struct {
+	idn_store_t *store, *primary;
+	node_ctx_t node;
+	bool node_up;
+	ctlsock_t *ctl;
+	server_t *handle;
+	http_server_t *http;
+} planes_t;
+
+/* Stops what is running, in the reverse order of planes_start. */
+static void planes_stop(planes_t *p)
+{
+	http_stop(p->http); /* its handlers belong to p->node */
+	p->http = NULL;
+	if (p->handle != NULL)
+		server_stop(p->handle);
+	p->handle = NULL;
+	ctlsock_close(p->ctl);
+	p->ctl = NULL;
+	if (p->node_up)
+		node_ctx_fini(&p->node);
+	p->node_up = false;
+	if (p->primary)
+		idn_store_close(p->primary);
+	if (p->store)
+		idn_store_close(p->store);
+	p->store = p->primary = NULL;
+}
+
+/* The control socket is claimed first: a live node on it owns the data
+ * directory, and this one must go before it opens or writes the store.
+ * Then the store, the Handle server (UDP and TCP), the control socket's
+ * service and HTTP. Returns 0, or -1 after logging why with nothing left
+ * running. */
+static int planes_start(planes_t *p, const node_conf_t *conf)
+{
+	memset(p, 0, sizeof(*p));
+	/* the default control socket lives in the data directory */
+	if (mkdir(conf->data, 0750) != 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s", conf->data, strerror(errno));
+		return -1;
+	}
+	if (ctlsock_open(conf->control, &p->ctl) != 0)
+		return -1;
+	if (open_store(conf, &p->store, &p->primary) != 0)
+		goto fail;
+	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
+		goto fail;
+	p->node_up = true;
+	if (server_start(&p->node, &p->handle) != 0)
+		goto fail;
+	if (ctlsock_start(p->ctl, &p->node) != 0)
+		goto fail;
+	if (http_start(&p->node, conf, &p->http) != 0)
+		goto fail;
+	return 0;
+fail:
+	planes_stop(p);
+	return -1;
+}
+
 int main(int argc, char **argv)
 {
 	node_conf_t conf;
@@ -79,9 +210,8 @@ int main(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	const char *replicas[8];
-	for (int i = 0; i < conf.nreplicas; i++)
-		replicas[i] = conf.replicas[i];
+	/* a store named wrongly is a usage error, found before anything
+	 * starts */
 	const char *where = conf.store[0] ? conf.store : conf.data;
 	idn_store_spec_t spec;
 	if (idn_store_spec_parse(where, &spec) != 0) {
@@ -90,65 +220,9 @@ int main(int argc, char **argv)
 			  where);
 		return 2;
 	}
-	/* the log names a PostgreSQL store without its connection string,
-	 * which may hold a password */
-	const char *shown =
-		spec.kind == IDN_STORE_PG ? "PostgreSQL" : spec.path;
-	idn_store_opts_t so = {.path = where,
-			       .map_size = conf.map_size,
-			       .replicas = replicas,
-			       .nreplicas = (unsigned)conf.nreplicas,
-			       .log = store_log};
-	if (conf.store[0] && mkdir(conf.data, 0750) != 0 && errno != EEXIST) {
-		log_error("cannot create %s: %s", conf.data, strerror(errno));
+	planes_t p;
+	if (planes_start(&p, &conf) != 0)
 		return 1;
-	}
-	idn_store_t *store;
-	int err = idn_store_open(&so, &store);
-	if (err) {
-		log_error("cannot open store %s%s%s: %s",
-			  spec.kind == IDN_STORE_PG ? "(" : "", shown,
-			  spec.kind == IDN_STORE_PG ? ")" : "",
-			  idn_strerror(err));
-		return 1;
-	}
-	if (home_prefixes(store, &conf) != 0) {
-		idn_store_close(store);
-		return 1;
-	}
-	idn_store_stat_t st;
-	if (idn_store_stat(store, &st) == 0)
-		log_info("store %s: %llu identifiers, %llu homed prefixes",
-			 shown, (unsigned long long)st.records,
-			 (unsigned long long)st.prefixes);
-	idn_rtxn_t *rt;
-	if (idn_rtxn_begin(store, &rt) == 0) {
-		idn_store_list_homed(rt, log_homed, NULL);
-		idn_rtxn_free(rt);
-	}
-
-	server_t *srv;
-	/* with replicas, reads flagged authoritative go to the primary */
-	idn_store_t *primary = NULL;
-	if (conf.nreplicas > 0) {
-		idn_store_opts_t po = so;
-		po.replicas = NULL;
-		po.nreplicas = 0;
-		err = idn_store_open(&po, &primary);
-		if (err) {
-			log_error(
-				"cannot open the primary for authoritative reads: %s",
-				idn_strerror(err));
-			idn_store_close(store);
-			return 1;
-		}
-	}
-	if (server_start(&conf, store, primary, &srv) != 0) {
-		if (primary)
-			idn_store_close(primary);
-		idn_store_close(store);
-		return 1;
-	}
 	for (int i = 0; i < conf.nlisten; i++)
 		log_info("listening on %s (udp, tcp)", conf.listen[i]);
 	log_info("control socket %s", conf.control);
@@ -158,10 +232,7 @@ int main(int argc, char **argv)
 	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
 		log_info("SIGHUP: nothing to reload yet");
 	log_info("signal %d: shutting down", sig);
-	server_stop(srv);
-	if (primary)
-		idn_store_close(primary);
-	idn_store_close(store);
+	planes_stop(&p);
 	log_info("stopped");
 	return 0;
 }

@@ -1,21 +1,23 @@
-/* The idnode server: worker threads (one per core by default), each with
- * its own SO_REUSEPORT UDP and TCP sockets per listen address and its own
- * epoll loop, and a control thread serving the local Unix socket. */
+/* The Handle server, idnode's data plane: worker threads (one per core by
+ * default), each with its own SO_REUSEPORT UDP and TCP sockets per listen
+ * address and its own epoll loop (udp.c, tcp.c), and the resolver threads
+ * that run what the workers defer (defer.c). The control socket
+ * (ctlsock.h) and HTTP (http.h) are separate planes that main starts
+ * beside it on the same node context. */
 #ifndef IDN_NODE_SERVER_H
 #define IDN_NODE_SERVER_H
 
-#include "config.h"
-#include "store.h"
+#include "handler.h"
 
 typedef struct server server_t;
 
-/* Binds every socket (so address errors surface before the node reports
- * ready) and starts the threads. Returns 0 or -1 after logging why. */
-int server_start(const node_conf_t *conf, idn_store_t *store,
-		 idn_store_t *primary, server_t **out);
+/* Binds every listener (so address errors surface before the node reports
+ * ready) and starts the threads, with handlers on node (which must outlive
+ * server_stop). Returns 0 or -1 after logging why. */
+int server_start(node_ctx_t *node, server_t **out);
 
-/* Stops all threads, closes the sockets and removes the control socket
- * file. Connections in progress are closed. */
+/* Stops all threads and closes the sockets. Connections in progress are
+ * closed. */
 void server_stop(server_t *s);
 
 #endif

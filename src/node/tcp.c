@@ -1,0 +1,305 @@
+/* The Handle server's TCP side: each worker accepts on its SO_REUSEPORT
+ * listeners within the connection caps (tcp-max-connections per worker,
+ * tcp-max-per-source per worker and client address), reads frames into a
+ * per-connection buffer, answers every complete one in one read snapshot
+ * and writes the replies back without blocking. A connection stops
+ * reading while TCP_WBUF_HIGH bytes of output wait, and is closed after
+ * tcp-idle-timeout seconds without input. Replies to requests deferred to
+ * resolver threads (defer.c) come back through the worker's inbox. */
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <unistd.h>
+
+#include "authz.h"
+#include "log.h"
+#include "server_int.h"
+
+/* Network callers are anonymous until a challenge answer or a session
+ * proves an admin (principal.h). */
+static const caller_t tcp_caller = {TRANSPORT_TCP,
+				    {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+
+void tcp_conn_close(worker_t *w, conn_t *c)
+{
+	authz_conn_closed(w->h.node->authz, &w->h, c->id);
+	epoll_ctl(w->epfd, EPOLL_CTL_DEL, c->fd, NULL);
+	close(c->fd);
+	if (c->prev)
+		c->prev->next = c->next;
+	else
+		w->conns = c->next;
+	if (c->next)
+		c->next->prev = c->prev;
+	free(c->rbuf);
+	free(c->wbuf);
+	free(c);
+	w->nconns--;
+}
+
+int tcp_emit(void *vctx, const uint8_t *frame, size_t len)
+{
+	conn_t *c = vctx;
+	if (c->wcap - c->wlen < len) {
+		size_t cap = c->wcap ? c->wcap : 4096;
+		while (cap - c->wlen < len)
+			cap *= 2;
+		uint8_t *nb = realloc(c->wbuf, cap);
+		if (nb == NULL)
+			return -1;
+		c->wbuf = nb;
+		c->wcap = cap;
+	}
+	memcpy(c->wbuf + c->wlen, frame, len);
+	c->wlen += len;
+	return 0;
+}
+
+static void conn_events(worker_t *w, conn_t *c)
+{
+	struct epoll_event ev = {0};
+	bool out = c->woff < c->wlen;
+	bool in = c->wlen - c->woff < TCP_WBUF_HIGH;
+	if (out == c->want_out && in)
+		return;
+	ev.events = (in ? EPOLLIN : 0) | (out ? EPOLLOUT : 0) | EPOLLRDHUP;
+	ev.data.ptr = c;
+	epoll_ctl(w->epfd, EPOLL_CTL_MOD, c->fd, &ev);
+	c->want_out = out;
+}
+
+/* Returns -1 when the connection must be closed. */
+static int conn_flush(conn_t *c)
+{
+	while (c->woff < c->wlen) {
+		ssize_t n = write(c->fd, c->wbuf + c->woff, c->wlen - c->woff);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN)
+				return 0;
+			return -1;
+		}
+		c->woff += (size_t)n;
+	}
+	c->woff = c->wlen = 0;
+	return 0;
+}
+
+/* Answers one complete frame of c (flen bytes at frame). */
+static void conn_request(worker_t *w, conn_t *c, const uint8_t *frame,
+			 size_t flen)
+{
+	w->h.conn = c->id;
+	int hn = handler_process(&w->h, frame, flen, &tcp_caller, tcp_emit, c);
+	w->h.conn = 0;
+	if (hn == HANDLER_DEFER)
+		defer(w, frame, flen, TRANSPORT_TCP, -1, NULL, 0, c, tcp_emit,
+		      c);
+}
+
+/* Processes every complete frame in the read buffer. */
+static int conn_process(worker_t *w, conn_t *c)
+{
+	size_t off = 0;
+	int rc = 0;
+	bool begun = false;
+	while (c->rlen - off >= IDN_ENV_LEN) {
+		idn_env_t env;
+		int err = idn_env_decode(c->rbuf + off, IDN_ENV_LEN, &env);
+		/* a bad version still fills env in, msg_len unchecked */
+		if (err == IDN_ETOOLONG || err == IDN_EMALFORMED ||
+		    env.msg_len > IDN_MSG_MAX) {
+			rc = -1; /* cannot find the next frame: give up */
+			break;
+		}
+		size_t flen = IDN_ENV_LEN + (size_t)env.msg_len;
+		if (c->rlen - off < flen)
+			break;
+		if (!begun) {
+			if (handler_begin(&w->h) != 0) {
+				rc = -1;
+				break;
+			}
+			begun = true;
+		}
+		conn_request(w, c, c->rbuf + off, flen);
+		off += flen;
+	}
+	if (begun)
+		handler_end(&w->h);
+	if (off > 0) {
+		memmove(c->rbuf, c->rbuf + off, c->rlen - off);
+		c->rlen -= off;
+	}
+	return rc;
+}
+
+static void conn_readable(worker_t *w, conn_t *c)
+{
+	for (;;) {
+		if (c->rcap - c->rlen < 4096 &&
+		    c->rcap < IDN_ENV_LEN + IDN_MSG_MAX) {
+			size_t cap = c->rcap ? c->rcap * 2 : 8192;
+			if (cap > IDN_ENV_LEN + IDN_MSG_MAX)
+				cap = IDN_ENV_LEN + IDN_MSG_MAX;
+			uint8_t *nb = realloc(c->rbuf, cap);
+			if (nb == NULL) {
+				tcp_conn_close(w, c);
+				return;
+			}
+			c->rbuf = nb;
+			c->rcap = cap;
+		}
+		ssize_t n = read(c->fd, c->rbuf + c->rlen, c->rcap - c->rlen);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n <= 0) {
+			conn_process(w, c);
+			conn_flush(c);
+			tcp_conn_close(w, c);
+			return;
+		}
+		c->rlen += (size_t)n;
+		c->last = time(NULL);
+		if (conn_process(w, c) != 0) {
+			conn_flush(c);
+			tcp_conn_close(w, c);
+			return;
+		}
+		if (c->wlen - c->woff >= TCP_WBUF_HIGH)
+			break;
+	}
+	if (conn_flush(c) != 0) {
+		tcp_conn_close(w, c);
+		return;
+	}
+	conn_events(w, c);
+}
+
+void tcp_conn_event(worker_t *w, conn_t *c, uint32_t ev)
+{
+	if (ev & (EPOLLERR | EPOLLHUP)) {
+		tcp_conn_close(w, c);
+		return;
+	}
+	if ((ev & EPOLLOUT) && conn_flush(c) != 0) {
+		tcp_conn_close(w, c);
+		return;
+	}
+	if (ev & (EPOLLIN | EPOLLRDHUP))
+		conn_readable(w, c);
+	else
+		conn_events(w, c);
+}
+
+/* Connections of this worker from the same address as peer. */
+static int same_source(worker_t *w, const struct sockaddr_storage *peer)
+{
+	int n = 0;
+	for (conn_t *c = w->conns; c != NULL; c = c->next) {
+		if (c->peer.ss_family != peer->ss_family)
+			continue;
+		if (peer->ss_family == AF_INET
+			    ? memcmp(&((const struct sockaddr_in *)&c->peer)
+					      ->sin_addr,
+				     &((const struct sockaddr_in *)peer)
+					      ->sin_addr,
+				     4) == 0
+			    : memcmp(&((const struct sockaddr_in6 *)&c->peer)
+					      ->sin6_addr,
+				     &((const struct sockaddr_in6 *)peer)
+					      ->sin6_addr,
+				     16) == 0)
+			n++;
+	}
+	return n;
+}
+
+void tcp_accept(worker_t *w, int lfd)
+{
+	for (int i = 0; i < 64; i++) {
+		struct sockaddr_storage peer;
+		socklen_t pl = sizeof(peer);
+		int fd = accept4(lfd, (struct sockaddr *)&peer, &pl,
+				 SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		if (w->nconns >= w->srv->conf->tcp_max_conns ||
+		    same_source(w, &peer) >= w->srv->conf->tcp_max_per_source) {
+			log_debug(
+				"TCP connection refused: over a connection cap");
+			atomic_fetch_add_explicit(&w->h.stats.tcp_refused, 1,
+						  memory_order_relaxed);
+			close(fd);
+			continue;
+		}
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+		conn_t *c = calloc(1, sizeof(*c));
+		if (c == NULL) {
+			close(fd);
+			continue;
+		}
+		c->fd = fd;
+		c->peer = peer;
+		c->id = ++w->next_conn_id;
+		c->last = time(NULL);
+		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
+					 .data.ptr = c};
+		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
+			close(fd);
+			free(c);
+			continue;
+		}
+		c->next = w->conns;
+		if (w->conns)
+			w->conns->prev = c;
+		w->conns = c;
+		w->nconns++;
+	}
+}
+
+void tcp_sweep_idle(worker_t *w, time_t now)
+{
+	conn_t *c = w->conns;
+	while (c != NULL) {
+		conn_t *next = c->next;
+		if (now - c->last > w->srv->conf->tcp_idle_timeout)
+			tcp_conn_close(w, c);
+		c = next;
+	}
+}
+
+void tcp_drain_inbox(worker_t *w)
+{
+	uint64_t n;
+	if (read(w->evfd, &n, sizeof(n)) < 0 && errno != EAGAIN)
+		log_debug("eventfd: %s", strerror(errno));
+	pthread_mutex_lock(&w->inbox_lock);
+	inbox_item_t *it = w->inbox;
+	w->inbox = NULL;
+	pthread_mutex_unlock(&w->inbox_lock);
+	while (it != NULL) {
+		inbox_item_t *next = it->next;
+		conn_t *c = w->conns;
+		/* the connection may have closed, its memory reused: the id
+		 * tells */
+		while (c != NULL && (c != it->conn || c->id != it->conn_id))
+			c = c->next;
+		if (c != NULL && tcp_emit(c, it->frame, it->len) == 0) {
+			if (conn_flush(c) != 0)
+				tcp_conn_close(w, c);
+			else
+				conn_events(w, c);
+		}
+		free(it);
+		it = next;
+	}
+}

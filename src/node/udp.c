@@ -1,0 +1,176 @@
+/* The Handle server's UDP side: each worker reads its SO_REUSEPORT
+ * sockets in batches (recvmmsg), answers them in one read snapshot and
+ * sends the replies in batches (sendmmsg). A reply larger than
+ * udp-reply-max goes out as its header flagged truncated, so the client
+ * asks again over TCP; the response rate limit (rrl.h) drops or slips
+ * replies per source network. Requests that must block are deferred
+ * (defer.c). */
+#include <errno.h>
+#include <stdatomic.h>
+#include <string.h>
+
+#include "log.h"
+#include "server_int.h"
+
+/* Network callers are anonymous until a challenge answer or a session
+ * proves an admin (principal.h). */
+static const caller_t udp_caller = {TRANSPORT_UDP,
+				    {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+
+static void udp_flush(worker_t *w)
+{
+	int off = 0;
+	while (off < w->nsend) {
+		int n = sendmmsg(w->cur_fd, w->smsg + off,
+				 (unsigned)(w->nsend - off), 0);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			/* the kernel refused this datagram (e.g. no route):
+			 * skip it and keep the others */
+			log_debug("udp send: %s", strerror(errno));
+			n = 1;
+		}
+		off += n;
+	}
+	w->nsend = 0;
+}
+
+typedef struct {
+	worker_t *w;
+	int i; /* index of the request in the receive batch */
+} udp_ctx_t;
+
+static uint8_t *udp_slot(worker_t *w, int i, size_t len)
+{
+	if (w->nsend == SEND_SLOTS)
+		udp_flush(w);
+	int s = w->nsend++;
+	w->siov[s].iov_base = w->sbuf[s];
+	w->siov[s].iov_len = len;
+	struct msghdr *mh = &w->smsg[s].msg_hdr;
+	memset(mh, 0, sizeof(*mh));
+	mh->msg_name = &w->raddr[i];
+	mh->msg_namelen = w->rmsg[i].msg_hdr.msg_namelen;
+	mh->msg_iov = &w->siov[s];
+	mh->msg_iovlen = 1;
+	return w->sbuf[s];
+}
+
+int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
+		  uint8_t *(*slot)(void *ctx, size_t n),
+		  void (*done)(void *ctx, size_t n), void *ctx)
+{
+	size_t mlen = len - IDN_ENV_LEN;
+	idn_env_t env;
+	if (idn_env_decode(frame, IDN_ENV_LEN, &env) != 0)
+		return -1;
+	if (mlen > max) {
+		/* Too large for UDP: the header alone, flagged truncated,
+		 * tells the client to ask again over TCP. */
+		uint8_t *p = slot(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
+		env.flags |= IDN_EF_TRUNCATED;
+		env.msg_len = IDN_HDR_LEN + 4;
+		idn_env_encode(p, &env);
+		uint8_t *hdr = p + IDN_ENV_LEN;
+		memcpy(hdr, frame + IDN_ENV_LEN, IDN_HDR_OFF_BODY_LEN);
+		/* the body, request digest included, is left out: the flag
+		 * announcing a digest must go too, or the reply won't decode */
+		idn_hdr_set_flags(hdr, idn_hdr_flags(hdr) &
+					       ~(uint32_t)IDN_OF_RETURN_DIGEST);
+		idn_hdr_set_body_len(hdr, 0);
+		idn_put_u32(hdr + IDN_HDR_LEN, 0); /* credential length */
+		done(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
+		return 0;
+	}
+	size_t nf = idn_udp_frag_count(mlen);
+	for (size_t i = 0; i < nf; i++) {
+		uint8_t *p = slot(ctx, IDN_UDP_DGRAM_MAX);
+		done(ctx, idn_udp_frag(&env, frame + IDN_ENV_LEN, mlen, i, p));
+	}
+	return 0;
+}
+
+static uint8_t *batch_slot(void *vctx, size_t n)
+{
+	udp_ctx_t *c = vctx;
+	return udp_slot(c->w, c->i, n);
+}
+
+static void batch_done(void *vctx, size_t n)
+{
+	udp_ctx_t *c = vctx;
+	c->w->siov[c->w->nsend - 1].iov_len = n;
+}
+
+static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
+{
+	udp_ctx_t *c = vctx;
+	return udp_datagrams(frame, len, c->w->srv->conf->udp_reply_max,
+			     batch_slot, batch_done, c);
+}
+
+/* A rate-limited query that slips through: the header only, flagged
+ * truncated, so a real client retries over TCP. */
+static int udp_emit_slip(void *vctx, const uint8_t *frame, size_t len)
+{
+	return udp_datagrams(frame, len, 0, batch_slot, batch_done, vctx);
+}
+
+/* Answers datagram i of the batch just received on fd. */
+static void udp_request(worker_t *w, int fd, int i, uint64_t now)
+{
+	if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
+		return; /* larger than any Handle datagram */
+	udp_ctx_t c = {w, i};
+	emit_fn emit = udp_emit;
+	int verdict = rrl_check(w->rrl, &w->raddr[i], now);
+	if (verdict == RRL_DROP) {
+		atomic_fetch_add_explicit(&w->h.stats.rrl_dropped, 1,
+					  memory_order_relaxed);
+		return;
+	}
+	if (verdict == RRL_SLIP) {
+		atomic_fetch_add_explicit(&w->h.stats.rrl_slipped, 1,
+					  memory_order_relaxed);
+		emit = udp_emit_slip;
+	}
+	const uint8_t *frame = w->rbuf[i];
+	size_t len = w->rmsg[i].msg_len;
+	int hn = handler_process(&w->h, frame, len, &udp_caller, emit, &c);
+	if (hn == HANDLER_DEFER)
+		defer(w, frame, len, TRANSPORT_UDP, fd, &w->raddr[i],
+		      w->rmsg[i].msg_hdr.msg_namelen, NULL, udp_emit, &c);
+}
+
+void udp_readable(worker_t *w, int fd)
+{
+	/* bounded rounds so TCP connections get their turn */
+	for (int round = 0; round < 8; round++) {
+		for (int i = 0; i < UDP_BATCH; i++) {
+			w->riov[i].iov_base = w->rbuf[i];
+			w->riov[i].iov_len = sizeof(w->rbuf[i]);
+			struct msghdr *mh = &w->rmsg[i].msg_hdr;
+			memset(mh, 0, sizeof(*mh));
+			mh->msg_name = &w->raddr[i];
+			mh->msg_namelen = sizeof(w->raddr[i]);
+			mh->msg_iov = &w->riov[i];
+			mh->msg_iovlen = 1;
+		}
+		int n = recvmmsg(fd, w->rmsg, UDP_BATCH, MSG_DONTWAIT, NULL);
+		if (n <= 0)
+			return;
+		w->cur_fd = fd;
+		if (handler_begin(&w->h) != 0) {
+			log_error("store read transaction failed");
+			return;
+		}
+		uint64_t now = w->rrl ? idn_now_ms() : 0;
+		for (int i = 0; i < n; i++)
+			udp_request(w, fd, i, now);
+		handler_end(&w->h);
+		udp_flush(w);
+		if (n < UDP_BATCH)
+			return;
+	}
+}
