@@ -10,7 +10,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "claim.h"
 #include "config.h"
 #include "ctlsock.h"
 #include "error.h"
@@ -139,6 +141,7 @@ typedef struct {
 	ctlsock_t *ctl;
 	server_t *handle;
 	http_server_t *http;
+	int lockfd; /* holds the data directory's lock (claim.h) */
 } planes_t;
 
 /* Stops what is running, in the reverse order of planes_start. */
@@ -159,16 +162,23 @@ static void planes_stop(planes_t *p)
 	if (p->store)
 		idn_store_close(p->store);
 	p->store = p->primary = NULL;
+	/* last: the store is closed, another node may have the directory */
+	if (p->lockfd >= 0)
+		close(p->lockfd);
+	p->lockfd = -1;
 }
 
 /* The control socket is claimed first: a live node on it owns the data
  * directory, and this one must go before it opens or writes the store.
- * Then the store, the Handle server (UDP and TCP), the control socket's
- * service and HTTP. Returns 0, or -1 after logging why with nothing left
- * running. */
+ * Then the data directory's lock (also with a PostgreSQL store: the
+ * control socket and the node's files live there) and the listen
+ * addresses (claim.h), before the store is opened. Then the store, the Handle
+ * server (UDP and TCP), the control socket's service and HTTP. Returns 0, or -1
+ * after logging why with nothing left running. */
 static int planes_start(planes_t *p, const node_conf_t *conf)
 {
 	memset(p, 0, sizeof(*p));
+	p->lockfd = -1;
 	/* the default control socket lives in the data directory */
 	if (mkdir(conf->data, 0750) != 0 && errno != EEXIST) {
 		log_error("cannot create %s: %s", conf->data, strerror(errno));
@@ -176,6 +186,9 @@ static int planes_start(planes_t *p, const node_conf_t *conf)
 	}
 	if (ctlsock_open(conf->control, &p->ctl) != 0)
 		return -1;
+	if (claim_data_dir(conf->data, &p->lockfd) != 0 ||
+	    claim_addresses(conf) != 0)
+		goto fail;
 	if (open_store(conf, &p->store, &p->primary) != 0)
 		goto fail;
 	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
