@@ -15,12 +15,14 @@
 #include <string.h>
 #include <sys/file.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "log.h"
 #include "net.h"
+#include "store.h"
 
-int claim_data_dir(const char *dir, int *fd)
+int claim_dir(const char *dir, const char *what, int *fd)
 {
 	char path[1100];
 	snprintf(path, sizeof(path), "%s/lock", dir);
@@ -37,9 +39,9 @@ int claim_data_dir(const char *dir, int *fd)
 		pid[n > 0 ? n : 0] = 0;
 		pid[strcspn(pid, "\n")] = 0;
 		if (e == EWOULDBLOCK)
-			log_error("data directory %s is in use: another "
+			log_error("%s %s is in use: another "
 				  "idnode%s%s%s holds its lock %s",
-				  dir, pid[0] ? " (pid " : "", pid,
+				  what, dir, pid[0] ? " (pid " : "", pid,
 				  pid[0] ? ")" : "", path);
 		else
 			log_error("cannot lock %s: %s", path, strerror(e));
@@ -54,6 +56,25 @@ int claim_data_dir(const char *dir, int *fd)
 		log_warn("cannot write the pid into %s: %s", path,
 			 strerror(errno));
 	return 0;
+}
+
+int claim_store_dir(const node_conf_t *conf, int *fd)
+{
+	*fd = -1;
+	idn_store_spec_t spec;
+	if (conf->store[0] == 0 ||
+	    idn_store_spec_parse(conf->store, &spec) != 0 ||
+	    spec.kind != IDN_STORE_LMDB)
+		return 0;
+	if (mkdir(spec.path, 0750) != 0 && errno != EEXIST) {
+		log_error("cannot create %s: %s", spec.path, strerror(errno));
+		return -1;
+	}
+	struct stat a, b;
+	if (stat(spec.path, &a) == 0 && stat(conf->data, &b) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino)
+		return 0; /* the data directory, locked already */
+	return claim_dir(spec.path, "store", fd);
 }
 
 /* ---- who listens there ---- */

@@ -10,10 +10,17 @@
 
 /* Takes an exclusive lock on DIR/lock (created 0600) and writes this
  * process's id into it; *fd gets the descriptor, which holds the lock
- * until it is closed (the process's end releases it too). Returns 0, or
- * -1 after logging why, naming the lock and the holder's pid when
- * another process has it. */
-int claim_data_dir(const char *dir, int *fd);
+ * until it is closed (the process's end releases it too). what names the
+ * directory in messages ("data directory", "store"). Returns 0, or -1
+ * after logging why, naming the lock and the holder's pid when another
+ * process has it. */
+int claim_dir(const char *dir, const char *what, int *fd);
+
+/* The LMDB store of conf when it lives outside the data directory
+ * (--store lmdb:DIR): created if missing and locked like the data
+ * directory; *fd = -1 when there is nothing more to lock (the store is in
+ * the data directory, or on PostgreSQL). Returns 0 or -1 after logging. */
+int claim_store_dir(const node_conf_t *conf, int *fd);
 
 /* Refuses addresses another process already listens on: every listen
  * address (UDP and TCP) and the HTTP address of conf. Each is bound once

@@ -142,7 +142,8 @@ typedef struct {
 	ctlsock_t *ctl;
 	server_t *handle;
 	http_server_t *http;
-	int lockfd; /* holds the data directory's lock (claim.h) */
+	int lockfd;	 /* holds the data directory's lock (claim.h) */
+	int storelockfd; /* and an LMDB store's elsewhere, or -1 */
 	reload_t *rl;
 } planes_t;
 
@@ -168,9 +169,11 @@ static void planes_stop(planes_t *p)
 		idn_store_close(p->store);
 	p->store = p->primary = NULL;
 	/* last: the store is closed, another node may have the directory */
+	if (p->storelockfd >= 0)
+		close(p->storelockfd);
 	if (p->lockfd >= 0)
 		close(p->lockfd);
-	p->lockfd = -1;
+	p->lockfd = p->storelockfd = -1;
 }
 
 /* The control socket is claimed first: a live node on it owns the data
@@ -183,7 +186,7 @@ static void planes_stop(planes_t *p)
 static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 {
 	memset(p, 0, sizeof(*p));
-	p->lockfd = -1;
+	p->lockfd = p->storelockfd = -1;
 	p->rl = rl;
 	/* the default control socket lives in the data directory */
 	if (mkdir(conf->data, 0750) != 0 && errno != EEXIST) {
@@ -192,7 +195,8 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 	}
 	if (ctlsock_open(conf->control, &p->ctl) != 0)
 		return -1;
-	if (claim_data_dir(conf->data, &p->lockfd) != 0 ||
+	if (claim_dir(conf->data, "data directory", &p->lockfd) != 0 ||
+	    claim_store_dir(conf, &p->storelockfd) != 0 ||
 	    claim_addresses(conf) != 0)
 		goto fail;
 	if (open_store(conf, &p->store, &p->primary) != 0)

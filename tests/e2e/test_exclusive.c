@@ -134,11 +134,44 @@ static void same_data_dir_refused(void **state)
 	node_free(a);
 }
 
+/* Two data directories naming one LMDB store elsewhere: the store's
+ * directory is locked too. */
+static void same_lmdb_store_refused(void **state)
+{
+	(void)state;
+	h_skip_on_pg("the nodes share an LMDB store");
+	node_t *a = node_new("--home", H_HOME, NULL);
+	char store[300], dir[250];
+	snprintf(dir, sizeof(dir), "%s/shared", a->dir);
+	snprintf(store, sizeof(store), "lmdb:%s", dir);
+	node_add_args(a, "--store", store, NULL);
+	node_start(a);
+	h_ctl_ok(a, "create", H_HOME "/here", "1:URL=https://here", NULL);
+	node_t *b = node_new("--home", H_HOME, "--store", store, NULL);
+	char *log = refused(b);
+	char want[600];
+	snprintf(want, sizeof(want),
+		 "store %s is in use: another idnode (pid %ld) holds its lock "
+		 "%s/lock",
+		 dir, (long)a->pid, dir);
+	want_in(log, want);
+	free(log);
+	all_found(a);
+	node_stop(a);
+	/* then b starts on it and serves a's record */
+	node_start(b);
+	all_found(b);
+	node_stop(b);
+	node_free(b);
+	node_free(a);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(same_address_refused),
 		cmocka_unit_test(same_data_dir_refused),
+		cmocka_unit_test(same_lmdb_store_refused),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
