@@ -246,12 +246,28 @@ int http_token_issue(http_server_t *s, const char *user, char out[65])
 	return 0;
 }
 
+bool http_secret_set(http_server_t *s)
+{
+	pthread_mutex_lock(&s->tok_lock);
+	bool set = s->secret[0] != 0;
+	pthread_mutex_unlock(&s->tok_lock);
+	return set;
+}
+
+bool http_secret_match(http_server_t *s, const char *p, size_t len)
+{
+	pthread_mutex_lock(&s->tok_lock);
+	size_t sl = strlen(s->secret);
+	bool ok = sl > 0 && sl == len && CRYPTO_memcmp(s->secret, p, len) == 0;
+	pthread_mutex_unlock(&s->tok_lock);
+	return ok;
+}
+
 bool http_token_valid(http_server_t *s, const char *tok, size_t len)
 {
 	if (len == 0)
 		return false;
-	size_t sl = strlen(s->secret);
-	if (sl > 0 && sl == len && CRYPTO_memcmp(s->secret, tok, len) == 0)
+	if (http_secret_match(s, tok, len))
 		return true;
 	if (len != 64)
 		return false;
@@ -309,7 +325,7 @@ static void refuse_anonymous(hreq_t *r)
 	}
 	http_reply_rc(
 		r, 401, IDN_RC_AUTH_NEEDED,
-		r->t->srv->secret[0]
+		http_secret_set(r->t->srv)
 			? "authentication needed: send Authorization: Bearer <token>"
 			: "writes over HTTP are disabled on this node (no http-admin-token-file)");
 }
@@ -702,6 +718,30 @@ fail_early:
 	pthread_mutex_destroy(&s->tok_lock);
 	free(s);
 	return -1;
+}
+
+int http_reload(http_server_t *s, const node_conf_t *conf)
+{
+	if (s == NULL)
+		return 0;
+	char secret[256] = "";
+	if (conf->http_token_file[0] &&
+	    read_secret(conf->http_token_file, secret, sizeof(secret)) != 0)
+		return -1;
+	bool set = secret[0] != 0;
+	pthread_mutex_lock(&s->tok_lock);
+	bool changed = strcmp(secret, s->secret) != 0;
+	memcpy(s->secret, secret, sizeof(secret));
+	/* logins made with the old secret end with it */
+	if (changed)
+		memset(s->tokens, 0, sizeof(s->tokens));
+	pthread_mutex_unlock(&s->tok_lock);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	if (changed)
+		log_info("http: admin token %s",
+			 set ? "replaced: writes need the new one"
+			     : "removed: writes disabled");
+	return changed ? 1 : 0;
 }
 
 void http_stop(http_server_t *s)

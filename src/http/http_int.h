@@ -64,7 +64,9 @@ struct http_server {
 	http_thr_t *thr;
 	int nthr;
 	atomic_int stop;
-	char secret[256]; /* from http-admin-token-file; "" = writes off */
+	/* from http-admin-token-file; "" = writes off. Guarded by tok_lock:
+	 * http_reload replaces it while requests run */
+	char secret[256];
 	pthread_mutex_t tok_lock;
 	http_token_t tokens[HTTP_TOKENS_MAX];
 	http_stats_t *stats;
@@ -138,6 +140,10 @@ json_t *http_body_json(hreq_t *r);
 /* Management login tokens: issues one for user; checks one. */
 int http_token_issue(http_server_t *s, const char *user, char out[65]);
 bool http_token_valid(http_server_t *s, const char *tok, size_t len);
+/* Whether the node has an admin secret (writes and login enabled), and
+ * whether p (len bytes) is that secret. */
+bool http_secret_set(http_server_t *s);
+bool http_secret_match(http_server_t *s, const char *p, size_t len);
 /* Who sends req: PRINCIPAL_HTTP when its "Authorization: Bearer T" holds
  * the node's admin token or a live login token, else anonymous (no
  * header, another scheme, a wrong or expired token). */

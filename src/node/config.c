@@ -74,7 +74,8 @@ static const conf_opt_t options[] = {
 	{O_INT("workers", 'w', workers, 0, 256, NULL, "N",
 	       "worker threads (default 0: one per core)")},
 	{O_LEVEL("log-level", 'L', log_level, "info",
-		 "error, warn, info or debug")},
+		 "error, warn, info or debug"),
+	 .live = true},
 	{O_SIZE("map-size", map_size, 0, "64G",
 		"LMDB map reservation, e.g. 64G")},
 	{O_BOOL("case-sensitive-suffix", case_suffix,
@@ -84,18 +85,24 @@ static const conf_opt_t options[] = {
 	       "TCP")},
 	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, NULL, "N",
 	       "UDP responses a second per /24 or /56 source network (default "
-	       "0: no limit)")},
+	       "0: no limit)"),
+	 .live = true},
 	{O_INT("rrl-burst", 0, rrl_burst, 0, 100000000, NULL, "N",
-	       "responses a source network may get at once above the rate")},
+	       "responses a source network may get at once above the rate"),
+	 .live = true},
 	{O_INT("rrl-slip", 0, rrl_slip, 0, 100, "2", "N",
 	       "every Nth rate-limited query gets a truncated reply, to retry "
-	       "on TCP; 0: never")},
+	       "on TCP; 0: never"),
+	 .live = true},
 	{O_INT("tcp-max-connections", 0, tcp_max_conns, 1, 1000000, "1024", "N",
-	       "TCP connections per worker")},
+	       "TCP connections per worker"),
+	 .live = true},
 	{O_INT("tcp-max-per-source", 0, tcp_max_per_source, 1, 1000000, "64",
-	       "N", "TCP connections per worker and client address")},
+	       "N", "TCP connections per worker and client address"),
+	 .live = true},
 	{O_INT("tcp-idle-timeout", 0, tcp_idle_timeout, 1, 86400, "60", "S",
-	       "seconds a TCP connection may stay silent")},
+	       "seconds a TCP connection may stay silent"),
+	 .live = true},
 	{O_INT("session-lifetime", 0, session_lifetime, 1, 7 * 86400, "3600",
 	       "S",
 	       "authenticated admin sessions (op 400) end after S seconds, or "
@@ -140,7 +147,8 @@ static const conf_opt_t options[] = {
 	       "HTTP threads")},
 	{O_STR("http-admin-token-file", 0, http_token_file, NULL, "FILE",
 	       "secret that enables writes over HTTP (Authorization: Bearer "
-	       "...) and login")},
+	       "...) and login"),
+	 .live = true},
 	{O_STR("http-root", 0, http_root, NULL, "DIR",
 	       "the console's files (default: web/ beside the binary)")},
 	{O_SIZE("http-max-body", http_max_body, 1ll << 30, "1M",
@@ -395,6 +403,29 @@ static bool is_setting(const conf_opt_t *o)
 {
 	return o->type != CONF_FILE && o->type != CONF_HELP &&
 	       o->type != CONF_VERSION;
+}
+
+bool conf_same(const conf_opt_t *o, const node_conf_t *a, const node_conf_t *b)
+{
+	assert(is_setting(o));
+	const char *fa = (const char *)a + o->off;
+	const char *fb = (const char *)b + o->off;
+	switch (o->type) {
+	case CONF_STR:
+	case CONF_PREFIX:
+		return strcmp(fa, fb) == 0;
+	case CONF_LIST: {
+		int na = *(const int *)((const char *)a + o->count_off);
+		int nb = *(const int *)((const char *)b + o->count_off);
+		for (int i = 0; na == nb && i < na; i++)
+			if (strcmp(fa + (size_t)i * o->size,
+				   fb + (size_t)i * o->size) != 0)
+				return false;
+		return na == nb;
+	}
+	default:
+		return memcmp(fa, fb, o->size) == 0;
+	}
 }
 
 static const conf_opt_t *find(const char *key)

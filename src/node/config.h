@@ -102,10 +102,15 @@ typedef struct {
 	const char *help;    /* the usage's description */
 	const char *section; /* heading the usage prints before this
 			      * row, or NULL */
+	bool live;	     /* a reload applies a new value to the running
+			      * node (reload.h); else it needs a restart */
 } conf_opt_t;
 
 /* The schema, in usage order; *n receives the number of rows. Static. */
 const conf_opt_t *conf_options(size_t *n);
+
+/* Whether setting row o holds the same value in a and b. */
+bool conf_same(const conf_opt_t *o, const node_conf_t *a, const node_conf_t *b);
 
 /* Writes idnode's usage text, generated from the schema, to out. */
 void conf_usage(FILE *out);

@@ -64,6 +64,11 @@ typedef struct {
 	handler_t *handlers;	  /* every live handler, for the stats */
 	handler_stats_t retired;  /* counts of handlers that have ended */
 	act_counts_t act_retired; /* their activity by industry, region */
+	/* reloads the configuration (reload.h) for the reload op: returns
+	 * 0 with its JSON report in json, or -1 with a message; NULL when
+	 * the node cannot reload */
+	int (*reload)(void *ctx, char *json, size_t cap);
+	void *reload_ctx;
 } node_ctx_t;
 
 /* Sets up the shared context: the cache of a recursive node, this node's

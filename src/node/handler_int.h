@@ -97,6 +97,9 @@ int do_search(reply_t *r);
 int do_index(reply_t *r);
 int do_stats(reply_t *r);
 int do_cache_flush(reply_t *r);
+/* Reloads the configuration (reload.h) and replies with its JSON report
+ * as one string. */
+int do_reload(reply_t *r);
 
 /* The administrative write operations (admin_ops.c): create, add, modify
  * and remove values; the bulk create of the control socket; delete;

@@ -10,13 +10,16 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "claim.h"
 #include "config.h"
 #include "ctlsock.h"
 #include "error.h"
 #include "http.h"
 #include "ident.h"
 #include "log.h"
+#include "reload.h"
 #include "server.h"
 #include "store.h"
 
@@ -139,11 +142,17 @@ typedef struct {
 	ctlsock_t *ctl;
 	server_t *handle;
 	http_server_t *http;
+	int lockfd;	 /* holds the data directory's lock (claim.h) */
+	int storelockfd; /* and an LMDB store's elsewhere, or -1 */
+	reload_t *rl;
 } planes_t;
 
 /* Stops what is running, in the reverse order of planes_start. */
 static void planes_stop(planes_t *p)
 {
+	/* waits for a reload from the control socket to finish */
+	if (p->rl != NULL)
+		reload_attach(p->rl, NULL, NULL);
 	http_stop(p->http); /* its handlers belong to p->node */
 	p->http = NULL;
 	if (p->handle != NULL)
@@ -159,16 +168,26 @@ static void planes_stop(planes_t *p)
 	if (p->store)
 		idn_store_close(p->store);
 	p->store = p->primary = NULL;
+	/* last: the store is closed, another node may have the directory */
+	if (p->storelockfd >= 0)
+		close(p->storelockfd);
+	if (p->lockfd >= 0)
+		close(p->lockfd);
+	p->lockfd = p->storelockfd = -1;
 }
 
 /* The control socket is claimed first: a live node on it owns the data
  * directory, and this one must go before it opens or writes the store.
- * Then the store, the Handle server (UDP and TCP), the control socket's
- * service and HTTP. Returns 0, or -1 after logging why with nothing left
- * running. */
-static int planes_start(planes_t *p, const node_conf_t *conf)
+ * Then the data directory's lock (also with a PostgreSQL store: the
+ * control socket and the node's files live there) and the listen
+ * addresses (claim.h), before the store is opened. Then the store, the Handle
+ * server (UDP and TCP), the control socket's service and HTTP. Returns 0, or -1
+ * after logging why with nothing left running. */
+static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 {
 	memset(p, 0, sizeof(*p));
+	p->lockfd = p->storelockfd = -1;
+	p->rl = rl;
 	/* the default control socket lives in the data directory */
 	if (mkdir(conf->data, 0750) != 0 && errno != EEXIST) {
 		log_error("cannot create %s: %s", conf->data, strerror(errno));
@@ -176,17 +195,24 @@ static int planes_start(planes_t *p, const node_conf_t *conf)
 	}
 	if (ctlsock_open(conf->control, &p->ctl) != 0)
 		return -1;
+	if (claim_dir(conf->data, "data directory", &p->lockfd) != 0 ||
+	    claim_store_dir(conf, &p->storelockfd) != 0 ||
+	    claim_addresses(conf) != 0)
+		goto fail;
 	if (open_store(conf, &p->store, &p->primary) != 0)
 		goto fail;
 	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
 		goto fail;
 	p->node_up = true;
+	p->node.reload = reload_hook;
+	p->node.reload_ctx = rl;
 	if (server_start(&p->node, &p->handle) != 0)
 		goto fail;
 	if (ctlsock_start(p->ctl, &p->node) != 0)
 		goto fail;
 	if (http_start(&p->node, conf, &p->http) != 0)
 		goto fail;
+	reload_attach(rl, p->handle, p->http);
 	return 0;
 fail:
 	planes_stop(p);
@@ -221,18 +247,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	planes_t p;
-	if (planes_start(&p, &conf) != 0)
+	reload_t rl;
+	reload_init(&rl, argc, argv, &conf);
+	if (planes_start(&p, &conf, &rl) != 0) {
+		reload_fini(&rl);
 		return 1;
+	}
 	for (int i = 0; i < conf.nlisten; i++)
 		log_info("listening on %s (udp, tcp)", conf.listen[i]);
 	log_info("control socket %s", conf.control);
 	log_info("idnode ready");
 
 	int sig = 0;
-	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
-		log_info("SIGHUP: nothing to reload yet");
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+		char report[4096];
+		log_info("SIGHUP: reloading");
+		reload_run(&rl, report, sizeof(report));
+	}
 	log_info("signal %d: shutting down", sig);
 	planes_stop(&p);
+	reload_fini(&rl);
 	log_info("stopped");
 	return 0;
 }

@@ -326,6 +326,25 @@ int do_cache_flush(reply_t *r)
 	return node_op(r, IDN_OC_CACHE_FLUSH);
 }
 
+int do_reload(reply_t *r)
+{
+	node_ctx_t *n = r->h->node;
+	idn_bytes_t arg = {NULL, 0};
+	/* no body, or an empty string (idctl's control ops send one) */
+	if (r->req->rest.len != 0 &&
+	    (idn_id_body_decode(r->req->rest, &arg) != 0 || arg.len != 0))
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "a reload takes no argument");
+	if (n->reload == NULL)
+		return reply_error(r, IDN_RC_ERROR, "this node cannot reload");
+	char text[4096];
+	if (n->reload(n->reload_ctx, text, sizeof(text)) != 0)
+		return reply_error(r, IDN_RC_ERROR, text);
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	idn_wr_str(&r->w, idn_bytes_str(text));
+	return reply_send(r);
+}
+
 int do_site_info(reply_t *r)
 {
 	reply_start(r, IDN_RC_SUCCESS, 0);

@@ -54,6 +54,8 @@ static const op_row_t rows[] = {
 	 do_search},
 	{IDN_OC_INDEX, "index", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_index},
+	{IDN_OC_RELOAD, "reload", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_reload},
 };
 
 const op_row_t *optable_find(uint32_t code)

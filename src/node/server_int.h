@@ -77,7 +77,8 @@ typedef struct worker {
 	int nsend;
 	int cur_fd; /* UDP socket of the batch being answered */
 	uint64_t next_conn_id;
-	rrl_t *rrl; /* UDP response rate limit, NULL when off */
+	rrl_t *rrl;	  /* UDP response rate limit, NULL when off */
+	unsigned rrl_gen; /* the server's rrl_gen it was built for */
 	/* replies to deferred TCP requests, from resolver threads */
 	pthread_mutex_t inbox_lock;
 	inbox_item_t *inbox;
@@ -108,6 +109,8 @@ struct server {
 	job_t *jobs_head, *jobs_tail;
 	int njobs;
 	atomic_int stop;
+	/* bumped by server_reload: workers rebuild their rate limiters */
+	atomic_uint rrl_gen;
 	worker_t **workers;
 	int nworkers;
 };

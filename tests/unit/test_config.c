@@ -436,6 +436,55 @@ static void schema_and_usage(void **state)
 	assert_non_null(strstr(captured, "idnode "));
 }
 
+/* conf_same compares a row's field of two configurations by its type; the
+ * rows a reload applies live are the ones the README lists. */
+static void same_and_live(void **state)
+{
+	(void)state;
+	size_t n;
+	const conf_opt_t *opts = conf_options(&n);
+	node_conf_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	assert_int_equal(load(a,
+			      "listen 127.0.0.1:1\nlisten 127.0.0.1:2\n"
+			      "log-level warn\n",
+			      NULL),
+			 0);
+	assert_int_equal(load(b,
+			      "listen 127.0.0.1:1\nlisten 127.0.0.1:3\n"
+			      "log-level warn\nworkers 3\n",
+			      NULL),
+			 0);
+	char differ[256] = "", live[512] = "";
+	for (size_t i = 0; i < n; i++) {
+		const conf_opt_t *o = &opts[i];
+		if (o->type == CONF_FILE || o->type == CONF_HELP ||
+		    o->type == CONF_VERSION)
+			continue;
+		assert_true(conf_same(o, a, a));
+		if (!conf_same(o, a, b))
+			snprintf(differ + strlen(differ),
+				 sizeof(differ) - strlen(differ), "%s ",
+				 o->name);
+		if (o->live)
+			snprintf(live + strlen(live),
+				 sizeof(live) - strlen(live), "%s ", o->name);
+	}
+	assert_string_equal(differ, "listen workers ");
+	assert_string_equal(live, "log-level rrl-rate rrl-burst rrl-slip "
+				  "tcp-max-connections tcp-max-per-source "
+				  "tcp-idle-timeout http-admin-token-file ");
+	/* a shorter list differs too */
+	assert_int_equal(load(b, "listen 127.0.0.1:1\n", NULL), 0);
+	const conf_opt_t *listen = NULL;
+	for (size_t i = 0; i < n && listen == NULL; i++)
+		if (!strcmp(opts[i].name, "listen"))
+			listen = &opts[i];
+	assert_non_null(listen);
+	assert_false(conf_same(listen, a, b));
+	free(a);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -445,6 +494,7 @@ int main(void)
 		cmocka_unit_test(unknown_and_missing),
 		cmocka_unit_test(list_capacity),
 		cmocka_unit_test(schema_and_usage),
+		cmocka_unit_test(same_and_live),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
