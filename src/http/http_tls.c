@@ -39,10 +39,10 @@ static const char tls12_ciphers[] = "ECDHE+AESGCM:ECDHE+CHACHA20:!aNULL";
  * connection gauge) follows libh2o's HTTP/1 connections. */
 static const h2o_iovec_t alpn[] = {{H2O_STRLIT("http/1.1")}, {NULL, 0}};
 
-/* The reason of OpenSSL's last error, for one log line. */
+/* The reason of OpenSSL's first queued error, for one log line. */
 static const char *ssl_reason(void)
 {
-	unsigned long e = ERR_peek_last_error();
+	unsigned long e = ERR_peek_error(); /* the first: the cause */
 	const char *why = e ? ERR_reason_error_string(e) : NULL;
 	ERR_clear_error();
 	return why ? why : "unknown error";
