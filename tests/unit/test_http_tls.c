@@ -128,8 +128,8 @@ static void refused_files(void **state)
 	(void)state;
 	NEED_OPENSSL();
 	node_conf_t c;
-	http_tls_t *t = (http_tls_t *)&c; /* set to NULL on failure */
-	conf_for(&c, cert, key2);	  /* another certificate's key */
+	http_tls_t *t = (http_tls_t *)(uintptr_t)1; /* a failure sets NULL */
+	conf_for(&c, cert, key2); /* another certificate's key */
 	assert_int_equal(http_tls_new(&c, &t), -1);
 	assert_null(t);
 	conf_for(&c, "/nonexistent/cert.pem", key);
