@@ -808,10 +808,15 @@ void http_proxy(hreq_t *r)
 				if (strncasecmp(u, "http://", 7) &&
 				    strncasecmp(u, "https://", 8))
 					continue;
-				http_add_header(
-					r, H2O_TOKEN_LOCATION,
-					h2o_strdup(&r->req->pool, u, strlen(u))
-						.base);
+				/* nor one that would end the header (CR, LF)
+				 * or hide a NUL: such a value is shown on the
+				 * record page, not followed */
+				const char *loc =
+					http_location(&r->req->pool, u,
+						      json_string_length(dv));
+				if (loc == NULL)
+					continue;
+				http_add_header(r, H2O_TOKEN_LOCATION, loc);
 				http_add_header(r, H2O_TOKEN_CACHE_CONTROL,
 						"no-store");
 				json_decref(values);

@@ -27,6 +27,9 @@ extern const double http_lat_bounds[HTTP_LAT_BUCKETS];
 
 typedef struct http_thr http_thr_t;
 
+/* The TLS context of the HTTPS listeners (http_tls.c). */
+typedef struct http_tls http_tls_t;
+
 /* Activity the dashboard and /metrics show (http_stats.c). */
 typedef struct http_stats http_stats_t;
 
@@ -40,8 +43,11 @@ struct http_thr {
 	h2o_evloop_t *loop;
 	h2o_context_t ctx;
 	h2o_accept_ctx_t actx;
-	int lfd;
+	int lfd; /* the plain HTTP listener, -1 when http is off */
 	h2o_socket_t *lsock;
+	h2o_accept_ctx_t tactx; /* HTTPS: ssl_ctx set at each accept */
+	int tfd;		/* the HTTPS listener, -1 when https is off */
+	h2o_socket_t *tsock;
 	handler_t h;
 	idn_arena_t arena; /* decoded replies and parsed input, per request */
 	uint8_t *frame;	   /* request being built: envelope + message */
@@ -71,6 +77,7 @@ struct http_server {
 	http_token_t tokens[HTTP_TOKENS_MAX];
 	http_stats_t *stats;
 	char webroot[1024];
+	http_tls_t *tls; /* NULL when https is off */
 };
 
 /* One request as the route handlers see it. */
@@ -89,6 +96,45 @@ typedef struct hreq {
 	const char *op; /* for the metrics: "resolve", "create", ... */
 	uint32_t rc;	/* Handle response code of the operation, 0 none */
 } hreq_t;
+
+/* ---- http_tls.c: HTTPS ---- */
+
+/* The TLS context for https from c's http-tls-cert and http-tls-key
+ * (TLS 1.2 or later, ECDHE with AEAD suites, no compression, no
+ * renegotiation, HTTP/1.1). *out = NULL and 0 when https is off. Returns
+ * -1 after logging one line: https without a certificate and key (or
+ * they without https), a file that cannot be read, is not PEM, or a key
+ * that does not match the certificate. */
+int http_tls_new(const node_conf_t *c, http_tls_t **out);
+/* The context for a TLS accept on a loop thread: it stays valid for at
+ * least two minutes after a reload replaces it. */
+SSL_CTX *http_tls_ctx(http_tls_t *t);
+/* Frees t and every context it made. NULL is fine. */
+void http_tls_free(http_tls_t *t);
+
+/* ---- http_sec.c: hostile input and hostile pages ---- */
+
+/* Whether s[0..len) (a decoded path) is UTF-8 without control
+ * characters (C0, DEL). */
+bool http_bytes_valid(const char *s, size_t len);
+/* The same for a raw, percent-encoded path; false for a malformed escape
+ * too. The decoded copy is taken from pool. */
+bool http_raw_path_valid(h2o_mem_pool_t *pool, const char *s, size_t len);
+/* url[0..len) as a Location value, from pool: NULL when it holds a
+ * control character (C0, DEL: it is then no redirect target); bytes
+ * outside printable ASCII, space included, are percent-encoded. */
+const char *http_location(h2o_mem_pool_t *pool, const char *url, size_t len);
+/* Puts the security headers (nosniff, CSP, X-Frame-Options,
+ * Referrer-Policy) on every response of pc. */
+void http_sec_register(h2o_pathconf_t *pc);
+/* Allows r's Origin to read the answer when r ran a public read (an
+ * anonymous GET or HEAD of an anonymous row), as http-cors-origin says;
+ * nothing else ever gets CORS headers. */
+void http_cors(hreq_t *r, unsigned method);
+/* Answers a CORS preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method): 204 allowing GET and HEAD of a public
+ * path, else 403 without CORS headers. False when r is no preflight. */
+bool http_preflight(hreq_t *r, const http_chan_t *chan);
 
 /* ---- http_scheme.c: identifiers of other schemes (browser proxy) ---- */
 

@@ -157,6 +157,21 @@ static const conf_opt_t options[] = {
 	       "request timeout")},
 	{O_INT("http-token-ttl", 0, http_token_ttl, 60, 30 * 86400, "3600", "S",
 	       "lifetime of a login token")},
+	{O_STR("https", 0, https, NULL, "ADDR[:PORT]",
+	       "serve HTTPS there too (port 8443 if omitted; needs "
+	       "http-tls-cert and http-tls-key)")},
+	{O_STR("http-tls-cert", 0, http_tls_cert, NULL, "FILE",
+	       "PEM certificate chain for https, the server's first; re-read "
+	       "on reload")},
+	{O_STR("http-tls-key", 0, http_tls_key, NULL, "FILE",
+	       "PEM private key of http-tls-cert")},
+	{O_BOOL("http-allow-insecure-writes", http_allow_insecure,
+		"accept writes and logins over plain HTTP from other hosts "
+		"than loopback (default: 403, use HTTPS)")},
+	{O_LIST("http-cors-origin", 0, http_cors, nhttp_cors, "CORS origins",
+		"ORIGIN",
+		"origin allowed to read public data cross-origin, repeatable "
+		"(default: any, \"*\"); writes never are")},
 	{O_PREFIX("gs1-prefix", gs1_prefix,
 		  "the browser proxy (GET /{identifier}) maps GS1 keys and "
 		  "Digital Links under P, as idctl resolve does (default: not "

@@ -63,6 +63,12 @@ typedef struct {
 	uint64_t http_max_body;	    /* bytes */
 	int http_timeout;	    /* seconds per request */
 	int http_token_ttl;	    /* seconds a login token lives */
+	char https[128];	    /* ADDR[:PORT]; "" = off */
+	char http_tls_cert[1024];   /* PEM chain for https */
+	char http_tls_key[1024];    /* its PEM private key */
+	bool http_allow_insecure;   /* writes over plain HTTP from afar */
+	char http_cors[CONF_MAX_LISTEN][256]; /* origins; none = "*" */
+	int nhttp_cors;
 	/* prefixes other schemes map under (HTTP proxy); "" = unmapped */
 	char gs1_prefix[256], oid_prefix[256], ecode_prefix[256];
 } node_conf_t;

@@ -143,6 +143,14 @@ static void reload_apply(reload_t *r, const node_conf_t *fresh,
 		apply_row(r->conf, fresh, trow);
 		names_add(applied, trow->name);
 	}
+	/* the certificate and key are read again under the same names (a
+	 * renewal); a pair that does not load leaves the running one */
+	if (r->conf->https[0]) {
+		if (http_tls_reload(r->http) != 0)
+			names_add(failed, "http-tls-cert");
+		else
+			names_add(applied, "http-tls-cert");
+	}
 }
 
 int reload_run(reload_t *r, char *json, size_t cap)

@@ -485,6 +485,41 @@ static void same_and_live(void **state)
 	free(b);
 }
 
+/* HTTPS and the HTTP plane's defences: off by default, set by file keys
+ * and flags. */
+static void https_keys(void **state)
+{
+	(void)state;
+	node_conf_t c;
+	assert_int_equal(load(&c, "", NULL), 0);
+	assert_string_equal(c.https, "");
+	assert_string_equal(c.http_tls_cert, "");
+	assert_string_equal(c.http_tls_key, "");
+	assert_false(c.http_allow_insecure);
+	assert_int_equal(c.nhttp_cors, 0);
+	const char *file = "https 127.0.0.1:8443\n"
+			   "http-tls-cert /etc/idn/cert.pem\n"
+			   "http-tls-key /etc/idn/key.pem\n"
+			   "http-allow-insecure-writes yes\n"
+			   "http-cors-origin https://a.example\n"
+			   "http-cors-origin https://b.example\n";
+	assert_int_equal(load(&c, file, NULL), 0);
+	assert_string_equal(captured, "");
+	assert_string_equal(c.https, "127.0.0.1:8443");
+	assert_string_equal(c.http_tls_cert, "/etc/idn/cert.pem");
+	assert_string_equal(c.http_tls_key, "/etc/idn/key.pem");
+	assert_true(c.http_allow_insecure);
+	assert_int_equal(c.nhttp_cors, 2);
+	assert_string_equal(c.http_cors[1], "https://b.example");
+	assert_int_equal(load(&c, file, "--http-cors-origin",
+			      "https://c.example", "--https", "[::1]:9443",
+			      NULL),
+			 0);
+	assert_int_equal(c.nhttp_cors, 1);
+	assert_string_equal(c.http_cors[0], "https://c.example");
+	assert_string_equal(c.https, "[::1]:9443");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -495,6 +530,7 @@ int main(void)
 		cmocka_unit_test(list_capacity),
 		cmocka_unit_test(schema_and_usage),
 		cmocka_unit_test(same_and_live),
+		cmocka_unit_test(https_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
