@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "audit.h"
 #include "config.h"
 #include "ctlsock.h"
 #include "error.h"
@@ -139,6 +140,7 @@ typedef struct {
 	ctlsock_t *ctl;
 	server_t *handle;
 	http_server_t *http;
+	audit_t *audit;
 } planes_t;
 
 /* Stops what is running, in the reverse order of planes_start. */
@@ -154,6 +156,8 @@ static void planes_stop(planes_t *p)
 	if (p->node_up)
 		node_ctx_fini(&p->node);
 	p->node_up = false;
+	audit_close(p->audit);
+	p->audit = NULL;
 	if (p->primary)
 		idn_store_close(p->primary);
 	if (p->store)
@@ -181,6 +185,10 @@ static int planes_start(planes_t *p, const node_conf_t *conf)
 	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
 		goto fail;
 	p->node_up = true;
+	if (conf->audit_log[0] &&
+	    audit_open(conf->audit_log, conf->audit_required, &p->audit) != 0)
+		goto fail;
+	p->node.audit = p->audit;
 	if (server_start(&p->node, &p->handle) != 0)
 		goto fail;
 	if (ctlsock_start(p->ctl, &p->node) != 0)
@@ -229,8 +237,12 @@ int main(int argc, char **argv)
 	log_info("idnode ready");
 
 	int sig = 0;
-	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
 		log_info("SIGHUP: nothing to reload yet");
+		/* audit log: reopened for logrotate (to move into the reload
+		 * function when it lands) */
+		audit_reopen(p.audit);
+	}
 	log_info("signal %d: shutting down", sig);
 	planes_stop(&p);
 	log_info("stopped");
