@@ -121,6 +121,7 @@ void http_mgmt_login(hreq_t *r)
 	} else if (strcmp(user, "admin") != 0 ||
 		   strlen(pass) != strlen(s->secret) ||
 		   CRYPTO_memcmp(pass, s->secret, strlen(pass)) != 0) {
+		http_audit_auth(r, "login", user, "wrong username or password");
 		mreply(r, ST_LOGIN, 401, "wrong username or password", NULL);
 	} else {
 		char tok[65];

@@ -358,6 +358,11 @@ int audit_format(const audit_rec_t *rec, audit_buf_t *b)
 	if (err == 0 && rec->claimed.p != NULL)
 		err = put_admin(b, "claimed", "claimed_hex", rec->claimed_index,
 				rec->claimed);
+	if (err == 0 && rec->claimed_user != NULL) {
+		err = puts_(b, ",\"claimed_user\":");
+		if (err == 0)
+			err = put_str(b, rec->claimed_user);
+	}
 	if (err == 0 && rec->method != NULL) {
 		err = puts_(b, ",\"method\":");
 		if (err == 0)

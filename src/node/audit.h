@@ -55,6 +55,7 @@ typedef struct {
 	idn_bytes_t claimed;
 	uint32_t claimed_index;
 	const char *method;
+	const char *claimed_user; /* an HTTP login's user name, or NULL */
 } audit_rec_t;
 
 /* A line being built (audit_format); buf is malloc'd, NULL after an

@@ -418,12 +418,17 @@ int reply_send(reply_t *r)
 	return r->emit(r->ctx, r->w.buf, r->w.len);
 }
 
-int reply_error(reply_t *r, uint32_t rc, const char *text)
+static int send_error(reply_t *r, uint32_t rc, const char *text)
 {
-	r->errtext = text;
 	reply_start(r, rc, 0);
 	idn_error_body_encode(&r->w, idn_bytes_str(text ? text : ""));
 	return reply_send(r);
+}
+
+int reply_error(reply_t *r, uint32_t rc, const char *text)
+{
+	r->errtext = text;
+	return send_error(r, rc, text);
 }
 
 /* Maps a library error from a write or lookup to a response code and a
@@ -475,7 +480,9 @@ int reply_lib_error(reply_t *r, int err)
 	}
 	if (rc == IDN_RC_ERROR)
 		log_warn("request failed: %s", idn_strerror(err));
-	return reply_error(r, rc, text);
+	/* the audit log says why even where the wire says nothing */
+	r->errtext = idn_strerror(err);
+	return send_error(r, rc, text);
 }
 
 void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
