@@ -435,6 +435,80 @@ static void control_writes(void **state)
 	json_decref(lines);
 }
 
+/* idctl import: one line per batch with its counts, not one per record;
+ * declaring and dropping a search index type are writes, listing is not */
+static void bulk_and_index_writes(void **state)
+{
+	(void)state;
+	char path[200];
+	snprintf(path, sizeof(path), "%s/bulk.jsonl", node->dir);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 5; i++) {
+		char id[64];
+		if (i < 4)
+			snprintf(id, sizeof(id), H_HOME "/bulk-%d", i);
+		else
+			snprintf(id, sizeof(id), H_HOME "/ctl-1");
+		fprintf(f,
+			"{\"handle\":\"%s\",\"values\":[{\"index\":1,"
+			"\"type\":\"URL\",\"data\":{\"format\":\"string\","
+			"\"value\":\"https://b/%d\"}}]}\n",
+			id, i);
+	}
+	fclose(f);
+	/* the fifth record already exists (ctl-1): skipped */
+	h_ctl_ok(node, "import", path, "--batch", "100", NULL);
+	json_t *lines = read_lines(audit_path);
+	json_t *b = last_line(lines, "write", NULL);
+	assert_write(b, "operator", NULL, "control", "bulk create", 1);
+	assert_null(json_object_get(b, "id"));
+	assert_int_equal(json_integer_value(json_object_get(b, "records")), 5);
+	assert_int_equal(json_integer_value(json_object_get(b, "created")), 4);
+	json_decref(lines);
+
+	/* small batches sent ahead are committed in groups: still one line
+	 * per batch, written once its group committed */
+	size_t before = json_array_size(lines = read_lines(audit_path));
+	json_decref(lines);
+	f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < 40; i++)
+		fprintf(f,
+			"{\"handle\":\"%s/group-%d\",\"values\":[{\"index\":"
+			"1,\"type\":\"URL\",\"data\":{\"format\":\"string\","
+			"\"value\":\"https://g/%d\"}}]}\n",
+			H_HOME, i, i);
+	fclose(f);
+	h_ctl_ok(node, "import", path, "--batch", "2", "--pipeline", "8", NULL);
+	lines = read_lines(audit_path);
+	long records = 0, created = 0;
+	for (size_t i = before; i < json_array_size(lines); i++) {
+		json_t *l = json_array_get(lines, i);
+		assert_string_equal(str(l, "op"), "bulk create");
+		records += json_integer_value(json_object_get(l, "records"));
+		created += json_integer_value(json_object_get(l, "created"));
+	}
+	assert_int_equal(json_array_size(lines) - before, 20);
+	assert_int_equal(records, 40);
+	assert_int_equal(created, 40);
+	json_decref(lines);
+
+	h_ctl_ok(node, "index", "add", "EMAIL", NULL);
+	h_ctl_ok(node, "index", "list", NULL);
+	h_ctl_ok(node, "index", "remove", "EMAIL", NULL);
+	lines = read_lines(audit_path);
+	size_t n = json_array_size(lines);
+	json_t *add = json_array_get(lines, n - 2);
+	json_t *rm = json_array_get(lines, n - 1);
+	assert_write(add, "operator", NULL, "control", "index", 1);
+	assert_string_equal(str(add, "action"), "add");
+	assert_string_equal(str(add, "id"), "EMAIL");
+	assert_write(rm, "operator", NULL, "control", "index", 1);
+	assert_string_equal(str(rm, "action"), "remove");
+	json_decref(lines);
+}
+
 static void failed_authentication(void **state)
 {
 	(void)state;
@@ -614,6 +688,7 @@ int main(void)
 		cmocka_unit_test(tcp_admin_writes),
 		cmocka_unit_test(http_token_writes),
 		cmocka_unit_test(control_writes),
+		cmocka_unit_test(bulk_and_index_writes),
 		cmocka_unit_test(failed_authentication),
 		cmocka_unit_test(auth_failures_rate_limited),
 		cmocka_unit_test(reopened_on_sighup),
