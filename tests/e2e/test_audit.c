@@ -73,6 +73,8 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	(void)state;
+	/* a clean exit: under the sanitizers, nothing reported */
+	node_stop(node);
 	node_free(node);
 	return 0;
 }
@@ -678,6 +680,7 @@ static void required_refuses_unwritten(void **state)
 	node_start(n);
 	h_ctl_ok(n, "create", H_HOME "/made", "1:URL=https://m", NULL);
 	h_ctl_ok(n, "resolve", H_HOME "/made", NULL);
+	node_stop(n);
 	node_free(n);
 }
 
