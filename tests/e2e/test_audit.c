@@ -282,6 +282,9 @@ static uint32_t udp_delete(const char *admin, const char *key, const char *id)
 	return udp_admin(frame, len, 600, admin, 300, key);
 }
 
+/* The body of the last HTTP response. */
+static char last_body[8192];
+
 /* One HTTP request on its own connection; returns the status. */
 static int http(const char *method, const char *path, const char *hdrs,
 		const char *body)
@@ -314,6 +317,9 @@ static int http(const char *method, const char *path, const char *hdrs,
 	}
 	buf[len] = 0;
 	close(fd);
+	const char *body_at = strstr(buf, "\r\n\r\n");
+	snprintf(last_body, sizeof(last_body), "%s",
+		 body_at ? body_at + 4 : "");
 	int status = 0;
 	sscanf(buf, "HTTP/1.%*d %d", &status);
 	return status;
@@ -406,6 +412,50 @@ static void http_token_writes(void **state)
 	lines = read_lines(audit_path);
 	assert_write(last_line(lines, "write", H_HOME "/http-1"), "http",
 		     "admin-token", "http", "delete", 1);
+	json_decref(lines);
+	/* the holder of a login token is the user admin */
+	assert_int_equal(http("POST", "/identity/token",
+			      "Content-Type: application/json\r\n",
+			      "{\"username\":\"admin\",\"password\":\"" TOKEN
+			      "\"}"),
+			 200);
+	json_t *login = json_loads(last_body, 0, NULL);
+	const char *t = str(json_object_get(login, "data"), "token");
+	assert_non_null(t);
+	char hdr[256];
+	snprintf(hdr, sizeof(hdr),
+		 "Authorization: Bearer %s\r\nContent-Type: "
+		 "application/json\r\n",
+		 t);
+	json_decref(login);
+	assert_int_equal(
+		http("PUT", "/api/handles/" H_HOME "/http-3", hdr, url_rec),
+		201);
+	lines = read_lines(audit_path);
+	assert_write(last_line(lines, "write", H_HOME "/http-3"), "http",
+		     "admin", "http", "create", 1);
+	json_decref(lines);
+	/* template writes are the record writes that store them */
+	const char *pump =
+		"{\"prefix\":\"" H_HOME "\",\"name\":\"pump\",\"version\":1,"
+		"\"industry\":\"C\",\"items\":[{\"name\":\"FLOW\","
+		"\"index\":2001,\"type\":\"number\",\"required\":true}]}";
+	assert_int_equal(http("POST", "/snms/api/v5/template",
+			      "Authorization: Bearer " TOKEN
+			      "\r\nContent-Type: application/json\r\n",
+			      pump),
+			 201);
+	assert_int_equal(http("POST",
+			      "/snms/api/v5/template/publish?prefix=" H_HOME
+			      "&name=pump&version=1",
+			      "Authorization: Bearer " TOKEN "\r\n", NULL),
+			 200);
+	lines = read_lines(audit_path);
+	json_t *pub = last_line(lines, "write", NULL);
+	assert_write(pub, "http", "admin-token", "http", "modify value", 1);
+	assert_non_null(strstr(str(pub, "id"), "pump"));
+	const long v1[] = {1};
+	assert_indexes(pub, v1, 1);
 	json_decref(lines);
 }
 
