@@ -102,6 +102,14 @@ $(B)/tests/unit/test_config: $(B)/tests/unit/test_config.o $(CONFIG_TEST_OBJ) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 # ---- end of test_config ----
 
+# ---- daemon unit tests: test_audit ----
+# The audit log's lines and file (src/node/audit.c) with the log it needs.
+AUDIT_TEST_OBJ = $(B)/src/node/audit.o $(B)/src/node/log.o
+$(B)/tests/unit/test_audit.o: CFLAGS += -Isrc/node
+$(B)/tests/unit/test_audit: $(B)/tests/unit/test_audit.o $(AUDIT_TEST_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# ---- end of test_audit ----
+
 # Fuzz targets linked with a replay driver: `make test` runs each over its
 # corpus in tests/fuzz/corpus/<target>/. `make fuzz` builds libFuzzer ones.
 $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)

@@ -263,14 +263,17 @@ bool http_secret_match(http_server_t *s, const char *p, size_t len)
 	return ok;
 }
 
-bool http_token_valid(http_server_t *s, const char *tok, size_t len)
+/* The name the audit log gives the holder of tok: "admin-token" for the
+ * node's admin token, "admin" for a live login token (only admin logs
+ * in); NULL when tok is neither. */
+static const char *token_user(http_server_t *s, const char *tok, size_t len)
 {
 	if (len == 0)
-		return false;
+		return NULL;
 	if (http_secret_match(s, tok, len))
-		return true;
+		return "admin-token";
 	if (len != 64)
-		return false;
+		return NULL;
 	bool ok = false;
 	time_t now = time(NULL);
 	pthread_mutex_lock(&s->tok_lock);
@@ -279,7 +282,12 @@ bool http_token_valid(http_server_t *s, const char *tok, size_t len)
 		    CRYPTO_memcmp(s->tokens[i].token, tok, 64) == 0)
 			ok = true;
 	pthread_mutex_unlock(&s->tok_lock);
-	return ok;
+	return ok ? "admin" : NULL;
+}
+
+bool http_token_valid(http_server_t *s, const char *tok, size_t len)
+{
+	return token_user(s, tok, len) != NULL;
 }
 
 principal_t http_principal(http_server_t *s, const h2o_req_t *req)
@@ -289,10 +297,50 @@ principal_t http_principal(http_server_t *s, const h2o_req_t *req)
 	if (i < 0)
 		return who;
 	h2o_iovec_t v = req->headers.entries[i].value;
-	if (v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
-	    http_token_valid(s, v.base + 7, v.len - 7))
+	if (v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0)
+		who.user = token_user(s, v.base + 7, v.len - 7);
+	if (who.user != NULL)
 		who.kind = PRINCIPAL_HTTP;
 	return who;
+}
+
+void http_audit_auth(hreq_t *r, const char *method, const char *user,
+		     const char *why)
+{
+	http_thr_t *t = r->t;
+	audit_t *a = t->srv->node->audit;
+	if (a == NULL)
+		return;
+	audit_rec_t rec = {.event = AUDIT_AUTH,
+			   .who = &r->who,
+			   .transport = TRANSPORT_HTTP,
+			   .peer = t->has_peer ? &t->peer : NULL,
+			   .rc = IDN_RC_AUTH_FAILED,
+			   .error = why,
+			   .method = method,
+			   .claimed_user = user};
+	audit_write(a, &rec);
+}
+
+/* Notes who sends req on its thread, for the audit lines of the writes
+ * it runs; a bearer token that is not valid is a failed authentication
+ * (the request goes on as anonymous). */
+static void note_caller(hreq_t *r)
+{
+	http_thr_t *t = r->t;
+	h2o_req_t *req = r->req;
+	t->user = r->who.user;
+	t->has_peer = false;
+	if (t->srv->node->audit == NULL)
+		return;
+	memset(&t->peer, 0, sizeof(t->peer));
+	t->has_peer = req->conn->callbacks->get_peername != NULL &&
+		      req->conn->callbacks->get_peername(
+			      req->conn, (struct sockaddr *)&t->peer) > 0;
+	if (r->who.kind == PRINCIPAL_ANONYMOUS &&
+	    h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0)
+		http_audit_auth(r, "bearer token", NULL,
+				"not a valid token: expired, revoked or wrong");
 }
 
 /* ---- dispatch ---- */
@@ -435,6 +483,7 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			      "UTF-8");
 	} else {
 		r.who = http_principal(t->srv, req);
+		note_caller(&r);
 		dispatch(&r);
 	}
 	http_stats_request(t->srv->stats, &r, req->res.status, now_s() - t0);

@@ -40,9 +40,12 @@ static int collect(void *ctx, const uint8_t *frame, size_t len)
 static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
 		     bool admin)
 {
-	caller_t from = {
-		TRANSPORT_HTTP,
-		{admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+	caller_t from = {TRANSPORT_HTTP,
+			 {admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS,
+			  {NULL, 0},
+			  0,
+			  admin ? t->user : NULL},
+			 t->has_peer ? &t->peer : NULL};
 	t->replen = 0;
 	if (handler_begin(&t->h) != 0)
 		return -1;

@@ -55,6 +55,11 @@ struct http_thr {
 	uint8_t *rep;	   /* reply frames of the last call, concatenated */
 	size_t replen, repcap;
 	atomic_int conns; /* open connections, sampled by the loop */
+	/* the request being served: its peer and its HTTP identity's name,
+	 * for the audit log of the writes it runs (http_api.c) */
+	struct sockaddr_storage peer;
+	bool has_peer;
+	const char *user;
 };
 
 typedef struct {
@@ -194,6 +199,12 @@ bool http_secret_match(http_server_t *s, const char *p, size_t len);
  * the node's admin token or a live login token, else anonymous (no
  * header, another scheme, a wrong or expired token). */
 principal_t http_principal(http_server_t *s, const h2o_req_t *req);
+
+/* Writes the audit line of a failed authentication of r (docs/audit.md):
+ * method ("bearer token", "login"), the user name a login claimed (NULL
+ * for none) and why. Nothing when no audit log is configured. */
+void http_audit_auth(hreq_t *r, const char *method, const char *user,
+		     const char *why);
 
 /* ---- the Handle message path (http_api.c) ---- */
 

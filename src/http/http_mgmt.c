@@ -120,6 +120,7 @@ void http_mgmt_login(hreq_t *r)
 		       NULL);
 	} else if (strcmp(user, "admin") != 0 ||
 		   !http_secret_match(s, pass, strlen(pass))) {
+		http_audit_auth(r, "login", user, "wrong username or password");
 		mreply(r, ST_LOGIN, 401, "wrong username or password", NULL);
 	} else {
 		char tok[65];

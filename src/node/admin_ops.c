@@ -324,6 +324,7 @@ int do_bulk_create(reply_t *r)
 		atomic_fetch_add_explicit(&h->stats.writes, created,
 					  memory_order_relaxed);
 	}
+	r->created = (uint32_t)created; /* for the batch's audit line */
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	idn_wr_u32(&r->w, n);
 	for (uint32_t i = 0; i < n; i++)

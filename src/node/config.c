@@ -76,6 +76,13 @@ static const conf_opt_t options[] = {
 	{O_LEVEL("log-level", 'L', log_level, "info",
 		 "error, warn, info or debug"),
 	 .live = true},
+	{O_STR("audit-log", 0, audit_log, NULL, "FILE",
+	       "append a JSON line per write attempt and failed "
+	       "authentication to FILE, reopened on SIGHUP (docs/audit.md; "
+	       "default: none)")},
+	{O_BOOL("audit-required", audit_required,
+		"refuse writes (rc 2, \"audit log unavailable\") while a line "
+		"cannot be written to the audit log")},
 	{O_SIZE("map-size", map_size, 0, "64G",
 		"LMDB map reservation, e.g. 64G")},
 	{O_BOOL("case-sensitive-suffix", case_suffix,

@@ -30,6 +30,9 @@ typedef struct {
 	int nhome;
 	int workers; /* 0: one per core */
 	int log_level;
+	char audit_log[1024];	   /* JSON lines of writes and failed logins;
+				    * "" = none (audit.h) */
+	bool audit_required;	   /* no audit line, no write */
 	uint64_t map_size;	   /* LMDB map reservation */
 	bool case_suffix;	   /* suffixes case-sensitive */
 	uint32_t udp_reply_max;	   /* larger UDP replies: truncated */

@@ -179,6 +179,7 @@ static void run_group(conn_t *c, handler_t *h, const frame_t *g, int n,
 		if (!broken && idn_wtxn_commit(t) != 0)
 			broken = true;
 	}
+	handler_audit_group(h, !broken);
 	if (!broken) {
 		act_commit(h->act); /* the group's registrations */
 		atomic_fetch_add_explicit(&h->stats.writes, h->group_created,

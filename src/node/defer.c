@@ -121,7 +121,8 @@ static void run_job(handler_t *h, job_t *j)
 	/* who asks is proven again inside, by the challenge answer or the
 	 * session the request carries */
 	caller_t from = {(transport_t)j->transport,
-			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
+			 j->alen > 0 ? &j->addr : NULL};
 	handler_process(h, j->frame, j->len, &from, job_emit, &e);
 	h->conn = 0;
 	h->owner = h;

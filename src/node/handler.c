@@ -250,6 +250,7 @@ void handler_fini(handler_t *h)
 		idn_rtxn_free(h->prtxn);
 	idn_resolver_free(h->resolver);
 	idn_arena_free(&h->arena);
+	audit_buf_free(&h->audit_pend);
 	free(h->out);
 	free(h->scratch);
 	h->rtxn = NULL;
@@ -355,6 +356,46 @@ static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
 	return w.err ? -1 : 0;
 }
 
+/* The audit line of the reply r is about to send, when its request is a
+ * write attempt (docs/audit.md): written before the answer leaves. A
+ * challenge (rc 402) is no attempt yet; the answer that releases the
+ * request is. */
+static void audit_reply(reply_t *r)
+{
+	handler_t *h = r->h;
+	const idn_msg_t *req = r->audit_req ? r->audit_req : r->req;
+	if (req == NULL || r->sent > 0 || r->noaudit)
+		return;
+	const op_row_t *row = optable_find(req->hdr.op);
+	uint32_t rc = idn_hdr_rc(r->w.buf + r->mark.hdr);
+	if (row == NULL || row->audit == NULL || rc == IDN_RC_AUTH_NEEDED)
+		return;
+	audit_rec_t rec = {.event = AUDIT_WRITE,
+			   .who = &r->from.who,
+			   .transport = r->from.transport,
+			   .peer = r->from.peer,
+			   .op = row->name,
+			   .rc = rc,
+			   .error = rc == IDN_RC_SUCCESS ? NULL : r->errtext};
+	if (!row->audit(req, &h->arena, &rec))
+		return;
+	rec.created = r->created;
+	if (h->group == NULL) {
+		audit_write(h->node->audit, &rec);
+		return;
+	}
+	audit_format(&rec, &h->audit_pend);
+}
+
+void handler_audit_group(handler_t *h, bool committed)
+{
+	audit_buf_t *b = &h->audit_pend;
+	if (committed && b->len > 0)
+		audit_append(h->node->audit, b->buf, b->len);
+	b->len = 0;
+	b->failed = false;
+}
+
 int reply_send(reply_t *r)
 {
 	idn_cred_t cred;
@@ -371,15 +412,23 @@ int reply_send(reply_t *r)
 			  idn_strerror(r->w.err));
 		return -1;
 	}
+	if (r->h->node->audit != NULL)
+		audit_reply(r);
 	r->sent++;
 	return r->emit(r->ctx, r->w.buf, r->w.len);
 }
 
-int reply_error(reply_t *r, uint32_t rc, const char *text)
+static int send_error(reply_t *r, uint32_t rc, const char *text)
 {
 	reply_start(r, rc, 0);
 	idn_error_body_encode(&r->w, idn_bytes_str(text ? text : ""));
 	return reply_send(r);
+}
+
+int reply_error(reply_t *r, uint32_t rc, const char *text)
+{
+	r->errtext = text;
+	return send_error(r, rc, text);
 }
 
 /* Maps a library error from a write or lookup to a response code and a
@@ -431,7 +480,9 @@ int reply_lib_error(reply_t *r, int err)
 	}
 	if (rc == IDN_RC_ERROR)
 		log_warn("request failed: %s", idn_strerror(err));
-	return reply_error(r, rc, text);
+	/* the audit log says why even where the wire says nothing */
+	r->errtext = idn_strerror(err);
+	return send_error(r, rc, text);
 }
 
 void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
@@ -468,6 +519,14 @@ int op_run(reply_t *r, const op_row_t *row)
 	if (principal_rank(r->from.who.kind) < principal_rank(row->min))
 		return reply_error(r, IDN_RC_INSUFFICIENT_PERMS,
 				   "not allowed to this caller");
+	/* no audit, no write: with audit-required, a write whose line could
+	 * not be written is refused (docs/audit.md) */
+	if (row->audit != NULL && !audit_gate(h->node->audit)) {
+		audit_rec_t probe = {0};
+		if (row->audit(r->req, &h->arena, &probe))
+			return reply_error(r, IDN_RC_ERROR,
+					   "audit log unavailable");
+	}
 	/* a client asking for authoritative data reads the primary, not a
 	 * replica that may lag */
 	idn_rtxn_t *replica = NULL;

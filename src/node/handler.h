@@ -15,6 +15,7 @@
 
 #include "activity.h"
 #include "arena.h"
+#include "audit.h"
 #include "cache.h"
 #include "config.h"
 #include "principal.h"
@@ -69,6 +70,9 @@ typedef struct {
 	 * the node cannot reload */
 	int (*reload)(void *ctx, char *json, size_t cap);
 	void *reload_ctx;
+	/* the audit log (audit.h), or NULL when none is configured: then
+	 * nothing is done for it on any path */
+	audit_t *audit;
 } node_ctx_t;
 
 /* Sets up the shared context: the cache of a recursive node, this node's
@@ -120,7 +124,10 @@ struct handler {
 	idn_wtxn_t *group;
 	bool group_broken;
 	uint64_t group_created; /* records created in the group */
-	handler_t *next;	/* in node->handlers */
+	/* the audit lines of a group's bulk creates, written once it has
+	 * committed (handler_audit_group) */
+	audit_buf_t audit_pend;
+	handler_t *next; /* in node->handlers */
 };
 
 /* blocking: the handler may resolve recursively itself (resolver and
@@ -151,6 +158,11 @@ void handler_end(handler_t *h);
  * during the emit call only. */
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		    const caller_t *from, emit_fn emit, void *ctx);
+
+/* Ends the audit lines a group of bulk creates gathered: written as one
+ * when committed, dropped when not (the batches run again alone and write
+ * their own). */
+void handler_audit_group(handler_t *h, bool committed);
 
 /* Answers a request with rc 3 (too busy), e.g. when deferred work cannot
  * be queued. */

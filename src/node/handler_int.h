@@ -32,6 +32,14 @@ typedef struct {
 	 * the request a challenge answer or a session releases (admin
 	 * then points into the answer or the session's copy) */
 	caller_t from;
+	/* for the audit log (handler.c): the text of a refusal; the request
+	 * the reply is about when it is not req (a challenge answer refused
+	 * the request it released); the challenge path's own replies, which
+	 * are no attempt yet; the records a bulk create created */
+	const char *errtext;
+	const idn_msg_t *audit_req;
+	bool noaudit;
+	uint32_t created;
 } reply_t;
 
 /* Reply building (handler.c): reply_start begins the reply message with

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "audit.h"
 #include "claim.h"
 #include "config.h"
 #include "ctlsock.h"
@@ -145,6 +146,7 @@ typedef struct {
 	int lockfd;	 /* holds the data directory's lock (claim.h) */
 	int storelockfd; /* and an LMDB store's elsewhere, or -1 */
 	reload_t *rl;
+	audit_t *audit;
 } planes_t;
 
 /* Stops what is running, in the reverse order of planes_start. */
@@ -152,7 +154,7 @@ static void planes_stop(planes_t *p)
 {
 	/* waits for a reload from the control socket to finish */
 	if (p->rl != NULL)
-		reload_attach(p->rl, NULL, NULL);
+		reload_attach(p->rl, NULL, NULL, NULL);
 	http_stop(p->http); /* its handlers belong to p->node */
 	p->http = NULL;
 	if (p->handle != NULL)
@@ -163,6 +165,8 @@ static void planes_stop(planes_t *p)
 	if (p->node_up)
 		node_ctx_fini(&p->node);
 	p->node_up = false;
+	audit_close(p->audit);
+	p->audit = NULL;
 	if (p->primary)
 		idn_store_close(p->primary);
 	if (p->store)
@@ -204,6 +208,10 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
 		goto fail;
 	p->node_up = true;
+	if (conf->audit_log[0] &&
+	    audit_open(conf->audit_log, conf->audit_required, &p->audit) != 0)
+		goto fail;
+	p->node.audit = p->audit;
 	p->node.reload = reload_hook;
 	p->node.reload_ctx = rl;
 	if (server_start(&p->node, &p->handle) != 0)
@@ -212,7 +220,7 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 		goto fail;
 	if (http_start(&p->node, conf, &p->http) != 0)
 		goto fail;
-	reload_attach(rl, p->handle, p->http);
+	reload_attach(rl, p->handle, p->http, p->audit);
 	return 0;
 fail:
 	planes_stop(p);

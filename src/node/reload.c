@@ -25,11 +25,13 @@ void reload_fini(reload_t *r)
 	pthread_mutex_destroy(&r->lock);
 }
 
-void reload_attach(reload_t *r, server_t *handle, http_server_t *http)
+void reload_attach(reload_t *r, server_t *handle, http_server_t *http,
+		   audit_t *audit)
 {
 	pthread_mutex_lock(&r->lock);
 	r->handle = handle;
 	r->http = http;
+	r->audit = audit;
 	pthread_mutex_unlock(&r->lock);
 }
 
@@ -142,6 +144,13 @@ static void reload_apply(reload_t *r, const node_conf_t *fresh,
 	} else if (tok > 0 || token_named) {
 		apply_row(r->conf, fresh, trow);
 		names_add(applied, trow->name);
+	}
+	/* the audit log is reopened under its name: logrotate moved it */
+	if (r->audit != NULL) {
+		if (audit_reopen(r->audit) != 0)
+			names_add(failed, "audit-log");
+		else
+			names_add(applied, "audit-log");
 	}
 	/* the certificate and key are read again under the same names (a
 	 * renewal); a pair that does not load leaves the running one */

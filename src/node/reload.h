@@ -12,6 +12,7 @@
 #include <pthread.h>
 #include <stddef.h>
 
+#include "audit.h"
 #include "config.h"
 #include "http.h"
 #include "server.h"
@@ -23,6 +24,7 @@ typedef struct {
 	node_conf_t *conf; /* the running configuration, changed in place */
 	server_t *handle;  /* the planes it applies to, once started */
 	http_server_t *http;
+	audit_t *audit; /* reopened on every reload (logrotate), or NULL */
 } reload_t;
 
 /* conf must outlive r; argv too. */
@@ -30,7 +32,8 @@ void reload_init(reload_t *r, int argc, char **argv, node_conf_t *conf);
 void reload_fini(reload_t *r);
 
 /* Names the planes a reload applies to (NULL: not running). */
-void reload_attach(reload_t *r, server_t *handle, http_server_t *http);
+void reload_attach(reload_t *r, server_t *handle, http_server_t *http,
+		   audit_t *audit);
 
 /* Reloads (see above) and logs what it did. json (cap bytes) receives
  * {"applied":[...],"restart":[...],"failed":[...]} with the option names

@@ -19,11 +19,6 @@
 #include "log.h"
 #include "server_int.h"
 
-/* Network callers are anonymous until a challenge answer or a session
- * proves an admin (principal.h). */
-static const caller_t tcp_caller = {TRANSPORT_TCP,
-				    {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
-
 void tcp_conn_close(worker_t *w, conn_t *c)
 {
 	authz_conn_closed(w->h.node->authz, &w->h, c->id);
@@ -95,11 +90,16 @@ static void conn_request(worker_t *w, conn_t *c, const uint8_t *frame,
 			 size_t flen)
 {
 	w->h.conn = c->id;
-	int hn = handler_process(&w->h, frame, flen, &tcp_caller, tcp_emit, c);
+	/* network callers are anonymous until a challenge answer or a
+	 * session proves an admin (principal.h) */
+	caller_t from = {TRANSPORT_TCP,
+			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
+			 &c->peer};
+	int hn = handler_process(&w->h, frame, flen, &from, tcp_emit, c);
 	w->h.conn = 0;
 	if (hn == HANDLER_DEFER)
-		defer(w, frame, flen, TRANSPORT_TCP, -1, NULL, 0, c, tcp_emit,
-		      c);
+		defer(w, frame, flen, TRANSPORT_TCP, -1, &c->peer,
+		      sizeof(c->peer), c, tcp_emit, c);
 }
 
 /* Processes every complete frame in the read buffer. */
