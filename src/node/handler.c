@@ -215,7 +215,8 @@ fail:
 	X(writes)                                                              \
 	X(rrl_dropped)                                                         \
 	X(rrl_slipped)                                                         \
-	X(tcp_refused)
+	X(tcp_refused)                                                         \
+	X(outcome_unknown)
 /* clang-format on */
 
 void handler_stats_add(handler_stats_t *to, handler_stats_t *from)
@@ -423,6 +424,12 @@ int reply_lib_error(reply_t *r, int err)
 		rc = IDN_RC_TOO_BUSY;
 		text = "server too busy: try again";
 		break;
+	case IDN_EUNKNOWN_OUTCOME: /* not a failure: told apart, counted */
+		rc = IDN_RC_ERROR;
+		STAT(r->h, outcome_unknown);
+		break;
+	case IDN_ENOPRIMARY: /* the store logs the outage once, not each */
+		return reply_error(r, IDN_RC_ERROR, text);
 	default:
 		rc = IDN_RC_ERROR;
 		if (err == IDN_ENOSPACE)
@@ -444,6 +451,18 @@ void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
 		return;
 	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
 	reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
+}
+
+void handler_fail(handler_t *h, const uint8_t *frame, size_t len, int err,
+		  emit_fn emit, void *ctx)
+{
+	idn_env_t env;
+	idn_msg_t msg;
+	if (idn_env_decode(frame, len, &env) != 0 ||
+	    idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg) != 0)
+		return;
+	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
+	reply_lib_error(&r, err);
 }
 
 uint32_t op_permit(const reply_t *r, const op_row_t *row, const char **why)
