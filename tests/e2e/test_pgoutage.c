@@ -16,7 +16,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "harness.h"
 
@@ -65,6 +67,57 @@ static long long stat_of(node_t *n, const char *name)
 
 #define UNKNOWN "the write may or may not have been applied"
 #define READONLY "primary unavailable; read-only"
+#define TOKEN "pgoutage-token-0123456789abcdef"
+
+/* Gives n an HTTP listener that takes writes with TOKEN; its port. */
+static uint16_t with_http(node_t *n)
+{
+	static char port[16], tok[160];
+	uint16_t p = h_free_port();
+	snprintf(port, sizeof(port), "127.0.0.1:%u", p);
+	snprintf(tok, sizeof(tok), "%s/admin.token", n->dir);
+	h_write_file(tok, TOKEN "\n");
+	assert_int_equal(chmod(tok, 0600), 0);
+	node_add_args(n, "--http", port, "--http-admin-token-file", tok, NULL);
+	return p;
+}
+
+/* PUT /api/handles/ID with one URL value: the HTTP status; the body in
+ * body (cap bytes). */
+static int http_put(uint16_t port, const char *id, char *body, size_t cap)
+{
+	char url[256];
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/handles/%s", port,
+		 id);
+	const char *argv[] = {
+		"/usr/bin/curl",
+		"-s",
+		"-X",
+		"PUT",
+		"-H",
+		"Authorization: Bearer " TOKEN,
+		"-H",
+		"Content-Type: application/json",
+		"-w",
+		"\n%{http_code}",
+		"--max-time",
+		"20",
+		"-d",
+		"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"
+		"{\"format\":\"string\",\"value\":\"https://h\"}}]}",
+		url,
+		NULL};
+	h_run_t r;
+	h_run(&r, 30000, argv);
+	assert_int_equal(r.status, 0);
+	char *nl = strrchr(r.out, '\n');
+	assert_non_null(nl);
+	int code = atoi(nl + 1);
+	*nl = 0;
+	snprintf(body, cap, "%s", r.out);
+	h_run_free(&r);
+	return code;
+}
 
 static void need_pg(void)
 {
@@ -89,6 +142,7 @@ static void lost_commit_is_outcome_unknown(void **state)
 	(void)state;
 	need_pg();
 	node_t *n = node_new("--home", H_HOME, NULL);
+	uint16_t hp = with_http(n);
 	node_start(n);
 	h_ctl_ok(n, "create", H_HOME "/before", "1:URL=https://before", NULL);
 	sql(node_store(n), boom_sql);
@@ -101,12 +155,22 @@ static void lost_commit_is_outcome_unknown(void **state)
 	assert_non_null(strstr(r.err, "resolve the identifier"));
 	h_run_free(&r);
 	assert_int_equal(stat_of(n, "outcome_unknown"), 1);
+	/* over HTTP: 503 and the same message */
+	char body[1024];
+	long long unknown = 1;
+	if (access("/usr/bin/curl", X_OK) == 0) {
+		assert_int_equal(
+			http_put(hp, H_HOME "/boom-http", body, sizeof(body)),
+			503);
+		assert_non_null(strstr(body, UNKNOWN));
+		assert_int_equal(stat_of(n, "outcome_unknown"), ++unknown);
+	}
 	/* a plain failure is still one, and not counted as unknown */
 	h_ctl(&r, n, "create", H_HOME "/before", "1:URL=https://x", NULL);
 	assert_int_not_equal(r.status, 0);
 	assert_null(strstr(r.err, UNKNOWN));
 	h_run_free(&r);
-	assert_int_equal(stat_of(n, "outcome_unknown"), 1);
+	assert_int_equal(stat_of(n, "outcome_unknown"), unknown);
 
 	/* the client resolves, as told: the trigger killed the commit, so
 	 * nothing is there here; the next write connects again */
@@ -232,6 +296,7 @@ static void replica_start_and_primary_outage(void **state)
 	cluster_start(&c);
 	node_t *n = node_new("--home", H_HOME, "--store", c.primary,
 			     "--store-replica", c.replica, NULL);
+	uint16_t hp = with_http(n);
 	node_start(n);
 	h_ctl_ok(n, "create", H_HOME "/before", "1:URL=https://before", NULL);
 	resolve_ok(n, H_HOME "/before");
@@ -249,6 +314,13 @@ static void replica_start_and_primary_outage(void **state)
 	for (int i = 0; i < 100; i++) {
 		assert_int_not_equal(try_create(n, H_HOME "/during", &ro), 0);
 		assert_true(ro);
+	}
+	char body[1024];
+	if (access("/usr/bin/curl", X_OK) == 0) {
+		assert_int_equal(
+			http_put(hp, H_HOME "/during", body, sizeof(body)),
+			503);
+		assert_non_null(strstr(body, READONLY));
 	}
 	assert_int_equal(log_count(n, "postgresql primary unreachable"), 1);
 	assert_int_equal(log_count(n, "unreachable"), 1);
