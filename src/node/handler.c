@@ -383,6 +383,39 @@ int reply_error(reply_t *r, uint32_t rc, const char *text)
 	return reply_send(r);
 }
 
+/* Logs a request that failed with err, but one line per error code per
+ * FAIL_QUIET_S: a store that is down fails every request, and its own log
+ * says why once. The line after a quiet spell tells how many it left
+ * out. */
+#define FAIL_QUIET_S 10
+static void log_failed(int err)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int last;
+	static time_t at;
+	static unsigned long long quiet;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&mu);
+	bool same = err == last && now - at < FAIL_QUIET_S;
+	unsigned long long left = same ? 0 : quiet;
+	int prev = last;
+	if (same) {
+		quiet++;
+	} else {
+		last = err;
+		at = now;
+		quiet = 0;
+	}
+	pthread_mutex_unlock(&mu);
+	if (same)
+		return;
+	if (left)
+		log_warn("request failed: %s (and %llu more '%s' not logged)",
+			 idn_strerror(err), left, idn_strerror(prev));
+	else
+		log_warn("request failed: %s", idn_strerror(err));
+}
+
 /* Maps a library error from a write or lookup to a response code and a
  * message for the client. */
 int reply_lib_error(reply_t *r, int err)
@@ -437,7 +470,7 @@ int reply_lib_error(reply_t *r, int err)
 		break;
 	}
 	if (rc == IDN_RC_ERROR)
-		log_warn("request failed: %s", idn_strerror(err));
+		log_failed(err);
 	return reply_error(r, rc, text);
 }
 
