@@ -164,6 +164,15 @@ static void lost_commit_is_outcome_unknown(void **state)
 			503);
 		assert_non_null(strstr(body, UNKNOWN));
 		assert_int_equal(stat_of(n, "outcome_unknown"), ++unknown);
+		char url[128];
+		snprintf(url, sizeof(url), "http://127.0.0.1:%u/metrics", hp);
+		const char *argv[] = {
+			"/usr/bin/curl", "-s", "--max-time", "20", url, NULL};
+		h_run(&r, 30000, argv);
+		h_assert_status(&r, 0);
+		assert_non_null(strstr(r.out, "\nidnode_store_outcome_unknown_"
+					      "total 2\n"));
+		h_run_free(&r);
 	}
 	/* a plain failure is still one, and not counted as unknown */
 	h_ctl(&r, n, "create", H_HOME "/before", "1:URL=https://x", NULL);
@@ -183,6 +192,7 @@ static void lost_commit_is_outcome_unknown(void **state)
 	char *log = node_log(n);
 	assert_non_null(strstr(log, "connection lost during COMMIT"));
 	free(log);
+	node_stop(n);
 	node_free(n);
 }
 
