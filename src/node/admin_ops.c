@@ -226,6 +226,7 @@ static uint32_t bulk_rc(int err)
 static bool bulk_fatal(int err)
 {
 	return err == IDN_ENOSPACE || err == IDN_ESTORE ||
+	       err == IDN_ENOPRIMARY || err == IDN_EUNKNOWN_OUTCOME ||
 	       (err < 0 && (err < IDN_ERR_BASE || err >= IDN_ERR_LAST));
 }
 

@@ -215,7 +215,8 @@ fail:
 	X(writes)                                                              \
 	X(rrl_dropped)                                                         \
 	X(rrl_slipped)                                                         \
-	X(tcp_refused)
+	X(tcp_refused)                                                         \
+	X(outcome_unknown)
 /* clang-format on */
 
 void handler_stats_add(handler_stats_t *to, handler_stats_t *from)
@@ -425,6 +426,39 @@ static int send_error(reply_t *r, uint32_t rc, const char *text)
 	return reply_send(r);
 }
 
+/* Logs a request that failed with err, but one line per error code per
+ * FAIL_QUIET_S: a store that is down fails every request, and its own log
+ * says why once. The line after a quiet spell tells how many it left
+ * out. */
+#define FAIL_QUIET_S 10
+static void log_failed(int err)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int last;
+	static time_t at;
+	static unsigned long long quiet;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&mu);
+	bool same = err == last && now - at < FAIL_QUIET_S;
+	unsigned long long left = same ? 0 : quiet;
+	int prev = last;
+	if (same) {
+		quiet++;
+	} else {
+		last = err;
+		at = now;
+		quiet = 0;
+	}
+	pthread_mutex_unlock(&mu);
+	if (same)
+		return;
+	if (left)
+		log_warn("request failed: %s (and %llu more '%s' not logged)",
+			 idn_strerror(err), left, idn_strerror(prev));
+	else
+		log_warn("request failed: %s", idn_strerror(err));
+}
+
 int reply_error(reply_t *r, uint32_t rc, const char *text)
 {
 	r->errtext = text;
@@ -472,6 +506,12 @@ int reply_lib_error(reply_t *r, int err)
 		rc = IDN_RC_TOO_BUSY;
 		text = "server too busy: try again";
 		break;
+	case IDN_EUNKNOWN_OUTCOME: /* not a failure: told apart, counted */
+		rc = IDN_RC_ERROR;
+		STAT(r->h, outcome_unknown);
+		break;
+	case IDN_ENOPRIMARY: /* the store logs the outage once, not each */
+		return reply_error(r, IDN_RC_ERROR, text);
 	default:
 		rc = IDN_RC_ERROR;
 		if (err == IDN_ENOSPACE)
@@ -479,7 +519,7 @@ int reply_lib_error(reply_t *r, int err)
 		break;
 	}
 	if (rc == IDN_RC_ERROR)
-		log_warn("request failed: %s", idn_strerror(err));
+		log_failed(err);
 	/* the audit log says why even where the wire says nothing */
 	r->errtext = idn_strerror(err);
 	return send_error(r, rc, text);
@@ -495,6 +535,18 @@ void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
 		return;
 	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
 	reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
+}
+
+void handler_fail(handler_t *h, const uint8_t *frame, size_t len, int err,
+		  emit_fn emit, void *ctx)
+{
+	idn_env_t env;
+	idn_msg_t msg;
+	if (idn_env_decode(frame, len, &env) != 0 ||
+	    idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg) != 0)
+		return;
+	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
+	reply_lib_error(&r, err);
 }
 
 uint32_t op_permit(const reply_t *r, const op_row_t *row, const char **why)

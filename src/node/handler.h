@@ -41,6 +41,9 @@ typedef struct {
 	atomic_uint_fast64_t rrl_dropped; /* UDP queries over the rate limit */
 	atomic_uint_fast64_t rrl_slipped; /* ... answered truncated instead */
 	atomic_uint_fast64_t tcp_refused; /* connections over a cap */
+	/* writes whose commit may or may not have happened (the store lost
+	 * its connection during it) */
+	atomic_uint_fast64_t outcome_unknown;
 } handler_stats_t;
 
 typedef struct handler handler_t;
@@ -168,5 +171,11 @@ void handler_audit_group(handler_t *h, bool committed);
  * be queued. */
 void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
 		  void *ctx);
+
+/* Answers a request with the reply of library error err (as a handler
+ * would had the store returned it), e.g. to each request of a group
+ * whose shared commit failed. */
+void handler_fail(handler_t *h, const uint8_t *frame, size_t len, int err,
+		  emit_fn emit, void *ctx);
 
 #endif

@@ -295,14 +295,15 @@ static int node_op(reply_t *r, uint32_t op)
 			 "\"recursive\":%llu,\"upstream_queries\":%llu,"
 			 "\"errors\":%llu,\"writes\":%llu,"
 			 "\"rrl_dropped\":%llu,\"rrl_slipped\":%llu,"
-			 "\"tcp_refused\":%llu,"
+			 "\"tcp_refused\":%llu,\"outcome_unknown\":%llu,"
 			 "\"cache\":{\"hits\":%llu,\"misses\":%llu,"
 			 "\"inserts\":%llu,\"evictions\":%llu,"
 			 "\"expired\":%llu,\"entries\":%llu,\"bytes\":%llu}}",
 			 LD(requests), LD(resolutions), LD(not_found),
 			 LD(referrals), LD(recursive), LD(upstream), LD(errors),
 			 LD(writes), LD(rrl_dropped), LD(rrl_slipped),
-			 LD(tcp_refused), (unsigned long long)cs.hits,
+			 LD(tcp_refused), LD(outcome_unknown),
+			 (unsigned long long)cs.hits,
 			 (unsigned long long)cs.misses,
 			 (unsigned long long)cs.inserts,
 			 (unsigned long long)cs.evictions,
