@@ -42,7 +42,8 @@ static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
 {
 	caller_t from = {
 		TRANSPORT_HTTP,
-		{admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+		{admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS, {NULL, 0}, 0},
+		&t->peer};
 	t->replen = 0;
 	if (handler_begin(&t->h) != 0)
 		return -1;

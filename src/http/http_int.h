@@ -49,6 +49,7 @@ struct http_thr {
 	uint8_t *rep;	   /* reply frames of the last call, concatenated */
 	size_t replen, repcap;
 	atomic_int conns; /* open connections, sampled by the loop */
+	struct sockaddr_storage peer; /* of the request being served */
 };
 
 typedef struct {

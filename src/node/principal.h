@@ -8,6 +8,7 @@
 #define IDN_NODE_PRINCIPAL_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "wire.h" /* idn_bytes_t */
 
@@ -42,6 +43,10 @@ typedef struct {
 typedef struct {
 	transport_t transport;
 	principal_t who;
+	/* the network peer (UDP, TCP, HTTP): the abuse limits count by its
+	 * source network (netlimit.h); NULL for the control socket, valid
+	 * while the request is processed */
+	const struct sockaddr_storage *peer;
 } caller_t;
 
 /* Principals that hold every right without an HS_ADMIN check. */

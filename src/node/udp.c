@@ -137,7 +137,9 @@ static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 	}
 	const uint8_t *frame = w->rbuf[i];
 	size_t len = w->rmsg[i].msg_len;
-	int hn = handler_process(&w->h, frame, len, &udp_caller, emit, &c);
+	caller_t from = udp_caller;
+	from.peer = &w->raddr[i];
+	int hn = handler_process(&w->h, frame, len, &from, emit, &c);
 	if (hn == HANDLER_DEFER)
 		defer(w, frame, len, TRANSPORT_UDP, fd, &w->raddr[i],
 		      w->rmsg[i].msg_hdr.msg_namelen, NULL, udp_emit, &c);
