@@ -312,8 +312,11 @@ void tcp_sweep_idle(worker_t *w, time_t now)
 	while (c != NULL) {
 		conn_t *next = c->next;
 		const node_conf_t *conf = w->srv->conf;
+		/* a connection that stopped reading while its replies wait
+		 * cannot deliver its message: that is not the client's delay */
+		bool reading = c->wlen - c->woff < TCP_WBUF_HIGH;
 		if (now - c->last > conf->tcp_idle_timeout ||
-		    (c->rlen > 0 &&
+		    (c->rlen > 0 && reading &&
 		     now - c->msg_start > conf->tcp_message_timeout))
 			tcp_conn_close(w, c);
 		c = next;

@@ -409,8 +409,10 @@ static void rrl_default_amplification(void **state)
 	long long out = 0;
 	double t0 = now_ms();
 	uint32_t rid = 1;
+	/* about 35 000 queries a second: the limit bounds what a flood gets
+	 * (a slow sender below the rate gets every answer, as it should) */
 	while (now_ms() - t0 < 2000) {
-		for (int i = 0; i < 20; i++) {
+		for (int i = 0; i < 40; i++) {
 			size_t len = h_resolve_simple(req, sizeof(req), rid++,
 						      H_HOME "/big");
 			if (send(fd, req, len, 0) > 0)
@@ -477,15 +479,23 @@ static void challenged_requests_hold_bounded_memory(void **state)
 			refused++;
 	}
 	long after = rss_kb(n->pid);
+	/* the held requests are bounded by 64 MiB in all; the node's own
+	 * memory and its connections' buffers come on top (under
+	 * AddressSanitizer, also its quarantine of freed memory, 256 MiB) */
+	long bound = 128 * 1024;
+#if defined(__SANITIZE_ADDRESS__)
+	bound += 384 * 1024;
+#endif
 	h_reply_free(&r);
 	for (int c = 0; c < CONNS; c++)
 		close(fds[c]);
 	free(body);
 	free(req);
-	FIGURE(after < 128 * 1024,
+	FIGURE(after < bound,
 	       "4200 challenged 256 KiB requests in %.1f s: %ld challenged, "
-	       "%ld refused; RSS %ld -> %ld KiB (bound 128 MiB)\n",
-	       (now_ms() - t0) / 1000, challenged, refused, before, after);
+	       "%ld refused; RSS %ld -> %ld KiB (bound %ld KiB)\n",
+	       (now_ms() - t0) / 1000, challenged, refused, before, after,
+	       bound);
 	/* the node still challenges another network's admin */
 	double ms;
 	uint32_t rc = admin_create(n, "127.0.7.1", H_HOME "/real5", 5000, &ms);
