@@ -105,7 +105,7 @@ static int challenge_fits(const authz_t *a, const authz_challenge_t *c)
 	    a->held + c->len > AUTHZ_PENDING_BYTES)
 		return -EBUSY;
 	unsigned nn = 0, na = 0;
-	size_t bn = c->len, ba = c->len;
+	size_t bn = 0, ba = 0; /* bytes its network and address hold */
 	for (const authz_challenge_t *x = a->challenges; x; x = x->next) {
 		if (!netkey_eq(&x->net, &c->net))
 			continue;
@@ -116,8 +116,10 @@ static int challenge_fits(const authz_t *a, const authz_challenge_t *c)
 			ba += x->len;
 		}
 	}
-	if (nn >= AUTHZ_PENDING_NET_MAX || bn > AUTHZ_PENDING_NET_BYTES ||
-	    na >= AUTHZ_PENDING_ADDR_MAX || ba > AUTHZ_PENDING_ADDR_BYTES)
+	if (nn >= AUTHZ_PENDING_NET_MAX ||
+	    bn + c->len > AUTHZ_PENDING_NET_BYTES ||
+	    na >= AUTHZ_PENDING_ADDR_MAX ||
+	    ba + c->len > AUTHZ_PENDING_ADDR_BYTES)
 		return -EUSERS;
 	return 0;
 }
