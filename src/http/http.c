@@ -467,6 +467,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	r.t = t;
 	r.req = req;
 	r.arg = "";
+	memset(&t->peer, 0, sizeof(t->peer));
+	if (req->conn->callbacks->get_peername != NULL)
+		req->conn->callbacks->get_peername(req->conn,
+						   (struct sockaddr *)&t->peer);
 	idn_arena_reset(&t->arena);
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	r.path = http_pct_decode(&req->pool, req->path.base, plen, false,

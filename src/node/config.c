@@ -90,12 +90,13 @@ static const conf_opt_t options[] = {
 	{O_INT("udp-reply-max", 0, udp_reply_max, 512, 262144, "4096", "N",
 	       "larger UDP replies are sent truncated so the client retries on "
 	       "TCP")},
-	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, NULL, "N",
-	       "UDP responses a second per /24 or /56 source network (default "
-	       "0: no limit)"),
+	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, "200", "N",
+	       "UDP responses a second per /24 or /56 source network; 0: no "
+	       "limit (benchmarks from one host need it)"),
 	 .live = true},
 	{O_INT("rrl-burst", 0, rrl_burst, 0, 100000000, NULL, "N",
-	       "responses a source network may get at once above the rate"),
+	       "responses a source network may get at once above the rate "
+	       "(default: the rate)"),
 	 .live = true},
 	{O_INT("rrl-slip", 0, rrl_slip, 0, 100, "2", "N",
 	       "every Nth rate-limited query gets a truncated reply, to retry "
@@ -108,8 +109,20 @@ static const conf_opt_t options[] = {
 	       "N", "TCP connections per worker and client address"),
 	 .live = true},
 	{O_INT("tcp-idle-timeout", 0, tcp_idle_timeout, 1, 86400, "60", "S",
-	       "seconds a TCP connection may stay silent"),
+	       "seconds a TCP connection may go without a complete message"),
 	 .live = true},
+	{O_INT("tcp-max-per-network", 0, tcp_max_per_network, 1, 1000000, "256",
+	       "N",
+	       "TCP connections per worker and /24 or /56 client network")},
+	{O_INT("tcp-message-timeout", 0, tcp_message_timeout, 1, 86400, "10",
+	       "S", "seconds a TCP client has to deliver a whole message")},
+	{O_INT("auth-cost-rate", 0, auth_cost_rate, 0, 1000000000, "100000",
+	       "N",
+	       "CPU units a second (one: a PBKDF2 iteration, about 2 us) that "
+	       "checking challenge answers may cost per /24 or /56 network; "
+	       "0: no limit")},
+	{O_INT("auth-cost-burst", 0, auth_cost_burst, 0, 1000000000, "400000",
+	       "N", "units a network may spend at once above the rate")},
 	{O_INT("session-lifetime", 0, session_lifetime, 1, 7 * 86400, "3600",
 	       "S",
 	       "authenticated admin sessions (op 400) end after S seconds, or "

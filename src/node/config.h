@@ -42,7 +42,10 @@ typedef struct {
 				    * restricted values */
 	int tcp_max_conns;	   /* per worker */
 	int tcp_max_per_source;	   /* per worker and source address */
-	uint32_t rrl_rate, rrl_burst, rrl_slip; /* UDP rate limit; 0: off */
+	int tcp_max_per_network;   /* per worker and /24 or /56 network */
+	int tcp_message_timeout;   /* seconds to deliver a whole message */
+	uint64_t auth_cost_rate, auth_cost_burst; /* answers' CPU a network */
+	uint32_t rrl_rate, rrl_burst, rrl_slip;	  /* UDP rate limit; 0: off */
 	uint16_t site_serial;
 	/* hierarchy and the recursive role */
 	bool recursive;			  /* resolve for clients */

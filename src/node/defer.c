@@ -150,9 +150,13 @@ static void *resolver_main(void *arg)
 int defer_start(server_t *s)
 {
 	const node_conf_t *conf = s->conf;
-	/* without the recursive role, one blocking thread for what the
-	 * workers defer: admin writes over the network */
-	int n = conf->recursive ? conf->resolver_threads : 1;
+	/* without the recursive role, a few blocking threads for what the
+	 * workers defer: admin writes over the network and the challenge
+	 * answers that release them. Checking an answer may cost CPU
+	 * (PBKDF2, large keys); each network runs one costly check at a time
+	 * (authz.h), so one network's answers never hold every thread and
+	 * another admin's write goes on beside them. */
+	int n = conf->recursive ? conf->resolver_threads : DEFER_THREADS;
 	s->resolvers = calloc((size_t)n, sizeof(pthread_t));
 	if (s->resolvers == NULL)
 		return -1;

@@ -55,7 +55,8 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	n->parent_refer = malloc(65536);
 	n->pubkey = malloc(4096);
 	if (n->site == NULL || n->parent_refer == NULL || n->pubkey == NULL ||
-	    authz_new(&n->authz) != 0)
+	    authz_new(&n->authz, conf->auth_cost_rate, conf->auth_cost_burst) !=
+		    0)
 		goto fail;
 	idn_wr_t w;
 	if (conf->server_key[0]) {

@@ -8,6 +8,7 @@
 #define IDN_NODE_PRINCIPAL_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "wire.h" /* idn_bytes_t */
 
@@ -48,8 +49,10 @@ struct sockaddr_storage;
 typedef struct {
 	transport_t transport;
 	principal_t who;
-	/* the network peer (UDP, TCP, HTTP) for the audit log; NULL for the
-	 * control socket, or when unknown. Lives as long as the request. */
+	/* the network peer (UDP, TCP, HTTP): the abuse limits count by its
+	 * source network (netlimit.h) and the audit log names it; NULL for
+	 * the control socket or when unknown, valid while the request is
+	 * processed */
 	const struct sockaddr_storage *peer;
 } caller_t;
 

@@ -19,12 +19,19 @@ int do_challenge(reply_t *r)
 	r->noaudit = true;
 	uint32_t id;
 	uint8_t nonce[16];
-	int err = authz_challenge(r->h->node->authz, r->frame, r->frame_len,
-				  r->req->signed_part, &id, nonce);
+	int err =
+		authz_challenge(r->h->node->authz, r->from.peer, r->frame,
+				r->frame_len, r->req->signed_part, &id, nonce);
 	if (err) {
 		if (err == -EBUSY)
 			return reply_error(r, IDN_RC_TOO_BUSY,
 					   "too many pending challenges");
+		if (err == -EUSERS)
+			return reply_error(
+				r, IDN_RC_TOO_BUSY,
+				"too many pending challenges from this network "
+				"(or requests too large to hold): answer them, "
+				"or open a session (op 400) for large writes");
 		return reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
 	}
 	reply_start(r, IDN_RC_AUTH_NEEDED, IDN_OF_RETURN_DIGEST);
@@ -201,8 +208,9 @@ int do_answer(reply_t *r)
 	}
 	idn_challenge_answer_t ans;
 	const char *why = "";
-	uint32_t rc = authz_check_answer(h->rtxn, &h->arena, c, r->req->rest,
-					 &ans, &why);
+	uint32_t rc =
+		authz_check_answer(h->node->authz, r->from.peer, h->rtxn,
+				   &h->arena, c, r->req->rest, &ans, &why);
 	if (rc != 0 && h->node->audit != NULL)
 		audit_answer_refused(r, c, rc, why);
 	if (rc != 0)

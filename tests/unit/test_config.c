@@ -127,7 +127,11 @@ static void defaults(void **state)
 	assert_false(c.read_challenge);
 	assert_int_equal(c.tcp_max_conns, 1024);
 	assert_int_equal(c.tcp_max_per_source, 64);
-	assert_int_equal(c.rrl_rate, 0);
+	assert_int_equal(c.tcp_max_per_network, 256);
+	assert_int_equal(c.tcp_message_timeout, 10);
+	assert_true(c.auth_cost_rate == 100000);
+	assert_true(c.auth_cost_burst == 400000);
+	assert_int_equal(c.rrl_rate, 200);
 	assert_int_equal(c.rrl_burst, 0);
 	assert_int_equal(c.rrl_slip, 2);
 	assert_int_equal(c.site_serial, 1);
