@@ -13,11 +13,11 @@ repo=$PWD
 passed=0
 failed=0
 start=$(date +%s)
-tmp=$(mktemp -d)
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/idnode-install.XXXXXX")
 log=$tmp/log
-pid=
+node=
 cleanup() {
-	[ -n "$pid" ] && kill "$pid" 2>/dev/null
+	[ -n "$node" ] && kill "$node" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
@@ -38,14 +38,52 @@ check() {
 	: >"$log"
 	if "$@" >>"$log" 2>&1; then ok "$what"; else bad "$what"; fi
 }
-# A port free on 127.0.0.1 for both UDP and TCP.
+# A port no socket uses, below the kernel's ephemeral range (so no
+# outgoing connection takes it meanwhile).
 free_port() {
 	local p
 	while :; do
-		p=$((20000 + RANDOM % 40000))
-		[ -z "$(ss -Hltun "sport = :$p" 2>/dev/null)" ] && break
+		p=$((10000 + RANDOM % 22000))
+		[ -z "$(ss -Htuan "sport = :$p" 2>/dev/null)" ] && break
 	done
 	echo "$p"
+}
+# start_node LOG IDNODE ARG...: starts IDNODE in the background (pid in
+# $node) and waits until it is ready; false if it is not within 20 s.
+start_node() {
+	local out=$1
+	shift
+	rm -f "$out"
+	"$@" >"$out" 2>&1 &
+	node=$!
+	for _ in $(seq 200); do
+		grep -q "idnode ready" "$out" 2>/dev/null && return 0
+		kill -0 "$node" 2>/dev/null || break
+		sleep 0.1
+	done
+	return 1
+}
+# stop_node: SIGTERM to $node; its exit status
+stop_node() {
+	kill -TERM "$node" 2>/dev/null
+	wait "$node"
+}
+
+# console_from IDNODE DIR [OPTION]...: IDNODE started with HTTP and
+# OPTIONs takes its console from DIR (its log says which). Retried on
+# other ports if someone took one meanwhile.
+console_from() {
+	local bin=$1 want=$2 n=$tmp/console.log
+	shift 2
+	for _ in 1 2 3; do
+		start_node "$n" "$bin" -d "$tmp/data2" -C "$tmp/ctl2.sock" \
+			-l "127.0.0.1:$(free_port)" --http "127.0.0.1:$(free_port)" "$@" &&
+			break
+		stop_node
+	done
+	stop_node
+	cat "$n"
+	grep -q "console $want," "$n"
 }
 
 echo "== make install DESTDIR=... PREFIX=/usr"
@@ -101,36 +139,37 @@ check "man pages list all $nopt idnode options and every idctl command${missing:
 	test -z "$missing" -a "$nopt" -gt 40
 
 echo "== the installed idnode, with the example configuration"
-port=$(free_port)
-hport=$(free_port)
 conf=$tmp/idnode.conf
-sed -e "s|^data .*|data $tmp/data|" \
-	-e "s|^control .*|control $tmp/ctl.sock|" \
-	-e '/^listen /d' -e '/^#http /d' \
-	"$root/etc/idnode/idnode.conf.example" >"$conf"
-printf 'listen 127.0.0.1:%s\nhttp 127.0.0.1:%s\n' "$port" "$hport" >>"$conf"
-"$root/usr/sbin/idnode" -c "$conf" >"$tmp/node.log" 2>&1 &
-pid=$!
-for _ in $(seq 100); do
-	grep -q "idnode ready" "$tmp/node.log" && break
-	sleep 0.1
+for _ in 1 2 3; do
+	port=$(free_port)
+	hport=$(free_port)
+	sed -e "s|^data .*|data $tmp/data|" \
+		-e "s|^control .*|control $tmp/ctl.sock|" \
+		-e '/^listen /d' -e '/^#http /d' \
+		"$root/etc/idnode/idnode.conf.example" >"$conf"
+	printf 'listen 127.0.0.1:%s\nhttp 127.0.0.1:%s\n' "$port" "$hport" >>"$conf"
+	start_node "$tmp/node.log" "$root/usr/sbin/idnode" -c "$conf" && break
+	stop_node # a port taken meanwhile: others
 done
-check "idnode starts from the staged install" grep -q "idnode ready" "$tmp/node.log"
-ctl=("$root/usr/bin/idctl" -C "$tmp/ctl.sock")
+check "idnode starts from the staged install" \
+	sh -c "cat '$tmp/node.log'; grep -q 'idnode ready' '$tmp/node.log'"
+idctl=$root/usr/bin/idctl
 check "home and create over the control socket" sh -c \
-	"'${ctl[0]}' -C '$tmp/ctl.sock' home 20.500.77 &&
-	 '${ctl[0]}' -C '$tmp/ctl.sock' create 20.500.77/inst 1:URL=https://example.com/inst"
+	"'$idctl' -C '$tmp/ctl.sock' home 20.500.77 &&
+	 '$idctl' -C '$tmp/ctl.sock' create 20.500.77/inst 1:URL=https://example.com/inst"
 check "resolves over UDP" sh -c \
-	"'${ctl[0]}' -s 127.0.0.1:$port resolve 20.500.77/inst | tee /dev/stderr | grep -q 'https://example.com/inst'"
+	"'$idctl' -s 127.0.0.1:$port resolve 20.500.77/inst | tee /dev/stderr | grep -q 'https://example.com/inst'"
 check "console found under share/idnode/web" \
-	grep -q "console $root/usr/sbin/../share/idnode/web" "$tmp/node.log"
+	grep -q "console $root/usr/sbin/../share/idnode/web," "$tmp/node.log"
 curl -sf "http://127.0.0.1:$hport/console/" -o "$tmp/index.html" 2>"$log"
 check "serves the console's index.html" cmp "$tmp/index.html" web/index.html
-kill -TERM "$pid"
-wait "$pid"
+stop_node
 rc=$?
-pid=
 check "stops on SIGTERM with status 0" test "$rc" -eq 0
+# --http-root overrides where the console is found
+mkdir "$tmp/myweb"
+check "--http-root overrides the console's home" \
+	console_from "$root/usr/sbin/idnode" "$tmp/myweb" --http-root "$tmp/myweb"
 
 echo "== Debian package"
 if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
@@ -167,6 +206,11 @@ else
 			check "it created the idnode user" getent passwd idnode
 			check "installed idnode runs" sh -c "/usr/sbin/idnode --version | grep -qx 'idnode $v'"
 			check "man finds idnode(8)" sh -c "man -w 8 idnode | grep -q /usr/share/man/man8/idnode.8.gz"
+			# moved away from its tree, idnode still finds the console
+			# where the package put it (compiled in from PREFIX)
+			mkdir -p "$tmp/moved" && cp /usr/sbin/idnode "$tmp/moved/"
+			check "the console's home is compiled in" \
+				console_from "$tmp/moved/idnode" /usr/share/idnode/web
 			check "dpkg -r removes it" sh -c "dpkg -r idnode && ! test -e /usr/sbin/idnode"
 			check "dpkg -P purges its configuration" sh -c "dpkg -P idnode && ! test -e /etc/idnode/idnode.conf"
 		fi
