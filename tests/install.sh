@@ -8,7 +8,7 @@
 # contents, and — as root — installed and removed again.
 # Prints one closing line "N passed, N failed"; exits non-zero on failure.
 set -u
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 repo=$PWD
 passed=0
 failed=0
@@ -182,7 +182,7 @@ else
 	(cd "$tmp/src" && DEB_BUILD_OPTIONS="parallel=$(nproc) nocheck" \
 		dpkg-buildpackage -us -uc -b) >"$log" 2>&1
 	rc=$?
-	deb=$(ls "$tmp"/idnode_"$v"_*.deb 2>/dev/null | head -1)
+	deb=$(find "$tmp" -maxdepth 1 -name "idnode_${v}_*.deb" | head -1)
 	check "dpkg-buildpackage -us -uc -b builds idnode_${v} ($(($(date +%s) - t0)) s)" \
 		test "$rc" -eq 0 -a -n "$deb"
 	if [ -n "$deb" ]; then
