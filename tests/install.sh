@@ -171,6 +171,13 @@ mkdir "$tmp/myweb"
 check "--http-root overrides the console's home" \
 	console_from "$root/usr/sbin/idnode" "$tmp/myweb" --http-root "$tmp/myweb"
 
+check "make uninstall leaves only the configuration" sh -c \
+	"make -s uninstall DESTDIR='$root' PREFIX=/usr &&
+	 cd '$root' && find . -type f | sort | tee /dev/stderr |
+	 diff - /dev/fd/3" 3<<'END'
+./etc/idnode/idnode.conf
+END
+
 echo "== Debian package"
 if ! command -v dpkg-buildpackage >/dev/null || ! command -v dh >/dev/null; then
 	bad "dpkg-buildpackage and debhelper installed (scripts/deps.sh --test)"
