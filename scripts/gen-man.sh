@@ -52,7 +52,7 @@ roff_items() {
 	local kind=$1 last=__none__ sect head desc w e out first
 	while IFS=$'\037' read -r sect head desc; do
 		if [ "$kind" != cmd ] && [ -n "$sect" ] && [ "$sect" != "$last" ]; then
-			printf '.SS "%s"\n' "$(printf '%s' "$sect" | esc)"
+			printf '.SS "%s"\n' "$(printf '%s' "$sect" | esc | sed 's/"/\\(dq/g')"
 			last=$sect
 		fi
 		printf '.TP\n'
