@@ -17,6 +17,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/idnode-install.XXXXXX")
 log=$tmp/log
 node=
 cleanup() {
+	# only the test's own shell: a forked child about to run idnode
+	# inherits this trap
+	[ "$BASHPID" = $$ ] || return 0
 	[ -n "$node" ] && kill "$node" 2>/dev/null
 	rm -rf "$tmp"
 }
