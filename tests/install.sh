@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The service install, as an operator gets it: `make install` into a
 # staging directory (binaries, unit, sysusers file, man pages, example
-# configuration, console), the man pages clean under groff and listing
+# configuration, console; PREFIX=/usr and the default), `make uninstall`,
+# the unit through systemd-analyze, the man pages clean under groff and listing
 # every option and command, the installed idnode started from there with
 # the example configuration on temporary paths (a resolution and the
 # console), then the Debian package built from a copy of the tree, its
@@ -116,6 +117,17 @@ if command -v systemd-analyze >/dev/null; then
 else
 	echo "  skip  systemd-analyze verify (systemd not installed)"
 fi
+
+# the default PREFIX: configuration and unit under /usr/local, the unit
+# pointing there
+check "make install with the default PREFIX puts everything under /usr/local" sh -c \
+	"make -s install DESTDIR='$tmp/root2' &&
+	 test -s '$tmp/root2/usr/local/etc/idnode/idnode.conf.example' &&
+	 test -x '$tmp/root2/usr/local/sbin/idnode' &&
+	 test -s '$tmp/root2/usr/local/share/idnode/web/index.html' &&
+	 grep -x 'ExecStart=/usr/local/sbin/idnode -c /usr/local/etc/idnode/idnode.conf' \
+	   '$tmp/root2/usr/local/lib/systemd/system/idnode.service' &&
+	 test -z \"\$(ls '$tmp/root2' | grep -vx usr)\""
 
 echo "== man pages"
 for m in man1/idctl.1 man5/idnode.conf.5 man8/idnode.8; do
