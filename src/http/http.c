@@ -780,6 +780,12 @@ static int read_secret(const char *path, char *out, size_t cap)
 	return 0;
 }
 
+/* The console's installed home, compiled in by the Makefile from PREFIX;
+ * --http-root overrides it. */
+#ifndef IDN_WEBDIR
+#define IDN_WEBDIR "/usr/local/share/idnode/web"
+#endif
+
 static void find_webroot(http_server_t *s)
 {
 	if (s->conf->http_root[0]) {
@@ -787,7 +793,9 @@ static void find_webroot(http_server_t *s)
 			 s->conf->http_root);
 		return;
 	}
-	/* next to the binary (build/idnode, build/x/idnode), or ./web */
+	/* next to the binary (build/idnode, build/x/idnode, an installed
+	 * PREFIX/sbin/idnode moved with its tree), then the installed home,
+	 * then ./web */
 	char exe[900];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	static const char *const rel[] = {"/../web", "/../../web",
@@ -807,6 +815,12 @@ static void find_webroot(http_server_t *s)
 				return;
 			}
 		}
+	}
+	/* where `make install` put them (PREFIX/share/idnode/web) */
+	struct stat st;
+	if (stat(IDN_WEBDIR "/index.html", &st) == 0) {
+		snprintf(s->webroot, sizeof(s->webroot), "%s", IDN_WEBDIR);
+		return;
 	}
 	snprintf(s->webroot, sizeof(s->webroot), "web");
 }

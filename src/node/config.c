@@ -170,7 +170,8 @@ static const conf_opt_t options[] = {
 	       "...) and login"),
 	 .live = true},
 	{O_STR("http-root", 0, http_root, NULL, "DIR",
-	       "the console's files (default: web/ beside the binary)")},
+	       "the console's files (default: web/ beside the binary, else "
+	       "PREFIX/share/idnode/web as installed)")},
 	{O_SIZE("http-max-body", http_max_body, 1ll << 30, "1M",
 		"largest request body")},
 	{O_INT("http-timeout", 0, http_timeout, 1, 3600, "10", "S",
