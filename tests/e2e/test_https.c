@@ -562,6 +562,69 @@ static void cors_origin_list(void **state)
 	node_free(n);
 }
 
+/* The serial number of the certificate the HTTPS listener presents now,
+ * as openssl prints it ("serial=07"), in out. */
+static void served_serial(char *out, size_t cap)
+{
+	char cmd[512];
+	snprintf(cmd, sizeof(cmd),
+		 "/usr/bin/openssl s_client -connect %s </dev/null 2>/dev/null"
+		 " | /usr/bin/openssl x509 -noout -serial",
+		 https_base + strlen("https://"));
+	h_run_t r;
+	h_run(&r, 10000, (const char *const[]){"/bin/sh", "-c", cmd, NULL});
+	snprintf(out, cap, "%.*s", (int)strcspn(r.out, "\n"), r.out);
+	h_run_free(&r);
+}
+
+/* A renewed certificate is served from the next reload on (idctl reload
+ * and SIGHUP run the same reload); one that does not load leaves the
+ * running one in place and the reload says so. */
+static void certificate_renewed_by_reload(void **state)
+{
+	(void)state;
+	NEED_TOOLS();
+	char serial[64], cakey[160], csr[160], ext[160];
+	served_serial(serial, sizeof(serial));
+	assert_string_equal(serial, "serial=07");
+	snprintf(cakey, sizeof(cakey), "%s/ca.key", node->dir);
+	snprintf(csr, sizeof(csr), "%s/server.csr", node->dir);
+	snprintf(ext, sizeof(ext), "%s/ext.cnf", node->dir);
+	run_ok((const char *const[]){"/usr/bin/openssl", "x509", "-req", "-in",
+				     csr, "-CA", ca, "-CAkey", cakey,
+				     "-set_serial", "8", "-out", cert, "-days",
+				     "2", "-extfile", ext, NULL});
+	json_t *rep = h_ctl_json(node, "reload", "--json", NULL);
+	char *txt = json_dumps(rep, JSON_COMPACT);
+	print_message("reload: %s\n", txt);
+	assert_non_null(strstr(txt, "\"applied\":[\"http-tls-cert\"]"));
+	free(txt);
+	json_decref(rep);
+	served_serial(serial, sizeof(serial));
+	assert_string_equal(serial, "serial=08");
+
+	h_write_file(cert, "not a certificate\n");
+	h_run_t r;
+	h_ctl(&r, node, "reload", "--json", NULL);
+	print_message("reload with a broken certificate: exit %d %s%s\n",
+		      r.status, r.out, r.err);
+	assert_int_equal(r.status, 1);
+	json_t *got = json_loads(r.out, 0, NULL);
+	assert_non_null(got);
+	json_t *failed = json_object_get(got, "failed");
+	assert_int_equal(json_array_size(failed), 1);
+	assert_string_equal(json_string_value(json_array_get(failed, 0)),
+			    "http-tls-cert");
+	json_decref(got);
+	h_run_free(&r);
+	served_serial(serial, sizeof(serial));
+	assert_string_equal(serial, "serial=08");
+	cres_t c;
+	curl(&c, url(https_base, "/api/handles/" H_HOME "/pub"), NULL);
+	EXPECT(&c, 200);
+	cres_free(&c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -576,6 +639,8 @@ int main(void)
 		cmocka_unit_test(pages_forbid_framing_and_foreign_code),
 		cmocka_unit_test(cors_public_reads_only),
 		cmocka_unit_test(cors_origin_list),
+		/* last: it replaces the node's certificate */
+		cmocka_unit_test(certificate_renewed_by_reload),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
