@@ -417,18 +417,6 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 	return IDN_RC_SUCCESS;
 }
 
-static json_t *tpl_to_json(const idn_template_t *t)
-{
-	size_t len = 0;
-	idn_template_to_json(t, NULL, 0, &len);
-	char *s = malloc(len + 1);
-	json_t *j = NULL;
-	if (s && idn_template_to_json(t, s, len + 1, &len) == 0)
-		j = json_loadb(s, len, 0, NULL);
-	free(s);
-	return j;
-}
-
 /* Stores t as its version's value with op (create, add or modify). */
 static uint32_t tpl_store(hreq_t *r, const char *id, const idn_template_t *t,
 			  uint32_t op, const char **msg)
@@ -605,7 +593,7 @@ void http_mgmt_tpl_get(hreq_t *r)
 		idn_template_t t;
 		if (idn_template_decode(v[k].data.p, v[k].data.len, NULL, &t,
 					NULL, 0) == 0)
-			json_array_append_new(arr, tpl_to_json(&t));
+			json_array_append_new(arr, idn_template_to_jansson(&t));
 		idn_template_free(&t);
 	}
 	json_t *d = version ? json_incref(json_array_get(arr, 0)) : arr;
