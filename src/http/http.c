@@ -107,11 +107,17 @@ void http_reply_json(hreq_t *r, int status, json_t *j)
 	free(s);
 }
 
-void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg)
+json_t *http_reply_obj(hreq_t *r, uint32_t rc)
 {
 	json_t *j = json_object();
 	r->rc = rc;
 	json_object_set_new(j, "responseCode", json_integer(rc));
+	return j;
+}
+
+void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg)
+{
+	json_t *j = http_reply_obj(r, rc);
 	if (msg && *msg)
 		json_object_set_new(j, "message", json_string(msg));
 	http_reply_json(r, status, j);

@@ -513,9 +513,7 @@ void http_api_list(hreq_t *r)
 			http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
 		return;
 	}
-	json_t *j = json_object();
-	r->rc = IDN_RC_SUCCESS;
-	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
 	json_object_set_new(j, "prefix", json_string(prefix));
 	json_object_set_new(j, "totalCount", json_integer((json_int_t)l.total));
 	json_object_set_new(j, "page", json_integer(page));
@@ -540,9 +538,7 @@ void http_api_prefixes(hreq_t *r)
 		http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
 		return;
 	}
-	json_t *j = json_object();
-	r->rc = IDN_RC_SUCCESS;
-	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
 	json_object_set_new(j, "prefixes", arr);
 	http_reply_json(r, 200, j);
 }
@@ -557,9 +553,7 @@ void http_api_site(hreq_t *r)
 		http_reply_rc(r, 500, IDN_RC_ERROR, "site unavailable");
 		return;
 	}
-	json_t *j = json_object();
-	r->rc = IDN_RC_SUCCESS;
-	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
 	json_t *d = json_object();
 	json_object_set_new(d, "format", json_string("site"));
 	json_object_set_new(d, "value", http_site_json(&site));

@@ -165,6 +165,9 @@ void http_reply(hreq_t *r, int status, const char *ctype, const char *body,
 		size_t len);
 /* Sends j (reference stolen) as JSON; ?pretty indents it. */
 void http_reply_json(hreq_t *r, int status, json_t *j);
+/* A new {"responseCode":rc} object (the caller's reference) to which a
+ * reply adds its fields; sets r->rc, the code the access log records. */
+json_t *http_reply_obj(hreq_t *r, uint32_t rc);
 /* {"responseCode":rc,"message":msg} with the status. */
 void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg);
 void http_add_header(hreq_t *r, const h2o_token_t *tok, const char *v);
