@@ -212,6 +212,15 @@ static int arena_writer(idn_arena_t *a, size_t cap, idn_wr_t *w)
 	return 0;
 }
 
+/* Fails with msg unless a more precise complaint is already in err.
+ * Returns -1. */
+static int parse_fail(char *err, size_t errlen, const char *msg)
+{
+	if (!err[0])
+		snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
 static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
 		       size_t errlen)
 {
@@ -244,11 +253,9 @@ static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
 	*out = idn_bytes(w.buf, w.len);
 	return 0;
 bad:
-	if (!err[0])
-		snprintf(
-			err, errlen,
-			"admin value must be {\"handle\",\"index\",\"permissions\":\"12 bits\"}");
-	return -1;
+	return parse_fail(err, errlen,
+			  "admin value must be "
+			  "{\"handle\",\"index\",\"permissions\":\"12 bits\"}");
 }
 
 static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
@@ -280,11 +287,9 @@ static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
 	*out = idn_bytes(w.buf, w.len);
 	return 0;
 bad:
-	if (!err[0])
-		snprintf(
-			err, errlen,
-			"vlist value must be an array of {\"handle\",\"index\"}");
-	return -1;
+	return parse_fail(
+		err, errlen,
+		"vlist value must be an array of {\"handle\",\"index\"}");
 }
 
 static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
@@ -295,14 +300,10 @@ static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
 		*out = idn_bytes(json_string_value(d), json_string_length(d));
 		return 0;
 	}
-	if (!json_is_object(d) ||
-	    only_keys(d, keys, err, errlen, "data") != 0) {
-		if (!err[0])
-			snprintf(
-				err, errlen,
-				"data must be a string or {\"format\",\"value\"}");
-		return -1;
-	}
+	if (!json_is_object(d) || only_keys(d, keys, err, errlen, "data") != 0)
+		return parse_fail(
+			err, errlen,
+			"data must be a string or {\"format\",\"value\"}");
 	json_t *f = json_object_get(d, "format");
 	json_t *val = json_object_get(d, "value");
 	const char *fmt = f ? json_string_value(f) : "string";
