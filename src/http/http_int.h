@@ -226,6 +226,17 @@ typedef struct {
 int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 		  bool admin, hdl_reply_t *out);
 
+/* http_hdl_call for the resolution request q (flags IDN_OF_*). Returns 0
+ * with *hr filled in, else the code to answer with and *msg why:
+ * IDN_RC_INVALID_HANDLE (the identifier does not fit a request) or
+ * IDN_RC_ERROR (no reply). */
+uint32_t http_hdl_resolve(http_thr_t *t, const idn_resolve_req_t *q,
+			  uint32_t flags, bool admin, hdl_reply_t *hr,
+			  const char **msg);
+
+/* The error text of a reply (pool-allocated for r), "" when it has none. */
+const char *http_hdl_text(hreq_t *r, const hdl_reply_t *hr);
+
 /* HTTP status for a Handle response code (docs/architecture.md, HTTP status).
  */
 int http_status_for_rc(uint32_t rc);

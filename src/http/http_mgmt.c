@@ -381,31 +381,19 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 	idn_bytes_t type = idn_bytes_str(TPL_TYPE);
 	idn_resolve_req_t q = {idn_bytes_str(id), version ? 1 : 0, &version,
 			       version ? 0 : 1, &type};
-	idn_wr_t w;
-	idn_wr_init(&w, t->body, IDN_MSG_MAX);
-	idn_resolve_req_encode(&w, &q);
 	hdl_reply_t hr;
 	*msg = "";
-	if (w.err) {
-		*msg = "identifier too long";
-		return IDN_RC_INVALID_HANDLE;
-	}
-	if (http_hdl_call(t, IDN_OC_RESOLUTION, 0, w.len,
-			  principal_is_operator(&r->who), &hr) != 0) {
-		*msg = "internal error";
-		return IDN_RC_ERROR;
-	}
+	uint32_t rc = http_hdl_resolve(t, &q, 0, principal_is_operator(&r->who),
+				       &hr, msg);
+	if (rc != 0)
+		return rc;
 	if (hr.rc == IDN_RC_NOT_FOUND || hr.rc == IDN_RC_VALUES_NOT_FOUND) {
 		*msg = "no such template";
 		return hr.rc;
 	}
 	idn_values_body_t b;
 	if (hr.rc != IDN_RC_SUCCESS) {
-		idn_bytes_t text;
-		if (idn_error_body_decode(hr.msg.rest, &text) == 0 && text.len)
-			*msg = h2o_strdup(&r->req->pool, (const char *)text.p,
-					  text.len)
-				       .base;
+		*msg = http_hdl_text(r, &hr);
 		return hr.rc;
 	}
 	if (idn_values_body_decode(hr.msg.rest, &t->arena, &b) != 0) {
