@@ -5,6 +5,7 @@
 #include <stdio.h>
 
 #include "bench_int.h"
+#include "ctlutil.h"
 #include "msg.h"
 
 /* ---- results ---- */
@@ -72,33 +73,10 @@ static double percentile_us(const stats_t *st, double q)
 
 static const char *rc_name(unsigned rc)
 {
-	switch (rc) {
-	case IDN_RC_ERROR:
-		return "error";
-	case IDN_RC_TOO_BUSY:
-		return "server too busy";
-	case IDN_RC_PROTOCOL_ERROR:
-		return "protocol error";
-	case IDN_RC_NOT_SUPPORTED:
-		return "operation not supported";
-	case IDN_RC_NOT_FOUND:
-		return "handle not found";
-	case IDN_RC_INVALID_HANDLE:
-		return "invalid handle";
-	case IDN_RC_VALUES_NOT_FOUND:
-		return "values not found";
-	case IDN_RC_SERVER_NOT_RESP:
-		return "server not responsible";
-	case IDN_RC_SERVICE_REFERRAL:
-		return "service referral";
-	case IDN_RC_PREFIX_REFERRAL:
-		return "prefix referral";
-	case IDN_RC_AUTH_NEEDED:
-		return "authentication needed";
-	default:
-		return rc >= RC_DNS_BASE ? "DNS answer code - 1000 (16: NODATA)"
-					 : "";
-	}
+	if (rc >= RC_DNS_BASE)
+		return "DNS answer code - 1000 (16: NODATA)";
+	const char *text = ctl_rc_text((int)rc);
+	return text != NULL ? text : "";
 }
 
 typedef struct {

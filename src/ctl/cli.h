@@ -123,6 +123,12 @@ int ctl_timeout(const ctl_opts_t *o, int dflt);
  * Returns the exit status. */
 int ctl_run_command(ctl_opts_t *o, int argc, char **argv);
 
+/* Runs cmd over a command's own arguments (argv[1..argc-1]) with an
+ * arena that lives for the call. Returns what cmd returns. */
+int ctl_run_in_arena(ctl_opts_t *o, int argc, char **argv,
+		     int (*cmd)(ctl_opts_t *o, int argc, char **argv,
+				idn_arena_t *a));
+
 /* ctl_call and ctl_call_one with the timeout of o (ctlutil.h). */
 static inline int ctl_node_call(const ctl_opts_t *o, int transport,
 				const char *where, uint32_t op, uint32_t flags,

@@ -111,7 +111,7 @@ int ctl_request(int transport, const char *where, int timeout_ms, uint32_t op,
 	return err;
 }
 
-const char *ctl_rc_name(int rc)
+const char *ctl_rc_text(int rc)
 {
 	switch (rc) {
 	case IDN_RC_SUCCESS:
@@ -159,8 +159,14 @@ const char *ctl_rc_name(int rc)
 	case IDN_RC_AUTH_ERROR:
 		return "authentication error";
 	default:
-		return "failure";
+		return NULL;
 	}
+}
+
+const char *ctl_rc_name(int rc)
+{
+	const char *text = ctl_rc_text(rc);
+	return text != NULL ? text : "failure";
 }
 
 void ctl_print_failure(const char *what, const char *id, const idn_msg_t *m,

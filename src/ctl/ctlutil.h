@@ -45,7 +45,11 @@ int ctl_call_one(int transport, const char *where, int timeout_ms, uint32_t op,
 		 uint32_t flags, const idn_wr_t *body, const char *cmd,
 		 const char *id, idn_arena_t *a, const idn_msg_t **out);
 
-/* The name of a response code ("identifier not found"). */
+/* The name of a response code ("identifier not found"), NULL for a code
+ * that has none (the one table of names idctl's commands print). */
+const char *ctl_rc_text(int rc);
+
+/* ctl_rc_text's name, "failure" for a code that has none. */
 const char *ctl_rc_name(int rc);
 
 /* "idctl: WHAT ID: NAME (rc N): TEXT" on stderr, TEXT the error reply's

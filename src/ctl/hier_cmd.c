@@ -370,36 +370,20 @@ int ctl_cmd_delegate(ctl_opts_t *o, int argc, char **argv)
 
 int ctl_cmd_undelegate(ctl_opts_t *o, int argc, char **argv)
 {
-	idn_arena_t a;
-	idn_arena_init(&a, 0);
-	int rc = cmd_undelegate(o, argc - 1, argv + 1, &a);
-	idn_arena_free(&a);
-	return rc;
+	return ctl_run_in_arena(o, argc, argv, cmd_undelegate);
 }
 
 int ctl_cmd_stats(ctl_opts_t *o, int argc, char **argv)
 {
-	idn_arena_t a;
-	idn_arena_init(&a, 0);
-	int rc = cmd_stats(o, argc - 1, argv + 1, &a);
-	idn_arena_free(&a);
-	return rc;
+	return ctl_run_in_arena(o, argc, argv, cmd_stats);
 }
 
 int ctl_cmd_reload(ctl_opts_t *o, int argc, char **argv)
 {
-	idn_arena_t a;
-	idn_arena_init(&a, 0);
-	int rc = cmd_reload(o, argc - 1, argv + 1, &a);
-	idn_arena_free(&a);
-	return rc;
+	return ctl_run_in_arena(o, argc, argv, cmd_reload);
 }
 
 int ctl_cmd_cache(ctl_opts_t *o, int argc, char **argv)
 {
-	idn_arena_t a;
-	idn_arena_init(&a, 0);
-	int rc = cmd_cache(o, argc - 1, argv + 1, &a);
-	idn_arena_free(&a);
-	return rc;
+	return ctl_run_in_arena(o, argc, argv, cmd_cache);
 }

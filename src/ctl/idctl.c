@@ -678,6 +678,17 @@ int ctl_run_command(ctl_opts_t *o, int argc, char **argv)
 	return rc ? rc : c->run(o, argc, argv);
 }
 
+int ctl_run_in_arena(ctl_opts_t *o, int argc, char **argv,
+		     int (*cmd)(ctl_opts_t *o, int argc, char **argv,
+				idn_arena_t *a))
+{
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	int rc = cmd(o, argc - 1, argv + 1, &a);
+	idn_arena_free(&a);
+	return rc;
+}
+
 /* The command's own --help, when it has one (its options list "help"). */
 static bool own_help(const ctl_cmd_t *c)
 {

@@ -127,30 +127,11 @@ int ctl_recv(ctl_conn_t *c, idn_env_t *env, idn_msg_t *m)
 
 const char *import_rc_name(uint32_t rc)
 {
-	switch (rc) {
-	case IDN_RC_SUCCESS:
-		return "success";
-	case IDN_RC_ERROR:
-		return "error";
-	case IDN_RC_TOO_BUSY:
-		return "server too busy";
-	case IDN_RC_PROTOCOL_ERROR:
-		return "protocol error";
-	case IDN_RC_NOT_SUPPORTED:
-		return "operation not supported";
-	case IDN_RC_NOT_FOUND:
-		return "identifier not found";
-	case IDN_RC_ALREADY_EXISTS:
-		return "identifier already exists";
-	case IDN_RC_INVALID_HANDLE:
-		return "invalid identifier";
-	case IDN_RC_INVALID_VALUE:
-		return "invalid value";
-	case IDN_RC_SERVER_NOT_RESP:
+	/* import and export only talk to the node they name, so "not
+	 * responsible" means the prefix is not homed there */
+	if (rc == IDN_RC_SERVER_NOT_RESP)
 		return "prefix not homed on this node";
-	default:
-		return "failure";
-	}
+	return ctl_rc_name((int)rc);
 }
 
 /* import's own options; -C, --timeout and --json are global (cli.h) */

@@ -486,18 +486,10 @@ int ctl_cmd_resolve(ctl_opts_t *o, int argc, char **argv)
 			return ctl_usage("--trust-root belongs to resolve "
 					 "--verify-chain%s",
 					 "");
-	idn_arena_t a;
-	idn_arena_init(&a, 0);
-	int rc = cmd_resolve(o, argc - 1, argv + 1, &a);
-	idn_arena_free(&a);
-	return rc;
+	return ctl_run_in_arena(o, argc, argv, cmd_resolve);
 }
 
 int ctl_cmd_siteinfo(ctl_opts_t *o, int argc, char **argv)
 {
-	idn_arena_t a;
-	idn_arena_init(&a, 0);
-	int rc = cmd_siteinfo(o, argc - 1, argv + 1, &a);
-	idn_arena_free(&a);
-	return rc;
+	return ctl_run_in_arena(o, argc, argv, cmd_siteinfo);
 }

@@ -226,18 +226,6 @@ static void print_human(const idn_template_t *t)
 	}
 }
 
-static json_t *tpl_json(const idn_template_t *t)
-{
-	size_t len = 0;
-	idn_template_to_json(t, NULL, 0, &len);
-	char *s = malloc(len + 1);
-	json_t *j = NULL;
-	if (s && idn_template_to_json(t, s, len + 1, &len) == 0)
-		j = json_loadb(s, len, 0, NULL);
-	free(s);
-	return j;
-}
-
 static int cmd_put(tctx_t *x, const char *prefix, const char *file)
 {
 	FILE *f = strcmp(file, "-") ? fopen(file, "rb") : stdin;
@@ -325,7 +313,7 @@ static int cmd_get(tctx_t *x, const char *prefix, const char *name,
 			break;
 		}
 		if (x->json)
-			json_array_append_new(arr, tpl_json(&t));
+			json_array_append_new(arr, idn_template_to_jansson(&t));
 		else
 			print_human(&t);
 		idn_template_free(&t);

@@ -107,11 +107,17 @@ void http_reply_json(hreq_t *r, int status, json_t *j)
 	free(s);
 }
 
-void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg)
+json_t *http_reply_obj(hreq_t *r, uint32_t rc)
 {
 	json_t *j = json_object();
 	r->rc = rc;
 	json_object_set_new(j, "responseCode", json_integer(rc));
+	return j;
+}
+
+void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg)
+{
+	json_t *j = http_reply_obj(r, rc);
 	if (msg && *msg)
 		json_object_set_new(j, "message", json_string(msg));
 	http_reply_json(r, status, j);
@@ -496,23 +502,25 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 
 /* ---- threads ---- */
 
+/* The connection a listener's callback announces, or NULL (the listener
+ * reported an error, or accept(2) failed). */
+static h2o_socket_t *accepted(h2o_socket_t *listener, const char *err)
+{
+	return err == NULL ? h2o_evloop_socket_accept(listener) : NULL;
+}
+
 static void on_accept(h2o_socket_t *listener, const char *err)
 {
-	if (err != NULL)
-		return;
 	http_thr_t *t = listener->data;
-	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
-	if (sock == NULL)
-		return;
-	h2o_accept(&t->actx, sock);
+	h2o_socket_t *sock = accepted(listener, err);
+	if (sock != NULL)
+		h2o_accept(&t->actx, sock);
 }
 
 static void on_accept_tls(h2o_socket_t *listener, const char *err)
 {
-	if (err != NULL)
-		return;
 	http_thr_t *t = listener->data;
-	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+	h2o_socket_t *sock = accepted(listener, err);
 	if (sock == NULL)
 		return;
 	/* the context of the last reload, for this connection's handshake */

@@ -125,7 +125,7 @@ int http_status_for_rc(uint32_t rc)
 }
 
 /* The error text of an error reply, copied into the request's pool. */
-static const char *reply_text(hreq_t *r, const hdl_reply_t *hr)
+const char *http_hdl_text(hreq_t *r, const hdl_reply_t *hr)
 {
 	idn_bytes_t text;
 	if (idn_error_body_decode(hr->msg.rest, &text) != 0 || text.len == 0)
@@ -141,6 +141,24 @@ static json_t *values_json(hreq_t *r, const idn_value_t *v, uint32_t n)
 	return a;
 }
 
+uint32_t http_hdl_resolve(http_thr_t *t, const idn_resolve_req_t *q,
+			  uint32_t flags, bool admin, hdl_reply_t *hr,
+			  const char **msg)
+{
+	idn_wr_t w;
+	idn_wr_init(&w, t->body, IDN_MSG_MAX);
+	idn_resolve_req_encode(&w, q);
+	if (w.err) {
+		*msg = "identifier too long";
+		return IDN_RC_INVALID_HANDLE;
+	}
+	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, admin, hr) != 0) {
+		*msg = "internal error";
+		return IDN_RC_ERROR;
+	}
+	return 0;
+}
+
 /* http_resolve with the values left decoded (*v, *n from the thread's
  * arena; *n is 0 when there are none). */
 static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
@@ -154,25 +172,17 @@ static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
 		tv[i] = idn_bytes_str(types[i]);
 	idn_resolve_req_t q = {idn_bytes_str(id), (uint32_t)nidx,
 			       (uint32_t *)idx, (uint32_t)ntypes, tv};
-	idn_wr_t w;
-	idn_wr_init(&w, t->body, IDN_MSG_MAX);
-	idn_resolve_req_encode(&w, &q);
 	*v = NULL;
 	*n = 0;
 	*message = "";
-	hdl_reply_t hr;
-	if (w.err) {
-		*message = "identifier too long";
-		return IDN_RC_INVALID_HANDLE;
-	}
 	/* only an HTTP identity sees restricted values; anyone else asks
 	 * for public ones, rather than be challenged as a Handle client */
 	bool op = principal_is_operator(&r->who);
 	uint32_t flags = public_only || !op ? IDN_OF_PUBLIC_ONLY : 0;
-	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, op, &hr) != 0) {
-		*message = "internal error";
-		return IDN_RC_ERROR;
-	}
+	hdl_reply_t hr;
+	uint32_t rc = http_hdl_resolve(t, &q, flags, op, &hr, message);
+	if (rc != 0)
+		return rc;
 	if (hr.rc == IDN_RC_SUCCESS || hr.rc == IDN_RC_PREFIX_REFERRAL ||
 	    hr.rc == IDN_RC_SERVICE_REFERRAL) {
 		idn_values_body_t b;
@@ -183,7 +193,7 @@ static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
 		*v = b.values;
 		*n = b.nvalues;
 	} else {
-		*message = reply_text(r, &hr);
+		*message = http_hdl_text(r, &hr);
 	}
 	http_stats_ident(t->srv->stats, t->id, id, false,
 			 hr.rc == IDN_RC_SUCCESS);
@@ -233,7 +243,7 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 		return IDN_RC_ERROR;
 	}
 	if (hr.rc != IDN_RC_SUCCESS)
-		*message = reply_text(r, &hr);
+		*message = http_hdl_text(r, &hr);
 	http_stats_ident(t->srv->stats, t->id, id, true,
 			 hr.rc == IDN_RC_SUCCESS);
 	return hr.rc;
@@ -513,9 +523,7 @@ void http_api_list(hreq_t *r)
 			http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
 		return;
 	}
-	json_t *j = json_object();
-	r->rc = IDN_RC_SUCCESS;
-	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
 	json_object_set_new(j, "prefix", json_string(prefix));
 	json_object_set_new(j, "totalCount", json_integer((json_int_t)l.total));
 	json_object_set_new(j, "page", json_integer(page));
@@ -540,9 +548,7 @@ void http_api_prefixes(hreq_t *r)
 		http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
 		return;
 	}
-	json_t *j = json_object();
-	r->rc = IDN_RC_SUCCESS;
-	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
 	json_object_set_new(j, "prefixes", arr);
 	http_reply_json(r, 200, j);
 }
@@ -557,9 +563,7 @@ void http_api_site(hreq_t *r)
 		http_reply_rc(r, 500, IDN_RC_ERROR, "site unavailable");
 		return;
 	}
-	json_t *j = json_object();
-	r->rc = IDN_RC_SUCCESS;
-	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
 	json_t *d = json_object();
 	json_object_set_new(d, "format", json_string("site"));
 	json_object_set_new(d, "value", http_site_json(&site));

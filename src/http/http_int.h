@@ -165,6 +165,9 @@ void http_reply(hreq_t *r, int status, const char *ctype, const char *body,
 		size_t len);
 /* Sends j (reference stolen) as JSON; ?pretty indents it. */
 void http_reply_json(hreq_t *r, int status, json_t *j);
+/* A new {"responseCode":rc} object (the caller's reference) to which a
+ * reply adds its fields; sets r->rc, the code the access log records. */
+json_t *http_reply_obj(hreq_t *r, uint32_t rc);
 /* {"responseCode":rc,"message":msg} with the status. */
 void http_reply_rc(hreq_t *r, int status, uint32_t rc, const char *msg);
 void http_add_header(hreq_t *r, const h2o_token_t *tok, const char *v);
@@ -222,6 +225,17 @@ typedef struct {
  * until the next call. */
 int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 		  bool admin, hdl_reply_t *out);
+
+/* http_hdl_call for the resolution request q (flags IDN_OF_*). Returns 0
+ * with *hr filled in, else the code to answer with and *msg why:
+ * IDN_RC_INVALID_HANDLE (the identifier does not fit a request) or
+ * IDN_RC_ERROR (no reply). */
+uint32_t http_hdl_resolve(http_thr_t *t, const idn_resolve_req_t *q,
+			  uint32_t flags, bool admin, hdl_reply_t *hr,
+			  const char **msg);
+
+/* The error text of a reply (pool-allocated for r), "" when it has none. */
+const char *http_hdl_text(hreq_t *r, const hdl_reply_t *hr);
 
 /* HTTP status for a Handle response code (docs/architecture.md, HTTP status).
  */

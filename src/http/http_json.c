@@ -179,6 +179,48 @@ static int only_keys(json_t *obj, const char *const *keys, char *err,
 	return 0;
 }
 
+/* j as a uint32_t: an integer from 0 to 2^32 - 1. Returns 0 or -1. */
+static int parse_u32(const json_t *j, uint32_t *out)
+{
+	if (!json_is_integer(j) || json_integer_value(j) < 0 ||
+	    json_integer_value(j) > 0xffffffffLL)
+		return -1;
+	*out = (uint32_t)json_integer_value(j);
+	return 0;
+}
+
+/* The "handle" (a string) and "index" (a uint32_t) of obj, the handle a
+ * view into obj. Returns 0 or -1. */
+static int parse_ref(json_t *obj, idn_ref_t *ref)
+{
+	json_t *h = json_object_get(obj, "handle");
+	if (!json_is_string(h) ||
+	    parse_u32(json_object_get(obj, "index"), &ref->index) != 0)
+		return -1;
+	ref->id = idn_bytes(json_string_value(h), json_string_length(h));
+	return 0;
+}
+
+/* A writer over cap fresh bytes of a. Returns 0, or -1 when out of
+ * memory. */
+static int arena_writer(idn_arena_t *a, size_t cap, idn_wr_t *w)
+{
+	uint8_t *buf = idn_arena_alloc(a, cap);
+	if (buf == NULL)
+		return -1;
+	idn_wr_init(w, buf, cap);
+	return 0;
+}
+
+/* Fails with msg unless a more precise complaint is already in err.
+ * Returns -1. */
+static int parse_fail(char *err, size_t errlen, const char *msg)
+{
+	if (!err[0])
+		snprintf(err, errlen, "%s", msg);
+	return -1;
+}
+
 static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
 		       size_t errlen)
 {
@@ -187,11 +229,9 @@ static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
 	if (!json_is_object(val) ||
 	    only_keys(val, keys, err, errlen, "admin value") != 0)
 		goto bad;
-	json_t *h = json_object_get(val, "handle");
-	json_t *ix = json_object_get(val, "index");
 	json_t *pm = json_object_get(val, "permissions");
-	if (!json_is_string(h) || !json_is_integer(ix) ||
-	    json_integer_value(ix) < 0 || json_integer_value(ix) > 0xffffffffLL)
+	idn_ref_t ref;
+	if (parse_ref(val, &ref) != 0)
 		goto bad;
 	uint16_t perms = IDN_ADM_ALL;
 	if (pm != NULL) {
@@ -203,26 +243,19 @@ static int parse_admin(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
 			if (ps[i] == '1')
 				perms |= (uint16_t)(1u << (11 - i));
 	}
-	idn_hs_admin_t adm = {
-		perms, idn_bytes(json_string_value(h), json_string_length(h)),
-		(uint32_t)json_integer_value(ix)};
-	size_t cap = 16 + json_string_length(h);
-	uint8_t *buf = idn_arena_alloc(a, cap);
-	if (buf == NULL)
-		goto bad;
+	idn_hs_admin_t adm = {perms, ref.id, ref.index};
 	idn_wr_t w;
-	idn_wr_init(&w, buf, cap);
+	if (arena_writer(a, 16 + ref.id.len, &w) != 0)
+		goto bad;
 	idn_hs_admin_encode(&w, &adm);
 	if (w.err)
 		goto bad;
-	*out = idn_bytes(buf, w.len);
+	*out = idn_bytes(w.buf, w.len);
 	return 0;
 bad:
-	if (!err[0])
-		snprintf(
-			err, errlen,
-			"admin value must be {\"handle\",\"index\",\"permissions\":\"12 bits\"}");
-	return -1;
+	return parse_fail(err, errlen,
+			  "admin value must be "
+			  "{\"handle\",\"index\",\"permissions\":\"12 bits\"}");
 }
 
 static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
@@ -240,34 +273,23 @@ static int parse_vlist(json_t *val, idn_arena_t *a, idn_bytes_t *out, char *err,
 		if (!json_is_object(e) ||
 		    only_keys(e, keys, err, errlen, "vlist entry") != 0)
 			goto bad;
-		json_t *h = json_object_get(e, "handle");
-		json_t *ix = json_object_get(e, "index");
-		if (!json_is_string(h) || !json_is_integer(ix) ||
-		    json_integer_value(ix) < 0 ||
-		    json_integer_value(ix) > 0xffffffffLL)
+		if (parse_ref(e, &refs[i]) != 0)
 			goto bad;
-		refs[i].id =
-			idn_bytes(json_string_value(h), json_string_length(h));
-		refs[i].index = (uint32_t)json_integer_value(ix);
 		cap += 8 + refs[i].id.len;
 	}
-	uint8_t *buf = idn_arena_alloc(a, cap);
-	if (buf == NULL)
-		goto bad;
 	idn_wr_t w;
-	idn_wr_init(&w, buf, cap);
+	if (arena_writer(a, cap, &w) != 0)
+		goto bad;
 	idn_hs_vlist_t vl = {(uint32_t)n, refs};
 	idn_hs_vlist_encode(&w, &vl);
 	if (w.err)
 		goto bad;
-	*out = idn_bytes(buf, w.len);
+	*out = idn_bytes(w.buf, w.len);
 	return 0;
 bad:
-	if (!err[0])
-		snprintf(
-			err, errlen,
-			"vlist value must be an array of {\"handle\",\"index\"}");
-	return -1;
+	return parse_fail(
+		err, errlen,
+		"vlist value must be an array of {\"handle\",\"index\"}");
 }
 
 static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
@@ -278,14 +300,10 @@ static int parse_data(json_t *d, idn_arena_t *a, idn_bytes_t *out, char *err,
 		*out = idn_bytes(json_string_value(d), json_string_length(d));
 		return 0;
 	}
-	if (!json_is_object(d) ||
-	    only_keys(d, keys, err, errlen, "data") != 0) {
-		if (!err[0])
-			snprintf(
-				err, errlen,
-				"data must be a string or {\"format\",\"value\"}");
-		return -1;
-	}
+	if (!json_is_object(d) || only_keys(d, keys, err, errlen, "data") != 0)
+		return parse_fail(
+			err, errlen,
+			"data must be a string or {\"format\",\"value\"}");
 	json_t *f = json_object_get(d, "format");
 	json_t *val = json_object_get(d, "value");
 	const char *fmt = f ? json_string_value(f) : "string";
@@ -364,12 +382,10 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 	json_t *tt = json_object_get(j, "ttlType");
 	json_t *pm = json_object_get(j, "permissions");
 	json_t *refs = json_object_get(j, "references");
-	if (!json_is_integer(ix) || json_integer_value(ix) < 0 ||
-	    json_integer_value(ix) > 0xffffffffLL) {
+	if (parse_u32(ix, &v->index) != 0) {
 		snprintf(err, errlen, "value needs an integer index");
 		return -1;
 	}
-	v->index = (uint32_t)json_integer_value(ix);
 	if (!json_is_string(ty) || json_string_length(ty) == 0 ||
 	    json_string_length(ty) > IDN_TYPE_MAX) {
 		snprintf(err, errlen, "value %u needs a type", v->index);
@@ -384,13 +400,11 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 		return -1;
 	v->ttl = IDN_TTL_DEFAULT;
 	if (ttl != NULL) {
-		if (!json_is_integer(ttl) || json_integer_value(ttl) < 0 ||
-		    json_integer_value(ttl) > 0xffffffffLL) {
+		if (parse_u32(ttl, &v->ttl) != 0) {
 			snprintf(err, errlen,
 				 "value %u: ttl must be an integer", v->index);
 			return -1;
 		}
-		v->ttl = (uint32_t)json_integer_value(ttl);
 	}
 	if (tt != NULL) {
 		const char *s = json_string_value(tt);
@@ -426,11 +440,7 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 			return -1;
 		for (uint32_t i = 0; i < v->nrefs; i++) {
 			json_t *e = json_array_get(refs, i);
-			json_t *h = json_object_get(e, "handle");
-			json_t *ri = json_object_get(e, "index");
-			if (!json_is_string(h) || !json_is_integer(ri) ||
-			    json_integer_value(ri) < 0 ||
-			    json_integer_value(ri) > 0xffffffffLL ||
+			if (parse_ref(e, &v->refs[i]) != 0 ||
 			    json_object_size(e) != 2) {
 				snprintf(
 					err, errlen,
@@ -438,9 +448,6 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 					v->index);
 				return -1;
 			}
-			v->refs[i].id = idn_bytes(json_string_value(h),
-						  json_string_length(h));
-			v->refs[i].index = (uint32_t)json_integer_value(ri);
 		}
 	}
 	int e = idn_value_check(v, a);

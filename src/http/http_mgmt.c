@@ -381,31 +381,19 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 	idn_bytes_t type = idn_bytes_str(TPL_TYPE);
 	idn_resolve_req_t q = {idn_bytes_str(id), version ? 1 : 0, &version,
 			       version ? 0 : 1, &type};
-	idn_wr_t w;
-	idn_wr_init(&w, t->body, IDN_MSG_MAX);
-	idn_resolve_req_encode(&w, &q);
 	hdl_reply_t hr;
 	*msg = "";
-	if (w.err) {
-		*msg = "identifier too long";
-		return IDN_RC_INVALID_HANDLE;
-	}
-	if (http_hdl_call(t, IDN_OC_RESOLUTION, 0, w.len,
-			  principal_is_operator(&r->who), &hr) != 0) {
-		*msg = "internal error";
-		return IDN_RC_ERROR;
-	}
+	uint32_t rc = http_hdl_resolve(t, &q, 0, principal_is_operator(&r->who),
+				       &hr, msg);
+	if (rc != 0)
+		return rc;
 	if (hr.rc == IDN_RC_NOT_FOUND || hr.rc == IDN_RC_VALUES_NOT_FOUND) {
 		*msg = "no such template";
 		return hr.rc;
 	}
 	idn_values_body_t b;
 	if (hr.rc != IDN_RC_SUCCESS) {
-		idn_bytes_t text;
-		if (idn_error_body_decode(hr.msg.rest, &text) == 0 && text.len)
-			*msg = h2o_strdup(&r->req->pool, (const char *)text.p,
-					  text.len)
-				       .base;
+		*msg = http_hdl_text(r, &hr);
 		return hr.rc;
 	}
 	if (idn_values_body_decode(hr.msg.rest, &t->arena, &b) != 0) {
@@ -415,18 +403,6 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 	*v = b.values;
 	*n = b.nvalues;
 	return IDN_RC_SUCCESS;
-}
-
-static json_t *tpl_to_json(const idn_template_t *t)
-{
-	size_t len = 0;
-	idn_template_to_json(t, NULL, 0, &len);
-	char *s = malloc(len + 1);
-	json_t *j = NULL;
-	if (s && idn_template_to_json(t, s, len + 1, &len) == 0)
-		j = json_loadb(s, len, 0, NULL);
-	free(s);
-	return j;
 }
 
 /* Stores t as its version's value with op (create, add or modify). */
@@ -605,7 +581,7 @@ void http_mgmt_tpl_get(hreq_t *r)
 		idn_template_t t;
 		if (idn_template_decode(v[k].data.p, v[k].data.len, NULL, &t,
 					NULL, 0) == 0)
-			json_array_append_new(arr, tpl_to_json(&t));
+			json_array_append_new(arr, idn_template_to_jansson(&t));
 		idn_template_free(&t);
 	}
 	json_t *d = version ? json_incref(json_array_get(arr, 0)) : arr;

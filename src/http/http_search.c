@@ -123,9 +123,7 @@ void http_search(hreq_t *r)
 			http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
 		return;
 	}
-	json_t *j = json_object();
-	r->rc = IDN_RC_SUCCESS;
-	json_object_set_new(j, "responseCode", json_integer(1));
+	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
 	json_object_set_new(j, "results", s.arr);
 	json_object_set_new(j, "next", err ? json_string(s.next) : json_null());
 	http_reply_json(r, 200, j);

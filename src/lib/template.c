@@ -1027,7 +1027,7 @@ static void jset(json_t *o, const char *k, json_t *v, bool *bad)
 		*bad = true;
 }
 
-static json_t *j_build(const idn_template_t *t)
+json_t *idn_template_to_jansson(const idn_template_t *t)
 {
 	bool bad = false;
 	json_t *root = json_object();
@@ -1091,7 +1091,7 @@ int idn_template_to_json(const idn_template_t *t, char *out, size_t cap,
 	if (t == NULL || len == NULL || (out == NULL && cap > 0))
 		return IDN_EINVAL;
 	*len = 0;
-	json_t *root = j_build(t);
+	json_t *root = idn_template_to_jansson(t);
 	if (root == NULL)
 		return -ENOMEM; /* or a string that is not UTF-8 */
 	size_t need = json_dumpb(root, NULL, 0, JSON_COMPACT);

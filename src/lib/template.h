@@ -30,6 +30,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <jansson.h>
+
 #include "arena.h"
 #include "value.h"
 #include "wire.h"
@@ -180,6 +182,10 @@ int idn_template_from_json(const char *json, size_t len,
  * text. */
 int idn_template_to_json(const idn_template_t *t, char *out, size_t cap,
 			 size_t *len);
+
+/* The same JSON as a new jansson object (the caller's reference), or NULL
+ * when out of memory or a string is not UTF-8. */
+json_t *idn_template_to_jansson(const idn_template_t *t);
 
 /* ---- binary layout (version 1; all integers big-endian; a "string" is a
  * u32 byte length then that many UTF-8 bytes, as on the wire):

@@ -507,6 +507,21 @@ uint32_t authz_rights_create(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	return need_on(&w, &rec, IDN_ADM_DELETE_HANDLE, why);
 }
 
+/* The record whose values a write to id changes, and what each of them
+ * holds (in ar). Returns 0, IDN_RC_NOT_FOUND (no such record),
+ * IDN_RC_ERROR (out of memory) or governing's error. */
+static uint32_t values_held(walk_t *w, idn_arena_t *ar, idn_bytes_t id,
+			    idn_record_t *rec, held_t **held)
+{
+	bool found;
+	uint32_t rc = governing(w, id, false, rec, &found);
+	if (rc != 0)
+		return rc;
+	if (!found)
+		return IDN_RC_NOT_FOUND;
+	return held_values(ar, rec, held) != 0 ? IDN_RC_ERROR : 0;
+}
+
 /* Add (replace: overwrite flag) or modify the values of request m. */
 static uint32_t values_rights(idn_rtxn_t *t, idn_arena_t *ar,
 			      const idn_msg_t *m, idn_bytes_t admin,
@@ -515,18 +530,13 @@ static uint32_t values_rights(idn_rtxn_t *t, idn_arena_t *ar,
 	walk_t w = WALK(t, ar, admin, aidx);
 	idn_values_body_t vb;
 	idn_record_t rec;
-	bool found;
 	held_t *held;
 	*why = "";
 	if (idn_values_body_decode(m->rest, ar, &vb) != 0)
 		return IDN_RC_PROTOCOL_ERROR;
-	uint32_t rc = governing(&w, vb.id, false, &rec, &found);
+	uint32_t rc = values_held(&w, ar, vb.id, &rec, &held);
 	if (rc != 0)
 		return rc;
-	if (!found)
-		return IDN_RC_NOT_FOUND;
-	if (held_values(ar, &rec, &held) != 0)
-		return IDN_RC_ERROR;
 	bool replaces = modify || (m->hdr.flags & IDN_OF_OVERWRITE);
 	uint16_t need = 0;
 	for (uint32_t i = 0; i < vb.nvalues; i++) {
@@ -565,18 +575,13 @@ uint32_t authz_rights_remove(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	walk_t w = WALK(t, ar, admin, aidx);
 	idn_remove_req_t rb;
 	idn_record_t rec;
-	bool found;
 	held_t *held;
 	*why = "";
 	if (idn_remove_req_decode(m->rest, ar, &rb) != 0)
 		return IDN_RC_PROTOCOL_ERROR;
-	uint32_t rc = governing(&w, rb.id, false, &rec, &found);
+	uint32_t rc = values_held(&w, ar, rb.id, &rec, &held);
 	if (rc != 0)
 		return rc;
-	if (!found)
-		return IDN_RC_NOT_FOUND;
-	if (held_values(ar, &rec, &held) != 0)
-		return IDN_RC_ERROR;
 	uint16_t need = 0;
 	for (uint32_t k = 0; k < rb.nindexes; k++) {
 		const held_t *old = held_at(held, rec.nvalues, rb.indexes[k]);

@@ -8,7 +8,10 @@
 
 #include "cache.h" /* idn_siphash */
 
-void netkey_of(const struct sockaddr_storage *peer, netkey_t *k)
+/* The family and the first v4len (IPv4) or v6len (IPv6) address bytes of
+ * peer; the rest of the key stays zero. */
+static void netkey_prefix(const struct sockaddr_storage *peer, netkey_t *k,
+			  size_t v4len, size_t v6len)
 {
 	memset(k, 0, sizeof(*k));
 	if (peer == NULL)
@@ -16,26 +19,21 @@ void netkey_of(const struct sockaddr_storage *peer, netkey_t *k)
 	k->b[0] = (uint8_t)peer->ss_family;
 	if (peer->ss_family == AF_INET) {
 		const struct sockaddr_in *v4 = (const void *)peer;
-		memcpy(k->b + 1, &v4->sin_addr, 3);
+		memcpy(k->b + 1, &v4->sin_addr, v4len);
 	} else if (peer->ss_family == AF_INET6) {
 		const struct sockaddr_in6 *v6 = (const void *)peer;
-		memcpy(k->b + 1, &v6->sin6_addr, 7);
+		memcpy(k->b + 1, &v6->sin6_addr, v6len);
 	}
+}
+
+void netkey_of(const struct sockaddr_storage *peer, netkey_t *k)
+{
+	netkey_prefix(peer, k, 3, 7); /* /24, /56 */
 }
 
 void netkey_addr(const struct sockaddr_storage *peer, netkey_t *k)
 {
-	memset(k, 0, sizeof(*k));
-	if (peer == NULL)
-		return;
-	k->b[0] = (uint8_t)peer->ss_family;
-	if (peer->ss_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const void *)peer;
-		memcpy(k->b + 1, &v4->sin_addr, 4);
-	} else if (peer->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const void *)peer;
-		memcpy(k->b + 1, &v6->sin6_addr, 16);
-	}
+	netkey_prefix(peer, k, 4, 16);
 }
 
 bool netkey_eq(const netkey_t *a, const netkey_t *b)
