@@ -102,6 +102,12 @@ $(B)/tests/unit/test_config: $(B)/tests/unit/test_config.o $(CONFIG_TEST_OBJ) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 # ---- end of test_config ----
 
+# ---- daemon unit tests: test_log ----
+$(B)/tests/unit/test_log.o: CFLAGS += -Isrc/node
+$(B)/tests/unit/test_log: $(B)/tests/unit/test_log.o $(B)/src/node/log.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# ---- end of test_log ----
+
 # Fuzz targets linked with a replay driver: `make test` runs each over its
 # corpus in tests/fuzz/corpus/<target>/. `make fuzz` builds libFuzzer ones.
 $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)
