@@ -39,7 +39,7 @@
 	.name = n, .flag = fl, .type = CONF_LEVEL, FIELD(f), .def = d,         \
 	.arg = "LVL", .help = h
 #define O_LOGFMT(n, f, d, h)                                                   \
-	.name = n, .type = CONF_LOG_FORMAT, FIELD(f), .def = d, .arg = "FMT",  \
+	.name = n, .type = CONF_LOGFMT, FIELD(f), .def = d, .arg = "FMT",      \
 	.help = h
 /* the command line's own options: no field */
 #define O_ACTION(n, fl, t, a, h)                                               \
@@ -389,7 +389,7 @@ static int set_value(node_conf_t *c, const conf_opt_t *o, const char *val,
 			return 1;
 		put_int(field, o->size, n);
 		return 0;
-	case CONF_LOG_FORMAT:
+	case CONF_LOGFMT:
 		n = log_format_parse(val);
 		if (n < 0)
 			return 1;

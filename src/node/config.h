@@ -70,21 +70,21 @@ typedef struct {
 
 /* What an option's value is. */
 typedef enum {
-	CONF_STR,	 /* text into a char array: non-empty, must fit */
-	CONF_LIST,	 /* repeatable text, appended to a list; a flag given on
-			  * the command line replaces the file's list */
-	CONF_INT,	 /* decimal integer within [min, max] */
-	CONF_SIZE,	 /* bytes, with an optional K/M/G/T suffix: above 0, at
-			  * most max when max is not 0 */
-	CONF_BOOL,	 /* a flag without value on the command line; yes/no,
-			  * true/false, on/off, 1/0 in the file */
-	CONF_LEVEL,	 /* a log level name (log.h) */
-	CONF_LOG_FORMAT, /* "text" or "json" (log.h) */
-	CONF_PREFIX,	 /* a prefix another scheme maps under: dot-separated
-			  * segments of letters, digits, '-' and '_' */
-	CONF_FILE,	 /* -c: the config file (command line only) */
-	CONF_HELP,	 /* -h (command line only) */
-	CONF_VERSION,	 /* -V (command line only) */
+	CONF_STR,     /* text into a char array: non-empty, must fit */
+	CONF_LIST,    /* repeatable text, appended to a list; a flag given on
+		       * the command line replaces the file's list */
+	CONF_INT,     /* decimal integer within [min, max] */
+	CONF_SIZE,    /* bytes, with an optional K/M/G/T suffix: above 0, at
+		       * most max when max is not 0 */
+	CONF_BOOL,    /* a flag without value on the command line; yes/no,
+		       * true/false, on/off, 1/0 in the file */
+	CONF_LEVEL,   /* a log level name (log.h) */
+	CONF_LOGFMT,  /* "text" or "json" (log.h) */
+	CONF_PREFIX,  /* a prefix another scheme maps under: dot-separated
+		       * segments of letters, digits, '-' and '_' */
+	CONF_FILE,    /* -c: the config file (command line only) */
+	CONF_HELP,    /* -h (command line only) */
+	CONF_VERSION, /* -V (command line only) */
 } conf_type_t;
 
 /* One option of the schema. */

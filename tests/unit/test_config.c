@@ -359,7 +359,7 @@ static const char *sample(const conf_opt_t *o, char *buf, size_t cap)
 		return "yes";
 	case CONF_LEVEL:
 		return "debug";
-	case CONF_LOG_FORMAT:
+	case CONF_LOGFMT:
 		return "json";
 	case CONF_PREFIX:
 		return "99.1";
