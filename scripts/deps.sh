@@ -9,7 +9,8 @@ pkgs=(build-essential pkg-config
       libh2o-evloop-dev zlib1g-dev xxd procps)
 if [ "${1:-}" = --test ]; then
 	pkgs+=(libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck postgresql curl
-	       chromium fonts-wqy-zenhei wrk nginx-light nsd knot dnsperf)
+	       chromium fonts-wqy-zenhei wrk nginx-light nsd knot dnsperf
+	       prometheus)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

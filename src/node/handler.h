@@ -18,6 +18,7 @@
 #include "cache.h"
 #include "config.h"
 #include "principal.h"
+#include "reqlat.h"
 #include "ident.h"
 #include "resolver.h"
 #include "store.h"
@@ -40,6 +41,7 @@ typedef struct {
 	atomic_uint_fast64_t rrl_dropped; /* UDP queries over the rate limit */
 	atomic_uint_fast64_t rrl_slipped; /* ... answered truncated instead */
 	atomic_uint_fast64_t tcp_refused; /* connections over a cap */
+	reqlat_t lat[REQLAT_TRANSPORTS];  /* by transport_t */
 } handler_stats_t;
 
 typedef struct handler handler_t;

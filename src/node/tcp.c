@@ -95,7 +95,9 @@ static void conn_request(worker_t *w, conn_t *c, const uint8_t *frame,
 			 size_t flen)
 {
 	w->h.conn = c->id;
+	uint64_t t0 = reqlat_now();
 	int hn = handler_process(&w->h, frame, flen, &tcp_caller, tcp_emit, c);
+	reqlat_since(&w->h.stats.lat[TRANSPORT_TCP], t0);
 	w->h.conn = 0;
 	if (hn == HANDLER_DEFER)
 		defer(w, frame, flen, TRANSPORT_TCP, -1, NULL, 0, c, tcp_emit,

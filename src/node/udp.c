@@ -137,7 +137,9 @@ static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 	}
 	const uint8_t *frame = w->rbuf[i];
 	size_t len = w->rmsg[i].msg_len;
+	uint64_t t0 = reqlat_now();
 	int hn = handler_process(&w->h, frame, len, &udp_caller, emit, &c);
+	reqlat_since(&w->h.stats.lat[TRANSPORT_UDP], t0);
 	if (hn == HANDLER_DEFER)
 		defer(w, frame, len, TRANSPORT_UDP, fd, &w->raddr[i],
 		      w->rmsg[i].msg_hdr.msg_namelen, NULL, udp_emit, &c);
