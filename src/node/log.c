@@ -105,7 +105,7 @@ static void put(line_t *l, const char *s, size_t n)
 	l->len += n;
 }
 
-static void puts_(line_t *l, const char *s)
+static void put_str(line_t *l, const char *s)
 {
 	put(l, s, strlen(s));
 }
@@ -160,7 +160,7 @@ static void put_json_str(line_t *l, const char *msg)
 		} else {
 			size_t k = utf8_len(s + i, n - i);
 			if (k == 0) {
-				puts_(l, "\\ufffd");
+				put_str(l, "\\ufffd");
 				i++;
 			} else {
 				put(l, (const char *)s + i, k);
@@ -198,16 +198,16 @@ static void emit(int level, const char *src, int line, const char *msg,
 		putf(&l, "{\"time\":\"%s.%03ldZ\",\"level\":\"%s\"", t,
 		     ts.tv_nsec / 1000000, names[level]);
 		if (src != NULL) {
-			puts_(&l, ",\"module\":");
+			put_str(&l, ",\"module\":");
 			put_module(&l, src);
 			putf(&l, ",\"src\":\"%s:%d\"", src, line);
 		}
-		puts_(&l, ",\"msg\":");
+		put_str(&l, ",\"msg\":");
 		put_json_str(&l, msg);
 		if (repeats > 0)
 			putf(&l, ",\"repeated\":%llu,\"window_s\":%g",
 			     (unsigned long long)repeats, win / 1000.0);
-		puts_(&l, "}");
+		put_str(&l, "}");
 	} else {
 		putf(&l, "%sZ %s: ", t, names[level]);
 		put(&l, msg, strnlen(msg, sizeof(l.p) - TAIL_ROOM - l.len));
