@@ -2,6 +2,7 @@
 #   SANITIZE=address,undefined  build and test with sanitizers (own build dir)
 #   WERROR=1                    warnings are errors (CI sets it)
 #   CC=clang                    any C11 compiler
+#   make install PREFIX=/usr DESTDIR=/tmp/root   install (default /usr/local)
 
 CC ?= cc
 SANITIZE ?=
@@ -51,7 +52,8 @@ UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(B)/tests/unit/%)
 E2E_BIN  = $(E2E_SRC:tests/e2e/%.c=$(B)/tests/e2e/%)
 FUZZ_BIN = $(FUZZ_SRC:tests/fuzz/%.c=$(B)/tests/fuzz/%)
 
-.PHONY: all test unit e2e fuzz-replay fuzz format lint clean
+.PHONY: all test unit e2e fuzz-replay fuzz format lint clean install \
+	uninstall man
 .SECONDARY:
 
 all: $(IDNODE) $(IDCTL)
@@ -63,7 +65,7 @@ $(B)/tests/fuzz/fuzz_http.o: CFLAGS += -Isrc/node -Isrc/http
 
 $(B)/%.o: %.c
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -c $< -o $@
+	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 $(LIB): $(LIB_OBJ)
 	@mkdir -p $(dir $@)
@@ -102,6 +104,14 @@ $(B)/tests/unit/test_config: $(B)/tests/unit/test_config.o $(CONFIG_TEST_OBJ) $(
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 # ---- end of test_config ----
 
+# ---- daemon unit tests: test_audit ----
+# The audit log's lines and file (src/node/audit.c) with the log it needs.
+AUDIT_TEST_OBJ = $(B)/src/node/audit.o $(B)/src/node/log.o
+$(B)/tests/unit/test_audit.o: CFLAGS += -Isrc/node
+$(B)/tests/unit/test_audit: $(B)/tests/unit/test_audit.o $(AUDIT_TEST_OBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# ---- end of test_audit ----
+
 # ---- daemon unit tests: test_log, test_reqlat ----
 $(B)/tests/unit/test_log.o: CFLAGS += -Isrc/node
 $(B)/tests/unit/test_log: $(B)/tests/unit/test_log.o $(B)/src/node/log.o $(LIB)
@@ -132,7 +142,8 @@ $(HTTP_UNIT): %: %.o $(NODE_LIBOBJ) $(LIB)
 # ---- daemon unit tests (src/node) ----
 # They run the daemon's modules in-process (tests/unit/node_fixture.c): the
 # daemon's objects but main.o, the library and the HTTP plane's libraries.
-NODE_UNIT = $(B)/tests/unit/test_optable $(B)/tests/unit/test_authz
+NODE_UNIT = $(B)/tests/unit/test_optable $(B)/tests/unit/test_authz \
+	    $(B)/tests/unit/test_netlimit
 $(NODE_UNIT): %: %.o $(B)/tests/unit/node_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 $(NODE_UNIT:%=%.o) $(B)/tests/unit/node_fixture.o: CFLAGS += -Isrc/node -Isrc/http
@@ -182,6 +193,88 @@ CPPCHECK = cppcheck --std=c11 --enable=warning,performance,portability \
 lint:
 	$(CPPCHECK) src/
 	clang-format --dry-run -Werror $(FORMATTED)
+
+# ---- install ----
+# Where `make install` puts things; DESTDIR is prepended to each (staged
+# installs, packages). Configuration goes to /etc when PREFIX is /usr, and
+# the unit to /lib/systemd/system there (Debian's place for packages).
+PREFIX ?= /usr/local
+DESTDIR ?=
+BINDIR ?= $(PREFIX)/bin
+SBINDIR ?= $(PREFIX)/sbin
+DATADIR ?= $(PREFIX)/share
+WEBDIR ?= $(DATADIR)/idnode/web
+MANDIR ?= $(DATADIR)/man
+DOCDIR ?= $(DATADIR)/doc/idnode
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+ifeq ($(PREFIX),/usr)
+SYSCONFDIR ?= /etc
+UNITDIR ?= /lib/systemd/system
+else
+SYSCONFDIR ?= $(PREFIX)/etc
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+endif
+INSTALL ?= install
+
+# The console's installed home is compiled into the HTTP plane; the stamp
+# changes only when WEBDIR does, so `make install PREFIX=...` after `make`
+# rebuilds just that object.
+$(B)/webdir.stamp: FORCE
+	@mkdir -p $(dir $@)
+	@echo '$(WEBDIR)' | cmp -s - $@ || echo '$(WEBDIR)' >$@
+$(B)/src/http/http.o: $(B)/webdir.stamp
+$(B)/src/http/http.o: CPPFLAGS += -DIDN_WEBDIR='"$(WEBDIR)"'
+.PHONY: FORCE
+FORCE:
+
+# The man pages: their option and key lists are generated from idnode's
+# usage text, which comes from the schema table (src/node/config.c).
+MAN_PAGES = $(B)/man/idnode.8 $(B)/man/idnode.conf.5 $(B)/man/idctl.1
+man: $(MAN_PAGES)
+$(B)/man/%: man/%.in $(IDNODE) $(IDCTL) scripts/gen-man.sh
+	@mkdir -p $(dir $@)
+	scripts/gen-man.sh $(B) $< >$@.tmp && mv $@.tmp $@
+
+DOCS = README.md docs/operations.md docs/architecture.md docs/http-api.md \
+       docs/storage-postgresql.md docs/search.md docs/trust.md
+
+install: all man
+	$(INSTALL) -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(SBINDIR) \
+	  $(DESTDIR)$(WEBDIR) $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	  $(DESTDIR)$(MANDIR)/man8 $(DESTDIR)$(DOCDIR) \
+	  $(DESTDIR)$(SYSCONFDIR)/idnode $(DESTDIR)$(UNITDIR) \
+	  $(DESTDIR)$(SYSUSERSDIR)
+	$(INSTALL) -m 755 $(IDCTL) $(DESTDIR)$(BINDIR)/idctl
+	$(INSTALL) -m 755 $(IDNODE) $(DESTDIR)$(SBINDIR)/idnode
+	$(INSTALL) -m 644 web/* $(DESTDIR)$(WEBDIR)/
+	$(INSTALL) -m 644 $(B)/man/idctl.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 644 $(B)/man/idnode.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 644 $(B)/man/idnode.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 644 $(DOCS) $(DESTDIR)$(DOCDIR)/
+	$(INSTALL) -m 644 contrib/idnode.conf.example \
+	  $(DESTDIR)$(SYSCONFDIR)/idnode/idnode.conf.example
+	@# the live config only once: never over what the operator wrote
+	[ -e $(DESTDIR)$(SYSCONFDIR)/idnode/idnode.conf ] || \
+	  $(INSTALL) -m 644 contrib/idnode.conf.example \
+	    $(DESTDIR)$(SYSCONFDIR)/idnode/idnode.conf
+	sed -e 's|/usr/sbin/idnode|$(SBINDIR)/idnode|g' \
+	    -e 's|/etc/idnode/|$(SYSCONFDIR)/idnode/|g' \
+	    contrib/systemd/idnode.service >$(DESTDIR)$(UNITDIR)/idnode.service
+	chmod 644 $(DESTDIR)$(UNITDIR)/idnode.service
+	$(INSTALL) -m 644 contrib/systemd/idnode.sysusers \
+	  $(DESTDIR)$(SYSUSERSDIR)/idnode.conf
+
+# Leaves the configuration (idnode.conf) and the data alone.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/idctl $(DESTDIR)$(SBINDIR)/idnode \
+	  $(DESTDIR)$(MANDIR)/man1/idctl.1 \
+	  $(DESTDIR)$(MANDIR)/man5/idnode.conf.5 \
+	  $(DESTDIR)$(MANDIR)/man8/idnode.8 \
+	  $(DESTDIR)$(SYSCONFDIR)/idnode/idnode.conf.example \
+	  $(DESTDIR)$(UNITDIR)/idnode.service \
+	  $(DESTDIR)$(SYSUSERSDIR)/idnode.conf
+	rm -rf $(DESTDIR)$(WEBDIR) $(DESTDIR)$(DOCDIR)
+	-rmdir $(DESTDIR)$(DATADIR)/idnode 2>/dev/null
 
 clean:
 	rm -rf build

@@ -16,6 +16,7 @@ port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0));
 valgrind --tool=callgrind --toggle-collect=worker_main \
 	--callgrind-out-file="$tmp/cg.out" "$B/idnode" --data "$tmp/data" \
 	--listen "127.0.0.1:$port" --control "$tmp/c.sock" --workers 1 \
+	--rrl-rate 0 \
 	--map-size 1G >"$tmp/node.log" 2>&1 &
 vp=$!
 for _ in $(seq 100); do

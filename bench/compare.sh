@@ -104,7 +104,7 @@ start() {
 		hport=$(pick_port)
 		pin_to "$SCPU"
 		${PFX[@]+"${PFX[@]}"} "$1" --data "$tmp/data" --listen "127.0.0.1:$port" \
-			--control "$tmp/node.sock" --workers 1 \
+			--control "$tmp/node.sock" --workers 1 --rrl-rate 0 \
 			--http "127.0.0.1:$hport" --http-threads 1 >"$tmp/node.log" 2>&1 &
 		pid=$!
 		if wait_log "$tmp/node.log" "idnode ready" "$pid" 60; then

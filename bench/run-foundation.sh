@@ -180,7 +180,7 @@ start_node() { # workers cpus
 	for tries in 1 2 3; do
 		PORT=${PORT_FIXED:-$(pick_port)}
 		node=("$IDNODE" --data "$DATA" --listen "127.0.0.1:$PORT"
-			--control "$DATA/ctl.sock" --workers "$1")
+			--control "$DATA/ctl.sock" --workers "$1" --rrl-rate 0)
 		pin_to "$2"
 		# taskset execs idnode, so $! is the daemon's own pid
 		${PFX[@]+"${PFX[@]}"} "${node[@]}" >"$tmp/idnode.log" 2>&1 &

@@ -119,7 +119,7 @@ start_node() { # name args...
 	shift
 	mkdir -p "$tmp/$n"
 	local cmd=("$IDNODE" --data "$tmp/$n" --listen "${addr[$n]}"
-		--control "$tmp/$n/ctl.sock" --workers 1 "$@")
+		--control "$tmp/$n/ctl.sock" --workers 1 --rrl-rate 0 "$@")
 	pin_to "$SCPU"
 	${PFX[@]+"${PFX[@]}"} "${cmd[@]}" >"$tmp/$n.log" 2>&1 &
 	pid[$n]=$!

@@ -291,7 +291,7 @@ start_node() { # data-dir store-args...
 	for tries in 1 2 3; do
 		PORT=$(pick_port)
 		node=("$IDNODE" --data "$data" --listen "127.0.0.1:$PORT"
-			--control "$tmp/ctl.sock" --workers 1 "$@")
+			--control "$tmp/ctl.sock" --workers 1 --rrl-rate 0 "$@")
 		pin_to "$SCPU"
 		# taskset execs idnode, so $! is the daemon's own pid
 		${PFX[@]+"${PFX[@]}"} "${node[@]}" >"$tmp/idnode.log" 2>&1 &

@@ -19,8 +19,10 @@ if [ -f "$RUN/idnode.pid" ] && kill -0 "$(cat "$RUN/idnode.pid")" 2>/dev/null; t
 		sleep 0.1
 	done
 fi
+# --rrl-rate 0: a local node gets every query from this one host
 build/idnode --data "$RUN/data" --listen "$LISTEN" \
 	--control "$RUN/control.sock" --home 88.118.8 --http "$HTTP" \
+	--rrl-rate 0 \
 	>"$RUN/idnode.log" 2>&1 &
 echo $! >"$RUN/idnode.pid"
 for _ in $(seq 100); do

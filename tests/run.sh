@@ -2,7 +2,8 @@
 # Runs every test binary of one build ($B, default build): unit tests,
 # end-to-end tests (real daemons on loopback) and the fuzz corpus replays;
 # then the store tests and the end-to-end tests again on a throwaway
-# PostgreSQL when it is installed.
+# PostgreSQL when it is installed; then, for the release build, the
+# service install and the Debian package (tests/install.sh).
 # Prints one closing line "N passed, N failed" and exits non-zero on any
 # failure.
 set -u
@@ -100,6 +101,26 @@ else
 	failures+=("bench/run --smoke")
 	echo "---- bench/run --smoke failed"
 	tail -30 "$log"
+fi
+# The service install and the Debian package (tests/install.sh), once:
+# in the release pass only, as it installs the release build.
+if [ "$B" = build ]; then
+	tests/install.sh >"$log" 2>&1
+	rc=$?
+	p=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' "$log" | tail -1)
+	f=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' "$log" | tail -1)
+	p=${p:-0}
+	f=${f:-0}
+	[ "$rc" -ne 0 ] && [ "$f" -eq 0 ] && f=1
+	passed=$((passed + p))
+	failed=$((failed + f))
+	if [ "$f" -ne 0 ]; then
+		failures+=("tests/install.sh")
+		echo "---- tests/install.sh (exit $rc)"
+		cat "$log"
+	fi
+	printf '%-40s %3d passed, %d failed (%s)\n' "install.sh" "$p" "$f" \
+		"$(sed -n 's/^install test: //p' "$log")"
 fi
 if [ "${#failures[@]}" -ne 0 ]; then
 	echo "failing: ${failures[*]}"

@@ -155,10 +155,11 @@ int ctl_cmd_batch(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_admin_perm(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_keygen(ctl_opts_t *o, int argc, char **argv);
 
-/* hier_cmd.c: delegate, undelegate, stats, cache */
+/* hier_cmd.c: delegate, undelegate, stats, cache, reload */
 int ctl_cmd_delegate(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_undelegate(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_stats(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_cache(ctl_opts_t *o, int argc, char **argv);
+int ctl_cmd_reload(ctl_opts_t *o, int argc, char **argv);
 
 #endif

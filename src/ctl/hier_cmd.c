@@ -262,6 +262,47 @@ static int cmd_stats(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
 	return 0;
 }
 
+/* Prints "label: a, b" for a non-empty array of names; returns its size. */
+static size_t print_names(const char *label, json_t *names)
+{
+	size_t n = json_array_size(names);
+	if (n == 0)
+		return 0;
+	printf("%s: ", label);
+	for (size_t i = 0; i < n; i++)
+		printf("%s%s", i ? ", " : "",
+		       json_string_value(json_array_get(names, i)));
+	printf("\n");
+	return n;
+}
+
+static int cmd_reload(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
+{
+	(void)argv;
+	if (argc != 0)
+		return ctl_usage("reload takes no arguments%s", "");
+	json_t *j;
+	int st = ctl_json_op(o, "reload", IDN_OC_RELOAD, "", a, &j);
+	if (st)
+		return st;
+	json_t *failed = json_object_get(j, "failed");
+	if (o->json) {
+		ctl_print_json(j);
+	} else if (print_names("applied", json_object_get(j, "applied")) +
+			   print_names("needs a restart (kept the running "
+				       "value)",
+				       json_object_get(j, "restart")) +
+			   print_names("failed (kept the running value; the "
+				       "node's log says why)",
+				       failed) ==
+		   0) {
+		printf("nothing changed\n");
+	}
+	st = json_array_size(failed) > 0;
+	json_decref(j);
+	return st;
+}
+
 static int cmd_cache(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
 {
 	if (argc < 1)
@@ -341,6 +382,15 @@ int ctl_cmd_stats(ctl_opts_t *o, int argc, char **argv)
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	int rc = cmd_stats(o, argc - 1, argv + 1, &a);
+	idn_arena_free(&a);
+	return rc;
+}
+
+int ctl_cmd_reload(ctl_opts_t *o, int argc, char **argv)
+{
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	int rc = cmd_reload(o, argc - 1, argv + 1, &a);
 	idn_arena_free(&a);
 	return rc;
 }

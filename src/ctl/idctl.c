@@ -357,6 +357,13 @@ static const ctl_cmd_t commands[] = {
 	 "stats | flush [PREFIX]",
 	 "the recursive node's cache: counters, or drop answers (under PREFIX)",
 	 NULL},
+	{"reload", ctl_cmd_reload, CTL_NEEDS_CONTROL, NULL, "",
+	 "re-read the node's configuration, as SIGHUP does",
+	 "Applies what can change while the node runs (log-level, rrl-*,\n"
+	 "tcp-max-*, tcp-idle-timeout, the HTTP admin token file, read again\n"
+	 "even under the same name) and names the options that differ but need\n"
+	 "a restart; the node keeps their running values. Exits 1 when a new\n"
+	 "value could not be used.\n"},
 	{"template", template_main, CTL_NEEDS_CONTROL, template_opts,
 	 "put|get|publish|withdraw|delete ...", "metadata templates", NULL},
 	{"search", search_main, CTL_NEEDS_NODE, search_opts,

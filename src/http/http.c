@@ -246,15 +246,34 @@ int http_token_issue(http_server_t *s, const char *user, char out[65])
 	return 0;
 }
 
-bool http_token_valid(http_server_t *s, const char *tok, size_t len)
+bool http_secret_set(http_server_t *s)
+{
+	pthread_mutex_lock(&s->tok_lock);
+	bool set = s->secret[0] != 0;
+	pthread_mutex_unlock(&s->tok_lock);
+	return set;
+}
+
+bool http_secret_match(http_server_t *s, const char *p, size_t len)
+{
+	pthread_mutex_lock(&s->tok_lock);
+	size_t sl = strlen(s->secret);
+	bool ok = sl > 0 && sl == len && CRYPTO_memcmp(s->secret, p, len) == 0;
+	pthread_mutex_unlock(&s->tok_lock);
+	return ok;
+}
+
+/* The name the audit log gives the holder of tok: "admin-token" for the
+ * node's admin token, "admin" for a live login token (only admin logs
+ * in); NULL when tok is neither. */
+static const char *token_user(http_server_t *s, const char *tok, size_t len)
 {
 	if (len == 0)
-		return false;
-	size_t sl = strlen(s->secret);
-	if (sl > 0 && sl == len && CRYPTO_memcmp(s->secret, tok, len) == 0)
-		return true;
+		return NULL;
+	if (http_secret_match(s, tok, len))
+		return "admin-token";
 	if (len != 64)
-		return false;
+		return NULL;
 	bool ok = false;
 	time_t now = time(NULL);
 	pthread_mutex_lock(&s->tok_lock);
@@ -263,7 +282,12 @@ bool http_token_valid(http_server_t *s, const char *tok, size_t len)
 		    CRYPTO_memcmp(s->tokens[i].token, tok, 64) == 0)
 			ok = true;
 	pthread_mutex_unlock(&s->tok_lock);
-	return ok;
+	return ok ? "admin" : NULL;
+}
+
+bool http_token_valid(http_server_t *s, const char *tok, size_t len)
+{
+	return token_user(s, tok, len) != NULL;
 }
 
 principal_t http_principal(http_server_t *s, const h2o_req_t *req)
@@ -273,10 +297,50 @@ principal_t http_principal(http_server_t *s, const h2o_req_t *req)
 	if (i < 0)
 		return who;
 	h2o_iovec_t v = req->headers.entries[i].value;
-	if (v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0 &&
-	    http_token_valid(s, v.base + 7, v.len - 7))
+	if (v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0)
+		who.user = token_user(s, v.base + 7, v.len - 7);
+	if (who.user != NULL)
 		who.kind = PRINCIPAL_HTTP;
 	return who;
+}
+
+void http_audit_auth(hreq_t *r, const char *method, const char *user,
+		     const char *why)
+{
+	http_thr_t *t = r->t;
+	audit_t *a = t->srv->node->audit;
+	if (a == NULL)
+		return;
+	audit_rec_t rec = {.event = AUDIT_AUTH,
+			   .who = &r->who,
+			   .transport = TRANSPORT_HTTP,
+			   .peer = t->has_peer ? &t->peer : NULL,
+			   .rc = IDN_RC_AUTH_FAILED,
+			   .error = why,
+			   .method = method,
+			   .claimed_user = user};
+	audit_write(a, &rec);
+}
+
+/* Notes who sends req on its thread, for the audit lines of the writes
+ * it runs; a bearer token that is not valid is a failed authentication
+ * (the request goes on as anonymous). */
+static void note_caller(hreq_t *r)
+{
+	http_thr_t *t = r->t;
+	h2o_req_t *req = r->req;
+	t->user = r->who.user;
+	t->has_peer = false;
+	if (t->srv->node->audit == NULL)
+		return;
+	memset(&t->peer, 0, sizeof(t->peer));
+	t->has_peer = req->conn->callbacks->get_peername != NULL &&
+		      req->conn->callbacks->get_peername(
+			      req->conn, (struct sockaddr *)&t->peer) > 0;
+	if (r->who.kind == PRINCIPAL_ANONYMOUS &&
+	    h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0)
+		http_audit_auth(r, "bearer token", NULL,
+				"not a valid token: expired, revoked or wrong");
 }
 
 /* ---- dispatch ---- */
@@ -309,9 +373,21 @@ static void refuse_anonymous(hreq_t *r)
 	}
 	http_reply_rc(
 		r, 401, IDN_RC_AUTH_NEEDED,
-		r->t->srv->secret[0]
+		http_secret_set(r->t->srv)
 			? "authentication needed: send Authorization: Bearer <token>"
 			: "writes over HTTP are disabled on this node (no http-admin-token-file)");
+}
+
+/* 403 for a write or a login over plain HTTP from another host. */
+static void refuse_insecure(hreq_t *r)
+{
+	static const char msg[] =
+		"writes and logins over plain HTTP are accepted from loopback "
+		"only: use HTTPS";
+	if (r->route->style == HTTP_STYLE_MGMT)
+		http_mgmt_reply(r, HTTP_MGMT_PERM, 403, msg, NULL);
+	else
+		http_reply_rc(r, 403, IDN_RC_PROTOCOL_ERROR, msg);
 }
 
 static void refuse_method(hreq_t *r, unsigned allow)
@@ -327,25 +403,47 @@ static void refuse_method(hreq_t *r, unsigned allow)
 			      "method not allowed");
 }
 
+/* How r came: over TLS, from loopback. */
+static http_chan_t channel(hreq_t *r)
+{
+	h2o_req_t *req = r->req;
+	http_chan_t c = {false, false, r->t->srv->conf->http_allow_insecure};
+	struct sockaddr_storage ss;
+	c.tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
+	if (req->conn->callbacks->get_peername != NULL &&
+	    req->conn->callbacks->get_peername(req->conn,
+					       (struct sockaddr *)&ss) > 0)
+		c.loopback = http_addr_loopback((struct sockaddr *)&ss);
+	return c;
+}
+
 /* Runs the route table's row for r (http_route.h). */
 static void dispatch(hreq_t *r)
 {
 	h2o_req_t *req = r->req;
+	http_chan_t chan = channel(r);
+	if (http_preflight(r, &chan))
+		return;
+	unsigned method = http_method_bit(req->method.base, req->method.len);
 	ssize_t ct = h2o_find_header(&req->headers, H2O_TOKEN_CONTENT_TYPE, -1);
 	h2o_iovec_t ctype = ct >= 0 ? req->headers.entries[ct].value
 				    : h2o_iovec_init(NULL, 0);
 	unsigned allow;
 	const http_route_t *row;
-	http_route_result_t res = http_route_find(
-		r->path, http_method_bit(req->method.base, req->method.len),
-		ctype.base, ctype.len, &r->who, &row, &allow);
+	http_route_result_t res =
+		http_route_find(r->path, method, ctype.base, ctype.len, &r->who,
+				&chan, &row, &allow);
 	r->route = row;
 	switch (res) {
 	case HTTP_ROUTE_OK:
 		r->arg = row->match == HTTP_PREFIX
 				 ? r->path + strlen(row->pattern)
 				 : "";
+		http_cors(r, method);
 		row->handler(r);
+		break;
+	case HTTP_ROUTE_NEED_TLS:
+		refuse_insecure(r);
 		break;
 	case HTTP_ROUTE_NEED_IDENTITY:
 		refuse_anonymous(r);
@@ -369,6 +467,10 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	r.t = t;
 	r.req = req;
 	r.arg = "";
+	memset(&t->peer, 0, sizeof(t->peer));
+	if (req->conn->callbacks->get_peername != NULL)
+		req->conn->callbacks->get_peername(req->conn,
+						   (struct sockaddr *)&t->peer);
 	idn_arena_reset(&t->arena);
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	r.path = http_pct_decode(&req->pool, req->path.base, plen, false,
@@ -379,8 +481,13 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			      req->path.len - req->query_at - 1) != 0)) {
 		http_reply_rc(&r, 400, IDN_RC_PROTOCOL_ERROR,
 			      "malformed percent-encoding or query string");
+	} else if (!http_bytes_valid(r.path, r.plen)) {
+		http_reply_rc(&r, 400, IDN_RC_PROTOCOL_ERROR,
+			      "the path holds a control character or is not "
+			      "UTF-8");
 	} else {
 		r.who = http_principal(t->srv, req);
+		note_caller(&r);
 		dispatch(&r);
 	}
 	http_stats_request(t->srv->stats, &r, req->res.status, now_s() - t0);
@@ -398,6 +505,19 @@ static void on_accept(h2o_socket_t *listener, const char *err)
 	if (sock == NULL)
 		return;
 	h2o_accept(&t->actx, sock);
+}
+
+static void on_accept_tls(h2o_socket_t *listener, const char *err)
+{
+	if (err != NULL)
+		return;
+	http_thr_t *t = listener->data;
+	h2o_socket_t *sock = h2o_evloop_socket_accept(listener);
+	if (sock == NULL)
+		return;
+	/* the context of the last reload, for this connection's handshake */
+	t->tactx.ssl_ctx = http_tls_ctx(t->srv->tls);
+	h2o_accept(&t->tactx, sock);
 }
 
 static int count_conns(http_thr_t *t)
@@ -446,7 +566,8 @@ static bool timeouts_empty(http_thr_t *t)
 	return h2o_linklist_is_empty(&t->ctx.zero_timeout._entries) &&
 	       h2o_linklist_is_empty(&t->ctx.one_sec_timeout._entries) &&
 	       h2o_linklist_is_empty(&t->ctx.hundred_ms_timeout._entries) &&
-	       h2o_linklist_is_empty(&t->ctx.http1.req_timeout._entries);
+	       h2o_linklist_is_empty(&t->ctx.http1.req_timeout._entries) &&
+	       h2o_linklist_is_empty(&t->ctx.handshake_timeout._entries);
 }
 
 static void *thr_main(void *arg)
@@ -463,9 +584,14 @@ static void *thr_main(void *arg)
 		}
 	}
 	/* stop accepting, let requests in progress finish, close the rest */
-	h2o_socket_read_stop(t->lsock);
-	h2o_socket_close(t->lsock);
-	t->lsock = NULL;
+	h2o_socket_t **ls[] = {&t->lsock, &t->tsock};
+	for (int i = 0; i < 2; i++) {
+		if (*ls[i] == NULL)
+			continue;
+		h2o_socket_read_stop(*ls[i]);
+		h2o_socket_close(*ls[i]);
+		*ls[i] = NULL;
+	}
 	h2o_context_request_shutdown(&t->ctx);
 	for (int i = 0; i < 40 && count_conns(t) > 0; i++) {
 		if (i == 4) /* in-flight requests had their chance */
@@ -489,12 +615,12 @@ static void *thr_main(void *arg)
 	return NULL;
 }
 
-static int open_http_listener(const char *addr)
+static int open_http_listener(const char *what, const char *addr, uint16_t port)
 {
 	struct sockaddr_storage ss;
 	socklen_t sl;
-	if (idn_addr_parse(addr, 8000, &ss, &sl) != 0) {
-		log_error("invalid http address '%s'", addr);
+	if (idn_addr_parse(addr, port, &ss, &sl) != 0) {
+		log_error("invalid %s address '%s'", what, addr);
 		return -1;
 	}
 	int fd = socket(ss.ss_family,
@@ -511,7 +637,7 @@ static int open_http_listener(const char *addr)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one));
 	if (bind(fd, (struct sockaddr *)&ss, sl) != 0 ||
 	    listen(fd, 1024) != 0) {
-		log_error("cannot listen on http %s: %s", addr,
+		log_error("cannot listen on %s %s: %s", what, addr,
 			  strerror(errno));
 		close(fd);
 		return -1;
@@ -528,6 +654,10 @@ static void thr_fini(http_thr_t *t)
 			h2o_socket_close(t->lsock);
 		else if (t->lfd >= 0 && !t->started)
 			close(t->lfd);
+		if (t->tsock != NULL)
+			h2o_socket_close(t->tsock);
+		else if (t->tfd >= 0 && !t->started)
+			close(t->tfd);
 		/* h2o asserts on connections still open: leave them */
 		if (t->drained || !t->started) {
 			h2o_context_dispose(&t->ctx);
@@ -535,8 +665,11 @@ static void thr_fini(http_thr_t *t)
 		} else {
 			log_warn("http: connections still open at exit");
 		}
-	} else if (t->lfd >= 0) {
-		close(t->lfd);
+	} else {
+		if (t->lfd >= 0)
+			close(t->lfd);
+		if (t->tfd >= 0)
+			close(t->tfd);
 	}
 	handler_fini(&t->h);
 	idn_arena_free(&t->arena);
@@ -550,23 +683,36 @@ static int thr_init(http_server_t *s, http_thr_t *t, int id)
 	t->srv = s;
 	t->id = id;
 	t->lfd = -1;
+	t->tfd = -1;
 	idn_arena_init(&t->arena, 0);
 	t->frame = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
 	t->body = malloc(IDN_MSG_MAX);
 	if (t->frame == NULL || t->body == NULL ||
 	    handler_init(&t->h, s->node, true) != 0)
 		return -1;
-	t->lfd = open_http_listener(s->conf->http);
-	if (t->lfd < 0)
+	const node_conf_t *c = s->conf;
+	if (c->http[0] &&
+	    (t->lfd = open_http_listener("http", c->http, 8000)) < 0)
+		return -1;
+	if (c->https[0] &&
+	    (t->tfd = open_http_listener("https", c->https, 8443)) < 0)
 		return -1;
 	t->loop = h2o_evloop_create();
 	h2o_context_init(&t->ctx, t->loop, &s->gconf);
-	t->actx.ctx = &t->ctx;
-	t->actx.hosts = s->gconf.hosts;
-	t->lsock = h2o_evloop_socket_create(t->loop, t->lfd,
-					    H2O_SOCKET_FLAG_DONT_READ);
-	t->lsock->data = t;
-	h2o_socket_read_start(t->lsock, on_accept);
+	t->actx.ctx = t->tactx.ctx = &t->ctx;
+	t->actx.hosts = t->tactx.hosts = s->gconf.hosts;
+	if (t->lfd >= 0) {
+		t->lsock = h2o_evloop_socket_create(t->loop, t->lfd,
+						    H2O_SOCKET_FLAG_DONT_READ);
+		t->lsock->data = t;
+		h2o_socket_read_start(t->lsock, on_accept);
+	}
+	if (t->tfd >= 0) {
+		t->tsock = h2o_evloop_socket_create(t->loop, t->tfd,
+						    H2O_SOCKET_FLAG_DONT_READ);
+		t->tsock->data = t;
+		h2o_socket_read_start(t->tsock, on_accept_tls);
+	}
 	return 0;
 }
 
@@ -586,6 +732,23 @@ static void on_context_dispose(h2o_handler_t *self, h2o_context_t *ctx)
 	free(h2o_context_get_handler_context(ctx, self));
 }
 
+/* The console's files go to libh2o's file handler, which decodes the
+ * path itself: "index.html%00.js" would be served as index.html under a
+ * JavaScript type. Paths with a control character or that are not UTF-8
+ * stop here. */
+static int console_guard(h2o_handler_t *self, h2o_req_t *req)
+{
+	(void)self;
+	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
+	if (http_raw_path_valid(&req->pool, req->path.base, plen))
+		return -1; /* to the file handler */
+	h2o_send_error_400(req, "Bad Request",
+			   "the path holds a control character or is not "
+			   "UTF-8\n",
+			   0);
+	return 0;
+}
+
 static int read_secret(const char *path, char *out, size_t cap)
 {
 	FILE *f = fopen(path, "r");
@@ -595,8 +758,13 @@ static int read_secret(const char *path, char *out, size_t cap)
 		return -1;
 	}
 	struct stat st;
-	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077))
-		log_warn("%s is readable by others: chmod 600 it", path);
+	if (fstat(fileno(f), &st) == 0 && (st.st_mode & 077)) {
+		log_error("http-admin-token-file %s is readable by others "
+			  "(mode %04o): chmod 600 it",
+			  path, (unsigned)(st.st_mode & 07777));
+		fclose(f);
+		return -1;
+	}
 	if (fgets(out, (int)cap, f) == NULL)
 		out[0] = 0;
 	fclose(f);
@@ -612,6 +780,12 @@ static int read_secret(const char *path, char *out, size_t cap)
 	return 0;
 }
 
+/* The console's installed home, compiled in by the Makefile from PREFIX;
+ * --http-root overrides it. */
+#ifndef IDN_WEBDIR
+#define IDN_WEBDIR "/usr/local/share/idnode/web"
+#endif
+
 static void find_webroot(http_server_t *s)
 {
 	if (s->conf->http_root[0]) {
@@ -619,7 +793,9 @@ static void find_webroot(http_server_t *s)
 			 s->conf->http_root);
 		return;
 	}
-	/* next to the binary (build/idnode, build/x/idnode), or ./web */
+	/* next to the binary (build/idnode, build/x/idnode, an installed
+	 * PREFIX/sbin/idnode moved with its tree), then the installed home,
+	 * then ./web */
 	char exe[900];
 	ssize_t n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
 	static const char *const rel[] = {"/../web", "/../../web",
@@ -640,14 +816,22 @@ static void find_webroot(http_server_t *s)
 			}
 		}
 	}
+	/* where `make install` put them (PREFIX/share/idnode/web) */
+	struct stat st;
+	if (stat(IDN_WEBDIR "/index.html", &st) == 0) {
+		snprintf(s->webroot, sizeof(s->webroot), "%s", IDN_WEBDIR);
+		return;
+	}
 	snprintf(s->webroot, sizeof(s->webroot), "web");
 }
 
 int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out)
 {
 	*out = NULL;
-	if (conf->http[0] == 0)
-		return 0;
+	if (conf->http[0] == 0 && conf->https[0] == 0) {
+		http_tls_t *none; /* refuses a certificate without https */
+		return http_tls_new(conf, &none);
+	}
 	http_server_t *s = calloc(1, sizeof(*s));
 	if (s == NULL)
 		return -1;
@@ -657,6 +841,8 @@ int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out)
 	if (conf->http_token_file[0] &&
 	    read_secret(conf->http_token_file, s->secret, sizeof(s->secret)) !=
 		    0)
+		goto fail_early;
+	if (http_tls_new(conf, &s->tls) != 0)
 		goto fail_early;
 	find_webroot(s);
 	if (http_stats_new(s, &s->stats) != 0)
@@ -669,8 +855,11 @@ int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out)
 		&s->gconf, h2o_iovec_init(H2O_STRLIT("default")), 65535);
 	h2o_pathconf_t *pc = h2o_config_register_path(hc, "/console", 0);
 	static const char *index_files[] = {"index.html", NULL};
+	h2o_create_handler(pc, sizeof(h2o_handler_t))->on_req = console_guard;
 	h2o_file_register(pc, s->webroot, index_files, NULL, 0);
+	http_sec_register(pc);
 	pc = h2o_config_register_path(hc, "/", 0);
+	http_sec_register(pc);
 	h2o_handler_t *h = h2o_create_handler(pc, sizeof(*h));
 	h->on_req = on_req;
 	h->on_context_init = on_context_init;
@@ -690,8 +879,10 @@ int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out)
 		}
 		s->thr[i].started = true;
 	}
-	log_info("http on %s (%d threads, console %s, writes %s)", conf->http,
-		 s->nthr, s->webroot,
+	log_info("http on %s%s%s (%d threads, console %s, writes %s)",
+		 conf->http[0] ? conf->http : "",
+		 conf->https[0] ? " https " : "", conf->https, s->nthr,
+		 s->webroot,
 		 s->secret[0] ? "with the admin token" : "disabled");
 	*out = s;
 	return 0;
@@ -699,9 +890,34 @@ fail:
 	http_stop(s);
 	return -1;
 fail_early:
+	http_tls_free(s->tls);
 	pthread_mutex_destroy(&s->tok_lock);
 	free(s);
 	return -1;
+}
+
+int http_reload(http_server_t *s, const node_conf_t *conf)
+{
+	if (s == NULL)
+		return 0;
+	char secret[256] = "";
+	if (conf->http_token_file[0] &&
+	    read_secret(conf->http_token_file, secret, sizeof(secret)) != 0)
+		return -1;
+	bool set = secret[0] != 0;
+	pthread_mutex_lock(&s->tok_lock);
+	bool changed = strcmp(secret, s->secret) != 0;
+	memcpy(s->secret, secret, sizeof(secret));
+	/* logins made with the old secret end with it */
+	if (changed)
+		memset(s->tokens, 0, sizeof(s->tokens));
+	pthread_mutex_unlock(&s->tok_lock);
+	OPENSSL_cleanse(secret, sizeof(secret));
+	if (changed)
+		log_info("http: admin token %s",
+			 set ? "replaced: writes need the new one"
+			     : "removed: writes disabled");
+	return changed ? 1 : 0;
 }
 
 void http_stop(http_server_t *s)
@@ -718,6 +934,7 @@ void http_stop(http_server_t *s)
 	free(s->thr);
 	h2o_config_dispose(&s->gconf);
 	http_stats_free(s->stats);
+	http_tls_free(s->tls);
 	pthread_mutex_destroy(&s->tok_lock);
 	free(s);
 }

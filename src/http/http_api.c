@@ -40,9 +40,12 @@ static int collect(void *ctx, const uint8_t *frame, size_t len)
 static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
 		     bool admin)
 {
-	caller_t from = {
-		TRANSPORT_HTTP,
-		{admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+	caller_t from = {TRANSPORT_HTTP,
+			 {admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS,
+			  {NULL, 0},
+			  0,
+			  admin ? t->user : NULL},
+			 t->has_peer ? &t->peer : NULL};
 	t->replen = 0;
 	if (handler_begin(&t->h) != 0)
 		return -1;
@@ -249,13 +252,24 @@ static json_t *rc_json(uint32_t rc, const char *id, const char *msg)
 	return j;
 }
 
+/* A write the store could not do for now (its primary is down) or whose
+ * outcome it cannot tell: 503, the client to come back (after resolving,
+ * in the second case); rc 2 says no more than "error". */
+static bool store_unavailable(uint32_t rc, const char *msg)
+{
+	return rc == IDN_RC_ERROR && msg != NULL &&
+	       (strcmp(msg, idn_strerror(IDN_ENOPRIMARY)) == 0 ||
+		strcmp(msg, idn_strerror(IDN_EUNKNOWN_OUTCOME)) == 0);
+}
+
 static void reply_result(hreq_t *r, uint32_t rc, const char *id,
 			 const char *msg, int ok_status)
 {
 	r->rc = rc;
-	http_reply_json(
-		r, rc == IDN_RC_SUCCESS ? ok_status : http_status_for_rc(rc),
-		rc_json(rc, id, msg));
+	int status = rc == IDN_RC_SUCCESS	  ? ok_status
+		     : store_unavailable(rc, msg) ? 503
+						  : http_status_for_rc(rc);
+	http_reply_json(r, status, rc_json(rc, id, msg));
 }
 
 /* Repeatable ?index=N parameters. Returns the count or -1. */
@@ -808,10 +822,15 @@ void http_proxy(hreq_t *r)
 				if (strncasecmp(u, "http://", 7) &&
 				    strncasecmp(u, "https://", 8))
 					continue;
-				http_add_header(
-					r, H2O_TOKEN_LOCATION,
-					h2o_strdup(&r->req->pool, u, strlen(u))
-						.base);
+				/* nor one that would end the header (CR, LF)
+				 * or hide a NUL: such a value is shown on the
+				 * record page, not followed */
+				const char *loc =
+					http_location(&r->req->pool, u,
+						      json_string_length(dv));
+				if (loc == NULL)
+					continue;
+				http_add_header(r, H2O_TOKEN_LOCATION, loc);
 				http_add_header(r, H2O_TOKEN_CACHE_CONTROL,
 						"no-store");
 				json_decref(values);

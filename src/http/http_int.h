@@ -27,6 +27,9 @@ extern const double http_lat_bounds[HTTP_LAT_BUCKETS];
 
 typedef struct http_thr http_thr_t;
 
+/* The TLS context of the HTTPS listeners (http_tls.c). */
+typedef struct http_tls http_tls_t;
+
 /* Activity the dashboard and /metrics show (http_stats.c). */
 typedef struct http_stats http_stats_t;
 
@@ -40,8 +43,11 @@ struct http_thr {
 	h2o_evloop_t *loop;
 	h2o_context_t ctx;
 	h2o_accept_ctx_t actx;
-	int lfd;
+	int lfd; /* the plain HTTP listener, -1 when http is off */
 	h2o_socket_t *lsock;
+	h2o_accept_ctx_t tactx; /* HTTPS: ssl_ctx set at each accept */
+	int tfd;		/* the HTTPS listener, -1 when https is off */
+	h2o_socket_t *tsock;
 	handler_t h;
 	idn_arena_t arena; /* decoded replies and parsed input, per request */
 	uint8_t *frame;	   /* request being built: envelope + message */
@@ -49,6 +55,11 @@ struct http_thr {
 	uint8_t *rep;	   /* reply frames of the last call, concatenated */
 	size_t replen, repcap;
 	atomic_int conns; /* open connections, sampled by the loop */
+	/* the request being served: its peer and its HTTP identity's name,
+	 * for the audit log of the writes it runs (http_api.c) */
+	struct sockaddr_storage peer;
+	bool has_peer;
+	const char *user;
 };
 
 typedef struct {
@@ -64,11 +75,14 @@ struct http_server {
 	http_thr_t *thr;
 	int nthr;
 	atomic_int stop;
-	char secret[256]; /* from http-admin-token-file; "" = writes off */
+	/* from http-admin-token-file; "" = writes off. Guarded by tok_lock:
+	 * http_reload replaces it while requests run */
+	char secret[256];
 	pthread_mutex_t tok_lock;
 	http_token_t tokens[HTTP_TOKENS_MAX];
 	http_stats_t *stats;
 	char webroot[1024];
+	http_tls_t *tls; /* NULL when https is off */
 };
 
 /* One request as the route handlers see it. */
@@ -87,6 +101,45 @@ typedef struct hreq {
 	const char *op; /* for the metrics: "resolve", "create", ... */
 	uint32_t rc;	/* Handle response code of the operation, 0 none */
 } hreq_t;
+
+/* ---- http_tls.c: HTTPS ---- */
+
+/* The TLS context for https from c's http-tls-cert and http-tls-key
+ * (TLS 1.2 or later, ECDHE with AEAD suites, no compression, no
+ * renegotiation, HTTP/1.1). *out = NULL and 0 when https is off. Returns
+ * -1 after logging one line: https without a certificate and key (or
+ * they without https), a file that cannot be read, is not PEM, or a key
+ * that does not match the certificate. */
+int http_tls_new(const node_conf_t *c, http_tls_t **out);
+/* The context for a TLS accept on a loop thread: it stays valid for at
+ * least two minutes after a reload replaces it. */
+SSL_CTX *http_tls_ctx(http_tls_t *t);
+/* Frees t and every context it made. NULL is fine. */
+void http_tls_free(http_tls_t *t);
+
+/* ---- http_sec.c: hostile input and hostile pages ---- */
+
+/* Whether s[0..len) (a decoded path) is UTF-8 without control
+ * characters (C0, DEL). */
+bool http_bytes_valid(const char *s, size_t len);
+/* The same for a raw, percent-encoded path; false for a malformed escape
+ * too. The decoded copy is taken from pool. */
+bool http_raw_path_valid(h2o_mem_pool_t *pool, const char *s, size_t len);
+/* url[0..len) as a Location value, from pool: NULL when it holds a
+ * control character (C0, DEL: it is then no redirect target); bytes
+ * outside printable ASCII, space included, are percent-encoded. */
+const char *http_location(h2o_mem_pool_t *pool, const char *url, size_t len);
+/* Puts the security headers (nosniff, CSP, X-Frame-Options,
+ * Referrer-Policy) on every response of pc. */
+void http_sec_register(h2o_pathconf_t *pc);
+/* Allows r's Origin to read the answer when r ran a public read (an
+ * anonymous GET or HEAD of an anonymous row), as http-cors-origin says;
+ * nothing else ever gets CORS headers. */
+void http_cors(hreq_t *r, unsigned method);
+/* Answers a CORS preflight (OPTIONS with Origin and
+ * Access-Control-Request-Method): 204 allowing GET and HEAD of a public
+ * path, else 403 without CORS headers. False when r is no preflight. */
+bool http_preflight(hreq_t *r, const http_chan_t *chan);
 
 /* ---- http_scheme.c: identifiers of other schemes (browser proxy) ---- */
 
@@ -138,10 +191,20 @@ json_t *http_body_json(hreq_t *r);
 /* Management login tokens: issues one for user; checks one. */
 int http_token_issue(http_server_t *s, const char *user, char out[65]);
 bool http_token_valid(http_server_t *s, const char *tok, size_t len);
+/* Whether the node has an admin secret (writes and login enabled), and
+ * whether p (len bytes) is that secret. */
+bool http_secret_set(http_server_t *s);
+bool http_secret_match(http_server_t *s, const char *p, size_t len);
 /* Who sends req: PRINCIPAL_HTTP when its "Authorization: Bearer T" holds
  * the node's admin token or a live login token, else anonymous (no
  * header, another scheme, a wrong or expired token). */
 principal_t http_principal(http_server_t *s, const h2o_req_t *req);
+
+/* Writes the audit line of a failed authentication of r (docs/audit.md):
+ * method ("bearer token", "login"), the user name a login claimed (NULL
+ * for none) and why. Nothing when no audit log is configured. */
+void http_audit_auth(hreq_t *r, const char *method, const char *user,
+		     const char *why);
 
 /* ---- the Handle message path (http_api.c) ---- */
 

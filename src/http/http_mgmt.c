@@ -114,13 +114,13 @@ void http_mgmt_login(hreq_t *r)
 	if (user == NULL || pass == NULL) {
 		mreply(r, ST_BUSINESS, 400,
 		       "username and password are required", NULL);
-	} else if (!s->secret[0]) {
+	} else if (!http_secret_set(s)) {
 		mreply(r, ST_PERM, 403,
 		       "login is disabled: the node has no http-admin-token-file",
 		       NULL);
 	} else if (strcmp(user, "admin") != 0 ||
-		   strlen(pass) != strlen(s->secret) ||
-		   CRYPTO_memcmp(pass, s->secret, strlen(pass)) != 0) {
+		   !http_secret_match(s, pass, strlen(pass))) {
+		http_audit_auth(r, "login", user, "wrong username or password");
 		mreply(r, ST_LOGIN, 401, "wrong username or password", NULL);
 	} else {
 		char tok[65];

@@ -2,6 +2,8 @@
  * name, required principal and handler, and the lookup on_req uses. */
 #include "http_route.h"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -47,7 +49,7 @@ static const http_route_t routes[] = {
 
 	/* the management API */
 	{HTTP_M_POST, "/identity/token", HTTP_EXACT, NULL, "mgmt", ANON, MGMT,
-	 http_mgmt_login},
+	 http_mgmt_login, .login = true},
 	{HTTP_M_ANY, "/identity/", HTTP_PREFIX, NULL, "mgmt", ANON, MGMT,
 	 http_mgmt_not_found},
 	{HTTP_M_GET, "/snms/api/v5/data", HTTP_EXACT, NULL, "mgmt", IDENT, MGMT,
@@ -128,6 +130,35 @@ void http_allow_text(unsigned bits, char *out, size_t cap)
 	}
 }
 
+bool http_addr_loopback(const struct sockaddr *sa)
+{
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *a = (const struct sockaddr_in *)sa;
+		return (ntohl(a->sin_addr.s_addr) >> 24) == 127;
+	}
+	if (sa->sa_family != AF_INET6)
+		return false;
+	const struct in6_addr *a6 =
+		&((const struct sockaddr_in6 *)sa)->sin6_addr;
+	if (IN6_IS_ADDR_LOOPBACK(a6))
+		return true;
+	return IN6_IS_ADDR_V4MAPPED(a6) && a6->s6_addr[12] == 127;
+}
+
+bool http_route_guarded(const http_route_t *row)
+{
+	return row->login || (row->need == PRINCIPAL_HTTP &&
+			      (row->methods & ~(unsigned)HTTP_M_READ) != 0);
+}
+
+/* Writes and logins in clear only where nobody can listen (loopback), or
+ * where the operator said so. */
+static bool chan_permits(const http_route_t *row, const http_chan_t *chan)
+{
+	return !http_route_guarded(row) || chan->tls || chan->loopback ||
+	       chan->allow_insecure;
+}
+
 int http_route_permits(const http_route_t *row, const principal_t *who)
 {
 	return row->need == PRINCIPAL_ANONYMOUS || who->kind == row->need;
@@ -150,6 +181,7 @@ static int same_path(const http_route_t *a, const http_route_t *b)
 http_route_result_t http_route_find(const char *path, unsigned method,
 				    const char *ctype, size_t ctype_len,
 				    const principal_t *who,
+				    const http_chan_t *chan,
 				    const http_route_t **row, unsigned *allow)
 {
 	*row = NULL;
@@ -186,6 +218,8 @@ http_route_result_t http_route_find(const char *path, unsigned method,
 	}
 	if (*row == NULL)
 		return HTTP_ROUTE_NOT_FOUND;
+	if (!chan_permits(*row, chan))
+		return HTTP_ROUTE_NEED_TLS;
 	return http_route_permits(*row, who) ? HTTP_ROUTE_OK
 					     : HTTP_ROUTE_NEED_IDENTITY;
 }

@@ -27,7 +27,10 @@
 #ifndef IDN_HTTP_ROUTE_H
 #define IDN_HTTP_ROUTE_H
 
+#include <stdbool.h>
 #include <stddef.h>
+
+struct sockaddr;
 
 #include "principal.h"
 
@@ -74,7 +77,27 @@ typedef struct http_route {
 	principal_kind_t need; /* ANONYMOUS: anyone; HTTP: an HTTP identity */
 	http_style_t style;
 	void (*handler)(struct hreq *r);
+	/* the row takes a password (the login): guarded like a write, see
+	 * http_route_find */
+	bool login;
 } http_route_t;
+
+/* How a request reached the node: the rule that writes and logins travel
+ * in clear only on loopback needs it. */
+typedef struct {
+	bool tls;	     /* it came over HTTPS */
+	bool loopback;	     /* from 127.0.0.0/8 or ::1 (or ::ffff:127.x) */
+	bool allow_insecure; /* http-allow-insecure-writes */
+} http_chan_t;
+
+/* Whether sa (AF_INET or AF_INET6) is a loopback address. */
+bool http_addr_loopback(const struct sockaddr *sa);
+
+/* Whether a row must not run over plain HTTP from beyond loopback: its
+ * requests carry the admin token or a login token and change data
+ * (a row requiring an identity with a method other than GET and HEAD), or
+ * carry a password (a login row). */
+bool http_route_guarded(const http_route_t *row);
 
 typedef enum {
 	HTTP_ROUTE_OK = 0,	      /* *row is the route to run */
@@ -82,17 +105,25 @@ typedef enum {
 	HTTP_ROUTE_BAD_METHOD = 2,    /* 405: *row is the path's first row,
 				       * *allow the methods its rows accept */
 	HTTP_ROUTE_NEED_IDENTITY = 3, /* 401: *row requires an identity */
+	HTTP_ROUTE_NEED_TLS = 4,      /* 403: *row is guarded (see
+				       * http_route_guarded) and the request
+				       * came over plain HTTP from another
+				       * host than loopback */
 } http_route_result_t;
 
 /* Finds the row for a request: path (percent-decoded, NUL-ended), its
- * method bit, its Content-Type (NULL when absent) and who asks. Rows are
- * tried in table order; the first row whose pattern matches the path
- * decides, together with the rows right after it that share its pattern
- * (one row per method set). *row and *allow are set as the result says;
- * *allow is 0 unless the result is HTTP_ROUTE_BAD_METHOD. */
+ * method bit, its Content-Type (NULL when absent), who asks and how it
+ * came (chan). Rows are tried in table order; the first row whose pattern
+ * matches the path decides, together with the rows right after it that
+ * share its pattern (one row per method set). A guarded row over a
+ * channel that is neither TLS nor loopback (and not allowed insecure) is
+ * HTTP_ROUTE_NEED_TLS whoever asks, before the identity is looked at.
+ * *row and *allow are set as the result says; *allow is 0 unless the
+ * result is HTTP_ROUTE_BAD_METHOD. */
 http_route_result_t http_route_find(const char *path, unsigned method,
 				    const char *ctype, size_t ctype_len,
 				    const principal_t *who,
+				    const http_chan_t *chan,
 				    const http_route_t **row, unsigned *allow);
 
 /* Whether who may run row: rows requiring PRINCIPAL_HTTP need that

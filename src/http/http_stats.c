@@ -65,6 +65,7 @@ typedef struct {
 
 typedef struct {
 	uint64_t requests, resolutions, writes, not_found, errors, referrals;
+	uint64_t outcome_unknown; /* a total only, not sampled */
 } sample_t;
 
 struct http_stats {
@@ -97,6 +98,7 @@ static void node_totals(node_ctx_t *n, sample_t *s)
 		ADD(not_found, not_found);
 		ADD(errors, errors);
 		ADD(referrals, referrals);
+		ADD(outcome_unknown, outcome_unknown);
 	}
 #undef ADD
 #define ADDR(f, g)                                                             \
@@ -107,6 +109,7 @@ static void node_totals(node_ctx_t *n, sample_t *s)
 	ADDR(not_found, not_found);
 	ADDR(errors, errors);
 	ADDR(referrals, referrals);
+	ADDR(outcome_unknown, outcome_unknown);
 #undef ADDR
 	pthread_mutex_unlock(&n->lock);
 }
@@ -825,6 +828,9 @@ void http_metrics(hreq_t *r)
 		tot.referrals);
 	counter(&b, "idnode_errors_total", "Malformed or refused requests",
 		tot.errors);
+	counter(&b, "idnode_store_outcome_unknown_total",
+		"Writes whose commit may or may not have been applied",
+		tot.outcome_unknown);
 	out(&b,
 	    "# HELP idnode_http_requests_total HTTP requests by route and status code\n"
 	    "# TYPE idnode_http_requests_total counter\n");

@@ -25,6 +25,10 @@ static const char *const texts[] = {
 	[IDN_EAUTH - IDN_ERR_BASE] = "authentication failed",
 	[IDN_ENOTINDEXED - IDN_ERR_BASE] = "type is not indexed",
 	[IDN_EREADONLY - IDN_ERR_BASE] = "store is open read-only",
+	[IDN_EUNKNOWN_OUTCOME - IDN_ERR_BASE] =
+		"the write may or may not have been applied: resolve the "
+		"identifier before retrying",
+	[IDN_ENOPRIMARY - IDN_ERR_BASE] = "primary unavailable; read-only",
 };
 
 const char *idn_strerror(int err)

@@ -34,6 +34,10 @@ enum {
 	IDN_EAUTH,	  /* a signature or MAC did not verify */
 	IDN_ENOTINDEXED,  /* a search by a type that is not declared */
 	IDN_EREADONLY,	  /* a write to a store opened read-only */
+	/* the connection to the store was lost after the commit was sent
+	 * and before its result arrived: the write may have been applied */
+	IDN_EUNKNOWN_OUTCOME,
+	IDN_ENOPRIMARY, /* the store's primary is unreachable: reads only */
 	IDN_ERR_LAST
 };
 

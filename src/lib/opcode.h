@@ -29,6 +29,7 @@ enum {
 	IDN_OC_BULK_CREATE = 1102, /* idctl import: many creates at once */
 	IDN_OC_SEARCH = 1103,	   /* search.h */
 	IDN_OC_INDEX = 1104,	   /* declared search types (search.h) */
+	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
 };
 
 #endif

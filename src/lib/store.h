@@ -106,6 +106,11 @@ typedef struct {
 	 * none: reads go to the primary too. Copied at open. */
 	const char *const *replicas;
 	unsigned nreplicas;
+	/* PostgreSQL: connect when first needed and check nothing at open,
+	 * so a primary that is down does not fail the open. For a second
+	 * store on a database whose schema an open store has checked (the
+	 * node's primary for authoritative reads). */
+	bool deferred;
 	/* Where a backend reports what its error codes cannot carry (for
 	 * PostgreSQL the server's message, a server going down or coming
 	 * back). level: 0 error, 1 warning, 2 info, 3 debug; msg is one line,
@@ -242,11 +247,15 @@ void idn_iter_free(idn_iter_t *it);
 /* ---- writes ---- */
 
 /* Begins the (single) write transaction; blocks while another thread holds
- * one. Returns 0, -ENOMEM, IDN_ESTORE, or IDN_EREADONLY for a store opened
- * readonly. */
+ * one. Returns 0, -ENOMEM, IDN_ESTORE, IDN_EREADONLY for a store opened
+ * readonly, or IDN_ENOPRIMARY (PostgreSQL: the primary is unreachable;
+ * reads go on, and writes once it is back). */
 int idn_wtxn_begin(idn_store_t *s, idn_wtxn_t **out);
 /* Commits durably and frees t. Returns 0, IDN_ENOSPACE (map or disk full:
- * nothing of the transaction is applied), -errno or IDN_ESTORE. */
+ * nothing of the transaction is applied), -errno, IDN_ESTORE (nothing is
+ * applied) or IDN_EUNKNOWN_OUTCOME (PostgreSQL: the connection was lost
+ * after the commit was sent; it may or may not have been applied, and a
+ * caller must read before it retries). */
 int idn_wtxn_commit(idn_wtxn_t *t);
 /* Discards all changes and frees t. */
 void idn_wtxn_abort(idn_wtxn_t *t);

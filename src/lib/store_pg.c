@@ -62,9 +62,12 @@
  * once when a transaction of this store homes or unhomes one.
  *
  * Failures. Every libpq and server failure goes through idn__pg_error, which
- * also logs the server's message. A server that cannot be reached is not
- * tried again for DOWN_MS; while the primary is down, write transactions
- * fail at once with IDN_ESTORE and reads go on from the replicas. */
+ * also logs the server's message (store_pg_health.c). A server that cannot
+ * be reached is an outage, logged once and counted; it is not tried again
+ * for a back-off of at most 2 s; while the primary is down, write
+ * transactions fail at once with IDN_ENOPRIMARY and reads go on from the
+ * replicas. A connection lost after COMMIT was sent and before its result
+ * came is IDN_EUNKNOWN_OUTCOME: the commit may have happened. */
 #include "store_pg.h"
 
 #include <errno.h>
@@ -81,7 +84,6 @@
 
 #define SCHEMA_VERSION 3
 #define LIST_PAGE 1000	  /* rows per listing query */
-#define DOWN_MS 1000	  /* an unreachable server is left alone this long */
 #define FALLBACK_MS 5000  /* a reader on the primary retries replicas after */
 #define HOMED_TTL_MS 1000 /* the homed prefixes are read again after */
 #define HOMED_MAX 4096	  /* more homed prefixes than this: no cache */
@@ -292,63 +294,6 @@ void idn__pg_log(pstore_t *s, int level, const char *fmt, ...)
 		fprintf(stderr, "idn store: %s\n", msg);
 }
 
-/* ---- errors ---- */
-
-/* SQLSTATEs with a code of their own; the others by class, then
- * IDN_ESTORE. */
-static const struct {
-	const char *state;
-	int err;
-} sqlstates[] = {
-	{"53100", IDN_ENOSPACE}, /* disk_full */
-	{"40001", -EAGAIN},	 /* serialization_failure: retry */
-	{"40P01", -EAGAIN},	 /* deadlock_detected: retry */
-	{"57014", IDN_ETIMEOUT}, /* query_canceled (statement_timeout) */
-	{"23505", IDN_EEXISTS},	 /* unique_violation */
-	{"42P01", IDN_ECORRUPT}, /* undefined_table: not our schema */
-	{"42703", IDN_ECORRUPT}, /* undefined_column */
-	{"42P07", IDN_ECORRUPT}, /* duplicate_table: tables without version */
-	{"XX001", IDN_ECORRUPT}, /* data_corrupted */
-	{"XX002", IDN_ECORRUPT}, /* index_corrupted */
-	{"08", IDN_ESTORE},	 /* connection exceptions */
-	{"53", IDN_ESTORE},	 /* out of memory, connections, limits */
-	{"57", IDN_ESTORE},	 /* shutdown, cannot connect now */
-	{"25", IDN_ESTORE},	 /* read-only transaction: not a primary */
-	{"28", IDN_ESTORE},	 /* authorization */
-};
-
-int idn__pg_sqlstate_error(const char *st)
-{
-	if (st == NULL || strlen(st) != 5)
-		return IDN_ESTORE;
-	for (size_t i = 0; i < sizeof(sqlstates) / sizeof(sqlstates[0]); i++)
-		if (strncmp(st, sqlstates[i].state,
-			    strlen(sqlstates[i].state)) == 0)
-			return sqlstates[i].err;
-	return IDN_ESTORE;
-}
-
-/* The one translation of libpq failures: a failed result (r), or a
- * connection that failed outside any result (r NULL). Logs the server's
- * message, which the code cannot carry. */
-int idn__pg_error(pstore_t *s, pconn_t *pc, const PGresult *r)
-{
-	const char *who = s->srv[pc->srv].label;
-	if (r == NULL || PQstatus(pc->c) == CONNECTION_BAD) {
-		pc->broken = true;
-		idn__pg_log(s, 0, "postgresql %s: connection lost: %s", who,
-			    r ? PQresultErrorMessage(r)
-			      : PQerrorMessage(pc->c));
-		return IDN_ESTORE;
-	}
-	const char *st = PQresultErrorField(r, PG_DIAG_SQLSTATE);
-	int err = idn__pg_sqlstate_error(st);
-	idn__pg_log(s, err == -EAGAIN ? 2 : 1,
-		    "postgresql %s: %s (SQLSTATE %s)", who,
-		    PQresultErrorMessage(r), st ? st : "none");
-	return err;
-}
-
 /* The server's warnings go to the log; its notices ("relation exists,
  * skipping") and the warning of a ROLLBACK with nothing to roll back do
  * not matter. */
@@ -427,25 +372,6 @@ void idn__pg_arr_bytes(buf_t *b, const void *p, size_t len)
 
 /* ---- connections ---- */
 
-bool idn__pg_server_down(pstore_t *s, int i, int64_t now)
-{
-	pthread_mutex_lock(&s->mu);
-	bool down = s->srv[i].down_until > now;
-	pthread_mutex_unlock(&s->mu);
-	return down;
-}
-
-void idn__pg_server_mark(pstore_t *s, int i, bool up)
-{
-	pthread_mutex_lock(&s->mu);
-	bool was_down = s->srv[i].down_until != 0;
-	s->srv[i].down_until = up ? 0 : idn__pg_now_ms() + DOWN_MS;
-	pthread_mutex_unlock(&s->mu);
-	if (up && was_down)
-		idn__pg_log(s, 2, "postgresql %s: reachable again",
-			    s->srv[i].label);
-}
-
 void idn__pg_close(pconn_t *pc)
 {
 	if (pc->c)
@@ -483,12 +409,16 @@ static int pc_read(pstore_t *s, pconn_t *pc, PGresult **keep, unsigned nkeep)
 	for (unsigned i = 0; i < nkeep; i++)
 		keep[i] = NULL;
 	pc->queued = 0;
+	pc->lost = pc->broken;
 	if (pc->broken)
 		return IDN_ESTORE;
 	for (unsigned i = 0; i < n; i++) {
 		PGresult *r = PQgetResult(pc->c);
 		if (r == NULL) {
-			err = idn__pg_error(s, pc, NULL);
+			if (err == 0)
+				pc->lost = true;
+			int e = idn__pg_error(s, pc, NULL);
+			err = err ? err : e;
 			break;
 		}
 		ExecStatusType rs = PQresultStatus(r);
@@ -499,6 +429,7 @@ static int pc_read(pstore_t *s, pconn_t *pc, PGresult **keep, unsigned nkeep)
 			}
 		} else if (rs != PGRES_PIPELINE_ABORTED && err == 0) {
 			err = idn__pg_error(s, pc, r);
+			pc->lost = pc->broken;
 		} else if (err == 0) {
 			err = IDN_ESTORE;
 		}
@@ -513,8 +444,10 @@ static int pc_read(pstore_t *s, pconn_t *pc, PGresult **keep, unsigned nkeep)
 		PGresult *r = PQgetResult(pc->c);
 		if (r == NULL || PQresultStatus(r) != PGRES_PIPELINE_SYNC) {
 			int e = idn__pg_error(s, pc, r);
-			if (err == 0)
+			if (err == 0) {
 				err = e;
+				pc->lost = true;
+			}
 			pc->broken = true;
 		}
 		PQclear(r);
@@ -536,6 +469,7 @@ int idn__pg_sync(pstore_t *s, pconn_t *pc, PGresult **keep, unsigned nkeep)
 		idn__pg_error(s, pc, NULL);
 		pc->broken = true;
 	}
+	/* a failed sync may still have sent the statements before it */
 	return pc_read(s, pc, keep, nkeep);
 }
 
@@ -571,9 +505,6 @@ bool idn__pg_ready(pstore_t *s, pconn_t *pc)
 	return p.fd >= 0 && poll(&p, 1, 0) == 0;
 }
 
-/* Connects to server i, enters pipeline mode and prepares every
- * statement. Returns 0 or IDN_ESTORE (logged; the server is marked down
- * for DOWN_MS). */
 /* Makes every transaction of the session read-only, so the server itself
  * refuses a write (a read-only open, store.h). Returns 0 or the error. */
 static int set_readonly(pstore_t *s, pconn_t *pc)
@@ -587,6 +518,9 @@ static int set_readonly(pstore_t *s, pconn_t *pc)
 	return err;
 }
 
+/* Connects to server i, enters pipeline mode and prepares every
+ * statement. Returns 0 or IDN_ESTORE (an outage of the server: logged
+ * once, and not tried again for its back-off). */
 int idn__pg_connect(pstore_t *s, int i, pconn_t *pc)
 {
 	/* Defaults first: what the connection string says wins. */
@@ -605,23 +539,21 @@ int idn__pg_connect(pstore_t *s, int i, pconn_t *pc)
 	idn__pg_close(pc);
 	pc->srv = i;
 	pc->c = PQconnectdbParams(kw, val, 1);
-	if (pc->c == NULL) {
-		idn__pg_log(s, 0, "postgresql %s: out of memory",
-			    s->srv[i].label);
-		idn__pg_server_mark(s, i, false);
-		return IDN_ESTORE;
-	}
+	char why[512] = "cannot connect: out of memory";
+	if (pc->c == NULL)
+		goto fail;
 	if (PQstatus(pc->c) != CONNECTION_OK) {
-		idn__pg_log(s, 0, "postgresql %s: cannot connect: %s",
-			    s->srv[i].label, PQerrorMessage(pc->c));
+		snprintf(why, sizeof(why), "cannot connect: %s",
+			 PQerrorMessage(pc->c));
 		goto fail;
 	}
 	PQsetNoticeReceiver(pc->c, notice, s);
+	snprintf(why, sizeof(why), "cannot set up a session");
 	if (s->base.readonly && set_readonly(s, pc) != 0)
 		goto fail;
 	if (!PQenterPipelineMode(pc->c)) {
-		idn__pg_log(s, 0, "postgresql %s: no pipeline mode: %s",
-			    s->srv[i].label, PQerrorMessage(pc->c));
+		snprintf(why, sizeof(why), "no pipeline mode: %s",
+			 PQerrorMessage(pc->c));
 		goto fail;
 	}
 	for (int st = 0; st < S_COUNT; st++) {
@@ -635,12 +567,12 @@ int idn__pg_connect(pstore_t *s, int i, pconn_t *pc)
 	}
 	if (idn__pg_sync(s, pc, NULL, 0) != 0)
 		goto fail;
-	idn__pg_server_mark(s, i, true);
+	idn__pg_server_mark(s, i, true, NULL);
 	idn__pg_log(s, 3, "postgresql %s: connected", s->srv[i].label);
 	return 0;
 fail:
 	idn__pg_close(pc);
-	idn__pg_server_mark(s, i, false);
+	idn__pg_server_mark(s, i, false, why);
 	return IDN_ESTORE;
 }
 
@@ -808,11 +740,10 @@ static int check_replicas(pstore_t *s)
 		pc.srv = (int)i;
 		pc.c = PQconnectdbParams(kw, val, 1);
 		if (pc.c == NULL || PQstatus(pc.c) != CONNECTION_OK) {
-			if (pc.c)
-				idn__pg_log(s, 1,
-					    "postgresql %s: cannot connect: %s",
-					    s->srv[i].label,
-					    PQerrorMessage(pc.c));
+			char why[512];
+			snprintf(why, sizeof(why), "cannot connect: %s",
+				 pc.c ? PQerrorMessage(pc.c) : "out of memory");
+			idn__pg_server_mark(s, (int)i, false, why);
 			idn__pg_close(&pc);
 			continue;
 		}
@@ -820,10 +751,10 @@ static int check_replicas(pstore_t *s)
 		int err = schema_version(s, &pc, &version);
 		idn__pg_close(&pc);
 		if (err == 0 && version == SCHEMA_VERSION) {
-			idn__pg_log(
-				s, 1,
-				"postgresql: primary unreachable, starting on "
-				"replicas; writes fail until it returns");
+			idn__pg_log(s, 1,
+				    "postgresql: starting read-only on "
+				    "replicas; writes fail until the primary "
+				    "is back");
 			return 0;
 		}
 		if (err == 0)
@@ -836,9 +767,10 @@ static int check_replicas(pstore_t *s)
 static void set_label(server_t *sv, int i)
 {
 	if (i == 0)
-		snprintf(sv->label, sizeof(sv->label), "primary");
+		snprintf(sv->role, sizeof(sv->role), "primary");
 	else
-		snprintf(sv->label, sizeof(sv->label), "replica %d", i);
+		snprintf(sv->role, sizeof(sv->role), "replica %d", i);
+	snprintf(sv->label, sizeof(sv->label), "%s", sv->role);
 	/* host and port, never the whole string (it may hold a password) */
 	PQconninfoOption *o = PQconninfoParse(sv->conninfo, NULL);
 	if (o == NULL)
@@ -927,8 +859,9 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 		pstore_free(s);
 		return -ENOMEM;
 	}
-	int err = IDN_ESTORE;
-	for (int attempt = 0; attempt < 5; attempt++) {
+	int err = o->deferred ? 0 : IDN_ESTORE;
+	/* deferred: another store checked this database's schema */
+	for (int attempt = o->deferred ? 5 : 0; attempt < 5; attempt++) {
 		const char *kw[] = {"connect_timeout",
 				    "fallback_application_name",
 				    "target_session_attrs", "dbname", NULL};
@@ -938,15 +871,14 @@ int idn__store_pg_open(const idn_store_opts_t *o, idn_store_t **out)
 		pc->srv = 0;
 		pc->c = PQconnectdbParams(kw, val, 1);
 		if (pc->c == NULL || PQstatus(pc->c) != CONNECTION_OK) {
-			if (pc->c)
-				idn__pg_log(
-					s, 0,
-					"postgresql primary: cannot connect: %s",
-					PQerrorMessage(pc->c));
+			char why[512];
+			snprintf(why, sizeof(why), "cannot connect: %s",
+				 pc->c ? PQerrorMessage(pc->c)
+				       : "out of memory");
 			idn__pg_close(pc);
+			/* the outage's one line, before what follows of it */
+			idn__pg_server_mark(s, 0, false, why);
 			err = s->nsrv > 1 ? check_replicas(s) : IDN_ESTORE;
-			if (err == 0)
-				idn__pg_server_mark(s, 0, false);
 			break;
 		}
 		PQsetNoticeReceiver(pc->c, notice, s);
@@ -995,7 +927,7 @@ static int r_connect(prtxn_t *t)
 			return 0;
 		}
 	}
-	idn__pg_log(s, 0, "postgresql: no server reachable for reads");
+	/* each server that failed has logged its outage once */
 	return IDN_ESTORE;
 }
 

@@ -59,7 +59,12 @@ enum stmt {
 typedef struct {
 	char *conninfo;
 	char label[80]; /* "primary" / "replica 1", and host:port once known */
-	int64_t down_until; /* monotonic ms; 0: up */
+	char role[16];	/* "primary" / "replica 1" */
+	/* guarded by the store's mu (store_pg_health.c) */
+	int64_t down_until;  /* monotonic ms: not tried before; 0: up */
+	int backoff_ms;	     /* the last wait; doubles while it stays down */
+	int64_t out_since;   /* when its outage began; 0: none */
+	uint64_t out_failed; /* what failed during the outage */
 } server_t;
 
 typedef struct {
@@ -68,6 +73,9 @@ typedef struct {
 	unsigned queued; /* statements sent whose results are unread */
 	bool async;	 /* a segment (ROLLBACK + sync) is unread */
 	bool broken;
+	/* the last round trip failed because the connection did, not a
+	 * statement: what was sent may or may not have run */
+	bool lost;
 } pconn_t;
 
 typedef struct {
@@ -107,10 +115,13 @@ int64_t idn__pg_now_ms(void);
 void idn__pg_log(pstore_t *s, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* The one translation of libpq failures into library codes: a failed
- * result r, or (r NULL) a connection that failed; logs the server's
- * message. Marks pc broken when the connection is gone. */
+/* The one translation of libpq failures into library codes
+ * (store_pg_health.c): a failed result r, or (r NULL) a connection that
+ * failed; logs the server's message. Marks pc broken when the connection
+ * is gone, and begins an outage of its server. */
 int idn__pg_error(pstore_t *s, pconn_t *pc, const PGresult *r);
+/* True for a result whose severity ends the session (FATAL, PANIC). */
+bool idn__pg_result_fatal(const PGresult *r);
 
 /* Connections in pipeline mode. idn__pg_send queues a prepared
  * statement (binary parameters and results); idn__pg_sync sends a sync
@@ -125,8 +136,17 @@ int idn__pg_sync(pstore_t *s, pconn_t *pc, PGresult **keep, unsigned nkeep);
 void idn__pg_rollback_async(pstore_t *s, pconn_t *pc);
 /* False if an idle connection must be replaced. */
 bool idn__pg_ready(pstore_t *s, pconn_t *pc);
+/* Outages (store_pg_health.c). idn__pg_server_down: true while the
+ * server is not to be tried (the request is counted as failed); once its
+ * back-off has ended, false for the one caller that is to probe it.
+ * idn__pg_server_mark: a connection to it succeeded (up; ends an outage
+ * with its log line) or failed for why (begins one, logged once, or
+ * counts; the back-off grows). idn__pg_server_lost: a connection in use
+ * was lost for why (begins an outage or counts; no back-off: the next
+ * request connects again at once). */
 bool idn__pg_server_down(pstore_t *s, int server, int64_t now);
-void idn__pg_server_mark(pstore_t *s, int server, bool up);
+void idn__pg_server_mark(pstore_t *s, int server, bool up, const char *why);
+void idn__pg_server_lost(pstore_t *s, int server, const char *why);
 
 /* Looks prefix up in a list of homed prefixes (each a u32 length and its
  * bytes, sorted; see pstore_t). Returns 1, 0 or IDN_ECORRUPT for a list

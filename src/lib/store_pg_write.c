@@ -57,14 +57,14 @@ static int pool_get(pstore_t *s, pconn_t **out)
 		free(pc);
 	}
 	if (idn__pg_server_down(s, 0, idn__pg_now_ms()))
-		return IDN_ESTORE; /* logged when it went down */
+		return IDN_ENOPRIMARY; /* logged when it went down */
 	pconn_t *pc = calloc(1, sizeof(*pc));
 	if (pc == NULL)
 		return -ENOMEM;
 	int err = idn__pg_connect(s, 0, pc);
 	if (err) {
 		free(pc);
-		return err;
+		return IDN_ENOPRIMARY;
 	}
 	*out = pc;
 	return 0;
@@ -146,12 +146,22 @@ int idn__pg_wtxn_commit(idn_wtxn_t *base)
 	}
 	PGresult *r = NULL;
 	err = idn__pg_send(s, t->pc, S_COMMIT, 0, NULL, NULL);
+	bool sent = err == 0;
 	if (err == 0)
 		err = idn__pg_sync(s, t->pc, &r, 1);
 	/* COMMIT of a transaction that failed reports ROLLBACK */
 	if (err == 0 && strcmp(PQcmdStatus(r), "COMMIT") != 0) {
 		idn__pg_log(s, 1, "postgresql primary: commit rolled back");
 		err = IDN_ESTORE;
+	}
+	/* The server may have committed and lost only its answer: not a
+	 * failure, which a client would retry (a create then finds the
+	 * record it made, an add adds twice). */
+	if (err != 0 && sent && t->pc->lost) {
+		idn__pg_log(s, 1,
+			    "postgresql primary: connection lost during "
+			    "COMMIT: the outcome is unknown");
+		err = IDN_EUNKNOWN_OUTCOME;
 	}
 	PQclear(r);
 	if (t->homing) {

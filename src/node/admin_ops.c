@@ -226,6 +226,7 @@ static uint32_t bulk_rc(int err)
 static bool bulk_fatal(int err)
 {
 	return err == IDN_ENOSPACE || err == IDN_ESTORE ||
+	       err == IDN_ENOPRIMARY || err == IDN_EUNKNOWN_OUTCOME ||
 	       (err < 0 && (err < IDN_ERR_BASE || err >= IDN_ERR_LAST));
 }
 
@@ -324,6 +325,7 @@ int do_bulk_create(reply_t *r)
 		atomic_fetch_add_explicit(&h->stats.writes, created,
 					  memory_order_relaxed);
 	}
+	r->created = (uint32_t)created; /* for the batch's audit line */
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	idn_wr_u32(&r->w, n);
 	for (uint32_t i = 0; i < n; i++)

@@ -17,7 +17,6 @@
 #include "value.h"
 
 #define CHALLENGE_TTL_MS 30000
-#define CHALLENGES_MAX 4096
 #define VLIST_DEPTH 4 /* levels of HS_VLIST groups nested in groups */
 
 #define SESSIONS_MAX 4096
@@ -37,15 +36,22 @@ struct authz {
 	pthread_mutex_t lock; /* guards the pending challenges and sessions */
 	authz_challenge_t *challenges;
 	unsigned nchallenges;
+	size_t held; /* bytes of the requests the challenges hold */
 	session_t *sessions;
 	unsigned nsessions;
+	netcost_t *cost; /* answers' CPU budget per network; NULL: none */
 };
 
-int authz_new(authz_t **out)
+int authz_new(authz_t **out, uint64_t cost_rate, uint64_t cost_burst)
 {
 	authz_t *a = calloc(1, sizeof(*a));
 	if (a == NULL)
 		return -ENOMEM;
+	if (cost_rate != 0 &&
+	    (a->cost = netcost_new(cost_rate, cost_burst)) == NULL) {
+		free(a);
+		return -ENOMEM;
+	}
 	pthread_mutex_init(&a->lock, NULL);
 	*out = a;
 	return 0;
@@ -65,28 +71,65 @@ void authz_free(authz_t *a)
 		a->sessions = x->next;
 		free(x);
 	}
+	netcost_free(a->cost);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
+}
+
+/* Takes *pp out of the table; the caller holds the lock. */
+static authz_challenge_t *challenge_unlink(authz_t *a, authz_challenge_t **pp)
+{
+	authz_challenge_t *c = *pp;
+	*pp = c->next;
+	a->nchallenges--;
+	a->held -= c->len;
+	return c;
 }
 
 /* Drops expired challenges; the caller holds the lock. */
 static void challenges_expire(authz_t *a, uint64_t now)
 {
 	for (authz_challenge_t **pp = &a->challenges; *pp;) {
-		if ((*pp)->expires <= now) {
-			authz_challenge_t *c = *pp;
-			*pp = c->next;
-			free(c);
-			a->nchallenges--;
-		} else {
+		if ((*pp)->expires <= now)
+			free(challenge_unlink(a, pp));
+		else
 			pp = &(*pp)->next;
-		}
 	}
 }
 
-int authz_challenge(authz_t *a, const uint8_t *frame, size_t len,
-		    idn_bytes_t signed_part, uint32_t *id, uint8_t nonce[16])
+/* Whether c may join the table within the caps; the caller holds the
+ * lock. 0, -EBUSY (the node's caps) or -EUSERS (its source's). */
+static int challenge_fits(const authz_t *a, const authz_challenge_t *c)
 {
+	if (a->nchallenges >= AUTHZ_PENDING_MAX ||
+	    a->held + c->len > AUTHZ_PENDING_BYTES)
+		return -EBUSY;
+	unsigned nn = 0, na = 0;
+	size_t bn = 0, ba = 0; /* bytes its network and address hold */
+	for (const authz_challenge_t *x = a->challenges; x; x = x->next) {
+		if (!netkey_eq(&x->net, &c->net))
+			continue;
+		nn++;
+		bn += x->len;
+		if (netkey_eq(&x->addr, &c->addr)) {
+			na++;
+			ba += x->len;
+		}
+	}
+	if (nn >= AUTHZ_PENDING_NET_MAX ||
+	    bn + c->len > AUTHZ_PENDING_NET_BYTES ||
+	    na >= AUTHZ_PENDING_ADDR_MAX ||
+	    ba + c->len > AUTHZ_PENDING_ADDR_BYTES)
+		return -EUSERS;
+	return 0;
+}
+
+int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
+		    const uint8_t *frame, size_t len, idn_bytes_t signed_part,
+		    uint32_t *id, uint8_t nonce[16])
+{
+	if (len > AUTHZ_PENDING_ADDR_BYTES)
+		return -EUSERS;
 	authz_challenge_t *c = malloc(sizeof(*c) + len);
 	uint32_t dl = 0;
 	if (c == NULL || RAND_bytes(c->nonce, sizeof(c->nonce)) != 1 ||
@@ -96,6 +139,8 @@ int authz_challenge(authz_t *a, const uint8_t *frame, size_t len,
 		free(c);
 		return -ENOMEM;
 	}
+	netkey_of(peer, &c->net);
+	netkey_addr(peer, &c->addr);
 	c->id |= 1; /* never 0, which means no session */
 	c->expires = idn_now_ms() + CHALLENGE_TTL_MS;
 	c->len = len;
@@ -104,18 +149,17 @@ int authz_challenge(authz_t *a, const uint8_t *frame, size_t len,
 	memcpy(nonce, c->nonce, sizeof(c->nonce));
 	pthread_mutex_lock(&a->lock);
 	challenges_expire(a, idn_now_ms());
-	bool full = a->nchallenges >= CHALLENGES_MAX;
-	if (!full) {
+	int err = challenge_fits(a, c);
+	if (err == 0) {
 		c->next = a->challenges;
 		a->challenges = c;
 		a->nchallenges++;
+		a->held += len;
 	}
 	pthread_mutex_unlock(&a->lock);
-	if (full) {
+	if (err)
 		free(c);
-		return -EBUSY;
-	}
-	return 0;
+	return err;
 }
 
 authz_challenge_t *authz_take(authz_t *a, uint32_t id)
@@ -125,9 +169,7 @@ authz_challenge_t *authz_take(authz_t *a, uint32_t id)
 	challenges_expire(a, idn_now_ms());
 	for (authz_challenge_t **pp = &a->challenges; *pp; pp = &(*pp)->next)
 		if ((*pp)->id == id) {
-			found = *pp;
-			*pp = found->next;
-			a->nchallenges--;
+			found = challenge_unlink(a, pp);
 			break;
 		}
 	pthread_mutex_unlock(&a->lock);
@@ -596,9 +638,43 @@ uint32_t authz_rights_none(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	return IDN_RC_PROTOCOL_ERROR;
 }
 
+uint64_t authz_seckey_cost(idn_bytes_t sig)
+{
+	idn_rd_t rd;
+	idn_rd_init(&rd, sig.p, sig.len);
+	if (idn_rd_u8(&rd) != IDN_MAC_PBKDF2_HMAC_SHA1 || rd.err)
+		return 1;
+	idn_rd_str(&rd, 1024); /* salt */
+	uint32_t iter = idn_rd_u32(&rd);
+	/* out-of-range counts are refused before any work */
+	return rd.err || iter > IDN_PBKDF2_ITER_MAX ? 1 : iter;
+}
+
+uint64_t authz_pubkey_cost(int bits)
+{
+	/* a verification with a small public exponent grows with the square
+	 * of the modulus: RSA-2048 ~16 units (30 µs), RSA-16384 ~1024 */
+	uint64_t b = bits > 0 ? (uint64_t)bits : 0;
+	uint64_t cost = b * b >> 18;
+	return cost < 64 ? 64 : cost;
+}
+
+/* Charges cost to peer's network; 0, or the refusal. */
+static uint32_t charge(authz_t *a, const struct sockaddr_storage *peer,
+		       uint64_t cost, const char **why)
+{
+	if (netcost_take(a->cost, peer, cost, idn_now_ms()) == 0)
+		return 0;
+	*why = "too many costly challenge answers from this network: try "
+	       "again later";
+	log_debug("challenge answer refused: over its network's CPU budget");
+	return IDN_RC_TOO_BUSY;
+}
+
 /* An HS_SECKEY answer: the MAC of nonce || digest with the secret stored
  * at the admin's value (seckey.h). */
-static uint32_t check_seckey(idn_rtxn_t *t, idn_arena_t *ar,
+static uint32_t check_seckey(authz_t *a, const struct sockaddr_storage *peer,
+			     idn_rtxn_t *t, idn_arena_t *ar,
 			     const authz_challenge_t *c,
 			     const idn_challenge_answer_t *ans,
 			     const char **why)
@@ -610,8 +686,13 @@ static uint32_t check_seckey(idn_rtxn_t *t, idn_arena_t *ar,
 		*why = "no HS_SECKEY at that admin identifier and index";
 		return IDN_RC_INVALID_ADMIN;
 	}
+	uint64_t cost = authz_seckey_cost(ans->sig);
+	uint32_t rc = charge(a, peer, cost, why);
+	if (rc != 0)
+		return rc;
 	err = idn_seckey_verify(key.data, ans->sig, idn_bytes(c->nonce, 16),
 				idn_bytes(c->digest, 20));
+	netcost_done(a->cost, peer, cost);
 	if (err == IDN_EUNSUPPORTED) {
 		*why = "unsupported MAC algorithm or parameters";
 		return IDN_RC_AUTH_ERROR;
@@ -623,7 +704,8 @@ static uint32_t check_seckey(idn_rtxn_t *t, idn_arena_t *ar,
 	return 0;
 }
 
-uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
+uint32_t authz_check_answer(authz_t *a, const struct sockaddr_storage *peer,
+			    idn_rtxn_t *t, idn_arena_t *ar,
 			    const authz_challenge_t *c, idn_bytes_t body,
 			    idn_challenge_answer_t *ans, const char **why)
 {
@@ -636,7 +718,7 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 		return IDN_RC_PROTOCOL_ERROR;
 	}
 	if (idn_bytes_eq_str(ans->auth_type, "HS_SECKEY")) {
-		rc = check_seckey(t, ar, c, ans, why);
+		rc = check_seckey(a, peer, t, ar, c, ans, why);
 		goto done;
 	}
 	if (!idn_bytes_eq_str(ans->auth_type, "HS_PUBKEY")) {
@@ -653,12 +735,19 @@ uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
 		*why = "no usable HS_PUBKEY at that admin identifier and index";
 		return IDN_RC_INVALID_ADMIN;
 	}
+	uint64_t cost = authz_pubkey_cost(EVP_PKEY_bits(pk));
+	rc = charge(a, peer, cost, why);
+	if (rc != 0) {
+		EVP_PKEY_free(pk);
+		return rc;
+	}
 	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16),
 				idn_bytes(c->digest, 20)};
 	if (idn_sig_verify(pk, hash, parts, 2, sig) != 0) {
 		*why = "signature does not verify";
 		rc = IDN_RC_AUTH_FAILED;
 	}
+	netcost_done(a->cost, peer, cost);
 	EVP_PKEY_free(pk);
 done:
 	if (rc == IDN_RC_AUTH_FAILED)

@@ -18,44 +18,75 @@
 
 #include "arena.h"
 #include "msg.h"
+#include "netlimit.h"
 #include "store.h"
 
 typedef struct authz authz_t;
 
 /* One pending challenge: the request it holds back and what the answer
- * must sign. */
+ * must sign. The request itself is kept, not only its digest: the
+ * protocol's answer (op 200) does not carry it again, and the node runs it
+ * once the answer checks. What that costs is bounded instead: at most
+ * AUTHZ_PENDING_* challenges and bytes held in all, per source network and
+ * per source address, so that one sender can neither lock the other
+ * networks' admins out nor hold more than AUTHZ_PENDING_BYTES of memory
+ * (a client with many large writes opens a session, whose requests are
+ * never held). */
 typedef struct authz_challenge {
 	struct authz_challenge *next;
-	uint32_t id;	  /* never 0 */
-	uint64_t expires; /* idn_now_ms() time */
+	netkey_t net, addr; /* the source network and address */
+	uint32_t id;	    /* never 0 */
+	uint64_t expires;   /* idn_now_ms() time */
 	uint8_t nonce[16];
 	uint8_t digest[20]; /* SHA-1 of the request's header and body */
 	size_t len;
 	uint8_t frame[]; /* the request: envelope + message */
 } authz_challenge_t;
 
-/* Returns 0 or -ENOMEM. */
-int authz_new(authz_t **out);
+/* Pending challenges (and the bytes of the requests they hold) at most: in
+ * all, per /24 or /56 source network, per source address. */
+#define AUTHZ_PENDING_MAX 4096
+#define AUTHZ_PENDING_BYTES (64u << 20)
+#define AUTHZ_PENDING_NET_MAX 512
+#define AUTHZ_PENDING_NET_BYTES (16u << 20)
+#define AUTHZ_PENDING_ADDR_MAX 128
+#define AUTHZ_PENDING_ADDR_BYTES (8u << 20)
+
+/* cost_rate, cost_burst: the CPU budget of challenge answers per source
+ * network (netlimit.h; rate 0: unlimited). Returns 0 or -ENOMEM. */
+int authz_new(authz_t **out, uint64_t cost_rate, uint64_t cost_burst);
 void authz_free(authz_t *a);
 
 /* Holds back the request frame (len bytes; signed_part its header and
- * body) behind a new challenge. Returns 0 with the challenge's id and
- * nonce in *id and nonce, -ENOMEM, or -EBUSY when too many are pending.
- * Thread-safe. */
-int authz_challenge(authz_t *a, const uint8_t *frame, size_t len,
-		    idn_bytes_t signed_part, uint32_t *id, uint8_t nonce[16]);
+ * body) from peer (NULL: local) behind a new challenge. Returns 0 with the
+ * challenge's id and nonce in *id and nonce, -ENOMEM, -EBUSY when the
+ * node holds too many in all, or -EUSERS when peer's network or address
+ * does. Thread-safe. */
+int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
+		    const uint8_t *frame, size_t len, idn_bytes_t signed_part,
+		    uint32_t *id, uint8_t nonce[16]);
 
 /* Takes the pending, unexpired challenge id out of the table (each is
  * answered once), or NULL. The caller frees it with free(). Thread-safe. */
 authz_challenge_t *authz_take(authz_t *a, uint32_t id);
 
-/* Checks a challenge answer (op 200 body) against challenge c, reading
- * the admin's key from t. Returns 0 with the decoded answer in *ans (its
- * bytes point into body), or the response code to send with *why set to
- * its message. Allocates from ar. */
-uint32_t authz_check_answer(idn_rtxn_t *t, idn_arena_t *ar,
+/* Checks a challenge answer (op 200 body) from peer against challenge c,
+ * reading the admin's key from t. The check is priced first (PBKDF2
+ * iterations, the key's size) and charged to peer's network: an answer
+ * over its budget, or expensive while another of its network's is being
+ * checked, is refused with IDN_RC_TOO_BUSY before any work. Returns 0
+ * with the decoded answer in *ans (its bytes point into body), or the
+ * response code to send with *why set to its message. Allocates from ar. */
+uint32_t authz_check_answer(authz_t *a, const struct sockaddr_storage *peer,
+			    idn_rtxn_t *t, idn_arena_t *ar,
 			    const authz_challenge_t *c, idn_bytes_t body,
 			    idn_challenge_answer_t *ans, const char **why);
+
+/* The cost units (netlimit.h) of checking an answer's signature field:
+ * HS_SECKEY answers by their PBKDF2 iterations, HS_PUBKEY ones by the
+ * key's size in bits. */
+uint64_t authz_seckey_cost(idn_bytes_t sig);
+uint64_t authz_pubkey_cost(int bits);
 
 /* A check examines at most this many HS_VLIST group members in all
  * (each group once); past it the check is refused with the text

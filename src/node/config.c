@@ -77,10 +77,19 @@ static const conf_opt_t options[] = {
 	{O_INT("workers", 'w', workers, 0, 256, NULL, "N",
 	       "worker threads (default 0: one per core)")},
 	{O_LEVEL("log-level", 'L', log_level, "info",
-		 "error, warn, info or debug")},
+		 "error, warn, info or debug"),
+	 .live = true},
 	{O_LOGFMT("log-format", log_format, "text",
 		  "text, or json: one JSON object a line (time, level, module, "
-		  "src, msg)")},
+		  "src, msg)"),
+	 .live = true},
+	{O_STR("audit-log", 0, audit_log, NULL, "FILE",
+	       "append a JSON line per write attempt and failed "
+	       "authentication to FILE, reopened on SIGHUP (docs/audit.md; "
+	       "default: none)")},
+	{O_BOOL("audit-required", audit_required,
+		"refuse writes (rc 2, \"audit log unavailable\") while a line "
+		"cannot be written to the audit log")},
 	{O_SIZE("map-size", map_size, 0, "64G",
 		"LMDB map reservation, e.g. 64G")},
 	{O_BOOL("case-sensitive-suffix", case_suffix,
@@ -88,20 +97,39 @@ static const conf_opt_t options[] = {
 	{O_INT("udp-reply-max", 0, udp_reply_max, 512, 262144, "4096", "N",
 	       "larger UDP replies are sent truncated so the client retries on "
 	       "TCP")},
-	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, NULL, "N",
-	       "UDP responses a second per /24 or /56 source network (default "
-	       "0: no limit)")},
+	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, "200", "N",
+	       "UDP responses a second per /24 or /56 source network; 0: no "
+	       "limit (benchmarks from one host need it)"),
+	 .live = true},
 	{O_INT("rrl-burst", 0, rrl_burst, 0, 100000000, NULL, "N",
-	       "responses a source network may get at once above the rate")},
+	       "responses a source network may get at once above the rate "
+	       "(default: the rate)"),
+	 .live = true},
 	{O_INT("rrl-slip", 0, rrl_slip, 0, 100, "2", "N",
 	       "every Nth rate-limited query gets a truncated reply, to retry "
-	       "on TCP; 0: never")},
+	       "on TCP; 0: never"),
+	 .live = true},
 	{O_INT("tcp-max-connections", 0, tcp_max_conns, 1, 1000000, "1024", "N",
-	       "TCP connections per worker")},
+	       "TCP connections per worker"),
+	 .live = true},
 	{O_INT("tcp-max-per-source", 0, tcp_max_per_source, 1, 1000000, "64",
-	       "N", "TCP connections per worker and client address")},
+	       "N", "TCP connections per worker and client address"),
+	 .live = true},
 	{O_INT("tcp-idle-timeout", 0, tcp_idle_timeout, 1, 86400, "60", "S",
-	       "seconds a TCP connection may stay silent")},
+	       "seconds a TCP connection may go without a complete message"),
+	 .live = true},
+	{O_INT("tcp-max-per-network", 0, tcp_max_per_network, 1, 1000000, "256",
+	       "N",
+	       "TCP connections per worker and /24 or /56 client network")},
+	{O_INT("tcp-message-timeout", 0, tcp_message_timeout, 1, 86400, "10",
+	       "S", "seconds a TCP client has to deliver a whole message")},
+	{O_INT("auth-cost-rate", 0, auth_cost_rate, 0, 1000000000, "100000",
+	       "N",
+	       "CPU units a second (one: a PBKDF2 iteration, about 2 us) that "
+	       "checking challenge answers may cost per /24 or /56 network; "
+	       "0: no limit")},
+	{O_INT("auth-cost-burst", 0, auth_cost_burst, 0, 1000000000, "400000",
+	       "N", "units a network may spend at once above the rate")},
 	{O_INT("session-lifetime", 0, session_lifetime, 1, 7 * 86400, "3600",
 	       "S",
 	       "authenticated admin sessions (op 400) end after S seconds, or "
@@ -146,15 +174,32 @@ static const conf_opt_t options[] = {
 	       "HTTP threads")},
 	{O_STR("http-admin-token-file", 0, http_token_file, NULL, "FILE",
 	       "secret that enables writes over HTTP (Authorization: Bearer "
-	       "...) and login")},
+	       "...) and login"),
+	 .live = true},
 	{O_STR("http-root", 0, http_root, NULL, "DIR",
-	       "the console's files (default: web/ beside the binary)")},
+	       "the console's files (default: web/ beside the binary, else "
+	       "PREFIX/share/idnode/web as installed)")},
 	{O_SIZE("http-max-body", http_max_body, 1ll << 30, "1M",
 		"largest request body")},
 	{O_INT("http-timeout", 0, http_timeout, 1, 3600, "10", "S",
 	       "request timeout")},
 	{O_INT("http-token-ttl", 0, http_token_ttl, 60, 30 * 86400, "3600", "S",
 	       "lifetime of a login token")},
+	{O_STR("https", 0, https, NULL, "ADDR[:PORT]",
+	       "serve HTTPS there too (port 8443 if omitted; needs "
+	       "http-tls-cert and http-tls-key)")},
+	{O_STR("http-tls-cert", 0, http_tls_cert, NULL, "FILE",
+	       "PEM certificate chain for https, the server's first; re-read "
+	       "on reload")},
+	{O_STR("http-tls-key", 0, http_tls_key, NULL, "FILE",
+	       "PEM private key of http-tls-cert")},
+	{O_BOOL("http-allow-insecure-writes", http_allow_insecure,
+		"accept writes and logins over plain HTTP from other hosts "
+		"than loopback (default: 403, use HTTPS)")},
+	{O_LIST("http-cors-origin", 0, http_cors, nhttp_cors, "CORS origins",
+		"ORIGIN",
+		"origin allowed to read public data cross-origin, repeatable "
+		"(default: any, \"*\"); writes never are")},
 	{O_PREFIX("gs1-prefix", gs1_prefix,
 		  "the browser proxy (GET /{identifier}) maps GS1 keys and "
 		  "Digital Links under P, as idctl resolve does (default: not "
@@ -407,6 +452,29 @@ static bool is_setting(const conf_opt_t *o)
 {
 	return o->type != CONF_FILE && o->type != CONF_HELP &&
 	       o->type != CONF_VERSION;
+}
+
+bool conf_same(const conf_opt_t *o, const node_conf_t *a, const node_conf_t *b)
+{
+	assert(is_setting(o));
+	const char *fa = (const char *)a + o->off;
+	const char *fb = (const char *)b + o->off;
+	switch (o->type) {
+	case CONF_STR:
+	case CONF_PREFIX:
+		return strcmp(fa, fb) == 0;
+	case CONF_LIST: {
+		int na = *(const int *)((const char *)a + o->count_off);
+		int nb = *(const int *)((const char *)b + o->count_off);
+		for (int i = 0; na == nb && i < na; i++)
+			if (strcmp(fa + (size_t)i * o->size,
+				   fb + (size_t)i * o->size) != 0)
+				return false;
+		return na == nb;
+	}
+	default:
+		return memcmp(fa, fb, o->size) == 0;
+	}
 }
 
 static const conf_opt_t *find(const char *key)

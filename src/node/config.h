@@ -31,6 +31,9 @@ typedef struct {
 	int workers; /* 0: one per core */
 	int log_level;
 	int log_format;		   /* LOG_TEXT or LOG_JSON (log.h) */
+	char audit_log[1024];	   /* JSON lines of writes and failed logins;
+				    * "" = none (audit.h) */
+	bool audit_required;	   /* no audit line, no write */
 	uint64_t map_size;	   /* LMDB map reservation */
 	bool case_suffix;	   /* suffixes case-sensitive */
 	uint32_t udp_reply_max;	   /* larger UDP replies: truncated */
@@ -40,7 +43,10 @@ typedef struct {
 				    * restricted values */
 	int tcp_max_conns;	   /* per worker */
 	int tcp_max_per_source;	   /* per worker and source address */
-	uint32_t rrl_rate, rrl_burst, rrl_slip; /* UDP rate limit; 0: off */
+	int tcp_max_per_network;   /* per worker and /24 or /56 network */
+	int tcp_message_timeout;   /* seconds to deliver a whole message */
+	uint64_t auth_cost_rate, auth_cost_burst; /* answers' CPU a network */
+	uint32_t rrl_rate, rrl_burst, rrl_slip;	  /* UDP rate limit; 0: off */
 	uint16_t site_serial;
 	/* hierarchy and the recursive role */
 	bool recursive;			  /* resolve for clients */
@@ -64,6 +70,12 @@ typedef struct {
 	uint64_t http_max_body;	    /* bytes */
 	int http_timeout;	    /* seconds per request */
 	int http_token_ttl;	    /* seconds a login token lives */
+	char https[128];	    /* ADDR[:PORT]; "" = off */
+	char http_tls_cert[1024];   /* PEM chain for https */
+	char http_tls_key[1024];    /* its PEM private key */
+	bool http_allow_insecure;   /* writes over plain HTTP from afar */
+	char http_cors[CONF_MAX_LISTEN][256]; /* origins; none = "*" */
+	int nhttp_cors;
 	/* prefixes other schemes map under (HTTP proxy); "" = unmapped */
 	char gs1_prefix[256], oid_prefix[256], ecode_prefix[256];
 } node_conf_t;
@@ -104,10 +116,15 @@ typedef struct {
 	const char *help;    /* the usage's description */
 	const char *section; /* heading the usage prints before this
 			      * row, or NULL */
+	bool live;	     /* a reload applies a new value to the running
+			      * node (reload.h); else it needs a restart */
 } conf_opt_t;
 
 /* The schema, in usage order; *n receives the number of rows. Static. */
 const conf_opt_t *conf_options(size_t *n);
+
+/* Whether setting row o holds the same value in a and b. */
+bool conf_same(const conf_opt_t *o, const node_conf_t *a, const node_conf_t *b);
 
 /* Writes idnode's usage text, generated from the schema, to out. */
 void conf_usage(FILE *out);

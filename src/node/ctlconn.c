@@ -178,9 +178,19 @@ static void run_group(conn_t *c, handler_t *h, const frame_t *g, int n,
 			idn_wtxn_abort(t);
 			broken = true;
 		}
-		if (!broken && idn_wtxn_commit(t) != 0)
-			broken = true;
+		int err = broken ? 0 : idn_wtxn_commit(t);
+		if (err == IDN_EUNKNOWN_OUTCOME) {
+			/* done again, a batch could be applied twice or
+			 * answered "exists": each is told to resolve */
+			act_discard(h->act);
+			for (int i = 0; i < n; i++)
+				handler_fail(h, g[i].p, g[i].len, err, emit,
+					     ctx);
+			return;
+		}
+		broken = broken || err != 0;
 	}
+	handler_audit_group(h, !broken);
 	if (!broken) {
 		act_commit(h->act); /* the group's registrations */
 		atomic_fetch_add_explicit(&h->stats.writes, h->group_created,

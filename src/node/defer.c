@@ -121,7 +121,8 @@ static void run_job(handler_t *h, job_t *j)
 	/* who asks is proven again inside, by the challenge answer or the
 	 * session the request carries */
 	caller_t from = {(transport_t)j->transport,
-			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
+			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
+			 j->alen > 0 ? &j->addr : NULL};
 	handler_process(h, j->frame, j->len, &from, job_emit, &e);
 	h->conn = 0;
 	h->owner = h;
@@ -149,9 +150,13 @@ static void *resolver_main(void *arg)
 int defer_start(server_t *s)
 {
 	const node_conf_t *conf = s->conf;
-	/* without the recursive role, one blocking thread for what the
-	 * workers defer: admin writes over the network */
-	int n = conf->recursive ? conf->resolver_threads : 1;
+	/* without the recursive role, a few blocking threads for what the
+	 * workers defer: admin writes over the network and the challenge
+	 * answers that release them. Checking an answer may cost CPU
+	 * (PBKDF2, large keys); each network runs one costly check at a time
+	 * (authz.h), so one network's answers never hold every thread and
+	 * another admin's write goes on beside them. */
+	int n = conf->recursive ? conf->resolver_threads : DEFER_THREADS;
 	s->resolvers = calloc((size_t)n, sizeof(pthread_t));
 	if (s->resolvers == NULL)
 		return -1;

@@ -55,7 +55,8 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	n->parent_refer = malloc(65536);
 	n->pubkey = malloc(4096);
 	if (n->site == NULL || n->parent_refer == NULL || n->pubkey == NULL ||
-	    authz_new(&n->authz) != 0)
+	    authz_new(&n->authz, conf->auth_cost_rate, conf->auth_cost_burst) !=
+		    0)
 		goto fail;
 	idn_wr_t w;
 	if (conf->server_key[0]) {
@@ -215,7 +216,8 @@ fail:
 	X(writes)                                                              \
 	X(rrl_dropped)                                                         \
 	X(rrl_slipped)                                                         \
-	X(tcp_refused)
+	X(tcp_refused)                                                         \
+	X(outcome_unknown)
 /* clang-format on */
 
 void handler_stats_add(handler_stats_t *to, handler_stats_t *from)
@@ -252,6 +254,7 @@ void handler_fini(handler_t *h)
 		idn_rtxn_free(h->prtxn);
 	idn_resolver_free(h->resolver);
 	idn_arena_free(&h->arena);
+	audit_buf_free(&h->audit_pend);
 	free(h->out);
 	free(h->scratch);
 	h->rtxn = NULL;
@@ -357,6 +360,46 @@ static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
 	return w.err ? -1 : 0;
 }
 
+/* The audit line of the reply r is about to send, when its request is a
+ * write attempt (docs/audit.md): written before the answer leaves. A
+ * challenge (rc 402) is no attempt yet; the answer that releases the
+ * request is. */
+static void audit_reply(reply_t *r)
+{
+	handler_t *h = r->h;
+	const idn_msg_t *req = r->audit_req ? r->audit_req : r->req;
+	if (req == NULL || r->sent > 0 || r->noaudit)
+		return;
+	const op_row_t *row = optable_find(req->hdr.op);
+	uint32_t rc = idn_hdr_rc(r->w.buf + r->mark.hdr);
+	if (row == NULL || row->audit == NULL || rc == IDN_RC_AUTH_NEEDED)
+		return;
+	audit_rec_t rec = {.event = AUDIT_WRITE,
+			   .who = &r->from.who,
+			   .transport = r->from.transport,
+			   .peer = r->from.peer,
+			   .op = row->name,
+			   .rc = rc,
+			   .error = rc == IDN_RC_SUCCESS ? NULL : r->errtext};
+	if (!row->audit(req, &h->arena, &rec))
+		return;
+	rec.created = r->created;
+	if (h->group == NULL) {
+		audit_write(h->node->audit, &rec);
+		return;
+	}
+	audit_format(&rec, &h->audit_pend);
+}
+
+void handler_audit_group(handler_t *h, bool committed)
+{
+	audit_buf_t *b = &h->audit_pend;
+	if (committed && b->len > 0)
+		audit_append(h->node->audit, b->buf, b->len);
+	b->len = 0;
+	b->failed = false;
+}
+
 int reply_send(reply_t *r)
 {
 	idn_cred_t cred;
@@ -373,15 +416,56 @@ int reply_send(reply_t *r)
 			  idn_strerror(r->w.err));
 		return -1;
 	}
+	if (r->h->node->audit != NULL)
+		audit_reply(r);
 	r->sent++;
 	return r->emit(r->ctx, r->w.buf, r->w.len);
 }
 
-int reply_error(reply_t *r, uint32_t rc, const char *text)
+static int send_error(reply_t *r, uint32_t rc, const char *text)
 {
 	reply_start(r, rc, 0);
 	idn_error_body_encode(&r->w, idn_bytes_str(text ? text : ""));
 	return reply_send(r);
+}
+
+/* Logs a request that failed with err, but one line per error code per
+ * FAIL_QUIET_S: a store that is down fails every request, and its own log
+ * says why once. The line after a quiet spell tells how many it left
+ * out. */
+#define FAIL_QUIET_S 10
+static void log_failed(int err)
+{
+	static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
+	static int last;
+	static time_t at;
+	static unsigned long long quiet;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&mu);
+	bool same = err == last && now - at < FAIL_QUIET_S;
+	unsigned long long left = same ? 0 : quiet;
+	int prev = last;
+	if (same) {
+		quiet++;
+	} else {
+		last = err;
+		at = now;
+		quiet = 0;
+	}
+	pthread_mutex_unlock(&mu);
+	if (same)
+		return;
+	if (left)
+		log_warn("request failed: %s (and %llu more '%s' not logged)",
+			 idn_strerror(err), left, idn_strerror(prev));
+	else
+		log_warn("request failed: %s", idn_strerror(err));
+}
+
+int reply_error(reply_t *r, uint32_t rc, const char *text)
+{
+	r->errtext = text;
+	return send_error(r, rc, text);
 }
 
 /* Maps a library error from a write or lookup to a response code and a
@@ -425,6 +509,12 @@ int reply_lib_error(reply_t *r, int err)
 		rc = IDN_RC_TOO_BUSY;
 		text = "server too busy: try again";
 		break;
+	case IDN_EUNKNOWN_OUTCOME: /* not a failure: told apart, counted */
+		rc = IDN_RC_ERROR;
+		STAT(r->h, outcome_unknown);
+		break;
+	case IDN_ENOPRIMARY: /* the store logs the outage once, not each */
+		return reply_error(r, IDN_RC_ERROR, text);
 	default:
 		rc = IDN_RC_ERROR;
 		if (err == IDN_ENOSPACE)
@@ -432,8 +522,10 @@ int reply_lib_error(reply_t *r, int err)
 		break;
 	}
 	if (rc == IDN_RC_ERROR)
-		log_warn("request failed: %s", idn_strerror(err));
-	return reply_error(r, rc, text);
+		log_failed(err);
+	/* the audit log says why even where the wire says nothing */
+	r->errtext = idn_strerror(err);
+	return send_error(r, rc, text);
 }
 
 void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
@@ -446,6 +538,18 @@ void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
 		return;
 	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
 	reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
+}
+
+void handler_fail(handler_t *h, const uint8_t *frame, size_t len, int err,
+		  emit_fn emit, void *ctx)
+{
+	idn_env_t env;
+	idn_msg_t msg;
+	if (idn_env_decode(frame, len, &env) != 0 ||
+	    idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg) != 0)
+		return;
+	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
+	reply_lib_error(&r, err);
 }
 
 uint32_t op_permit(const reply_t *r, const op_row_t *row, const char **why)
@@ -470,6 +574,14 @@ int op_run(reply_t *r, const op_row_t *row)
 	if (principal_rank(r->from.who.kind) < principal_rank(row->min))
 		return reply_error(r, IDN_RC_INSUFFICIENT_PERMS,
 				   "not allowed to this caller");
+	/* no audit, no write: with audit-required, a write whose line could
+	 * not be written is refused (docs/audit.md) */
+	if (row->audit != NULL && !audit_gate(h->node->audit)) {
+		audit_rec_t probe = {0};
+		if (row->audit(r->req, &h->arena, &probe))
+			return reply_error(r, IDN_RC_ERROR,
+					   "audit log unavailable");
+	}
 	/* a client asking for authoritative data reads the primary, not a
 	 * replica that may lag */
 	idn_rtxn_t *replica = NULL;

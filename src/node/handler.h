@@ -15,6 +15,7 @@
 
 #include "activity.h"
 #include "arena.h"
+#include "audit.h"
 #include "cache.h"
 #include "config.h"
 #include "principal.h"
@@ -41,7 +42,10 @@ typedef struct {
 	atomic_uint_fast64_t rrl_dropped; /* UDP queries over the rate limit */
 	atomic_uint_fast64_t rrl_slipped; /* ... answered truncated instead */
 	atomic_uint_fast64_t tcp_refused; /* connections over a cap */
-	reqlat_t lat[REQLAT_TRANSPORTS];  /* by transport_t */
+	/* writes whose commit may or may not have happened (the store lost
+	 * its connection during it) */
+	atomic_uint_fast64_t outcome_unknown;
+	reqlat_t lat[REQLAT_TRANSPORTS]; /* by transport_t */
 } handler_stats_t;
 
 typedef struct handler handler_t;
@@ -66,6 +70,14 @@ typedef struct {
 	handler_t *handlers;	  /* every live handler, for the stats */
 	handler_stats_t retired;  /* counts of handlers that have ended */
 	act_counts_t act_retired; /* their activity by industry, region */
+	/* reloads the configuration (reload.h) for the reload op: returns
+	 * 0 with its JSON report in json, or -1 with a message; NULL when
+	 * the node cannot reload */
+	int (*reload)(void *ctx, char *json, size_t cap);
+	void *reload_ctx;
+	/* the audit log (audit.h), or NULL when none is configured: then
+	 * nothing is done for it on any path */
+	audit_t *audit;
 } node_ctx_t;
 
 /* Sets up the shared context: the cache of a recursive node, this node's
@@ -117,7 +129,10 @@ struct handler {
 	idn_wtxn_t *group;
 	bool group_broken;
 	uint64_t group_created; /* records created in the group */
-	handler_t *next;	/* in node->handlers */
+	/* the audit lines of a group's bulk creates, written once it has
+	 * committed (handler_audit_group) */
+	audit_buf_t audit_pend;
+	handler_t *next; /* in node->handlers */
 };
 
 /* blocking: the handler may resolve recursively itself (resolver and
@@ -149,9 +164,20 @@ void handler_end(handler_t *h);
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		    const caller_t *from, emit_fn emit, void *ctx);
 
+/* Ends the audit lines a group of bulk creates gathered: written as one
+ * when committed, dropped when not (the batches run again alone and write
+ * their own). */
+void handler_audit_group(handler_t *h, bool committed);
+
 /* Answers a request with rc 3 (too busy), e.g. when deferred work cannot
  * be queued. */
 void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
 		  void *ctx);
+
+/* Answers a request with the reply of library error err (as a handler
+ * would had the store returned it), e.g. to each request of a group
+ * whose shared commit failed. */
+void handler_fail(handler_t *h, const uint8_t *frame, size_t len, int err,
+		  emit_fn emit, void *ctx);
 
 #endif

@@ -32,6 +32,14 @@ typedef struct {
 	 * the request a challenge answer or a session releases (admin
 	 * then points into the answer or the session's copy) */
 	caller_t from;
+	/* for the audit log (handler.c): the text of a refusal; the request
+	 * the reply is about when it is not req (a challenge answer refused
+	 * the request it released); the challenge path's own replies, which
+	 * are no attempt yet; the records a bulk create created */
+	const char *errtext;
+	const idn_msg_t *audit_req;
+	bool noaudit;
+	uint32_t created;
 } reply_t;
 
 /* Reply building (handler.c): reply_start begins the reply message with
@@ -97,6 +105,9 @@ int do_search(reply_t *r);
 int do_index(reply_t *r);
 int do_stats(reply_t *r);
 int do_cache_flush(reply_t *r);
+/* Reloads the configuration (reload.h) and replies with its JSON report
+ * as one string. */
+int do_reload(reply_t *r);
 
 /* The administrative write operations (admin_ops.c): create, add, modify
  * and remove values; the bulk create of the control socket; delete;

@@ -10,17 +10,23 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "audit.h"
+#include "claim.h"
 #include "config.h"
 #include "ctlsock.h"
 #include "error.h"
 #include "http.h"
 #include "ident.h"
 #include "log.h"
+#include "reload.h"
 #include "server.h"
 #include "store.h"
 
-/* Homes the prefixes named on the command line or in the config file. */
+/* Homes the prefixes named on the command line or in the config file.
+ * Returns 0, -1 after logging why, or IDN_ENOPRIMARY (PostgreSQL's
+ * primary is down: not logged, the caller defers). */
 static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
 {
 	if (conf->nhome == 0)
@@ -45,11 +51,80 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
 		err = idn_wtxn_commit(t);
 	else
 		idn_wtxn_abort(t);
+	if (err == IDN_ENOPRIMARY)
+		return err;
 	if (err) {
 		log_error("cannot home prefixes: %s", idn_strerror(err));
 		return -1;
 	}
 	return 0;
+}
+
+/* Homing deferred while PostgreSQL's primary is down: tried again with
+ * a back-off of 1 s doubling to at most 8 s until it succeeds or the node
+ * stops. */
+typedef struct {
+	idn_store_t *store;
+	const node_conf_t *conf;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool stop, started;
+} homer_t;
+
+static void *homer_main(void *arg)
+{
+	homer_t *hm = arg;
+	int wait_s = 1;
+	pthread_mutex_lock(&hm->mu);
+	while (!hm->stop) {
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += wait_s;
+		pthread_cond_timedwait(&hm->cond, &hm->mu, &ts);
+		if (hm->stop)
+			break;
+		pthread_mutex_unlock(&hm->mu);
+		int err = home_prefixes(hm->store, hm->conf);
+		pthread_mutex_lock(&hm->mu);
+		if (err != IDN_ENOPRIMARY) {
+			if (err == 0)
+				log_info("homed %d deferred prefixes: the "
+					 "primary is back",
+					 hm->conf->nhome);
+			break;
+		}
+		wait_s = wait_s >= 4 ? 8 : wait_s * 2;
+	}
+	pthread_mutex_unlock(&hm->mu);
+	return NULL;
+}
+
+static int homer_start(homer_t *hm, idn_store_t *store, const node_conf_t *conf)
+{
+	hm->store = store;
+	hm->conf = conf;
+	hm->stop = false;
+	pthread_mutex_init(&hm->mu, NULL);
+	pthread_cond_init(&hm->cond, NULL);
+	hm->started = pthread_create(&hm->thread, NULL, homer_main, hm) == 0;
+	if (!hm->started)
+		log_error("cannot start the thread of deferred homing");
+	return hm->started ? 0 : -1;
+}
+
+static void homer_stop(homer_t *hm)
+{
+	if (!hm->started)
+		return;
+	pthread_mutex_lock(&hm->mu);
+	hm->stop = true;
+	pthread_cond_signal(&hm->cond);
+	pthread_mutex_unlock(&hm->mu);
+	pthread_join(hm->thread, NULL);
+	pthread_mutex_destroy(&hm->mu);
+	pthread_cond_destroy(&hm->cond);
+	hm->started = false;
 }
 
 /* The store's messages (PostgreSQL's, for instance) into the node's log. */
@@ -71,9 +146,11 @@ static int log_homed(void *ctx, idn_bytes_t id)
 
 /* Opens the store (and, with replicas, the primary alone, for reads
  * flagged authoritative), homes the configured prefixes and logs what it
- * holds. Returns 0 or -1 after logging why. */
+ * holds. With PostgreSQL's primary down, the store starts on replicas
+ * (read-only until the primary is back) and *defer_home says that homing
+ * waits for the primary. Returns 0 or -1 after logging why. */
 static int open_store(const node_conf_t *conf, idn_store_t **store,
-		      idn_store_t **primary)
+		      idn_store_t **primary, bool *defer_home)
 {
 	const char *replicas[8];
 	for (int i = 0; i < conf->nreplicas; i++)
@@ -99,8 +176,16 @@ static int open_store(const node_conf_t *conf, idn_store_t **store,
 			  idn_strerror(err));
 		return -1;
 	}
-	if (home_prefixes(*store, conf) != 0)
+	*defer_home = false;
+	err = home_prefixes(*store, conf);
+	if (err == IDN_ENOPRIMARY) {
+		log_warn("homing of %d prefixes deferred until the "
+			 "PostgreSQL primary is back",
+			 conf->nhome);
+		*defer_home = true;
+	} else if (err != 0) {
 		goto fail;
+	}
 	idn_store_stat_t st;
 	if (idn_store_stat(*store, &st) == 0)
 		log_info("store %s: %llu identifiers, %llu homed prefixes",
@@ -116,6 +201,7 @@ static int open_store(const node_conf_t *conf, idn_store_t **store,
 		idn_store_opts_t po = so;
 		po.replicas = NULL;
 		po.nreplicas = 0;
+		po.deferred = true; /* checked above; it may be down now */
 		err = idn_store_open(&po, primary);
 		if (err) {
 			log_error(
@@ -134,16 +220,24 @@ fail:
 /* The planes of a running node, each started and stopped here. */
 typedef struct {
 	idn_store_t *store, *primary;
+	homer_t homer; /* homing deferred while the primary is down */
 	node_ctx_t node;
 	bool node_up;
 	ctlsock_t *ctl;
 	server_t *handle;
 	http_server_t *http;
+	int lockfd;	 /* holds the data directory's lock (claim.h) */
+	int storelockfd; /* and an LMDB store's elsewhere, or -1 */
+	reload_t *rl;
+	audit_t *audit;
 } planes_t;
 
 /* Stops what is running, in the reverse order of planes_start. */
 static void planes_stop(planes_t *p)
 {
+	/* waits for a reload from the control socket to finish */
+	if (p->rl != NULL)
+		reload_attach(p->rl, NULL, NULL, NULL);
 	http_stop(p->http); /* its handlers belong to p->node */
 	p->http = NULL;
 	if (p->handle != NULL)
@@ -151,24 +245,37 @@ static void planes_stop(planes_t *p)
 	p->handle = NULL;
 	ctlsock_close(p->ctl);
 	p->ctl = NULL;
+	homer_stop(&p->homer);
 	if (p->node_up)
 		node_ctx_fini(&p->node);
 	p->node_up = false;
+	audit_close(p->audit);
+	p->audit = NULL;
 	if (p->primary)
 		idn_store_close(p->primary);
 	if (p->store)
 		idn_store_close(p->store);
 	p->store = p->primary = NULL;
+	/* last: the store is closed, another node may have the directory */
+	if (p->storelockfd >= 0)
+		close(p->storelockfd);
+	if (p->lockfd >= 0)
+		close(p->lockfd);
+	p->lockfd = p->storelockfd = -1;
 }
 
 /* The control socket is claimed first: a live node on it owns the data
  * directory, and this one must go before it opens or writes the store.
- * Then the store, the Handle server (UDP and TCP), the control socket's
- * service and HTTP. Returns 0, or -1 after logging why with nothing left
- * running. */
-static int planes_start(planes_t *p, const node_conf_t *conf)
+ * Then the data directory's lock (also with a PostgreSQL store: the
+ * control socket and the node's files live there) and the listen
+ * addresses (claim.h), before the store is opened. Then the store, the Handle
+ * server (UDP and TCP), the control socket's service and HTTP. Returns 0, or -1
+ * after logging why with nothing left running. */
+static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 {
 	memset(p, 0, sizeof(*p));
+	p->lockfd = p->storelockfd = -1;
+	p->rl = rl;
 	/* the default control socket lives in the data directory */
 	if (mkdir(conf->data, 0750) != 0 && errno != EEXIST) {
 		log_error("cannot create %s: %s", conf->data, strerror(errno));
@@ -176,17 +283,31 @@ static int planes_start(planes_t *p, const node_conf_t *conf)
 	}
 	if (ctlsock_open(conf->control, &p->ctl) != 0)
 		return -1;
-	if (open_store(conf, &p->store, &p->primary) != 0)
+	if (claim_dir(conf->data, "data directory", &p->lockfd) != 0 ||
+	    claim_store_dir(conf, &p->storelockfd) != 0 ||
+	    claim_addresses(conf) != 0)
+		goto fail;
+	bool defer_home = false;
+	if (open_store(conf, &p->store, &p->primary, &defer_home) != 0)
+		goto fail;
+	if (defer_home && homer_start(&p->homer, p->store, conf) != 0)
 		goto fail;
 	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
 		goto fail;
 	p->node_up = true;
+	if (conf->audit_log[0] &&
+	    audit_open(conf->audit_log, conf->audit_required, &p->audit) != 0)
+		goto fail;
+	p->node.audit = p->audit;
+	p->node.reload = reload_hook;
+	p->node.reload_ctx = rl;
 	if (server_start(&p->node, &p->handle) != 0)
 		goto fail;
 	if (ctlsock_start(p->ctl, &p->node) != 0)
 		goto fail;
 	if (http_start(&p->node, conf, &p->http) != 0)
 		goto fail;
+	reload_attach(rl, p->handle, p->http, p->audit);
 	return 0;
 fail:
 	planes_stop(p);
@@ -222,18 +343,26 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	planes_t p;
-	if (planes_start(&p, &conf) != 0)
+	reload_t rl;
+	reload_init(&rl, argc, argv, &conf);
+	if (planes_start(&p, &conf, &rl) != 0) {
+		reload_fini(&rl);
 		return 1;
+	}
 	for (int i = 0; i < conf.nlisten; i++)
 		log_info("listening on %s (udp, tcp)", conf.listen[i]);
 	log_info("control socket %s", conf.control);
 	log_info("idnode ready");
 
 	int sig = 0;
-	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP)
-		log_info("SIGHUP: nothing to reload yet");
+	while (sigwait(&sigs, &sig) == 0 && sig == SIGHUP) {
+		char report[4096];
+		log_info("SIGHUP: reloading");
+		reload_run(&rl, report, sizeof(report));
+	}
 	log_info("signal %d: shutting down", sig);
 	planes_stop(&p);
+	reload_fini(&rl);
 	log_info("stopped");
 	log_flush();
 	return 0;

@@ -295,14 +295,15 @@ static int node_op(reply_t *r, uint32_t op)
 			 "\"recursive\":%llu,\"upstream_queries\":%llu,"
 			 "\"errors\":%llu,\"writes\":%llu,"
 			 "\"rrl_dropped\":%llu,\"rrl_slipped\":%llu,"
-			 "\"tcp_refused\":%llu,"
+			 "\"tcp_refused\":%llu,\"outcome_unknown\":%llu,"
 			 "\"cache\":{\"hits\":%llu,\"misses\":%llu,"
 			 "\"inserts\":%llu,\"evictions\":%llu,"
 			 "\"expired\":%llu,\"entries\":%llu,\"bytes\":%llu}}",
 			 LD(requests), LD(resolutions), LD(not_found),
 			 LD(referrals), LD(recursive), LD(upstream), LD(errors),
 			 LD(writes), LD(rrl_dropped), LD(rrl_slipped),
-			 LD(tcp_refused), (unsigned long long)cs.hits,
+			 LD(tcp_refused), LD(outcome_unknown),
+			 (unsigned long long)cs.hits,
 			 (unsigned long long)cs.misses,
 			 (unsigned long long)cs.inserts,
 			 (unsigned long long)cs.evictions,
@@ -324,6 +325,25 @@ int do_stats(reply_t *r)
 int do_cache_flush(reply_t *r)
 {
 	return node_op(r, IDN_OC_CACHE_FLUSH);
+}
+
+int do_reload(reply_t *r)
+{
+	node_ctx_t *n = r->h->node;
+	idn_bytes_t arg = {NULL, 0};
+	/* no body, or an empty string (idctl's control ops send one) */
+	if (r->req->rest.len != 0 &&
+	    (idn_id_body_decode(r->req->rest, &arg) != 0 || arg.len != 0))
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "a reload takes no argument");
+	if (n->reload == NULL)
+		return reply_error(r, IDN_RC_ERROR, "this node cannot reload");
+	char text[4096];
+	if (n->reload(n->reload_ctx, text, sizeof(text)) != 0)
+		return reply_error(r, IDN_RC_ERROR, text);
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	idn_wr_str(&r->w, idn_bytes_str(text));
+	return reply_send(r);
 }
 
 int do_site_info(reply_t *r)

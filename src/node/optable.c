@@ -11,21 +11,22 @@
 /* Ascending by code (optable_find bisects). */
 static const op_row_t rows[] = {
 	/* code, name, minimum, rights, defer, network only, reads primary,
-	 * handler, what its challenge answer does (NULL: run it) */
+	 * handler, what its challenge answer does (NULL: run it), what its
+	 * audit line names (NULL: not a write) */
 	{IDN_OC_RESOLUTION, "resolution", ANON, NULL, OP_DEFER_SELF, false,
 	 true, do_resolve},
 	{IDN_OC_GET_SITE_INFO, "site info", ANON, NULL, OP_DEFER_NO, false,
 	 false, do_site_info},
 	{IDN_OC_CREATE, "create", ADMIN, authz_rights_create, OP_DEFER_RUN,
-	 false, false, do_values_op},
+	 false, false, do_values_op, NULL, audit_desc_values},
 	{IDN_OC_DELETE, "delete", ADMIN, authz_rights_delete, OP_DEFER_RUN,
-	 false, false, do_delete},
+	 false, false, do_delete, NULL, audit_desc_id},
 	{IDN_OC_ADD_VALUE, "add value", ADMIN, authz_rights_add, OP_DEFER_RUN,
-	 false, false, do_values_op},
+	 false, false, do_values_op, NULL, audit_desc_values},
 	{IDN_OC_REMOVE_VALUE, "remove value", ADMIN, authz_rights_remove,
-	 OP_DEFER_RUN, false, false, do_remove},
+	 OP_DEFER_RUN, false, false, do_remove, NULL, audit_desc_remove},
 	{IDN_OC_MODIFY_VALUE, "modify value", ADMIN, authz_rights_modify,
-	 OP_DEFER_RUN, false, false, do_values_op},
+	 OP_DEFER_RUN, false, false, do_values_op, NULL, audit_desc_values},
 	{IDN_OC_LIST, "list", ADMIN, authz_rights_list, OP_DEFER_RUN, false,
 	 false, do_list},
 	/* the answer releases the request it was challenged for, which may
@@ -33,9 +34,9 @@ static const op_row_t rows[] = {
 	{IDN_OC_CHALLENGE_ANSWER, "challenge answer", ANON, NULL, OP_DEFER_RUN,
 	 true, false, do_answer},
 	{IDN_OC_HOME, "home", ADMIN, authz_rights_home, OP_DEFER_RUN, false,
-	 false, do_home},
+	 false, do_home, NULL, audit_desc_id},
 	{IDN_OC_UNHOME, "unhome", ADMIN, authz_rights_unhome, OP_DEFER_RUN,
-	 false, false, do_home},
+	 false, false, do_home, NULL, audit_desc_id},
 	{IDN_OC_LIST_HOMED, "list homed", ADMIN, authz_rights_none,
 	 OP_DEFER_RUN, false, false, do_list_homed},
 	/* answering its challenge opens the session */
@@ -47,13 +48,17 @@ static const op_row_t rows[] = {
 	 do_stats},
 	{IDN_OC_CACHE_FLUSH, "cache flush", OPER, NULL, OP_DEFER_NO, false,
 	 false, do_cache_flush},
+	/* audited as one line per batch, with its counts */
 	{IDN_OC_BULK_CREATE, "bulk create", OPER, NULL, OP_DEFER_NO, false,
-	 false, do_bulk_create},
+	 false, do_bulk_create, NULL, audit_desc_bulk},
 	/* anyone may search; what it matches follows the principal */
 	{IDN_OC_SEARCH, "search", ANON, NULL, OP_DEFER_NO, false, false,
 	 do_search},
-	{IDN_OC_INDEX, "index", OPER, NULL, OP_DEFER_NO, false, false,
-	 do_index},
+	/* adding or removing a type writes; listing them does not */
+	{IDN_OC_INDEX, "index", OPER, NULL, OP_DEFER_NO, false, false, do_index,
+	 NULL, audit_desc_index},
+	{IDN_OC_RELOAD, "reload", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_reload},
 };
 
 const op_row_t *optable_find(uint32_t code)

@@ -14,6 +14,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit.h"
 #include "authz.h"
 #include "handler_int.h"
 #include "principal.h"
@@ -57,6 +58,10 @@ typedef struct op_row {
 	 * admin once the row's rights pass */
 	int (*answered)(reply_t *r, const idn_msg_t *orig,
 			const idn_challenge_answer_t *ans);
+	/* a write: every attempt, accepted or refused, is a line of the
+	 * audit log, naming what this function finds in the request
+	 * (audit.h); NULL for ops that change no data */
+	audit_desc_fn audit;
 } op_row_t;
 
 /* The row of op code, or NULL when the node does not serve it. */

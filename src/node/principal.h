@@ -8,6 +8,7 @@
 #define IDN_NODE_PRINCIPAL_H
 
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "wire.h" /* idn_bytes_t */
 
@@ -36,12 +37,23 @@ typedef struct {
 	principal_kind_t kind;
 	idn_bytes_t admin; /* PRINCIPAL_ADMIN: the admin's identifier */
 	uint32_t index;	   /* PRINCIPAL_ADMIN: its key's value index */
+	/* PRINCIPAL_HTTP: the name it is known by in the audit log (static
+	 * text: "admin" for a login token, "admin-token" for the token
+	 * itself); NULL otherwise */
+	const char *user;
 } principal_t;
 
 /* How a request arrived and on whose behalf it runs. */
+struct sockaddr_storage;
+
 typedef struct {
 	transport_t transport;
 	principal_t who;
+	/* the network peer (UDP, TCP, HTTP): the abuse limits count by its
+	 * source network (netlimit.h) and the audit log names it; NULL for
+	 * the control socket or when unknown, valid while the request is
+	 * processed */
+	const struct sockaddr_storage *peer;
 } caller_t;
 
 /* Principals that hold every right without an HS_ADMIN check. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "cache.h" /* idn_siphash */
+#include "netlimit.h"
 
 #define SLOTS 16384 /* per worker; a power of two */
 
@@ -46,31 +47,18 @@ void rrl_free(rrl_t *r)
 	free(r);
 }
 
-/* The source network: /24 of IPv4, /56 of IPv6. */
-static void netkey(const struct sockaddr_storage *ss, uint8_t key[17])
-{
-	memset(key, 0, 17);
-	key[0] = (uint8_t)ss->ss_family;
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *v4 = (const void *)ss;
-		memcpy(key + 1, &v4->sin_addr, 3);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *v6 = (const void *)ss;
-		memcpy(key + 1, &v6->sin6_addr, 7);
-	}
-}
-
 int rrl_check(rrl_t *r, const struct sockaddr_storage *src, uint64_t now_ms)
 {
 	if (r == NULL)
 		return RRL_PASS;
-	uint8_t key[17];
-	netkey(src, key);
-	bucket_t *b = &r->slots[idn_siphash(r->sipkey, key, sizeof(key)) &
+	netkey_t nk;
+	netkey_of(src, &nk);
+	const uint8_t *key = nk.b;
+	bucket_t *b = &r->slots[idn_siphash(r->sipkey, key, sizeof(nk.b)) &
 				(SLOTS - 1)];
-	if (!b->used || memcmp(b->key, key, sizeof(key)) != 0) {
+	if (!b->used || memcmp(b->key, key, sizeof(b->key)) != 0) {
 		/* a new network (or a colliding one takes the slot over) */
-		memcpy(b->key, key, sizeof(key));
+		memcpy(b->key, key, sizeof(b->key));
 		b->used = true;
 		b->tokens = (uint64_t)r->burst * 1000;
 		b->limited = 0;

@@ -65,6 +65,31 @@ static bool is_lsock(worker_t *w, void *p)
 	       p == (void *)&w->ev;
 }
 
+/* Rebuilds w's rate limiter when a reload changed its settings (the
+ * buckets start afresh); keeps the old one when there is no memory. */
+static void rrl_refresh(worker_t *w)
+{
+	unsigned gen = atomic_load(&w->srv->rrl_gen);
+	if (gen == w->rrl_gen)
+		return;
+	const node_conf_t *c = w->srv->conf;
+	/* written by the reload, which may run again meanwhile */
+	uint32_t rate = __atomic_load_n(&c->rrl_rate, __ATOMIC_RELAXED);
+	uint32_t burst = __atomic_load_n(&c->rrl_burst, __ATOMIC_RELAXED);
+	uint32_t slip = __atomic_load_n(&c->rrl_slip, __ATOMIC_RELAXED);
+	rrl_t *r = rrl_new(rate, burst, slip);
+	if (rate != 0 && r == NULL)
+		return;
+	rrl_free(w->rrl);
+	w->rrl = r;
+	w->rrl_gen = gen;
+}
+
+void server_reload(server_t *s)
+{
+	atomic_fetch_add(&s->rrl_gen, 1);
+}
+
 static void *worker_main(void *arg)
 {
 	worker_t *w = arg;
@@ -72,6 +97,7 @@ static void *worker_main(void *arg)
 	time_t last_sweep = time(NULL);
 	while (!atomic_load(&w->srv->stop)) {
 		int n = epoll_wait(w->epfd, evs, 64, 1000);
+		rrl_refresh(w);
 		for (int i = 0; i < n; i++) {
 			void *p = evs[i].data.ptr;
 			if (!is_lsock(w, p)) {

@@ -16,6 +16,13 @@ typedef struct server server_t;
  * server_stop). Returns 0 or -1 after logging why. */
 int server_start(node_ctx_t *node, server_t **out);
 
+/* The rate-limit settings of the node's configuration (rrl-rate,
+ * rrl-burst, rrl-slip) have changed: each worker builds its limiter
+ * afresh from them before its next datagram, or within a second when
+ * idle. The TCP caps and idle timeout need nothing: the workers read
+ * them per use. */
+void server_reload(server_t *s);
+
 /* Stops all threads and closes the sockets. Connections in progress are
  * closed. */
 void server_stop(server_t *s);

@@ -14,6 +14,7 @@
 
 #include "handler.h"
 #include "msg.h"
+#include "netlimit.h"
 #include "rrl.h"
 #include "server.h"
 
@@ -23,6 +24,8 @@
 #define TCP_WBUF_HIGH (1u << 20)
 /* deferred requests waiting at most; more are answered "too busy" */
 #define JOBS_MAX 4096
+/* blocking threads of a node without the recursive role */
+#define DEFER_THREADS 4
 
 typedef struct conn {
 	int fd;
@@ -32,7 +35,9 @@ typedef struct conn {
 	size_t rlen, rcap;
 	uint8_t *wbuf;
 	size_t wlen, woff, wcap;
-	time_t last;
+	time_t last;	  /* accepted, or its last complete message */
+	time_t msg_start; /* when the partial message in rbuf began */
+	netkey_t net;	  /* its /24 or /56 network */
 	bool want_out;
 	struct conn *prev, *next;
 } conn_t;
@@ -77,7 +82,8 @@ typedef struct worker {
 	int nsend;
 	int cur_fd; /* UDP socket of the batch being answered */
 	uint64_t next_conn_id;
-	rrl_t *rrl; /* UDP response rate limit, NULL when off */
+	rrl_t *rrl;	  /* UDP response rate limit, NULL when off */
+	unsigned rrl_gen; /* the server's rrl_gen it was built for */
 	/* replies to deferred TCP requests, from resolver threads */
 	pthread_mutex_t inbox_lock;
 	inbox_item_t *inbox;
@@ -108,6 +114,8 @@ struct server {
 	job_t *jobs_head, *jobs_tail;
 	int njobs;
 	atomic_int stop;
+	/* bumped by server_reload: workers rebuild their rate limiters */
+	atomic_uint rrl_gen;
 	worker_t **workers;
 	int nworkers;
 };
@@ -131,7 +139,9 @@ int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 void tcp_accept(worker_t *w, int lfd);
 /* Handles epoll events ev of connection c (which it may close). */
 void tcp_conn_event(worker_t *w, conn_t *c, uint32_t ev);
-/* Closes the connections idle for longer than tcp-idle-timeout. */
+/* Closes the connections idle (without a complete message) for longer
+ * than tcp-idle-timeout, and those that took longer than
+ * tcp-message-timeout to deliver a message. */
 void tcp_sweep_idle(worker_t *w, time_t now);
 /* Sends the replies resolver threads left in w's inbox. */
 void tcp_drain_inbox(worker_t *w);

@@ -15,14 +15,23 @@
 
 int do_challenge(reply_t *r)
 {
+	/* a challenged request is no attempt yet: its answer is */
+	r->noaudit = true;
 	uint32_t id;
 	uint8_t nonce[16];
-	int err = authz_challenge(r->h->node->authz, r->frame, r->frame_len,
-				  r->req->signed_part, &id, nonce);
+	int err =
+		authz_challenge(r->h->node->authz, r->from.peer, r->frame,
+				r->frame_len, r->req->signed_part, &id, nonce);
 	if (err) {
 		if (err == -EBUSY)
 			return reply_error(r, IDN_RC_TOO_BUSY,
 					   "too many pending challenges");
+		if (err == -EUSERS)
+			return reply_error(
+				r, IDN_RC_TOO_BUSY,
+				"too many pending challenges from this network "
+				"(or requests too large to hold): answer them, "
+				"or open a session (op 400) for large writes");
 		return reply_error(r, IDN_RC_ERROR, "cannot make a challenge");
 	}
 	reply_start(r, IDN_RC_AUTH_NEEDED, IDN_OF_RETURN_DIGEST);
@@ -140,25 +149,70 @@ static void release(reply_t *r, const authz_challenge_t *c,
 	const char *why = "";
 	uint32_t rc = op_permit(&run, row, &why);
 	if (rc != 0) {
-		reply_error(r, rc, why);
+		/* the refusal answers the answer; the audit line names the
+		 * request and the admin refused */
+		reply_t refused = *r;
+		refused.audit_req = &orig;
+		refused.from.who = run.from.who;
+		reply_error(&refused, rc, why);
+		r->sent = refused.sent;
 		return;
 	}
 	op_run(&run, row);
 	r->sent = run.sent;
 }
 
+/* The audit line of a refused challenge answer (docs/audit.md): who it
+ * claimed to be, and the request it was for when the challenge is known
+ * (c NULL: expired, answered already or never made). */
+static void audit_answer_refused(reply_t *r, const authz_challenge_t *c,
+				 uint32_t rc, const char *why)
+{
+	handler_t *h = r->h;
+	audit_rec_t rec = {.event = AUDIT_AUTH,
+			   .who = &r->from.who,
+			   .transport = r->from.transport,
+			   .peer = r->from.peer,
+			   .op = "challenge answer",
+			   .rc = rc,
+			   .error = why,
+			   .method = "challenge answer"};
+	idn_challenge_answer_t ans;
+	if (idn_challenge_answer_decode(r->req->rest, &ans) == 0) {
+		rec.claimed = ans.admin;
+		rec.claimed_index = ans.index;
+	}
+	idn_msg_t orig;
+	const op_row_t *row = NULL;
+	if (c != NULL && idn_msg_decode(c->frame + IDN_ENV_LEN,
+					c->len - IDN_ENV_LEN, &orig) == 0)
+		row = optable_find(orig.hdr.op);
+	if (row != NULL) {
+		rec.op = row->name;
+		if (row->audit != NULL)
+			row->audit(&orig, &h->arena, &rec);
+	}
+	audit_write(h->node->audit, &rec);
+}
+
 int do_answer(reply_t *r)
 {
 	handler_t *h = r->h;
 	authz_challenge_t *c = authz_take(h->node->authz, r->env->session_id);
-	if (c == NULL)
-		return reply_error(
-			r, IDN_RC_AUTH_TIMEOUT,
-			"no such challenge: expired or already answered");
+	if (c == NULL) {
+		const char *why = "no such challenge: expired or already "
+				  "answered";
+		if (h->node->audit != NULL)
+			audit_answer_refused(r, NULL, IDN_RC_AUTH_TIMEOUT, why);
+		return reply_error(r, IDN_RC_AUTH_TIMEOUT, why);
+	}
 	idn_challenge_answer_t ans;
 	const char *why = "";
-	uint32_t rc = authz_check_answer(h->rtxn, &h->arena, c, r->req->rest,
-					 &ans, &why);
+	uint32_t rc =
+		authz_check_answer(h->node->authz, r->from.peer, h->rtxn,
+				   &h->arena, c, r->req->rest, &ans, &why);
+	if (rc != 0 && h->node->audit != NULL)
+		audit_answer_refused(r, c, rc, why);
 	if (rc != 0)
 		reply_error(r, rc, why);
 	else

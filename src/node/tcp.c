@@ -1,11 +1,17 @@
 /* The Handle server's TCP side: each worker accepts on its SO_REUSEPORT
  * listeners within the connection caps (tcp-max-connections per worker,
+ * tcp-max-per-network per worker and /24 or /56 client network,
  * tcp-max-per-source per worker and client address), reads frames into a
  * per-connection buffer, answers every complete one in one read snapshot
  * and writes the replies back without blocking. A connection stops
- * reading while TCP_WBUF_HIGH bytes of output wait, and is closed after
- * tcp-idle-timeout seconds without input. Replies to requests deferred to
- * resolver threads (defer.c) come back through the worker's inbox. */
+ * reading while TCP_WBUF_HIGH bytes of output wait. Only a complete
+ * message counts as activity: a connection is closed after
+ * tcp-idle-timeout seconds without one, and when a message it began is
+ * not complete within tcp-message-timeout, so a byte now and then never
+ * keeps a slot. A newcomer over the worker's or its network's cap takes
+ * the slot of the connection idle the longest in that scope, so that idle
+ * connections cannot lock real clients out. Replies to requests deferred
+ * to resolver threads (defer.c) come back through the worker's inbox. */
 #include <errno.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -18,11 +24,6 @@
 #include "authz.h"
 #include "log.h"
 #include "server_int.h"
-
-/* Network callers are anonymous until a challenge answer or a session
- * proves an admin (principal.h). */
-static const caller_t tcp_caller = {TRANSPORT_TCP,
-				    {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
 
 void tcp_conn_close(worker_t *w, conn_t *c)
 {
@@ -95,13 +96,18 @@ static void conn_request(worker_t *w, conn_t *c, const uint8_t *frame,
 			 size_t flen)
 {
 	w->h.conn = c->id;
+	/* network callers are anonymous until a challenge answer or a
+	 * session proves an admin (principal.h) */
+	caller_t from = {TRANSPORT_TCP,
+			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
+			 &c->peer};
 	uint64_t t0 = reqlat_now();
-	int hn = handler_process(&w->h, frame, flen, &tcp_caller, tcp_emit, c);
+	int hn = handler_process(&w->h, frame, flen, &from, tcp_emit, c);
 	reqlat_since(&w->h.stats.lat[TRANSPORT_TCP], t0);
 	w->h.conn = 0;
 	if (hn == HANDLER_DEFER)
-		defer(w, frame, flen, TRANSPORT_TCP, -1, NULL, 0, c, tcp_emit,
-		      c);
+		defer(w, frame, flen, TRANSPORT_TCP, -1, &c->peer,
+		      sizeof(c->peer), c, tcp_emit, c);
 }
 
 /* Processes every complete frame in the read buffer. */
@@ -131,6 +137,7 @@ static int conn_process(worker_t *w, conn_t *c)
 		}
 		conn_request(w, c, c->rbuf + off, flen);
 		off += flen;
+		c->last = c->msg_start = time(NULL);
 	}
 	if (begun)
 		handler_end(&w->h);
@@ -168,8 +175,9 @@ static void conn_readable(worker_t *w, conn_t *c)
 			tcp_conn_close(w, c);
 			return;
 		}
+		if (c->rlen == 0)
+			c->msg_start = time(NULL);
 		c->rlen += (size_t)n;
-		c->last = time(NULL);
 		if (conn_process(w, c) != 0) {
 			conn_flush(c);
 			tcp_conn_close(w, c);
@@ -201,27 +209,56 @@ void tcp_conn_event(worker_t *w, conn_t *c, uint32_t ev)
 		conn_events(w, c);
 }
 
-/* Connections of this worker from the same address as peer. */
-static int same_source(worker_t *w, const struct sockaddr_storage *peer)
+/* Counts this worker's connections from peer's network (*net) and
+ * address (*addr), and finds the one idle the longest in the whole
+ * worker (*oldest) and in that network (*oldest_net). */
+static void census(worker_t *w, const netkey_t *nk, const netkey_t *ak,
+		   int *net, int *addr, conn_t **oldest, conn_t **oldest_net)
 {
-	int n = 0;
+	*net = *addr = 0;
+	*oldest = *oldest_net = NULL;
 	for (conn_t *c = w->conns; c != NULL; c = c->next) {
-		if (c->peer.ss_family != peer->ss_family)
+		if (*oldest == NULL || c->last < (*oldest)->last)
+			*oldest = c;
+		if (!netkey_eq(&c->net, nk))
 			continue;
-		if (peer->ss_family == AF_INET
-			    ? memcmp(&((const struct sockaddr_in *)&c->peer)
-					      ->sin_addr,
-				     &((const struct sockaddr_in *)peer)
-					      ->sin_addr,
-				     4) == 0
-			    : memcmp(&((const struct sockaddr_in6 *)&c->peer)
-					      ->sin6_addr,
-				     &((const struct sockaddr_in6 *)peer)
-					      ->sin6_addr,
-				     16) == 0)
-			n++;
+		(*net)++;
+		if (*oldest_net == NULL || c->last < (*oldest_net)->last)
+			*oldest_net = c;
+		netkey_t k;
+		netkey_addr(&c->peer, &k);
+		if (netkey_eq(&k, ak))
+			(*addr)++;
 	}
-	return n;
+}
+
+/* Makes room for a connection from peer: 0, or -1 to refuse it. Over the
+ * address cap it is refused (that address holds enough); over the network
+ * or worker cap the connection idle the longest in that scope gives way,
+ * if it has been idle at least a second (a busy node refuses instead). */
+static int admit(worker_t *w, const struct sockaddr_storage *peer, time_t now)
+{
+	const node_conf_t *conf = w->srv->conf;
+	netkey_t nk, ak;
+	int net, addr;
+	conn_t *oldest, *oldest_net;
+	netkey_of(peer, &nk);
+	netkey_addr(peer, &ak);
+	census(w, &nk, &ak, &net, &addr, &oldest, &oldest_net);
+	if (addr >= conf->tcp_max_per_source)
+		return -1;
+	conn_t *victim = NULL;
+	if (net >= conf->tcp_max_per_network)
+		victim = oldest_net;
+	else if (w->nconns >= conf->tcp_max_conns)
+		victim = oldest;
+	else
+		return 0;
+	if (victim == NULL || now - victim->last < 1)
+		return -1;
+	log_debug("TCP connection closed: its slot went to a newcomer");
+	tcp_conn_close(w, victim);
+	return 0;
 }
 
 void tcp_accept(worker_t *w, int lfd)
@@ -233,8 +270,8 @@ void tcp_accept(worker_t *w, int lfd)
 				 SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (w->nconns >= w->srv->conf->tcp_max_conns ||
-		    same_source(w, &peer) >= w->srv->conf->tcp_max_per_source) {
+		time_t now = time(NULL);
+		if (admit(w, &peer, now) != 0) {
 			log_debug(
 				"TCP connection refused: over a connection cap");
 			atomic_fetch_add_explicit(&w->h.stats.tcp_refused, 1,
@@ -251,8 +288,9 @@ void tcp_accept(worker_t *w, int lfd)
 		}
 		c->fd = fd;
 		c->peer = peer;
+		netkey_of(&peer, &c->net);
 		c->id = ++w->next_conn_id;
-		c->last = time(NULL);
+		c->last = c->msg_start = now;
 		struct epoll_event ev = {.events = EPOLLIN | EPOLLRDHUP,
 					 .data.ptr = c};
 		if (epoll_ctl(w->epfd, EPOLL_CTL_ADD, fd, &ev) != 0) {
@@ -273,7 +311,13 @@ void tcp_sweep_idle(worker_t *w, time_t now)
 	conn_t *c = w->conns;
 	while (c != NULL) {
 		conn_t *next = c->next;
-		if (now - c->last > w->srv->conf->tcp_idle_timeout)
+		const node_conf_t *conf = w->srv->conf;
+		/* a connection that stopped reading while its replies wait
+		 * cannot deliver its message: that is not the client's delay */
+		bool reading = c->wlen - c->woff < TCP_WBUF_HIGH;
+		if (now - c->last > conf->tcp_idle_timeout ||
+		    (c->rlen > 0 && reading &&
+		     now - c->msg_start > conf->tcp_message_timeout))
 			tcp_conn_close(w, c);
 		c = next;
 	}

@@ -12,11 +12,6 @@
 #include "log.h"
 #include "server_int.h"
 
-/* Network callers are anonymous until a challenge answer or a session
- * proves an admin (principal.h). */
-static const caller_t udp_caller = {TRANSPORT_UDP,
-				    {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0}};
-
 static void udp_flush(worker_t *w)
 {
 	int off = 0;
@@ -137,8 +132,13 @@ static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 	}
 	const uint8_t *frame = w->rbuf[i];
 	size_t len = w->rmsg[i].msg_len;
+	/* network callers are anonymous until a challenge answer or a
+	 * session proves an admin (principal.h) */
+	caller_t from = {TRANSPORT_UDP,
+			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
+			 &w->raddr[i]};
 	uint64_t t0 = reqlat_now();
-	int hn = handler_process(&w->h, frame, len, &udp_caller, emit, &c);
+	int hn = handler_process(&w->h, frame, len, &from, emit, &c);
 	reqlat_since(&w->h.stats.lat[TRANSPORT_UDP], t0);
 	if (hn == HANDLER_DEFER)
 		defer(w, frame, len, TRANSPORT_UDP, fd, &w->raddr[i],

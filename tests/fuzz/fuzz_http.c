@@ -9,6 +9,8 @@
  * rejected) and its "values" (or the body itself when it is an array)
  * through the value parser. Checked: decoded text never contains NUL and
  * is no longer than its input; re-encoding a decoded string gives it back;
+ * the path guards agree with the decoder and a redirect target is
+ * printable ASCII or refused (check_path_guards);
  * every value that parses, written out as the API shows values and parsed
  * again, is the same value; and the direct JSON writer of the GET path
  * (http_values_text) writes exactly what jansson writes. */
@@ -44,6 +46,34 @@ static void check_decoded(h2o_mem_pool_t *pool, const char *s, size_t len,
 	free(enc);
 }
 
+/* The path checks of http_sec.c: a path accepted holds no control byte
+ * and no NUL once decoded; the decoded path taken as a redirect target is
+ * refused exactly when it holds a control byte, and otherwise comes out
+ * as printable ASCII only. */
+static void check_path_guards(h2o_mem_pool_t *pool, const char *s, size_t len)
+{
+	size_t n = 0;
+	char *d = http_pct_decode(pool, s, len, false, &n);
+	bool ok = http_raw_path_valid(pool, s, len);
+	if (d == NULL) {
+		if (ok)
+			abort();
+		return;
+	}
+	bool ctl = false;
+	for (size_t i = 0; i < n; i++)
+		ctl |= (unsigned char)d[i] < 0x20 ||
+		       (unsigned char)d[i] == 0x7f;
+	if (ok != http_bytes_valid(d, n) || (ok && ctl))
+		abort();
+	const char *loc = http_location(pool, d, n);
+	if ((loc == NULL) != ctl)
+		abort();
+	for (const char *p = loc; p != NULL && *p; p++)
+		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f)
+			abort();
+}
+
 static void check_target(const char *s, size_t len)
 {
 	h2o_req_t req;
@@ -52,6 +82,7 @@ static void check_target(const char *s, size_t len)
 	const char *q = memchr(s, '?', len);
 	size_t plen = q ? (size_t)(q - s) : len;
 	check_decoded(&req.pool, s, plen, false);
+	check_path_guards(&req.pool, s, plen);
 	if (q != NULL) {
 		hreq_t r;
 		memset(&r, 0, sizeof(r));

@@ -127,7 +127,11 @@ static void defaults(void **state)
 	assert_false(c.read_challenge);
 	assert_int_equal(c.tcp_max_conns, 1024);
 	assert_int_equal(c.tcp_max_per_source, 64);
-	assert_int_equal(c.rrl_rate, 0);
+	assert_int_equal(c.tcp_max_per_network, 256);
+	assert_int_equal(c.tcp_message_timeout, 10);
+	assert_true(c.auth_cost_rate == 100000);
+	assert_true(c.auth_cost_burst == 400000);
+	assert_int_equal(c.rrl_rate, 200);
 	assert_int_equal(c.rrl_burst, 0);
 	assert_int_equal(c.rrl_slip, 2);
 	assert_int_equal(c.site_serial, 1);
@@ -438,6 +442,90 @@ static void schema_and_usage(void **state)
 	assert_non_null(strstr(captured, "idnode "));
 }
 
+/* conf_same compares a row's field of two configurations by its type; the
+ * rows a reload applies live are the ones the README lists. */
+static void same_and_live(void **state)
+{
+	(void)state;
+	size_t n;
+	const conf_opt_t *opts = conf_options(&n);
+	node_conf_t *a = malloc(sizeof(*a)), *b = malloc(sizeof(*b));
+	assert_int_equal(load(a,
+			      "listen 127.0.0.1:1\nlisten 127.0.0.1:2\n"
+			      "log-level warn\n",
+			      NULL),
+			 0);
+	assert_int_equal(load(b,
+			      "listen 127.0.0.1:1\nlisten 127.0.0.1:3\n"
+			      "log-level warn\nworkers 3\n",
+			      NULL),
+			 0);
+	char differ[256] = "", live[512] = "";
+	for (size_t i = 0; i < n; i++) {
+		const conf_opt_t *o = &opts[i];
+		if (o->type == CONF_FILE || o->type == CONF_HELP ||
+		    o->type == CONF_VERSION)
+			continue;
+		assert_true(conf_same(o, a, a));
+		if (!conf_same(o, a, b))
+			snprintf(differ + strlen(differ),
+				 sizeof(differ) - strlen(differ), "%s ",
+				 o->name);
+		if (o->live)
+			snprintf(live + strlen(live),
+				 sizeof(live) - strlen(live), "%s ", o->name);
+	}
+	assert_string_equal(differ, "listen workers ");
+	assert_string_equal(live, "log-level rrl-rate rrl-burst rrl-slip "
+				  "tcp-max-connections tcp-max-per-source "
+				  "tcp-idle-timeout http-admin-token-file ");
+	/* a shorter list differs too */
+	assert_int_equal(load(b, "listen 127.0.0.1:1\n", NULL), 0);
+	const conf_opt_t *listen = NULL;
+	for (size_t i = 0; i < n && listen == NULL; i++)
+		if (!strcmp(opts[i].name, "listen"))
+			listen = &opts[i];
+	assert_non_null(listen);
+	assert_false(conf_same(listen, a, b));
+	free(a);
+	free(b);
+}
+
+/* HTTPS and the HTTP plane's defences: off by default, set by file keys
+ * and flags. */
+static void https_keys(void **state)
+{
+	(void)state;
+	node_conf_t c;
+	assert_int_equal(load(&c, "", NULL), 0);
+	assert_string_equal(c.https, "");
+	assert_string_equal(c.http_tls_cert, "");
+	assert_string_equal(c.http_tls_key, "");
+	assert_false(c.http_allow_insecure);
+	assert_int_equal(c.nhttp_cors, 0);
+	const char *file = "https 127.0.0.1:8443\n"
+			   "http-tls-cert /etc/idn/cert.pem\n"
+			   "http-tls-key /etc/idn/key.pem\n"
+			   "http-allow-insecure-writes yes\n"
+			   "http-cors-origin https://a.example\n"
+			   "http-cors-origin https://b.example\n";
+	assert_int_equal(load(&c, file, NULL), 0);
+	assert_string_equal(captured, "");
+	assert_string_equal(c.https, "127.0.0.1:8443");
+	assert_string_equal(c.http_tls_cert, "/etc/idn/cert.pem");
+	assert_string_equal(c.http_tls_key, "/etc/idn/key.pem");
+	assert_true(c.http_allow_insecure);
+	assert_int_equal(c.nhttp_cors, 2);
+	assert_string_equal(c.http_cors[1], "https://b.example");
+	assert_int_equal(load(&c, file, "--http-cors-origin",
+			      "https://c.example", "--https", "[::1]:9443",
+			      NULL),
+			 0);
+	assert_int_equal(c.nhttp_cors, 1);
+	assert_string_equal(c.http_cors[0], "https://c.example");
+	assert_string_equal(c.https, "[::1]:9443");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -447,6 +535,8 @@ int main(void)
 		cmocka_unit_test(unknown_and_missing),
 		cmocka_unit_test(list_capacity),
 		cmocka_unit_test(schema_and_usage),
+		cmocka_unit_test(same_and_live),
+		cmocka_unit_test(https_keys),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,16 +1,21 @@
 /* Tests of the HTTP route table (src/http/http_route.c): which row each
  * path and method reaches, 405 against 404, the principal a row
- * requires, the principal a request's Authorization header gives
- * (http.c), and the table's own consistency. */
+ * requires, the rule that writes and logins over plain HTTP come from
+ * loopback only (with synthetic peer addresses), the principal a
+ * request's Authorization header gives (http.c), and the table's own
+ * consistency. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 
 #include "http_int.h"
 
@@ -19,6 +24,9 @@ static const principal_t ident = {PRINCIPAL_HTTP, {NULL, 0}, 0};
 
 static const char hdl_type[] = "application/x-hdl-message";
 
+/* plain HTTP from loopback: every row may run */
+static const http_chan_t local = {false, true, false};
+
 /* Looks up method path (no Content-Type) as who; returns the result and
  * the row and Allow set through the pointers. */
 static http_route_result_t find(const char *method, const char *path,
@@ -26,7 +34,7 @@ static http_route_result_t find(const char *method, const char *path,
 				const http_route_t **row, unsigned *allow)
 {
 	return http_route_find(path, http_method_bit(method, strlen(method)),
-			       NULL, 0, who, row, allow);
+			       NULL, 0, who, &local, row, allow);
 }
 
 typedef struct {
@@ -180,25 +188,26 @@ static void handle_messages_by_content_type(void **state)
 			       "/snms/api/v5/data", "/anything"};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
 		assert_int_equal(http_route_find(paths[i], post, hdl_type,
-						 strlen(hdl_type), &anon, &row,
-						 &allow),
+						 strlen(hdl_type), &anon,
+						 &local, &row, &allow),
 				 HTTP_ROUTE_OK);
 		assert_ptr_equal(row->handler, http_hdl_message);
 		assert_string_equal(row->name, "hdl");
 	}
 	/* another type, a prefix of it or another method: the path decides */
 	assert_int_equal(http_route_find("/88.1/x", post, hdl_type,
-					 strlen(hdl_type) - 1, &anon, &row,
-					 &allow),
+					 strlen(hdl_type) - 1, &anon, &local,
+					 &row, &allow),
 			 HTTP_ROUTE_BAD_METHOD);
 	assert_int_equal(http_route_find("/88.1/x", http_method_bit("GET", 3),
 					 hdl_type, strlen(hdl_type), &anon,
-					 &row, &allow),
+					 &local, &row, &allow),
 			 HTTP_ROUTE_OK);
 	assert_ptr_equal(row->handler, http_proxy);
 	const char *json = "application/json";
 	assert_int_equal(http_route_find("/identity/token", post, json,
-					 strlen(json), &anon, &row, &allow),
+					 strlen(json), &anon, &local, &row,
+					 &allow),
 			 HTTP_ROUTE_OK);
 	assert_ptr_equal(row->handler, http_mgmt_login);
 }
@@ -242,6 +251,119 @@ static void permits(void **state)
 	row.need = PRINCIPAL_ANONYMOUS;
 	assert_true(http_route_permits(&row, &anon));
 	assert_true(http_route_permits(&row, &admin));
+}
+
+/* ---- how it came: writes and logins in clear only on loopback ---- */
+
+static bool loopback4(const char *a)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	assert_int_equal(inet_pton(AF_INET, a, &sa.sin_addr), 1);
+	return http_addr_loopback((struct sockaddr *)&sa);
+}
+
+static bool loopback6(const char *a)
+{
+	struct sockaddr_in6 sa = {.sin6_family = AF_INET6};
+	assert_int_equal(inet_pton(AF_INET6, a, &sa.sin6_addr), 1);
+	return http_addr_loopback((struct sockaddr *)&sa);
+}
+
+static void loopback_addresses(void **state)
+{
+	(void)state;
+	assert_true(loopback4("127.0.0.1"));
+	assert_true(loopback4("127.255.3.2"));
+	assert_false(loopback4("128.0.0.1"));
+	assert_false(loopback4("192.0.2.7"));
+	assert_false(loopback4("10.127.0.1"));
+	assert_false(loopback4("0.0.0.0"));
+	assert_true(loopback6("::1"));
+	assert_true(loopback6("::ffff:127.0.0.9"));
+	assert_false(loopback6("::ffff:192.0.2.7"));
+	assert_false(loopback6("::2"));
+	assert_false(loopback6("2001:db8::1"));
+	assert_false(loopback6("fe80::1"));
+	struct sockaddr un = {.sa_family = AF_UNIX};
+	assert_false(http_addr_loopback(&un));
+}
+
+/* A request from 192.0.2.7 (TEST-NET-1), as the server sees its peer. */
+static http_chan_t remote_chan(bool tls, bool allow)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET};
+	inet_pton(AF_INET, "192.0.2.7", &sa.sin_addr);
+	http_chan_t c = {tls, http_addr_loopback((struct sockaddr *)&sa),
+			 allow};
+	return c;
+}
+
+static http_route_result_t find_chan(const char *method, const char *path,
+				     const principal_t *who,
+				     const http_chan_t *chan)
+{
+	const http_route_t *row;
+	unsigned allow;
+	return http_route_find(path, http_method_bit(method, strlen(method)),
+			       NULL, 0, who, chan, &row, &allow);
+}
+
+static void plain_writes_only_from_loopback(void **state)
+{
+	(void)state;
+	http_chan_t plain = remote_chan(false, false);
+	http_chan_t tls = remote_chan(true, false);
+	http_chan_t allowed = remote_chan(false, true);
+	assert_false(plain.loopback);
+	static const char *const writes[][2] = {
+		{"PUT", "/api/handles/88.1/x"},
+		{"DELETE", "/api/handles/88.1/x"},
+		{"POST", "/snms/api/v5/data"},
+		{"PUT", "/snms/api/v5/data"},
+		{"DELETE", "/snms/api/v5/data"},
+		{"POST", "/snms/api/v5/data/batch/create"},
+		{"POST", "/snms/api/v5/template/publish"},
+		{"POST", "/identity/token"},
+	};
+	for (size_t i = 0; i < sizeof(writes) / sizeof(writes[0]); i++) {
+		const char *m = writes[i][0], *p = writes[i][1];
+		/* refused whoever asks: the token already went in clear */
+		if (find_chan(m, p, &ident, &plain) != HTTP_ROUTE_NEED_TLS ||
+		    find_chan(m, p, &anon, &plain) != HTTP_ROUTE_NEED_TLS)
+			fail_msg("%s %s over plain HTTP from afar: not 403", m,
+				 p);
+		if (find_chan(m, p, &ident, &tls) != HTTP_ROUTE_OK ||
+		    find_chan(m, p, &ident, &allowed) != HTTP_ROUTE_OK ||
+		    find_chan(m, p, &ident, &local) != HTTP_ROUTE_OK)
+			fail_msg("%s %s over TLS, allowed or local: refused", m,
+				 p);
+	}
+	/* the identity is still needed over TLS */
+	assert_int_equal(find_chan("PUT", "/api/handles/88.1/x", &anon, &tls),
+			 HTTP_ROUTE_NEED_IDENTITY);
+	/* reads and Handle messages (challenge-answer, no token) are not
+	 * guarded */
+	assert_int_equal(find_chan("GET", "/api/handles/88.1/x", &anon, &plain),
+			 HTTP_ROUTE_OK);
+	assert_int_equal(find_chan("GET", "/api/handles", &ident, &plain),
+			 HTTP_ROUTE_OK);
+	assert_int_equal(find_chan("GET", "/snms/api/v5/data", &ident, &plain),
+			 HTTP_ROUTE_OK);
+	const http_route_t *row;
+	unsigned allow;
+	assert_int_equal(http_route_find("/", http_method_bit("POST", 4),
+					 hdl_type, strlen(hdl_type), &anon,
+					 &plain, &row, &allow),
+			 HTTP_ROUTE_OK);
+	/* every row that needs an identity to change data is guarded */
+	size_t n;
+	const http_route_t *t = http_routes(&n);
+	for (size_t i = 0; i < n; i++)
+		if (t[i].need == PRINCIPAL_HTTP &&
+		    (t[i].methods & ~(unsigned)HTTP_M_READ) &&
+		    !http_route_guarded(&t[i]))
+			fail_msg("row %zu (%s) writes unguarded", i,
+				 t[i].pattern);
 }
 
 /* ---- who asks: the principal of a request (http.c) ---- */
@@ -349,6 +471,8 @@ int main(void)
 		cmocka_unit_test(handle_messages_by_content_type),
 		cmocka_unit_test(methods_and_allow_text),
 		cmocka_unit_test(permits),
+		cmocka_unit_test(loopback_addresses),
+		cmocka_unit_test(plain_writes_only_from_loopback),
 		cmocka_unit_test(principal_from_bearer),
 		cmocka_unit_test(table_is_consistent),
 	};

@@ -75,6 +75,7 @@ static void rows_are_well_formed(void **state)
 	assert_int_equal(optable_find(IDN_OC_BULK_CREATE)->min,
 			 PRINCIPAL_OPERATOR);
 	assert_int_equal(optable_find(IDN_OC_INDEX)->min, PRINCIPAL_OPERATOR);
+	assert_int_equal(optable_find(IDN_OC_RELOAD)->min, PRINCIPAL_OPERATOR);
 	assert_int_equal(optable_find(IDN_OC_SEARCH)->min, PRINCIPAL_ANONYMOUS);
 	assert_true(principal_rank(PRINCIPAL_ANONYMOUS) <
 		    principal_rank(PRINCIPAL_ADMIN));
@@ -181,7 +182,7 @@ static void no_op_runs_unauthenticated(void **state)
 		      "%d, anyone's %d\n",
 		      counts[0], counts[1], counts[2], counts[3]);
 	assert_int_equal(counts[1], 2 * 9);
-	assert_int_equal(counts[2], 2 * 4);
+	assert_int_equal(counts[2], 2 * 5);
 	assert_int_equal(records(f), before);
 }
 

@@ -71,6 +71,17 @@ static bool log_has(const char *s)
 	return has;
 }
 
+/* Lines logged since log_clear that hold s. */
+static int log_count(const char *s)
+{
+	int k = 0;
+	pthread_mutex_lock(&log_mu);
+	for (const char *p = logged; (p = strstr(p, s)) != NULL; p++)
+		k++;
+	pthread_mutex_unlock(&log_mu);
+	return k;
+}
+
 /* ---- SQL on the side ---- */
 
 static PGconn *raw_connect(const char *uri)
@@ -995,10 +1006,11 @@ static int write_until_ok(idn_store_t *s, const char *ident, double secs)
 	return err;
 }
 
-/* The primary goes away: writes fail at once with IDN_ESTORE and the
- * server's message in the log, reads go on from the replica; when it
- * comes back, writes resume. (The "replica" is the test server reached
- * directly, the primary the same server through a proxy that is cut.) */
+/* The primary goes away: writes fail at once with IDN_ENOPRIMARY and one
+ * line in the log for the outage, reads go on from the replica; when it
+ * comes back, writes resume and one line says how long it was away. (The
+ * "replica" is the test server reached directly, the primary the same server
+ * through a proxy that is cut.) */
 static void test_primary_down(void **state)
 {
 	fx_t *f = *state;
@@ -1027,13 +1039,15 @@ static void test_primary_down(void **state)
 	proxy_cmd(&p, 'd');
 	double t0 = now_s();
 	assert_int_equal(create_in(s, "88.118.8/DURING", &v, 1, false),
-			 IDN_ESTORE);
-	assert_true(log_has("primary"));
-	/* while it is down, writes fail without waiting */
-	for (int i = 0; i < 5; i++)
+			 IDN_ENOPRIMARY);
+	assert_true(log_has("postgresql primary unreachable: 127.0.0.1:"));
+	/* while it is down, writes fail without waiting, and quietly */
+	for (int i = 0; i < 50; i++)
 		assert_int_equal(create_in(s, "88.118.8/DURING", &v, 1, false),
-				 IDN_ESTORE);
+				 IDN_ENOPRIMARY);
 	assert_true(now_s() - t0 < 2);
+	assert_int_equal(log_count("unreachable"), 1);
+	assert_int_equal(log_count("\n"), 1);
 	/* reads go on from the replica */
 	uint32_t n = 0;
 	assert_int_equal(lookup(s, "88.118.8/BEFORE", &n), 0);
@@ -1047,7 +1061,8 @@ static void test_primary_down(void **state)
 	log_clear();
 	proxy_cmd(&p, 'u');
 	assert_int_equal(write_until_ok(s, "88.118.8/AFTER", 5), 0);
-	assert_true(log_has("reachable again"));
+	assert_true(log_has("postgresql primary back after"));
+	assert_true(log_has("requests failed"));
 	assert_int_equal(lookup(s, "88.118.8/AFTER", &n), 0);
 	/* the reader connects again on its next snapshot */
 	double t1 = now_s();
@@ -1072,6 +1087,52 @@ static void test_primary_down(void **state)
 	proxy_stop(&p);
 }
 
+/* A connection lost inside COMMIT is IDN_EUNKNOWN_OUTCOME, not a
+ * failure: the server may have committed. Deterministic: a deferred
+ * constraint trigger, which runs in COMMIT, ends its own backend. The
+ * same lost before COMMIT was sent (an immediate trigger) is a failure.
+ * The next write connects again. */
+static void test_commit_lost(void **state)
+{
+	fx_t *f = *state;
+	raw_exec(f->raw,
+		 "CREATE FUNCTION boom() RETURNS trigger LANGUAGE plpgsql AS "
+		 "$$ BEGIN PERFORM pg_terminate_backend(pg_backend_pid()); "
+		 "PERFORM pg_sleep(5); RETURN NULL; END $$");
+	raw_exec(
+		f->raw,
+		"CREATE CONSTRAINT TRIGGER boom AFTER INSERT ON idn_records "
+		"DEFERRABLE INITIALLY DEFERRED FOR EACH ROW WHEN (NEW.idx = -1 "
+		"AND position('\\x424f4f4d'::bytea in NEW.ident_key) > 0) "
+		"EXECUTE FUNCTION boom()");
+	raw_exec(f->raw, "CREATE TRIGGER boom_now AFTER INSERT ON idn_records "
+			 "FOR EACH ROW WHEN (NEW.idx = -1 AND "
+			 "position('\\x4e4f57'::bytea in NEW.ident_key) > 0) "
+			 "EXECUTE FUNCTION boom()");
+	idn_value_t v = val(1, "URL", "u");
+	log_clear();
+	assert_int_equal(create_in(f->s, "88.118.8/BOOM", &v, 1, false),
+			 IDN_EUNKNOWN_OUTCOME);
+	assert_true(log_has("connection lost during COMMIT"));
+	assert_string_equal(idn_strerror(IDN_EUNKNOWN_OUTCOME),
+			    "the write may or may not have been applied: "
+			    "resolve the identifier before retrying");
+	/* here the trigger's end rolled it back */
+	assert_int_equal(lookup(f->s, "88.118.8/BOOM", NULL), IDN_ENOTFOUND);
+	/* lost before COMMIT: a failure, nothing applied */
+	assert_int_equal(create_in(f->s, "88.118.8/KILLNOW", &v, 1, false),
+			 IDN_ESTORE);
+	/* a server error before COMMIT is no lost connection either */
+	create1(f->s, "88.118.8/PLAIN", &v, 1);
+	assert_int_equal(create_in(f->s, "88.118.8/PLAIN", &v, 1, false),
+			 IDN_EEXISTS);
+	raw_exec(f->raw, "DROP TRIGGER boom ON idn_records");
+	create1(f->s, "88.118.8/BOOM", &v, 1);
+	assert_int_equal(lookup(f->s, "88.118.8/BOOM", NULL), 0);
+	assert_string_equal(idn_strerror(IDN_ENOPRIMARY),
+			    "primary unavailable; read-only");
+}
+
 /* A store can start while its primary is down if a replica holds the
  * schema; writes then fail until the primary appears. */
 static void test_open_without_primary(void **state)
@@ -1089,9 +1150,11 @@ static void test_open_without_primary(void **state)
 	const char *reps[1] = {f->uri};
 	log_clear();
 	assert_int_equal(open_uri(puri, reps, 1, &s), 0);
-	assert_true(log_has("starting on replicas"));
+	assert_true(log_has("starting read-only on replicas"));
+	assert_int_equal(log_count("postgresql primary unreachable"), 1);
 	idn_value_t v = val(1, "URL", "u");
-	assert_int_equal(create_in(s, "88.118.8/X", &v, 1, false), IDN_ESTORE);
+	assert_int_equal(create_in(s, "88.118.8/X", &v, 1, false),
+			 IDN_ENOPRIMARY);
 	assert_int_equal(lookup(s, "88.118.8/X", NULL), IDN_ENOTFOUND);
 	proxy_cmd(&p, 'u');
 	assert_int_equal(write_until_ok(s, "88.118.8/X", 5), 0);
@@ -1178,7 +1241,7 @@ static void test_replica(void **state)
 	assert_int_equal(lookup(s, "88.118.8/REPL", &n), 0);
 	assert_int_equal(n, 2);
 	assert_int_equal(create_in(s, "88.118.8/DOWN", v, 1, false),
-			 IDN_ESTORE);
+			 IDN_ENOPRIMARY);
 	assert_true(log_has("primary"));
 	for (int i = 0; i < 20; i++)
 		assert_int_equal(lookup(s, "88.118.8/REPL", NULL), 0);
@@ -1219,6 +1282,7 @@ int main(void)
 		T(test_two_nodes),
 		T(test_batches_two_nodes),
 		T(test_primary_down),
+		T(test_commit_lost),
 		T(test_open_without_primary),
 		T(test_replica), /* last: it stops and starts the primary */
 	};
