@@ -367,10 +367,21 @@ static void vlog(int level, const char *src, int line, const char *fmt,
 	if (vsnprintf(msg, sizeof(msg), fmt, ap) < 0)
 		msg[0] = '\0';
 	int win = atomic_load(&window_ms);
-	if (level <= LOG_WARN && win > 0)
+	if (level <= LOG_WARN && win > 0) {
 		log_repeatable(level, src, line, msg, win);
-	else
+	} else if (level == LOG_INFO && win > 0) {
+		/* an info line tells of a change (a store back, a reload):
+		 * the counts so far come before it, and a warning after it
+		 * is written again */
+		pthread_mutex_lock(&rep.lock);
+		for (int i = 0; i < LOG_REPEAT_SLOTS; i++)
+			if (rep.slot[i].hash)
+				close_slot(&rep.slot[i], win);
 		emit(level, src, line, msg, 0, win);
+		pthread_mutex_unlock(&rep.lock);
+	} else {
+		emit(level, src, line, msg, 0, win);
+	}
 }
 
 void log_msg_at(int level, const char *src, int line, const char *fmt, ...)

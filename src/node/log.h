@@ -5,9 +5,11 @@
  * Warnings and errors repeated word for word (level, format and arguments
  * as rendered) within a window (10 s) are written once; when the window
  * closes the count of the others follows on one line ("... (repeated N
- * more times in 10 s)"; JSON: "repeated":N). Up to LOG_REPEAT_SLOTS
- * distinct messages are tracked at once: a new one evicts the least
- * recently seen, whose count is written then. Thread-safe. */
+ * more times in 10 s)"; JSON: "repeated":N). An info line closes every
+ * window first (it tells of a change: what repeats after it is written
+ * again). Up to LOG_REPEAT_SLOTS distinct messages are tracked at once: a
+ * new one evicts the least recently seen, whose count is written then.
+ * Thread-safe. */
 #ifndef IDN_NODE_LOG_H
 #define IDN_NODE_LOG_H
 
