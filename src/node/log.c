@@ -305,6 +305,10 @@ static void *flusher_main(void *arg)
 
 static void start_flusher(void)
 {
+	static bool tried;
+	if (tried)
+		return;
+	tried = true;
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
