@@ -112,6 +112,16 @@ $(B)/tests/unit/test_audit: $(B)/tests/unit/test_audit.o $(AUDIT_TEST_OBJ) $(LIB
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 # ---- end of test_audit ----
 
+# ---- daemon unit tests: test_log, test_reqlat ----
+$(B)/tests/unit/test_log.o: CFLAGS += -Isrc/node
+$(B)/tests/unit/test_log: $(B)/tests/unit/test_log.o $(B)/src/node/log.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# the latency histograms (src/node/reqlat.c)
+$(B)/tests/unit/test_reqlat.o: CFLAGS += -Isrc/node
+$(B)/tests/unit/test_reqlat: $(B)/tests/unit/test_reqlat.o $(B)/src/node/reqlat.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+# ---- end of test_log, test_reqlat ----
+
 # Fuzz targets linked with a replay driver: `make test` runs each over its
 # corpus in tests/fuzz/corpus/<target>/. `make fuzz` builds libFuzzer ones.
 $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)

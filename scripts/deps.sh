@@ -12,7 +12,8 @@ pkgs=(build-essential pkg-config
 if [ "${1:-}" = --test ]; then
 	pkgs+=(libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck postgresql curl
 	       chromium fonts-wqy-zenhei wrk nginx-light nsd knot dnsperf
-	       debhelper dpkg-dev fakeroot groff-base man-db systemd iproute2)
+	       debhelper dpkg-dev fakeroot groff-base man-db systemd iproute2
+	       prometheus)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -4,7 +4,9 @@
  * identifiers and prefixes most resolved over HTTP (per-thread lossy
  * heavy-hitter tables: O(1) per request, no shared lock), operations by
  * response code (per-thread, lock-free), and registrations and resolutions
- * by industry and region (the handlers' counters, activity.h). */
+ * by industry and region (the handlers' counters, activity.h). /metrics
+ * adds the build, the process's resource use (http_proc.h), request
+ * latency by transport (reqlat.h) and the rate limiter's drops. */
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,7 +16,9 @@
 #include "activity.h"
 #include "cache.h"
 #include "http_int.h"
+#include "http_proc.h"
 #include "store.h"
+#include "version.h"
 
 #define SERIES 300 /* seconds kept */
 #define TOP_SLOTS 1024
@@ -269,6 +273,9 @@ void http_stats_request(http_stats_t *st, const hreq_t *r, int status,
 	atomic_fetch_add_explicit(&rc->lat[b], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&rc->lat_us, (uint64_t)(seconds * 1e6),
 				  memory_order_relaxed);
+	/* the HTTP thread's handler: its thread is the only writer */
+	reqlat_add(&r->t->h.stats.lat[TRANSPORT_HTTP],
+		   seconds > 0 ? (uint64_t)(seconds * 1e9) : 0);
 	if (r->op == NULL || r->t->id < 0 || r->t->id >= st->nthr)
 		return;
 	thr_stats_t *t = &st->thr[r->t->id];
@@ -679,6 +686,128 @@ static void route_latency(buf_t *b, http_stats_t *st)
 	}
 }
 
+/* What node_metrics needs of one handler's counters, added to s. */
+static void path_add(handler_stats_t *s, handler_stats_t *from)
+{
+#define ADD(f)                                                                 \
+	atomic_fetch_add_explicit(                                             \
+		&s->f, atomic_load_explicit(&from->f, memory_order_relaxed),   \
+		memory_order_relaxed)
+	ADD(rrl_dropped);
+	ADD(rrl_slipped);
+	ADD(tcp_refused);
+#undef ADD
+	for (int t = 0; t < REQLAT_TRANSPORTS; t++)
+		reqlat_merge(&s->lat[t], &from->lat[t]);
+}
+
+/* Those counters summed over the node's handlers, live and ended. */
+static void node_path_stats(node_ctx_t *n, handler_stats_t *s)
+{
+	memset(s, 0, sizeof(*s));
+	pthread_mutex_lock(&n->lock);
+	path_add(s, &n->retired);
+	for (handler_t *h = n->handlers; h != NULL; h = h->next)
+		path_add(s, &h->stats);
+	pthread_mutex_unlock(&n->lock);
+}
+
+static void fgauge(buf_t *b, const char *name, const char *help, double v)
+{
+	out(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.3f\n", name, help, name,
+	    name, v);
+}
+
+static void process_metrics(buf_t *b)
+{
+	http_proc_t p;
+	if (http_proc_read(&p) != 0)
+		return;
+	out(b,
+	    "# HELP process_cpu_seconds_total User and system CPU time spent\n"
+	    "# TYPE process_cpu_seconds_total counter\n"
+	    "process_cpu_seconds_total %.6f\n",
+	    p.cpu_seconds);
+	gauge(b, "process_resident_memory_bytes", "Resident memory size",
+	      p.rss);
+	out(b,
+	    "# HELP idnode_resident_memory_bytes Resident memory by kind: "
+	    "anonymous (heap, stacks), file (mapped files: the LMDB store's "
+	    "pages, the binary), shmem\n"
+	    "# TYPE idnode_resident_memory_bytes gauge\n"
+	    "idnode_resident_memory_bytes{kind=\"anon\"} %llu\n"
+	    "idnode_resident_memory_bytes{kind=\"file\"} %llu\n"
+	    "idnode_resident_memory_bytes{kind=\"shmem\"} %llu\n",
+	    (unsigned long long)p.rss_anon, (unsigned long long)p.rss_file,
+	    (unsigned long long)p.rss_shmem);
+	gauge(b, "process_virtual_memory_bytes", "Virtual memory size",
+	      p.vsize);
+	gauge(b, "process_open_fds", "Open file descriptors", p.open_fds);
+	if (p.max_fds != UINT64_MAX)
+		gauge(b, "process_max_fds", "Limit of open file descriptors",
+		      p.max_fds);
+	gauge(b, "process_threads", "Threads", p.threads);
+	fgauge(b, "process_start_time_seconds",
+	       "Start time of the process since the Unix epoch in seconds",
+	       p.start_time);
+}
+
+static void latency_metrics(buf_t *b, const handler_stats_t *s)
+{
+	static const char *const names[REQLAT_TRANSPORTS] = {
+		[TRANSPORT_UDP] = "udp",
+		[TRANSPORT_TCP] = "tcp",
+		[TRANSPORT_CONTROL] = "control",
+		[TRANSPORT_HTTP] = "http"};
+	out(b, "# HELP idnode_request_duration_seconds Time spent on a "
+	       "request, by the transport it came on (UDP, TCP, control: the "
+	       "Handle message; HTTP: the whole request)\n"
+	       "# TYPE idnode_request_duration_seconds histogram\n");
+	for (int t = 0; t < REQLAT_TRANSPORTS; t++) {
+		const reqlat_t *l = &s->lat[t];
+		uint64_t cum = 0;
+		for (int k = 0; k < REQLAT_BUCKETS; k++) {
+			cum += atomic_load(&l->n[k]);
+			out(b,
+			    "idnode_request_duration_seconds_bucket{transport=\"%s\",le=\"%g\"} %llu\n",
+			    names[t], (double)reqlat_bounds_ns[k] / 1e9,
+			    (unsigned long long)cum);
+		}
+		cum += atomic_load(&l->n[REQLAT_BUCKETS]);
+		out(b,
+		    "idnode_request_duration_seconds_bucket{transport=\"%s\",le=\"+Inf\"} %llu\n"
+		    "idnode_request_duration_seconds_sum{transport=\"%s\"} %.9f\n"
+		    "idnode_request_duration_seconds_count{transport=\"%s\"} %llu\n",
+		    names[t], (unsigned long long)cum, names[t],
+		    (double)atomic_load(&l->ns) / 1e9, names[t],
+		    (unsigned long long)cum);
+	}
+}
+
+/* Build, process and request-path figures. */
+static void node_metrics(buf_t *b, node_ctx_t *n)
+{
+	out(b,
+	    "# HELP idnode_build_info The idnode build serving (always 1)\n"
+	    "# TYPE idnode_build_info gauge\n"
+	    "idnode_build_info{version=\"%s\"} 1\n",
+	    IDN_VERSION);
+	process_metrics(b);
+	handler_stats_t s;
+	node_path_stats(n, &s);
+	latency_metrics(b, &s);
+	counter(b, "idnode_rrl_dropped_total",
+		"UDP queries dropped by the response rate limit",
+		atomic_load(&s.rrl_dropped));
+	counter(b, "idnode_rrl_slipped_total",
+		"UDP queries over the rate limit answered truncated (retry on "
+		"TCP)",
+		atomic_load(&s.rrl_slipped));
+	counter(b, "idnode_tcp_refused_total",
+		"TCP connections refused over a connection cap",
+		atomic_load(&s.tcp_refused));
+}
+
 void http_metrics(hreq_t *r)
 {
 	http_stats_t *st = r->t->srv->stats;
@@ -794,6 +923,7 @@ void http_metrics(hreq_t *r)
 	      ss.bytes_used);
 	gauge(&b, "idnode_http_connections_open", "Open HTTP connections",
 	      (uint64_t)open_conns(r->t->srv));
+	node_metrics(&b, n);
 	r->rc = IDN_RC_SUCCESS;
 	http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",
 		   b.p ? b.p : "", b.len);

@@ -38,6 +38,9 @@
 #define O_LEVEL(n, fl, f, d, h)                                                \
 	.name = n, .flag = fl, .type = CONF_LEVEL, FIELD(f), .def = d,         \
 	.arg = "LVL", .help = h
+#define O_LOGFMT(n, f, d, h)                                                   \
+	.name = n, .type = CONF_LOGFMT, FIELD(f), .def = d, .arg = "FMT",      \
+	.help = h
 /* the command line's own options: no field */
 #define O_ACTION(n, fl, t, a, h)                                               \
 	.name = n, .flag = fl, .type = t, .arg = a, .help = h
@@ -75,6 +78,10 @@ static const conf_opt_t options[] = {
 	       "worker threads (default 0: one per core)")},
 	{O_LEVEL("log-level", 'L', log_level, "info",
 		 "error, warn, info or debug"),
+	 .live = true},
+	{O_LOGFMT("log-format", log_format, "text",
+		  "text, or json: one JSON object a line (time, level, module, "
+		  "src, msg)"),
 	 .live = true},
 	{O_STR("audit-log", 0, audit_log, NULL, "FILE",
 	       "append a JSON line per write attempt and failed "
@@ -423,6 +430,12 @@ static int set_value(node_conf_t *c, const conf_opt_t *o, const char *val,
 		return parse_bool(val, field) != 0;
 	case CONF_LEVEL:
 		n = log_level_parse(val);
+		if (n < 0)
+			return 1;
+		put_int(field, o->size, n);
+		return 0;
+	case CONF_LOGFMT:
+		n = log_format_parse(val);
 		if (n < 0)
 			return 1;
 		put_int(field, o->size, n);

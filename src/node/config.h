@@ -30,6 +30,7 @@ typedef struct {
 	int nhome;
 	int workers; /* 0: one per core */
 	int log_level;
+	int log_format;		   /* LOG_TEXT or LOG_JSON (log.h) */
 	char audit_log[1024];	   /* JSON lines of writes and failed logins;
 				    * "" = none (audit.h) */
 	bool audit_required;	   /* no audit line, no write */
@@ -90,6 +91,7 @@ typedef enum {
 	CONF_BOOL,    /* a flag without value on the command line; yes/no,
 		       * true/false, on/off, 1/0 in the file */
 	CONF_LEVEL,   /* a log level name (log.h) */
+	CONF_LOGFMT,  /* "text" or "json" (log.h) */
 	CONF_PREFIX,  /* a prefix another scheme maps under: dot-separated
 		       * segments of letters, digits, '-' and '_' */
 	CONF_FILE,    /* -c: the config file (command line only) */

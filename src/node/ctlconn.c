@@ -148,11 +148,13 @@ static const caller_t ctl_caller = {TRANSPORT_CONTROL,
 
 static void process(handler_t *h, const frame_t *f, emit_fn emit, void *ctx)
 {
+	uint64_t t0 = reqlat_now();
 	if (handler_begin(h) == 0)
 		handler_process(h, f->p, f->len, &ctl_caller, emit, ctx);
 	else
 		handler_busy(h, f->p, f->len, emit, ctx);
 	handler_end(h);
+	reqlat_since(&h->stats.lat[TRANSPORT_CONTROL], t0);
 }
 
 /* Processes the bulk creates g[0..n) in one transaction (ctlconn.h). */

@@ -228,6 +228,8 @@ void handler_stats_add(handler_stats_t *to, handler_stats_t *from)
 		memory_order_relaxed);
 	STAT_FIELDS(ADD)
 #undef ADD
+	for (int t = 0; t < REQLAT_TRANSPORTS; t++)
+		reqlat_merge(&to->lat[t], &from->lat[t]);
 }
 
 void handler_fini(handler_t *h)

@@ -19,6 +19,7 @@
 #include "cache.h"
 #include "config.h"
 #include "principal.h"
+#include "reqlat.h"
 #include "ident.h"
 #include "resolver.h"
 #include "store.h"
@@ -44,6 +45,7 @@ typedef struct {
 	/* writes whose commit may or may not have happened (the store lost
 	 * its connection during it) */
 	atomic_uint_fast64_t outcome_unknown;
+	reqlat_t lat[REQLAT_TRANSPORTS]; /* by transport_t */
 } handler_stats_t;
 
 typedef struct handler handler_t;

@@ -321,6 +321,7 @@ int main(int argc, char **argv)
 	if (rc != 0)
 		return rc > 0 ? 0 : 2;
 	log_set_level(conf.log_level);
+	log_set_format(conf.log_format);
 
 	/* Signals are taken by sigwait in this thread only. */
 	sigset_t sigs;
@@ -363,5 +364,6 @@ int main(int argc, char **argv)
 	planes_stop(&p);
 	reload_fini(&rl);
 	log_info("stopped");
+	log_flush();
 	return 0;
 }

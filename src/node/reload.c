@@ -131,6 +131,7 @@ static void reload_apply(reload_t *r, const node_conf_t *fresh,
 		rrl |= !strncmp(o->name, "rrl-", 4);
 	}
 	log_set_level(r->conf->log_level);
+	log_set_format(r->conf->log_format);
 	if (rrl && r->handle != NULL)
 		server_reload(r->handle);
 	/* the file is read again even under the same name: a rotation */

@@ -101,7 +101,9 @@ static void conn_request(worker_t *w, conn_t *c, const uint8_t *frame,
 	caller_t from = {TRANSPORT_TCP,
 			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
 			 &c->peer};
+	uint64_t t0 = reqlat_now();
 	int hn = handler_process(&w->h, frame, flen, &from, tcp_emit, c);
+	reqlat_since(&w->h.stats.lat[TRANSPORT_TCP], t0);
 	w->h.conn = 0;
 	if (hn == HANDLER_DEFER)
 		defer(w, frame, flen, TRANSPORT_TCP, -1, &c->peer,

@@ -137,7 +137,9 @@ static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 	caller_t from = {TRANSPORT_UDP,
 			 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
 			 &w->raddr[i]};
+	uint64_t t0 = reqlat_now();
 	int hn = handler_process(&w->h, frame, len, &from, emit, &c);
+	reqlat_since(&w->h.stats.lat[TRANSPORT_UDP], t0);
 	if (hn == HANDLER_DEFER)
 		defer(w, frame, len, TRANSPORT_UDP, fd, &w->raddr[i],
 		      w->rmsg[i].msg_hdr.msg_namelen, NULL, udp_emit, &c);

@@ -363,6 +363,8 @@ static const char *sample(const conf_opt_t *o, char *buf, size_t cap)
 		return "yes";
 	case CONF_LEVEL:
 		return "debug";
+	case CONF_LOGFMT:
+		return "json";
 	case CONF_PREFIX:
 		return "99.1";
 	default:
@@ -474,9 +476,10 @@ static void same_and_live(void **state)
 				 sizeof(live) - strlen(live), "%s ", o->name);
 	}
 	assert_string_equal(differ, "listen workers ");
-	assert_string_equal(live, "log-level rrl-rate rrl-burst rrl-slip "
-				  "tcp-max-connections tcp-max-per-source "
-				  "tcp-idle-timeout http-admin-token-file ");
+	assert_string_equal(live,
+			    "log-level log-format rrl-rate rrl-burst "
+			    "rrl-slip tcp-max-connections tcp-max-per-source "
+			    "tcp-idle-timeout http-admin-token-file ");
 	/* a shorter list differs too */
 	assert_int_equal(load(b, "listen 127.0.0.1:1\n", NULL), 0);
 	const conf_opt_t *listen = NULL;
