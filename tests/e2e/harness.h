@@ -254,6 +254,15 @@ size_t h_answer_frame(uint8_t *out, size_t cap, uint32_t request_id,
 		      uint32_t session, const char *type, const char *admin,
 		      uint32_t index, idn_bytes_t sig);
 
+/* Runs an administrative request frame (request id reqid) over UDP as the
+ * admin (identifier, key value index, PEM private key file) by answering
+ * its challenge on the same socket with an RSA or DSA signature over
+ * SHA-256 (answer request id reqid + 1). Returns the final response code;
+ * fails the test when the node does not challenge. */
+uint32_t h_udp_admin(const node_t *n, const uint8_t *frame, size_t len,
+		     uint32_t reqid, const char *admin, uint32_t index,
+		     const char *key);
+
 /* A received reply: the message with its (first) envelope. */
 typedef struct {
 	uint8_t *buf;	 /* IDN_ENV_LEN + IDN_MSG_MAX bytes */

@@ -24,7 +24,9 @@
 #include <unistd.h>
 
 #include <libpq-fe.h>
+#include <openssl/pem.h>
 
+#include "auth.h"
 #include "error.h"
 #include "hex.h"
 #include "wire.h"
@@ -136,6 +138,46 @@ size_t h_answer_frame(uint8_t *out, size_t cap, uint32_t request_id,
 	h_req_t q = h_req(IDN_OC_CHALLENGE_ANSWER, request_id);
 	q.session_id = session;
 	return h_frame(out, cap, &q, body, w.len);
+}
+
+uint32_t h_udp_admin(const node_t *n, const uint8_t *frame, size_t len,
+		     uint32_t reqid, const char *admin, uint32_t index,
+		     const char *key)
+{
+	int fd = h_udp_open(n);
+	h_reply_t r;
+	h_reply_init(&r);
+	h_udp_send_frame(fd, frame, len);
+	assert_int_equal(h_udp_recv(fd, reqid, &r, H_IO_TIMEOUT_MS), 0);
+	assert_int_equal(r.msg.hdr.rc, IDN_RC_AUTH_NEEDED);
+	idn_bytes_t nonce;
+	assert_int_equal(idn_challenge_decode(r.msg.rest, &nonce), 0);
+	FILE *f = fopen(key, "r");
+	assert_non_null(f);
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(k);
+	uint8_t sig[1024], enc[1100], ans[2048];
+	size_t sl;
+	idn_bytes_t parts[2] = {nonce, r.msg.digest};
+	assert_int_equal(
+		idn_sig_sign(k, "SHA256", parts, 2, sig, sizeof(sig), &sl), 0);
+	EVP_PKEY_free(k);
+	idn_wr_t w;
+	idn_wr_init(&w, enc, sizeof(enc));
+	idn_sig_encode(&w, idn_bytes_str("SHA256"), idn_bytes(sig, sl));
+	assert_int_equal(w.err, 0);
+	size_t alen = h_answer_frame(ans, sizeof(ans), reqid + 1,
+				     r.env.session_id, "HS_PUBKEY", admin,
+				     index, idn_bytes(enc, w.len));
+	h_reply_free(&r);
+	h_reply_init(&r);
+	h_udp_send_frame(fd, ans, alen);
+	assert_int_equal(h_udp_recv(fd, reqid + 1, &r, H_IO_TIMEOUT_MS), 0);
+	uint32_t rc = r.msg.hdr.rc;
+	h_reply_free(&r);
+	close(fd);
+	return rc;
 }
 
 void h_reply_init(h_reply_t *r)

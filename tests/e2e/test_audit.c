@@ -225,53 +225,12 @@ static int net_write(bool tcp, const char *admin, const char *key,
 	return st;
 }
 
-/* Runs a write frame over UDP as the admin (INDEX:ID, key file) by
- * answering its challenge on the same socket; returns the final rc. */
-static uint32_t udp_admin(const uint8_t *frame, size_t len, uint32_t reqid,
-			  const char *admin, uint32_t index, const char *key)
-{
-	int fd = h_udp_open(node);
-	h_reply_t r;
-	h_reply_init(&r);
-	h_udp_send_frame(fd, frame, len);
-	assert_int_equal(h_udp_recv(fd, reqid, &r, H_IO_TIMEOUT_MS), 0);
-	assert_int_equal(r.msg.hdr.rc, IDN_RC_AUTH_NEEDED);
-	idn_bytes_t nonce;
-	assert_int_equal(idn_challenge_decode(r.msg.rest, &nonce), 0);
-	FILE *f = fopen(key, "r");
-	assert_non_null(f);
-	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(k);
-	uint8_t sig[1024], enc[1100], ans[2048];
-	size_t sl;
-	idn_bytes_t parts[2] = {nonce, r.msg.digest};
-	assert_int_equal(
-		idn_sig_sign(k, "SHA256", parts, 2, sig, sizeof(sig), &sl), 0);
-	EVP_PKEY_free(k);
-	idn_wr_t w;
-	idn_wr_init(&w, enc, sizeof(enc));
-	idn_sig_encode(&w, idn_bytes_str("SHA256"), idn_bytes(sig, sl));
-	assert_int_equal(w.err, 0);
-	size_t alen = h_answer_frame(ans, sizeof(ans), reqid + 1,
-				     r.env.session_id, "HS_PUBKEY", admin,
-				     index, idn_bytes(enc, w.len));
-	h_reply_free(&r);
-	h_reply_init(&r);
-	h_udp_send_frame(fd, ans, alen);
-	assert_int_equal(h_udp_recv(fd, reqid + 1, &r, H_IO_TIMEOUT_MS), 0);
-	uint32_t rc = r.msg.hdr.rc;
-	h_reply_free(&r);
-	close(fd);
-	return rc;
-}
-
 static uint32_t udp_create(const char *admin, const char *key, const char *id)
 {
 	uint8_t frame[2048];
 	size_t len = h_create_url_frame(frame, sizeof(frame), 500, id,
 					"https://udp.example");
-	return udp_admin(frame, len, 500, admin, 300, key);
+	return h_udp_admin(node, frame, len, 500, admin, 300, key);
 }
 
 static uint32_t udp_delete(const char *admin, const char *key, const char *id)
@@ -282,7 +241,7 @@ static uint32_t udp_delete(const char *admin, const char *key, const char *id)
 	idn_id_body_encode(&w, idn_bytes_str(id));
 	h_req_t q = h_req(IDN_OC_DELETE, 600);
 	size_t len = h_frame(frame, sizeof(frame), &q, body, w.len);
-	return udp_admin(frame, len, 600, admin, 300, key);
+	return h_udp_admin(node, frame, len, 600, admin, 300, key);
 }
 
 /* The body of the last HTTP response. */

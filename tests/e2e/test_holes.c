@@ -449,6 +449,83 @@ static void anonymous_overwrite_is_challenged(void **state)
 	free(after);
 }
 
+/* One value (index, type, data) written by admin with op and flags as a
+ * raw Handle message over UDP, answering the challenge there; the rc. */
+static uint32_t udp_value_op(uint32_t op, uint32_t flags, const char *admin,
+			     const char *key, const char *id, uint32_t index,
+			     const char *type, const char *data)
+{
+	static uint32_t reqid = 9000;
+	uint8_t body[1024], frame[2048];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_value_t v = {index,
+			 0,
+			 0,
+			 86400,
+			 IDN_PERM_DEFAULT,
+			 idn_bytes_str(type),
+			 idn_bytes_str(data),
+			 0,
+			 NULL};
+	idn_values_body_t b = {idn_bytes_str(id), 1, &v};
+	idn_values_body_encode(&w, &b);
+	assert_int_equal(w.err, 0);
+	reqid += 2;
+	h_req_t q = h_req(op, reqid);
+	q.flags = flags;
+	size_t len = h_frame(frame, sizeof(frame), &q, body, w.len);
+	return h_udp_admin(node, frame, len, reqid, admin, 300, key);
+}
+
+/* The same holes as above, each sent as raw Handle messages over UDP (idctl
+ * sends authenticated writes over TCP): the challenge is answered on UDP
+ * and the released request is refused with 401, the record unchanged. */
+static void holes_over_raw_udp(void **state)
+{
+	(void)state;
+	struct {
+		uint32_t op, flags;
+		const char *admin, *key, *id;
+		uint32_t index;
+		const char *type, *data;
+	} holes[] = {
+		/* replace someone else's record by creating it again */
+		{IDN_OC_CREATE, IDN_OF_OVERWRITE, H_HOME "/creator",
+		 creator_key, VICTIM, 1, "URL", "https://evil"},
+		/* add with overwrite over an existing value: add-value only */
+		{IDN_OC_ADD_VALUE, IDN_OF_OVERWRITE, H_HOME "/addonly",
+		 addonly_key, TARGET, 1, "URL", "https://evil"},
+		/* ... over an HS_ADMIN, by an admin without modify-admin */
+		{IDN_OC_ADD_VALUE, IDN_OF_OVERWRITE, H_HOME "/val", val_key,
+		 TARGET, 100, "URL", "https://evil"},
+		/* turn an HS_ADMIN into a URL */
+		{IDN_OC_MODIFY_VALUE, 0, H_HOME "/val", val_key, TARGET, 100,
+		 "URL", "https://evil"},
+	};
+	for (size_t i = 0; i < sizeof(holes) / sizeof(holes[0]); i++) {
+		char *before = snapshot(holes[i].id);
+		uint32_t rc = udp_value_op(holes[i].op, holes[i].flags,
+					   holes[i].admin, holes[i].key,
+					   holes[i].id, holes[i].index,
+					   holes[i].type, holes[i].data);
+		print_message("udp hole %zu (op %u): rc %u\n", i, holes[i].op,
+			      rc);
+		assert_int_equal(rc, IDN_RC_INSUFFICIENT_PERMS);
+		char *after = snapshot(holes[i].id);
+		assert_non_null(before);
+		assert_non_null(after);
+		assert_string_equal(before, after);
+		free(before);
+		free(after);
+	}
+	/* and what the creator may do still works over UDP */
+	assert_int_equal(udp_value_op(IDN_OC_CREATE, 0, H_HOME "/creator",
+				      creator_key, H_HOME "/fresh-raw-udp", 1,
+				      "URL", "https://fresh"),
+			 IDN_RC_SUCCESS);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -457,6 +534,7 @@ int main(void)
 		cmocka_unit_test(modify_of_admin_needs_admin_rights),
 		cmocka_unit_test(vlist_walk_is_bounded),
 		cmocka_unit_test(anonymous_overwrite_is_challenged),
+		cmocka_unit_test(holes_over_raw_udp),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
