@@ -262,10 +262,7 @@ static json_t *rc_json(uint32_t rc, const char *id, const char *msg)
 	return j;
 }
 
-/* A write the store could not do for now (its primary is down) or whose
- * outcome it cannot tell: 503, the client to come back (after resolving,
- * in the second case); rc 2 says no more than "error". */
-static bool store_unavailable(uint32_t rc, const char *msg)
+bool http_store_unavailable(uint32_t rc, const char *msg)
 {
 	return rc == IDN_RC_ERROR && msg != NULL &&
 	       (strcmp(msg, idn_strerror(IDN_ENOPRIMARY)) == 0 ||
@@ -276,9 +273,9 @@ static void reply_result(hreq_t *r, uint32_t rc, const char *id,
 			 const char *msg, int ok_status)
 {
 	r->rc = rc;
-	int status = rc == IDN_RC_SUCCESS	  ? ok_status
-		     : store_unavailable(rc, msg) ? 503
-						  : http_status_for_rc(rc);
+	int status = rc == IDN_RC_SUCCESS	       ? ok_status
+		     : http_store_unavailable(rc, msg) ? 503
+						       : http_status_for_rc(rc);
 	http_reply_json(r, status, rc_json(rc, id, msg));
 }
 

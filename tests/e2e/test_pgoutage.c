@@ -82,31 +82,29 @@ static uint16_t with_http(node_t *n)
 	return p;
 }
 
-/* PUT /api/handles/ID with one URL value: the HTTP status; the body in
- * body (cap bytes). */
-static int http_put(uint16_t port, const char *id, char *body, size_t cap)
+/* METHOD PATH with the admin token and the JSON body json: the HTTP
+ * status; the answer's body in body (cap bytes). */
+static int http_send(uint16_t port, const char *method, const char *path,
+		     const char *json, char *body, size_t cap)
 {
 	char url[256];
-	snprintf(url, sizeof(url), "http://127.0.0.1:%u/api/handles/%s", port,
-		 id);
-	const char *argv[] = {
-		"/usr/bin/curl",
-		"-s",
-		"-X",
-		"PUT",
-		"-H",
-		"Authorization: Bearer " TOKEN,
-		"-H",
-		"Content-Type: application/json",
-		"-w",
-		"\n%{http_code}",
-		"--max-time",
-		"20",
-		"-d",
-		"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"
-		"{\"format\":\"string\",\"value\":\"https://h\"}}]}",
-		url,
-		NULL};
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u%s", port, path);
+	const char *argv[] = {"/usr/bin/curl",
+			      "-s",
+			      "-X",
+			      method,
+			      "-H",
+			      "Authorization: Bearer " TOKEN,
+			      "-H",
+			      "Content-Type: application/json",
+			      "-w",
+			      "\n%{http_code}",
+			      "--max-time",
+			      "20",
+			      "-d",
+			      json,
+			      url,
+			      NULL};
 	h_run_t r;
 	h_run(&r, 30000, argv);
 	assert_int_equal(r.status, 0);
@@ -117,6 +115,30 @@ static int http_put(uint16_t port, const char *id, char *body, size_t cap)
 	snprintf(body, cap, "%s", r.out);
 	h_run_free(&r);
 	return code;
+}
+
+/* PUT /api/handles/ID with one URL value: the HTTP status, the body in
+ * body. */
+static int http_put(uint16_t port, const char *id, char *body, size_t cap)
+{
+	char path[200];
+	snprintf(path, sizeof(path), "/api/handles/%s", id);
+	return http_send(port, "PUT", path,
+			 "{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"
+			 "{\"format\":\"string\",\"value\":\"https://h\"}}]}",
+			 body, cap);
+}
+
+/* POST /snms/api/v5/data (the management API) creating id: the HTTP
+ * status, the body in body. */
+static int mgmt_post(uint16_t port, const char *id, char *body, size_t cap)
+{
+	char json[300];
+	snprintf(json, sizeof(json),
+		 "{\"handle\":\"%s\",\"values\":[{\"index\":1,\"type\":"
+		 "\"URL\",\"data\":\"https://m\"}]}",
+		 id);
+	return http_send(port, "POST", "/snms/api/v5/data", json, body, cap);
 }
 
 static void need_pg(void)
@@ -329,6 +351,11 @@ static void replica_start_and_primary_outage(void **state)
 	if (access("/usr/bin/curl", X_OK) == 0) {
 		assert_int_equal(
 			http_put(hp, H_HOME "/during", body, sizeof(body)),
+			503);
+		assert_non_null(strstr(body, READONLY));
+		/* the management API says the same */
+		assert_int_equal(
+			mgmt_post(hp, H_HOME "/during-m", body, sizeof(body)),
 			503);
 		assert_non_null(strstr(body, READONLY));
 	}
