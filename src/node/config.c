@@ -98,7 +98,7 @@ static const conf_opt_t options[] = {
 	       "larger UDP replies are sent truncated so the client retries on "
 	       "TCP")},
 	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, "200", "N",
-	       "UDP responses a second per /24 or /56 source network; 0: no "
+	       "UDP responses a second per /24 or /64 source network; 0: no "
 	       "limit (benchmarks from one host need it)"),
 	 .live = true},
 	{O_INT("rrl-burst", 0, rrl_burst, 0, 100000000, NULL, "N",

@@ -31,6 +31,11 @@ void netkey_of(const struct sockaddr_storage *peer, netkey_t *k)
 	netkey_prefix(peer, k, 3, 7); /* /24, /56 */
 }
 
+void netkey_rrl(const struct sockaddr_storage *peer, netkey_t *k)
+{
+	netkey_prefix(peer, k, 3, 8); /* /24, /64: NSD's rrl prefix lengths */
+}
+
 void netkey_addr(const struct sockaddr_storage *peer, netkey_t *k)
 {
 	netkey_prefix(peer, k, 4, 16);

@@ -20,6 +20,11 @@ typedef struct {
 /* The /24 or /56 network of peer (NULL: the all-zero key). */
 void netkey_of(const struct sockaddr_storage *peer, netkey_t *k);
 
+/* The network response-rate limiting counts a peer in: /24 (IPv4) and /64
+ * (IPv6), NSD's rrl-ipv4-prefix-length and rrl-ipv6-prefix-length
+ * defaults, so an IPv6 client that holds only its /64 is limited alone. */
+void netkey_rrl(const struct sockaddr_storage *peer, netkey_t *k);
+
 /* The peer's own address as a key (full length). */
 void netkey_addr(const struct sockaddr_storage *peer, netkey_t *k);
 

@@ -52,7 +52,7 @@ int rrl_check(rrl_t *r, const struct sockaddr_storage *src, uint64_t now_ms)
 	if (r == NULL)
 		return RRL_PASS;
 	netkey_t nk;
-	netkey_of(src, &nk);
+	netkey_rrl(src, &nk);
 	const uint8_t *key = nk.b;
 	bucket_t *b = &r->slots[idn_siphash(r->sipkey, key, sizeof(nk.b)) &
 				(SLOTS - 1)];

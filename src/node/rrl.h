@@ -1,9 +1,9 @@
 /* Response rate limiting for UDP (as DNS servers do against reflection
  * and amplification): a token bucket per source network — /24 for IPv4,
- * /56 for IPv6 — refilled at `rate` responses a second up to `burst`.
- * Over the limit a response is dropped, except every `slip`-th, which is
- * sent truncated so that a real client retries over TCP (where spoofing
- * is impossible). One instance per worker thread: no locking. */
+ * /64 for IPv6, NSD's defaults — refilled at `rate` responses a second up to
+ * `burst`. Over the limit a response is dropped, except every `slip`-th, which
+ * is sent truncated so that a real client retries over TCP (where spoofing is
+ * impossible). One instance per worker thread: no locking. */
 #ifndef IDN_NODE_RRL_H
 #define IDN_NODE_RRL_H
 

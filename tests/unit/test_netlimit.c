@@ -56,6 +56,19 @@ static void networks_are_24_and_56(void **state)
 	netkey_addr(&p, &a);
 	netkey_addr(&q, &b);
 	assert_false(netkey_eq(&a, &b));
+	/* response-rate limiting counts IPv6 by /64, as NSD does */
+	struct sockaddr_storage s1 = v6("2001:db8:0:1::1"),
+				s2 = v6("2001:db8:0:1::2"),
+				s3 = v6("2001:db8:0:2::1");
+	netkey_rrl(&s1, &a);
+	netkey_rrl(&s2, &b);
+	assert_true(netkey_eq(&a, &b));
+	netkey_rrl(&s3, &b);
+	assert_false(netkey_eq(&a, &b));
+	p = v4("192.0.2.200");
+	netkey_rrl(&p, &a);
+	netkey_rrl(&q, &b);
+	assert_true(netkey_eq(&a, &b));
 }
 
 static void cost_bucket_per_network(void **state)
