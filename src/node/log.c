@@ -200,7 +200,8 @@ static void emit(int level, const char *src, int line, const char *msg,
 		if (src != NULL) {
 			put_str(&l, ",\"module\":");
 			put_module(&l, src);
-			putf(&l, ",\"src\":\"%s:%d\"", src, line);
+			if (line > 0)
+				putf(&l, ",\"src\":\"%s:%d\"", src, line);
 		}
 		put_str(&l, ",\"msg\":");
 		put_json_str(&l, msg);

@@ -40,7 +40,8 @@ void log_set_repeat_window(int ms);
 /* Writes the counts of every open window now (at exit). */
 void log_flush(void);
 
-/* src and line name the call site (NULL: none). */
+/* src and line name the call site (NULL: none); line 0 names a module
+ * (src) without a line. */
 void log_msg_at(int level, const char *src, int line, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 void log_msg(int level, const char *fmt, ...)

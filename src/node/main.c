@@ -131,10 +131,11 @@ static void homer_stop(homer_t *hm)
 static void store_log(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
-	log_msg(level < LOG_ERROR   ? LOG_ERROR
-		: level > LOG_DEBUG ? LOG_DEBUG
-				    : level,
-		"store: %s", msg);
+	/* the store's lines name their module, not a line of this file */
+	log_msg_at(level < LOG_ERROR   ? LOG_ERROR
+		   : level > LOG_DEBUG ? LOG_DEBUG
+				       : level,
+		   "store", 0, "store: %s", msg);
 }
 
 static int log_homed(void *ctx, idn_bytes_t id)
