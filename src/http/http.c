@@ -336,13 +336,8 @@ static void note_caller(hreq_t *r)
 	http_thr_t *t = r->t;
 	h2o_req_t *req = r->req;
 	t->user = r->who.user;
-	t->has_peer = false;
 	if (t->srv->node->audit == NULL)
 		return;
-	memset(&t->peer, 0, sizeof(t->peer));
-	t->has_peer = req->conn->callbacks->get_peername != NULL &&
-		      req->conn->callbacks->get_peername(
-			      req->conn, (struct sockaddr *)&t->peer) > 0;
 	if (r->who.kind == PRINCIPAL_ANONYMOUS &&
 	    h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1) >= 0)
 		http_audit_auth(r, "bearer token", NULL,
@@ -414,12 +409,9 @@ static http_chan_t channel(hreq_t *r)
 {
 	h2o_req_t *req = r->req;
 	http_chan_t c = {false, false, r->t->srv->conf->http_allow_insecure};
-	struct sockaddr_storage ss;
 	c.tls = req->scheme == &H2O_URL_SCHEME_HTTPS;
-	if (req->conn->callbacks->get_peername != NULL &&
-	    req->conn->callbacks->get_peername(req->conn,
-					       (struct sockaddr *)&ss) > 0)
-		c.loopback = http_addr_loopback((struct sockaddr *)&ss);
+	if (r->t->has_peer)
+		c.loopback = http_addr_loopback((struct sockaddr *)&r->t->peer);
 	return c;
 }
 
@@ -473,10 +465,12 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 	r.t = t;
 	r.req = req;
 	r.arg = "";
+	/* the peer, once: the abuse limits, the loopback rule and the audit
+	 * log read it */
 	memset(&t->peer, 0, sizeof(t->peer));
-	if (req->conn->callbacks->get_peername != NULL)
-		req->conn->callbacks->get_peername(req->conn,
-						   (struct sockaddr *)&t->peer);
+	t->has_peer = req->conn->callbacks->get_peername != NULL &&
+		      req->conn->callbacks->get_peername(
+			      req->conn, (struct sockaddr *)&t->peer) > 0;
 	idn_arena_reset(&t->arena);
 	size_t plen = req->query_at != SIZE_MAX ? req->query_at : req->path.len;
 	r.path = http_pct_decode(&req->pool, req->path.base, plen, false,

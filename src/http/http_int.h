@@ -55,8 +55,9 @@ struct http_thr {
 	uint8_t *rep;	   /* reply frames of the last call, concatenated */
 	size_t replen, repcap;
 	atomic_int conns; /* open connections, sampled by the loop */
-	/* the request being served: its peer and its HTTP identity's name,
-	 * for the audit log of the writes it runs (http_api.c) */
+	/* the request being served: its peer (for the abuse limits, the
+	 * loopback rule and the audit log of the writes it runs) and its
+	 * HTTP identity's name */
 	struct sockaddr_storage peer;
 	bool has_peer;
 	const char *user;
