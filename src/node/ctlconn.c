@@ -152,7 +152,7 @@ static void process(handler_t *h, const frame_t *f, emit_fn emit, void *ctx)
 	if (handler_begin(h) == 0)
 		handler_process(h, f->p, f->len, &ctl_caller, emit, ctx);
 	else
-		handler_busy(h, f->p, f->len, emit, ctx);
+		handler_busy(h, f->p, f->len, &ctl_caller, emit, ctx);
 	handler_end(h);
 	reqlat_since(&h->stats.lat[TRANSPORT_CONTROL], t0);
 }
@@ -183,9 +183,11 @@ static void run_group(conn_t *c, handler_t *h, const frame_t *g, int n,
 			/* done again, a batch could be applied twice or
 			 * answered "exists": each is told to resolve */
 			act_discard(h->act);
+			/* the lines gathered as successes are not true */
+			handler_audit_group(h, false);
 			for (int i = 0; i < n; i++)
-				handler_fail(h, g[i].p, g[i].len, err, emit,
-					     ctx);
+				handler_fail(h, g[i].p, g[i].len, &ctl_caller,
+					     err, emit, ctx);
 			return;
 		}
 		broken = broken || err != 0;

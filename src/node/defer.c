@@ -43,7 +43,10 @@ void defer(worker_t *w, const uint8_t *frame, size_t len, int transport,
 	pthread_mutex_unlock(&s->jobs_lock);
 	if (full) {
 		free(j);
-		handler_busy(&w->h, frame, len, emit, ectx);
+		caller_t from = {(transport_t)transport,
+				 {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL},
+				 addr};
+		handler_busy(&w->h, frame, len, &from, emit, ectx);
 	}
 }
 

@@ -528,8 +528,10 @@ int reply_lib_error(reply_t *r, int err)
 	return send_error(r, rc, text);
 }
 
-void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
-		  void *ctx)
+/* Answers frame from caller from without running it: rc 3 when err is 0,
+ * else the reply of library error err. */
+static void answer_unrun(handler_t *h, const uint8_t *frame, size_t len,
+			 const caller_t *from, int err, emit_fn emit, void *ctx)
 {
 	idn_env_t env;
 	idn_msg_t msg;
@@ -537,19 +539,23 @@ void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
 	    idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg) != 0)
 		return;
 	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
-	reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
+	r.from = *from; /* the audit line names who asked */
+	if (err == 0)
+		reply_error(&r, IDN_RC_TOO_BUSY, "server too busy: try again");
+	else
+		reply_lib_error(&r, err);
 }
 
-void handler_fail(handler_t *h, const uint8_t *frame, size_t len, int err,
-		  emit_fn emit, void *ctx)
+void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
+		  const caller_t *from, emit_fn emit, void *ctx)
 {
-	idn_env_t env;
-	idn_msg_t msg;
-	if (idn_env_decode(frame, len, &env) != 0 ||
-	    idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg) != 0)
-		return;
-	reply_t r = {h, &env, &msg, emit, ctx, {0}, {0, 0}, 0};
-	reply_lib_error(&r, err);
+	answer_unrun(h, frame, len, from, 0, emit, ctx);
+}
+
+void handler_fail(handler_t *h, const uint8_t *frame, size_t len,
+		  const caller_t *from, int err, emit_fn emit, void *ctx)
+{
+	answer_unrun(h, frame, len, from, err, emit, ctx);
 }
 
 uint32_t op_permit(const reply_t *r, const op_row_t *row, const char **why)

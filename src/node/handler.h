@@ -169,15 +169,15 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
  * their own). */
 void handler_audit_group(handler_t *h, bool committed);
 
-/* Answers a request with rc 3 (too busy), e.g. when deferred work cannot
- * be queued. */
-void handler_busy(handler_t *h, const uint8_t *frame, size_t len, emit_fn emit,
-		  void *ctx);
+/* Answers a request of caller from with rc 3 (too busy), e.g. when
+ * deferred work cannot be queued. */
+void handler_busy(handler_t *h, const uint8_t *frame, size_t len,
+		  const caller_t *from, emit_fn emit, void *ctx);
 
 /* Answers a request with the reply of library error err (as a handler
  * would had the store returned it), e.g. to each request of a group
  * whose shared commit failed. */
-void handler_fail(handler_t *h, const uint8_t *frame, size_t len, int err,
-		  emit_fn emit, void *ctx);
+void handler_fail(handler_t *h, const uint8_t *frame, size_t len,
+		  const caller_t *from, int err, emit_fn emit, void *ctx);
 
 #endif
