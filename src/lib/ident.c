@@ -2,38 +2,44 @@
 
 #include "error.h"
 
+size_t idn_utf8_seq_len(const uint8_t *s, size_t n)
+{
+	if (n == 0)
+		return 0;
+	uint8_t c = s[0];
+	if (c < 0x80)
+		return 1;
+	size_t len;
+	uint32_t cp, min;
+	if ((c & 0xe0) == 0xc0) {
+		len = 2, cp = c & 0x1f, min = 0x80;
+	} else if ((c & 0xf0) == 0xe0) {
+		len = 3, cp = c & 0x0f, min = 0x800;
+	} else if ((c & 0xf8) == 0xf0) {
+		len = 4, cp = c & 0x07, min = 0x10000;
+	} else {
+		return 0;
+	}
+	if (n < len)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	/* overlong forms, UTF-16 surrogates, beyond Unicode */
+	if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
+		return 0;
+	return len;
+}
+
 int idn_utf8_check(const uint8_t *s, size_t len)
 {
-	size_t i = 0;
-	while (i < len) {
-		uint8_t c = s[i];
-		if (c < 0x80) {
-			i++;
-			continue;
-		}
-		size_t n;
-		uint32_t cp, min;
-		if ((c & 0xe0) == 0xc0) {
-			n = 1, cp = c & 0x1f, min = 0x80;
-		} else if ((c & 0xf0) == 0xe0) {
-			n = 2, cp = c & 0x0f, min = 0x800;
-		} else if ((c & 0xf8) == 0xf0) {
-			n = 3, cp = c & 0x07, min = 0x10000;
-		} else {
+	for (size_t i = 0; i < len;) {
+		size_t n = idn_utf8_seq_len(s + i, len - i);
+		if (n == 0)
 			return IDN_EUTF8;
-		}
-		if (len - i - 1 < n)
-			return IDN_EUTF8;
-		for (size_t k = 1; k <= n; k++) {
-			uint8_t cc = s[i + k];
-			if ((cc & 0xc0) != 0x80)
-				return IDN_EUTF8;
-			cp = (cp << 6) | (cc & 0x3f);
-		}
-		/* overlong forms, UTF-16 surrogates, beyond Unicode */
-		if (cp < min || (cp >= 0xd800 && cp <= 0xdfff) || cp > 0x10ffff)
-			return IDN_EUTF8;
-		i += n + 1;
+		i += n;
 	}
 	return 0;
 }

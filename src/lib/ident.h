@@ -32,6 +32,11 @@ typedef struct {
 /* Validates UTF-8 text. Returns 0 or IDN_EUTF8. */
 int idn_utf8_check(const uint8_t *s, size_t len);
 
+/* Length of the well-formed UTF-8 sequence at s (n bytes left; RFC 3629:
+ * no overlong forms, no surrogates, at most U+10FFFF), 0 when there is
+ * none. */
+size_t idn_utf8_seq_len(const uint8_t *s, size_t n);
+
 /* Parses and normalises an identifier. Returns 0, IDN_EUTF8, IDN_ETOOLONG
  * or IDN_EIDENT (no '/', empty prefix or suffix, empty prefix segment,
  * control characters). out->text points into s, which must outlive out. */

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cache.h" /* idn_siphash */
+#include "ident.h" /* idn_utf8_seq_len */
 #include "log.h"
 #include "search.h" /* IDN_INDEX_* */
 #include "value.h"  /* IDN_TYPE_MAX */
@@ -97,36 +98,6 @@ static int putf(audit_buf_t *b, const char *fmt, ...)
 		   (size_t)n < sizeof(tmp) ? (size_t)n : sizeof(tmp) - 1);
 }
 
-/* Length of the well-formed UTF-8 sequence at s (RFC 3629: no overlongs,
- * no surrogates, at most U+10FFFF), or 0. */
-static size_t utf8_len(const uint8_t *s, size_t n)
-{
-	uint8_t c = s[0];
-	size_t len;
-	uint32_t min, cp;
-	if (c < 0x80)
-		return 1;
-	if ((c & 0xe0) == 0xc0) {
-		len = 2, min = 0x80, cp = c & 0x1f;
-	} else if ((c & 0xf0) == 0xe0) {
-		len = 3, min = 0x800, cp = c & 0x0f;
-	} else if ((c & 0xf8) == 0xf0) {
-		len = 4, min = 0x10000, cp = c & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < len)
-		return 0;
-	for (size_t i = 1; i < len; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3f);
-	}
-	if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff))
-		return 0;
-	return len;
-}
-
 int audit_json_str(audit_buf_t *b, const uint8_t *s, size_t len, bool *lossy)
 {
 	*lossy = false;
@@ -134,7 +105,7 @@ int audit_json_str(audit_buf_t *b, const uint8_t *s, size_t len, bool *lossy)
 		return -ENOMEM;
 	for (size_t i = 0; i < len;) {
 		uint8_t c = s[i];
-		size_t n = utf8_len(s + i, len - i);
+		size_t n = idn_utf8_seq_len(s + i, len - i);
 		int err;
 		if (n == 0) {
 			*lossy = true;

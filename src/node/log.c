@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "ident.h" /* idn_utf8_seq_len */
+
 static atomic_int max_level = LOG_INFO;
 static atomic_int format = LOG_TEXT;
 static atomic_int window_ms = LOG_REPEAT_WINDOW_MS;
@@ -123,21 +125,6 @@ static void putf(line_t *l, const char *fmt, ...)
 		l->len += (size_t)n < room ? (size_t)n : room - 1;
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t k = s[0] >= 0xf0 && s[0] <= 0xf4	  ? 4
-		   : s[0] >= 0xe0		  ? 3
-		   : s[0] >= 0xc2 && s[0] <= 0xdf ? 2
-						  : 0;
-	if (k == 0 || k > n)
-		return 0;
-	for (size_t i = 1; i < k; i++)
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-	return k;
-}
-
 /* msg as a JSON string: control characters escaped, invalid UTF-8 as
  * U+FFFD, cut at a character boundary when the line is full. */
 static void put_json_str(line_t *l, const char *msg)
@@ -158,7 +145,7 @@ static void put_json_str(line_t *l, const char *msg)
 			put(l, (const char *)s + i, 1);
 			i++;
 		} else {
-			size_t k = utf8_len(s + i, n - i);
+			size_t k = idn_utf8_seq_len(s + i, n - i);
 			if (k == 0) {
 				put_str(l, "\\ufffd");
 				i++;

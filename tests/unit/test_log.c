@@ -297,11 +297,37 @@ static void format_names(void **state)
 	assert_int_equal(log_format_parse(""), -1);
 }
 
+/* JSON lines hold well-formed UTF-8 only: an overlong form, a UTF-16
+ * surrogate and a code point past U+10FFFF become U+FFFD byte by byte,
+ * while a real multibyte character passes as it is. */
+static void json_line_utf8_strict(void **state)
+{
+	(void)state;
+	log_set_format(LOG_JSON);
+	log_warn("a\xe0\x80\x80"
+		 "b\xed\xa0\x80"
+		 "c\xf4\x90\x80\x80"
+		 "d\xe7\x94\xb5");
+	size_t n;
+	char **v = lines(&n);
+	assert_int_equal(n, 1);
+	json_t *o = json_loads(v[0], 0, NULL);
+	assert_non_null(o);
+#define R "\xef\xbf\xbd"
+	assert_string_equal(json_string_value(json_object_get(o, "msg")),
+			    "a" R R R "b" R R R "c" R R R R "d\xe7\x94\xb5");
+#undef R
+	json_decref(o);
+	free_lines(v);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(text_line, setup, teardown),
 		cmocka_unit_test_setup_teardown(json_line, setup, teardown),
+		cmocka_unit_test_setup_teardown(json_line_utf8_strict, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(repeats_collapsed, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(info_closes_windows, setup,
