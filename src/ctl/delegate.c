@@ -7,11 +7,6 @@
 
 #include "site.h"
 
-void site_addr_format(const uint8_t addr[16], char *out, size_t cap)
-{
-	idn_site_addr_format(addr, out, cap);
-}
-
 int site_build(const char *servers, bool primary, const char *desc,
 	       idn_arena_t *a, idn_bytes_t *out, char *why, size_t whycap)
 {
@@ -55,21 +50,6 @@ int site_build(const char *servers, bool primary, const char *desc,
 		return -1;
 	*out = idn_bytes(buf, w.len);
 	return 0;
-}
-
-void site_print_servers(FILE *f, const idn_hs_site_t *s)
-{
-	idn_site_print_servers(f, s);
-}
-
-void site_print(FILE *f, const idn_hs_site_t *s)
-{
-	idn_site_print(f, s);
-}
-
-json_t *site_json(const idn_hs_site_t *s)
-{
-	return idn_site_json(s);
 }
 
 /* Longest dotted key under obj, for the alignment. */

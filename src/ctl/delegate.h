@@ -26,13 +26,6 @@
 int site_build(const char *servers, bool primary, const char *desc,
 	       idn_arena_t *a, idn_bytes_t *out, char *why, size_t whycap);
 
-/* idctl's names for idn_site_print_servers, idn_site_print, idn_site_json
- * and idn_site_addr_format (site.h), kept so callers need not change. */
-void site_print_servers(FILE *f, const idn_hs_site_t *s);
-void site_print(FILE *f, const idn_hs_site_t *s);
-json_t *site_json(const idn_hs_site_t *s);
-void site_addr_format(const uint8_t addr[16], char *out, size_t cap);
-
 /* Prints a JSON object as aligned "key  value" lines to f, nested objects
  * flattened with dotted keys ("cache.hits"). */
 void stats_print(FILE *f, json_t *obj);

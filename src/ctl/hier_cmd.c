@@ -9,6 +9,7 @@
 
 #include "cli.h"
 #include "delegate.h"
+#include "site.h"
 #include "error.h"
 #include "ident.h"
 #include "msg.h"
@@ -164,7 +165,7 @@ static int cmd_delegate(ctl_opts_t *o, const deleg_t *d, idn_arena_t *a)
 		idn_hs_site_t site;
 		if (idn_hs_site_decode(v[i].data, a, &site) == 0) {
 			printf("  ");
-			site_print(stdout, &site);
+			idn_site_print(stdout, &site);
 			putchar('\n');
 		}
 	}

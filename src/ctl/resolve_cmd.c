@@ -13,7 +13,7 @@
 #include "batch.h"
 #include "cert.h"
 #include "cli.h"
-#include "delegate.h"
+#include "site.h"
 #include "error.h"
 #include "ident.h"
 #include "keys.h"
@@ -95,7 +95,7 @@ static int print_referral(resolve_ctx_t *r, const idn_msg_t *m)
 		if (idn_bytes_eq_str(v->type, "HS_SITE") &&
 		    idn_hs_site_decode(v->data, r->a, &site) == 0) {
 			printf("  ");
-			site_print(stdout, &site);
+			idn_site_print(stdout, &site);
 			putchar('\n');
 			nsites++;
 		} else if (idn_bytes_eq_str(v->type, "HS_SERV")) {
@@ -460,12 +460,12 @@ static int cmd_siteinfo(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
 	if (o->json) {
 		json_t *root = json_object();
 		json_object_set_new(root, "responseCode", json_integer(1));
-		json_object_set_new(root, "site", site_json(&site));
+		json_object_set_new(root, "site", idn_site_json(&site));
 		ctl_print_json(root);
 		json_decref(root);
 		return 0;
 	}
-	site_print(stdout, &site);
+	idn_site_print(stdout, &site);
 	putchar('\n');
 	for (uint32_t i = 0; i < site.nattrs; i++)
 		printf("  %.*s: %.*s\n", (int)site.attrs[i].name.len,

@@ -9,7 +9,7 @@
 
 #include "b64.h"
 #include "hex.h"
-#include "delegate.h"
+#include "site.h"
 #include "ident.h"
 
 static json_t *jstr(idn_bytes_t b)
@@ -64,7 +64,7 @@ json_t *value_json(const idn_value_t *v, idn_arena_t *a)
 	if (idn_bytes_eq_str(v->type, "HS_SITE") &&
 	    idn_hs_site_decode(v->data, a, &site) == 0) {
 		json_object_set_new(data, "format", json_string("site"));
-		json_object_set_new(data, "value", site_json(&site));
+		json_object_set_new(data, "value", idn_site_json(&site));
 	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
 		   idn_hs_admin_decode(v->data, &adm) == 0) {
 		value_admin_json(data, &adm, 12);
@@ -138,7 +138,7 @@ void print_value(const idn_value_t *v, idn_arena_t *a)
 	idn_hs_site_t site;
 	if (idn_bytes_eq_str(v->type, "HS_SITE") &&
 	    idn_hs_site_decode(v->data, a, &site) == 0) {
-		site_print(stdout, &site);
+		idn_site_print(stdout, &site);
 		putchar('\n');
 	} else if (idn_bytes_eq_str(v->type, "HS_ADMIN") &&
 		   idn_hs_admin_decode(v->data, &adm) == 0) {

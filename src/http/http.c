@@ -291,11 +291,6 @@ static const char *token_user(http_server_t *s, const char *tok, size_t len)
 	return ok ? "admin" : NULL;
 }
 
-bool http_token_valid(http_server_t *s, const char *tok, size_t len)
-{
-	return token_user(s, tok, len) != NULL;
-}
-
 principal_t http_principal(http_server_t *s, const h2o_req_t *req)
 {
 	principal_t who = {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0};

@@ -192,9 +192,8 @@ int http_parse_query(hreq_t *r, const char *q, size_t len);
  * when it is not one. */
 json_t *http_body_json(hreq_t *r);
 
-/* Management login tokens: issues one for user; checks one. */
+/* Issues a management login token for user (64 hex digits into out). */
 int http_token_issue(http_server_t *s, const char *user, char out[65]);
-bool http_token_valid(http_server_t *s, const char *tok, size_t len);
 /* Whether the node has an admin secret (writes and login enabled), and
  * whether p (len bytes) is that secret. */
 bool http_secret_set(http_server_t *s);
