@@ -87,31 +87,18 @@ struct http_stats {
 
 static void node_totals(node_ctx_t *n, sample_t *s)
 {
+	handler_stats_t st;
+	node_stats_sum(n, &st);
 	memset(s, 0, sizeof(*s));
-	pthread_mutex_lock(&n->lock);
-#define ADD(f, g)                                                              \
-	s->f += atomic_load_explicit(&h->stats.g, memory_order_relaxed)
-	for (handler_t *h = n->handlers; h != NULL; h = h->next) {
-		ADD(requests, requests);
-		ADD(resolutions, resolutions);
-		ADD(writes, writes);
-		ADD(not_found, not_found);
-		ADD(errors, errors);
-		ADD(referrals, referrals);
-		ADD(outcome_unknown, outcome_unknown);
-	}
-#undef ADD
-#define ADDR(f, g)                                                             \
-	s->f += atomic_load_explicit(&n->retired.g, memory_order_relaxed)
-	ADDR(requests, requests);
-	ADDR(resolutions, resolutions);
-	ADDR(writes, writes);
-	ADDR(not_found, not_found);
-	ADDR(errors, errors);
-	ADDR(referrals, referrals);
-	ADDR(outcome_unknown, outcome_unknown);
-#undef ADDR
-	pthread_mutex_unlock(&n->lock);
+#define GET(f) s->f = atomic_load_explicit(&st.f, memory_order_relaxed)
+	GET(requests);
+	GET(resolutions);
+	GET(writes);
+	GET(not_found);
+	GET(errors);
+	GET(referrals);
+	GET(outcome_unknown);
+#undef GET
 }
 
 /* Registrations and resolutions by industry and region, summed over the
@@ -687,31 +674,6 @@ static void route_latency(buf_t *b, http_stats_t *st)
 }
 
 /* What node_metrics needs of one handler's counters, added to s. */
-static void path_add(handler_stats_t *s, handler_stats_t *from)
-{
-#define ADD(f)                                                                 \
-	atomic_fetch_add_explicit(                                             \
-		&s->f, atomic_load_explicit(&from->f, memory_order_relaxed),   \
-		memory_order_relaxed)
-	ADD(rrl_dropped);
-	ADD(rrl_slipped);
-	ADD(tcp_refused);
-#undef ADD
-	for (int t = 0; t < REQLAT_TRANSPORTS; t++)
-		reqlat_merge(&s->lat[t], &from->lat[t]);
-}
-
-/* Those counters summed over the node's handlers, live and ended. */
-static void node_path_stats(node_ctx_t *n, handler_stats_t *s)
-{
-	memset(s, 0, sizeof(*s));
-	pthread_mutex_lock(&n->lock);
-	path_add(s, &n->retired);
-	for (handler_t *h = n->handlers; h != NULL; h = h->next)
-		path_add(s, &h->stats);
-	pthread_mutex_unlock(&n->lock);
-}
-
 static void fgauge(buf_t *b, const char *name, const char *help, double v)
 {
 	out(b, "# HELP %s %s\n# TYPE %s gauge\n%s %.3f\n", name, help, name,
@@ -794,7 +756,7 @@ static void node_metrics(buf_t *b, node_ctx_t *n)
 	    IDN_VERSION);
 	process_metrics(b);
 	handler_stats_t s;
-	node_path_stats(n, &s);
+	node_stats_sum(n, &s);
 	latency_metrics(b, &s);
 	counter(b, "idnode_rrl_dropped_total",
 		"UDP queries dropped by the response rate limit",

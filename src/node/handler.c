@@ -232,6 +232,16 @@ void handler_stats_add(handler_stats_t *to, handler_stats_t *from)
 		reqlat_merge(&to->lat[t], &from->lat[t]);
 }
 
+void node_stats_sum(node_ctx_t *n, handler_stats_t *out)
+{
+	memset(out, 0, sizeof(*out));
+	pthread_mutex_lock(&n->lock);
+	handler_stats_add(out, &n->retired);
+	for (handler_t *h = n->handlers; h != NULL; h = h->next)
+		handler_stats_add(out, &h->stats);
+	pthread_mutex_unlock(&n->lock);
+}
+
 void handler_fini(handler_t *h)
 {
 	if (h->out == NULL)

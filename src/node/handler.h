@@ -88,6 +88,10 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 		  idn_store_t *primary);
 void node_ctx_fini(node_ctx_t *n);
 
+/* The counters of every handler of n, live and ended, summed into out
+ * (latency histograms merged). Takes n->lock. */
+void node_stats_sum(node_ctx_t *n, handler_stats_t *out);
+
 struct handler {
 	node_ctx_t *node;
 	const node_conf_t *conf;

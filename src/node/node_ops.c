@@ -253,16 +253,6 @@ int do_index(reply_t *r)
 
 /* ---- idnode's own control operations ---- */
 
-static void sum_stats(node_ctx_t *n, handler_stats_t *out)
-{
-	memset(out, 0, sizeof(*out));
-	pthread_mutex_lock(&n->lock);
-	handler_stats_add(out, &n->retired);
-	for (handler_t *h = n->handlers; h != NULL; h = h->next)
-		handler_stats_add(out, &h->stats);
-	pthread_mutex_unlock(&n->lock);
-}
-
 static int node_op(reply_t *r, uint32_t op)
 {
 	node_ctx_t *n = r->h->node;
@@ -285,7 +275,7 @@ static int node_op(reply_t *r, uint32_t op)
 	} else {
 		handler_stats_t st;
 		idn_cache_stats_t cs = {0};
-		sum_stats(n, &st);
+		node_stats_sum(n, &st);
 		if (n->cache)
 			idn_cache_stats(n->cache, &cs);
 #define LD(f) (unsigned long long)atomic_load(&st.f)
