@@ -262,20 +262,20 @@ static json_t *rc_json(uint32_t rc, const char *id, const char *msg)
 	return j;
 }
 
-bool http_store_unavailable(uint32_t rc, const char *msg)
+bool http_store_unavailable(const hreq_t *r, uint32_t rc)
 {
-	return rc == IDN_RC_ERROR && msg != NULL &&
-	       (strcmp(msg, idn_strerror(IDN_ENOPRIMARY)) == 0 ||
-		strcmp(msg, idn_strerror(IDN_EUNKNOWN_OUTCOME)) == 0);
+	int err = r->t->h.lib_err;
+	return rc == IDN_RC_ERROR &&
+	       (err == IDN_ENOPRIMARY || err == IDN_EUNKNOWN_OUTCOME);
 }
 
 static void reply_result(hreq_t *r, uint32_t rc, const char *id,
 			 const char *msg, int ok_status)
 {
 	r->rc = rc;
-	int status = rc == IDN_RC_SUCCESS	       ? ok_status
-		     : http_store_unavailable(rc, msg) ? 503
-						       : http_status_for_rc(rc);
+	int status = rc == IDN_RC_SUCCESS	     ? ok_status
+		     : http_store_unavailable(r, rc) ? 503
+						     : http_status_for_rc(rc);
 	http_reply_json(r, status, rc_json(rc, id, msg));
 }
 

@@ -237,11 +237,12 @@ uint32_t http_hdl_resolve(http_thr_t *t, const idn_resolve_req_t *q,
 /* The error text of a reply (pool-allocated for r), "" when it has none. */
 const char *http_hdl_text(hreq_t *r, const hdl_reply_t *hr);
 
-/* A write the store could not do for now (its PostgreSQL primary is down)
- * or whose outcome it cannot tell (rc 2 with that library error's text):
+/* Whether the Handle answer rc to r's last request is a write the store
+ * could not do for now (its PostgreSQL primary is down) or whose outcome
+ * it cannot tell (the library error the thread's handler answered with):
  * every API answers 503, the client to come back, after resolving the
  * identifier in the second case. */
-bool http_store_unavailable(uint32_t rc, const char *msg);
+bool http_store_unavailable(const hreq_t *r, uint32_t rc);
 
 /* HTTP status for a Handle response code (docs/architecture.md, HTTP status).
  */

@@ -40,10 +40,11 @@ void http_mgmt_reply(hreq_t *r, int status, int http, const char *msg,
 	mreply(r, status, http, msg, data);
 }
 
-/* Status and HTTP status for a Handle response code and its message. */
-static int st_for_rc(uint32_t rc, const char *msg, int *http)
+/* Status and HTTP status for the Handle response code of r's last
+ * request. */
+static int st_for_rc(const hreq_t *r, uint32_t rc, int *http)
 {
-	if (http_store_unavailable(rc, msg)) {
+	if (http_store_unavailable(r, rc)) {
 		*http = 503;
 		return ST_INTERNAL;
 	}
@@ -197,7 +198,7 @@ void http_mgmt_data_get(hreq_t *r)
 		http_resolve(r, id, false, NULL, 0, NULL, 0, &values, &msg);
 	r->rc = rc;
 	int http;
-	int st = st_for_rc(rc, msg, &http);
+	int st = st_for_rc(r, rc, &http);
 	if (rc != IDN_RC_SUCCESS) {
 		json_decref(values);
 		mreply(r, st, http, rc_text(rc, msg), NULL);
@@ -226,7 +227,7 @@ static void data_write(hreq_t *r, bool create)
 		uint32_t rc = item_write(r, create, id, v, n, &msg);
 		r->rc = rc;
 		int http;
-		int st = st_for_rc(rc, msg, &http);
+		int st = st_for_rc(r, rc, &http);
 		json_t *d = json_object();
 		json_object_set_new(d, "handle", json_string(id));
 		mreply(r, st, st == ST_OK && create ? 201 : http,
@@ -258,7 +259,7 @@ void http_mgmt_data_delete(hreq_t *r)
 		http_write(r, IDN_OC_DELETE, id, false, NULL, 0, NULL, 0, &msg);
 	r->rc = rc;
 	int http;
-	int st = st_for_rc(rc, msg, &http);
+	int st = st_for_rc(r, rc, &http);
 	mreply(r, st, http, rc_text(rc, msg), NULL);
 }
 
@@ -465,7 +466,7 @@ static void reply_rc(hreq_t *r, uint32_t rc, const char *msg, int ok_http,
 {
 	r->rc = rc;
 	int http;
-	int st = st_for_rc(rc, msg, &http);
+	int st = st_for_rc(r, rc, &http);
 	mreply(r, st, st == ST_OK ? ok_http : http, rc_text(rc, msg),
 	       st == ST_OK ? data : NULL);
 	if (st != ST_OK)

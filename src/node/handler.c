@@ -275,6 +275,7 @@ void handler_fini(handler_t *h)
 int handler_begin(handler_t *h)
 {
 	h->now = (uint32_t)time(NULL);
+	h->lib_err = 0;
 	if (h->snapshot)
 		return 0;
 	int err = idn_rtxn_renew(h->rtxn);
@@ -482,6 +483,7 @@ int reply_error(reply_t *r, uint32_t rc, const char *text)
  * message for the client. */
 int reply_lib_error(reply_t *r, int err)
 {
+	r->h->lib_err = err;
 	uint32_t rc;
 	const char *text = idn_strerror(err);
 	switch (err) {

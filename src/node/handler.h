@@ -106,6 +106,10 @@ struct handler {
 	uint8_t *out;	  /* IDN_ENV_LEN + IDN_MSG_MAX */
 	uint8_t *scratch; /* IDN_MSG_MAX: cached answers */
 	uint32_t now;
+	/* the library error the last request since handler_begin was
+	 * answered with (reply_lib_error), 0 if none: the HTTP plane maps
+	 * it to a status the response code alone cannot tell */
+	int lib_err;
 	idn_ident_t id;
 	/* where the last prefix looked up lives (handler.c locate), kept
 	 * while the snapshot is the same (snap: idn_rtxn_snapshot), also
