@@ -13,9 +13,14 @@
 #   HN_DIR       the loopback harness (setup.sh, stop.sh, conf/)
 #                default /work/shared/interop/handle-net
 #   IDNODE_PORT  idnode's loopback port, default 22641
+#   CNRI_PORT    the CNRI server's Handle port (UDP+TCP), default 12641
+#   CNRI_HTTP_PORT  its HTTP port, default 18000
 #   KEEP=1       keep the temp dir (logs) after the run
-# The CNRI server takes 127.0.0.1:12641 (UDP+TCP) and 127.0.0.1:18000; both
-# must be free.  Every CNRI client runs with a user.home whose root_info names
+# The CNRI server takes 127.0.0.1:CNRI_PORT (UDP+TCP) and CNRI_HTTP_PORT; both
+# must be free. The harness is copied into the temp dir with those ports, so
+# several checks can run side by side on different ports.
+# Further rows come from tests/interop/handle-net.d/*.sh, sourced in name
+# order after the core rows, with the helpers and variables defined here.  Every CNRI client runs with a user.home whose root_info names
 # only a loopback server (the distribution's built-in one names public servers).
 set -u
 
@@ -26,7 +31,8 @@ IDCTL=$ROOT/build/idctl
 # the harness lives in the shared folder beside the repository
 HN_DIR=${HN_DIR:-$ROOT/../shared/interop/handle-net}
 IPORT=${IDNODE_PORT:-22641}
-CPORT=12641
+CPORT=${CNRI_PORT:-12641}
+HPORT=${CNRI_HTTP_PORT:-18000}
 
 skip() { echo "SKIP: $*"; exit 0; }
 command -v java >/dev/null 2>&1 || skip "java not found (HANDLE.NET needs a JRE)"
@@ -37,7 +43,7 @@ if [ -z "${HS_DIST:-}" ] || [ ! -f "${HS_DIST:-}/lib/handle.jar" ]; then
     skip "HANDLE.NET snapshot missing: set HS_SNAPSHOT to the git directory that 'fetch github:ugent-library/handle-server' printed (or HS_DIST to an unpacked one)"
 fi
 busy() { ss -H -ltn "sport = :$1" 2>/dev/null | grep -q . || ss -H -lun "sport = :$1" 2>/dev/null | grep -q .; }
-for p in $CPORT 18000 $IPORT; do
+for p in $CPORT $HPORT $IPORT; do
   busy $p && skip "port $p on this host is in use (a HANDLE.NET server already running? its stop.sh stops it)"
 done
 
@@ -74,6 +80,12 @@ jy() {  # user.home, then IX_* assignments: the Jython client, its RESULT line
     -cp "$CP" net.handle.apps.tools.RunJython "$HERE/cnri_client.py" 2>&1 |
     grep '^RESULT' | tail -1
 }
+
+# a copy of the harness with this run's ports
+mkdir -p "$T/hn"
+cp -r "$HN_DIR"/. "$T/hn/"
+grep -rl -e 12641 -e 18000 "$T/hn" | xargs -r sed -i -e "s/12641/$CPORT/g" -e "s/18000/$HPORT/g"
+HN_DIR=$T/hn
 
 echo "== HANDLE.NET peer (setup.sh, temp dir $T)"
 if ! bash "$HN_DIR/setup.sh" >"$T/setup.log" 2>&1; then
@@ -207,6 +219,13 @@ if [ $IDOK = 1 ] && [ "${SITEOK:-0}" = 1 ] && [ -f "$HDL_SVR/admpub.bin" ]; then
 else
   row "CNRI admin writes" "CNRI -> idnode" "not run" "idnode, root_info or admin keys missing"
 fi
+
+# ---- rows of each area (sessions, negotiation, global resolution, ...)
+for part in "$HERE"/handle-net.d/*.sh; do
+  [ -f "$part" ] || continue
+  # shellcheck source=/dev/null
+  . "$part"
+done
 
 # ---- nothing left loopback
 off=$(ss -Htunp 2>/dev/null | grep -E 'java|idnode|idctl' | awk '{print $5, $6}' |
