@@ -53,8 +53,26 @@ bool idn__lmdb_is_new(MDB_env *env)
 	return mdb_env_info(env, &info) == 0 && info.me_last_txnid == 0;
 }
 
-/* One batch of the rewrite, starting after the key in last (*last_len 0:
- * from the first). Sets *end when the last record was reached. */
+/* Positions c at the first record after the key in last (*last_len 0:
+ * at the first record). */
+static int seek_after(MDB_cursor *c, const uint8_t *last, size_t last_len,
+		      MDB_val *k, MDB_val *d)
+{
+	if (last_len == 0)
+		return mdb_cursor_get(c, k, d, MDB_FIRST);
+	k->mv_size = last_len;
+	k->mv_data = (void *)last;
+	int rc = mdb_cursor_get(c, k, d, MDB_SET_RANGE);
+	if (rc == 0 && k->mv_size == last_len &&
+	    memcmp(k->mv_data, last, last_len) == 0)
+		rc = mdb_cursor_get(c, k, d, MDB_NEXT);
+	return rc;
+}
+
+/* One batch of the rewrite, starting after the key in last. Each blob is
+ * put by its key and the cursor placed again after it: a put that grows a
+ * page may split it under the cursor. Sets *end when the last record was
+ * passed. */
 static int upgrade_batch(MDB_env *env, MDB_dbi records, unsigned batch,
 			 uint8_t *last, size_t *last_len, uint8_t **buf,
 			 size_t *cap, uint64_t *done, bool *end)
@@ -69,19 +87,13 @@ static int upgrade_batch(MDB_env *env, MDB_dbi records, unsigned batch,
 		mdb_txn_abort(txn);
 		return idn__lmdb_error(rc);
 	}
-	MDB_val k = {.mv_size = *last_len, .mv_data = last}, d;
-	if (*last_len == 0) {
-		rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
-	} else {
-		rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
-		if (rc == 0 && k.mv_size == *last_len &&
-		    memcmp(k.mv_data, last, *last_len) == 0)
-			rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
-	}
+	MDB_val k, d;
 	int err = 0;
+	rc = seek_after(c, last, *last_len, &k, &d);
 	for (unsigned n = 0; rc == 0 && n < batch; n++) {
 		memcpy(last, k.mv_data, k.mv_size);
 		*last_len = k.mv_size;
+		bool put = false;
 		if (idn__record_format(d.mv_data, d.mv_size) ==
 		    IDN__REC_FORMAT_V1) {
 			size_t need = d.mv_size + IDN__REC_CHECK;
@@ -96,18 +108,20 @@ static int upgrade_batch(MDB_env *env, MDB_dbi records, unsigned batch,
 			}
 			/* a damaged blob stays as it is: reads refuse it
 			 * and idctl check names it */
-			if (idn__record_upgrade(d.mv_data, d.mv_size, *buf) ==
-			    0) {
+			put = idn__record_upgrade(d.mv_data, d.mv_size, *buf) ==
+			      0;
+			if (put) {
 				MDB_val key = {.mv_size = *last_len,
 					       .mv_data = last};
 				MDB_val nd = {.mv_size = need, .mv_data = *buf};
-				rc = mdb_cursor_put(c, &key, &nd, MDB_CURRENT);
+				rc = mdb_put(txn, records, &key, &nd, 0);
 				if (rc)
 					break;
 				(*done)++;
 			}
 		}
-		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
+		rc = put ? seek_after(c, last, *last_len, &k, &d)
+			 : mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	}
 	mdb_cursor_close(c);
 	*end = rc == MDB_NOTFOUND;
