@@ -190,19 +190,21 @@ static void lmdb_log(lstore_t *s, const char *path, const char *what);
 
 /* Logs a record that failed its check, once per identifier: a record read
  * again and again must not flood the log. */
-static void report_damage(lstore_t *s, const uint8_t *key, size_t len)
+static void report_damage(lstore_t *s, const uint8_t *key, size_t len,
+			  const MDB_val *d)
 {
 	int first = idn__lmdb_damage_first(&s->damage, key, len);
 	if (first == 0)
 		return;
+	idn_bytes_t id = idn__lmdb_blob_name(key, len, d->mv_data, d->mv_size);
 	char what[640];
-	size_t show = len > KEY_DIRECT ? KEY_DIRECT : len;
 	if (first > 0)
 		snprintf(what, sizeof(what),
 			 "record %.*s is damaged (checksum or structure): "
 			 "refused, not served; idctl check lists every "
 			 "damaged record",
-			 (int)show, (const char *)key);
+			 (int)(id.len > 500 ? 500 : id.len),
+			 (const char *)id.p);
 	else
 		snprintf(what, sizeof(what),
 			 "more damaged records than can be named one by one; "
@@ -227,7 +229,7 @@ static int get_record_as(lstore_t *s, MDB_txn *txn, lwtxn_t *w,
 	int err = values ? idn__record_parse(d.mv_data, d.mv_size, &rec)
 			 : idn__record_parse_header(d.mv_data, d.mv_size, &rec);
 	if (err) {
-		report_damage(s, key, len);
+		report_damage(s, key, len, &d);
 		return err;
 	}
 	/* the key is the identifier normalised: mostly the same bytes */
@@ -1304,14 +1306,15 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 	idn__lidx_unstage(&s->ix);
 	if (rc != MDB_KEYEXIST)
 		return poison(t, rc);
-	if (!overwrite)
-		return IDN_EEXISTS; /* also a bad blob, or a hashed key's twin
-				     */
-	/* d is the record there: replace it, unindexing what it held
-	 * (a bad blob, or another identifier's, has nothing to unindex) */
+	if (!overwrite) /* also a bad blob, or a hashed key's twin */
+		return IDN_EEXISTS;
+	/* d is the record there: replace it, unindexing what it held (of a
+	 * bad blob, or another identifier's, what the index names it by) */
 	idn_record_t old;
 	bool had = idn__record_parse(d.mv_data, d.mv_size, &old) == 0 &&
 		   idn_ascii_caseeq(old.id.p, old.id.len, id->key, id->key_len);
+	if (!had && (rc = idn__lidx_purge(&s->ix, t->txn, &k)) != 0)
+		return poison(t, rc); /* entries of unreadable values */
 	err = idn__lidx_stage(&s->ix, &k, had ? &old : NULL, &s->rs);
 	if (err)
 		return err;
@@ -1331,13 +1334,19 @@ static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
 	 * key holds this identifier */
 	idn_record_t old;
 	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-	if (err)
-		return err;
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(id->key, id->key_len, kb);
-	err = idn__lidx_stage(&s->ix, &k, &old, NULL);
-	if (err)
+	if (err == IDN_ECORRUPT) { /* values unreadable: walk the index */
+		int rc = idn__lidx_purge(&s->ix, t->txn, &k);
+		if (rc)
+			return poison(t, rc);
+	} else if (err) {
 		return err;
+	} else {
+		err = idn__lidx_stage(&s->ix, &k, &old, NULL);
+		if (err)
+			return err;
+	}
 	int rc = mdb_del(t->txn, s->records, &k, NULL);
 	if (rc == 0)
 		t->last_state = LAST_UNKNOWN;

@@ -219,11 +219,26 @@ static bool filed_right(const MDB_val *k, idn_bytes_t id)
 	       idn_ascii_caseeq(k->mv_data, KEY_DIRECT, id.p, KEY_DIRECT);
 }
 
+idn_bytes_t idn__lmdb_blob_name(const uint8_t *key, size_t len,
+				const uint8_t *blob, size_t blen)
+{
+	idn_rd_t r;
+	idn_rd_init(&r, blob, blen);
+	idn_rd_u32(&r);
+	idn_bytes_t id = idn_rd_str(&r, IDN_IDENT_MAX);
+	size_t direct = len > KEY_DIRECT ? KEY_DIRECT : len;
+	if (r.err || id.len < direct ||
+	    !idn_ascii_caseeq(id.p, direct, key, direct))
+		return idn_bytes(key, direct);
+	return id;
+}
+
 /* What is wrong with one record blob (NULL: nothing), and its name. */
 static const char *record_fault(const MDB_val *k, const MDB_val *d,
 				idn_bytes_t *name)
 {
-	*name = idn_bytes(k->mv_data, k->mv_size);
+	*name = idn__lmdb_blob_name(k->mv_data, k->mv_size, d->mv_data,
+				    d->mv_size);
 	uint32_t f = idn__record_format(d->mv_data, d->mv_size);
 	if (f != IDN__REC_FORMAT)
 		return f == IDN__REC_FORMAT_V1

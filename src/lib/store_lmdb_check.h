@@ -63,6 +63,12 @@ void idn__lmdb_damage_free(idn__lmdb_damage_t *d);
 int idn__lmdb_damage_first(idn__lmdb_damage_t *d, const uint8_t *key,
 			   size_t len);
 
+/* The name of a damaged record: its identifier as created when the blob
+ * still holds the one its key was made from (case aside), else the key
+ * (the part before a long key's hash). */
+idn_bytes_t idn__lmdb_blob_name(const uint8_t *key, size_t len,
+				const uint8_t *blob, size_t blen);
+
 /* The offline scan behind idn_store_check: every record (checksum,
  * structure, filed under its identifier's key), every homed prefix, every
  * index entry (the record it names exists) in one snapshot of env. */

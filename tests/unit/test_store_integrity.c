@@ -19,6 +19,7 @@
 #include <unistd.h>
 
 #include "error.h"
+#include "search.h"
 #include "store.h"
 #include "store_fixture.h"
 #include "store_helpers.h"
@@ -135,6 +136,9 @@ static void fill(fx_t *f, const char *fmt, int n)
 static void test_flipped_bit(void **state)
 {
 	fx_t *f = *state;
+	idn_wtxn_t *t = wbegin(f);
+	assert_int_equal(idn_wtxn_index_add(t, idn_bytes("URL", 3)), 0);
+	commit(t);
 	fill(f, "88.118.8/R%03d", 100);
 	close_store(f);
 	flip(f, "88.118.8/R007", 9);  /* the last byte of the values */
@@ -185,12 +189,24 @@ static void test_flipped_bit(void **state)
 	idn_value_t v = val(1, "URL", "https://repaired");
 	idn_ident_t id;
 	mkid(&id, "88.118.8/R042");
-	idn_wtxn_t *t = wbegin(f);
+	t = wbegin(f);
 	assert_int_equal(idn_wtxn_create(t, &id, &v, 1, true), 0);
 	commit(t);
 	memset(&r, 0, sizeof(r));
 	assert_int_equal(idn_store_check(f->s, note, &r, &st), 0);
 	assert_int_equal(st.damaged, 2);
+	/* and a delete removes one, with the index entries naming it */
+	mkid(&id, "88.118.8/R007");
+	t = wbegin(f);
+	assert_int_equal(idn_wtxn_delete(t, &id), 0);
+	commit(t);
+	memset(&r, 0, sizeof(r));
+	assert_int_equal(idn_store_check(f->s, note, &r, &st), 0);
+	assert_int_equal(st.records, 99);
+	assert_int_equal(st.index, 99); /* one URL entry each */
+	assert_int_equal(st.damaged, 1);
+	assert_string_equal(r.whats[0],
+			    "checksum mismatch: the stored bytes were changed");
 }
 
 /* A data file cut short is refused at open, read-only or not, with a
