@@ -13,7 +13,7 @@ WARN = -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
        -Werror=implicit -Werror=format-security -Wno-missing-field-initializers
 PQ_CFLAGS := $(shell pkg-config --cflags libpq 2>/dev/null || echo -I/usr/include/postgresql)
 CFLAGS = -std=c11 -D_GNU_SOURCE $(OPT) -g -pthread $(WARN) -Isrc/lib $(PQ_CFLAGS) $(HTTP_CFLAGS) -MMD -MP
-LDLIBS = -llmdb -lpq -lcrypto -lpthread -ljansson
+LDLIBS = -llmdb -lxxhash -lpq -lcrypto -lpthread -ljansson
 # idnode's HTTP plane (src/http/): libh2o's evloop library
 HTTP_CFLAGS = -DH2O_USE_LIBUV=0
 HTTP_LIBS = -lh2o-evloop -lssl -lcrypto -lz
@@ -88,6 +88,7 @@ $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 # the store suites share one fixture (tests/unit/store_fixture.c) and
 # helpers (tests/unit/store_helpers.c)
 STORE_TESTS = $(B)/tests/unit/test_store $(B)/tests/unit/test_store_fault \
+	      $(B)/tests/unit/test_store_integrity \
 	      $(B)/tests/unit/test_store_iter $(B)/tests/unit/test_search
 $(STORE_TESTS): %: %.o $(B)/tests/unit/store_fixture.o \
 		$(B)/tests/unit/store_helpers.o $(LIB)

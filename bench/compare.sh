@@ -6,8 +6,8 @@
 #
 # Builds the working tree into $B (unless NO_BUILD=1) and the commit BASE
 # (default: the merge base with main's first parent, else HEAD~1) into
-# $tmp/base; populates SIZE identifiers once (idctl populate of the new
-# build); then REPEAT times, base and new alternating, starts the node
+# $tmp/base; populates SIZE identifiers once for each build, with its own
+# idctl populate (a store format may differ between them); then REPEAT times, base and new alternating, starts the node
 # (one worker, HTTP with one thread, on the first CPU) and drives it from
 # the second CPU with
 #   udp    idctl bench, INFLIGHT in flight, random identifiers
@@ -71,17 +71,22 @@ if [ -z "$BASE_B" ]; then
 	echo "== build the base $(git rev-parse --short "$BASE")"
 	mkdir -p "$tmp/base"
 	git archive "$BASE" | tar -x -C "$tmp/base"
-	make -C "$tmp/base" -j"$(nproc)" build/idnode >"$tmp/base-build.log" 2>&1 ||
+	make -C "$tmp/base" -j"$(nproc)" build/idnode build/idctl >"$tmp/base-build.log" 2>&1 ||
 		{ tail -30 "$tmp/base-build.log" >&2; fail "the base did not build"; }
 	BASE_B=$tmp/base/build
 fi
 BASE_IDNODE=$BASE_B/idnode
+BASE_IDCTL=$BASE_B/idctl
 [ -x "$BASE_IDNODE" ] || fail "$BASE_IDNODE is missing"
+[ -x "$BASE_IDCTL" ] || fail "$BASE_IDCTL is missing"
 bench_placement
 
-echo "== populate $SIZE identifiers under $PREFIX"
-"$IDCTL" populate --data "$tmp/data" --prefix "$PREFIX" --count "$SIZE" \
+echo "== populate $SIZE identifiers under $PREFIX (each build's own store)"
+"$IDCTL" populate --data "$tmp/data-new" --prefix "$PREFIX" --count "$SIZE" \
 	--json >"$tmp/populate.json" || fail "populate failed"
+"$BASE_IDCTL" populate --data "$tmp/data-base" --prefix "$PREFIX" \
+	--count "$SIZE" --json >"$tmp/populate-base.json" ||
+	fail "populate (base) failed"
 
 cat >"$tmp/wrk.lua" <<LUA
 math.randomseed(42)
@@ -96,14 +101,15 @@ done = function(summary, latency, requests)
 end
 LUA
 
-# start BIN: the node on the populated store; sets pid, port, hport
+# start BIN: the node on its populated store; sets pid, port, hport
 start() {
-	local try
+	local try data=$tmp/data-new
+	[ "$1" = "$BASE_IDNODE" ] && data=$tmp/data-base
 	for try in 1 2 3; do
 		port=$(pick_port)
 		hport=$(pick_port)
 		pin_to "$SCPU"
-		${PFX[@]+"${PFX[@]}"} "$1" --data "$tmp/data" --listen "127.0.0.1:$port" \
+		${PFX[@]+"${PFX[@]}"} "$1" --data "$data" --listen "127.0.0.1:$port" \
 			--control "$tmp/node.sock" --workers 1 --rrl-rate 0 \
 			--http "127.0.0.1:$hport" --http-threads 1 >"$tmp/node.log" 2>&1 &
 		pid=$!

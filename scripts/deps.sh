@@ -7,7 +7,7 @@
 # Idempotent: does nothing when everything is present.
 set -eu
 pkgs=(build-essential pkg-config
-      liblmdb-dev lmdb-utils libssl-dev libjansson-dev libpq-dev
+      liblmdb-dev libxxhash-dev lmdb-utils libssl-dev libjansson-dev libpq-dev
       libh2o-evloop-dev zlib1g-dev xxd procps)
 if [ "${1:-}" = --test ]; then
 	pkgs+=(libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck postgresql curl

@@ -167,5 +167,14 @@ int ctl_cmd_undelegate(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_stats(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_cache(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_reload(ctl_opts_t *o, int argc, char **argv);
+/* Sends a control op whose body is an identifier string and whose reply
+ * is one string holding a JSON object; *out gets the object. Returns the
+ * exit status. */
+int ctl_json_op(ctl_opts_t *o, const char *cmd, uint32_t op, const char *arg,
+		idn_arena_t *a, json_t **out);
+
+/* store_cmd.c: check (offline), backup (through the node) */
+int ctl_cmd_check(ctl_opts_t *o, int argc, char **argv);
+int ctl_cmd_backup(ctl_opts_t *o, int argc, char **argv);
 
 #endif

@@ -210,8 +210,8 @@ static int cmd_undelegate(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
 
 /* Sends a control op whose body is an identifier string and whose reply
  * is one string holding a JSON object; *out gets the object. */
-static int ctl_json_op(ctl_opts_t *o, const char *cmd, uint32_t op,
-		       const char *arg, idn_arena_t *a, json_t **out)
+int ctl_json_op(ctl_opts_t *o, const char *cmd, uint32_t op, const char *arg,
+		idn_arena_t *a, json_t **out)
 {
 	const char *sock = ctl_control_path(o); /* CTL_NEEDS_CONTROL */
 	idn_wr_t w;

@@ -401,6 +401,14 @@ static const ctl_cmd_t commands[] = {
 	 "-s HOST:PORT --prefix P --count N", "UDP/TCP load generator", NULL},
 	{"migrate", run_migrate, CTL_RAW, NULL, "--from SRC --to DST",
 	 "copy a node's data between stores", NULL},
+	{"check", ctl_cmd_check, CTL_RAW, NULL, "--data DIR [--json]",
+	 "check every record of a store offline; exit 1 names damage", NULL},
+	{"backup", ctl_cmd_backup, CTL_NEEDS_CONTROL, NULL, "DIR",
+	 "a consistent, compacted hot copy of the node's store",
+	 "The node writes DIR (made if missing; it must hold no store) while\n"
+	 "writes go on, then opens the copy and checks every record; a node\n"
+	 "starts on it as it is. A PostgreSQL node answers with how to copy\n"
+	 "its database instead (pg_basebackup, pg_dump, idctl migrate).\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

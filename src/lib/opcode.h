@@ -30,6 +30,7 @@ enum {
 	IDN_OC_SEARCH = 1103,	   /* search.h */
 	IDN_OC_INDEX = 1104,	   /* declared search types (search.h) */
 	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
+	IDN_OC_BACKUP = 1106,	   /* a hot copy of the store */
 };
 
 #endif

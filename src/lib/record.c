@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "error.h"
 #include "ident.h"
@@ -49,20 +50,54 @@ int idn__record_parse(const uint8_t *blob, size_t len, idn_record_t *out)
 	return err;
 }
 
-int idn__record_parse_header(const uint8_t *blob, size_t len, idn_record_t *out)
+/* The header of a blob whose values run to the end of body. */
+static int parse_body(const uint8_t *body, size_t len, uint32_t format,
+		      idn_record_t *out)
 {
 	idn_rd_t r;
-	idn_rd_init(&r, blob, len);
-	uint32_t format = idn_rd_u32(&r);
+	idn_rd_init(&r, body, len);
+	uint32_t f = idn_rd_u32(&r);
 	idn_bytes_t id = idn_rd_str(&r, IDN_IDENT_MAX);
 	uint32_t n = idn_rd_u32(&r);
-	if (r.err || format != IDN__REC_FORMAT || id.len == 0 ||
-	    n > IDN_VALUES_MAX)
+	if (r.err || f != format || id.len == 0 || n > IDN_VALUES_MAX)
 		return IDN_ECORRUPT;
-	idn_bytes_t values = idn_bytes(r.p, idn_rd_left(&r));
 	out->id = id;
 	out->nvalues = n;
-	out->values = values;
+	out->values = idn_bytes(r.p, idn_rd_left(&r));
+	return 0;
+}
+
+bool idn__record_check_ok(const uint8_t *blob, size_t len)
+{
+	if (len < IDN__REC_HDR + IDN__REC_CHECK)
+		return false;
+	size_t body = len - IDN__REC_CHECK;
+	return XXH3_64bits(blob, body) == idn_get_u64(blob + body);
+}
+
+uint32_t idn__record_format(const uint8_t *blob, size_t len)
+{
+	return len >= 4 ? idn_get_u32(blob) : 0;
+}
+
+int idn__record_parse_header(const uint8_t *blob, size_t len, idn_record_t *out)
+{
+	if (!idn__record_check_ok(blob, len))
+		return IDN_ECORRUPT;
+	return parse_body(blob, len - IDN__REC_CHECK, IDN__REC_FORMAT, out);
+}
+
+int idn__record_upgrade(const uint8_t *blob, size_t len, uint8_t *out)
+{
+	idn_record_t rec;
+	int err = parse_body(blob, len, IDN__REC_FORMAT_V1, &rec);
+	if (err == 0)
+		err = idn__values_walk(rec.values, rec.nvalues, NULL);
+	if (err)
+		return err;
+	memcpy(out, blob, len);
+	idn_put_u32(out, IDN__REC_FORMAT);
+	idn_put_u64(out + len, XXH3_64bits(out, len));
 	return 0;
 }
 
@@ -285,7 +320,7 @@ int idn__rset_remove(idn__rset_t *s, const uint32_t *idx, uint32_t n)
 
 size_t idn__record_size(idn_bytes_t id, const idn__rset_t *s)
 {
-	return IDN__REC_HDR + (size_t)id.len + s->size;
+	return IDN__REC_HDR + (size_t)id.len + s->size + IDN__REC_CHECK;
 }
 
 int idn__record_encode(idn_wr_t *w, idn_bytes_t id, const idn__rset_t *s)
@@ -304,6 +339,8 @@ int idn__record_encode(idn_wr_t *w, idn_bytes_t id, const idn__rset_t *s)
 		if (!w->err && w->len - before != e->size)
 			w->err = IDN_ETOOLONG;
 	}
+	if (!w->err)
+		idn_wr_u64(w, XXH3_64bits(w->buf + start, w->len - start));
 	if (!w->err && w->len - start != idn__record_size(id, s))
 		w->err = IDN_ETOOLONG;
 	return w->err ? IDN_ETOOLONG : 0;

@@ -2,14 +2,19 @@
  *
  * A stored record blob is, all integers big-endian:
  *
- *   u32 format   IDN__REC_FORMAT (1); any other word is corruption
+ *   u32 format   IDN__REC_FORMAT (2); any other word is corruption
  *   u32 length + the identifier as first created (1..IDN_IDENT_MAX bytes)
  *   u32 count    values that follow, at most IDN_VALUES_MAX
  *   values       in the wire encoding of idn_value_encode, strictly
  *                ascending index
+ *   u64 check    XXH3-64 of every byte before it
  *
  * so a reader hands out the identifier and the values section as pointers
- * into the stored bytes.
+ * into the stored bytes. The check makes damage to the stored bytes (a
+ * flipped bit on disk or in memory, a torn copy) a refusal instead of
+ * wrong data: every parse verifies it. Format 1 was the same without the
+ * check; stores of it are rewritten when they are opened for writing
+ * (idn__record_upgrade).
  *
  * An idn__rset_t is a record's values while an operation edits them: each
  * entry is either a stored value (its encoded bytes, pointing into the old
@@ -28,9 +33,11 @@
 #include "value.h"
 #include "wire.h"
 
-#define IDN__REC_FORMAT 1u
+#define IDN__REC_FORMAT 2u
+#define IDN__REC_FORMAT_V1 1u /* without the check */
 /* format word, identifier length, value count */
 #define IDN__REC_HDR 12u
+#define IDN__REC_CHECK 8u /* the trailing XXH3-64 */
 
 typedef struct {
 	uint32_t index;
@@ -53,9 +60,21 @@ typedef struct {
 int idn__record_parse(const uint8_t *blob, size_t len, idn_record_t *out);
 
 /* idn__record_parse without the walk of the values (the format, the
- * identifier and the count are checked). */
+ * check, the identifier and the count are checked). */
 int idn__record_parse_header(const uint8_t *blob, size_t len,
 			     idn_record_t *out);
+
+/* Whether a stored blob's trailing check matches its bytes (the format
+ * word is not looked at). */
+bool idn__record_check_ok(const uint8_t *blob, size_t len);
+
+/* The format word of a blob, 0 when it is too short to hold one. */
+uint32_t idn__record_format(const uint8_t *blob, size_t len);
+
+/* Writes the format-2 form of a format-1 blob (checked as format 1 was:
+ * header and values) into out, which holds len + IDN__REC_CHECK bytes.
+ * Returns 0 or IDN_ECORRUPT. */
+int idn__record_upgrade(const uint8_t *blob, size_t len, uint8_t *out);
 
 /* Walks an encoded values section that holds n values. On success returns
  * 0 and, if idx is not NULL, the index of each value in idx[0..n). Returns

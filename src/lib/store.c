@@ -371,3 +371,25 @@ int idn_wtxn_unhome(idn_wtxn_t *t, const uint8_t *prefix, size_t len)
 		return IDN_EINVAL;
 	return t->store->ops->unhome(t, prefix, len);
 }
+
+/* ---- integrity and backups ---- */
+
+int idn_store_check(idn_store_t *s, idn_check_cb cb, void *ctx,
+		    idn_check_stat_t *st)
+{
+	if (s == NULL || cb == NULL || st == NULL)
+		return IDN_EINVAL;
+	memset(st, 0, sizeof(*st));
+	if (s->ops->check == NULL)
+		return IDN_EUNSUPPORTED;
+	return s->ops->check(s, cb, ctx, st);
+}
+
+int idn_store_backup(idn_store_t *s, const char *dir)
+{
+	if (s == NULL || dir == NULL || dir[0] == '\0')
+		return IDN_EINVAL;
+	if (s->ops->backup == NULL)
+		return IDN_EUNSUPPORTED;
+	return s->ops->backup(s, dir);
+}

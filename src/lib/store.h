@@ -138,6 +138,38 @@ typedef struct {
 
 int idn_store_stat(idn_store_t *s, idn_store_stat_t *out);
 
+/* ---- integrity and backups ---- */
+
+typedef struct {
+	uint64_t records;  /* records read */
+	uint64_t prefixes; /* homed prefixes read */
+	uint64_t index;	   /* index entries read */
+	uint64_t damaged;  /* items reported to the callback */
+} idn_check_stat_t;
+
+/* One damaged item found by idn_store_check: kind is "record", "prefix" or
+ * "index"; name is the identifier (or prefix, or index term) when it can
+ * be read, else the stored key; what says what is wrong. A non-zero return
+ * stops the scan and is returned. */
+typedef int (*idn_check_cb)(void *ctx, const char *kind, idn_bytes_t name,
+			    const char *what);
+
+/* Reads every stored item of s in one snapshot and checks it (records:
+ * checksum, structure, the key they are filed under; prefixes; index
+ * entries: the record they name exists), reporting each damaged one to cb.
+ * Returns 0 (st says how many were damaged), IDN_EUNSUPPORTED for a backend
+ * that keeps its own checksums (PostgreSQL: initdb --data-checksums), or
+ * a store error. */
+int idn_store_check(idn_store_t *s, idn_check_cb cb, void *ctx,
+		    idn_check_stat_t *st);
+
+/* Writes a consistent, compacted copy of s into the directory dir (made
+ * if missing; it must hold no store) while writes go on; a node starts
+ * on the copy as it is. Returns 0, IDN_EEXISTS (dir holds a data.mdb),
+ * IDN_EUNSUPPORTED (PostgreSQL: its own tools copy it, see
+ * docs/operations.md), -errno or a store error. */
+int idn_store_backup(idn_store_t *s, const char *dir);
+
 /* ---- reads ---- */
 
 /* A read transaction for one thread. Returns 0, -ENOMEM, IDN_ESTORE. */

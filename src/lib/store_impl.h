@@ -53,6 +53,10 @@ struct idn_store_ops {
 
 	void (*close)(idn_store_t *s);
 	int (*stat)(idn_store_t *s, idn_store_stat_t *out);
+	/* NULL: IDN_EUNSUPPORTED */
+	int (*check)(idn_store_t *s, idn_check_cb cb, void *ctx,
+		     idn_check_stat_t *st);
+	int (*backup)(idn_store_t *s, const char *dir);
 
 	int (*rtxn_begin)(idn_store_t *s, idn_rtxn_t **out);
 	void (*rtxn_reset)(idn_rtxn_t *t);

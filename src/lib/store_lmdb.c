@@ -4,10 +4,13 @@
  *
  *   records   LMDB key (below) -> record blob (record.h)
  *   prefixes  LMDB key of a normalised prefix -> that normalised prefix
- *   meta      "version" -> u32 big-endian schema version (3; a store of
+ *   meta      "version" -> u32 big-endian schema version (4; a store of
  *             version 1 has no search index, one of version 2 indexes
- *             every type: both are upgraded at open), "index_types" ->
- *             the declared types of the search index
+ *             every type, one of version 3 has records without checksums:
+ *             all are upgraded when opened for writing, and while the
+ *             records are rewritten the version is SCHEMA_REWRITING, which
+ *             older builds refuse), "index_types" -> the declared types of
+ *             the search index
  *
  * and the search index (search_values, search_ctime), which every write
  * operation below keeps in step in its own transaction and which is built
@@ -42,22 +45,23 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
-#include <linux/fs.h>
-#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "error.h"
 #include "ident.h"
 #include "record.h"
+#include "store_lmdb_check.h"
 #include "store_lmdb_index.h"
 
 #define KEY_MAX 511	  /* LMDB's default MDB_MAXKEYSIZE, checked at open */
 #define KEY_DIRECT 478	  /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
-#define SCHEMA_VERSION 3u /* the search index of declared types */
+#define SCHEMA_VERSION 4u /* records carry checksums (record.h) */
 #define SCHEMA_UNINDEXED 1u /* before the search index: upgraded at open */
 #define SCHEMA_ALLTYPES 2u  /* every type indexed: upgraded at open */
+#define SCHEMA_UNCHECKED 3u /* records without checksums: rewritten */
+#define SCHEMA_REWRITING 0x80000004u /* records being rewritten */
+#define REWRITE_BATCH 20000u /* records per transaction of the rewrite */
 #define MAP_DEFAULT ((uint64_t)64 << 30)
 #define READERS_DEFAULT 1024u
 #define MAXDBS 16 /* room for the templates, indexes and change log */
@@ -70,6 +74,8 @@ typedef struct {
 	/* read-only open of a version 1 store: there is no index to open,
 	 * and no type is declared */
 	bool noindex;
+	idn__lmdb_damage_t damage; /* damaged records already logged */
+	char *path;
 	void (*log)(void *ctx, int level, const char *msg);
 	void *log_ctx;
 	/* write scratch, used only while holding the write transaction */
@@ -96,7 +102,7 @@ typedef struct {
 } lwtxn_t;
 
 /* The one translation of LMDB and system codes into library codes. */
-static int lmdb_error(int rc)
+int idn__lmdb_error(int rc)
 {
 	switch (rc) {
 	case MDB_SUCCESS:
@@ -174,10 +180,36 @@ static bool has_prefix(const MDB_val *k, const uint8_t *p, size_t len)
  * w is NULL in read transactions. Returns the translated error. */
 static int poison(lwtxn_t *w, int rc)
 {
-	int err = lmdb_error(rc);
+	int err = idn__lmdb_error(rc);
 	if (w)
 		w->err = err;
 	return err;
+}
+
+static void lmdb_log(lstore_t *s, const char *path, const char *what);
+
+/* Logs a record that failed its check, once per identifier: a record read
+ * again and again must not flood the log. */
+static void report_damage(lstore_t *s, const uint8_t *key, size_t len,
+			  const MDB_val *d)
+{
+	int first = idn__lmdb_damage_first(&s->damage, key, len);
+	if (first == 0)
+		return;
+	idn_bytes_t id = idn__lmdb_blob_name(key, len, d->mv_data, d->mv_size);
+	char what[640];
+	if (first > 0)
+		snprintf(what, sizeof(what),
+			 "record %.*s is damaged (checksum or structure): "
+			 "refused, not served; idctl check lists every "
+			 "damaged record",
+			 (int)(id.len > 500 ? 500 : id.len),
+			 (const char *)id.p);
+	else
+		snprintf(what, sizeof(what),
+			 "more damaged records than can be named one by one; "
+			 "run idctl check on the store");
+	lmdb_log(s, s->path, what);
 }
 
 /* Looks a record up in txn and checks it. Returns 0, IDN_ENOTFOUND,
@@ -196,8 +228,10 @@ static int get_record_as(lstore_t *s, MDB_txn *txn, lwtxn_t *w,
 	idn_record_t rec;
 	int err = values ? idn__record_parse(d.mv_data, d.mv_size, &rec)
 			 : idn__record_parse_header(d.mv_data, d.mv_size, &rec);
-	if (err)
+	if (err) {
+		report_damage(s, key, len, &d);
 		return err;
+	}
 	/* the key is the identifier normalised: mostly the same bytes */
 	if (!(rec.id.len == len && memcmp(rec.id.p, key, len) == 0) &&
 	    !idn_ascii_caseeq(rec.id.p, rec.id.len, key, len))
@@ -256,7 +290,7 @@ static int open_db_ro(lstore_t *s, const char *path, MDB_txn *txn,
 		lmdb_log(s, path, what);
 		return IDN_ECORRUPT;
 	}
-	return lmdb_error(rc);
+	return idn__lmdb_error(rc);
 }
 
 /* The read-only open of the sub-databases: writes nothing (the read
@@ -266,7 +300,7 @@ static int open_dbs_ro(lstore_t *s, const char *path)
 	MDB_txn *txn;
 	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	int err = open_db_ro(s, path, txn, "records", 0, &s->records);
 	if (err == 0)
 		err = open_db_ro(s, path, txn, "prefixes", 0, &s->prefixes);
@@ -279,26 +313,29 @@ static int open_dbs_ro(lstore_t *s, const char *path)
 		if (rc == MDB_NOTFOUND)
 			err = IDN_ENOTFOUND; /* a store never written */
 		else if (rc)
-			err = lmdb_error(rc);
+			err = idn__lmdb_error(rc);
 		else if (d.mv_size != 4)
 			err = IDN_ECORRUPT;
 		else
 			version = idn_get_u32(d.mv_data);
 	}
-	if (err == 0 && version == SCHEMA_ALLTYPES) {
-		char what[160];
+	if (err == 0 &&
+	    (version == SCHEMA_UNINDEXED || version == SCHEMA_ALLTYPES ||
+	     version == SCHEMA_UNCHECKED || version == SCHEMA_REWRITING)) {
+		/* their records have no checksums (all or some): they are
+		 * not read unchecked */
+		char what[200];
 		snprintf(what, sizeof(what),
 			 "schema version %u cannot be read without its "
 			 "upgrade; start idnode on it once to upgrade it",
-			 version);
+			 version & 0xffffu);
 		lmdb_log(s, path, what);
 		err = IDN_EREADONLY;
-	} else if (err == 0 && version != SCHEMA_VERSION &&
-		   version != SCHEMA_UNINDEXED) {
+	} else if (err == 0 && version != SCHEMA_VERSION) {
 		err = IDN_ECORRUPT; /* newer, or not an idnode store */
 	}
 	s->ix.meta = s->meta;
-	s->noindex = version == SCHEMA_UNINDEXED;
+	s->noindex = false;
 	if (err == 0 && !s->noindex)
 		err = open_db_ro(s, path, txn, "search_values", MDB_DUPSORT,
 				 &s->ix.vals);
@@ -309,7 +346,7 @@ static int open_dbs_ro(lstore_t *s, const char *path)
 		mdb_txn_abort(txn);
 		return err;
 	}
-	return lmdb_error(mdb_txn_commit(txn));
+	return idn__lmdb_error(mdb_txn_commit(txn));
 }
 
 /* Checks the schema version (into *version; 0 for a new environment),
@@ -322,86 +359,134 @@ static int check_version(lstore_t *s, MDB_txn *txn, uint32_t *version)
 	if (rc == 0) {
 		/* Another version is a store this build cannot read (a newer
 		 * one, or not an idnode store): refuse it as corrupt. */
-		if (d.mv_size != 4 ||
-		    (idn_get_u32(d.mv_data) != SCHEMA_VERSION &&
-		     idn_get_u32(d.mv_data) != SCHEMA_UNINDEXED &&
-		     idn_get_u32(d.mv_data) != SCHEMA_ALLTYPES))
+		uint32_t v = d.mv_size == 4 ? idn_get_u32(d.mv_data) : 0;
+		if (v != SCHEMA_VERSION && v != SCHEMA_UNINDEXED &&
+		    v != SCHEMA_ALLTYPES && v != SCHEMA_UNCHECKED &&
+		    v != SCHEMA_REWRITING)
 			return IDN_ECORRUPT;
-		*version = idn_get_u32(d.mv_data);
+		*version = v;
 		return 0;
 	}
 	if (rc != MDB_NOTFOUND)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	MDB_stat rst, pst;
 	rc = mdb_stat(txn, s->records, &rst);
 	if (rc == 0)
 		rc = mdb_stat(txn, s->prefixes, &pst);
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	if (rst.ms_entries || pst.ms_entries)
 		return IDN_ECORRUPT; /* data without a version */
 	uint8_t v[4];
 	idn_put_u32(v, SCHEMA_VERSION);
 	d.mv_size = sizeof(v);
 	d.mv_data = v;
-	return lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
+	return idn__lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
 }
 
-static int open_dbs(lstore_t *s, bool existing)
+static int put_version(lstore_t *s, MDB_txn *txn, uint32_t version)
 {
+	uint8_t v[4];
+	idn_put_u32(v, version);
+	MDB_val k = {.mv_size = 7, .mv_data = "version"};
+	MDB_val d = {.mv_size = sizeof(v), .mv_data = v};
+	return idn__lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
+}
+
+/* Opens a sub-database. Only a new environment gets it created: in one
+ * that has committed before, a missing one means damage (store_lmdb_check.h)
+ * and creating it would start an empty store over the intact snapshot. */
+static int open_db(lstore_t *s, const char *path, MDB_txn *txn,
+		   const char *name, bool fresh, MDB_dbi *dbi)
+{
+	int rc = mdb_dbi_open(txn, name, fresh ? MDB_CREATE : 0, dbi);
+	if (rc != MDB_NOTFOUND)
+		return idn__lmdb_error(rc);
+	char what[256];
+	snprintf(what, sizeof(what),
+		 "the store has no '%s' database: damaged (a meta page "
+		 "pointing at a wrong root?) or not an idnode store; refusing "
+		 "it without writing (idctl check tells more)",
+		 name);
+	lmdb_log(s, path, what);
+	return IDN_ECORRUPT;
+}
+
+/* Gives every record of a store opened at an older version its checksum,
+ * in batches, and then the current version. */
+static int rewrite_records(lstore_t *s, const char *path)
+{
+	uint64_t done = 0;
+	int err = idn__lmdb_upgrade_records(s->env, s->records, REWRITE_BATCH,
+					    &done);
 	MDB_txn *txn;
-	int rc = mdb_txn_begin(s->env, NULL, 0, &txn);
-	if (rc)
-		return lmdb_error(rc);
-	rc = mdb_dbi_open(txn, "records", MDB_CREATE, &s->records);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "prefixes", MDB_CREATE, &s->prefixes);
-	if (rc == 0)
-		rc = mdb_dbi_open(txn, "meta", MDB_CREATE, &s->meta);
-	int err = lmdb_error(rc);
+	if (err == 0)
+		err = idn__lmdb_error(mdb_txn_begin(s->env, NULL, 0, &txn));
+	if (err)
+		return err;
+	err = put_version(s, txn, SCHEMA_VERSION);
+	if (err) {
+		mdb_txn_abort(txn);
+		return err;
+	}
+	err = idn__lmdb_error(mdb_txn_commit(txn));
+	if (err == 0) {
+		char what[160];
+		snprintf(what, sizeof(what),
+			 "schema upgraded to version %u: %llu records were "
+			 "given checksums",
+			 SCHEMA_VERSION, (unsigned long long)done);
+		lmdb_log(s, path, what);
+	}
+	return err;
+}
+
+/* The writable open. Nothing is written to an existing store unless its
+ * schema must change. */
+static int open_dbs(lstore_t *s, const char *path, bool existing)
+{
+	bool fresh = idn__lmdb_is_new(s->env);
+	MDB_txn *txn;
+	int err = idn__lmdb_error(mdb_txn_begin(s->env, NULL, 0, &txn));
+	if (err)
+		return err;
+	err = open_db(s, path, txn, "records", fresh, &s->records);
+	if (err == 0)
+		err = open_db(s, path, txn, "prefixes", fresh, &s->prefixes);
+	if (err == 0)
+		err = open_db(s, path, txn, "meta", fresh, &s->meta);
 	uint32_t version = 0;
 	if (err == 0)
 		err = check_version(s, txn, &version);
 	if (err == 0 && existing && version == 0)
 		err = IDN_ENOTFOUND; /* aborted below: nothing is written */
+	/* version 1 had no index databases; the others must have them */
+	bool mkindex = fresh || version == SCHEMA_UNINDEXED;
+	if (err == 0 && !mkindex)
+		err = open_db(s, path, txn, "search_values", false,
+			      &s->ix.vals);
 	if (err == 0)
-		err = lmdb_error(idn__lidx_open(txn, s->records, s->meta,
-						version, &s->ix));
-	if (err == 0) {
-		/* indexed now: an older idnode, which would not keep the
-		 * index up to date, refuses the store from here on */
-		uint8_t v[4];
-		idn_put_u32(v, SCHEMA_VERSION);
-		MDB_val k = {.mv_size = 7, .mv_data = "version"};
-		MDB_val d = {.mv_size = sizeof(v), .mv_data = v};
-		err = lmdb_error(mdb_put(txn, s->meta, &k, &d, 0));
-	}
+		err = idn__lmdb_error(idn__lidx_open(txn, s->records, s->meta,
+						     version == SCHEMA_REWRITING
+							     ? SCHEMA_UNCHECKED
+							     : version,
+						     &s->ix));
+	/* an older store: an older idnode, which would neither keep the
+	 * index nor the checksums, refuses it from here on */
+	bool rewrite = version != 0 && version != SCHEMA_VERSION;
+	if (err == 0 && rewrite)
+		err = put_version(s, txn, SCHEMA_REWRITING);
 	if (err) {
 		mdb_txn_abort(txn);
 		return err;
 	}
-	return lmdb_error(mdb_txn_commit(txn));
+	err = idn__lmdb_error(mdb_txn_commit(txn));
+	if (err == 0 && rewrite)
+		err = rewrite_records(s, path);
+	return err;
 }
 
 static const idn_store_ops_t lmdb_ops;
-
-/* Whether nobody can write path: an immutable file (a read-only file
- * system LMDB recognises itself). */
-static bool unwritable(const char *path)
-{
-	bool imm = false;
-#ifdef FS_IOC_GETFLAGS
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	int flags = 0;
-	if (fd >= 0 && ioctl(fd, FS_IOC_GETFLAGS, &flags) == 0)
-		imm = (flags & FS_IMMUTABLE_FL) != 0;
-	if (fd >= 0)
-		close(fd);
-#else
-	(void)path;
-#endif
-	return imm;
-}
 
 /* Opens the environment read-only. LMDB still opens lock.mdb for writing
  * (readers register there, so that a writer keeps their pages); where it
@@ -412,7 +497,7 @@ static int open_env_ro(lstore_t *s, const char *path, size_t map)
 	int rc = mdb_env_open(s->env, path, MDB_NOTLS | MDB_RDONLY, 0640);
 	char data[4096];
 	snprintf(data, sizeof(data), "%s/data.mdb", path);
-	if ((rc == EACCES || rc == EPERM) && unwritable(data)) {
+	if ((rc == EACCES || rc == EPERM) && idn__lmdb_unwritable(data)) {
 		/* a failed open leaves the environment unusable */
 		mdb_env_close(s->env);
 		s->env = NULL;
@@ -430,7 +515,7 @@ static int open_env_ro(lstore_t *s, const char *path, size_t map)
 		lmdb_log(s, path,
 			 "cannot open lock.mdb for writing, which LMDB readers "
 			 "need while the store can be written");
-	return lmdb_error(rc);
+	return idn__lmdb_error(rc);
 }
 
 int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
@@ -448,6 +533,12 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 	s->log = o->log;
 	s->log_ctx = o->log_ctx;
 	idn__rset_init(&s->rs);
+	idn__lmdb_damage_init(&s->damage);
+	s->path = strdup(o->path);
+	if (s->path == NULL) {
+		err = -ENOMEM;
+		goto fail;
+	}
 	if (o->existing || o->readonly) {
 		/* no environment there: LMDB would make one */
 		char file[4096];
@@ -464,18 +555,18 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 		err = -errno;
 		goto fail;
 	}
-	err = lmdb_error(mdb_env_create(&s->env));
+	err = idn__lmdb_error(mdb_env_create(&s->env));
 	if (err)
 		goto fail;
-	err = lmdb_error(mdb_env_set_maxdbs(s->env, MAXDBS));
+	err = idn__lmdb_error(mdb_env_set_maxdbs(s->env, MAXDBS));
 	if (!err)
-		err = lmdb_error(mdb_env_set_mapsize(s->env, (size_t)map));
+		err = idn__lmdb_error(mdb_env_set_mapsize(s->env, (size_t)map));
 	if (!err)
-		err = lmdb_error(mdb_env_set_maxreaders(s->env, readers));
+		err = idn__lmdb_error(mdb_env_set_maxreaders(s->env, readers));
 	if (!err && o->readonly)
 		err = open_env_ro(s, o->path, (size_t)map);
 	else if (!err)
-		err = lmdb_error(
+		err = idn__lmdb_error(
 			mdb_env_open(s->env, o->path, MDB_NOTLS, 0640));
 	if (err)
 		goto fail;
@@ -485,7 +576,13 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 	}
 	int dead;
 	mdb_reader_check(s->env, &dead); /* slots of crashed processes */
-	err = o->readonly ? open_dbs_ro(s, o->path) : open_dbs(s, o->existing);
+	char why[512];
+	err = idn__lmdb_check_size(s->env, o->path, why, sizeof(why));
+	if (err == IDN_ECORRUPT)
+		lmdb_log(s, o->path, why);
+	if (err == 0)
+		err = o->readonly ? open_dbs_ro(s, o->path)
+				  : open_dbs(s, o->path, o->existing);
 	if (err)
 		goto fail;
 	*out = &s->base;
@@ -493,6 +590,8 @@ int idn__store_lmdb_open(const idn_store_opts_t *o, idn_store_t **out)
 fail:
 	if (s->env)
 		mdb_env_close(s->env);
+	idn__lmdb_damage_free(&s->damage);
+	free(s->path);
 	free(s);
 	return err;
 }
@@ -503,8 +602,24 @@ static void lmdb_close(idn_store_t *base)
 	mdb_env_close(s->env);
 	idn__rset_free(&s->rs);
 	idn__lidx_free(&s->ix);
+	idn__lmdb_damage_free(&s->damage);
+	free(s->path);
 	free(s->buf);
 	free(s);
+}
+
+static int lmdb_check(idn_store_t *base, idn_check_cb cb, void *ctx,
+		      idn_check_stat_t *st)
+{
+	lstore_t *s = lstore(base);
+	MDB_dbi ix[2] = {s->ix.vals, s->ix.ctime};
+	return idn__lmdb_scan(s->env, s->records, s->prefixes, ix,
+			      s->noindex ? 0 : 2, cb, ctx, st);
+}
+
+static int lmdb_backup(idn_store_t *base, const char *dir)
+{
+	return idn__lmdb_backup(lstore(base)->env, dir);
 }
 
 static int lmdb_stat(idn_store_t *base, idn_store_stat_t *out)
@@ -515,7 +630,7 @@ static int lmdb_stat(idn_store_t *base, idn_store_stat_t *out)
 	MDB_envinfo info;
 	int rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn);
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	rc = mdb_stat(txn, s->records, &rst);
 	if (rc == 0)
 		rc = mdb_stat(txn, s->prefixes, &pst);
@@ -525,7 +640,7 @@ static int lmdb_stat(idn_store_t *base, idn_store_stat_t *out)
 	if (rc == 0)
 		rc = mdb_env_info(s->env, &info);
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	out->records = rst.ms_entries;
 	out->prefixes = pst.ms_entries;
 	out->bytes_used = ((uint64_t)info.me_last_pgno + 1) * est.ms_psize;
@@ -548,7 +663,7 @@ static int lmdb_rtxn_begin(idn_store_t *base, idn_rtxn_t **out)
 	int rc = mdb_txn_begin(lstore(base)->env, NULL, MDB_RDONLY, &t->txn);
 	if (rc) {
 		free(t);
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	}
 	t->base.store = base;
 	t->live = true;
@@ -570,7 +685,7 @@ static int lmdb_rtxn_renew(idn_rtxn_t *base)
 	lmdb_rtxn_reset(base);
 	int rc = mdb_txn_renew(t->txn);
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	t->live = true;
 	return 0;
 }
@@ -616,17 +731,15 @@ static int lmdb_homed(idn_rtxn_t *base, const uint8_t *prefix, size_t len)
 	return get_prefix(lstore(base->store), t->txn, NULL, prefix, len);
 }
 
-/* Reads the identifier of a record blob (the header only: listings do not
- * look at the values). Returns 0 or IDN_ECORRUPT. */
+/* Reads the identifier of a record blob (its check and header: listings
+ * do not look at the values). Returns 0 or IDN_ECORRUPT. */
 static int blob_id(const MDB_val *d, idn_bytes_t *id)
 {
-	idn_rd_t r;
-	idn_rd_init(&r, d->mv_data, d->mv_size);
-	uint32_t format = idn_rd_u32(&r);
-	*id = idn_rd_str(&r, IDN_IDENT_MAX);
-	if (r.err || format != IDN__REC_FORMAT || id->len == 0)
-		return IDN_ECORRUPT;
-	return 0;
+	idn_record_t rec;
+	int err = idn__record_parse_header(d->mv_data, d->mv_size, &rec);
+	if (err == 0)
+		*id = rec.id;
+	return err;
 }
 
 static int lmdb_list(idn_rtxn_t *base, const uint8_t *prefix, size_t len,
@@ -657,7 +770,7 @@ static int lmdb_list(idn_rtxn_t *base, const uint8_t *prefix, size_t len,
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(t->txn, s->records, &c);
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	int ret = 0;
 	rc = mdb_cursor_get(c, &k, &d, MDB_SET_RANGE);
 	if (rc == 0 && skip && key_cmp(&k, &ak) == 0)
@@ -678,7 +791,7 @@ static int lmdb_list(idn_rtxn_t *base, const uint8_t *prefix, size_t len,
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	}
 	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		ret = lmdb_error(rc);
+		ret = idn__lmdb_error(rc);
 	mdb_cursor_close(c);
 	return ret;
 }
@@ -692,7 +805,7 @@ static int lmdb_list_homed(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 	MDB_cursor *c;
 	int rc = mdb_cursor_open(t->txn, s->prefixes, &c);
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	int ret = 0;
 	MDB_val k, d;
 	rc = mdb_cursor_get(c, &k, &d, MDB_FIRST);
@@ -707,7 +820,7 @@ static int lmdb_list_homed(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT);
 	}
 	if (ret == 0 && rc != 0 && rc != MDB_NOTFOUND)
-		ret = lmdb_error(rc);
+		ret = idn__lmdb_error(rc);
 	mdb_cursor_close(c);
 	return ret;
 }
@@ -793,7 +906,7 @@ static int cursor_next(liter_t *it, MDB_val *k, MDB_val *d)
 	if (rc == MDB_NOTFOUND)
 		return IDN_ENOTFOUND;
 	if (rc)
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	if (!has_prefix(k, it->under, it->scan))
 		return IDN_ENOTFOUND; /* past the keys under it */
 	return 0;
@@ -918,7 +1031,7 @@ static int lmdb_iter_records(idn_rtxn_t *base, idn_bytes_t under,
 		mdb_cursor_open(t->txn, lstore(base->store)->records, &it->cur);
 	if (rc) {
 		free(it);
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	}
 	it->base.txn = base;
 	it->base.next = liter_next;
@@ -955,7 +1068,7 @@ static int lmdb_search(idn_rtxn_t *base, const idn_search_t *q,
 		return IDN_ENOTINDEXED;
 	int rc = 0;
 	int ret = idn__lidx_search(t->txn, &s->ix, s->records, q, cb, ctx, &rc);
-	return rc ? lmdb_error(rc) : ret;
+	return rc ? idn__lmdb_error(rc) : ret;
 }
 
 static int lmdb_index_declared(idn_rtxn_t *base, idn_bytes_t type)
@@ -968,7 +1081,7 @@ static int lmdb_index_declared(idn_rtxn_t *base, idn_bytes_t type)
 	int rc = 0;
 	int ret =
 		idn__lidx_declared(t->txn, &lstore(base->store)->ix, type, &rc);
-	return rc ? lmdb_error(rc) : ret;
+	return rc ? idn__lmdb_error(rc) : ret;
 }
 
 static int lmdb_index_types(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
@@ -981,7 +1094,7 @@ static int lmdb_index_types(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 	int rc = 0;
 	int ret =
 		idn__lidx_types(t->txn, &lstore(base->store)->ix, cb, ctx, &rc);
-	return rc ? lmdb_error(rc) : ret;
+	return rc ? idn__lmdb_error(rc) : ret;
 }
 
 /* ---- writes ---- */
@@ -999,7 +1112,7 @@ static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 	int rc = mdb_txn_begin(lstore(base)->env, NULL, 0, &t->txn);
 	if (rc) {
 		free(t);
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	}
 	idn__lidx_reset(&lstore(base)->ix);
 	/* another process may have declared or dropped a type */
@@ -1007,7 +1120,7 @@ static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 	if (rc) {
 		mdb_txn_abort(t->txn);
 		free(t);
-		return lmdb_error(rc);
+		return idn__lmdb_error(rc);
 	}
 	t->base.store = base;
 	*out = &t->base;
@@ -1021,11 +1134,11 @@ static int lmdb_wtxn_commit(idn_wtxn_t *base)
 	int err = t->err;
 	/* the staged index writes go in with the records, or nothing does */
 	if (err == 0)
-		err = lmdb_error(idn__lidx_flush(ix, t->txn));
+		err = idn__lmdb_error(idn__lidx_flush(ix, t->txn));
 	if (err)
 		mdb_txn_abort(t->txn);
 	else
-		err = lmdb_error(mdb_txn_commit(t->txn));
+		err = idn__lmdb_error(mdb_txn_commit(t->txn));
 	idn__lidx_reset(ix);
 	free(t);
 	return err;
@@ -1193,14 +1306,15 @@ static int lmdb_create(idn_wtxn_t *base, const idn_ident_t *id,
 	idn__lidx_unstage(&s->ix);
 	if (rc != MDB_KEYEXIST)
 		return poison(t, rc);
-	if (!overwrite)
-		return IDN_EEXISTS; /* also a bad blob, or a hashed key's twin
-				     */
-	/* d is the record there: replace it, unindexing what it held
-	 * (a bad blob, or another identifier's, has nothing to unindex) */
+	if (!overwrite) /* also a bad blob, or a hashed key's twin */
+		return IDN_EEXISTS;
+	/* d is the record there: replace it, unindexing what it held (of a
+	 * bad blob, or another identifier's, what the index names it by) */
 	idn_record_t old;
 	bool had = idn__record_parse(d.mv_data, d.mv_size, &old) == 0 &&
 		   idn_ascii_caseeq(old.id.p, old.id.len, id->key, id->key_len);
+	if (!had && (rc = idn__lidx_purge(&s->ix, t->txn, &k)) != 0)
+		return poison(t, rc); /* entries of unreadable values */
 	err = idn__lidx_stage(&s->ix, &k, had ? &old : NULL, &s->rs);
 	if (err)
 		return err;
@@ -1220,13 +1334,19 @@ static int lmdb_delete(idn_wtxn_t *base, const idn_ident_t *id)
 	 * key holds this identifier */
 	idn_record_t old;
 	int err = get_record(s, t->txn, t, id->key, id->key_len, &old);
-	if (err)
-		return err;
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(id->key, id->key_len, kb);
-	err = idn__lidx_stage(&s->ix, &k, &old, NULL);
-	if (err)
+	if (err == IDN_ECORRUPT) { /* values unreadable: walk the index */
+		int rc = idn__lidx_purge(&s->ix, t->txn, &k);
+		if (rc)
+			return poison(t, rc);
+	} else if (err) {
 		return err;
+	} else {
+		err = idn__lidx_stage(&s->ix, &k, &old, NULL);
+		if (err)
+			return err;
+	}
 	int rc = mdb_del(t->txn, s->records, &k, NULL);
 	if (rc == 0)
 		t->last_state = LAST_UNKNOWN;
@@ -1348,6 +1468,8 @@ static const idn_store_ops_t lmdb_ops = {
 	.name = "lmdb",
 	.close = lmdb_close,
 	.stat = lmdb_stat,
+	.check = lmdb_check,
+	.backup = lmdb_backup,
 	.rtxn_begin = lmdb_rtxn_begin,
 	.rtxn_reset = lmdb_rtxn_reset,
 	.rtxn_renew = lmdb_rtxn_renew,

@@ -934,3 +934,38 @@ out:
 	free(s);
 	return ret;
 }
+
+/* Deletes the duplicates equal to reckey from the MDB_DUPSORT dbi. */
+static int purge_db(MDB_txn *txn, MDB_dbi dbi, const MDB_val *reckey)
+{
+	MDB_cursor *c;
+	int rc = mdb_cursor_open(txn, dbi, &c);
+	if (rc)
+		return rc;
+	MDB_val k, d;
+	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT_NODUP)) {
+		MDB_val want = *reckey;
+		rc = mdb_cursor_get(c, &k, &want, MDB_GET_BOTH);
+		if (rc == 0)
+			rc = mdb_cursor_del(c, 0);
+		if (rc == MDB_NOTFOUND) {
+			/* back to this term, to step past it */
+			rc = mdb_cursor_get(c, &k, &d, MDB_SET);
+		}
+		if (rc)
+			break;
+	}
+	mdb_cursor_close(c);
+	return rc == MDB_NOTFOUND ? 0 : rc;
+}
+
+int idn__lidx_purge(idn__lidx_t *ix, MDB_txn *txn, const MDB_val *reckey)
+{
+	int rc = idn__lidx_flush(ix, txn);
+	if (rc == 0)
+		rc = purge_db(txn, ix->vals, reckey);
+	if (rc == 0)
+		rc = purge_db(txn, ix->ctime, reckey);
+	return rc;
+}

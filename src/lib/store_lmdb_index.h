@@ -104,6 +104,12 @@ void idn__lidx_unstage(idn__lidx_t *ix);
  * the transaction may live on). */
 bool idn__lidx_full(const idn__lidx_t *ix);
 
+/* Deletes every index entry naming the record key reckey, by a walk of
+ * both index databases: for a record whose stored values cannot be read
+ * (damaged), the only way to find its entries. Applies the staged writes
+ * first. Returns 0 or an LMDB code (which ends the transaction). */
+int idn__lidx_purge(idn__lidx_t *ix, MDB_txn *txn, const MDB_val *reckey);
+
 /* Applies the staged writes. Returns 0 or an LMDB code (which ends the
  * transaction). */
 int idn__lidx_flush(idn__lidx_t *ix, MDB_txn *txn);

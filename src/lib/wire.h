@@ -221,6 +221,17 @@ static inline uint32_t idn_get_u32(const uint8_t *p)
 	       ((uint32_t)p[2] << 8) | p[3];
 }
 
+static inline void idn_put_u64(uint8_t *p, uint64_t v)
+{
+	idn_put_u32(p, (uint32_t)(v >> 32));
+	idn_put_u32(p + 4, (uint32_t)v);
+}
+
+static inline uint64_t idn_get_u64(const uint8_t *p)
+{
+	return ((uint64_t)idn_get_u32(p) << 32) | idn_get_u32(p + 4);
+}
+
 static inline void idn_wr_u16(idn_wr_t *w, uint16_t v)
 {
 	uint8_t *p = idn_wr_reserve(w, 2);
@@ -233,6 +244,13 @@ static inline void idn_wr_u32(idn_wr_t *w, uint32_t v)
 	uint8_t *p = idn_wr_reserve(w, 4);
 	if (p)
 		idn_put_u32(p, v);
+}
+
+static inline void idn_wr_u64(idn_wr_t *w, uint64_t v)
+{
+	uint8_t *p = idn_wr_reserve(w, 8);
+	if (p)
+		idn_put_u64(p, v);
 }
 
 static inline void idn_wr_raw(idn_wr_t *w, const void *src, size_t n)

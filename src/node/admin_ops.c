@@ -92,6 +92,14 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 		return reply_lib_error(r, err);
 	if (checked || op == IDN_OC_DELETE)
 		err = tpl_old(t, &h->id, &h->arena, &old, &oldp);
+	/* a damaged record (its values unreadable) is the operator's to
+	 * delete or replace: the repair of a standalone node */
+	if (err == IDN_ECORRUPT && principal_is_operator(&r->from.who) &&
+	    (op == IDN_OC_DELETE || (op == IDN_OC_CREATE && overwrite))) {
+		log_warn("replacing the damaged record %.*s",
+			 (int)h->id.text.len, (const char *)h->id.text.p);
+		err = 0;
+	}
 	if (err) {
 		idn_wtxn_abort(t);
 		return reply_lib_error(r, err);

@@ -108,6 +108,7 @@ int do_cache_flush(reply_t *r);
 /* Reloads the configuration (reload.h) and replies with its JSON report
  * as one string. */
 int do_reload(reply_t *r);
+int do_backup(reply_t *r);
 
 /* The administrative write operations (admin_ops.c): create, add, modify
  * and remove values; the bulk create of the control socket; delete;

@@ -59,6 +59,10 @@ static const op_row_t rows[] = {
 	 NULL, audit_desc_index},
 	{IDN_OC_RELOAD, "reload", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_reload},
+	/* the control connection has a thread of its own: the copy blocks
+	 * only it */
+	{IDN_OC_BACKUP, "backup", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_backup},
 };
 
 const op_row_t *optable_find(uint32_t code)

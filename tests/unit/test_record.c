@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xxhash.h>
 
 #include "arena.h"
 #include "error.h"
@@ -103,9 +104,34 @@ static void test_blob_roundtrip(void **state)
 	assert_int_equal(idn__record_parse(longer, len + 1, &rec),
 			 IDN_ECORRUPT);
 	free(longer);
-	/* an unknown format word too */
-	blob[3] = 2;
+	/* any bit flipped anywhere: the check refuses it, also in the
+	 * header-only parse */
+	for (size_t i = 0; i < len; i++)
+		for (int bit = 0; bit < 8; bit++) {
+			blob[i] ^= (uint8_t)(1u << bit);
+			assert_int_equal(idn__record_parse(blob, len, &rec),
+					 IDN_ECORRUPT);
+			assert_int_equal(
+				idn__record_parse_header(blob, len, &rec),
+				IDN_ECORRUPT);
+			blob[i] ^= (uint8_t)(1u << bit);
+		}
+	assert_int_equal(idn__record_parse(blob, len, &rec), 0);
+	/* an unknown format word too, even behind a matching check */
+	blob[3] = 3;
+	idn_put_u64(blob + len - 8, XXH3_64bits(blob, len - 8));
 	assert_int_equal(idn__record_parse(blob, len, &rec), IDN_ECORRUPT);
+	/* a format-1 blob (no check) is upgraded to the same record */
+	uint8_t *v1 = malloc(len);
+	assert_non_null(v1);
+	blob[3] = 1;
+	memcpy(v1, blob, len - 8);
+	assert_int_equal(idn__record_upgrade(v1, len - 8, blob), 0);
+	assert_int_equal(idn__record_parse(blob, len, &rec), 0);
+	assert_int_equal(rec.nvalues, 3);
+	v1[3] = 2; /* not format 1 */
+	assert_int_equal(idn__record_upgrade(v1, len - 8, blob), IDN_ECORRUPT);
+	free(v1);
 	free(blob);
 	idn__rset_free(&s);
 }

@@ -892,7 +892,7 @@ static void test_undeclared_no_entries(void **state)
 		    "88.1/n18 88.1/n19");
 	assert_int_equal(undeclare_rc(f, "BATCH"), 0);
 	assert_int_equal(value_entries(f), 0);
-	assert_int_equal(schema_version(f, 0, false), 3);
+	assert_int_equal(schema_version(f, 0, false), 4);
 }
 
 /* LMDB: a store written before the index existed opens with nothing
@@ -907,14 +907,14 @@ static void test_reindex_at_open(void **state)
 	write1(f, W_CREATE, "88.1/r2", v, 1, NULL, 0);
 	declare(f, "BATCH");
 	/* schema version 1: before the index */
-	assert_int_equal(schema_version(f, 1, true), 3);
+	assert_int_equal(schema_version(f, 1, true), 4);
 	expect_declared(f, "");
 	expect_error(f, "BATCH", "R", IDN_ENOTINDEXED);
 	idn_search_t q = {.since = 100, .until = 100};
 	static res_t r;
 	r.limit = 0;
 	assert_int_equal(run(f, &q, &r), IDN_ENOTINDEXED);
-	assert_int_equal(schema_version(f, 0, false), 3);
+	assert_int_equal(schema_version(f, 0, false), 4);
 	declare(f, "BATCH");
 	declare(f, "");
 	expect_term(f, "BATCH", "R", NULL, false, "88.1/r1 88.1/r2");
@@ -924,12 +924,12 @@ static void test_reindex_at_open(void **state)
 	/* schema version 2 indexed BATCH and the creation time; the set is
 	 * derived from what the index holds */
 	declare(f, "URL"); /* no URL value: not found in the index */
-	assert_int_equal(schema_version(f, 2, false), 3);
+	assert_int_equal(schema_version(f, 2, false), 4);
 	expect_declared(f, "(created) BATCH");
 	expect_term(f, "BATCH", "R", NULL, false, "88.1/r1 88.1/r2");
 	assert_int_equal(run(f, &q, &r), 0);
 	assert_string_equal(r.ids, "88.1/r1 88.1/r2");
-	assert_int_equal(schema_version(f, 0, false), 3);
+	assert_int_equal(schema_version(f, 0, false), 4);
 }
 
 /* PostgreSQL: a database of schema version 2 (every type and the creation

@@ -1,0 +1,305 @@
+/* A node's store against damage and its backups, from outside: a flipped
+ * byte in data.mdb is answered as corrupt (rc 2), never served, logged
+ * once and named by idctl check; a truncated data file and a damaged meta
+ * page stop the node at start with a clear line and the file untouched;
+ * idctl backup takes a copy during writes that a node starts on and that
+ * checks clean; a PostgreSQL node says how it is copied. */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+static char *slurp(const char *path, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	*len = (size_t)ftell(fp);
+	fseek(fp, 0, SEEK_SET);
+	char *b = malloc(*len + 1);
+	assert_non_null(b);
+	assert_int_equal(fread(b, 1, *len, fp), *len);
+	fclose(fp);
+	return b;
+}
+
+static void spill(const char *path, const char *b, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(b, 1, len, fp), len);
+	fclose(fp);
+}
+
+static const char *data_mdb(const node_t *n)
+{
+	static char p[256];
+	snprintf(p, sizeof(p), "%s/data.mdb", n->data);
+	return p;
+}
+
+static int count(const char *hay, const char *needle)
+{
+	int k = 0;
+	for (const char *p = hay; (p = strstr(p, needle)) != NULL; p++)
+		k++;
+	return k;
+}
+
+/* A byte of a value flipped on disk: rc 2 for that record, the others
+ * served; one log line naming it however often it is asked for; idctl
+ * check exits 1 naming it, 0 once the record is written again. */
+static void flipped_byte(void **state)
+{
+	(void)state;
+	h_skip_on_pg("the checksums are LMDB's (PostgreSQL checks its pages)");
+	node_t *n = node_new("--home", H_HOME, "--rrl-rate", "0", NULL);
+	node_start(n);
+	h_ctl_ok(n, "create", H_HOME "/flip",
+		 "1:URL=https://example.org/QQQQ-unique-flip", NULL);
+	h_ctl_ok(n, "create", H_HOME "/keep", "1:URL=https://example.org/k",
+		 NULL);
+	node_stop(n);
+	size_t len;
+	char *b = slurp(data_mdb(n), &len);
+	int hits = 0;
+	for (size_t i = 0; i + 4 <= len; i++)
+		if (memcmp(b + i, "QQQQ", 4) == 0) {
+			b[i + 1] = 'R'; /* every copy LMDB left in the file */
+			hits++;
+		}
+	assert_true(hits >= 1);
+	spill(data_mdb(n), b, len);
+	free(b);
+	node_start(n);
+	h_run_t r;
+	for (int i = 0; i < 3; i++) {
+		assert_int_not_equal(
+			h_net(&r, n, "resolve", H_HOME "/flip", NULL), 0);
+		assert_non_null(strstr(r.err, "stored data is corrupt"));
+		assert_null(strstr(r.out, "QRQQ"));
+		h_run_free(&r);
+	}
+	assert_int_equal(h_net(&r, n, "resolve", H_HOME "/keep", NULL), 0);
+	assert_non_null(strstr(r.out, "https://example.org/k"));
+	h_run_free(&r);
+	char *log = node_log(n);
+	if (count(log, "is damaged") != 1 ||
+	    strstr(log, "record 88.118.8/flip is damaged") == NULL)
+		fail_msg("want one line naming the record; log:\n%s", log);
+	free(log);
+	node_stop(n);
+
+	assert_int_equal(h_idctl(&r, "check", "--data", n->data, NULL), 1);
+	assert_non_null(strstr(r.out, "damaged record 88.118.8/flip"));
+	assert_non_null(strstr(r.out, "checked 2 records"));
+	h_run_free(&r);
+	node_start(n);
+	h_ctl_ok(n, "create", "--overwrite", H_HOME "/flip",
+		 "1:URL=https://example.org/fixed", NULL);
+	assert_int_equal(h_idctl(&r, "check", "--data", n->data, NULL), 0);
+	assert_non_null(strstr(r.out, "clean"));
+	h_run_free(&r);
+	node_free(n);
+}
+
+static node_t *populated(int count_ids)
+{
+	node_t *n = node_new("--rrl-rate", "0", NULL);
+	char c[16];
+	snprintf(c, sizeof(c), "%d", count_ids);
+	h_run_t r;
+	assert_int_equal(h_idctl(&r, "populate", "--data", n->data, "--prefix",
+				 H_HOME, "--count", c, NULL),
+			 0);
+	h_run_free(&r);
+	return n;
+}
+
+/* The node exits with status 1 and a line containing want; data.mdb is
+ * byte for byte what it was. */
+static void refused_at_start(node_t *n, const char *want)
+{
+	size_t len, now;
+	char *before = slurp(data_mdb(n), &len);
+	node_spawn(n);
+	int st = node_wait_exit(n, 10000);
+	char *log = node_log(n);
+	if (st == 0 || strstr(log, want) == NULL)
+		fail_msg("exit %d; log:\n%s", st, log);
+	free(log);
+	char *after = slurp(data_mdb(n), &now);
+	assert_int_equal(now, len);
+	assert_memory_equal(after, before, len);
+	free(before);
+	free(after);
+}
+
+/* A data file cut to 60 %: refused, not killed by SIGBUS. */
+static void truncated(void **state)
+{
+	(void)state;
+	h_skip_on_pg("an LMDB data file");
+	node_t *n = populated(20000);
+	size_t len;
+	char *whole = slurp(data_mdb(n), &len);
+	assert_int_equal(truncate(data_mdb(n), (off_t)(len * 6 / 10)), 0);
+	refused_at_start(n, "truncated");
+	spill(data_mdb(n), whole, len);
+	free(whole);
+	node_start(n);
+	h_run_t r;
+	assert_int_equal(h_net(&r, n, "resolve", H_HOME "/bench-19999", NULL), 0);
+	h_run_free(&r);
+	node_free(n);
+}
+
+/* LMDB's meta page (lmdb.h's MDB_meta after the 16-byte page header, on
+ * a 64-bit build): the main database's root page, the transaction id. */
+#define META_MAIN_ROOT (16 + 24 + 48 + 40)
+#define META_TXNID (16 + 24 + 2 * 48 + 8)
+
+/* The newest meta page's root pointer damaged: refused without writing
+ * (the older meta page, the last good snapshot, stays as it was). */
+static void damaged_meta(void **state)
+{
+	(void)state;
+	h_skip_on_pg("an LMDB data file");
+	node_t *n = populated(5000);
+	size_t len;
+	char *b = slurp(data_mdb(n), &len);
+	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
+	uint64_t t0, t1, bad = UINT64_MAX;
+	memcpy(&t0, b + META_TXNID, 8);
+	memcpy(&t1, b + ps + META_TXNID, 8);
+	size_t newest = t0 > t1 ? 0 : ps;
+	char *d = malloc(len);
+	assert_non_null(d);
+	memcpy(d, b, len);
+	memcpy(d + newest + META_MAIN_ROOT, &bad, 8);
+	spill(data_mdb(n), d, len);
+	refused_at_start(n, "no 'records' database");
+	spill(data_mdb(n), b, len);
+	free(b);
+	free(d);
+	node_start(n);
+	h_run_t r;
+	assert_int_equal(h_net(&r, n, "resolve", H_HOME "/bench-4999", NULL), 0);
+	h_run_free(&r);
+	node_free(n);
+}
+
+typedef struct {
+	node_t *n;
+	volatile int stop;
+	int done;
+} writes_t;
+
+static void *writes(void *arg)
+{
+	writes_t *w = arg;
+	for (int i = 0; !w->stop && i < 400; i++) {
+		char id[64], v[64];
+		snprintf(id, sizeof(id), H_HOME "/during-%d", i);
+		snprintf(v, sizeof(v), "1:URL=https://example.org/%d", i);
+		h_run_t r;
+		int st = h_ctl(&r, w->n, "create", id, v, NULL);
+		h_run_free(&r);
+		if (st != 0)
+			break;
+		w->done = i + 1;
+	}
+	return NULL;
+}
+
+/* A backup while creates go on: a node starts on the copy as it is, the
+ * copy checks clean and holds the writes up to some point. */
+static void backup_during_writes(void **state)
+{
+	(void)state;
+	h_skip_on_pg("LMDB's hot copy");
+	node_t *n = populated(30000);
+	node_start(n);
+	writes_t w = {.n = n};
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, writes, &w), 0);
+	while (w.done < 10)
+		usleep(2000);
+	char dir[200];
+	snprintf(dir, sizeof(dir), "%s/backup", n->dir);
+	h_run_t r;
+	assert_int_equal(h_ctl(&r, n, "--json", "backup", dir, NULL), 0);
+	json_t *j = h_json(&r);
+	assert_non_null(j);
+	json_int_t recs = json_integer_value(json_object_get(j, "records"));
+	assert_true(recs >= 30010 && recs <= 30400);
+	assert_true(json_is_true(json_object_get(j, "checked")));
+	json_decref(j);
+	h_run_free(&r);
+	w.stop = 1;
+	pthread_join(th, NULL);
+	/* the same directory again: refused, the copy kept */
+	assert_int_equal(h_ctl(&r, n, "backup", dir, NULL), 1);
+	assert_non_null(strstr(r.err, "already holds a store"));
+	h_run_free(&r);
+	assert_int_equal(h_idctl(&r, "check", "--data", dir, NULL), 0);
+	h_run_free(&r);
+
+	node_t *copy = node_new("--rrl-rate", "0", NULL);
+	assert_int_equal(rmdir(copy->data) == 0 || errno == ENOENT, 1);
+	assert_int_equal(rename(dir, copy->data), 0);
+	node_start(copy);
+	char last[64];
+	snprintf(last, sizeof(last), H_HOME "/during-%lld",
+		 (long long)(recs - 30000 - 1));
+	assert_int_equal(h_net(&r, copy, "resolve", last, NULL), 0);
+	h_run_free(&r);
+	snprintf(last, sizeof(last), H_HOME "/during-%lld",
+		 (long long)(recs - 30000));
+	assert_int_not_equal(h_net(&r, copy, "resolve", last, NULL), 0);
+	h_run_free(&r);
+	assert_int_equal(h_net(&r, copy, "resolve", H_HOME "/bench-29999", NULL), 0);
+	h_run_free(&r);
+	node_free(copy);
+	node_free(n);
+}
+
+/* PostgreSQL is copied with its own tools: the node says which. */
+static void backup_pg_says_how(void **state)
+{
+	(void)state;
+	if (!h_pg()) {
+		print_message(
+			"[ SKIP     ] on LMDB: a PostgreSQL node's answer\n");
+		skip();
+	}
+	node_t *n = node_new("--home", H_HOME, NULL);
+	node_start(n);
+	char dir[200];
+	snprintf(dir, sizeof(dir), "%s/backup", n->dir);
+	h_run_t r;
+	assert_int_equal(h_ctl(&r, n, "backup", dir, NULL), 1);
+	assert_non_null(strstr(r.err, "pg_basebackup"));
+	assert_non_null(strstr(r.err, "idctl migrate"));
+	h_run_free(&r);
+	struct stat st;
+	assert_int_not_equal(stat(dir, &st), 0);
+	node_free(n);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(flipped_byte),
+		cmocka_unit_test(truncated),
+		cmocka_unit_test(damaged_meta),
+		cmocka_unit_test(backup_during_writes),
+		cmocka_unit_test(backup_pg_says_how),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
