@@ -3,7 +3,9 @@
 # also those the test suite and benchmarks use (a PostgreSQL server, a
 # headless browser, nginx and wrk as references, clang for fuzzing, and
 # what tests/install.sh needs to build, check and install the .deb:
-# debhelper, groff and man, systemd-analyze and systemd-sysusers).
+# debhelper, groff and man, systemd-analyze and systemd-sysusers), and the
+# one npm package the console's browser test drives Chromium with
+# (tests/console/package-lock.json).
 # Idempotent: does nothing when everything is present.
 set -eu
 pkgs=(build-essential pkg-config
@@ -14,15 +16,24 @@ if [ "${1:-}" = --test ]; then
 	       chromium fonts-wqy-zenhei wrk nginx-light nsd knot dnsperf
 	       debhelper dpkg-dev fakeroot groff-base man-db systemd iproute2
 	       prometheus)
+	command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 fi
 missing=()
 for p in "${pkgs[@]}"; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
 		missing+=("$p")
 done
-[ "${#missing[@]}" -eq 0 ] && exit 0
-SUDO=
-[ "$(id -u)" -ne 0 ] && SUDO=sudo
-echo "installing: ${missing[*]}"
-$SUDO apt-get update -qq
-DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+if [ "${#missing[@]}" -ne 0 ]; then
+	SUDO=
+	[ "$(id -u)" -ne 0 ] && SUDO=sudo
+	echo "installing: ${missing[*]}"
+	$SUDO apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}"
+fi
+if [ "${1:-}" = --test ]; then
+	console=$(cd "$(dirname "$0")/../tests/console" && pwd)
+	if [ ! -d "$console/node_modules/playwright-core" ]; then
+		echo "installing the console test's npm package (tests/console)"
+		(cd "$console" && npm ci --no-audit --no-fund --loglevel=error)
+	fi
+fi

@@ -321,7 +321,10 @@ int do_resolve(reply_t *r)
 {
 	handler_t *h = r->h;
 	idn_resolve_req_t q;
-	if (!h->redo)
+	/* the operator's reads (idctl export, -C resolve) are the node's
+	 * own business, not resolutions by its users */
+	bool counted = !principal_is_operator(&r->from.who);
+	if (!h->redo && counted)
 		STAT(h, resolutions);
 	int err = idn_resolve_req_decode(r->req->rest, &h->arena, &q);
 	if (err)
@@ -393,9 +396,12 @@ int do_resolve(reply_t *r)
 				  h->id.text.p);
 			return reply_lib_error(r, IDN_ECORRUPT);
 		}
-		act_resolved(h->act, h->now,
-			     h->conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0,
-			     &h->id, ref, h->rtxn);
+		if (counted)
+			act_resolved(h->act, h->now,
+				     h->conf->case_suffix
+					     ? IDN_IDENT_CASE_SUFFIX
+					     : 0,
+				     &h->id, ref, h->rtxn);
 		if (n == 0)
 			return reply_error(r, IDN_RC_VALUES_NOT_FOUND, "");
 		return reply_send(r);
