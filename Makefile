@@ -88,7 +88,7 @@ $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 # the store suites share one fixture (tests/unit/store_fixture.c) and
 # helpers (tests/unit/store_helpers.c)
 STORE_TESTS = $(B)/tests/unit/test_store $(B)/tests/unit/test_store_fault \
-	      $(B)/tests/unit/test_store_integrity \
+	      $(B)/tests/unit/test_store_integrity $(B)/tests/unit/test_changes \
 	      $(B)/tests/unit/test_store_iter $(B)/tests/unit/test_search
 $(STORE_TESTS): %: %.o $(B)/tests/unit/store_fixture.o \
 		$(B)/tests/unit/store_helpers.o $(LIB)

@@ -49,7 +49,7 @@ if pg_env=$(tests/pg.sh start --replica 2>"$log"); then
 	eval "$pg_env"
 	trap 'tests/pg.sh stop "$IDN_PG_DIR" 2>/dev/null; rm -f "$log"' EXIT
 	echo "== store tests on PostgreSQL ($IDN_TEST_PG)"
-	for bin in "$B"/tests/unit/test_store "$B"/tests/unit/test_store_fault "$B"/tests/unit/test_store_iter "$B"/tests/unit/test_store_pg "$B"/tests/unit/test_search; do
+	for bin in "$B"/tests/unit/test_store "$B"/tests/unit/test_store_fault "$B"/tests/unit/test_store_iter "$B"/tests/unit/test_store_pg "$B"/tests/unit/test_search "$B"/tests/unit/test_changes; do
 		[ -x "$bin" ] && run_cmocka "$bin"
 	done
 	# kept running for the end-to-end tests on PostgreSQL below

@@ -97,7 +97,11 @@ int idn_wtxn_index_add(idn_wtxn_t *t, idn_bytes_t type)
 		return IDN_EINVAL;
 	if (t->store->ops->index_add == NULL)
 		return IDN_EUNSUPPORTED;
-	return t->store->ops->index_add(t, type);
+	int err = t->store->ops->index_add(t, type);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_INDEX_ADD, type, NULL, NULL, 0,
+				  false);
+	return err;
 }
 
 int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type)
@@ -106,7 +110,11 @@ int idn_wtxn_index_remove(idn_wtxn_t *t, idn_bytes_t type)
 		return IDN_EINVAL;
 	if (t->store->ops->index_remove == NULL)
 		return IDN_EUNSUPPORTED;
-	return t->store->ops->index_remove(t, type);
+	int err = t->store->ops->index_remove(t, type);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_INDEX_REMOVE, type, NULL, NULL, 0,
+				  false);
+	return err;
 }
 
 /* ---- the node operation ---- */

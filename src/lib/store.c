@@ -272,20 +272,38 @@ int idn_wtxn_begin(idn_store_t *s, idn_wtxn_t **out)
 		return IDN_EINVAL;
 	if (s->readonly)
 		return IDN_EREADONLY;
-	return s->ops->wtxn_begin(s, out);
+	int err = s->ops->wtxn_begin(s, out);
+	if (err == 0) {
+		idn_wtxn_t *t = *out;
+		t->log = NULL;
+		t->log_len = t->log_cap = 0;
+		t->log_n = 0;
+		t->log_err = 0;
+		t->actor_len = 0;
+	}
+	return err;
 }
 
 int idn_wtxn_commit(idn_wtxn_t *t)
 {
 	if (t == NULL)
 		return IDN_EINVAL;
+	/* the change log is written in the transaction it records */
+	int err = idn__changes_flush(t);
+	idn__changes_free(t);
+	if (err) {
+		t->store->ops->wtxn_abort(t);
+		return err;
+	}
 	return t->store->ops->wtxn_commit(t);
 }
 
 void idn_wtxn_abort(idn_wtxn_t *t)
 {
-	if (t)
+	if (t) {
+		idn__changes_free(t);
 		t->store->ops->wtxn_abort(t);
+	}
 }
 
 int idn_wtxn_get(idn_wtxn_t *t, const uint8_t *key, size_t keylen,
@@ -321,14 +339,22 @@ int idn_wtxn_create(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
 	int err = values_ok(t, id, v, n);
 	if (err)
 		return err;
-	return t->store->ops->create(t, id, v, n, overwrite);
+	err = t->store->ops->create(t, id, v, n, overwrite);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_CREATE, id->text, v, NULL, n,
+				  overwrite);
+	return err;
 }
 
 int idn_wtxn_delete(idn_wtxn_t *t, const idn_ident_t *id)
 {
 	if (t == NULL || !ident_ok(id))
 		return IDN_EINVAL;
-	return t->store->ops->del(t, id);
+	int err = t->store->ops->del(t, id);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_DELETE, id->text, NULL, NULL, 0,
+				  false);
+	return err;
 }
 
 int idn_wtxn_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
@@ -337,7 +363,11 @@ int idn_wtxn_add(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
 	int err = values_ok(t, id, v, n);
 	if (err)
 		return err;
-	return t->store->ops->add(t, id, v, n, overwrite);
+	err = t->store->ops->add(t, id, v, n, overwrite);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_ADD, id->text, v, NULL, n,
+				  overwrite);
+	return err;
 }
 
 int idn_wtxn_modify(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
@@ -346,7 +376,11 @@ int idn_wtxn_modify(idn_wtxn_t *t, const idn_ident_t *id, const idn_value_t *v,
 	int err = values_ok(t, id, v, n);
 	if (err)
 		return err;
-	return t->store->ops->modify(t, id, v, n);
+	err = t->store->ops->modify(t, id, v, n);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_MODIFY, id->text, v, NULL, n,
+				  false);
+	return err;
 }
 
 int idn_wtxn_remove(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
@@ -355,21 +389,33 @@ int idn_wtxn_remove(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
 	int err = values_ok(t, id, idx, n);
 	if (err)
 		return err;
-	return t->store->ops->remove(t, id, idx, n);
+	err = t->store->ops->remove(t, id, idx, n);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_REMOVE, id->text, NULL, idx, n,
+				  false);
+	return err;
 }
 
 int idn_wtxn_home(idn_wtxn_t *t, const uint8_t *prefix, size_t len)
 {
 	if (t == NULL || !key_ok(prefix, len))
 		return IDN_EINVAL;
-	return t->store->ops->home(t, prefix, len);
+	int err = t->store->ops->home(t, prefix, len);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_HOME, idn_bytes(prefix, len), NULL,
+				  NULL, 0, false);
+	return err;
 }
 
 int idn_wtxn_unhome(idn_wtxn_t *t, const uint8_t *prefix, size_t len)
 {
 	if (t == NULL || !key_ok(prefix, len))
 		return IDN_EINVAL;
-	return t->store->ops->unhome(t, prefix, len);
+	int err = t->store->ops->unhome(t, prefix, len);
+	if (err == 0)
+		idn__changes_note(t, IDN_CH_UNHOME, idn_bytes(prefix, len),
+				  NULL, NULL, 0, false);
+	return err;
 }
 
 /* ---- integrity and backups ---- */

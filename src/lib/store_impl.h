@@ -18,6 +18,7 @@
 #ifndef IDN_STORE_IMPL_H
 #define IDN_STORE_IMPL_H
 
+#include "changes.h"
 #include "search.h"
 #include "store.h"
 
@@ -35,6 +36,14 @@ struct idn_rtxn {
 
 struct idn_wtxn {
 	idn_store_t *store;
+	/* the change log's entries of this transaction (changes.c): n
+	 * entries of u32 length + idn__change_encode bytes */
+	uint8_t *log;
+	size_t log_len, log_cap;
+	uint32_t log_n;
+	int log_err; /* an entry could not be noted: the commit fails */
+	char actor[255];
+	uint16_t actor_len;
 };
 
 /* An iterator (store.h): a backend's records iterator embeds this as its
@@ -57,6 +66,16 @@ struct idn_store_ops {
 	int (*check)(idn_store_t *s, idn_check_cb cb, void *ctx,
 		     idn_check_stat_t *st);
 	int (*backup)(idn_store_t *s, const char *dir);
+	/* the change log (changes.h): the transaction's n entries, each
+	 * u32 length + idn__change_encode bytes, written in it with
+	 * consecutive ids after the newest */
+	int (*changes_write)(idn_wtxn_t *t, const uint8_t *entries, size_t len,
+			     uint32_t n);
+	int (*changes_bounds)(idn_rtxn_t *t, uint64_t *first, uint64_t *next);
+	int (*changes_read)(idn_rtxn_t *t, uint64_t from, uint32_t max,
+			    idn_change_cb cb, void *ctx);
+	int (*changes_prune)(idn_store_t *s, uint64_t older_than_ms,
+			     uint64_t keep_max, uint64_t *pruned);
 
 	int (*rtxn_begin)(idn_store_t *s, idn_rtxn_t **out);
 	void (*rtxn_reset)(idn_rtxn_t *t);

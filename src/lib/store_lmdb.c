@@ -4,6 +4,7 @@
  *
  *   records   LMDB key (below) -> record blob (record.h)
  *   prefixes  LMDB key of a normalised prefix -> that normalised prefix
+ *   changelog the change log (store_lmdb_changes.h)
  *   meta      "version" -> u32 big-endian schema version (4; a store of
  *             version 1 has no search index, one of version 2 indexes
  *             every type, one of version 3 has records without checksums:
@@ -51,129 +52,11 @@
 #include "error.h"
 #include "ident.h"
 #include "record.h"
+#include "store_lmdb_changes.h"
 #include "store_lmdb_check.h"
 #include "store_lmdb_index.h"
 
-#define KEY_MAX 511	  /* LMDB's default MDB_MAXKEYSIZE, checked at open */
-#define KEY_DIRECT 478	  /* KEY_DIRECT + 1 + SHA256_DIGEST_LENGTH == KEY_MAX */
-#define SCHEMA_VERSION 4u /* records carry checksums (record.h) */
-#define SCHEMA_UNINDEXED 1u /* before the search index: upgraded at open */
-#define SCHEMA_ALLTYPES 2u  /* every type indexed: upgraded at open */
-#define SCHEMA_UNCHECKED 3u /* records without checksums: rewritten */
-#define SCHEMA_REWRITING 0x80000004u /* records being rewritten */
-#define REWRITE_BATCH 20000u /* records per transaction of the rewrite */
-#define MAP_DEFAULT ((uint64_t)64 << 30)
-#define READERS_DEFAULT 1024u
-#define MAXDBS 16 /* room for the templates, indexes and change log */
-
-typedef struct {
-	idn_store_t base;
-	MDB_env *env;
-	MDB_dbi records, prefixes, meta;
-	idn__lidx_t ix; /* the search index; its scratch is the writer's */
-	/* read-only open of a version 1 store: there is no index to open,
-	 * and no type is declared */
-	bool noindex;
-	idn__lmdb_damage_t damage; /* damaged records already logged */
-	char *path;
-	void (*log)(void *ctx, int level, const char *msg);
-	void *log_ctx;
-	/* write scratch, used only while holding the write transaction */
-	idn__rset_t rs;
-	uint8_t *buf;
-	size_t cap;
-} lstore_t;
-
-typedef struct {
-	idn_rtxn_t base;
-	MDB_txn *txn;
-	bool live; /* holds a snapshot: not reset */
-} lrtxn_t;
-
-typedef struct {
-	idn_wtxn_t base;
-	MDB_txn *txn;
-	int err; /* sticky: LMDB failed a write, only abort is left */
-	/* the greatest key of records in this transaction, for the append
-	 * path of creates (see after_last) */
-	enum { LAST_UNKNOWN, LAST_KNOWN, LAST_EMPTY } last_state;
-	size_t last_len;
-	uint8_t last[KEY_MAX];
-} lwtxn_t;
-
-/* The one translation of LMDB and system codes into library codes. */
-int idn__lmdb_error(int rc)
-{
-	switch (rc) {
-	case MDB_SUCCESS:
-		return 0;
-	case MDB_NOTFOUND:
-		return IDN_ENOTFOUND;
-	case MDB_KEYEXIST:
-		return IDN_EEXISTS;
-	case MDB_MAP_FULL: /* the map size is reached */
-	case MDB_TXN_FULL: /* the transaction has too many dirty pages */
-	case ENOSPC:
-	case EDQUOT:
-		return IDN_ENOSPACE;
-	case MDB_CORRUPTED:
-	case MDB_PAGE_NOTFOUND:
-	case MDB_INVALID:      /* not an LMDB file */
-	case MDB_INCOMPATIBLE: /* a database is not what we expect */
-		return IDN_ECORRUPT;
-	case ENOMEM:
-		return -ENOMEM;
-	}
-	if (rc > 0)
-		return -rc; /* another errno value */
-	/* MDB_PANIC, MDB_VERSION_MISMATCH, MDB_READERS_FULL, MDB_MAP_RESIZED,
-	 * MDB_DBS_FULL, MDB_BAD_* and anything newer */
-	return IDN_ESTORE;
-}
-
-static lstore_t *lstore(idn_store_t *s)
-{
-	return (lstore_t *)s;
-}
-
-/* Writes the LMDB key for a normalised key into buf (KEY_MAX bytes). */
-static MDB_val lmdb_key(const uint8_t *key, size_t len, uint8_t *buf)
-{
-	MDB_val k = {.mv_data = buf};
-	if (len <= KEY_DIRECT) {
-		memcpy(buf, key, len);
-		k.mv_size = len;
-		return k;
-	}
-	memcpy(buf, key, KEY_DIRECT);
-	buf[KEY_DIRECT] = 0x00;
-	SHA256(key, len, buf + KEY_DIRECT + 1);
-	k.mv_size = KEY_MAX;
-	return k;
-}
-
-/* LMDB's default key order: bytewise, a proper prefix first. */
-static int key_cmp(const MDB_val *a, const MDB_val *b)
-{
-	size_t n = a->mv_size < b->mv_size ? a->mv_size : b->mv_size;
-	int c = n ? memcmp(a->mv_data, b->mv_data, n) : 0;
-	if (c)
-		return c;
-	return (a->mv_size > b->mv_size) - (a->mv_size < b->mv_size);
-}
-
-/* Bytewise order of a and the len bytes at b, a proper prefix first. */
-static int bytes_cmp(idn_bytes_t a, const uint8_t *b, size_t len)
-{
-	MDB_val x = {.mv_size = a.len, .mv_data = (void *)a.p};
-	MDB_val y = {.mv_size = len, .mv_data = (void *)b};
-	return key_cmp(&x, &y);
-}
-
-static bool has_prefix(const MDB_val *k, const uint8_t *p, size_t len)
-{
-	return k->mv_size >= len && memcmp(k->mv_data, p, len) == 0;
-}
+#include "store_lmdb_int.h"
 
 /* Records an LMDB failure inside a write transaction: LMDB then only
  * allows an abort, so every later operation and the commit fail with it.
@@ -306,6 +189,8 @@ static int open_dbs_ro(lstore_t *s, const char *path)
 		err = open_db_ro(s, path, txn, "prefixes", 0, &s->prefixes);
 	if (err == 0)
 		err = open_db_ro(s, path, txn, "meta", 0, &s->meta);
+	if (err == 0)
+		err = open_db_ro(s, path, txn, "changelog", 0, &s->changes);
 	MDB_val k = {.mv_size = 7, .mv_data = "version"}, d;
 	uint32_t version = 0;
 	if (err == 0) {
@@ -460,6 +345,10 @@ static int open_dbs(lstore_t *s, const char *path, bool existing)
 		err = check_version(s, txn, &version);
 	if (err == 0 && existing && version == 0)
 		err = IDN_ENOTFOUND; /* aborted below: nothing is written */
+	/* the change log came with version 4 */
+	if (err == 0)
+		err = open_db(s, path, txn, "changelog",
+			      fresh || version != SCHEMA_VERSION, &s->changes);
 	/* version 1 had no index databases; the others must have them */
 	bool mkindex = fresh || version == SCHEMA_UNINDEXED;
 	if (err == 0 && !mkindex)
@@ -622,6 +511,37 @@ static int lmdb_backup(idn_store_t *base, const char *dir)
 	return idn__lmdb_backup(lstore(base)->env, dir);
 }
 
+static int lmdb_changes_write(idn_wtxn_t *base, const uint8_t *e, size_t len,
+			      uint32_t n)
+{
+	lwtxn_t *t = lwtxn(base);
+	if (t->err)
+		return t->err;
+	int rc = idn__lmdb_changes_write(t->txn, lstore(base->store)->changes,
+					 e, len, n);
+	return rc ? poison(t, rc) : 0;
+}
+
+static int lmdb_changes_bounds(idn_rtxn_t *t, uint64_t *first, uint64_t *next)
+{
+	return idn__lmdb_changes_bounds(lrtxn(t)->txn,
+					lstore(t->store)->changes, first, next);
+}
+
+static int lmdb_changes_read(idn_rtxn_t *t, uint64_t from, uint32_t max,
+			     idn_change_cb cb, void *ctx)
+{
+	return idn__lmdb_changes_read(lrtxn(t)->txn, lstore(t->store)->changes,
+				      from, max, cb, ctx);
+}
+
+static int lmdb_changes_prune(idn_store_t *base, uint64_t older, uint64_t keep,
+			      uint64_t *pruned)
+{
+	lstore_t *s = lstore(base);
+	return idn__lmdb_changes_prune(s->env, s->changes, older, keep, pruned);
+}
+
 static int lmdb_stat(idn_store_t *base, idn_store_stat_t *out)
 {
 	lstore_t *s = lstore(base);
@@ -649,11 +569,6 @@ static int lmdb_stat(idn_store_t *base, idn_store_stat_t *out)
 }
 
 /* ---- reads ---- */
-
-static lrtxn_t *lrtxn(idn_rtxn_t *t)
-{
-	return (lrtxn_t *)t;
-}
 
 static int lmdb_rtxn_begin(idn_store_t *base, idn_rtxn_t **out)
 {
@@ -825,238 +740,6 @@ static int lmdb_list_homed(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 	return ret;
 }
 
-/* ---- the records iterator ----
- *
- * LMDB order is normalised-key order except among hashed keys that share
- * their first KEY_DIRECT bytes (a group, adjacent in LMDB). The walk reads
- * such a group whole and hands it out sorted by normalised key, so records
- * come in normalised-key order everywhere, as on PostgreSQL, and a walk
- * resumed from a key misses nothing. */
-
-typedef struct {
-	idn_bytes_t key;
-	idn_record_t rec;
-} litem_t;
-
-typedef struct {
-	idn_iter_t base;
-	MDB_cursor *cur;
-	bool started;
-	MDB_val start; /* where the walk begins; mv_size 0: the first key */
-	uint8_t startb[KEY_MAX];
-	uint8_t under[IDN_IDENT_MAX + 1];
-	size_t ulen, scan; /* scan: what every LMDB key under it begins with */
-	uint8_t from[IDN_IDENT_MAX + 1];
-	size_t flen;
-	/* the group being handed out: its records, their normalised keys */
-	litem_t *grp;
-	uint8_t (*gkey)[IDN_IDENT_MAX];
-	size_t ngrp, gpos, gcap;
-	/* the record read past the end of the group, handed out next */
-	bool pending;
-	MDB_val pk, pd;
-} liter_t;
-
-/* The normalised key of a hashed key k: the identifier of rec normalised
- * (its suffix upper-cased or not) so that its LMDB key is k, into buf.
- * Returns its length, or 0 if neither is (the record is not this key's). */
-static size_t hashed_key(const MDB_val *k, const idn_record_t *rec,
-			 uint8_t *buf)
-{
-	static const unsigned flags[2] = {0, IDN_IDENT_CASE_SUFFIX};
-	for (int i = 0; i < 2; i++) {
-		idn_ident_t id;
-		uint8_t kb[KEY_MAX];
-		if (idn_ident_parse(rec->id.p, rec->id.len, flags[i], &id))
-			continue;
-		MDB_val want = lmdb_key(id.key, id.key_len, kb);
-		if (key_cmp(&want, k) == 0) {
-			memcpy(buf, id.key, id.key_len);
-			return id.key_len;
-		}
-	}
-	return 0;
-}
-
-static bool is_hashed(const MDB_val *k)
-{
-	return k->mv_size == KEY_MAX &&
-	       ((const uint8_t *)k->mv_data)[KEY_DIRECT] == 0x00;
-}
-
-/* The next record of the cursor (or the pending one). Returns 0,
- * IDN_ENOTFOUND past the keys of the walk, or an error. */
-static int cursor_next(liter_t *it, MDB_val *k, MDB_val *d)
-{
-	if (it->pending) {
-		it->pending = false;
-		*k = it->pk;
-		*d = it->pd;
-		return 0;
-	}
-	int rc;
-	*k = it->start;
-	if (it->started)
-		rc = mdb_cursor_get(it->cur, k, d, MDB_NEXT);
-	else if (k->mv_size)
-		rc = mdb_cursor_get(it->cur, k, d, MDB_SET_RANGE);
-	else
-		rc = mdb_cursor_get(it->cur, k, d, MDB_FIRST);
-	it->started = true;
-	if (rc == MDB_NOTFOUND)
-		return IDN_ENOTFOUND;
-	if (rc)
-		return idn__lmdb_error(rc);
-	if (!has_prefix(k, it->under, it->scan))
-		return IDN_ENOTFOUND; /* past the keys under it */
-	return 0;
-}
-
-static int litem_cmp(const void *a, const void *b)
-{
-	const litem_t *x = a, *y = b;
-	return bytes_cmp(x->key, y->key.p, y->key.len);
-}
-
-/* Reads the group that begins with the hashed key k (data d) whole and
- * sorts it. Returns 0 or an error. */
-static int read_group(liter_t *it, MDB_val k, MDB_val d)
-{
-	uint8_t head[KEY_DIRECT];
-	memcpy(head, k.mv_data, KEY_DIRECT);
-	it->ngrp = it->gpos = 0;
-	for (;;) {
-		if (it->ngrp == it->gcap) {
-			size_t cap = it->gcap ? it->gcap * 2 : 8;
-			litem_t *g = realloc(it->grp, cap * sizeof(*g));
-			if (g == NULL)
-				return -ENOMEM;
-			it->grp = g;
-			uint8_t(*gk)[IDN_IDENT_MAX] =
-				realloc(it->gkey, cap * sizeof(*gk));
-			if (gk == NULL)
-				return -ENOMEM;
-			it->gkey = gk;
-			it->gcap = cap;
-		}
-		litem_t *e = &it->grp[it->ngrp];
-		int err = idn__record_parse(d.mv_data, d.mv_size, &e->rec);
-		if (err)
-			return err;
-		size_t len = hashed_key(&k, &e->rec, it->gkey[it->ngrp]);
-		if (len == 0)
-			return IDN_ECORRUPT; /* filed under another's key */
-		e->key = idn_bytes(NULL, len);
-		it->ngrp++;
-		err = cursor_next(it, &k, &d);
-		if (err == IDN_ENOTFOUND)
-			break;
-		if (err)
-			return err;
-		if (!is_hashed(&k) || memcmp(k.mv_data, head, KEY_DIRECT)) {
-			it->pending = true; /* the next walk step's */
-			it->pk = k;
-			it->pd = d;
-			break;
-		}
-	}
-	/* the keys' home is final now that the arrays stopped moving */
-	for (size_t i = 0; i < it->ngrp; i++)
-		it->grp[i].key.p = it->gkey[i];
-	qsort(it->grp, it->ngrp, sizeof(*it->grp), litem_cmp);
-	return 0;
-}
-
-static int liter_next(idn_iter_t *base, idn_iter_item_t *out)
-{
-	liter_t *it = (liter_t *)base;
-	if (!lrtxn(base->txn)->live)
-		return IDN_EINVAL;
-	for (;;) {
-		if (it->gpos < it->ngrp) {
-			out->key = it->grp[it->gpos].key;
-			out->rec = it->grp[it->gpos].rec;
-			it->gpos++;
-		} else {
-			MDB_val k, d;
-			int err = cursor_next(it, &k, &d);
-			if (err)
-				return err;
-			if (is_hashed(&k)) {
-				err = read_group(it, k, d);
-				if (err)
-					return err;
-				continue;
-			}
-			if (k.mv_size > KEY_DIRECT)
-				return IDN_ECORRUPT; /* no key of ours */
-			err = idn__record_parse(d.mv_data, d.mv_size,
-						&out->rec);
-			if (err)
-				return err;
-			out->key = idn_bytes(k.mv_data, k.mv_size);
-			/* the same check as a read's (get_record_as) */
-			if (!idn_ascii_caseeq(out->rec.id.p, out->rec.id.len,
-					      out->key.p, out->key.len))
-				return IDN_ECORRUPT;
-		}
-		/* under a prefix, or from a key, longer than KEY_DIRECT bytes
-		 * the scan is wider than the walk */
-		if (out->key.len >= it->ulen &&
-		    memcmp(out->key.p, it->under, it->ulen) == 0 &&
-		    bytes_cmp(out->key, it->from, it->flen) >= 0)
-			return 0;
-	}
-}
-
-static void liter_free(idn_iter_t *base)
-{
-	liter_t *it = (liter_t *)base;
-	mdb_cursor_close(it->cur);
-	free(it->grp);
-	free(it->gkey);
-	free(it);
-}
-
-static int lmdb_iter_records(idn_rtxn_t *base, idn_bytes_t under,
-			     idn_bytes_t from, idn_iter_t **out)
-{
-	lrtxn_t *t = lrtxn(base);
-	if (!t->live)
-		return IDN_EINVAL;
-	liter_t *it = calloc(1, sizeof(*it));
-	if (it == NULL)
-		return -ENOMEM;
-	int rc =
-		mdb_cursor_open(t->txn, lstore(base->store)->records, &it->cur);
-	if (rc) {
-		free(it);
-		return idn__lmdb_error(rc);
-	}
-	it->base.txn = base;
-	it->base.next = liter_next;
-	it->base.free = liter_free;
-	if (under.len)
-		memcpy(it->under, under.p, under.len);
-	it->ulen = under.len;
-	it->scan = under.len <= KEY_DIRECT ? under.len : KEY_DIRECT;
-	if (from.len)
-		memcpy(it->from, from.p, from.len);
-	it->flen = from.len;
-	/* Begin at the greater of from and the scan's bytes, cut to
-	 * KEY_DIRECT: a hashed key sorts among the keys it begins with, so
-	 * the keys of a longer from are told apart by liter_next. */
-	size_t fscan = from.len <= KEY_DIRECT ? from.len : KEY_DIRECT;
-	MDB_val u = {.mv_size = it->scan, .mv_data = it->under};
-	MDB_val f = {.mv_size = fscan, .mv_data = it->from};
-	const MDB_val *start = key_cmp(&f, &u) > 0 ? &f : &u;
-	memcpy(it->startb, start->mv_data, start->mv_size);
-	it->start.mv_size = start->mv_size;
-	it->start.mv_data = it->startb;
-	*out = &it->base;
-	return 0;
-}
-
 static int lmdb_search(idn_rtxn_t *base, const idn_search_t *q,
 		       idn_search_cb cb, void *ctx)
 {
@@ -1098,11 +781,6 @@ static int lmdb_index_types(idn_rtxn_t *base, idn_list_cb cb, void *ctx)
 }
 
 /* ---- writes ---- */
-
-static lwtxn_t *lwtxn(idn_wtxn_t *t)
-{
-	return (lwtxn_t *)t;
-}
 
 static int lmdb_wtxn_begin(idn_store_t *base, idn_wtxn_t **out)
 {
@@ -1470,6 +1148,10 @@ static const idn_store_ops_t lmdb_ops = {
 	.stat = lmdb_stat,
 	.check = lmdb_check,
 	.backup = lmdb_backup,
+	.changes_write = lmdb_changes_write,
+	.changes_bounds = lmdb_changes_bounds,
+	.changes_read = lmdb_changes_read,
+	.changes_prune = lmdb_changes_prune,
 	.rtxn_begin = lmdb_rtxn_begin,
 	.rtxn_reset = lmdb_rtxn_reset,
 	.rtxn_renew = lmdb_rtxn_renew,
@@ -1480,7 +1162,7 @@ static const idn_store_ops_t lmdb_ops = {
 	.homed = lmdb_homed,
 	.list = lmdb_list,
 	.list_homed = lmdb_list_homed,
-	.iter_records = lmdb_iter_records,
+	.iter_records = idn__lmdb_iter_records,
 	.search = lmdb_search,
 	.index_declared = lmdb_index_declared,
 	.index_types = lmdb_index_types,

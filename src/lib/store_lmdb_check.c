@@ -20,6 +20,36 @@
 #define KEY_MAX 511
 #define KEY_DIRECT 478
 
+/* The one translation of LMDB and system codes into library codes. */
+int idn__lmdb_error(int rc)
+{
+	switch (rc) {
+	case MDB_SUCCESS:
+		return 0;
+	case MDB_NOTFOUND:
+		return IDN_ENOTFOUND;
+	case MDB_KEYEXIST:
+		return IDN_EEXISTS;
+	case MDB_MAP_FULL: /* the map size is reached */
+	case MDB_TXN_FULL: /* the transaction has too many dirty pages */
+	case ENOSPC:
+	case EDQUOT:
+		return IDN_ENOSPACE;
+	case MDB_CORRUPTED:
+	case MDB_PAGE_NOTFOUND:
+	case MDB_INVALID:      /* not an LMDB file */
+	case MDB_INCOMPATIBLE: /* a database is not what we expect */
+		return IDN_ECORRUPT;
+	case ENOMEM:
+		return -ENOMEM;
+	}
+	if (rc > 0)
+		return -rc; /* another errno value */
+	/* MDB_PANIC, MDB_VERSION_MISMATCH, MDB_READERS_FULL, MDB_MAP_RESIZED,
+	 * MDB_DBS_FULL, MDB_BAD_* and anything newer */
+	return IDN_ESTORE;
+}
+
 int idn__lmdb_check_size(MDB_env *env, const char *path, char *why,
 			 size_t whylen)
 {

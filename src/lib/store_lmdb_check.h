@@ -79,6 +79,7 @@ int idn__lmdb_scan(MDB_env *env, MDB_dbi records, MDB_dbi prefixes,
 /* Writes a consistent, compacted copy of env into dir (idn_store_backup). */
 int idn__lmdb_backup(MDB_env *env, const char *dir);
 
+/* The one translation of LMDB and system codes into library codes. */
 int idn__lmdb_error(int rc);
 
 #endif

@@ -13,16 +13,22 @@
  *                    concatenated in index order are the reply's bytes.
  *                    A partial index on the header rows serves listings.
  *   idn_prefixes     (prefix_key bytea primary key): the homed prefixes.
- *   idn_change_log   (ident_key, seq, at, op): one row per operation.
+ *   idn_changes      (id bigint primary key, at_ms, entry): the change log
+ *                    (changes.h); entry as idn__change_encode writes it.
+ *   idn_changes_next (one row: next bigint): the next id. A commit takes
+ *                    its ids by updating the row, whose lock it holds to
+ *                    its end, so ids ascend in commit order and a reader
+ *                    never sees a later id before an earlier one.
  *   idn_templates, idn_search_index: created for later features.
  *
  * Schema version 2 adds the search index: two partial expression indexes
  * on the value rows of idn_records (store_pg.h, PG_TERM and PG_TS), so
  * every write path keeps it in its own transaction, and migrating an older
  * store builds it. Version 3 adds idn_index_types (type bytea primary key):
- * the declared types of search.h. The expression indexes still cover every
- * type (PostgreSQL maintains them anyway); a search by a type missing from
- * the table is refused, as on LMDB.
+ * the declared types of search.h. Version 4 replaces the per-record
+ * idn_change_log of version 1 by idn_changes. The expression indexes still
+ * cover every type (PostgreSQL maintains them anyway); a search by a type
+ * missing from the table is refused, as on LMDB.
  *
  * Every table's key begins with the identifier (or prefix) and every
  * statement finds its rows by it (a batch by an array of them), so the
@@ -82,7 +88,7 @@
 #include "error.h"
 #include "ident.h"
 
-#define SCHEMA_VERSION 3
+#define SCHEMA_VERSION 4
 #define LIST_PAGE 1000	  /* rows per listing query */
 #define FALLBACK_MS 5000  /* a reader on the primary retries replicas after */
 #define HOMED_TTL_MS 1000 /* the homed prefixes are read again after */
@@ -126,7 +132,23 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_HOME] = "INSERT INTO idn_prefixes (prefix_key) VALUES ($1) "
 		   "ON CONFLICT (prefix_key) DO NOTHING",
 	[S_UNHOME] = "DELETE FROM idn_prefixes WHERE prefix_key = $1",
-	[S_LOG] = "INSERT INTO idn_change_log (ident_key, op) VALUES ($1, $2)",
+	/* the change log: a commit's ids, then its entries (changes.h) */
+	[S_CH_TAKE] = "UPDATE idn_changes_next SET next = next + $1::int8 "
+		      "RETURNING next - $1::int8",
+	[S_CH_PUT] =
+		"INSERT INTO idn_changes (id, at_ms, entry) "
+		"SELECT * FROM unnest($1::int8[], $2::int8[], $3::bytea[])",
+	[S_CH_BOUNDS] = "SELECT coalesce((SELECT min(id) FROM idn_changes),"
+			" (SELECT next FROM idn_changes_next)),"
+			" (SELECT next FROM idn_changes_next)",
+	[S_CH_READ] = "SELECT id, entry FROM idn_changes WHERE id >= $1::int8 "
+		      "ORDER BY id LIMIT $2::int8",
+	/* the oldest, never the newest: older than $1 or beyond $2 */
+	[S_CH_PRUNE] =
+		"DELETE FROM idn_changes WHERE id IN (SELECT id FROM "
+		"idn_changes WHERE id < (SELECT max(id) FROM idn_changes)"
+		" AND (at_ms < $1::int8 OR id < (SELECT next FROM "
+		"idn_changes_next) - $2::int8) ORDER BY id LIMIT 10000)",
 	/* a batch of creates with overwrite, in key order (w_flush) */
 	[S_B_HEAD] =
 		"INSERT INTO idn_records (ident_key, idx, enc) "
@@ -139,8 +161,6 @@ static const char *const stmt_sql[S_COUNT] = {
 	[S_B_PUT] =
 		"INSERT INTO idn_records (ident_key, idx, enc) "
 		"SELECT * FROM unnest($1::bytea[], $2::int8[], $3::bytea[])",
-	[S_B_LOG] = "INSERT INTO idn_change_log (ident_key, op) "
-		    "SELECT u.k, 'create' FROM unnest($1::bytea[]) AS u (k)",
 	/* search (store_pg_search.c): a batch of candidate identifiers,
 	 * plain index range scans (no DISTINCT, no join: plans that stay
 	 * index scans on a table without statistics); the rows of each
@@ -246,12 +266,24 @@ static const char *const migrations[SCHEMA_VERSION] = {
 	"INSERT INTO idn_index_types (type) SELECT ''::bytea"
 	" WHERE EXISTS (SELECT 1 FROM idn_records WHERE idx >= 0)"
 	" ON CONFLICT (type) DO NOTHING;",
+	/* 4: the change log that followers replay (changes.h) */
+	"CREATE TABLE IF NOT EXISTS idn_changes ("
+	" id bigint NOT NULL PRIMARY KEY,"
+	" at_ms bigint NOT NULL,"
+	" entry bytea NOT NULL);"
+	"CREATE TABLE IF NOT EXISTS idn_changes_next ("
+	" one boolean NOT NULL PRIMARY KEY DEFAULT true CHECK (one),"
+	" next bigint NOT NULL);"
+	"INSERT INTO idn_changes_next (one, next) VALUES (true, 1)"
+	" ON CONFLICT (one) DO NOTHING;"
+	"DROP TABLE IF EXISTS idn_change_log;",
 };
 
 static const char *const migration_desc[SCHEMA_VERSION] = {
 	"records, prefixes, templates, search index, change log",
 	"search: value and creation time indexes",
 	"search: declared types",
+	"the change log",
 };
 
 /* ---- types ---- */
@@ -1340,7 +1372,7 @@ static int pg_stat(idn_store_t *base, idn_store_stat_t *out)
 		"SELECT count(*) FROM idn_prefixes",
 		"SELECT pg_total_relation_size('idn_records') + "
 		"pg_total_relation_size('idn_prefixes') + "
-		"pg_total_relation_size('idn_change_log')",
+		"pg_total_relation_size('idn_changes')",
 	};
 	uint64_t v[3] = {0, 0, 0};
 	for (int i = 0; i < 3 && err == 0; i++) {
@@ -1385,6 +1417,10 @@ static const idn_store_ops_t pg_ops = {
 	.index_types = idn__pg_index_types,
 	.index_add = idn__pg_index_add,
 	.index_remove = idn__pg_index_remove,
+	.changes_write = idn__pg_changes_write,
+	.changes_bounds = idn__pg_changes_bounds,
+	.changes_read = idn__pg_changes_read,
+	.changes_prune = idn__pg_changes_prune,
 	.wtxn_begin = idn__pg_wtxn_begin,
 	.wtxn_commit = idn__pg_wtxn_commit,
 	.wtxn_abort = idn__pg_wtxn_abort,

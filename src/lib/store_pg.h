@@ -37,11 +37,14 @@ enum stmt {
 	S_DEL_ALL,
 	S_HOME,
 	S_UNHOME,
-	S_LOG,
+	S_CH_TAKE, /* the change log (store_pg_write.c, store_pg_changes.c) */
+	S_CH_PUT,
+	S_CH_BOUNDS,
+	S_CH_READ,
+	S_CH_PRUNE,
 	S_B_HEAD,
 	S_B_DEL,
 	S_B_PUT,
-	S_B_LOG,
 	S_SEARCH_TERM, /* store_pg_search.c */
 	S_SEARCH_TIME,
 	S_SEARCH_PREFIX,
@@ -224,6 +227,14 @@ int idn__pg_index_remove(idn_wtxn_t *t, idn_bytes_t type);
 
 /* The write operations (store_pg_write.c), as in store_impl.h. */
 int idn__pg_wtxn_begin(idn_store_t *s, idn_wtxn_t **out);
+/* The change log (store_pg_write.c, store_pg_changes.c). */
+int idn__pg_changes_write(idn_wtxn_t *t, const uint8_t *e, size_t len,
+			  uint32_t n);
+int idn__pg_changes_prune(idn_store_t *s, uint64_t older_than_ms,
+			  uint64_t keep_max, uint64_t *pruned);
+int idn__pg_changes_bounds(idn_rtxn_t *t, uint64_t *first, uint64_t *next);
+int idn__pg_changes_read(idn_rtxn_t *t, uint64_t from, uint32_t max,
+			 idn_change_cb cb, void *ctx);
 int idn__pg_wtxn_commit(idn_wtxn_t *t);
 void idn__pg_wtxn_abort(idn_wtxn_t *t);
 int idn__pg_wtxn_get(idn_wtxn_t *t, const uint8_t *key, size_t keylen,

@@ -213,21 +213,13 @@ static int w_sync(pwtxn_t *t, PGresult **keep, unsigned nkeep)
 	return err;
 }
 
-/* Queues the change log row of an operation. */
-static int w_log(pwtxn_t *t, const uint8_t *key, size_t len, const char *op)
-{
-	const char *vals[2] = {(const char *)key, op};
-	int lens[2] = {(int)len, (int)strlen(op)};
-	return w_send(t, S_LOG, 2, vals, lens);
-}
-
 /* ---- staged creates ----
  *
  * A create with overwrite needs no answer from the server, so the
  * transaction collects them (a bulk import makes thousands) and sends each
- * STAGE_MAX as four statements over arrays: upsert the headers in key
+ * STAGE_MAX as three statements over arrays: upsert the headers in key
  * order (locks taken in one order, so batches cannot deadlock each other),
- * delete the old values, insert the new ones, log. Any other operation and
+ * delete the old values, insert the new ones. Any other operation and
  * the commit send what is staged first, so the order of operations holds.
  * t->stage holds, per create: u32 sequence number, u32 length and the key,
  * u32 length and the identifier, u32 count, then per value u32 length and
@@ -326,8 +318,6 @@ static int w_flush(pwtxn_t *t)
 		int plen[3] = {(int)t->a3.len, (int)t->a4.len, (int)t->a5.len};
 		err = w_send(t, S_B_PUT, 3, pv, plen);
 	}
-	if (err == 0)
-		err = w_send(t, S_B_LOG, 1, v, len);
 	if (err)
 		t->err = err;
 	return err;
@@ -517,8 +507,6 @@ int idn__pg_create(idn_wtxn_t *base, const idn_ident_t *id,
 			    t->rs.n);
 	if (err == 0)
 		err = w_put_new(t, id->key, id->key_len);
-	if (err == 0)
-		err = w_log(t, id->key, id->key_len, "create");
 	/* once anything was queued, a failure ends the transaction */
 	if (err)
 		t->err = err;
@@ -545,10 +533,7 @@ int idn__pg_delete(idn_wtxn_t *base, const idn_ident_t *id)
 	bool found = PQntuples(r[0]) > 0;
 	PQclear(r[0]);
 	PQclear(r[1]);
-	if (!found)
-		return IDN_ENOTFOUND;
-	err = w_room(t, 1);
-	return err ? err : w_log(t, id->key, id->key_len, "delete");
+	return found ? 0 : IDN_ENOTFOUND;
 }
 
 enum op { OP_ADD, OP_ADD_OVERWRITE, OP_MODIFY, OP_REMOVE };
@@ -601,11 +586,6 @@ static int edit(idn_wtxn_t *base, const idn_ident_t *id, enum op op,
 		err = w_del(t, S_DEL, id->key, id->key_len, t->old, ngone);
 	if (err == 0)
 		err = w_put_new(t, id->key, id->key_len);
-	if (err == 0)
-		err = w_log(t, id->key, id->key_len,
-			    op == OP_MODIFY   ? "modify"
-			    : op == OP_REMOVE ? "remove"
-					      : "add");
 	if (err)
 		t->err = err;
 	return err;
@@ -637,11 +617,9 @@ int idn__pg_home(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
 	const char *vals[1] = {(const char *)prefix};
 	int lens[1] = {(int)len};
 	t->homing = true;
-	int err = w_room(t, 2);
+	int err = w_room(t, 1);
 	if (err == 0)
 		err = w_send(t, S_HOME, 1, vals, lens);
-	if (err == 0)
-		err = w_log(t, prefix, len, "home");
 	return err;
 }
 
@@ -663,10 +641,7 @@ int idn__pg_unhome(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
 		return err;
 	bool found = strcmp(PQcmdTuples(r), "0") != 0;
 	PQclear(r);
-	if (!found)
-		return IDN_ENOTFOUND;
-	err = w_room(t, 1);
-	return err ? err : w_log(t, prefix, len, "unhome");
+	return found ? 0 : IDN_ENOTFOUND;
 }
 
 /* ---- declared types of the search index (search.h) ----
@@ -705,4 +680,94 @@ int idn__pg_index_remove(idn_wtxn_t *base, idn_bytes_t type)
 {
 	int rc = index_row(pwtxn(base), S_IDX_DEL, type);
 	return rc < 0 ? rc : rc == 1 ? 0 : IDN_ENOTFOUND;
+}
+
+/* ---- the change log (changes.h) ---- */
+
+int idn__pg_changes_write(idn_wtxn_t *base, const uint8_t *e, size_t len,
+			  uint32_t n)
+{
+	pwtxn_t *t = pwtxn(base);
+	if (w_flush(t))
+		return t->err;
+	/* the ids: the row's lock is held to the commit */
+	uint8_t nb[8];
+	idn_put_u64(nb, n);
+	const char *v1[1] = {(const char *)nb};
+	int l1[1] = {8};
+	PGresult *r = NULL;
+	int err = w_room(t, 1);
+	if (err == 0)
+		err = w_send(t, S_CH_TAKE, 1, v1, l1);
+	if (err == 0)
+		err = w_sync(t, &r, 1);
+	if (err)
+		return err;
+	int64_t first = PQntuples(r) == 1 && PQgetlength(r, 0, 0) == 8
+				? (int64_t)idn_get_u64(
+					  (const uint8_t *)PQgetvalue(r, 0, 0))
+				: -1;
+	PQclear(r);
+	if (first < 1)
+		return t->err = IDN_ECORRUPT;
+	err = idn__pg_arr_init(&t->a1, OID_INT8, n, 12 * (size_t)n);
+	if (err == 0)
+		err = idn__pg_arr_init(&t->a2, OID_INT8, n, 12 * (size_t)n);
+	if (err == 0)
+		err = idn__pg_arr_init(&t->a3, OID_BYTEA, n, len);
+	size_t off = 0;
+	for (uint32_t i = 0; err == 0 && i < n; i++) {
+		uint32_t size = idn_get_u32(e + off);
+		const uint8_t *p = e + off + 4;
+		off += 4 + (size_t)size;
+		idn__pg_arr_int8(&t->a1, first + (int64_t)i);
+		idn__pg_arr_int8(&t->a2, (int64_t)idn_get_u64(p));
+		idn__pg_arr_bytes(&t->a3, p, size);
+	}
+	const char *v[3] = {(const char *)t->a1.p, (const char *)t->a2.p,
+			    (const char *)t->a3.p};
+	int l[3] = {(int)t->a1.len, (int)t->a2.len, (int)t->a3.len};
+	if (err == 0)
+		err = w_room(t, 1);
+	if (err == 0)
+		err = w_send(t, S_CH_PUT, 3, v, l);
+	if (err)
+		t->err = err;
+	return err;
+}
+
+int idn__pg_changes_prune(idn_store_t *s, uint64_t older_than_ms,
+			  uint64_t keep_max, uint64_t *pruned)
+{
+	uint8_t a[8], b[8];
+	idn_put_u64(a, older_than_ms);
+	/* no count limit: a distance no log reaches */
+	idn_put_u64(b, keep_max ? keep_max : (uint64_t)INT64_MAX / 2);
+	const char *v[2] = {(const char *)a, (const char *)b};
+	int l[2] = {8, 8};
+	for (;;) {
+		idn_wtxn_t *base;
+		int err = idn__pg_wtxn_begin(s, &base);
+		if (err)
+			return err;
+		pwtxn_t *t = pwtxn(base);
+		PGresult *r = NULL;
+		err = w_room(t, 1);
+		if (err == 0)
+			err = w_send(t, S_CH_PRUNE, 2, v, l);
+		if (err == 0)
+			err = w_sync(t, &r, 1);
+		long n = err == 0 ? atol(PQcmdTuples(r)) : 0;
+		PQclear(r);
+		if (err) {
+			idn__pg_wtxn_abort(base);
+			return err;
+		}
+		err = idn__pg_wtxn_commit(base);
+		if (err)
+			return err;
+		*pruned += (uint64_t)n;
+		if (n < 10000)
+			return 0;
+	}
 }

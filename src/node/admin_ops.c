@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 
+#include "changes.h"
 #include "error.h"
 #include "handler_int.h"
 #include "log.h"
@@ -90,6 +91,9 @@ static int write_op(reply_t *r, int op, idn_value_t *v, uint32_t n,
 	int err = idn_wtxn_begin(h->store, &t);
 	if (err)
 		return reply_lib_error(r, err);
+	char actor[256];
+	idn_wtxn_set_actor(t,
+			   principal_name(&r->from.who, actor, sizeof(actor)));
 	if (checked || op == IDN_OC_DELETE)
 		err = tpl_old(t, &h->id, &h->arena, &old, &oldp);
 	/* a damaged record (its values unreadable) is the operator's to
@@ -273,6 +277,9 @@ int do_bulk_create(reply_t *r)
 	int err = t ? 0 : idn_wtxn_begin(h->store, &t);
 	if (err)
 		return reply_lib_error(r, err);
+	char actor[256];
+	idn_wtxn_set_actor(t,
+			   principal_name(&r->from.who, actor, sizeof(actor)));
 	uint64_t created = 0;
 	for (uint32_t i = 0; i < n; i++) {
 		idn_bytes_t id = idn_rd_str(&rd, IDN_IDENT_MAX);

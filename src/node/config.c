@@ -92,6 +92,14 @@ static const conf_opt_t options[] = {
 		"cannot be written to the audit log")},
 	{O_SIZE("map-size", map_size, 0, "64G",
 		"LMDB map reservation, e.g. 64G")},
+	{O_INT("changelog-max-age", 0, changelog_max_age, 0, 315360000,
+	       "604800", "S",
+	       "drop change log entries older than S seconds (0: keep any "
+	       "age); the newest is always kept")},
+	{O_INT("changelog-max-entries", 0, changelog_max_entries, 0, 2000000000,
+	       "10000000", "N",
+	       "keep at most N change log entries (0: no limit); followers "
+	       "further behind copy the whole store again")},
 	{O_BOOL("case-sensitive-suffix", case_suffix,
 		"compare suffixes case-sensitively")},
 	{O_INT("udp-reply-max", 0, udp_reply_max, 512, 262144, "4096", "N",

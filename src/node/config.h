@@ -30,21 +30,23 @@ typedef struct {
 	int nhome;
 	int workers; /* 0: one per core */
 	int log_level;
-	int log_format;		   /* LOG_TEXT or LOG_JSON (log.h) */
-	char audit_log[1024];	   /* JSON lines of writes and failed logins;
-				    * "" = none (audit.h) */
-	bool audit_required;	   /* no audit line, no write */
-	uint64_t map_size;	   /* LMDB map reservation */
-	bool case_suffix;	   /* suffixes case-sensitive */
-	uint32_t udp_reply_max;	   /* larger UDP replies: truncated */
-	int tcp_idle_timeout;	   /* seconds */
-	uint32_t session_lifetime; /* seconds, admin sessions */
-	bool read_challenge;	   /* challenge anonymous reads of
-				    * restricted values */
-	int tcp_max_conns;	   /* per worker */
-	int tcp_max_per_source;	   /* per worker and source address */
-	int tcp_max_per_network;   /* per worker and /24 or /56 network */
-	int tcp_message_timeout;   /* seconds to deliver a whole message */
+	int log_format;		    /* LOG_TEXT or LOG_JSON (log.h) */
+	char audit_log[1024];	    /* JSON lines of writes and failed logins;
+				     * "" = none (audit.h) */
+	bool audit_required;	    /* no audit line, no write */
+	uint64_t map_size;	    /* LMDB map reservation */
+	uint32_t changelog_max_age; /* seconds; 0: no age limit */
+	uint32_t changelog_max_entries; /* 0: no count limit */
+	bool case_suffix;		/* suffixes case-sensitive */
+	uint32_t udp_reply_max;		/* larger UDP replies: truncated */
+	int tcp_idle_timeout;		/* seconds */
+	uint32_t session_lifetime;	/* seconds, admin sessions */
+	bool read_challenge;		/* challenge anonymous reads of
+					 * restricted values */
+	int tcp_max_conns;		/* per worker */
+	int tcp_max_per_source;		/* per worker and source address */
+	int tcp_max_per_network;	/* per worker and /24 or /56 network */
+	int tcp_message_timeout;	/* seconds to deliver a whole message */
 	uint64_t auth_cost_rate, auth_cost_burst; /* answers' CPU a network */
 	uint32_t rrl_rate, rrl_burst, rrl_slip;	  /* UDP rate limit; 0: off */
 	uint16_t site_serial;

@@ -20,6 +20,7 @@
 #include "http.h"
 #include "ident.h"
 #include "log.h"
+#include "pruner.h"
 #include "reload.h"
 #include "server.h"
 #include "store.h"
@@ -221,7 +222,8 @@ fail:
 /* The planes of a running node, each started and stopped here. */
 typedef struct {
 	idn_store_t *store, *primary;
-	homer_t homer; /* homing deferred while the primary is down */
+	homer_t homer;	 /* homing deferred while the primary is down */
+	pruner_t pruner; /* the change log within its limits */
 	node_ctx_t node;
 	bool node_up;
 	ctlsock_t *ctl;
@@ -247,6 +249,7 @@ static void planes_stop(planes_t *p)
 	ctlsock_close(p->ctl);
 	p->ctl = NULL;
 	homer_stop(&p->homer);
+	pruner_stop(&p->pruner);
 	if (p->node_up)
 		node_ctx_fini(&p->node);
 	p->node_up = false;
@@ -292,6 +295,9 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 	if (open_store(conf, &p->store, &p->primary, &defer_home) != 0)
 		goto fail;
 	if (defer_home && homer_start(&p->homer, p->store, conf) != 0)
+		goto fail;
+	if (pruner_start(&p->pruner, p->primary ? p->primary : p->store,
+			 conf) != 0)
 		goto fail;
 	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
 		goto fail;

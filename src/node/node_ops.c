@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <time.h>
 
+#include "changes.h"
 #include "error.h"
 #include "handler_int.h"
 #include "log.h"
@@ -211,6 +212,11 @@ int do_index(reply_t *r)
 		/* the declared set and the entries commit together */
 		idn_wtxn_t *t = h->group;
 		int err = t ? 0 : idn_wtxn_begin(h->store, &t);
+		char actor[256];
+		if (err == 0)
+			idn_wtxn_set_actor(t,
+					   principal_name(&r->from.who, actor,
+							  sizeof(actor)));
 		if (err == 0)
 			err = action == IDN_INDEX_ADD
 				      ? idn_wtxn_index_add(t, type)

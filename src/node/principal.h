@@ -7,6 +7,7 @@
 #ifndef IDN_NODE_PRINCIPAL_H
 #define IDN_NODE_PRINCIPAL_H
 
+#include <stdio.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
@@ -55,6 +56,29 @@ typedef struct {
 	 * processed */
 	const struct sockaddr_storage *peer;
 } caller_t;
+
+/* The principal as the change log names it (changes.h): "admin
+ * INDEX:HANDLE", "http USER", "operator" or "anonymous", into buf. */
+static inline const char *principal_name(const principal_t *p, char *buf,
+					 size_t n)
+{
+	switch (p->kind) {
+	case PRINCIPAL_ADMIN:
+		snprintf(buf, n, "admin %u:%.*s", (unsigned)p->index,
+			 (int)(p->admin.len > 200 ? 200 : p->admin.len),
+			 (const char *)p->admin.p);
+		break;
+	case PRINCIPAL_HTTP:
+		snprintf(buf, n, "http %s", p->user ? p->user : "");
+		break;
+	case PRINCIPAL_OPERATOR:
+		snprintf(buf, n, "operator");
+		break;
+	default:
+		snprintf(buf, n, "anonymous");
+	}
+	return buf;
+}
 
 /* Principals that hold every right without an HS_ADMIN check. */
 static inline int principal_is_operator(const principal_t *p)

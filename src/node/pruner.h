@@ -1,0 +1,28 @@
+/* Keeps the change log within the node's limits (changes.h): a thread
+ * that drops the entries older than changelog-max-age and the oldest
+ * beyond changelog-max-entries once a minute, the newest always kept.
+ * A follower behind what is left copies the whole store again. */
+#ifndef IDN_PRUNER_H
+#define IDN_PRUNER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+
+#include "config.h"
+#include "store.h"
+
+typedef struct {
+	idn_store_t *store;
+	const node_conf_t *conf;
+	pthread_t thread;
+	pthread_mutex_t mu;
+	pthread_cond_t cond;
+	bool stop, started;
+} pruner_t;
+
+/* Starts the thread (nothing when both limits are 0). Returns 0 or -1,
+ * logged. */
+int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf);
+void pruner_stop(pruner_t *p);
+
+#endif
