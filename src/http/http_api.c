@@ -309,7 +309,7 @@ void http_api_get(hreq_t *r)
 	int ni = http_q_indexes(r, idx, NULL);
 	if (ni < 0) {
 		http_reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
-			     "index must be a non-negative integer", 0);
+				  "index must be a non-negative integer", 0);
 		return;
 	}
 	bool pub = r->who.kind == PRINCIPAL_ANONYMOUS ||
@@ -348,8 +348,7 @@ void http_api_get(hreq_t *r)
 		json_object_set_new(j, "values", values);
 	else if (rc == IDN_RC_VALUES_NOT_FOUND) /* handle.net: 200, no values */
 		json_object_set_new(j, "values", json_array());
-	int status =
-		rc == IDN_RC_VALUES_NOT_FOUND ? 200 : http_rest_status(rc);
+	int status = rc == IDN_RC_VALUES_NOT_FOUND ? 200 : http_rest_status(rc);
 	r->rc = rc;
 	http_reply_json(r, status, j);
 }
@@ -362,10 +361,17 @@ void http_api_delete(hreq_t *r)
 	const char *msg;
 	if (ni < 0) {
 		http_reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
-			     "index must be a non-negative integer", 0);
+				  "index must be a non-negative integer", 0);
 		return;
 	}
 	r->op = ni > 0 ? "remove" : "delete";
+	if (http_not_responsible(r, id)) {
+		http_reply_result(r, IDN_RC_SERVER_NOT_RESP, id,
+				  "this node is not responsible for the "
+				  "identifier's prefix",
+				  0);
+		return;
+	}
 	uint32_t rc =
 		http_write(r, ni > 0 ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, id,
 			   false, NULL, 0, idx, (uint32_t)ni, &msg);

@@ -150,8 +150,8 @@ static void sess_set(http_auth_t *a, const char *id, const uint8_t *admin,
 /* The fields of "Authorization: Handle k=v, k="v", ...". */
 typedef struct {
 	bool present; /* the Handle scheme was used */
-	const char *version, *session, *id, *cnonce, *type, *alg, *sig,
-		*salt, *iter, *length;
+	const char *version, *session, *id, *cnonce, *type, *alg, *sig, *salt,
+		*iter, *length;
 } hauth_t;
 
 /* Parses the parameters after "Handle " (s[0..len)), values from pool.
@@ -325,10 +325,8 @@ static void become(hreq_t *r, idn_bytes_t admin, uint32_t index)
 	char *copy = h2o_mem_alloc_pool(&r->req->pool, admin.len + 1);
 	memcpy(copy, admin.p, admin.len);
 	copy[admin.len] = 0;
-	r->who = (principal_t){PRINCIPAL_ADMIN,
-			       idn_bytes(copy, admin.len),
-			       index,
-			       NULL};
+	r->who = (principal_t){PRINCIPAL_ADMIN, idn_bytes(copy, admin.len),
+			       index, NULL};
 }
 
 /* 401 for credentials that were given and do not verify. */
@@ -353,7 +351,8 @@ static int basic(hreq_t *r, const char *b64, size_t len)
 		return refuse(r, "basic", "malformed Basic credentials");
 	char *user = http_pct_decode(&r->req->pool, (const char *)raw,
 				     (size_t)(colon - raw), false, NULL);
-	idn_bytes_t admin, pw = idn_bytes(colon + 1, n - (size_t)(colon - raw) - 1);
+	idn_bytes_t admin,
+		pw = idn_bytes(colon + 1, n - (size_t)(colon - raw) - 1);
 	uint32_t index;
 	if (user == NULL || parse_identity(user, &admin, &index) != 0)
 		return refuse(r, "basic",
@@ -422,9 +421,11 @@ static int seckey_answer(hreq_t *r, const hauth_t *h, idn_bytes_t sig,
 static int handle_sig(hreq_t *r, const hauth_t *h, const sess_t *s)
 {
 	if (h->version != NULL && strcmp(h->version, "0"))
-		return refuse(r, "handle", "Unknown version in Authorization: Handle");
+		return refuse(r, "handle",
+			      "Unknown version in Authorization: Handle");
 	if (!h->id || !h->cnonce || !h->type || !h->alg || !h->sig)
-		return refuse(r, "handle", "Missing fields in authentication data");
+		return refuse(r, "handle",
+			      "Missing fields in authentication data");
 	idn_bytes_t admin;
 	uint32_t index;
 	if (parse_identity(h->id, &admin, &index) != 0)
@@ -448,7 +449,8 @@ static int handle_sig(hreq_t *r, const hauth_t *h, const sess_t *s)
 		kc.check = check_pubkey;
 		type = "HS_PUBKEY";
 	} else {
-		return refuse(r, "handle", "type must be HS_PUBKEY or HS_SECKEY");
+		return refuse(r, "handle",
+			      "type must be HS_PUBKEY or HS_SECKEY");
 	}
 	uint32_t got = find_key(r, admin, index, type, &kc);
 	if (got == 0)
@@ -600,8 +602,8 @@ int http_auth(hreq_t *r)
 static void set_cookie(hreq_t *r, const char *id)
 {
 	char c[128];
-	snprintf(c, sizeof(c), "JSESSIONID=%s; Path=/; HttpOnly; SameSite=Strict%s",
-		 id,
+	snprintf(c, sizeof(c),
+		 "JSESSIONID=%s; Path=/; HttpOnly; SameSite=Strict%s", id,
 		 r->req->scheme == &H2O_URL_SCHEME_HTTPS ? "; Secure" : "");
 	http_add_header(r, H2O_TOKEN_SET_COOKIE,
 			h2o_strdup(&r->req->pool, c, SIZE_MAX).base);
@@ -616,7 +618,8 @@ void http_auth_challenge(hreq_t *r)
 {
 	char id[SID_LEN + 1], nb[25], hdr[160];
 	uint8_t nonce[16];
-	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE, "Basic realm=\"handle\"");
+	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE,
+			"Basic realm=\"handle\"");
 	if (sess_new(r->t->srv->auth, id, nonce) != 0)
 		return;
 	nonce_b64(nonce, nb);
@@ -667,7 +670,8 @@ void http_sessions_this(hreq_t *r)
 {
 	r->op = "session";
 	sess_t *s = idn_arena_alloc(&r->t->arena, sizeof(*s));
-	if (s == NULL || !r->sess[0] || !sess_get(r->t->srv->auth, r->sess, s)) {
+	if (s == NULL || !r->sess[0] ||
+	    !sess_get(r->t->srv->auth, r->sess, s)) {
 		http_reply_rc(r, 404, 0, "no session: POST /api/sessions");
 		return;
 	}

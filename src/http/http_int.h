@@ -86,7 +86,7 @@ struct http_server {
 	http_token_t tokens[HTTP_TOKENS_MAX];
 	http_stats_t *stats;
 	char webroot[1024];
-	http_tls_t *tls; /* NULL when https is off */
+	http_tls_t *tls;   /* NULL when https is off */
 	http_auth_t *auth; /* handle.net sessions (http_auth.c) */
 };
 
@@ -286,8 +286,8 @@ int http_q_indexes(const hreq_t *r, uint32_t *out, bool *various);
 int http_rest_status(uint32_t rc);
 /* {"responseCode":rc,"handle":id,"message":msg} with the REST status
  * (ok_status on success, 503 when the store cannot write now). */
-void http_reply_result(hreq_t *r, uint32_t rc, const char *id,
-		       const char *msg, int ok_status);
+void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
+		       int ok_status);
 /* Whether this node is neither homed for id's prefix nor above it (a
  * foreign prefix: 400 with responseCode 301). */
 bool http_not_responsible(hreq_t *r, const char *id);
@@ -314,9 +314,9 @@ int http_auth(hreq_t *r);
 /* The WWW-Authenticate challenges of a 401 on the REST API: Basic, and
  * Handle with a new session's id and nonce. */
 void http_auth_challenge(hreq_t *r);
-void http_sessions_new(hreq_t *r);   /* POST /api/sessions */
-void http_sessions_this(hreq_t *r);  /* GET|POST|PUT /api/sessions/this */
-void http_sessions_end(hreq_t *r);   /* DELETE /api/sessions/this */
+void http_sessions_new(hreq_t *r);  /* POST /api/sessions */
+void http_sessions_this(hreq_t *r); /* GET|POST|PUT /api/sessions/this */
+void http_sessions_end(hreq_t *r);  /* DELETE /api/sessions/this */
 
 /* ---- route handlers (rows of http_route.c); r->arg is the identifier
  * for the /api/handles/ rows ---- */

@@ -379,11 +379,11 @@ static int iso_duration(const char *s, uint32_t *out)
 		if (*s < '0' || *s > '9')
 			return -1;
 		unsigned long long n = strtoull(s, &end, 10);
-		uint64_t unit = *end == 'D' && !in_time	  ? 86400
-				: *end == 'H' && in_time  ? 3600
-				: *end == 'M' && in_time  ? 60
-				: *end == 'S' && in_time  ? 1
-							  : 0;
+		uint64_t unit = *end == 'D' && !in_time	 ? 86400
+				: *end == 'H' && in_time ? 3600
+				: *end == 'M' && in_time ? 60
+				: *end == 'S' && in_time ? 1
+							 : 0;
 		if (unit == 0 || n > UINT32_MAX)
 			return -1;
 		total += (uint64_t)n * unit;
@@ -479,9 +479,10 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 		return -1;
 	v->ttl = IDN_TTL_DEFAULT;
 	if (ttl != NULL) {
-		int iso = json_is_string(ttl)
-				  ? http_ttl_iso(json_string_value(ttl), &v->ttl)
-				  : -1;
+		int iso =
+			json_is_string(ttl)
+				? http_ttl_iso(json_string_value(ttl), &v->ttl)
+				: -1;
 		if (iso == IDN_TTL_ABSOLUTE)
 			v->ttl_type = IDN_TTL_ABSOLUTE;
 		else if (iso < 0 && parse_u32(ttl, &v->ttl) != 0) {

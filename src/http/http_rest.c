@@ -52,8 +52,8 @@ int http_rest_status(uint32_t rc)
 	return rc == IDN_RC_SERVER_NOT_RESP ? 400 : http_status_for_rc(rc);
 }
 
-void http_reply_result(hreq_t *r, uint32_t rc, const char *id,
-		       const char *msg, int ok_status)
+void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
+		       int ok_status)
 {
 	r->rc = rc;
 	int status = rc == IDN_RC_SUCCESS	     ? ok_status
@@ -211,6 +211,9 @@ static void put_mint(hreq_t *r, const char *base, idn_value_t *v, uint32_t n)
 	http_reply_result(r, rc, id, msg, 201);
 }
 
+static void put_write(hreq_t *r, const char *id, idn_value_t *v, uint32_t n,
+		      bool some, bool overwrite, bool mint);
+
 void http_api_put(hreq_t *r)
 {
 	const char *id = r->arg;
@@ -236,9 +239,9 @@ void http_api_put(hreq_t *r)
 	}
 	json_error_t je;
 	h2o_iovec_t e = r->req->entity;
-	json_t *body = e.base ? json_loadb(e.base, e.len,
-					   JSON_REJECT_DUPLICATES, &je)
-			      : NULL;
+	json_t *body =
+		e.base ? json_loadb(e.base, e.len, JSON_REJECT_DUPLICATES, &je)
+		       : NULL;
 	if (body == NULL) {
 		if (e.base)
 			snprintf(err, sizeof(err), "invalid JSON: %s (line %d)",
@@ -253,18 +256,31 @@ void http_api_put(hreq_t *r)
 	int bad = body_values(r, body, id, mint, &v, &n, err, sizeof(err));
 	if (bad == 0 && ni > 0)
 		bad = keep_indexes(v, &n, idx, ni, err, sizeof(err));
-	json_decref(body);
-	if (bad) {
+	if (bad)
 		http_reply_result(r, IDN_RC_INVALID_VALUE, id, err, 0);
-		return;
-	}
+	else if (http_not_responsible(r, id))
+		http_reply_result(r, IDN_RC_SERVER_NOT_RESP, id,
+				  "this node is not responsible for the "
+				  "identifier's prefix",
+				  0);
+	else
+		put_write(r, id, v, n, ni > 0 || various, overwrite, mint);
+	/* the values point into the JSON tree */
+	json_decref(body);
+}
+
+/* Writes v[0..n) to id as PUT asked: a mint, some values, or the whole
+ * record. */
+static void put_write(hreq_t *r, const char *id, idn_value_t *v, uint32_t n,
+		      bool some, bool overwrite, bool mint)
+{
 	if (mint) {
 		put_mint(r, id, v, n);
 		return;
 	}
 	const char *msg;
 	uint32_t rc;
-	if (ni > 0 || various) {
+	if (some) {
 		/* add or replace these values of an existing record; with
 		 * overwrite=false one that exists is a conflict (409), and
 		 * nothing is written */
@@ -379,8 +395,7 @@ void http_api_list(hreq_t *r)
 			http_reply_rc(r, 400, IDN_RC_SERVER_NOT_RESP,
 				      "prefix is not homed on this node");
 		else if (denied)
-			http_reply_rc(r, http_rest_status(denied), denied,
-				      why);
+			http_reply_rc(r, http_rest_status(denied), denied, why);
 		else
 			http_reply_rc(r, 500, IDN_RC_ERROR,
 				      idn_strerror(homed < 0 ? homed : err));
@@ -431,8 +446,8 @@ static uint32_t min_ttl(const idn_value_t *v, uint32_t n)
 /* Whether If-None-Match lists etag (or is "*"). */
 static bool etag_listed(const hreq_t *r, const char *etag)
 {
-	ssize_t i = h2o_find_header(&r->req->headers, H2O_TOKEN_IF_NONE_MATCH,
-				    -1);
+	ssize_t i =
+		h2o_find_header(&r->req->headers, H2O_TOKEN_IF_NONE_MATCH, -1);
 	if (i < 0)
 		return false;
 	h2o_iovec_t v = r->req->headers.entries[i].value;

@@ -36,8 +36,8 @@ static const http_route_t routes[] = {
 	 * session authenticates; they carry proofs, hence the login rule */
 	{HTTP_M_POST, "/api/sessions", HTTP_EXACT, NULL, "session", ANON, REST,
 	 http_sessions_new, .login = true},
-	{HTTP_M_POST, "/api/sessions/", HTTP_EXACT, NULL, "session", ANON,
-	 REST, http_sessions_new, .login = true},
+	{HTTP_M_POST, "/api/sessions/", HTTP_EXACT, NULL, "session", ANON, REST,
+	 http_sessions_new, .login = true},
 	{HTTP_M_READ | HTTP_M_POST | HTTP_M_PUT, "/api/sessions/this",
 	 HTTP_EXACT, NULL, "session", ANON, REST, http_sessions_this,
 	 .login = true},
