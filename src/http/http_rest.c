@@ -366,6 +366,9 @@ void http_api_list(hreq_t *r)
 			      "need ?prefix=P [&page=N&pageSize=M]");
 		return;
 	}
+	/* a page size of 0 asks for the count alone, page or not */
+	if (size == 0 && page < 0)
+		page = 0;
 	bool all = page < 0 || size < 0;
 	uint8_t p[IDN_IDENT_MAX];
 	uint32_t pl;
