@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "auth.h"
+#include "authz.h"
 #include "b64.h"
 #include "error.h"
 #include "hex.h"
@@ -452,7 +453,24 @@ static int handle_sig(hreq_t *r, const hauth_t *h, const sess_t *s)
 		return refuse(r, "handle",
 			      "type must be HS_PUBKEY or HS_SECKEY");
 	}
+	/* priced and charged to the sender's network like a challenge
+	 * answer over UDP or TCP (docs/architecture.md, "Abuse limits"): a
+	 * PBKDF2 answer by its iterations, a signature by its size */
+	uint64_t cost = kc.check == check_seckey
+				? authz_seckey_cost(c.answer)
+				: authz_pubkey_cost((int)c.sig.len * 8);
+	const struct sockaddr_storage *peer =
+		r->t->has_peer ? &r->t->peer : NULL;
+	authz_t *az = r->t->srv->node->authz;
+	const char *why;
+	if (peer != NULL && authz_charge(az, peer, cost, &why) != 0) {
+		http_auth_challenge(r);
+		http_reply_rc(r, 503, IDN_RC_TOO_BUSY, why);
+		return -1;
+	}
 	uint32_t got = find_key(r, admin, index, type, &kc);
+	if (peer != NULL)
+		authz_charge_done(az, peer, cost);
 	if (got == 0)
 		return refuse(r, "handle", "Identity not verified");
 	sess_set(r->t->srv->auth, s->id, admin.p, (uint32_t)admin.len, got);
