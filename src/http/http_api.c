@@ -365,13 +365,6 @@ void http_api_delete(hreq_t *r)
 		return;
 	}
 	r->op = ni > 0 ? "remove" : "delete";
-	if (http_not_responsible(r, id)) {
-		http_reply_result(r, IDN_RC_SERVER_NOT_RESP, id,
-				  "this node is not responsible for the "
-				  "identifier's prefix",
-				  0);
-		return;
-	}
 	uint32_t rc =
 		http_write(r, ni > 0 ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, id,
 			   false, NULL, 0, idx, (uint32_t)ni, &msg);

@@ -55,6 +55,16 @@ int http_rest_status(uint32_t rc)
 void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
 		       int ok_status)
 {
+	/* a write the node refused (and audited) because the admin has no
+	 * rights there or the record is absent, under a prefix it does not
+	 * serve at all: the manual's answer is 301 */
+	if ((rc == IDN_RC_INSUFFICIENT_PERMS || rc == IDN_RC_NOT_FOUND ||
+	     rc == IDN_RC_INVALID_ADMIN) &&
+	    id != NULL && http_not_responsible(r, id)) {
+		rc = IDN_RC_SERVER_NOT_RESP;
+		msg = "this node is not responsible for the identifier's "
+		      "prefix";
+	}
 	r->rc = rc;
 	int status = rc == IDN_RC_SUCCESS	     ? ok_status
 		     : http_store_unavailable(r, rc) ? 503
@@ -258,11 +268,6 @@ void http_api_put(hreq_t *r)
 		bad = keep_indexes(v, &n, idx, ni, err, sizeof(err));
 	if (bad)
 		http_reply_result(r, IDN_RC_INVALID_VALUE, id, err, 0);
-	else if (http_not_responsible(r, id))
-		http_reply_result(r, IDN_RC_SERVER_NOT_RESP, id,
-				  "this node is not responsible for the "
-				  "identifier's prefix",
-				  0);
 	else
 		put_write(r, id, v, n, ni > 0 || various, overwrite, mint);
 	/* the values point into the JSON tree */
