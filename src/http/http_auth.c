@@ -148,17 +148,8 @@ static void sess_set(http_auth_t *a, const char *id, const uint8_t *admin,
 
 /* ---- the Authorization header ---- */
 
-/* The fields of "Authorization: Handle k=v, k="v", ...". */
-typedef struct {
-	bool present; /* the Handle scheme was used */
-	const char *version, *session, *id, *cnonce, *type, *alg, *sig, *salt,
-		*iter, *length;
-} hauth_t;
-
-/* Parses the parameters after "Handle " (s[0..len)), values from pool.
- * Returns 0 or -1 when malformed. */
-static int hauth_parse(h2o_mem_pool_t *pool, const char *s, size_t len,
-		       hauth_t *h)
+int http_auth_parse(h2o_mem_pool_t *pool, const char *s, size_t len,
+		    http_hauth_t *h)
 {
 	size_t i = 0;
 	while (i < len) {
@@ -377,7 +368,7 @@ static idn_bytes_t b64_bytes(hreq_t *r, const char *s)
 }
 
 /* The HS_SECKEY answer field (seckey.h) for alg and the signature. */
-static int seckey_answer(hreq_t *r, const hauth_t *h, idn_bytes_t sig,
+static int seckey_answer(hreq_t *r, const http_hauth_t *h, idn_bytes_t sig,
 			 idn_bytes_t *out)
 {
 	static const struct {
@@ -419,7 +410,7 @@ static int seckey_answer(hreq_t *r, const hauth_t *h, idn_bytes_t sig,
 
 /* An Authorization: Handle that authenticates: checked against session
  * s's nonce; on success the session is authenticated too. */
-static int handle_sig(hreq_t *r, const hauth_t *h, const sess_t *s)
+static int handle_sig(hreq_t *r, const http_hauth_t *h, const sess_t *s)
 {
 	if (h->version != NULL && strcmp(h->version, "0"))
 		return refuse(r, "handle",
@@ -548,7 +539,8 @@ static int client_cert(hreq_t *r)
 /* The session r names: the sessionId of its Authorization: Handle, its
  * sessionId parameter, or its JSESSIONID cookie. *explicit tells whether
  * it was named on purpose (not by a cookie). */
-static const char *named_session(hreq_t *r, const hauth_t *h, bool *explicit)
+static const char *named_session(hreq_t *r, const http_hauth_t *h,
+				 bool *explicit)
 {
 	*explicit = true;
 	if (h->session != NULL)
@@ -578,7 +570,7 @@ int http_auth(hreq_t *r)
 	r->sess[0] = 0;
 	if (r->who.kind != PRINCIPAL_ANONYMOUS)
 		return 0; /* a bearer token (http_principal) */
-	hauth_t h = {0};
+	http_hauth_t h = {0};
 	ssize_t i =
 		h2o_find_header(&r->req->headers, H2O_TOKEN_AUTHORIZATION, -1);
 	h2o_iovec_t v = i >= 0 ? r->req->headers.entries[i].value
@@ -588,7 +580,8 @@ int http_auth(hreq_t *r)
 	if (v.len >= 6 && !strncasecmp(v.base, "Handle", 6) &&
 	    (v.len == 6 || v.base[6] == ' ')) {
 		h.present = true;
-		if (hauth_parse(&r->req->pool, v.base + 6, v.len - 6, &h) != 0)
+		if (http_auth_parse(&r->req->pool, v.base + 6, v.len - 6, &h) !=
+		    0)
 			return refuse(r, "handle",
 				      "malformed Authorization: Handle");
 	}

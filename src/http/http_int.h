@@ -300,6 +300,20 @@ bool http_cache_public(hreq_t *r, const idn_value_t *v, uint32_t n,
 /* ---- http_auth.c: who speaks, as the handle.net REST API authenticates
  * (docs/http-api.md, "Authentication") ---- */
 
+/* The fields of "Authorization: Handle k=v, k="v", ..." (NULL: absent;
+ * id percent-decoded). */
+typedef struct {
+	bool present; /* the Handle scheme was used */
+	const char *version, *session, *id, *cnonce, *type, *alg, *sig, *salt,
+		*iter, *length;
+} http_hauth_t;
+
+/* Parses the parameters after "Handle " (s[0..len)) into *h (zeroed by
+ * the caller), the values NUL-terminated from pool. Returns 0, or -1 when
+ * malformed. */
+int http_auth_parse(h2o_mem_pool_t *pool, const char *s, size_t len,
+		    http_hauth_t *h);
+
 int http_auth_new(http_auth_t **out);
 void http_auth_free(http_auth_t *a);
 /* Authenticates r from Authorization: Basic (index%3Ahandle and the
