@@ -674,7 +674,7 @@ void http_sessions_new(hreq_t *r)
 	if (r->who.kind == PRINCIPAL_ADMIN)
 		sess_set(r->t->srv->auth, id, r->who.admin.p,
 			 (uint32_t)r->who.admin.len, r->who.index);
-	session_reply(r, 201, id, nonce);
+	session_reply(r, 200, id, nonce);
 }
 
 void http_sessions_this(hreq_t *r)
