@@ -360,6 +360,8 @@ static void refuse_anonymous(hreq_t *r)
 	r->rc = IDN_RC_AUTH_NEEDED;
 	http_add_header(r, H2O_TOKEN_WWW_AUTHENTICATE,
 			"Bearer realm=\"idnode\"");
+	if (r->route->style == HTTP_STYLE_REST)
+		http_auth_challenge(r);
 	if (r->route->style == HTTP_STYLE_MGMT) {
 		http_mgmt_reply(r, HTTP_MGMT_LOGIN, 401,
 				"not logged in: POST /identity/token, then "
@@ -367,11 +369,10 @@ static void refuse_anonymous(hreq_t *r)
 				NULL);
 		return;
 	}
-	http_reply_rc(
-		r, 401, IDN_RC_AUTH_NEEDED,
-		http_secret_set(r->t->srv)
-			? "authentication needed: send Authorization: Bearer <token>"
-			: "writes over HTTP are disabled on this node (no http-admin-token-file)");
+	http_reply_rc(r, 401, IDN_RC_AUTH_NEEDED,
+		      "authentication needed: Basic (index%3Ahandle and its "
+		      "HS_SECKEY secret), Authorization: Handle, a client "
+		      "certificate, or Authorization: Bearer <token>");
 }
 
 /* 403 for a write or a login over plain HTTP from another host. */
@@ -482,8 +483,11 @@ static int on_req(h2o_handler_t *self, h2o_req_t *req)
 			      "UTF-8");
 	} else {
 		r.who = http_principal(t->srv, req);
-		note_caller(&r);
-		dispatch(&r);
+		/* handle.net credentials: an admin, or 401 when they fail */
+		if (http_auth(&r) == 0) {
+			note_caller(&r);
+			dispatch(&r);
+		}
 	}
 	http_stats_request(t->srv->stats, &r, req->res.status, now_s() - t0);
 	return 0;
@@ -839,7 +843,7 @@ int http_start(node_ctx_t *node, const node_conf_t *conf, http_server_t **out)
 	    read_secret(conf->http_token_file, s->secret, sizeof(s->secret)) !=
 		    0)
 		goto fail_early;
-	if (http_tls_new(conf, &s->tls) != 0)
+	if (http_tls_new(conf, &s->tls) != 0 || http_auth_new(&s->auth) != 0)
 		goto fail_early;
 	find_webroot(s);
 	if (http_stats_new(s, &s->stats) != 0)
@@ -887,6 +891,7 @@ fail:
 	http_stop(s);
 	return -1;
 fail_early:
+	http_auth_free(s->auth);
 	http_tls_free(s->tls);
 	pthread_mutex_destroy(&s->tok_lock);
 	free(s);
@@ -932,6 +937,7 @@ void http_stop(http_server_t *s)
 	h2o_config_dispose(&s->gconf);
 	http_stats_free(s->stats);
 	http_tls_free(s->tls);
+	http_auth_free(s->auth);
 	pthread_mutex_destroy(&s->tok_lock);
 	free(s);
 }

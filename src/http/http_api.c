@@ -34,18 +34,16 @@ static int collect(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-/* Runs a Handle message for the holder of the HTTP admin token (admin:
- * PRINCIPAL_HTTP, the operator's rights) or for anyone (anonymous: what
- * needs an admin is challenged, as over TCP). */
+/* Runs a Handle message for principal who: the holder of the HTTP admin
+ * token (the operator's rights), an admin authenticated over HTTP (the
+ * rights of its HS_ADMIN values) or anyone (what needs an admin is
+ * challenged, as over TCP). */
 static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
-		     bool admin)
+		     const principal_t *who)
 {
-	caller_t from = {TRANSPORT_HTTP,
-			 {admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS,
-			  {NULL, 0},
-			  0,
-			  admin ? t->user : NULL},
-			 t->has_peer ? &t->peer : NULL};
+	caller_t from = {TRANSPORT_HTTP, *who, t->has_peer ? &t->peer : NULL};
+	if (who->kind == PRINCIPAL_HTTP)
+		from.who.user = t->user;
 	t->replen = 0;
 	if (handler_begin(&t->h) != 0)
 		return -1;
@@ -54,8 +52,24 @@ static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
 	return n;
 }
 
+static principal_t admin_or_anon(bool admin)
+{
+	principal_t p = {admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS,
+			 {NULL, 0},
+			 0,
+			 NULL};
+	return p;
+}
+
 int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 		  bool admin, hdl_reply_t *out)
+{
+	principal_t who = admin_or_anon(admin);
+	return http_hdl_call_as(t, op, flags, blen, &who, out);
+}
+
+int http_hdl_call_as(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
+		     const principal_t *who, hdl_reply_t *out)
 {
 	idn_env_t env = {IDN_PROTO_MAJOR, IDN_PROTO_MINOR, 0, 0, 0, 1, 0, 0};
 	idn_hdr_t hdr = {
@@ -67,7 +81,7 @@ int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 	idn_msg_finish(&w, m, NULL);
 	if (w.err)
 		return -1;
-	int n = run_frame(t, t->frame, w.len, admin);
+	int n = run_frame(t, t->frame, w.len, who);
 	if (n <= 0 || t->replen < IDN_ENV_LEN)
 		return -1;
 	idn_env_t renv;
@@ -141,9 +155,21 @@ static json_t *values_json(hreq_t *r, const idn_value_t *v, uint32_t n)
 	return a;
 }
 
+static uint32_t hdl_resolve_as(http_thr_t *t, const idn_resolve_req_t *q,
+			       uint32_t flags, const principal_t *who,
+			       hdl_reply_t *hr, const char **msg);
+
 uint32_t http_hdl_resolve(http_thr_t *t, const idn_resolve_req_t *q,
 			  uint32_t flags, bool admin, hdl_reply_t *hr,
 			  const char **msg)
+{
+	principal_t who = admin_or_anon(admin);
+	return hdl_resolve_as(t, q, flags, &who, hr, msg);
+}
+
+static uint32_t hdl_resolve_as(http_thr_t *t, const idn_resolve_req_t *q,
+			       uint32_t flags, const principal_t *who,
+			       hdl_reply_t *hr, const char **msg)
 {
 	idn_wr_t w;
 	idn_wr_init(&w, t->body, IDN_MSG_MAX);
@@ -152,7 +178,8 @@ uint32_t http_hdl_resolve(http_thr_t *t, const idn_resolve_req_t *q,
 		*msg = "identifier too long";
 		return IDN_RC_INVALID_HANDLE;
 	}
-	if (http_hdl_call(t, IDN_OC_RESOLUTION, flags, w.len, admin, hr) != 0) {
+	if (http_hdl_call_as(t, IDN_OC_RESOLUTION, flags, w.len, who, hr) !=
+	    0) {
 		*msg = "internal error";
 		return IDN_RC_ERROR;
 	}
@@ -175,12 +202,13 @@ static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
 	*v = NULL;
 	*n = 0;
 	*message = "";
-	/* only an HTTP identity sees restricted values; anyone else asks
-	 * for public ones, rather than be challenged as a Handle client */
-	bool op = principal_is_operator(&r->who);
-	uint32_t flags = public_only || !op ? IDN_OF_PUBLIC_ONLY : 0;
+	/* only an identity sees restricted values (an admin those its
+	 * HS_ADMIN values let it read); anyone else asks for public ones,
+	 * rather than be challenged as a Handle client */
+	bool anon = r->who.kind == PRINCIPAL_ANONYMOUS;
+	uint32_t flags = public_only || anon ? IDN_OF_PUBLIC_ONLY : 0;
 	hdl_reply_t hr;
-	uint32_t rc = http_hdl_resolve(t, &q, flags, op, &hr, message);
+	uint32_t rc = hdl_resolve_as(t, &q, flags, &r->who, &hr, message);
 	if (rc != 0)
 		return rc;
 	if (hr.rc == IDN_RC_SUCCESS || hr.rc == IDN_RC_PREFIX_REFERRAL ||
@@ -237,8 +265,8 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 		return IDN_RC_INVALID_VALUE;
 	}
 	hdl_reply_t hr;
-	if (http_hdl_call(t, op, overwrite ? IDN_OF_OVERWRITE : 0, w.len,
-			  principal_is_operator(&r->who), &hr) != 0) {
+	if (http_hdl_call_as(t, op, overwrite ? IDN_OF_OVERWRITE : 0, w.len,
+			     &r->who, &hr) != 0) {
 		*message = "internal error";
 		return IDN_RC_ERROR;
 	}
@@ -269,33 +297,6 @@ bool http_store_unavailable(const hreq_t *r, uint32_t rc)
 	       (err == IDN_ENOPRIMARY || err == IDN_EUNKNOWN_OUTCOME);
 }
 
-static void reply_result(hreq_t *r, uint32_t rc, const char *id,
-			 const char *msg, int ok_status)
-{
-	r->rc = rc;
-	int status = rc == IDN_RC_SUCCESS	     ? ok_status
-		     : http_store_unavailable(r, rc) ? 503
-						     : http_status_for_rc(rc);
-	http_reply_json(r, status, rc_json(rc, id, msg));
-}
-
-/* Repeatable ?index=N parameters. Returns the count or -1. */
-static int q_indexes(hreq_t *r, uint32_t *out)
-{
-	int n = 0;
-	for (int i = 0; i < r->nq; i++) {
-		if (strcmp(r->qk[i], "index"))
-			continue;
-		char *end;
-		unsigned long v = strtoul(r->qv[i], &end, 10);
-		if (*r->qv[i] == 0 || *end || v > 0xffffffffUL ||
-		    r->qv[i][0] == '-')
-			return -1;
-		out[n++] = (uint32_t)v;
-	}
-	return n;
-}
-
 void http_api_get(hreq_t *r)
 {
 	const char *id = r->arg;
@@ -305,10 +306,10 @@ void http_api_get(hreq_t *r)
 	for (int i = 0; i < r->nq; i++)
 		if (!strcmp(r->qk[i], "type"))
 			types[nt++] = r->qv[i];
-	int ni = q_indexes(r, idx);
+	int ni = http_q_indexes(r, idx, NULL);
 	if (ni < 0) {
-		reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
-			     "index must be a non-negative integer", 0);
+		http_reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
+				  "index must be a non-negative integer", 0);
 		return;
 	}
 	bool pub = r->who.kind == PRINCIPAL_ANONYMOUS ||
@@ -320,13 +321,21 @@ void http_api_get(hreq_t *r)
 	uint32_t rc =
 		resolve_values(r, id, pub, types, nt, idx, ni, &v, &n, &msg);
 	r->rc = rc;
+	if (rc == IDN_RC_NOT_FOUND && http_not_responsible(r, id)) {
+		rc = IDN_RC_SERVER_NOT_RESP;
+		msg = "this node is not responsible for the identifier's prefix";
+	}
 	/* the common answer is written straight to text (http_values_text) */
 	size_t len;
 	char *text;
 	if (rc == IDN_RC_SUCCESS && !http_q_flag(r, "pretty") &&
 	    idn_utf8_check((const uint8_t *)id, strlen(id)) == 0 &&
 	    (text = http_values_text(v, n, id, &r->t->arena, &len)) != NULL) {
-		http_add_header(r, H2O_TOKEN_CACHE_CONTROL, "no-store");
+		/* a public answer may be kept as long as its values live */
+		if (r->who.kind != PRINCIPAL_ANONYMOUS)
+			http_add_header(r, H2O_TOKEN_CACHE_CONTROL, "no-store");
+		else if (http_cache_public(r, v, n, text, len))
+			return;
 		http_reply(r, 200, "application/json", text, len);
 		return;
 	}
@@ -339,194 +348,35 @@ void http_api_get(hreq_t *r)
 		json_object_set_new(j, "values", values);
 	else if (rc == IDN_RC_VALUES_NOT_FOUND) /* handle.net: 200, no values */
 		json_object_set_new(j, "values", json_array());
-	int status =
-		rc == IDN_RC_VALUES_NOT_FOUND ? 200 : http_status_for_rc(rc);
+	int status = rc == IDN_RC_VALUES_NOT_FOUND ? 200 : http_rest_status(rc);
+	r->rc = rc;
 	http_reply_json(r, status, j);
-}
-
-/* PUT: create or replace; with ?index=, add or replace those values. */
-void http_api_put(hreq_t *r)
-{
-	const char *id = r->arg;
-	json_t *body = http_body_json(r);
-	if (body == NULL)
-		return;
-	char err[256] = "";
-	const char *k;
-	json_t *v;
-	json_object_foreach(body, k, v)
-	{
-		if (strcmp(k, "values") && strcmp(k, "handle") &&
-		    strcmp(k, "responseCode")) {
-			snprintf(err, sizeof(err), "unknown field '%.64s'", k);
-			break;
-		}
-	}
-	json_t *h = json_object_get(body, "handle");
-	if (!err[0] && h != NULL &&
-	    (!json_is_string(h) || strcmp(json_string_value(h), id)))
-		snprintf(err, sizeof(err), "\"handle\" does not match the URL");
-	idn_value_t *vals = NULL;
-	uint32_t n = 0;
-	if (!err[0])
-		http_values_parse(json_object_get(body, "values"), &vals, &n,
-				  &r->t->arena, err, sizeof(err));
-	uint32_t idx[HTTP_Q_MAX];
-	int ni = err[0] ? 0 : q_indexes(r, idx);
-	if (ni < 0)
-		snprintf(err, sizeof(err),
-			 "index must be a non-negative integer");
-	if (!err[0] && n == 0)
-		snprintf(err, sizeof(err), "no values given");
-	if (err[0]) {
-		reply_result(r, IDN_RC_INVALID_VALUE, id, err, 0);
-		json_decref(body);
-		return;
-	}
-	bool overwrite = !http_q(r, "overwrite") || http_q_flag(r, "overwrite");
-	const char *msg;
-	uint32_t rc;
-	if (ni > 0) {
-		/* only the listed indexes, all of which must be in the body */
-		uint32_t m = 0;
-		for (int i = 0; i < ni; i++) {
-			uint32_t k2 = 0;
-			while (k2 < n && vals[k2].index != idx[i])
-				k2++;
-			if (k2 == n) {
-				snprintf(err, sizeof(err),
-					 "index %u is not in the body", idx[i]);
-				reply_result(r, IDN_RC_INVALID_VALUE, id, err,
-					     0);
-				json_decref(body);
-				return;
-			}
-		}
-		for (uint32_t k2 = 0; k2 < n; k2++)
-			for (int i = 0; i < ni; i++)
-				if (vals[k2].index == idx[i]) {
-					vals[m++] = vals[k2];
-					break;
-				}
-		r->op = "add";
-		rc = http_write(r, IDN_OC_ADD_VALUE, id, overwrite, vals, m,
-				NULL, 0, &msg);
-		reply_result(r, rc, id, msg, 200);
-	} else {
-		r->op = "create";
-		rc = http_write(r, IDN_OC_CREATE, id, false, vals, n, NULL, 0,
-				&msg);
-		if (rc == IDN_RC_ALREADY_EXISTS && overwrite) {
-			rc = http_write(r, IDN_OC_CREATE, id, true, vals, n,
-					NULL, 0, &msg);
-			reply_result(r, rc, id, msg, 200);
-		} else {
-			reply_result(r, rc, id, msg, 201);
-		}
-	}
-	json_decref(body);
 }
 
 void http_api_delete(hreq_t *r)
 {
 	const char *id = r->arg;
 	uint32_t idx[HTTP_Q_MAX];
-	int ni = q_indexes(r, idx);
+	int ni = http_q_indexes(r, idx, NULL);
 	const char *msg;
 	if (ni < 0) {
-		reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
-			     "index must be a non-negative integer", 0);
+		http_reply_result(r, IDN_RC_PROTOCOL_ERROR, id,
+				  "index must be a non-negative integer", 0);
 		return;
 	}
 	r->op = ni > 0 ? "remove" : "delete";
 	uint32_t rc =
 		http_write(r, ni > 0 ? IDN_OC_REMOVE_VALUE : IDN_OC_DELETE, id,
 			   false, NULL, 0, idx, (uint32_t)ni, &msg);
-	reply_result(r, rc, id, msg, 200);
+	http_reply_result(r, rc, id, msg, 200);
 }
 
 /* ---- listings ---- */
-
-typedef struct {
-	json_t *arr;
-	uint64_t skip, take, total;
-} list_ctx_t;
-
-static int list_cb(void *ctx, idn_bytes_t id)
-{
-	list_ctx_t *l = ctx;
-	if (l->total >= l->skip && l->total < l->skip + l->take)
-		json_array_append_new(l->arr, http_jstrn(id.p, id.len));
-	l->total++;
-	return 0;
-}
 
 static int homed_cb(void *ctx, idn_bytes_t id)
 {
 	json_array_append_new(ctx, http_jstrn(id.p, id.len));
 	return 0;
-}
-
-static long q_long(hreq_t *r, const char *name, long dflt, long min, long max,
-		   bool *bad)
-{
-	const char *s = http_q(r, name);
-	if (s == NULL)
-		return dflt;
-	char *end;
-	long v = strtol(s, &end, 10);
-	if (*s == 0 || *end || v < min || v > max)
-		*bad = true;
-	return v;
-}
-
-void http_api_list(hreq_t *r)
-{
-	r->op = "list";
-	const char *prefix = http_q(r, "prefix");
-	bool bad = false;
-	long page = q_long(r, "page", 0, 0, 100000000, &bad);
-	long size = q_long(r, "pageSize", 100, 1, 10000, &bad);
-	if (prefix == NULL || bad) {
-		http_reply_rc(r, 400, IDN_RC_PROTOCOL_ERROR,
-			      "need ?prefix=P [&page=N&pageSize=1..10000]");
-		return;
-	}
-	uint8_t p[IDN_IDENT_MAX];
-	uint32_t pl;
-	if (idn_prefix_normalise((const uint8_t *)prefix, strlen(prefix), p,
-				 &pl) != 0) {
-		http_reply_rc(r, 400, IDN_RC_INVALID_HANDLE, "invalid prefix");
-		return;
-	}
-	handler_t *h = &r->t->h;
-	if (handler_begin(h) != 0) {
-		http_reply_rc(r, 500, IDN_RC_ERROR, "store unavailable");
-		return;
-	}
-	int homed = idn_store_homed(h->rtxn, p, pl);
-	list_ctx_t l = {json_array(), (uint64_t)page * (uint64_t)size,
-			(uint64_t)size, 0};
-	int err = homed == 1 ? idn_store_list(h->rtxn, p, pl,
-					      idn_bytes(NULL, 0), list_cb, &l)
-			     : 0;
-	handler_end(h);
-	if (homed != 1 || err) {
-		json_decref(l.arr);
-		if (homed == 0)
-			http_reply_rc(r, 404, IDN_RC_SERVER_NOT_RESP,
-				      "prefix is not homed on this node");
-		else
-			http_reply_rc(r, 500, IDN_RC_ERROR, idn_strerror(err));
-		return;
-	}
-	json_t *j = http_reply_obj(r, IDN_RC_SUCCESS);
-	json_object_set_new(j, "prefix", json_string(prefix));
-	json_object_set_new(j, "totalCount", json_integer((json_int_t)l.total));
-	json_object_set_new(j, "page", json_integer(page));
-	json_object_set_new(j, "pageSize", json_integer(size));
-	json_object_set_new(j, "handles", l.arr);
-	http_reply_json(r, 200, j);
 }
 
 void http_api_prefixes(hreq_t *r)
@@ -590,7 +440,8 @@ void http_hdl_message(hreq_t *r)
 		return;
 	}
 	/* network semantics: administration is refused as over TCP */
-	int n = run_frame(t, (const uint8_t *)b.base, b.len, false);
+	principal_t anon = admin_or_anon(false);
+	int n = run_frame(t, (const uint8_t *)b.base, b.len, &anon);
 	if (n <= 0) {
 		http_reply(r, 400, "text/plain", "malformed Handle message\n",
 			   25);

@@ -30,6 +30,9 @@ typedef struct http_thr http_thr_t;
 /* The TLS context of the HTTPS listeners (http_tls.c). */
 typedef struct http_tls http_tls_t;
 
+/* The handle.net REST API's sessions (http_auth.c). */
+typedef struct http_auth http_auth_t;
+
 /* Activity the dashboard and /metrics show (http_stats.c). */
 typedef struct http_stats http_stats_t;
 
@@ -83,7 +86,8 @@ struct http_server {
 	http_token_t tokens[HTTP_TOKENS_MAX];
 	http_stats_t *stats;
 	char webroot[1024];
-	http_tls_t *tls; /* NULL when https is off */
+	http_tls_t *tls;   /* NULL when https is off */
+	http_auth_t *auth; /* handle.net sessions (http_auth.c) */
 };
 
 /* One request as the route handlers see it. */
@@ -100,6 +104,7 @@ typedef struct hreq {
 	principal_t who;
 	const http_route_t *route; /* the row that ran; NULL: none */
 	const char *op; /* for the metrics: "resolve", "create", ... */
+	char sess[33];	/* the live handle.net session it names, "" none */
 	uint32_t rc;	/* Handle response code of the operation, 0 none */
 } hreq_t;
 
@@ -261,6 +266,72 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 		    const idn_value_t *v, uint32_t n, const uint32_t *idx,
 		    uint32_t nidx, const char **message);
 
+/* http_hdl_call for principal who (the request's: the operator's
+ * rights for an HTTP identity, its HS_ADMIN rights for an admin). */
+int http_hdl_call_as(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
+		     const principal_t *who, hdl_reply_t *out);
+
+/* ---- http_rest.c: the REST API as the HANDLE.NET manual has it ---- */
+
+/* Query parameter name as a boolean (true/false, 1/0, yes/no in any
+ * case; present without a value: true) into *out, dflt when absent.
+ * Returns 0, or -1 for another value. */
+int http_q_bool(const hreq_t *r, const char *name, bool dflt, bool *out);
+/* The repeatable ?index=N parameters into out; with various non-NULL,
+ * index=various sets *various instead. Returns the count or -1. */
+int http_q_indexes(const hreq_t *r, uint32_t *out, bool *various);
+/* The REST API's HTTP status for a Handle response code: as
+ * http_status_for_rc, but 400 for 301 (not responsible), as the manual
+ * says. */
+int http_rest_status(uint32_t rc);
+/* {"responseCode":rc,"handle":id,"message":msg} with the REST status
+ * (ok_status on success, 503 when the store cannot write now). */
+void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
+		       int ok_status);
+/* Whether this node is neither homed for id's prefix nor above it (a
+ * foreign prefix: 400 with responseCode 301). */
+bool http_not_responsible(hreq_t *r, const char *id);
+/* Puts Cache-Control: max-age (the smallest TTL of v[0..n)) and an ETag of
+ * body on r's public answer; answers 304 and returns true when
+ * If-None-Match names that ETag. */
+bool http_cache_public(hreq_t *r, const idn_value_t *v, uint32_t n,
+		       const char *body, size_t len);
+
+/* ---- http_auth.c: who speaks, as the handle.net REST API authenticates
+ * (docs/http-api.md, "Authentication") ---- */
+
+/* The fields of "Authorization: Handle k=v, k="v", ..." (NULL: absent;
+ * id percent-decoded). */
+typedef struct {
+	bool present; /* the Handle scheme was used */
+	const char *version, *session, *id, *cnonce, *type, *alg, *sig, *salt,
+		*iter, *length;
+} http_hauth_t;
+
+/* Parses the parameters after "Handle " (s[0..len)) into *h (zeroed by
+ * the caller), the values NUL-terminated from pool. Returns 0, or -1 when
+ * malformed. */
+int http_auth_parse(h2o_mem_pool_t *pool, const char *s, size_t len,
+		    http_hauth_t *h);
+
+int http_auth_new(http_auth_t **out);
+void http_auth_free(http_auth_t *a);
+/* Authenticates r from Authorization: Basic (index%3Ahandle and the
+ * HS_SECKEY secret), Authorization: Handle (a signature over a session's
+ * nonce), a session authenticated earlier (sessionId in the header, the
+ * sessionId parameter or the JSESSIONID cookie) or a TLS client
+ * certificate naming index:handle: r->who becomes that admin
+ * (PRINCIPAL_ADMIN, identifier from the request's pool). Returns 0 (also
+ * when nothing authenticates: r->who stays anonymous), or -1 after
+ * answering 401 for credentials that do not verify. */
+int http_auth(hreq_t *r);
+/* The WWW-Authenticate challenges of a 401 on the REST API: Basic, and
+ * Handle with a new session's id and nonce. */
+void http_auth_challenge(hreq_t *r);
+void http_sessions_new(hreq_t *r);  /* POST /api/sessions */
+void http_sessions_this(hreq_t *r); /* GET|POST|PUT /api/sessions/this */
+void http_sessions_end(hreq_t *r);  /* DELETE /api/sessions/this */
+
 /* ---- route handlers (rows of http_route.c); r->arg is the identifier
  * for the /api/handles/ rows ---- */
 
@@ -324,6 +395,10 @@ int http_values_parse(json_t *arr, idn_value_t **out, uint32_t *n,
 char *http_values_text(const idn_value_t *v, uint32_t n, const char *id,
 		       idn_arena_t *a, size_t *len);
 json_t *http_site_json(const idn_hs_site_t *s);
+/* A value's "ttl" given as text: an ISO 8601 duration (PT1H: relative
+ * seconds) or an ISO 8601 time with a zone (an absolute expiry, Unix
+ * seconds) into *ttl. Returns IDN_TTL_RELATIVE, IDN_TTL_ABSOLUTE, or -1. */
+int http_ttl_iso(const char *s, uint32_t *ttl);
 json_t *http_jstrn(const uint8_t *p, size_t len);
 void http_fmt_time(uint32_t t, char *out, size_t cap);
 

@@ -361,6 +361,85 @@ static int perms_parse(const char *s, uint8_t *out)
 	return 0;
 }
 
+/* An ISO 8601 duration: P[nD][T[nH][nM][nS]] (weeks, months and years
+ * have no fixed length and are refused). Returns 0 or -1. */
+static int iso_duration(const char *s, uint32_t *out)
+{
+	uint64_t total = 0;
+	bool in_time = false, any = false;
+	if (*s++ != 'P')
+		return -1;
+	while (*s) {
+		if (*s == 'T' && !in_time) {
+			in_time = true;
+			s++;
+			continue;
+		}
+		char *end;
+		if (*s < '0' || *s > '9')
+			return -1;
+		unsigned long long n = strtoull(s, &end, 10);
+		uint64_t unit = *end == 'D' && !in_time	 ? 86400
+				: *end == 'H' && in_time ? 3600
+				: *end == 'M' && in_time ? 60
+				: *end == 'S' && in_time ? 1
+							 : 0;
+		if (unit == 0 || n > UINT32_MAX)
+			return -1;
+		total += (uint64_t)n * unit;
+		if (total > UINT32_MAX)
+			return -1;
+		any = true;
+		s = end + 1;
+	}
+	if (!any)
+		return -1;
+	*out = (uint32_t)total;
+	return 0;
+}
+
+/* An ISO 8601 time with a zone (Z or +hh:mm), fractions of a second
+ * ignored: Unix seconds. Returns 0 or -1. */
+static int iso_time(const char *s, uint32_t *out)
+{
+	struct tm tm = {0};
+	const char *p = strptime(s, "%Y-%m-%dT%H:%M:%S", &tm);
+	if (p == NULL)
+		return -1;
+	if (*p == '.')
+		for (p++; *p >= '0' && *p <= '9'; p++)
+			;
+	long off = 0;
+	if (*p == 'Z') {
+		p++;
+	} else if ((*p == '+' || *p == '-') && strlen(p) == 6 && p[3] == ':') {
+		int hh, mm;
+		if (sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2 || hh > 23 ||
+		    mm > 59)
+			return -1;
+		off = (hh * 3600L + mm * 60L) * (*p == '+' ? 1 : -1);
+		p += 6;
+	} else {
+		return -1;
+	}
+	if (*p)
+		return -1;
+	int64_t t = (int64_t)timegm(&tm) - off;
+	if (t < 0 || t > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)t;
+	return 0;
+}
+
+int http_ttl_iso(const char *s, uint32_t *ttl)
+{
+	if (iso_duration(s, ttl) == 0)
+		return IDN_TTL_RELATIVE;
+	if (iso_time(s, ttl) == 0)
+		return IDN_TTL_ABSOLUTE;
+	return -1;
+}
+
 int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 		     size_t errlen)
 {
@@ -400,9 +479,18 @@ int http_value_parse(json_t *j, idn_value_t *v, idn_arena_t *a, char *err,
 		return -1;
 	v->ttl = IDN_TTL_DEFAULT;
 	if (ttl != NULL) {
-		if (parse_u32(ttl, &v->ttl) != 0) {
+		int iso =
+			json_is_string(ttl)
+				? http_ttl_iso(json_string_value(ttl), &v->ttl)
+				: -1;
+		if (iso == IDN_TTL_ABSOLUTE)
+			v->ttl_type = IDN_TTL_ABSOLUTE;
+		else if (iso < 0 && parse_u32(ttl, &v->ttl) != 0) {
 			snprintf(err, errlen,
-				 "value %u: ttl must be an integer", v->index);
+				 "value %u: ttl must be an integer number of "
+				 "seconds, an ISO 8601 duration (PT1H) or an "
+				 "ISO 8601 expiry time (2030-01-01T00:00:00Z)",
+				 v->index);
 			return -1;
 		}
 	}

@@ -32,6 +32,17 @@ static const http_route_t routes[] = {
 	 http_api_put},
 	{HTTP_M_DELETE, "/api/handles/", HTTP_PREFIX, NULL, "handle", IDENT,
 	 REST, http_api_delete},
+	/* handle.net sessions (http_auth.c): a nonce to sign, then the
+	 * session authenticates; they carry proofs, hence the login rule */
+	{HTTP_M_POST, "/api/sessions", HTTP_EXACT, NULL, "session", ANON, REST,
+	 http_sessions_new, .login = true},
+	{HTTP_M_POST, "/api/sessions/", HTTP_EXACT, NULL, "session", ANON, REST,
+	 http_sessions_new, .login = true},
+	{HTTP_M_READ | HTTP_M_POST | HTTP_M_PUT, "/api/sessions/this",
+	 HTTP_EXACT, NULL, "session", ANON, REST, http_sessions_this,
+	 .login = true},
+	{HTTP_M_DELETE, "/api/sessions/this", HTTP_EXACT, NULL, "session", ANON,
+	 REST, http_sessions_end, .login = true},
 	{HTTP_M_READ, "/api/search", HTTP_EXACT, NULL, "search", ANON, REST,
 	 http_search},
 	{HTTP_M_READ, "/api/prefixes", HTTP_EXACT, NULL, "prefixes", ANON, REST,
@@ -161,7 +172,10 @@ static bool chan_permits(const http_route_t *row, const http_chan_t *chan)
 
 int http_route_permits(const http_route_t *row, const principal_t *who)
 {
-	return row->need == PRINCIPAL_ANONYMOUS || who->kind == row->need;
+	/* an admin authenticated over HTTP may try what an HTTP identity may;
+	 * the op table then checks its HS_ADMIN rights */
+	return row->need == PRINCIPAL_ANONYMOUS || who->kind == row->need ||
+	       (row->need == PRINCIPAL_HTTP && who->kind == PRINCIPAL_ADMIN);
 }
 
 static int path_matches(const http_route_t *row, const char *path)

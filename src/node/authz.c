@@ -676,6 +676,18 @@ static uint32_t charge(authz_t *a, const struct sockaddr_storage *peer,
 	return IDN_RC_TOO_BUSY;
 }
 
+uint32_t authz_charge(authz_t *a, const struct sockaddr_storage *peer,
+		      uint64_t cost, const char **why)
+{
+	return charge(a, peer, cost, why);
+}
+
+void authz_charge_done(authz_t *a, const struct sockaddr_storage *peer,
+		       uint64_t cost)
+{
+	netcost_done(a->cost, peer, cost);
+}
+
 /* An HS_SECKEY answer: the MAC of nonce || digest with the secret stored
  * at the admin's value (seckey.h). */
 static uint32_t check_seckey(authz_t *a, const struct sockaddr_storage *peer,

@@ -88,6 +88,15 @@ uint32_t authz_check_answer(authz_t *a, const struct sockaddr_storage *peer,
 uint64_t authz_seckey_cost(idn_bytes_t sig);
 uint64_t authz_pubkey_cost(int bits);
 
+/* Charges cost units to peer's network before a check made elsewhere
+ * (the HTTP plane's handle.net authentication), from the same budget as
+ * challenge answers. Returns 0, then the caller calls authz_charge_done
+ * with the same cost after the check; or IDN_RC_TOO_BUSY with *why. */
+uint32_t authz_charge(authz_t *a, const struct sockaddr_storage *peer,
+		      uint64_t cost, const char **why);
+void authz_charge_done(authz_t *a, const struct sockaddr_storage *peer,
+		       uint64_t cost);
+
 /* A check examines at most this many HS_VLIST group members in all
  * (each group once); past it the check is refused with the text
  * "admin group walk exceeds 10000 members". */

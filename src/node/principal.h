@@ -23,8 +23,10 @@ typedef enum {
 typedef enum {
 	/* nobody proven: public values, challenged for anything more */
 	PRINCIPAL_ANONYMOUS = 0,
-	/* an admin proven by a challenge answer or a session: rights from
-	 * the HS_ADMIN values (and HS_VLIST groups) that name it */
+	/* an admin proven by a challenge answer or a session, or over HTTP
+	 * as the handle.net REST API authenticates (src/http/http_auth.c):
+	 * rights from the HS_ADMIN values (and HS_VLIST groups) that name
+	 * it */
 	PRINCIPAL_ADMIN = 1,
 	/* the local operator: whoever may open the control socket (its
 	 * file permissions are the access control); every right */

@@ -356,12 +356,13 @@ static void http_token_writes(void **state)
 			      "\r\nContent-Type: application/json\r\n",
 			      url_rec),
 			 201);
-	/* the identifier belongs to a prefix not homed here: refused */
+	/* the identifier belongs to a prefix not homed here: refused (400,
+	 * as the HANDLE.NET manual has it), and audited */
 	assert_int_equal(http("PUT", "/api/handles/99.1/http-2",
 			      "Authorization: Bearer " TOKEN
 			      "\r\nContent-Type: application/json\r\n",
 			      url_rec),
-			 403);
+			 400);
 	json_t *lines = read_lines(audit_path);
 	json_t *ok = last_line(lines, "write", H_HOME "/http-1");
 	assert_write(ok, "http", "admin-token", "http", "create", 1);

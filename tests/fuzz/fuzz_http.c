@@ -13,7 +13,9 @@
  * printable ASCII or refused (check_path_guards);
  * every value that parses, written out as the API shows values and parsed
  * again, is the same value; and the direct JSON writer of the GET path
- * (http_values_text) writes exactly what jansson writes. */
+ * (http_values_text) writes exactly what jansson writes. The target line
+ * is also parsed as the parameters of an Authorization: Handle header
+ * (every field a string no longer than the line) and as an ISO 8601 TTL. */
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -186,12 +188,36 @@ static void check_body(const char *s, size_t len)
 	json_decref(j);
 }
 
+/* The handle.net authentication header and an ISO 8601 TTL. */
+static void check_auth_header(const char *s, size_t len)
+{
+	h2o_mem_pool_t pool;
+	h2o_mem_init_pool(&pool);
+	http_hauth_t h = {0};
+	if (http_auth_parse(&pool, s, len, &h) == 0) {
+		const char *f[] = {h.version, h.session, h.id,	h.cnonce,
+				   h.type,    h.alg,	 h.sig, h.salt,
+				   h.iter,    h.length};
+		for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++)
+			if (f[i] != NULL && strlen(f[i]) > len)
+				abort();
+	}
+	h2o_mem_clear_pool(&pool);
+	char *z = strndup(s, len);
+	uint32_t ttl;
+	int kind = z ? http_ttl_iso(z, &ttl) : -1;
+	if (kind != -1 && kind != IDN_TTL_RELATIVE && kind != IDN_TTL_ABSOLUTE)
+		abort();
+	free(z);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	const char *s = (const char *)data;
 	const char *nl = memchr(s, '\n', size);
 	size_t tlen = nl ? (size_t)(nl - s) : size;
 	check_target(s, tlen);
+	check_auth_header(s, tlen);
 	if (nl != NULL)
 		check_body(nl + 1, size - tlen - 1);
 	return 0;

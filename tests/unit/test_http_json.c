@@ -589,6 +589,51 @@ static int teardown_all(void **state)
 	return teardown(state);
 }
 
+/* A value's ttl as ISO 8601 text (http_ttl_iso): a duration is relative
+ * seconds, a time with a zone an absolute expiry. */
+static void ttl_iso(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *in;
+		int kind;
+		uint32_t ttl;
+	} cases[] = {
+		{"PT1H", IDN_TTL_RELATIVE, 3600},
+		{"PT10M", IDN_TTL_RELATIVE, 600},
+		{"P1DT12H30M5S", IDN_TTL_RELATIVE, 131405},
+		{"P2D", IDN_TTL_RELATIVE, 172800},
+		{"2030-01-01T00:00:00Z", IDN_TTL_ABSOLUTE, 1893456000},
+		{"2030-01-01T08:00:00+08:00", IDN_TTL_ABSOLUTE, 1893456000},
+		{"2030-01-01T00:00:00.250Z", IDN_TTL_ABSOLUTE, 1893456000},
+		{"2029-12-31T19:00:00-05:00", IDN_TTL_ABSOLUTE, 1893456000},
+		{"P", -1, 0},
+		{"PT", -1, 0},
+		{"P1Y", -1, 0}, /* a year has no fixed length */
+		{"P1H", -1, 0}, /* hours belong after T */
+		{"PT-1S", -1, 0},
+		{"2030-01-01T00:00:00", -1, 0}, /* no zone */
+		{"2030-01-01", -1, 0},
+		{"soon", -1, 0},
+		{"", -1, 0},
+	};
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		uint32_t ttl = 0;
+		int kind = http_ttl_iso(cases[i].in, &ttl);
+		if (kind != cases[i].kind || (kind >= 0 && ttl != cases[i].ttl))
+			fail_msg("%s: kind %d ttl %u, want %d %u", cases[i].in,
+				 kind, ttl, cases[i].kind, cases[i].ttl);
+	}
+	idn_value_t v = parse_ok("{\"index\":1,\"type\":\"U\",\"data\":\"x\","
+				 "\"ttl\":\"2030-01-01T00:00:00Z\"}");
+	assert_int_equal(v.ttl_type, IDN_TTL_ABSOLUTE);
+	assert_int_equal(v.ttl, 1893456000);
+	v = parse_ok(
+		"{\"index\":1,\"type\":\"U\",\"data\":\"x\",\"ttl\":\"PT5M\"}");
+	assert_int_equal(v.ttl_type, IDN_TTL_RELATIVE);
+	assert_int_equal(v.ttl, 300);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -603,6 +648,7 @@ int main(void)
 		cmocka_unit_test(values_round_trip),
 		cmocka_unit_test(pct_decode),
 		cmocka_unit_test(query_string),
+		cmocka_unit_test(ttl_iso),
 	};
 	return cmocka_run_group_tests(tests, setup_all, teardown_all);
 }

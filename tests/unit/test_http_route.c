@@ -245,9 +245,12 @@ static void permits(void **state)
 			    "x",	PRINCIPAL_HTTP, HTTP_STYLE_REST, NULL};
 	assert_false(http_route_permits(&row, &anon));
 	assert_true(http_route_permits(&row, &ident));
-	/* a Handle admin or the operator is not an HTTP identity */
+	/* an admin authenticated over HTTP may try (the op table checks its
+	 * HS_ADMIN rights); the operator is not an HTTP identity */
 	principal_t admin = {PRINCIPAL_ADMIN, {NULL, 0}, 300};
-	assert_false(http_route_permits(&row, &admin));
+	assert_true(http_route_permits(&row, &admin));
+	principal_t oper = {PRINCIPAL_OPERATOR, {NULL, 0}, 0};
+	assert_false(http_route_permits(&row, &oper));
 	row.need = PRINCIPAL_ANONYMOUS;
 	assert_true(http_route_permits(&row, &anon));
 	assert_true(http_route_permits(&row, &admin));
