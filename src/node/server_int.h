@@ -127,7 +127,8 @@ void udp_readable(worker_t *w, int fd);
 
 /* Cuts a reply frame into the datagrams that carry it: slot(ctx, n) gives
  * a buffer for one datagram of at most n bytes, done(ctx, n) says it holds
- * n. A reply above max becomes one datagram flagged truncated. Returns 0,
+ * n. A reply above max becomes one datagram with an error (rc 2; rc 3 when
+ * max is 0: rate limited) telling the client to ask over TCP. Returns 0,
  * or -1 when the frame's envelope does not decode. */
 int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 		  uint8_t *(*slot)(void *ctx, size_t n),

@@ -1,10 +1,11 @@
 /* The Handle server's UDP side: each worker reads its SO_REUSEPORT
  * sockets in batches (recvmmsg), answers them in one read snapshot and
- * sends the replies in batches (sendmmsg). A reply larger than
- * udp-reply-max goes out as its header flagged truncated, so the client
- * asks again over TCP; the response rate limit (rrl.h) drops or slips
- * replies per source network. Requests that must block are deferred
- * (defer.c). */
+ * sends the replies in batches (sendmmsg). A reply goes out in as many
+ * datagrams as it takes, up to udp-reply-max; above that the client gets
+ * a short error and asks again over TCP. The response rate limit (rrl.h),
+ * which counts datagrams, drops or slips replies per source network. Requests
+ * that must block are deferred (defer.c). */
+#include <assert.h>
 #include <errno.h>
 #include <stdatomic.h>
 #include <string.h>
@@ -33,7 +34,8 @@ static void udp_flush(worker_t *w)
 
 typedef struct {
 	worker_t *w;
-	int i; /* index of the request in the receive batch */
+	int i;		  /* index of the request in the receive batch */
+	unsigned ndgrams; /* datagrams of the reply */
 } udp_ctx_t;
 
 static uint8_t *udp_slot(worker_t *w, int i, size_t len)
@@ -52,6 +54,40 @@ static uint8_t *udp_slot(worker_t *w, int i, size_t len)
 	return w->sbuf[s];
 }
 
+/* Answers with an error message instead of a reply UDP may not carry
+ * (rc 2: over udp-reply-max; rc 3: rate limited): the reply's header with
+ * rc and an error text for a body, in one datagram with flags 0. The
+ * client asks again over TCP. (HANDLE.NET's envelope flag "truncated"
+ * marks a multi-datagram request, not a cut reply: its clients fail on a
+ * reply flagged so.) */
+static int udp_refuse(const uint8_t *frame, idn_env_t env, uint32_t rc,
+		      const char *text, uint8_t *(*slot)(void *ctx, size_t n),
+		      void (*done)(void *ctx, size_t n), void *ctx)
+{
+	size_t tl = strlen(text);
+	size_t mlen = IDN_HDR_LEN + 4 + tl + 4;
+	assert(IDN_ENV_LEN + mlen <= IDN_UDP_DGRAM_MAX);
+	uint8_t *p = slot(ctx, IDN_ENV_LEN + mlen);
+	env.flags &= (uint16_t)~IDN_EF_TRUNCATED;
+	env.seq = 0;
+	env.msg_len = (uint32_t)mlen;
+	idn_env_encode(p, &env);
+	uint8_t *hdr = p + IDN_ENV_LEN;
+	memcpy(hdr, frame + IDN_ENV_LEN, IDN_HDR_LEN);
+	idn_put_u32(hdr + IDN_HDR_OFF_RC, rc);
+	/* no request digest and no signature go with the error: neither flag
+	 * may promise them */
+	idn_hdr_set_flags(hdr, idn_hdr_flags(hdr) &
+				       ~(uint32_t)(IDN_OF_RETURN_DIGEST |
+						   IDN_OF_CONTINUOUS));
+	idn_hdr_set_body_len(hdr, (uint32_t)(4 + tl));
+	idn_put_u32(hdr + IDN_HDR_LEN, (uint32_t)tl);
+	memcpy(hdr + IDN_HDR_LEN + 4, text, tl);
+	idn_put_u32(hdr + IDN_HDR_LEN + 4 + tl, 0); /* credential length */
+	done(ctx, IDN_ENV_LEN + mlen);
+	return 0;
+}
+
 int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 		  uint8_t *(*slot)(void *ctx, size_t n),
 		  void (*done)(void *ctx, size_t n), void *ctx)
@@ -60,24 +96,17 @@ int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 	idn_env_t env;
 	if (idn_env_decode(frame, IDN_ENV_LEN, &env) != 0)
 		return -1;
-	if (mlen > max) {
-		/* Too large for UDP: the header alone, flagged truncated,
-		 * tells the client to ask again over TCP. */
-		uint8_t *p = slot(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
-		env.flags |= IDN_EF_TRUNCATED;
-		env.msg_len = IDN_HDR_LEN + 4;
-		idn_env_encode(p, &env);
-		uint8_t *hdr = p + IDN_ENV_LEN;
-		memcpy(hdr, frame + IDN_ENV_LEN, IDN_HDR_OFF_BODY_LEN);
-		/* the body, request digest included, is left out: the flag
-		 * announcing a digest must go too, or the reply won't decode */
-		idn_hdr_set_flags(hdr, idn_hdr_flags(hdr) &
-					       ~(uint32_t)IDN_OF_RETURN_DIGEST);
-		idn_hdr_set_body_len(hdr, 0);
-		idn_put_u32(hdr + IDN_HDR_LEN, 0); /* credential length */
-		done(ctx, IDN_ENV_LEN + IDN_HDR_LEN + 4);
-		return 0;
-	}
+	if (max == 0)
+		return udp_refuse(frame, env, IDN_RC_TOO_BUSY,
+				  "rate limited: ask over TCP", slot, done,
+				  ctx);
+	if (mlen > max)
+		return udp_refuse(frame, env, IDN_RC_ERROR,
+				  "reply too large for UDP: ask over TCP", slot,
+				  done, ctx);
+	/* as HANDLE.NET sends it: datagrams of 512 bytes at most, each with
+	 * the envelope (same request id and message length, sequence number
+	 * 0, 1, ...; flags 0) and the next 492 bytes of the message */
 	size_t nf = idn_udp_frag_count(mlen);
 	for (size_t i = 0; i < nf; i++) {
 		uint8_t *p = slot(ctx, IDN_UDP_DGRAM_MAX);
@@ -96,6 +125,7 @@ static void batch_done(void *vctx, size_t n)
 {
 	udp_ctx_t *c = vctx;
 	c->w->siov[c->w->nsend - 1].iov_len = n;
+	c->ndgrams++;
 }
 
 static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
@@ -105,8 +135,8 @@ static int udp_emit(void *vctx, const uint8_t *frame, size_t len)
 			     batch_slot, batch_done, c);
 }
 
-/* A rate-limited query that slips through: the header only, flagged
- * truncated, so a real client retries over TCP. */
+/* A rate-limited query that slips through: a short error (rc 3), so a
+ * real client retries over TCP. */
 static int udp_emit_slip(void *vctx, const uint8_t *frame, size_t len)
 {
 	return udp_datagrams(frame, len, 0, batch_slot, batch_done, vctx);
@@ -117,7 +147,7 @@ static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 {
 	if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 		return; /* larger than any Handle datagram */
-	udp_ctx_t c = {w, i};
+	udp_ctx_t c = {w, i, 0};
 	emit_fn emit = udp_emit;
 	int verdict = rrl_check(w->rrl, &w->raddr[i], now);
 	if (verdict == RRL_DROP) {
@@ -140,6 +170,10 @@ static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 	uint64_t t0 = reqlat_now();
 	int hn = handler_process(&w->h, frame, len, &from, emit, &c);
 	reqlat_since(&w->h.stats.lat[TRANSPORT_UDP], t0);
+	/* the limit counts datagrams, not replies: a large reply costs its
+	 * size, which bounds what a spoofed source can amplify */
+	if (c.ndgrams > 1)
+		rrl_charge(w->rrl, &w->raddr[i], c.ndgrams - 1);
 	if (hn == HANDLER_DEFER)
 		defer(w, frame, len, TRANSPORT_UDP, fd, &w->raddr[i],
 		      w->rmsg[i].msg_hdr.msg_namelen, NULL, udp_emit, &c);
