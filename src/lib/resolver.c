@@ -529,7 +529,8 @@ static int enter_level(idn_resolver_t *r, walk_t *wk, const uint8_t *q,
 
 /* Resolves the prefix handle 0.NA/<q> at the current level. Returns 1 when
  * it was found (its values, in index order, in dst: *len bytes, *n
- * values, *ttl), else 0 (dst may have been written). */
+ * values, *ttl), 0 when the level says it does not exist (rc 100, or 301
+ * from a root), -1 when it could not tell (dst may have been written). */
 static int ask_prefix_handle(idn_resolver_t *r, walk_t *wk, const uint8_t *q,
 			     size_t qlen, uint8_t *dst, size_t *len,
 			     uint32_t *n, uint32_t *ttl)
@@ -539,17 +540,23 @@ static int ask_prefix_handle(idn_resolver_t *r, walk_t *wk, const uint8_t *q,
 	memcpy(text + 5, q, qlen);
 	idn_bytes_t t = idn_bytes(text, 5 + qlen);
 	if (ask_level(r, wk, t) != 0)
-		return 0;
+		return -1;
 	idn_msg_t m;
-	if (idn_msg_decode(r->reply, r->reply_len, &m) != 0 ||
-	    m.hdr.rc != IDN_RC_SUCCESS) {
+	if (idn_msg_decode(r->reply, r->reply_len, &m) != 0)
+		return -1;
+	if (m.hdr.rc != IDN_RC_SUCCESS) {
 		trace_text(wk->trace, wk->ctx, wk->server, t, m.hdr.rc,
 			   "prefix handle not there");
-		return 0;
+		/* a root not responsible for the prefix handle either: no one
+		 * is, so the prefix does not exist in this hierarchy */
+		bool none =
+			m.hdr.rc == IDN_RC_NOT_FOUND ||
+			(m.hdr.rc == IDN_RC_SERVER_NOT_RESP && wk->qlen == 0);
+		return none ? 0 : -1;
 	}
 	idn_values_body_t b;
 	if (take_values(r, &m, &b, dst, len) != 0)
-		return 0;
+		return -1;
 	*n = b.nvalues;
 	*ttl = values_ttl(b.values, b.nvalues);
 	trace_text(wk->trace, wk->ctx, wk->server, t, m.hdr.rc,
@@ -578,8 +585,9 @@ static int derived_prefix(idn_resolver_t *r, walk_t *wk, size_t *len,
 				  sub->cands, MAX_CANDIDATES);
 	size_t l2;
 	uint32_t n2, t2;
-	int found = sub->nc > 0 && ask_prefix_handle(r, sub, wk->p, wk->plen,
-						     r->deleg, &l2, &n2, &t2);
+	int found = sub->nc > 0 ? ask_prefix_handle(r, sub, wk->p, wk->plen,
+						    r->deleg, &l2, &n2, &t2)
+				: 0;
 	free(sub);
 	if (found != 1)
 		return 0;
@@ -597,12 +605,16 @@ static int derived_prefix(idn_resolver_t *r, walk_t *wk, size_t *len,
  * failed. */
 static int global_lookup(idn_resolver_t *r, walk_t *wk)
 {
+	bool absent = true; /* every prefix handle asked does not exist */
 	for (size_t q = wk->plen; q > wk->qlen; q = parent_len(wk->p, q)) {
 		size_t len;
 		uint32_t n, ttl;
-		if (ask_prefix_handle(r, wk, wk->p, q, r->tmp, &len, &n,
-				      &ttl) != 1)
+		int found = ask_prefix_handle(r, wk, wk->p, q, r->tmp, &len, &n,
+					      &ttl);
+		absent = absent && found == 0;
+		if (found != 1)
 			continue;
+		absent = false;
 		if (q < wk->plen && derived_prefix(r, wk, &len, &n, &ttl))
 			q = wk->plen;
 		r->deleg_n = keep_types(r->tmp, len, n, SITE_TYPES, 2,
@@ -614,9 +626,12 @@ static int global_lookup(idn_resolver_t *r, walk_t *wk)
 	char text[IDN_IDENT_MAX + 1];
 	memcpy(text, wk->p, wk->plen);
 	text[wk->plen] = 0;
-	fail(wk->out, IDN_RC_SERVER_NOT_RESP,
-	     "not responsible, and no prefix handle 0.NA/%.120s or of a "
-	     "parent prefix names a site",
+	/* no prefix handle of the chain exists: nor does the identifier (a
+	 * HANDLE.NET client says "service not found") */
+	fail(wk->out, absent ? IDN_RC_NOT_FOUND : IDN_RC_SERVER_NOT_RESP,
+	     absent ? "no prefix handle 0.NA/%.120s or of a parent prefix"
+		    : "not responsible, and no prefix handle 0.NA/%.120s or "
+		      "of a parent prefix names a site",
 	     text);
 	return 1;
 }
