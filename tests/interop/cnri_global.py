@@ -1,7 +1,12 @@
 # Jython 2.2, run by tests/interop/handle-net.d/40-global.sh through the CNRI
 # distribution's RunJython, with a user.home whose root_info names only
-# loopback servers.  Makes the CNRI server a GHR-style root for a prefix
-# served by idnode, with CNRI's own client library (no session):
+# loopback servers.
+#   IX_MODE     prefix (default): make the CNRI server a GHR-style root for a
+#               prefix served by idnode, with CNRI's own client library (no
+#               session), as below
+#               udp: resolve IX_ID at IX_SITE_HOST:IX_SITE_PORT with one UDP
+#               request (HandleResolver.sendHdlUdpRequest: no TCP fallback),
+#               print "index:type:length" of each value
 #   IX_PREFIX   the prefix handle to create, e.g. 0.NA/20.600
 #   IX_SITE_HOST, IX_SITE_PORT   the idnode whose HS_SITE (GET_SITE_INFO)
 #               the prefix points at
@@ -60,7 +65,17 @@ def create(hid, vals, auth):
         raise HandleException(HandleException.INTERNAL_ERROR,
                               "create %s: %s" % (hid, oneline(resp)))
 
-try:
+def udp_resolve():
+    req = ResolutionRequest(Util.encodeString(env("IX_ID")), None, None, None)
+    resp = r.sendHdlUdpRequest(req, InetAddress.getByName(env("IX_SITE_HOST", "127.0.0.1")),
+                               int(env("IX_SITE_PORT", "22641")))
+    if isinstance(resp, ResolutionResponse):
+        print "RESULT ok " + " ".join(["%d:%s:%d" % (v.getIndex(), v.getTypeAsString(),
+                                      len(v.getData())) for v in resp.getHandleValues()])
+    else:
+        print "RESULT fail", oneline(resp)
+
+def make_prefix():
     si = r.sendHdlUdpRequest(GenericRequest(Common.BLANK_HANDLE, AbstractMessage.OC_GET_SITE_INFO, None),
                              InetAddress.getByName(env("IX_SITE_HOST", "127.0.0.1")),
                              int(env("IX_SITE_PORT", "22641")))
@@ -87,6 +102,12 @@ try:
         vals.append(HandleValue(1, Util.encodeString("HS_SITE"), site))
     create(prefix, vals, auth)
     print "RESULT ok %s %s -> %s" % (prefix, how, oneline(si.siteInfo.servers[0]))
+
+try:
+    if env("IX_MODE", "prefix") == "udp":
+        udp_resolve()
+    else:
+        make_prefix()
 except HandleException, e:
     print "RESULT fail", oneline(e)
 except Exception, e:
