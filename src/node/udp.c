@@ -1,12 +1,15 @@
 /* The Handle server's UDP side: each worker reads its SO_REUSEPORT
  * sockets in batches (recvmmsg), answers them in one read snapshot and
- * sends the replies in batches (sendmmsg). A reply goes out in as many
+ * sends the replies in batches (sendmmsg). A request of several datagrams
+ * is put together first. A reply goes out in as many
  * datagrams as it takes, up to udp-reply-max; above that the client gets
  * a short error and asks again over TCP. The response rate limit (rrl.h),
  * which counts datagrams, drops or slips replies per source network. Requests
  * that must block are deferred (defer.c). */
 #include <assert.h>
 #include <errno.h>
+#include <netinet/in.h>
+#include <stdlib.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -142,11 +145,131 @@ static int udp_emit_slip(void *vctx, const uint8_t *frame, size_t len)
 	return udp_datagrams(frame, len, 0, batch_slot, batch_done, vctx);
 }
 
+/* ---- multi-datagram requests ----
+ *
+ * A HANDLE.NET client sends a request longer than 492 bytes as several
+ * datagrams, each flagged "truncated" (the flag's meaning in HANDLE.NET),
+ * with one request id and message length and sequence numbers 0, 1, ...;
+ * the server puts them together. Here a few of them per worker, up to
+ * REASM_MAX bytes each, wait at most REASM_MS for their parts; a new one
+ * takes the oldest slot when all are busy, so spoofed parts cost memory
+ * that is bounded and soon reused. */
+#define REASM_SLOTS 16
+#define REASM_MAX 16384
+#define REASM_MS 2000
+
+typedef struct {
+	bool used;
+	struct sockaddr_storage from;
+	uint32_t request_id;
+	uint64_t started;
+	idn_reasm_t ra;
+	uint8_t frame[IDN_ENV_LEN + REASM_MAX];
+} pending_t;
+
+struct udp_reasm {
+	pending_t slot[REASM_SLOTS];
+};
+
+void udp_free(worker_t *w)
+{
+	free(w->reasm);
+	w->reasm = NULL;
+}
+
+static bool same_source(const struct sockaddr_storage *a,
+			const struct sockaddr_storage *b)
+{
+	if (a->ss_family != b->ss_family)
+		return false;
+	if (a->ss_family == AF_INET) {
+		const struct sockaddr_in *x = (const void *)a,
+					 *y = (const void *)b;
+		return x->sin_port == y->sin_port &&
+		       x->sin_addr.s_addr == y->sin_addr.s_addr;
+	}
+	const struct sockaddr_in6 *x = (const void *)a, *y = (const void *)b;
+	return x->sin6_port == y->sin6_port &&
+	       memcmp(&x->sin6_addr, &y->sin6_addr, 16) == 0;
+}
+
+/* The slot of src's request id, or a free (else the oldest) one, reset. */
+static pending_t *reasm_slot(struct udp_reasm *ra,
+			     const struct sockaddr_storage *src, uint32_t id,
+			     uint64_t now)
+{
+	pending_t *pick = NULL;
+	for (int i = 0; i < REASM_SLOTS; i++) {
+		pending_t *p = &ra->slot[i];
+		if (p->used && now - p->started > REASM_MS)
+			p->used = false;
+		if (p->used && p->request_id == id &&
+		    same_source(&p->from, src))
+			return p;
+		if (!p->used) {
+			if (pick == NULL || pick->used)
+				pick = p; /* a free slot beats any used one */
+		} else if (pick == NULL ||
+			   (pick->used && p->started < pick->started)) {
+			pick = p; /* else the oldest */
+		}
+	}
+	pick->used = true;
+	pick->from = *src;
+	pick->request_id = id;
+	pick->started = now;
+	idn_reasm_init(&pick->ra, pick->frame + IDN_ENV_LEN);
+	return pick;
+}
+
+/* Takes datagram i when it is part of a multi-datagram request. Returns
+ * false when it is not (answer it as it is); true when it was taken, with
+ * *frame and *len set to the whole request once its last part came (else
+ * *frame is NULL). */
+static bool reasm_take(worker_t *w, int i, const uint8_t **frame, size_t *len)
+{
+	const uint8_t *dg = w->rbuf[i];
+	size_t dl = w->rmsg[i].msg_len;
+	idn_env_t env;
+	*frame = NULL;
+	if (dl < IDN_ENV_LEN || idn_env_decode(dg, dl, &env) != 0 ||
+	    env.msg_len <= dl - IDN_ENV_LEN || env.msg_len > REASM_MAX)
+		return false; /* one datagram, or answered with rc 4 */
+	if (w->reasm == NULL &&
+	    (w->reasm = calloc(1, sizeof(*w->reasm))) == NULL)
+		return false;
+	pending_t *p = reasm_slot(w->reasm, &w->raddr[i], env.request_id,
+				  idn_now_ms());
+	int done = idn_reasm_add(&p->ra, dg, dl);
+	if (done < 0 && p->ra.got == 0)
+		p->used = false;
+	if (done != 1)
+		return true;
+	/* the whole message behind one envelope: the first part's, for the
+	 * whole length, flags cleared */
+	idn_env_t e = p->ra.env;
+	e.seq = 0;
+	e.flags &= (uint16_t)~IDN_EF_TRUNCATED;
+	idn_env_encode(p->frame, &e);
+	*frame = p->frame;
+	*len = IDN_ENV_LEN + e.msg_len;
+	p->used = false; /* the frame stays valid until the next datagram */
+	return true;
+}
+
 /* Answers datagram i of the batch just received on fd. */
 static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 {
 	if (w->rmsg[i].msg_hdr.msg_flags & MSG_TRUNC)
 		return; /* larger than any Handle datagram */
+	const uint8_t *frame = w->rbuf[i];
+	size_t len = w->rmsg[i].msg_len;
+	if (reasm_take(w, i, &frame, &len) && frame == NULL)
+		return; /* a part: the reply waits for the whole request */
+	if (frame == NULL) {
+		frame = w->rbuf[i];
+		len = w->rmsg[i].msg_len;
+	}
 	udp_ctx_t c = {w, i, 0};
 	emit_fn emit = udp_emit;
 	int verdict = rrl_check(w->rrl, &w->raddr[i], now);
@@ -160,8 +283,6 @@ static void udp_request(worker_t *w, int fd, int i, uint64_t now)
 					  memory_order_relaxed);
 		emit = udp_emit_slip;
 	}
-	const uint8_t *frame = w->rbuf[i];
-	size_t len = w->rmsg[i].msg_len;
 	/* network callers are anonymous until a challenge answer or a
 	 * session proves an admin (principal.h) */
 	caller_t from = {TRANSPORT_UDP,

@@ -229,6 +229,40 @@ static void big_udp_answer(void **state)
 	free(buf);
 }
 
+/* CNRI's client sends a request over 492 bytes as several datagrams, each
+ * flagged truncated: that flag's meaning in HANDLE.NET. */
+static void multi_datagram_request(void **state)
+{
+	(void)state;
+	uint8_t *buf = malloc(IDN_MSG_MAX);
+	idn_reasm_t ra;
+	idn_reasm_init(&ra, buf);
+	for (int i = 0; i < 2; i++) {
+		char name[64];
+		snprintf(name, sizeof(name), "multi-request.udp%d.hex", i);
+		size_t len;
+		uint8_t *dg = load_hex(name, &len);
+		idn_env_t e;
+		assert_int_equal(idn_env_decode(dg, len, &e), 0);
+		assert_int_equal(e.flags, IDN_EF_TRUNCATED);
+		assert_int_equal(e.seq, (uint32_t)i);
+		assert_int_equal(e.msg_len, 922);
+		assert_int_equal(idn_reasm_add(&ra, dg, len), i == 1);
+		free(dg);
+	}
+	idn_msg_t m;
+	assert_int_equal(idn_msg_decode(buf, 922, &m), 0);
+	assert_int_equal(m.hdr.op, IDN_OC_RESOLUTION);
+	idn_arena_t a;
+	idn_arena_init(&a, 0);
+	idn_resolve_req_t q;
+	assert_int_equal(idn_resolve_req_decode(m.body, &a, &q), 0);
+	assert_bytes_str(q.id, "20.500/test1");
+	assert_int_equal(q.ntypes, 30);
+	idn_arena_free(&a);
+	free(buf);
+}
+
 /* ---- the global-resolution answers ---- */
 
 static void global_vectors(void **state)
@@ -465,6 +499,7 @@ int main(void)
 		cmocka_unit_test(site_pick_cnri),
 		cmocka_unit_test(order_cnri_values),
 		cmocka_unit_test(big_udp_answer),
+		cmocka_unit_test(multi_datagram_request),
 		cmocka_unit_test(global_vectors),
 		cmocka_unit_test(global_serv),
 		cmocka_unit_test(global_site_prefix),
