@@ -628,6 +628,10 @@ static int global_lookup(idn_resolver_t *r, walk_t *wk)
 	text[wk->plen] = 0;
 	/* no prefix handle of the chain exists: nor does the identifier (a
 	 * HANDLE.NET client says "service not found") */
+	if (absent && r->o.cache)
+		idn_cache_put(r->o.cache, wk->id->key, wk->id->key_len,
+			      IDN_CACHE_NEGATIVE, IDN_RC_NOT_FOUND, 0, NULL, 0,
+			      1, idn_now_ms());
 	fail(wk->out, absent ? IDN_RC_NOT_FOUND : IDN_RC_SERVER_NOT_RESP,
 	     absent ? "no prefix handle 0.NA/%.120s or of a parent prefix"
 		    : "not responsible, and no prefix handle 0.NA/%.120s or "

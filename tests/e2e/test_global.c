@@ -186,8 +186,18 @@ static void derived_prefix_chain(void **state)
 	(void)state;
 	/* no 0.NA/20.600.5 anywhere: 0.NA/20.600's sites serve it */
 	expect_rec("20.600.5/w", IDN_RC_SUCCESS, "1");
-	/* no prefix handle of the chain at all: not found */
+	/* no prefix handle of the chain at all: not found, and cached as
+	 * such (the root is not asked again) */
 	expect_rec("20.800/z", IDN_RC_NOT_FOUND, NULL);
+	json_t *j = h_ctl_json(fx->root, "stats", NULL);
+	long long before =
+		json_integer_value(json_object_get(j, "resolutions"));
+	json_decref(j);
+	expect_rec("20.800/z", IDN_RC_NOT_FOUND, NULL);
+	j = h_ctl_json(fx->root, "stats", NULL);
+	assert_int_equal(json_integer_value(json_object_get(j, "resolutions")),
+			 before);
+	json_decref(j);
 	/* a prefix the root does not home, asked without recursion */
 	assert_int_equal(ask(fx->rec, "20.800/z", 0), IDN_RC_SERVER_NOT_RESP);
 }
