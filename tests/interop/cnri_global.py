@@ -6,7 +6,8 @@
 #               session), as below
 #               udp: resolve IX_ID at IX_SITE_HOST:IX_SITE_PORT with one UDP
 #               request (HandleResolver.sendHdlUdpRequest: no TCP fallback),
-#               print "index:type:length" of each value
+#               print "index:type:length" of each value; IX_TYPES=N asks
+#               for N made-up types (30: a 922-byte, 2-datagram request)
 #   IX_PREFIX   the prefix handle to create, e.g. 0.NA/20.600
 #   IX_SITE_HOST, IX_SITE_PORT   the idnode whose HS_SITE (GET_SITE_INFO)
 #               the prefix points at
@@ -19,7 +20,8 @@
 #   IX_ADMIN_ID, IX_ADMIN_IDX, IX_KEY   the CNRI admin and its key file
 # The CNRI server written to (over TCP) is the one root_info names.
 # Prints one line "RESULT ok|fail <detail>".
-from java.lang import System
+import jarray
+from java.lang import Class, System
 from java.io import File, FileInputStream
 from java.net import InetAddress
 from jarray import array, zeros
@@ -66,7 +68,14 @@ def create(hid, vals, auth):
                               "create %s: %s" % (hid, oneline(resp)))
 
 def udp_resolve():
-    req = ResolutionRequest(Util.encodeString(env("IX_ID")), None, None, None)
+    types = None
+    ntypes = int(env("IX_TYPES", "0"))
+    if ntypes > 0:
+        # a request over 492 bytes: CNRI sends it as several datagrams
+        types = jarray.zeros(ntypes, Class.forName("[B"))
+        for i in range(ntypes):
+            types[i] = Util.encodeString("T%03d-%s" % (i, "x" * 20))
+    req = ResolutionRequest(Util.encodeString(env("IX_ID")), types, None, None)
     resp = r.sendHdlUdpRequest(req, InetAddress.getByName(env("IX_SITE_HOST", "127.0.0.1")),
                                int(env("IX_SITE_PORT", "22641")))
     if isinstance(resp, ResolutionResponse):
