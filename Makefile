@@ -81,7 +81,8 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # the wire codec suites share the vectors' helpers (tests/unit/vector_fixture.c)
-MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame
+MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame \
+	$(B)/tests/unit/test_resolver
 $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -144,7 +145,7 @@ $(HTTP_UNIT): %: %.o $(NODE_LIBOBJ) $(LIB)
 # They run the daemon's modules in-process (tests/unit/node_fixture.c): the
 # daemon's objects but main.o, the library and the HTTP plane's libraries.
 NODE_UNIT = $(B)/tests/unit/test_optable $(B)/tests/unit/test_authz \
-	    $(B)/tests/unit/test_netlimit
+	    $(B)/tests/unit/test_netlimit $(B)/tests/unit/test_rrl
 $(NODE_UNIT): %: %.o $(B)/tests/unit/node_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 $(NODE_UNIT:%=%.o) $(B)/tests/unit/node_fixture.o: CFLAGS += -Isrc/node -Isrc/http

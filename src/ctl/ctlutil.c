@@ -31,6 +31,14 @@ int ctl_reply_cb(void *vctx, const idn_env_t *env, const uint8_t *msg,
 		return 1;
 	}
 	c->rc = (int)m->hdr.rc;
+	/* over UDP, rc 2 or 3 is how a node says the answer is over its UDP
+	 * limit or its rate limit (the truncated flag is HANDLE.NET's mark of
+	 * a multi-datagram request): ask again over TCP, like "truncated" */
+	if (c->udp &&
+	    (m->hdr.rc == IDN_RC_ERROR || m->hdr.rc == IDN_RC_TOO_BUSY)) {
+		c->truncated = true;
+		return 1;
+	}
 	return c->on_reply ? c->on_reply(c->ctx, env, m) : 0;
 }
 
@@ -52,6 +60,7 @@ int ctl_call(int transport, const char *where, int timeout_ms, uint32_t op,
 	if (err)
 		return err;
 	idn_client_set_session(cl, c->session);
+	c->udp = transport == IDN_NET_UDP;
 	err = idn_client_call(cl, w.buf, w.len, ctl_reply_cb, c);
 	idn_client_close(cl);
 	return err ? err : c->err;

@@ -15,7 +15,8 @@
 
 /* One request and its replies. on_reply sees each decoded reply (in
  * arena) and returns non-zero to stop reading; rc is the last response
- * code; truncated: a UDP answer came truncated (nothing decoded). */
+ * code; truncated: a UDP answer came truncated, or with rc 2 or 3 (over
+ * the node's UDP or rate limit): ask again over TCP (nothing decoded). */
 typedef struct {
 	idn_arena_t *arena;
 	int (*on_reply)(void *ctx, const idn_env_t *env, const idn_msg_t *m);
@@ -24,6 +25,7 @@ typedef struct {
 	bool truncated;
 	int err;
 	uint32_t session; /* envelope session id to send (challenge answers) */
+	bool udp;	  /* set by ctl_call: the request went over UDP */
 } ctl_call_t;
 
 /* The reply callback of idn_client_call / idn_session_call behind

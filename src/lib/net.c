@@ -200,9 +200,14 @@ static int call_udp(idn_client_t *c, const idn_env_t *env, const uint8_t *msg,
 {
 	size_t nf = idn_udp_frag_count(len);
 	uint8_t dg[IDN_UDP_DGRAM_MAX];
+	/* the parts of a multi-datagram request are flagged truncated, as
+	 * HANDLE.NET's client flags them (the flag's meaning there) */
+	idn_env_t senv = *env;
+	if (nf > 1)
+		senv.flags |= IDN_EF_TRUNCATED;
 	for (int attempt = 0; attempt < 3; attempt++) {
 		for (size_t i = 0; i < nf; i++) {
-			size_t dl = idn_udp_frag(env, msg, len, i, dg);
+			size_t dl = idn_udp_frag(&senv, msg, len, i, dg);
 			if (send(c->fd, dg, dl, 0) < 0 && errno != EINTR)
 				return -errno;
 		}

@@ -3,7 +3,13 @@
  *
  * Starting at the most specific delegation in the cache, or at the root
  * hints, the resolver asks for the identifier itself and follows prefix and
- * service referrals (303/302) down the levels. Inside a delegated site the
+ * service referrals (303/302) down the levels. A level that answers 301 (not
+ * responsible, as HANDLE.NET servers and the Global Handle Registry do) is
+ * asked for the prefix handle 0.NA/<prefix>, up the derived-prefix chain,
+ * whose HS_SITE values (or those of the service handles its HS_SERV values
+ * name, or, for a derived prefix, the HS_SITE.PREFIX sites of its parent)
+ * give the next level. Values are kept in index order whatever order a
+ * server sends them in. Inside a delegated site the
  * server is picked by the site hash (docs/architecture.md, Hierarchy); a server
  * that does not answer is retried with backoff and then abandoned for the next
  * server or mirror site. Every referral must be strictly more specific than the

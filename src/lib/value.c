@@ -1,7 +1,9 @@
 /* The value model and the typed layouts of HS_* values (value.h). */
 #include "value.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 
 #include "ident.h"
 
@@ -115,6 +117,62 @@ bool idn_type_matches(idn_bytes_t type, idn_bytes_t want)
 		return has_prefix_ci(type, want.p, want.len);
 	}
 	return type.len == want.len && has_prefix_ci(type, want.p, want.len);
+}
+
+/* ---- index order ---- */
+
+typedef struct {
+	uint32_t index;
+	const uint8_t *p;
+	size_t len;
+} span_t;
+
+static int span_cmp(const void *a, const void *b)
+{
+	uint32_t x = ((const span_t *)a)->index, y = ((const span_t *)b)->index;
+	return x < y ? -1 : x > y;
+}
+
+int idn_values_order(const uint8_t *in, size_t len, uint32_t n, uint8_t *out)
+{
+	assert(in != out);
+	if (n > len / VALUE_MIN_LEN)
+		return IDN_EMALFORMED;
+	if (n == 0)
+		return len == 0 ? 0 : IDN_EMALFORMED;
+	span_t *sp = malloc((size_t)n * sizeof(*sp));
+	if (sp == NULL)
+		return -ENOMEM;
+	idn_rd_t rd;
+	idn_rd_init(&rd, in, len);
+	bool sorted = true;
+	for (uint32_t i = 0; i < n && !rd.err; i++) {
+		sp[i].p = rd.p;
+		sp[i].index = idn_rd_u32(&rd);
+		idn_rd_raw(&rd, 4 + 1 + 4 + 1); /* timestamp, ttl, perms */
+		idn_rd_str(&rd, IDN_TYPE_MAX);
+		idn_rd_str(&rd, IDN_MSG_MAX);
+		uint32_t nrefs = idn_rd_count(&rd, IDN_REFS_MAX, REF_MIN_LEN);
+		for (uint32_t k = 0; k < nrefs && !rd.err; k++) {
+			idn_rd_str(&rd, IDN_IDENT_MAX);
+			idn_rd_u32(&rd);
+		}
+		sp[i].len = (size_t)(rd.p - sp[i].p);
+		if (i > 0 && sp[i].index <= sp[i - 1].index)
+			sorted = false;
+	}
+	int err = rd.err ? rd.err : idn_rd_left(&rd) ? IDN_EMALFORMED : 0;
+	if (!err && !sorted)
+		qsort(sp, n, sizeof(*sp), span_cmp);
+	size_t off = 0;
+	for (uint32_t i = 0; i < n && !err; i++) {
+		if (i > 0 && sp[i].index == sp[i - 1].index)
+			err = IDN_EVALUE;
+		memcpy(out + off, sp[i].p, sp[i].len);
+		off += sp[i].len;
+	}
+	free(sp);
+	return err;
 }
 
 /* ---- HS_ADMIN: perms(2) admin(string) index(4) ---- */

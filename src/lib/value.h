@@ -59,6 +59,14 @@ int idn_values_decode(idn_rd_t *r, idn_arena_t *a, idn_value_t **out,
 
 void idn_value_encode(idn_wr_t *w, const idn_value_t *v);
 
+/* Copies the n encoded values of in[0..len) to out (len bytes) in
+ * ascending index order. Peers may send a record's values in any order
+ * (HANDLE.NET answers in creation order, e.g. 100, 1, 2); a record is kept
+ * and served in index order. Returns 0, IDN_EMALFORMED (not n values
+ * filling len exactly), IDN_EVALUE (an index twice) or -ENOMEM. out must
+ * not overlap in. */
+int idn_values_order(const uint8_t *in, size_t len, uint32_t n, uint8_t *out);
+
 /* Encoded size of one value in bytes. */
 size_t idn_value_size(const idn_value_t *v);
 

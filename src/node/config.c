@@ -102,20 +102,22 @@ static const conf_opt_t options[] = {
 	       "further behind copy the whole store again")},
 	{O_BOOL("case-sensitive-suffix", case_suffix,
 		"compare suffixes case-sensitively")},
-	{O_INT("udp-reply-max", 0, udp_reply_max, 512, 262144, "4096", "N",
-	       "larger UDP replies are sent truncated so the client retries on "
-	       "TCP")},
+	{O_INT("udp-reply-max", 0, udp_reply_max, 512, 262144, "65536", "N",
+	       "largest reply message sent over UDP, in datagrams of 512 "
+	       "bytes as HANDLE.NET sends them; a larger one is answered with "
+	       "an error (rc 2) so the client asks over TCP")},
 	{O_INT("rrl-rate", 0, rrl_rate, 0, 100000000, "200", "N",
-	       "UDP responses a second per /24 or /64 source network; 0: no "
-	       "limit (benchmarks from one host need it)"),
+	       "UDP datagrams a second per /24 or /64 source network (a reply "
+	       "of several costs each); 0: no limit (benchmarks from one host "
+	       "need it)"),
 	 .live = true},
 	{O_INT("rrl-burst", 0, rrl_burst, 0, 100000000, NULL, "N",
 	       "responses a source network may get at once above the rate "
 	       "(default: the rate)"),
 	 .live = true},
 	{O_INT("rrl-slip", 0, rrl_slip, 0, 100, "2", "N",
-	       "every Nth rate-limited query gets a truncated reply, to retry "
-	       "on TCP; 0: never"),
+	       "every Nth rate-limited query gets a short error (rc 3), to "
+	       "retry on TCP; 0: never"),
 	 .live = true},
 	{O_INT("tcp-max-connections", 0, tcp_max_conns, 1, 1000000, "1024", "N",
 	       "TCP connections per worker"),
@@ -152,7 +154,12 @@ static const conf_opt_t options[] = {
 		"default: the non-wildcard listen addresses)")},
 	{O_LIST("parent", 0, parents, nparents, "parent addresses", "HOST:PORT",
 		"refer queries for unknown prefixes there, repeatable (default: "
-		"answer not found)")},
+		"answer 301, not responsible)")},
+	{O_BOOL("no-referrals", no_referrals,
+		"answer 301 (not responsible) instead of a prefix referral "
+		"for identifiers under prefixes delegated elsewhere, as a "
+		"HANDLE.NET server or the Global Handle Registry does: clients "
+		"resolve the prefix handle 0.NA/<prefix> themselves")},
 	{O_INT("site-serial", 0, site_serial, 0, 65535, "1", "N",
 	       "serial number of this node's site (GET_SITE_INFO)")},
 

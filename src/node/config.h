@@ -56,6 +56,7 @@ typedef struct {
 	int nroots;
 	char parents[CONF_MAX_LISTEN][128]; /* referral when nothing known */
 	int nparents;
+	bool no_referrals; /* 301, not 303, for delegated prefixes */
 	char advertise[CONF_MAX_LISTEN][128]; /* this node's site servers */
 	int nadvertise;
 	uint64_t cache_size;	/* bytes */

@@ -413,7 +413,11 @@ int do_resolve(reply_t *r)
 	}
 	if (h->node->cache != NULL && (r->req->hdr.flags & IDN_OF_RECURSE))
 		return recurse(r, &q, VIS_PUBLIC);
-	if (r->req->hdr.flags & IDN_OF_DONT_REFER)
+	/* like a HANDLE.NET server: a prefix this node neither homes nor
+	 * refers to is not its business (rc 301); the client finds the
+	 * prefix handle 0.NA/<prefix> itself (docs/architecture.md,
+	 * Hierarchy) */
+	if ((r->req->hdr.flags & IDN_OF_DONT_REFER) || h->conf->no_referrals)
 		return reply_lib_error(r, IDN_ENOTHOMED);
 	if (loc == LOC_REFER)
 		return refer(r, deleg.id, deleg.values.p, deleg.values.len,
@@ -421,6 +425,5 @@ int do_resolve(reply_t *r)
 	if (h->node->parent_len > 0)
 		return refer(r, idn_bytes_str("0.NA/"), h->node->parent_refer,
 			     h->node->parent_len, 1);
-	STAT(h, not_found);
-	return reply_error(r, IDN_RC_NOT_FOUND, "");
+	return reply_lib_error(r, IDN_ENOTHOMED);
 }

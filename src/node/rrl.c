@@ -77,3 +77,17 @@ int rrl_check(rrl_t *r, const struct sockaddr_storage *src, uint64_t now_ms)
 	b->limited++;
 	return r->slip != 0 && b->limited % r->slip == 0 ? RRL_SLIP : RRL_DROP;
 }
+
+void rrl_charge(rrl_t *r, const struct sockaddr_storage *src, uint32_t n)
+{
+	if (r == NULL || n == 0)
+		return;
+	netkey_t nk;
+	netkey_rrl(src, &nk);
+	bucket_t *b = &r->slots[idn_siphash(r->sipkey, nk.b, sizeof(nk.b)) &
+				(SLOTS - 1)];
+	if (!b->used || memcmp(b->key, nk.b, sizeof(b->key)) != 0)
+		return;
+	uint64_t cost = (uint64_t)n * 1000;
+	b->tokens = b->tokens > cost ? b->tokens - cost : 0;
+}

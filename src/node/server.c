@@ -144,6 +144,7 @@ static void worker_free(worker_t *w)
 	}
 	pthread_mutex_destroy(&w->inbox_lock);
 	rrl_free(w->rrl);
+	udp_free(w);
 	free(w);
 }
 

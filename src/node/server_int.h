@@ -82,8 +82,9 @@ typedef struct worker {
 	int nsend;
 	int cur_fd; /* UDP socket of the batch being answered */
 	uint64_t next_conn_id;
-	rrl_t *rrl;	  /* UDP response rate limit, NULL when off */
-	unsigned rrl_gen; /* the server's rrl_gen it was built for */
+	rrl_t *rrl;		 /* UDP response rate limit, NULL when off */
+	unsigned rrl_gen;	 /* the server's rrl_gen it was built for */
+	struct udp_reasm *reasm; /* multi-datagram requests (udp.c) */
 	/* replies to deferred TCP requests, from resolver threads */
 	pthread_mutex_t inbox_lock;
 	inbox_item_t *inbox;
@@ -124,10 +125,13 @@ struct server {
 
 /* Answers the datagrams waiting on UDP socket fd, in bounded batches. */
 void udp_readable(worker_t *w, int fd);
+/* Frees the worker's UDP state (multi-datagram requests in progress). */
+void udp_free(worker_t *w);
 
 /* Cuts a reply frame into the datagrams that carry it: slot(ctx, n) gives
  * a buffer for one datagram of at most n bytes, done(ctx, n) says it holds
- * n. A reply above max becomes one datagram flagged truncated. Returns 0,
+ * n. A reply above max becomes one datagram with an error (rc 2; rc 3 when
+ * max is 0: rate limited) telling the client to ask over TCP. Returns 0,
  * or -1 when the frame's envelope does not decode. */
 int udp_datagrams(const uint8_t *frame, size_t len, uint32_t max,
 		  uint8_t *(*slot)(void *ctx, size_t n),

@@ -283,7 +283,8 @@ static void unhomed_prefix_refused(void **state)
 	ctl_fail(301, "modify", id, "1:URL=https://x");
 	ctl_fail(301, "remove", id, "1");
 	ctl_fail(301, "delete", id);
-	ctl_fail(100, "resolve", id); /* no delegation known either */
+	/* no delegation known either: not responsible, as HANDLE.NET */
+	ctl_fail(301, "resolve", id);
 	ctl_fail(301, "list", "99.9");
 	/* a prefix below a homed one is a different prefix */
 	ctl_fail(301, "create", H_HOME ".5/adm", "1:URL=https://x");
@@ -350,7 +351,7 @@ static void home_unhome_homed(void **state)
 	h_run_free(&r);
 	h_net(&r, node, "resolve", "77.7/a", NULL);
 	h_assert_status(&r, 1);
-	assert_non_null(strstr(r.err, "(rc 100)"));
+	assert_non_null(strstr(r.err, "(rc 301)"));
 	h_run_free(&r);
 	ctl_fail(301, "create", "77.7/b", "1:URL=https://x");
 	ctl_fail(100, "unhome", "77.7"); /* not homed any more */

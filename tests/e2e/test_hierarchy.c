@@ -497,8 +497,10 @@ static void parent_referral_and_no_parent(void **state)
 	assert_int_equal(idn_hs_site_decode(b.values[0].data, &ar, &site), 0);
 	assert_int_equal(site.nservers, 1);
 	assert_int_equal(site.servers[0].ifaces[0].port, fx->sec->port);
-	/* the top node has no parent: not found */
-	assert_int_equal(resolve_raw(fx->top, "99.1/x", 0), IDN_RC_NOT_FOUND);
+	/* the top node has no parent: not responsible (rc 301), as a
+	 * HANDLE.NET server answers for a prefix it does not home */
+	assert_int_equal(resolve_raw(fx->top, "99.1/x", 0),
+			 IDN_RC_SERVER_NOT_RESP);
 	/* idctl says who the parent is */
 	h_run_t r;
 	h_net(&r, fx->ent, "resolve", "99.1/x", "--no-recursion", NULL);
@@ -716,7 +718,8 @@ static void not_found_is_cached(void **state)
 	upstream_expect(&u0, -1, -1, 1);
 	expect_rec(fx->rec, id, IDN_RC_NOT_FOUND);
 	upstream_expect(&u0, 0, 0, 0);
-	/* an unknown top-level prefix: the top node says not found */
+	/* an unknown top-level prefix: the top node is not responsible for it
+	 * nor for its prefix handle, so no one is: not found */
 	expect_rec(fx->rec, "99.7/x", IDN_RC_NOT_FOUND);
 	h_run_t r;
 	h_net(&r, fx->rec, "resolve", "99.7/x", NULL);

@@ -1,7 +1,7 @@
 /* Resolution end to end: identifiers created with idctl come back over UDP,
  * TCP and the control socket with every field intact; filters; public and
- * non-public values; UDP fragmentation and truncation; TCP keep-alive and
- * pipelining. */
+ * non-public values; UDP fragmentation and the UDP reply limit; TCP keep-alive
+ * and pipelining. */
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -717,7 +717,46 @@ static void udp_split_reply(void **state)
 	h_run_free(&rt);
 }
 
-static void udp_truncated_reply(void **state)
+/* A 5 KiB record over UDP with the default limit: 11 datagrams of at most
+ * 512 bytes, flags 0, as HANDLE.NET sends and its clients read them (the
+ * 4 KiB that idnode once capped UDP replies at made CNRI clients fail), and
+ * idctl reads the same over UDP as over TCP. */
+static void udp_5k_record(void **state)
+{
+	(void)state;
+	const char *id = H_HOME "/five-k";
+	char *v = malloc(6000);
+	assert_non_null(v);
+	int off = snprintf(v, 6000, "1:URL=https://example.com/");
+	memset(v + off, 'k', 5000);
+	v[off + 5000] = 0;
+	h_ctl_ok(fx->n, "create", id, v, "2:EMAIL=five@example.com", NULL);
+	uint8_t req[256];
+	size_t len = h_resolve_simple(req, sizeof(req), 5120, id);
+	h_reply_t u;
+	h_reply_init(&u);
+	h_udp_call(fx->n, req, len, &u);
+	assert_int_equal(u.msg.hdr.rc, IDN_RC_SUCCESS);
+	assert_true(u.env.msg_len > 5000);
+	assert_int_equal(u.ndgrams, (int)((u.env.msg_len + 491) / 492));
+	assert_true(u.ndgrams >= 11);
+	assert_true(u.maxdgram <= 512);
+	assert_true(u.frags_ok);
+	assert_int_equal(u.env.flags, 0);
+	h_reply_free(&u);
+	h_run_t ru, rt;
+	h_net(&ru, fx->n, "--json", "resolve", id, NULL);
+	h_net(&rt, fx->n, "--json", "--tcp", "resolve", id, NULL);
+	h_assert_status(&ru, 0);
+	h_assert_status(&rt, 0);
+	assert_string_equal(ru.out, rt.out);
+	assert_non_null(strstr(ru.out, v + 6));
+	h_run_free(&ru);
+	h_run_free(&rt);
+	free(v);
+}
+
+static void udp_reply_over_limit(void **state)
 {
 	(void)state;
 	node_t *n = node_new("--home", H_HOME, "--udp-reply-max", "1024", NULL);
@@ -750,7 +789,9 @@ static void udp_truncated_reply(void **state)
 	assert_int_equal(r.env.flags & IDN_EF_TRUNCATED, 0);
 	assert_int_equal(r.ndgrams, 3);
 	assert_int_equal(r.msg.hdr.rc, 1);
-	/* 1025 bytes: one datagram flagged truncated, header only */
+	/* 1025 bytes: one datagram with an error (rc 2) telling the client to
+	 * ask over TCP, flags 0: HANDLE.NET's clients read the truncated flag
+	 * as nothing and fail on a reply that is not a whole message */
 	const char *over[] = {id_over, id_2k};
 	for (int i = 0; i < 2; i++) {
 		len = h_resolve_simple(req, sizeof(req), 2 + (uint32_t)i,
@@ -758,21 +799,20 @@ static void udp_truncated_reply(void **state)
 		h_tcp_call(n, req, len, &t);
 		assert_true(t.env.msg_len >= 1025);
 		h_udp_call(n, req, len, &r);
-		if (!(r.env.flags & IDN_EF_TRUNCATED))
-			fail_msg("%s: %u-byte reply not flagged truncated "
-				 "(flags "
-				 "0x%02x)",
-				 over[i], t.env.msg_len, r.env.flags);
+		if (r.env.flags != 0 || r.msg.hdr.rc != IDN_RC_ERROR)
+			fail_msg("%s: %u-byte reply over UDP: flags 0x%02x rc "
+				 "%u, want flags 0, rc 2",
+				 over[i], t.env.msg_len, r.env.flags,
+				 r.msg.hdr.rc);
 		assert_int_equal(r.ndgrams, 1);
 		assert_true(r.maxdgram <= 512);
 		assert_int_equal(r.env.request_id, 2 + (uint32_t)i);
-		assert_int_equal(r.msg.hdr.rc, IDN_RC_SUCCESS);
 		assert_int_equal(r.msg.hdr.op, IDN_OC_RESOLUTION);
-		assert_int_equal(r.msg.body.len, 0);
+		assert_string_equal(h_error_text(&r),
+				    "reply too large for UDP: ask over TCP");
 	}
-	/* a request that asked for the request digest: the truncated reply
-	 * still decodes as a reply (no flag promising a digest that is not
-	 * there, or the digest itself) */
+	/* a request that asked for the request digest: the error still
+	 * decodes (no flag promising a digest that is not there) */
 	h_req_t q = h_req(IDN_OC_RESOLUTION, 4);
 	q.flags = IDN_OF_RETURN_DIGEST;
 	len = h_resolve_frame(req, sizeof(req), &q, id_2k, strlen(id_2k), NULL,
@@ -788,14 +828,14 @@ static void udp_truncated_reply(void **state)
 	idn_env_t env;
 	idn_msg_t m;
 	assert_int_equal(idn_env_decode(dg, (size_t)k, &env), 0);
-	assert_true(env.flags & IDN_EF_TRUNCATED);
+	assert_int_equal(env.flags, 0);
 	assert_int_equal(env.msg_len, (size_t)k - IDN_ENV_LEN);
 	int derr = idn_msg_decode(dg + IDN_ENV_LEN, env.msg_len, &m);
 	if (derr != 0)
-		fail_msg("truncated reply to a digest request does not decode: "
+		fail_msg("UDP-limit error to a digest request does not decode: "
 			 "%s",
 			 idn_strerror(derr));
-	assert_int_equal(m.hdr.rc, IDN_RC_SUCCESS);
+	assert_int_equal(m.hdr.rc, IDN_RC_ERROR);
 	/* idctl over UDP falls back to TCP and gets the whole record */
 	h_run_t ru, rt;
 	h_net(&ru, n, "--json", "resolve", id_2k, NULL);
@@ -830,7 +870,9 @@ static const pipe_case_t pipe_cases[] = {
 	{FULL, IDN_OC_RESOLUTION, IDN_RC_SUCCESS},
 	{H_HOME "/no-such-thing", IDN_OC_RESOLUTION, IDN_RC_NOT_FOUND},
 	{"not-an-identifier", IDN_OC_RESOLUTION, IDN_RC_INVALID_HANDLE},
-	{"99.1/elsewhere", IDN_OC_RESOLUTION, IDN_RC_NOT_FOUND},
+	/* a prefix neither homed nor delegated: not responsible, as a
+	 * HANDLE.NET server answers */
+	{"99.1/elsewhere", IDN_OC_RESOLUTION, IDN_RC_SERVER_NOT_RESP},
 	{HIDDEN, IDN_OC_RESOLUTION, IDN_RC_VALUES_NOT_FOUND},
 	{FULL, 999, IDN_RC_NOT_SUPPORTED},
 	{BIG, IDN_OC_RESOLUTION, IDN_RC_SUCCESS},
@@ -1061,7 +1103,8 @@ static uint32_t raw_create(const char *id, const idn_value_t *v, uint32_t n)
 }
 
 /* A record as large as a reply may be: stored, resolved in full over TCP
- * and through idctl, truncated over UDP; one a little larger is refused
+ * and through idctl, refused over UDP (rc 2: ask over TCP); one a little
+ * larger is refused
  * and nothing is stored. */
 static void max_size_record(void **state)
 {
@@ -1097,7 +1140,8 @@ static void max_size_record(void **state)
 	assert_true(idn_bytes_eq(b.values[0].data, idn_bytes(data, dlen)));
 	idn_arena_free(&a);
 	h_udp_call(fx->n, req, len, &r);
-	assert_true(r.env.flags & IDN_EF_TRUNCATED);
+	assert_int_equal(r.env.flags, 0);
+	assert_int_equal(r.msg.hdr.rc, IDN_RC_ERROR);
 	h_reply_free(&r);
 
 	h_run_t run;
@@ -1142,7 +1186,8 @@ int main(void)
 		cmocka_unit_test(nonpublic_hidden),
 		cmocka_unit_test(udp_split_reply),
 		cmocka_unit_test(udp_split_boundary),
-		cmocka_unit_test(udp_truncated_reply),
+		cmocka_unit_test(udp_5k_record),
+		cmocka_unit_test(udp_reply_over_limit),
 		cmocka_unit_test(tcp_keepalive_pipelined),
 		cmocka_unit_test(control_keepalive_pipelined),
 		cmocka_unit_test(tcp_large_pipeline),

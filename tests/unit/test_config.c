@@ -121,7 +121,7 @@ static void defaults(void **state)
 	assert_int_equal(c.log_level, LOG_INFO);
 	assert_true(c.map_size == 64ull << 30);
 	assert_false(c.case_suffix);
-	assert_int_equal(c.udp_reply_max, 4096);
+	assert_int_equal(c.udp_reply_max, 65536);
 	assert_int_equal(c.tcp_idle_timeout, 60);
 	assert_int_equal(c.session_lifetime, 3600);
 	assert_false(c.read_challenge);

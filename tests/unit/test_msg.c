@@ -41,6 +41,7 @@ struct vector {
 	bool http;	  /* HTTP request/response: headers then message */
 	uint32_t op, rc;
 	enum kind kind;
+	uint8_t minor; /* envelope's; 0: 5 (3 for GET_SITE_INFO) */
 };
 
 static const struct vector vectors[] = {
@@ -96,6 +97,16 @@ static const struct vector vectors[] = {
 	{"session-home-na-response.hex", 0, false, 300, 1, K_EMPTY},
 	{"session-create-request.hex", 0, false, 100, 0, K_VALUES},
 	{"session-create-response.hex", 0, false, 100, 1, K_EMPTY},
+	/* global resolution and multi-datagram UDP */
+	{"big-resolve-request.hex", 0, false, 1, 0, K_RESOLVE_REQ, 3},
+	{"big-resolve-response", 11, false, 1, 1, K_VALUES, 3},
+	{"global-notresp-request.hex", 0, false, 1, 0, K_RESOLVE_REQ, 10},
+	{"global-notresp-response.hex", 0, false, 1, 301, K_ERROR},
+	{"global-prefix-serv-response.hex", 0, false, 1, 1, K_VALUES},
+	{"global-service-handle-response.hex", 0, false, 1, 1, K_VALUES},
+	{"global-prefix-siteprefix-response.hex", 0, false, 1, 1, K_VALUES},
+	{"multi-request", 2, false, 1, 0, K_RESOLVE_REQ, 3},
+	{"multi-request-response.hex", 0, false, 1, 200, K_ERROR, 3},
 };
 #define NVECTORS (sizeof(vectors) / sizeof(vectors[0]))
 
@@ -254,8 +265,10 @@ static void test_vectors_roundtrip(void **state)
 			print_error("%s: %s\n", v->name, idn_strerror(err));
 		assert_int_equal(err, 0);
 		assert_int_equal(env.major, 2);
-		assert_int_equal(env.minor,
-				 v->op == IDN_OC_GET_SITE_INFO ? 3 : 5);
+		assert_int_equal(env.minor, v->minor ? v->minor
+					    : v->op == IDN_OC_GET_SITE_INFO
+						    ? 3
+						    : 5);
 		assert_int_equal(m.hdr.op, v->op);
 		assert_int_equal(m.hdr.rc, v->rc);
 		assert_int_equal(m.hdr.serial, v->rc == 0 ? 0xffff : 1);
@@ -326,7 +339,7 @@ static void test_vectors_all_listed(void **state)
 		assert_true(found);
 	}
 	closedir(d);
-	assert_int_equal(files, 53);
+	assert_int_equal(files, 73);
 }
 
 /* Every truncation of every vector fails cleanly: as a whole message, and
