@@ -458,6 +458,13 @@ int batch_run(const batch_opts_t *o, FILE *in, const char *name)
 {
 	static char line[BATCH_LINE];
 	unsigned long lineno = 0;
+	idn_bytes_t admin;
+	uint32_t index;
+	if (o->auth != NULL && ctl_admin_ref(o->auth, &admin, &index) != 0) {
+		fprintf(stderr, "idctl: --auth wants ADMIN_ID:INDEX, e.g. "
+				"0.NA/88.118.8:300\n");
+		return 2;
+	}
 	/* the first line that is not blank or a comment tells the format */
 	while (fgets(line, sizeof(line), in) != NULL) {
 		lineno++;
