@@ -803,7 +803,9 @@ static int skip_to(imp_t *m, char **line, size_t *cap, uint64_t *lineno,
 	return 0;
 }
 
-/* Appends the next line of stdin to the record being built in m->rec. */
+/* Appends the next line of stdin to the record being built in m->rec.
+ * Returns its length, -1 at the end or on a read error (ferror), -2 when
+ * out of memory. */
 static ssize_t rec_append(imp_t *m, size_t *used, char **line, size_t *lcap)
 {
 	ssize_t k = getline(line, lcap, m->in);
@@ -813,7 +815,7 @@ static ssize_t rec_append(imp_t *m, size_t *used, char **line, size_t *lcap)
 		size_t cap = 2 * (*used + (size_t)k + 1);
 		char *p = realloc(m->rec, cap);
 		if (p == NULL)
-			return -1;
+			return -2;
 		m->rec = p;
 		m->reccap = cap;
 	}
@@ -878,7 +880,7 @@ static int next_span(imp_t *m, char **line, size_t *lcap, uint64_t off,
 			break;
 		}
 	}
-	if (k < 0)
+	if (k == -2 || (k < 0 && ferror(m->in)))
 		return -1;
 	*text = m->rec;
 	*n = used;
@@ -944,8 +946,11 @@ static int run_import(imp_t *m)
 		bool open;
 		int e = next_span(m, &line, &lcap, off, &text, &n, &lines,
 				  &open);
-		if (e < 0)
-			break; /* ferror below */
+		if (e < 0) {
+			fprintf(stderr, "idctl: import: reading %s: %s\n",
+				m->file, strerror(errno));
+			goto out;
+		}
 		if (e > 0)
 			break;
 		uint64_t prev = off, first = lineno + 1;

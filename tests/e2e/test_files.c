@@ -183,6 +183,49 @@ static void test_gbk_csv(void **state)
 	node_free(n);
 }
 
+/* A quote nobody closes rejects its line alone (the next is imported);
+ * GB18030 takes what GBK cannot (an emoji) and refuses bytes it has not. */
+static void test_unclosed_quote_and_gb18030(void **state)
+{
+	(void)state;
+	node_t *n = fresh();
+	char path[300];
+	snprintf(path, sizeof(path), "%s/open.csv", n->dir);
+	h_write_file(path, "handle,1:DESC\n" H_HOME "/q-1,\"no end\n" H_HOME
+			   "/q-2,fine\n");
+	h_run_t r;
+	json_t *j = import_json(n, &r, path, NULL, NULL);
+	h_assert_status(&r, 1);
+	assert_int_equal(jint(j, "created"), 1);
+	assert_string_equal(
+		json_string_value(
+			json_array_get(json_object_get(j, "first_rejects"), 0)),
+		"line 2: a quote opened on this line is never closed");
+	json_decref(j);
+	h_run_free(&r);
+	char *s = value_text(n, H_HOME "/q-2", 1);
+	assert_string_equal(s, "fine");
+	free(s);
+	/* 电机 and U+1F600 in GB18030, then FF FE, which it has not */
+	snprintf(path, sizeof(path), "%s/gb18030.csv", n->dir);
+	h_write_file(path, "handle,1:DESC\n" H_HOME
+			   "/g-1,\xb5\xe7\xbb\xfa\x94\x39\xfc\x36\n" H_HOME
+			   "/g-2,ok\xff\xfe\n");
+	j = import_json(n, &r, path, "--encoding", "gb18030");
+	h_assert_status(&r, 1);
+	assert_int_equal(jint(j, "created"), 1);
+	assert_string_equal(
+		json_string_value(
+			json_array_get(json_object_get(j, "first_rejects"), 0)),
+		"line 3: column 2: bytes FF FE are not valid GB18030");
+	json_decref(j);
+	h_run_free(&r);
+	s = value_text(n, H_HOME "/g-1", 1);
+	assert_string_equal(s, "\xe7\x94\xb5\xe6\x9c\xba\xf0\x9f\x98\x80");
+	free(s);
+	node_free(n);
+}
+
 static void test_duplicates_and_conflicts(void **state)
 {
 	(void)state;
@@ -451,6 +494,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_bom_csv_with_multiline_cell),
 		cmocka_unit_test(test_gbk_csv),
+		cmocka_unit_test(test_unclosed_quote_and_gb18030),
 		cmocka_unit_test(test_duplicates_and_conflicts),
 		cmocka_unit_test(test_genericbatch_batch),
 		cmocka_unit_test(test_genericbatch_import),
