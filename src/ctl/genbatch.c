@@ -3,8 +3,6 @@
 #include "genbatch.h"
 
 #include <assert.h>
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>

@@ -34,11 +34,9 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "b64.h"
 #include "ctlutil.h"
 #include "error.h"
 #include "genbatch.h"
-#include "hex.h"
 #include "ident.h"
 #include "import_int.h"
 #include "io.h"

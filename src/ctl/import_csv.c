@@ -403,8 +403,8 @@ static int dup_grow(dupset_t *d)
 int dupset_note(dupset_t *d, idn_bytes_t id, uint32_t digest, uint64_t line,
 		uint64_t *first)
 {
-	/* 64 bits of the identifier: two different identifiers of a
-	 * ten-million-line file share a hash with odds of about 1 in 10^5 */
+	/* 64 bits of the identifier: two identifiers of a ten-million-line
+	 * file share one with odds of about 3 in a million */
 	uint64_t hash = digest_bytes(DIGEST_INIT, id.p, id.len);
 	hash = hash ? hash : 1;
 	if (4 * (d->n + 1) > 3 * d->cap && dup_grow(d) != 0)
