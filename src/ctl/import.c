@@ -253,6 +253,7 @@ typedef struct {
 	char *rec;	 /* stdin: a CSV record of several lines */
 	size_t reccap;
 	bool genbatch; /* a HANDLE.NET batch file */
+	bool dup_full; /* the duplicate table stopped taking more */
 	uint64_t duplicates, conflicts, changed;
 	batch_t ring[PIPELINE_MAX + 1];
 	int head, inflight; /* oldest in-flight batch, how many */
@@ -638,6 +639,16 @@ static const char *dup_check(imp_t *m, const rec_t *r, uint64_t first,
 	int d = dupset_note(m->dups, r->id, rec_digest(r), first, &earlier);
 	if (d < 0)
 		return "out of memory";
+	if (d == DUP_FULL && !m->dup_full) {
+		m->dup_full = true;
+		if (!m->quiet)
+			fprintf(stderr,
+				"idctl: import: line %" PRIu64 ": from here on "
+				"only identifiers already seen are checked for "
+				"duplicates (the table is full); a later repeat "
+				"counts as skipped\n",
+				first);
+	}
 	if (d == DUP_SAME) {
 		*dup = true;
 		m->duplicates++;
@@ -696,6 +707,7 @@ static int parse_record(imp_t *m, char *text, size_t len, uint64_t first,
 		return rec_parse_json(u, ul, r, &m->arena, why, cap);
 	if (csv_record(&m->csvh, (char *)u, ul, r, &m->arena, why, cap) != 0)
 		return -1;
+	dupset_prefetch(m->dups, r->id); /* dup_check comes after the check */
 	return rec_check(r, &m->arena, why, cap);
 }
 
@@ -1274,8 +1286,7 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 	}
 	int status = 1;
 	idn_arena_init(&m.arena, 0);
-	if ((m.dups = dupset_new()) == NULL)
-		goto out;
+
 	m.in = is_stdin ? stdin : fopen(m.file, "r");
 	if (m.in == NULL) {
 		fprintf(stderr, "idctl: import: cannot open %s: %s\n", m.file,
@@ -1288,6 +1299,9 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 	struct stat st;
 	if (fstat(fileno(m.in), &st) == 0 && S_ISREG(st.st_mode))
 		m.size = (uint64_t)st.st_size;
+	/* about one identifier per 48 bytes of a large file */
+	if ((m.dups = dupset_new(m.size / 48)) == NULL)
+		goto out;
 	if (!m.csv && !m.genbatch && !format && sniff_genbatch(m.in))
 		m.genbatch = true;
 	if (m.genbatch && m.enc.enc != ENC_UTF8) {

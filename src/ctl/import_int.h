@@ -98,20 +98,27 @@ int csv_put_cell(FILE *f, const char *s, size_t n);
 typedef struct dupset dupset_t;
 
 /* A table of the identifiers seen so far: 64-bit hash of the identifier,
- * a 32-bit digest of its record and its line (16 bytes an identifier). */
-dupset_t *dupset_new(void);
+ * a 32-bit digest of its record and its line (16 bytes an identifier),
+ * sized at first for about expect identifiers. NULL when out of memory. */
+dupset_t *dupset_new(uint64_t expect);
 void dupset_free(dupset_t *d);
 
-enum { DUP_NEW, DUP_SAME, DUP_CONFLICT };
+enum { DUP_NEW, DUP_SAME, DUP_CONFLICT, DUP_FULL };
 
 /* Notes identifier id with record digest at line. Returns DUP_NEW (now
- * noted), DUP_SAME (seen with the same record: *first its line) or
- * DUP_CONFLICT (seen with another record: *first its line); -1 when out
- * of memory. */
+ * noted), DUP_SAME (seen with the same record: *first its line),
+ * DUP_CONFLICT (seen with another record: *first its line), DUP_FULL (not
+ * seen, and not noted: the table holds its most, about 12 million); -1
+ * when out of memory. */
 int dupset_note(dupset_t *d, idn_bytes_t id, uint32_t digest, uint64_t line,
 		uint64_t *first);
 
-/* FNV-1a over n bytes, continuing from h (start with DIGEST_INIT). */
+/* Starts loading the slot of id, so that a dupset_note a little later
+ * finds it in the cache (the table is read at random). */
+void dupset_prefetch(const dupset_t *d, idn_bytes_t id);
+
+/* A 64-bit digest of n bytes, continuing from h (start with
+ * DIGEST_INIT); not cryptographic. */
 #define DIGEST_INIT 0xcbf29ce484222325ULL
 uint64_t digest_bytes(uint64_t h, const void *p, size_t n);
 
