@@ -10,6 +10,7 @@
 #include "ctlutil.h"
 #include "error.h"
 #include "genbatch.h"
+#include "ident.h"
 #include "msg.h"
 #include "session.h"
 
@@ -236,6 +237,16 @@ static int run_lines(const batch_opts_t *o, FILE *in, const char *name,
 	do {
 		idn_arena_reset(&a);
 		line[strcspn(line, "\r\n")] = 0;
+		if (idn_utf8_check((const uint8_t *)line, strlen(line)) != 0) {
+			/* text of another encoding would be stored as its
+			 * bytes: binary data is written hex:... */
+			fprintf(stderr,
+				"idctl: batch %s:%lu: not valid UTF-8 (binary "
+				"data is written hex:...)\n",
+				name, lineno);
+			failed++;
+			continue;
+		}
 		int n = split(line, words, BATCH_WORDS);
 		if (n == 0)
 			continue;

@@ -340,6 +340,17 @@ static void test_genericbatch_batch(void **state)
 	assert_non_null(strstr(r.out, "DELETE " H_HOME "/gb-1\n"));
 	h_run_free(&r);
 	assert_gone(n, H_HOME "/gb-1");
+	/* idctl's own lines: GBK text is refused, not stored as its bytes */
+	h_write_file(file,
+		     "create " H_HOME "/gbk-line 1:DESC=\xb5\xe7\xbb\xfa\n"
+		     "create " H_HOME "/utf8-line 1:DESC=\xe7\x94\xb5\n");
+	h_idctl(&r, "-s", addr, "--auth", "0.NA/" H_HOME ":300", "--key", key,
+		"batch", file, NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "batch.txt:1: not valid UTF-8"));
+	assert_non_null(strstr(r.out, "create " H_HOME "/utf8-line\n"));
+	h_run_free(&r);
+	assert_gone(n, H_HOME "/gbk-line");
 	/* no credential at all: refused before anything is sent */
 	h_write_file(file, "DELETE " H_HOME "/csv-x\n");
 	h_idctl(&r, "-s", addr, "batch", file, NULL);
