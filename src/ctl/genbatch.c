@@ -141,7 +141,7 @@ static char *dup_in(idn_arena_t *a, const char *s, size_t n)
 	return p;
 }
 
-static const char *trim(char *s)
+static char *trim(char *s)
 {
 	while (*s == ' ' || *s == '\t')
 		s++;
@@ -470,6 +470,8 @@ int gb_next(gb_reader_t *r, gb_op_t *op, idn_arena_t *a, char *why, size_t cap)
 			/* the prefixes of a HOME or UNHOME block */
 			if (blank(r->buf) || k >= 0) {
 				r->home = -1;
+			} else if (r->buf[0] == '#') {
+				continue;
 			} else {
 				op->kind = r->home;
 				op->verb =
@@ -499,7 +501,7 @@ int gb_next(gb_reader_t *r, gb_op_t *op, idn_arena_t *a, char *why, size_t cap)
 		char *arg = dup_in(a, r->buf + w, (size_t)r->len - w);
 		if (arg == NULL)
 			FAIL("out of memory");
-		arg = (char *)trim(arg);
+		arg = trim(arg);
 		switch (op->kind) {
 		case GB_CREATE:
 		case GB_ADD:
