@@ -7,11 +7,28 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "cli.h"
 #include "ident.h"
 #include "msg.h"
 
 #define FILE_DATA_MAX (1u << 20) /* FILE data: within one message */
+
+/* n decimal digits as a u32 (this file stands alone for its fuzz target,
+ * tests/fuzz/fuzz_files.c, so idctl's own parser is not used) */
+static int parse_u32(const char *s, size_t n, uint32_t *out)
+{
+	uint64_t v = 0;
+	if (n == 0 || n > 10)
+		return -1;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] < '0' || s[i] > '9')
+			return -1;
+		v = v * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (v > UINT32_MAX)
+		return -1;
+	*out = (uint32_t)v;
+	return 0;
+}
 
 static const struct {
 	const char *word;
@@ -173,7 +190,7 @@ int gb_admin_parse(const char *s, size_t n, idn_arena_t *a, idn_bytes_t *out)
 		c1 ? memchr(c1 + 1, ':', (size_t)(s + n - c1 - 1)) : NULL;
 	idn_hs_admin_t adm = {0, {0}, 0};
 	if (c2 == NULL || c2 + 1 == s + n || c2 - c1 - 1 != 12 ||
-	    ctl_parse_u32(s, (size_t)(c1 - s), 10, &adm.index) != 0)
+	    parse_u32(s, (size_t)(c1 - s), &adm.index) != 0)
 		return -1;
 	for (int i = 0; i < 12; i++) {
 		if (c1[1 + i] != '0' && c1[1 + i] != '1')
@@ -238,8 +255,7 @@ static int vlist_parse(char *s, idn_arena_t *a, idn_bytes_t *out)
 		if (*t == 0)
 			continue;
 		if (c == NULL || c[1] == 0 ||
-		    ctl_parse_u32(t, (size_t)(c - t), 10,
-				  &vl.refs[vl.n].index) != 0)
+		    parse_u32(t, (size_t)(c - t), &vl.refs[vl.n].index) != 0)
 			return -1;
 		vl.refs[vl.n++].id = idn_bytes_str(c + 1);
 		sz += 8 + strlen(c + 1);
@@ -295,10 +311,10 @@ static int value_line(char *line, idn_value_t *v, idn_arena_t *a, char *why,
 	if (*p == ' ' || *p == '\t')
 		p++; /* one separator: UTF8 data keeps its spaces */
 	memset(v, 0, sizeof(*v));
-	if (ctl_parse_u32(f[0], strlen(f[0]), 10, &v->index) != 0)
+	if (parse_u32(f[0], strlen(f[0]), &v->index) != 0)
 		FAIL("bad value index '%s'", f[0]);
 	v->type = idn_bytes_str(f[1]);
-	if (ctl_parse_u32(f[2], strlen(f[2]), 10, &v->ttl) != 0)
+	if (parse_u32(f[2], strlen(f[2]), &v->ttl) != 0)
 		FAIL("bad ttl '%s'", f[2]);
 	if (strlen(f[3]) != 4 || strspn(f[3], "01") != 4)
 		FAIL("permissions '%s' are not four 0/1 digits (admin read, "
@@ -385,8 +401,7 @@ static int remove_args(const char *arg, gb_op_t *op, idn_arena_t *a, char *why,
 	for (op->nidx = 0; op->nidx < n; op->nidx++) {
 		const char *e = memchr(p, ',', (size_t)(c - p));
 		e = e ? e : c;
-		if (ctl_parse_u32(p, (size_t)(e - p), 10, &op->idx[op->nidx]) !=
-		    0)
+		if (parse_u32(p, (size_t)(e - p), &op->idx[op->nidx]) != 0)
 			FAIL("REMOVE: bad index '%.*s'", (int)(e - p), p);
 		p = e + 1;
 	}
@@ -403,7 +418,7 @@ static int auth_block(gb_reader_t *r, const char *arg, gb_op_t *op,
 	op->seckey = c1 && c1 - arg == 6 && !strncmp(arg, "SECKEY", 6);
 	if (c2 == NULL || c2[1] == 0 ||
 	    (!op->seckey && !(c1 - arg == 6 && !strncmp(arg, "PUBKEY", 6))) ||
-	    ctl_parse_u32(c1 + 1, (size_t)(c2 - c1 - 1), 10, &op->index) != 0)
+	    parse_u32(c1 + 1, (size_t)(c2 - c1 - 1), &op->index) != 0)
 		FAIL("AUTHENTICATE wants PUBKEY:INDEX:HANDLE or "
 		     "SECKEY:INDEX:HANDLE");
 	op->id = idn_bytes_str(c2 + 1);
@@ -449,9 +464,12 @@ static int session_block(gb_reader_t *r, gb_op_t *op, char *why, size_t cap)
 				     (int)strlen(no[i]) - 1, no[i]);
 			}
 		if (!known) {
+			/* the message first: skipping reuses the line */
 			op->line = r->line;
+			snprintf(why, cap,
+				 "SESSIONSETUP: unknown setting '%.40s'", l);
 			skip_block(r);
-			FAIL("SESSIONSETUP: unknown setting '%.40s'", l);
+			return -1;
 		}
 	}
 	return 0;
