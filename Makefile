@@ -133,6 +133,11 @@ $(B)/tests/fuzz/%: $(B)/tests/fuzz/%.o $(B)/tests/fuzz/replay.o $(LIB)
 NODE_LIBOBJ = $(filter-out $(B)/src/node/main.o,$(NODE_OBJ)) $(HTTP_OBJ)
 $(B)/tests/fuzz/fuzz_http: $(B)/tests/fuzz/fuzz_http.o $(B)/tests/fuzz/replay.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS)
+# fuzz_files reaches idctl's CSV and HANDLE.NET batch readers
+CTL_FILES_SRC = src/ctl/import_csv.c src/ctl/genbatch.c
+$(B)/tests/fuzz/fuzz_files.o: CFLAGS += -Isrc/ctl
+$(B)/tests/fuzz/fuzz_files: $(B)/tests/fuzz/fuzz_files.o $(B)/tests/fuzz/replay.o $(CTL_FILES_SRC:%.c=$(B)/%.o) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
 # Unit tests of the HTTP plane (tests/unit/test_http_*) link the daemon's
 # objects without main (NODE_LIBOBJ) and libh2o.
@@ -170,6 +175,7 @@ fuzz:
 	for t in $(FUZZ_SRC:tests/fuzz/%.c=%); do \
 	  extra=; [ $$t = fuzz_http ] && \
 	    extra="$(filter-out src/node/main.c,$(NODE_SRC)) $(HTTP_SRC) -Isrc/node -Isrc/http $(HTTP_CFLAGS) $(HTTP_LIBS)"; \
+	  [ $$t = fuzz_files ] && extra="$(CTL_FILES_SRC) -Isrc/ctl"; \
 	  $(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -Isrc/lib $(PQ_CFLAGS) \
 	    -fsanitize=fuzzer,address,undefined tests/fuzz/$$t.c $(LIB_SRC) \
 	    $$extra -o build/fuzz/$$t $(LDLIBS) || exit 1; \

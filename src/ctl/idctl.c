@@ -383,7 +383,12 @@ static const ctl_cmd_t commands[] = {
 	 "admin commands, one a line, over one authenticated session",
 	 "Lines: create|add|modify|remove|delete ... as on the command line;\n"
 	 "blank lines and # comments skipped. Needs -s HOST:PORT, --auth\n"
-	 "ADMIN_ID:INDEX and --key FILE or --secret FILE.\n"},
+	 "ADMIN_ID:INDEX and --key FILE or --secret FILE.\n"
+	 "A HANDLE.NET batch file (CNRI's GenericBatch format: CREATE, ADD,\n"
+	 "MODIFY, REMOVE, DELETE, HOME, UNHOME blocks) is recognised by its\n"
+	 "first operation; its AUTHENTICATE PUBKEY blocks name a PEM private\n"
+	 "key (FILE or FILE|PASSPHRASE), SECKEY blocks the secret, and stand\n"
+	 "in for --auth and --key/--secret.\n"},
 	{"keygen", ctl_cmd_keygen, 0, keygen_opts,
 	 "--out FILE [--type rsa|sm2] [--bits N] [--passphrase-file F]",
 	 "make an admin key",
@@ -648,10 +653,11 @@ static int check_needs(const ctl_cmd_t *c, const ctl_opts_t *o)
 		return ctl_usage("--auth needs -s HOST:PORT and either --key "
 				 "FILE or --secret FILE%s",
 				 "");
-	if ((c->flags & CTL_NEEDS_SESSION) && o->auth == NULL)
-		return ctl_usage("batch needs -s HOST:PORT, --auth "
-				 "ADMIN_ID:INDEX and --key FILE or --secret "
-				 "FILE%s",
+	/* a HANDLE.NET batch file may carry its own AUTHENTICATE */
+	if ((c->flags & CTL_NEEDS_SESSION) && o->server == NULL)
+		return ctl_usage("batch needs -s HOST:PORT (and --auth "
+				 "ADMIN_ID:INDEX with --key FILE or --secret "
+				 "FILE unless the file authenticates)%s",
 				 "");
 	if ((c->flags & CTL_ADMIN) && o->auth == NULL && sock == NULL) {
 		fprintf(stderr,

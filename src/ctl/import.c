@@ -16,6 +16,7 @@
  * (skipped) on the re-run, never as duplicates. */
 #include "import.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -33,11 +34,11 @@
 #include <unistd.h>
 
 #include "arena.h"
-#include "b64.h"
 #include "ctlutil.h"
 #include "error.h"
-#include "hex.h"
+#include "genbatch.h"
 #include "ident.h"
+#include "import_int.h"
 #include "io.h"
 #include "value.h"
 #include "wire.h"
@@ -136,16 +137,17 @@ const char *import_rc_name(uint32_t rc)
 
 /* import's own options; -C, --timeout and --json are global (cli.h) */
 const ctl_optdef_t import_opts[] = {
-	{"format", 0, true},  {"resume", 0, false},  {"rejects", 0, true},
-	{"batch", 0, true},   {"pipeline", 0, true}, {"quiet", 0, false},
-	{"help", 'h', false}, {NULL, 0, false},
+	{"format", 0, true},   {"resume", 0, false},  {"rejects", 0, true},
+	{"batch", 0, true},    {"pipeline", 0, true}, {"quiet", 0, false},
+	{"encoding", 0, true}, {"help", 'h', false},  {NULL, 0, false},
 };
 
 /* ---- the import ---- */
 
 static const char import_usage[] =
-	"usage: idctl -C SOCKET import FILE|- [--format jsonl|csv]\n"
-	"             [--resume] [--rejects FILE] [--batch N] [--pipeline N]\n"
+	"usage: idctl -C SOCKET import FILE|- [--format jsonl|csv|batch]\n"
+	"             [--encoding utf-8|gbk|gb18030] [--resume]\n"
+	"             [--rejects FILE] [--batch N] [--pipeline N]\n"
 	"             [--timeout MS] [--quiet] [--json]\n"
 	"\n"
 	"Creates the records of FILE (- for stdin) through the node's control\n"
@@ -154,6 +156,9 @@ static const char import_usage[] =
 	"durable transaction each. Existing identifiers are never "
 	"overwritten:\n"
 	"they are counted as skipped, so running the same file again is safe.\n"
+	"An identifier a second time in FILE with the same values is an exact\n"
+	"duplicate (counted, left out); with other values a conflict, rejected\n"
+	"naming both lines.\n"
 	"\n"
 	"JSON Lines (default; the shape idctl --json resolve and idctl export\n"
 	"print), one record a line:\n"
@@ -168,13 +173,32 @@ static const char import_usage[] =
 	"  \"permissions\":\"111111111111\"}); optional ttl (86400), ttlType "
 	"(1:\n"
 	"  absolute), permissions (rwr-), timestamp (kept; default now),\n"
-	"  references ([{\"handle\",\"index\"}]).\n"
-	"CSV (--format csv, or a .csv file): a header handle,INDEX:TYPE,...\n"
-	"  then one record a line; each non-empty cell is a string value of "
-	"its\n"
-	"  column (ttl 86400, permissions rwr-); \"quoted\" cells may hold "
-	"commas.\n"
+	"  references ([{\"handle\",\"index\"}]). \"values\":[] is a record\n"
+	"  without values.\n"
+	"CSV (--format csv, or a .csv file; RFC 4180, as Excel and WPS save "
+	"it,\n"
+	"  with or without a byte order mark): a header handle,INDEX:TYPE,...\n"
+	"  then one record a row; each non-empty cell is a text value of its\n"
+	"  column (ttl 86400, permissions rwr-), an HS_ADMIN column's cells\n"
+	"  INDEX:PERMISSIONS:HANDLE as HANDLE.NET writes them\n"
+	"  (300:111111111111:0.NA/88.118.8). \"Quoted\" cells may hold commas,\n"
+	"  \"\" for a quote and line breaks; a row of empty cells is a record\n"
+	"  without values.\n"
+	"HANDLE.NET batch files (--format batch, or a file whose first\n"
+	"  operation is CREATE, ADD, MODIFY, REMOVE, DELETE, HOME, UNHOME,\n"
+	"  AUTHENTICATE or SESSIONSETUP; CNRI's GenericBatch format): CREATE\n"
+	"  blocks are created as records are; the other operations are done "
+	"in\n"
+	"  file order; AUTHENTICATE and SESSIONSETUP are not needed (the\n"
+	"  control socket acts as the node's operator). --resume is not "
+	"offered\n"
+	"  for them.\n"
 	"\n"
+	"  --encoding E     the text encoding of FILE: utf-8 (default), gbk "
+	"or\n"
+	"                   gb18030 (converted with iconv). Bytes not valid "
+	"in\n"
+	"                   it reject the record, naming its line and column\n"
 	"  --resume         start after the last line recorded in\n"
 	"                   FILE.idnprogress (written after every "
 	"acknowledged\n"
@@ -213,11 +237,6 @@ typedef struct {
 } batch_t;
 
 typedef struct {
-	uint32_t index;
-	char *type;
-} column_t;
-
-typedef struct {
 	/* options */
 	const char *sock, *file, *rejects_path;
 	bool csv, resume, quiet, json;
@@ -227,9 +246,15 @@ typedef struct {
 	/* state */
 	ctl_conn_t conn;
 	FILE *in, *rej;
-	char *ckpt;	/* FILE.idnprogress, NULL for stdin */
-	column_t *cols; /* CSV header */
-	uint32_t ncols;
+	char *ckpt;	 /* FILE.idnprogress, NULL for stdin */
+	csv_head_t csvh; /* CSV header */
+	textenc_t enc;	 /* --encoding */
+	dupset_t *dups;	 /* identifiers seen in this run */
+	char *rec;	 /* stdin: a CSV record of several lines */
+	size_t reccap;
+	bool genbatch; /* a HANDLE.NET batch file */
+	bool dup_full; /* the duplicate table stopped taking more */
+	uint64_t duplicates, conflicts, changed;
 	batch_t ring[PIPELINE_MAX + 1];
 	int head, inflight; /* oldest in-flight batch, how many */
 	batch_t *cur;	    /* being filled */
@@ -533,401 +558,6 @@ static int batch_send(imp_t *m, uint64_t line, uint64_t off)
 	return 0;
 }
 
-/* ---- parsing one record ---- */
-
-typedef struct {
-	idn_bytes_t id;
-	idn_value_t *v;
-	uint32_t n;
-} rec_t;
-
-static int base64_decode(const char *s, size_t n, idn_arena_t *a,
-			 idn_bytes_t *out)
-{
-	return idn_base64_decode_arena(s, n, IDN_B64_LENIENT, a, out) ? -1 : 0;
-}
-
-static bool get_u32(const jv_t *j, uint32_t *out)
-{
-	if (j == NULL || j->kind != JV_NUMBER || !j->isint)
-		return false;
-	*out = j->u;
-	return true;
-}
-
-static bool is_str(const jv_t *j)
-{
-	return j != NULL && j->kind == JV_STRING;
-}
-
-/* "YYYY-MM-DDTHH:MM:SSZ" */
-static bool parse_time(const char *str, size_t len, uint32_t *out)
-{
-	struct tm tm = {0};
-	char z = 0, s[21];
-	if (len != 20)
-		return false;
-	memcpy(s, str, 20);
-	s[20] = 0;
-	if (sscanf(s, "%4d-%2d-%2dT%2d:%2d:%2d%c", &tm.tm_year, &tm.tm_mon,
-		   &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &z) != 7 ||
-	    z != 'Z')
-		return false;
-	tm.tm_year -= 1900;
-	tm.tm_mon -= 1;
-	time_t t = timegm(&tm);
-	if (t < 0 || t > 0xffffffffLL)
-		return false;
-	*out = (uint32_t)t;
-	return true;
-}
-
-#define FAIL(...)                                                              \
-	do {                                                                   \
-		snprintf(why, cap, __VA_ARGS__);                               \
-		return -1;                                                     \
-	} while (0)
-
-/* The jv string as a NUL-terminated string for messages (cut). */
-static const char *cstr(const jv_t *j, char *buf, size_t cap)
-{
-	size_t n = j->len < cap - 1 ? j->len : cap - 1;
-	memcpy(buf, j->s, n);
-	buf[n] = 0;
-	return buf;
-}
-
-static int json_data(const jv_t *d, idn_value_t *v, idn_arena_t *a, char *why,
-		     size_t cap)
-{
-	if (is_str(d)) { /* shorthand for format string */
-		v->data = idn_bytes(d->s, d->len);
-		return 0;
-	}
-	const jv_t *fj = jv_get(d, "format");
-	const jv_t *val = jv_get(d, "value");
-	if (!is_str(fj) || val == NULL)
-		FAIL("value %u: data needs format and value", v->index);
-	char fmt[48];
-	cstr(fj, fmt, sizeof(fmt));
-	bool s = is_str(val);
-	if (!strcmp(fmt, "string") && s) {
-		v->data = idn_bytes(val->s, val->len);
-	} else if (!strcmp(fmt, "base64") && s) {
-		if (base64_decode(val->s, val->len, a, &v->data) != 0)
-			FAIL("value %u: data is not valid base64", v->index);
-	} else if (!strcmp(fmt, "hex") && s) {
-		if (idn_hex_decode(val->s, val->len, a, &v->data) != 0)
-			FAIL("value %u: data is not valid hex", v->index);
-	} else if (!strcmp(fmt, "admin") && val->kind == JV_OBJECT) {
-		const jv_t *h = jv_get(val, "handle");
-		const jv_t *bits = jv_get(val, "permissions");
-		idn_hs_admin_t adm = {IDN_ADM_ALL, {0}, 0};
-		if (!is_str(h) || !get_u32(jv_get(val, "index"), &adm.index))
-			FAIL("value %u: admin data needs handle and index",
-			     v->index);
-		adm.admin = idn_bytes(h->s, h->len);
-		if (bits) {
-			if (!is_str(bits) || bits->len == 0 || bits->len > 16)
-				FAIL("value %u: admin permissions must be a "
-				     "string of 0 and 1",
-				     v->index);
-			adm.perms = 0;
-			for (size_t i = 0; i < bits->len; i++) {
-				if (bits->s[i] != '0' && bits->s[i] != '1')
-					FAIL("value %u: admin permissions must "
-					     "be a string of 0 and 1",
-					     v->index);
-				adm.perms = (uint16_t)(adm.perms << 1 |
-						       (bits->s[i] == '1'));
-			}
-		}
-		size_t n = 16 + adm.admin.len;
-		uint8_t *buf = idn_arena_alloc(a, n);
-		if (buf == NULL)
-			FAIL("out of memory");
-		idn_wr_t w;
-		idn_wr_init(&w, buf, n);
-		idn_hs_admin_encode(&w, &adm);
-		if (w.err)
-			FAIL("value %u: admin data too long", v->index);
-		v->data = idn_bytes(buf, w.len);
-	} else if (!strcmp(fmt, "site")) {
-		FAIL("value %u: data format site cannot be imported; use "
-		     "base64 (as idctl export writes HS_SITE)",
-		     v->index);
-	} else {
-		FAIL("value %u: unknown data format '%s' or value of the "
-		     "wrong kind",
-		     v->index, fmt);
-	}
-	return 0;
-}
-
-static int json_value(const jv_t *o, idn_value_t *v, idn_arena_t *a, char *why,
-		      size_t cap, uint32_t pos)
-{
-	memset(v, 0, sizeof(*v));
-	v->ttl = IDN_TTL_DEFAULT;
-	v->perms = IDN_PERM_DEFAULT;
-	if (o->kind != JV_OBJECT)
-		FAIL("value #%u is not an object", pos + 1);
-	if (!get_u32(jv_get(o, "index"), &v->index))
-		FAIL("value #%u: index must be an integer 0..4294967295",
-		     pos + 1);
-	const jv_t *t = jv_get(o, "type");
-	if (!is_str(t) || t->len == 0)
-		FAIL("value %u: type must be a non-empty string", v->index);
-	v->type = idn_bytes(t->s, t->len);
-	const jv_t *d = jv_get(o, "data");
-	if (d == NULL)
-		FAIL("value %u: no data", v->index);
-	if (json_data(d, v, a, why, cap) != 0)
-		return -1;
-	const jv_t *j;
-	if ((j = jv_get(o, "ttl")) && !get_u32(j, &v->ttl))
-		FAIL("value %u: ttl must be an integer 0..4294967295",
-		     v->index);
-	uint32_t x;
-	if ((j = jv_get(o, "ttlType"))) {
-		if (!get_u32(j, &x) || x > 1)
-			FAIL("value %u: ttlType must be 0 or 1", v->index);
-		v->ttl_type = (uint8_t)x;
-	}
-	if ((j = jv_get(o, "timestamp"))) {
-		if (!(is_str(j) ? parse_time(j->s, j->len, &v->timestamp)
-				: get_u32(j, &v->timestamp)))
-			FAIL("value %u: timestamp must be YYYY-MM-DDTHH:MM:SSZ",
-			     v->index);
-	}
-	if ((j = jv_get(o, "permissions"))) {
-		const char *p = j->s;
-		if (!is_str(j) || j->len != 4 || (p[0] != 'r' && p[0] != '-') ||
-		    (p[1] != 'w' && p[1] != '-') ||
-		    (p[2] != 'r' && p[2] != '-') ||
-		    (p[3] != 'w' && p[3] != '-'))
-			FAIL("value %u: permissions must look like rwr-",
-			     v->index);
-		v->perms = (uint8_t)((p[0] == 'r' ? IDN_PERM_ADMIN_READ : 0) |
-				     (p[1] == 'w' ? IDN_PERM_ADMIN_WRITE : 0) |
-				     (p[2] == 'r' ? IDN_PERM_PUBLIC_READ : 0) |
-				     (p[3] == 'w' ? IDN_PERM_PUBLIC_WRITE : 0));
-	}
-	if ((j = jv_get(o, "references"))) {
-		if (j->kind != JV_ARRAY || j->n > IDN_REFS_MAX)
-			FAIL("value %u: references must be an array", v->index);
-		v->refs = j->n ? idn_arena_array(a, j->n, sizeof(idn_ref_t))
-			       : NULL;
-		if (j->n && v->refs == NULL)
-			FAIL("out of memory");
-		uint32_t i = 0;
-		for (const jv_t *r = j->kids; r; r = r->next, i++) {
-			const jv_t *h = jv_get(r, "handle");
-			if (!is_str(h) ||
-			    !get_u32(jv_get(r, "index"), &v->refs[i].index))
-				FAIL("value %u: a reference needs handle and "
-				     "index",
-				     v->index);
-			v->refs[i].id = idn_bytes(h->s, h->len);
-		}
-		v->nrefs = j->n;
-	}
-	return 0;
-}
-
-/* Checks what the node would check, for a precise reason. */
-static int check_record(rec_t *r, idn_arena_t *a, char *why, size_t cap)
-{
-	static idn_ident_t ident; /* large; idctl is single-threaded */
-	int err = idn_ident_parse(r->id.p, r->id.len, 0, &ident);
-	if (err)
-		FAIL("invalid identifier '%.*s': %s",
-		     (int)(r->id.len > 80 ? 80 : r->id.len), r->id.p,
-		     idn_strerror(err));
-	if (r->n > IDN_VALUES_MAX)
-		FAIL("too many values (%u, at most %d)", r->n, IDN_VALUES_MAX);
-	for (uint32_t i = 0; i < r->n; i++) {
-		err = idn_value_check(&r->v[i], a);
-		if (err)
-			FAIL("value %u (%.*s): %s", r->v[i].index,
-			     (int)(r->v[i].type.len > 40 ? 40
-							 : r->v[i].type.len),
-			     r->v[i].type.p, idn_strerror(err));
-		for (uint32_t k = 0; k < i; k++)
-			if (r->v[k].index == r->v[i].index)
-				FAIL("duplicate index %u", r->v[i].index);
-	}
-	return 0;
-}
-
-static int parse_json_line(const char *line, size_t len, rec_t *r,
-			   idn_arena_t *a, char *why, size_t cap)
-{
-	const jv_t *root = jv_parse(line, len, a, why, cap);
-	if (root == NULL)
-		return -1;
-	if (root->kind != JV_OBJECT)
-		FAIL("not a JSON object");
-	const jv_t *h = jv_get(root, "handle");
-	if (!is_str(h))
-		FAIL("no \"handle\" string");
-	r->id = idn_bytes(h->s, h->len);
-	const jv_t *vals = jv_get(root, "values");
-	if (vals == NULL || vals->kind != JV_ARRAY)
-		FAIL("no \"values\" array");
-	if (vals->n > IDN_VALUES_MAX)
-		FAIL("too many values (%u, at most %d)", vals->n,
-		     IDN_VALUES_MAX);
-	r->n = vals->n;
-	r->v = r->n ? idn_arena_array(a, r->n, sizeof(idn_value_t)) : NULL;
-	if (r->n && r->v == NULL)
-		FAIL("out of memory");
-	uint32_t i = 0;
-	for (const jv_t *v = vals->kids; v; v = v->next, i++)
-		if (json_value(v, &r->v[i], a, why, cap, i) != 0)
-			return -1;
-	return check_record(r, a, why, cap);
-}
-
-/* Splits one CSV line into cells (RFC 4180 quoting, no line breaks inside
- * cells); cells point into line, which is modified. */
-static int csv_split(char *line, size_t len, char **cells, size_t *lens,
-		     uint32_t max, uint32_t *n)
-{
-	*n = 0;
-	size_t i = 0;
-	for (;;) {
-		if (*n == max)
-			return -1;
-		if (i < len && line[i] == '"') {
-			char *o = line + i;
-			cells[*n] = o;
-			size_t k = 0;
-			i++;
-			for (;;) {
-				if (i >= len)
-					return -1; /* unterminated quote */
-				if (line[i] == '"') {
-					if (i + 1 < len && line[i + 1] == '"') {
-						o[k++] = '"';
-						i += 2;
-						continue;
-					}
-					i++;
-					break;
-				}
-				o[k++] = line[i++];
-			}
-			lens[(*n)++] = k;
-			if (i < len && line[i] != ',')
-				return -1;
-		} else {
-			size_t s = i;
-			while (i < len && line[i] != ',')
-				i++;
-			cells[*n] = line + s;
-			lens[(*n)++] = i - s;
-		}
-		if (i >= len)
-			return 0;
-		i++; /* the comma */
-	}
-}
-
-static int csv_header(imp_t *m, char *line, size_t len)
-{
-	uint32_t max = IDN_VALUES_MAX + 1, n;
-	char **cells = calloc(max, sizeof(char *));
-	size_t *lens = calloc(max, sizeof(size_t));
-	int rc = -1;
-	if (cells == NULL || lens == NULL ||
-	    csv_split(line, len, cells, lens, max, &n) != 0 || n < 1 ||
-	    lens[0] != 6 || strncmp(cells[0], "handle", 6) != 0) {
-		fprintf(stderr,
-			"idctl: import: %s: line 1 must be a CSV header "
-			"handle,INDEX:TYPE,...\n",
-			m->file);
-		goto out;
-	}
-	m->cols = calloc(n, sizeof(column_t));
-	if (m->cols == NULL)
-		goto out;
-	m->ncols = n - 1;
-	for (uint32_t i = 1; i < n; i++) {
-		char *colon = memchr(cells[i], ':', lens[i]);
-		char *end;
-		if (colon == NULL || colon == cells[i] ||
-		    colon + 1 == cells[i] + lens[i]) {
-			fprintf(stderr,
-				"idctl: import: %s: header column %u "
-				"'%.*s' is not INDEX:TYPE\n",
-				m->file, i + 1, (int)lens[i], cells[i]);
-			goto out;
-		}
-		*colon = 0;
-		errno = 0;
-		unsigned long x = strtoul(cells[i], &end, 10);
-		if (*end || errno || x > 0xffffffffUL || cells[i][0] == '-') {
-			fprintf(stderr,
-				"idctl: import: %s: header column %u: "
-				"bad index '%s'\n",
-				m->file, i + 1, cells[i]);
-			goto out;
-		}
-		for (uint32_t k = 0; k + 1 < i; k++)
-			if (m->cols[k].index == x) {
-				fprintf(stderr,
-					"idctl: import: %s: header: index "
-					"%lu appears twice\n",
-					m->file, x);
-				goto out;
-			}
-		m->cols[i - 1].index = (uint32_t)x;
-		m->cols[i - 1].type = strndup(
-			colon + 1, (size_t)(cells[i] + lens[i] - colon - 1));
-		if (m->cols[i - 1].type == NULL)
-			goto out;
-	}
-	rc = 0;
-out:
-	free(cells);
-	free(lens);
-	return rc;
-}
-
-static int parse_csv_line(imp_t *m, char *line, size_t len, rec_t *r,
-			  idn_arena_t *a, char *why, size_t cap)
-{
-	uint32_t max = m->ncols + 1, n;
-	char **cells = idn_arena_array(a, max, sizeof(char *));
-	size_t *lens = idn_arena_array(a, max, sizeof(size_t));
-	if (cells == NULL || lens == NULL)
-		FAIL("out of memory");
-	if (csv_split(line, len, cells, lens, max + 1, &n) != 0)
-		FAIL("bad CSV (unbalanced quotes or a line break in a cell)");
-	if (n != max)
-		FAIL("%u cells, the header has %u", n, max);
-	r->id = idn_bytes(cells[0], lens[0]);
-	r->v = idn_arena_array(a, m->ncols ? m->ncols : 1, sizeof(idn_value_t));
-	if (r->v == NULL)
-		FAIL("out of memory");
-	r->n = 0;
-	for (uint32_t i = 0; i < m->ncols; i++) {
-		if (lens[i + 1] == 0)
-			continue;
-		idn_value_t *v = &r->v[r->n++];
-		memset(v, 0, sizeof(*v));
-		v->index = m->cols[i].index;
-		v->type = idn_bytes_str(m->cols[i].type);
-		v->ttl = IDN_TTL_DEFAULT;
-		v->perms = IDN_PERM_DEFAULT;
-		v->data = idn_bytes(cells[i + 1], lens[i + 1]);
-	}
-	return check_record(r, a, why, cap);
-}
-
-#undef FAIL
-
 /* Appends a parsed record to the current batch, sending batches as they
  * fill. line/off: this line and the offset after it. */
 static int add_record(imp_t *m, const rec_t *r, uint64_t line,
@@ -961,16 +591,124 @@ static int add_record(imp_t *m, const rec_t *r, uint64_t line,
 	return ent_add(b, line, NULL);
 }
 
-static int note_reject(imp_t *m, uint64_t line, uint64_t off, const char *why)
+/* A reject of the record that begins on line first and ends on last
+ * (off: the input offset after it). */
+static int note_reject(imp_t *m, uint64_t first, uint64_t last, uint64_t off,
+		       const char *why)
 {
 	if (m->cur == NULL && (m->cur = batch_open(m)) == NULL)
 		return -1;
-	if (ent_add(m->cur, line, why) != 0)
+	if (ent_add(m->cur, first, why) != 0)
 		return -1;
 	/* a long run of rejects still moves the checkpoint on */
 	if (m->cur->nents >= 8 * (size_t)m->batch_max + 1024)
-		return batch_send(m, line, off);
+		return batch_send(m, last, off);
 	return 0;
+}
+
+/* A digest of a record's values, whatever their order. */
+static uint32_t rec_digest(const rec_t *r)
+{
+	uint64_t sum = r->n;
+	for (uint32_t i = 0; i < r->n; i++) {
+		const idn_value_t *v = &r->v[i];
+		uint32_t f[5] = {v->index, v->ttl, v->ttl_type, v->perms,
+				 v->timestamp};
+		uint64_t h = digest_bytes(DIGEST_INIT, f, sizeof(f));
+		h = digest_bytes(h, &v->type.len, sizeof(v->type.len));
+		h = digest_bytes(h, v->type.p, v->type.len);
+		h = digest_bytes(h, &v->data.len, sizeof(v->data.len));
+		h = digest_bytes(h, v->data.p, v->data.len);
+		for (uint32_t k = 0; k < v->nrefs; k++) {
+			h = digest_bytes(h, &v->refs[k].index, 4);
+			h = digest_bytes(h, v->refs[k].id.p, v->refs[k].id.len);
+		}
+		sum += h;
+	}
+	return (uint32_t)(sum ^ sum >> 32);
+}
+
+/* Whether the record of line first repeats one of an earlier line: an
+ * exact repeat is counted (*dup) and not sent, another record for the
+ * same identifier is a conflict (a reason naming both lines). */
+static const char *dup_check(imp_t *m, const rec_t *r, uint64_t first,
+			     bool *dup, char *why, size_t cap)
+{
+	uint64_t earlier;
+	*dup = false;
+	int d = dupset_note(m->dups, r->id, rec_digest(r), first, &earlier);
+	if (d < 0)
+		return "out of memory";
+	if (d == DUP_FULL && !m->dup_full) {
+		m->dup_full = true;
+		if (!m->quiet)
+			fprintf(stderr,
+				"idctl: import: line %" PRIu64 ": from here on "
+				"only identifiers already seen are checked for "
+				"duplicates (the table is full); a later repeat "
+				"counts as skipped\n",
+				first);
+	}
+	if (d == DUP_SAME) {
+		*dup = true;
+		m->duplicates++;
+	} else if (d == DUP_CONFLICT) {
+		m->conflicts++;
+		snprintf(why, cap,
+			 "conflict: %.*s is also on line %" PRIu64
+			 " with different values; this line is not imported",
+			 (int)(r->id.len > 200 ? 200 : r->id.len), r->id.p,
+			 earlier);
+		return why;
+	}
+	return NULL;
+}
+
+/* Decodes the record's text (from line first on) from --encoding and
+ * parses it into r. text (len bytes, line breaks stripped) may be
+ * modified. */
+static int parse_record(imp_t *m, char *text, size_t len, uint64_t first,
+			rec_t *r, char *why, size_t cap)
+{
+	const char *u;
+	size_t ul, bad;
+	int e = textenc_decode(&m->enc, text, len, &m->arena, &u, &ul, &bad);
+	if (e == -2) {
+		snprintf(why, cap, "out of memory");
+		return -1;
+	}
+	if (e != 0) {
+		/* name where: the line of a multi-line record, the cell */
+		char bytes[16] = "";
+		for (size_t i = 0; i < 3 && bad + i < len; i++)
+			snprintf(bytes + 3 * i, 4, " %02X",
+				 (unsigned char)text[bad + i]);
+		uint64_t loff;
+		uint32_t col;
+		csv_locate(text, bad, &loff, &col);
+		char where[80];
+		int k = m->csv ? snprintf(where, sizeof(where), "column %u",
+					  col)
+			       : snprintf(where, sizeof(where), "byte %zu",
+					  bad + 1);
+		if (loff) /* a cell with line breaks: the line it is on */
+			snprintf(where + k, sizeof(where) - (size_t)k,
+				 " of line %" PRIu64, first + loff);
+		static const char *const names[] = {"UTF-8", "GBK", "GB18030"};
+		snprintf(why, cap, "%s: bytes%s are not valid %s%s", where,
+			 bytes, names[m->enc.enc],
+			 m->enc.enc == ENC_UTF8
+				 ? " (a GBK or GB18030 file? give --encoding "
+				   "gbk or --encoding gb18030)"
+				 : "");
+		return -1;
+	}
+	if (!m->csv)
+		return rec_parse_json(u, ul, r, &m->arena, why, cap);
+	if (csv_record(&m->csvh, (char *)u, ul, r, &m->arena, why, cap) != 0)
+		return -1;
+	dupset_prefetch(m->dups, r->id); /* dup_check comes after the check */
+	return rec_check(r, &m->arena, why, cap);
 }
 
 static void print_summary(imp_t *m, double secs)
@@ -987,6 +725,14 @@ static void print_summary(imp_t *m, double secs)
 				    json_integer((json_int_t)m->skipped));
 		json_object_set_new(o, "rejected",
 				    json_integer((json_int_t)m->rejected));
+		json_object_set_new(o, "duplicates",
+				    json_integer((json_int_t)m->duplicates));
+		json_object_set_new(o, "conflicts",
+				    json_integer((json_int_t)m->conflicts));
+		if (m->genbatch)
+			json_object_set_new(
+				o, "changed",
+				json_integer((json_int_t)m->changed));
 		json_object_set_new(o, "lines",
 				    json_integer((json_int_t)m->done_line));
 		json_object_set_new(o, "resumed_after",
@@ -1006,9 +752,18 @@ static void print_summary(imp_t *m, double secs)
 		return;
 	}
 	printf("%s %s: %" PRIu64 " created, %" PRIu64 " skipped (already "
-	       "existed), %" PRIu64 " rejected; %" PRIu64 " lines",
+	       "existed), %" PRIu64 " rejected",
 	       m->fatal ? "import stopped," : "imported", m->file, m->created,
-	       m->skipped, m->rejected, m->done_line);
+	       m->skipped, m->rejected);
+	if (m->conflicts)
+		printf(" (%" PRIu64 " of them conflicting duplicates)",
+		       m->conflicts);
+	if (m->duplicates)
+		printf(", %" PRIu64 " exact duplicates left out",
+		       m->duplicates);
+	if (m->genbatch)
+		printf(", %" PRIu64 " other operations done", m->changed);
+	printf("; %" PRIu64 " lines", m->done_line);
 	if (m->start_line)
 		printf(" (resumed after line %" PRIu64 ")", m->start_line);
 	printf(" in %.2f s, %.0f records/s\n", secs, rate);
@@ -1058,6 +813,129 @@ static int skip_to(imp_t *m, char **line, size_t *cap, uint64_t *lineno,
 	return 0;
 }
 
+/* Appends the next line of stdin to the record being built in m->rec.
+ * Returns its length, -1 at the end or on a read error (ferror), -2 when
+ * out of memory. */
+static ssize_t rec_append(imp_t *m, size_t *used, char **line, size_t *lcap)
+{
+	ssize_t k = getline(line, lcap, m->in);
+	if (k <= 0)
+		return k;
+	if (*used + (size_t)k + 1 > m->reccap) {
+		size_t cap = 2 * (*used + (size_t)k + 1);
+		char *p = realloc(m->rec, cap);
+		if (p == NULL)
+			return -2;
+		m->rec = p;
+		m->reccap = cap;
+	}
+	memcpy(m->rec + *used, *line, (size_t)k);
+	*used += (size_t)k;
+	return k;
+}
+
+/* The next record's bytes at input offset off: one line, or for CSV as
+ * many as its quoted cells span (RFC 4180). *text points into the map,
+ * the line buffer or m->rec; *lines is the lines it covers. *open: a CSV
+ * quote that no later line closes; in a mapped file the record is then
+ * its first line alone, so the import goes on with the next. Returns 0,
+ * 1 at the end of the input, -1 on a read error. */
+static int next_span(imp_t *m, char **line, size_t *lcap, uint64_t off,
+		     char **text, size_t *n, uint64_t *lines, bool *open)
+{
+	*open = false;
+	*lines = 1;
+	if (m->map != NULL) {
+		if (off >= m->size)
+			return 1;
+		char *p = m->map + off;
+		size_t left = m->size - off;
+		const char *nl = memchr(p, '\n', left);
+		*text = p;
+		*n = nl ? (size_t)(nl - p) + 1 : left;
+		size_t len;
+		if (m->csv && memchr(p, '"', *n) != NULL) {
+			if (csv_record_len(p, left, &len, lines))
+				*n = len;
+			else
+				*open = true, *lines = 1;
+		}
+		return 0;
+	}
+	ssize_t k = getline(line, lcap, m->in);
+	if (k < 0)
+		return ferror(m->in) ? -1 : 1;
+	*text = *line;
+	*n = (size_t)k;
+	size_t len;
+	uint64_t nl;
+	if (!m->csv || memchr(*line, '"', *n) == NULL ||
+	    csv_record_len(*line, *n, &len, &nl))
+		return 0;
+	/* a quoted cell goes on over the next lines */
+	size_t used = 0;
+	if (m->reccap < *n + 1) {
+		free(m->rec);
+		m->reccap = 2 * *n + 1024;
+		if ((m->rec = malloc(m->reccap)) == NULL)
+			return -1;
+	}
+	memcpy(m->rec, *line, *n);
+	used = *n;
+	*open = true;
+	while ((k = rec_append(m, &used, line, lcap)) > 0) {
+		(*lines)++;
+		if (csv_record_len(m->rec, used, &len, &nl)) {
+			*open = false;
+			break;
+		}
+	}
+	if (k == -2 || (k < 0 && ferror(m->in)))
+		return -1;
+	*text = m->rec;
+	*n = used;
+	return 0;
+}
+
+/* Reads the CSV header (after a byte order mark) from the first line. */
+static int read_header(imp_t *m, char **line, size_t *lcap, uint64_t *lineno,
+		       uint64_t *off)
+{
+	char *text;
+	size_t n;
+	uint64_t lines;
+	bool open;
+	int e = next_span(m, line, lcap, 0, &text, &n, &lines, &open);
+	if (e != 0) {
+		fprintf(stderr, "idctl: import: %s: %s\n", m->file,
+			e > 0 ? "empty, no CSV header" : strerror(errno));
+		return -1;
+	}
+	*lineno = lines;
+	*off = n;
+	size_t l = n;
+	while (l > 0 && (text[l - 1] == '\n' || text[l - 1] == '\r'))
+		l--;
+	size_t bom = textenc_bom(&m->enc, text, l);
+	const char *u;
+	size_t ul, bad;
+	if (textenc_decode(&m->enc, text + bom, l - bom, &m->arena, &u, &ul,
+			   &bad) != 0) {
+		fprintf(stderr,
+			"idctl: import: %s: line 1 (the header): byte %zu is "
+			"not valid in the encoding (see --encoding)\n",
+			m->file, bom + bad + 1);
+		return -1;
+	}
+	if (csv_header(&m->csvh, (char *)u, ul, m->file) != 0)
+		return -1;
+	if (m->start_line == 0) {
+		m->done_line = *lineno;
+		m->done_off = *off;
+	}
+	return 0;
+}
+
 static int run_import(imp_t *m)
 {
 	char *line = NULL;
@@ -1065,51 +943,37 @@ static int run_import(imp_t *m)
 	uint64_t lineno = 0, off = 0;
 	char why[512];
 	int rc = -1;
-	if (m->csv) {
-		ssize_t n = getline(&line, &lcap, m->in);
-		if (n <= 0) {
-			fprintf(stderr,
-				"idctl: import: %s: empty, no CSV header\n",
-				m->file);
-			goto out;
-		}
-		lineno = 1;
-		off = (uint64_t)n;
-		size_t l = (size_t)n;
-		while (l > 0 && (line[l - 1] == '\n' || line[l - 1] == '\r'))
-			l--;
-		if (csv_header(m, line, l) != 0)
-			goto out;
-		if (m->start_line == 0) {
-			m->done_line = 1;
-			m->done_off = off;
-		}
-	}
+	if (m->csv && read_header(m, &line, &lcap, &lineno, &off) != 0)
+		goto out;
 	if (skip_to(m, &line, &lcap, &lineno, &off) != 0)
 		goto out;
 	for (;;) {
 		/* a mapped file is read in place: no copy through read(2),
 		 * which cost idctl a third of its time on large inputs */
-		ssize_t n;
-		char *text = line;
-		if (m->map != NULL) {
-			if (off >= m->size)
-				break;
-			text = m->map + off;
-			const char *nl = memchr(text, '\n', m->size - off);
-			n = (ssize_t)(nl ? (size_t)(nl - text) + 1
-					 : m->size - off);
-		} else if ((n = getline(&line, &lcap, m->in)) < 0) {
-			break;
-		} else {
-			text = line;
+		char *text;
+		size_t n;
+		uint64_t lines;
+		bool open;
+		int e = next_span(m, &line, &lcap, off, &text, &n, &lines,
+				  &open);
+		if (e < 0) {
+			fprintf(stderr, "idctl: import: reading %s: %s\n",
+				m->file, strerror(errno));
+			goto out;
 		}
-		uint64_t prev = off;
-		lineno++;
-		off += (uint64_t)n;
-		size_t l = (size_t)n;
+		if (e > 0)
+			break;
+		uint64_t prev = off, first = lineno + 1;
+		lineno += lines;
+		off += n;
+		size_t l = n;
 		while (l > 0 && (text[l - 1] == '\n' || text[l - 1] == '\r'))
 			l--;
+		if (first == 1) { /* a JSON Lines file saved with a BOM */
+			size_t bom = textenc_bom(&m->enc, text, l);
+			text += bom;
+			l -= bom;
+		}
 		size_t s = 0;
 		while (s < l && (text[s] == ' ' || text[s] == '\t'))
 			s++;
@@ -1122,21 +986,29 @@ static int run_import(imp_t *m)
 		}
 		rec_t r;
 		idn_arena_reset(&m->arena);
-		int perr = m->csv ? parse_csv_line(m, text, l, &r, &m->arena,
-						   why, sizeof(why))
-				  : parse_json_line(text, l, &r, &m->arena, why,
-						    sizeof(why));
-		const char *reason = perr ? why : NULL;
+		const char *reason = NULL;
+		bool dup = false;
+		if (open)
+			reason = lines > 1 ? "a quote opened on this line is "
+					     "never closed (the record runs "
+					     "to the end of the input)"
+					   : "a quote opened on this line is "
+					     "never closed";
+		else if (parse_record(m, text, l, first, &r, why, sizeof(why)))
+			reason = why;
+		else
+			reason =
+				dup_check(m, &r, first, &dup, why, sizeof(why));
 		int err = 0;
-		if (perr == 0)
-			err = add_record(m, &r, lineno, prev, &reason);
+		if (reason == NULL && !dup)
+			err = add_record(m, &r, first, prev, &reason);
 		if (err == 0 && reason)
-			err = note_reject(m, lineno, off, reason);
+			err = note_reject(m, first, lineno, off, reason);
 		if (err)
 			goto out;
 		progress(m, false);
 	}
-	if (ferror(m->in)) {
+	if (m->map == NULL && ferror(m->in)) {
 		fprintf(stderr, "idctl: import: reading %s: %s\n", m->file,
 			strerror(errno));
 		goto out;
@@ -1156,6 +1028,152 @@ out:
 	return rc;
 }
 
+/* ---- HANDLE.NET batch files (genbatch.h) ---- */
+
+/* An operation other than CREATE, in file order: the batches before it
+ * are answered first. Returns 0 (done or rejected) or -1. */
+static int send_op(imp_t *m, const gb_op_t *op, uint8_t *buf)
+{
+	if (m->cur && batch_send(m, op->line - 1, 0) != 0)
+		return -1;
+	while (m->inflight > 0)
+		if (ack(m) != 0)
+			return -1;
+	idn_wr_t w;
+	idn_msg_mark_t mk;
+	uint32_t id;
+	ctl_frame_start(&m->conn, &w, buf, gb_opcode(op), 0, &id, &mk);
+	gb_body(op, &w);
+	idn_msg_finish(&w, mk, NULL);
+	if (w.err) {
+		reject(m, op->line, "request too large for one message");
+		return 0;
+	}
+	idn_env_t env;
+	idn_msg_t msg;
+	int err = ctl_send(&m->conn, w.buf, w.len);
+	if (err == 0)
+		err = ctl_recv(&m->conn, &env, &msg);
+	if (err == 0 && env.request_id != id)
+		err = IDN_EPROTO;
+	if (err) {
+		fprintf(stderr, "idctl: import: %s: %s\n", m->sock,
+			idn_strerror(err));
+		return -1;
+	}
+	if (msg.hdr.rc == IDN_RC_SUCCESS) {
+		m->changed++;
+		return 0;
+	}
+	idn_bytes_t text = {NULL, 0};
+	idn_error_body_decode(msg.rest, &text);
+	char why[512];
+	snprintf(why, sizeof(why),
+		 "%s %.*s: the node refused it: %s (rc %u)%s%.*s", op->verb,
+		 (int)(op->id.len > 200 ? 200 : op->id.len), op->id.p,
+		 import_rc_name(msg.hdr.rc), msg.hdr.rc, text.len ? ": " : "",
+		 (int)(text.len > 200 ? 200 : text.len),
+		 text.p ? (const char *)text.p : "");
+	reject(m, op->line, why);
+	return 0;
+}
+
+/* CREATE blocks go in batches as records do; ADD, MODIFY, REMOVE,
+ * DELETE, HOME and UNHOME one at a time in order. AUTHENTICATE and
+ * SESSIONSETUP have nothing to do: the control socket acts as the node's
+ * operator. */
+static int run_genbatch(imp_t *m)
+{
+	gb_reader_t rd;
+	gb_open(&rd, m->in);
+	uint8_t *buf = malloc(FRAME_CAP);
+	char why[512];
+	bool told = false;
+	int rc = -1;
+	gb_op_t op;
+	if (buf == NULL)
+		goto out;
+	for (;;) {
+		idn_arena_reset(&m->arena);
+		int e = gb_next(&rd, &op, &m->arena, why, sizeof(why));
+		if (e == 0)
+			break;
+		const char *reason = e < 0 ? why : NULL;
+		int err = 0;
+		if (e > 0 && (op.kind == GB_AUTH || op.kind == GB_SESSION)) {
+			if (!told && !m->quiet)
+				fprintf(stderr,
+					"idctl: import: %s:%" PRIu64 ": %s "
+					"not needed: import writes as the "
+					"node's operator (control socket)\n",
+					m->file, op.line, op.verb);
+			told = true;
+			continue;
+		}
+		if (e > 0 && op.kind != GB_CREATE) {
+			if (send_op(m, &op, buf) != 0)
+				goto out;
+			progress(m, false);
+			continue;
+		}
+		rec_t r = {op.id, op.v, op.n};
+		if (e > 0 && rec_check(&r, &m->arena, why, sizeof(why)))
+			reason = why;
+		if (reason == NULL)
+			err = add_record(m, &r, op.line, 0, &reason);
+		if (err == 0 && reason)
+			err = note_reject(m, op.line, op.line, 0, reason);
+		if (err)
+			goto out;
+		progress(m, false);
+	}
+	if (ferror(m->in)) {
+		fprintf(stderr, "idctl: import: reading %s: %s\n", m->file,
+			strerror(errno));
+		goto out;
+	}
+	if (m->cur && batch_send(m, rd.line, 0) != 0)
+		goto out;
+	while (m->inflight > 0)
+		if (ack(m) != 0)
+			goto out;
+	m->done_line = rd.line;
+	rc = 0;
+out:
+	free(buf);
+	gb_close(&rd);
+	return rc;
+}
+
+/* Whether the input's first line that is not blank or a comment begins
+ * a HANDLE.NET batch operation; the input is rewound (a regular file) or
+ * the line pushed back (stdin: only a first line shorter than stdio's
+ * buffer can be, so only a regular file is sniffed). */
+static bool sniff_genbatch(FILE *in)
+{
+	struct stat st;
+	if (fstat(fileno(in), &st) != 0 || !S_ISREG(st.st_mode))
+		return false;
+	char *line = NULL;
+	size_t cap = 0;
+	ssize_t n;
+	bool yes = false;
+	while ((n = getline(&line, &cap, in)) >= 0) {
+		size_t l = strcspn(line, "\r\n"), s = 0;
+		if (l >= 3 && !memcmp(line, "\xef\xbb\xbf", 3))
+			s = 3;
+		while (s < l && (line[s] == ' ' || line[s] == '\t'))
+			s++;
+		if (s == l || line[s] == '#')
+			continue;
+		yes = gb_detect(line, l);
+		break;
+	}
+	free(line);
+	rewind(in);
+	return yes;
+}
+
 int import_main(ctl_opts_t *o, int argc, char **argv)
 {
 	enum {
@@ -1164,7 +1182,8 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 		O_REJECTS,
 		O_BATCH,
 		O_PIPELINE,
-		O_QUIET
+		O_QUIET,
+		O_ENCODING
 	};
 	static const struct option lopts[] = {
 		{"format", required_argument, NULL, O_FORMAT},
@@ -1173,11 +1192,12 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 		{"batch", required_argument, NULL, O_BATCH},
 		{"pipeline", required_argument, NULL, O_PIPELINE},
 		{"quiet", no_argument, NULL, O_QUIET},
+		{"encoding", required_argument, NULL, O_ENCODING},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	static imp_t m; /* large; zeroed */
-	const char *format = NULL;
+	const char *format = NULL, *encoding = "utf-8";
 	m.sock = ctl_control_path(o);
 	m.timeout_ms = ctl_timeout(o, 60000);
 	m.json = o->json;
@@ -1201,6 +1221,9 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 			break;
 		case O_QUIET:
 			m.quiet = true;
+			break;
+		case O_ENCODING:
+			encoding = optarg;
 			break;
 		case O_BATCH:
 		case O_PIPELINE:
@@ -1235,25 +1258,35 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 	}
 	m.file = argv[optind];
 	if (format && strcmp(format, "csv") && strcmp(format, "jsonl") &&
-	    strcmp(format, "json")) {
+	    strcmp(format, "json") && strcmp(format, "batch")) {
 		fprintf(stderr,
 			"idctl: import: unknown --format '%s' (jsonl, "
-			"csv)\n",
+			"csv, batch)\n",
 			format);
+		return 2;
+	}
+	if (textenc_open(&m.enc, encoding) != 0) {
+		fprintf(stderr,
+			"idctl: import: unknown --encoding '%s' (utf-8, gbk, "
+			"gb18030)\n",
+			encoding);
 		return 2;
 	}
 	size_t fl = strlen(m.file);
 	m.csv = format ? !strcmp(format, "csv")
 		       : fl > 4 && !strcasecmp(m.file + fl - 4, ".csv");
+	m.genbatch = format && !strcmp(format, "batch");
 	bool is_stdin = !strcmp(m.file, "-");
 	if (m.resume && is_stdin) {
 		fprintf(stderr,
 			"idctl: import: --resume needs a FILE (stdin has "
 			"no checkpoint)\n");
+		textenc_close(&m.enc);
 		return 2;
 	}
 	int status = 1;
 	idn_arena_init(&m.arena, 0);
+
 	m.in = is_stdin ? stdin : fopen(m.file, "r");
 	if (m.in == NULL) {
 		fprintf(stderr, "idctl: import: cannot open %s: %s\n", m.file,
@@ -1266,7 +1299,23 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 	struct stat st;
 	if (fstat(fileno(m.in), &st) == 0 && S_ISREG(st.st_mode))
 		m.size = (uint64_t)st.st_size;
-	if (m.size > 0 && m.size <= SIZE_MAX) {
+	/* about one identifier per 48 bytes of a large file */
+	if ((m.dups = dupset_new(m.size / 48)) == NULL)
+		goto out;
+	if (!m.csv && !m.genbatch && !format && sniff_genbatch(m.in))
+		m.genbatch = true;
+	if (m.genbatch && m.enc.enc != ENC_UTF8) {
+		fprintf(stderr, "idctl: import: HANDLE.NET batch files are "
+				"read as UTF-8 (--encoding utf-8)\n");
+		goto out;
+	}
+	if (m.genbatch && m.resume) {
+		fprintf(stderr, "idctl: import: --resume is not offered for "
+				"HANDLE.NET batch files (their operations "
+				"are not all repeatable)\n");
+		goto out;
+	}
+	if (m.size > 0 && m.size <= SIZE_MAX && !m.genbatch) {
 		/* private and writable: CSV cells are unquoted in place */
 		void *p = mmap(NULL, (size_t)m.size, PROT_READ | PROT_WRITE,
 			       MAP_PRIVATE, fileno(m.in), 0);
@@ -1275,7 +1324,7 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 			m.map = p;
 		}
 	}
-	if (!is_stdin) {
+	if (!is_stdin && !m.genbatch) {
 		m.ckpt = malloc(fl + 16);
 		if (m.ckpt == NULL)
 			goto out;
@@ -1300,7 +1349,7 @@ int import_main(ctl_opts_t *o, int argc, char **argv)
 	m.tty = isatty(STDERR_FILENO);
 	m.t0 = now_s();
 	m.last_progress = m.t0;
-	if (run_import(&m) != 0)
+	if ((m.genbatch ? run_genbatch(&m) : run_import(&m)) != 0)
 		m.fatal = 1;
 	progress(&m, true);
 	print_summary(&m, now_s() - m.t0);
@@ -1325,9 +1374,10 @@ out:
 		free(m.ring[i].ents);
 		free(m.ring[i].frame);
 	}
-	for (uint32_t i = 0; i < m.ncols; i++)
-		free(m.cols[i].type);
-	free(m.cols);
+	csv_head_free(&m.csvh);
+	textenc_close(&m.enc);
+	dupset_free(m.dups);
+	free(m.rec);
 	for (int i = 0; i < m.nfirst; i++)
 		free(m.first[i]);
 	free(m.ckpt);

@@ -393,13 +393,17 @@ static int cmd_batch(const ctl_opts_t *o, int argc, char **argv)
 		return 1;
 	}
 	ctl_cred_t cred;
+	memset(&cred, 0, sizeof(cred));
 	int rc = 1;
-	if (ctl_cred_load(o->key_file, o->secret_file, o->passphrase_file,
-			  &cred) == 0) {
+	/* without --auth, a HANDLE.NET batch file may AUTHENTICATE itself */
+	if (o->auth == NULL || ctl_cred_load(o->key_file, o->secret_file,
+					     o->passphrase_file, &cred) == 0) {
 		batch_opts_t bo = {o->server, ctl_timeout(o, CTL_TIMEOUT_MS),
-				   o->auth, &cred, o->overwrite};
+				   o->auth, o->auth ? &cred : NULL,
+				   o->overwrite};
 		rc = batch_run(&bo, in, argc == 1 ? argv[0] : "-");
-		ctl_cred_free(&cred);
+		if (o->auth != NULL)
+			ctl_cred_free(&cred);
 	}
 	if (in != stdin)
 		fclose(in);
