@@ -273,8 +273,8 @@ static void sm2_signer_verifies(void **state)
 	const char *tok = json_string_value(json_object_get(
 		json_object_get(h_json_value(j, 400), "data"), "value"));
 	assert_non_null(tok);
+	/* {"alg":"SM2256"} */
 	assert_int_equal(strncmp(tok, "eyJhbGciOiJTTTIyNTYifQ.", 23), 0);
-	/* {"alg":"SM2256"} */ /* {"alg":"SM2256"} */
 	json_decref(j);
 	h_run_free(&r);
 }
