@@ -211,6 +211,35 @@ bool idn_trust_perms_cover(const json_t *outer, const json_t *inner)
 
 /* ---- issuing ---- */
 
+/* perms as the national form writes them: the prefix of
+ * handlesUnderThisPrefix and derivedPrefixes as its prefix handle
+ * ("0.NA/88.118"), the only way the national SDK reads it (idnode reads
+ * both). A new array, or NULL when out of memory. */
+static json_t *perms_national(const json_t *perms)
+{
+	json_t *out = json_deep_copy(perms);
+	for (size_t i = 0; out && i < json_array_size(out); i++) {
+		json_t *e = json_array_get(out, i);
+		int k = perm_kind(
+			json_string_value(json_object_get(e, "perm")));
+		const char *h = json_string_value(json_object_get(e, "handle"));
+		if ((k != P_UNDER && k != P_DERIVED) || h == NULL ||
+		    strncasecmp(h, "0.NA/", 5) == 0)
+			continue;
+		size_t n = strlen(h) + 6;
+		char *z = malloc(n);
+		if (z == NULL ||
+		    (snprintf(z, n, "0.NA/%s", h),
+		     json_object_set_new(e, "handle", json_string(z)) != 0)) {
+			free(z);
+			json_decref(out);
+			return NULL;
+		}
+		free(z);
+	}
+	return out;
+}
+
 int idn_trust_issue_cert(const idn_cert_req_t *req, EVP_PKEY *issuer_key,
 			 char **out)
 {
@@ -224,11 +253,18 @@ int idn_trust_issue_cert(const idn_cert_req_t *req, EVP_PKEY *issuer_key,
 	int err = idn_jwk_from_key_form(req->subject_key, req->form, &jwk);
 	if (err)
 		return err;
+	json_t *perms = req->form == IDN_JWT_FORM_NATIONAL
+				? perms_national(req->perms)
+				: json_incref((json_t *)req->perms);
+	if (perms == NULL) {
+		json_decref(jwk);
+		return -ENOMEM;
+	}
 	json_t *claims = json_pack(
-		"{s:s,s:s,s:I,s:I,s:I,s:o,s:O}", "iss", req->issuer, "sub",
+		"{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "iss", req->issuer, "sub",
 		req->subject, "iat", (json_int_t)req->iat, "nbf",
 		(json_int_t)req->nbf, "exp", (json_int_t)req->exp, "publicKey",
-		jwk, "perms", req->perms);
+		jwk, "perms", perms);
 	if (claims == NULL)
 		return -ENOMEM;
 	err = idn_jwt_sign_form(claims, issuer_key, req->form, out);

@@ -456,6 +456,12 @@ static void chain_in_form(EVP_PKEY *rootk, EVP_PKEY *entk, int form,
 	claims = json_loads(c, 0, NULL);
 	const char *kty = json_string_value(
 		json_object_get(json_object_get(claims, "publicKey"), "kty"));
+	/* the prefix permission as its prefix handle in the national form,
+	 * as given in the former */
+	const char *ph = json_string_value(json_object_get(
+		json_array_get(json_object_get(claims, "perms"), 0), "handle"));
+	assert_string_equal(ph, form == IDN_JWT_FORM_NATIONAL ? "0.NA/88.111.1"
+							      : "88.111.1");
 	if (EVP_PKEY_is_a(entk, "SM2"))
 		assert_string_equal(kty, form == IDN_JWT_FORM_NATIONAL ? "SM2"
 								       : "EC");

@@ -6,8 +6,11 @@
 //       makes a root key and an enterprise key, the root's self-issued
 //       HS_CERT (300:ROOT, perms everything), the enterprise's HS_CERT
 //       (300:ENT, issued by 300:ROOT, handlesUnderThisPrefix of REC's
-//       prefix) and an HS_SIGNATURE of REC over two values, all with the
-//       SDK's HandleSigner; prints KEY VALUE lines (see below).
+//       prefix handle 0.NA/PREFIX) and an HS_SIGNATURE of REC over two
+//       values, all with the SDK's HandleSigner; prints KEY VALUE lines
+//       (ROOT_CERT, ENT_CERT, SIG tokens; ROOT_PUB PEM with \n escaped;
+//       VALUE hex of each value's encoding; SPEC the same as idctl's
+//       INDEX:TYPE=DATA).
 //   verify PORT|json:DIR ROOT ROOT_PUB.pem REC [HANDLE...]
 //       resolves REC, ROOT and the HANDLEs with the SDK (TCP to
 //       127.0.0.1:PORT) or reads them from DIR/<n>.json (idctl resolve
@@ -81,7 +84,8 @@ public class TrustProbe {
         JsonWebSignature rc = s.signPermissions(rref, rk.getPublic(),
                 Collections.singletonList(new Permission(null, Permission.EVERYTHING)),
                 rref, rk.getPrivate(), null, nbf, exp);
-        String prefix = rec.substring(0, rec.indexOf('/'));
+        // the SDK reads a prefix permission only as its prefix handle
+        String prefix = "0.NA/" + rec.substring(0, rec.indexOf('/'));
         JsonWebSignature ec = s.signPermissions(eref, ek.getPublic(),
                 Collections.singletonList(new Permission(prefix, Permission.HANDLES_UNDER_THIS_PREFIX)),
                 rref, rk.getPrivate(), null, nbf, exp);
@@ -144,7 +148,7 @@ public class TrustProbe {
         String src = a[1], root = a[2], rec = a[4];
         String pem = new String(Files.readAllBytes(Paths.get(a[3])), StandardCharsets.UTF_8);
         if (!src.startsWith("json:"))
-            GlobalIdClientFactory.init(IDClientConfig.builder().recursionServerIp("127.0.0.1")
+            GlobalIdClientFactory.init(IDClientConfig.builder().recursionServerIp("127.0.0.1").promiseTimeout(15)
                     .recursionServerPort(Integer.parseInt(src)).trustRootHandle(root).trustRootPubKeyPem(pem).build());
         Map<String, HandleRecord> map = new HashMap<>();
         HandleValue[] recVals = fetch(src, rec, 0);
@@ -167,17 +171,34 @@ public class TrustProbe {
         for (HandleValue v : signedOnes) want.add(v.getIndex());
         boolean ok = r.canTrustAndAuthorized() && r.valuesReport.badDigestValues.isEmpty()
                 && r.valuesReport.missingValues.isEmpty() && r.valuesReport.verifiedValues.containsAll(want);
+        StringBuilder links = new StringBuilder();
+        for (cn.teleinfo.idpointer.sdk.core.trust.IssuedSignatureVerificationReport l : r.issuedSignatureVerificationReports)
+            links.append(links.length() == 0 ? "" : " ").append(l.sub).append(l.signatureVerifies ? "" : " !sig")
+                    .append(l.dateInRange ? "" : " !date").append(Boolean.TRUE.equals(l.authorized) ? "" : " !authorized")
+                    .append(l.exceptions.isEmpty() ? "" : " " + l.exceptions.get(0));
+        String vr = (r.valuesReport.correctHandle ? "" : " !handle") + (r.valuesReport.signatureVerifies ? "" : " !sig")
+                + (r.valuesReport.dateInRange ? "" : " !date") + (r.valuesReport.exceptions.isEmpty() ? "" : " " + r.valuesReport.exceptions.get(0));
         String alg = new String(Base64.getUrlDecoder().decode(jws.serialize().split("\\.")[0]), StandardCharsets.UTF_8);
         System.out.println("RESULT " + (ok ? "ok" : "fail") + " header " + alg + ", chain of " + chain.size()
                 + ", rootIsTrusted=" + r.rootIsTrusted + ", canTrustAndAuthorized=" + r.canTrustAndAuthorized()
                 + ", verified " + r.valuesReport.verifiedValues + ", bad digests " + r.valuesReport.badDigestValues
-                + ", missing " + r.valuesReport.missingValues);
+                + ", missing " + r.valuesReport.missingValues + (ok ? "" : "; links: " + links + "; values:" + vr));
     }
 
-    public static void main(String[] a) throws Exception {
-        if (a.length >= 4 && a[0].equals("make")) make(a[1], a[2], a[3], a[4]);
-        else if (a.length >= 5 && a[0].equals("verify")) verify(a);
-        else { System.err.println("usage: make rsa|sm2 ROOT ENT REC | verify PORT|json:DIR ROOT ROOT_PUB.pem REC [HANDLE...]"); System.exit(2); }
+    // The SDK's network threads outlive main: every way out exits.
+    public static void main(String[] a) {
+        try {
+            if (a.length >= 5 && a[0].equals("make")) make(a[1], a[2], a[3], a[4]);
+            else if (a.length >= 5 && a[0].equals("verify")) verify(a);
+            else {
+                System.err.println("usage: make rsa|sm2 ROOT ENT REC | verify PORT|json:DIR ROOT ROOT_PUB.pem REC [HANDLE...]");
+                System.exit(2);
+            }
+        } catch (Exception e) {
+            System.out.println("RESULT fail " + e);
+            e.printStackTrace();
+            System.exit(1);
+        }
         System.exit(0);
     }
 }
