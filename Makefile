@@ -86,6 +86,11 @@ MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame \
 $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
+# the national trust suite reads the SDK's fixtures through the vectors'
+# helpers (tests/vectors/idis-trust-*.txt)
+$(B)/tests/unit/test_trust_idis: %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -ljansson -lcmocka
+
 # the store suites share one fixture (tests/unit/store_fixture.c) and
 # helpers (tests/unit/store_helpers.c)
 STORE_TESTS = $(B)/tests/unit/test_store $(B)/tests/unit/test_store_fault \

@@ -29,16 +29,18 @@ static const char cert_usage[] =
 	"usage: idctl cert issue --issuer ADMIN_ID:INDEX --key ISSUER_KEY.pem\n"
 	"           --subject ID:INDEX --pubkey SUBJECT_PUB.pem --perms LIST\n"
 	"           [--expires DURATION|@UNIX] [--not-before DURATION|@UNIX]\n"
-	"           [--alg RS256|SM2] [--store ID:INDEX [--auth-key FILE]]\n"
+	"           [--alg RS256|SM2] [--form national|idnode]\n"
+	"           [--store ID:INDEX [--auth-key FILE]]\n"
 	"       idctl sign ID --signer ADMIN_ID:INDEX --key FILE [--index N]\n"
-	"           [--expires DURATION|@UNIX] [--auth-key FILE]\n"
-	"       idctl resolve ID --verify-chain --trust-root ROOT.pem "
-	"[--public]\n"
-	"           [--json]\n"
+	"           [--expires DURATION|@UNIX] [--form national|idnode]\n"
+	"           [--auth-key FILE]\n"
+	"       idctl resolve ID --verify-chain --trust-root ROOT.pem|ID:INDEX\n"
+	"           [--public] [--json]\n"
 	"\n"
 	"cert issue prints an HS_CERT token (JWS, RS256 for an RSA issuer "
 	"key,\n"
-	"SM2 for an SM2 key) binding the subject's public key (PEM; a private\n"
+	"SM2256 for an SM2 key) binding the subject's public key (PEM; a "
+	"private\n"
 	"key file also serves) to ID:INDEX, with LIST the permissions it may\n"
 	"sign for: PERM:HANDLE[,PERM:HANDLE...], PERM one of everything,\n"
 	"thisHandle, derivedPrefixes, handlesUnderThisPrefix (e.g.\n"
@@ -48,11 +50,21 @@ static const char cert_usage[] =
 	"sign stores an HS_SIGNATURE value (index --index, default 400) over\n"
 	"the record's current values (all of them through the control socket;\n"
 	"over the network only those the node returns).\n"
+	"--form national (the default) writes tokens as the national system "
+	"and\n"
+	"handle.net do: header {\"alg\":ALG} alone, SM2 as SM2256 with a DER\n"
+	"signature and the key as {\"kty\":\"SM2\",\"d\":SPKI}; --form "
+	"idnode\n"
+	"idnode's former shape ({\"alg\",\"typ\"}, SM2 r||s, EC JWK, SM3 "
+	"digests).\n"
 	"Storing goes through -C SOCKET, or -s HOST:PORT --auth "
 	"ADMIN_ID:INDEX\n"
 	"with --auth-key FILE (default: the --key given).\n"
 	"resolve --verify-chain checks every HS_SIGNATURE of the record, the\n"
-	"signer's HS_CERT chain up to the trust root (a PEM public key),\n"
+	"signer's HS_CERT chain up to the trust root (a PEM public key, or\n"
+	"ID:INDEX: the self-issued HS_CERT kept at INDEX of ID, as the "
+	"national\n"
+	"root 88.111.1/0.0:400; INDEX 0 takes the first self-issued one),\n"
 	"validity times and scopes, and each value: verified, withheld "
 	"(signed\n"
 	"but not in the reply), MISMATCH or UNSIGNED. Exit 0 only when every\n"
@@ -69,7 +81,7 @@ typedef struct {
 	const char *key, *auth_key;
 	bool verify_chain;
 	const char *issuer, *subject, *pubkey, *perms, *expires, *not_before,
-		*alg, *store, *signer, *index, *trust_root;
+		*alg, *store, *signer, *index, *trust_root, *form;
 	const char *pos[4];
 	int npos;
 	int timeout_ms;
@@ -266,6 +278,20 @@ static int load_key(const char *path, bool pub, const char *what, EVP_PKEY **k)
 	return 0;
 }
 
+/* --form national|idnode (default national: docs/trust.md, Forms) into
+ * *form; 0 or the usage exit status. */
+static int parse_form(const copts_t *o, int *form)
+{
+	*form = IDN_JWT_FORM_NATIONAL;
+	if (o->form == NULL || !strcmp(o->form, "national"))
+		return 0;
+	if (!strcmp(o->form, "idnode")) {
+		*form = IDN_JWT_FORM_IDNODE;
+		return 0;
+	}
+	return usage_err("bad --form '%s': national or idnode", o->form);
+}
+
 /* ---- idctl cert issue ---- */
 
 static int cmd_issue(const copts_t *o)
@@ -276,6 +302,9 @@ static int cmd_issue(const copts_t *o)
 				 "");
 	if (o->npos != 2)
 		return usage_err("cert issue takes no other arguments%s", "");
+	int form;
+	if (parse_form(o, &form) != 0)
+		return 2;
 	char *iss = to_ref(o->issuer), *sub = to_ref(o->subject);
 	long long now = (long long)time(NULL), nbf = now,
 		  exp = now + 365LL * 86400;
@@ -313,14 +342,16 @@ static int cmd_issue(const copts_t *o)
 	if (load_key(o->key, false, "the issuer's private key", &ikey) ||
 	    load_key(o->pubkey, true, "the subject's public key", &skey))
 		goto out;
-	if (o->alg &&
-	    (!idn_jwt_alg_name(idn_jwt_key_alg(ikey)) ||
-	     strcmp(o->alg, idn_jwt_alg_name(idn_jwt_key_alg(ikey))))) {
+	/* --alg names the key's family: SM2 (or SM2256) for either SM2 form */
+	const char *kalg = idn_jwt_alg_name(idn_jwt_key_alg(ikey));
+	if (o->alg && (kalg == NULL || (strcmp(o->alg, kalg) &&
+					!(!strcmp(kalg, "SM2") &&
+					  !strcmp(o->alg, "SM2256"))))) {
 		rc = usage_err("--alg %s does not match the issuer's key",
 			       o->alg);
 		goto out;
 	}
-	idn_cert_req_t q = {iss, sub, skey, perms, now, nbf, exp};
+	idn_cert_req_t q = {iss, sub, skey, perms, now, nbf, exp, form};
 	int err = idn_trust_issue_cert(&q, ikey, &tok);
 	if (err) {
 		fprintf(stderr, "idctl: cert issue: %s\n", idn_strerror(err));
@@ -359,6 +390,9 @@ static int cmd_sign(const copts_t *o)
 				 "FILE%s",
 				 "");
 	const char *id = o->pos[1];
+	int form;
+	if (parse_form(o, &form) != 0)
+		return 2;
 	char *signer = to_ref(o->signer);
 	if (signer == NULL)
 		return usage_err("bad --signer '%s': expected ID:INDEX",
@@ -402,7 +436,7 @@ static int cmd_sign(const copts_t *o)
 		goto out;
 	}
 	int err = idn_trust_sign_record(signer, id, vals, n, index, now, now,
-					exp, key, &tok);
+					exp, key, form, &tok);
 	if (err) {
 		fprintf(stderr, "idctl: sign %s: %s\n", id, idn_strerror(err));
 		goto out;
@@ -437,25 +471,64 @@ out:
 
 /* ---- idctl resolve --verify-chain ---- */
 
+/* --trust-root names a handle's HS_CERT ("ID:INDEX") unless it is a
+ * file: a PEM path may hold a colon too. */
+static bool root_is_ref(const char *s, char **ref)
+{
+	FILE *f = fopen(s, "r");
+	if (f != NULL) {
+		fclose(f);
+		return false;
+	}
+	*ref = to_ref(s);
+	return *ref != NULL;
+}
+
+/* The trust root's key: a PEM file, or the self-issued HS_CERT at
+ * ID:INDEX (idn_trust_root_at). Returns 0 or the exit status. */
+static int trust_root_key(const copts_t *o, idn_trust_t *t, idn_arena_t *a,
+			  EVP_PKEY **root)
+{
+	char *ref = NULL;
+	if (!root_is_ref(o->trust_root, &ref))
+		return load_key(o->trust_root, true,
+				"the trust root's public key", root);
+	uint32_t index;
+	const char *rid;
+	char why[400];
+	idn_trust_ref_parse(ref, &index, &rid);
+	int err = idn_trust_root_at(t, rid, index, a, root, why, sizeof(why));
+	free(ref);
+	if (err) {
+		fprintf(stderr, "idctl: trust root %s: %s\n", o->trust_root,
+			err == -ENOMEM ? "out of memory" : why);
+		return 1;
+	}
+	return 0;
+}
+
 static int cmd_verify(const copts_t *o)
 {
 	if (o->npos != 2)
 		return usage_err("resolve needs exactly one identifier%s", "");
 	if (o->trust_root == NULL)
-		return usage_err("--verify-chain needs --trust-root ROOT.pem%s",
-				 "");
+		return usage_err(
+			"--verify-chain needs --trust-root ROOT.pem or "
+			"ID:INDEX%s",
+			"");
 	const char *id = o->pos[1];
-	EVP_PKEY *root;
-	if (load_key(o->trust_root, true, "the trust root's public key", &root))
-		return 1;
+	EVP_PKEY *root = NULL;
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	fetcher_t f = {o, ""};
-	idn_trust_t t = {root, fetch, &f, time(NULL), 60};
+	idn_trust_t t = {NULL, fetch, &f, time(NULL), 60};
 	idn_value_t *vals;
 	uint32_t n;
 	int rc = 1;
 	idn_trust_report_t r;
+	if (trust_root_key(o, &t, &a, &root) != 0)
+		goto out;
+	t.root = root;
 	if (fetch(&f, id, &a, &vals, &n) != 0) {
 		fprintf(stderr, "idctl: %s\n", f.why);
 		goto out;
@@ -541,7 +614,8 @@ const ctl_optdef_t cert_opts[] = {
 	{"signer", 0, true},	 {"index", 0, true},
 	{"trust-root", 0, true}, {"auth-key", 0, true},
 	{"key", 0, true},	 {"verify-chain", 0, false},
-	{"help", 'h', false},	 {NULL, 0, false},
+	{"form", 0, true},	 {"help", 'h', false},
+	{NULL, 0, false},
 };
 
 /* Reads the command's own options and arguments (pos[0] the command). */
@@ -574,6 +648,7 @@ static int cert_args(ctl_opts_t *g, int argc, char **argv, copts_t *o)
 		{"--signer", &o->signer},
 		{"--index", &o->index},
 		{"--trust-root", &o->trust_root},
+		{"--form", &o->form},
 	};
 	o->pos[o->npos++] = argv[0];
 	for (int i = 1; i < argc; i++) {

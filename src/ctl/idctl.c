@@ -308,9 +308,11 @@ static const ctl_cmd_t commands[] = {
 	 "--auth ADMIN_ID:INDEX with --key or --secret: resolve in a session "
 	 "as\n"
 	 "that admin, seeing what it may read.\n"
-	 "resolve ID --verify-chain --trust-root ROOT.pem [--public]: checks "
+	 "resolve ID --verify-chain --trust-root ROOT.pem|ID:INDEX [--public]: "
+	 "checks\n"
+	 "the record's signatures and certificate chains up to a PEM key or "
 	 "the\n"
-	 "record's signatures and certificate chains (idctl cert --help).\n"},
+	 "self-issued HS_CERT at ID:INDEX (idctl cert --help).\n"},
 	{"siteinfo", ctl_cmd_siteinfo, 0, NULL, "",
 	 "the node's own HS_SITE (GET_SITE_INFO)", NULL},
 	{"create", ctl_cmd_write, CTL_ADMIN, NULL,
@@ -397,7 +399,8 @@ static const ctl_cmd_t commands[] = {
 	{"cert", cert_main, 0, cert_opts,
 	 "issue --issuer ID:INDEX --key FILE --subject ID:INDEX ...",
 	 "issue an HS_CERT token", NULL},
-	{"sign", cert_main, 0, cert_opts, "ID --signer ID:INDEX --key FILE",
+	{"sign", cert_main, 0, cert_opts,
+	 "ID --signer ID:INDEX --key FILE [--form national|idnode]",
 	 "store an HS_SIGNATURE over a record's values", NULL},
 	{"populate", bench_populate_main, CTL_RAW, NULL,
 	 "--data DIR --prefix P --count N",

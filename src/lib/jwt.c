@@ -9,6 +9,7 @@
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
 #include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,16 +22,34 @@ static const char sm2_id[] = "1234567812345678";
 
 const char *idn_jwt_alg_name(int alg)
 {
-	return alg == IDN_JWT_RS256 ? "RS256"
-	       : alg == IDN_JWT_SM2 ? "SM2"
-				    : NULL;
+	switch (alg) {
+	case IDN_JWT_RS256:
+		return "RS256";
+	case IDN_JWT_SM2:
+		return "SM2";
+	case IDN_JWT_SM2256:
+		return "SM2256";
+	}
+	return NULL;
 }
 
 const char *idn_jwt_digest_name(int alg)
 {
-	return alg == IDN_JWT_RS256 ? "SHA-256"
-	       : alg == IDN_JWT_SM2 ? "SM3"
-				    : NULL;
+	switch (alg) {
+	case IDN_JWT_RS256:
+	case IDN_JWT_SM2256:
+		return "SHA-256";
+	case IDN_JWT_SM2:
+		return "SM3";
+	}
+	return NULL;
+}
+
+/* Both SM2 forms sign the same way; they differ in the signature's
+ * encoding only. */
+static bool is_sm2(int alg)
+{
+	return alg == IDN_JWT_SM2 || alg == IDN_JWT_SM2256;
 }
 
 int idn_jwt_key_alg(EVP_PKEY *key)
@@ -42,6 +61,14 @@ int idn_jwt_key_alg(EVP_PKEY *key)
 	if (EVP_PKEY_is_a(key, "RSA") && EVP_PKEY_get_bits(key) >= 2048)
 		return IDN_JWT_RS256;
 	return IDN_EUNSUPPORTED;
+}
+
+int idn_jwt_form_alg(EVP_PKEY *key, int form)
+{
+	int alg = idn_jwt_key_alg(key);
+	if (alg == IDN_JWT_SM2 && form == IDN_JWT_FORM_NATIONAL)
+		return IDN_JWT_SM2256;
+	return alg;
 }
 
 int idn_jwt_digest(const char *name, const void *p, size_t n, uint8_t out[32])
@@ -158,7 +185,7 @@ static EVP_MD_CTX *md_ctx(int alg, EVP_PKEY *key, bool sign, EVP_PKEY_CTX **own)
 	if (ctx == NULL)
 		return NULL;
 	int ok;
-	if (alg == IDN_JWT_SM2) {
+	if (is_sm2(alg)) {
 		/* the identity must be set before the digest starts: it is
 		 * hashed first (Z_A) */
 		pctx = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
@@ -215,6 +242,7 @@ static int sign_bytes(int alg, EVP_PKEY *key, const char *msg, size_t len,
 	}
 	if (EVP_DigestSign(ctx, buf, &n, (const uint8_t *)msg, len) != 1)
 		goto out;
+	/* OpenSSL's SM2 signature is DER, as SM2256 carries it */
 	if (alg == IDN_JWT_SM2) {
 		uint8_t raw[64];
 		if (sm2_der_to_raw(buf, n, raw) != 0)
@@ -234,13 +262,22 @@ out:
 
 int idn_jwt_sign(const json_t *claims, EVP_PKEY *key, char **out)
 {
-	if (!json_is_object(claims))
+	return idn_jwt_sign_form(claims, key, IDN_JWT_FORM_IDNODE, out);
+}
+
+int idn_jwt_sign_form(const json_t *claims, EVP_PKEY *key, int form, char **out)
+{
+	if (!json_is_object(claims) ||
+	    (form != IDN_JWT_FORM_IDNODE && form != IDN_JWT_FORM_NATIONAL))
 		return IDN_EINVAL;
-	int alg = idn_jwt_key_alg(key);
+	int alg = idn_jwt_form_alg(key, form);
 	if (alg < 0)
 		return alg;
-	json_t *hdr = json_pack("{s:s,s:s}", "alg", idn_jwt_alg_name(alg),
-				"typ", "JWT");
+	/* the national SDK writes {"alg":ALG} and nothing more */
+	json_t *hdr = form == IDN_JWT_FORM_NATIONAL
+			      ? json_pack("{s:s}", "alg", idn_jwt_alg_name(alg))
+			      : json_pack("{s:s,s:s}", "alg",
+					  idn_jwt_alg_name(alg), "typ", "JWT");
 	char *h = hdr ? json_dumps(hdr, JSON_COMPACT | JSON_PRESERVE_ORDER)
 		      : NULL;
 	char *c = json_dumps(claims, JSON_COMPACT | JSON_PRESERVE_ORDER);
@@ -342,9 +379,10 @@ int idn_jwt_decode(const char *tok, size_t len, idn_jwt_t *out)
 		err = IDN_EUNSUPPORTED;
 		goto fail;
 	}
-	out->alg = !strcmp(alg, "RS256") ? IDN_JWT_RS256
-		   : !strcmp(alg, "SM2") ? IDN_JWT_SM2
-					 : 0;
+	out->alg = !strcmp(alg, "RS256")    ? IDN_JWT_RS256
+		   : !strcmp(alg, "SM2256") ? IDN_JWT_SM2256
+		   : !strcmp(alg, "SM2")    ? IDN_JWT_SM2
+					    : 0;
 	if (out->alg == 0) {
 		err = IDN_EUNSUPPORTED;
 		goto fail;
@@ -365,7 +403,8 @@ fail:
 
 int idn_jwt_verify(const idn_jwt_t *t, EVP_PKEY *key)
 {
-	if (idn_jwt_key_alg(key) != t->alg)
+	int kalg = idn_jwt_key_alg(key);
+	if (kalg != t->alg && !(kalg == IDN_JWT_SM2 && is_sm2(t->alg)))
 		return IDN_EAUTH;
 	const uint8_t *sig = t->sig;
 	size_t sig_len = t->sig_len;
@@ -464,7 +503,41 @@ static json_t *bn_json(EVP_PKEY *key, const char *param)
 
 int idn_jwk_from_key(EVP_PKEY *key, json_t **out)
 {
+	return idn_jwk_from_key_form(key, IDN_JWT_FORM_IDNODE, out);
+}
+
+int idn_spki_encode(EVP_PKEY *key, uint8_t **out, size_t *len)
+{
+	*out = NULL;
+	int n = key ? i2d_PUBKEY(key, out) : -1;
+	if (n <= 0)
+		return IDN_EUNSUPPORTED;
+	*len = (size_t)n;
+	return 0;
+}
+
+/* {"kty":"SM2","d":base64url(SPKI)}, as the national SDK writes it. */
+static int jwk_sm2_spki(EVP_PKEY *key, json_t **out)
+{
+	uint8_t *der;
+	size_t n;
+	int err = idn_spki_encode(key, &der, &n);
+	if (err)
+		return err;
+	json_t *d = b64_json(der, n);
+	OPENSSL_free(der);
+	json_t *j = d ? json_pack("{s:s,s:o}", "kty", "SM2", "d", d) : NULL;
+	if (j == NULL)
+		return -ENOMEM;
+	*out = j;
+	return 0;
+}
+
+int idn_jwk_from_key_form(EVP_PKEY *key, int form, json_t **out)
+{
 	int alg = idn_jwt_key_alg(key);
+	if (alg == IDN_JWT_SM2 && form == IDN_JWT_FORM_NATIONAL)
+		return jwk_sm2_spki(key, out);
 	json_t *j = NULL;
 	if (alg == IDN_JWT_RS256) {
 		json_t *n = bn_json(key, OSSL_PKEY_PARAM_RSA_N);
@@ -538,11 +611,64 @@ static int key_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
 	return 0;
 }
 
+/* The SM2 key must lie on the curve: decoders do not all check it. */
+static int sm2_point_check(EVP_PKEY *key)
+{
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new_from_pkey(NULL, key, NULL);
+	int ok = c != NULL && EVP_PKEY_public_check(c) == 1;
+	EVP_PKEY_CTX_free(c);
+	return ok ? 0 : IDN_EMALFORMED;
+}
+
+int idn_sm2_spki_decode(const uint8_t *p, size_t n, EVP_PKEY **out)
+{
+	if (n == 0 || n > 4096)
+		return IDN_EMALFORMED;
+	const uint8_t *q = p;
+	EVP_PKEY *key = d2i_PUBKEY(NULL, &q, (long)n);
+	if (key == NULL || q != p + n) {
+		EVP_PKEY_free(key);
+		return IDN_EMALFORMED;
+	}
+	if (!EVP_PKEY_is_a(key, "SM2")) {
+		EVP_PKEY_free(key);
+		return IDN_EUNSUPPORTED;
+	}
+	if (sm2_point_check(key) != 0) {
+		EVP_PKEY_free(key);
+		return IDN_EMALFORMED;
+	}
+	*out = key;
+	return 0;
+}
+
+/* {"kty":"SM2","d":SPKI}: the SDK writes base64url without padding and
+ * reads any base64, so both alphabets are taken. */
+static int jwk_sm2_to_key(const json_t *jwk, EVP_PKEY **out)
+{
+	const char *d = json_string_value(json_object_get(jwk, "d"));
+	if (d == NULL)
+		return IDN_EMALFORMED;
+	size_t n = strlen(d), len;
+	uint8_t *buf = malloc(IDN_BASE64_DECODED_MAX(n) + 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	int err = idn_base64_decode(d, n, IDN_B64_URL, buf, &len);
+	if (err)
+		err = idn_base64_decode(d, n, IDN_B64_STRICT, buf, &len);
+	if (err == 0)
+		err = idn_sm2_spki_decode(buf, len, out);
+	free(buf);
+	return err;
+}
+
 int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 {
 	const char *kty = json_string_value(json_object_get(jwk, "kty"));
 	if (kty == NULL)
 		return IDN_EMALFORMED;
+	if (!strcmp(kty, "SM2"))
+		return jwk_sm2_to_key(jwk, out);
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
 	if (bld == NULL)
 		return -ENOMEM;
@@ -593,15 +719,8 @@ int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 		/* EVP_PKEY_fromdata does not check that the point is on the
 		 * curve: a public-key check does */
 		err = key_fromdata("SM2", bld, out);
-		if (err == 0) {
-			EVP_PKEY_CTX *c =
-				EVP_PKEY_CTX_new_from_pkey(NULL, *out, NULL);
-			if (c == NULL || EVP_PKEY_public_check(c) != 1) {
-				EVP_PKEY_free(*out);
-				err = IDN_EMALFORMED;
-			}
-			EVP_PKEY_CTX_free(c);
-		}
+		if (err == 0 && (err = sm2_point_check(*out)) != 0)
+			EVP_PKEY_free(*out);
 	} else {
 		err = IDN_EUNSUPPORTED;
 	}

@@ -2,14 +2,18 @@
  * values (docs/architecture.md, Wire protocol; docs/trust.md), through OpenSSL
  * libcrypto and jansson.
  *
- * Two algorithms:
+ * Three algorithms:
  *   "RS256"  RSASSA-PKCS1-v1_5 with SHA-256 (RFC 7518 §3.3)
- *   "SM2"    SM2 signature with SM3 (GB/T 32918.2, GM/T 0009), the signer
- *            identity being the default "1234567812345678"; the signature
- *            is r || s, 32 bytes each, big-endian (as ES256 does in
- *            RFC 7518 §3.4), not DER.
- * Public keys travel as JWKs (RFC 7517): RSA {"kty":"RSA","n","e"}, SM2
- * {"kty":"EC","crv":"SM2","x","y"} (coordinates 32 bytes, base64url). */
+ *   "SM2256" SM2 signature with SM3 (GB/T 32918.2, GM/T 0009), the signer
+ *            identity being the default "1234567812345678", the signature
+ *            DER SEQUENCE{r, s}: the national system's form (its Java SDK
+ *            writes the header {"alg":"SM2256"} and nothing else)
+ *   "SM2"    idnode's former SM2 form: the same signature as r || s, 32
+ *            bytes each, big-endian (as ES256 does in RFC 7518 §3.4)
+ * Public keys travel as JWKs (RFC 7517): RSA {"kty":"RSA","n","e"}; SM2 in
+ * the national form {"kty":"SM2","d":base64url(DER SubjectPublicKeyInfo)}
+ * or idnode's former {"kty":"EC","crv":"SM2","x","y"} (coordinates 32
+ * bytes, base64url). Both are read; the form asked for is written. */
 #ifndef IDN_JWT_H
 #define IDN_JWT_H
 
@@ -24,17 +28,37 @@
  * large in practice; certificates are about 1 KiB). */
 #define IDN_JWT_MAX 65536
 
-typedef enum { IDN_JWT_RS256 = 1, IDN_JWT_SM2 = 2 } idn_jwt_alg_t;
+typedef enum {
+	IDN_JWT_RS256 = 1,
+	IDN_JWT_SM2 = 2,    /* idnode's former SM2 form, raw r || s */
+	IDN_JWT_SM2256 = 3, /* the national SM2 form, DER signature */
+} idn_jwt_alg_t;
 
-/* "RS256" / "SM2", NULL for anything else. */
+/* The shape of the tokens issued (both are always read). Zero, the
+ * library's default, is the former form, so that callers that do not ask
+ * keep making what they made; idctl asks for the national form unless told
+ * otherwise (docs/trust.md, Forms). */
+typedef enum {
+	IDN_JWT_FORM_IDNODE = 0,   /* {"alg","typ":"JWT"}, "SM2", EC JWK */
+	IDN_JWT_FORM_NATIONAL = 1, /* {"alg"} only, "SM2256", SPKI JWK */
+} idn_jwt_form_t;
+
+/* "RS256" / "SM2" / "SM2256", NULL for anything else. */
 const char *idn_jwt_alg_name(int alg);
 
-/* The algorithm a key signs with: IDN_JWT_RS256 for RSA keys (2048 bits or
- * more), IDN_JWT_SM2 for SM2 keys; IDN_EUNSUPPORTED otherwise. */
+/* The algorithm a key signs with in idnode's former form: IDN_JWT_RS256
+ * for RSA keys (2048 bits or more), IDN_JWT_SM2 for SM2 keys;
+ * IDN_EUNSUPPORTED otherwise. */
 int idn_jwt_key_alg(EVP_PKEY *key);
 
-/* The digest name of an algorithm's per-value digests: "SHA-256" for RS256,
- * "SM3" for SM2. */
+/* The algorithm key signs with in form (IDN_JWT_FORM_*): as
+ * idn_jwt_key_alg, with IDN_JWT_SM2256 for SM2 keys in the national form.
+ */
+int idn_jwt_form_alg(EVP_PKEY *key, int form);
+
+/* The digest name of an algorithm's per-value digests: "SHA-256" for RS256
+ * and SM2256 (the national SDK digests SM2-signed records with SHA-256
+ * too), "SM3" for SM2. */
 const char *idn_jwt_digest_name(int alg);
 
 /* Digest (SHA-256 or SM3, both 32 bytes) of p[0..n) named as
@@ -71,17 +95,24 @@ typedef struct {
  * -ENOMEM. */
 int idn_jwt_sign(const json_t *claims, EVP_PKEY *key, char **out);
 
+/* idn_jwt_sign in form (IDN_JWT_FORM_*): the national form's header is
+ * {"alg":ALG} alone, with ALG "SM2256" for SM2 keys. Returns as
+ * idn_jwt_sign, IDN_EINVAL for an unknown form. */
+int idn_jwt_sign_form(const json_t *claims, EVP_PKEY *key, int form,
+		      char **out);
+
 /* Parses a compact token of len bytes without checking its signature:
- * three base64url segments, a JSON object header whose "alg" is RS256 or
- * SM2 (and no "crit"), a JSON object payload. Returns 0 (free with
+ * three base64url segments, a JSON object header whose "alg" is RS256,
+ * SM2256 or SM2 (and no "crit"), a JSON object payload. Returns 0 (free with
  * idn_jwt_free), IDN_EMALFORMED, IDN_ETOOLONG (len > IDN_JWT_MAX),
  * IDN_EUNSUPPORTED (another alg), -ENOMEM. */
 int idn_jwt_decode(const char *tok, size_t len, idn_jwt_t *out);
 
 void idn_jwt_free(idn_jwt_t *t);
 
-/* Checks the token's signature with key. Returns 0, IDN_EAUTH (does not
- * verify, or the key is not of the token's algorithm). */
+/* Checks the token's signature with key (an SM2 key for both SM2 forms).
+ * Returns 0, IDN_EAUTH (does not verify, or the key is not of the token's
+ * algorithm). */
 int idn_jwt_verify(const idn_jwt_t *t, EVP_PKEY *key);
 
 /* Checks "nbf" and "exp" (numbers of Unix seconds; both required) against
@@ -91,13 +122,30 @@ int idn_jwt_verify(const idn_jwt_t *t, EVP_PKEY *key);
 int idn_jwt_check_time(const idn_jwt_t *t, time_t now, long leeway, char *why,
 		       size_t cap);
 
-/* The JWK of key's public half (a new object, caller json_decref's).
- * Returns 0, IDN_EUNSUPPORTED, -ENOMEM. */
+/* The JWK of key's public half in idnode's former form (a new object,
+ * caller json_decref's). Returns 0, IDN_EUNSUPPORTED, -ENOMEM. */
 int idn_jwk_from_key(EVP_PKEY *key, json_t **out);
 
-/* The public key a JWK describes (RSA, or EC on curve SM2). Returns 0
- * (caller EVP_PKEY_free's *out), IDN_EMALFORMED, IDN_EUNSUPPORTED. */
+/* idn_jwk_from_key in form (IDN_JWT_FORM_*): SM2 keys in the national form
+ * as {"kty":"SM2","d":base64url(DER SubjectPublicKeyInfo)}. */
+int idn_jwk_from_key_form(EVP_PKEY *key, int form, json_t **out);
+
+/* The public key a JWK describes: RSA, EC on curve SM2, or kty SM2 with
+ * "d" a SubjectPublicKeyInfo (base64url, or base64 as some writers use).
+ * Returns 0 (caller EVP_PKEY_free's *out), IDN_EMALFORMED,
+ * IDN_EUNSUPPORTED. */
 int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out);
+
+/* The SM2 public key of a DER SubjectPublicKeyInfo p[0..n) (algorithm
+ * id-ecPublicKey with the SM2 curve, or the SM2 algorithm identifier),
+ * checked to lie on the curve. Returns 0 (caller EVP_PKEY_free's *out),
+ * IDN_EMALFORMED (not DER, trailing bytes, not a point), IDN_EUNSUPPORTED
+ * (another key type). */
+int idn_sm2_spki_decode(const uint8_t *p, size_t n, EVP_PKEY **out);
+
+/* key's public half as a DER SubjectPublicKeyInfo into *out (caller
+ * OPENSSL_free's), *len its size. Returns 0 or IDN_EUNSUPPORTED. */
+int idn_spki_encode(EVP_PKEY *key, uint8_t **out, size_t *len);
 
 /* Reads a PEM private key (any type OpenSSL reads, including SM2 keys from
  * `openssl genpkey -algorithm SM2`, unencrypted) or, with pub, a PEM public

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "b64.h"
 #include "error.h"
 #include "jwt.h"
 #include "wire.h"
@@ -210,6 +211,35 @@ bool idn_trust_perms_cover(const json_t *outer, const json_t *inner)
 
 /* ---- issuing ---- */
 
+/* perms as the national form writes them: the prefix of
+ * handlesUnderThisPrefix and derivedPrefixes as its prefix handle
+ * ("0.NA/88.118"), the only way the national SDK reads it (idnode reads
+ * both). A new array, or NULL when out of memory. */
+static json_t *perms_national(const json_t *perms)
+{
+	json_t *out = json_deep_copy(perms);
+	for (size_t i = 0; out && i < json_array_size(out); i++) {
+		json_t *e = json_array_get(out, i);
+		int k = perm_kind(
+			json_string_value(json_object_get(e, "perm")));
+		const char *h = json_string_value(json_object_get(e, "handle"));
+		if ((k != P_UNDER && k != P_DERIVED) || h == NULL ||
+		    strncasecmp(h, "0.NA/", 5) == 0)
+			continue;
+		size_t n = strlen(h) + 6;
+		char *z = malloc(n);
+		if (z == NULL ||
+		    (snprintf(z, n, "0.NA/%s", h),
+		     json_object_set_new(e, "handle", json_string(z)) != 0)) {
+			free(z);
+			json_decref(out);
+			return NULL;
+		}
+		free(z);
+	}
+	return out;
+}
+
 int idn_trust_issue_cert(const idn_cert_req_t *req, EVP_PKEY *issuer_key,
 			 char **out)
 {
@@ -220,36 +250,60 @@ int idn_trust_issue_cert(const idn_cert_req_t *req, EVP_PKEY *issuer_key,
 	    !idn_trust_perms_valid(req->perms) || req->exp < req->nbf)
 		return IDN_EINVAL;
 	json_t *jwk;
-	int err = idn_jwk_from_key(req->subject_key, &jwk);
+	int err = idn_jwk_from_key_form(req->subject_key, req->form, &jwk);
 	if (err)
 		return err;
+	json_t *perms = req->form == IDN_JWT_FORM_NATIONAL
+				? perms_national(req->perms)
+				: json_incref((json_t *)req->perms);
+	if (perms == NULL) {
+		json_decref(jwk);
+		return -ENOMEM;
+	}
 	json_t *claims = json_pack(
-		"{s:s,s:s,s:I,s:I,s:I,s:o,s:O}", "iss", req->issuer, "sub",
+		"{s:s,s:s,s:I,s:I,s:I,s:o,s:o}", "iss", req->issuer, "sub",
 		req->subject, "iat", (json_int_t)req->iat, "nbf",
 		(json_int_t)req->nbf, "exp", (json_int_t)req->exp, "publicKey",
-		jwk, "perms", req->perms);
+		jwk, "perms", perms);
 	if (claims == NULL)
 		return -ENOMEM;
-	err = idn_jwt_sign(claims, issuer_key, out);
+	err = idn_jwt_sign_form(claims, issuer_key, req->form, out);
 	json_decref(claims);
+	return err;
+}
+
+/* The digest of v's wire encoding from byte skip on. */
+static int encoding_digest(const idn_value_t *v, size_t skip,
+			   const char *digest_name, uint8_t out[32])
+{
+	size_t n = idn_value_size(v);
+	uint8_t *buf = malloc(n ? n : 1);
+	if (buf == NULL)
+		return -ENOMEM;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, n);
+	idn_value_encode(&w, v);
+	int err = w.err		 ? w.err
+		  : w.len < skip ? IDN_EINVAL
+				 : idn_jwt_digest(digest_name, buf + skip,
+						  w.len - skip, out);
+	free(buf);
 	return err;
 }
 
 int idn_trust_value_digest(const idn_value_t *v, const char *digest_name,
 			   uint8_t out[32])
 {
+	/* u32 index and u32 timestamp lead the encoding */
+	return encoding_digest(v, 8, digest_name, out);
+}
+
+int idn_trust_value_digest_v0(const idn_value_t *v, const char *digest_name,
+			      uint8_t out[32])
+{
 	idn_value_t c = *v;
 	c.timestamp = 0;
-	size_t n = idn_value_size(&c);
-	uint8_t *buf = malloc(n ? n : 1);
-	if (buf == NULL)
-		return -ENOMEM;
-	idn_wr_t w;
-	idn_wr_init(&w, buf, n);
-	idn_value_encode(&w, &c);
-	int err = w.err ? w.err : idn_jwt_digest(digest_name, buf, w.len, out);
-	free(buf);
-	return err;
+	return encoding_digest(&c, 0, digest_name, out);
 }
 
 static bool is_type(idn_bytes_t t, const char *name)
@@ -261,14 +315,14 @@ static bool is_type(idn_bytes_t t, const char *name)
 int idn_trust_sign_record(const char *signer, const char *id,
 			  const idn_value_t *values, uint32_t n,
 			  uint32_t skip_index, long long iat, long long nbf,
-			  long long exp, EVP_PKEY *key, char **out)
+			  long long exp, EVP_PKEY *key, int form, char **out)
 {
 	uint32_t idx;
 	const char *sid;
 	if (idn_trust_ref_parse(signer, &idx, &sid) != 0 || id == NULL ||
 	    id[0] == 0 || exp < nbf)
 		return IDN_EINVAL;
-	int alg = idn_jwt_key_alg(key);
+	int alg = idn_jwt_form_alg(key, form);
 	if (alg < 0)
 		return alg;
 	const char *dname = idn_jwt_digest_name(alg);
@@ -286,7 +340,7 @@ int idn_trust_sign_record(const char *signer, const char *id,
 			continue;
 		uint8_t d[32];
 		err = idn_trust_value_digest(&values[i], dname, d);
-		char *b = err ? NULL : idn_b64url_encode(d, 32);
+		char *b = err ? NULL : idn_base64(d, 32);
 		json_t *e =
 			b ? json_pack("{s:I,s:s}", "index",
 				      (json_int_t)values[i].index, "digest", b)
@@ -297,7 +351,7 @@ int idn_trust_sign_record(const char *signer, const char *id,
 			err = -ENOMEM;
 	}
 	if (err == 0)
-		err = idn_jwt_sign(claims, key, out);
+		err = idn_jwt_sign_form(claims, key, form, out);
 	json_decref(claims);
 	return err;
 }
@@ -451,6 +505,90 @@ static int chain_key(vctx_t *v, const char *ref, int depth, EVP_PKEY **key,
 	return IDN_EAUTH;
 }
 
+/* Whether ref ("INDEX:ID") names a key of identifier id. */
+static bool ref_in(const char *ref, const char *id)
+{
+	uint32_t index;
+	const char *rid;
+	return idn_trust_ref_parse(ref, &index, &rid) == 0 &&
+	       strcasecmp(rid, id) == 0;
+}
+
+/* Checks one HS_CERT token as a self-issued root of record id. */
+static int root_cert(const idn_trust_t *t, const char *id,
+		     const idn_value_t *cv, EVP_PKEY **key, char *why,
+		     size_t cap)
+{
+	idn_jwt_t tok;
+	char reason[120];
+	if (idn_jwt_decode((const char *)cv->data.p, cv->data.len, &tok) != 0) {
+		snprintf(why, cap, "HS_CERT %u:%s is not a JWS token",
+			 cv->index, id);
+		return IDN_EAUTH;
+	}
+	const char *sub = json_string_value(json_object_get(tok.claims, "sub"));
+	const char *iss = json_string_value(json_object_get(tok.claims, "iss"));
+	EVP_PKEY *k = NULL;
+	int err = IDN_EAUTH;
+	if (sub == NULL || iss == NULL || !idn_trust_ref_eq(sub, iss))
+		snprintf(why, cap, "HS_CERT %u:%s is not self-issued",
+			 cv->index, id);
+	else if (!ref_in(sub, id))
+		snprintf(why, cap,
+			 "HS_CERT %u:%s certifies %.100s, not a key of %s",
+			 cv->index, id, sub, id);
+	else if (idn_jwk_to_key(json_object_get(tok.claims, "publicKey"), &k) !=
+		 0)
+		snprintf(why, cap, "HS_CERT %u:%s: bad publicKey", cv->index,
+			 id);
+	else if (idn_jwt_verify(&tok, k) != 0)
+		snprintf(why, cap,
+			 "HS_CERT %u:%s does not verify with its own key",
+			 cv->index, id);
+	else if (idn_jwt_check_time(&tok, t->now, t->leeway, reason,
+				    sizeof(reason)) != 0)
+		snprintf(why, cap, "HS_CERT %u:%s: %s", cv->index, id, reason);
+	else
+		err = 0;
+	idn_jwt_free(&tok);
+	if (err) {
+		EVP_PKEY_free(k);
+		return err;
+	}
+	*key = k;
+	return 0;
+}
+
+int idn_trust_root_at(const idn_trust_t *t, const char *id, uint32_t index,
+		      idn_arena_t *a, EVP_PKEY **key, char *why, size_t cap)
+{
+	idn_value_t *vals;
+	uint32_t n;
+	int err = t->fetch(t->ctx, id, a, &vals, &n);
+	if (err == -ENOMEM)
+		return err;
+	if (err) {
+		snprintf(why, cap, "cannot resolve the trust root %s", id);
+		return IDN_ENOTFOUND;
+	}
+	bool any = false;
+	for (uint32_t i = 0; i < n; i++) {
+		if (!is_type(vals[i].type, "HS_CERT") ||
+		    (index != 0 && vals[i].index != index))
+			continue;
+		any = true;
+		if (root_cert(t, id, &vals[i], key, why, cap) == 0)
+			return 0;
+		if (index != 0)
+			return IDN_EAUTH;
+	}
+	if (!any) {
+		snprintf(why, cap, "no HS_CERT at %u:%s", index, id);
+		return IDN_ENOTFOUND;
+	}
+	return IDN_EAUTH;
+}
+
 const char *idn_trust_verdict_name(int verdict)
 {
 	switch (verdict) {
@@ -517,6 +655,31 @@ static bool check_signature(vctx_t *v, const char *id, const idn_value_t *sv,
 		*claims = json_incref(tok.claims);
 	idn_jwt_free(&tok);
 	return ok;
+}
+
+/* Whether want is v's digest. The two ways a digest was listed cannot be
+ * taken for each other: handle.net's standard base64 of 32 bytes is 44
+ * characters ending in '=', idnode's former base64url 43 without. */
+static int digest_matches(const idn_value_t *v, const char *dname,
+			  const char *want, bool *same)
+{
+	*same = false;
+	if (want == NULL)
+		return 0;
+	bool hs = strlen(want) == 44;
+	uint8_t d[32];
+	int err = hs ? idn_trust_value_digest(v, dname, d)
+		     : idn_trust_value_digest_v0(v, dname, d);
+	if (err == IDN_EUNSUPPORTED)
+		return 0; /* an unknown digest algorithm matches nothing */
+	if (err)
+		return err;
+	char *b = hs ? idn_base64(d, 32) : idn_b64url_encode(d, 32);
+	if (b == NULL)
+		return -ENOMEM;
+	*same = strcmp(b, want) == 0;
+	free(b);
+	return 0;
 }
 
 static int cmp_tv(const void *a, const void *b)
@@ -586,16 +749,14 @@ int idn_trust_verify_record(const idn_trust_t *t, const char *id,
 					    json_object_get(e, "index")) !=
 				    (json_int_t)values[i].index)
 					continue;
-				uint8_t d[32];
-				err = idn_trust_value_digest(&values[i], dname,
-							     d);
+				bool same = false;
+				err = digest_matches(
+					&values[i], dname,
+					json_string_value(
+						json_object_get(e, "digest")),
+					&same);
 				if (err)
 					break;
-				char *b = idn_b64url_encode(d, 32);
-				const char *want = json_string_value(
-					json_object_get(e, "digest"));
-				bool same = b && want && !strcmp(b, want);
-				free(b);
 				if (same)
 					tv->verdict = IDN_TV_VERIFIED;
 				else if (tv->verdict != IDN_TV_VERIFIED)

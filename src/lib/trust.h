@@ -52,32 +52,42 @@ typedef struct {
 	EVP_PKEY *subject_key;
 	const json_t *perms; /* array of {"handle","perm"} */
 	long long iat, nbf, exp;
+	int form; /* IDN_JWT_FORM_* (jwt.h): header, SM2 alg and JWK shape */
 } idn_cert_req_t;
 
 /* Issues the HS_CERT token of req signed with issuer_key (RS256 for RSA,
- * SM2 for SM2 keys). *out is the token (caller frees). Returns 0,
- * IDN_EINVAL (bad reference or perms), IDN_EUNSUPPORTED (key type),
- * IDN_EAUTH, -ENOMEM. */
+ * SM2256 or SM2 for SM2 keys, as req->form says). *out is the token (caller
+ * frees). Returns 0, IDN_EINVAL (bad reference or perms), IDN_EUNSUPPORTED (key
+ * type), IDN_EAUTH, -ENOMEM. */
 int idn_trust_issue_cert(const idn_cert_req_t *req, EVP_PKEY *issuer_key,
 			 char **out);
 
-/* The digest of one value as HS_SIGNATURE lists it: digest_name
- * ("SHA-256" or "SM3") over the value's wire encoding (docs/architecture.md,
- * Values: index, timestamp, ttl type, ttl, permissions, type, data, references)
- * with the timestamp field set to zero. Returns 0, IDN_EUNSUPPORTED, -ENOMEM.
- */
+/* The digest of one value as HS_SIGNATURE lists it, handle.net's way
+ * (HANDLE.NET 9, net.handle.hdllib.trust.HandleValueDigester, which the
+ * national SDK keeps): digest_name ("SHA-256" or "SM3") over the value's
+ * wire encoding (docs/architecture.md, Values) from its byte 8 on, so the
+ * index and the timestamp are left out; listed as standard base64 with
+ * padding. Returns 0, IDN_EUNSUPPORTED, -ENOMEM. */
 int idn_trust_value_digest(const idn_value_t *v, const char *digest_name,
 			   uint8_t out[32]);
+
+/* The digest idnode listed before it followed handle.net: over the whole
+ * encoding with the timestamp set to zero, listed as base64url without
+ * padding. Only verified, never issued. Returns as idn_trust_value_digest.
+ */
+int idn_trust_value_digest_v0(const idn_value_t *v, const char *digest_name,
+			      uint8_t out[32]);
 
 /* Issues the HS_SIGNATURE token of record id over values[0..n), skipping
  * HS_SIGNATURE values and the value at skip_index (the one the signature
  * will replace; UINT32_MAX for none), signed by signer ("INDEX:ID") with
- * key; the digests use the key's algorithm's digest. Returns as
- * idn_trust_issue_cert. */
+ * key in form (IDN_JWT_FORM_*); the digests (idn_trust_value_digest) use
+ * the algorithm's digest (SHA-256 but for the former form's SM2). Returns
+ * as idn_trust_issue_cert. */
 int idn_trust_sign_record(const char *signer, const char *id,
 			  const idn_value_t *values, uint32_t n,
 			  uint32_t skip_index, long long iat, long long nbf,
-			  long long exp, EVP_PKEY *key, char **out);
+			  long long exp, EVP_PKEY *key, int form, char **out);
 
 /* ---- verification ---- */
 
@@ -93,6 +103,19 @@ typedef struct {
 	time_t now;
 	long leeway; /* seconds of clock skew allowed */
 } idn_trust_t;
+
+/* The trust root kept as a self-issued HS_CERT in a record, as the
+ * national system keeps its root at 88.111.1/0.0 index 400: resolves id
+ * through t->fetch, takes the HS_CERT at index (0: the first self-issued
+ * one), and checks that it is self-issued (iss = sub), that sub names a
+ * key of id, that its own publicKey verifies it and that it is within its
+ * validity times. *key (caller frees) is that publicKey, the root key a
+ * verifier then passes as t->root. Naming the record is the verifier's act
+ * of trust, as the SDK's configured root handle is. why gets the reason on
+ * failure. Returns 0, IDN_ENOTFOUND (no record, or no such HS_CERT),
+ * IDN_EAUTH (not a valid self-issued root), -ENOMEM. */
+int idn_trust_root_at(const idn_trust_t *t, const char *id, uint32_t index,
+		      idn_arena_t *a, EVP_PKEY **key, char *why, size_t cap);
 
 /* Verdict on one value of the record. */
 enum {

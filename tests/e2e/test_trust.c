@@ -208,7 +208,7 @@ static void chain_verifies(void **state)
 			       "300:0.NA/88 [trust root]"));
 	assert_non_null(strstr(
 		json_string_value(json_array_get(chain, 1)),
-		"HS_CERT 400:0.NA/88.118.8 (SM2) issued by 300:0.NA/88.118,"));
+		"HS_CERT 400:0.NA/88.118.8 (SM2256) issued by 300:0.NA/88.118,"));
 	json_decref(j);
 	h_run_free(&r);
 	/* human output over UDP, anonymous: the non-public EMAIL is withheld */
@@ -261,11 +261,11 @@ static void sm2_signer_verifies(void **state)
 	json_t *j = h_json(&r);
 	json_t *s = json_array_get(json_object_get(j, "signatures"), 0);
 	assert_string_equal(json_string_value(json_object_get(s, "alg")),
-			    "SM2");
+			    "SM2256");
 	assert_string_equal(verdict_of(j, 1), "verified");
 	json_decref(j);
 	h_run_free(&r);
-	/* the stored token is an SM2 JWS */
+	/* the stored token is a national SM2 JWS (idctl's default form) */
 	h_ctl(&r, node, "--json", "resolve", H_HOME "/part-2", "--index", "400",
 	      NULL);
 	h_assert_status(&r, 0);
@@ -273,8 +273,8 @@ static void sm2_signer_verifies(void **state)
 	const char *tok = json_string_value(json_object_get(
 		json_object_get(h_json_value(j, 400), "data"), "value"));
 	assert_non_null(tok);
-	assert_int_equal(strncmp(tok, "eyJhbGciOiJTTTIi", 16),
-			 0); /* {"alg":"SM2" */
+	/* {"alg":"SM2256"} */
+	assert_int_equal(strncmp(tok, "eyJhbGciOiJTTTIyNTYifQ.", 23), 0);
 	json_decref(j);
 	h_run_free(&r);
 }
@@ -340,9 +340,10 @@ static void altered_links_fail(void **state)
 						  &pl, &n),
 				0);
 			char *js = strndup((const char *)pl, n);
-			char *h = strstr(js, "\"handle\":\"88.118.8\"");
+			/* the national form writes the prefix handle */
+			char *h = strstr(js, "\"handle\":\"0.NA/88.118.8\"");
 			assert_non_null(h);
-			h[strlen("\"handle\":\"88.118.")] = '9';
+			h[strlen("\"handle\":\"0.NA/88.118.")] = '9';
 			char *enc = idn_b64url_encode((const uint8_t *)js, n);
 			snprintf(bad, sizeof(bad), "%.*s.%s%s",
 				 (int)(d1 - good_ent_cert), good_ent_cert, enc,
@@ -539,6 +540,59 @@ static void bad_input_is_refused(void **state)
 	h_run_free(&r);
 }
 
+/* A trust root kept as a self-issued HS_CERT at a handle (as the national
+ * root at 88.111.1/0.0:400) and named by --trust-root ID:INDEX; tokens in
+ * idnode's former form by --form idnode. */
+static void root_at_handle_and_forms(void **state)
+{
+	(void)state;
+	h_ctl_ok(node, "create", "88.118/root", "1:URL=https://example.com/r",
+		 NULL);
+	h_run_t r;
+	h_ctl(&r, node, "cert", "issue", "--issuer", "88.118/root:300", "--key",
+	      root_pem, "--subject", "88.118/root:300", "--pubkey", root_pub,
+	      "--perms", "everything", "--store", "88.118/root:400", NULL);
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+	h_ctl_ok(node, "create", H_HOME "/part-9",
+		 "1:URL=https://example.com/p/9", NULL);
+	h_ctl(&r, node, "sign", H_HOME "/part-9", "--signer",
+	      "0.NA/" H_HOME ":301", "--key", ent2_pem, "--form", "idnode",
+	      NULL);
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+	h_net(&r, node, "resolve", H_HOME "/part-9", "--verify-chain",
+	      "--trust-root", "88.118/root:400", "--json", NULL);
+	h_assert_status(&r, 0);
+	json_t *j = h_json(&r);
+	json_t *s = json_array_get(json_object_get(j, "signatures"), 0);
+	/* the former form: "SM2", raw r || s */
+	assert_string_equal(json_string_value(json_object_get(s, "alg")),
+			    "SM2");
+	assert_string_equal(verdict_of(j, 1), "verified");
+	json_t *chain = json_object_get(s, "chain");
+	assert_non_null(strstr(json_string_value(json_array_get(chain, 0)),
+			       "issued by 300:0.NA/88 [trust root]"));
+	json_decref(j);
+	h_run_free(&r);
+	/* no HS_CERT at that index; not self-issued; a bad --form */
+	h_net(&r, node, "resolve", H_HOME "/part-9", "--verify-chain",
+	      "--trust-root", "88.118/root:401", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "no HS_CERT at 401:88.118/root"));
+	h_run_free(&r);
+	h_net(&r, node, "resolve", H_HOME "/part-9", "--verify-chain",
+	      "--trust-root", "0.NA/88.118:400", NULL);
+	h_assert_status(&r, 1);
+	assert_non_null(strstr(r.err, "is not self-issued"));
+	h_run_free(&r);
+	h_ctl(&r, node, "sign", H_HOME "/part-9", "--signer",
+	      "0.NA/" H_HOME ":301", "--key", ent2_pem, "--form", "jose", NULL);
+	h_assert_status(&r, 2);
+	assert_non_null(strstr(r.err, "bad --form 'jose'"));
+	h_run_free(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -550,6 +604,7 @@ int main(void)
 		cmocka_unit_test(scope_is_enforced),
 		cmocka_unit_test(stored_over_the_network),
 		cmocka_unit_test(bad_input_is_refused),
+		cmocka_unit_test(root_at_handle_and_forms),
 	};
 	return cmocka_run_group_tests_name("trust", tests, setup, teardown);
 }

@@ -2,7 +2,8 @@
  * The input is decoded as base64url (which must re-encode to itself), as a
  * token (checked against fixed RSA and SM2 keys, its times, its JWK), and
  * as both an HS_SIGNATURE and the HS_CERT of its signer in a record
- * verification. None of it may crash, leak or verify. */
+ * verification, and as a self-issued root certificate. None of it may
+ * crash, leak or verify with our keys. */
 #include <jansson.h>
 #include <openssl/evp.h>
 #include <openssl/rsa.h>
@@ -98,6 +99,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    0 &&
 	    rep.ok)
 		abort();
+	/* the input as a self-issued root at a handle: it may well be one */
+	EVP_PKEY *root = NULL;
+	char why[300];
+	if (idn_trust_root_at(&tr, "88.118.8", 400, &a, &root, why,
+			      sizeof(why)) == 0)
+		EVP_PKEY_free(root);
 	idn_arena_free(&a);
 	return 0;
 }

@@ -541,7 +541,8 @@ static void record_verification(void **state)
 	char *sig;
 	assert_int_equal(idn_trust_sign_record("300:0.NA/88.118.8",
 					       "88.118.8/p1", v, 2, 400, 100,
-					       100, 10000, rsa, &sig),
+					       100, 10000, rsa,
+					       IDN_JWT_FORM_IDNODE, &sig),
 			 0);
 	v[2] = val(400, "HS_SIGNATURE", sig, 0xe);
 	idn_trust_t t = {rsa2, fetch, NULL, 5000, 0};
