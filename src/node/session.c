@@ -244,6 +244,10 @@ static void release(reply_t *r, const authz_challenge_t *c,
 			    "the session is another admin's (or expired)");
 		return;
 	}
+	if (c->session != 0)
+		log_info("session %08x opened for %.*s:%u", c->session,
+			 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
+			 ans->admin.p, ans->index);
 	idn_env_t env = *r->env;
 	env.session_id = c->session;
 	reply_t run = *r;

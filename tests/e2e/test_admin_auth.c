@@ -384,14 +384,14 @@ static EVP_PKEY *load_key(const char *path)
 	return k;
 }
 
-static int sign_answer(void *vctx, idn_bytes_t nonce, idn_bytes_t digest,
-		       idn_wr_t *w)
+static int sign_answer(void *vctx, const char *want, idn_bytes_t nonce,
+		       idn_bytes_t digest, idn_wr_t *w)
 {
 	signer_t *x = vctx;
 	uint8_t sig[1024], sb[1100];
 	size_t sl;
 	idn_bytes_t parts[2] = {nonce, digest};
-	const char *hash = idn_sig_hash_for(x->key);
+	const char *hash = want ? want : idn_sig_hash_for(x->key);
 	int err = idn_sig_sign(x->key, hash, parts, 2, sig, sizeof(sig), &sl);
 	if (err)
 		return err;
@@ -404,6 +404,16 @@ static int sign_answer(void *vctx, idn_bytes_t nonce, idn_bytes_t digest,
 	idn_challenge_answer_encode(w, &ans);
 	x->answered++;
 	return w->err;
+}
+
+/* Sets a session up with where (TCP) for signer x. */
+static int open_session(const char *where, signer_t *x, idn_session_t **s,
+			uint32_t *rc)
+{
+	idn_session_opts_t o = {
+		where,	  IDN_NET_TCP, 3000, 0, idn_bytes_str(x->admin),
+		x->index, sign_answer, x};
+	return idn_session_open(&o, s, rc);
 }
 
 typedef struct {
@@ -482,8 +492,7 @@ static void session_many_creates_one_challenge(void **state)
 	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
 	idn_session_t *s;
 	uint32_t rc;
-	assert_int_equal(
-		idn_session_open(addr, 3000, 0, sign_answer, &x, &s, &rc), 0);
+	assert_int_equal(open_session(addr, &x, &s, &rc), 0);
 	assert_int_not_equal(idn_session_id(s), 0);
 	for (int i = 0; i < 25; i++) {
 		char id[64];
@@ -494,7 +503,8 @@ static void session_many_creates_one_challenge(void **state)
 	assert_int_equal(x.answered, 1);
 	assert_exists(H_HOME "/sess-0", true);
 	assert_exists(H_HOME "/sess-24", true);
-	/* the session's id means nothing on another connection */
+	/* the session's id without its MAC means nothing, on this
+	 * connection or another */
 	idn_client_t *other;
 	assert_int_equal(idn_client_open(IDN_NET_TCP, addr, 3000, &other), 0);
 	idn_client_set_session(other, idn_session_id(s));
@@ -516,20 +526,22 @@ static void session_many_creates_one_challenge(void **state)
 	/* a session's admin keeps only its rights: noadd may not add */
 	EVP_PKEY_free(x.key);
 	signer_t y = {load_key(noadd_key), H_HOME "/noadd", 300, 0};
-	assert_int_equal(
-		idn_session_open(addr, 3000, 0, sign_answer, &y, &s, &rc), 0);
+	assert_int_equal(open_session(addr, &y, &s, &rc), 0);
 	assert_int_equal(in_session(s, IDN_OC_ADD_VALUE, H_HOME "/sess-0"),
 			 IDN_RC_INSUFFICIENT_PERMS);
 	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-noadd"),
 			 IDN_RC_SUCCESS);
 	assert_int_equal(idn_session_close(s), 0);
 	EVP_PKEY_free(y.key);
-	/* a wrong key gets no session */
+	/* a wrong key: the session opens, its first request is refused and
+	 * the session stays unbound */
 	signer_t z = {load_key(noadd_key), "0.NA/" H_HOME, 300, 0};
-	assert_int_equal(
-		idn_session_open(addr, 3000, 0, sign_answer, &z, &s, &rc),
-		IDN_EAUTH);
-	assert_int_equal(rc, IDN_RC_AUTH_FAILED);
+	assert_int_equal(open_session(addr, &z, &s, &rc), 0);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-wrong"),
+			 IDN_RC_AUTH_FAILED);
+	assert_int_equal(z.answered, 1);
+	assert_exists(H_HOME "/sess-wrong", false);
+	idn_session_close(s);
 	EVP_PKEY_free(z.key);
 }
 
@@ -560,8 +572,7 @@ static void session_expires(void **state)
 	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
 	idn_session_t *s;
 	uint32_t rc;
-	assert_int_equal(
-		idn_session_open(where, 3000, 0, sign_answer, &x, &s, &rc), 0);
+	assert_int_equal(open_session(where, &x, &s, &rc), 0);
 	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/early"),
 			 IDN_RC_SUCCESS);
 	sleep(2); /* past the one-second lifetime */
@@ -782,7 +793,8 @@ static void read_challenge_like_the_reference(void **state)
 		uint8_t ab[2048];
 		idn_wr_t w;
 		idn_wr_init(&w, ab, sizeof(ab));
-		assert_int_equal(sign_answer(&x, nonce, ch.msg.digest, &w), 0);
+		assert_int_equal(
+			sign_answer(&x, NULL, nonce, ch.msg.digest, &w), 0);
 		EVP_PKEY_free(x.key);
 		h_req_t qa = h_req(IDN_OC_CHALLENGE_ANSWER, 84);
 		qa.session_id = ch.env.session_id;
