@@ -157,6 +157,26 @@ int idn_dh_new(idn_bytes_t peer, idn_dh_t **out)
 	return 0;
 }
 
+int idn_dh_set_private(idn_dh_t *d, idn_bytes_t x)
+{
+	BIGNUM *v = BN_secure_new();
+	BN_CTX *ctx = BN_CTX_new();
+	int err = -ENOMEM;
+	if (v != NULL && ctx != NULL && BN_bin2bn(x.p, (int)x.len, v) != NULL) {
+		err = IDN_EINVAL;
+		if (in_range(v, d->p) &&
+		    BN_mod_exp_mont_consttime(d->y, d->g, v, d->p, ctx, NULL)) {
+			BN_clear_free(d->x);
+			d->x = v;
+			v = NULL;
+			err = 0;
+		}
+	}
+	BN_clear_free(v);
+	BN_CTX_free(ctx);
+	return err;
+}
+
 void idn_dh_pub_encode(const idn_dh_t *d, idn_wr_t *w)
 {
 	idn_wr_str(w, idn_bytes_str(DH_TYPE));

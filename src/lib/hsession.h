@@ -68,6 +68,11 @@ typedef struct idn_dh idn_dh_t;
 int idn_dh_new(idn_bytes_t peer, idn_dh_t **out);
 void idn_dh_free(idn_dh_t *d);
 
+/* Replaces d's private exponent by x (big-endian) and its public value
+ * accordingly: for known-answer tests, and to resume an exchange. Returns
+ * 0, IDN_EINVAL for x outside 2..p-2, -ENOMEM. */
+int idn_dh_set_private(idn_dh_t *d, idn_bytes_t x);
+
 /* Writes the public key of d as a "DH_PUB_KEY" blob (no length prefix). */
 void idn_dh_pub_encode(const idn_dh_t *d, idn_wr_t *w);
 
