@@ -13,7 +13,7 @@
 
 #define DH_TYPE "DH_PUB_KEY"
 #define DH_PMIN_BITS 1024
-#define DH_PMAX_BITS 4096
+#define DH_PMAX_BITS 2048
 #define DH_XBITS 256
 #define DES_KEY_LEN 8
 #define DES_BLOCK 8

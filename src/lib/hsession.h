@@ -56,7 +56,8 @@ typedef struct {
 } idn_dh_pub_t;
 
 /* Decodes a "DH_PUB_KEY" blob. Returns 0 or IDN_EMALFORMED (another key
- * type, bad layout, or p outside 1024..4096 bits, g or y outside 2..p-2). */
+ * type, bad layout, or p outside 1024..2048 bits, g or y outside 2..p-2:
+ * the group is the client's choice, its size bounds the node's work). */
 int idn_dh_pub_decode(idn_bytes_t blob, idn_dh_pub_t *out);
 
 /* One side's DH key pair (opaque). */

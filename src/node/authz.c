@@ -30,6 +30,7 @@ typedef struct session {
 	const void *owner;
 	uint64_t conn;
 	netkey_t net;
+	uint64_t created; /* order of setting up (authz.next_seq) */
 	uint64_t expires; /* idn_now_ms() time */
 	bool bound;
 	uint32_t index;
@@ -49,7 +50,8 @@ struct authz {
 	size_t held; /* bytes of the requests the challenges hold */
 	session_t *sessions;
 	unsigned nsessions;
-	netcost_t *cost; /* answers' CPU budget per network; NULL: none */
+	uint64_t next_seq; /* of the next session set up */
+	netcost_t *cost;   /* answers' CPU budget per network; NULL: none */
 };
 
 int authz_new(authz_t **out, uint64_t cost_rate, uint64_t cost_burst)
@@ -848,27 +850,66 @@ static uint32_t session_id_new(authz_t *a)
 	}
 }
 
-/* Puts x in the table within the caps (net: the keyed session's network
- * cap applies); the caller holds the lock. 0, -EBUSY, -EUSERS, -ENOMEM. */
+/* Drops the oldest keyed session without a bound admin (of network net
+ * when not NULL); false when there is none. The caller holds the lock. */
+static bool session_evict(authz_t *a, const netkey_t *net)
+{
+	session_t **oldest = NULL;
+	for (session_t **pp = &a->sessions; *pp; pp = &(*pp)->next) {
+		const session_t *s = *pp;
+		if (s->klen == 0 || s->bound ||
+		    (net != NULL && !netkey_eq(&s->net, net)))
+			continue;
+		if (oldest == NULL || s->created < (*oldest)->created)
+			oldest = pp;
+	}
+	if (oldest == NULL)
+		return false;
+	session_t *x = *oldest;
+	*oldest = x->next;
+	OPENSSL_cleanse(x->key, sizeof(x->key));
+	free(x);
+	a->nsessions--;
+	return true;
+}
+
+/* Puts x in the table within the caps (net: a keyed session, whose
+ * network's cap applies and which may take an unbound one's place); the
+ * caller holds the lock. 0, -EBUSY, -EUSERS, -ENOMEM. */
 static int session_add(authz_t *a, session_t *x, bool net)
 {
 	sessions_expire(a, idn_now_ms());
-	if (a->nsessions >= AUTHZ_SESSIONS_MAX)
-		return -EBUSY;
 	if (net) {
 		unsigned nn = 0;
 		for (const session_t *s = a->sessions; s; s = s->next)
 			nn += s->klen > 0 && netkey_eq(&s->net, &x->net);
-		if (nn >= AUTHZ_SESSIONS_NET_MAX)
+		if (nn >= AUTHZ_SESSIONS_NET_MAX && !session_evict(a, &x->net))
 			return -EUSERS;
 	}
+	if (a->nsessions >= AUTHZ_SESSIONS_MAX &&
+	    !(net && session_evict(a, NULL)))
+		return -EBUSY;
 	x->id = session_id_new(a);
 	if (x->id == 0)
 		return -ENOMEM;
+	x->created = a->next_seq++;
 	x->next = a->sessions;
 	a->sessions = x;
 	a->nsessions++;
 	return 0;
+}
+
+uint32_t authz_dh_charge(authz_t *a, const struct sockaddr_storage *peer,
+			 int bits, const char **why)
+{
+	/* two exponentiations with a 256-bit exponent: some 16 signature
+	 * checks of that size */
+	return charge(a, peer, 16 * authz_pubkey_cost(bits), why);
+}
+
+void authz_dh_done(authz_t *a, const struct sockaddr_storage *peer, int bits)
+{
+	netcost_done(a->cost, peer, 16 * authz_pubkey_cost(bits));
 }
 
 int authz_session_open(authz_t *a, const void *owner, uint64_t conn,

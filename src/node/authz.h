@@ -181,7 +181,10 @@ bool authz_may_read(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
  *   connection it was opened on (named by its handler, owner, and the
  *   handler's id for it, conn, never 0), until that closes.
  * Both end with their lifetime or op 401. At most AUTHZ_SESSIONS_MAX live
- * in all and AUTHZ_SESSIONS_NET_MAX keyed ones per source network. */
+ * in all and AUTHZ_SESSIONS_NET_MAX keyed ones per source network; a new
+ * keyed session over a cap takes the place of the oldest keyed one no
+ * admin was bound to yet (set up and never used, or spoofed), or is
+ * refused when there is none. */
 #define AUTHZ_SESSIONS_MAX 4096
 #define AUTHZ_SESSIONS_NET_MAX 256
 
@@ -220,12 +223,19 @@ int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
 
 /* Opens a keyed session set up from peer: key (key_len bytes of cipher),
  * the identity (admin, index) the setup named (empty: any), lifetime
- * seconds. Returns 0 with its id, -EBUSY when the node holds too many,
- * -EUSERS when peer's network does, IDN_ETOOLONG, IDN_EINVAL for a key
- * over IDN_SKEY_MAX bytes, -ENOMEM. Thread-safe. */
+ * seconds. Returns 0 with its id, -EBUSY when the node holds too many
+ * bound ones, -EUSERS when peer's network does, IDN_ETOOLONG, IDN_EINVAL for a
+ * key over IDN_SKEY_MAX bytes, -ENOMEM. Thread-safe. */
 int authz_session_new(authz_t *a, const struct sockaddr_storage *peer,
 		      idn_bytes_t key, int cipher, idn_bytes_t identity,
 		      uint32_t index, uint32_t lifetime, uint32_t *id);
+
+/* The CPU of a Diffie-Hellman setup with a p of bits, charged to peer's
+ * network like a challenge answer's (authz_check_answer): 0, or
+ * IDN_RC_TOO_BUSY with *why set. authz_dh_done after the work. */
+uint32_t authz_dh_charge(authz_t *a, const struct sockaddr_storage *peer,
+			 int bits, const char **why);
+void authz_dh_done(authz_t *a, const struct sockaddr_storage *peer, int bits);
 
 /* Copies what a request from peer on connection (owner, conn; 0: none)
  * may use of live session id into *out. Returns 0, IDN_ENOTFOUND (none,

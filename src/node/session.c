@@ -72,18 +72,24 @@ static int session_dh(reply_t *r, const idn_session_req_t *sr)
 	idn_dh_t *dh = NULL;
 	uint8_t key[IDN_SKEY_MAX];
 	size_t klen = 0;
+	idn_dh_pub_t pub;
+	if (idn_dh_pub_decode(sr->key, &pub) != 0)
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED,
+				   "unusable Diffie-Hellman key (a DH_PUB_KEY "
+				   "with p of 1024 to 2048 bits)");
+	int bits = (int)pub.p.len * 8;
+	const char *why = "";
+	uint32_t rc = authz_dh_charge(h->node->authz, r->from.peer, bits, &why);
+	if (rc != 0)
+		return reply_error(r, rc, why);
 	int err = idn_dh_new(sr->key, &dh);
 	if (err == 0)
 		err = idn_dh_derive(dh, sr->key, IDN_SCIPHER_DES, key, &klen);
+	authz_dh_done(h->node->authz, r->from.peer, bits);
 	if (err) {
 		idn_dh_free(dh);
-		return reply_error(
-			r, AUTHZ_RC_SESSION_FAILED,
-			err == IDN_EMALFORMED
-				? "unusable Diffie-Hellman key (a "
-				  "DH_PUB_KEY with p of 1024 to 4096 "
-				  "bits)"
-				: "cannot set the session up");
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED,
+				   "cannot set the session up");
 	}
 	uint32_t id = 0;
 	err = authz_session_new(h->node->authz, r->from.peer,
@@ -235,13 +241,18 @@ static void release(reply_t *r, const authz_challenge_t *c,
 		return;
 	}
 	/* in a keyed session: it runs as the admin who answered from now on
-	 * (the one its setup named, if it named one), and the reply keeps
-	 * its id, as the reference's does */
+	 * (the one its setup named, if it named one; the answer must come
+	 * from the session's network), and the reply keeps its id, as the
+	 * reference's does */
+	authz_sess_t in;
 	if (c->session != 0 &&
-	    authz_session_bind(r->h->node->authz, c->session, ans->admin,
-			       ans->index) != 0) {
+	    (authz_session_find(r->h->node->authz, c->session, r->from.peer,
+				r->h->owner, r->h->conn, &in) != 0 ||
+	     authz_session_bind(r->h->node->authz, c->session, ans->admin,
+				ans->index) != 0)) {
 		reply_error(r, IDN_RC_AUTH_FAILED,
-			    "the session is another admin's (or expired)");
+			    "the session is another admin's or network's (or "
+			    "expired)");
 		return;
 	}
 	if (c->session != 0)

@@ -263,23 +263,35 @@ static void encrypted_request_answered_encrypted(void **state)
 	free(req);
 }
 
-/* Sessions are bounded per network and in all, like pending challenges;
- * ending one makes room. */
+/* Sessions are bounded per network, like pending challenges: over the
+ * cap the oldest one no admin was bound to gives way, and when all are
+ * bound a new one is refused; other networks are not affected. A session
+ * ends from its network only. */
 static void sessions_bounded_per_network(void **state)
 {
 	nfx_t *f = *state;
 	uint8_t kb[8];
 	idn_bytes_t key = unhex(DH_KEY, kb);
-	uint32_t sid = 0, first = 0;
-	for (int i = 0; i < AUTHZ_SESSIONS_NET_MAX; i++) {
+	uint32_t sid = 0, ids[AUTHZ_SESSIONS_NET_MAX];
+	for (int i = 0; i < AUTHZ_SESSIONS_NET_MAX; i++)
 		assert_int_equal(authz_session_new(f->node.authz, &peer_a, key,
 						   IDN_SCIPHER_DES,
 						   idn_bytes(NULL, 0), 0, 60,
-						   &sid),
+						   &ids[i]),
 				 0);
-		if (i == 0)
-			first = sid;
-	}
+	uint32_t first = ids[0];
+	assert_int_equal(authz_session_new(f->node.authz, &peer_a, key,
+					   IDN_SCIPHER_DES, idn_bytes(NULL, 0),
+					   0, 60, &ids[0]),
+			 0);
+	authz_sess_t got;
+	assert_int_equal(authz_session_find(f->node.authz, first, &peer_a, NULL,
+					    0, &got),
+			 IDN_ENOTFOUND);
+	for (int i = 0; i < AUTHZ_SESSIONS_NET_MAX; i++)
+		assert_int_equal(authz_session_bind(f->node.authz, ids[i],
+						    idn_bytes_str(ADMIN), 300),
+				 0);
 	assert_int_equal(authz_session_new(f->node.authz, &peer_a, key,
 					   IDN_SCIPHER_DES, idn_bytes(NULL, 0),
 					   0, 60, &sid),
@@ -288,12 +300,12 @@ static void sessions_bounded_per_network(void **state)
 					   IDN_SCIPHER_DES, idn_bytes(NULL, 0),
 					   0, 60, &sid),
 			 0);
-	/* ended from its network only */
 	assert_int_equal(
-		authz_session_close(f->node.authz, first, &peer_b, NULL, 0),
+		authz_session_close(f->node.authz, ids[1], &peer_b, NULL, 0),
 		IDN_ENOTFOUND);
 	assert_int_equal(
-		authz_session_close(f->node.authz, first, &peer_a, NULL, 0), 0);
+		authz_session_close(f->node.authz, ids[1], &peer_a, NULL, 0),
+		0);
 	assert_int_equal(authz_session_new(f->node.authz, &peer_a, key,
 					   IDN_SCIPHER_DES, idn_bytes(NULL, 0),
 					   0, 60, &sid),
