@@ -926,7 +926,8 @@ int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
 	x->bound = true;
 	x->index = index;
 	x->alen = admin.len;
-	memcpy(x->admin, admin.p, admin.len);
+	if (admin.len > 0)
+		memcpy(x->admin, admin.p, admin.len);
 	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
 	pthread_mutex_lock(&a->lock);
 	int err = session_add(a, x, false);
@@ -952,7 +953,8 @@ int authz_session_new(authz_t *a, const struct sockaddr_storage *peer,
 	netkey_of(peer, &x->net);
 	x->index = index;
 	x->alen = identity.len;
-	memcpy(x->admin, identity.p, identity.len);
+	if (identity.len > 0)
+		memcpy(x->admin, identity.p, identity.len);
 	x->cipher = cipher;
 	x->klen = key.len;
 	memcpy(x->key, key.p, key.len);
@@ -1026,7 +1028,8 @@ int authz_session_bind(authz_t *a, uint32_t id, idn_bytes_t admin,
 			x->bound = true;
 			x->index = index;
 			x->alen = admin.len;
-			memcpy(x->admin, admin.p, admin.len);
+			if (admin.len > 0)
+				memcpy(x->admin, admin.p, admin.len);
 		}
 	}
 	pthread_mutex_unlock(&a->lock);
