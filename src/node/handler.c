@@ -780,11 +780,6 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	if (env.session_id != 0)
 		session_lookup(h, &env, from, &ss);
-	if (env.flags & IDN_EF_COMPRESSED) {
-		reply_error(&r, IDN_RC_NOT_SUPPORTED,
-			    "compressed messages are not supported");
-		return r.sent;
-	}
 	if ((env.flags & IDN_EF_ENCRYPTED) &&
 	    session_decrypt(&r, &env, &frame, &len) != 0)
 		return r.sent;
@@ -799,6 +794,11 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		return 0; /* a response sent to us: never answer it */
 	}
 	r.req = &msg;
+	if (env.flags & IDN_EF_COMPRESSED) {
+		reply_error(&r, IDN_RC_NOT_SUPPORTED,
+			    "compressed messages are not supported");
+		return r.sent;
+	}
 	if (session_mac(&r, &env, &msg) != 0)
 		return r.sent;
 	const op_row_t *row = optable_find(msg.hdr.op);
