@@ -286,6 +286,10 @@ static void worker_defers_writes(void **state)
 	len = nfx_frame(frame, sizeof(frame), IDN_OC_CHALLENGE_ANSWER, 0, 77,
 			body, bl);
 	assert_int_equal(nfx_call(f, frame, len, &tcp, 4), HANDLER_DEFER);
+	/* a session setup's key exchange runs on a blocking handler */
+	len = nfx_frame(frame, sizeof(frame), IDN_OC_SESSION_SETUP, 0, 0, body,
+			bl);
+	assert_int_equal(nfx_call(f, frame, len, &tcp, 4), HANDLER_DEFER);
 	/* no session: challenged at once */
 	len = nfx_frame(frame, sizeof(frame), IDN_OC_CREATE, 0, 0, body, bl);
 	assert_int_equal(nfx_call(f, frame, len, &tcp, 4), 1);
