@@ -713,6 +713,21 @@ static void session_across_transports(void **state)
 			    "the session belongs to another network");
 	h_reply_free(&r);
 	assert_exists(H_HOME "/across-far", false);
+	/* a session set up for one admin: another admin's answer to its
+	 * challenge is refused, and the request does not run */
+	signer_t other = {load_key(noadd_key), H_HOME "/noadd", 300, 0};
+	idn_session_opts_t oo = {
+		addr, IDN_NET_TCP, 3000,  0, idn_bytes_str("0.NA/" H_HOME),
+		300,  sign_answer, &other};
+	idn_session_t *so;
+	uint32_t orc;
+	assert_int_equal(idn_session_open(&oo, &so, &orc), 0);
+	assert_int_equal(in_session(so, IDN_OC_CREATE, H_HOME "/across-other"),
+			 IDN_RC_AUTH_FAILED);
+	assert_int_equal(other.answered, 1);
+	idn_session_close(so);
+	EVP_PKEY_free(other.key);
+	assert_exists(H_HOME "/across-other", false);
 	/* the library's session over UDP */
 	signer_t y = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
 	idn_session_opts_t o = {
