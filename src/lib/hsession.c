@@ -368,7 +368,7 @@ int idn_skey_seal_frame(idn_bytes_t key, int cipher, uint8_t *buf, size_t len,
 	free(plain);
 	if (err)
 		return err;
-	buf[2] |= IDN_EF_ENCRYPTED;
+	buf[IDN_ENV_OFF_FLAGS] |= IDN_EF_ENCRYPTED;
 	idn_put_u32(buf + IDN_ENV_OFF_MSG_LEN, (uint32_t)n);
 	*outlen = IDN_ENV_LEN + n;
 	return 0;

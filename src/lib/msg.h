@@ -109,6 +109,7 @@ void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e);
  * IDN_ENV_LEN bytes and hdr at IDN_HDR_LEN bytes (programmer errors, not
  * checked). */
 enum {
+	IDN_ENV_OFF_FLAGS = 2,
 	IDN_ENV_OFF_SESSION = 4,
 	IDN_ENV_OFF_REQUEST = 8,
 	IDN_ENV_OFF_SEQ = 12,

@@ -695,7 +695,7 @@ static int session_decrypt(reply_t *r, idn_env_t *env, const uint8_t **frame,
 		return -1;
 	}
 	memcpy(h->dec, *frame, IDN_ENV_LEN);
-	h->dec[2] &= (uint8_t)~IDN_EF_ENCRYPTED;
+	h->dec[IDN_ENV_OFF_FLAGS] &= (uint8_t)~IDN_EF_ENCRYPTED;
 	idn_put_u32(h->dec + IDN_ENV_OFF_MSG_LEN, (uint32_t)n);
 	env->flags &= (uint8_t)~IDN_EF_ENCRYPTED;
 	env->msg_len = (uint32_t)n;
