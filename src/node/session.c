@@ -65,7 +65,9 @@ static uint32_t lifetime(const handler_t *h, uint32_t timeout)
 
 /* A Diffie-Hellman setup: the node's half of the exchange, the keyed
  * session it opens for the caller's network, and the answer in the
- * reference's layout (hsession.h). */
+ * reference's layout (hsession.h). The cipher is DES because that is what
+ * the reference answers and so what HANDLE.NET 7.3.1 clients are known to
+ * take: the setup carries no list of the client's ciphers to choose from. */
 static int session_dh(reply_t *r, const idn_session_req_t *sr)
 {
 	handler_t *h = r->h;
