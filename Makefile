@@ -82,7 +82,7 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 
 # the wire codec suites share the vectors' helpers (tests/unit/vector_fixture.c)
 MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame \
-	$(B)/tests/unit/test_resolver
+	$(B)/tests/unit/test_resolver $(B)/tests/unit/test_hsession
 $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -159,6 +159,12 @@ NODE_UNIT = $(B)/tests/unit/test_optable $(B)/tests/unit/test_authz \
 $(NODE_UNIT): %: %.o $(B)/tests/unit/node_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 $(NODE_UNIT:%=%.o) $(B)/tests/unit/node_fixture.o: CFLAGS += -Isrc/node -Isrc/http
+# sessions replayed from the captured vectors: both fixtures
+$(B)/tests/unit/test_session.o: CFLAGS += -Isrc/node -Isrc/http
+$(B)/tests/unit/test_session: $(B)/tests/unit/test_session.o \
+		$(B)/tests/unit/node_fixture.o $(B)/tests/unit/vector_fixture.o \
+		$(NODE_LIBOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)

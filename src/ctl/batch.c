@@ -18,17 +18,17 @@
 #define BATCH_LINE 65536
 
 typedef struct {
-	const batch_opts_t *o;
+	ctl_cred_t cred; /* a copy of the caller's: it outlives the open */
 	idn_bytes_t admin;
 	uint32_t index;
 } answer_ctx_t;
 
-static int answer(void *vctx, idn_bytes_t nonce, idn_bytes_t digest,
-		  idn_wr_t *w)
+static int answer(void *vctx, const char *hash, idn_bytes_t nonce,
+		  idn_bytes_t digest, idn_wr_t *w)
 {
 	answer_ctx_t *x = vctx;
-	return ctl_answer_encode(x->o->cred, x->admin, x->index, nonce, digest,
-				 w);
+	return ctl_answer_encode_hash(&x->cred, hash, x->admin, x->index, nonce,
+				      digest, w);
 }
 
 /* Splits line into words in place; "quoted words" may hold spaces. */
@@ -156,17 +156,19 @@ static int on_reply(void *vctx, const idn_env_t *env, const uint8_t *msg,
 
 int ctl_session_open(const batch_opts_t *o, const char *what, idn_session_t **s)
 {
-	idn_bytes_t admin;
-	uint32_t index;
-	if (ctl_admin_ref(o->auth, &admin, &index) != 0) {
+	/* the session answers its challenge later, when a request is
+	 * challenged: idctl holds one session at a time */
+	static answer_ctx_t ax;
+	if (ctl_admin_ref(o->auth, &ax.admin, &ax.index) != 0) {
 		fprintf(stderr,
 			"idctl: --auth wants ADMIN_ID:INDEX, e.g. 0.NA/88.118.8:300\n");
 		return 2;
 	}
-	answer_ctx_t ax = {o, admin, index};
+	ax.cred = *o->cred;
+	idn_session_opts_t so = {o->server, IDN_NET_TCP, o->timeout_ms, 0,
+				 ax.admin,  ax.index,	 answer,	&ax};
 	uint32_t rc;
-	int err = idn_session_open(o->server, o->timeout_ms, 0, answer, &ax, s,
-				   &rc);
+	int err = idn_session_open(&so, s, &rc);
 	if (err) {
 		if (err == IDN_EAUTH)
 			fprintf(stderr,

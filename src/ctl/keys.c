@@ -190,6 +190,13 @@ void ctl_cred_free(ctl_cred_t *c)
 int ctl_answer_encode(const ctl_cred_t *c, idn_bytes_t admin, uint32_t index,
 		      idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w)
 {
+	return ctl_answer_encode_hash(c, NULL, admin, index, nonce, digest, w);
+}
+
+int ctl_answer_encode_hash(const ctl_cred_t *c, const char *want,
+			   idn_bytes_t admin, uint32_t index, idn_bytes_t nonce,
+			   idn_bytes_t digest, idn_wr_t *w)
+{
 	uint8_t sbuf[1100];
 	idn_wr_t sw;
 	idn_wr_init(&sw, sbuf, sizeof(sbuf));
@@ -202,6 +209,8 @@ int ctl_answer_encode(const ctl_cred_t *c, idn_bytes_t admin, uint32_t index,
 		uint8_t sig[1024];
 		size_t siglen;
 		const char *hash = idn_sig_hash_for(c->key);
+		if (want != NULL && strcmp(hash, "SM3") != 0)
+			hash = want;
 		idn_bytes_t parts[2] = {nonce, digest};
 		err = idn_sig_sign(c->key, hash, parts, 2, sig, sizeof(sig),
 				   &siglen);

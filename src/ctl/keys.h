@@ -45,5 +45,10 @@ void ctl_cred_free(ctl_cred_t *c);
  * HMAC-SHA256 with the secret. Returns 0 or a library error. */
 int ctl_answer_encode(const ctl_cred_t *c, idn_bytes_t admin, uint32_t index,
 		      idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w);
+/* The same, a public key signing with hash when not NULL ("SHA1" for a
+ * server that knows no better, session.h; SM2 keys keep SM3). */
+int ctl_answer_encode_hash(const ctl_cred_t *c, const char *hash,
+			   idn_bytes_t admin, uint32_t index, idn_bytes_t nonce,
+			   idn_bytes_t digest, idn_wr_t *w);
 
 #endif

@@ -305,9 +305,9 @@ static int canonical_id(const ctl_opts_t *o, const char *in, char *out,
 	return 0;
 }
 
-/* resolve --auth: the admin authenticates (a session on one TCP
- * connection) and then resolves, seeing the values the record lets that
- * admin read. */
+/* resolve --auth: resolves in a session (session.h) as the admin, who
+ * answers the challenge a record with restricted values brings, seeing
+ * the values the record lets that admin read. */
 static int resolve_in_session(const ctl_opts_t *o, uint32_t flags,
 			      const uint8_t *body, size_t blen, ctl_call_t *c)
 {
@@ -318,13 +318,16 @@ static int resolve_in_session(const ctl_opts_t *o, uint32_t flags,
 	batch_opts_t bo = {o->server, ctl_timeout(o, CTL_TIMEOUT_MS), o->auth,
 			   &cred, false};
 	idn_session_t *s;
+	/* the key answers the challenge a restricted value brings */
 	int err = ctl_session_open(&bo, "resolve", &s) ? IDN_EAUTH : 0;
-	ctl_cred_free(&cred);
-	if (err)
+	if (err) {
+		ctl_cred_free(&cred);
 		return err;
+	}
 	uint8_t *buf = idn_arena_alloc(c->arena, IDN_HDR_LEN + blen + 8);
 	if (buf == NULL) {
 		idn_session_close(s);
+		ctl_cred_free(&cred);
 		return -ENOMEM;
 	}
 	idn_wr_t w;
@@ -335,6 +338,7 @@ static int resolve_in_session(const ctl_opts_t *o, uint32_t flags,
 	if (err == 0)
 		err = c->err;
 	idn_session_close(s);
+	ctl_cred_free(&cred);
 	return err;
 }
 

@@ -444,7 +444,12 @@ int idn_session_req_decode(idn_bytes_t body, idn_session_req_t *out)
 	out->timeout = idn_rd_u32(&r);
 	out->identity = idn_rd_str(&r, IDN_IDENT_MAX);
 	out->index = idn_rd_u32(&r);
-	out->key = idn_rd_str(&r, IDN_MSG_MAX);
+	out->key = idn_bytes(NULL, 0);
+	out->key_index = 0;
+	if (out->mode == 1 || out->mode == 3 || out->mode == 4)
+		out->key = idn_rd_str(&r, IDN_MSG_MAX);
+	if (out->mode == 3)
+		out->key_index = idn_rd_u32(&r);
 	out->tail = rd_tail(&r);
 	return idn_rd_finish(&r);
 }
@@ -455,7 +460,10 @@ void idn_session_req_encode(idn_wr_t *w, const idn_session_req_t *in)
 	idn_wr_u32(w, in->timeout);
 	idn_wr_str(w, in->identity);
 	idn_wr_u32(w, in->index);
-	idn_wr_str(w, in->key);
+	if (in->mode == 1 || in->mode == 3 || in->mode == 4)
+		idn_wr_str(w, in->key);
+	if (in->mode == 3)
+		idn_wr_u32(w, in->key_index);
 	idn_wr_raw(w, in->tail.p, in->tail.len);
 }
 

@@ -109,6 +109,7 @@ void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e);
  * IDN_ENV_LEN bytes and hdr at IDN_HDR_LEN bytes (programmer errors, not
  * checked). */
 enum {
+	IDN_ENV_OFF_FLAGS = 2,
 	IDN_ENV_OFF_SESSION = 4,
 	IDN_ENV_OFF_REQUEST = 8,
 	IDN_ENV_OFF_SEQ = 12,
@@ -323,14 +324,19 @@ void idn_challenge_answer_encode(idn_wr_t *w, const idn_challenge_answer_t *in);
 int idn_sig_decode(idn_bytes_t data, idn_bytes_t *hash, idn_bytes_t *sig);
 void idn_sig_encode(idn_wr_t *w, idn_bytes_t hash, idn_bytes_t sig);
 
-/* op 400 session setup request and its reply (after the digest). */
+/* op 400 session setup request and its reply (after the digest). The
+ * request is mode, timeout, identity, index, then by mode (hsession.h):
+ * 1 (client's public key) and 4 (Diffie-Hellman) the exchange key as a
+ * byte array, 3 a key handle and index, others nothing; the reference
+ * then sends two zero bytes (tail). */
 typedef struct {
 	uint16_t mode; /* key exchange mode */
 	uint32_t timeout;
 	idn_bytes_t identity;
 	uint32_t index;
-	idn_bytes_t key;  /* exchange key bytes */
-	idn_bytes_t tail; /* bytes after the key, kept verbatim */
+	idn_bytes_t key;    /* exchange key bytes (mode 3: its handle) */
+	idn_bytes_t tail;   /* bytes after the key, kept verbatim */
+	uint32_t key_index; /* mode 3: the key's index */
 } idn_session_req_t;
 
 int idn_session_req_decode(idn_bytes_t body, idn_session_req_t *out);

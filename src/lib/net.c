@@ -276,3 +276,16 @@ void idn_client_set_session(idn_client_t *c, uint32_t session_id)
 {
 	c->session_id = session_id;
 }
+
+bool idn_client_stale(idn_client_t *c)
+{
+	if (c->transport == IDN_NET_UDP)
+		return false;
+	struct pollfd pfd = {c->fd, POLLIN, 0};
+	if (poll(&pfd, 1, 0) <= 0)
+		return false;
+	uint8_t b;
+	ssize_t n = recv(c->fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
+	return n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK &&
+			  errno != EINTR);
+}

@@ -30,6 +30,11 @@ int idn_client_open(int transport, const char *where, int timeout_ms,
 		    idn_client_t **out);
 void idn_client_close(idn_client_t *c);
 
+/* Whether a stream connection was closed by the peer (a server that
+ * answers one request per connection, as HANDLE.NET's does): the next
+ * call needs a new connection. False for UDP. */
+bool idn_client_stale(idn_client_t *c);
+
 /* The envelope session id of the following calls (0: none), e.g. the
  * challenge id a challenge answer echoes. */
 void idn_client_set_session(idn_client_t *c, uint32_t session_id);

@@ -1,6 +1,8 @@
 #include "authz.h"
 
+#include <assert.h>
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/rand.h>
 #include <pthread.h>
 #include <stdbool.h>
@@ -19,17 +21,26 @@
 #define CHALLENGE_TTL_MS 30000
 #define VLIST_DEPTH 4 /* levels of HS_VLIST groups nested in groups */
 
-#define SESSIONS_MAX 4096
-
+/* One session (authz.h): connection-bound (owner set) or keyed (klen >
+ * 0, net set). admin holds the bound admin, or while unbound the identity
+ * the setup named (alen 0: none). */
 typedef struct session {
 	struct session *next;
-	uint32_t id;
+	uint32_t id; /* even, never 0: challenges' own ids are odd */
 	const void *owner;
 	uint64_t conn;
+	netkey_t net;
+	uint64_t created; /* order of setting up (authz.next_seq) */
 	uint64_t expires; /* idn_now_ms() time */
+	bool bound;
 	uint32_t index;
 	size_t alen;
 	uint8_t admin[IDN_IDENT_MAX];
+	int cipher;
+	size_t klen;
+	uint8_t key[IDN_SKEY_MAX];
+	uint32_t ctr_top;  /* the highest MAC counter seen */
+	uint64_t ctr_seen; /* bit i: counter ctr_top - i seen */
 } session_t;
 
 struct authz {
@@ -39,7 +50,8 @@ struct authz {
 	size_t held; /* bytes of the requests the challenges hold */
 	session_t *sessions;
 	unsigned nsessions;
-	netcost_t *cost; /* answers' CPU budget per network; NULL: none */
+	uint64_t next_seq; /* of the next session set up */
+	netcost_t *cost;   /* answers' CPU budget per network; NULL: none */
 };
 
 int authz_new(authz_t **out, uint64_t cost_rate, uint64_t cost_burst)
@@ -124,9 +136,20 @@ static int challenge_fits(const authz_t *a, const authz_challenge_t *c)
 	return 0;
 }
 
-int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
-		    const uint8_t *frame, size_t len, idn_bytes_t signed_part,
-		    uint32_t *id, uint8_t nonce[16])
+/* Drops the pending challenge of session; the caller holds the lock. */
+static void challenge_drop_session(authz_t *a, uint32_t session)
+{
+	for (authz_challenge_t **pp = &a->challenges; *pp; pp = &(*pp)->next)
+		if ((*pp)->session == session) {
+			free(challenge_unlink(a, pp));
+			return;
+		}
+}
+
+static int challenge_make(authz_t *a, const struct sockaddr_storage *peer,
+			  const uint8_t *frame, size_t len,
+			  idn_bytes_t signed_part, uint32_t session,
+			  uint32_t *id, uint8_t nonce[16])
 {
 	if (len > AUTHZ_PENDING_ADDR_BYTES)
 		return -EUSERS;
@@ -142,6 +165,9 @@ int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
 	netkey_of(peer, &c->net);
 	netkey_addr(peer, &c->addr);
 	c->id |= 1; /* never 0, which means no session */
+	if (session != 0)
+		c->id = session;
+	c->session = session;
 	c->expires = idn_now_ms() + CHALLENGE_TTL_MS;
 	c->len = len;
 	memcpy(c->frame, frame, len);
@@ -149,6 +175,8 @@ int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
 	memcpy(nonce, c->nonce, sizeof(c->nonce));
 	pthread_mutex_lock(&a->lock);
 	challenges_expire(a, idn_now_ms());
+	if (session != 0)
+		challenge_drop_session(a, session);
 	int err = challenge_fits(a, c);
 	if (err == 0) {
 		c->next = a->challenges;
@@ -160,6 +188,24 @@ int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
 	if (err)
 		free(c);
 	return err;
+}
+
+int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
+		    const uint8_t *frame, size_t len, idn_bytes_t signed_part,
+		    uint32_t *id, uint8_t nonce[16])
+{
+	return challenge_make(a, peer, frame, len, signed_part, 0, id, nonce);
+}
+
+int authz_challenge_in(authz_t *a, const struct sockaddr_storage *peer,
+		       const uint8_t *frame, size_t len,
+		       idn_bytes_t signed_part, uint32_t session,
+		       uint8_t nonce[16])
+{
+	uint32_t id;
+	assert(session != 0);
+	return challenge_make(a, peer, frame, len, signed_part, session, &id,
+			      nonce);
 }
 
 authz_challenge_t *authz_take(authz_t *a, uint32_t id)
@@ -783,12 +829,99 @@ static void sessions_expire(authz_t *a, uint64_t now)
 		if ((*pp)->expires <= now) {
 			session_t *x = *pp;
 			*pp = x->next;
+			OPENSSL_cleanse(x->key, sizeof(x->key));
 			free(x);
 			a->nsessions--;
 		} else {
 			pp = &(*pp)->next;
 		}
 	}
+}
+
+/* The live session id; the caller holds the lock. */
+static session_t **session_at(authz_t *a, uint32_t id)
+{
+	sessions_expire(a, idn_now_ms());
+	for (session_t **pp = &a->sessions; *pp; pp = &(*pp)->next)
+		if ((*pp)->id == id)
+			return pp;
+	return NULL;
+}
+
+/* A new session's id: random, even, never 0 and not in use; the caller
+ * holds the lock. */
+static uint32_t session_id_new(authz_t *a)
+{
+	for (;;) {
+		uint32_t id = 0;
+		if (RAND_bytes((uint8_t *)&id, sizeof(id)) != 1)
+			return 0;
+		id &= 0x7ffffffeu; /* even, and positive as a Java int */
+		if (id != 0 && session_at(a, id) == NULL)
+			return id;
+	}
+}
+
+/* Drops the oldest keyed session without a bound admin (of network net
+ * when not NULL); false when there is none. The caller holds the lock. */
+static bool session_evict(authz_t *a, const netkey_t *net)
+{
+	session_t **oldest = NULL;
+	for (session_t **pp = &a->sessions; *pp; pp = &(*pp)->next) {
+		const session_t *s = *pp;
+		if (s->klen == 0 || s->bound ||
+		    (net != NULL && !netkey_eq(&s->net, net)))
+			continue;
+		if (oldest == NULL || s->created < (*oldest)->created)
+			oldest = pp;
+	}
+	if (oldest == NULL)
+		return false;
+	session_t *x = *oldest;
+	*oldest = x->next;
+	OPENSSL_cleanse(x->key, sizeof(x->key));
+	free(x);
+	a->nsessions--;
+	return true;
+}
+
+/* Puts x in the table within the caps (net: a keyed session, whose
+ * network's cap applies and which may take an unbound one's place); the
+ * caller holds the lock. 0, -EBUSY, -EUSERS, -ENOMEM. */
+static int session_add(authz_t *a, session_t *x, bool net)
+{
+	sessions_expire(a, idn_now_ms());
+	if (net) {
+		unsigned nn = 0;
+		for (const session_t *s = a->sessions; s; s = s->next)
+			nn += s->klen > 0 && netkey_eq(&s->net, &x->net);
+		if (nn >= AUTHZ_SESSIONS_NET_MAX && !session_evict(a, &x->net))
+			return -EUSERS;
+	}
+	if (a->nsessions >= AUTHZ_SESSIONS_MAX &&
+	    !(net && session_evict(a, NULL)))
+		return -EBUSY;
+	x->id = session_id_new(a);
+	if (x->id == 0)
+		return -ENOMEM;
+	x->created = a->next_seq++;
+	x->next = a->sessions;
+	a->sessions = x;
+	a->nsessions++;
+	return 0;
+}
+
+uint32_t authz_dh_charge(authz_t *a, const struct sockaddr_storage *peer,
+			 int bits, const char **why)
+{
+	/* two exponentiations with a 256-bit exponent: some 16 signature
+	 * checks of that size */
+	return charge(a, peer, 16 * authz_pubkey_cost(bits), why);
+}
+
+void authz_dh_done(authz_t *a, const struct sockaddr_storage *peer, int bits)
+{
+	netcost_done(a->cost, peer, 16 * authz_pubkey_cost(bits));
 }
 
 int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
@@ -800,44 +933,142 @@ int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
 	session_t *x = calloc(1, sizeof(*x));
 	if (x == NULL)
 		return -ENOMEM;
-	if (RAND_bytes((uint8_t *)&x->id, sizeof(x->id)) != 1) {
-		free(x);
-		return -ENOMEM;
-	}
-	x->id |= 1; /* never 0 */
 	x->owner = owner;
 	x->conn = conn;
+	x->bound = true;
 	x->index = index;
 	x->alen = admin.len;
-	memcpy(x->admin, admin.p, admin.len);
+	if (admin.len > 0)
+		memcpy(x->admin, admin.p, admin.len);
 	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
 	pthread_mutex_lock(&a->lock);
-	sessions_expire(a, idn_now_ms());
-	bool full = a->nsessions >= SESSIONS_MAX;
-	if (!full) {
-		x->next = a->sessions;
-		a->sessions = x;
-		a->nsessions++;
-	}
+	int err = session_add(a, x, false);
+	if (err == 0)
+		*id = x->id;
 	pthread_mutex_unlock(&a->lock);
-	if (full) {
+	if (err)
 		free(x);
-		return -EBUSY;
-	}
-	*id = x->id;
-	return 0;
+	return err;
 }
 
-/* The live session id of (owner, conn); the caller holds the lock. */
-static session_t **session_find(authz_t *a, uint32_t id, const void *owner,
-				uint64_t conn)
+int authz_session_new(authz_t *a, const struct sockaddr_storage *peer,
+		      idn_bytes_t key, int cipher, idn_bytes_t identity,
+		      uint32_t index, uint32_t lifetime, uint32_t *id)
 {
-	sessions_expire(a, idn_now_ms());
-	for (session_t **pp = &a->sessions; *pp; pp = &(*pp)->next)
-		if ((*pp)->id == id && (*pp)->owner == owner &&
-		    (*pp)->conn == conn)
-			return pp;
-	return NULL;
+	if (identity.len > IDN_IDENT_MAX)
+		return IDN_ETOOLONG;
+	if (key.len == 0 || key.len > IDN_SKEY_MAX)
+		return IDN_EINVAL;
+	session_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -ENOMEM;
+	netkey_of(peer, &x->net);
+	x->index = index;
+	x->alen = identity.len;
+	if (identity.len > 0)
+		memcpy(x->admin, identity.p, identity.len);
+	x->cipher = cipher;
+	x->klen = key.len;
+	memcpy(x->key, key.p, key.len);
+	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
+	pthread_mutex_lock(&a->lock);
+	int err = session_add(a, x, true);
+	if (err == 0)
+		*id = x->id;
+	pthread_mutex_unlock(&a->lock);
+	if (err) {
+		OPENSSL_cleanse(x->key, sizeof(x->key));
+		free(x);
+	}
+	return err;
+}
+
+/* May a request from peer on (owner, conn) use x? 0, IDN_ENOTFOUND or
+ * IDN_EAUTH (authz_session_find). */
+static int session_usable(const session_t *x,
+			  const struct sockaddr_storage *peer,
+			  const void *owner, uint64_t conn)
+{
+	if (x->klen == 0)
+		return conn != 0 && x->owner == owner && x->conn == conn
+			       ? 0
+			       : IDN_ENOTFOUND;
+	netkey_t net;
+	netkey_of(peer, &net);
+	return netkey_eq(&net, &x->net) ? 0 : IDN_EAUTH;
+}
+
+int authz_session_find(authz_t *a, uint32_t id,
+		       const struct sockaddr_storage *peer, const void *owner,
+		       uint64_t conn, authz_sess_t *out)
+{
+	pthread_mutex_lock(&a->lock);
+	session_t **pp = session_at(a, id);
+	int err = pp ? session_usable(*pp, peer, owner, conn) : IDN_ENOTFOUND;
+	if (err == 0) {
+		const session_t *x = *pp;
+		out->bound = x->bound;
+		out->keyed = x->klen > 0;
+		out->cipher = x->cipher;
+		out->key_len = x->klen;
+		memcpy(out->key, x->key, x->klen);
+		size_t n = x->bound ? x->alen : 0;
+		memcpy(out->who.name, x->admin, n);
+		out->who.admin = idn_bytes(out->who.name, n);
+		out->who.index = x->bound ? x->index : 0;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+int authz_session_bind(authz_t *a, uint32_t id, idn_bytes_t admin,
+		       uint32_t index)
+{
+	if (admin.len > IDN_IDENT_MAX)
+		return IDN_EAUTH;
+	pthread_mutex_lock(&a->lock);
+	session_t **pp = session_at(a, id);
+	int err = pp ? 0 : IDN_ENOTFOUND;
+	if (pp != NULL) {
+		session_t *x = *pp;
+		bool same =
+			x->index == index &&
+			idn_ascii_caseeq(x->admin, x->alen, admin.p, admin.len);
+		if (x->klen == 0 || (x->alen > 0 && !same)) {
+			err = IDN_EAUTH;
+		} else if (!x->bound) {
+			x->bound = true;
+			x->index = index;
+			x->alen = admin.len;
+			if (admin.len > 0)
+				memcpy(x->admin, admin.p, admin.len);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return err;
+}
+
+int authz_session_counter(authz_t *a, uint32_t id, uint32_t ctr)
+{
+	pthread_mutex_lock(&a->lock);
+	session_t **pp = session_at(a, id);
+	int err = pp ? 0 : IDN_ENOTFOUND;
+	if (pp != NULL) {
+		session_t *x = *pp;
+		if (ctr > x->ctr_top) {
+			uint32_t shift = ctr - x->ctr_top;
+			x->ctr_seen = shift >= 64 ? 0 : x->ctr_seen << shift;
+			x->ctr_seen |= 1;
+			x->ctr_top = ctr;
+		} else if (x->ctr_top - ctr >= 64 ||
+			   (x->ctr_seen >> (x->ctr_top - ctr) & 1)) {
+			err = IDN_EEXISTS;
+		} else {
+			x->ctr_seen |= 1ull << (x->ctr_top - ctr);
+		}
+	}
+	pthread_mutex_unlock(&a->lock);
+	return err;
 }
 
 int authz_session_get(authz_t *a, uint32_t id, const void *owner, uint64_t conn,
@@ -846,37 +1077,49 @@ int authz_session_get(authz_t *a, uint32_t id, const void *owner, uint64_t conn,
 	if (conn == 0)
 		return IDN_ENOTFOUND;
 	pthread_mutex_lock(&a->lock);
-	session_t **pp = session_find(a, id, owner, conn);
-	if (pp != NULL) {
+	session_t **pp = session_at(a, id);
+	bool ok = pp && (*pp)->klen == 0 &&
+		  session_usable(*pp, NULL, owner, conn) == 0;
+	if (ok) {
 		memcpy(who->name, (*pp)->admin, (*pp)->alen);
 		who->admin = idn_bytes(who->name, (*pp)->alen);
 		who->index = (*pp)->index;
 	}
 	pthread_mutex_unlock(&a->lock);
-	return pp ? 0 : IDN_ENOTFOUND;
+	return ok ? 0 : IDN_ENOTFOUND;
+}
+
+int authz_session_close(authz_t *a, uint32_t id,
+			const struct sockaddr_storage *peer, const void *owner,
+			uint64_t conn)
+{
+	pthread_mutex_lock(&a->lock);
+	session_t **pp = session_at(a, id);
+	bool ok = pp && session_usable(*pp, peer, owner, conn) == 0;
+	if (ok) {
+		session_t *x = *pp;
+		*pp = x->next;
+		OPENSSL_cleanse(x->key, sizeof(x->key));
+		free(x);
+		a->nsessions--;
+	}
+	pthread_mutex_unlock(&a->lock);
+	return ok ? 0 : IDN_ENOTFOUND;
 }
 
 int authz_session_end(authz_t *a, uint32_t id, const void *owner, uint64_t conn)
 {
 	if (conn == 0)
 		return IDN_ENOTFOUND;
-	pthread_mutex_lock(&a->lock);
-	session_t **pp = session_find(a, id, owner, conn);
-	if (pp != NULL) {
-		session_t *x = *pp;
-		*pp = x->next;
-		free(x);
-		a->nsessions--;
-	}
-	pthread_mutex_unlock(&a->lock);
-	return pp ? 0 : IDN_ENOTFOUND;
+	return authz_session_close(a, id, NULL, owner, conn);
 }
 
 void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn)
 {
 	pthread_mutex_lock(&a->lock);
 	for (session_t **pp = &a->sessions; *pp;) {
-		if ((*pp)->owner == owner && (*pp)->conn == conn) {
+		if ((*pp)->klen == 0 && (*pp)->owner == owner &&
+		    (*pp)->conn == conn) {
 			session_t *x = *pp;
 			*pp = x->next;
 			free(x);

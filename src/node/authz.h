@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "arena.h"
+#include "hsession.h"
 #include "msg.h"
 #include "netlimit.h"
 #include "store.h"
@@ -36,6 +37,7 @@ typedef struct authz_challenge {
 	struct authz_challenge *next;
 	netkey_t net, addr; /* the source network and address */
 	uint32_t id;	    /* never 0 */
+	uint32_t session;   /* the session it is in (then id), or 0 */
 	uint64_t expires;   /* idn_now_ms() time */
 	uint8_t nonce[16];
 	uint8_t digest[20]; /* SHA-1 of the request's header and body */
@@ -65,6 +67,15 @@ void authz_free(authz_t *a);
 int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
 		    const uint8_t *frame, size_t len, idn_bytes_t signed_part,
 		    uint32_t *id, uint8_t nonce[16]);
+
+/* authz_challenge for a request in session (its id): the challenge's id
+ * is the session's, which the answer's envelope carries, as the
+ * reference has it; a newer challenge in the session replaces an older
+ * one. */
+int authz_challenge_in(authz_t *a, const struct sockaddr_storage *peer,
+		       const uint8_t *frame, size_t len,
+		       idn_bytes_t signed_part, uint32_t session,
+		       uint8_t nonce[16]);
 
 /* Takes the pending, unexpired challenge id out of the table (each is
  * answered once), or NULL. The caller frees it with free(). Thread-safe. */
@@ -166,18 +177,31 @@ bool authz_may_read(idn_rtxn_t *t, idn_arena_t *ar, idn_bytes_t blob,
 		    uint32_t nvalues, idn_bytes_t admin, uint32_t aidx);
 
 /* ---- sessions (op 400 setup, 401 terminate) ----
- * An admin who answers the challenge to a session setup is remembered for
- * the TCP connection the answer came on: later requests on it carrying the
- * session id in the envelope run as that admin without a new challenge,
- * until the lifetime ends, 401 terminates it, or the connection closes.
- * idnode's sessions carry no session key (nothing is encrypted or MACed
- * with one), which is why they never leave their connection. A
- * connection is named by its handler (owner) and the handler's id for it
- * (conn, never 0). */
+ * docs/architecture.md, "Sessions". A session is named by its id in the
+ * envelope. Two kinds:
+ * - keyed (a key exchange in the setup, as HANDLE.NET has them): set up
+ *   over UDP or TCP by anyone, it holds the session key and lives for its
+ *   lifetime, whatever connection its requests come on, but only for its
+ *   source network; its requests must carry the key's MAC. The admin it
+ *   runs as is bound by the first challenge answered in it (and must be
+ *   the identity the setup named, if any).
+ * - connection-bound (setup without a key exchange, idnode's own, or a
+ *   login): the admin is known when it opens, and it serves only the TCP
+ *   connection it was opened on (named by its handler, owner, and the
+ *   handler's id for it, conn, never 0), until that closes.
+ * Both end with their lifetime or op 401. At most AUTHZ_SESSIONS_MAX live
+ * in all and AUTHZ_SESSIONS_NET_MAX keyed ones per source network; a new
+ * keyed session over a cap takes the place of the oldest keyed one no
+ * admin was bound to yet (set up and never used, or spoofed), or is
+ * refused when there is none. */
+#define AUTHZ_SESSIONS_MAX 4096
+#define AUTHZ_SESSIONS_NET_MAX 256
 
 /* Response code for a session id that is unknown, expired or belongs to
- * another connection (the protocol's session timeout). */
+ * another connection or network (the protocol's session timeout). */
 #define AUTHZ_RC_SESSION_TIMEOUT 500
+/* Response code for a session setup the node cannot do (session failed). */
+#define AUTHZ_RC_SESSION_FAILED 501
 
 /* The admin a session authenticated; admin points into the caller's copy
  * (name). */
@@ -187,23 +211,75 @@ typedef struct {
 	uint32_t index;
 } authz_who_t;
 
-/* Opens a session for (admin, index) on connection (owner, conn) for
- * lifetime seconds. Returns 0 with its id, -EBUSY when too many are open,
- * IDN_ETOOLONG for an over-long admin, -ENOMEM. Thread-safe. */
+/* What a request may use of the session it names: the admin it runs as
+ * (bound false: none yet) and, keyed, the session key. */
+typedef struct {
+	authz_who_t who;
+	bool bound;
+	bool keyed;
+	int cipher; /* IDN_SCIPHER_* of the key */
+	size_t key_len;
+	uint8_t key[IDN_SKEY_MAX];
+} authz_sess_t;
+
+/* Opens a connection-bound session for (admin, index) on connection
+ * (owner, conn) for lifetime seconds. Returns 0 with its id, -EBUSY when
+ * too many are open, IDN_ETOOLONG for an over-long admin, -ENOMEM.
+ * Thread-safe. */
 int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
 		       idn_bytes_t admin, uint32_t index, uint32_t lifetime,
 		       uint32_t *id);
 
-/* Copies the admin of live session id on (owner, conn) into *who.
- * Returns 0 or IDN_ENOTFOUND. Thread-safe. */
+/* Opens a keyed session set up from peer: key (key_len bytes of cipher),
+ * the identity (admin, index) the setup named (empty: any), lifetime
+ * seconds. Returns 0 with its id, -EBUSY when the node holds too many
+ * bound ones, -EUSERS when peer's network does, IDN_ETOOLONG, IDN_EINVAL for a
+ * key over IDN_SKEY_MAX bytes, -ENOMEM. Thread-safe. */
+int authz_session_new(authz_t *a, const struct sockaddr_storage *peer,
+		      idn_bytes_t key, int cipher, idn_bytes_t identity,
+		      uint32_t index, uint32_t lifetime, uint32_t *id);
+
+/* The CPU of a Diffie-Hellman setup with a p of bits, charged to peer's
+ * network like a challenge answer's (authz_check_answer): 0, or
+ * IDN_RC_TOO_BUSY with *why set. authz_dh_done after the work. */
+uint32_t authz_dh_charge(authz_t *a, const struct sockaddr_storage *peer,
+			 int bits, const char **why);
+void authz_dh_done(authz_t *a, const struct sockaddr_storage *peer, int bits);
+
+/* Copies what a request from peer on connection (owner, conn; 0: none)
+ * may use of live session id into *out. Returns 0, IDN_ENOTFOUND (none,
+ * expired, or connection-bound to another connection) or IDN_EAUTH (keyed,
+ * set up from another network). Thread-safe. */
+int authz_session_find(authz_t *a, uint32_t id,
+		       const struct sockaddr_storage *peer, const void *owner,
+		       uint64_t conn, authz_sess_t *out);
+
+/* Binds keyed session id to the admin (admin, index) who answered a
+ * challenge in it. Returns 0 (also when bound to that admin already),
+ * IDN_ENOTFOUND, or IDN_EAUTH when it is bound to, or was set up for,
+ * another admin. Thread-safe. */
+int authz_session_bind(authz_t *a, uint32_t id, idn_bytes_t admin,
+		       uint32_t index);
+
+/* Records that keyed session id saw MAC counter ctr. Returns 0, or
+ * IDN_EEXISTS for a counter seen before or 64 or more below the highest
+ * seen (a replay), IDN_ENOTFOUND. Thread-safe. */
+int authz_session_counter(authz_t *a, uint32_t id, uint32_t ctr);
+
+/* Copies the admin of live connection-bound session id on (owner, conn)
+ * into *who. Returns 0 or IDN_ENOTFOUND. Thread-safe. */
 int authz_session_get(authz_t *a, uint32_t id, const void *owner, uint64_t conn,
 		      authz_who_t *who);
 
-/* Ends session id on (owner, conn); 0 or IDN_ENOTFOUND. */
+/* Ends session id: a connection-bound one on (owner, conn), a keyed one
+ * from peer's network. Returns 0 or IDN_ENOTFOUND. */
 int authz_session_end(authz_t *a, uint32_t id, const void *owner,
 		      uint64_t conn);
+int authz_session_close(authz_t *a, uint32_t id,
+			const struct sockaddr_storage *peer, const void *owner,
+			uint64_t conn);
 
-/* Ends every session of a connection that closes. */
+/* Ends every session bound to a connection that closes. */
 void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn);
 
 #endif

@@ -18,6 +18,7 @@
 #include "authz.h"
 #include "error.h"
 #include "handler_int.h"
+#include "hsession.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
@@ -153,7 +154,8 @@ int handler_init(handler_t *h, node_ctx_t *node, bool blocking)
 	h->blocking = blocking;
 	h->owner = h;
 	idn_arena_init(&h->arena, 0);
-	h->out = malloc(IDN_ENV_LEN + IDN_MSG_MAX);
+	/* room for a reply sealed in its session's cipher */
+	h->out = malloc(IDN_ENV_LEN + IDN_MSG_MAX + IDN_SKEY_OVERHEAD);
 	int err = -ENOMEM;
 	if (h->out == NULL)
 		goto fail;
@@ -267,6 +269,8 @@ void handler_fini(handler_t *h)
 	audit_buf_free(&h->audit_pend);
 	free(h->out);
 	free(h->scratch);
+	free(h->dec);
+	h->dec = NULL;
 	h->rtxn = NULL;
 	h->out = h->scratch = NULL;
 	h->resolver = NULL;
@@ -348,22 +352,32 @@ void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
 	}
 }
 
+/* The hash of a signed reply: SHA-1 for askers speaking a protocol older
+ * than 2.7 (HANDLE.NET 7.3.1 speaks 2.5 and verifies SHA-1 and MD5 only,
+ * its session setup among them), SHA-256 otherwise. */
+static const char *reply_hash(const reply_t *r)
+{
+	const idn_env_t *e = r->env;
+	return e != NULL && e->major == 2 && e->minor < 7 ? "SHA1" : "SHA256";
+}
+
 /* Signs header + body with the server key into an HS_SIGNED credential,
  * as the reference server does for requests with the certify flag. */
 static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
 {
+	const char *hash = reply_hash(r);
 	size_t body = r->w.len - r->mark.hdr - IDN_HDR_LEN;
 	idn_wr_patch_u32(&r->w, r->mark.hdr + IDN_HDR_LEN - 4, (uint32_t)body);
 	uint8_t sig[1024];
 	size_t sl;
 	idn_bytes_t part =
 		idn_bytes(r->w.buf + r->mark.hdr, r->w.len - r->mark.hdr);
-	if (r->w.err || idn_sig_sign(r->h->node->key, "SHA256", &part, 1, sig,
+	if (r->w.err || idn_sig_sign(r->h->node->key, hash, &part, 1, sig,
 				     sizeof(sig), &sl) != 0)
 		return -1;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, cap);
-	idn_sig_encode(&w, idn_bytes_str("SHA256"), idn_bytes(sig, sl));
+	idn_sig_encode(&w, idn_bytes_str(hash), idn_bytes(sig, sl));
 	memset(cred, 0, sizeof(*cred));
 	cred->signer = idn_bytes(NULL, 0);
 	cred->type = idn_bytes_str("HS_SIGNED");
@@ -429,8 +443,17 @@ int reply_send(reply_t *r)
 	}
 	if (r->h->node->audit != NULL)
 		audit_reply(r);
+	size_t len = r->w.len;
+	const req_sess_t *ss = r->sess;
+	if (ss != NULL && ss->enc &&
+	    idn_skey_seal_frame(idn_bytes(ss->s.key, ss->s.key_len),
+				ss->s.cipher, r->w.buf, r->w.len,
+				r->w.cap + IDN_SKEY_OVERHEAD, &len) != 0) {
+		log_error("cannot encrypt a reply in its session");
+		return -1;
+	}
 	r->sent++;
-	return r->emit(r->ctx, r->w.buf, r->w.len);
+	return r->emit(r->ctx, r->w.buf, len);
 }
 
 static int send_error(reply_t *r, uint32_t rc, const char *text)
@@ -632,13 +655,102 @@ static int not_supported(reply_t *r, uint32_t op, const char *name)
 	return reply_error(r, IDN_RC_NOT_SUPPORTED, text);
 }
 
+/* Looks up the session the envelope names (authz.h) into ss. */
+static void session_lookup(handler_t *h, const idn_env_t *env,
+			   const caller_t *from, req_sess_t *ss)
+{
+	ss->err = authz_session_find(h->node->authz, env->session_id,
+				     from->peer, h->owner, h->conn, &ss->s);
+	ss->found = ss->err == 0;
+	ss->usable = ss->found && !ss->s.keyed;
+}
+
+/* Replaces *frame by its decrypted form in h->dec (the envelope without
+ * the encrypted flag); 0, or the reply refusing it was sent. */
+static int session_decrypt(reply_t *r, idn_env_t *env, const uint8_t **frame,
+			   size_t *len)
+{
+	handler_t *h = r->h;
+	req_sess_t *ss = r->sess;
+	if (!ss->found || !ss->s.keyed) {
+		reply_error(r, AUTHZ_RC_SESSION_TIMEOUT,
+			    "an encrypted message needs a live session of "
+			    "this network with a session key");
+		return -1;
+	}
+	if (h->dec == NULL &&
+	    (h->dec = malloc(IDN_ENV_LEN + IDN_MSG_MAX)) == NULL) {
+		reply_error(r, IDN_RC_ERROR, "out of memory");
+		return -1;
+	}
+	size_t n = 0;
+	int err = idn_skey_decrypt(idn_bytes(ss->s.key, ss->s.key_len),
+				   ss->s.cipher, *frame + IDN_ENV_LEN,
+				   *len - IDN_ENV_LEN, h->dec + IDN_ENV_LEN,
+				   IDN_MSG_MAX, &n);
+	if (err) {
+		reply_error(
+			r, IDN_RC_AUTH_FAILED,
+			"the message does not decrypt with the session key");
+		return -1;
+	}
+	memcpy(h->dec, *frame, IDN_ENV_LEN);
+	h->dec[IDN_ENV_OFF_FLAGS] &= (uint8_t)~IDN_EF_ENCRYPTED;
+	idn_put_u32(h->dec + IDN_ENV_OFF_MSG_LEN, (uint32_t)n);
+	env->flags &= (uint8_t)~IDN_EF_ENCRYPTED;
+	env->msg_len = (uint32_t)n;
+	*frame = h->dec;
+	*len = IDN_ENV_LEN + n;
+	r->frame = *frame;
+	r->frame_len = *len;
+	ss->enc = true; /* and so goes the reply */
+	return 0;
+}
+
+/* Checks the session MAC of a request in a keyed session; 0, or the
+ * refusal was sent. A request without one is no request of the session
+ * (it may still be a challenge answer, which carries none). */
+static int session_mac(reply_t *r, const idn_env_t *env, const idn_msg_t *m)
+{
+	req_sess_t *ss = r->sess;
+	if (!ss->found || !ss->s.keyed || !m->has_cred ||
+	    !idn_bytes_eq_str(m->cred.type, "HS_MAC"))
+		return 0;
+	int err = idn_skey_mac_check(idn_bytes(ss->s.key, ss->s.key_len),
+				     env->major, env->minor, m, &ss->counter);
+	if (err) {
+		reply_error(r, IDN_RC_AUTH_FAILED,
+			    err == IDN_EUNSUPPORTED
+				    ? "unsupported session MAC"
+				    : "the session MAC does not verify");
+		return -1;
+	}
+	ss->mac = true;
+	ss->usable = true;
+	return 0;
+}
+
+/* Refuses a request naming a session it may not use. */
+static int session_refuse(reply_t *r)
+{
+	const req_sess_t *ss = r->sess;
+	const char *why =
+		ss->err == IDN_EAUTH ? "the session belongs to another network"
+		: ss->found ? "requests in this session must carry its MAC"
+			    : "no such session: expired, ended or of another "
+			      "connection";
+	return reply_error(r, AUTHZ_RC_SESSION_TIMEOUT, why);
+}
+
 int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		    const caller_t *from, emit_fn emit, void *ctx)
 {
 	idn_env_t env;
 	idn_msg_t msg;
+	req_sess_t ss = {0};
 	reply_t r = {h,	     NULL, NULL,  emit, ctx,  {0},
 		     {0, 0}, 0,	   frame, len,	*from};
+	r.sess = &ss;
 	if (!h->redo)
 		STAT(h, requests);
 	int err = idn_env_decode(frame, len, &env);
@@ -666,6 +778,11 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 				"request spans several datagrams; send it over TCP");
 		return r.sent; /* lengths disagree: drop */
 	}
+	if (env.session_id != 0)
+		session_lookup(h, &env, from, &ss);
+	if ((env.flags & IDN_EF_ENCRYPTED) &&
+	    session_decrypt(&r, &env, &frame, &len) != 0)
+		return r.sent;
 	err = idn_msg_decode(frame + IDN_ENV_LEN, len - IDN_ENV_LEN, &msg);
 	if (err) {
 		STAT(h, errors);
@@ -677,12 +794,13 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		return 0; /* a response sent to us: never answer it */
 	}
 	r.req = &msg;
-	if (env.flags & (IDN_EF_COMPRESSED | IDN_EF_ENCRYPTED)) {
-		reply_error(
-			&r, IDN_RC_NOT_SUPPORTED,
-			"compressed or encrypted messages are not supported");
+	if (env.flags & IDN_EF_COMPRESSED) {
+		reply_error(&r, IDN_RC_NOT_SUPPORTED,
+			    "compressed messages are not supported");
 		return r.sent;
 	}
+	if (session_mac(&r, &env, &msg) != 0)
+		return r.sent;
 	const op_row_t *row = optable_find(msg.hdr.op);
 	int rank = principal_rank(from->who.kind);
 	if (row == NULL ||
@@ -692,16 +810,29 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 	}
 	/* a request that runs for a proven admin may write: that runs on a
 	 * blocking handler, off the worker that serves many clients */
-	bool in_session = env.session_id != 0 && h->conn != 0;
+	bool in_session = ss.usable && ss.s.bound;
 	bool proven = rank >= principal_rank(row->min) ||
 		      (row->min == PRINCIPAL_ADMIN && in_session);
 	if (proven && row->defer == OP_DEFER_RUN && !h->blocking)
 		return HANDLER_DEFER;
+	/* each MAC counter once: a replayed message is refused (counted
+	 * here, past the deferral, which processes the frame again) */
+	if (ss.mac && authz_session_counter(h->node->authz, env.session_id,
+					    ss.counter) != 0) {
+		reply_error(&r, IDN_RC_AUTH_FAILED,
+			    "session message replayed (counter seen before)");
+		return r.sent;
+	}
 	if (rank < principal_rank(row->min)) {
 		if (row->min != PRINCIPAL_ADMIN)
 			not_supported(&r, msg.hdr.op, row->name);
-		else if (in_session) /* proven by this connection's session */
+		else if (in_session) /* proven by its session */
 			do_in_session(&r, row);
+		else if (ss.usable) /* whose admin it proves now */
+			do_challenge(&r);
+		else if (env.session_id != 0 &&
+			 (ss.found || h->conn != 0 || ss.err == IDN_EAUTH))
+			session_refuse(&r);
 		else /* the caller must prove who it is */
 			do_challenge(&r);
 		return r.sent;

@@ -103,7 +103,9 @@ struct handler {
 	bool blocking; /* may wait on other nodes (recursive resolution) */
 	idn_resolver_t *resolver; /* blocking handlers of recursive nodes */
 	idn_arena_t arena;
-	uint8_t *out;	  /* IDN_ENV_LEN + IDN_MSG_MAX */
+	uint8_t *out;	  /* IDN_ENV_LEN + IDN_MSG_MAX + IDN_SKEY_OVERHEAD */
+	uint8_t *dec;	  /* IDN_ENV_LEN + IDN_MSG_MAX: a decrypted request,
+			   * allocated at the first */
 	uint8_t *scratch; /* IDN_MSG_MAX: cached answers */
 	uint32_t now;
 	/* the library error the last request since handler_begin was

@@ -17,6 +17,18 @@
 #define STAT(h, field)                                                         \
 	atomic_fetch_add_explicit(&(h)->stats.field, 1, memory_order_relaxed)
 
+/* The session a request's envelope names (authz.h), as far as the request
+ * may use it. */
+typedef struct {
+	int err;     /* authz_session_find's answer */
+	bool found;  /* live, and this request's connection or network's */
+	bool usable; /* found, and keyed ones: the request carries its MAC */
+	bool mac;    /* the session MAC verified, with counter */
+	bool enc;    /* the request came encrypted: so goes its reply */
+	uint32_t counter;
+	authz_sess_t s;
+} req_sess_t;
+
 typedef struct {
 	handler_t *h;
 	const idn_env_t *env;
@@ -40,6 +52,8 @@ typedef struct {
 	const idn_msg_t *audit_req;
 	bool noaudit;
 	uint32_t created;
+	/* the request's session (NULL: none looked up) */
+	req_sess_t *sess;
 } reply_t;
 
 /* Reply building (handler.c): reply_start begins the reply message with
@@ -80,11 +94,14 @@ int responsible(handler_t *h, const idn_ident_t *id);
 int do_resolve(reply_t *r);
 
 /* Challenges and sessions (session.c). do_challenge holds the request
- * back behind a challenge (rc 402); do_answer checks a challenge answer
- * (op 200) and runs the request it releases as the proven admin;
- * do_session_setup challenges a session setup (op 400) on a TCP
- * connection; do_session_end ends one (op 401); do_in_session runs an
- * admin op as the admin of the session named in the envelope. */
+ * back behind a challenge (rc 402; in a keyed session, named by the
+ * session's id); do_answer checks a challenge answer (op 200) and runs
+ * the request it releases as the proven admin, binding the session it
+ * was in to that admin; do_session_setup answers a session setup (op
+ * 400): a Diffie-Hellman one over UDP or TCP opens a keyed session at
+ * once, one without a key exchange is challenged on a TCP connection;
+ * do_session_end ends one (op 401); do_in_session runs an admin op as the
+ * admin of the session named in the envelope. */
 int do_challenge(reply_t *r);
 int do_answer(reply_t *r);
 int do_session_setup(reply_t *r);

@@ -39,8 +39,10 @@ static const op_row_t rows[] = {
 	 false, false, do_home, NULL, audit_desc_id},
 	{IDN_OC_LIST_HOMED, "list homed", ADMIN, authz_rights_none,
 	 OP_DEFER_RUN, false, false, do_list_homed},
-	/* answering its challenge opens the session */
-	{IDN_OC_SESSION_SETUP, "session setup", ANON, NULL, OP_DEFER_NO, true,
+	/* a Diffie-Hellman setup opens a keyed session at once (its CPU on
+	 * the blocking threads, like an answer's check); answering the
+	 * challenge of one without a key exchange opens the connection's */
+	{IDN_OC_SESSION_SETUP, "session setup", ANON, NULL, OP_DEFER_RUN, true,
 	 false, do_session_setup, session_open},
 	{IDN_OC_SESSION_TERMINATE, "session terminate", ANON, NULL, OP_DEFER_NO,
 	 true, false, do_session_end},

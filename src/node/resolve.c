@@ -336,7 +336,7 @@ int do_resolve(reply_t *r)
 	/* The operator sees everything unless it asks for public values
 	 * only. Anyone else flagging public-only gets public values; another
 	 * sees what admins may read when it is a reader the record lists:
-	 * an admin proven by a session of this connection, or (with
+	 * the admin of the session it is in, or (with
 	 * --read-challenge) by answering the challenge that a request for
 	 * restricted values gets; else public values. */
 	const principal_t *who = &r->from.who;
@@ -344,16 +344,17 @@ int do_resolve(reply_t *r)
 	if (r->req->hdr.flags & IDN_OF_PUBLIC_ONLY)
 		vis = VIS_PUBLIC;
 	const principal_t *reader = who->kind == PRINCIPAL_ADMIN ? who : NULL;
-	authz_who_t sess;
+	const req_sess_t *ss = r->sess;
 	principal_t in_session;
-	if (vis == VIS_READER && reader == NULL && r->env->session_id != 0 &&
-	    h->conn != 0 &&
-	    authz_session_get(h->node->authz, r->env->session_id, h->owner,
-			      h->conn, &sess) == 0) {
-		in_session =
-			(principal_t){PRINCIPAL_ADMIN, sess.admin, sess.index};
+	if (vis == VIS_READER && reader == NULL && ss != NULL && ss->usable &&
+	    ss->s.bound) {
+		in_session = (principal_t){PRINCIPAL_ADMIN, ss->s.who.admin,
+					   ss->s.who.index};
 		reader = &in_session;
 	}
+	/* a keyed session not yet bound to an admin binds by a challenge */
+	bool prove = h->conf->read_challenge ||
+		     (ss != NULL && ss->usable && !ss->s.bound);
 	bool prefix_handle = is_prefix_handle(&h->id);
 	const uint8_t *p = prefix_handle ? h->id.key + 5 : h->id.key;
 	size_t plen = prefix_handle ? h->id.key_len - 5 : h->id.prefix_len;
@@ -375,8 +376,7 @@ int do_resolve(reply_t *r)
 				STAT(h, not_found);
 			return reply_lib_error(r, err);
 		}
-		if (vis == VIS_READER && reader == NULL &&
-		    h->conf->read_challenge &&
+		if (vis == VIS_READER && reader == NULL && prove &&
 		    restricted(&q, rec.values.p, rec.values.len, rec.nvalues)) {
 			/* like the reference server: prove who you are */
 			return do_challenge(r);

@@ -1,15 +1,22 @@
 /* Challenges, their answers and sessions: how an anonymous network
  * caller proves to be an admin (authz.h). A challenge holds the request
  * back; its answer, once checked, runs that request as the proven admin
- * (PRINCIPAL_ADMIN); a session setup answered on a TCP connection makes
- * the connection's later requests run as that admin. */
+ * (PRINCIPAL_ADMIN). A session (docs/architecture.md, "Sessions") makes
+ * later requests run as its admin: a keyed one, set up with a
+ * Diffie-Hellman exchange as HANDLE.NET does, once a challenge in it is
+ * answered, for requests carrying its MAC; one set up without a key
+ * exchange, answered on a TCP connection, for that connection's. */
+#include <assert.h>
 #include <errno.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "authz.h"
 #include "error.h"
 #include "handler_int.h"
+#include "hsession.h"
 #include "log.h"
 #include "optable.h"
 
@@ -19,9 +26,18 @@ int do_challenge(reply_t *r)
 	r->noaudit = true;
 	uint32_t id;
 	uint8_t nonce[16];
-	int err =
-		authz_challenge(r->h->node->authz, r->from.peer, r->frame,
-				r->frame_len, r->req->signed_part, &id, nonce);
+	int err;
+	if (r->sess != NULL && r->sess->usable && r->sess->s.keyed) {
+		/* in the session: the answer names it, and binds it */
+		id = r->env->session_id;
+		err = authz_challenge_in(r->h->node->authz, r->from.peer,
+					 r->frame, r->frame_len,
+					 r->req->signed_part, id, nonce);
+	} else {
+		err = authz_challenge(r->h->node->authz, r->from.peer, r->frame,
+				      r->frame_len, r->req->signed_part, &id,
+				      nonce);
+	}
 	if (err) {
 		if (err == -EBUSY)
 			return reply_error(r, IDN_RC_TOO_BUSY,
@@ -40,11 +56,100 @@ int do_challenge(reply_t *r)
 	return reply_send(r);
 }
 
+/* The lifetime of a session asked for timeout seconds (0: the node's). */
+static uint32_t lifetime(const handler_t *h, uint32_t timeout)
+{
+	uint32_t life = h->conf->session_lifetime;
+	return timeout > 0 && timeout < life ? timeout : life;
+}
+
+/* A Diffie-Hellman setup: the node's half of the exchange, the keyed
+ * session it opens for the caller's network, and the answer in the
+ * reference's layout (hsession.h). The cipher is DES because that is what
+ * the reference answers and so what HANDLE.NET 7.3.1 clients are known to
+ * take: the setup carries no list of the client's ciphers to choose from. */
+static int session_dh(reply_t *r, const idn_session_req_t *sr)
+{
+	handler_t *h = r->h;
+	idn_dh_t *dh = NULL;
+	uint8_t key[IDN_SKEY_MAX];
+	size_t klen = 0;
+	idn_dh_pub_t pub;
+	if (idn_dh_pub_decode(sr->key, &pub) != 0)
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED,
+				   "unusable Diffie-Hellman key (a DH_PUB_KEY "
+				   "with p of 1024 to 2048 bits)");
+	int bits = (int)pub.p.len * 8;
+	const char *why = "";
+	uint32_t rc = authz_dh_charge(h->node->authz, r->from.peer, bits, &why);
+	if (rc != 0)
+		return reply_error(r, rc, why);
+	int err = idn_dh_new(sr->key, &dh);
+	if (err == 0)
+		err = idn_dh_derive(dh, sr->key, IDN_SCIPHER_DES, key, &klen);
+	authz_dh_done(h->node->authz, r->from.peer, bits);
+	if (err) {
+		idn_dh_free(dh);
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED,
+				   "cannot set the session up");
+	}
+	uint32_t id = 0;
+	err = authz_session_new(h->node->authz, r->from.peer,
+				idn_bytes(key, klen), IDN_SCIPHER_DES,
+				sr->identity, sr->index,
+				lifetime(h, sr->timeout), &id);
+	OPENSSL_cleanse(key, sizeof(key));
+	if (err) {
+		idn_dh_free(dh);
+		if (err == -EBUSY || err == -EUSERS)
+			return reply_error(
+				r, IDN_RC_TOO_BUSY,
+				err == -EBUSY ? "too many sessions"
+					      : "too many sessions from this "
+						"network: end some (op 401)");
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED,
+				   "cannot open a session");
+	}
+	log_debug("session %08x set up (Diffie-Hellman)", id);
+	idn_env_t env = *r->env;
+	env.session_id = id;
+	reply_t run = *r;
+	run.env = &env;
+	reply_start(&run, IDN_RC_SUCCESS, 0);
+	idn_wr_u16(&run.w, IDN_KX_DH);
+	size_t at = run.w.len;
+	idn_wr_u32(&run.w, 0); /* the byte array's length, patched below */
+	idn_wr_u32(&run.w, IDN_SCIPHER_DES);
+	idn_dh_pub_encode(dh, &run.w);
+	if (!run.w.err)
+		idn_wr_patch_u32(&run.w, at, (uint32_t)(run.w.len - at - 4));
+	idn_wr_u16(&run.w, 0);
+	idn_dh_free(dh);
+	err = reply_send(&run);
+	r->sent = run.sent;
+	return err;
+}
+
 int do_session_setup(reply_t *r)
 {
+	idn_session_req_t sr;
+	if (idn_session_req_decode(r->req->rest, &sr) != 0)
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed session setup");
+	if (sr.mode == IDN_KX_DH)
+		return session_dh(r, &sr);
+	if (sr.mode != IDN_KX_NONE) {
+		char text[96];
+		snprintf(text, sizeof(text),
+			 "key exchange mode %u is not supported: use "
+			 "Diffie-Hellman (4)",
+			 (unsigned)sr.mode);
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED, text);
+	}
 	if (r->h->conn == 0)
 		return reply_error(r, IDN_RC_NOT_SUPPORTED,
-				   "sessions need a TCP connection");
+				   "sessions without a key exchange need a TCP "
+				   "connection");
 	return do_challenge(r);
 }
 
@@ -60,12 +165,10 @@ int session_open(reply_t *r, const idn_msg_t *orig,
 		return reply_error(r, IDN_RC_NOT_SUPPORTED,
 				   "sessions live on a TCP connection: answer "
 				   "the session setup on it");
-	uint32_t life = h->conf->session_lifetime;
-	if (sr.timeout > 0 && sr.timeout < life)
-		life = sr.timeout;
 	uint32_t id;
 	int err = authz_session_open(h->node->authz, h->owner, h->conn,
-				     ans->admin, ans->index, life, &id);
+				     ans->admin, ans->index,
+				     lifetime(h, sr.timeout), &id);
 	if (err)
 		return reply_error(
 			r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
@@ -89,14 +192,9 @@ int session_open(reply_t *r, const idn_msg_t *orig,
 
 int do_in_session(reply_t *r, const op_row_t *row)
 {
-	handler_t *h = r->h;
-	authz_who_t who;
-	if (authz_session_get(h->node->authz, r->env->session_id, h->owner,
-			      h->conn, &who) != 0)
-		return reply_error(
-			r, AUTHZ_RC_SESSION_TIMEOUT,
-			"no such session on this connection: expired or ended");
-	r->from.who = (principal_t){PRINCIPAL_ADMIN, who.admin, who.index};
+	const authz_who_t *who = &r->sess->s.who;
+	assert(r->sess->usable && r->sess->s.bound);
+	r->from.who = (principal_t){PRINCIPAL_ADMIN, who->admin, who->index};
 	const char *why = "";
 	uint32_t rc = op_permit(r, row, &why);
 	if (rc != 0)
@@ -107,11 +205,17 @@ int do_in_session(reply_t *r, const op_row_t *row)
 int do_session_end(reply_t *r)
 {
 	handler_t *h = r->h;
-	if (authz_session_end(h->node->authz, r->env->session_id, h->owner,
-			      h->conn) != 0)
+	/* a keyed session ends by a request carrying its MAC */
+	if (r->sess == NULL || !r->sess->usable ||
+	    authz_session_close(h->node->authz, r->env->session_id,
+				r->from.peer, h->owner, h->conn) != 0)
 		return reply_error(
 			r, AUTHZ_RC_SESSION_TIMEOUT,
-			"no such session on this connection: expired or ended");
+			r->sess != NULL && r->sess->found
+				? "ending a session takes a request carrying "
+				  "its MAC"
+				: "no such session: expired, ended or of "
+				  "another connection");
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	return reply_send(r);
 }
@@ -138,8 +242,27 @@ static void release(reply_t *r, const authz_challenge_t *c,
 		row->answered(r, &orig, ans);
 		return;
 	}
+	/* in a keyed session: it runs as the admin who answered from now on
+	 * (the one its setup named, if it named one; the answer must come
+	 * from the session's network), and the reply keeps its id, as the
+	 * reference's does */
+	authz_sess_t in;
+	if (c->session != 0 &&
+	    (authz_session_find(r->h->node->authz, c->session, r->from.peer,
+				r->h->owner, r->h->conn, &in) != 0 ||
+	     authz_session_bind(r->h->node->authz, c->session, ans->admin,
+				ans->index) != 0)) {
+		reply_error(r, IDN_RC_AUTH_FAILED,
+			    "the session is another admin's or network's (or "
+			    "expired)");
+		return;
+	}
+	if (c->session != 0)
+		log_info("session %08x opened for %.*s:%u", c->session,
+			 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
+			 ans->admin.p, ans->index);
 	idn_env_t env = *r->env;
-	env.session_id = 0;
+	env.session_id = c->session;
 	reply_t run = *r;
 	run.env = &env;
 	run.req = &orig;

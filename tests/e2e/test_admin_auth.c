@@ -2,14 +2,18 @@
  * secret keys (HS_SECKEY, HMAC-SHA256 and the PBKDF2 answer of protocol
  * 2.7+), passphrase-encrypted keys, and the files idctl writes (0600). The
  * node runs at log level debug and its log never shows a secret. */
+#include <arpa/inet.h>
+#include <netinet/in.h>
 #include <openssl/pem.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth.h"
+#include "hsession.h"
 #include "harness.h"
 #include "msg.h"
 #include "seckey.h"
@@ -384,14 +388,14 @@ static EVP_PKEY *load_key(const char *path)
 	return k;
 }
 
-static int sign_answer(void *vctx, idn_bytes_t nonce, idn_bytes_t digest,
-		       idn_wr_t *w)
+static int sign_answer(void *vctx, const char *want, idn_bytes_t nonce,
+		       idn_bytes_t digest, idn_wr_t *w)
 {
 	signer_t *x = vctx;
 	uint8_t sig[1024], sb[1100];
 	size_t sl;
 	idn_bytes_t parts[2] = {nonce, digest};
-	const char *hash = idn_sig_hash_for(x->key);
+	const char *hash = want ? want : idn_sig_hash_for(x->key);
 	int err = idn_sig_sign(x->key, hash, parts, 2, sig, sizeof(sig), &sl);
 	if (err)
 		return err;
@@ -404,6 +408,16 @@ static int sign_answer(void *vctx, idn_bytes_t nonce, idn_bytes_t digest,
 	idn_challenge_answer_encode(w, &ans);
 	x->answered++;
 	return w->err;
+}
+
+/* Sets a session up with where (TCP) for signer x. */
+static int open_session(const char *where, signer_t *x, idn_session_t **s,
+			uint32_t *rc)
+{
+	idn_session_opts_t o = {
+		where,	  IDN_NET_TCP, 3000, 0, idn_bytes_str(x->admin),
+		x->index, sign_answer, x};
+	return idn_session_open(&o, s, rc);
 }
 
 typedef struct {
@@ -482,8 +496,7 @@ static void session_many_creates_one_challenge(void **state)
 	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
 	idn_session_t *s;
 	uint32_t rc;
-	assert_int_equal(
-		idn_session_open(addr, 3000, 0, sign_answer, &x, &s, &rc), 0);
+	assert_int_equal(open_session(addr, &x, &s, &rc), 0);
 	assert_int_not_equal(idn_session_id(s), 0);
 	for (int i = 0; i < 25; i++) {
 		char id[64];
@@ -494,7 +507,8 @@ static void session_many_creates_one_challenge(void **state)
 	assert_int_equal(x.answered, 1);
 	assert_exists(H_HOME "/sess-0", true);
 	assert_exists(H_HOME "/sess-24", true);
-	/* the session's id means nothing on another connection */
+	/* the session's id without its MAC means nothing, on this
+	 * connection or another */
 	idn_client_t *other;
 	assert_int_equal(idn_client_open(IDN_NET_TCP, addr, 3000, &other), 0);
 	idn_client_set_session(other, idn_session_id(s));
@@ -516,21 +530,221 @@ static void session_many_creates_one_challenge(void **state)
 	/* a session's admin keeps only its rights: noadd may not add */
 	EVP_PKEY_free(x.key);
 	signer_t y = {load_key(noadd_key), H_HOME "/noadd", 300, 0};
-	assert_int_equal(
-		idn_session_open(addr, 3000, 0, sign_answer, &y, &s, &rc), 0);
+	assert_int_equal(open_session(addr, &y, &s, &rc), 0);
 	assert_int_equal(in_session(s, IDN_OC_ADD_VALUE, H_HOME "/sess-0"),
 			 IDN_RC_INSUFFICIENT_PERMS);
 	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-noadd"),
 			 IDN_RC_SUCCESS);
 	assert_int_equal(idn_session_close(s), 0);
 	EVP_PKEY_free(y.key);
-	/* a wrong key gets no session */
+	/* a wrong key: the session opens, its first request is refused and
+	 * the session stays unbound */
 	signer_t z = {load_key(noadd_key), "0.NA/" H_HOME, 300, 0};
-	assert_int_equal(
-		idn_session_open(addr, 3000, 0, sign_answer, &z, &s, &rc),
-		IDN_EAUTH);
-	assert_int_equal(rc, IDN_RC_AUTH_FAILED);
+	assert_int_equal(open_session(addr, &z, &s, &rc), 0);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/sess-wrong"),
+			 IDN_RC_AUTH_FAILED);
+	assert_int_equal(z.answered, 1);
+	assert_exists(H_HOME "/sess-wrong", false);
+	idn_session_close(s);
 	EVP_PKEY_free(z.key);
+}
+
+/* A request of op with body in session sid, MACed with key (counter
+ * ctr), as a frame (request id rid) into out. */
+static size_t mac_frame(uint8_t *out, size_t cap, uint32_t op,
+			const uint8_t *body, size_t blen, uint32_t sid,
+			idn_bytes_t key, uint32_t ctr, uint32_t rid)
+{
+	uint8_t plain[2048];
+	idn_wr_t w;
+	idn_wr_init(&w, plain, sizeof(plain));
+	idn_msg_request(&w, op, 0, 3600, body, blen);
+	assert_int_equal(w.err, 0);
+	idn_msg_t m;
+	assert_int_equal(idn_msg_decode(plain, w.len, &m), 0);
+	idn_cred_t cred;
+	uint8_t cb[64];
+	assert_int_equal(idn_skey_mac_cred(key, IDN_PROTO_MAJOR,
+					   IDN_PROTO_MINOR, m.signed_part, ctr,
+					   &cred, cb),
+			 0);
+	idn_env_t env = {0};
+	env.major = IDN_PROTO_MAJOR;
+	env.minor = IDN_PROTO_MINOR;
+	env.session_id = sid;
+	env.request_id = rid;
+	idn_wr_init(&w, out, cap);
+	idn_msg_mark_t mk = idn_msg_start(&w, &env, &m.hdr);
+	idn_wr_raw(&w, m.body.p, m.body.len);
+	idn_msg_finish(&w, mk, &cred);
+	assert_int_equal(w.err, 0);
+	return w.len;
+}
+
+/* The body of a create of id with one URL (values_body of op_msg). */
+static size_t url_body(uint8_t *out, size_t cap, const char *id)
+{
+	idn_value_t v = {1,
+			 0,
+			 0,
+			 86400,
+			 IDN_PERM_DEFAULT,
+			 idn_bytes_str("URL"),
+			 idn_bytes_str("https://s"),
+			 0,
+			 NULL};
+	idn_values_body_t b = {idn_bytes_str(id), 1, &v};
+	idn_wr_t w;
+	idn_wr_init(&w, out, cap);
+	idn_values_body_encode(&w, &b);
+	assert_int_equal(w.err, 0);
+	return w.len;
+}
+
+/* A session is its id and key, not a connection: set up over UDP, its
+ * first create challenged on one TCP connection and answered on a second,
+ * later requests over UDP and a third connection without a challenge; the
+ * session id from another network (127.1.0.1: another /24) is refused;
+ * idctl's library session over UDP works the same. */
+static void session_across_transports(void **state)
+{
+	(void)state;
+	/* the setup, over UDP */
+	idn_dh_t *dh;
+	uint8_t pub[1024], body[2048], frame[4096];
+	assert_int_equal(idn_dh_new(idn_bytes(NULL, 0), &dh), 0);
+	idn_wr_t w;
+	idn_wr_init(&w, pub, sizeof(pub));
+	idn_dh_pub_encode(dh, &w);
+	idn_session_req_t sr = {IDN_KX_DH,
+				0,
+				idn_bytes_str("0.NA/" H_HOME),
+				300,
+				idn_bytes(pub, w.len),
+				idn_bytes("\0", 2)};
+	idn_wr_init(&w, body, sizeof(body));
+	idn_session_req_encode(&w, &sr);
+	h_req_t q = h_req(IDN_OC_SESSION_SETUP, 8100);
+	q.flags = IDN_OF_RETURN_DIGEST;
+	size_t len = h_frame(frame, sizeof(frame), &q, body, w.len);
+	h_reply_t r;
+	h_reply_init(&r);
+	h_udp_call(node, frame, len, &r);
+	assert_int_equal(h_reply_decode(&r), 0);
+	assert_int_equal(r.msg.hdr.rc, IDN_RC_SUCCESS);
+	uint32_t sid = r.env.session_id;
+	assert_int_not_equal(sid, 0);
+	idn_session_resp_t resp;
+	assert_int_equal(idn_session_resp_decode(r.msg.rest, &resp), 0);
+	uint8_t kb[IDN_SKEY_MAX];
+	size_t kl;
+	assert_int_equal(
+		idn_dh_derive(dh, idn_bytes(resp.key.p + 4, resp.key.len - 4),
+			      (int)idn_get_u32(resp.key.p), kb, &kl),
+		0);
+	idn_dh_free(dh);
+	h_reply_free(&r);
+	idn_bytes_t key = idn_bytes(kb, kl);
+	/* the first create, on TCP connection 1: challenged in the session */
+	size_t bl = url_body(body, sizeof(body), H_HOME "/across-1");
+	len = mac_frame(frame, sizeof(frame), IDN_OC_CREATE, body, bl, sid, key,
+			1, 8101);
+	h_reply_init(&r);
+	h_tcp_call(node, frame, len, &r);
+	assert_int_equal(h_reply_decode(&r), 0);
+	assert_int_equal(r.msg.hdr.rc, IDN_RC_AUTH_NEEDED);
+	assert_int_equal(r.env.session_id, sid);
+	idn_bytes_t nonce;
+	assert_int_equal(idn_challenge_decode(r.msg.rest, &nonce), 0);
+	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
+	uint8_t ab[2048];
+	idn_wr_init(&w, ab, sizeof(ab));
+	assert_int_equal(sign_answer(&x, NULL, nonce, r.msg.digest, &w), 0);
+	EVP_PKEY_free(x.key);
+	h_reply_free(&r);
+	/* answered on TCP connection 2: the create runs, in the session */
+	h_req_t qa = h_req(IDN_OC_CHALLENGE_ANSWER, 8102);
+	qa.session_id = sid;
+	len = h_frame(frame, sizeof(frame), &qa, ab, w.len);
+	h_reply_init(&r);
+	h_tcp_call(node, frame, len, &r);
+	assert_int_equal(h_reply_decode(&r), 0);
+	assert_int_equal(r.msg.hdr.rc, IDN_RC_SUCCESS);
+	assert_int_equal(r.msg.hdr.op, IDN_OC_CREATE);
+	assert_int_equal(r.env.session_id, sid);
+	h_reply_free(&r);
+	assert_exists(H_HOME "/across-1", true);
+	/* over UDP, then on TCP connection 3: no challenge */
+	for (uint32_t i = 2; i <= 3; i++) {
+		char id[64];
+		snprintf(id, sizeof(id), H_HOME "/across-%u", i);
+		bl = url_body(body, sizeof(body), id);
+		len = mac_frame(frame, sizeof(frame), IDN_OC_CREATE, body, bl,
+				sid, key, i, 8100 + 10 * i);
+		h_reply_init(&r);
+		if (i == 2)
+			h_udp_call(node, frame, len, &r);
+		else
+			h_tcp_call(node, frame, len, &r);
+		assert_int_equal(h_reply_decode(&r), 0);
+		assert_int_equal(r.msg.hdr.rc, IDN_RC_SUCCESS);
+		h_reply_free(&r);
+		assert_exists(id, true);
+	}
+	/* the same id and key from another network: refused */
+	bl = url_body(body, sizeof(body), H_HOME "/across-far");
+	len = mac_frame(frame, sizeof(frame), IDN_OC_CREATE, body, bl, sid, key,
+			9, 8199);
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	struct sockaddr_in src = {0}, dst = {0};
+	src.sin_family = dst.sin_family = AF_INET;
+	inet_pton(AF_INET, "127.1.0.1", &src.sin_addr);
+	inet_pton(AF_INET, "127.0.0.1", &dst.sin_addr);
+	dst.sin_port = htons(node->port);
+	assert_int_equal(bind(fd, (struct sockaddr *)&src, sizeof(src)), 0);
+	assert_int_equal(connect(fd, (struct sockaddr *)&dst, sizeof(dst)), 0);
+	h_udp_send_frame(fd, frame, len);
+	h_reply_init(&r);
+	assert_int_equal(h_udp_recv(fd, 8199, &r, 3000), 0);
+	close(fd);
+	assert_int_equal(h_reply_decode(&r), 0);
+	assert_int_equal(r.msg.hdr.rc, 500);
+	assert_string_equal(h_error_text(&r),
+			    "the session belongs to another network");
+	h_reply_free(&r);
+	assert_exists(H_HOME "/across-far", false);
+	/* a session set up for one admin: another admin's answer to its
+	 * challenge is refused, and the request does not run */
+	signer_t other = {load_key(noadd_key), H_HOME "/noadd", 300, 0};
+	idn_session_opts_t oo = {
+		addr, IDN_NET_TCP, 3000,  0, idn_bytes_str("0.NA/" H_HOME),
+		300,  sign_answer, &other};
+	idn_session_t *so;
+	uint32_t orc;
+	assert_int_equal(idn_session_open(&oo, &so, &orc), 0);
+	assert_int_equal(in_session(so, IDN_OC_CREATE, H_HOME "/across-other"),
+			 IDN_RC_AUTH_FAILED);
+	assert_int_equal(other.answered, 1);
+	idn_session_close(so);
+	EVP_PKEY_free(other.key);
+	assert_exists(H_HOME "/across-other", false);
+	/* the library's session over UDP */
+	signer_t y = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
+	idn_session_opts_t o = {
+		addr,	 IDN_NET_UDP, 3000, 0, idn_bytes_str(y.admin),
+		y.index, sign_answer, &y};
+	idn_session_t *s;
+	uint32_t rc;
+	assert_int_equal(idn_session_open(&o, &s, &rc), 0);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/across-udp"),
+			 IDN_RC_SUCCESS);
+	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/across-udp2"),
+			 IDN_RC_SUCCESS);
+	assert_int_equal(y.answered, 1);
+	assert_int_equal(idn_session_close(s), 0);
+	EVP_PKEY_free(y.key);
+	assert_exists(H_HOME "/across-udp", true);
+	assert_exists(H_HOME "/across-udp2", true);
 }
 
 static void session_expires(void **state)
@@ -560,8 +774,7 @@ static void session_expires(void **state)
 	signer_t x = {load_key(root_key), "0.NA/" H_HOME, 300, 0};
 	idn_session_t *s;
 	uint32_t rc;
-	assert_int_equal(
-		idn_session_open(where, 3000, 0, sign_answer, &x, &s, &rc), 0);
+	assert_int_equal(open_session(where, &x, &s, &rc), 0);
 	assert_int_equal(in_session(s, IDN_OC_CREATE, H_HOME "/early"),
 			 IDN_RC_SUCCESS);
 	sleep(2); /* past the one-second lifetime */
@@ -782,7 +995,8 @@ static void read_challenge_like_the_reference(void **state)
 		uint8_t ab[2048];
 		idn_wr_t w;
 		idn_wr_init(&w, ab, sizeof(ab));
-		assert_int_equal(sign_answer(&x, nonce, ch.msg.digest, &w), 0);
+		assert_int_equal(
+			sign_answer(&x, NULL, nonce, ch.msg.digest, &w), 0);
 		EVP_PKEY_free(x.key);
 		h_req_t qa = h_req(IDN_OC_CHALLENGE_ANSWER, 84);
 		qa.session_id = ch.env.session_id;
@@ -967,6 +1181,7 @@ int main(void)
 		cmocka_unit_test(encrypted_key_needs_its_passphrase),
 		cmocka_unit_test(key_files_are_0600),
 		cmocka_unit_test(session_many_creates_one_challenge),
+		cmocka_unit_test(session_across_transports),
 		cmocka_unit_test(session_expires),
 		cmocka_unit_test(idctl_batch_uses_one_session),
 		cmocka_unit_test(restricted_values_only_for_listed_readers),

@@ -6,6 +6,11 @@
 #             resolve   resolve IX_ID through the root_info in user.home
 #             create    CREATE IX_ID (HS_ADMIN + URL) authenticated as
 #                       IX_ADMIN_IDX:IX_ADMIN_ID with the key file IX_KEY, no session
+#             session   the same CREATE, then ADD EMAIL@2 to it, in one session
+#                       set up with a Diffie-Hellman key exchange (the
+#                       library's default); IX_ENC=1: encrypted session messages
+#             pem       write the private key of key file IX_KEY as PKCS#8 PEM
+#                       to IX_OUT (for idctl)
 # Prints one line "RESULT ok|fail <detail>" for the caller to parse.
 from java.lang import System
 from java.io import File, FileInputStream, FileOutputStream
@@ -83,6 +88,39 @@ try:
             print "RESULT ok rc=1"
         else:
             print "RESULT fail rc=%d %s" % (resp.responseCode, oneline(resp))
+    elif mode == "session":
+        key = Util.getPrivateKeyFromBytes(Util.decrypt(readfile(env("IX_KEY")), None), 0)
+        admin = Util.encodeString(env("IX_ADMIN_ID"))
+        aidx = int(env("IX_ADMIN_IDX"))
+        auth = PublicKeyAuthenticationInfo(admin, aidx, key)
+        ssi = SessionSetupInfo(Common.KEY_EXCHANGE_DH, auth)
+        ssi.encrypted = env("IX_ENC", "0") == "1"
+        r.setSessionTracker(ClientSessionTracker(ssi))
+        hid = Util.encodeString(env("IX_ID"))
+        adm = Encoder.encodeAdminRecord(AdminRecord(admin, aidx, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1))
+        vals = [HandleValue(100, Util.encodeString("HS_ADMIN"), adm),
+                HandleValue(1, Util.encodeString("URL"), Util.encodeString("https://example.com/" + env("IX_ID")))]
+        rcs = []
+        for req in [CreateHandleRequest(hid, array(vals, HandleValue), auth),
+                    AddValueRequest(hid, array([HandleValue(2, Util.encodeString("EMAIL"),
+                                    Util.encodeString("s@example.com"))], HandleValue), auth)]:
+            resp = r.processRequest(req)
+            rcs.append(resp.responseCode)
+        sess = r.getSessionTracker().getAllSessions()
+        what = "session %d%s" % (len(sess) and sess[0].sessionId or 0,
+                                 len(sess) and sess[0].getEncryptedMesssageFlag() and " encrypted" or "")
+        if rcs == [1, 1]:
+            print "RESULT ok create rc=1, add rc=1 in", what
+        else:
+            print "RESULT fail rcs=%s in %s" % (rcs, what)
+    elif mode == "pem":
+        from java.util import Base64
+        key = Util.getPrivateKeyFromBytes(Util.decrypt(readfile(env("IX_KEY")), None), 0)
+        pem = "-----BEGIN PRIVATE KEY-----\n" + \
+              Base64.getMimeEncoder(64, "\n").encodeToString(key.getEncoded()) + \
+              "\n-----END PRIVATE KEY-----\n"
+        writefile(env("IX_OUT"), pem)
+        print "RESULT ok", key.getAlgorithm()
     else:
         print "RESULT fail unknown IX_MODE", mode
 except HandleException, e:

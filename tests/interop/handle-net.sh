@@ -202,17 +202,7 @@ if [ $IDOK = 1 ] && [ "${SITEOK:-0}" = 1 ] && [ -f "$HDL_SVR/admpub.bin" ]; then
     else
       row "CREATE 20.501/cnri3, RSA admin 301 (granted)" "CNRI -> idnode TCP" "not run" "grant failed: $(cat "$T/c.log")"
     fi
-    # HDLCreate: CNRI's stock tool, which sets up a session (oc=400) first
-    out=$(cnri "$IH" net.handle.apps.simple.HDLCreate 0.NA/20.501 300 "$HDL_SVR/admpriv.bin" 20.501/cnri4)
-    chk=$("$IDCTL" -s 127.0.0.1:$IPORT resolve 20.501/cnri4 2>&1); crc=$?
-    if [ $crc = 0 ] && grep -q 'rc=1;' <<<"$(tail -1 <<<"$out")"; then
-      row "HDLCreate 20.501/cnri4 (session, DSA admin 300)" "CNRI -> idnode" pass "rc=1; idctl resolves it"
-    else
-      why=$(tail -1 <<<"$out")
-      grep -q 'Error setting up session' <<<"$out" &&
-        why="$why: session setup (op 400, DH key exchange) not accepted, see README"
-      row "HDLCreate 20.501/cnri4 (session, DSA admin 300)" "CNRI -> idnode" fail "$why"
-    fi
+    # HDLCreate and the other session flows: handle-net.d/20-sessions.sh
   else
     row "CNRI admin writes" "CNRI -> idnode" "not run" "storing HS_PUBKEY failed: $(cat "$T/c.log")"
   fi

@@ -137,6 +137,8 @@ int nfx_call(nfx_t *f, const uint8_t *frame, size_t len, const caller_t *from,
 	handler_end(&f->h);
 	if (f->nrep > 0) {
 		assert_int_equal(idn_env_decode(f->rep, f->replen, &f->env), 0);
+		if (f->env.flags & IDN_EF_ENCRYPTED)
+			return n; /* sealed in its session: the caller opens */
 		assert_int_equal(idn_msg_decode(f->rep + IDN_ENV_LEN,
 						f->env.msg_len, &f->msg),
 				 0);

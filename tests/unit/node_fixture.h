@@ -48,8 +48,9 @@ size_t nfx_frame(uint8_t *out, size_t cap, uint32_t op, uint32_t flags,
 		 uint32_t session, const void *body, size_t blen);
 
 /* Runs a frame as from (h->conn set to conn for the call) and decodes the
- * first reply into f->env and f->msg. Returns handler_process's answer;
- * f->msg.hdr.rc is 0 when nothing was emitted. */
+ * first reply into f->env and f->msg (only f->env when it is encrypted).
+ * Returns handler_process's answer; f->msg.hdr.rc is 0 when nothing was
+ * emitted. */
 int nfx_call(nfx_t *f, const uint8_t *frame, size_t len, const caller_t *from,
 	     uint64_t conn);
 

@@ -15,6 +15,7 @@
 
 #include <cmocka.h>
 
+#include "authz.h"
 #include "node_fixture.h"
 #include "optable.h"
 
@@ -269,12 +270,25 @@ static void worker_defers_writes(void **state)
 	uint8_t body[1024], frame[2048];
 	size_t bl = values_body(body, sizeof(body), TARGET, "1:URL=https://x");
 	caller_t tcp = nfx_anon(TRANSPORT_TCP);
-	size_t len =
-		nfx_frame(frame, sizeof(frame), IDN_OC_CREATE, 0, 77, body, bl);
+	uint32_t sid;
+	assert_int_equal(authz_session_open(f->node.authz, &f->h, 4,
+					    idn_bytes_str(NFX_HOME "/creator"),
+					    300, 60, &sid),
+			 0);
+	size_t len = nfx_frame(frame, sizeof(frame), IDN_OC_CREATE, 0, sid,
+			       body, bl);
 	assert_int_equal(nfx_call(f, frame, len, &tcp, 4), HANDLER_DEFER);
 	assert_int_equal(f->nrep, 0);
+	/* a session id that names no session is refused on the worker */
+	len = nfx_frame(frame, sizeof(frame), IDN_OC_CREATE, 0, 78, body, bl);
+	assert_int_equal(nfx_call(f, frame, len, &tcp, 4), 1);
+	assert_int_equal(f->msg.hdr.rc, AUTHZ_RC_SESSION_TIMEOUT);
 	len = nfx_frame(frame, sizeof(frame), IDN_OC_CHALLENGE_ANSWER, 0, 77,
 			body, bl);
+	assert_int_equal(nfx_call(f, frame, len, &tcp, 4), HANDLER_DEFER);
+	/* a session setup's key exchange runs on a blocking handler */
+	len = nfx_frame(frame, sizeof(frame), IDN_OC_SESSION_SETUP, 0, 0, body,
+			bl);
 	assert_int_equal(nfx_call(f, frame, len, &tcp, 4), HANDLER_DEFER);
 	/* no session: challenged at once */
 	len = nfx_frame(frame, sizeof(frame), IDN_OC_CREATE, 0, 0, body, bl);
