@@ -30,6 +30,9 @@ enum {
 	IDN_OC_SEARCH = 1103,	   /* search.h */
 	IDN_OC_INDEX = 1104,	   /* declared search types (search.h) */
 	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
+	/* the national system's (IDIS SDK): key login binding a session id
+	 * the client chose to its connection */
+	IDN_OC_LOGIN = 2001,
 };
 
 #endif

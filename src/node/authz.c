@@ -746,9 +746,8 @@ uint32_t authz_check_answer(authz_t *a, const struct sockaddr_storage *peer,
 		EVP_PKEY_free(pk);
 		return rc;
 	}
-	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16),
-				idn_bytes(c->digest, 20)};
-	if (idn_sig_verify(pk, hash, parts, 2, sig) != 0) {
+	if (idn_answer_verify(pk, hash, idn_bytes(c->nonce, 16),
+			      idn_bytes(c->digest, 20), sig, ans->admin) != 0) {
 		*why = "signature does not verify";
 		rc = IDN_RC_AUTH_FAILED;
 	}
@@ -874,4 +873,64 @@ void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn)
 		}
 	}
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* ---- sessions whose id the client chose (op 2001 login, login.c) ---- */
+
+int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
+			  idn_bytes_t admin, uint32_t index, uint32_t lifetime,
+			  uint32_t id)
+{
+	if (id == 0)
+		return IDN_EINVAL;
+	if (admin.len > IDN_IDENT_MAX)
+		return IDN_ETOOLONG;
+	session_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -ENOMEM;
+	x->id = id;
+	x->owner = owner;
+	x->conn = conn;
+	x->index = index;
+	x->alen = admin.len;
+	memcpy(x->admin, admin.p, admin.len);
+	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
+	int err = 0;
+	pthread_mutex_lock(&a->lock);
+	sessions_expire(a, idn_now_ms());
+	for (session_t **pp = &a->sessions; *pp && !err;) {
+		session_t *o = *pp;
+		if (o->id != id) {
+			pp = &o->next;
+		} else if (o->owner != owner || o->conn != conn) {
+			err = IDN_EEXISTS; /* another connection's */
+		} else { /* a new login on the same connection replaces it */
+			*pp = o->next;
+			free(o);
+			a->nsessions--;
+		}
+	}
+	if (!err && a->nsessions >= SESSIONS_MAX)
+		err = -EBUSY;
+	if (!err) {
+		x->next = a->sessions;
+		a->sessions = x;
+		a->nsessions++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (err)
+		free(x);
+	return err;
+}
+
+bool authz_session_taken(authz_t *a, uint32_t id, const void *owner,
+			 uint64_t conn)
+{
+	bool taken = false;
+	pthread_mutex_lock(&a->lock);
+	sessions_expire(a, idn_now_ms());
+	for (session_t *o = a->sessions; o && !taken; o = o->next)
+		taken = o->id == id && (o->owner != owner || o->conn != conn);
+	pthread_mutex_unlock(&a->lock);
+	return taken;
 }

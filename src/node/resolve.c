@@ -351,6 +351,14 @@ int do_resolve(reply_t *r)
 			(principal_t){PRINCIPAL_ADMIN, sess.admin, sess.index};
 		reader = &in_session;
 	}
+	/* the national system's token names an admin and proves it */
+	principal_t by_token;
+	if (q.token.len > 0 && vis == VIS_READER && reader == NULL) {
+		const char *why = login_token_reader(h, q.token, &by_token);
+		if (why != NULL)
+			return reply_error(r, IDN_RC_AUTH_FAILED, why);
+		reader = &by_token;
+	}
 	bool prefix_handle = is_prefix_handle(&h->id);
 	const uint8_t *p = prefix_handle ? h->id.key + 5 : h->id.key;
 	size_t plen = prefix_handle ? h->id.key_len - 5 : h->id.prefix_len;
