@@ -141,7 +141,9 @@ int authz_challenge(authz_t *a, const struct sockaddr_storage *peer,
 	}
 	netkey_of(peer, &c->net);
 	netkey_addr(peer, &c->addr);
-	c->id |= 1; /* never 0, which means no session */
+	/* never 0, which means no session; below 2^31, as Java clients (the
+	 * IDIS SDK) hold it in a signed int and send a negative one as 0 */
+	c->id = (c->id & 0x7fffffffu) | 1;
 	c->expires = idn_now_ms() + CHALLENGE_TTL_MS;
 	c->len = len;
 	memcpy(c->frame, frame, len);
@@ -895,42 +897,25 @@ int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 	x->alen = admin.len;
 	memcpy(x->admin, admin.p, admin.len);
 	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
-	int err = 0;
 	pthread_mutex_lock(&a->lock);
-	sessions_expire(a, idn_now_ms());
-	for (session_t **pp = &a->sessions; *pp && !err;) {
+	/* a new login on the connection replaces its session of that id */
+	session_t **pp = session_find(a, id, owner, conn);
+	if (pp != NULL) {
 		session_t *o = *pp;
-		if (o->id != id) {
-			pp = &o->next;
-		} else if (o->owner != owner || o->conn != conn) {
-			err = IDN_EEXISTS; /* another connection's */
-		} else { /* a new login on the same connection replaces it */
-			*pp = o->next;
-			free(o);
-			a->nsessions--;
-		}
+		*pp = o->next;
+		free(o);
+		a->nsessions--;
 	}
-	if (!err && a->nsessions >= SESSIONS_MAX)
-		err = -EBUSY;
-	if (!err) {
+	bool full = a->nsessions >= SESSIONS_MAX;
+	if (!full) {
 		x->next = a->sessions;
 		a->sessions = x;
 		a->nsessions++;
 	}
 	pthread_mutex_unlock(&a->lock);
-	if (err)
+	if (full) {
 		free(x);
-	return err;
-}
-
-bool authz_session_taken(authz_t *a, uint32_t id, const void *owner,
-			 uint64_t conn)
-{
-	bool taken = false;
-	pthread_mutex_lock(&a->lock);
-	sessions_expire(a, idn_now_ms());
-	for (session_t *o = a->sessions; o && !taken; o = o->next)
-		taken = o->id == id && (o->owner != owner || o->conn != conn);
-	pthread_mutex_unlock(&a->lock);
-	return taken;
+		return -EBUSY;
+	}
+	return 0;
 }

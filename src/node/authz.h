@@ -199,20 +199,18 @@ void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn);
 
 /* ---- sessions whose id the client chose (op 2001 login, login.c) ----
  * The national system's client (IDIS SDK) names its session id itself
- * before it logs in. The id stays bound to the connection that logged in:
- * another connection presenting it is refused, however it was learnt. */
+ * before it logs in, counting from 1 in every process: the same id may
+ * be open on many connections, each its own session. A request finds
+ * only the session of its own connection (authz_session_get), so an id
+ * presented on another connection, however it was learnt, proves
+ * nothing. */
 
 /* Opens session id (not 0) for (admin, index) on connection (owner,
  * conn), replacing one of the same id on that connection. Returns 0,
- * IDN_EEXISTS when another connection holds id, IDN_EINVAL (id 0),
- * IDN_ETOOLONG, -EBUSY (too many open), -ENOMEM. Thread-safe. */
+ * IDN_EINVAL (id 0), IDN_ETOOLONG, -EBUSY (too many open), -ENOMEM.
+ * Thread-safe. */
 int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 			  idn_bytes_t admin, uint32_t index, uint32_t lifetime,
 			  uint32_t id);
-
-/* Does a live session id belong to a connection other than (owner,
- * conn)? Thread-safe. */
-bool authz_session_taken(authz_t *a, uint32_t id, const void *owner,
-			 uint64_t conn);
 
 #endif

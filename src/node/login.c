@@ -16,9 +16,6 @@
 #include "log.h"
 #include "record.h"
 
-/* The protocol's "session failed": the id is another connection's. */
-#define LOGIN_RC_SESSION_FAILED 501
-
 /* How far a token's timestamp may lie from the node's clock. */
 #define LOGIN_TOKEN_SKEW_MS (300 * 1000LL)
 
@@ -35,10 +32,6 @@ int do_login(reply_t *r)
 	if (r->env->session_id == 0)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "login names no session id in its envelope");
-	if (authz_session_taken(h->node->authz, r->env->session_id, h->owner,
-				h->conn))
-		return reply_error(r, LOGIN_RC_SESSION_FAILED,
-				   "session id in use on another connection");
 	/* the SDK expects the standard challenge, with op 2001 */
 	return do_challenge(r);
 }
@@ -65,9 +58,6 @@ int login_open(reply_t *r, const idn_msg_t *orig,
 	int err = authz_session_open_as(h->node->authz, h->owner, h->conn,
 					ans->admin, ans->index,
 					h->conf->session_lifetime, id);
-	if (err == IDN_EEXISTS)
-		return reply_error(r, LOGIN_RC_SESSION_FAILED,
-				   "session id in use on another connection");
 	if (err)
 		return reply_error(
 			r, err == -EBUSY ? IDN_RC_TOO_BUSY : IDN_RC_ERROR,
