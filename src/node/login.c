@@ -12,7 +12,7 @@
 #include "authz.h"
 #include "error.h"
 #include "handler_int.h"
-#include "jwt.h"
+#include "idtoken.h"
 #include "log.h"
 #include "record.h"
 
@@ -100,50 +100,31 @@ static EVP_PKEY *admin_key(handler_t *h, idn_bytes_t text, uint32_t index)
 	return NULL;
 }
 
-/* Checks the token's claims and signature; fills who on success. */
-static const char *token_check(handler_t *h, const idn_jwt_t *t,
-			       principal_t *who)
-{
-	json_t *jh = json_object_get(t->claims, "user_handle");
-	json_t *ji = json_object_get(t->claims, "user_index");
-	json_t *jt = json_object_get(t->claims, "timestamp");
-	if (!json_is_string(jh) || !json_is_integer(ji) ||
-	    !json_is_integer(jt) || json_integer_value(ji) < 0 ||
-	    json_integer_value(ji) > UINT32_MAX)
-		return "token lacks user_handle, user_index or timestamp";
-	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	long long now = (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	long long skew = now - (long long)json_integer_value(jt);
-	if (skew > LOGIN_TOKEN_SKEW_MS || skew < -LOGIN_TOKEN_SKEW_MS)
-		return "token timestamp too far from the node's clock";
-	const char *s = json_string_value(jh);
-	size_t n = json_string_length(jh);
-	uint8_t *copy = idn_arena_alloc(&h->arena, n ? n : 1);
-	if (copy == NULL || n > IDN_IDENT_MAX)
-		return "token's user_handle unusable";
-	memcpy(copy, s, n);
-	uint32_t index = (uint32_t)json_integer_value(ji);
-	EVP_PKEY *k = admin_key(h, idn_bytes(copy, n), index);
-	if (k == NULL)
-		return "no usable HS_PUBKEY at the token's admin and index";
-	int err = idn_jwt_verify(t, k);
-	EVP_PKEY_free(k);
-	if (err)
-		return "token signature does not verify";
-	*who = (principal_t){PRINCIPAL_ADMIN, idn_bytes(copy, n), index,
-			     NULL};
-	return NULL;
-}
-
 const char *login_token_reader(handler_t *h, idn_bytes_t token,
 			       principal_t *who)
 {
-	idn_jwt_t t;
-	if (idn_jwt_decode((const char *)token.p, token.len, &t) != 0)
+	idn_idtoken_t t;
+	if (idn_idtoken_decode(token, &t) != 0)
 		return "malformed token";
-	const char *why = token_check(h, &t, who);
-	idn_jwt_free(&t);
+	const char *why = NULL;
+	uint8_t *admin = idn_arena_alloc(&h->arena, t.admin_len);
+	EVP_PKEY *k = admin == NULL ? NULL
+				    : admin_key(h, idn_bytes(t.admin, t.admin_len),
+						t.index);
+	if (k == NULL)
+		why = "no usable HS_PUBKEY at the token's admin and index";
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	if (k != NULL &&
+	    idn_idtoken_verify(&t, k, now, LOGIN_TOKEN_SKEW_MS, &why) == 0) {
+		memcpy(admin, t.admin, t.admin_len);
+		*who = (principal_t){PRINCIPAL_ADMIN,
+				     idn_bytes(admin, t.admin_len), t.index,
+				     NULL};
+	}
+	EVP_PKEY_free(k);
+	idn_idtoken_free(&t);
 	if (why != NULL)
 		log_debug("resolution token refused: %s", why);
 	return why;
