@@ -85,17 +85,6 @@ MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame
 $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
-# ---- national client (IDIS SDK): test_national, test_login ----
-# replays of the SDK's captured bytes (tests/vectors/idis-*): the library's
-# reading of them, and the daemon's answers (node fixture)
-$(B)/tests/unit/test_national: %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(B)/tests/unit/test_login.o: CFLAGS += -Isrc/node -Isrc/http
-$(B)/tests/unit/test_login: %: %.o $(B)/tests/unit/node_fixture.o \
-		$(B)/tests/unit/vector_fixture.o $(NODE_LIBOBJ) $(LIB)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
-# ---- end of test_national, test_login ----
-
 # the store suites share one fixture (tests/unit/store_fixture.c) and
 # helpers (tests/unit/store_helpers.c)
 STORE_TESTS = $(B)/tests/unit/test_store $(B)/tests/unit/test_store_fault \
@@ -158,6 +147,17 @@ NODE_UNIT = $(B)/tests/unit/test_optable $(B)/tests/unit/test_authz \
 $(NODE_UNIT): %: %.o $(B)/tests/unit/node_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 $(NODE_UNIT:%=%.o) $(B)/tests/unit/node_fixture.o: CFLAGS += -Isrc/node -Isrc/http
+
+# ---- national client (IDIS SDK): test_national, test_login ----
+# replays of the SDK's captured bytes (tests/vectors/idis-*): the library's
+# reading of them, and the daemon's answers (node fixture)
+$(B)/tests/unit/test_national: %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(B)/tests/unit/test_login.o: CFLAGS += -Isrc/node -Isrc/http
+$(B)/tests/unit/test_login: %: %.o $(B)/tests/unit/node_fixture.o \
+		$(B)/tests/unit/vector_fixture.o $(NODE_LIBOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
+# ---- end of test_national, test_login ----
 
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)

@@ -263,11 +263,8 @@ static const ctl_optdef_t delegate_opts[] = {
 };
 
 static const ctl_optdef_t keygen_opts[] = {
-	{"out", 0, true},
-	{"bits", 0, true},
-	{"type", 0, true},
-	{"form", 0, true},
-	{NULL, 0, false},
+	{"out", 0, true},  {"bits", 0, true}, {"type", 0, true},
+	{"form", 0, true}, {NULL, 0, false},
 };
 
 #define VALUES_HELP                                                            \

@@ -40,8 +40,8 @@ static int digest_init_id(EVP_MD_CTX *ctx, const EVP_MD *md, EVP_PKEY *key,
 {
 	*pctx = NULL;
 	if (is_sm2(key)) {
-		idn_bytes_t id = sm2id ? *sm2id
-				       : idn_bytes_str(IDN_SM2_DEFAULT_ID);
+		idn_bytes_t id =
+			sm2id ? *sm2id : idn_bytes_str(IDN_SM2_DEFAULT_ID);
 		*pctx = EVP_PKEY_CTX_new(key, NULL);
 		if (*pctx == NULL ||
 		    EVP_PKEY_CTX_set1_id(*pctx, id.p, id.len) != 1)

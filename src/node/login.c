@@ -108,9 +108,10 @@ const char *login_token_reader(handler_t *h, idn_bytes_t token,
 		return "malformed token";
 	const char *why = NULL;
 	uint8_t *admin = idn_arena_alloc(&h->arena, t.admin_len);
-	EVP_PKEY *k = admin == NULL ? NULL
-				    : admin_key(h, idn_bytes(t.admin, t.admin_len),
-						t.index);
+	EVP_PKEY *k = admin == NULL
+			      ? NULL
+			      : admin_key(h, idn_bytes(t.admin, t.admin_len),
+					  t.index);
 	if (k == NULL)
 		why = "no usable HS_PUBKEY at the token's admin and index";
 	struct timespec ts;

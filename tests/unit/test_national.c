@@ -137,10 +137,10 @@ static void token_verifies_with_admin_key(void **state)
 	assert_string_equal(why, "token signature does not verify");
 	idn_idtoken_free(&t);
 	/* an RS256 JWT without the claims */
-	assert_int_equal(idn_idtoken_decode(
-				 idn_bytes_str("eyJhbGciOiJSUzI1NiJ9.e30.AA"),
-				 &t),
-			 IDN_EMALFORMED);
+	assert_int_equal(
+		idn_idtoken_decode(idn_bytes_str("eyJhbGciOiJSUzI1NiJ9.e30.AA"),
+				   &t),
+		IDN_EMALFORMED);
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(sm2);
 	free(f.buf);
@@ -195,8 +195,8 @@ static int answer_check(const char *flow, EVP_PKEY *key, const char *admin,
 	assert_int_equal(ch.m.digest_alg, IDN_DIGEST_SHA1);
 	uint8_t d[32];
 	uint32_t dl;
-	idn_digest(IDN_DIGEST_SHA1, lq.m.signed_part.p, lq.m.signed_part.len,
-		   d, &dl);
+	idn_digest(IDN_DIGEST_SHA1, lq.m.signed_part.p, lq.m.signed_part.len, d,
+		   &dl);
 	assert_int_equal(ch.m.digest.len, dl);
 	assert_memory_equal(ch.m.digest.p, d, dl);
 	idn_bytes_t nonce;
@@ -255,9 +255,8 @@ static void sm2_answer_forms(void **state)
 					   idn_bytes_str(ADMIN)),
 			 0);
 	idn_bytes_t parts[2] = {n, d};
-	assert_int_equal(idn_sig_sign(k, "SM3", parts, 2, sig, sizeof(sig),
-				      &sl),
-			 0);
+	assert_int_equal(
+		idn_sig_sign(k, "SM3", parts, 2, sig, sizeof(sig), &sl), 0);
 	assert_int_equal(idn_answer_verify(k, idn_bytes_str("SM3"), n, d,
 					   idn_bytes(sig, sl),
 					   idn_bytes_str(ADMIN)),
