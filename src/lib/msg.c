@@ -99,8 +99,12 @@ int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m)
 	m->hdr.expiry = idn_rd_u32(&r);
 	uint32_t body_len = idn_rd_u32(&r);
 	const uint8_t *body = idn_rd_raw(&r, body_len);
-	/* no credential length at all reads as length 0 */
-	uint32_t cred_len = idn_rd_left(&r) == 0 ? 0 : idn_rd_u32(&r);
+	/* the national client sends its login without a credential length:
+	 * there, and only there, none reads as length 0 */
+	uint32_t cred_len =
+		idn_rd_left(&r) == 0 && m->hdr.op == IDN_OC_LOGIN && !r.err
+			? 0
+			: idn_rd_u32(&r);
 	const uint8_t *cred = idn_rd_raw(&r, cred_len);
 	int err = idn_rd_finish(&r);
 	if (err)

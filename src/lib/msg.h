@@ -209,9 +209,10 @@ typedef struct {
 	idn_bytes_t signed_part; /* header + body: what digests cover */
 } idn_msg_t;
 
-/* Decodes a message of exactly len bytes (the envelope's msg_len). A
- * message that ends right after its body, without the credential length,
- * is read as one without credential (the IDIS SDK sends op 2001 so).
+/* Decodes a message of exactly len bytes (the envelope's msg_len). An op
+ * 2001 message (IDN_OC_LOGIN) that ends right after its body, without the
+ * credential length, is read as one without credential: the IDIS SDK sends
+ * it so; any other message needs the length.
  * Returns 0, IDN_EMALFORMED (lengths inconsistent, trailing bytes) or
  * IDN_ETOOLONG. */
 int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m);

@@ -97,7 +97,7 @@ static int setup(void **state)
 	};
 	nfx_put_values(f, ADMIN, v, 4);
 	frame_t r;
-	frame_load("idis-resolve-token-response.hex", &r);
+	frame_load("idis/idis-resolve-token-response.hex", &r);
 	idn_values_body_t vb;
 	assert_int_equal(idn_values_body_decode(r.m.rest, &a, &vb), 0);
 	assert_int_equal(vb.nvalues, 3);
@@ -115,11 +115,11 @@ static void resolution_replayed(void **state)
 	nfx_t *f = *state;
 	caller_t anon = nfx_anon(TRANSPORT_TCP);
 	frame_t q;
-	frame_load("idis-resolve-request.hex", &q);
+	frame_load("idis/idis-resolve-request.hex", &q);
 	nfx_call(f, q.buf, q.len, &anon, CONN);
-	reply_is(f, "idis-resolve-response.hex");
+	reply_is(f, "idis/idis-resolve-response.hex");
 	free(q.buf);
-	frame_load("idis-resolve-token-request.hex", &q);
+	frame_load("idis/idis-resolve-token-request.hex", &q);
 	nfx_call(f, q.buf, q.len, &anon, CONN);
 	assert_int_equal(f->msg.hdr.rc, IDN_RC_AUTH_FAILED);
 	assert_string_equal(nfx_error_text(f),
@@ -146,7 +146,7 @@ static void resolve_with_token(nfx_t *f, const char *keyfile, uint32_t idx)
 	idn_arena_t a;
 	idn_arena_init(&a, 0);
 	frame_t q;
-	frame_load("idis-resolve-token-request.hex", &q);
+	frame_load("idis/idis-resolve-token-request.hex", &q);
 	idn_resolve_req_t rq;
 	assert_int_equal(idn_resolve_req_decode(q.m.rest, &a, &rq), 0);
 	EVP_PKEY *k = priv_load(keyfile);
@@ -222,7 +222,7 @@ static size_t answer_for(nfx_t *f, const char *flow, const char *keyfile,
 	}
 	EVP_PKEY_free(k);
 	frame_t an;
-	snprintf(name, sizeof(name), "idis-login-%s-answer.hex", flow);
+	snprintf(name, sizeof(name), "idis/idis-login-%s-answer.hex", flow);
 	frame_load(name, &an);
 	idn_challenge_answer_t a;
 	assert_int_equal(idn_challenge_answer_decode(an.m.rest, &a), 0);
@@ -252,7 +252,7 @@ static void login_flow(nfx_t *f, const char *flow, const char *keyfile,
 	caller_t anon = nfx_anon(TRANSPORT_TCP);
 	char name[128];
 	frame_t q;
-	snprintf(name, sizeof(name), "idis-login-%s-siteinfo-request.hex",
+	snprintf(name, sizeof(name), "idis/idis-login-%s-siteinfo-request.hex",
 		 flow);
 	frame_load(name, &q);
 	nfx_call(f, q.buf, q.len, &anon, CONN);
@@ -260,7 +260,7 @@ static void login_flow(nfx_t *f, const char *flow, const char *keyfile,
 	assert_int_equal(f->env.session_id, q.env.session_id);
 	free(q.buf);
 
-	snprintf(name, sizeof(name), "idis-login-%s-request.hex", flow);
+	snprintf(name, sizeof(name), "idis/idis-login-%s-request.hex", flow);
 	frame_t lq;
 	frame_load(name, &lq);
 	nfx_call(f, lq.buf, lq.len, &anon, CONN);
@@ -277,13 +277,13 @@ static void login_flow(nfx_t *f, const char *flow, const char *keyfile,
 	assert_true(f->env.session_id != 0 && f->env.session_id < 0x80000000u);
 
 	/* a session id used before the login is nobody's */
-	snprintf(name, sizeof(name), "idis-session-create-%s-request.hex",
+	snprintf(name, sizeof(name), "idis/idis-session-create-%s-request.hex",
 		 flow);
 	frame_load(name, &q);
 	uint8_t ans[2048];
 	size_t an = answer_for(f, flow, keyfile, ans, sizeof(ans));
 	nfx_call(f, ans, an, &anon, CONN);
-	snprintf(name, sizeof(name), "idis-login-%s-response.hex", flow);
+	snprintf(name, sizeof(name), "idis/idis-login-%s-response.hex", flow);
 	reply_is(f, name);
 
 	/* the session's id on another connection proves nothing */
@@ -294,7 +294,7 @@ static void login_flow(nfx_t *f, const char *flow, const char *keyfile,
 	assert_null(nfx_get(f, created, &len, &nv));
 	/* on its own connection the create runs as that admin */
 	nfx_call(f, q.buf, q.len, &anon, CONN);
-	snprintf(name, sizeof(name), "idis-session-create-%s-response.hex",
+	snprintf(name, sizeof(name), "idis/idis-session-create-%s-response.hex",
 		 flow);
 	reply_is(f, name);
 	uint8_t *rec = nfx_get(f, created, &len, &nv);
@@ -321,14 +321,14 @@ static void login_wrong_key_refused(void **state)
 	nfx_t *f = *state;
 	caller_t anon = nfx_anon(TRANSPORT_TCP);
 	frame_t lq, q;
-	frame_load("idis-login-rsa-request.hex", &lq);
+	frame_load("idis/idis-login-rsa-request.hex", &lq);
 	nfx_call(f, lq.buf, lq.len, &anon, CONN);
 	uint8_t ans[2048];
 	size_t an = answer_for(f, "rsa", "idis-admin-sm2-sdk.pem", ans,
 			       sizeof(ans));
 	nfx_call(f, ans, an, &anon, CONN);
 	assert_int_equal(f->msg.hdr.rc, IDN_RC_AUTH_FAILED);
-	frame_load("idis-session-create-rsa-request.hex", &q);
+	frame_load("idis/idis-session-create-rsa-request.hex", &q);
 	nfx_call(f, q.buf, q.len, &anon, CONN);
 	assert_int_equal(f->msg.hdr.rc, AUTHZ_RC_SESSION_TIMEOUT);
 	size_t len;
@@ -345,7 +345,7 @@ static void login_needs_tcp_and_session(void **state)
 	nfx_t *f = *state;
 	caller_t udp = nfx_anon(TRANSPORT_UDP);
 	frame_t lq;
-	frame_load("idis-login-rsa-request.hex", &lq);
+	frame_load("idis/idis-login-rsa-request.hex", &lq);
 	nfx_call(f, lq.buf, lq.len, &udp, 0);
 	assert_int_equal(f->msg.hdr.rc, IDN_RC_NOT_SUPPORTED);
 	idn_env_set_session(lq.buf, 0);

@@ -64,7 +64,7 @@ static void resolution_with_and_without_token(void **state)
 	idn_arena_init(&a, 0);
 	frame_t f;
 	idn_resolve_req_t q;
-	frame_load("idis-resolve-request.hex", &f);
+	frame_load("idis/idis-resolve-request.hex", &f);
 	assert_int_equal(f.m.hdr.op, IDN_OC_RESOLUTION);
 	assert_int_equal(idn_resolve_req_decode(f.m.rest, &a, &q), 0);
 	assert_bytes_str(q.id, "88.118.8/a");
@@ -72,7 +72,7 @@ static void resolution_with_and_without_token(void **state)
 	assert_int_equal(f.m.hdr.flags & IDN_OF_RECURSE_AUTH, 0);
 	free(f.buf);
 
-	frame_load("idis-resolve-token-request.hex", &f);
+	frame_load("idis/idis-resolve-token-request.hex", &f);
 	assert_int_equal(f.m.hdr.flags & IDN_OF_RECURSE_AUTH,
 			 IDN_OF_RECURSE_AUTH);
 	assert_int_equal(idn_resolve_req_decode(f.m.rest, &a, &q), 0);
@@ -107,7 +107,7 @@ static void token_verifies_with_admin_key(void **state)
 	idn_arena_init(&a, 0);
 	frame_t f;
 	idn_resolve_req_t q;
-	frame_load("idis-resolve-token-request.hex", &f);
+	frame_load("idis/idis-resolve-token-request.hex", &f);
 	assert_int_equal(idn_resolve_req_decode(f.m.rest, &a, &q), 0);
 	idn_idtoken_t t;
 	assert_int_equal(idn_idtoken_decode(q.token, &t), 0);
@@ -152,7 +152,7 @@ static void login_request_without_credential(void **state)
 {
 	(void)state;
 	frame_t f;
-	frame_load("idis-login-rsa-request.hex", &f);
+	frame_load("idis/idis-login-rsa-request.hex", &f);
 	assert_int_equal(f.m.hdr.op, IDN_OC_LOGIN);
 	assert_int_equal(f.m.hdr.flags & IDN_OF_RETURN_DIGEST,
 			 IDN_OF_RETURN_DIGEST);
@@ -183,11 +183,11 @@ static int answer_check(const char *flow, EVP_PKEY *key, const char *admin,
 {
 	char name[128];
 	frame_t ch, an, lq;
-	snprintf(name, sizeof(name), "idis-login-%s-challenge.hex", flow);
+	snprintf(name, sizeof(name), "idis/idis-login-%s-challenge.hex", flow);
 	frame_load(name, &ch);
-	snprintf(name, sizeof(name), "idis-login-%s-answer.hex", flow);
+	snprintf(name, sizeof(name), "idis/idis-login-%s-answer.hex", flow);
 	frame_load(name, &an);
-	snprintf(name, sizeof(name), "idis-login-%s-request.hex", flow);
+	snprintf(name, sizeof(name), "idis/idis-login-%s-request.hex", flow);
 	frame_load(name, &lq);
 	/* the challenge names op 2001 and digests the login's header+body */
 	assert_int_equal(ch.m.hdr.op, IDN_OC_LOGIN);
