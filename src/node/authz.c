@@ -913,9 +913,7 @@ int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 		a->nsessions++;
 	}
 	pthread_mutex_unlock(&a->lock);
-	if (full) {
+	if (full)
 		free(x);
-		return -EBUSY;
-	}
-	return 0;
+	return full ? -EBUSY : 0;
 }
