@@ -54,7 +54,10 @@ int login_open(reply_t *r, const idn_msg_t *orig,
 	/* the challenge kept the whole login frame and orig was decoded
 	 * from just past its envelope (session.c): the session id the
 	 * client chose is there */
-	uint32_t id = idn_env_session(orig->signed_part.p - IDN_ENV_LEN);
+	const uint8_t *kept = orig->signed_part.p - IDN_ENV_LEN;
+	uint32_t id = idn_env_session(kept);
+	if (idn_env_msg_len(kept) < orig->signed_part.len || id == 0)
+		return reply_error(r, IDN_RC_ERROR, "challenged login lost");
 	int err = authz_session_open_as(h->node->authz, h->owner, h->conn,
 					ans->admin, ans->index,
 					h->conf->session_lifetime, id);
