@@ -9,6 +9,8 @@
 # Environment:
 #   OUT          the built SDK (sdk.jar, cp.txt), default /tmp/idis-sdk
 #   IDNODE_PORT  idnode's loopback port (TCP+UDP), default 33100
+#   IDN_BUILD    the build directory holding idnode and idctl, default build
+#                (build/san for the sanitizer build)
 #   KEEP=1       keep the temp dir (logs, keys) after the run
 # The probes (tests/interop/idis/*.java) are compiled against the SDK and
 # name 127.0.0.1 explicitly: the SDK's built-in configuration names the
@@ -21,8 +23,8 @@ set -u
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 HERE=$ROOT/tests/interop
-IDNODE=$ROOT/build/idnode
-IDCTL=$ROOT/build/idctl
+IDNODE=$ROOT/${IDN_BUILD:-build}/idnode
+IDCTL=$ROOT/${IDN_BUILD:-build}/idctl
 SDK=${OUT:-/tmp/idis-sdk}
 IPORT=${IDNODE_PORT:-33100}
 PFX=88.118.8
