@@ -917,3 +917,19 @@ int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 		free(x);
 	return full ? -EBUSY : 0;
 }
+
+uint32_t authz_token_charge(authz_t *a, const struct sockaddr_storage *peer,
+			    uint64_t cost, const char **why)
+{
+	if (netcost_take(a->cost, peer, cost, idn_now_ms()) == 0)
+		return 0;
+	*why = "too many costly token checks from this network: try again "
+	       "later";
+	return IDN_RC_TOO_BUSY;
+}
+
+void authz_token_done(authz_t *a, const struct sockaddr_storage *peer,
+		      uint64_t cost)
+{
+	netcost_done(a->cost, peer, cost);
+}

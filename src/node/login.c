@@ -103,10 +103,12 @@ static EVP_PKEY *admin_key(handler_t *h, idn_bytes_t text, uint32_t index)
 	return NULL;
 }
 
-const char *login_token_reader(handler_t *h, idn_bytes_t token,
-			       principal_t *who)
+const char *login_token_reader(handler_t *h, const caller_t *from,
+			       idn_bytes_t token, principal_t *who,
+			       uint32_t *rc)
 {
 	idn_idtoken_t t;
+	*rc = IDN_RC_AUTH_FAILED;
 	if (idn_idtoken_decode(token, &t) != 0)
 		return "malformed token";
 	const char *why = NULL;
@@ -117,15 +119,27 @@ const char *login_token_reader(handler_t *h, idn_bytes_t token,
 					  t.index);
 	if (k == NULL)
 		why = "no usable HS_PUBKEY at the token's admin and index";
+	/* priced and charged as a challenge answer's check is: the key
+	 * is the admin's, the request anyone's */
+	uint64_t cost = k ? authz_pubkey_cost(EVP_PKEY_bits(k)) : 0;
+	if (k != NULL &&
+	    authz_token_charge(h->node->authz, from->peer, cost, &why) != 0) {
+		*rc = IDN_RC_TOO_BUSY;
+		EVP_PKEY_free(k);
+		k = NULL;
+	}
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	int64_t now = (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-	if (k != NULL &&
-	    idn_idtoken_verify(&t, k, now, LOGIN_TOKEN_SKEW_MS, &why) == 0) {
-		memcpy(admin, t.admin, t.admin_len);
-		*who = (principal_t){PRINCIPAL_ADMIN,
-				     idn_bytes(admin, t.admin_len), t.index,
-				     NULL};
+	if (k != NULL) {
+		if (idn_idtoken_verify(&t, k, now, LOGIN_TOKEN_SKEW_MS, &why) ==
+		    0) {
+			memcpy(admin, t.admin, t.admin_len);
+			*who = (principal_t){PRINCIPAL_ADMIN,
+					     idn_bytes(admin, t.admin_len),
+					     t.index, NULL};
+		}
+		authz_token_done(h->node->authz, from->peer, cost);
 	}
 	EVP_PKEY_free(k);
 	idn_idtoken_free(&t);

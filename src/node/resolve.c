@@ -357,9 +357,11 @@ int do_resolve(reply_t *r)
 	 * view (docs/national.md). */
 	principal_t by_token;
 	if (q.token.len > 0 && !principal_is_operator(who)) {
-		const char *why = login_token_reader(h, q.token, &by_token);
+		uint32_t rc;
+		const char *why = login_token_reader(h, &r->from, q.token,
+						     &by_token, &rc);
 		if (why != NULL)
-			return reply_error(r, IDN_RC_AUTH_FAILED, why);
+			return reply_error(r, rc, why);
 		vis = VIS_READER;
 		reader = &by_token;
 	}
