@@ -205,6 +205,8 @@ typedef struct {
 	idn_bytes_t digest;
 	idn_bytes_t rest;
 	bool has_cred; /* false when the credential length is 0 */
+	/* op 2001 came without the credential length (the IDIS SDK's) */
+	bool cred_absent;
 	idn_cred_t cred;
 	idn_bytes_t signed_part; /* header + body: what digests cover */
 } idn_msg_t;
@@ -261,10 +263,14 @@ typedef struct {
 	uint32_t ntypes;
 	idn_bytes_t *types;
 	idn_bytes_t token; /* empty when absent */
+	/* the token string is there (the IDIS SDK always sends it, empty
+	 * when it has no token) */
+	bool has_token;
 } idn_resolve_req_t;
 
-/* The token string is written only when in->token is not empty, so
- * requests without one stay plain handle.net requests. */
+/* The token string is written when in->has_token or in->token is not
+ * empty, so requests without one stay plain handle.net requests and a
+ * decoded request encodes to the same bytes. */
 int idn_resolve_req_decode(idn_bytes_t body, idn_arena_t *a,
 			   idn_resolve_req_t *out);
 void idn_resolve_req_encode(idn_wr_t *w, const idn_resolve_req_t *in);

@@ -69,7 +69,14 @@ static void resolution_with_and_without_token(void **state)
 	assert_int_equal(idn_resolve_req_decode(f.m.rest, &a, &q), 0);
 	assert_bytes_str(q.id, "88.118.8/a");
 	assert_int_equal(q.token.len, 0);
+	assert_true(q.has_token); /* the empty string is there */
 	assert_int_equal(f.m.hdr.flags & IDN_OF_RECURSE_AUTH, 0);
+	uint8_t out[2048];
+	idn_wr_t w;
+	idn_wr_init(&w, out, sizeof(out));
+	idn_resolve_req_encode(&w, &q);
+	assert_int_equal(w.len, f.m.rest.len);
+	assert_memory_equal(out, f.m.rest.p, w.len);
 	free(f.buf);
 
 	frame_load("idis/idis-resolve-token-request.hex", &f);
@@ -80,8 +87,6 @@ static void resolution_with_and_without_token(void **state)
 	assert_true(q.token.len > 100);
 	assert_memory_equal(q.token.p, "eyJ", 3);
 	/* encoding it again gives the SDK's body back */
-	uint8_t out[2048];
-	idn_wr_t w;
 	idn_wr_init(&w, out, sizeof(out));
 	idn_resolve_req_encode(&w, &q);
 	assert_int_equal(w.len, f.m.rest.len);
@@ -95,6 +100,7 @@ static void resolution_with_and_without_token(void **state)
 	frame_load("resolve-request.hex", &f);
 	assert_int_equal(idn_resolve_req_decode(f.m.rest, &a, &q), 0);
 	assert_int_equal(q.token.len, 0);
+	assert_false(q.has_token);
 	free(f.buf);
 	idn_arena_free(&a);
 }
