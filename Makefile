@@ -166,6 +166,17 @@ $(B)/tests/unit/test_session: $(B)/tests/unit/test_session.o \
 		$(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 
+# ---- national client (IDIS SDK): test_national, test_login ----
+# replays of the SDK's captured bytes (tests/vectors/idis-*): the library's
+# reading of them, and the daemon's answers (node fixture)
+$(B)/tests/unit/test_national: %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
+$(B)/tests/unit/test_login.o: CFLAGS += -Isrc/node -Isrc/http
+$(B)/tests/unit/test_login: %: %.o $(B)/tests/unit/node_fixture.o \
+		$(B)/tests/unit/vector_fixture.o $(NODE_LIBOBJ) $(LIB)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
+# ---- end of test_national, test_login ----
+
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c $< -o $@

@@ -263,10 +263,8 @@ static const ctl_optdef_t delegate_opts[] = {
 };
 
 static const ctl_optdef_t keygen_opts[] = {
-	{"out", 0, true},
-	{"bits", 0, true},
-	{"type", 0, true},
-	{NULL, 0, false},
+	{"out", 0, true},  {"bits", 0, true}, {"type", 0, true},
+	{"form", 0, true}, {NULL, 0, false},
 };
 
 #define VALUES_HELP                                                            \
@@ -392,10 +390,14 @@ static const ctl_cmd_t commands[] = {
 	 "key (FILE or FILE|PASSPHRASE), SECKEY blocks the secret, and stand\n"
 	 "in for --auth and --key/--secret.\n"},
 	{"keygen", ctl_cmd_keygen, 0, keygen_opts,
-	 "--out FILE [--type rsa|sm2] [--bits N] [--passphrase-file F]",
+	 "--out FILE [--type rsa|sm2] [--form raw|national] [--bits N]\n"
+	 "       [--passphrase-file F]",
 	 "make an admin key",
 	 "Writes FILE (PEM, 0600, AES-256 encrypted with a passphrase) and\n"
-	 "FILE.pub (HS_PUBKEY data, 0600), printed as hex.\n"},
+	 "FILE.pub (HS_PUBKEY data, 0600), printed as hex. --form national\n"
+	 "writes an SM2 public key as the national system's SM2_PUB_KEY\n"
+	 "(a DER SubjectPublicKeyInfo, which the IDIS SDK reads) instead of\n"
+	 "the raw point; idnode reads both.\n"},
 	{"cert", cert_main, 0, cert_opts,
 	 "issue --issuer ID:INDEX --key FILE --subject ID:INDEX ...",
 	 "issue an HS_CERT token", NULL},

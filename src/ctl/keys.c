@@ -74,7 +74,7 @@ static FILE *create_private(const char *path)
 	return f;
 }
 
-int ctl_keygen(const char *out, const char *type, int bits,
+int ctl_keygen(const char *out, const char *type, int bits, bool national,
 	       const char *passfile)
 {
 	bool sm2 = type != NULL && !strcmp(type, "sm2");
@@ -117,7 +117,9 @@ int ctl_keygen(const char *out, const char *type, int bits,
 						      NULL)
 			  : PEM_write_PrivateKey(f, key, NULL, NULL, 0, NULL,
 						 NULL);
-	if (fclose(f) != 0 || !ok || idn_pubkey_encode(key, &w) != 0) {
+	int enc = national ? idn_pubkey_encode_national(key, &w)
+			   : idn_pubkey_encode(key, &w);
+	if (fclose(f) != 0 || !ok || enc != 0) {
 		fprintf(stderr, "idctl: keygen: cannot write %s\n", out);
 		goto done;
 	}

@@ -24,11 +24,13 @@ typedef struct {
 	bool is_secret;
 } ctl_cred_t;
 
-/* idctl keygen --out FILE [--type rsa|sm2] [--bits N]
- * [--passphrase-file F]: writes FILE (PEM private key, 0600; encrypted
- * with AES-256 under the passphrase when given) and FILE.pub (HS_PUBKEY
- * data) and prints the value to store. Returns the exit status. */
-int ctl_keygen(const char *out, const char *type, int bits,
+/* idctl keygen --out FILE [--type rsa|sm2] [--form raw|national]
+ * [--bits N] [--passphrase-file F]: writes FILE (PEM private key, 0600;
+ * encrypted with AES-256 under the passphrase when given) and FILE.pub
+ * (HS_PUBKEY data; with national, an SM2 key as a SubjectPublicKeyInfo,
+ * idn_pubkey_encode_national) and prints the value to store. Returns the
+ * exit status. */
+int ctl_keygen(const char *out, const char *type, int bits, bool national,
 	       const char *passfile);
 
 /* Loads key_file (PEM; an encrypted key takes the passphrase from

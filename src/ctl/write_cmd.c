@@ -462,6 +462,7 @@ int ctl_cmd_keygen(ctl_opts_t *o, int argc, char **argv)
 {
 	const char *out = NULL, *type = NULL;
 	uint32_t bits = 2048;
+	bool national = false;
 	for (int i = 1; i < argc; i++) {
 		const char *a = argv[i], *v = argv[i + 1];
 		if (!strcmp(a, "--out")) {
@@ -477,6 +478,11 @@ int ctl_cmd_keygen(ctl_opts_t *o, int argc, char **argv)
 					"keygen takes one --type (rsa or sm2)%s",
 					"");
 			type = v;
+		} else if (!strcmp(a, "--form")) {
+			if (strcmp(v, "raw") && strcmp(v, "national"))
+				return ctl_usage(
+					"bad --form '%s' (raw or national)", v);
+			national = !strcmp(v, "national");
 		} else {
 			return ctl_usage("keygen takes no argument '%s'", a);
 		}
@@ -484,5 +490,5 @@ int ctl_cmd_keygen(ctl_opts_t *o, int argc, char **argv)
 	}
 	if (out == NULL)
 		return ctl_usage("keygen needs --out FILE%s", "");
-	return ctl_keygen(out, type, (int)bits, o->passphrase_file);
+	return ctl_keygen(out, type, (int)bits, national, o->passphrase_file);
 }

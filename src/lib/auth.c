@@ -3,7 +3,10 @@
 #include <errno.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <string.h>
 
 #include "error.h"
@@ -28,24 +31,32 @@ static bool is_sm2(EVP_PKEY *key)
 }
 
 /* Starts a digest sign/verify on ctx. SM2 signs Z || message, where Z
- * hashes the signer's distinguishing ID: the GM/T 0009 default ID is set
- * explicitly, so both sides agree whatever the library's default. The
- * caller frees *pctx (NULL for other keys) after ctx. */
-static int digest_init(EVP_MD_CTX *ctx, const EVP_MD *md, EVP_PKEY *key,
-		       bool sign, EVP_PKEY_CTX **pctx)
+ * hashes the signer's distinguishing ID sm2id (NULL: the GM/T 0009
+ * default ID, set explicitly, so both sides agree whatever the library's
+ * default). The caller frees *pctx (NULL for other keys) after ctx. */
+static int digest_init_id(EVP_MD_CTX *ctx, const EVP_MD *md, EVP_PKEY *key,
+			  bool sign, const idn_bytes_t *sm2id,
+			  EVP_PKEY_CTX **pctx)
 {
 	*pctx = NULL;
 	if (is_sm2(key)) {
+		idn_bytes_t id =
+			sm2id ? *sm2id : idn_bytes_str(IDN_SM2_DEFAULT_ID);
 		*pctx = EVP_PKEY_CTX_new(key, NULL);
 		if (*pctx == NULL ||
-		    EVP_PKEY_CTX_set1_id(*pctx, IDN_SM2_DEFAULT_ID,
-					 sizeof(IDN_SM2_DEFAULT_ID) - 1) != 1)
+		    EVP_PKEY_CTX_set1_id(*pctx, id.p, id.len) != 1)
 			return -1;
 		EVP_MD_CTX_set_pkey_ctx(ctx, *pctx);
 	}
 	int ok = sign ? EVP_DigestSignInit(ctx, NULL, md, NULL, key)
 		      : EVP_DigestVerifyInit(ctx, NULL, md, NULL, key);
 	return ok == 1 ? 0 : -1;
+}
+
+static int digest_init(EVP_MD_CTX *ctx, const EVP_MD *md, EVP_PKEY *key,
+		       bool sign, EVP_PKEY_CTX **pctx)
+{
+	return digest_init_id(ctx, md, key, sign, NULL, pctx);
 }
 
 /* Pushes byte arrays as big-endian unsigned integers under names. */
@@ -104,6 +115,33 @@ static int build_sm2(idn_bytes_t point, EVP_PKEY **out)
 	return err;
 }
 
+/* An SM2 public key from an X.509 SubjectPublicKeyInfo, DER or PEM text
+ * (the national system writes PEM and reads DER). */
+static int load_spki(idn_bytes_t b, EVP_PKEY **out)
+{
+	static const char pem[] = "-----BEGIN";
+	*out = NULL;
+	if (b.len > sizeof(pem) - 1 && !memcmp(b.p, pem, sizeof(pem) - 1)) {
+		BIO *bio = BIO_new_mem_buf(b.p, (int)b.len);
+		if (bio == NULL)
+			return -ENOMEM;
+		*out = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else {
+		const unsigned char *p = b.p;
+		*out = d2i_PUBKEY(NULL, &p, (long)b.len);
+		if (*out != NULL && p != b.p + b.len) {
+			EVP_PKEY_free(*out);
+			*out = NULL;
+		}
+	}
+	if (*out != NULL && is_sm2(*out))
+		return 0;
+	EVP_PKEY_free(*out);
+	*out = NULL;
+	return IDN_EVALUE;
+}
+
 int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out)
 {
 	idn_hs_pubkey_t k;
@@ -118,11 +156,13 @@ int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out)
 		return build("RSA", names, k.params, 2, out);
 	}
 	if (idn_bytes_eq_str(k.type, "SM2_PUB_KEY")) {
-		/* one array: the uncompressed point 04 || x || y */
-		if (k.nparams < 1 || k.params[0].len != 65 ||
-		    k.params[0].p[0] != 0x04)
+		/* one array: the uncompressed point 04 || x || y, or the
+		 * national form, a SubjectPublicKeyInfo */
+		if (k.nparams < 1 || k.params[0].len == 0)
 			return IDN_EVALUE;
-		return build_sm2(k.params[0], out);
+		if (k.params[0].len == 65 && k.params[0].p[0] == 0x04)
+			return build_sm2(k.params[0], out);
+		return load_spki(k.params[0], out);
 	}
 	if (idn_bytes_eq_str(k.type, "DSA_PUB_KEY")) {
 		if (k.nparams != 4)
@@ -189,9 +229,102 @@ int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
 	return err;
 }
 
+/* Checks an SM2 signature over msg with the distinguishing ID id. */
+static int verify_id(EVP_PKEY *key, idn_bytes_t id, const uint8_t *msg,
+		     size_t len, idn_bytes_t sig)
+{
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return -ENOMEM;
+	int err = IDN_EAUTH;
+	EVP_PKEY_CTX *pctx;
+	if (digest_init_id(ctx, EVP_sm3(), key, false, &id, &pctx) == 0 &&
+	    EVP_DigestVerify(ctx, sig.p, sig.len, msg, len) == 1)
+		err = 0;
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(pctx);
+	return err;
+}
+
+int idn_answer_verify(EVP_PKEY *key, idn_bytes_t hash, idn_bytes_t nonce,
+		      idn_bytes_t digest, idn_bytes_t sig, idn_bytes_t admin)
+{
+	idn_bytes_t parts[2] = {nonce, digest};
+	int err = idn_sig_verify(key, hash, parts, 2, sig);
+	if (err != IDN_EAUTH || !is_sm2(key) || !idn_bytes_eq_str(hash, "SM3"))
+		return err;
+	/* the national form: the signed message is SM3(nonce || digest),
+	 * the ID the admin's identifier */
+	uint8_t m[EVP_MAX_MD_SIZE];
+	unsigned int ml = 0;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	bool ok = ctx != NULL && EVP_DigestInit_ex(ctx, EVP_sm3(), NULL) == 1 &&
+		  EVP_DigestUpdate(ctx, nonce.p, nonce.len) == 1 &&
+		  EVP_DigestUpdate(ctx, digest.p, digest.len) == 1 &&
+		  EVP_DigestFinal_ex(ctx, m, &ml) == 1;
+	EVP_MD_CTX_free(ctx);
+	if (!ok)
+		return -ENOMEM;
+	return verify_id(key, admin, m, ml, sig);
+}
+
+int idn_answer_sign_national(EVP_PKEY *key, idn_bytes_t nonce,
+			     idn_bytes_t digest, idn_bytes_t admin,
+			     uint8_t *out, size_t cap, size_t *out_len)
+{
+	*out_len = 0;
+	if (!is_sm2(key))
+		return IDN_EUNSUPPORTED;
+	uint8_t m[EVP_MAX_MD_SIZE];
+	unsigned int ml = 0;
+	uint8_t buf[64 + 32];
+	if (nonce.len + digest.len > sizeof(buf))
+		return IDN_ETOOLONG;
+	memcpy(buf, nonce.p, nonce.len);
+	memcpy(buf + nonce.len, digest.p, digest.len);
+	if (EVP_Digest(buf, nonce.len + digest.len, m, &ml, EVP_sm3(), NULL) !=
+	    1)
+		return -ENOMEM;
+	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+	if (ctx == NULL)
+		return -ENOMEM;
+	int err = IDN_EAUTH;
+	size_t len = cap;
+	EVP_PKEY_CTX *pctx;
+	if (digest_init_id(ctx, EVP_sm3(), key, true, &admin, &pctx) == 0) {
+		size_t need = 0;
+		if (EVP_DigestSign(ctx, NULL, &need, m, ml) != 1)
+			need = SIZE_MAX;
+		if (need > cap)
+			err = IDN_ETOOLONG;
+		else if (EVP_DigestSign(ctx, out, &len, m, ml) == 1)
+			err = 0;
+	}
+	EVP_MD_CTX_free(ctx);
+	EVP_PKEY_CTX_free(pctx);
+	if (err == 0)
+		*out_len = len;
+	return err;
+}
+
 const char *idn_sig_hash_for(EVP_PKEY *key)
 {
 	return is_sm2(key) ? "SM3" : "SHA256";
+}
+
+int idn_pubkey_encode_national(EVP_PKEY *key, idn_wr_t *w)
+{
+	if (!is_sm2(key))
+		return idn_pubkey_encode(key, w);
+	uint8_t *der = NULL;
+	int n = i2d_PUBKEY(key, &der);
+	if (n <= 0)
+		return IDN_EUNSUPPORTED;
+	idn_hs_pubkey_t k = {idn_bytes_str("SM2_PUB_KEY"), 0, 1, {{0}}};
+	k.params[0] = idn_bytes(der, (size_t)n);
+	idn_hs_pubkey_encode(w, &k);
+	OPENSSL_free(der);
+	return w->err;
 }
 
 int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w)

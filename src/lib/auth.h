@@ -15,9 +15,11 @@
 
 /* Builds a public key from the data of an HS_PUBKEY value: RSA_PUB_KEY
  * (exponent, modulus), DSA_PUB_KEY (q, p, g, y) or SM2_PUB_KEY. The SM2
- * layout, idnode's for the national system: key type string
- * "SM2_PUB_KEY", flags 0 (2 bytes), then one byte array holding the
- * uncompressed point on the SM2 curve, 65 bytes 04 || x || y. Returns 0,
+ * layout: key type string "SM2_PUB_KEY", flags 0 (2 bytes), then one byte
+ * array holding either the uncompressed point on the SM2 curve, 65 bytes
+ * 04 || x || y (idnode's raw form), or an X.509 SubjectPublicKeyInfo, DER
+ * or PEM text (the national form: the IDIS SDK writes PEM, reads DER;
+ * docs/national.md). Returns 0,
  * IDN_EMALFORMED / IDN_EVALUE for a bad layout, IDN_EUNSUPPORTED for other
  * key types, -ENOMEM. The caller frees *out with EVP_PKEY_free. */
 int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out);
@@ -37,6 +39,24 @@ int idn_sig_verify(EVP_PKEY *key, idn_bytes_t hash, const idn_bytes_t *parts,
 int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
 		 int nparts, uint8_t *out, size_t cap, size_t *out_len);
 
+/* Checks the signature of a challenge answer (hash as the answer names
+ * it) over nonce || digest by the admin identifier admin. An SM2 key with
+ * hash "SM3" verifies either form: idnode's (SM3withSM2 over nonce ||
+ * digest, default ID) or the national system's (IDIS SDK: SM3withSM2 over
+ * SM3(nonce || digest), the admin identifier as the SM2 user ID; DER
+ * signature). Returns 0, IDN_EAUTH, IDN_EUNSUPPORTED (unknown hash),
+ * -ENOMEM. */
+int idn_answer_verify(EVP_PKEY *key, idn_bytes_t hash, idn_bytes_t nonce,
+		      idn_bytes_t digest, idn_bytes_t sig, idn_bytes_t admin);
+
+/* Signs a challenge answer in the national SM2 form (see
+ * idn_answer_verify) with SM2 key; the hash to name is "SM3". Returns 0
+ * with the DER signature in out (cap bytes, 80 suffice) and its length in
+ * *out_len, IDN_EUNSUPPORTED (not SM2), IDN_ETOOLONG, IDN_EAUTH, -ENOMEM. */
+int idn_answer_sign_national(EVP_PKEY *key, idn_bytes_t nonce,
+			     idn_bytes_t digest, idn_bytes_t admin,
+			     uint8_t *out, size_t cap, size_t *out_len);
+
 /* The hash a key signs challenge answers with: "SM3" for SM2 keys (the
  * national SM3withSM2), "SHA256" for the others. */
 const char *idn_sig_hash_for(EVP_PKEY *key);
@@ -46,5 +66,11 @@ const char *idn_sig_hash_for(EVP_PKEY *key);
  * an SM2 key (SM2_PUB_KEY, see idn_pubkey_load). Returns 0,
  * IDN_EUNSUPPORTED for other keys, or the writer's error. */
 int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w);
+
+/* As idn_pubkey_encode, but an SM2 key in the national form:
+ * SM2_PUB_KEY, flags 0, one byte array holding the DER
+ * SubjectPublicKeyInfo (id-ecPublicKey on curve SM2), which the IDIS SDK
+ * reads. Other keys as idn_pubkey_encode. */
+int idn_pubkey_encode_national(EVP_PKEY *key, idn_wr_t *w);
 
 #endif

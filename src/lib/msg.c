@@ -99,7 +99,11 @@ int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m)
 	m->hdr.expiry = idn_rd_u32(&r);
 	uint32_t body_len = idn_rd_u32(&r);
 	const uint8_t *body = idn_rd_raw(&r, body_len);
-	uint32_t cred_len = idn_rd_u32(&r);
+	/* the national client sends its login without a credential length:
+	 * there, and only there, none reads as length 0 */
+	m->cred_absent =
+		idn_rd_left(&r) == 0 && m->hdr.op == IDN_OC_LOGIN && !r.err;
+	uint32_t cred_len = m->cred_absent ? 0 : idn_rd_u32(&r);
 	const uint8_t *cred = idn_rd_raw(&r, cred_len);
 	int err = idn_rd_finish(&r);
 	if (err)
@@ -292,6 +296,10 @@ int idn_resolve_req_decode(idn_bytes_t body, idn_arena_t *a,
 	rd_u32_list(&r, a, IDN_VALUES_MAX, &out->indexes, &out->nindexes);
 	rd_str_list(&r, a, IDN_VALUES_MAX, IDN_TYPE_MAX, &out->types,
 		    &out->ntypes);
+	if (!r.err && idn_rd_left(&r) > 0) {
+		out->token = idn_rd_str(&r, IDN_RESOLVE_TOKEN_MAX);
+		out->has_token = true;
+	}
 	return idn_rd_finish(&r);
 }
 
@@ -300,6 +308,23 @@ void idn_resolve_req_encode(idn_wr_t *w, const idn_resolve_req_t *in)
 	idn_wr_str(w, in->id);
 	wr_u32_list(w, in->indexes, in->nindexes);
 	wr_str_list(w, in->types, in->ntypes);
+	if (in->has_token || in->token.len > 0)
+		idn_wr_str(w, in->token);
+}
+
+int idn_login_req_decode(idn_bytes_t body, idn_login_req_t *out)
+{
+	idn_rd_t r;
+	idn_rd_init(&r, body.p, body.len);
+	out->admin = idn_rd_str(&r, IDN_IDENT_MAX);
+	out->index = idn_rd_u32(&r);
+	return idn_rd_finish(&r);
+}
+
+void idn_login_req_encode(idn_wr_t *w, const idn_login_req_t *in)
+{
+	idn_wr_str(w, in->admin);
+	idn_wr_u32(w, in->index);
 }
 
 int idn_values_body_decode(idn_bytes_t body, idn_arena_t *a,

@@ -67,6 +67,9 @@ enum {
 	IDN_OF_OVERWRITE = 0x00400000u,
 	IDN_OF_MINT = 0x00200000u,
 	IDN_OF_DONT_REFER = 0x00100000u,
+	/* the national system's (IDIS SDK): a resolution carrying an
+	 * authentication token */
+	IDN_OF_RECURSE_AUTH = 0x00000004u,
 };
 
 /* envelope flags */
@@ -203,12 +206,17 @@ typedef struct {
 	idn_bytes_t digest;
 	idn_bytes_t rest;
 	bool has_cred; /* false when the credential length is 0 */
+	/* op 2001 came without the credential length (the IDIS SDK's) */
+	bool cred_absent;
 	idn_cred_t cred;
 	idn_bytes_t signed_part; /* header + body: what digests cover */
 } idn_msg_t;
 
-/* Decodes a message of exactly len bytes (the envelope's msg_len). Returns
- * 0, IDN_EMALFORMED (lengths inconsistent, trailing bytes) or
+/* Decodes a message of exactly len bytes (the envelope's msg_len). An op
+ * 2001 message (IDN_OC_LOGIN) that ends right after its body, without the
+ * credential length, is read as one without credential: the IDIS SDK sends
+ * it so; any other message needs the length.
+ * Returns 0, IDN_EMALFORMED (lengths inconsistent, trailing bytes) or
  * IDN_ETOOLONG. */
 int idn_msg_decode(const uint8_t *p, size_t len, idn_msg_t *m);
 
@@ -245,18 +253,43 @@ void idn_digest_encode(idn_wr_t *w, uint8_t alg, idn_bytes_t digest);
 /* ---- bodies ---- */
 
 /* resolution request: identifier, u32 count + u32 indexes, u32 count +
- * type strings */
+ * type strings, then in the national system's requests (IDIS SDK) one
+ * more string, an authentication token (empty, or a JWT naming an admin;
+ * its presence is announced by op flag IDN_OF_RECURSE_AUTH). Requests
+ * without it, as handle.net sends them, decode with an empty token. */
 typedef struct {
 	idn_bytes_t id;
 	uint32_t nindexes;
 	uint32_t *indexes;
 	uint32_t ntypes;
 	idn_bytes_t *types;
+	idn_bytes_t token; /* empty when absent */
+	/* the token string is there (the IDIS SDK always sends it, empty
+	 * when it has no token) */
+	bool has_token;
 } idn_resolve_req_t;
 
+/* The token string is written when in->has_token or in->token is not
+ * empty, so requests without one stay plain handle.net requests and a
+ * decoded request encodes to the same bytes. */
 int idn_resolve_req_decode(idn_bytes_t body, idn_arena_t *a,
 			   idn_resolve_req_t *out);
 void idn_resolve_req_encode(idn_wr_t *w, const idn_resolve_req_t *in);
+
+/* Longest resolution token accepted (a JWT signed with RSA-4096 is about
+ * 1 KiB). */
+#define IDN_RESOLVE_TOKEN_MAX 8192
+
+/* op 2001 key login (the national system's, IDIS SDK): admin identifier,
+ * u32 index of its HS_PUBKEY. The SDK sends it without the credential
+ * length after the body (idn_msg_decode accepts that). */
+typedef struct {
+	idn_bytes_t admin;
+	uint32_t index;
+} idn_login_req_t;
+
+int idn_login_req_decode(idn_bytes_t body, idn_login_req_t *out);
+void idn_login_req_encode(idn_wr_t *w, const idn_login_req_t *in);
 
 /* identifier + values: resolution reply (after any digest), create, add
  * value, modify value, and referral (302/303) bodies. */

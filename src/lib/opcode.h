@@ -31,6 +31,9 @@ enum {
 	IDN_OC_INDEX = 1104,	   /* declared search types (search.h) */
 	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
 	IDN_OC_BACKUP = 1106,	   /* a hot copy of the store */
+	/* the national system's (IDIS SDK): key login binding a session id
+	 * the client chose to its connection */
+	IDN_OC_LOGIN = 2001,
 };
 
 #endif

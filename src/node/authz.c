@@ -164,7 +164,10 @@ static int challenge_make(authz_t *a, const struct sockaddr_storage *peer,
 	}
 	netkey_of(peer, &c->net);
 	netkey_addr(peer, &c->addr);
-	c->id |= 1; /* never 0, which means no session */
+	/* never 0, which means no session; below 2^31, as Java clients (the
+	 * IDIS SDK, CNRI's) hold it in a signed int and send a negative one
+	 * as 0 */
+	c->id = (c->id & 0x7fffffffu) | 1;
 	if (session != 0)
 		c->id = session;
 	c->session = session;
@@ -804,9 +807,8 @@ uint32_t authz_check_answer(authz_t *a, const struct sockaddr_storage *peer,
 		EVP_PKEY_free(pk);
 		return rc;
 	}
-	idn_bytes_t parts[2] = {idn_bytes(c->nonce, 16),
-				idn_bytes(c->digest, 20)};
-	if (idn_sig_verify(pk, hash, parts, 2, sig) != 0) {
+	if (idn_answer_verify(pk, hash, idn_bytes(c->nonce, 16),
+			      idn_bytes(c->digest, 20), sig, ans->admin) != 0) {
 		*why = "signature does not verify";
 		rc = IDN_RC_AUTH_FAILED;
 	}
@@ -846,6 +848,28 @@ static session_t **session_at(authz_t *a, uint32_t id)
 		if ((*pp)->id == id)
 			return pp;
 	return NULL;
+}
+
+/* The live session id that a request on (owner, conn) means: the
+ * connection's own (login sessions of one client-chosen id may live on
+ * several connections, each its own), else the keyed one of that id; the
+ * caller holds the lock. */
+static session_t **session_find(authz_t *a, uint32_t id, const void *owner,
+				uint64_t conn)
+{
+	sessions_expire(a, idn_now_ms());
+	session_t **keyed = NULL;
+	for (session_t **pp = &a->sessions; *pp; pp = &(*pp)->next) {
+		const session_t *x = *pp;
+		if (x->id != id)
+			continue;
+		if (x->klen == 0 && conn != 0 && x->owner == owner &&
+		    x->conn == conn)
+			return pp;
+		if (x->klen > 0 && keyed == NULL)
+			keyed = pp;
+	}
+	return keyed;
 }
 
 /* A new session's id: random, even, never 0 and not in use; the caller
@@ -1003,7 +1027,7 @@ int authz_session_find(authz_t *a, uint32_t id,
 		       uint64_t conn, authz_sess_t *out)
 {
 	pthread_mutex_lock(&a->lock);
-	session_t **pp = session_at(a, id);
+	session_t **pp = session_find(a, id, owner, conn);
 	int err = pp ? session_usable(*pp, peer, owner, conn) : IDN_ENOTFOUND;
 	if (err == 0) {
 		const session_t *x = *pp;
@@ -1027,7 +1051,7 @@ int authz_session_bind(authz_t *a, uint32_t id, idn_bytes_t admin,
 	if (admin.len > IDN_IDENT_MAX)
 		return IDN_EAUTH;
 	pthread_mutex_lock(&a->lock);
-	session_t **pp = session_at(a, id);
+	session_t **pp = session_find(a, id, NULL, 0);
 	int err = pp ? 0 : IDN_ENOTFOUND;
 	if (pp != NULL) {
 		session_t *x = *pp;
@@ -1051,7 +1075,7 @@ int authz_session_bind(authz_t *a, uint32_t id, idn_bytes_t admin,
 int authz_session_counter(authz_t *a, uint32_t id, uint32_t ctr)
 {
 	pthread_mutex_lock(&a->lock);
-	session_t **pp = session_at(a, id);
+	session_t **pp = session_find(a, id, NULL, 0);
 	int err = pp ? 0 : IDN_ENOTFOUND;
 	if (pp != NULL) {
 		session_t *x = *pp;
@@ -1077,7 +1101,7 @@ int authz_session_get(authz_t *a, uint32_t id, const void *owner, uint64_t conn,
 	if (conn == 0)
 		return IDN_ENOTFOUND;
 	pthread_mutex_lock(&a->lock);
-	session_t **pp = session_at(a, id);
+	session_t **pp = session_find(a, id, owner, conn);
 	bool ok = pp && (*pp)->klen == 0 &&
 		  session_usable(*pp, NULL, owner, conn) == 0;
 	if (ok) {
@@ -1094,7 +1118,7 @@ int authz_session_close(authz_t *a, uint32_t id,
 			uint64_t conn)
 {
 	pthread_mutex_lock(&a->lock);
-	session_t **pp = session_at(a, id);
+	session_t **pp = session_find(a, id, owner, conn);
 	bool ok = pp && session_usable(*pp, peer, owner, conn) == 0;
 	if (ok) {
 		session_t *x = *pp;
@@ -1129,4 +1153,63 @@ void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn)
 		}
 	}
 	pthread_mutex_unlock(&a->lock);
+}
+
+/* ---- sessions whose id the client chose (op 2001 login, login.c) ---- */
+
+int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
+			  idn_bytes_t admin, uint32_t index, uint32_t lifetime,
+			  uint32_t id)
+{
+	if (id == 0)
+		return IDN_EINVAL;
+	if (admin.len > IDN_IDENT_MAX)
+		return IDN_ETOOLONG;
+	session_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -ENOMEM;
+	x->id = id;
+	x->owner = owner;
+	x->conn = conn;
+	x->bound = true;
+	x->index = index;
+	x->alen = admin.len;
+	memcpy(x->admin, admin.p, admin.len);
+	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
+	pthread_mutex_lock(&a->lock);
+	/* a new login on the connection replaces its session of that id */
+	session_t **pp = session_find(a, id, owner, conn);
+	if (pp != NULL) {
+		session_t *o = *pp;
+		*pp = o->next;
+		free(o);
+		a->nsessions--;
+	}
+	bool full = a->nsessions >= AUTHZ_SESSIONS_MAX;
+	if (!full) {
+		x->created = a->next_seq++;
+		x->next = a->sessions;
+		a->sessions = x;
+		a->nsessions++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (full)
+		free(x);
+	return full ? -EBUSY : 0;
+}
+
+uint32_t authz_token_charge(authz_t *a, const struct sockaddr_storage *peer,
+			    uint64_t cost, const char **why)
+{
+	if (netcost_take(a->cost, peer, cost, idn_now_ms()) == 0)
+		return 0;
+	*why = "too many costly token checks from this network: try again "
+	       "later";
+	return IDN_RC_TOO_BUSY;
+}
+
+void authz_token_done(authz_t *a, const struct sockaddr_storage *peer,
+		      uint64_t cost)
+{
+	netcost_done(a->cost, peer, cost);
 }

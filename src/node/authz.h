@@ -282,4 +282,30 @@ int authz_session_close(authz_t *a, uint32_t id,
 /* Ends every session bound to a connection that closes. */
 void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn);
 
+/* ---- sessions whose id the client chose (op 2001 login, login.c) ----
+ * The national system's client (IDIS SDK) names its session id itself
+ * before it logs in, counting from 1 in every process: the same id may
+ * be open on many connections, each its own session. A request finds
+ * only the session of its own connection (authz_session_get), so an id
+ * presented on another connection, however it was learnt, proves
+ * nothing. */
+
+/* Opens session id (not 0) for (admin, index) on connection (owner,
+ * conn), replacing one of the same id on that connection. Returns 0,
+ * IDN_EINVAL (id 0), IDN_ETOOLONG, -EBUSY (too many open), -ENOMEM.
+ * Thread-safe. */
+int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
+			  idn_bytes_t admin, uint32_t index, uint32_t lifetime,
+			  uint32_t id);
+
+/* A resolution token's signature check (login.c) is priced like a
+ * challenge answer's (authz_pubkey_cost) and charged to peer's network:
+ * 0, or IDN_RC_TOO_BUSY with *why set when over its budget. A check that
+ * was charged ends with authz_token_done and the same cost.
+ * Thread-safe. */
+uint32_t authz_token_charge(authz_t *a, const struct sockaddr_storage *peer,
+			    uint64_t cost, const char **why);
+void authz_token_done(authz_t *a, const struct sockaddr_storage *peer,
+		      uint64_t cost);
+
 #endif

@@ -113,6 +113,23 @@ int session_open(reply_t *r, const idn_msg_t *orig,
 		 const idn_challenge_answer_t *ans);
 int do_in_session(reply_t *r, const struct op_row *row);
 
+/* The national system's admin proofs (login.c, docs/national.md).
+ * do_login challenges a key login (op 2001) on a TCP connection whose
+ * envelope names the session id the client chose; login_open, once the
+ * answer is checked, binds that id to this connection and the admin of
+ * ans, and replies rc 1. login_token_reader checks the token of a
+ * resolution (an RS256 or SM2 JWT with user_handle, user_index and a
+ * timestamp in ms, signed by that admin's HS_PUBKEY), its check charged
+ * to from's network (authz_token_charge): NULL with the admin in *who
+ * (its bytes in h's arena), or why it is refused and in *rc the response
+ * code to refuse with (403, or 3 over the network's budget). */
+int do_login(reply_t *r);
+int login_open(reply_t *r, const idn_msg_t *orig,
+	       const idn_challenge_answer_t *ans);
+const char *login_token_reader(handler_t *h, const caller_t *from,
+			       idn_bytes_t token, principal_t *who,
+			       uint32_t *rc);
+
 /* The node's own operations (node_ops.c): site info, listings, search,
  * the search index's declared types, counters, the recursive cache. */
 int do_site_info(reply_t *r);

@@ -65,6 +65,10 @@ static const op_row_t rows[] = {
 	 * only it */
 	{IDN_OC_BACKUP, "backup", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_backup},
+	/* the national system's key login: answering its challenge binds
+	 * the session id the client chose to its connection (login.c) */
+	{IDN_OC_LOGIN, "login", ANON, NULL, OP_DEFER_NO, true, false, do_login,
+	 login_open},
 };
 
 const op_row_t *optable_find(uint32_t code)

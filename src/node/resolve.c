@@ -352,6 +352,20 @@ int do_resolve(reply_t *r)
 					   ss->s.who.index};
 		reader = &in_session;
 	}
+	/* The national system's token names an admin and proves it; a
+	 * token that does not verify is refused. The IDIS SDK flags every
+	 * request public-only, so the token itself asks for its admin's
+	 * view (docs/national.md). */
+	principal_t by_token;
+	if (q.token.len > 0 && !principal_is_operator(who)) {
+		uint32_t rc;
+		const char *why = login_token_reader(h, &r->from, q.token,
+						     &by_token, &rc);
+		if (why != NULL)
+			return reply_error(r, rc, why);
+		vis = VIS_READER;
+		reader = &by_token;
+	}
 	/* a keyed session not yet bound to an admin binds by a challenge */
 	bool prove = h->conf->read_challenge ||
 		     (ss != NULL && ss->usable && !ss->s.bound);

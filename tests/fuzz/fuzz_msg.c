@@ -123,10 +123,20 @@ static void message(const idn_env_t *env, const uint8_t *p, size_t len,
 		idn_digest_encode(&w, m.digest_alg, m.digest);
 	idn_wr_raw(&w, m.rest.p, m.rest.len);
 	idn_msg_finish(&w, mk, m.has_cred ? &m.cred : NULL);
-	if (env != NULL)
+	size_t off = env != NULL ? IDN_ENV_LEN : 0;
+	static const uint8_t zero[4];
+	if (m.cred_absent) {
+		/* op 2001 without the credential length: the same message,
+		 * which the encoder ends with a zero length */
+		if (w.err || w.len != off + len + 4 ||
+		    memcmp(w.buf + off, p, len) != 0 ||
+		    memcmp(w.buf + off + len, zero, 4) != 0)
+			abort();
+	} else if (env != NULL) {
 		same(&w, idn_bytes(p - IDN_ENV_LEN, len + IDN_ENV_LEN));
-	else
+	} else {
 		same(&w, idn_bytes(p, len));
+	}
 	uint8_t d[32];
 	uint32_t dl;
 	if (idn_digest(IDN_DIGEST_SHA1, m.signed_part.p, m.signed_part.len, d,
