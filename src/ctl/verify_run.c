@@ -129,14 +129,14 @@ static void query(worker_t *w, unsigned si, const idn_ident_t *id, size_t len,
 	a->server = (uint16_t)idn_site_pick(&s->site, id);
 	if (atomic_load(&s->down[a->server])) {
 		a->err = IDN_ETIMEOUT;
-		snprintf(a->detail, sizeof(a->detail), "%s unreachable: %s",
-			 s->addr[a->server], s->down_why[a->server]);
+		snprintf(a->detail, sizeof(a->detail), "unreachable: %s",
+			 s->down_why[a->server]);
 		return;
 	}
 	a->err = ask(w, si, a->server, len);
 	if (a->err) {
-		snprintf(a->detail, sizeof(a->detail), "%s unreachable: %s",
-			 s->addr[a->server], idn_strerror(a->err));
+		snprintf(a->detail, sizeof(a->detail), "unreachable: %s",
+			 idn_strerror(a->err));
 		/* later records at this server fail at once instead of each
 		 * waiting for the timeout; the first reason is kept */
 		int was = 0;
@@ -150,8 +150,7 @@ static void query(worker_t *w, unsigned si, const idn_ident_t *id, size_t len,
 	if (idn_msg_decode(w->reply, w->reply_len, &m) != 0) {
 		a->err = IDN_EPROTO;
 		snprintf(a->detail, sizeof(a->detail),
-			 "%s: a reply that is not a message",
-			 s->addr[a->server]);
+			 "a reply that is not a message");
 		return;
 	}
 	a->rc = m.hdr.rc;
@@ -160,7 +159,7 @@ static void query(worker_t *w, unsigned si, const idn_ident_t *id, size_t len,
 		if (idn_values_body_decode(m.rest, &w->arena, &b) != 0) {
 			a->err = IDN_EPROTO;
 			snprintf(a->detail, sizeof(a->detail),
-				 "%s: malformed values", s->addr[a->server]);
+				 "malformed values");
 			return;
 		}
 		a->v = b.values;
@@ -169,9 +168,8 @@ static void query(worker_t *w, unsigned si, const idn_ident_t *id, size_t len,
 	} else if (a->rc != IDN_RC_NOT_FOUND) {
 		idn_bytes_t t = {NULL, 0};
 		idn_error_body_decode(m.rest, &t);
-		snprintf(a->detail, sizeof(a->detail), "%s: rc %u%s%.*s",
-			 s->addr[a->server], a->rc, t.len ? ": " : "",
-			 (int)(t.len > 100 ? 100 : t.len),
+		snprintf(a->detail, sizeof(a->detail), "rc %u%s%.*s", a->rc,
+			 t.len ? ": " : "", (int)(t.len > 100 ? 100 : t.len),
 			 t.p ? (const char *)t.p : "");
 	}
 }
