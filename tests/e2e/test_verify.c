@@ -4,7 +4,8 @@
  * primary's). A clean set agrees (exit 0); a modified value, an added and
  * a removed value, a deleted record and a record only a mirror holds are
  * each reported at the site where they are (exit 1); a mirror that is
- * down is named with exit 2. */
+ * down is named with exit 2. A prefix handle that names a service handle
+ * (HS_SERV) gives the sites of that handle. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "site.h"
 
 #define NRECS 30
 #define ADMIN "0.NA/" H_HOME ":300"
@@ -235,6 +237,46 @@ static void differences_reported(void **state)
 	h_run_free(&r);
 }
 
+/* "INDEX:HS_SITE=hex:..." of a site of one server built as idnode's are. */
+static void site_value(char *out, size_t cap, uint32_t index, bool primary,
+		       const char *server)
+{
+	uint8_t buf[1024];
+	idn_wr_t w;
+	idn_wr_init(&w, buf, sizeof(buf));
+	idn_site_opts_t o = {
+		1, primary ? IDN_SITE_PRIMARY : 0, "test", {0}, 0, false};
+	assert_int_equal(idn_site_build(&w, &o, &server, 1, NULL, 0), 0);
+	int n = snprintf(out, cap, "%u:HS_SITE=hex:", index);
+	for (size_t i = 0; i < w.len; i++)
+		n += snprintf(out + n, cap - (size_t)n, "%02x", buf[i]);
+}
+
+/* 0.NA/PREFIX naming a service handle: its HS_SITE values are the sites,
+ * and the differences are found there as before. */
+static void service_handle_sites(void **state)
+{
+	(void)state;
+	h_skip_on_pg("the mirrors are LMDB hot backups");
+	char v1[1024], v2[1024], v3[1024];
+	site_value(v1, sizeof(v1), 1, true, fx.p->addr);
+	site_value(v2, sizeof(v2), 2, false, fx.m1->addr);
+	site_value(v3, sizeof(v3), 3, false, fx.m2->addr);
+	h_ctl_ok(fx.par, "create", "88.118/service", v1, v2, v3, NULL);
+	h_ctl_ok(fx.par, "create", "--overwrite", "0.NA/" H_HOME,
+		 "1:HS_SERV=88.118/service", "100:HS_ADMIN=0.NA/88.118@300",
+		 NULL);
+	int st;
+	json_t *j = verify_auth(&st, NULL);
+	assert_int_equal(st, 1);
+	assert_int_equal(json_array_size(json_object_get(j, "sites")), 3);
+	assert_int_equal(jint(j, "differing"), 5);
+	assert_kind(diff_at(j, H_HOME "/v07", 3), "missing", -1);
+	json_decref(j);
+	h_ctl_ok(fx.par, "delegate", H_HOME, "--to", fx.p->addr, "--mirror",
+		 fx.m1->addr, "--mirror", fx.m2->addr, NULL);
+}
+
 /* A mirror that is down: exit 2, each of its records an error naming
  * it, the other mirror still compared. */
 static void unreachable_mirror(void **state)
@@ -274,6 +316,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(clean_sites_agree),
 		cmocka_unit_test(differences_reported),
+		cmocka_unit_test(service_handle_sites),
 		cmocka_unit_test(unreachable_mirror),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
