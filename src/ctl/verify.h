@@ -26,8 +26,8 @@ typedef struct {
 	/* per server: "HOST:PORT" to ask (TCP, else UDP) and its transport */
 	char addr[IDN_SITE_SERVERS_MAX][64];
 	int transport[IDN_SITE_SERVERS_MAX];
-	/* per server: non-zero once it could not be reached (it is not asked
-	 * again in this run), with the reason in down_why */
+	/* per server: 2 once it could not be reached (it is not asked again
+	 * in this run), with the reason in down_why (written while 1) */
 	atomic_int down[IDN_SITE_SERVERS_MAX];
 	char down_why[IDN_SITE_SERVERS_MAX][96];
 } verify_site_t;

@@ -537,7 +537,7 @@ static int parse_args(int argc, char **argv, vargs_t *va, char **ids)
 		} else if (val) {
 			const char *s = argv[++i];
 			if (ctl_parse_u32(s, strlen(s), 10, &x) != 0 ||
-			    x == 0 || (a[2] == 'p' && x > 256))
+			    x == 0 || (a[2] == 'p' && x > 64))
 				return ctl_usage("verify-sites: bad value '%s'",
 						 s);
 			if (a[2] == 's')

@@ -68,8 +68,9 @@ static int on_reply(void *ctx, const idn_env_t *env, const uint8_t *msg,
 /* Sends the request in w->req to server k of site si on the worker's
  * connection, opened when there is none; a connection the server has
  * closed meanwhile (HANDLE.NET closes after each answer) is opened again
- * once. Returns 0 with the reply in w->reply, or a transport error. */
-static int ask(worker_t *w, unsigned si, unsigned k, size_t len)
+ * once. Returns 0 with the reply in w->reply, or a transport error;
+ * *dead is set when the server could not be connected to at all. */
+static int ask(worker_t *w, unsigned si, unsigned k, size_t len, bool *dead)
 {
 	const verify_site_t *s = &w->v->sites[si];
 	idn_client_t **cl = &w->conn[si][k];
@@ -79,8 +80,10 @@ static int ask(worker_t *w, unsigned si, unsigned k, size_t len)
 		if (fresh)
 			err = idn_client_open(s->transport[k], s->addr[k],
 					      w->v->timeout_ms, cl);
-		if (err)
+		if (err) {
+			*dead = true;
 			return err;
+		}
 		w->reply = NULL;
 		err = idn_client_call(*cl, w->req, len, on_reply, w);
 		if (err == 0 && w->reply != NULL)
@@ -127,23 +130,31 @@ static void query(worker_t *w, unsigned si, const idn_ident_t *id, size_t len,
 	verify_site_t *s = &w->v->sites[si];
 	memset(a, 0, sizeof(*a));
 	a->server = (uint16_t)idn_site_pick(&s->site, id);
-	if (atomic_load(&s->down[a->server])) {
+	if (atomic_load(&s->down[a->server]) == 2) {
 		a->err = IDN_ETIMEOUT;
 		snprintf(a->detail, sizeof(a->detail), "unreachable: %s",
 			 s->down_why[a->server]);
 		return;
 	}
-	a->err = ask(w, si, a->server, len);
+	bool dead = false;
+	a->err = ask(w, si, a->server, len, &dead);
 	if (a->err) {
-		snprintf(a->detail, sizeof(a->detail), "unreachable: %s",
+		snprintf(a->detail, sizeof(a->detail), "%s: %s",
+			 dead ? "unreachable" : "no answer",
 			 idn_strerror(a->err));
-		/* later records at this server fail at once instead of each
-		 * waiting for the timeout; the first reason is kept */
+		/* a server that cannot be connected to or does not answer in
+		 * time is not asked again: later records there fail at once
+		 * instead of each waiting for the timeout (the first reason is
+		 * kept); one that closed the connection (its connection
+		 * limits) is asked again for the next record */
 		int was = 0;
-		if (atomic_compare_exchange_strong(&s->down[a->server], &was,
-						   1))
+		if ((dead || a->err == IDN_ETIMEOUT) &&
+		    atomic_compare_exchange_strong(&s->down[a->server], &was,
+						   1)) {
 			snprintf(s->down_why[a->server], sizeof(s->down_why[0]),
 				 "%s", idn_strerror(a->err));
+			atomic_store(&s->down[a->server], 2);
+		}
 		return;
 	}
 	idn_msg_t m;
