@@ -148,6 +148,15 @@ static inline int ctl_node_call_one(const ctl_opts_t *o, int transport,
 			    op, flags, body, cmd, id, a, out);
 }
 
+/* Sends op (flags, body) to server over TCP as the admin of o->auth
+ * (ADMIN_ID:INDEX) with o->key_file or o->secret_file: a challenge is
+ * answered on a new connection, whose replies go to c. Returns 0, a
+ * transport error, or IDN_EINVAL after a one-line message (a bad --auth,
+ * a key that does not load). (write_cmd.c) */
+int ctl_call_auth(const ctl_opts_t *o, const char *server, uint32_t op,
+		  uint32_t flags, const uint8_t *body, size_t blen,
+		  ctl_call_t *c);
+
 /* ---- the core commands ---- */
 
 /* resolve_cmd.c */
@@ -176,5 +185,8 @@ int ctl_json_op(ctl_opts_t *o, const char *cmd, uint32_t op, const char *arg,
 /* store_cmd.c: check (offline), backup (through the node) */
 int ctl_cmd_check(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_backup(ctl_opts_t *o, int argc, char **argv);
+
+/* verify_cmd.c: verify-sites */
+int ctl_cmd_verify_sites(ctl_opts_t *o, int argc, char **argv);
 
 #endif

@@ -262,6 +262,13 @@ static const ctl_optdef_t delegate_opts[] = {
 	{NULL, 0, false},
 };
 
+static const ctl_optdef_t verify_opts[] = {
+	{"all", 0, false},
+	{"sample", 0, true},
+	{"parallel", 0, true},
+	{NULL, 0, false},
+};
+
 static const ctl_optdef_t keygen_opts[] = {
 	{"out", 0, true},  {"bits", 0, true}, {"type", 0, true},
 	{"form", 0, true}, {NULL, 0, false},
@@ -346,6 +353,38 @@ static const ctl_cmd_t commands[] = {
 	 "one.\n"},
 	{"undelegate", ctl_cmd_undelegate, CTL_NEEDS_CONTROL, NULL, "PREFIX",
 	 "delete the delegation record 0.NA/PREFIX", NULL},
+	{"verify-sites", ctl_cmd_verify_sites, 0, verify_opts,
+	 "PREFIX --all|ID...|- [--sample N] [--parallel N] [--json]",
+	 "compare a prefix's primary and mirror sites record by record",
+	 "The sites are the HS_SITE values of 0.NA/PREFIX (and of the service\n"
+	 "handles its HS_SERV values name), resolved from -s (the root or the\n"
+	 "parent) down the delegations; the one flagged primary is compared\n"
+	 "with every other. Each record is asked for at every site over TCP,\n"
+	 "authoritatively and without recursion, from the server the site's\n"
+	 "hash picks, N at a time (--parallel, default 16, at most 64), and\n"
+	 "compared value "
+	 "by value: index, type, data, ttl, permissions, timestamp, "
+	 "references.\n"
+	 "Public values only: a value no one may read anonymously is left "
+	 "out.\n"
+	 "Which records: ID... or - (one a line on stdin), or --all: those\n"
+	 "LIST_HANDLES (op 105) gives, which needs an admin: --auth\n"
+	 "ADMIN_ID:INDEX with --key FILE or --secret FILE lists every server "
+	 "of\n"
+	 "every site (records only a mirror holds are found too), -C SOCKET "
+	 "the\n"
+	 "primary when it is local. --sample N checks N of them picked at "
+	 "random.\n"
+	 "Prints per identifier and site: record missing, extra record, value\n"
+	 "missing, extra value, value differs (in which fields), or an error\n"
+	 "(unreachable server, rc); a server that cannot be connected to or\n"
+	 "does not answer within --timeout is not asked again.\n"
+	 "--json: {prefix, sites[], checked, agreeing, differing, errors,\n"
+	 "seconds, rate, items[{handle, differences[{site, server, kind,\n"
+	 "index, fields, rc, error}]}]}.\n"
+	 "Exit status: 0 all sites agree, 1 differences, 2 errors reaching "
+	 "sites\n"
+	 "(or a usage error).\n"},
 	{"import", import_main, CTL_NEEDS_CONTROL, import_opts,
 	 "FILE|- [--format jsonl|csv] ...",
 	 "bulk-create records from JSON Lines or CSV", NULL},

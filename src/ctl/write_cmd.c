@@ -162,10 +162,10 @@ static int on_challenge(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 
 /* Sends the request over TCP; when the node challenges it, signs
  * nonce || request digest with the admin's key and answers on a new
- * connection, whose reply is the request's. */
-static int call_authenticated(const ctl_opts_t *o, const char *server,
-			      uint32_t op, uint32_t flags, const uint8_t *body,
-			      size_t blen, ctl_call_t *c)
+ * connection, whose reply is the request's (cli.h). */
+int ctl_call_auth(const ctl_opts_t *o, const char *server, uint32_t op,
+		  uint32_t flags, const uint8_t *body, size_t blen,
+		  ctl_call_t *c)
 {
 	const char *colon = strrchr(o->auth, ':');
 	uint32_t index;
@@ -337,10 +337,10 @@ static int cmd_admin(ctl_opts_t *o, const char *cmd, int argc, char **argv,
 			 false};
 	ctl_call_t c = {a, on_admin, &x, 0, false, 0};
 	uint32_t flags = o->overwrite ? IDN_OF_OVERWRITE : 0;
-	int err = o->auth != NULL ? call_authenticated(o, sock, op, flags,
-						       w.buf, w.len, &c)
-				  : ctl_node_call(o, IDN_NET_UNIX, sock, op,
-						  flags, w.buf, w.len, &c);
+	int err = o->auth != NULL
+			  ? ctl_call_auth(o, sock, op, flags, w.buf, w.len, &c)
+			  : ctl_node_call(o, IDN_NET_UNIX, sock, op, flags,
+					  w.buf, w.len, &c);
 	idn_arena_free(&la);
 	if (err) {
 		fprintf(stderr, "idctl: %s %s via %s: %s\n", cmd, id, sock,
