@@ -154,7 +154,8 @@ static void truncated(void **state)
 	free(whole);
 	node_start(n);
 	h_run_t r;
-	assert_int_equal(h_net(&r, n, "resolve", H_HOME "/bench-19999", NULL), 0);
+	assert_int_equal(h_net(&r, n, "resolve", H_HOME "/bench-19999", NULL),
+			 0);
 	h_run_free(&r);
 	node_free(n);
 }
@@ -189,7 +190,8 @@ static void damaged_meta(void **state)
 	free(d);
 	node_start(n);
 	h_run_t r;
-	assert_int_equal(h_net(&r, n, "resolve", H_HOME "/bench-4999", NULL), 0);
+	assert_int_equal(h_net(&r, n, "resolve", H_HOME "/bench-4999", NULL),
+			 0);
 	h_run_free(&r);
 	node_free(n);
 }
@@ -263,7 +265,8 @@ static void backup_during_writes(void **state)
 		 (long long)(recs - 30000));
 	assert_int_not_equal(h_net(&r, copy, "resolve", last, NULL), 0);
 	h_run_free(&r);
-	assert_int_equal(h_net(&r, copy, "resolve", H_HOME "/bench-29999", NULL), 0);
+	assert_int_equal(
+		h_net(&r, copy, "resolve", H_HOME "/bench-29999", NULL), 0);
 	h_run_free(&r);
 	node_free(copy);
 	node_free(n);
