@@ -34,17 +34,17 @@ static int collect(void *ctx, const uint8_t *frame, size_t len)
 	return 0;
 }
 
-/* Runs a Handle message for the holder of the HTTP admin token (admin:
- * PRINCIPAL_HTTP, the operator's rights) or for anyone (anonymous: what
- * needs an admin is challenged, as over TCP). */
+/* Runs a Handle message for the request's principal (admin: the holder
+ * of the HTTP admin token, PRINCIPAL_HTTP with the operator's rights, or
+ * an account's admin, PRINCIPAL_ADMIN with its HS_ADMIN rights) or for
+ * anyone (anonymous: what needs an admin is challenged, as over TCP). */
 static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
 		     bool admin)
 {
+	principal_t anon = {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL};
 	caller_t from = {TRANSPORT_HTTP,
-			 {admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS,
-			  {NULL, 0},
-			  0,
-			  admin ? t->user : NULL},
+			 admin && t->who.kind != PRINCIPAL_ANONYMOUS ? t->who
+								     : anon,
 			 t->has_peer ? &t->peer : NULL};
 	t->replen = 0;
 	if (handler_begin(&t->h) != 0)
@@ -177,7 +177,7 @@ static uint32_t resolve_values(hreq_t *r, const char *id, bool public_only,
 	*message = "";
 	/* only an HTTP identity sees restricted values; anyone else asks
 	 * for public ones, rather than be challenged as a Handle client */
-	bool op = principal_is_operator(&r->who);
+	bool op = r->who.kind != PRINCIPAL_ANONYMOUS;
 	uint32_t flags = public_only || !op ? IDN_OF_PUBLIC_ONLY : 0;
 	hdl_reply_t hr;
 	uint32_t rc = http_hdl_resolve(t, &q, flags, op, &hr, message);
@@ -238,7 +238,7 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 	}
 	hdl_reply_t hr;
 	if (http_hdl_call(t, op, overwrite ? IDN_OF_OVERWRITE : 0, w.len,
-			  principal_is_operator(&r->who), &hr) != 0) {
+			  r->who.kind != PRINCIPAL_ANONYMOUS, &hr) != 0) {
 		*message = "internal error";
 		return IDN_RC_ERROR;
 	}

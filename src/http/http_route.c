@@ -47,11 +47,35 @@ static const http_route_t routes[] = {
 	{HTTP_M_READ, "/metrics", HTTP_EXACT, NULL, "metrics", ANON, REST,
 	 http_metrics},
 
-	/* the management API */
+	/* the national SNMS API as its developer guide has it
+	 * (docs/snms-api.md): login in both forms, logout, identifiers */
 	{HTTP_M_POST, "/identity/token", HTTP_EXACT, NULL, "mgmt", ANON, MGMT,
-	 http_mgmt_login, .login = true},
+	 http_snms_login, .login = true},
+	{HTTP_M_DELETE, "/identity/token", HTTP_EXACT, NULL, "mgmt", ANON, MGMT,
+	 http_snms_logout},
+	{HTTP_M_POST, "/identity/token/v1", HTTP_EXACT, NULL, "mgmt", ANON,
+	 MGMT, http_snms_login_v1, .login = true},
 	{HTTP_M_ANY, "/identity/", HTTP_PREFIX, NULL, "mgmt", ANON, MGMT,
 	 http_mgmt_not_found},
+	{HTTP_M_GET, "/identityv2/data/detail", HTTP_EXACT, NULL, "mgmt", IDENT,
+	 MGMT, http_snms_detail},
+	{HTTP_M_POST, "/identityv2/data", HTTP_EXACT, NULL, "mgmt", IDENT, MGMT,
+	 http_snms_create},
+	{HTTP_M_PUT, "/identityv2/data", HTTP_EXACT, NULL, "mgmt", IDENT, MGMT,
+	 http_snms_update},
+	{HTTP_M_DELETE, "/identityv2/data", HTTP_EXACT, NULL, "mgmt", IDENT,
+	 MGMT, http_snms_delete},
+	{HTTP_M_POST, "/identityv2/data/batchCreate", HTTP_EXACT, NULL, "mgmt",
+	 IDENT, MGMT, http_snms_batch_create},
+	{HTTP_M_PUT, "/identityv2/data/batchUpdate", HTTP_EXACT, NULL, "mgmt",
+	 IDENT, MGMT, http_snms_batch_update},
+	{HTTP_M_DELETE, "/identityv2/data/batchDelete", HTTP_EXACT, NULL,
+	 "mgmt", IDENT, MGMT, http_snms_batch_delete},
+	{HTTP_M_ANY, "/identityv2/", HTTP_PREFIX, NULL, "mgmt", ANON, MGMT,
+	 http_mgmt_not_found},
+
+	/* the management API's former paths, deprecated (docs/http-api.md):
+	 * the guide's /identityv2/data replaces /snms/api/v5/data */
 	{HTTP_M_GET, "/snms/api/v5/data", HTTP_EXACT, NULL, "mgmt", IDENT, MGMT,
 	 http_mgmt_data_get},
 	{HTTP_M_POST, "/snms/api/v5/data", HTTP_EXACT, NULL, "mgmt", IDENT,
@@ -161,7 +185,10 @@ static bool chan_permits(const http_route_t *row, const http_chan_t *chan)
 
 int http_route_permits(const http_route_t *row, const principal_t *who)
 {
-	return row->need == PRINCIPAL_ANONYMOUS || who->kind == row->need;
+	/* an account's admin is an HTTP identity too; its Handle messages
+	 * run with that admin's rights (http_hdl_call) */
+	return row->need == PRINCIPAL_ANONYMOUS || who->kind == row->need ||
+	       (row->need == PRINCIPAL_HTTP && who->kind == PRINCIPAL_ADMIN);
 }
 
 static int path_matches(const http_route_t *row, const char *path)

@@ -30,6 +30,15 @@ enum {
 	IDN_OC_SEARCH = 1103,	   /* search.h */
 	IDN_OC_INDEX = 1104,	   /* declared search types (search.h) */
 	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
+	IDN_OC_ACCOUNT = 1106,	   /* SNMS login accounts (idctl account) */
+};
+
+/* The actions of IDN_OC_ACCOUNT (src/node/account.h). */
+enum {
+	IDN_ACCOUNT_LIST = 0,
+	IDN_ACCOUNT_ADD = 1,
+	IDN_ACCOUNT_REMOVE = 2,
+	IDN_ACCOUNT_REPLACE = 3, /* add, or change an existing one */
 };
 
 #endif

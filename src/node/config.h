@@ -66,6 +66,7 @@ typedef struct {
 	char http[128]; /* ADDR[:PORT]; "" = off */
 	int http_threads;
 	char http_token_file[1024]; /* admin secret; "" = no writes */
+	char http_accounts_file[1024]; /* SNMS login accounts (account.h) */
 	char http_root[1024];	    /* console files; "" = find web/ */
 	uint64_t http_max_body;	    /* bytes */
 	int http_timeout;	    /* seconds per request */

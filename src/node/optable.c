@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "account.h"
+
 #define ANON PRINCIPAL_ANONYMOUS
 #define ADMIN PRINCIPAL_ADMIN
 #define OPER PRINCIPAL_OPERATOR
@@ -59,6 +61,9 @@ static const op_row_t rows[] = {
 	 NULL, audit_desc_index},
 	{IDN_OC_RELOAD, "reload", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_reload},
+	/* the accounts file holds password hashes: the operator's alone */
+	{IDN_OC_ACCOUNT, "account", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_account, NULL, audit_desc_account},
 };
 
 const op_row_t *optable_find(uint32_t code)
