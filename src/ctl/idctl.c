@@ -321,7 +321,8 @@ static const ctl_cmd_t commands[] = {
 	 "ID VALUE... [--overwrite] [--template NAME@VERSION]",
 	 "create a record (--overwrite replaces one)",
 	 "--template NAME@VERSION adds the value "
-	 "1999:IDN_TEMPLATE_REF=NAME@VERSION:\n"
+	 "1001:TEMPLATE=NAME@VERSION (the national form; NAME alone: its\n"
+	 "newest version that is not a draft):\n"
 	 "the node validates the record against that template of its "
 	 "prefix.\n" ADMIN_HELP VALUES_HELP},
 	{"delete", ctl_cmd_write, CTL_ADMIN, NULL, "ID", "delete a record",

@@ -303,6 +303,12 @@ void http_snms_delete(hreq_t *r);
 void http_snms_batch_create(hreq_t *r);
 void http_snms_batch_update(hreq_t *r);
 void http_snms_batch_delete(hreq_t *r);
+/* http_snms_tpl.c: /snms/api/v5/template in the guide's shape (the
+ * former shape handed to http_mgmt_tpl_*) */
+void http_snms_tpl_get(hreq_t *r);
+void http_snms_tpl_create(hreq_t *r);
+void http_snms_tpl_update(hreq_t *r);
+void http_snms_tpl_delete(hreq_t *r);
 
 /* http_mgmt.c: /snms/api/v5/... */
 void http_mgmt_data_get(hreq_t *r);
@@ -323,6 +329,13 @@ void http_mgmt_not_found(hreq_t *r);
  * data (reference stolen) may be NULL. */
 void http_mgmt_reply(hreq_t *r, int status, int http, const char *msg,
 		     json_t *data);
+/* The values of type vtype of template record id (P/TEMPLATE/NAME) at
+ * index (0: all of that type) into *v, *n (the thread's arena). Returns
+ * the response code, IDN_RC_NOT_FOUND or IDN_RC_VALUES_NOT_FOUND with
+ * *msg "no such template". */
+uint32_t http_tpl_fetch(hreq_t *r, const char *id, uint32_t index,
+			const char *vtype, idn_value_t **v, uint32_t *n,
+			const char **msg);
 /* The management API's status for the Handle response code rc of r's
  * last request, and the HTTP status into *http. */
 int http_mgmt_status(const hreq_t *r, uint32_t rc, int *http);

@@ -327,12 +327,13 @@ static int tpl_id(hreq_t *r, const char *prefix, const char *name, char **out)
 	return n > IDN_IDENT_MAX ? -1 : 0;
 }
 
-/* The IDN_TEMPLATE values of prefix/TEMPLATE/name (version 0: all). */
-static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
-			  idn_value_t **v, uint32_t *n, const char **msg)
+uint32_t http_tpl_fetch(hreq_t *r, const char *id, uint32_t index,
+			const char *vtype, idn_value_t **v, uint32_t *n,
+			const char **msg)
 {
 	http_thr_t *t = r->t;
-	idn_bytes_t type = idn_bytes_str(TPL_TYPE);
+	uint32_t version = index;
+	idn_bytes_t type = idn_bytes_str(vtype);
 	idn_resolve_req_t q = {idn_bytes_str(id), version ? 1 : 0, &version,
 			       version ? 0 : 1, &type};
 	hdl_reply_t hr;
@@ -357,6 +358,13 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 	*v = b.values;
 	*n = b.nvalues;
 	return IDN_RC_SUCCESS;
+}
+
+/* The IDN_TEMPLATE values of prefix/TEMPLATE/name (version 0: all). */
+static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
+			  idn_value_t **v, uint32_t *n, const char **msg)
+{
+	return http_tpl_fetch(r, id, version, TPL_TYPE, v, n, msg);
 }
 
 /* Stores t as its version's value with op (create, add or modify). */

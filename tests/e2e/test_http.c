@@ -989,8 +989,8 @@ static const char gear_json[] =
 /* A record bound to gear@1, for PUT /api/handles/{id}. */
 #define GEAR_REC                                                               \
 	"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"                 \
-	"\"https://example.com/gear\"},{\"index\":1999,\"type\":"              \
-	"\"IDN_TEMPLATE_REF\",\"data\":\"gear@1\"},{\"index\":2001,"           \
+	"\"https://example.com/gear\"},{\"index\":1001,\"type\":"              \
+	"\"TEMPLATE\",\"data\":\"gear@1\"},{\"index\":2001,"                   \
 	"\"type\":\"BATCH\",\"data\":\"B-7\"}]}"
 
 /* registrations and resolutions of the entry with that code in the

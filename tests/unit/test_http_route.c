@@ -62,7 +62,7 @@ static const want_t wants[] = {
 	{"GET", "/api/nothing", http_api_not_found, "other", false, "nothing"},
 	{"POST", "/api/statsx", http_api_not_found, "other", false, "statsx"},
 	{"GET", "/api", http_api_not_found, "other", false, NULL},
-	{"POST", "/identity/token", http_mgmt_login, "mgmt", false, NULL},
+	{"POST", "/identity/token", http_snms_login, "mgmt", false, NULL},
 	{"GET", "/identity/other", http_mgmt_not_found, "mgmt", false, "other"},
 	{"GET", "/snms/api/v5/data", http_mgmt_data_get, "mgmt", true, NULL},
 	{"POST", "/snms/api/v5/data", http_mgmt_data_create, "mgmt", true,
@@ -78,12 +78,12 @@ static const want_t wants[] = {
 	 "mgmt", true, NULL},
 	{"POST", "/snms/api/v5/data/batch/other", http_mgmt_not_found, "mgmt",
 	 false, "api/v5/data/batch/other"},
-	{"GET", "/snms/api/v5/template", http_mgmt_tpl_get, "mgmt", true, NULL},
-	{"POST", "/snms/api/v5/template", http_mgmt_tpl_create, "mgmt", true,
+	{"GET", "/snms/api/v5/template", http_snms_tpl_get, "mgmt", true, NULL},
+	{"POST", "/snms/api/v5/template", http_snms_tpl_create, "mgmt", true,
 	 NULL},
-	{"PUT", "/snms/api/v5/template", http_mgmt_tpl_update, "mgmt", true,
+	{"PUT", "/snms/api/v5/template", http_snms_tpl_update, "mgmt", true,
 	 NULL},
-	{"DELETE", "/snms/api/v5/template", http_mgmt_tpl_delete, "mgmt", true,
+	{"DELETE", "/snms/api/v5/template", http_snms_tpl_delete, "mgmt", true,
 	 NULL},
 	{"POST", "/snms/api/v5/template/publish", http_mgmt_tpl_publish, "mgmt",
 	 true, NULL},
@@ -138,7 +138,7 @@ static void wrong_method_is_405(void **state)
 		{"DELETE", "/metrics", HTTP_M_READ},
 		{"PUT", "/api/search", HTTP_M_READ},
 		{"POST", "/api/handles", HTTP_M_READ},
-		{"GET", "/identity/token", HTTP_M_POST},
+		{"GET", "/identity/token", HTTP_M_POST | HTTP_M_DELETE},
 		{"HEAD", "/snms/api/v5/data",
 		 HTTP_M_GET | HTTP_M_POST | HTTP_M_PUT | HTTP_M_DELETE},
 		{"GET", "/snms/api/v5/data/batch/create", HTTP_M_POST},
@@ -209,7 +209,7 @@ static void handle_messages_by_content_type(void **state)
 					 strlen(json), &anon, &local, &row,
 					 &allow),
 			 HTTP_ROUTE_OK);
-	assert_ptr_equal(row->handler, http_mgmt_login);
+	assert_ptr_equal(row->handler, http_snms_login);
 }
 
 static void methods_and_allow_text(void **state)
@@ -245,9 +245,12 @@ static void permits(void **state)
 			    "x",	PRINCIPAL_HTTP, HTTP_STYLE_REST, NULL};
 	assert_false(http_route_permits(&row, &anon));
 	assert_true(http_route_permits(&row, &ident));
-	/* a Handle admin or the operator is not an HTTP identity */
+	/* an account's admin (SNMS login) is an HTTP identity; the
+	 * operator is not */
 	principal_t admin = {PRINCIPAL_ADMIN, {NULL, 0}, 300};
-	assert_false(http_route_permits(&row, &admin));
+	principal_t oper = {PRINCIPAL_OPERATOR, {NULL, 0}, 0};
+	assert_true(http_route_permits(&row, &admin));
+	assert_false(http_route_permits(&row, &oper));
 	row.need = PRINCIPAL_ANONYMOUS;
 	assert_true(http_route_permits(&row, &anon));
 	assert_true(http_route_permits(&row, &admin));
