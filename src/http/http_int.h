@@ -303,6 +303,12 @@ void http_snms_delete(hreq_t *r);
 void http_snms_batch_create(hreq_t *r);
 void http_snms_batch_update(hreq_t *r);
 void http_snms_batch_delete(hreq_t *r);
+/* The HS_ADMIN value (index SNMS_OWNER_INDEX, every right) naming the
+ * admin of r's account (PRINCIPAL_ADMIN) into *out, from the thread's
+ * arena: what the guide's API registers stays its to change. False for
+ * any other principal. */
+#define SNMS_OWNER_INDEX 100
+bool http_snms_owner(hreq_t *r, idn_value_t *out);
 /* http_snms_tpl.c: /snms/api/v5/template in the guide's shape (the
  * former shape handed to http_mgmt_tpl_*) */
 void http_snms_tpl_get(hreq_t *r);

@@ -222,6 +222,13 @@ static int value_parse(json_t *j, idn_value_t *v, char *err, size_t cap)
 			 TPL_REF_INDEX);
 		return -1;
 	}
+	if (v->index == SNMS_OWNER_INDEX) {
+		snprintf(err, cap,
+			 "index %d is reserved (the HS_ADMIN of the account's "
+			 "admin)",
+			 SNMS_OWNER_INDEX);
+		return -1;
+	}
 	if (type == NULL || *type == 0 || strlen(type) > 128) {
 		snprintf(err, cap, "\"type\" must be a string of 1..128");
 		return -1;
@@ -298,11 +305,12 @@ static int item_parse(hreq_t *r, json_t *j, item_t *it, char *err, size_t cap)
 		return -1;
 	}
 	size_t n = json_array_size(arr);
-	if (n + 1 > IDN_VALUES_MAX) {
+	if (n + 2 > IDN_VALUES_MAX) {
 		snprintf(err, cap, "too many values");
 		return -1;
 	}
-	it->v = idn_arena_array(&r->t->arena, n + 1, sizeof(*it->v));
+	/* the values, the template reference and room for the owner */
+	it->v = idn_arena_array(&r->t->arena, n + 2, sizeof(*it->v));
 	if (it->v == NULL) {
 		snprintf(err, cap, "out of memory");
 		return -1;
@@ -337,12 +345,42 @@ static int item_parse(hreq_t *r, json_t *j, item_t *it, char *err, size_t cap)
 	return 0;
 }
 
+bool http_snms_owner(hreq_t *r, idn_value_t *out)
+{
+	if (r->who.kind != PRINCIPAL_ADMIN)
+		return false;
+	idn_hs_admin_t a = {IDN_ADM_ALL, r->who.admin, r->who.index};
+	size_t cap = r->who.admin.len + 16;
+	uint8_t *buf = idn_arena_alloc(&r->t->arena, cap);
+	if (buf == NULL)
+		return false;
+	idn_wr_t w;
+	idn_wr_init(&w, buf, cap);
+	idn_hs_admin_encode(&w, &a);
+	if (w.err)
+		return false;
+	*out = (idn_value_t){SNMS_OWNER_INDEX,
+			     0,
+			     IDN_TTL_RELATIVE,
+			     IDN_TTL_DEFAULT,
+			     IDN_PERM_DEFAULT,
+			     idn_bytes_str("HS_ADMIN"),
+			     idn_bytes(buf, w.len),
+			     0,
+			     NULL};
+	return true;
+}
+
 /* Registers (create) or updates (the given indexes replaced, the others
  * kept: an update names only what changes, and HS_ADMIN stays) one
  * identifier. */
 static uint32_t item_write(hreq_t *r, bool create, const item_t *it,
 			   const char **msg)
 {
+	/* an account's admin keeps the rights over what it registers */
+	if (create && http_snms_owner(r, &it->v[it->n]))
+		return http_write(r, IDN_OC_CREATE, it->id, false, it->v,
+				  it->n + 1, NULL, 0, msg);
 	return http_write(r, create ? IDN_OC_CREATE : IDN_OC_ADD_VALUE, it->id,
 			  !create, it->v, it->n, NULL, 0, msg);
 }
@@ -421,9 +459,13 @@ void http_snms_detail(hreq_t *r)
 	json_t *hv;
 	json_array_foreach(values, i, hv)
 	{
-		json_t *g = guide_value(hv);
 		const char *type =
 			json_string_value(json_object_get(hv, "type"));
+		/* HS_ADMIN and the other protocol values are no identifier
+		 * properties in the guide's sense */
+		if (type != NULL && strncmp(type, "HS_", 3) == 0)
+			continue;
+		json_t *g = guide_value(hv);
 		if (json_integer_value(json_object_get(hv, "index")) ==
 			    TPL_REF_INDEX &&
 		    type && strcmp(type, TPL_REF_TYPE) == 0) {

@@ -314,7 +314,11 @@ static uint32_t store_version(hreq_t *r, const char *id, idn_template_t *t,
 		{NAT_BASE + t->version, 0, IDN_TTL_RELATIVE, IDN_TTL_DEFAULT,
 		 IDN_PERM_DEFAULT, idn_bytes_str(NAT_TYPE),
 		 idn_bytes((const uint8_t *)js, strlen(js)), 0, NULL}};
-	uint32_t rc = http_write(r, op, id, false, v, 2, NULL, 0, msg);
+	idn_value_t all[3] = {v[0], v[1]};
+	uint32_t n = 2;
+	if (op == IDN_OC_CREATE && http_snms_owner(r, &all[2]))
+		n = 3;
+	uint32_t rc = http_write(r, op, id, false, all, n, NULL, 0, msg);
 	free(js);
 	return rc;
 }
