@@ -91,7 +91,9 @@ static int prompt(FILE *tty, const char *what, char *out, size_t cap)
 	char *got = fgets(out, (int)cap, tty);
 	if (echo_off)
 		tcsetattr(fd, TCSAFLUSH, &old);
-	fputc('\n', tty);
+	/* the Enter the hidden echo did not show */
+	if (write(fd, "\n", 1) != 1)
+		got = NULL;
 	if (got == NULL)
 		return -1;
 	out[strcspn(out, "\r\n")] = 0;

@@ -384,8 +384,11 @@ static void tpl_write(hreq_t *r, json_t *b, bool put)
 	size_t i;
 	json_t *it;
 	uint32_t next = IDN_TPL_MIN_INDEX;
-	json_array_foreach(json_object_get(nat, "items"), i, it)
+	json_t *had = json_object_get(nat, "items");
+	json_array_foreach(had, i, it)
+	{
 		json_array_append(merged, it);
+	}
 	for (uint32_t k = 0;
 	     rc == IDN_RC_SUCCESS && nat == NULL && k < old.nitems; k++)
 		json_array_append_new(merged, item_of(&old.items[k]));

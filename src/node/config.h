@@ -66,7 +66,6 @@ typedef struct {
 	char http[128]; /* ADDR[:PORT]; "" = off */
 	int http_threads;
 	char http_token_file[1024]; /* admin secret; "" = no writes */
-	char http_accounts_file[1024]; /* SNMS login accounts (account.h) */
 	char http_root[1024];	    /* console files; "" = find web/ */
 	uint64_t http_max_body;	    /* bytes */
 	int http_timeout;	    /* seconds per request */
@@ -77,6 +76,8 @@ typedef struct {
 	bool http_allow_insecure;   /* writes over plain HTTP from afar */
 	char http_cors[CONF_MAX_LISTEN][256]; /* origins; none = "*" */
 	int nhttp_cors;
+	/* SNMS login accounts (account.h); "" = DATA/http-accounts */
+	char http_accounts_file[1024];
 	/* prefixes other schemes map under (HTTP proxy); "" = unmapped */
 	char gs1_prefix[256], oid_prefix[256], ecode_prefix[256];
 } node_conf_t;

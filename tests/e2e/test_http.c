@@ -736,7 +736,8 @@ static void mgmt(void **state)
 	send_json(&r, "POST", "/identity/token", false,
 		  "{\"username\":\"admin\",\"password\":\"nope\"}");
 	EXPECT(&r, 401);
-	assert_int_equal(mstatus(&r), -2); /* the guide: wrong user or password */
+	assert_int_equal(mstatus(&r),
+			 -2); /* the guide: wrong user or password */
 	resp_free(&r);
 	send_json(&r, "POST", "/identity/token", false, "{\"user\":1}");
 	EXPECT(&r, 400);
