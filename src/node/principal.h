@@ -22,7 +22,8 @@ typedef enum {
 typedef enum {
 	/* nobody proven: public values, challenged for anything more */
 	PRINCIPAL_ANONYMOUS = 0,
-	/* an admin proven by a challenge answer or a session: rights from
+	/* an admin proven by a challenge answer or a session, or the admin
+	 * an HTTP account logged in as (src/node/account.h): rights from
 	 * the HS_ADMIN values (and HS_VLIST groups) that name it */
 	PRINCIPAL_ADMIN = 1,
 	/* the local operator: whoever may open the control socket (its
