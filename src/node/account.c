@@ -6,6 +6,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/rand.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,7 +25,11 @@
 #define KEY_LEN 32
 #define IV_LEN 12
 #define TAG_LEN 16
-#define LINE_MAX_LEN 1024
+#define LINE_MAX_LEN (IDN_IDENT_MAX + 512) /* name, admin, hash, sealed */
+
+/* Writers of the file (control requests may run on several threads):
+ * one at a time, so no change is lost between a read and the rename. */
+static pthread_mutex_t writer = PTHREAD_MUTEX_INITIALIZER;
 
 /* One line of the file, as read. */
 typedef struct {
@@ -224,6 +229,7 @@ int account_add(const char *file, const char *name, const char *admin,
 	uint8_t sealed[IV_LEN + 64 + TAG_LEN];
 	char h1[65], salt_hex[2 * SALT_LEN + 1], hash_hex[2 * HASH_LEN + 1];
 	char sealed_hex[2 * sizeof(sealed) + 1];
+	pthread_mutex_lock(&writer);
 	int err = load(file, e, ACCOUNT_MAX, &n);
 	int at = err ? -1 : find(e, n, name);
 	if (err == 0 && at >= 0 && !replace)
@@ -251,6 +257,7 @@ int account_add(const char *file, const char *name, const char *admin,
 		 ACCOUNT_PBKDF2_ITER, salt_hex, hash_hex, sealed_hex);
 	err = store(file, e, at >= 0 ? n : n + 1);
 out:
+	pthread_mutex_unlock(&writer);
 	OPENSSL_cleanse(key, sizeof(key));
 	OPENSSL_cleanse(h1, sizeof(h1));
 	OPENSSL_cleanse(e, ACCOUNT_MAX * sizeof(*e));
@@ -264,6 +271,7 @@ int account_remove(const char *file, const char *name)
 	if (e == NULL)
 		return -ENOMEM;
 	size_t n;
+	pthread_mutex_lock(&writer);
 	int err = load(file, e, ACCOUNT_MAX, &n);
 	int at = err ? -1 : find(e, n, name);
 	if (err == 0 && at < 0)
@@ -272,6 +280,7 @@ int account_remove(const char *file, const char *name)
 		memmove(&e[at], &e[at + 1], (n - (size_t)at - 1) * sizeof(*e));
 		err = store(file, e, n - 1);
 	}
+	pthread_mutex_unlock(&writer);
 	OPENSSL_cleanse(e, ACCOUNT_MAX * sizeof(*e));
 	free(e);
 	return err;
