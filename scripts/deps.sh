@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs the Debian packages idnode needs to build and run; with --test
 # also those the test suite and benchmarks use (a PostgreSQL server, a
-# headless browser, nginx and wrk as references, clang for fuzzing, and
+# headless browser, nginx and wrk as references, clang for fuzzing, the
+# OpenAPI 3.0 schema and a JSON Schema validator for docs/openapi.yaml
+# (tests/e2e/test_openapi.c), and
 # what tests/install.sh needs to build, check and install the .deb:
 # debhelper, groff and man, systemd-analyze and systemd-sysusers), and the
 # one npm package the console's browser test drives Chromium with
@@ -15,7 +17,7 @@ if [ "${1:-}" = --test ]; then
 	pkgs+=(libcmocka-dev clang libclang-rt-14-dev clang-format cppcheck postgresql curl
 	       chromium fonts-wqy-zenhei wrk nginx-light nsd knot dnsperf
 	       debhelper dpkg-dev fakeroot groff-base man-db systemd iproute2
-	       prometheus)
+	       prometheus python3-yaml python3-jsonschema openapi-specification)
 	command -v node >/dev/null && command -v npm >/dev/null || pkgs+=(nodejs npm)
 fi
 missing=()

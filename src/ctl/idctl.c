@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "account_cmd.h"
 #include "bench.h"
 #include "cert.h"
 #include "cli.h"
@@ -151,7 +152,10 @@ static const gopt_t gopts[] = {
 	 G_TEMPLATE,
 	 "NAME@VERSION",
 	 "create, add, modify: bind a template"},
-	{{"admin", 0, true}, G_ADMIN, "ADMIN_ID:INDEX", "admin grant|revoke"},
+	{{"admin", 0, true},
+	 G_ADMIN,
+	 "ADMIN_ID:INDEX",
+	 "admin grant|revoke; account add"},
 	{{"perms", 0, true}, G_PERMS, "LIST", "admin grant|revoke"},
 };
 
@@ -324,7 +328,8 @@ static const ctl_cmd_t commands[] = {
 	 "ID VALUE... [--overwrite] [--template NAME@VERSION]",
 	 "create a record (--overwrite replaces one)",
 	 "--template NAME@VERSION adds the value "
-	 "1999:IDN_TEMPLATE_REF=NAME@VERSION:\n"
+	 "1001:TEMPLATE=NAME@VERSION (the national form; NAME alone: its\n"
+	 "newest version that is not a draft):\n"
 	 "the node validates the record against that template of its "
 	 "prefix.\n" ADMIN_HELP VALUES_HELP},
 	{"delete", ctl_cmd_write, CTL_ADMIN, NULL, "ID", "delete a record",
@@ -405,6 +410,9 @@ static const ctl_cmd_t commands[] = {
 	 "value could not be used.\n"},
 	{"template", template_main, CTL_NEEDS_CONTROL, template_opts,
 	 "put|get|publish|withdraw|delete ...", "metadata templates", NULL},
+	{"account", account_main, CTL_NEEDS_CONTROL, account_opts,
+	 "add NAME --admin ADMIN_ID:INDEX | list | remove NAME",
+	 "accounts of the SNMS token login (/identity/token)", NULL},
 	{"search", search_main, CTL_NEEDS_NODE, search_opts,
 	 "[--type T --data D] [--prefix P] [--since T1 --until T2] ...",
 	 "find identifiers", NULL},

@@ -36,7 +36,7 @@ static const char tpl_usage[] =
 	"still use a version being removed, naming how many and one of them.\n"
 	"A record uses a template with: idctl create ID --template "
 	"NAME@VERSION\n"
-	"VALUE... (the value 1999:IDN_TEMPLATE_REF=NAME@VERSION); the node "
+	"VALUE... (the value 1001:TEMPLATE=NAME@VERSION); the node "
 	"then\n"
 	"refuses (rc 202) any write that leaves it not conforming.\n"
 	"Exit status: 0 success, 1 the node refused or failed, 2 usage "

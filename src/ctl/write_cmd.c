@@ -296,17 +296,20 @@ static int cmd_admin(ctl_opts_t *o, const char *cmd, int argc, char **argv,
 		if (o->tpl_ref != NULL) {
 			/* the node's template binding (src/node/tplcheck.h) */
 			const char *at = strrchr(o->tpl_ref, '@');
-			if (at == NULL || at == o->tpl_ref || at[1] == 0)
+			if (o->tpl_ref[0] == 0 || at == o->tpl_ref ||
+			    (at != NULL && at[1] == 0))
 				return ctl_usage(
-					"bad --template '%s': expected NAME@VERSION",
+					"bad --template '%s': expected NAME or "
+					"NAME@VERSION",
 					o->tpl_ref);
+			/* the national form: index 1001, type TEMPLATE */
 			b.values[b.nvalues++] =
-				(idn_value_t){1999,
+				(idn_value_t){1001,
 					      0,
 					      IDN_TTL_RELATIVE,
 					      IDN_TTL_DEFAULT,
 					      IDN_PERM_DEFAULT,
-					      idn_bytes_str("IDN_TEMPLATE_REF"),
+					      idn_bytes_str("TEMPLATE"),
 					      idn_bytes_str(o->tpl_ref),
 					      0,
 					      NULL};

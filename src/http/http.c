@@ -229,6 +229,12 @@ json_t *http_body_json(hreq_t *r)
 
 int http_token_issue(http_server_t *s, const char *user, char out[65])
 {
+	return http_token_issue_admin(s, user, "", 0, out);
+}
+
+int http_token_issue_admin(http_server_t *s, const char *user,
+			   const char *admin, uint32_t index, char out[65])
+{
 	uint8_t raw[32];
 	if (RAND_bytes(raw, sizeof(raw)) != 1)
 		return -1;
@@ -247,9 +253,26 @@ int http_token_issue(http_server_t *s, const char *user, char out[65])
 	http_token_t *t = &s->tokens[slot];
 	memcpy(t->token, out, 65);
 	snprintf(t->user, sizeof(t->user), "%s", user);
+	snprintf(t->admin, sizeof(t->admin), "%s", admin);
+	t->index = index;
 	t->expires = now + s->conf->http_token_ttl;
 	pthread_mutex_unlock(&s->tok_lock);
 	return 0;
+}
+
+bool http_token_revoke(http_server_t *s, const char *tok, size_t len)
+{
+	bool found = false;
+	time_t now = time(NULL);
+	pthread_mutex_lock(&s->tok_lock);
+	for (int i = 0; len == 64 && i < HTTP_TOKENS_MAX; i++)
+		if (s->tokens[i].expires > now &&
+		    CRYPTO_memcmp(s->tokens[i].token, tok, 64) == 0) {
+			memset(&s->tokens[i], 0, sizeof(s->tokens[i]));
+			found = true;
+		}
+	pthread_mutex_unlock(&s->tok_lock);
+	return found;
 }
 
 bool http_secret_set(http_server_t *s)
@@ -269,39 +292,56 @@ bool http_secret_match(http_server_t *s, const char *p, size_t len)
 	return ok;
 }
 
-/* The name the audit log gives the holder of tok: "admin-token" for the
- * node's admin token, "admin" for a live login token (only admin logs
- * in); NULL when tok is neither. */
-static const char *token_user(http_server_t *s, const char *tok, size_t len)
+/* Who holds tok: the node's admin token ("admin-token"), a live login
+ * token of the admin secret ("admin") or of an account (its admin, its
+ * name as user, copied into pool); anonymous when none. */
+static principal_t token_holder(http_server_t *s, const char *tok, size_t len,
+				h2o_mem_pool_t *pool)
 {
+	principal_t who = {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL};
 	if (len == 0)
-		return NULL;
-	if (http_secret_match(s, tok, len))
-		return "admin-token";
+		return who;
+	if (http_secret_match(s, tok, len)) {
+		who.kind = PRINCIPAL_HTTP;
+		who.user = "admin-token";
+		return who;
+	}
 	if (len != 64)
-		return NULL;
-	bool ok = false;
+		return who;
 	time_t now = time(NULL);
 	pthread_mutex_lock(&s->tok_lock);
-	for (int i = 0; i < HTTP_TOKENS_MAX; i++)
-		if (s->tokens[i].expires > now &&
-		    CRYPTO_memcmp(s->tokens[i].token, tok, 64) == 0)
-			ok = true;
+	for (int i = 0; i < HTTP_TOKENS_MAX; i++) {
+		const http_token_t *t = &s->tokens[i];
+		if (t->expires <= now || CRYPTO_memcmp(t->token, tok, 64) != 0)
+			continue;
+		if (t->admin[0] == 0) {
+			who.kind = PRINCIPAL_HTTP;
+			who.user = "admin";
+			break;
+		}
+		size_t al = strlen(t->admin), ul = strlen(t->user);
+		char *a = h2o_mem_alloc_pool(pool, al + ul + 2);
+		memcpy(a, t->admin, al + 1);
+		memcpy(a + al + 1, t->user, ul + 1);
+		who.kind = PRINCIPAL_ADMIN;
+		who.admin = idn_bytes((const uint8_t *)a, al);
+		who.index = t->index;
+		who.user = a + al + 1;
+		break;
+	}
 	pthread_mutex_unlock(&s->tok_lock);
-	return ok ? "admin" : NULL;
+	return who;
 }
 
-principal_t http_principal(http_server_t *s, const h2o_req_t *req)
+principal_t http_principal(http_server_t *s, h2o_req_t *req)
 {
-	principal_t who = {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0};
+	principal_t who = {PRINCIPAL_ANONYMOUS, {NULL, 0}, 0, NULL};
 	ssize_t i = h2o_find_header(&req->headers, H2O_TOKEN_AUTHORIZATION, -1);
 	if (i < 0)
 		return who;
 	h2o_iovec_t v = req->headers.entries[i].value;
 	if (v.len >= 7 && strncasecmp(v.base, "Bearer ", 7) == 0)
-		who.user = token_user(s, v.base + 7, v.len - 7);
-	if (who.user != NULL)
-		who.kind = PRINCIPAL_HTTP;
+		who = token_holder(s, v.base + 7, v.len - 7, &req->pool);
 	return who;
 }
 
@@ -331,6 +371,7 @@ static void note_caller(hreq_t *r)
 	http_thr_t *t = r->t;
 	h2o_req_t *req = r->req;
 	t->user = r->who.user;
+	t->who = r->who;
 	if (t->srv->node->audit == NULL)
 		return;
 	if (r->who.kind == PRINCIPAL_ANONYMOUS &&

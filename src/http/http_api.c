@@ -35,9 +35,10 @@ static int collect(void *ctx, const uint8_t *frame, size_t len)
 }
 
 /* Runs a Handle message for principal who: the holder of the HTTP admin
- * token (the operator's rights), an admin authenticated over HTTP (the
- * rights of its HS_ADMIN values) or anyone (what needs an admin is
- * challenged, as over TCP). */
+ * token (PRINCIPAL_HTTP, the operator's rights), an admin authenticated
+ * over HTTP or an account's admin (PRINCIPAL_ADMIN, the rights of its
+ * HS_ADMIN values) or anyone (what needs an admin is challenged, as over
+ * TCP). */
 static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
 		     const principal_t *who)
 {
@@ -52,8 +53,12 @@ static int run_frame(http_thr_t *t, const uint8_t *frame, size_t len,
 	return n;
 }
 
-static principal_t admin_or_anon(bool admin)
+/* The principal of a call for an identity (admin) or for anyone: the
+ * request's own (an account's admin, the token's holder) when it has one. */
+static principal_t admin_or_anon(const http_thr_t *t, bool admin)
 {
+	if (admin && t->who.kind != PRINCIPAL_ANONYMOUS)
+		return t->who;
 	principal_t p = {admin ? PRINCIPAL_HTTP : PRINCIPAL_ANONYMOUS,
 			 {NULL, 0},
 			 0,
@@ -64,7 +69,7 @@ static principal_t admin_or_anon(bool admin)
 int http_hdl_call(http_thr_t *t, uint32_t op, uint32_t flags, size_t blen,
 		  bool admin, hdl_reply_t *out)
 {
-	principal_t who = admin_or_anon(admin);
+	principal_t who = admin_or_anon(t, admin);
 	return http_hdl_call_as(t, op, flags, blen, &who, out);
 }
 
@@ -163,7 +168,7 @@ uint32_t http_hdl_resolve(http_thr_t *t, const idn_resolve_req_t *q,
 			  uint32_t flags, bool admin, hdl_reply_t *hr,
 			  const char **msg)
 {
-	principal_t who = admin_or_anon(admin);
+	principal_t who = admin_or_anon(t, admin);
 	return hdl_resolve_as(t, q, flags, &who, hr, msg);
 }
 
@@ -440,7 +445,7 @@ void http_hdl_message(hreq_t *r)
 		return;
 	}
 	/* network semantics: administration is refused as over TCP */
-	principal_t anon = admin_or_anon(false);
+	principal_t anon = admin_or_anon(t, false);
 	int n = run_frame(t, (const uint8_t *)b.base, b.len, &anon);
 	if (n <= 0) {
 		http_reply(r, 400, "text/plain", "malformed Handle message\n",

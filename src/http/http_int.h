@@ -64,12 +64,18 @@ struct http_thr {
 	struct sockaddr_storage peer;
 	bool has_peer;
 	const char *user;
+	/* the request's principal, which its Handle messages run as */
+	principal_t who;
 };
 
 typedef struct {
 	char token[65];
 	char user[64];
 	time_t expires;
+	/* an account's token (account.h): the admin it acts as; "" for the
+	 * admin secret's login */
+	char admin[IDN_IDENT_MAX + 1];
+	uint32_t index;
 } http_token_t;
 
 struct http_server {
@@ -199,14 +205,23 @@ json_t *http_body_json(hreq_t *r);
 
 /* Issues a management login token for user (64 hex digits into out). */
 int http_token_issue(http_server_t *s, const char *user, char out[65]);
+/* The same for an account (account.h): its holder is PRINCIPAL_ADMIN
+ * admin:index. */
+int http_token_issue_admin(http_server_t *s, const char *user,
+			   const char *admin, uint32_t index, char out[65]);
+/* Ends login token tok (len bytes) before its time: true when it was
+ * live. */
+bool http_token_revoke(http_server_t *s, const char *tok, size_t len);
 /* Whether the node has an admin secret (writes and login enabled), and
  * whether p (len bytes) is that secret. */
 bool http_secret_set(http_server_t *s);
 bool http_secret_match(http_server_t *s, const char *p, size_t len);
 /* Who sends req: PRINCIPAL_HTTP when its "Authorization: Bearer T" holds
- * the node's admin token or a live login token, else anonymous (no
- * header, another scheme, a wrong or expired token). */
-principal_t http_principal(http_server_t *s, const h2o_req_t *req);
+ * the node's admin token or a live login token of the admin secret,
+ * PRINCIPAL_ADMIN (the account's admin, copied into req's pool) for a
+ * live token of an account, else anonymous (no header, another scheme, a
+ * wrong or expired token). */
+principal_t http_principal(http_server_t *s, h2o_req_t *req);
 
 /* Writes the audit line of a failed authentication of r (docs/audit.md):
  * method ("bearer token", "login"), the user name a login claimed (NULL
@@ -347,8 +362,32 @@ void http_hdl_message(hreq_t *r);      /* POST application/x-hdl-message */
 void http_proxy(hreq_t *r);	       /* GET /{identifier} */
 void http_console_redirect(hreq_t *r); /* / -> /console/ (http.c) */
 
-/* http_mgmt.c: /identity/token and /snms/api/v5/... */
-void http_mgmt_login(hreq_t *r);
+/* http_snms.c: the guide's SNMS API: login (/identity/token, its v1
+ * form), logout, /identityv2/data... */
+void http_snms_login(hreq_t *r);
+void http_snms_login_v1(hreq_t *r);
+void http_snms_logout(hreq_t *r);
+void http_snms_detail(hreq_t *r);
+void http_snms_create(hreq_t *r);
+void http_snms_update(hreq_t *r);
+void http_snms_delete(hreq_t *r);
+void http_snms_batch_create(hreq_t *r);
+void http_snms_batch_update(hreq_t *r);
+void http_snms_batch_delete(hreq_t *r);
+/* The HS_ADMIN value (index SNMS_OWNER_INDEX, every right) naming the
+ * admin of r's account (PRINCIPAL_ADMIN) into *out, from the thread's
+ * arena: what the guide's API registers stays its to change. False for
+ * any other principal. */
+#define SNMS_OWNER_INDEX 100
+bool http_snms_owner(hreq_t *r, idn_value_t *out);
+/* http_snms_tpl.c: /snms/api/v5/template in the guide's shape (the
+ * former shape handed to http_mgmt_tpl_*) */
+void http_snms_tpl_get(hreq_t *r);
+void http_snms_tpl_create(hreq_t *r);
+void http_snms_tpl_update(hreq_t *r);
+void http_snms_tpl_delete(hreq_t *r);
+
+/* http_mgmt.c: /snms/api/v5/... */
 void http_mgmt_data_get(hreq_t *r);
 void http_mgmt_data_create(hreq_t *r);
 void http_mgmt_data_update(hreq_t *r);
@@ -367,6 +406,16 @@ void http_mgmt_not_found(hreq_t *r);
  * data (reference stolen) may be NULL. */
 void http_mgmt_reply(hreq_t *r, int status, int http, const char *msg,
 		     json_t *data);
+/* The values of type vtype of template record id (P/TEMPLATE/NAME) at
+ * index (0: all of that type) into *v, *n (the thread's arena). Returns
+ * the response code, IDN_RC_NOT_FOUND or IDN_RC_VALUES_NOT_FOUND with
+ * *msg "no such template". */
+uint32_t http_tpl_fetch(hreq_t *r, const char *id, uint32_t index,
+			const char *vtype, idn_value_t **v, uint32_t *n,
+			const char **msg);
+/* The management API's status for the Handle response code rc of r's
+ * last request, and the HTTP status into *http. */
+int http_mgmt_status(const hreq_t *r, uint32_t rc, int *http);
 /* The management API's "status": success, not logged in, business
  * error (bad input, not found, exists), no permission, internal error. */
 enum {

@@ -40,9 +40,7 @@ void http_mgmt_reply(hreq_t *r, int status, int http, const char *msg,
 	mreply(r, status, http, msg, data);
 }
 
-/* Status and HTTP status for the Handle response code of r's last
- * request. */
-static int st_for_rc(const hreq_t *r, uint32_t rc, int *http)
+int http_mgmt_status(const hreq_t *r, uint32_t rc, int *http)
 {
 	if (http_store_unavailable(r, rc)) {
 		*http = 503;
@@ -93,55 +91,6 @@ static const char *rc_text(uint32_t rc, const char *msg)
 	default:
 		return "failed";
 	}
-}
-
-void http_mgmt_login(hreq_t *r)
-{
-	r->op = "login";
-	json_t *b = http_body_json(r);
-	if (b == NULL)
-		return;
-	const char *k;
-	json_t *v;
-	json_object_foreach(b, k, v)
-	{
-		if (strcmp(k, "username") && strcmp(k, "password")) {
-			char m[128];
-			snprintf(m, sizeof(m), "unknown field '%.64s'", k);
-			mreply(r, ST_BUSINESS, 400, m, NULL);
-			json_decref(b);
-			return;
-		}
-	}
-	const char *user = json_string_value(json_object_get(b, "username"));
-	const char *pass = json_string_value(json_object_get(b, "password"));
-	http_server_t *s = r->t->srv;
-	if (user == NULL || pass == NULL) {
-		mreply(r, ST_BUSINESS, 400,
-		       "username and password are required", NULL);
-	} else if (!http_secret_set(s)) {
-		mreply(r, ST_PERM, 403,
-		       "login is disabled: the node has no http-admin-token-file",
-		       NULL);
-	} else if (strcmp(user, "admin") != 0 ||
-		   !http_secret_match(s, pass, strlen(pass))) {
-		http_audit_auth(r, "login", user, "wrong username or password");
-		mreply(r, ST_LOGIN, 401, "wrong username or password", NULL);
-	} else {
-		char tok[65];
-		if (http_token_issue(s, user, tok) != 0) {
-			mreply(r, ST_INTERNAL, 500, "cannot issue a token",
-			       NULL);
-		} else {
-			json_t *d = json_object();
-			json_object_set_new(d, "token", json_string(tok));
-			json_object_set_new(
-				d, "expiresIn",
-				json_integer(s->conf->http_token_ttl));
-			mreply(r, ST_OK, 200, "success", d);
-		}
-	}
-	json_decref(b);
 }
 
 /* Validates one {"handle","values"} item; err gets why not. */
@@ -198,7 +147,7 @@ void http_mgmt_data_get(hreq_t *r)
 		http_resolve(r, id, false, NULL, 0, NULL, 0, &values, &msg);
 	r->rc = rc;
 	int http;
-	int st = st_for_rc(r, rc, &http);
+	int st = http_mgmt_status(r, rc, &http);
 	if (rc != IDN_RC_SUCCESS) {
 		json_decref(values);
 		mreply(r, st, http, rc_text(rc, msg), NULL);
@@ -227,7 +176,7 @@ static void data_write(hreq_t *r, bool create)
 		uint32_t rc = item_write(r, create, id, v, n, &msg);
 		r->rc = rc;
 		int http;
-		int st = st_for_rc(r, rc, &http);
+		int st = http_mgmt_status(r, rc, &http);
 		json_t *d = json_object();
 		json_object_set_new(d, "handle", json_string(id));
 		mreply(r, st, st == ST_OK && create ? 201 : http,
@@ -259,7 +208,7 @@ void http_mgmt_data_delete(hreq_t *r)
 		http_write(r, IDN_OC_DELETE, id, false, NULL, 0, NULL, 0, &msg);
 	r->rc = rc;
 	int http;
-	int st = st_for_rc(r, rc, &http);
+	int st = http_mgmt_status(r, rc, &http);
 	mreply(r, st, http, rc_text(rc, msg), NULL);
 }
 
@@ -378,18 +327,19 @@ static int tpl_id(hreq_t *r, const char *prefix, const char *name, char **out)
 	return n > IDN_IDENT_MAX ? -1 : 0;
 }
 
-/* The IDN_TEMPLATE values of prefix/TEMPLATE/name (version 0: all). */
-static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
-			  idn_value_t **v, uint32_t *n, const char **msg)
+uint32_t http_tpl_fetch(hreq_t *r, const char *id, uint32_t index,
+			const char *vtype, idn_value_t **v, uint32_t *n,
+			const char **msg)
 {
 	http_thr_t *t = r->t;
-	idn_bytes_t type = idn_bytes_str(TPL_TYPE);
+	uint32_t version = index;
+	idn_bytes_t type = idn_bytes_str(vtype);
 	idn_resolve_req_t q = {idn_bytes_str(id), version ? 1 : 0, &version,
 			       version ? 0 : 1, &type};
 	hdl_reply_t hr;
 	*msg = "";
-	uint32_t rc = http_hdl_resolve(t, &q, 0, principal_is_operator(&r->who),
-				       &hr, msg);
+	uint32_t rc = http_hdl_resolve(
+		t, &q, 0, r->who.kind != PRINCIPAL_ANONYMOUS, &hr, msg);
 	if (rc != 0)
 		return rc;
 	if (hr.rc == IDN_RC_NOT_FOUND || hr.rc == IDN_RC_VALUES_NOT_FOUND) {
@@ -408,6 +358,13 @@ static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
 	*v = b.values;
 	*n = b.nvalues;
 	return IDN_RC_SUCCESS;
+}
+
+/* The IDN_TEMPLATE values of prefix/TEMPLATE/name (version 0: all). */
+static uint32_t tpl_fetch(hreq_t *r, const char *id, uint32_t version,
+			  idn_value_t **v, uint32_t *n, const char **msg)
+{
+	return http_tpl_fetch(r, id, version, TPL_TYPE, v, n, msg);
 }
 
 /* Stores t as its version's value with op (create, add or modify). */
@@ -466,7 +423,7 @@ static void reply_rc(hreq_t *r, uint32_t rc, const char *msg, int ok_http,
 {
 	r->rc = rc;
 	int http;
-	int st = st_for_rc(r, rc, &http);
+	int st = http_mgmt_status(r, rc, &http);
 	mreply(r, st, st == ST_OK ? ok_http : http, rc_text(rc, msg),
 	       st == ST_OK ? data : NULL);
 	if (st != ST_OK)

@@ -58,11 +58,35 @@ static const http_route_t routes[] = {
 	{HTTP_M_READ, "/metrics", HTTP_EXACT, NULL, "metrics", ANON, REST,
 	 http_metrics},
 
-	/* the management API */
+	/* the national SNMS API as its developer guide has it
+	 * (docs/snms-api.md): login in both forms, logout, identifiers */
 	{HTTP_M_POST, "/identity/token", HTTP_EXACT, NULL, "mgmt", ANON, MGMT,
-	 http_mgmt_login, .login = true},
+	 http_snms_login, .login = true},
+	{HTTP_M_DELETE, "/identity/token", HTTP_EXACT, NULL, "mgmt", ANON, MGMT,
+	 http_snms_logout},
+	{HTTP_M_POST, "/identity/token/v1", HTTP_EXACT, NULL, "mgmt", ANON,
+	 MGMT, http_snms_login_v1, .login = true},
 	{HTTP_M_ANY, "/identity/", HTTP_PREFIX, NULL, "mgmt", ANON, MGMT,
 	 http_mgmt_not_found},
+	{HTTP_M_GET, "/identityv2/data/detail", HTTP_EXACT, NULL, "mgmt", IDENT,
+	 MGMT, http_snms_detail},
+	{HTTP_M_POST, "/identityv2/data", HTTP_EXACT, NULL, "mgmt", IDENT, MGMT,
+	 http_snms_create},
+	{HTTP_M_PUT, "/identityv2/data", HTTP_EXACT, NULL, "mgmt", IDENT, MGMT,
+	 http_snms_update},
+	{HTTP_M_DELETE, "/identityv2/data", HTTP_EXACT, NULL, "mgmt", IDENT,
+	 MGMT, http_snms_delete},
+	{HTTP_M_POST, "/identityv2/data/batchCreate", HTTP_EXACT, NULL, "mgmt",
+	 IDENT, MGMT, http_snms_batch_create},
+	{HTTP_M_PUT, "/identityv2/data/batchUpdate", HTTP_EXACT, NULL, "mgmt",
+	 IDENT, MGMT, http_snms_batch_update},
+	{HTTP_M_DELETE, "/identityv2/data/batchDelete", HTTP_EXACT, NULL,
+	 "mgmt", IDENT, MGMT, http_snms_batch_delete},
+	{HTTP_M_ANY, "/identityv2/", HTTP_PREFIX, NULL, "mgmt", ANON, MGMT,
+	 http_mgmt_not_found},
+
+	/* the management API's former paths, deprecated (docs/http-api.md):
+	 * the guide's /identityv2/data replaces /snms/api/v5/data */
 	{HTTP_M_GET, "/snms/api/v5/data", HTTP_EXACT, NULL, "mgmt", IDENT, MGMT,
 	 http_mgmt_data_get},
 	{HTTP_M_POST, "/snms/api/v5/data", HTTP_EXACT, NULL, "mgmt", IDENT,
@@ -77,14 +101,15 @@ static const http_route_t routes[] = {
 	 "mgmt", IDENT, MGMT, http_mgmt_batch_update},
 	{HTTP_M_POST, "/snms/api/v5/data/batch/delete", HTTP_EXACT, NULL,
 	 "mgmt", IDENT, MGMT, http_mgmt_batch_delete},
+	/* templates: the guide's shape, or the former one (deprecated) */
 	{HTTP_M_GET, "/snms/api/v5/template", HTTP_EXACT, NULL, "mgmt", IDENT,
-	 MGMT, http_mgmt_tpl_get},
+	 MGMT, http_snms_tpl_get},
 	{HTTP_M_POST, "/snms/api/v5/template", HTTP_EXACT, NULL, "mgmt", IDENT,
-	 MGMT, http_mgmt_tpl_create},
+	 MGMT, http_snms_tpl_create},
 	{HTTP_M_PUT, "/snms/api/v5/template", HTTP_EXACT, NULL, "mgmt", IDENT,
-	 MGMT, http_mgmt_tpl_update},
+	 MGMT, http_snms_tpl_update},
 	{HTTP_M_DELETE, "/snms/api/v5/template", HTTP_EXACT, NULL, "mgmt",
-	 IDENT, MGMT, http_mgmt_tpl_delete},
+	 IDENT, MGMT, http_snms_tpl_delete},
 	{HTTP_M_POST, "/snms/api/v5/template/publish", HTTP_EXACT, NULL, "mgmt",
 	 IDENT, MGMT, http_mgmt_tpl_publish},
 	{HTTP_M_POST, "/snms/api/v5/template/withdraw", HTTP_EXACT, NULL,
@@ -172,8 +197,9 @@ static bool chan_permits(const http_route_t *row, const http_chan_t *chan)
 
 int http_route_permits(const http_route_t *row, const principal_t *who)
 {
-	/* an admin authenticated over HTTP may try what an HTTP identity may;
-	 * the op table then checks its HS_ADMIN rights */
+	/* an admin authenticated over HTTP (handle.net REST) or an account's
+	 * admin (SNMS login) may try what an HTTP identity may; the op table
+	 * then checks its HS_ADMIN rights */
 	return row->need == PRINCIPAL_ANONYMOUS || who->kind == row->need ||
 	       (row->need == PRINCIPAL_HTTP && who->kind == PRINCIPAL_ADMIN);
 }

@@ -10,7 +10,8 @@
  *   TCP do: referrals, homing, per-value visibility and HS_ADMIN rights
  *   are decided there and nowhere else. That is GET/PUT/DELETE
  *   /api/handles/{id}, the browser proxy GET /{identifier}, POSTed Handle
- *   messages, /snms/api/v5/data (and its batches) and the templates.
+ *   messages, /identityv2/data and /snms/api/v5/data (and their
+ *   batches) and the templates.
  *
  *   A route reads the store or the node directly only when its answer
  *   holds no value of any record, so there is no per-value permission to
@@ -73,8 +74,10 @@ typedef struct http_route {
 	 * before any other when method and type match, and is invisible
 	 * otherwise */
 	const char *ctype;
-	const char *name;      /* metrics label (route="...") */
-	principal_kind_t need; /* ANONYMOUS: anyone; HTTP: an HTTP identity */
+	const char *name; /* metrics label (route="...") */
+	/* ANONYMOUS: anyone; HTTP: an HTTP identity (the admin token, a
+	 * login token, or an account's admin: http_route_permits) */
+	principal_kind_t need;
 	http_style_t style;
 	void (*handler)(struct hreq *r);
 	/* the row takes a password (the login): guarded like a write, see

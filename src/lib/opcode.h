@@ -31,9 +31,18 @@ enum {
 	IDN_OC_INDEX = 1104,	   /* declared search types (search.h) */
 	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
 	IDN_OC_BACKUP = 1106,	   /* a hot copy of the store */
+	IDN_OC_ACCOUNT = 1107,	   /* SNMS login accounts (idctl account) */
 	/* the national system's (IDIS SDK): key login binding a session id
 	 * the client chose to its connection */
 	IDN_OC_LOGIN = 2001,
+};
+
+/* The actions of IDN_OC_ACCOUNT (src/node/account.h). */
+enum {
+	IDN_ACCOUNT_LIST = 0,
+	IDN_ACCOUNT_ADD = 1,
+	IDN_ACCOUNT_REMOVE = 2,
+	IDN_ACCOUNT_REPLACE = 3, /* add, or change an existing one */
 };
 
 #endif

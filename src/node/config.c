@@ -191,6 +191,9 @@ static const conf_opt_t options[] = {
 	       "secret that enables writes over HTTP (Authorization: Bearer "
 	       "...) and login"),
 	 .live = true},
+	{O_STR("http-accounts-file", 0, http_accounts_file, NULL, "FILE",
+	       "accounts of the SNMS token login, managed with idctl account "
+	       "(default: DATA/http-accounts)")},
 	{O_STR("http-root", 0, http_root, NULL, "DIR",
 	       "the console's files (default: web/ beside the binary, else "
 	       "PREFIX/share/idnode/web as installed)")},

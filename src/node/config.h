@@ -79,6 +79,8 @@ typedef struct {
 	bool http_allow_insecure;   /* writes over plain HTTP from afar */
 	char http_cors[CONF_MAX_LISTEN][256]; /* origins; none = "*" */
 	int nhttp_cors;
+	/* SNMS login accounts (account.h); "" = DATA/http-accounts */
+	char http_accounts_file[1024];
 	/* prefixes other schemes map under (HTTP proxy); "" = unmapped */
 	char gs1_prefix[256], oid_prefix[256], ecode_prefix[256];
 } node_conf_t;

@@ -143,6 +143,10 @@ int do_cache_flush(reply_t *r);
  * as one string. */
 int do_reload(reply_t *r);
 int do_backup(reply_t *r);
+/* Lists, adds or removes SNMS login accounts (account.c): body u32
+ * action (ACCOUNT_OP_*), name, admin, u32 index, password; replies u32
+ * count, then name, admin, u32 index per account. */
+int do_account(reply_t *r);
 
 /* The administrative write operations (admin_ops.c): create, add, modify
  * and remove values; the bulk create of the control socket; delete;

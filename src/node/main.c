@@ -24,6 +24,7 @@
 #include "reload.h"
 #include "server.h"
 #include "store.h"
+#include "tplcheck.h"
 
 /* Homes the prefixes named on the command line or in the config file.
  * Returns 0, -1 after logging why, or IDN_ENOPRIMARY (PostgreSQL's
@@ -144,6 +145,24 @@ static int log_homed(void *ctx, idn_bytes_t id)
 	(void)ctx;
 	log_info("homed prefix %.*s", (int)id.len, id.p);
 	return 0;
+}
+
+/* Moves template references written before the national form (index
+ * 1999 IDN_TEMPLATE_REF) to index 1001 TEMPLATE (tplcheck.h). A failure
+ * is logged and the node goes on: the pass runs again at the next start. */
+static void upgrade_store(const node_conf_t *conf, idn_store_t *s)
+{
+	uint64_t moved;
+	int err = tpl_upgrade_store(
+		s, conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0, conf->data,
+		&moved);
+	if (err)
+		log_warn("template references not upgraded: %s",
+			 idn_strerror(err));
+	else if (moved)
+		log_info("template references of %llu records moved to index "
+			 "%d (" TPL_REF_TYPE ")",
+			 (unsigned long long)moved, TPL_REF_INDEX);
 }
 
 /* Opens the store (and, with replicas, the primary alone, for reads
@@ -296,6 +315,8 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 		goto fail;
 	if (defer_home && homer_start(&p->homer, p->store, conf) != 0)
 		goto fail;
+	if (!defer_home)
+		upgrade_store(conf, p->store);
 	if (pruner_start(&p->pruner, p->primary ? p->primary : p->store,
 			 conf) != 0)
 		goto fail;

@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "account.h"
+
 #define ANON PRINCIPAL_ANONYMOUS
 #define ADMIN PRINCIPAL_ADMIN
 #define OPER PRINCIPAL_OPERATOR
@@ -65,6 +67,9 @@ static const op_row_t rows[] = {
 	 * only it */
 	{IDN_OC_BACKUP, "backup", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_backup},
+	/* the accounts file holds password hashes: the operator's alone */
+	{IDN_OC_ACCOUNT, "account", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_account, NULL, audit_desc_account},
 	/* the national system's key login: answering its challenge binds
 	 * the session id the client chose to its connection (login.c) */
 	{IDN_OC_LOGIN, "login", ANON, NULL, OP_DEFER_NO, true, false, do_login,

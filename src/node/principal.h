@@ -23,8 +23,9 @@ typedef enum {
 typedef enum {
 	/* nobody proven: public values, challenged for anything more */
 	PRINCIPAL_ANONYMOUS = 0,
-	/* an admin proven by a challenge answer or a session, or over HTTP
-	 * as the handle.net REST API authenticates (src/http/http_auth.c):
+	/* an admin proven by a challenge answer or a session, over HTTP as
+	 * the handle.net REST API authenticates (src/http/http_auth.c), or
+	 * the admin an HTTP account logged in as (src/node/account.h):
 	 * rights from the HS_ADMIN values (and HS_VLIST groups) that name
 	 * it */
 	PRINCIPAL_ADMIN = 1,

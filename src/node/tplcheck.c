@@ -87,7 +87,20 @@ static int tpl_load(idn_wtxn_t *t, const idn_ident_t *id, const uint8_t *name,
 	e = decode_all(rec.values, rec.nvalues, a, &v);
 	if (e)
 		return e;
-	const idn_value_t *tv = at_index(v, rec.nvalues, version, TPL_TYPE);
+	const idn_value_t *tv = NULL;
+	if (version != 0) {
+		tv = at_index(v, rec.nvalues, version, TPL_TYPE);
+	} else {
+		/* the newest version that is not a draft (state: byte 5 of
+		 * the encoding, as check_tpl_record reads it) */
+		for (uint32_t i = 0; i < rec.nvalues; i++)
+			if (idn_type_matches(v[i].type,
+					     idn_bytes_str(TPL_TYPE)) &&
+			    v[i].data.len > 5 &&
+			    v[i].data.p[5] != IDN_TPL_DRAFT &&
+			    (tv == NULL || v[i].index > tv->index))
+				tv = &v[i];
+	}
 	if (tv == NULL)
 		return IDN_ENOTFOUND;
 	return idn_template_decode(tv->data.p, tv->data.len, NULL, out, err,
@@ -239,7 +252,28 @@ static int check_tpl_record(idn_wtxn_t *t, const idn_ident_t *id,
 	return 0;
 }
 
-/* Validates a record bound to a template by its IDN_TEMPLATE_REF. */
+uint32_t tpl_ref_parse(idn_bytes_t data, size_t *nlen)
+{
+	const uint8_t *d = data.p;
+	size_t dl = data.len, at = dl;
+	for (size_t i = 0; i < dl; i++)
+		if (d[i] == '@')
+			at = i;
+	uint32_t version = 0;
+	bool pinned = at > 0 && at + 1 < dl && dl - at - 1 <= 4;
+	for (size_t i = at + 1; pinned && i < dl; i++) {
+		pinned = d[i] >= '0' && d[i] <= '9';
+		version = version * 10 + (uint32_t)(d[i] - '0');
+	}
+	if (!pinned || version < 1 || version > TPL_VERSION_MAX) {
+		*nlen = dl;
+		return 0;
+	}
+	*nlen = at;
+	return version;
+}
+
+/* Validates a record bound to a template by its reference (TEMPLATE). */
 static int check_bound(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 		       const idn_value_t *nv, uint32_t nn,
 		       const idn_value_t *ov, uint32_t on, idn_arena_t *a,
@@ -259,22 +293,11 @@ static int check_bound(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 	if (ref == NULL)
 		return 0;
 	const uint8_t *d = ref->data.p;
-	size_t dl = ref->data.len;
-	const uint8_t *at = NULL;
-	for (size_t i = 0; i < dl; i++)
-		if (d[i] == '@')
-			at = d + i;
-	uint32_t version = 0;
-	size_t nlen = at ? (size_t)(at - d) : 0;
-	bool ok = at != NULL && nlen > 0 && nlen <= IDN_TPL_NAME_MAX &&
-		  at + 1 < d + dl && dl - nlen - 1 <= 4;
-	for (const uint8_t *p = at ? at + 1 : d; ok && p < d + dl; p++) {
-		ok = *p >= '0' && *p <= '9';
-		version = version * 10 + (uint32_t)(*p - '0');
-	}
-	if (!ok || version < 1 || version > TPL_VERSION_MAX)
+	size_t nlen;
+	uint32_t version = tpl_ref_parse(ref->data, &nlen);
+	if (nlen == 0 || nlen > IDN_TPL_NAME_MAX)
 		return fail(msg, cap,
-			    "value %d (" TPL_REF_TYPE "): expected "
+			    "value %d (" TPL_REF_TYPE "): expected NAME or "
 			    "NAME@VERSION (version 1..%d)",
 			    TPL_REF_INDEX, TPL_VERSION_MAX);
 	idn_template_t tpl = {0};
@@ -283,10 +306,17 @@ static int check_bound(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 		tpl_load(t, id, d, nlen, version, flags, a, &tpl, e, sizeof(e));
 	if (err == IDN_ENOTFOUND || err == IDN_EIDENT || err == IDN_EUTF8 ||
 	    err == IDN_ETOOLONG)
-		return fail(msg, cap,
-			    "template %.*s@%u does not exist under prefix %.*s",
-			    (int)nlen, d, version, (int)id->prefix_len,
-			    id->text.p);
+		return version ? fail(msg, cap,
+				      "template %.*s@%u does not exist under "
+				      "prefix %.*s",
+				      (int)nlen, d, version,
+				      (int)id->prefix_len, id->text.p)
+			       : fail(msg, cap,
+				      "template %.*s does not exist under "
+				      "prefix %.*s (or has no published "
+				      "version)",
+				      (int)nlen, d, (int)id->prefix_len,
+				      id->text.p);
 	if (err) {
 		idn_template_free(&tpl);
 		if (err == IDN_ECORRUPT || err == -ENOMEM ||
@@ -306,6 +336,7 @@ static int check_bound(idn_wtxn_t *t, const idn_ident_t *id, unsigned flags,
 	idn_tpl_violation_t viol[VIOL_MAX];
 	uint32_t nviol = 0;
 	err = idn_template_validate(&tpl, NULL, nv, nn, viol, VIOL_MAX, &nviol);
+	version = tpl.version;
 	idn_template_free(&tpl);
 	if (err == 0)
 		return 0;
@@ -392,23 +423,17 @@ typedef struct {
 	int err;
 } unused_t;
 
-/* The version of an IDN_TEMPLATE_REF value "NAME@VERSION" if it names
- * template name, else 0. */
+/* The version of a reference "NAME@VERSION" if it names template name,
+ * UINT32_MAX for a reference to name without a version (it uses whichever
+ * is newest: every version counts as used), else 0. */
 static uint32_t ref_version(const idn_value_t *ref, const uint8_t *name,
 			    size_t nlen)
 {
-	const uint8_t *d = ref->data.p;
-	size_t dl = ref->data.len;
-	if (dl < nlen + 2 || d[nlen] != '@' ||
-	    !idn_ascii_caseeq(d, nlen, name, nlen))
+	size_t rl;
+	uint32_t v = tpl_ref_parse(ref->data, &rl);
+	if (rl != nlen || !idn_ascii_caseeq(ref->data.p, nlen, name, nlen))
 		return 0;
-	uint32_t v = 0;
-	for (size_t i = nlen + 1; i < dl; i++) {
-		if (d[i] < '0' || d[i] > '9' || v > TPL_VERSION_MAX)
-			return 0;
-		v = v * 10 + (uint32_t)(d[i] - '0');
-	}
-	return v;
+	return v ? v : UINT32_MAX;
 }
 
 static int unused_cb(void *ctx, idn_bytes_t text)
@@ -435,7 +460,7 @@ static int unused_cb(void *ctx, idn_bytes_t text)
 			continue;
 		uint32_t ver = ref_version(&v, u->name, u->nlen);
 		for (uint32_t k = 0; ver && k < u->nversions; k++) {
-			if (u->versions[k] != ver)
+			if (ver != UINT32_MAX && u->versions[k] != ver)
 				continue;
 			if (u->users++ == 0) {
 				size_t n = text.len < IDN_IDENT_MAX
@@ -443,7 +468,7 @@ static int unused_cb(void *ctx, idn_bytes_t text)
 						   : IDN_IDENT_MAX;
 				memcpy(u->first, text.p, n);
 				u->first[n] = 0;
-				u->first_version = ver;
+				u->first_version = u->versions[k];
 			}
 			break;
 		}

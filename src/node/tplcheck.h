@@ -4,8 +4,12 @@
  * A template NAME of prefix P is the record P/TEMPLATE/NAME; each version
  * is one value there: index = version (1..1999), type IDN_TEMPLATE, data =
  * the template's binary encoding (idn_template_encode). A record that holds
- * an IDN_TEMPLATE_REF value (index 1999, data "NAME@VERSION") must conform
- * to that template version of its own prefix. */
+ * a template reference in the national form (index 1001, type TEMPLATE,
+ * data the template's name, the SNMS API's templateVersion, or
+ * "NAME@VERSION" for one version) must conform to that template of its
+ * own prefix: the version named, else the newest version that is not a
+ * draft. Stores written before hold the reference as index 1999, type
+ * IDN_TEMPLATE_REF, data "NAME@VERSION"; tpl_upgrade_store moves them. */
 #ifndef IDN_NODE_TPLCHECK_H
 #define IDN_NODE_TPLCHECK_H
 
@@ -17,10 +21,17 @@
 #include "store.h"
 
 #define TPL_TYPE "IDN_TEMPLATE"
-#define TPL_REF_TYPE "IDN_TEMPLATE_REF"
-#define TPL_REF_INDEX 1999
+#define TPL_REF_TYPE "TEMPLATE"
+#define TPL_REF_INDEX 1001
+#define TPL_REF_OLD_TYPE "IDN_TEMPLATE_REF" /* before the national form */
+#define TPL_REF_OLD_INDEX 1999
 #define TPL_VERSION_MAX 1999
 #define TPL_SUFFIX "TEMPLATE/" /* P/TEMPLATE/NAME */
+
+/* The template a reference's data names: *nlen gets the length of its
+ * name; returns the version of a "NAME@VERSION" (1..1999), else 0 (the
+ * whole data is the name: the newest version that is not a draft). */
+uint32_t tpl_ref_parse(idn_bytes_t data, size_t *nlen);
 
 /* Checks record id as it stands in t after a write against the template
  * rules: in a template record, every IDN_TEMPLATE value decodes, names this
@@ -61,5 +72,16 @@ int tpl_check_unused(idn_store_t *s, idn_wtxn_t *t, const idn_ident_t *id,
 		     unsigned flags, const idn_record_t *old,
 		     const uint32_t *idx, uint32_t nidx, idn_arena_t *a,
 		     char *msg, size_t cap);
+
+/* Upgrades a store written before the national form: moves every record's
+ * template reference at index 1999 (IDN_TEMPLATE_REF) to index 1001
+ * (TEMPLATE), data, TTL, permissions and timestamp kept, in write
+ * transactions of a few hundred records, through the store interface. A
+ * record whose index 1001 holds another value keeps the old form (a line
+ * is logged). dir (NULL: none) holds a marker once done, so later starts
+ * skip the pass over every record. flags: idn_ident_parse flags. Returns
+ * 0 with *moved the records changed, or the store's error. */
+int tpl_upgrade_store(idn_store_t *s, unsigned flags, const char *dir,
+		      uint64_t *moved);
 
 #endif

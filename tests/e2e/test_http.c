@@ -744,7 +744,8 @@ static void mgmt(void **state)
 	send_json(&r, "POST", "/identity/token", false,
 		  "{\"username\":\"admin\",\"password\":\"nope\"}");
 	EXPECT(&r, 401);
-	assert_int_equal(mstatus(&r), -1);
+	assert_int_equal(mstatus(&r),
+			 -2); /* the guide: wrong user or password */
 	resp_free(&r);
 	send_json(&r, "POST", "/identity/token", false, "{\"user\":1}");
 	EXPECT(&r, 400);
@@ -753,7 +754,7 @@ static void mgmt(void **state)
 	req(&r, "GET", "/identity/token", NULL, NULL, 0);
 	EXPECT(&r, 405);
 	assert_int_equal(mstatus(&r), -2);
-	assert_string_equal(header(&r, "Allow"), "POST");
+	assert_string_equal(header(&r, "Allow"), "POST, DELETE");
 	resp_free(&r);
 	/* unknown management resources are 404 with or without a token */
 	mreq(&r, "POST", "/snms/api/v5/data/batch/merge", NULL, "{}");
@@ -997,8 +998,8 @@ static const char gear_json[] =
 /* A record bound to gear@1, for PUT /api/handles/{id}. */
 #define GEAR_REC                                                               \
 	"{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"                 \
-	"\"https://example.com/gear\"},{\"index\":1999,\"type\":"              \
-	"\"IDN_TEMPLATE_REF\",\"data\":\"gear@1\"},{\"index\":2001,"           \
+	"\"https://example.com/gear\"},{\"index\":1001,\"type\":"              \
+	"\"TEMPLATE\",\"data\":\"gear@1\"},{\"index\":2001,"                   \
 	"\"type\":\"BATCH\",\"data\":\"B-7\"}]}"
 
 /* registrations and resolutions of the entry with that code in the

@@ -195,14 +195,14 @@ static void declared_types(void **state)
 	h_ctl_ok(node, "delete", H_HOME "/d-1", NULL);
 
 	/* what the other tests search */
-	const char *types[] = {"URL",	 "LOT",	 "SERIAL",	     "COLOR",
-			       "SECRET", "PART", "IDN_TEMPLATE_REF", NULL};
+	const char *types[] = {"URL",	 "LOT",	 "SERIAL",   "COLOR",
+			       "SECRET", "PART", "TEMPLATE", NULL};
 	for (int i = 0; types[i]; i++)
 		free(ctl_index(0, "add", types[i]));
 	free(ctl_index(0, "add", "--created"));
 	out = ctl_index(0, "list", NULL);
-	assert_string_equal(out, "--created\nBATCH\nCOLOR\nIDN_TEMPLATE_REF\n"
-				 "LOT\nPART\nSECRET\nSERIAL\nURL\n");
+	assert_string_equal(out, "--created\nBATCH\nCOLOR\nLOT\nPART\nSECRET\n"
+				 "SERIAL\nTEMPLATE\nURL\n");
 	free(out);
 	/* --json */
 	h_ctl(&r, node, "index", "list", "--json", NULL);
@@ -539,9 +539,8 @@ static void template_writes(void **state)
 	h_ctl_ok(node, "modify", H_HOME "/t-1", "2003:BATCH=TB-2", NULL);
 	expect("", BATCH("TB-1"));
 	expect(H_HOME "/t-1", BATCH("TB-2"));
-	expect(H_HOME "/t-1",
-	       ((const char *const[]){"--type", "IDN_TEMPLATE_REF", "--data",
-				      "lot@1", NULL}));
+	expect(H_HOME "/t-1", ((const char *const[]){"--type", "TEMPLATE",
+						     "--data", "lot@1", NULL}));
 }
 
 /* idctl migrate writes the index of the destination as it copies. */

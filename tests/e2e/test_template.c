@@ -1,5 +1,5 @@
 /* Metadata templates (issue #6): templates stored as PREFIX/TEMPLATE/NAME
- * values through idctl template; records bound by IDN_TEMPLATE_REF are
+ * values through idctl template; records bound by 1001 TEMPLATE are
  * validated item by item on create, add, modify and remove, every
  * violation named with its item and rule (rc 202) and nothing written;
  * state rules (only drafts change, withdrawn templates take no new
@@ -125,10 +125,10 @@ static void conforming_and_violations(void **state)
 		 "2004:COLOR=red", "2005:MADE=2024-02-29", "2006:POWER=7.5",
 		 NULL);
 	json_t *j = h_ctl_json(node, "resolve", H_HOME "/m-1", NULL);
-	json_t *ref = h_json_value(j, 1999);
+	json_t *ref = h_json_value(j, 1001);
 	assert_non_null(ref);
 	assert_string_equal(json_string_value(json_object_get(ref, "type")),
-			    "IDN_TEMPLATE_REF");
+			    "TEMPLATE");
 	assert_string_equal(json_string_value(json_object_get(
 				    json_object_get(ref, "data"), "value")),
 			    "motor@1");
@@ -164,8 +164,7 @@ static void conforming_and_violations(void **state)
 		"--template", "nope@1", "1:URL=x");
 	refused(id, W("template motor@7 does not exist"), "create", id,
 		"--template", "motor@7", "1:URL=x");
-	refused(id, W("index 1999"), "create", id,
-		"5:IDN_TEMPLATE_REF=motor@1");
+	refused(id, W("index 1001"), "create", id, "5:TEMPLATE=motor@1");
 	/* template values live only in template records */
 	refused(id, W("PREFIX/TEMPLATE/NAME"), "create", id,
 		"5:IDN_TEMPLATE=hex:00");
@@ -186,25 +185,25 @@ static void modify_add_remove(void **state)
 	refused(id, W("item MADE (index 2005): required but missing"), "remove",
 		id, "2005");
 	refused(id, W("template nope@1 does not exist"), "modify", id,
-		"1999:IDN_TEMPLATE_REF=nope@1");
+		"1001:TEMPLATE=nope@1");
 	h_ctl_ok(node, "modify", id, "2003:BATCH=B-3", NULL);
 	h_ctl_ok(node, "add", id, "2004:COLOR=blue", NULL);
 	h_ctl_ok(node, "remove", id, "2004", NULL);
 	/* binding an existing record later validates it too */
 	h_ctl_ok(node, "create", H_HOME "/late", "2003:BATCH=L-1", NULL);
 	refused(H_HOME "/late", W("item MADE (index 2005)"), "add",
-		H_HOME "/late", "1999:IDN_TEMPLATE_REF=motor@1");
+		H_HOME "/late", "1001:TEMPLATE=motor@1");
 	/* bulk import: a record that does not conform is rejected alone */
 	char path[300];
 	snprintf(path, sizeof(path), "%s/bulk.jsonl", node->dir);
 	h_write_file(path,
 		     "{\"handle\":\"" H_HOME "/bulk-ok\",\"values\":["
-		     "{\"index\":1999,\"type\":\"IDN_TEMPLATE_REF\",\"data\":"
+		     "{\"index\":1001,\"type\":\"TEMPLATE\",\"data\":"
 		     "\"motor@1\"},{\"index\":2003,\"type\":\"BATCH\",\"data\":"
 		     "\"K-1\"},{\"index\":2005,\"type\":\"MADE\",\"data\":"
 		     "\"2024-01-01\"}]}\n"
 		     "{\"handle\":\"" H_HOME "/bulk-bad\",\"values\":["
-		     "{\"index\":1999,\"type\":\"IDN_TEMPLATE_REF\",\"data\":"
+		     "{\"index\":1001,\"type\":\"TEMPLATE\",\"data\":"
 		     "\"motor@1\"},{\"index\":2003,\"type\":\"BATCH\",\"data\":"
 		     "\"K-2\"}]}\n");
 	h_run_t r;
@@ -215,7 +214,7 @@ static void modify_add_remove(void **state)
 	assert_null(bad);
 	free(ok);
 	/* removing the binding frees the record */
-	h_ctl_ok(node, "remove", id, "1999", NULL);
+	h_ctl_ok(node, "remove", id, "1001", NULL);
 	h_ctl_ok(node, "remove", id, "2005", NULL);
 }
 
@@ -421,8 +420,8 @@ static void http_crud(void **state)
 	assert_int_equal(
 		http("POST", "/snms/api/v5/data",
 		     "{\"handle\":\"" H_HOME
-		     "/p-1\",\"values\":[{\"index\":1999,"
-		     "\"type\":\"IDN_TEMPLATE_REF\",\"data\":\"pump@1\"},"
+		     "/p-1\",\"values\":[{\"index\":1001,"
+		     "\"type\":\"TEMPLATE\",\"data\":\"pump@1\"},"
 		     "{\"index\":2001,\"type\":\"FLOW\",\"data\":\"fast\"}]}",
 		     &j),
 		400);
