@@ -216,6 +216,15 @@ def exercise(c, hdl_frame):
     c.call("/{identifier}", "get", "/%s/none" % H, 404)
     c.call("/api/handles/{handle}", "delete", "/api/handles/%s/oa-1" % H, 200,
            token=T)
+    # handle.net sessions (loopback: served without TLS)
+    sess = c.call("/api/sessions", "post", "/api/sessions", 200)
+    sid = sess["sessionId"] if sess else ""
+    this = "/api/sessions/this?sessionId=" + sid
+    c.call("/api/sessions/this", "get", this, 200)
+    c.call("/api/sessions/this", "put", this, 200)
+    c.call("/api/sessions/this", "post", this, 200)
+    c.call("/api/sessions/this", "delete", this, 200)
+    c.call("/api/sessions/this", "get", "/api/sessions/this", 404)
     # the SNMS API: logins
     c.call("/identity/token", "post", "/identity/token", 401,
            body={"username": "admin", "password": "wrong"})
