@@ -34,13 +34,17 @@
     $("login-link").hidden = !!tk;
     $("logout").hidden = !tk;
   }
-  function setLogin(tk, user) {
+  /* admin: "INDEX:HANDLE", the admin an account acts as */
+  function setLogin(tk, user, admin) {
     if (tk) sessionStorage.setItem("idnode-token", tk);
     else sessionStorage.removeItem("idnode-token");
     if (user) sessionStorage.setItem("idnode-user", user);
     else sessionStorage.removeItem("idnode-user");
+    if (admin) sessionStorage.setItem("idnode-admin", admin);
+    else sessionStorage.removeItem("idnode-admin");
     showWho();
   }
+  IDN.admin = function () { return sessionStorage.getItem("idnode-admin"); };
   /* fetch as JSON: resolves to [status, body or null] */
   function api(method, path, body) {
     var opt = { method: method, headers: authHeaders() };
@@ -259,7 +263,7 @@
         var j = x[1] || {};
         if (j.status === 1 && j.data && j.data.token) {
           f.password.value = "";
-          setLogin(j.data.token, user);
+          setLogin(j.data.token, user, j.data.admin);
           $("login-msg").textContent = t("login.ok");
           location.hash = "#/edit";
         } else {
@@ -272,7 +276,7 @@
     var tk = $("token").value.trim();
     $("token").value = "";
     if (!tk) return;
-    setLogin(tk, null);
+    setLogin(tk, null, null);
     $("login-msg").textContent = t("login.ok");
     location.hash = "#/edit";
   });
@@ -281,7 +285,7 @@
     /* an account's token ends at the node too */
     var done = user ? api("DELETE", "/identity/token") : Promise.resolve();
     done.catch(function () {}).then(function () {
-      setLogin(null, null);
+      setLogin(null, null, null);
       location.hash = "#/resolve";
     });
   });

@@ -110,16 +110,24 @@
   /* ---- templates (the national shape) ---- */
   var templates = [];
   function prefixOf(id) { var i = id.indexOf("/"); return i > 0 ? id.slice(0, i) : id; }
-  /* the templates of a prefix, whatever the envelope: {data: [...]},
-   * {data: {list|records: [...]}} or a bare array */
+  /* the templates of a prefix in the national shape: the list names
+   * them (GET ?prefix=), each is then read whole (GET ?prefix=&version=) */
   function fetchTemplates(prefix) {
-    return api("GET", "/snms/api/v5/template?prefix=" + encodeURIComponent(prefix)).then(function (x) {
-      var j = x[1], d = j && j.data !== undefined ? j.data : j;
-      if (d && !Array.isArray(d)) d = d.list || d.records || d.templates || [d];
-      return Array.isArray(d) ? d.filter(function (v) { return v && v.items; }) : [];
+    var base = "/snms/api/v5/template?prefix=" + encodeURIComponent(prefix);
+    return api("GET", base).then(function (x) {
+      var list = x[1] && Array.isArray(x[1].data) ? x[1].data : [];
+      return Promise.all(list.map(function (e) {
+        return api("GET", base + "&version=" + encodeURIComponent(e.name)).then(function (y) {
+          var d = y[1] && y[1].data;
+          return d && d.items ? d : null;
+        });
+      }));
+    }).then(function (all) {
+      return all.filter(function (v) { return v; });
     }).catch(function () { return []; });
   }
-  function tplLabel(tp) { return (tp.name || tp.templateName || "?") + (tp.version ? "@" + tp.version : ""); }
+  /* a template is named by its version, as records name it (index 1001) */
+  function tplLabel(tp) { return String(tp.version || "?"); }
   function itemRow(it) {
     var tr = el("tr"), md = it.metadata || {};
     [["name", it.name || ""], ["idType", it.idType || ""], ["idIndex", it.idIndex || ""]].forEach(function (c) {
@@ -139,10 +147,11 @@
     var tdb = el("td"); tdb.appendChild(rm); tr.appendChild(tdb);
     return tr;
   }
+  var TPL_FIELDS = ["version", "description", "type", "industryCategory", "industrySpecific",
+    "industryTrade", "industrySubclass"];
   function editTemplate(tp) {
     var f = $("tpl-form");
-    ["name", "version", "type", "industryCategory", "industrySpecific", "industryTrade",
-     "industrySubclass"].forEach(function (k) { f[k].value = tp[k] !== undefined ? tp[k] : ""; });
+    TPL_FIELDS.forEach(function (k) { f[k].value = tp[k] !== undefined ? tp[k] : ""; });
     var body = $("tpl-items").tBodies[0];
     clear(body);
     (tp.items || []).forEach(function (it) { body.appendChild(itemRow(it)); });
@@ -158,16 +167,17 @@
         return;
       }
       var h = el("tr");
-      [t("tpl.name"), t("tpl.version"), t("tpl.category"), t("tpl.status"), ""].forEach(function (s) {
+      [t("tpl.version"), t("tpl.description"), t("tpl.category"), t("tpl.items"), ""].forEach(function (s) {
         h.appendChild(el("th", {}, s));
       });
       tb.appendChild(h);
       list.forEach(function (tp) {
-        var tr = el("tr");
-        tr.appendChild(el("td", {}, tp.name || ""));
+        var tr = el("tr", { "data-version": tp.version });
         tr.appendChild(el("td", {}, String(tp.version || "")));
-        tr.appendChild(el("td", {}, tp.industryCategory || ""));
-        tr.appendChild(el("td", {}, String(tp.status !== undefined ? tp.status : "")));
+        tr.appendChild(el("td", {}, tp.description || ""));
+        tr.appendChild(el("td", {}, [tp.industryCategory, tp.industrySpecific, tp.industryTrade,
+          tp.industrySubclass].filter(Boolean).join("/")));
+        tr.appendChild(el("td", {}, String((tp.items || []).length)));
         var b = el("button", { type: "button" }, t("tpl.edit"));
         b.addEventListener("click", function () { editTemplate(tp); });
         var td = el("td"); td.appendChild(b); tr.appendChild(td);
@@ -182,8 +192,8 @@
   $("tpl-save").addEventListener("click", function () {
     var f = $("tpl-form"), prefix = $("tpl-prefix").value.trim();
     var tp = { prefix: prefix, items: [] };
-    ["name", "version", "type", "industryCategory", "industrySpecific", "industryTrade",
-     "industrySubclass"].forEach(function (k) { if (f[k].value.trim()) tp[k] = f[k].value.trim(); });
+    TPL_FIELDS.forEach(function (k) { if (f[k].value.trim()) tp[k] = f[k].value.trim(); });
+    if (tp.type !== undefined && /^[0-9]+$/.test(tp.type)) tp.type = parseInt(tp.type, 10);
     var rows = $("tpl-items").tBodies[0].rows;
     for (var i = 0; i < rows.length; i++) {
       var q = function (n) { return rows[i].querySelector("[name='" + n + "']"); };
@@ -196,11 +206,13 @@
       tp.items.push(it);
     }
     if (!IDN.token()) { $("tpl-msg").textContent = t("edit.needlogin"); return; }
-    var exists = templates.some(function (x) { return x.name === tp.name && String(x.version) === String(tp.version); });
+    var exists = templates.some(function (x) { return String(x.version) === String(tp.version); });
+    $("tpl-msg").setAttribute("data-state", "saving");
     api(exists ? "PUT" : "POST", "/snms/api/v5/template", tp).then(function (x) {
       var j = x[1] || {};
       var ok = x[0] < 300 && (j.status === undefined || j.status === 1);
       $("tpl-msg").textContent = ok ? t("tpl.saved") : t("edit.failed", errText(x));
+      $("tpl-msg").setAttribute("data-state", ok ? "saved" : "failed");
       if (ok) listTemplates();
     });
   });
@@ -284,7 +296,8 @@
       return loadTemplatesFor(id, null).then(function () {
         var tp = null;
         templates.forEach(function (x2) {
-          if (ref && (ref === tplLabel(x2) || String(ref).indexOf(x2.name) >= 0)) tp = x2;
+          var v = tplLabel(x2);
+          if (ref && (ref === v || String(ref).indexOf(v + "@") === 0)) tp = x2;
         });
         $("edit-template").value = tp ? tplLabel(tp) : "";
         drawTemplateFields(values);
@@ -320,6 +333,14 @@
       values.push({ index: idx, type: type, data: data });
     }
     if (tp) values.push({ index: 1001, type: "TEMPLATE", data: { format: "string", value: tplLabel(tp) } });
+    /* a new record names the account's admin (HS_ADMIN at 100), or the
+     * account could not change what it created: rights come from the
+     * record's own HS_ADMIN values */
+    var adm = IDN.admin ? IDN.admin() : null, m = adm ? /^(\d+):(.+)$/.exec(adm) : null;
+    var hasAdmin = values.some(function (v) { return /^HS_ADMIN$/i.test(v.type); });
+    if (!loaded && m && !hasAdmin && !values.some(function (v) { return v.index === 100; }))
+      values.push({ index: 100, type: "HS_ADMIN", data: { format: "admin",
+        value: { handle: m[2], index: parseInt(m[1], 10), permissions: "111111111111" } } });
     values.sort(function (a, b) { return a.index - b.index; });
     return { values: values, msg: msg };
   }

@@ -131,6 +131,14 @@ static void login(hreq_t *r, bool v1)
 		json_object_set_new(d, "token", json_string(tok));
 		json_object_set_new(d, "expiresIn",
 				    json_integer(s->conf->http_token_ttl));
+		/* beyond the guide: the admin an account acts as (the
+		 * console names it in the HS_ADMIN of what it creates) */
+		if (!admin) {
+			char who[IDN_IDENT_MAX + 16];
+			snprintf(who, sizeof(who), "%u:%s", acc.index,
+				 acc.admin);
+			json_object_set_new(d, "admin", json_string(who));
+		}
 		sreply(r, HTTP_MGMT_OK, 200, "success", d);
 	}
 	json_decref(b);

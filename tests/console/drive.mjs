@@ -80,7 +80,13 @@ try {
     r.browsePage2 = await page.textContent('#browse-page');
     r.browseFirst2 = await page.textContent('#browse-handles li a');
     await visit('#/search', '#search-form', 'search');
-    await page.fill('#search-form [name=prefix]', prefix);
+    if (account && lang === 'zh-CN') {
+      // an account searches by value (a listing by prefix is the operator's)
+      await page.fill('#search-form [name=type]', 'URL');
+      await page.fill('#search-form [name=data]', 'https://example.org/item/7');
+    } else {
+      await page.fill('#search-form [name=prefix]', prefix);
+    }
     await page.click('#search-form button');
     await page.waitForSelector('#search-results tr td', { timeout: 10000 });
     r.searchRows = await page.$$eval('#search-results tr td a', as => as.length);
@@ -107,14 +113,49 @@ try {
     await page.click('#edit-save');
     await page.waitForSelector('#edit-msg[data-state=saving]', { state: 'detached', timeout: 10000 }).catch(() => {});
     await page.waitForSelector('#edit-msg[data-state=saved]', { timeout: 10000 });
-    await page.waitForFunction(() => document.querySelectorAll('#edit-values tbody tr').length === 2, null, { timeout: 10000 });
+    // an account's records also hold its admin (HS_ADMIN at 100)
+    const rows = account && lang === 'zh-CN' ? 3 : 2;
+    await page.waitForFunction(n => document.querySelectorAll('#edit-values tbody tr').length === n, rows, { timeout: 10000 });
     r.editMsg = await page.textContent('#edit-msg');
     r.shots.push(await shot(page, lang, 'edit-done'));
+    // a template in the national shape, through the editor
+    const version = `console-${lang === 'en' ? 'en' : 'zh'}`;
     await visit('#/templates', '#tpl-form', 'templates');
     await page.fill('#tpl-prefix', prefix);
-    await page.click('#tpl-load button');
-    await page.waitForTimeout(500);
+    const f = (n, v) => page.fill(`#tpl-form [name=${n}]`, v);
+    await f('version', version);
+    await f('description', lang === 'en' ? 'motors' : '电机');
+    await f('type', '1');
+    await f('industryCategory', 'C');
+    await f('industrySpecific', '38');
+    await f('industryTrade', '381');
+    await f('industrySubclass', '3811');
+    await page.click('#tpl-add');
+    const it = page.locator('#tpl-items tbody tr').last();
+    await it.locator('[name=name]').fill('batch');
+    await it.locator('[name=idType]').fill('string');
+    await it.locator('[name=idIndex]').fill('2000');
+    await it.locator('[name=required]').check();
+    await it.locator('[name="m.minLength"]').fill('1');
+    await it.locator('[name="m.maxLength"]').fill('20');
+    await page.click('#tpl-save');
+    await page.waitForSelector('#tpl-msg[data-state=saved]', { timeout: 10000 });
+    await page.waitForSelector(`#tpl-list tr[data-version="${version}"]`, { timeout: 10000 });
+    r.templateSaved = await page.textContent('#tpl-msg');
     r.shots.push(await shot(page, lang, 'templates-list'));
+    // a record through the template's form: the required field first
+    const tid = `${prefix}/console-tpl-${lang}`;
+    await page.goto(`${base}/console/#/edit=${encodeURIComponent(tid)}`);
+    await page.waitForSelector('#edit-msg[data-state=new]');
+    await page.selectOption('#edit-template', version);
+    await page.waitForSelector('#tplf-2000');
+    await page.click('#edit-save');
+    r.requiredMsg = await page.textContent('#edit-msg');
+    await page.fill('#tplf-2000', lang === 'en' ? 'B-2026-11' : '批次-2026-11');
+    await page.click('#edit-save');
+    await page.waitForSelector('#edit-msg[data-state=saved]', { timeout: 10000 });
+    r.templateRecordMsg = await page.textContent('#edit-msg');
+    r.shots.push(await shot(page, lang, 'edit-template'));
     r.errors = errors;
     await ctx.close();
   }

@@ -54,7 +54,7 @@ static void check_pages(json_t *r, const char *l)
 	}
 	assert_int_equal(pages, 7);
 	json_t *shots = json_object_get(r, "shots");
-	assert_int_equal(json_array_size(shots), 9);
+	assert_int_equal(json_array_size(shots), 10);
 	size_t i;
 	json_t *s;
 	json_array_foreach(shots, i, s)
@@ -112,6 +112,20 @@ static void console_at_work(void **state)
 			i, i);
 	fclose(f);
 	h_ctl_ok(n, "import", path, NULL);
+	h_ctl_ok(n, "index", "add", "URL", NULL);
+	/* an SNMS account acting as the prefix's admin, which the Chinese
+	 * run logs in with */
+	h_ctl_ok(n, "create", "0.NA/" H_HOME,
+		 "100:HS_ADMIN=0.NA/" H_HOME "@300", NULL);
+	char pwf[256];
+	snprintf(pwf, sizeof(pwf), "%s/ops.password", n->dir);
+	f = fopen(pwf, "w");
+	assert_non_null(f);
+	fprintf(f, "console-Pass-2026\n");
+	fclose(f);
+	chmod(pwf, 0600);
+	h_ctl_ok(n, "account", "add", "ops", "--admin", "0.NA/" H_HOME ":300",
+		 "--password-file", pwf, NULL);
 
 	const char *b = getenv("IDN_BUILD") ? getenv("IDN_BUILD") : "build";
 	char out[300];
@@ -120,9 +134,14 @@ static void console_at_work(void **state)
 	char driver[512];
 	snprintf(driver, sizeof(driver), "%s",
 		 h_src("tests/console/drive.mjs"));
-	const char *argv[] = {nodejs,	 driver, "--url",    url,
-			      "--token", TOKEN,	 "--prefix", H_HOME,
-			      "--out",	 out,	 NULL};
+	const char *argv[] = {nodejs,	    driver,
+			      "--url",	    url,
+			      "--token",    TOKEN,
+			      "--prefix",   H_HOME,
+			      "--out",	    out,
+			      "--account",  "ops",
+			      "--password", "console-Pass-2026",
+			      NULL};
 	h_run_t r;
 	h_run(&r, 240000, argv);
 	if (r.status != 0)
@@ -146,7 +165,7 @@ static void console_at_work(void **state)
 				    json_object_get(zh, "nav"), 0)),
 			    "解析");
 	assert_string_equal(str(en, "who"), "signed in with the admin token");
-	assert_string_equal(str(zh, "who"), "已使用管理令牌登录");
+	assert_string_equal(str(zh, "who"), "已登录：ops");
 	assert_string_equal(str(en, "resolved"), H_HOME "/item-1");
 	/* paging through 120 (then 121) identifiers, 50 a page */
 	assert_string_equal(str(en, "browseCount"), H_HOME ": 120 identifiers");
@@ -155,8 +174,17 @@ static void console_at_work(void **state)
 	assert_string_equal(str(zh, "browsePage2"), "第 2 页，共 3 页");
 	assert_int_equal(json_integer_value(json_object_get(en, "searchRows")),
 			 50);
+	assert_int_equal(json_integer_value(json_object_get(zh, "searchRows")),
+			 1);
 	assert_non_null(strstr(str(en, "editMsg"), "saved " H_HOME));
 	assert_non_null(strstr(str(zh, "editMsg"), "已保存 " H_HOME));
+	/* a template made in the editor; a record made through its form,
+	 * whose required field is asked for first */
+	assert_string_equal(str(en, "templateSaved"), "template saved");
+	assert_string_equal(str(zh, "templateSaved"), "模板已保存");
+	assert_string_equal(str(en, "requiredMsg"), "batch is required");
+	assert_string_equal(str(zh, "requiredMsg"), "batch 为必填项");
+	assert_non_null(strstr(str(en, "templateRecordMsg"), "saved"));
 	json_decref(rep);
 
 	/* what the forms wrote, read back by idctl */
@@ -169,13 +197,29 @@ static void console_at_work(void **state)
 		snprintf(mail, sizeof(mail), "%s@example.org", langs[i]);
 		json_t *j = h_ctl_json(n, "resolve", id, NULL);
 		json_t *vals = json_object_get(j, "values");
-		assert_int_equal(json_array_size(vals), 2);
+		/* the account's record names its admin too */
+		assert_int_equal(json_array_size(vals), i == 0 ? 2 : 3);
 		char *s = json_dumps(vals, 0);
 		if (strstr(s, url1) == NULL || strstr(s, mail) == NULL ||
 		    strstr(s, "/created") != NULL)
 			fail_msg("%s holds %s", id, s);
 		free(s);
 		json_decref(j);
+	}
+	/* the records made through the templates' forms: the reference (index
+	 * 1001, type TEMPLATE, the template's version) and the item */
+	const char *tvals[2][3] = {{"en", "console-en", "B-2026-11"},
+				   {"zh-CN", "console-zh", "批次-2026-11"}};
+	for (int i = 0; i < 2; i++) {
+		char id[64];
+		snprintf(id, sizeof(id), H_HOME "/console-tpl-%s", tvals[i][0]);
+		h_run_t rr;
+		assert_int_equal(h_ctl(&rr, n, "resolve", id, NULL), 0);
+		if (strstr(rr.out, "TEMPLATE") == NULL ||
+		    strstr(rr.out, tvals[i][1]) == NULL ||
+		    strstr(rr.out, tvals[i][2]) == NULL)
+			fail_msg("%s holds %s", id, rr.out);
+		h_run_free(&rr);
 	}
 	node_stop(n);
 	node_free(n);
