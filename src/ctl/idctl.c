@@ -119,7 +119,10 @@ static const gopt_t gopts[] = {
 	 G_AUTH,
 	 "ADMIN_ID:INDEX",
 	 "administer over the network (-s) as this admin"},
-	{{"key", 0, true}, G_KEY, "FILE", "its private key (PEM)"},
+	{{"key", 0, true},
+	 G_KEY,
+	 "FILE",
+	 "its private key (PEM or HANDLE.NET .bin)"},
 	{{"secret", 0, true},
 	 G_SECRET,
 	 "FILE",
@@ -262,6 +265,12 @@ static const ctl_optdef_t delegate_opts[] = {
 	{NULL, 0, false},
 };
 
+static const ctl_optdef_t key_opts[] = {
+	{"to", 0, true},
+	{"out-passphrase-file", 0, true},
+	{NULL, 0, false},
+};
+
 static const ctl_optdef_t keygen_opts[] = {
 	{"out", 0, true},
 	{"bits", 0, true},
@@ -389,6 +398,15 @@ static const ctl_cmd_t commands[] = {
 	 "make an admin key",
 	 "Writes FILE (PEM, 0600, AES-256 encrypted with a passphrase) and\n"
 	 "FILE.pub (HS_PUBKEY data, 0600), printed as hex.\n"},
+	{"key", ctl_cmd_key, 0, key_opts,
+	 "convert IN OUT [--to pem|cnri] [--out-passphrase-file F]",
+	 "convert a private key between PEM and HANDLE.NET's key files",
+	 "IN is PEM or a HANDLE.NET key file (admpriv.bin, privkey.bin), read\n"
+	 "with --passphrase-file F when encrypted (else asked). OUT (created\n"
+	 "0600, never overwritten) gets the other format, or the one --to\n"
+	 "names: PEM (AES-256 under --out-passphrase-file F) or cnri (a\n"
+	 "HANDLE.NET 7 key file; DES under that passphrase, the only\n"
+	 "encryption HANDLE.NET 7 reads). Every --key takes either format.\n"},
 	{"cert", cert_main, 0, cert_opts,
 	 "issue --issuer ID:INDEX --key FILE --subject ID:INDEX ...",
 	 "issue an HS_CERT token", NULL},

@@ -31,11 +31,26 @@ typedef struct {
 int ctl_keygen(const char *out, const char *type, int bits,
 	       const char *passfile);
 
-/* Loads key_file (PEM; an encrypted key takes the passphrase from
- * passfile, or asks on the terminal) or secret_file (raw bytes, a trailing
- * newline dropped; the file must not be readable by group or others).
- * Exactly one of key_file and secret_file is non-NULL. Prints a one-line
- * error and returns -1 on failure. Free with ctl_cred_free. */
+/* Reads a private key from path: PEM (encrypted or not), or a private key
+ * file of CNRI's HANDLE.NET (cnrikey.h; docs/keys.md). The passphrase of an
+ * encrypted one comes from passfile, else it is asked on the terminal.
+ * Prints a one-line error and returns NULL on failure; the caller frees
+ * the key with EVP_PKEY_free. */
+EVP_PKEY *ctl_key_read(const char *path, const char *passfile);
+
+/* idctl key convert IN OUT [--to pem|cnri] [--out-passphrase-file F]:
+ * reads IN as ctl_key_read does (passphrase from passfile) and writes OUT
+ * (created 0600, never overwritten) in the other format, or the one --to
+ * names: PEM (PKCS#8, AES-256 under the out passphrase when given) or a
+ * HANDLE.NET key file (DES under it). Returns the exit status. */
+int ctl_key_convert(const char *in, const char *out, const char *to,
+		    const char *passfile, const char *out_passfile);
+
+/* Loads key_file (ctl_key_read: PEM or HANDLE.NET; an encrypted key takes the
+ * passphrase from passfile, or asks on the terminal) or secret_file (raw bytes,
+ * a trailing newline dropped; the file must not be readable by group or
+ * others). Exactly one of key_file and secret_file is non-NULL. Prints a
+ * one-line error and returns -1 on failure. Free with ctl_cred_free. */
 int ctl_cred_load(const char *key_file, const char *secret_file,
 		  const char *passfile, ctl_cred_t *c);
 void ctl_cred_free(ctl_cred_t *c);

@@ -482,3 +482,30 @@ int ctl_cmd_keygen(ctl_opts_t *o, int argc, char **argv)
 		return ctl_usage("keygen needs --out FILE%s", "");
 	return ctl_keygen(out, type, (int)bits, o->passphrase_file);
 }
+
+int ctl_cmd_key(ctl_opts_t *o, int argc, char **argv)
+{
+	const char *to = NULL, *outpass = NULL, *pos[2];
+	int npos = 0;
+	if (argc < 2 || strcmp(argv[1], "convert"))
+		return ctl_usage("key takes convert IN OUT%s", "");
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--to") || !strcmp(a, "--out-passphrase-file")) {
+			if (i + 1 >= argc)
+				return ctl_usage("%s needs a value", a);
+			*(a[2] == 't' ? &to : &outpass) = argv[++i];
+		} else if (a[0] == '-' && a[1] == '-') {
+			return ctl_usage("key convert takes no option '%s'", a);
+		} else if (npos < 2) {
+			pos[npos++] = a;
+		} else {
+			return ctl_usage("key convert takes IN and OUT only, "
+					 "not '%s'",
+					 a);
+		}
+	}
+	if (npos != 2)
+		return ctl_usage("key convert needs IN and OUT%s", "");
+	return ctl_key_convert(pos[0], pos[1], to, o->passphrase_file, outpass);
+}
