@@ -81,7 +81,8 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
 # the wire codec suites share the vectors' helpers (tests/unit/vector_fixture.c)
-MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame
+MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame \
+	    $(B)/tests/unit/test_cnrikey $(B)/tests/unit/test_nego
 $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
