@@ -18,8 +18,10 @@
 #include "authz.h"
 #include "error.h"
 #include "handler_int.h"
+#include "identity.h"
 #include "log.h"
 #include "msg.h"
+#include "nego.h"
 #include "net.h"
 #include "optable.h"
 #include "site.h"
@@ -31,13 +33,22 @@
 /* Encodes an HS_SITE listing the given servers, each answering queries and
  * administration over UDP and TCP on its port. */
 static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
-		       uint8_t flags, const char *desc, idn_bytes_t pubkey)
+		       uint8_t flags, const char *desc, idn_bytes_t pubkey,
+		       const node_conf_t *own)
 {
 	const char *list[CONF_MAX_LISTEN];
 	for (int i = 0; i < n; i++)
 		list[i] = addrs[i];
 	idn_site_opts_t o = {serial,	       flags, desc, pubkey,
 			     IDN_DEFAULT_PORT, true};
+	/* the node's own site lists its HTTP interface (http.c's default
+	 * port 8000) as HANDLE.NET lists its own */
+	if (own != NULL && own->http[0]) {
+		const char *c = strrchr(own->http, ':');
+		o.http_port =
+			c && !strchr(c, ']') ? (uint16_t)atoi(c + 1) : 8000;
+	}
+	o.own = own != NULL;
 	return idn_site_build(w, &o, list, (size_t)n, NULL, 0) ? -1 : 0;
 }
 
@@ -59,29 +70,31 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 		    0)
 		goto fail;
 	idn_wr_t w;
-	if (conf->server_key[0]) {
-		FILE *f = fopen(conf->server_key, "r");
-		n->key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-		if (f)
-			fclose(f);
-		idn_wr_init(&w, n->pubkey, 4096);
-		if (n->key == NULL || idn_pubkey_encode(n->key, &w) != 0) {
-			log_error(
-				"cannot use %s as the server key (an RSA key in "
-				"PEM, e.g. from idctl keygen)",
-				conf->server_key);
-			goto fail;
-		}
-		n->pubkey_len = w.len;
+	if ((n->min_hash = identity_check(conf)) < 0)
+		goto fail;
+	authz_set_min_hash(n->authz, n->min_hash);
+	/* every node has a site key (identity.h), as CNRI clients read one
+	 * from every site */
+	n->key = identity_site_key(conf);
+	idn_wr_init(&w, n->pubkey, 4096);
+	if (n->key == NULL)
+		goto fail;
+	if (idn_pubkey_encode(n->key, &w) != 0) {
+		log_error("the site key is not RSA (give --server-key an RSA "
+			  "key in PEM, e.g. from idctl keygen)");
+		goto fail;
 	}
+	n->pubkey_len = w.len;
 	idn_bytes_t pub = idn_bytes(n->pubkey, n->pubkey_len);
 	idn_wr_init(&w, n->site, 65536);
 	if (conf->nadvertise > 0)
 		encode_site(&w, (char(*)[128])conf->advertise, conf->nadvertise,
-			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub,
+			    conf);
 	else
 		encode_site(&w, (char(*)[128])conf->listen, conf->nlisten,
-			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub,
+			    conf);
 	if (w.err) {
 		log_error(
 			"cannot describe this node's site: check --advertise");
@@ -95,7 +108,7 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 		idn_wr_init(&dw, data, sizeof(data));
 		if (encode_site(&dw, (char(*)[128])conf->parents,
 				conf->nparents, 1, IDN_SITE_PRIMARY, "parent",
-				idn_bytes(NULL, 0)) != 0) {
+				idn_bytes(NULL, 0), NULL) != 0) {
 			log_error("invalid --parent address");
 			goto fail;
 		}
@@ -356,12 +369,17 @@ static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
 	size_t sl;
 	idn_bytes_t part =
 		idn_bytes(r->w.buf + r->mark.hdr, r->w.len - r->mark.hdr);
-	if (r->w.err || idn_sig_sign(r->h->node->key, "SHA256", &part, 1, sig,
+	/* a hash the client can check (nego.h): SHA-1 for HANDLE.NET 7 */
+	uint8_t major = r->env ? r->env->major : IDN_PROTO_MAJOR;
+	uint8_t minor = r->env ? r->env->minor : IDN_PROTO_MINOR;
+	const char *hash = idn_sig_hash_for_peer(r->h->node->key, major, minor,
+						 r->h->node->min_hash);
+	if (r->w.err || idn_sig_sign(r->h->node->key, hash, &part, 1, sig,
 				     sizeof(sig), &sl) != 0)
 		return -1;
 	idn_wr_t w;
 	idn_wr_init(&w, buf, cap);
-	idn_sig_encode(&w, idn_bytes_str("SHA256"), idn_bytes(sig, sl));
+	idn_sig_encode(&w, idn_bytes_str(hash), idn_bytes(sig, sl));
 	memset(cred, 0, sizeof(*cred));
 	cred->signer = idn_bytes(NULL, 0);
 	cred->type = idn_bytes_str("HS_SIGNED");
@@ -577,6 +595,10 @@ uint32_t op_permit(const reply_t *r, const op_row_t *row, const char **why)
 		return IDN_RC_INSUFFICIENT_PERMS;
 	}
 	if (row->min != PRINCIPAL_ADMIN || principal_is_operator(who))
+		return 0;
+	/* node-level ops: a server admin needs no HS_ADMIN (optable.h) */
+	if (row->server_admin &&
+	    identity_is_server_admin(r->h->conf, who->admin, who->index))
 		return 0;
 	assert(row->rights != NULL);
 	handler_t *h = r->h;
