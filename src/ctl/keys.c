@@ -16,6 +16,7 @@
 #include "cnrikey.h"
 #include "error.h"
 #include "msg.h"
+#include "nego.h"
 #include "seckey.h"
 
 /* Key files are small: an RSA-16384 PEM is about 12 KiB. */
@@ -315,18 +316,31 @@ void ctl_cred_free(ctl_cred_t *c)
 int ctl_answer_encode(const ctl_cred_t *c, idn_bytes_t admin, uint32_t index,
 		      idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w)
 {
+	return ctl_answer_encode_v(c, IDN_PROTO_MAJOR, IDN_PROTO_MINOR, admin,
+				   index, nonce, digest, w);
+}
+
+int ctl_answer_encode_v(const ctl_cred_t *c, uint8_t major, uint8_t minor,
+			idn_bytes_t admin, uint32_t index, idn_bytes_t nonce,
+			idn_bytes_t digest, idn_wr_t *w)
+{
+	/* what the challenger can check (nego.h): HANDLE.NET 7 (2.5) knows
+	 * SHA-1 signatures and its own SHA-1 HS_SECKEY form */
+	bool sha256 = idn_peer_knows_sha256(major, minor);
 	uint8_t sbuf[1100];
 	idn_wr_t sw;
 	idn_wr_init(&sw, sbuf, sizeof(sbuf));
 	int err;
 	if (c->is_secret) {
-		err = idn_seckey_answer(IDN_MAC_HMAC_SHA256,
+		err = idn_seckey_answer(sha256 ? IDN_MAC_HMAC_SHA256
+					       : IDN_MAC_SHA1,
 					idn_bytes(c->secret, c->secret_len),
 					nonce, digest, &sw);
 	} else {
 		uint8_t sig[1024];
 		size_t siglen;
-		const char *hash = idn_sig_hash_for(c->key);
+		const char *hash = idn_sig_hash_for_peer(c->key, major, minor,
+							 IDN_HASH_RANK_SHA1);
 		idn_bytes_t parts[2] = {nonce, digest};
 		err = idn_sig_sign(c->key, hash, parts, 2, sig, sizeof(sig),
 				   &siglen);

@@ -61,4 +61,12 @@ void ctl_cred_free(ctl_cred_t *c);
 int ctl_answer_encode(const ctl_cred_t *c, idn_bytes_t admin, uint32_t index,
 		      idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w);
 
+/* The same for a challenge that came in protocol major.minor (its
+ * envelope), in a form that challenger checks (nego.h): before 2.7
+ * (HANDLE.NET 7) a SHA-1 signature or HANDLE.NET's SHA-1 HS_SECKEY form
+ * (seckey.h), else as ctl_answer_encode. */
+int ctl_answer_encode_v(const ctl_cred_t *c, uint8_t major, uint8_t minor,
+			idn_bytes_t admin, uint32_t index, idn_bytes_t nonce,
+			idn_bytes_t digest, idn_wr_t *w);
+
 #endif

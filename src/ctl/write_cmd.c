@@ -139,6 +139,7 @@ typedef struct {
 	uint8_t nonce[64], digest[64];
 	uint32_t nonce_len, digest_len;
 	uint32_t session;
+	uint8_t major, minor; /* the challenge's protocol version */
 	bool challenged;
 	ctl_call_t *inner; /* handles any other reply */
 } challenge_ctx_t;
@@ -154,6 +155,8 @@ static int on_challenge(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 		x->nonce_len = nonce.len;
 		x->digest_len = m->digest.len;
 		x->session = env->session_id;
+		x->major = env->major;
+		x->minor = env->minor;
 		x->challenged = true;
 		return 1;
 	}
@@ -191,10 +194,10 @@ static int call_authenticated(const ctl_opts_t *o, const char *server,
 	uint8_t abuf[4096];
 	idn_wr_t aw;
 	idn_wr_init(&aw, abuf, sizeof(abuf));
-	err = ctl_answer_encode(&cred,
-				idn_bytes(o->auth, (size_t)(colon - o->auth)),
-				index, idn_bytes(x.nonce, x.nonce_len),
-				idn_bytes(x.digest, x.digest_len), &aw);
+	err = ctl_answer_encode_v(&cred, x.major, x.minor,
+				  idn_bytes(o->auth, (size_t)(colon - o->auth)),
+				  index, idn_bytes(x.nonce, x.nonce_len),
+				  idn_bytes(x.digest, x.digest_len), &aw);
 	if (err)
 		goto out;
 	c->session = x.session;
