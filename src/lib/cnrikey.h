@@ -1,6 +1,6 @@
 /* Private key files of CNRI's HANDLE.NET tools (admpriv.bin, privkey.bin,
  * what its hdl-keygen writes), read and written so that operators keep
- * their keys (docs/keys.md).
+ * their keys (docs/security.md).
  *
  * Layout, as HANDLE.NET 7.3.1 writes and reads it: a u32 encryption
  * method, then the key bytes, encrypted or not:
