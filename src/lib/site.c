@@ -116,7 +116,10 @@ int idn_site_build(idn_wr_t *w, const idn_site_opts_t *o,
 						port};
 			f[2] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_HTTP,
 						o->http_port};
-			sv->nifaces = o->http_port ? 3 : 2;
+			bool http = o->http_port != 0 &&
+				    (all_zero(o->http_addr, 16) ||
+				     memcmp(o->http_addr, sv->addr, 16) == 0);
+			sv->nifaces = http ? 3 : 2;
 		} else {
 			f[0] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_UDP,
 						port};

@@ -42,9 +42,12 @@ typedef struct {
 	 * readers take 12 zero bytes for IPv4 (::1 as 0.0.0.1). */
 	bool listen;
 	/* a node's own site: its interfaces as HANDLE.NET lists its own
-	 * (below), with HTTP at http_port when that is not 0 */
+	 * (below), with HTTP at http_port when that is not 0, on the
+	 * servers whose address is http_addr (the site layout's 16 bytes;
+	 * all zero, a wildcard listener: on every server) */
 	bool own;
 	uint16_t http_port;
+	uint8_t http_addr[16];
 } idn_site_opts_t;
 
 /* Appends the HS_SITE data of a site to w: version 1, protocol
@@ -56,7 +59,7 @@ typedef struct {
  * (o->own) lists them as HANDLE.NET lists its own
  * (tests/vectors/get-site-info-response.hex): TCP for queries and
  * administration, UDP for queries, then HTTP for both at o->http_port
- * when set. An IPv4-mapped IPv6
+ * when set and served on that server's address. An IPv4-mapped IPv6
  * address is written in the IPv4 form. Returns 0; IDN_EINVAL for a server
  * that is not a reachable HOST:PORT, with a one-line reason naming it in
  * why (cut to whycap, NUL-terminated; why may be NULL); IDN_ETOOMANY for

@@ -31,7 +31,9 @@
 /* ---- the node's shared context ---- */
 
 /* Encodes an HS_SITE listing the given servers, each answering queries and
- * administration over UDP and TCP on its port. */
+ * administration over UDP and TCP on its port; own: this node's own site,
+ * whose interfaces are listed as HANDLE.NET lists its own (site.h), or
+ * NULL. */
 static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
 		       uint8_t flags, const char *desc, idn_bytes_t pubkey,
 		       const node_conf_t *own)
@@ -43,10 +45,21 @@ static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
 			     IDN_DEFAULT_PORT, true};
 	/* the node's own site lists its HTTP interface (http.c's default
 	 * port 8000) as HANDLE.NET lists its own */
-	if (own != NULL && own->http[0]) {
-		const char *c = strrchr(own->http, ':');
-		o.http_port =
-			c && !strchr(c, ']') ? (uint16_t)atoi(c + 1) : 8000;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (own != NULL && own->http[0] &&
+	    idn_addr_parse(own->http, 8000, &ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *v4 = (void *)&ss;
+			memcpy(o.http_addr + 12, &v4->sin_addr, 4);
+			o.http_port = ntohs(v4->sin_port);
+		} else {
+			const struct sockaddr_in6 *v6 = (void *)&ss;
+			memcpy(o.http_addr, &v6->sin6_addr, 16);
+			if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+				memset(o.http_addr, 0, 12);
+			o.http_port = ntohs(v6->sin6_port);
+		}
 	}
 	o.own = own != NULL;
 	return idn_site_build(w, &o, list, (size_t)n, NULL, 0) ? -1 : 0;

@@ -191,10 +191,19 @@ static void test_build_listen(void **state)
 		assert_memory_equal(f->site.servers[i].pubkey.p, key,
 				    sizeof(key));
 	}
-	/* with the HTTP interface */
+	/* with the HTTP interface: on a wildcard listener every server's */
 	o.http_port = 8000;
 	assert_int_equal(build(f, &o, sv, 5), 0);
+	assert_own_server(&f->site.servers[0], 1, "127.0.0.1", IDN_DEFAULT_PORT,
+			  8000);
 	assert_own_server(&f->site.servers[2], 3, "10.1.2.3", 80, 8000);
+	/* on one address: that server's only */
+	o.http_addr[12] = 127;
+	o.http_addr[15] = 1;
+	assert_int_equal(build(f, &o, sv, 5), 0);
+	assert_own_server(&f->site.servers[0], 1, "127.0.0.1", IDN_DEFAULT_PORT,
+			  8000);
+	assert_own_server(&f->site.servers[2], 3, "10.1.2.3", 80, 0);
 	/* only wildcards: a site without servers */
 	const char *wild[] = {"0.0.0.0"};
 	assert_int_equal(build(f, &o, wild, 1), 0);
