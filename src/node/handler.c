@@ -93,8 +93,9 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 	if (n->key == NULL)
 		goto fail;
 	if (idn_pubkey_encode(n->key, &w) != 0) {
-		log_error("the site key is not RSA (give --server-key an RSA "
-			  "key in PEM, e.g. from idctl keygen)");
+		log_error("the site key is neither RSA, DSA nor SM2 (give "
+			  "--server-key an RSA key in PEM, e.g. from idctl "
+			  "keygen)");
 		goto fail;
 	}
 	n->pubkey_len = w.len;

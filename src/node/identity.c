@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <stdio.h>
@@ -9,15 +10,35 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "cnrikey.h"
 #include "log.h"
 #include "nego.h"
 
-static EVP_PKEY *read_pem(const char *path)
+/* A PEM key, or a plain HANDLE.NET key file (a CNRI server's privkey.bin:
+ * its site keeps its key when it moves to idnode). */
+static EVP_PKEY *read_key(const char *path)
 {
+	uint8_t buf[16384];
 	FILE *f = fopen(path, "r");
-	EVP_PKEY *k = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
+	size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+	EVP_PKEY *k = NULL;
+	bool enc = false;
+	if (f && idn_cnrikey_detect(idn_bytes(buf, n), &enc)) {
+		if (enc)
+			log_error(
+				"%s is an encrypted HANDLE.NET key file: idctl "
+				"key convert makes a PEM copy idnode reads",
+				path);
+		else
+			idn_cnrikey_decode(idn_bytes(buf, n),
+					   idn_bytes(NULL, 0), &k);
+	} else if (f) {
+		rewind(f);
+		k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	}
 	if (f)
 		fclose(f);
+	OPENSSL_cleanse(buf, sizeof(buf));
 	return k;
 }
 
@@ -48,18 +69,20 @@ static EVP_PKEY *create(const char *path)
 EVP_PKEY *identity_site_key(const node_conf_t *conf)
 {
 	if (conf->server_key[0]) {
-		EVP_PKEY *k = read_pem(conf->server_key);
+		EVP_PKEY *k = read_key(conf->server_key);
 		if (k == NULL)
-			log_error("cannot read the server key %s (a PEM RSA "
-				  "key, e.g. from idctl keygen)",
-				  conf->server_key);
+			log_error(
+				"cannot read the server key %s (a PEM RSA "
+				"key, e.g. from idctl keygen, or a HANDLE.NET "
+				"privkey.bin)",
+				conf->server_key);
 		return k;
 	}
 	char path[1100];
 	snprintf(path, sizeof(path), "%s/%s", conf->data, IDENTITY_SITE_KEY);
 	if (access(path, F_OK) != 0)
 		return create(path);
-	EVP_PKEY *k = read_pem(path);
+	EVP_PKEY *k = read_key(path);
 	if (k == NULL)
 		log_error("cannot read the site key %s: remove it to have a "
 			  "new one made",

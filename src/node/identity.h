@@ -17,7 +17,8 @@
  * start. */
 #define IDENTITY_SITE_KEY "site-key.pem"
 
-/* The site key: the PEM file --server-key names, else DATA/site-key.pem,
+/* The site key: the file --server-key names (PEM, or a HANDLE.NET server's
+ * plain privkey.bin: RSA or DSA), else DATA/site-key.pem,
  * created (RSA-2048, mode 0600, never overwritten) when it does not
  * exist. Returns the key (the caller frees it with EVP_PKEY_free) or NULL
  * after logging why. */

@@ -487,6 +487,39 @@ static void server_admin_homes(void **state)
 		 "sha1");
 }
 
+/* A HANDLE.NET server's plain key file as --server-key: the site keeps
+ * its key, published byte for byte as HANDLE.NET publishes it. */
+static void cnri_server_key(void **state)
+{
+	nfx_t *f = *state;
+	static const char *const names[] = {"dsa", "rsa"};
+	for (int i = 0; i < 2; i++) {
+		char priv[1024], pub[64];
+		snprintf(priv, sizeof(priv), "%s/keys/cnri-priv-%s.bin",
+			 vec_dir(), names[i]);
+		snprintf(pub, sizeof(pub), "keys/cnri-pub-%s.bin", names[i]);
+		snprintf(f->conf.server_key, sizeof(f->conf.server_key), "%s",
+			 priv);
+		EVP_PKEY *k = identity_site_key(&f->conf);
+		assert_non_null(k);
+		uint8_t out[2048];
+		idn_wr_t w;
+		idn_wr_init(&w, out, sizeof(out));
+		assert_int_equal(idn_pubkey_encode(k, &w), 0);
+		size_t len;
+		uint8_t *want = load_bin(pub, &len);
+		assert_int_equal(w.len, len);
+		assert_memory_equal(out, want, len);
+		free(want);
+		EVP_PKEY_free(k);
+	}
+	/* an encrypted one needs a passphrase the daemon has not got */
+	snprintf(f->conf.server_key, sizeof(f->conf.server_key),
+		 "%s/keys/cnri-priv-dsa-enc.bin", vec_dir());
+	assert_null(identity_site_key(&f->conf));
+	f->conf.server_key[0] = 0;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -505,6 +538,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(signed_reply_hash_follows_peer,
 						setup, nfx_teardown),
 		cmocka_unit_test_setup_teardown(server_admin_homes, setup,
+						nfx_teardown),
+		cmocka_unit_test_setup_teardown(cnri_server_key, setup,
 						nfx_teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -131,7 +131,8 @@ print(",".join("%s/%s" % (i["protocol"], "both" if i["admin"] and i["query"] els
   # ---- HOME_NA by a server admin (CNRI's server_admins)
   if busy $NSA || busy $NFLOOR; then
     row "server admin, hash floor rows" "-" "not run" "port $NSA or $NFLOOR in use"
-  elif nnode nsa $NSA --home 0.NA --server-admin 0.NA/20.501:300 &&
+  elif nnode nsa $NSA --home 0.NA --server-admin 0.NA/20.501:300 \
+         --server-key "$HDL_SVR/privkey.bin" &&
        "$IDCTL" -C "$T/nsa.sock" create 0.NA/20.501 "300:HS_PUBKEY=hex:$(nhex "$HDL_SVR/admpub.bin")" \
          "301:HS_PUBKEY=hex:$(nhex "$HDL_SVR/admpub_rsa.bin")" >"$T/n.log" 2>&1; then
     res=$(njy "$IH" IX_MODE=home IX_ID=0.NA/20.530 IX_ADMIN_ID=0.NA/20.501 IX_ADMIN_IDX=300 \
@@ -151,6 +152,14 @@ print(",".join("%s/%s" % (i["protocol"], "both" if i["admin"] and i["query"] els
     if grep -q 'rc=401' <<<"$res"; then
       row "HOME_NA by admin 301 (not a server admin)" "CNRI -> idnode TCP" pass "refused: ${res#RESULT fail }"
     else row "HOME_NA by admin 301 (not a server admin)" "CNRI -> idnode TCP" fail "${res:-no RESULT line}"; fi
+    # that node's site key is the CNRI server's own (privkey.bin, DSA)
+    nhome "$T/nsahome" $NSA
+    res=$(njy "$T/nsahome" IX_MODE=certified IX_ID=0.NA/20.501)
+    if [[ $res == "RESULT ok verified"* ]] && cmp -s <("$IDCTL" -s 127.0.0.1:$NSA --json siteinfo |
+         python3 -c 'import json,sys,base64; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)["site"]["servers"][0]["publicKey"]["value"]))') \
+         "$HDL_SVR/pubkey.bin"; then
+      row "--server-key CNRI privkey.bin (DSA): certified resolve" "CNRI -> idnode UDP" pass "site key = CNRI's pubkey.bin byte for byte; ${res#RESULT ok }"
+    else row "--server-key CNRI privkey.bin (DSA): certified resolve" "CNRI -> idnode UDP" fail "${res:-no RESULT line}"; fi
     # GenericBatch's HOME (it sets up a session first: issue 14 item 1)
     printf 'AUTHENTICATE PUBKEY:300:0.NA/20.501\n%s\n\nHOME 127.0.0.1:%s:TCP\n0.NA/20.532\n\n' \
       "$HDL_SVR/admpriv.bin" $NSA >"$T/home.batch"
