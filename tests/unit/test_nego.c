@@ -21,6 +21,7 @@
 
 #include "auth.h"
 #include "authz.h"
+#include "cnrikey.h"
 #include "identity.h"
 #include "nego.h"
 #include "node_fixture.h"
@@ -57,6 +58,16 @@ static int setup(void **state)
 			 .type = idn_bytes_str("HS_SECKEY"),
 			 .data = idn_bytes_str(SECRET)};
 	nfx_put_values(f, "0.NA/20.501", &s, 1);
+	/* the KeyGenerator DSA key, whose private half is a vector too */
+	size_t gl;
+	uint8_t *gen = load_bin("keys/cnri-pub-dsa.bin", &gl);
+	idn_value_t g = {.index = 300,
+			 .ttl = 86400,
+			 .perms = IDN_PERM_DEFAULT,
+			 .type = idn_bytes_str("HS_PUBKEY"),
+			 .data = idn_bytes(gen, gl)};
+	nfx_put_values(f, "0.NA/20.502", &g, 1);
+	free(gen);
 	free(dsa);
 	free(rsa);
 	return rc;
@@ -104,6 +115,46 @@ static void hash_ranks_and_peers(void **state)
 		idn_sig_hash_for_peer(sm2, 2, 5, IDN_HASH_RANK_SHA1), "SM3");
 	EVP_PKEY_free(rsa);
 	EVP_PKEY_free(sm2);
+}
+
+/* The MD5 and SHA-1 signature forms of HANDLE.NET's RSA and DSA keys
+ * (its key files) sign and verify; which of them passes is the floor's
+ * business (below). */
+static void md5_and_sha1_signatures(void **state)
+{
+	(void)state;
+	static const char *const names[] = {"rsa", "dsa"};
+	static const char *const hashes[] = {"MD5", "SHA1", "SHA256"};
+	for (int i = 0; i < 2; i++) {
+		char path[64];
+		snprintf(path, sizeof(path), "keys/cnri-priv-%s.bin", names[i]);
+		size_t len;
+		uint8_t *file = load_bin(path, &len);
+		EVP_PKEY *k = NULL;
+		assert_int_equal(idn_cnrikey_decode(idn_bytes(file, len),
+						    idn_bytes(NULL, 0), &k),
+				 0);
+		idn_bytes_t part = idn_bytes_str("nonce || digest");
+		for (int h = 0; h < 3; h++) {
+			uint8_t sig[1024];
+			size_t sl;
+			assert_int_equal(idn_sig_sign(k, hashes[h], &part, 1,
+						      sig, sizeof(sig), &sl),
+					 0);
+			assert_int_equal(
+				idn_sig_verify(k, idn_bytes_str(hashes[h]),
+					       &part, 1, idn_bytes(sig, sl)),
+				0);
+			/* the hash named is the hash checked */
+			assert_int_equal(
+				idn_sig_verify(
+					k, idn_bytes_str(hashes[(h + 1) % 3]),
+					&part, 1, idn_bytes(sig, sl)),
+				IDN_EAUTH);
+		}
+		EVP_PKEY_free(k);
+		free(file);
+	}
 }
 
 /* ---- challenge answers as the node checks them ---- */
@@ -303,6 +354,33 @@ static void md5_needs_the_md5_floor(void **state)
 	assert_int_equal(check(f, &x, IDN_HASH_RANK_SHA1), IDN_RC_AUTH_ERROR);
 	assert_non_null(strstr(x.why, "min-auth-hash (sha1)"));
 	assert_int_equal(check(f, &x, IDN_HASH_RANK_MD5), 0);
+
+	/* a DSA signature over MD5 (HANDLE.NET's MD5 hash code) likewise */
+	size_t kl;
+	uint8_t *kf = load_bin("keys/cnri-priv-dsa.bin", &kl);
+	EVP_PKEY *k = NULL;
+	assert_int_equal(
+		idn_cnrikey_decode(idn_bytes(kf, kl), idn_bytes(NULL, 0), &k),
+		0);
+	idn_bytes_t parts[2] = {idn_bytes(x.c->nonce, 16),
+				idn_bytes(x.c->digest, 20)};
+	uint8_t sig[256], sigf[300];
+	size_t sl;
+	assert_int_equal(
+		idn_sig_sign(k, "MD5", parts, 2, sig, sizeof(sig), &sl), 0);
+	idn_wr_t sw;
+	idn_wr_init(&sw, sigf, sizeof(sigf));
+	idn_sig_encode(&sw, idn_bytes_str("MD5"), idn_bytes(sig, sl));
+	idn_wr_init(&w, body, sizeof(body));
+	idn_challenge_answer_t pa = {idn_bytes_str("HS_PUBKEY"),
+				     idn_bytes_str("0.NA/20.502"), 300,
+				     idn_bytes(sigf, sw.len)};
+	idn_challenge_answer_encode(&w, &pa);
+	x.am.rest = idn_bytes(body, w.len);
+	assert_int_equal(check(f, &x, IDN_HASH_RANK_SHA1), IDN_RC_AUTH_ERROR);
+	assert_int_equal(check(f, &x, IDN_HASH_RANK_MD5), 0);
+	EVP_PKEY_free(k);
+	free(kf);
 	free(x.c);
 	free(v);
 }
@@ -524,6 +602,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(hash_ranks_and_peers),
+		cmocka_unit_test(md5_and_sha1_signatures),
 		cmocka_unit_test_setup_teardown(cnri_sha1_signatures, setup,
 						nfx_teardown),
 		cmocka_unit_test_setup_teardown(cnri_seckey_sha1_form, setup,
