@@ -3,7 +3,8 @@
 # loopback server.  The CNRI client side of the negotiation rows.  Environment:
 #   IX_MODE  certified  resolve IX_ID asking for a signed answer (certify),
 #                       which the resolver checks with the key of the site
-#                       in root_info; IX_TCP=1 over TCP
+#                       in root_info; IX_TCP=1 over TCP, IX_HTTP=1 over the
+#                       site's HTTP interface
 #            seckey     CREATE IX_ID (HS_ADMIN + URL) as IX_ADMIN_IDX:IX_ADMIN_ID,
 #                       an HS_SECKEY admin with the secret IX_SECRET, no session
 #            home       HOME_NA IX_ID (a 0.NA/<prefix>) as the server admin
@@ -57,6 +58,8 @@ r = HandleResolver()
 r.setSessionTracker(None)
 if env("IX_TCP", "0") == "1":
     r.setPreferredProtocols(array([Interface.SP_HDL_TCP], 'i'))
+if env("IX_HTTP", "0") == "1":
+    r.setPreferredProtocols(array([Interface.SP_HDL_HTTP], 'i'))
 try:
     if mode == "certified":
         req = ResolutionRequest(Util.encodeString(env("IX_ID")), None, None, None)

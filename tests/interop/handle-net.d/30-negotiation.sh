@@ -2,9 +2,11 @@
 # 6, 7). Sourced by tests/interop/handle-net.sh after its core rows: uses its
 # variables (T, IPORT, CPORT, CP, HDL_SVR, IH, IDOK, SITEOK, IDCTL, IDNODE)
 # and helpers (row, cnri, busy, C). Two more idnodes: IPORT+11 (a server
-# admin, --server-admin) and IPORT+12 (--min-auth-hash sha256).
+# admin, --server-admin, HTTP on IPORT+13) and IPORT+12 (--min-auth-hash
+# sha256).
 NSA=$((IPORT + 11))
 NFLOOR=$((IPORT + 12))
+NHTTP=$((IPORT + 13))
 NPIDS=()
 nnode() {  # name port args...: an idnode in $T/<name>, ready
   local name=$1 port=$2; shift 2
@@ -30,6 +32,7 @@ nhome() {
         timeout 90 java -Duser.home="$home" -cp "$CP" net.handle.apps.tools.RunJython \
         "$HERE/cnri_client.py" 2>&1 | grep '^RESULT' | tail -1)
   [[ $res == "RESULT ok"* ]] && mv "$home/.handle/root_info.new" "$home/.handle/root_info"
+  echo "${res#RESULT ok }" >"$home/.handle/site.txt"
 }
 
 if [ -z "$CP" ] || [ "${IDOK:-0}" != 1 ] || [ "${SITEOK:-0}" != 1 ]; then
@@ -129,10 +132,10 @@ print(",".join("%s/%s" % (i["protocol"], "both" if i["admin"] and i["query"] els
   else row "idctl key convert admpriv.bin -> PEM -> .bin" "idctl" fail "$(tail -2 "$T/n.log")"; fi
 
   # ---- HOME_NA by a server admin (CNRI's server_admins)
-  if busy $NSA || busy $NFLOOR; then
-    row "server admin, hash floor rows" "-" "not run" "port $NSA or $NFLOOR in use"
+  if busy $NSA || busy $NFLOOR || busy $NHTTP; then
+    row "server admin, hash floor rows" "-" "not run" "port $NSA, $NFLOOR or $NHTTP in use"
   elif nnode nsa $NSA --home 0.NA --server-admin 0.NA/20.501:300 \
-         --server-key "$HDL_SVR/privkey.bin" &&
+         --server-key "$HDL_SVR/privkey.bin" --http 127.0.0.1:$NHTTP &&
        "$IDCTL" -C "$T/nsa.sock" create 0.NA/20.501 "300:HS_PUBKEY=hex:$(nhex "$HDL_SVR/admpub.bin")" \
          "301:HS_PUBKEY=hex:$(nhex "$HDL_SVR/admpub_rsa.bin")" >"$T/n.log" 2>&1; then
     res=$(njy "$IH" IX_MODE=home IX_ID=0.NA/20.530 IX_ADMIN_ID=0.NA/20.501 IX_ADMIN_IDX=300 \
@@ -160,6 +163,11 @@ print(",".join("%s/%s" % (i["protocol"], "both" if i["admin"] and i["query"] els
          "$HDL_SVR/pubkey.bin"; then
       row "--server-key CNRI privkey.bin (DSA): certified resolve" "CNRI -> idnode UDP" pass "site key = CNRI's pubkey.bin byte for byte; ${res#RESULT ok }"
     else row "--server-key CNRI privkey.bin (DSA): certified resolve" "CNRI -> idnode UDP" fail "${res:-no RESULT line}"; fi
+    # the HTTP interface its site lists, used by CNRI's client
+    res=$(njy "$T/nsahome" IX_MODE=certified IX_ID=0.NA/20.501 IX_HTTP=1)
+    if [[ $res == "RESULT ok verified"* ]] && grep -q "HTTP/$NHTTP" "$T/nsahome/.handle/site.txt" 2>/dev/null; then
+      row "certified resolve over the site's HTTP interface" "CNRI -> idnode HTTP" pass "$(cat "$T/nsahome/.handle/site.txt"); ${res#RESULT ok }"
+    else row "certified resolve over the site's HTTP interface" "CNRI -> idnode HTTP" fail "${res:-no RESULT line}; site: $(cat "$T/nsahome/.handle/site.txt" 2>/dev/null)"; fi
     # GenericBatch's HOME (it sets up a session first: issue 14 item 1)
     printf 'AUTHENTICATE PUBKEY:300:0.NA/20.501\n%s\n\nHOME 127.0.0.1:%s:TCP\n0.NA/20.532\n\n' \
       "$HDL_SVR/admpriv.bin" $NSA >"$T/home.batch"
