@@ -252,7 +252,7 @@ static char *value_spec(const char *where, const char *type, const char *tok,
 static int load_key(const char *path, bool pub, const char *what, EVP_PKEY **k)
 {
 	/* a private key may also be a HANDLE.NET key file (keys.h) */
-	*k = pub ? NULL : ctl_key_read(path, NULL);
+	*k = pub ? NULL : ctl_key_read_as(path, NULL, what);
 	if (!pub && *k == NULL)
 		return 1;
 	if (pub && idn_pem_load(path, pub, k) != 0) {

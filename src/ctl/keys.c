@@ -171,15 +171,15 @@ static long passphrase(const char *passfile, const char *path, char *pass,
 	return (long)strlen(pass);
 }
 
-/* ctl_key_read, telling in *cnri whether path was a HANDLE.NET file. */
-static EVP_PKEY *key_read(const char *path, const char *passfile, bool *cnri)
+/* ctl_key_read_as, telling in *cnri whether path was a HANDLE.NET file. */
+static EVP_PKEY *key_read(const char *path, const char *passfile,
+			  const char *what, bool *cnri)
 {
 	static uint8_t buf[KEY_FILE_MAX];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0) {
-		fprintf(stderr,
-			"idctl: cannot read a private key from %s: %s\n", path,
-			strerror(errno));
+		fprintf(stderr, "idctl: cannot read %s from %s: %s\n", what,
+			path, strerror(errno));
 		return NULL;
 	}
 	size_t n = 0;
@@ -217,9 +217,8 @@ static EVP_PKEY *key_read(const char *path, const char *passfile, bool *cnri)
 		why = "wrong passphrase, or not a PEM or HANDLE.NET key file";
 	}
 	if (key == NULL)
-		fprintf(stderr,
-			"idctl: cannot read a private key from %s (%s)\n", path,
-			why);
+		fprintf(stderr, "idctl: cannot read %s from %s (%s)\n", what,
+			path, why);
 out:
 	OPENSSL_cleanse(pass, sizeof(pass));
 	OPENSSL_cleanse(buf, n);
@@ -228,8 +227,14 @@ out:
 
 EVP_PKEY *ctl_key_read(const char *path, const char *passfile)
 {
+	return ctl_key_read_as(path, passfile, "a private key");
+}
+
+EVP_PKEY *ctl_key_read_as(const char *path, const char *passfile,
+			  const char *what)
+{
 	bool cnri;
-	return key_read(path, passfile, &cnri);
+	return key_read(path, passfile, what, &cnri);
 }
 
 int ctl_cred_load(const char *key_file, const char *secret_file,
@@ -259,7 +264,7 @@ int ctl_key_convert(const char *in, const char *out, const char *to,
 			to);
 		return 2;
 	}
-	EVP_PKEY *key = key_read(in, passfile, &cnri_in);
+	EVP_PKEY *key = key_read(in, passfile, "a private key", &cnri_in);
 	if (key == NULL)
 		return 1;
 	bool cnri_out = to ? !strcmp(to, "cnri") : !cnri_in;

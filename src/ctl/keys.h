@@ -37,6 +37,10 @@ int ctl_keygen(const char *out, const char *type, int bits,
  * Prints a one-line error and returns NULL on failure; the caller frees
  * the key with EVP_PKEY_free. */
 EVP_PKEY *ctl_key_read(const char *path, const char *passfile);
+/* The same, the error naming what the key is ("the issuer's private
+ * key"). */
+EVP_PKEY *ctl_key_read_as(const char *path, const char *passfile,
+			  const char *what);
 
 /* idctl key convert IN OUT [--to pem|cnri] [--out-passphrase-file F]:
  * reads IN as ctl_key_read does (passphrase from passfile) and writes OUT
