@@ -1,12 +1,12 @@
 #include "keys.h"
 
 #include <errno.h>
-#include <stdbool.h>
 #include <fcntl.h>
-#include <openssl/crypto.h>
 #include <openssl/bio.h>
-#include <openssl/ui.h>
+#include <openssl/crypto.h>
 #include <openssl/pem.h>
+#include <openssl/ui.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
