@@ -259,10 +259,8 @@ static const ctl_optdef_t resolve_opts[] = {
 };
 
 static const ctl_optdef_t delegate_opts[] = {
-	{"to", 0, true},
-	{"mirror", 0, true},
-	{"ttl", 0, true},
-	{NULL, 0, false},
+	{"to", 0, true},	 {"mirror", 0, true}, {"ttl", 0, true},
+	{"site-info", 0, false}, {NULL, 0, false},
 };
 
 static const ctl_optdef_t key_opts[] = {
@@ -347,12 +345,17 @@ static const ctl_cmd_t commands[] = {
 	 ADMIN_HELP},
 	{"delegate", ctl_cmd_delegate, CTL_NEEDS_CONTROL, delegate_opts,
 	 "PREFIX --to HOST:PORT[,HOST:PORT...] [--mirror HOST:PORT[,...]]... "
-	 "[--ttl SEC]",
+	 "[--ttl SEC] [--site-info]",
 	 "write the delegation record 0.NA/PREFIX",
 	 "The record holds the HS_SITE of the primary site (1), one HS_SITE "
 	 "per\n"
 	 "mirror site (2, 3, ...) and HS_ADMIN (100); it replaces an existing "
-	 "one.\n"},
+	 "one.\n"
+	 "--site-info: each HS_SITE as the site's first server answers "
+	 "GET_SITE_INFO\n"
+	 "(its servers' keys and interfaces, as HANDLE.NET publishes sites), "
+	 "so that\n"
+	 "clients can check the certified answers of the delegated prefix.\n"},
 	{"undelegate", ctl_cmd_undelegate, CTL_NEEDS_CONTROL, NULL, "PREFIX",
 	 "delete the delegation record 0.NA/PREFIX", NULL},
 	{"import", import_main, CTL_NEEDS_CONTROL, import_opts,

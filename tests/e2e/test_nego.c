@@ -220,6 +220,34 @@ static void site_key_survives_restart(void **state)
 	node_free(n);
 }
 
+/* delegate --site-info: the delegation's HS_SITE is the site's own, key
+ * included. */
+static void delegation_from_site_info(void **state)
+{
+	(void)state;
+	node_t *n = node_new("--home", H_HOME, "--home", "0.NA", NULL);
+	node_start(n);
+	char *key = site_key(n);
+	h_run_t r;
+	h_ctl(&r, n, "delegate", H_HOME, "--to", n->addr, "--site-info", NULL);
+	h_assert_status(&r, 0);
+	h_run_free(&r);
+	h_ctl(&r, n, "--json", "resolve", "0.NA/" H_HOME, NULL);
+	h_assert_status(&r, 0);
+	if (strstr(r.out, key) == NULL)
+		fail_msg("delegation lacks the site key %s:\n%s", key, r.out);
+	h_run_free(&r);
+	/* a server that does not answer: no delegation */
+	char dead[64];
+	snprintf(dead, sizeof(dead), "127.0.0.1:%u", h_free_port());
+	h_ctl(&r, n, "--timeout", "300", "delegate", "20.999", "--to", dead,
+	      "--site-info", NULL);
+	h_assert_status(&r, 1);
+	h_run_free(&r);
+	free(key);
+	node_free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -227,6 +255,7 @@ int main(void)
 		cmocka_unit_test(reply_hash_and_config_keys),
 		cmocka_unit_test(bad_values_refused),
 		cmocka_unit_test(site_key_survives_restart),
+		cmocka_unit_test(delegation_from_site_info),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

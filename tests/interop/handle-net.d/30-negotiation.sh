@@ -134,7 +134,7 @@ print(",".join("%s/%s" % (i["protocol"], "both" if i["admin"] and i["query"] els
   # ---- HOME_NA by a server admin (CNRI's server_admins)
   if busy $NSA || busy $NFLOOR || busy $NHTTP; then
     row "server admin, hash floor rows" "-" "not run" "port $NSA, $NFLOOR or $NHTTP in use"
-  elif nnode nsa $NSA --home 0.NA --server-admin 0.NA/20.501:300 \
+  elif nnode nsa $NSA --home 0.NA --home 20.540 --server-admin 0.NA/20.501:300 \
          --server-key "$HDL_SVR/privkey.bin" --http 127.0.0.1:$NHTTP &&
        "$IDCTL" -C "$T/nsa.sock" create 0.NA/20.501 "300:HS_PUBKEY=hex:$(nhex "$HDL_SVR/admpub.bin")" \
          "301:HS_PUBKEY=hex:$(nhex "$HDL_SVR/admpub_rsa.bin")" >"$T/n.log" 2>&1; then
@@ -163,6 +163,15 @@ print(",".join("%s/%s" % (i["protocol"], "both" if i["admin"] and i["query"] els
          "$HDL_SVR/pubkey.bin"; then
       row "--server-key CNRI privkey.bin (DSA): certified resolve" "CNRI -> idnode UDP" pass "site key = CNRI's pubkey.bin byte for byte; ${res#RESULT ok }"
     else row "--server-key CNRI privkey.bin (DSA): certified resolve" "CNRI -> idnode UDP" fail "${res:-no RESULT line}"; fi
+    # a delegation made from the site's own GET_SITE_INFO carries the key:
+    # CNRI checks the certified answers of the delegated prefix too
+    if "$IDCTL" -C "$T/nsa.sock" create 20.540/x '1:URL=https://example.com/20.540/x' >"$T/n.log" 2>&1 &&
+       "$IDCTL" -C "$T/nsa.sock" delegate 20.540 --to 127.0.0.1:$NSA --site-info >>"$T/n.log" 2>&1; then
+      res=$(njy "$T/nsahome" IX_MODE=certified IX_ID=20.540/x)
+      if [[ $res == "RESULT ok verified"* ]]; then
+        row "certified resolve 20.540/x (delegate --site-info)" "CNRI -> idnode UDP" pass "${res#RESULT ok }"
+      else row "certified resolve 20.540/x (delegate --site-info)" "CNRI -> idnode UDP" fail "${res:-no RESULT line}"; fi
+    else row "certified resolve 20.540/x (delegate --site-info)" "CNRI -> idnode" fail "$(tail -1 "$T/n.log")"; fi
     # the HTTP interface its site lists, used by CNRI's client
     res=$(njy "$T/nsahome" IX_MODE=certified IX_ID=0.NA/20.501 IX_HTTP=1)
     if [[ $res == "RESULT ok verified"* ]] && grep -q "HTTP/$NHTTP" "$T/nsahome/.handle/site.txt" 2>/dev/null; then
