@@ -82,7 +82,8 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 
 # the wire codec suites share the vectors' helpers (tests/unit/vector_fixture.c)
 MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame \
-	$(B)/tests/unit/test_resolver $(B)/tests/unit/test_hsession
+	$(B)/tests/unit/test_resolver $(B)/tests/unit/test_hsession \
+	    $(B)/tests/unit/test_cnrikey
 $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 
@@ -155,7 +156,8 @@ $(HTTP_UNIT): %: %.o $(NODE_LIBOBJ) $(LIB)
 # They run the daemon's modules in-process (tests/unit/node_fixture.c): the
 # daemon's objects but main.o, the library and the HTTP plane's libraries.
 NODE_UNIT = $(B)/tests/unit/test_optable $(B)/tests/unit/test_authz \
-	    $(B)/tests/unit/test_netlimit $(B)/tests/unit/test_rrl
+	    $(B)/tests/unit/test_netlimit $(B)/tests/unit/test_rrl \
+	    $(B)/tests/unit/test_nego
 $(NODE_UNIT): %: %.o $(B)/tests/unit/node_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 $(NODE_UNIT:%=%.o) $(B)/tests/unit/node_fixture.o: CFLAGS += -Isrc/node -Isrc/http
@@ -176,6 +178,8 @@ $(B)/tests/unit/test_login: %: %.o $(B)/tests/unit/node_fixture.o \
 		$(B)/tests/unit/vector_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 # ---- end of test_national, test_login ----
+# test_nego replays the reference's vectors too
+$(B)/tests/unit/test_nego: $(B)/tests/unit/vector_fixture.o
 
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)

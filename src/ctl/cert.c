@@ -19,6 +19,7 @@
 #include "ctlutil.h"
 #include "error.h"
 #include "jwt.h"
+#include "keys.h"
 #include "msg.h"
 #include "net.h"
 #include "trust.h"
@@ -262,7 +263,11 @@ static char *value_spec(const char *where, const char *type, const char *tok,
 
 static int load_key(const char *path, bool pub, const char *what, EVP_PKEY **k)
 {
-	if (idn_pem_load(path, pub, k) != 0) {
+	/* a private key may also be a HANDLE.NET key file (keys.h) */
+	*k = pub ? NULL : ctl_key_read_as(path, NULL, what);
+	if (!pub && *k == NULL)
+		return 1;
+	if (pub && idn_pem_load(path, pub, k) != 0) {
 		fprintf(stderr, "idctl: cannot read %s from %s\n", what, path);
 		return 1;
 	}

@@ -169,6 +169,8 @@ int ctl_cmd_write(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_batch(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_admin_perm(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_keygen(ctl_opts_t *o, int argc, char **argv);
+/* key convert IN OUT: PEM <-> HANDLE.NET key files (keys.h) */
+int ctl_cmd_key(ctl_opts_t *o, int argc, char **argv);
 
 /* hier_cmd.c: delegate, undelegate, stats, cache, reload */
 int ctl_cmd_delegate(ctl_opts_t *o, int argc, char **argv);

@@ -40,13 +40,15 @@ static const char *delegated_prefix(const char *cmd, const char *arg)
 	return p;
 }
 
-/* delegate's own options: --to, --mirror (repeatable), --ttl. */
+/* delegate's own options: --to, --mirror (repeatable), --ttl,
+ * --site-info. */
 typedef struct {
 	const char *to;
 	const char *mirrors[DELEGATE_MIRRORS_MAX];
 	uint32_t nmirrors;
 	uint32_t ttl;
 	const char *prefix;
+	bool siteinfo; /* each site as its first server describes it */
 } deleg_t;
 
 static int delegate_args(int argc, char **argv, deleg_t *d)
@@ -66,6 +68,8 @@ static int delegate_args(int argc, char **argv, deleg_t *d)
 			if (d->nmirrors == DELEGATE_MIRRORS_MAX)
 				return ctl_usage("too many --mirror%s", "");
 			d->mirrors[d->nmirrors++] = argv[++i];
+		} else if (!strcmp(a, "--site-info")) {
+			d->siteinfo = true;
 		} else if (!strcmp(a, "--ttl")) {
 			if (ctl_parse_u32(v, strlen(v), 10, &x) != 0 ||
 			    x > 0x7fffffff)
@@ -83,6 +87,39 @@ static int delegate_args(int argc, char **argv, deleg_t *d)
 	}
 	if (d->prefix == NULL)
 		return ctl_usage("delegate needs exactly one prefix%s", "");
+	return 0;
+}
+
+/* The HS_SITE the first server of list answers to GET_SITE_INFO (UDP):
+ * with its servers' keys and interfaces, as HANDLE.NET sites are
+ * published, so that clients can check certified answers. 0, or 1 after
+ * printing why. */
+static int site_from_server(ctl_opts_t *o, const char *prefix, const char *list,
+			    idn_arena_t *a, idn_bytes_t *out)
+{
+	size_t n = strcspn(list, ",");
+	char *server = idn_arena_alloc(a, n + 1);
+	if (server == NULL)
+		return 1;
+	memcpy(server, list, n);
+	server[n] = 0;
+	uint8_t none[1];
+	idn_wr_t w;
+	idn_wr_init(&w, none, 0);
+	const idn_msg_t *m;
+	if (ctl_node_call_one(o, IDN_NET_UDP, server, IDN_OC_GET_SITE_INFO, 0,
+			      &w, "delegate", prefix, a, &m))
+		return 1;
+	idn_hs_site_t site;
+	if (m->hdr.rc != IDN_RC_SUCCESS ||
+	    idn_hs_site_decode(m->rest, a, &site) != 0) {
+		fprintf(stderr,
+			"idctl: delegate %s: %s answers GET_SITE_INFO with no "
+			"site (rc %u)\n",
+			prefix, server, m->hdr.rc);
+		return 1;
+	}
+	*out = m->rest;
 	return 0;
 }
 
@@ -115,6 +152,11 @@ static int cmd_delegate(ctl_opts_t *o, const deleg_t *d, idn_arena_t *a)
 		if (i == n - 1)
 			break;
 		const char *list = i == 0 ? d->to : d->mirrors[i - 1];
+		if (d->siteinfo) {
+			if (site_from_server(o, prefix, list, a, &v[i].data))
+				return 1;
+			continue;
+		}
 		if (site_build(list, i == 0, desc, a, &v[i].data, why,
 			       sizeof(why)) != 0) {
 			fprintf(stderr, "idctl: delegate %s: %s%s\n", prefix,

@@ -120,7 +120,10 @@ static const gopt_t gopts[] = {
 	 G_AUTH,
 	 "ADMIN_ID:INDEX",
 	 "administer over the network (-s) as this admin"},
-	{{"key", 0, true}, G_KEY, "FILE", "its private key (PEM)"},
+	{{"key", 0, true},
+	 G_KEY,
+	 "FILE",
+	 "its private key (PEM or HANDLE.NET .bin)"},
 	{{"secret", 0, true},
 	 G_SECRET,
 	 "FILE",
@@ -260,9 +263,13 @@ static const ctl_optdef_t resolve_opts[] = {
 };
 
 static const ctl_optdef_t delegate_opts[] = {
+	{"to", 0, true},	 {"mirror", 0, true}, {"ttl", 0, true},
+	{"site-info", 0, false}, {NULL, 0, false},
+};
+
+static const ctl_optdef_t key_opts[] = {
 	{"to", 0, true},
-	{"mirror", 0, true},
-	{"ttl", 0, true},
+	{"out-passphrase-file", 0, true},
 	{NULL, 0, false},
 };
 
@@ -350,12 +357,17 @@ static const ctl_cmd_t commands[] = {
 	 ADMIN_HELP},
 	{"delegate", ctl_cmd_delegate, CTL_NEEDS_CONTROL, delegate_opts,
 	 "PREFIX --to HOST:PORT[,HOST:PORT...] [--mirror HOST:PORT[,...]]... "
-	 "[--ttl SEC]",
+	 "[--ttl SEC] [--site-info]",
 	 "write the delegation record 0.NA/PREFIX",
 	 "The record holds the HS_SITE of the primary site (1), one HS_SITE "
 	 "per\n"
 	 "mirror site (2, 3, ...) and HS_ADMIN (100); it replaces an existing "
-	 "one.\n"},
+	 "one.\n"
+	 "--site-info: each HS_SITE as the site's first server answers "
+	 "GET_SITE_INFO\n"
+	 "(its servers' keys and interfaces, as HANDLE.NET publishes sites), "
+	 "so that\n"
+	 "clients can check the certified answers of the delegated prefix.\n"},
 	{"undelegate", ctl_cmd_undelegate, CTL_NEEDS_CONTROL, NULL, "PREFIX",
 	 "delete the delegation record 0.NA/PREFIX", NULL},
 	{"verify-sites", ctl_cmd_verify_sites, 0, verify_opts,
@@ -445,6 +457,15 @@ static const ctl_cmd_t commands[] = {
 	 "writes an SM2 public key as the national system's SM2_PUB_KEY\n"
 	 "(a DER SubjectPublicKeyInfo, which the IDIS SDK reads) instead of\n"
 	 "the raw point; idnode reads both.\n"},
+	{"key", ctl_cmd_key, 0, key_opts,
+	 "convert IN OUT [--to pem|cnri] [--out-passphrase-file F]",
+	 "convert a private key between PEM and HANDLE.NET's key files",
+	 "IN is PEM or a HANDLE.NET key file (admpriv.bin, privkey.bin), read\n"
+	 "with --passphrase-file F when encrypted (else asked). OUT (created\n"
+	 "0600, never overwritten) gets the other format, or the one --to\n"
+	 "names: PEM (AES-256 under --out-passphrase-file F) or cnri (a\n"
+	 "HANDLE.NET 7 key file; DES under that passphrase, the only\n"
+	 "encryption HANDLE.NET 7 reads). Every --key takes either format.\n"},
 	{"cert", cert_main, 0, cert_opts,
 	 "issue --issuer ID:INDEX --key FILE --subject ID:INDEX ...",
 	 "issue an HS_CERT token", NULL},

@@ -139,6 +139,7 @@ typedef struct {
 	uint8_t nonce[64], digest[64];
 	uint32_t nonce_len, digest_len;
 	uint32_t session;
+	uint8_t major, minor; /* the challenge's protocol version */
 	bool challenged;
 	ctl_call_t *inner; /* handles any other reply */
 } challenge_ctx_t;
@@ -154,6 +155,8 @@ static int on_challenge(void *vctx, const idn_env_t *env, const idn_msg_t *m)
 		x->nonce_len = nonce.len;
 		x->digest_len = m->digest.len;
 		x->session = env->session_id;
+		x->major = env->major;
+		x->minor = env->minor;
 		x->challenged = true;
 		return 1;
 	}
@@ -191,10 +194,10 @@ int ctl_call_auth(const ctl_opts_t *o, const char *server, uint32_t op,
 	uint8_t abuf[4096];
 	idn_wr_t aw;
 	idn_wr_init(&aw, abuf, sizeof(abuf));
-	err = ctl_answer_encode(&cred,
-				idn_bytes(o->auth, (size_t)(colon - o->auth)),
-				index, idn_bytes(x.nonce, x.nonce_len),
-				idn_bytes(x.digest, x.digest_len), &aw);
+	err = ctl_answer_encode_v(&cred, x.major, x.minor,
+				  idn_bytes(o->auth, (size_t)(colon - o->auth)),
+				  index, idn_bytes(x.nonce, x.nonce_len),
+				  idn_bytes(x.digest, x.digest_len), &aw);
 	if (err)
 		goto out;
 	c->session = x.session;
@@ -494,4 +497,31 @@ int ctl_cmd_keygen(ctl_opts_t *o, int argc, char **argv)
 	if (out == NULL)
 		return ctl_usage("keygen needs --out FILE%s", "");
 	return ctl_keygen(out, type, (int)bits, national, o->passphrase_file);
+}
+
+int ctl_cmd_key(ctl_opts_t *o, int argc, char **argv)
+{
+	const char *to = NULL, *outpass = NULL, *pos[2];
+	int npos = 0;
+	if (argc < 2 || strcmp(argv[1], "convert"))
+		return ctl_usage("key takes convert IN OUT%s", "");
+	for (int i = 2; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--to") || !strcmp(a, "--out-passphrase-file")) {
+			if (i + 1 >= argc)
+				return ctl_usage("%s needs a value", a);
+			*(a[2] == 't' ? &to : &outpass) = argv[++i];
+		} else if (a[0] == '-' && a[1] == '-') {
+			return ctl_usage("key convert takes no option '%s'", a);
+		} else if (npos < 2) {
+			pos[npos++] = a;
+		} else {
+			return ctl_usage("key convert takes IN and OUT only, "
+					 "not '%s'",
+					 a);
+		}
+	}
+	if (npos != 2)
+		return ctl_usage("key convert needs IN and OUT%s", "");
+	return ctl_key_convert(pos[0], pos[1], to, o->passphrase_file, outpass);
 }

@@ -327,8 +327,44 @@ int idn_pubkey_encode_national(EVP_PKEY *key, idn_wr_t *w)
 	return w->err;
 }
 
+/* A DSA key as DSA_PUB_KEY: flags 0, then q, p, g, y as the reference
+ * encoder writes them (big-endian, a leading 0 byte when the top bit is
+ * set). */
+static int encode_dsa(EVP_PKEY *key, idn_wr_t *w)
+{
+	static const char *const names[] = {
+		OSSL_PKEY_PARAM_FFC_Q, OSSL_PKEY_PARAM_FFC_P,
+		OSSL_PKEY_PARAM_FFC_G, OSSL_PKEY_PARAM_PUB_KEY};
+	uint8_t buf[4][1100];
+	idn_hs_pubkey_t k = {idn_bytes_str("DSA_PUB_KEY"), 0, 4, {{0}}};
+	int err = 0;
+	for (int i = 0; i < 4 && err == 0; i++) {
+		BIGNUM *bn = NULL;
+		int n = EVP_PKEY_get_bn_param(key, names[i], &bn) == 1
+				? BN_num_bytes(bn)
+				: -1;
+		if (n <= 0 || n + 1 > (int)sizeof(buf[i])) {
+			err = IDN_EUNSUPPORTED;
+		} else {
+			buf[i][0] = 0;
+			BN_bn2bin(bn, buf[i] + 1);
+			bool pad = buf[i][1] & 0x80;
+			k.params[i] = idn_bytes(pad ? buf[i] : buf[i] + 1,
+						(size_t)n + pad);
+		}
+		BN_free(bn);
+	}
+	if (err == 0) {
+		idn_hs_pubkey_encode(w, &k);
+		err = w->err;
+	}
+	return err;
+}
+
 int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w)
 {
+	if (EVP_PKEY_is_a(key, "DSA"))
+		return encode_dsa(key, w);
 	if (is_sm2(key)) {
 		uint8_t pt[65];
 		size_t len = 0;

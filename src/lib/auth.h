@@ -62,8 +62,9 @@ int idn_answer_sign_national(EVP_PKEY *key, idn_bytes_t nonce,
 const char *idn_sig_hash_for(EVP_PKEY *key);
 
 /* Writes the HS_PUBKEY data of an RSA key (RSA_PUB_KEY, flags 0, exponent,
- * modulus, and an empty third array as the reference encoder does) or of
- * an SM2 key (SM2_PUB_KEY, see idn_pubkey_load). Returns 0,
+ * modulus, and an empty third array as the reference encoder does), of a
+ * DSA key (DSA_PUB_KEY, flags 0, q, p, g, y, as the reference encoder
+ * does) or of an SM2 key (SM2_PUB_KEY, see idn_pubkey_load). Returns 0,
  * IDN_EUNSUPPORTED for other keys, or the writer's error. */
 int idn_pubkey_encode(EVP_PKEY *key, idn_wr_t *w);
 

@@ -34,9 +34,20 @@ int idn_env_decode(const uint8_t *p, size_t len, idn_env_t *out)
 	 * msg_len being bounded */
 	if (out->msg_len > IDN_MSG_MAX)
 		return IDN_ETOOLONG;
-	if (out->major != IDN_PROTO_MAJOR || out->minor < 1 || out->minor > 11)
+	/* as the reference does: 2.0 is read as 2.x, and a newer version
+	 * (2.12, 3.0) too, answered in ours (idn_env_answer_version) */
+	if (out->major < IDN_PROTO_MAJOR)
 		return IDN_EVERSION;
 	return 0;
+}
+
+void idn_env_answer_version(const idn_env_t *req, uint8_t *major,
+			    uint8_t *minor)
+{
+	bool known =
+		req->major == IDN_PROTO_MAJOR && req->minor <= IDN_PROTO_MINOR;
+	*major = IDN_PROTO_MAJOR;
+	*minor = known ? req->minor : IDN_PROTO_MINOR;
 }
 
 void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e)

@@ -95,11 +95,19 @@ typedef struct {
 
 /* Decodes 20 bytes. Returns 0, IDN_EMALFORMED (fewer than 20 bytes),
  * IDN_ETOOLONG (msg_len > IDN_MSG_MAX, checked first) or IDN_EVERSION
- * (major != 2, or minor outside 1..11). On IDN_EVERSION out is still filled
- * in, with msg_len within bounds, so a server can answer with a protocol
- * error. */
+ * (major below 2). Every 2.x, 2.0 included, and every newer major is read
+ * with the 2.x layout, as HANDLE.NET does (tests/vectors/version-*). On
+ * IDN_EVERSION out is still filled in, with msg_len within bounds, so a
+ * server can answer with a protocol error. */
 int idn_env_decode(const uint8_t *p, size_t len, idn_env_t *out);
 void idn_env_encode(uint8_t out[IDN_ENV_LEN], const idn_env_t *e);
+
+/* The version to answer a request in, as HANDLE.NET 7.3.1 answers: the
+ * request's own when this node knows it (2.0 .. 2.IDN_PROTO_MINOR), else
+ * the newest it speaks (2.12 and 3.0 are answered as 2.IDN_PROTO_MINOR,
+ * where the reference answers 2.5, its own). */
+void idn_env_answer_version(const idn_env_t *req, uint8_t *major,
+			    uint8_t *minor);
 
 /* ---- fields of encoded envelopes and headers ----
  *

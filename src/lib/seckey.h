@@ -6,6 +6,11 @@
  * (byte array), iterations (u32), key length in bits (u32), then the MAC as a
  * byte array: HMAC-SHA1 keyed with PBKDF2-HMAC-SHA1(secret, salt, iterations,
  *                          key length) over nonce || request digest.
+ * and HANDLE.NET's own forms (tests/vectors/nego/seckey-*), a hash of
+ * secret || nonce || request digest || secret:
+ *   0x02 SHA-1            (protocol 2.1 and later; what HANDLE.NET 7 sends)
+ *   0x01 MD5
+ *   no algorithm byte, 16 bytes of MD5   (protocol 2.0, before 2.1)
  * The secret is the data of the admin's HS_SECKEY value, byte for byte.
  * Checks compare in constant time. */
 #ifndef IDN_SECKEY_H
@@ -16,6 +21,8 @@
 #include "wire.h"
 
 enum {
+	IDN_MAC_MD5 = 0x01,
+	IDN_MAC_SHA1 = 0x02,
 	IDN_MAC_HMAC_SHA1 = 0x12,
 	IDN_MAC_HMAC_SHA256 = 0x13,
 	IDN_MAC_PBKDF2_HMAC_SHA1 = 0x22,
@@ -38,5 +45,15 @@ int idn_seckey_answer(uint8_t alg, idn_bytes_t secret, idn_bytes_t nonce,
  * parameters. */
 int idn_seckey_verify(idn_bytes_t secret, idn_bytes_t answer, idn_bytes_t nonce,
 		      idn_bytes_t digest);
+
+/* idn_seckey_verify for an answer to a challenge of a request in protocol
+ * 2.minor (major 2; pass a minor of 1 or more for newer majors): before
+ * 2.1 the answer is the bare 16-byte MD5 form. */
+int idn_seckey_verify_v(idn_bytes_t secret, idn_bytes_t answer,
+			idn_bytes_t nonce, idn_bytes_t digest, uint8_t minor);
+
+/* The strength (nego.h IDN_HASH_RANK_*) of an answer's form, read as
+ * idn_seckey_verify_v reads it; 0 for an unknown or malformed one. */
+int idn_seckey_rank(idn_bytes_t answer, uint8_t minor);
 
 #endif

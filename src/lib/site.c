@@ -94,7 +94,7 @@ int idn_site_build(idn_wr_t *w, const idn_site_opts_t *o,
 		return IDN_ETOOMANY;
 	}
 	idn_hs_server_t list[IDN_SITE_SERVERS_MAX];
-	idn_hs_iface_t ifaces[IDN_SITE_SERVERS_MAX][2];
+	idn_hs_iface_t ifaces[IDN_SITE_SERVERS_MAX][3];
 	uint32_t ns = 0;
 	for (size_t i = 0; i < n; i++) {
 		idn_hs_server_t *sv = &list[ns];
@@ -108,12 +108,26 @@ int idn_site_build(idn_wr_t *w, const idn_site_opts_t *o,
 			continue;
 		sv->id = ns + 1;
 		sv->pubkey = o->pubkey;
-		ifaces[ns][0] =
-			(idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_UDP, port};
-		ifaces[ns][1] =
-			(idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP, port};
-		sv->nifaces = 2;
-		sv->ifaces = ifaces[ns];
+		idn_hs_iface_t *f = ifaces[ns];
+		if (o->own) {
+			f[0] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP,
+						port};
+			f[1] = (idn_hs_iface_t){IDN_IF_QUERY, IDN_PROTO_UDP,
+						port};
+			f[2] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_HTTP,
+						o->http_port};
+			bool http = o->http_port != 0 &&
+				    (all_zero(o->http_addr, 16) ||
+				     memcmp(o->http_addr, sv->addr, 16) == 0);
+			sv->nifaces = http ? 3 : 2;
+		} else {
+			f[0] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_UDP,
+						port};
+			f[1] = (idn_hs_iface_t){IDN_IF_BOTH, IDN_PROTO_TCP,
+						port};
+			sv->nifaces = 2;
+		}
+		sv->ifaces = f;
 		ns++;
 	}
 	idn_hs_attr_t attr = {idn_bytes_str("desc"), idn_bytes_str(o->desc)};

@@ -41,6 +41,13 @@ typedef struct {
 	 * Otherwise (a site given by a person) both are refused: other
 	 * readers take 12 zero bytes for IPv4 (::1 as 0.0.0.1). */
 	bool listen;
+	/* a node's own site: its interfaces as HANDLE.NET lists its own
+	 * (below), with HTTP at http_port when that is not 0, on the
+	 * servers whose address is http_addr (the site layout's 16 bytes;
+	 * all zero, a wildcard listener: on every server) */
+	bool own;
+	uint16_t http_port;
+	uint8_t http_addr[16];
 } idn_site_opts_t;
 
 /* Appends the HS_SITE data of a site to w: version 1, protocol
@@ -48,7 +55,11 @@ typedef struct {
  * attribute "desc", and for each of servers[0..n) ("1.2.3.4:2641",
  * "[2001:db8::1]:2641", "localhost:2641"; without ":PORT" when
  * o->default_port is set) a server numbered from 1 that answers queries
- * and administration over UDP and TCP at its port. An IPv4-mapped IPv6
+ * and administration over UDP and TCP at its port; a node's own site
+ * (o->own) lists them as HANDLE.NET lists its own
+ * (tests/vectors/get-site-info-response.hex): TCP for queries and
+ * administration, UDP for queries, then HTTP for both at o->http_port
+ * when set and served on that server's address. An IPv4-mapped IPv6
  * address is written in the IPv4 form. Returns 0; IDN_EINVAL for a server
  * that is not a reachable HOST:PORT, with a one-line reason naming it in
  * why (cut to whycap, NUL-terminated; why may be NULL); IDN_ETOOMANY for

@@ -13,6 +13,7 @@
 #include "error.h"
 #include "ident.h"
 #include "log.h"
+#include "nego.h"
 #include "record.h"
 #include "resolver.h"
 #include "seckey.h"
@@ -52,6 +53,7 @@ struct authz {
 	unsigned nsessions;
 	uint64_t next_seq; /* of the next session set up */
 	netcost_t *cost;   /* answers' CPU budget per network; NULL: none */
+	int min_hash;	   /* weakest hash an answer may use (nego.h) */
 };
 
 int authz_new(authz_t **out, uint64_t cost_rate, uint64_t cost_burst)
@@ -65,8 +67,14 @@ int authz_new(authz_t **out, uint64_t cost_rate, uint64_t cost_burst)
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&a->lock, NULL);
+	a->min_hash = IDN_HASH_RANK_SHA1;
 	*out = a;
 	return 0;
+}
+
+void authz_set_min_hash(authz_t *a, int rank)
+{
+	a->min_hash = rank;
 }
 
 void authz_free(authz_t *a)
@@ -737,6 +745,16 @@ void authz_charge_done(authz_t *a, const struct sockaddr_storage *peer,
 	netcost_done(a->cost, peer, cost);
 }
 
+/* The refusal of an answer whose hash is below the node's floor. */
+static const char *weaker(const authz_t *a)
+{
+	static const char *const text[] = {
+		"", "hash weaker than this node's min-auth-hash (md5)",
+		"hash weaker than this node's min-auth-hash (sha1)",
+		"hash weaker than this node's min-auth-hash (sha256)"};
+	return text[a->min_hash >= 1 && a->min_hash <= 3 ? a->min_hash : 0];
+}
+
 /* An HS_SECKEY answer: the MAC of nonce || digest with the secret stored
  * at the admin's value (seckey.h). */
 static uint32_t check_seckey(authz_t *a, const struct sockaddr_storage *peer,
@@ -752,12 +770,20 @@ static uint32_t check_seckey(authz_t *a, const struct sockaddr_storage *peer,
 		*why = "no HS_SECKEY at that admin identifier and index";
 		return IDN_RC_INVALID_ADMIN;
 	}
+	/* the form follows the held request's protocol version: the bare
+	 * MD5 form before 2.1 */
+	uint8_t minor = c->frame[0] == 2 ? c->frame[1] : 1;
+	int hr = idn_seckey_rank(ans->sig, minor);
+	if (hr != 0 && hr < a->min_hash) {
+		*why = weaker(a);
+		return IDN_RC_AUTH_ERROR;
+	}
 	uint64_t cost = authz_seckey_cost(ans->sig);
 	uint32_t rc = charge(a, peer, cost, why);
 	if (rc != 0)
 		return rc;
-	err = idn_seckey_verify(key.data, ans->sig, idn_bytes(c->nonce, 16),
-				idn_bytes(c->digest, 20));
+	err = idn_seckey_verify_v(key.data, ans->sig, idn_bytes(c->nonce, 16),
+				  idn_bytes(c->digest, 20), minor);
 	netcost_done(a->cost, peer, cost);
 	if (err == IDN_EUNSUPPORTED) {
 		*why = "unsupported MAC algorithm or parameters";
@@ -794,6 +820,12 @@ uint32_t authz_check_answer(authz_t *a, const struct sockaddr_storage *peer,
 	if (idn_sig_decode(ans->sig, &hash, &sig) != 0) {
 		*why = "malformed challenge answer";
 		return IDN_RC_PROTOCOL_ERROR;
+	}
+	/* an unknown hash (rank 0) fails to verify below */
+	int hr = idn_hash_rank_of(hash);
+	if (hr != 0 && hr < a->min_hash) {
+		*why = weaker(a);
+		return IDN_RC_AUTH_ERROR;
 	}
 	int err = find_value(t, ar, ans->admin, ans->index, &key);
 	if (err || !idn_bytes_eq_str(key.type, "HS_PUBKEY") ||

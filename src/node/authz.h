@@ -59,6 +59,11 @@ typedef struct authz_challenge {
 int authz_new(authz_t **out, uint64_t cost_rate, uint64_t cost_burst);
 void authz_free(authz_t *a);
 
+/* The weakest hash (nego.h IDN_HASH_RANK_*) a challenge answer may use:
+ * a weaker signature or HS_SECKEY form is refused with 406 before any
+ * work (min-auth-hash; default SHA-1). Set before the node serves. */
+void authz_set_min_hash(authz_t *a, int rank);
+
 /* Holds back the request frame (len bytes; signed_part its header and
  * body) from peer (NULL: local) behind a new challenge. Returns 0 with the
  * challenge's id and nonce in *id and nonce, -ENOMEM, -EBUSY when the

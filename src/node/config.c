@@ -65,8 +65,17 @@ static const conf_opt_t options[] = {
 	{O_STR("control", 'C', control, NULL, "PATH",
 	       "control socket (default DIR/control.sock)")},
 	{O_STR("server-key", 0, server_key, NULL, "FILE",
-	       "PEM RSA key: signs replies to requests with the certify flag; "
-	       "published in the site")},
+	       "PEM RSA key (or a HANDLE.NET privkey.bin): signs replies to "
+	       "requests with the certify flag; published in the site "
+	       "(default: DIR/site-key.pem, made at first start)")},
+	{O_STR("min-auth-hash", 0, min_auth_hash, "sha1", "HASH",
+	       "weakest hash accepted in challenge answers and signed with: "
+	       "md5 (admits protocol 2.0 clients), sha1 (HANDLE.NET 7) or "
+	       "sha256 (docs/security.md)")},
+	{O_LIST("server-admin", 0, server_admins, nserver_admins,
+		"server admins", "ADMIN:INDEX",
+		"may home and unhome prefixes whatever HS_ADMIN says, as "
+		"HANDLE.NET's server_admins; repeatable")},
 	{O_STR("store", 0, store, NULL, "STORE",
 	       "where the data lives: lmdb:DIR, postgresql://... or a libpq "
 	       "key=value string (default: LMDB in the data directory)")},

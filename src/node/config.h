@@ -22,8 +22,11 @@ typedef struct {
 	char store[1024];	/* PostgreSQL URI; "" = LMDB */
 	char replicas[8][1024]; /* read-only PostgreSQL replicas */
 	int nreplicas;
-	char control[108];		   /* control socket path */
-	char server_key[1024];		   /* PEM key signing replies */
+	char control[108];	     /* control socket path */
+	char server_key[1024];	     /* PEM key signing replies */
+	char min_auth_hash[16];	     /* md5, sha1, sha256 (nego.h) */
+	char server_admins[16][256]; /* ADMIN:INDEX, node-level ops */
+	int nserver_admins;
 	char listen[CONF_MAX_LISTEN][128]; /* ADDR:PORT, UDP and TCP */
 	int nlisten;
 	char home[CONF_MAX_HOME][256]; /* prefixes homed at start */

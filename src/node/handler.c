@@ -19,8 +19,10 @@
 #include "error.h"
 #include "handler_int.h"
 #include "hsession.h"
+#include "identity.h"
 #include "log.h"
 #include "msg.h"
+#include "nego.h"
 #include "net.h"
 #include "optable.h"
 #include "site.h"
@@ -30,15 +32,37 @@
 /* ---- the node's shared context ---- */
 
 /* Encodes an HS_SITE listing the given servers, each answering queries and
- * administration over UDP and TCP on its port. */
+ * administration over UDP and TCP on its port; own: this node's own site,
+ * whose interfaces are listed as HANDLE.NET lists its own (site.h), or
+ * NULL. */
 static int encode_site(idn_wr_t *w, char addrs[][128], int n, uint16_t serial,
-		       uint8_t flags, const char *desc, idn_bytes_t pubkey)
+		       uint8_t flags, const char *desc, idn_bytes_t pubkey,
+		       const node_conf_t *own)
 {
 	const char *list[CONF_MAX_LISTEN];
 	for (int i = 0; i < n; i++)
 		list[i] = addrs[i];
 	idn_site_opts_t o = {serial,	       flags, desc, pubkey,
 			     IDN_DEFAULT_PORT, true};
+	/* the node's own site lists its HTTP interface (http.c's default
+	 * port 8000) as HANDLE.NET lists its own */
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	if (own != NULL && own->http[0] &&
+	    idn_addr_parse(own->http, 8000, &ss, &sl) == 0) {
+		if (ss.ss_family == AF_INET) {
+			const struct sockaddr_in *v4 = (void *)&ss;
+			memcpy(o.http_addr + 12, &v4->sin_addr, 4);
+			o.http_port = ntohs(v4->sin_port);
+		} else {
+			const struct sockaddr_in6 *v6 = (void *)&ss;
+			memcpy(o.http_addr, &v6->sin6_addr, 16);
+			if (IN6_IS_ADDR_V4MAPPED(&v6->sin6_addr))
+				memset(o.http_addr, 0, 12);
+			o.http_port = ntohs(v6->sin6_port);
+		}
+	}
+	o.own = own != NULL;
 	return idn_site_build(w, &o, list, (size_t)n, NULL, 0) ? -1 : 0;
 }
 
@@ -60,29 +84,32 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 		    0)
 		goto fail;
 	idn_wr_t w;
-	if (conf->server_key[0]) {
-		FILE *f = fopen(conf->server_key, "r");
-		n->key = f ? PEM_read_PrivateKey(f, NULL, NULL, NULL) : NULL;
-		if (f)
-			fclose(f);
-		idn_wr_init(&w, n->pubkey, 4096);
-		if (n->key == NULL || idn_pubkey_encode(n->key, &w) != 0) {
-			log_error(
-				"cannot use %s as the server key (an RSA key in "
-				"PEM, e.g. from idctl keygen)",
-				conf->server_key);
-			goto fail;
-		}
-		n->pubkey_len = w.len;
+	if ((n->min_hash = identity_check(conf)) < 0)
+		goto fail;
+	authz_set_min_hash(n->authz, n->min_hash);
+	/* every node has a site key (identity.h), as CNRI clients read one
+	 * from every site */
+	n->key = identity_site_key(conf);
+	idn_wr_init(&w, n->pubkey, 4096);
+	if (n->key == NULL)
+		goto fail;
+	if (idn_pubkey_encode(n->key, &w) != 0) {
+		log_error("the site key is neither RSA, DSA nor SM2 (give "
+			  "--server-key an RSA key in PEM, e.g. from idctl "
+			  "keygen)");
+		goto fail;
 	}
+	n->pubkey_len = w.len;
 	idn_bytes_t pub = idn_bytes(n->pubkey, n->pubkey_len);
 	idn_wr_init(&w, n->site, 65536);
 	if (conf->nadvertise > 0)
 		encode_site(&w, (char(*)[128])conf->advertise, conf->nadvertise,
-			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub,
+			    conf);
 	else
 		encode_site(&w, (char(*)[128])conf->listen, conf->nlisten,
-			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub);
+			    conf->site_serial, IDN_SITE_PRIMARY, "idnode", pub,
+			    conf);
 	if (w.err) {
 		log_error(
 			"cannot describe this node's site: check --advertise");
@@ -96,7 +123,7 @@ int node_ctx_init(node_ctx_t *n, const node_conf_t *conf, idn_store_t *s,
 		idn_wr_init(&dw, data, sizeof(data));
 		if (encode_site(&dw, (char(*)[128])conf->parents,
 				conf->nparents, 1, IDN_SITE_PRIMARY, "parent",
-				idn_bytes(NULL, 0)) != 0) {
+				idn_bytes(NULL, 0), NULL) != 0) {
 			log_error("invalid --parent address");
 			goto fail;
 		}
@@ -314,12 +341,10 @@ void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
 	idn_env_t env = {0};
 	idn_hdr_t hdr = {0};
 	env.major = IDN_PROTO_MAJOR;
-	/* answer in the client's minor version when we speak it */
-	env.minor = r->env && r->env->major == IDN_PROTO_MAJOR &&
-				    r->env->minor >= 1 &&
-				    r->env->minor <= IDN_PROTO_MINOR
-			    ? r->env->minor
-			    : IDN_PROTO_MINOR;
+	env.minor = IDN_PROTO_MINOR;
+	/* in the client's version when we speak it */
+	if (r->env)
+		idn_env_answer_version(r->env, &env.major, &env.minor);
 	if (r->env) {
 		env.session_id = r->env->session_id;
 		env.request_id = r->env->request_id;
@@ -352,26 +377,21 @@ void reply_start(reply_t *r, uint32_t rc, uint32_t extra_flags)
 	}
 }
 
-/* The hash of a signed reply: SHA-1 for askers speaking a protocol older
- * than 2.7 (HANDLE.NET 7.3.1 speaks 2.5 and verifies SHA-1 and MD5 only,
- * its session setup among them), SHA-256 otherwise. */
-static const char *reply_hash(const reply_t *r)
-{
-	const idn_env_t *e = r->env;
-	return e != NULL && e->major == 2 && e->minor < 7 ? "SHA1" : "SHA256";
-}
-
 /* Signs header + body with the server key into an HS_SIGNED credential,
  * as the reference server does for requests with the certify flag. */
 static int sign_reply(reply_t *r, idn_cred_t *cred, uint8_t *buf, size_t cap)
 {
-	const char *hash = reply_hash(r);
 	size_t body = r->w.len - r->mark.hdr - IDN_HDR_LEN;
 	idn_wr_patch_u32(&r->w, r->mark.hdr + IDN_HDR_LEN - 4, (uint32_t)body);
 	uint8_t sig[1024];
 	size_t sl;
 	idn_bytes_t part =
 		idn_bytes(r->w.buf + r->mark.hdr, r->w.len - r->mark.hdr);
+	/* a hash the client can check (nego.h): SHA-1 for HANDLE.NET 7 */
+	uint8_t major = r->env ? r->env->major : IDN_PROTO_MAJOR;
+	uint8_t minor = r->env ? r->env->minor : IDN_PROTO_MINOR;
+	const char *hash = idn_sig_hash_for_peer(r->h->node->key, major, minor,
+						 r->h->node->min_hash);
 	if (r->w.err || idn_sig_sign(r->h->node->key, hash, &part, 1, sig,
 				     sizeof(sig), &sl) != 0)
 		return -1;
@@ -603,6 +623,10 @@ uint32_t op_permit(const reply_t *r, const op_row_t *row, const char **why)
 	}
 	if (row->min != PRINCIPAL_ADMIN || principal_is_operator(who))
 		return 0;
+	/* node-level ops: a server admin needs no HS_ADMIN (optable.h) */
+	if (row->server_admin &&
+	    identity_is_server_admin(r->h->conf, who->admin, who->index))
+		return 0;
 	assert(row->rights != NULL);
 	handler_t *h = r->h;
 	return row->rights(h->rtxn, &h->arena, r->req, who->admin, who->index,
@@ -764,8 +788,8 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		char text[96];
 		snprintf(
 			text, sizeof(text),
-			"unsupported protocol version %u.%u (this node speaks 2.1-2.%d)",
-			env.major, env.minor, IDN_PROTO_MAJOR == 2 ? 11 : 0);
+			"unsupported protocol version %u.%u (this node speaks 2.x)",
+			env.major, env.minor);
 		reply_error(&r, IDN_RC_PROTOCOL_ERROR, text);
 		return r.sent;
 	}
@@ -794,11 +818,10 @@ int handler_process(handler_t *h, const uint8_t *frame, size_t len,
 		return 0; /* a response sent to us: never answer it */
 	}
 	r.req = &msg;
-	if (env.flags & IDN_EF_COMPRESSED) {
-		reply_error(&r, IDN_RC_NOT_SUPPORTED,
-			    "compressed messages are not supported");
-		return r.sent;
-	}
+	/* IDN_EF_COMPRESSED: HANDLE.NET 7.3.1 compresses nothing and reads a
+	 * message so flagged as it stands (tests/vectors/nego/compressed-*);
+	 * so does this node. Encrypted messages were opened above, in their
+	 * session. */
 	if (session_mac(&r, &env, &msg) != 0)
 		return r.sent;
 	const op_row_t *row = optable_find(msg.hdr.op);

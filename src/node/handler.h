@@ -62,7 +62,8 @@ typedef struct {
 	const char *roots[CONF_MAX_LISTEN]; /* root hints of the resolvers */
 	uint8_t *parent_refer; /* encoded values of the parent referral */
 	size_t parent_len;
-	EVP_PKEY *key;	 /* signs certified replies, or NULL */
+	EVP_PKEY *key;	 /* the site key: signs certified replies */
+	int min_hash;	 /* min-auth-hash (nego.h IDN_HASH_RANK_*) */
 	uint8_t *pubkey; /* its HS_PUBKEY data, in the site */
 	size_t pubkey_len;
 	struct authz *authz;	  /* pending challenges (authz.h) */

@@ -14,7 +14,7 @@
 static const op_row_t rows[] = {
 	/* code, name, minimum, rights, defer, network only, reads primary,
 	 * handler, what its challenge answer does (NULL: run it), what its
-	 * audit line names (NULL: not a write) */
+	 * audit line names (NULL: not a write), server admins run it */
 	{IDN_OC_RESOLUTION, "resolution", ANON, NULL, OP_DEFER_SELF, false,
 	 true, do_resolve},
 	{IDN_OC_GET_SITE_INFO, "site info", ANON, NULL, OP_DEFER_NO, false,
@@ -36,9 +36,9 @@ static const op_row_t rows[] = {
 	{IDN_OC_CHALLENGE_ANSWER, "challenge answer", ANON, NULL, OP_DEFER_RUN,
 	 true, false, do_answer},
 	{IDN_OC_HOME, "home", ADMIN, authz_rights_home, OP_DEFER_RUN, false,
-	 false, do_home, NULL, audit_desc_id},
+	 false, do_home, NULL, audit_desc_id, true},
 	{IDN_OC_UNHOME, "unhome", ADMIN, authz_rights_unhome, OP_DEFER_RUN,
-	 false, false, do_home, NULL, audit_desc_id},
+	 false, false, do_home, NULL, audit_desc_id, true},
 	{IDN_OC_LIST_HOMED, "list homed", ADMIN, authz_rights_none,
 	 OP_DEFER_RUN, false, false, do_list_homed},
 	/* a Diffie-Hellman setup opens a keyed session at once (its CPU on

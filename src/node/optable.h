@@ -62,6 +62,9 @@ typedef struct op_row {
 	 * audit log, naming what this function finds in the request
 	 * (audit.h); NULL for ops that change no data */
 	audit_desc_fn audit;
+	/* a node-level op: a server admin (--server-admin, HANDLE.NET's
+	 * server_admins) runs it without the rights above */
+	bool server_admin;
 } op_row_t;
 
 /* The row of op code, or NULL when the node does not serve it. */

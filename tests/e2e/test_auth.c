@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "auth.h"
@@ -261,11 +262,17 @@ static void signed_replies_verify(void **state)
 	h_net(&r, s, "--tcp", "--verify", "resolve", H_HOME "/signed", NULL);
 	h_assert_status(&r, 0);
 	h_run_free(&r);
-	/* a node without a key cannot give a verifiable answer */
+	/* a node without --server-key signs with the site key it made at
+	 * first start in its data directory, readable by its owner only */
 	h_net(&r, node, "--verify", "resolve", H_HOME "/alice", NULL);
-	h_assert_status(&r, 1);
-	assert_non_null(strstr(r.err, "publishes no key"));
+	h_assert_status(&r, 0);
+	assert_non_null(strstr(r.out, "signature verified"));
 	h_run_free(&r);
+	char path[400];
+	snprintf(path, sizeof(path), "%s/site-key.pem", node->data);
+	struct stat st;
+	assert_int_equal(stat(path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
 	node_free(s);
 }
 

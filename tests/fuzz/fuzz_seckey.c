@@ -1,7 +1,7 @@
 /* Fuzz target: the authentication data a client sends: an HS_SECKEY
- * answer checked against a secret, and the same bytes as the HS_PUBKEY
- * data of an admin's key (RSA, DSA, SM2 layouts). Neither may crash, and
- * no input may verify without the secret. */
+ * answer checked against a secret (HANDLE.NET's forms too), and the same bytes
+ * as the HS_PUBKEY data of an admin's key (RSA, DSA, SM2 layouts). Neither may
+ * crash, and no input may verify without the secret. */
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -28,6 +28,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				    nonce, digest);
 	if (err == 0)
 		abort();
+	/* HANDLE.NET's bare MD5 form, read for protocol 2.0 */
+	if (idn_seckey_verify_v(idn_bytes(secret, sizeof(secret)), in, nonce,
+				digest, 0) == 0)
+		abort();
+	(void)idn_seckey_rank(in, 0);
+	(void)idn_seckey_rank(in, 5);
 	EVP_PKEY *k = NULL;
 	if (idn_pubkey_load(in, &k) == 0) {
 		idn_bytes_t parts[1] = {nonce};

@@ -34,19 +34,22 @@ static void test_env_errors(void **state)
 	idn_put_u32(e + 16, 100);
 	assert_int_equal(idn_env_decode(e, 19, &env), IDN_EMALFORMED);
 	assert_int_equal(idn_env_decode(e, 0, &env), IDN_EMALFORMED);
-	e[0] = 5;
+	e[0] = 1;
 	idn_put_u32(e + 8, 0x01020304);
 	assert_int_equal(idn_env_decode(e, sizeof(e), &env), IDN_EVERSION);
 	/* still filled in, so a server can answer */
-	assert_int_equal(env.major, 5);
+	assert_int_equal(env.major, 1);
 	assert_int_equal(env.request_id, 0x01020304);
-	e[0] = 1;
+	e[0] = 0;
 	assert_int_equal(idn_env_decode(e, sizeof(e), &env), IDN_EVERSION);
+	/* 2.0 and newer versions are read as 2.x, as the reference does */
+	e[0] = 5;
+	assert_int_equal(idn_env_decode(e, sizeof(e), &env), 0);
 	e[0] = 2;
 	e[1] = 0;
-	assert_int_equal(idn_env_decode(e, sizeof(e), &env), IDN_EVERSION);
+	assert_int_equal(idn_env_decode(e, sizeof(e), &env), 0);
 	e[1] = 12;
-	assert_int_equal(idn_env_decode(e, sizeof(e), &env), IDN_EVERSION);
+	assert_int_equal(idn_env_decode(e, sizeof(e), &env), 0);
 	e[1] = 1;
 	assert_int_equal(idn_env_decode(e, sizeof(e), &env), 0);
 	e[1] = 11;

@@ -94,10 +94,15 @@ static void pbkdf2_answer_round_trip(void **state)
 static void unknown_algorithm_refused(void **state)
 {
 	(void)state;
-	uint8_t a[21] = {0x02};
+	uint8_t a[21] = {0x7f};
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("x"), idn_bytes(a, 21),
 					   nonce, digest),
 			 IDN_EUNSUPPORTED);
+	/* 0x02 is HANDLE.NET's SHA-1 form (test_nego): a wrong MAC */
+	a[0] = IDN_MAC_SHA1;
+	assert_int_equal(idn_seckey_verify(idn_bytes_str("x"), idn_bytes(a, 21),
+					   nonce, digest),
+			 IDN_EAUTH);
 	assert_int_equal(idn_seckey_verify(idn_bytes_str("x"), idn_bytes(a, 0),
 					   nonce, digest),
 			 IDN_EMALFORMED);

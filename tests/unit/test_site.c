@@ -73,6 +73,29 @@ static void assert_server(const idn_hs_server_t *s, uint32_t id,
 	}
 }
 
+/* A node's own server, listed as HANDLE.NET lists its own: TCP for
+ * both, UDP for queries, HTTP for both when served. */
+static void assert_own_server(const idn_hs_server_t *s, uint32_t id,
+			      const char *addr, uint32_t port, uint32_t http)
+{
+	char got[64];
+	idn_site_addr_format(s->addr, got, sizeof(got));
+	assert_string_equal(got, addr);
+	assert_int_equal(s->id, id);
+	assert_int_equal(s->nifaces, http ? 3 : 2);
+	assert_int_equal(s->ifaces[0].proto, IDN_PROTO_TCP);
+	assert_int_equal(s->ifaces[0].type, IDN_IF_BOTH);
+	assert_int_equal(s->ifaces[0].port, port);
+	assert_int_equal(s->ifaces[1].proto, IDN_PROTO_UDP);
+	assert_int_equal(s->ifaces[1].type, IDN_IF_QUERY);
+	assert_int_equal(s->ifaces[1].port, port);
+	if (http) {
+		assert_int_equal(s->ifaces[2].proto, IDN_PROTO_HTTP);
+		assert_int_equal(s->ifaces[2].type, IDN_IF_BOTH);
+		assert_int_equal(s->ifaces[2].port, http);
+	}
+}
+
 static void test_build_cli(void **state)
 {
 	fx_t *f = *state;
@@ -151,21 +174,36 @@ static void test_build_listen(void **state)
 			     "idnode",
 			     idn_bytes(key, sizeof(key)),
 			     IDN_DEFAULT_PORT,
+			     true,
 			     true};
 	const char *sv[] = {"0.0.0.0:2641", "127.0.0.1", "[::]:9", "[::1]:5",
 			    "10.1.2.3:80"};
 	assert_int_equal(build(f, &o, sv, 5), 0);
 	assert_int_equal(f->site.serial, 7);
 	assert_int_equal(f->site.nservers, 3);
-	assert_server(&f->site.servers[0], 1, "127.0.0.1", IDN_DEFAULT_PORT);
+	assert_own_server(&f->site.servers[0], 1, "127.0.0.1", IDN_DEFAULT_PORT,
+			  0);
 	/* ::1 in the site layout reads as 0.0.0.1 to most readers */
-	assert_server(&f->site.servers[1], 2, "0.0.0.1", 5);
-	assert_server(&f->site.servers[2], 3, "10.1.2.3", 80);
+	assert_own_server(&f->site.servers[1], 2, "0.0.0.1", 5, 0);
+	assert_own_server(&f->site.servers[2], 3, "10.1.2.3", 80, 0);
 	for (int i = 0; i < 3; i++) {
 		assert_int_equal(f->site.servers[i].pubkey.len, sizeof(key));
 		assert_memory_equal(f->site.servers[i].pubkey.p, key,
 				    sizeof(key));
 	}
+	/* with the HTTP interface: on a wildcard listener every server's */
+	o.http_port = 8000;
+	assert_int_equal(build(f, &o, sv, 5), 0);
+	assert_own_server(&f->site.servers[0], 1, "127.0.0.1", IDN_DEFAULT_PORT,
+			  8000);
+	assert_own_server(&f->site.servers[2], 3, "10.1.2.3", 80, 8000);
+	/* on one address: that server's only */
+	o.http_addr[12] = 127;
+	o.http_addr[15] = 1;
+	assert_int_equal(build(f, &o, sv, 5), 0);
+	assert_own_server(&f->site.servers[0], 1, "127.0.0.1", IDN_DEFAULT_PORT,
+			  8000);
+	assert_own_server(&f->site.servers[2], 3, "10.1.2.3", 80, 0);
 	/* only wildcards: a site without servers */
 	const char *wild[] = {"0.0.0.0"};
 	assert_int_equal(build(f, &o, wild, 1), 0);
