@@ -6,10 +6,14 @@
 // used): this client is that DefaultIdClient, on the 2.3.1 classes. It sets
 // up the session (op 400, key in a handle value), logs in (op 2001) and
 // runs one write, all encrypted as the SDK does it.
-//   EncAdmin HOST PORT ADMIN INDEX KEY.pem OP HANDLE [ARG...]
+//   EncAdmin [--default] HOST PORT ADMIN INDEX KEY.pem OP HANDLE [ARG...]
 //   OP as in Admin.java (create|add|modify|remove|delete|login)
+//   --default: the SDK's own DefaultIdClient with encrypt true instead (to
+//   show what 2.3.1 sends then: the same as without)
 // Prints "ok" or "rc N TEXT".
 import cn.teleinfo.idpointer.sdk.client.AbstractIdClient;
+import cn.teleinfo.idpointer.sdk.client.DefaultIdClient;
+import cn.teleinfo.idpointer.sdk.client.IDClient;
 import cn.teleinfo.idpointer.sdk.client.LoginInfoPoolKey;
 import cn.teleinfo.idpointer.sdk.client.ValueHelper;
 import cn.teleinfo.idpointer.sdk.core.AbstractIdRequest;
@@ -66,12 +70,15 @@ public class EncAdmin extends AbstractIdClient {
         pools.close();
     }
 
-    public static void main(String[] a) throws Exception {
+    public static void main(String[] args) throws Exception {
         java.io.PrintStream out = System.out;
         System.setOut(System.err);
+        boolean sdk = args[0].equals("--default");
+        String[] a = sdk ? java.util.Arrays.copyOfRange(args, 1, args.length) : args;
         InetSocketAddress at = new InetSocketAddress("127.0.0.1", Integer.parseInt(a[1]));
-        EncAdmin c = new EncAdmin(at, new PublicKeyAuthenticationInfo(Util.encodeString(a[2]),
-                Integer.parseInt(a[3]), Admin.key(a[4])), true);
+        PublicKeyAuthenticationInfo auth = new PublicKeyAuthenticationInfo(Util.encodeString(a[2]),
+                Integer.parseInt(a[3]), Admin.key(a[4]));
+        IDClient c = sdk ? new DefaultIdClient(at, 10, 1, auth, true) : new EncAdmin(at, auth, true);
         String op = a[5], handle = a[6];
         int n = a.length - 7;
         try {
