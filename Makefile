@@ -173,11 +173,13 @@ $(B)/tests/unit/test_session: $(B)/tests/unit/test_session.o \
 $(B)/tests/unit/test_national $(B)/tests/unit/test_idis_enc: %: %.o \
 		$(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(B)/tests/unit/test_login.o: CFLAGS += -Isrc/node -Isrc/http
-$(B)/tests/unit/test_login: %: %.o $(B)/tests/unit/node_fixture.o \
+$(B)/tests/unit/test_login.o $(B)/tests/unit/test_login_enc.o: \
+	CFLAGS += -Isrc/node -Isrc/http
+$(B)/tests/unit/test_login $(B)/tests/unit/test_login_enc: %: %.o \
+		$(B)/tests/unit/node_fixture.o \
 		$(B)/tests/unit/vector_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
-# ---- end of test_national, test_login ----
+# ---- end of test_national, test_login, test_idis_enc, test_login_enc ----
 
 $(B)/tests/fuzz/replay.o: tests/fuzz/replay.c
 	@mkdir -p $(dir $@)
