@@ -101,7 +101,8 @@ int do_resolve(reply_t *r);
  * the request it releases as the proven admin, binding the session it
  * was in to that admin; do_session_setup answers a session setup (op
  * 400): a Diffie-Hellman one over UDP or TCP opens a keyed session at
- * once, one without a key exchange is challenged on a TCP connection;
+ * once, the national SDK's (mode 3) one of its TCP connection with an SM4
+ * key, one without a key exchange is challenged on a TCP connection;
  * do_session_end ends one (op 401); do_in_session runs an admin op as the
  * admin of the session named in the envelope. */
 int do_challenge(reply_t *r);

@@ -5,7 +5,9 @@
  * later requests run as its admin: a keyed one, set up with a
  * Diffie-Hellman exchange as HANDLE.NET does, once a challenge in it is
  * answered, for requests carrying its MAC; one set up without a key
- * exchange, answered on a TCP connection, for that connection's. */
+ * exchange, answered on a TCP connection, for that connection's; the
+ * national SDK's, its key wrapped to the admin's HS_PUBKEY, for that
+ * connection's requests encrypted under it once its login binds it. */
 #include <assert.h>
 #include <errno.h>
 #include <openssl/crypto.h>
