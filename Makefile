@@ -168,16 +168,20 @@ $(B)/tests/unit/test_session: $(B)/tests/unit/test_session.o \
 		$(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
 
-# ---- national client (IDIS SDK): test_national, test_login ----
+# ---- national client (IDIS SDK): test_national, test_login,
+# test_idis_enc (encrypted sessions), test_login_enc ----
 # replays of the SDK's captured bytes (tests/vectors/idis-*): the library's
 # reading of them, and the daemon's answers (node fixture)
-$(B)/tests/unit/test_national: %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
+$(B)/tests/unit/test_national $(B)/tests/unit/test_idis_enc: %: %.o \
+		$(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
-$(B)/tests/unit/test_login.o: CFLAGS += -Isrc/node -Isrc/http
-$(B)/tests/unit/test_login: %: %.o $(B)/tests/unit/node_fixture.o \
+$(B)/tests/unit/test_login.o $(B)/tests/unit/test_login_enc.o: \
+	CFLAGS += -Isrc/node -Isrc/http
+$(B)/tests/unit/test_login $(B)/tests/unit/test_login_enc: %: %.o \
+		$(B)/tests/unit/node_fixture.o \
 		$(B)/tests/unit/vector_fixture.o $(NODE_LIBOBJ) $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(HTTP_LIBS) -lcmocka
-# ---- end of test_national, test_login ----
+# ---- end of test_national, test_login, test_idis_enc, test_login_enc ----
 # test_nego replays the reference's vectors too
 $(B)/tests/unit/test_nego: $(B)/tests/unit/vector_fixture.o
 

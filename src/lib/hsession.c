@@ -324,6 +324,11 @@ static int des_cbc(bool enc, idn_bytes_t key, const uint8_t iv[DES_BLOCK],
 int idn_skey_encrypt(idn_bytes_t key, int cipher, const uint8_t *in, size_t len,
 		     uint8_t *out, size_t cap, size_t *outlen)
 {
+	if (cipher == IDN_SCIPHER_SM4)
+		return cap < len + IDN_SKEY_OVERHEAD
+			       ? IDN_ETOOLONG
+			       : idn_sm4_cbc(true, key, in, len, out, cap,
+					     outlen);
 	if (cipher != IDN_SCIPHER_DES)
 		return IDN_EUNSUPPORTED;
 	if (cap < len + IDN_SKEY_OVERHEAD)
@@ -339,6 +344,8 @@ int idn_skey_encrypt(idn_bytes_t key, int cipher, const uint8_t *in, size_t len,
 int idn_skey_decrypt(idn_bytes_t key, int cipher, const uint8_t *in, size_t len,
 		     uint8_t *out, size_t cap, size_t *outlen)
 {
+	if (cipher == IDN_SCIPHER_SM4)
+		return idn_sm4_cbc(false, key, in, len, out, cap, outlen);
 	if (cipher != IDN_SCIPHER_DES)
 		return IDN_EUNSUPPORTED;
 	if (len < 2 * DES_BLOCK || len % DES_BLOCK != 0)

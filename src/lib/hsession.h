@@ -30,6 +30,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <openssl/evp.h>
+#include <stdbool.h>
+
 #include "msg.h"
 #include "wire.h"
 
@@ -42,8 +45,14 @@ enum {
 	IDN_KX_DH = 4,		  /* Diffie-Hellman */
 };
 
-/* session ciphers (the code in the setup answer) */
-enum { IDN_SCIPHER_DES = 1, IDN_SCIPHER_DESEDE = 2, IDN_SCIPHER_AES = 3 };
+/* session ciphers (the code in the setup answer; SM4 is the national
+ * SDK's, docs/national.md) */
+enum {
+	IDN_SCIPHER_DES = 1,
+	IDN_SCIPHER_DESEDE = 2,
+	IDN_SCIPHER_AES = 3,
+	IDN_SCIPHER_SM4 = 4,
+};
 
 #define IDN_SKEY_MAX 32	    /* bytes of a session key */
 #define IDN_SKEY_MAC_LEN 20 /* bytes of a session MAC (SHA-1) */
@@ -105,8 +114,10 @@ int idn_skey_mac_check(idn_bytes_t key, uint8_t major, uint8_t minor,
 		       const idn_msg_t *m, uint32_t *counter);
 
 /* Encrypts len bytes of in for cipher under key into out (cap bytes, at
- * least len + IDN_SKEY_OVERHEAD): a fresh IV, then the ciphertext.
- * Returns 0 with *outlen, IDN_EUNSUPPORTED for a cipher other than DES,
+ * least len + IDN_SKEY_OVERHEAD): for DES a fresh IV, then the
+ * ciphertext; for SM4 (the national SDK's) the ciphertext alone, the key
+ * being the IV. Returns 0 with *outlen, IDN_EUNSUPPORTED for another
+ * cipher,
  * IDN_ETOOLONG when out is too small, -ENOMEM. in and out may not
  * overlap. */
 int idn_skey_encrypt(idn_bytes_t key, int cipher, const uint8_t *in, size_t len,
@@ -126,5 +137,42 @@ int idn_skey_decrypt(idn_bytes_t key, int cipher, const uint8_t *in, size_t len,
  * the errors of idn_skey_encrypt. */
 int idn_skey_seal_frame(idn_bytes_t key, int cipher, uint8_t *buf, size_t len,
 			size_t cap, size_t *outlen);
+
+/* ---- the national SDK's encrypted session (hsession_gm.c) ----
+ * Facts from the SDK's code and traffic (docs/national.md, "Encrypted
+ * sessions", tests/vectors/idis/README.md): a session setup with key
+ * exchange mode 3 names a key handle and index (the admin's HS_PUBKEY);
+ * the answer's byte array is u32 cipher (4, SM4) || 16-byte key, wrapped
+ * to that key: RSA with PKCS#1 v1.5 padding, SM2 as 04 || x || y || C3 ||
+ * C2. Messages then travel whole (header, body, credential) under
+ * SM4-CBC, PKCS#5 padding, IV = key, envelope flag IDN_EF_ENCRYPTED. */
+#define IDN_SM4_KEY_LEN 16
+#define IDN_SM4_BLOCK 16
+
+/* SM4-CBC with PKCS#5 padding and the key as IV, into out (cap bytes, at
+ * least len + IDN_SM4_BLOCK to encrypt, len to decrypt). Returns 0 with
+ * *outlen, IDN_EINVAL for a key not of IDN_SM4_KEY_LEN bytes,
+ * IDN_EMALFORMED for a ciphertext no whole number of blocks, IDN_EAUTH
+ * when it does not decrypt (padding), IDN_ETOOLONG, IDN_EUNSUPPORTED
+ * when OpenSSL has no SM4, -ENOMEM. */
+int idn_sm4_cbc(bool enc, idn_bytes_t key, const uint8_t *in, size_t len,
+		uint8_t *out, size_t cap, size_t *outlen);
+
+/* Converts an SM2 ciphertext between OpenSSL's DER and the C1 C3 C2
+ * order. Returns 0 with *outlen, IDN_EMALFORMED, IDN_ETOOLONG, -ENOMEM. */
+int idn_sm2_der_to_c1c3c2(idn_bytes_t der, uint8_t *out, size_t cap,
+			  size_t *outlen);
+int idn_sm2_c1c3c2_to_der(idn_bytes_t c, uint8_t *out, size_t cap,
+			  size_t *outlen);
+
+/* Wraps plain to public key pub (RSA: PKCS#1 v1.5; SM2: C1 C3 C2) into
+ * out (cap bytes); idn_skey_unwrap undoes it with the private key.
+ * Return 0 with *outlen, IDN_EUNSUPPORTED for another key type,
+ * IDN_EAUTH when it does not unwrap, IDN_EMALFORMED, IDN_ETOOLONG,
+ * -ENOMEM. */
+int idn_skey_wrap(EVP_PKEY *pub, idn_bytes_t plain, uint8_t *out, size_t cap,
+		  size_t *outlen);
+int idn_skey_unwrap(EVP_PKEY *priv, idn_bytes_t wrapped, uint8_t *out,
+		    size_t cap, size_t *outlen);
 
 #endif

@@ -22,8 +22,9 @@
 #define CHALLENGE_TTL_MS 30000
 #define VLIST_DEPTH 4 /* levels of HS_VLIST groups nested in groups */
 
-/* One session (authz.h): connection-bound (owner set) or keyed (klen >
- * 0, net set). admin holds the bound admin, or while unbound the identity
+/* One session (authz.h): connection-bound (conn set; with a key when the
+ * national SDK's encrypted session) or keyed of a network (klen > 0, net
+ * set). admin holds the bound admin, or while unbound the identity
  * the setup named (alen 0: none). */
 typedef struct session {
 	struct session *next;
@@ -895,10 +896,10 @@ static session_t **session_find(authz_t *a, uint32_t id, const void *owner,
 		const session_t *x = *pp;
 		if (x->id != id)
 			continue;
-		if (x->klen == 0 && conn != 0 && x->owner == owner &&
+		if (x->conn != 0 && conn != 0 && x->owner == owner &&
 		    x->conn == conn)
 			return pp;
-		if (x->klen > 0 && keyed == NULL)
+		if (x->conn == 0 && keyed == NULL)
 			keyed = pp;
 	}
 	return keyed;
@@ -925,7 +926,7 @@ static bool session_evict(authz_t *a, const netkey_t *net)
 	session_t **oldest = NULL;
 	for (session_t **pp = &a->sessions; *pp; pp = &(*pp)->next) {
 		const session_t *s = *pp;
-		if (s->klen == 0 || s->bound ||
+		if (s->klen == 0 || s->bound || s->conn != 0 ||
 		    (net != NULL && !netkey_eq(&s->net, net)))
 			continue;
 		if (oldest == NULL || s->created < (*oldest)->created)
@@ -950,7 +951,8 @@ static int session_add(authz_t *a, session_t *x, bool net)
 	if (net) {
 		unsigned nn = 0;
 		for (const session_t *s = a->sessions; s; s = s->next)
-			nn += s->klen > 0 && netkey_eq(&s->net, &x->net);
+			nn += s->conn == 0 && s->klen > 0 &&
+			      netkey_eq(&s->net, &x->net);
 		if (nn >= AUTHZ_SESSIONS_NET_MAX && !session_evict(a, &x->net))
 			return -EUSERS;
 	}
@@ -1045,7 +1047,7 @@ static int session_usable(const session_t *x,
 			  const struct sockaddr_storage *peer,
 			  const void *owner, uint64_t conn)
 {
-	if (x->klen == 0)
+	if (x->conn != 0)
 		return conn != 0 && x->owner == owner && x->conn == conn
 			       ? 0
 			       : IDN_ENOTFOUND;
@@ -1054,6 +1056,8 @@ static int session_usable(const session_t *x,
 	return netkey_eq(&net, &x->net) ? 0 : IDN_EAUTH;
 }
 
+static void sess_copy(const session_t *x, authz_sess_t *out);
+
 int authz_session_find(authz_t *a, uint32_t id,
 		       const struct sockaddr_storage *peer, const void *owner,
 		       uint64_t conn, authz_sess_t *out)
@@ -1061,20 +1065,44 @@ int authz_session_find(authz_t *a, uint32_t id,
 	pthread_mutex_lock(&a->lock);
 	session_t **pp = session_find(a, id, owner, conn);
 	int err = pp ? session_usable(*pp, peer, owner, conn) : IDN_ENOTFOUND;
-	if (err == 0) {
-		const session_t *x = *pp;
-		out->bound = x->bound;
-		out->keyed = x->klen > 0;
-		out->cipher = x->cipher;
-		out->key_len = x->klen;
-		memcpy(out->key, x->key, x->klen);
-		size_t n = x->bound ? x->alen : 0;
-		memcpy(out->who.name, x->admin, n);
-		out->who.admin = idn_bytes(out->who.name, n);
-		out->who.index = x->bound ? x->index : 0;
-	}
+	if (err == 0)
+		sess_copy(*pp, out);
 	pthread_mutex_unlock(&a->lock);
 	return err;
+}
+
+int authz_session_conn_keyed(authz_t *a, const void *owner, uint64_t conn,
+			     authz_sess_t *out)
+{
+	if (conn == 0)
+		return IDN_ENOTFOUND;
+	pthread_mutex_lock(&a->lock);
+	sessions_expire(a, idn_now_ms());
+	const session_t *last = NULL;
+	for (const session_t *x = a->sessions; x; x = x->next)
+		if (x->conn == conn && x->owner == owner && x->klen > 0 &&
+		    (last == NULL || x->created > last->created))
+			last = x;
+	if (last != NULL)
+		sess_copy(last, out);
+	pthread_mutex_unlock(&a->lock);
+	return last != NULL ? 0 : IDN_ENOTFOUND;
+}
+
+/* Copies what a request may use of x (authz_sess_t); the caller holds
+ * the lock. */
+static void sess_copy(const session_t *x, authz_sess_t *out)
+{
+	out->bound = x->bound;
+	out->keyed = x->klen > 0;
+	out->conn_bound = x->conn != 0;
+	out->cipher = x->cipher;
+	out->key_len = x->klen;
+	memcpy(out->key, x->key, x->klen);
+	size_t n = x->bound ? x->alen : 0;
+	memcpy(out->who.name, x->admin, n);
+	out->who.admin = idn_bytes(out->who.name, n);
+	out->who.index = x->bound ? x->index : 0;
 }
 
 int authz_session_bind(authz_t *a, uint32_t id, idn_bytes_t admin,
@@ -1134,7 +1162,7 @@ int authz_session_get(authz_t *a, uint32_t id, const void *owner, uint64_t conn,
 		return IDN_ENOTFOUND;
 	pthread_mutex_lock(&a->lock);
 	session_t **pp = session_find(a, id, owner, conn);
-	bool ok = pp && (*pp)->klen == 0 &&
+	bool ok = pp && (*pp)->conn != 0 &&
 		  session_usable(*pp, NULL, owner, conn) == 0;
 	if (ok) {
 		memcpy(who->name, (*pp)->admin, (*pp)->alen);
@@ -1174,10 +1202,11 @@ void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn)
 {
 	pthread_mutex_lock(&a->lock);
 	for (session_t **pp = &a->sessions; *pp;) {
-		if ((*pp)->klen == 0 && (*pp)->owner == owner &&
+		if ((*pp)->conn != 0 && (*pp)->owner == owner &&
 		    (*pp)->conn == conn) {
 			session_t *x = *pp;
 			*pp = x->next;
+			OPENSSL_cleanse(x->key, sizeof(x->key));
 			free(x);
 			a->nsessions--;
 		} else {
@@ -1189,11 +1218,58 @@ void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn)
 
 /* ---- sessions whose id the client chose (op 2001 login, login.c) ---- */
 
+/* Adds connection-bound session x (its id set) in place of one of the
+ * same id on its connection; a login (admin set, no key) keeps the key
+ * of the session it replaces, which an encrypted session's setup made. */
+static int session_put_as(authz_t *a, session_t *x)
+{
+	pthread_mutex_lock(&a->lock);
+	/* a connection holds one session set up and not logged in yet:
+	 * setups cost nothing to ask for */
+	for (session_t **qq = &a->sessions; !x->bound && *qq;) {
+		session_t *o = *qq;
+		if (o->conn == x->conn && o->owner == x->owner && !o->bound) {
+			*qq = o->next;
+			OPENSSL_cleanse(o->key, sizeof(o->key));
+			free(o);
+			a->nsessions--;
+		} else {
+			qq = &o->next;
+		}
+	}
+	session_t **pp = session_find(a, x->id, x->owner, x->conn);
+	if (pp != NULL && (*pp)->conn != 0) {
+		session_t *o = *pp;
+		if (x->klen == 0 && o->klen > 0) {
+			x->cipher = o->cipher;
+			x->klen = o->klen;
+			memcpy(x->key, o->key, o->klen);
+		}
+		*pp = o->next;
+		OPENSSL_cleanse(o->key, sizeof(o->key));
+		free(o);
+		a->nsessions--;
+	}
+	bool full = a->nsessions >= AUTHZ_SESSIONS_MAX;
+	if (!full) {
+		x->created = a->next_seq++;
+		x->next = a->sessions;
+		a->sessions = x;
+		a->nsessions++;
+	}
+	pthread_mutex_unlock(&a->lock);
+	if (full) {
+		OPENSSL_cleanse(x->key, sizeof(x->key));
+		free(x);
+	}
+	return full ? -EBUSY : 0;
+}
+
 int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 			  idn_bytes_t admin, uint32_t index, uint32_t lifetime,
 			  uint32_t id)
 {
-	if (id == 0)
+	if (id == 0 || conn == 0)
 		return IDN_EINVAL;
 	if (admin.len > IDN_IDENT_MAX)
 		return IDN_ETOOLONG;
@@ -1208,26 +1284,26 @@ int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 	x->alen = admin.len;
 	memcpy(x->admin, admin.p, admin.len);
 	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
-	pthread_mutex_lock(&a->lock);
-	/* a new login on the connection replaces its session of that id */
-	session_t **pp = session_find(a, id, owner, conn);
-	if (pp != NULL) {
-		session_t *o = *pp;
-		*pp = o->next;
-		free(o);
-		a->nsessions--;
-	}
-	bool full = a->nsessions >= AUTHZ_SESSIONS_MAX;
-	if (!full) {
-		x->created = a->next_seq++;
-		x->next = a->sessions;
-		a->sessions = x;
-		a->nsessions++;
-	}
-	pthread_mutex_unlock(&a->lock);
-	if (full)
-		free(x);
-	return full ? -EBUSY : 0;
+	return session_put_as(a, x);
+}
+
+int authz_session_key_as(authz_t *a, const void *owner, uint64_t conn,
+			 idn_bytes_t key, int cipher, uint32_t lifetime,
+			 uint32_t id)
+{
+	if (id == 0 || conn == 0 || key.len == 0 || key.len > IDN_SKEY_MAX)
+		return IDN_EINVAL;
+	session_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return -ENOMEM;
+	x->id = id;
+	x->owner = owner;
+	x->conn = conn;
+	x->cipher = cipher;
+	x->klen = key.len;
+	memcpy(x->key, key.p, key.len);
+	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
+	return session_put_as(a, x);
 }
 
 uint32_t authz_token_charge(authz_t *a, const struct sockaddr_storage *peer,

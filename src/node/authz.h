@@ -222,7 +222,8 @@ typedef struct {
 	authz_who_t who;
 	bool bound;
 	bool keyed;
-	int cipher; /* IDN_SCIPHER_* of the key */
+	bool conn_bound; /* of one TCP connection (else of a network) */
+	int cipher;	 /* IDN_SCIPHER_* of the key */
 	size_t key_len;
 	uint8_t key[IDN_SKEY_MAX];
 } authz_sess_t;
@@ -296,12 +297,29 @@ void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn);
  * nothing. */
 
 /* Opens session id (not 0) for (admin, index) on connection (owner,
- * conn), replacing one of the same id on that connection. Returns 0,
+ * conn), replacing one of the same id on that connection (whose session
+ * key, if it has one, the new session keeps). Returns 0,
  * IDN_EINVAL (id 0), IDN_ETOOLONG, -EBUSY (too many open), -ENOMEM.
  * Thread-safe. */
 int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 			  idn_bytes_t admin, uint32_t index, uint32_t lifetime,
 			  uint32_t id);
+
+/* Opens session id (not 0) of connection (owner, conn) with key (key_len
+ * bytes of cipher) and no admin yet: the national SDK's encrypted session,
+ * set up before its login (session.c), which binds the admin and keeps
+ * the key (authz_session_open_as). Replaces one of the same id on that
+ * connection. Returns 0, IDN_EINVAL, -EBUSY, -ENOMEM. Thread-safe. */
+int authz_session_key_as(authz_t *a, const void *owner, uint64_t conn,
+			 idn_bytes_t key, int cipher, uint32_t lifetime,
+			 uint32_t id);
+
+/* Copies the key of the newest keyed session of connection (owner, conn)
+ * into *out: an encrypted challenge answer names the challenge, not the
+ * session whose key encrypts it (the national SDK's login, handler.c).
+ * Returns 0 or IDN_ENOTFOUND. Thread-safe. */
+int authz_session_conn_keyed(authz_t *a, const void *owner, uint64_t conn,
+			     authz_sess_t *out);
 
 /* A resolution token's signature check (login.c) is priced like a
  * challenge answer's (authz_pubkey_cost) and charged to peer's network:

@@ -687,6 +687,15 @@ static void session_lookup(handler_t *h, const idn_env_t *env,
 				     from->peer, h->owner, h->conn, &ss->s);
 	ss->found = ss->err == 0;
 	ss->usable = ss->found && !ss->s.keyed;
+	/* the national SDK answers a challenge in the challenge's id,
+	 * encrypted in its connection's session: that key opens it, and
+	 * the request is no request of that session */
+	if (!ss->found && (env->flags & IDN_EF_ENCRYPTED) &&
+	    authz_session_conn_keyed(h->node->authz, h->owner, h->conn,
+				     &ss->s) == 0) {
+		ss->found = true;
+		ss->by_conn = true;
+	}
 }
 
 /* Replaces *frame by its decrypted form in h->dec (the envelope without
@@ -723,6 +732,11 @@ static int session_decrypt(reply_t *r, idn_env_t *env, const uint8_t **frame,
 	idn_put_u32(h->dec + IDN_ENV_OFF_MSG_LEN, (uint32_t)n);
 	env->flags &= (uint8_t)~IDN_EF_ENCRYPTED;
 	env->msg_len = (uint32_t)n;
+	/* a session of this connection whose key the client holds (the
+	 * national SDK's): coming encrypted under it is what makes a
+	 * request the session's */
+	if (ss->s.conn_bound && !ss->by_conn)
+		ss->usable = true;
 	*frame = h->dec;
 	*len = IDN_ENV_LEN + n;
 	r->frame = *frame;
@@ -737,7 +751,7 @@ static int session_decrypt(reply_t *r, idn_env_t *env, const uint8_t **frame,
 static int session_mac(reply_t *r, const idn_env_t *env, const idn_msg_t *m)
 {
 	req_sess_t *ss = r->sess;
-	if (!ss->found || !ss->s.keyed || !m->has_cred ||
+	if (!ss->found || !ss->s.keyed || ss->s.conn_bound || !m->has_cred ||
 	    !idn_bytes_eq_str(m->cred.type, "HS_MAC"))
 		return 0;
 	int err = idn_skey_mac_check(idn_bytes(ss->s.key, ss->s.key_len),
@@ -760,6 +774,8 @@ static int session_refuse(reply_t *r)
 	const req_sess_t *ss = r->sess;
 	const char *why =
 		ss->err == IDN_EAUTH ? "the session belongs to another network"
+		: ss->found && ss->s.conn_bound
+			? "requests in this session must come encrypted"
 		: ss->found ? "requests in this session must carry its MAC"
 			    : "no such session: expired, ended or of another "
 			      "connection";

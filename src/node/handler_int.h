@@ -5,6 +5,7 @@
 #ifndef IDN_NODE_HANDLER_INT_H
 #define IDN_NODE_HANDLER_INT_H
 
+#include <openssl/evp.h>
 #include <stdatomic.h>
 #include <stdint.h>
 
@@ -20,11 +21,12 @@
 /* The session a request's envelope names (authz.h), as far as the request
  * may use it. */
 typedef struct {
-	int err;     /* authz_session_find's answer */
-	bool found;  /* live, and this request's connection or network's */
-	bool usable; /* found, and keyed ones: the request carries its MAC */
-	bool mac;    /* the session MAC verified, with counter */
-	bool enc;    /* the request came encrypted: so goes its reply */
+	int err;      /* authz_session_find's answer */
+	bool found;   /* live, and this request's connection or network's */
+	bool usable;  /* found, and keyed ones: the request carries its MAC */
+	bool mac;     /* the session MAC verified, with counter */
+	bool enc;     /* the request came encrypted: so goes its reply */
+	bool by_conn; /* the key of its connection's session, not named */
 	uint32_t counter;
 	authz_sess_t s;
 } req_sess_t;
@@ -99,7 +101,8 @@ int do_resolve(reply_t *r);
  * the request it releases as the proven admin, binding the session it
  * was in to that admin; do_session_setup answers a session setup (op
  * 400): a Diffie-Hellman one over UDP or TCP opens a keyed session at
- * once, one without a key exchange is challenged on a TCP connection;
+ * once, the national SDK's (mode 3) one of its TCP connection with an SM4
+ * key, one without a key exchange is challenged on a TCP connection;
  * do_session_end ends one (op 401); do_in_session runs an admin op as the
  * admin of the session named in the envelope. */
 int do_challenge(reply_t *r);
@@ -129,6 +132,9 @@ int login_open(reply_t *r, const idn_msg_t *orig,
 const char *login_token_reader(handler_t *h, const caller_t *from,
 			       idn_bytes_t token, principal_t *who,
 			       uint32_t *rc);
+/* The public key at value index of identifier text (an HS_PUBKEY), or
+ * NULL; free it with EVP_PKEY_free. */
+EVP_PKEY *login_admin_key(handler_t *h, idn_bytes_t text, uint32_t index);
 
 /* The node's own operations (node_ops.c): site info, listings, search,
  * the search index's declared types, counters, the recursive cache. */

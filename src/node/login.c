@@ -81,8 +81,7 @@ int login_open(reply_t *r, const idn_msg_t *orig,
 
 /* ---- resolution tokens ---- */
 
-/* The public key at value index of identifier text, or NULL. */
-static EVP_PKEY *admin_key(handler_t *h, idn_bytes_t text, uint32_t index)
+EVP_PKEY *login_admin_key(handler_t *h, idn_bytes_t text, uint32_t index)
 {
 	idn_ident_t id;
 	idn_record_t rec;
@@ -113,9 +112,10 @@ const char *login_token_reader(handler_t *h, const caller_t *from,
 		return "malformed token";
 	const char *why = NULL;
 	uint8_t *admin = idn_arena_alloc(&h->arena, t.admin_len);
-	EVP_PKEY *k = admin == NULL
-			      ? NULL
-			      : admin_key(h, idn_bytes(t.admin, t.admin_len),
+	EVP_PKEY *k =
+		admin == NULL
+			? NULL
+			: login_admin_key(h, idn_bytes(t.admin, t.admin_len),
 					  t.index);
 	if (k == NULL)
 		why = "no usable HS_PUBKEY at the token's admin and index";

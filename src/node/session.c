@@ -5,10 +5,13 @@
  * later requests run as its admin: a keyed one, set up with a
  * Diffie-Hellman exchange as HANDLE.NET does, once a challenge in it is
  * answered, for requests carrying its MAC; one set up without a key
- * exchange, answered on a TCP connection, for that connection's. */
+ * exchange, answered on a TCP connection, for that connection's; the
+ * national SDK's, its key wrapped to the admin's HS_PUBKEY, for that
+ * connection's requests encrypted under it once its login binds it. */
 #include <assert.h>
 #include <errno.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +22,7 @@
 #include "hsession.h"
 #include "log.h"
 #include "optable.h"
+#include "wire.h"
 
 int do_challenge(reply_t *r)
 {
@@ -27,7 +31,8 @@ int do_challenge(reply_t *r)
 	uint32_t id;
 	uint8_t nonce[16];
 	int err;
-	if (r->sess != NULL && r->sess->usable && r->sess->s.keyed) {
+	if (r->sess != NULL && r->sess->usable && r->sess->s.keyed &&
+	    !r->sess->s.conn_bound) {
 		/* in the session: the answer names it, and binds it */
 		id = r->env->session_id;
 		err = authz_challenge_in(r->h->node->authz, r->from.peer,
@@ -130,6 +135,66 @@ static int session_dh(reply_t *r, const idn_session_req_t *sr)
 	return err;
 }
 
+/* The national SDK's encrypted session (docs/national.md, "Encrypted
+ * sessions"): mode 3 names the admin's HS_PUBKEY (key handle and index);
+ * the node makes an SM4 key, opens the session id the client named on
+ * this connection with it, no admin yet (its login, op 2001, binds one),
+ * and answers mode 3 and u32 cipher || key wrapped to that public key.
+ * The setup proves nothing: only the key's holder can read the key, and
+ * the login still proves the admin. */
+static int session_hdl(reply_t *r, const idn_session_req_t *sr)
+{
+	handler_t *h = r->h;
+	uint32_t id = r->env->session_id;
+	if (h->conn == 0 || id == 0)
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED,
+				   "key exchange mode 3 opens the session id "
+				   "the envelope names on a TCP connection");
+	EVP_PKEY *k = login_admin_key(h, sr->key, sr->key_index);
+	if (k == NULL ||
+	    (!EVP_PKEY_is_a(k, "RSA") && !EVP_PKEY_is_a(k, "SM2"))) {
+		EVP_PKEY_free(k);
+		return reply_error(r, AUTHZ_RC_SESSION_FAILED,
+				   "no RSA or SM2 HS_PUBKEY at the key handle "
+				   "and index to wrap the session key to");
+	}
+	/* a public-key operation, priced as a signature check */
+	const char *why = "";
+	uint64_t cost = authz_pubkey_cost(EVP_PKEY_bits(k));
+	if (authz_token_charge(h->node->authz, r->from.peer, cost, &why) != 0) {
+		EVP_PKEY_free(k);
+		return reply_error(r, IDN_RC_TOO_BUSY, why);
+	}
+	uint8_t plain[4 + IDN_SM4_KEY_LEN], wrapped[1024];
+	size_t wlen = 0;
+	idn_put_u32(plain, IDN_SCIPHER_SM4);
+	int err = RAND_bytes(plain + 4, IDN_SM4_KEY_LEN) == 1 ? 0 : -ENOMEM;
+	if (err == 0)
+		err = idn_skey_wrap(k, idn_bytes(plain, sizeof(plain)), wrapped,
+				    sizeof(wrapped), &wlen);
+	authz_token_done(h->node->authz, r->from.peer, cost);
+	EVP_PKEY_free(k);
+	if (err == 0)
+		err = authz_session_key_as(
+			h->node->authz, h->owner, h->conn,
+			idn_bytes(plain + 4, IDN_SM4_KEY_LEN), IDN_SCIPHER_SM4,
+			lifetime(h, sr->timeout), id);
+	OPENSSL_cleanse(plain, sizeof(plain));
+	if (err)
+		return reply_error(r,
+				   err == -EBUSY ? IDN_RC_TOO_BUSY
+						 : AUTHZ_RC_SESSION_FAILED,
+				   "cannot set the session up");
+	log_debug("session %08x set up (SM4 key wrapped to %.*s:%u)", id,
+		  (int)(sr->key.len > 200 ? 200 : sr->key.len), sr->key.p,
+		  sr->key_index);
+	reply_start(r, IDN_RC_SUCCESS, 0);
+	idn_session_resp_t resp = {IDN_KX_CIPHER_HDL, idn_bytes(wrapped, wlen),
+				   idn_bytes(NULL, 0)};
+	idn_session_resp_encode(&r->w, &resp);
+	return reply_send(r);
+}
+
 int do_session_setup(reply_t *r)
 {
 	idn_session_req_t sr;
@@ -138,11 +203,13 @@ int do_session_setup(reply_t *r)
 				   "malformed session setup");
 	if (sr.mode == IDN_KX_DH)
 		return session_dh(r, &sr);
+	if (sr.mode == IDN_KX_CIPHER_HDL)
+		return session_hdl(r, &sr);
 	if (sr.mode != IDN_KX_NONE) {
 		char text[96];
 		snprintf(text, sizeof(text),
 			 "key exchange mode %u is not supported: use "
-			 "Diffie-Hellman (4)",
+			 "Diffie-Hellman (4) or a key handle (3)",
 			 (unsigned)sr.mode);
 		return reply_error(r, AUTHZ_RC_SESSION_FAILED, text);
 	}
