@@ -177,4 +177,7 @@ int ctl_json_op(ctl_opts_t *o, const char *cmd, uint32_t op, const char *arg,
 int ctl_cmd_check(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_backup(ctl_opts_t *o, int argc, char **argv);
 
+/* repl_cmd.c: replication status (through the node) */
+int ctl_cmd_replication(ctl_opts_t *o, int argc, char **argv);
+
 #endif

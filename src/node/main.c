@@ -20,8 +20,10 @@
 #include "http.h"
 #include "ident.h"
 #include "log.h"
+#include "mirror.h"
 #include "pruner.h"
 #include "reload.h"
+#include "repl_ops.h"
 #include "server.h"
 #include "store.h"
 
@@ -249,6 +251,7 @@ static void planes_stop(planes_t *p)
 	ctlsock_close(p->ctl);
 	p->ctl = NULL;
 	homer_stop(&p->homer);
+	mirror_stop();
 	pruner_stop(&p->pruner);
 	if (p->node_up)
 		node_ctx_fini(&p->node);
@@ -308,7 +311,10 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 	p->node.audit = p->audit;
 	p->node.reload = reload_hook;
 	p->node.reload_ctx = rl;
+	repl_ops_init(conf);
 	if (server_start(&p->node, &p->handle) != 0)
+		goto fail;
+	if (mirror_start(conf, p->store) != 0)
 		goto fail;
 	if (ctlsock_start(p->ctl, &p->node) != 0)
 		goto fail;

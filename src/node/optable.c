@@ -4,6 +4,8 @@
 
 #include <stddef.h>
 
+#include "repl_ops.h"
+
 #define ANON PRINCIPAL_ANONYMOUS
 #define ADMIN PRINCIPAL_ADMIN
 #define OPER PRINCIPAL_OPERATOR
@@ -44,6 +46,14 @@ static const op_row_t rows[] = {
 	 false, do_session_setup, session_open},
 	{IDN_OC_SESSION_TERMINATE, "session terminate", ANON, NULL, OP_DEFER_NO,
 	 true, false, do_session_end},
+	/* replication (repl_ops.c): replication admins, over TCP; 1001
+	 * may be held open for up to 25 s, on a blocking handler */
+	{IDN_OC_GET_NEXT_TXN_ID, "next txn id", ADMIN, repl_rights,
+	 OP_DEFER_RUN, false, false, do_next_txn_id},
+	{IDN_OC_RETRIEVE_TXN_LOG, "retrieve txn log", ADMIN, repl_rights,
+	 OP_DEFER_RUN, false, false, do_retrieve_txn},
+	{IDN_OC_DUMP_HANDLES, "dump handles", ADMIN, repl_rights, OP_DEFER_RUN,
+	 false, false, do_dump_handles},
 	{IDN_OC_STATS, "stats", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_stats},
 	{IDN_OC_CACHE_FLUSH, "cache flush", OPER, NULL, OP_DEFER_NO, false,
@@ -63,6 +73,8 @@ static const op_row_t rows[] = {
 	 * only it */
 	{IDN_OC_BACKUP, "backup", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_backup},
+	{IDN_OC_REPL_STATUS, "replication status", OPER, NULL, OP_DEFER_NO,
+	 false, false, do_repl_status},
 };
 
 const op_row_t *optable_find(uint32_t code)

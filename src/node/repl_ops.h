@@ -1,0 +1,31 @@
+/* The primary side of replication (docs/replication.md): ops 1000-1002
+ * served to the replication admins (--replication-admin), and the
+ * operator's view of the follower (op 1107). Internal to the daemon. */
+#ifndef IDN_NODE_REPL_OPS_H
+#define IDN_NODE_REPL_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "handler_int.h"
+
+/* Reads the replication admins of conf at every check (conf outlives the
+ * node). */
+void repl_ops_init(const node_conf_t *conf);
+
+/* Whether admin:index is one of conf's replication admins. */
+bool repl_is_admin(const node_conf_t *conf, idn_bytes_t admin, uint32_t index);
+
+/* The op table's rights function of ops 1000-1002: a replication admin,
+ * or rc 401. */
+uint32_t repl_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+		     idn_bytes_t admin, uint32_t aidx, const char **why);
+
+int do_next_txn_id(reply_t *r);
+int do_retrieve_txn(reply_t *r);
+int do_dump_handles(reply_t *r);
+/* The follower's state as JSON (mirror.h), one string. */
+int do_repl_status(reply_t *r);
+
+#endif
