@@ -339,8 +339,8 @@ uint64_t idn_store_wait_commit(idn_store_t *s, uint64_t seen, int timeout_ms)
 	return atomic_load(&s->commits);
 }
 
-int idn_store_meta_get(idn_rtxn_t *t, const char *key, uint8_t *buf,
-		       size_t cap, size_t *len)
+int idn_store_meta_get(idn_rtxn_t *t, const char *key, uint8_t *buf, size_t cap,
+		       size_t *len)
 {
 	if (t == NULL || key == NULL || len == NULL || (buf == NULL && cap))
 		return IDN_EINVAL;

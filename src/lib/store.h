@@ -179,8 +179,8 @@ int idn_store_backup(idn_store_t *s, const char *dir);
 /* Copies the value of key into buf (at most cap bytes; *len its length).
  * Returns 0, IDN_ENOTFOUND, IDN_ETOOLONG (larger than cap),
  * IDN_EUNSUPPORTED or a store error. */
-int idn_store_meta_get(idn_rtxn_t *t, const char *key, uint8_t *buf,
-		       size_t cap, size_t *len);
+int idn_store_meta_get(idn_rtxn_t *t, const char *key, uint8_t *buf, size_t cap,
+		       size_t *len);
 /* Sets key to the len bytes of v (at most 1024) in t. */
 int idn_wtxn_meta_put(idn_wtxn_t *t, const char *key, const uint8_t *v,
 		      size_t len);

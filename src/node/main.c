@@ -245,6 +245,7 @@ static void planes_stop(planes_t *p)
 		reload_attach(p->rl, NULL, NULL, NULL);
 	http_stop(p->http); /* its handlers belong to p->node */
 	p->http = NULL;
+	repl_ops_stop(); /* a held follower's request ends */
 	if (p->handle != NULL)
 		server_stop(p->handle);
 	p->handle = NULL;

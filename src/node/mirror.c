@@ -512,6 +512,7 @@ static int dump(msrc_t *s, idn_client_t *cl)
 			s->next = s->source_next = a.source_next;
 			s->dumps++;
 			s->lag_ms = 0;
+			snprintf(s->state, sizeof(s->state), "following");
 			pthread_mutex_unlock(&M.mu);
 			log_info("replication: copied %u entries from %s (at "
 				 "change %llu)",
@@ -635,6 +636,9 @@ static void *source_main(void *arg)
 				need_copy = false;
 			}
 			uint64_t t0 = now_ms();
+			pthread_mutex_lock(&M.mu);
+			uint64_t before = s->next;
+			pthread_mutex_unlock(&M.mu);
 			rc = follow(s, cl);
 			if (rc == 1) {
 				log_info("replication: %s needs a new copy",
@@ -645,11 +649,12 @@ static void *source_main(void *arg)
 			if (rc != 0)
 				break;
 			backoff = BACKOFF_MIN_MS;
-			/* a source that does not hold requests open (a
-			 * HANDLE.NET primary, or one whose holds are all
-			 * taken) is asked again a little later */
+			/* an empty answer that came at once: the source does
+			 * not hold requests open (a HANDLE.NET primary, or
+			 * one whose holds are all taken); ask a little
+			 * later */
 			pthread_mutex_lock(&M.mu);
-			bool idle = s->next >= s->source_next;
+			bool idle = s->next == before;
 			pthread_mutex_unlock(&M.mu);
 			if (idle && now_ms() - t0 < 1000)
 				nap(250);

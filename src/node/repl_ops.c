@@ -32,10 +32,17 @@
 
 static const node_conf_t *g_conf;
 static atomic_int holders;
+static atomic_bool stopping;
 
 void repl_ops_init(const node_conf_t *conf)
 {
 	g_conf = conf;
+	atomic_store(&stopping, false);
+}
+
+void repl_ops_stop(void)
+{
+	atomic_store(&stopping, true);
 }
 
 /* An admin reference of the configuration: "INDEX:HANDLE" (HANDLE.NET's
@@ -174,7 +181,7 @@ int do_retrieve_txn(reply_t *r)
 			return reply_send(r);
 		}
 		uint64_t now = now_ms();
-		if (from < next || now >= deadline)
+		if (from < next || now >= deadline || atomic_load(&stopping))
 			break;
 		if (!held) {
 			if (atomic_fetch_add(&holders, 1) >= REPL_HOLDERS_MAX) {

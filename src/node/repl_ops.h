@@ -13,6 +13,8 @@
 /* Reads the replication admins of conf at every check (conf outlives the
  * node). */
 void repl_ops_init(const node_conf_t *conf);
+/* Ends the requests held open (within 200 ms), before the server stops. */
+void repl_ops_stop(void);
 
 /* Whether admin:index is one of conf's replication admins. */
 bool repl_is_admin(const node_conf_t *conf, idn_bytes_t admin, uint32_t index);
