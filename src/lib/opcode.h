@@ -37,6 +37,10 @@ enum {
 	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
 	IDN_OC_BACKUP = 1106,	   /* a hot copy of the store */
 	IDN_OC_REPL_STATUS = 1107, /* the mirror's state, as JSON */
+	/* idnode's replication (repl.h): the change log as it is, with the
+	 * search index's types, long polled; and the copy */
+	IDN_OC_REPL_CHANGES = 1108,
+	IDN_OC_REPL_COPY = 1109,
 };
 
 #endif

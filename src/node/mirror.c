@@ -500,7 +500,7 @@ static int dump(msrc_t *s, idn_client_t *cl)
 	}
 	call_t c = {on_dump, &a};
 	if (err == 0)
-		err = call(cl, IDN_OC_DUMP_HANDLES, w.buf, w.len, &c);
+		err = call(cl, IDN_OC_REPL_COPY, w.buf, w.len, &c);
 	if (err == 0 && c.rc == IDN_RC_SUCCESS)
 		err = save_position(s, a.t, a.source_next);
 	int rc = -1;
@@ -543,7 +543,7 @@ static int follow(msrc_t *s, idn_client_t *cl)
 	apply_t a = {.s = s};
 	idn_arena_init(&a.arena, 1 << 16);
 	call_t c = {on_txns, &a};
-	int err = call(cl, IDN_OC_RETRIEVE_TXN_LOG, w.buf, w.len, &c);
+	int err = call(cl, IDN_OC_REPL_CHANGES, w.buf, w.len, &c);
 	int rc = -1;
 	if (err == 0 && c.rc == IDN_RC_SUCCESS && a.status == IDN_REPL_REDUMP) {
 		rc = 1;

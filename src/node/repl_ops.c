@@ -94,8 +94,7 @@ uint32_t repl_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	return IDN_RC_INSUFFICIENT_PERMS;
 }
 
-/* Replication streams are for TCP (and the operator's socket). */
-static int refuse_udp(reply_t *r)
+int repl_refuse_udp(reply_t *r)
 {
 	if (r->from.transport == TRANSPORT_UDP)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
@@ -103,7 +102,7 @@ static int refuse_udp(reply_t *r)
 	return 1;
 }
 
-static uint64_t now_ms(void)
+uint64_t repl_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -112,7 +111,7 @@ static uint64_t now_ms(void)
 
 int do_next_txn_id(reply_t *r)
 {
-	int rc = refuse_udp(r);
+	int rc = repl_refuse_udp(r);
 	if (rc != 1)
 		return rc;
 	uint64_t first, next;
@@ -146,42 +145,25 @@ static int batch_cb(void *ctx, const idn_change_t *c)
 	return 0;
 }
 
-int do_retrieve_txn(reply_t *r)
+int repl_wait(idn_store_t *s, idn_rtxn_t *t, uint64_t from, uint64_t *next)
 {
-	int rc = refuse_udp(r);
-	if (rc != 1)
-		return rc;
-	idn_repl_req_t q;
-	if (idn_repl_req_decode(r->req->rest, true, &q) != 0 ||
-	    (q.nservers > 1 && q.server_num >= q.nservers) ||
-	    q.hash_type > IDN_HASH_BY_ALL)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed retrieve-transactions request");
-	idn_store_t *s = r->h->store;
-	idn_rtxn_t *t;
-	int err = idn_rtxn_begin(s, &t);
-	if (err)
-		return reply_lib_error(r, err);
-	uint64_t from = q.last_txn + 1, first = 0, next = 0;
+	uint64_t first = 0;
 	bool held = false;
-	uint64_t deadline = now_ms() + REPL_HOLD_MS;
+	int err;
+	uint64_t deadline = repl_now_ms() + REPL_HOLD_MS;
 	for (;;) {
 		uint64_t seen = idn_store_commits(s);
-		err = idn_changes_bounds(t, &first, &next);
+		err = idn_changes_bounds(t, &first, next);
 		if (err)
 			break;
 		/* behind the kept log, or ahead of it (another primary, or
 		 * one restored from an older copy): copy everything again */
-		if (from < first || from > next) {
-			idn_rtxn_free(t);
-			if (held)
-				atomic_fetch_sub(&holders, 1);
-			reply_start(r, IDN_RC_SUCCESS, 0);
-			idn_wr_u32(&r->w, IDN_REPL_REDUMP);
-			return reply_send(r);
+		if (from < first || from > *next) {
+			err = 1;
+			break;
 		}
-		uint64_t now = now_ms();
-		if (from < next || now >= deadline || atomic_load(&stopping))
+		uint64_t now = repl_now_ms();
+		if (from < *next || now >= deadline || atomic_load(&stopping))
 			break;
 		if (!held) {
 			if (atomic_fetch_add(&holders, 1) >= REPL_HOLDERS_MAX) {
@@ -200,6 +182,32 @@ int do_retrieve_txn(reply_t *r)
 	}
 	if (held)
 		atomic_fetch_sub(&holders, 1);
+	return err;
+}
+
+int do_retrieve_txn(reply_t *r)
+{
+	int rc = repl_refuse_udp(r);
+	if (rc != 1)
+		return rc;
+	idn_repl_req_t q;
+	if (idn_repl_req_decode(r->req->rest, true, &q) != 0 ||
+	    (q.nservers > 1 && q.server_num >= q.nservers) ||
+	    q.hash_type > IDN_HASH_BY_ALL)
+		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
+				   "malformed retrieve-transactions request");
+	idn_rtxn_t *t;
+	int err = idn_rtxn_begin(r->h->store, &t);
+	if (err)
+		return reply_lib_error(r, err);
+	uint64_t from = q.last_txn + 1, next = 0;
+	err = repl_wait(r->h->store, t, from, &next);
+	if (err == 1) {
+		idn_rtxn_free(t);
+		reply_start(r, IDN_RC_SUCCESS, 0);
+		idn_wr_u32(&r->w, IDN_REPL_REDUMP);
+		return reply_send(r);
+	}
 	if (err) {
 		idn_rtxn_free(t);
 		return reply_lib_error(r, err);
@@ -313,7 +321,7 @@ static int dump_walk(dump_t *d, idn_rtxn_t *t, int kind)
 
 int do_dump_handles(reply_t *r)
 {
-	int rc = refuse_udp(r);
+	int rc = repl_refuse_udp(r);
 	if (rc != 1)
 		return rc;
 	idn_repl_req_t q;
