@@ -24,11 +24,13 @@
 #include "auth.h"
 #include "changes.h"
 #include "error.h"
+#include "io.h"
 #include "log.h"
 #include "msg.h"
 #include "net.h"
 #include "opcode.h"
 #include "repl.h"
+#include "repl_cnri.h"
 #include "search.h"
 #include "seckey.h"
 
@@ -51,6 +53,10 @@ typedef struct {
 	uint64_t applied;     /* changes applied since start */
 	uint32_t dumps;
 	int fd; /* of the connection in use, -1: none */
+	/* the source speaks only HANDLE.NET's replication (1001/1002
+	 * streams): found when it refuses 1109 as an unknown op */
+	bool cnri;
+	uint64_t cnri_date; /* the last stream's date, asked with */
 } msrc_t;
 
 static struct {
@@ -154,7 +160,11 @@ static int answer_encode(idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w)
 	} else {
 		uint8_t sig[1024];
 		size_t siglen;
-		const char *hash = idn_sig_hash_for(M.key);
+		/* DSA keys sign with SHA1, as HANDLE.NET's own clients do (a
+		 * 7.3.1 server refuses SHA256withDSA) */
+		const char *hash = EVP_PKEY_base_id(M.key) == EVP_PKEY_DSA
+					   ? "SHA1"
+					   : idn_sig_hash_for(M.key);
 		idn_bytes_t parts[2] = {nonce, digest};
 		err = idn_sig_sign(M.key, hash, parts, 2, sig, sizeof(sig),
 				   &siglen);
@@ -185,6 +195,7 @@ typedef struct {
 	void *ctx;
 	int err;     /* from fn, or a decode error */
 	uint32_t rc; /* of the last message */
+	uint32_t op; /* of the last message (HANDLE.NET: 0 for an unknown op) */
 	char text[200];
 	bool challenged;
 	uint8_t nonce[64], digest[64];
@@ -202,6 +213,7 @@ static int on_msg(void *vctx, const idn_env_t *env, const uint8_t *msg,
 		return 1;
 	}
 	c->rc = m.hdr.rc;
+	c->op = m.hdr.op;
 	idn_bytes_t nonce;
 	if (m.hdr.rc == IDN_RC_AUTH_NEEDED && m.digest.len <= 64 &&
 	    idn_challenge_decode(m.rest, &nonce) == 0 && nonce.len <= 64) {
@@ -227,11 +239,24 @@ static int on_msg(void *vctx, const idn_env_t *env, const uint8_t *msg,
 	return 0;
 }
 
-/* Sends op with body over cl, answers the source's challenge, and hands
- * every message of the reply to fn. Returns 0 (c->rc and c->text tell a
- * refusal) or a transport error. */
-static int call(idn_client_t *cl, uint32_t op, const uint8_t *body, size_t blen,
-		call_t *c)
+/* A HANDLE.NET server answers one request per connection: a new one for
+ * each (also for a challenge's answer). */
+static int reopen(msrc_t *s, idn_client_t **clp)
+{
+	idn_client_close(*clp);
+	*clp = NULL;
+	int err = idn_client_open(IDN_NET_TCP, s->where, CALL_TIMEOUT_MS, clp);
+	pthread_mutex_lock(&M.mu);
+	s->fd = err ? -1 : idn_client_fd(*clp);
+	pthread_mutex_unlock(&M.mu);
+	return err;
+}
+
+/* Sends op with body over *clp, answers the source's challenge, and
+ * hands every message of the reply to fn. Returns 0 (c->rc and c->text
+ * tell a refusal) or a transport error. */
+static int call(msrc_t *s, idn_client_t **clp, uint32_t op, const uint8_t *body,
+		size_t blen, call_t *c)
 {
 	static _Thread_local uint8_t buf[8192];
 	idn_wr_t w;
@@ -239,6 +264,9 @@ static int call(idn_client_t *cl, uint32_t op, const uint8_t *body, size_t blen,
 	idn_msg_request(&w, op, 0, 3600, body, blen);
 	if (w.err)
 		return w.err;
+	if (s->cnri && reopen(s, clp) != 0)
+		return -ECONNREFUSED;
+	idn_client_t *cl = *clp;
 	idn_client_set_session(cl, 0);
 	int err = idn_client_call(cl, w.buf, w.len, on_msg, c);
 	if (err || !c->challenged)
@@ -254,6 +282,9 @@ static int call(idn_client_t *cl, uint32_t op, const uint8_t *body, size_t blen,
 	idn_msg_request(&w, IDN_OC_CHALLENGE_ANSWER, 0, 3600, aw.buf, aw.len);
 	if (w.err)
 		return w.err;
+	if (s->cnri && reopen(s, clp) != 0)
+		return -ECONNREFUSED;
+	cl = *clp;
 	c->challenged = false;
 	idn_client_set_session(cl, c->session);
 	err = idn_client_call(cl, w.buf, w.len, on_msg, c);
@@ -302,6 +333,8 @@ static int save_position(msrc_t *s, idn_wtxn_t *t, uint64_t next)
 
 typedef struct {
 	msrc_t *s;
+	/* the connection: HANDLE.NET's streams follow the message */
+	idn_client_t **clp;
 	idn_wtxn_t *t;
 	idn_arena_t arena;
 	uint64_t next, upto, source_next, newest_ms;
@@ -461,6 +494,147 @@ static int wipe(idn_wtxn_t *t)
 	return 0;
 }
 
+/* ---- HANDLE.NET's streams (repl_cnri.h) ---- */
+
+static int fd_read(void *ctx, uint8_t *buf, size_t n)
+{
+	return idn_read_all(idn_client_fd(*(idn_client_t **)ctx), buf, n);
+}
+
+/* Applies one item of a HANDLE.NET stream into a->t: a create or update
+ * (the record's values as they are) replaces the record, a delete, a
+ * home or an unhome of 0.NA/PREFIX; what is already so is no error. */
+static int cnri_apply(apply_t *a, const idn_cnri_item_t *it)
+{
+	uint8_t action = it->kind == IDN_CNRI_ITEM_RECORD ? IDN_CNRI_CREATE
+			 : it->kind == IDN_CNRI_ITEM_NA	  ? IDN_CNRI_HOME
+							  : it->action;
+	idn_change_t c = {0};
+	c.name = it->name;
+	uint8_t pbuf[IDN_IDENT_MAX];
+	uint32_t pl = 0;
+	uint8_t *body = NULL;
+	switch (action) {
+	case IDN_CNRI_CREATE:
+	case IDN_CNRI_UPDATE:
+		body = malloc(1 + it->values.len);
+		if (body == NULL)
+			return -ENOMEM;
+		body[0] = 1; /* overwrite */
+		memcpy(body + 1, it->values.p, it->values.len);
+		c.op = IDN_CH_CREATE;
+		c.body = idn_bytes(body, 1 + it->values.len);
+		break;
+	case IDN_CNRI_DELETE:
+		c.op = IDN_CH_DELETE;
+		break;
+	case IDN_CNRI_HOME:
+	case IDN_CNRI_UNHOME:
+		if (idn_prefix_normalise(it->name.p, it->name.len, pbuf, &pl))
+			return IDN_EPROTO;
+		c.op = action == IDN_CNRI_HOME ? IDN_CH_HOME : IDN_CH_UNHOME;
+		c.name = idn_bytes(pbuf, pl);
+		break;
+	case IDN_CNRI_DELETE_ALL:
+		return wipe(a->t);
+	default:
+		return 0; /* placeholders */
+	}
+	idn_arena_reset(&a->arena);
+	int err = idn_wtxn_replay(a->t, &c, M.id_flags, &a->arena);
+	free(body);
+	if (err == IDN_ENOTFOUND || err == IDN_EEXISTS)
+		err = 0;
+	if (err)
+		snprintf(a->why, sizeof(a->why),
+			 "HANDLE.NET transaction %llu (%u %.*s) does not "
+			 "apply: %s",
+			 (unsigned long long)it->txn_id, (unsigned)action,
+			 (int)(it->name.len > 100 ? 100 : it->name.len),
+			 (const char *)it->name.p, idn_strerror(err));
+	return err;
+}
+
+/* The stream after a 1001 reply: a->status, the transactions applied in
+ * one write transaction, a->upto after the last. */
+static int on_cnri_txns(void *ctx, const idn_msg_t *m)
+{
+	(void)m;
+	apply_t *a = ctx;
+	idn_cnri_rd_t rd;
+	idn_cnri_rd_init(&rd, fd_read, a->clp, NULL);
+	idn_cnri_item_t it;
+	int err = idn_cnri_next(&rd, false, true, &it);
+	if (err == 0)
+		a->status = it.status;
+	while (err == 0 && (err = idn_cnri_next(&rd, false, false, &it)) == 0 &&
+	       it.kind != IDN_CNRI_ITEM_END) {
+		if (it.kind != IDN_CNRI_ITEM_TXN) {
+			err = IDN_EPROTO;
+			break;
+		}
+		if (a->t == NULL) {
+			if ((err = idn_wtxn_begin(M.store, &a->t)) != 0)
+				break;
+			char actor[200];
+			snprintf(actor, sizeof(actor), "replication %s",
+				 a->s->where);
+			idn_wtxn_set_actor(a->t, actor);
+		}
+		if ((err = cnri_apply(a, &it)) != 0)
+			break;
+		a->upto = it.txn_id + 1;
+		if (it.date > a->newest_ms)
+			a->newest_ms = it.date;
+		a->n++;
+	}
+	if (err == 0)
+		a->s->cnri_date = it.date;
+	idn_cnri_rd_free(&rd);
+	a->source_next = a->upto;
+	return err;
+}
+
+/* The stream after a 1002 reply, into a->t (emptied before). */
+static int on_cnri_dump(void *ctx, const idn_msg_t *m)
+{
+	(void)m;
+	apply_t *a = ctx;
+	idn_cnri_rd_t rd;
+	idn_cnri_rd_init(&rd, fd_read, a->clp, NULL);
+	idn_cnri_item_t it;
+	int err = idn_cnri_next(&rd, true, true, &it);
+	while (err == 0 && (err = idn_cnri_next(&rd, true, false, &it)) == 0 &&
+	       it.kind != IDN_CNRI_ITEM_END) {
+		if ((err = cnri_apply(a, &it)) != 0)
+			break;
+		a->n++;
+	}
+	if (err == 0) {
+		uint8_t tail;
+		/* one byte follows the last block */
+		err = fd_read(a->clp, &tail, 1);
+		a->source_next = it.txn_id + 1;
+		a->s->cnri_date = it.date;
+	}
+	idn_cnri_rd_free(&rd);
+	return err;
+}
+
+/* A source that answers idnode's 1109 as an unknown op (HANDLE.NET: op
+ * 0, rc 2) speaks HANDLE.NET's replication only. */
+static bool switch_to_cnri(msrc_t *s, const call_t *c)
+{
+	if (s->cnri || !((c->rc == IDN_RC_ERROR && c->op == 0) ||
+			 c->rc == IDN_RC_NOT_SUPPORTED))
+		return false;
+	s->cnri = true;
+	log_info("replication: %s speaks HANDLE.NET's replication (ops "
+		 "1001/1002) only; following it so (no search types)",
+		 s->where);
+	return true;
+}
+
 static void fail_text(msrc_t *s, const char *what, int err, const call_t *c,
 		      const apply_t *a)
 {
@@ -478,14 +652,14 @@ static void fail_text(msrc_t *s, const char *what, int err, const call_t *c,
 }
 
 /* Copies the source's whole store: 0, or -1 with the state set. */
-static int dump(msrc_t *s, idn_client_t *cl)
+static int dump(msrc_t *s, idn_client_t **clp)
 {
 	set_state(s, "dumping", "");
 	uint8_t body[64];
 	idn_wr_t w;
 	idn_wr_init(&w, body, sizeof(body));
 	idn_repl_req_encode(&w, false, &M.share);
-	apply_t a = {.s = s};
+	apply_t a = {.s = s, .clp = clp};
 	idn_arena_init(&a.arena, 1 << 16);
 	int err = idn_wtxn_begin(M.store, &a.t);
 	if (err == 0) {
@@ -498,9 +672,17 @@ static int dump(msrc_t *s, idn_client_t *cl)
 		if (M.n == 1)
 			err = wipe(a.t);
 	}
-	call_t c = {on_dump, &a};
+	call_t c = {s->cnri ? on_cnri_dump : on_dump, &a};
 	if (err == 0)
-		err = call(cl, IDN_OC_REPL_COPY, w.buf, w.len, &c);
+		err = call(s, clp,
+			   s->cnri ? IDN_OC_DUMP_HANDLES : IDN_OC_REPL_COPY,
+			   w.buf, w.len, &c);
+	if (err == 0 && a.n == 0 && switch_to_cnri(s, &c)) {
+		idn_wtxn_abort(a.t);
+		idn_arena_free(&a.arena);
+		set_state(s, "dumping", "");
+		return -1; /* again, on a new connection */
+	}
 	if (err == 0 && c.rc == IDN_RC_SUCCESS)
 		err = save_position(s, a.t, a.source_next);
 	int rc = -1;
@@ -531,7 +713,7 @@ static int dump(msrc_t *s, idn_client_t *cl)
 
 /* Asks for what follows s->next and applies it: 0, 1 (a copy is
  * needed), or -1 with the state set. */
-static int follow(msrc_t *s, idn_client_t *cl)
+static int follow(msrc_t *s, idn_client_t **clp)
 {
 	uint8_t body[64];
 	idn_wr_t w;
@@ -540,10 +722,14 @@ static int follow(msrc_t *s, idn_client_t *cl)
 	q.last_txn = s->next - 1;
 	q.last_date = now_ms();
 	idn_repl_req_encode(&w, true, &q);
-	apply_t a = {.s = s};
+	if (s->cnri)
+		q.last_date = s->cnri_date;
+	apply_t a = {.s = s, .clp = clp, .upto = s->next};
 	idn_arena_init(&a.arena, 1 << 16);
-	call_t c = {on_txns, &a};
-	int err = call(cl, IDN_OC_REPL_CHANGES, w.buf, w.len, &c);
+	call_t c = {s->cnri ? on_cnri_txns : on_txns, &a};
+	int err = call(s, clp,
+		       s->cnri ? IDN_OC_RETRIEVE_TXN_LOG : IDN_OC_REPL_CHANGES,
+		       w.buf, w.len, &c);
 	int rc = -1;
 	if (err == 0 && c.rc == IDN_RC_SUCCESS && a.status == IDN_REPL_REDUMP) {
 		rc = 1;
@@ -631,7 +817,7 @@ static void *source_main(void *arg)
 		int rc = 0;
 		while (!atomic_load(&M.stop)) {
 			if (need_copy) {
-				if ((rc = dump(s, cl)) != 0)
+				if ((rc = dump(s, &cl)) != 0)
 					break;
 				need_copy = false;
 			}
@@ -639,7 +825,7 @@ static void *source_main(void *arg)
 			pthread_mutex_lock(&M.mu);
 			uint64_t before = s->next;
 			pthread_mutex_unlock(&M.mu);
-			rc = follow(s, cl);
+			rc = follow(s, &cl);
 			if (rc == 1) {
 				log_info("replication: %s needs a new copy",
 					 s->where);
@@ -657,7 +843,7 @@ static void *source_main(void *arg)
 			bool idle = s->next == before;
 			pthread_mutex_unlock(&M.mu);
 			if (idle && now_ms() - t0 < 1000)
-				nap(250);
+				nap(s->cnri ? 1000 : 250);
 		}
 		pthread_mutex_lock(&M.mu);
 		s->fd = -1;

@@ -79,8 +79,8 @@ static const op_row_t rows[] = {
 	/* idnode's replication (repl_ops.c), as 1001 and 1002 */
 	{IDN_OC_REPL_CHANGES, "replication changes", ADMIN, repl_rights,
 	 OP_DEFER_RUN, false, false, do_retrieve_txn},
-	{IDN_OC_REPL_COPY, "replication copy", ADMIN, repl_rights,
-	 OP_DEFER_RUN, false, false, do_dump_handles},
+	{IDN_OC_REPL_COPY, "replication copy", ADMIN, repl_rights, OP_DEFER_RUN,
+	 false, false, do_dump_handles},
 };
 
 const op_row_t *optable_find(uint32_t code)

@@ -127,7 +127,8 @@ static int txn_cb(void *ctx, const idn_change_t *c)
 	cs_u8(cs, action);
 	idn_wr_u64(&cs->w, c->time_ms);
 	if (action == IDN_CNRI_CREATE || action == IDN_CNRI_UPDATE) {
-		int err = idn_cnri_values_write(&cs->w, rec.nvalues, rec.values);
+		int err =
+			idn_cnri_values_write(&cs->w, rec.nvalues, rec.values);
 		if (err)
 			return cs->err = err;
 	}
