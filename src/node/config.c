@@ -201,6 +201,14 @@ static const conf_opt_t options[] = {
 	{O_STR("replication-share", 0, repl_share, NULL, "HASH:N:NUM",
 	       "copy only the share of server NUM (0-based) of N servers "
 	       "that split a site by HASH (prefix, suffix or all)")},
+	{O_STR("replication-protocol", 0, repl_protocol, "auto", "P",
+	       "idnode (ops 1108/1109: the change log as it is, search types "
+	       "too), handle.net (ops 1001/1002 streams, HANDLE.NET's), or "
+	       "auto: idnode's unless the source does not know it")},
+	{O_STR("replication-source-key", 0, repl_source_key, NULL, "FILE",
+	       "the source's public key (HS_PUBKEY data, e.g. HANDLE.NET's "
+	       "pubkey.bin or idctl keygen's .pub): every block of a "
+	       "handle.net stream must verify with it")},
 
 	{O_STR("http", 0, http, NULL, "ADDR[:PORT]",
 	       "serve HTTP there (port 8000 if omitted; off unless given)"),

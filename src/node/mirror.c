@@ -75,6 +75,9 @@ static struct {
 	uint32_t index;
 	idn_repl_req_t share;
 	unsigned id_flags;
+	bool cnri;	   /* replication-protocol handle.net */
+	bool no_switch;	   /* replication-protocol idnode */
+	EVP_PKEY *src_key; /* checks HANDLE.NET streams, or NULL */
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static uint64_t now_ms(void)
@@ -141,6 +144,23 @@ static int load_cred(const node_conf_t *c)
 		log_error("replication-key %s: not a readable unencrypted PEM "
 			  "private key",
 			  c->repl_key);
+		return -1;
+	}
+	return 0;
+}
+
+/* The source's public key, as HS_PUBKEY data in a file. */
+static int load_source_key(const node_conf_t *c)
+{
+	uint8_t buf[8192];
+	FILE *f = fopen(c->repl_source_key, "rb");
+	size_t n = f ? fread(buf, 1, sizeof(buf), f) : 0;
+	if (f)
+		fclose(f);
+	if (n == 0 || n == sizeof(buf) ||
+	    idn_pubkey_load(idn_bytes(buf, n), &M.src_key) != 0) {
+		log_error("replication-source-key %s: not HS_PUBKEY data",
+			  c->repl_source_key);
 		return -1;
 	}
 	return 0;
@@ -562,7 +582,7 @@ static int on_cnri_txns(void *ctx, const idn_msg_t *m)
 	(void)m;
 	apply_t *a = ctx;
 	idn_cnri_rd_t rd;
-	idn_cnri_rd_init(&rd, fd_read, a->clp, NULL);
+	idn_cnri_rd_init(&rd, fd_read, a->clp, M.src_key);
 	idn_cnri_item_t it;
 	int err = idn_cnri_next(&rd, false, true, &it);
 	if (err == 0)
@@ -601,7 +621,7 @@ static int on_cnri_dump(void *ctx, const idn_msg_t *m)
 	(void)m;
 	apply_t *a = ctx;
 	idn_cnri_rd_t rd;
-	idn_cnri_rd_init(&rd, fd_read, a->clp, NULL);
+	idn_cnri_rd_init(&rd, fd_read, a->clp, M.src_key);
 	idn_cnri_item_t it;
 	int err = idn_cnri_next(&rd, true, true, &it);
 	while (err == 0 && (err = idn_cnri_next(&rd, true, false, &it)) == 0 &&
@@ -625,8 +645,9 @@ static int on_cnri_dump(void *ctx, const idn_msg_t *m)
  * 0, rc 2) speaks HANDLE.NET's replication only. */
 static bool switch_to_cnri(msrc_t *s, const call_t *c)
 {
-	if (s->cnri || !((c->rc == IDN_RC_ERROR && c->op == 0) ||
-			 c->rc == IDN_RC_NOT_SUPPORTED))
+	if (s->cnri || M.no_switch ||
+	    !((c->rc == IDN_RC_ERROR && c->op == 0) ||
+	      c->rc == IDN_RC_NOT_SUPPORTED))
 		return false;
 	s->cnri = true;
 	log_info("replication: %s speaks HANDLE.NET's replication (ops "
@@ -641,6 +662,11 @@ static void fail_text(msrc_t *s, const char *what, int err, const call_t *c,
 	char why[480];
 	if (a && a->why[0])
 		snprintf(why, sizeof(why), "%s: %s", what, a->why);
+	else if (err == IDN_EAUTH)
+		snprintf(why, sizeof(why),
+			 "%s from %s: a block of its stream does not verify "
+			 "with replication-source-key",
+			 what, s->where);
 	else if (err == 0 && c->text[0])
 		snprintf(why, sizeof(why), "%s refused by %s: %s", what,
 			 s->where, c->text);
@@ -898,12 +924,24 @@ int mirror_start(const node_conf_t *conf, idn_store_t *store)
 		return -1;
 	}
 	M.id_flags = conf->case_suffix ? IDN_IDENT_CASE_SUFFIX : 0;
+	const char *proto =
+		conf->repl_protocol[0] ? conf->repl_protocol : "auto";
+	if (strcmp(proto, "auto") && strcmp(proto, "idnode") &&
+	    strcmp(proto, "handle.net")) {
+		log_error("replication-protocol is auto, idnode or handle.net");
+		return -1;
+	}
+	M.cnri = !strcmp(proto, "handle.net");
+	M.no_switch = !strcmp(proto, "idnode");
+	if (conf->repl_source_key[0] && load_source_key(conf) != 0)
+		return -1;
 	for (int i = 0; i < conf->nrepl_from && i < MIRROR_SOURCES_MAX; i++) {
 		msrc_t *s = &M.src[M.n++];
 		memset(s, 0, sizeof(*s));
 		s->fd = -1;
 		snprintf(s->where, sizeof(s->where), "%s", conf->repl_from[i]);
 		snprintf(s->state, sizeof(s->state), "starting");
+		s->cnri = M.cnri;
 		if (pthread_create(&s->th, NULL, source_main, s) != 0) {
 			log_error("cannot start the replication thread");
 			M.n--;
@@ -933,6 +971,8 @@ void mirror_stop(void)
 	M.n = 0;
 	EVP_PKEY_free(M.key);
 	M.key = NULL;
+	EVP_PKEY_free(M.src_key);
+	M.src_key = NULL;
 	OPENSSL_cleanse(M.secret, sizeof(M.secret));
 	M.secret_len = 0;
 }
