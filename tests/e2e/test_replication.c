@@ -8,8 +8,12 @@
  * the mirror (a new copy). A follower whose admin is not a replication
  * admin gets nothing; a mirror refuses local writes naming its primary.
  * The lag of one change is printed (no timing assertion). */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/socket.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -24,6 +28,7 @@
 static char dir[] = "/tmp/idn-repl.XXXXXX";
 static char key[300], other_key[300], srv_key[300], srv_pub[300];
 static node_t *prim, *mir;
+static uint16_t mir_http;
 
 static long long now_ms(void)
 {
@@ -81,6 +86,10 @@ static int setup(void **state)
 	h_ctl_ok(prim, "create", H_HOME "/before-2", "1:URL=https://b/2", NULL);
 	h_ctl_ok(prim, "index", "add", "EMAIL", NULL);
 	mir = mirror_of(prim, REPL_ADMIN, key);
+	char hp[32];
+	mir_http = h_free_port();
+	snprintf(hp, sizeof(hp), "127.0.0.1:%u", mir_http);
+	node_add_args(mir, "--http", hp, NULL);
 	node_start(mir);
 	return 0;
 }
@@ -237,6 +246,35 @@ static void test_converges(void **state)
 	h_run_free(&r);
 }
 
+/* GET /metrics of the mirror (one request, read to the end). */
+static char *metrics(void)
+{
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET,
+				.sin_port = htons(mir_http)};
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	const char *req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+			  "Connection: close\r\n\r\n";
+	assert_int_equal(h_write_all(fd, req, strlen(req)), 0);
+	size_t cap = 1 << 20, len = 0;
+	char *buf = malloc(cap);
+	assert_non_null(buf);
+	for (;;) {
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (poll(&pf, 1, H_IO_TIMEOUT_MS) <= 0)
+			break;
+		ssize_t k = read(fd, buf + len, cap - len - 1);
+		if (k <= 0)
+			break;
+		len += (size_t)k;
+	}
+	close(fd);
+	buf[len] = 0;
+	return buf;
+}
+
 /* The lag of one change, commit on the primary to a resolution from the
  * mirror that finds it, printed with the mirror's own figure. */
 static void test_lag(void **state)
@@ -278,6 +316,14 @@ static void test_lag(void **state)
 	assert_int_equal(json_integer_value(json_object_get(s0, "lag_txns")),
 			 0);
 	json_decref(st);
+	/* the same figures in /metrics */
+	char *m = metrics();
+	if (strstr(m, "\nidnode_replication_lag_txns 0\n") == NULL ||
+	    strstr(m, "\nidnode_replication_sources_in_error 0\n") == NULL ||
+	    strstr(m, "\nidnode_replication_applied_total ") == NULL ||
+	    strstr(m, "\nidnode_replication_lag_ms ") == NULL)
+		fail_msg("/metrics lacks the replication gauges:\n%.2000s", m);
+	free(m);
 }
 
 /* A mirror refuses local writes and names its primary. */
