@@ -162,7 +162,8 @@ static int take_values(idn_cnri_rd_t *r, size_t *at, uint32_t *n)
 static size_t pack_values(idn_cnri_rd_t *r, size_t at)
 {
 	uint32_t n = idn_get_u32(r->blk + at);
-	size_t src = at + 4, dst = at + 4;
+	size_t src = at + 4;
+	size_t dst = src;
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t vl = idn_get_u32(r->blk + src);
 		memmove(r->blk + dst, r->blk + src + 4, vl);
