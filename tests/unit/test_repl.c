@@ -65,7 +65,7 @@ static void test_retrieve_request(void **state)
 {
 	(void)state;
 	size_t len;
-	uint8_t *b = load_hex("repl/retrieve-request.hex", &len);
+	uint8_t *b = load_hex("repl/repl-retrieve-request.hex", &len);
 	idn_env_t env;
 	idn_msg_t m;
 	assert_int_equal(decode_full(b, len, &env, &m), 0);
@@ -85,7 +85,7 @@ static void test_retrieve_request(void **state)
 	assert_int_equal(w.len, m.body.len);
 	assert_memory_equal(out, m.body.p, w.len);
 	free(b);
-	b = load_hex("repl/dump-request.hex", &len);
+	b = load_hex("repl/repl-dump-request.hex", &len);
 	assert_int_equal(decode_full(b, len, &env, &m), 0);
 	assert_int_equal(m.hdr.op, 1002);
 	assert_int_equal(idn_repl_req_decode(m.body, false, &q), 0);
@@ -104,7 +104,7 @@ static void test_retrieve_streams(void **state)
 	idn_cnri_rd_t r;
 
 	/* redump needed */
-	uint8_t *b = stream_of("repl/retrieve-redump-response.hex", &s, &op);
+	uint8_t *b = stream_of("repl/repl-retrieve-redump-response.hex", &s, &op);
 	assert_int_equal(op, 1001);
 	idn_cnri_rd_init(&r, src_read, &s, key);
 	assert_int_equal(idn_cnri_next(&r, false, true, &it), 0);
@@ -117,7 +117,7 @@ static void test_retrieve_streams(void **state)
 	free(b);
 
 	/* two creates */
-	b = stream_of("repl/retrieve-response.hex", &s, &op);
+	b = stream_of("repl/repl-retrieve-response.hex", &s, &op);
 	idn_cnri_rd_init(&r, src_read, &s, key);
 	assert_int_equal(idn_cnri_next(&r, false, true, &it), 0);
 	assert_int_equal(it.status, IDN_REPL_SENDING);
@@ -140,7 +140,7 @@ static void test_retrieve_streams(void **state)
 	free(b);
 
 	/* a delete: no values */
-	b = stream_of("repl/retrieve-delete-response.hex", &s, &op);
+	b = stream_of("repl/repl-retrieve-delete-response.hex", &s, &op);
 	idn_cnri_rd_init(&r, src_read, &s, key);
 	assert_int_equal(idn_cnri_next(&r, false, true, &it), 0);
 	assert_int_equal(idn_cnri_next(&r, false, false, &it), 0);
@@ -162,7 +162,7 @@ static void test_dump_stream(void **state)
 	uint32_t op;
 	idn_cnri_item_t it;
 	idn_cnri_rd_t r;
-	uint8_t *b = stream_of("repl/dump-response.hex", &s, &op);
+	uint8_t *b = stream_of("repl/repl-dump-response.hex", &s, &op);
 	assert_int_equal(op, 1002);
 	idn_cnri_rd_init(&r, src_read, &s, key);
 	assert_int_equal(idn_cnri_next(&r, true, true, &it), 0);
@@ -223,7 +223,7 @@ static void test_writer_round_trip(void **state)
 	/* a create of one value taken from the captured create */
 	src_t s;
 	uint32_t op;
-	uint8_t *cap = stream_of("repl/retrieve-response.hex", &s, &op);
+	uint8_t *cap = stream_of("repl/repl-retrieve-response.hex", &s, &op);
 	idn_cnri_rd_t r;
 	idn_cnri_item_t it;
 	idn_cnri_rd_init(&r, src_read, &s, NULL);
