@@ -5,9 +5,12 @@
 #    follows it (op 1001) as its replication admin 300:0.NA/20.500 (the DSA
 #    key admpriv.bin, turned into PEM), every stream block checked with the
 #    server's pubkey.bin; a create and a delete on the CNRI server reach it;
+#  - HANDLE.NET's own replication client classes (tests/interop/
+#    cnri_repl.py) read an idnode primary's 1002 and 1001 streams (port
+#    IPORT+5, --server-key, --replication-admin 300:0.NA/20.500), every
+#    block checked by CNRI's code with the server key;
 #  - a CNRI mirror (its own server directory, ports IPORT+6 Handle and
-#    IPORT+7 HTTP) follows an idnode primary (port IPORT+5, --server-key,
-#    --replication-admin 300:0.NA/20.500).
+#    IPORT+7 HTTP) follows that primary.
 MP=$((IPORT + 4))
 PP=$((IPORT + 5))
 CMP=$((IPORT + 6))
@@ -99,6 +102,21 @@ else
   P() { "$IDCTL" -C "$T/prim.sock" "$@"; }
   P create 0.NA/20.500 '100:HS_ADMIN=0.NA/20.500@300' "300:HS_PUBKEY=hex:$(hex "$HDL_SVR/admpub.bin")" >"$T/p.log" 2>&1
   P create 20.500/from-idnode 1:URL=https://example.org/from-idnode '100:HS_ADMIN=0.NA/20.500@300' >>"$T/p.log" 2>&1
+  # HANDLE.NET's own replication client classes read idnode's streams
+  P create 20.500/gone 1:URL=https://example.org/gone '100:HS_ADMIN=0.NA/20.500@300' >>"$T/p.log" 2>&1
+  P modify 20.500/from-idnode 1:URL=https://example.org/from-idnode-2 >>"$T/p.log" 2>&1
+  P delete 20.500/gone >>"$T/p.log" 2>&1
+  res=$(env IX_HOST=127.0.0.1 IX_PORT=$PP IX_KEY="$HDL_SVR/admpriv.bin" IX_ADMIN_ID=0.NA/20.500 \
+        IX_ADMIN_IDX=300 IX_SRVPUB="$T/prim/srv.pem.pub" IX_LAST=1 timeout 90 java -Duser.home="$HDL_HOME" \
+        -cp "$CP" net.handle.apps.tools.RunJython "$HERE/cnri_repl.py" 2>&1 | grep '^RESULT')
+  d=$(grep 'dump:' <<<"$res")
+  if [[ $d == "RESULT ok"* ]] && [[ $d == *"20.500/from-idnode(2)"* ]] && [[ $d == *"prefixes 0.NA/20.500"* ]]; then
+    row "DUMP_HANDLES (1002) from idnode, read and checked by CNRI's DumpHandlesResponse" "idnode -> CNRI client" pass "${d#RESULT ok }"
+  else row "DUMP_HANDLES (1002) from idnode, read and checked by CNRI's DumpHandlesResponse" "idnode -> CNRI client" fail "${d:-$res}"; fi
+  x=$(grep 'txns:' <<<"$res")
+  if [[ $x == "RESULT ok txns: status 2;"* ]] && [[ $x == *":3:20.500/from-idnode(2)"* ]] && [[ $x == *":2:20.500/gone(0)"* ]]; then
+    row "RETRIEVE_TXN_LOG (1001) from idnode, read and checked by CNRI's RetrieveTxnResponse" "idnode -> CNRI client" pass "${x#RESULT ok }"
+  else row "RETRIEVE_TXN_LOG (1001) from idnode, read and checked by CNRI's RetrieveTxnResponse" "idnode -> CNRI client" fail "${x:-$res}"; fi
   mkdir -p "$CMDIR"
   cp "$HDL_SVR"/privkey.bin "$HDL_SVR"/pubkey.bin "$CMDIR/"
   cp "$HDL_SVR/admpriv.bin" "$CMDIR/replpriv.bin"
