@@ -66,8 +66,11 @@ int idn_repl_entry_decode(idn_rd_t *r, idn_change_t *c)
 bool idn_repl_in_share(uint32_t op, idn_bytes_t name, uint8_t hash_type,
 		       uint32_t nservers, uint32_t server_num)
 {
+	/* every server of a site homes its prefixes and declares its
+	 * types */
 	if (nservers <= 1 || op == IDN_CH_INDEX_ADD ||
-	    op == IDN_CH_INDEX_REMOVE)
+	    op == IDN_CH_INDEX_REMOVE || op == IDN_CH_HOME ||
+	    op == IDN_CH_UNHOME)
 		return true;
 	const uint8_t *slash = memchr(name.p, '/', name.len);
 	idn_bytes_t part = name;
@@ -77,10 +80,6 @@ bool idn_repl_in_share(uint32_t op, idn_bytes_t name, uint8_t hash_type,
 		part.p = slash + 1;
 		part.len = name.len - (size_t)(slash + 1 - name.p);
 	}
-	/* homes and unhomes name a prefix: they belong to every server of
-	 * a site split by suffix */
-	if (hash_type == IDN_HASH_BY_SUFFIX && slash == NULL)
-		return true;
 	uint8_t *up = malloc(part.len ? part.len : 1);
 	if (up == NULL)
 		return true;

@@ -63,8 +63,8 @@ int idn_repl_entry_decode(idn_rd_t *r, idn_change_t *c);
  * hash_type: the MD5 of the upper-cased hashed part (prefix, suffix or
  * all; a name without '/' is its own prefix), its first four bytes a
  * signed big-endian integer, that modulo nservers, made non-negative.
- * Entries without an identifier (index types) belong to every server;
- * nservers 0 or 1: everything. */
+ * Homes, unhomes and declared types belong to every server; nservers 0
+ * or 1: everything. */
 bool idn_repl_in_share(uint32_t op, idn_bytes_t name, uint8_t hash_type,
 		       uint32_t nservers, uint32_t server_num);
 

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "harness.h"
+#include "repl.h"
 
 #define REPL_ADMIN "0.NA/" H_HOME ":300"
 #define OTHER_ADMIN "0.NA/" H_HOME ":301"
@@ -414,7 +415,7 @@ static void test_kill_rounds(void **state)
 	(void)state;
 	srand((unsigned)time(NULL));
 	int next = 0;
-	for (int round = 0; round < 6; round++) {
+	for (int round = 0; round < 10; round++) {
 		int who = round % 3; /* 0 mirror, 1 primary, 2 both */
 		pid_t child = fork();
 		assert_true(child >= 0);
@@ -552,6 +553,61 @@ static void test_handle_net_streams(void **state)
 	node_free(m);
 }
 
+/* The handles of an export (JSON Lines), in share (of 2, by the whole
+ * handle) or not. */
+static int count_share(const char *jsonl, uint32_t num, int *others)
+{
+	int in = 0;
+	*others = 0;
+	for (const char *p = jsonl; p && *p;) {
+		const char *nl = strchr(p, '\n');
+		size_t len = nl ? (size_t)(nl - p) : strlen(p);
+		json_error_t e;
+		json_t *j = json_loadb(p, len, 0, &e);
+		const char *h = json_string_value(json_object_get(j, "handle"));
+		if (h && idn_repl_in_share(IDN_CH_CREATE, idn_bytes_str(h),
+					   IDN_HASH_BY_ALL, 2, num))
+			in++;
+		else if (h)
+			(*others)++;
+		json_decref(j);
+		p = nl ? nl + 1 : NULL;
+	}
+	return in;
+}
+
+/* A mirror of server 0 of 2 (by the whole handle) copies and follows only
+ * the records of its share, and every homed prefix. */
+static void test_share(void **state)
+{
+	(void)state;
+	node_t *m = mirror_of(prim, REPL_ADMIN, key);
+	node_add_args(m, "--replication-share", "all:2:0", NULL);
+	node_start(m);
+	h_ctl_ok(prim, "create", H_HOME "/share-after", "1:URL=https://s",
+		 NULL);
+	long long t0 = now_ms();
+	int want = 0, got = -1, others = 0, mine_elsewhere = 0;
+	while (now_ms() - t0 < 15000) {
+		char *pe = export_of(prim, H_HOME), *me = export_of(m, H_HOME);
+		want = count_share(pe, 0, &others);
+		got = me ? count_share(me, 0, &mine_elsewhere) : -1;
+		free(pe);
+		free(me);
+		if (got == want && mine_elsewhere == 0)
+			break;
+		nap_ms(50);
+	}
+	print_message("share 0 of 2: %d records on the mirror, %d of the "
+		      "primary's in the other share\n",
+		      got, others);
+	assert_int_equal(got, want);
+	assert_int_equal(mine_elsewhere, 0);
+	assert_true(want > 10 && others > 10);
+	node_stop(m);
+	node_free(m);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -562,6 +618,7 @@ int main(void)
 		cmocka_unit_test(test_kill_rounds),
 		cmocka_unit_test(test_redump_after_prune),
 		cmocka_unit_test(test_handle_net_streams),
+		cmocka_unit_test(test_share),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -104,7 +104,8 @@ static void test_retrieve_streams(void **state)
 	idn_cnri_rd_t r;
 
 	/* redump needed */
-	uint8_t *b = stream_of("repl/repl-retrieve-redump-response.hex", &s, &op);
+	uint8_t *b =
+		stream_of("repl/repl-retrieve-redump-response.hex", &s, &op);
 	assert_int_equal(op, 1001);
 	idn_cnri_rd_init(&r, src_read, &s, key);
 	assert_int_equal(idn_cnri_next(&r, false, true, &it), 0);
@@ -320,8 +321,14 @@ static void test_native_entry_and_shares(void **state)
 				  IDN_HASH_BY_ALL, 5, 2),
 		idn_repl_in_share(IDN_CH_CREATE, idn_bytes_str("88.118/ABC"),
 				  IDN_HASH_BY_ALL, 5, 2));
-	assert_true(idn_repl_in_share(IDN_CH_INDEX_ADD, idn_bytes_str("EMAIL"),
-				      IDN_HASH_BY_ALL, 5, 3));
+	for (uint32_t s = 0; s < 5; s++) {
+		assert_true(idn_repl_in_share(IDN_CH_INDEX_ADD,
+					      idn_bytes_str("EMAIL"),
+					      IDN_HASH_BY_ALL, 5, s));
+		assert_true(idn_repl_in_share(IDN_CH_HOME,
+					      idn_bytes_str("88.118"),
+					      IDN_HASH_BY_PREFIX, 5, s));
+	}
 }
 
 int main(void)
