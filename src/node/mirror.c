@@ -916,6 +916,15 @@ int mirror_start(const node_conf_t *conf, idn_store_t *store)
 	atomic_store(&M.stop, false);
 	if (conf->nrepl_from == 0)
 		return 0;
+	idn_store_spec_t spec;
+	if (idn_store_spec_parse(conf->store[0] ? conf->store : conf->data,
+				 &spec) == 0 &&
+	    spec.kind == IDN_STORE_PG) {
+		log_error("a mirror keeps its position in an LMDB store; "
+			  "PostgreSQL can be a primary, not a mirror "
+			  "(docs/replication.md)");
+		return -1;
+	}
 	if (load_cred(conf) != 0)
 		return -1;
 	if (parse_share(conf->repl_share, &M.share) != 0) {
