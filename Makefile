@@ -83,7 +83,7 @@ $(B)/tests/unit/%: $(B)/tests/unit/%.o $(LIB)
 # the wire codec suites share the vectors' helpers (tests/unit/vector_fixture.c)
 MSG_TESTS = $(B)/tests/unit/test_msg $(B)/tests/unit/test_msg_frame \
 	$(B)/tests/unit/test_resolver $(B)/tests/unit/test_hsession \
-	    $(B)/tests/unit/test_cnrikey
+	    $(B)/tests/unit/test_cnrikey $(B)/tests/unit/test_repl
 $(MSG_TESTS): %: %.o $(B)/tests/unit/vector_fixture.o $(LIB)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcmocka
 

@@ -190,5 +190,7 @@ int ctl_cmd_backup(ctl_opts_t *o, int argc, char **argv);
 
 /* verify_cmd.c: verify-sites */
 int ctl_cmd_verify_sites(ctl_opts_t *o, int argc, char **argv);
+/* repl_cmd.c: replication status (through the node) */
+int ctl_cmd_replication(ctl_opts_t *o, int argc, char **argv);
 
 #endif

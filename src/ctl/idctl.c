@@ -487,6 +487,12 @@ static const ctl_cmd_t commands[] = {
 	 "writes go on, then opens the copy and checks every record; a node\n"
 	 "starts on it as it is. A PostgreSQL node answers with how to copy\n"
 	 "its database instead (pg_basebackup, pg_dump, idctl migrate).\n"},
+	{"replication", ctl_cmd_replication, CTL_NEEDS_CONTROL, NULL,
+	 "status [--json]", "the node's replication role and sources' state",
+	 "On a mirror, per source: dumping, following, behind or error (with\n"
+	 "its reason), the last applied and the source's txn ids, the lag in\n"
+	 "txns and in ms (source commit to applied here). Exits 1 when a\n"
+	 "source is in error.\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -17,6 +17,7 @@
 #include "cache.h"
 #include "http_int.h"
 #include "http_proc.h"
+#include "mirror.h"
 #include "store.h"
 #include "version.h"
 
@@ -885,6 +886,22 @@ void http_metrics(hreq_t *r)
 	      ss.bytes_used);
 	gauge(&b, "idnode_http_connections_open", "Open HTTP connections",
 	      (uint64_t)open_conns(r->t->srv));
+	/* a mirror's replication (docs/replication.md) */
+	bool mirror;
+	unsigned long long lag_txns, lag_ms, applied;
+	unsigned in_error;
+	mirror_metrics(&mirror, &lag_txns, &lag_ms, &in_error, &applied);
+	if (mirror) {
+		gauge(&b, "idnode_replication_lag_txns",
+		      "Changes of the sources not applied yet", lag_txns);
+		gauge(&b, "idnode_replication_lag_ms",
+		      "Commit on a source to applied here, last change (ms)",
+		      lag_ms);
+		gauge(&b, "idnode_replication_sources_in_error",
+		      "Sources this mirror cannot follow now", in_error);
+		counter(&b, "idnode_replication_applied_total",
+			"Changes applied from the sources", applied);
+	}
 	node_metrics(&b, n);
 	r->rc = IDN_RC_SUCCESS;
 	http_reply(r, 200, "text/plain; version=0.0.4; charset=utf-8",

@@ -96,6 +96,11 @@ struct idn_client {
 	uint8_t *reasm; /* IDN_MSG_MAX: UDP reassembly */
 };
 
+int idn_client_fd(const idn_client_t *c)
+{
+	return c ? c->fd : -1;
+}
+
 int idn_client_open(int transport, const char *where, int timeout_ms,
 		    idn_client_t **out)
 {

@@ -35,6 +35,10 @@ void idn_client_close(idn_client_t *c);
  * call needs a new connection. False for UDP. */
 bool idn_client_stale(idn_client_t *c);
 
+/* The connection's socket, e.g. for another thread to shut it down and so
+ * end a call waiting on it. */
+int idn_client_fd(const idn_client_t *c);
+
 /* The envelope session id of the following calls (0: none), e.g. the
  * challenge id a challenge answer echoes. */
 void idn_client_set_session(idn_client_t *c, uint32_t session_id);

@@ -23,6 +23,11 @@ enum {
 	IDN_OC_SESSION_SETUP = 400,
 	IDN_OC_SESSION_TERMINATE = 401,
 	IDN_OC_SESSION_EXCHANGE_KEY = 402,
+	/* replication (repl.h): served to replication admins over TCP */
+	IDN_OC_GET_NEXT_TXN_ID = 1000,
+	IDN_OC_RETRIEVE_TXN_LOG = 1001,
+	IDN_OC_DUMP_HANDLES = 1002,
+	IDN_OC_BACKUP_SERVER = 1003, /* HANDLE.NET's; not served */
 	/* idnode's own operations (private range) */
 	IDN_OC_STATS = 1100,	   /* node counters (control socket) */
 	IDN_OC_CACHE_FLUSH = 1101, /* empty the recursive cache */
@@ -32,6 +37,11 @@ enum {
 	IDN_OC_RELOAD = 1105,	   /* re-read the configuration */
 	IDN_OC_BACKUP = 1106,	   /* a hot copy of the store */
 	IDN_OC_ACCOUNT = 1107,	   /* SNMS login accounts (idctl account) */
+	IDN_OC_REPL_STATUS = 1108, /* the mirror's state, as JSON */
+	/* idnode's replication (repl.h): the change log as it is, with the
+	 * search index's types, long polled; and the copy */
+	IDN_OC_REPL_CHANGES = 1109,
+	IDN_OC_REPL_COPY = 1110,
 	/* the national system's (IDIS SDK): key login binding a session id
 	 * the client chose to its connection */
 	IDN_OC_LOGIN = 2001,

@@ -3,11 +3,18 @@
 #include "store.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "error.h"
 #include "store_impl.h"
+
+/* wakes the waiters of idn_store_wait_commit; one for every store of the
+ * process (a waiter checks its own store's count) */
+static pthread_mutex_t commit_mu = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t commit_cond = PTHREAD_COND_INITIALIZER;
 
 int idn_store_open(const idn_store_opts_t *o, idn_store_t **out)
 {
@@ -289,13 +296,68 @@ int idn_wtxn_commit(idn_wtxn_t *t)
 	if (t == NULL)
 		return IDN_EINVAL;
 	/* the change log is written in the transaction it records */
+	bool logged = t->log_n > 0;
 	int err = idn__changes_flush(t);
 	idn__changes_free(t);
 	if (err) {
 		t->store->ops->wtxn_abort(t);
 		return err;
 	}
-	return t->store->ops->wtxn_commit(t);
+	idn_store_t *s = t->store;
+	err = s->ops->wtxn_commit(t);
+	if (err == 0 && logged) {
+		pthread_mutex_lock(&commit_mu);
+		atomic_fetch_add(&s->commits, 1);
+		pthread_cond_broadcast(&commit_cond);
+		pthread_mutex_unlock(&commit_mu);
+	}
+	return err;
+}
+
+uint64_t idn_store_commits(idn_store_t *s)
+{
+	return s ? atomic_load(&s->commits) : 0;
+}
+
+uint64_t idn_store_wait_commit(idn_store_t *s, uint64_t seen, int timeout_ms)
+{
+	if (s == NULL)
+		return 0;
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ts.tv_sec += timeout_ms / 1000;
+	ts.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+	if (ts.tv_nsec >= 1000000000L) {
+		ts.tv_sec++;
+		ts.tv_nsec -= 1000000000L;
+	}
+	pthread_mutex_lock(&commit_mu);
+	while (atomic_load(&s->commits) == seen &&
+	       pthread_cond_timedwait(&commit_cond, &commit_mu, &ts) == 0)
+		;
+	pthread_mutex_unlock(&commit_mu);
+	return atomic_load(&s->commits);
+}
+
+int idn_store_meta_get(idn_rtxn_t *t, const char *key, uint8_t *buf, size_t cap,
+		       size_t *len)
+{
+	if (t == NULL || key == NULL || len == NULL || (buf == NULL && cap))
+		return IDN_EINVAL;
+	if (t->store->ops->meta_get == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->meta_get(t, key, buf, cap, len);
+}
+
+int idn_wtxn_meta_put(idn_wtxn_t *t, const char *key, const uint8_t *v,
+		      size_t len)
+{
+	if (t == NULL || key == NULL || (v == NULL && len) || len > 1024 ||
+	    strlen(key) > 200)
+		return IDN_EINVAL;
+	if (t->store->ops->meta_put == NULL)
+		return IDN_EUNSUPPORTED;
+	return t->store->ops->meta_put(t, key, v, len);
 }
 
 void idn_wtxn_abort(idn_wtxn_t *t)

@@ -170,6 +170,29 @@ int idn_store_check(idn_store_t *s, idn_check_cb cb, void *ctx,
  * docs/operations.md), -errno or a store error. */
 int idn_store_backup(idn_store_t *s, const char *dir);
 
+/* ---- a follower's bookkeeping (docs/replication.md) ----
+ *
+ * Small values under names of their own beside the data (LMDB: the meta
+ * database, keys "repl:" + key), written in the write transaction that
+ * applies what they describe. PostgreSQL: IDN_EUNSUPPORTED. */
+
+/* Copies the value of key into buf (at most cap bytes; *len its length).
+ * Returns 0, IDN_ENOTFOUND, IDN_ETOOLONG (larger than cap),
+ * IDN_EUNSUPPORTED or a store error. */
+int idn_store_meta_get(idn_rtxn_t *t, const char *key, uint8_t *buf, size_t cap,
+		       size_t *len);
+/* Sets key to the len bytes of v (at most 1024) in t. */
+int idn_wtxn_meta_put(idn_wtxn_t *t, const char *key, const uint8_t *v,
+		      size_t len);
+
+/* Commits of this process that wrote change log entries, counted; a
+ * waiter passes the count it has seen and gets the new one once another
+ * commit happened, or the same after timeout_ms (a long-polling primary:
+ * commits of other processes on a shared PostgreSQL are seen only by
+ * reading the log's bounds). */
+uint64_t idn_store_commits(idn_store_t *s);
+uint64_t idn_store_wait_commit(idn_store_t *s, uint64_t seen, int timeout_ms);
+
 /* ---- reads ---- */
 
 /* A read transaction for one thread. Returns 0, -ENOMEM, IDN_ESTORE. */

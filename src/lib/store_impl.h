@@ -18,6 +18,8 @@
 #ifndef IDN_STORE_IMPL_H
 #define IDN_STORE_IMPL_H
 
+#include <stdatomic.h>
+
 #include "changes.h"
 #include "search.h"
 #include "store.h"
@@ -28,6 +30,9 @@ struct idn_store {
 	const idn_store_ops_t *ops;
 	bool readonly; /* opened read-only: store.c refuses write transactions
 			*/
+	/* commits that wrote change log entries in this process (store.c:
+	 * idn_store_wait_commit) */
+	_Atomic uint64_t commits;
 };
 
 struct idn_rtxn {
@@ -76,6 +81,12 @@ struct idn_store_ops {
 			    idn_change_cb cb, void *ctx);
 	int (*changes_prune)(idn_store_t *s, uint64_t older_than_ms,
 			     uint64_t keep_max, uint64_t *pruned);
+	/* the follower's bookkeeping (store.h, idn_store_meta_get); NULL:
+	 * IDN_EUNSUPPORTED */
+	int (*meta_get)(idn_rtxn_t *t, const char *key, uint8_t *buf,
+			size_t cap, size_t *len);
+	int (*meta_put)(idn_wtxn_t *t, const char *key, const uint8_t *v,
+			size_t len);
 
 	int (*rtxn_begin)(idn_store_t *s, idn_rtxn_t **out);
 	void (*rtxn_reset)(idn_rtxn_t *t);

@@ -535,6 +535,45 @@ static int lmdb_changes_read(idn_rtxn_t *t, uint64_t from, uint32_t max,
 				      from, max, cb, ctx);
 }
 
+/* The follower's bookkeeping (store.h): meta keys "repl:" + key, apart
+ * from the schema's own ("version", "index_types"). */
+static MDB_val meta_key(const char *key, char *buf, size_t cap)
+{
+	int n = snprintf(buf, cap, "repl:%s", key);
+	return (MDB_val){.mv_size = (size_t)n, .mv_data = buf};
+}
+
+static int lmdb_meta_get(idn_rtxn_t *t, const char *key, uint8_t *buf,
+			 size_t cap, size_t *len)
+{
+	char kb[256];
+	MDB_val k = meta_key(key, kb, sizeof(kb)), d;
+	int rc = mdb_get(lrtxn(t)->txn, lstore(t->store)->meta, &k, &d);
+	if (rc == MDB_NOTFOUND)
+		return IDN_ENOTFOUND;
+	if (rc)
+		return idn__lmdb_error(rc);
+	*len = d.mv_size;
+	if (d.mv_size > cap)
+		return IDN_ETOOLONG;
+	if (d.mv_size)
+		memcpy(buf, d.mv_data, d.mv_size);
+	return 0;
+}
+
+static int lmdb_meta_put(idn_wtxn_t *base, const char *key, const uint8_t *v,
+			 size_t len)
+{
+	lwtxn_t *t = lwtxn(base);
+	if (t->err)
+		return t->err;
+	char kb[256];
+	MDB_val k = meta_key(key, kb, sizeof(kb));
+	MDB_val d = {.mv_size = len, .mv_data = (void *)v};
+	int rc = mdb_put(t->txn, lstore(base->store)->meta, &k, &d, 0);
+	return rc ? poison(t, rc) : 0;
+}
+
 static int lmdb_changes_prune(idn_store_t *base, uint64_t older, uint64_t keep,
 			      uint64_t *pruned)
 {
@@ -1152,6 +1191,8 @@ static const idn_store_ops_t lmdb_ops = {
 	.changes_bounds = lmdb_changes_bounds,
 	.changes_read = lmdb_changes_read,
 	.changes_prune = lmdb_changes_prune,
+	.meta_get = lmdb_meta_get,
+	.meta_put = lmdb_meta_put,
 	.rtxn_begin = lmdb_rtxn_begin,
 	.rtxn_reset = lmdb_rtxn_reset,
 	.rtxn_renew = lmdb_rtxn_renew,

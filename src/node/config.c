@@ -190,6 +190,35 @@ static const conf_opt_t options[] = {
 	{O_INT("resolver-threads", 0, resolver_threads, 1, 1024, "16", "N",
 	       "concurrent upstream resolutions")},
 
+	{O_LIST("replication-admin", 0, repl_admins, nrepl_admins,
+		"replication admins", "ADMIN_ID:INDEX",
+		"an admin that may follow this node (ops 1000-1002, proven by "
+		"its key), repeatable; INDEX:ADMIN_ID as HANDLE.NET's "
+		"replication_admins also works"),
+	 .section = "Replication (docs/replication.md):"},
+	{O_LIST("replicate-from", 0, repl_from, nrepl_from, "sources",
+		"HOST:PORT",
+		"be a mirror of the primary (or mirror) there: copy its store, "
+		"then follow its changes; repeatable for the servers of a "
+		"site; local writes are refused")},
+	{O_STR("replication-auth", 0, repl_auth, NULL, "ADMIN_ID:INDEX",
+	       "the replication admin this mirror proves to its source")},
+	{O_STR("replication-key", 0, repl_key, NULL, "FILE",
+	       "its PEM private key (HS_PUBKEY admins)")},
+	{O_STR("replication-secret", 0, repl_secret, NULL, "FILE",
+	       "or its secret, mode 0600 (HS_SECKEY admins)")},
+	{O_STR("replication-share", 0, repl_share, NULL, "HASH:N:NUM",
+	       "copy only the share of server NUM (0-based) of N servers "
+	       "that split a site by HASH (prefix, suffix or all)")},
+	{O_STR("replication-protocol", 0, repl_protocol, "auto", "P",
+	       "idnode (ops 1109/1110: the change log as it is, search types "
+	       "too), handle.net (ops 1001/1002 streams, HANDLE.NET's), or "
+	       "auto: idnode's unless the source does not know it")},
+	{O_STR("replication-source-key", 0, repl_source_key, NULL, "FILE",
+	       "the source's public key (HS_PUBKEY data, e.g. HANDLE.NET's "
+	       "pubkey.bin or idctl keygen's .pub): every block of a "
+	       "handle.net stream must verify with it")},
+
 	{O_STR("http", 0, http, NULL, "ADDR[:PORT]",
 	       "serve HTTP there (port 8000 if omitted; off unless given)"),
 	 .section = "HTTP (REST API, management API, console, /metrics; "

@@ -84,6 +84,18 @@ typedef struct {
 	int nhttp_cors;
 	/* SNMS login accounts (account.h); "" = DATA/http-accounts */
 	char http_accounts_file[1024];
+	/* replication (docs/replication.md): who may follow this node, and
+	 * what this node follows as a mirror */
+	char repl_admins[16][256]; /* INDEX:HANDLE or HANDLE:INDEX */
+	int nrepl_admins;
+	char repl_from[8][128]; /* HOST:PORT of the primary's servers */
+	int nrepl_from;
+	char repl_auth[300];	    /* HANDLE:INDEX the mirror proves */
+	char repl_key[1024];	    /* its PEM private key, or */
+	char repl_secret[1024];	    /* its secret (HS_SECKEY) */
+	char repl_share[64];	    /* HASH:N:NUM of a multi-server site */
+	char repl_protocol[16];	    /* auto, idnode or handle.net */
+	char repl_source_key[1024]; /* HS_PUBKEY data checking streams */
 	/* prefixes other schemes map under (HTTP proxy); "" = unmapped */
 	char gs1_prefix[256], oid_prefix[256], ecode_prefix[256];
 } node_conf_t;

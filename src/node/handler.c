@@ -21,6 +21,7 @@
 #include "hsession.h"
 #include "identity.h"
 #include "log.h"
+#include "mirror.h"
 #include "msg.h"
 #include "nego.h"
 #include "net.h"
@@ -646,6 +647,19 @@ int op_run(reply_t *r, const op_row_t *row)
 		if (row->audit(r->req, &h->arena, &probe))
 			return reply_error(r, IDN_RC_ERROR,
 					   "audit log unavailable");
+	}
+	/* a mirror's data is its source's: writes go there
+	 * (docs/replication.md) */
+	if (row->audit != NULL && mirror_active()) {
+		audit_rec_t probe = {0};
+		if (row->audit(r->req, &h->arena, &probe)) {
+			char text[200];
+			snprintf(text, sizeof(text),
+				 "this node is a mirror: write to its primary "
+				 "%s",
+				 mirror_primary());
+			return reply_error(r, IDN_RC_ERROR, text);
+		}
 	}
 	/* a client asking for authoritative data reads the primary, not a
 	 * replica that may lag */

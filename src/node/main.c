@@ -20,8 +20,10 @@
 #include "http.h"
 #include "ident.h"
 #include "log.h"
+#include "mirror.h"
 #include "pruner.h"
 #include "reload.h"
+#include "repl_ops.h"
 #include "server.h"
 #include "store.h"
 #include "tplcheck.h"
@@ -262,12 +264,14 @@ static void planes_stop(planes_t *p)
 		reload_attach(p->rl, NULL, NULL, NULL);
 	http_stop(p->http); /* its handlers belong to p->node */
 	p->http = NULL;
+	repl_ops_stop(); /* a held follower's request ends */
 	if (p->handle != NULL)
 		server_stop(p->handle);
 	p->handle = NULL;
 	ctlsock_close(p->ctl);
 	p->ctl = NULL;
 	homer_stop(&p->homer);
+	mirror_stop();
 	pruner_stop(&p->pruner);
 	if (p->node_up)
 		node_ctx_fini(&p->node);
@@ -329,7 +333,10 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 	p->node.audit = p->audit;
 	p->node.reload = reload_hook;
 	p->node.reload_ctx = rl;
+	repl_ops_init(conf);
 	if (server_start(&p->node, &p->handle) != 0)
+		goto fail;
+	if (mirror_start(conf, p->store) != 0)
 		goto fail;
 	if (ctlsock_start(p->ctl, &p->node) != 0)
 		goto fail;

@@ -5,6 +5,7 @@
 #include <stddef.h>
 
 #include "account.h"
+#include "repl_ops.h"
 
 #define ANON PRINCIPAL_ANONYMOUS
 #define ADMIN PRINCIPAL_ADMIN
@@ -48,6 +49,15 @@ static const op_row_t rows[] = {
 	 false, do_session_setup, session_open},
 	{IDN_OC_SESSION_TERMINATE, "session terminate", ANON, NULL, OP_DEFER_NO,
 	 true, false, do_session_end},
+	/* HANDLE.NET's replication (repl_cnri.c): replication admins, over
+	 * TCP; 1001 may be held open for up to 25 s, on a blocking
+	 * handler */
+	{IDN_OC_GET_NEXT_TXN_ID, "next txn id", ADMIN, repl_rights,
+	 OP_DEFER_RUN, false, false, do_next_txn_id},
+	{IDN_OC_RETRIEVE_TXN_LOG, "retrieve txn log", ADMIN, repl_rights,
+	 OP_DEFER_RUN, false, false, do_cnri_retrieve},
+	{IDN_OC_DUMP_HANDLES, "dump handles", ADMIN, repl_rights, OP_DEFER_RUN,
+	 false, false, do_cnri_dump},
 	{IDN_OC_STATS, "stats", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_stats},
 	{IDN_OC_CACHE_FLUSH, "cache flush", OPER, NULL, OP_DEFER_NO, false,
@@ -70,6 +80,13 @@ static const op_row_t rows[] = {
 	/* the accounts file holds password hashes: the operator's alone */
 	{IDN_OC_ACCOUNT, "account", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_account, NULL, audit_desc_account},
+	{IDN_OC_REPL_STATUS, "replication status", OPER, NULL, OP_DEFER_NO,
+	 false, false, do_repl_status},
+	/* idnode's replication (repl_ops.c), as 1001 and 1002 */
+	{IDN_OC_REPL_CHANGES, "replication changes", ADMIN, repl_rights,
+	 OP_DEFER_RUN, false, false, do_retrieve_txn},
+	{IDN_OC_REPL_COPY, "replication copy", ADMIN, repl_rights, OP_DEFER_RUN,
+	 false, false, do_dump_handles},
 	/* the national system's key login: answering its challenge binds
 	 * the session id the client chose to its connection (login.c) */
 	{IDN_OC_LOGIN, "login", ANON, NULL, OP_DEFER_NO, true, false, do_login,

@@ -332,6 +332,16 @@ void tcp_drain_inbox(worker_t *w)
 	inbox_item_t *it = w->inbox;
 	w->inbox = NULL;
 	pthread_mutex_unlock(&w->inbox_lock);
+	/* pushed newest first: a reply of several messages (or a message and
+	 * its stream) goes out in the order it was emitted */
+	inbox_item_t *rev = NULL;
+	while (it != NULL) {
+		inbox_item_t *next = it->next;
+		it->next = rev;
+		rev = it;
+		it = next;
+	}
+	it = rev;
 	while (it != NULL) {
 		inbox_item_t *next = it->next;
 		conn_t *c = w->conns;

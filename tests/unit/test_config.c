@@ -46,7 +46,7 @@ static void write_cfg(const char *text)
 }
 
 /* What conf_load wrote to one of the standard streams (fd 1 or 2). */
-static char captured[8192];
+static char captured[32768]; /* the usage text fits */
 
 /* Runs conf_load on argv (NULL-terminated after argv[0]), with the
  * config file holding file first (-c) unless file is NULL; what it prints

@@ -1,0 +1,50 @@
+/* The primary side of replication (docs/replication.md): ops 1000-1002
+ * served to the replication admins (--replication-admin), and the
+ * operator's view of the follower (op 1108). Internal to the daemon. */
+#ifndef IDN_NODE_REPL_OPS_H
+#define IDN_NODE_REPL_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "handler_int.h"
+
+/* Reads the replication admins of conf at every check (conf outlives the
+ * node). */
+void repl_ops_init(const node_conf_t *conf);
+/* Ends the requests held open (within 200 ms), before the server stops. */
+void repl_ops_stop(void);
+
+/* Whether admin:index is one of conf's replication admins. */
+bool repl_is_admin(const node_conf_t *conf, idn_bytes_t admin, uint32_t index);
+
+/* The op table's rights function of ops 1000-1002: a replication admin,
+ * or rc 401. */
+uint32_t repl_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+		     idn_bytes_t admin, uint32_t aidx, const char **why);
+
+/* Replication streams are for TCP (and the operator's socket): 1, or the
+ * refusal sent over UDP. */
+int repl_refuse_udp(reply_t *r);
+uint64_t repl_now_ms(void);
+
+/* Waits, in t (renewed while it waits), until the change log holds an
+ * entry at from or later, or 25 s pass (a long poll; at most two held at
+ * once: a third returns at once). *next: the log's next id. Returns 0, 1
+ * when from is outside the kept log (the follower must copy everything
+ * again), or a store error. */
+int repl_wait(idn_store_t *s, idn_rtxn_t *t, uint64_t from, uint64_t *next);
+
+/* HANDLE.NET's 1001 and 1002 (repl_cnri.c): the same, as its signed
+ * streams (repl_cnri.h). */
+int do_cnri_retrieve(reply_t *r);
+int do_cnri_dump(reply_t *r);
+
+int do_next_txn_id(reply_t *r);
+int do_retrieve_txn(reply_t *r);
+int do_dump_handles(reply_t *r);
+/* The follower's state as JSON (mirror.h), one string. */
+int do_repl_status(reply_t *r);
+
+#endif
