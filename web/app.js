@@ -203,6 +203,26 @@
     c.appendChild(document.createTextNode(label));
     return c;
   }
+  /* a mirror's sources, as idctl replication status shows them */
+  function showReplication(rp) {
+    var box = $("repl"), tb = $("repl-table");
+    box.hidden = !rp;
+    if (!rp) return;
+    clear(tb);
+    var h = el("tr");
+    ["repl.source", "repl.state", "repl.applied", "repl.sourcetxn", "repl.lagtxns",
+     "repl.lagms", "repl.reason"].forEach(function (k) { h.appendChild(el("th", {}, t(k))); });
+    tb.appendChild(h);
+    (rp.sources || []).forEach(function (src) {
+      var tr = el("tr", { "data-state": src.state || "" });
+      var state = src.state ? t("repl." + src.state) : "";
+      [src.source, state, src.last_applied_txn, src.source_txn, src.lag_txns, src.lag_ms,
+       src.reason || ""].forEach(function (v) {
+        tr.appendChild(el("td", {}, v === undefined || v === null ? "" : String(v)));
+      });
+      tb.appendChild(tr);
+    });
+  }
   var updates = 0;
   function refresh() {
     return fetch("/api/stats", { headers: authHeaders() }).then(function (r) { return r.json(); }).then(function (s) {
@@ -214,6 +234,7 @@
       cards.appendChild(card(t("dash.err"), tt.errors));
       if (s.store) cards.appendChild(card(t("dash.identifiers"), s.store.identifiers));
       cards.appendChild(card(t("dash.http"), s.httpConnections));
+      showReplication(s.replication);
       var se = s.series;
       lineChart($("chart-rate"), [se.resolutions.slice(-120), se.registrations.slice(-120)],
         ["#1f77b4", "#2ca02c"]);

@@ -532,6 +532,17 @@ void http_stats_json(hreq_t *r)
 	}
 	json_object_set_new(j, "httpConnections",
 			    json_integer(open_conns(r->t->srv)));
+	/* a mirror's replication, as idctl replication status shows it */
+	if (mirror_active()) {
+		char rs[8192];
+		mirror_status_json(rs, sizeof(rs));
+		json_error_t je;
+		json_t *rj = json_loads(rs, 0, &je);
+		if (json_is_object(rj))
+			json_object_set_new(j, "replication", rj);
+		else
+			json_decref(rj);
+	}
 	r->rc = IDN_RC_SUCCESS;
 	http_reply_json(r, 200, j);
 }

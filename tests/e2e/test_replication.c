@@ -248,7 +248,7 @@ static void test_converges(void **state)
 }
 
 /* GET /metrics of the mirror (one request, read to the end). */
-static char *metrics(void)
+static char *http_get_path(const char *path)
 {
 	int fd = socket(AF_INET, SOCK_STREAM, 0);
 	assert_true(fd >= 0);
@@ -256,8 +256,11 @@ static char *metrics(void)
 				.sin_port = htons(mir_http)};
 	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 	assert_int_equal(connect(fd, (struct sockaddr *)&a, sizeof(a)), 0);
-	const char *req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-			  "Connection: close\r\n\r\n";
+	char req[256];
+	snprintf(req, sizeof(req),
+		 "GET %s HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+		 "Connection: close\r\n\r\n",
+		 path);
 	assert_int_equal(h_write_all(fd, req, strlen(req)), 0);
 	size_t cap = 1 << 20, len = 0;
 	char *buf = malloc(cap);
@@ -274,6 +277,46 @@ static char *metrics(void)
 	close(fd);
 	buf[len] = 0;
 	return buf;
+}
+
+/* The console's dashboard on the mirror, in headless Chromium: its
+ * sources' table says "following" (skipped without Chromium). */
+static void console_shows_replication(void)
+{
+	static const char chromium[] = "/usr/bin/chromium";
+	if (access(chromium, X_OK) != 0) {
+		print_message("console check skipped: no %s\n", chromium);
+		return;
+	}
+	char profile[] = "/tmp/idn-chromium-XXXXXX", udd[300], url[128];
+	assert_non_null(mkdtemp(profile));
+	snprintf(udd, sizeof(udd), "--user-data-dir=%s", profile);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%u/console/#/dashboard",
+		 mir_http);
+	const char *argv[] = {chromium,
+			      "--headless",
+			      "--no-sandbox",
+			      "--disable-gpu",
+			      "--disable-dev-shm-usage",
+			      "--no-first-run",
+			      "--lang=en",
+			      udd,
+			      "--virtual-time-budget=5000",
+			      "--dump-dom",
+			      url,
+			      NULL};
+	h_run_t r;
+	h_run(&r, 120000, argv);
+	const char *t = strstr(r.out, "id=\"repl-table\"");
+	if (r.status != 0 || t == NULL ||
+	    strstr(t, "data-state=\"following\"") == NULL)
+		fail_msg("the mirror's dashboard lacks its replication (exit "
+			 "%d): %.3000s",
+			 r.status, t ? t : r.out);
+	h_run_free(&r);
+	const char *rm[] = {"/bin/rm", "-rf", profile, NULL};
+	h_run(&r, 30000, rm);
+	h_run_free(&r);
 }
 
 /* The lag of one change, commit on the primary to a resolution from the
@@ -318,13 +361,20 @@ static void test_lag(void **state)
 			 0);
 	json_decref(st);
 	/* the same figures in /metrics */
-	char *m = metrics();
+	char *m = http_get_path("/metrics");
 	if (strstr(m, "\nidnode_replication_lag_txns 0\n") == NULL ||
 	    strstr(m, "\nidnode_replication_sources_in_error 0\n") == NULL ||
 	    strstr(m, "\nidnode_replication_applied_total ") == NULL ||
 	    strstr(m, "\nidnode_replication_lag_ms ") == NULL)
 		fail_msg("/metrics lacks the replication gauges:\n%.2000s", m);
 	free(m);
+	/* and in /api/stats, which the console's dashboard shows */
+	m = http_get_path("/api/stats");
+	const char *rp = strstr(m, "\"replication\"");
+	if (rp == NULL || strstr(rp, "\"following\"") == NULL)
+		fail_msg("/api/stats lacks the replication state:\n%.2000s", m);
+	free(m);
+	console_shows_replication();
 }
 
 /* A mirror refuses local writes and names its primary. */
