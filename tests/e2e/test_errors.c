@@ -509,7 +509,7 @@ static void rc_5_unknown_op(void **state)
 	(void)state;
 	static const uint32_t ops[] = {0,   4,	 3,    99,   106,
 				       199, 201, 303,  403,  499,
-				       402, 999, 1000, 2000, 0xffffffffu};
+				       402, 999, 1050, 2000, 0xffffffffu};
 	uint8_t req[512];
 	for (size_t i = 0; i < sizeof(ops) / sizeof(ops[0]); i++)
 		for (int t = T_UDP; t <= T_CTL; t++) {
