@@ -121,7 +121,7 @@ fi
 "$IDNODE" --data "$T/data" --listen 127.0.0.1:$IPORT --control "$T/ctl.sock" \
   --home 20.501 --home 0.NA --rrl-rate 0 >"$T/idnode.log" 2>&1 &
 IDPID=$!
-for i in $(seq 1 50); do [ -S "$T/ctl.sock" ] && break; sleep 0.1; done
+for i in $(seq 1 300); do grep -q "idnode ready" "$T/idnode.log" 2>/dev/null && break; sleep 0.1; done
 C() { "$IDCTL" -C "$T/ctl.sock" "$@"; }
 if C create 20.501/x '1:URL=https://example.com/x' '100:HS_ADMIN=0.NA/20.501@300' >"$T/c.log" 2>&1 &&
    C delegate 20.501 --to 127.0.0.1:$IPORT >>"$T/c.log" 2>&1; then

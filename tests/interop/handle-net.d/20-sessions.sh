@@ -52,7 +52,7 @@ else
     >"$S_DIR/idnode.log" 2>&1 &
   S_ID=$!
   trap 's_cleanup; cleanup' EXIT
-  for i in $(seq 1 50); do [ -S "$S_DIR/ctl.sock" ] && break; sleep 0.1; done
+  for i in $(seq 1 300); do grep -q "idnode ready" "$S_DIR/idnode.log" 2>/dev/null && break; sleep 0.1; done
   # a loopback-only root_info first, replaced by this idnode's site
   cp "$HDL_HOME/.handle/root_info" "$S_DIR/home/.handle/root_info"
   res=$(jy "$S_DIR/home" IX_MODE=siteinfo IX_HOST=127.0.0.1 IX_PORT=$S_PORT \

@@ -13,7 +13,7 @@ nnode() {  # name port args...: an idnode in $T/<name>, ready
   "$IDNODE" --data "$T/$name" --listen 127.0.0.1:$port --control "$T/$name.sock" \
     --rrl-rate 0 "$@" >"$T/$name.log" 2>&1 &
   NPIDS+=($!)
-  for _ in $(seq 1 50); do [ -S "$T/$name.sock" ] && return 0; sleep 0.1; done
+  for _ in $(seq 1 300); do grep -q "idnode ready" "$T/$name.log" 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
 njy() {  # user.home, then IX_* assignments: cnri_nego.py, its RESULT line

@@ -64,8 +64,8 @@ if [ "${IDOK:-0}" = 1 ] && [ -n "$CP" ] && [ -f "$HDL_SVR/admpriv.bin" ] && busy
   # read CNRI's .bin keys yet)
   "$IDCTL" keygen --out "$T/gb-admin.pem" >"$T/gb-keygen.log" 2>&1
   pub=$(od -An -tx1 -v "$T/gb-admin.pem.pub" | tr -d ' \n')
-  if C add 0.NA/20.501 "310,perms=e:HS_PUBKEY=hex:$pub" '110:HS_ADMIN=0.NA/20.501@310' >"$T/c.log" 2>&1; then
-    gb_file 20.501 310 "$T/gb-admin.pem" >"$T/gb-idn.txt"
+  if C add 0.NA/20.501 "320,perms=e:HS_PUBKEY=hex:$pub" '120:HS_ADMIN=0.NA/20.501@320' >"$T/c.log" 2>&1; then
+    gb_file 20.501 320 "$T/gb-admin.pem" >"$T/gb-idn.txt"
     out=$("$IDCTL" -s 127.0.0.1:$IPORT batch "$T/gb-idn.txt" 2>&1); rc=$?
     if [ $rc = 0 ] && grep -q 'batch: 6 requests in session' <<<"$out"; then
       row "GenericBatch file: CREATE, ADD, MODIFY, REMOVE, CREATE, DELETE" "idctl batch -> idnode" pass "exit 0; $(tail -1 <<<"$out")"
@@ -73,7 +73,7 @@ if [ "${IDOK:-0}" = 1 ] && [ -n "$CP" ] && [ -f "$HDL_SVR/admpriv.bin" ] && busy
       row "GenericBatch file: CREATE, ADD, MODIFY, REMOVE, CREATE, DELETE" "idctl batch -> idnode" fail "exit $rc: $out"
     fi
     a=$("$IDCTL" -s 127.0.0.1:$CPORT --json resolve 20.500/files-gb1 2>&1 | gb_norm 20.500 300)
-    b=$("$IDCTL" -s 127.0.0.1:$IPORT --json resolve 20.501/files-gb1 2>&1 | gb_norm 20.501 310)
+    b=$("$IDCTL" -s 127.0.0.1:$IPORT --json resolve 20.501/files-gb1 2>&1 | gb_norm 20.501 320)
     if [ -n "$a" ] && [ "$a" = "$b" ]; then
       row "files-gb1 after the batch, as anonymous clients see it" "CNRI vs idnode" pass "equal: $a"
     else

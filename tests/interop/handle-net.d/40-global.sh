@@ -11,7 +11,7 @@ gnode() {  # name port args...: an idnode in $T/<name>, ready
   "$IDNODE" --data "$T/$name" --listen 127.0.0.1:$port --control "$T/$name.sock" \
     --rrl-rate 0 "$@" >"$T/$name.log" 2>&1 &
   GPIDS+=($!)
-  for _ in $(seq 1 50); do [ -S "$T/$name.sock" ] && return 0; sleep 0.1; done
+  for _ in $(seq 1 300); do grep -q "idnode ready" "$T/$name.log" 2>/dev/null && return 0; sleep 0.1; done
   return 1
 }
 gjy() {  # IX_* assignments: cnri_global.py with the CNRI server's root_info

@@ -1,12 +1,12 @@
 # Sourced by tests/interop/handle-net.sh after its core rows (shares T, IH,
 # IPORT, IDNODE, IDCTL, C, jy, row, SITEOK). The handle.net REST API as the
 # HANDLE.NET 9 manual documents it (docs/http-api.md), on a second idnode
-# on loopback (ports IPORT+2 Handle, IPORT+3 HTTP), delegated from the core
+# on loopback (ports IPORT+30 Handle, IPORT+31 HTTP), delegated from the core
 # node's 0.NA: what an admin writes over REST (Basic index%3Ahandle with
 # its HS_SECKEY, mintNewSuffix), CNRI's own resolver reads back over the
 # Handle protocol.
-RP=$((IPORT + 2))
-RH=$((IPORT + 3))
+RP=$((IPORT + 30))
+RH=$((IPORT + 31))
 RPID=
 if ! command -v curl >/dev/null 2>&1; then
   row "REST (handle.net manual)" "REST -> idnode -> CNRI" "not run" "curl not found"
@@ -16,7 +16,7 @@ else
   "$IDNODE" --data "$T/rest-data" --listen 127.0.0.1:$RP --control "$T/rest.sock" \
     --home 20.502 --http 127.0.0.1:$RH --rrl-rate 0 >"$T/rest.log" 2>&1 &
   RPID=$!
-  for i in $(seq 1 50); do grep -q "idnode ready" "$T/rest.log" 2>/dev/null && break; sleep 0.1; done
+  for i in $(seq 1 300); do grep -q "idnode ready" "$T/rest.log" 2>/dev/null && break; sleep 0.1; done
   R() { "$IDCTL" -C "$T/rest.sock" "$@"; }
   RA="300%3A20.502/admin:interop-rest-secret"
   if R create 0.NA/20.502 '100:HS_ADMIN=20.502/admin@300' >"$T/r.log" 2>&1 &&

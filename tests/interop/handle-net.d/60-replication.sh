@@ -97,7 +97,7 @@ else
     --home 20.500 --server-key "$T/prim/srv.pem" --replication-admin 300:0.NA/20.500 \
     --rrl-rate 0 >"$T/prim.log" 2>&1 &
   PPID_=$!
-  repl_wait 5 test -S "$T/prim.sock"
+  repl_wait 30 grep -q "idnode ready" "$T/prim.log"
   hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
   P() { "$IDCTL" -C "$T/prim.sock" "$@"; }
   P create 0.NA/20.500 '100:HS_ADMIN=0.NA/20.500@300' "300:HS_PUBKEY=hex:$(hex "$HDL_SVR/admpub.bin")" >"$T/p.log" 2>&1

@@ -1,10 +1,10 @@
 # Sourced by tests/interop/handle-net.sh after its core rows (shares T, CPORT,
 # IPORT, IDNODE, IDCTL, C, row, SITEOK). idctl verify-sites with the CNRI
-# server as the primary site of 20.500 and an idnode (port IPORT+4) as its
+# server as the primary site of 20.500 and an idnode (port IPORT+40) as its
 # mirror site, holding CNRI's records as imported from CNRI's own answers
 # (values, ttls, permissions and timestamps kept). The core node's
 # 0.NA/20.500 lists both sites while these rows run, then only CNRI again.
-VP=$((IPORT + 4))
+VP=$((IPORT + 40))
 VPID=
 if [ "${SITEOK:-0}" != 1 ] || ! busy $CPORT; then
   row "verify-sites (CNRI primary, idnode mirror)" "idctl -> CNRI, idnode" "not run" "no CNRI server or no core idnode"
@@ -12,7 +12,7 @@ else
   "$IDNODE" --data "$T/verify-data" --listen 127.0.0.1:$VP --control "$T/verify.sock" \
     --home 20.500 --rrl-rate 0 >"$T/verify.log" 2>&1 &
   VPID=$!
-  for i in $(seq 1 50); do grep -q "idnode ready" "$T/verify.log" 2>/dev/null && break; sleep 0.1; done
+  for i in $(seq 1 300); do grep -q "idnode ready" "$T/verify.log" 2>/dev/null && break; sleep 0.1; done
   V() { "$IDCTL" -C "$T/verify.sock" "$@"; }
   : >"$T/verify.jsonl"
   for h in 20.500/test1 20.500/test2 20.500/test3; do
