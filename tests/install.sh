@@ -146,7 +146,7 @@ for o in $("$root/usr/sbin/idnode" --help | sed -n 's/^ *\(-., \)\{0,1\}--\([a-z
 		missing+=" idnode.conf.5:$o"
 done
 nopt=$("$root/usr/sbin/idnode" --help | grep -c '^ *\(-., \)\{0,1\}--[a-z]')
-for c in $("$root/usr/bin/idctl" --help | sed -n '/^commands:/,/^$/s/^  \([a-z]\+\).*/\1/p'); do
+for c in $("$root/usr/bin/idctl" --help | sed -n '/^commands:/,/^$/s/^  \([a-z-]\+\).*/\1/p'); do
 	grep -q "^\\\\fB$c\\\\fR" "$root/usr/share/man/man1/idctl.1" ||
 		missing+=" idctl.1:$c"
 done

@@ -56,7 +56,6 @@ int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf)
 	p->conf = conf;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
-	prune_once(p); /* a node started on an old log starts within it */
 	p->started = pthread_create(&p->thread, NULL, pruner_main, p) == 0;
 	if (!p->started) {
 		log_error("cannot start the change log's pruning thread");

@@ -1,6 +1,8 @@
 /* Keeps the change log within the node's limits (changes.h): a thread
  * that drops the entries older than changelog-max-age and the oldest
- * beyond changelog-max-entries once a minute, the newest always kept.
+ * beyond changelog-max-entries once a minute (the first time a minute
+ * after start, once the node's own start-up has settled), the newest
+ * always kept.
  * A follower behind what is left copies the whole store again. */
 #ifndef IDN_PRUNER_H
 #define IDN_PRUNER_H

@@ -359,8 +359,11 @@ static void replica_start_and_primary_outage(void **state)
 			503);
 		assert_non_null(strstr(body, READONLY));
 	}
-	assert_int_equal(log_count(n, "postgresql primary unreachable"), 1);
-	assert_int_equal(log_count(n, "unreachable"), 1);
+	if (log_count(n, "postgresql primary unreachable") != 1 ||
+	    log_count(n, "unreachable") != 1) {
+		char *l = node_log(n);
+		fail_msg("want one line naming the outage:\n%s", l);
+	}
 	assert_int_equal(log_count(n, READONLY), 0); /* no line per request */
 
 	/* back: writes work again, without a restart, within the back-off */
