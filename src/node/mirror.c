@@ -361,6 +361,9 @@ typedef struct {
 	uint32_t status, n;
 	int err;
 	char why[200];
+	/* a repair's fetch: each entry goes to take instead of the store */
+	mirror_take_fn take;
+	void *take_ctx;
 } apply_t;
 
 /* Replays the entries of one message into a->t. */
@@ -370,6 +373,13 @@ static int apply_entries(apply_t *a, idn_rd_t *rd, uint32_t n)
 		idn_change_t c;
 		if (idn_repl_entry_decode(rd, &c) != 0)
 			return IDN_EPROTO;
+		if (a->take) {
+			int err = a->take(a->take_ctx, &c);
+			if (err)
+				return err;
+			a->n++;
+			continue;
+		}
 		idn_arena_reset(&a->arena);
 		int err = idn_wtxn_replay(a->t, &c, M.id_flags, &a->arena);
 		if (err) {
@@ -556,9 +566,14 @@ static int cnri_apply(apply_t *a, const idn_cnri_item_t *it)
 		c.name = idn_bytes(pbuf, pl);
 		break;
 	case IDN_CNRI_DELETE_ALL:
-		return wipe(a->t);
+		return a->take ? 0 : wipe(a->t);
 	default:
 		return 0; /* placeholders */
+	}
+	if (a->take) {
+		int err = a->take(a->take_ctx, &c);
+		free(body);
+		return err;
 	}
 	idn_arena_reset(&a->arena);
 	int err = idn_wtxn_replay(a->t, &c, M.id_flags, &a->arena);
@@ -795,6 +810,72 @@ static int follow(msrc_t *s, idn_client_t **clp)
 	}
 	idn_arena_free(&a.arena);
 	return rc;
+}
+
+/* ---- a repair's fetch (mirror_repair.c) ---- */
+
+int mirror_sources(void)
+{
+	return M.n;
+}
+
+const char *mirror_source(int i)
+{
+	return i >= 0 && i < M.n ? M.src[i].where : "";
+}
+
+unsigned mirror_id_flags(void)
+{
+	return M.id_flags;
+}
+
+int mirror_position(int i, uint64_t *next)
+{
+	if (i < 0 || i >= M.n)
+		return IDN_EINVAL;
+	return load_position(&M.src[i], next);
+}
+
+int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
+		 size_t cap)
+{
+	if (i < 0 || i >= M.n)
+		return IDN_EINVAL;
+	/* a connection of its own: the follower's, its state and position
+	 * stay as they are */
+	msrc_t s;
+	pthread_mutex_lock(&M.mu);
+	s = M.src[i];
+	pthread_mutex_unlock(&M.mu);
+	s.fd = -1;
+	idn_client_t *cl = NULL;
+	int err = idn_client_open(IDN_NET_TCP, s.where, CALL_TIMEOUT_MS, &cl);
+	if (err) {
+		snprintf(why, cap, "connecting to %s: %s", s.where,
+			 idn_strerror(err));
+		return err;
+	}
+	uint8_t body[64];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_repl_req_encode(&w, false, &M.share);
+	apply_t a = {.s = &s, .clp = &cl, .take = take, .take_ctx = ctx};
+	idn_arena_init(&a.arena, 1 << 12);
+	call_t c = {s.cnri ? on_cnri_dump : on_dump, &a};
+	err = call(&s, &cl, s.cnri ? IDN_OC_DUMP_HANDLES : IDN_OC_REPL_COPY,
+		   w.buf, w.len, &c);
+	if (err == 0 && c.rc != IDN_RC_SUCCESS) {
+		snprintf(why, cap, "the copy was refused by %s: %s", s.where,
+			 c.text);
+		err = IDN_EPROTO;
+	} else if (err) {
+		snprintf(why, cap, "the copy from %s: %s", s.where,
+			 idn_strerror(err));
+	}
+	*at = a.source_next;
+	idn_arena_free(&a.arena);
+	idn_client_close(cl);
+	return err;
 }
 
 /* Sleeps ms unless stopped. */
