@@ -80,9 +80,10 @@ static int cmd_repair(ctl_opts_t *o, int argc, char **argv, idn_arena_t *a)
 		ctl_print_json(j);
 	} else {
 		printf("checked %lld records: %lld damaged, %lld repaired, "
-		       "%lld deleted (the source has none), %lld failed\n",
+		       "%lld deleted (the source has none), %lld restored "
+		       "(missing here), %lld failed\n",
 		       num(j, "checked"), num(j, "damaged"), num(j, "repaired"),
-		       num(j, "deleted"), nfailed);
+		       num(j, "deleted"), num(j, "restored"), nfailed);
 		size_t i;
 		json_t *f;
 		json_array_foreach(failed, i, f)

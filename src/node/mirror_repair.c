@@ -30,6 +30,9 @@
 #define FETCHES_MAX 5
 /* failures named in the reply; the rest are counted */
 #define FAILED_NAMED 100
+/* records of a copy missing here kept for one repair (a mirror far behind
+ * has many, which its follower brings) */
+#define MISSING_MAX 100000
 
 typedef struct {
 	char *name; /* as the check names it */
@@ -43,11 +46,23 @@ typedef struct {
 	bool found, done, failed;
 } item_t;
 
+/* A record of the copy that this store does not hold. */
+typedef struct {
+	char *name;
+	uint8_t *body;
+	size_t blen;
+} miss_t;
+
 typedef struct {
 	item_t *v;
 	size_t n, cap;
 	unsigned id_flags;
 	int err;
+	/* while a copy is read: the records it has and this store lacks */
+	idn_rtxn_t *rt;
+	uint32_t seen;
+	miss_t *miss;
+	size_t nmiss, miss_cap, miss_over;
 } items_t;
 
 static char *dup_bytes(idn_bytes_t b)
@@ -60,8 +75,20 @@ static char *dup_bytes(idn_bytes_t b)
 	return s;
 }
 
+static void miss_free(items_t *l)
+{
+	for (size_t i = 0; i < l->nmiss; i++) {
+		free(l->miss[i].name);
+		free(l->miss[i].body);
+	}
+	free(l->miss);
+	l->miss = NULL;
+	l->nmiss = l->miss_cap = l->miss_over = 0;
+}
+
 static void items_free(items_t *l)
 {
+	miss_free(l);
 	for (size_t i = 0; i < l->n; i++) {
 		free(l->v[i].name);
 		free(l->v[i].kind);
@@ -118,7 +145,49 @@ static int item_cmp(const void *a, const void *b)
 	return key_cmp(x->key, x->keylen, y->key, y->keylen);
 }
 
-/* The copy's records that are damaged here, kept with their bytes. */
+/* Keeps a record of the copy this store lacks (a record filed under a
+ * damaged key is missing under its own). */
+static int take_missing(items_t *l, const idn_change_t *c,
+			const idn_ident_t *id)
+{
+	/* a long copy: a fresh snapshot now and then keeps the old pages
+	 * from piling up */
+	if (++l->seen % 4096 == 0) {
+		idn_rtxn_reset(l->rt);
+		if (idn_rtxn_renew(l->rt) != 0)
+			return IDN_ESTORE;
+	}
+	idn_record_t rec;
+	if (idn_store_get(l->rt, id->key, id->key_len, &rec) != IDN_ENOTFOUND)
+		return 0;
+	if (l->nmiss == MISSING_MAX) {
+		l->miss_over++;
+		return 0;
+	}
+	if (l->nmiss == l->miss_cap) {
+		size_t cap = l->miss_cap ? l->miss_cap * 2 : 64;
+		miss_t *nm = realloc(l->miss, cap * sizeof(*nm));
+		if (nm == NULL)
+			return -ENOMEM;
+		l->miss = nm;
+		l->miss_cap = cap;
+	}
+	miss_t *m = &l->miss[l->nmiss];
+	m->name = dup_bytes(c->name);
+	m->body = malloc(c->body.len ? c->body.len : 1);
+	if (m->name == NULL || m->body == NULL) {
+		free(m->name);
+		free(m->body);
+		return -ENOMEM;
+	}
+	memcpy(m->body, c->body.p, c->body.len);
+	m->blen = c->body.len;
+	l->nmiss++;
+	return 0;
+}
+
+/* The copy's records that are damaged here, kept with their bytes, and
+ * those missing here. */
 static int take(void *ctx, const idn_change_t *c)
 {
 	items_t *l = ctx;
@@ -130,7 +199,9 @@ static int take(void *ctx, const idn_change_t *c)
 	memcpy(probe.key, id.key, id.key_len);
 	probe.keylen = id.key_len;
 	item_t *it = bsearch(&probe, l->v, l->n, sizeof(*it), item_cmp);
-	if (it == NULL || it->done || it->keylen == 0)
+	if (it == NULL)
+		return take_missing(l, c, &id);
+	if (it->done || it->keylen == 0)
 		return 0;
 	uint8_t *b = malloc(c->body.len ? c->body.len : 1);
 	char *nm = dup_bytes(c->name);
@@ -151,6 +222,7 @@ static int take(void *ctx, const idn_change_t *c)
 
 static void forget_found(items_t *l)
 {
+	miss_free(l);
 	for (size_t i = 0; i < l->n; i++)
 		if (!l->v[i].done) {
 			free(l->v[i].body);
@@ -183,8 +255,14 @@ static void nap_ms(int ms)
  * (after it), or an error. */
 static int write_found(idn_store_t *store, items_t *l, int i, uint64_t at,
 		       bool deletes, const char *where, size_t *repaired,
-		       size_t *deleted)
+		       size_t *deleted, size_t *restored)
 {
+	bool pending = l->nmiss > 0;
+	for (size_t k = 0; !pending && k < l->n; k++)
+		pending = !l->v[k].done && !l->v[k].failed && l->v[k].keylen &&
+			  (l->v[k].found || deletes);
+	if (!pending)
+		return 0;
 	idn_wtxn_t *t;
 	int err = idn_wtxn_begin(store, &t);
 	if (err)
@@ -227,6 +305,30 @@ static int write_found(idn_store_t *store, items_t *l, int i, uint64_t at,
 				del++;
 		}
 	}
+	/* what the copy has and this store lacks, looked at again now that
+	 * the position is the copy's */
+	size_t res = 0;
+	for (size_t k = 0; err == 0 && k < l->nmiss; k++) {
+		miss_t *m = &l->miss[k];
+		idn_ident_t id;
+		idn_record_t rec;
+		if (idn_ident_parse((const uint8_t *)m->name, strlen(m->name),
+				    l->id_flags, &id) != 0 ||
+		    idn_wtxn_get(t, id.key, id.key_len, &rec) != IDN_ENOTFOUND)
+			continue;
+		idn_change_t c = {0};
+		c.op = IDN_CH_CREATE;
+		c.name = idn_bytes_str(m->name);
+		c.body = idn_bytes(m->body, m->blen);
+		idn_arena_reset(&ar);
+		err = idn_wtxn_replay(t, &c, l->id_flags, &ar);
+		if (err == 0) {
+			res++;
+			log_warn("repair: restored the record %s, missing here "
+				 "(%s)",
+				 m->name, where);
+		}
+	}
 	idn_arena_free(&ar);
 	if (err) {
 		idn_wtxn_abort(t);
@@ -246,25 +348,41 @@ static int write_found(idn_store_t *store, items_t *l, int i, uint64_t at,
 	}
 	*repaired += rep;
 	*deleted += del;
+	*restored += res;
 	return 0;
 }
 
 /* Repairs from source i what is not done yet. Returns 0, or an error
  * with why filled (the items stay undone). */
 static int from_source(idn_store_t *store, items_t *l, int i, bool deletes,
-		       size_t *repaired, size_t *deleted, char *why, size_t cap)
+		       size_t *repaired, size_t *deleted, size_t *restored,
+		       char *why, size_t cap)
 {
 	const char *where = mirror_source(i);
 	for (int f = 0; f < FETCHES_MAX; f++) {
 		forget_found(l);
 		uint64_t at = 0;
-		int err = mirror_fetch(i, take, l, &at, why, cap);
+		int err = idn_rtxn_begin(store, &l->rt);
+		if (err == 0) {
+			err = mirror_fetch(i, take, l, &at, why, cap);
+			idn_rtxn_free(l->rt);
+			l->rt = NULL;
+		} else {
+			snprintf(why, cap, "reading the store: %s",
+				 idn_strerror(err));
+		}
 		if (err)
 			return err;
+		if (l->miss_over)
+			log_warn("repair: %zu more records of the copy are "
+				 "missing here than one repair restores (%d); "
+				 "the follower brings them if it is behind, "
+				 "else repair again",
+				 l->miss_over, MISSING_MAX);
 		int waited = 0;
 		for (;;) {
 			err = write_found(store, l, i, at, deletes, where,
-					  repaired, deleted);
+					  repaired, deleted, restored);
 			if (err != 1 || waited >= WAIT_BEHIND_MS)
 				break;
 			nap_ms(100); /* the follower reaches the snapshot */
@@ -315,8 +433,16 @@ static void json_raw(idn_wr_t *w, const char *s)
 	idn_wr_raw(w, (const uint8_t *)s, strlen(s));
 }
 
-/* The items not repaired: those that failed, and what a second check
- * still finds that was not among the records repaired. */
+/* A record of the first check that is not repaired (what else the check
+ * found is judged by the second one: an index entry of a record restored
+ * is whole again). */
+static bool listed_first(const item_t *it)
+{
+	return !it->done && !strcmp(it->kind, "record");
+}
+
+/* The items not repaired: the records that failed, and what a second
+ * check still finds that is not among them. */
 static size_t json_failed(idn_wr_t *w, const items_t *l, const items_t *after)
 {
 	size_t n = 0;
@@ -325,18 +451,15 @@ static size_t json_failed(idn_wr_t *w, const items_t *l, const items_t *after)
 		const items_t *src = pass ? after : l;
 		for (size_t k = 0; k < src->n; k++) {
 			const item_t *it = &src->v[k];
-			if (pass == 0 && it->done)
+			if (pass == 0 && !listed_first(it))
 				continue;
-			if (pass == 1) {
-				/* a record already named as failed */
-				bool dup = false;
-				for (size_t j = 0; j < l->n && !dup; j++)
-					dup = !l->v[j].done &&
-					      !strcmp(l->v[j].name, it->name) &&
-					      !strcmp(l->v[j].kind, it->kind);
-				if (dup)
-					continue;
-			}
+			bool dup = false;
+			for (size_t j = 0; pass == 1 && j < l->n && !dup; j++)
+				dup = listed_first(&l->v[j]) &&
+				      !strcmp(l->v[j].name, it->name) &&
+				      !strcmp(l->v[j].kind, it->kind);
+			if (dup)
+				continue;
 			if (n++ >= FAILED_NAMED)
 				continue;
 			json_raw(w, n > 1 ? ",{\"kind\":" : "{\"kind\":");
@@ -380,7 +503,7 @@ int do_repair(reply_t *r)
 			fail_item(&l.v[k], "its name is no identifier: "
 					   "restore from a backup");
 	qsort(l.v, l.n, sizeof(*l.v), item_cmp);
-	size_t repaired = 0, deleted = 0, todo = 0;
+	size_t repaired = 0, deleted = 0, restored = 0, todo = 0;
 	for (size_t k = 0; k < l.n; k++)
 		todo += !l.v[k].failed;
 	log_info("repair: %llu records checked, %llu damaged, %zu to take "
@@ -390,10 +513,10 @@ int do_repair(reply_t *r)
 	char why[512] = "";
 	/* a record missing from one source may be another's (the servers
 	 * of a site): deleted only with the last source's copy */
-	for (int i = 0; todo && i < nsrc; i++) {
+	for (int i = 0; i < nsrc; i++) {
 		char w1[400] = "";
 		if (from_source(store, &l, i, i == nsrc - 1, &repaired,
-				&deleted, w1, sizeof(w1)) != 0) {
+				&deleted, &restored, w1, sizeof(w1)) != 0) {
 			log_warn("repair: %s", w1);
 			snprintf(why, sizeof(why), "%s", w1);
 		}
@@ -420,16 +543,16 @@ int do_repair(reply_t *r)
 	char head[200];
 	snprintf(head, sizeof(head),
 		 "{\"checked\":%llu,\"damaged\":%llu,\"repaired\":%zu,"
-		 "\"deleted\":%zu,\"failed\":",
+		 "\"deleted\":%zu,\"restored\":%zu,\"failed\":",
 		 (unsigned long long)st.records, (unsigned long long)st.damaged,
-		 repaired, deleted);
+		 repaired, deleted, restored);
 	json_raw(&r->w, head);
 	size_t nfailed = json_failed(&r->w, &l, &after);
 	snprintf(head, sizeof(head), ",\"failed_count\":%zu}", nfailed);
 	json_raw(&r->w, head);
 	idn_wr_patch_u32(&r->w, len_pos, (uint32_t)(r->w.len - from));
-	log_info("repair: %zu replaced, %zu deleted, %zu failed", repaired,
-		 deleted, nfailed);
+	log_info("repair: %zu replaced, %zu deleted, %zu restored, %zu failed",
+		 repaired, deleted, restored, nfailed);
 	items_free(&l);
 	items_free(&after);
 	return reply_send(r);
