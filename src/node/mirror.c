@@ -78,6 +78,10 @@ static struct {
 	bool cnri;	   /* replication-protocol handle.net */
 	bool no_switch;	   /* replication-protocol idnode */
 	EVP_PKEY *src_key; /* checks HANDLE.NET streams, or NULL */
+	/* a repair's fetch (guarded by mu): its connection, ended by
+	 * mirror_repair_cancel */
+	msrc_t *repair;
+	bool repair_cancel;
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static uint64_t now_ms(void)
@@ -846,8 +850,13 @@ int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
 	msrc_t s;
 	pthread_mutex_lock(&M.mu);
 	s = M.src[i];
-	pthread_mutex_unlock(&M.mu);
 	s.fd = -1;
+	bool cancelled = M.repair_cancel;
+	pthread_mutex_unlock(&M.mu);
+	if (cancelled) {
+		snprintf(why, cap, "the node is stopping");
+		return IDN_ETIMEOUT;
+	}
 	idn_client_t *cl = NULL;
 	int err = idn_client_open(IDN_NET_TCP, s.where, CALL_TIMEOUT_MS, &cl);
 	if (err) {
@@ -855,6 +864,10 @@ int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
 			 idn_strerror(err));
 		return err;
 	}
+	pthread_mutex_lock(&M.mu);
+	s.fd = idn_client_fd(cl);
+	M.repair = &s; /* reopen keeps s.fd current */
+	pthread_mutex_unlock(&M.mu);
 	uint8_t body[64];
 	idn_wr_t w;
 	idn_wr_init(&w, body, sizeof(body));
@@ -874,8 +887,28 @@ int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
 	}
 	*at = a.source_next;
 	idn_arena_free(&a.arena);
+	pthread_mutex_lock(&M.mu);
+	M.repair = NULL;
+	pthread_mutex_unlock(&M.mu);
 	idn_client_close(cl);
 	return err;
+}
+
+void mirror_repair_cancel(void)
+{
+	pthread_mutex_lock(&M.mu);
+	M.repair_cancel = true;
+	if (M.repair && M.repair->fd >= 0)
+		shutdown(M.repair->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&M.mu);
+}
+
+bool mirror_repair_cancelled(void)
+{
+	pthread_mutex_lock(&M.mu);
+	bool c = M.repair_cancel;
+	pthread_mutex_unlock(&M.mu);
+	return c;
 }
 
 /* Sleeps ms unless stopped. */
@@ -995,6 +1028,7 @@ int mirror_start(const node_conf_t *conf, idn_store_t *store)
 	M.store = store;
 	M.n = 0;
 	atomic_store(&M.stop, false);
+	M.repair_cancel = false;
 	if (conf->nrepl_from == 0)
 		return 0;
 	idn_store_spec_t spec;

@@ -58,5 +58,9 @@ int mirror_position(int i, uint64_t *next);
  * with why said in why. */
 int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
 		 size_t cap);
+/* Ends a repair's fetch and refuses further ones: the node is stopping
+ * (called before the control socket's threads are waited for). */
+void mirror_repair_cancel(void);
+bool mirror_repair_cancelled(void);
 
 #endif

@@ -10,6 +10,7 @@
  * written: the repair is a change of the mirror's own (its change log
  * names the operator), the follower goes on from where it was. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -195,7 +196,7 @@ static int take(void *ctx, const idn_change_t *c)
 	if (c->op != IDN_CH_CREATE ||
 	    idn_ident_parse(c->name.p, c->name.len, l->id_flags, &id) != 0)
 		return 0;
-	item_t probe;
+	item_t probe = {0};
 	memcpy(probe.key, id.key, id.key_len);
 	probe.keylen = id.key_len;
 	item_t *it = bsearch(&probe, l->v, l->n, sizeof(*it), item_cmp);
@@ -383,7 +384,8 @@ static int from_source(idn_store_t *store, items_t *l, int i, bool deletes,
 		for (;;) {
 			err = write_found(store, l, i, at, deletes, where,
 					  repaired, deleted, restored);
-			if (err != 1 || waited >= WAIT_BEHIND_MS)
+			if (err != 1 || waited >= WAIT_BEHIND_MS ||
+			    mirror_repair_cancelled())
 				break;
 			nap_ms(100); /* the follower reaches the snapshot */
 			waited += 100;
@@ -475,9 +477,10 @@ static size_t json_failed(idn_wr_t *w, const items_t *l, const items_t *after)
 	return n;
 }
 
+static int repair(reply_t *r, int nsrc);
+
 int do_repair(reply_t *r)
 {
-	idn_store_t *store = r->h->store;
 	int nsrc = mirror_sources();
 	if (nsrc == 0)
 		return reply_error(
@@ -486,6 +489,19 @@ int do_repair(reply_t *r)
 			"from. Restore the store from a backup (idctl backup, "
 			"docs/operations.md) or re-import its records; idctl "
 			"check --data DIR names the damaged ones");
+	/* one at a time: two would fetch the same copy and race to write */
+	static atomic_flag busy = ATOMIC_FLAG_INIT;
+	if (atomic_flag_test_and_set(&busy))
+		return reply_error(r, IDN_RC_ERROR,
+				   "a repair is already running");
+	int rc = repair(r, nsrc);
+	atomic_flag_clear(&busy);
+	return rc;
+}
+
+static int repair(reply_t *r, int nsrc)
+{
+	idn_store_t *store = r->h->store;
 	items_t l = {.id_flags = mirror_id_flags()};
 	idn_check_stat_t st;
 	int err = idn_store_check(store, on_damaged, &l, &st);
