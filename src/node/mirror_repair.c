@@ -199,7 +199,8 @@ static int take(void *ctx, const idn_change_t *c)
 	item_t probe = {0};
 	memcpy(probe.key, id.key, id.key_len);
 	probe.keylen = id.key_len;
-	item_t *it = bsearch(&probe, l->v, l->n, sizeof(*it), item_cmp);
+	item_t *it = l->n ? bsearch(&probe, l->v, l->n, sizeof(*it), item_cmp)
+			  : NULL;
 	if (it == NULL)
 		return take_missing(l, c, &id);
 	if (it->done || it->keylen == 0)
@@ -518,7 +519,8 @@ static int repair(reply_t *r, int nsrc)
 		else if (l.v[k].keylen == 0)
 			fail_item(&l.v[k], "its name is no identifier: "
 					   "restore from a backup");
-	qsort(l.v, l.n, sizeof(*l.v), item_cmp);
+	if (l.n > 1)
+		qsort(l.v, l.n, sizeof(*l.v), item_cmp);
 	size_t repaired = 0, deleted = 0, restored = 0, todo = 0;
 	for (size_t k = 0; k < l.n; k++)
 		todo += !l.v[k].failed;
