@@ -15,7 +15,7 @@
 #define REPL_ADMIN "0.NA/" H_HOME ":300"
 
 static char dir[] = "/tmp/idn-repair.XXXXXX";
-static char key[300];
+static char key[300], srv_key[300], srv_pub[300];
 static node_t *prim, *mir;
 
 static long long now_ms(void)
@@ -101,8 +101,11 @@ static int setup(void **state)
 	assert_non_null(mkdtemp(dir));
 	snprintf(key, sizeof(key), "%s/repl.pem", dir);
 	char *pub = h_keygen(key, NULL, NULL);
+	snprintf(srv_key, sizeof(srv_key), "%s/server.pem", dir);
+	snprintf(srv_pub, sizeof(srv_pub), "%s/server.pem.pub", dir);
+	free(h_keygen(srv_key, NULL, NULL));
 	prim = node_new("--home", H_HOME, "--replication-admin", REPL_ADMIN,
-			NULL);
+			"--server-key", srv_key, NULL);
 	node_start(prim);
 	char v1[4096];
 	snprintf(v1, sizeof(v1), "300:HS_PUBKEY=hex:%s", pub);
@@ -365,6 +368,70 @@ static void damaged_key(void **state)
 	node_start(mir);
 }
 
+/* A mirror that follows through HANDLE.NET's signed streams (1001/1002)
+ * repairs from its 1002 copy. */
+static void repair_over_handle_net_streams(void **state)
+{
+	(void)state;
+	h_skip_on_pg("the checksums are LMDB's; a mirror's store is LMDB");
+	node_t *m = node_new("--replicate-from", prim->addr,
+			     "--replication-protocol", "handle.net",
+			     "--replication-source-key", srv_pub,
+			     "--replication-auth", REPL_ADMIN,
+			     "--replication-key", key, NULL);
+	node_start(m);
+	char *pa = ctl_out(prim, "export", H_HOME, NULL);
+	char *ma = NULL;
+	long long t0 = now_ms();
+	while (!same_text(pa, ma) && now_ms() - t0 < 15000) {
+		free(ma);
+		h_msleep(20);
+		ma = ctl_out(m, "export", H_HOME, NULL);
+	}
+	assert_true(same_text(pa, ma));
+	free(ma);
+	node_stop(m);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/data.mdb", m->data);
+	size_t len;
+	char *b = slurp(path, &len);
+	assert_true(flip(b, len, H_HOME "/val-b", "BBBB") >= 1);
+	spill(path, b, len);
+	free(b);
+	node_start(m);
+	json_t *j = h_ctl_json(m, "repair", NULL);
+	char *dump = json_dumps(j, 0);
+	print_message("repair over HANDLE.NET's streams: %s\n", dump);
+	free(dump);
+	assert_int_equal(json_integer_value(json_object_get(j, "damaged")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "repaired")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "restored")), 0);
+	assert_int_equal(json_array_size(json_object_get(j, "failed")), 0);
+	json_decref(j);
+	ma = ctl_out(m, "export", H_HOME, NULL);
+	assert_true(same_text(pa, ma));
+	free(ma);
+	free(pa);
+	h_ctl_ok(prim, "create", H_HOME "/after-hn",
+		 "1:URL=https://example.org/hn", NULL);
+	pa = ctl_out(prim, "export", H_HOME, NULL);
+	ma = NULL;
+	t0 = now_ms();
+	while (!same_text(pa, ma) && now_ms() - t0 < 15000) {
+		free(ma);
+		h_msleep(20);
+		ma = ctl_out(m, "export", H_HOME, NULL);
+	}
+	assert_true(same_text(pa, ma));
+	free(ma);
+	free(pa);
+	node_stop(m);
+	h_run_t r;
+	assert_int_equal(h_idctl(&r, "check", "--data", m->data, NULL), 0);
+	h_run_free(&r);
+	node_free(m);
+}
+
 /* A node that is not a mirror has nothing to repair from. */
 static void refused_on_a_primary(void **state)
 {
@@ -385,6 +452,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(repair_from_source),
 		cmocka_unit_test(damaged_key),
+		cmocka_unit_test(repair_over_handle_net_streams),
 		cmocka_unit_test(refused_on_a_primary),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
