@@ -57,6 +57,9 @@ typedef struct {
 	 * streams): found when it refuses 1110 as an unknown op */
 	bool cnri;
 	uint64_t cnri_date; /* the last stream's date, asked with */
+	/* a repair's hold (mirror_hold): no change with an id from here on
+	 * is applied; 0: none */
+	uint64_t hold;
 } msrc_t;
 
 static struct {
@@ -368,6 +371,7 @@ typedef struct {
 	/* a repair's fetch: each entry goes to take instead of the store */
 	mirror_take_fn take;
 	void *take_ctx;
+	uint64_t from, hold; /* the position asked from; s->hold */
 } apply_t;
 
 /* Replays the entries of one message into a->t. */
@@ -377,6 +381,8 @@ static int apply_entries(apply_t *a, idn_rd_t *rd, uint32_t n)
 		idn_change_t c;
 		if (idn_repl_entry_decode(rd, &c) != 0)
 			return IDN_EPROTO;
+		if (a->hold && c.id >= a->hold)
+			break; /* ids ascend: the rest is held too */
 		if (a->take) {
 			int err = a->take(a->take_ctx, &c);
 			if (err)
@@ -420,6 +426,13 @@ static int on_txns(void *ctx, const idn_msg_t *m)
 		return IDN_EPROTO;
 	a->upto = idn_get_u64(p);
 	a->source_next = idn_get_u64(p + 8);
+	/* read as the reply came: a repair's copy taken after it was held
+	 * is at or after what this reply holds */
+	pthread_mutex_lock(&M.mu);
+	a->hold = a->s->hold;
+	pthread_mutex_unlock(&M.mu);
+	if (a->hold && a->upto > a->hold)
+		a->upto = a->hold > a->from ? a->hold : a->from;
 	if (n == 0)
 		return 0;
 	int err = idn_wtxn_begin(M.store, &a->t);
@@ -769,7 +782,7 @@ static int follow(msrc_t *s, idn_client_t **clp)
 	idn_repl_req_encode(&w, true, &q);
 	if (s->cnri)
 		q.last_date = s->cnri_date;
-	apply_t a = {.s = s, .clp = clp, .upto = s->next};
+	apply_t a = {.s = s, .clp = clp, .upto = s->next, .from = s->next};
 	idn_arena_init(&a.arena, 1 << 16);
 	call_t c = {s->cnri ? on_cnri_txns : on_txns, &a};
 	int err = call(s, clp,
@@ -892,6 +905,19 @@ int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
 	pthread_mutex_unlock(&M.mu);
 	idn_client_close(cl);
 	return err;
+}
+
+bool mirror_hold(int i, uint64_t at)
+{
+	if (i < 0 || i >= M.n)
+		return false;
+	pthread_mutex_lock(&M.mu);
+	msrc_t *s = &M.src[i];
+	bool held = !s->cnri;
+	if (held || at == 0)
+		s->hold = at;
+	pthread_mutex_unlock(&M.mu);
+	return held;
 }
 
 void mirror_repair_cancel(void)

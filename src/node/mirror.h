@@ -58,6 +58,11 @@ int mirror_position(int i, uint64_t *next);
  * with why said in why. */
 int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
 		 size_t cap);
+/* Holds source i's follower before change id at (1: where it is; 0:
+ * lets it go on): changes from at on are not applied until it is
+ * released, so the store can be brought to a copy's snapshot exactly.
+ * false: a follower of HANDLE.NET's streams, which is not held. */
+bool mirror_hold(int i, uint64_t at);
 /* Ends a repair's fetch and refuses further ones: the node is stopping
  * (called before the control socket's threads are waited for). */
 void mirror_repair_cancel(void);

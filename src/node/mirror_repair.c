@@ -6,9 +6,13 @@
  * the source has none. The copy is a snapshot at one change id of the
  * source: it is written only while the mirror's position is that id, so
  * a change the follower applied after the snapshot is never undone and
- * one before it never replayed on top. The follower's position is not
- * written: the repair is a change of the mirror's own (its change log
- * names the operator), the follower goes on from where it was. */
+ * one before it never replayed on top: the follower is held where it is
+ * while the copy is read, then let go up to the copy's snapshot and held
+ * there until the write (mirror_hold; a follower of HANDLE.NET's streams
+ * is not held: a copy it went past is taken again). The follower's
+ * position is not written: the repair is a change of the mirror's own
+ * (its change log names the operator), the follower goes on from where
+ * it was. */
 #include <errno.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -363,6 +367,10 @@ static int from_source(idn_store_t *store, items_t *l, int i, bool deletes,
 	const char *where = mirror_source(i);
 	for (int f = 0; f < FETCHES_MAX; f++) {
 		forget_found(l);
+		/* the follower stays where it is while the copy is read (its
+		 * snapshot is then at or after the position), then goes on to
+		 * exactly that snapshot and waits there for the write */
+		bool held = mirror_hold(i, 1);
 		uint64_t at = 0;
 		int err = idn_rtxn_begin(store, &l->rt);
 		if (err == 0) {
@@ -373,8 +381,12 @@ static int from_source(idn_store_t *store, items_t *l, int i, bool deletes,
 			snprintf(why, cap, "reading the store: %s",
 				 idn_strerror(err));
 		}
-		if (err)
+		if (err) {
+			mirror_hold(i, 0);
 			return err;
+		}
+		if (held)
+			mirror_hold(i, at > 1 ? at : 1);
 		if (l->miss_over)
 			log_warn("repair: %zu more records of the copy are "
 				 "missing here than one repair restores (%d); "
@@ -391,6 +403,7 @@ static int from_source(idn_store_t *store, items_t *l, int i, bool deletes,
 			nap_ms(100); /* the follower reaches the snapshot */
 			waited += 100;
 		}
+		mirror_hold(i, 0);
 		if (err == 0)
 			return 0;
 		if (err < 0 || err > 2) {

@@ -5,6 +5,7 @@
  * the store checks clean, the mirror's records equal the primary's, it
  * made no new copy and it keeps following. A node that is not a mirror
  * refuses a repair and says how else to recover. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -432,6 +433,96 @@ static void repair_over_handle_net_streams(void **state)
 	node_free(m);
 }
 
+static void bulk_file(const char *path, const char *name, int n)
+{
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	for (int i = 0; i < n; i++)
+		fprintf(f,
+			"{\"handle\":\"" H_HOME "/%s-%d\",\"values\":["
+			"{\"index\":1,\"type\":\"URL\",\"data\":\"https://"
+			"example.org/%s/%d\"}]}\n",
+			name, i, name, i);
+	assert_int_equal(fclose(f), 0);
+}
+
+#define ROUNDS 60
+
+typedef struct {
+	char files[ROUNDS][300];
+	volatile int stop, rounds, status;
+} import_t;
+
+/* Imports one file after the other until told to stop. */
+static void *import_bg(void *arg)
+{
+	import_t *im = arg;
+	for (int i = 0; i < ROUNDS && !im->stop && im->status == 0; i++) {
+		h_run_t r;
+		im->status = h_ctl(&r, prim, "import", im->files[i], NULL);
+		h_run_free(&r);
+		im->rounds = i + 1;
+	}
+	return NULL;
+}
+
+/* A repair while the primary imports (changes all the time): the follower
+ * is held at the copy's snapshot for the write, then catches up. */
+static void repair_during_writes(void **state)
+{
+	(void)state;
+	h_skip_on_pg("the checksums are LMDB's; a mirror's store is LMDB");
+	static import_t im;
+	char in[300];
+	snprintf(in, sizeof(in), "%s/bulk.jsonl", dir);
+	bulk_file(in, "bulk", 20000);
+	for (int i = 0; i < ROUNDS; i++) {
+		char name[32];
+		snprintf(im.files[i], sizeof(im.files[i]), "%s/during-%d.jsonl",
+			 dir, i);
+		snprintf(name, sizeof(name), "during%d", i);
+		bulk_file(im.files[i], name, 1000);
+	}
+	h_ctl_ok(prim, "import", in, NULL);
+	converge(30000);
+	node_stop(mir);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/data.mdb", mir->data);
+	size_t len;
+	char *b = slurp(path, &len);
+	assert_true(flip(b, len, H_HOME "/val-b", "BBBB") >= 1);
+	spill(path, b, len);
+	free(b);
+	node_start(mir);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, import_bg, &im), 0);
+	while (im.rounds < 2)
+		h_msleep(5);
+	int before = im.rounds;
+	json_t *j = h_ctl_json(mir, "repair", NULL);
+	int after = im.rounds;
+	im.stop = 1;
+	pthread_join(th, NULL);
+	assert_int_equal(im.status, 0);
+	char *dump = json_dumps(j, 0);
+	print_message("repair during imports (%d of 1000 records while it "
+		      "ran): %s\n",
+		      after - before, dump);
+	free(dump);
+	/* the primary's log moved on while the repair ran */
+	assert_true(after > before);
+	assert_int_equal(json_integer_value(json_object_get(j, "damaged")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "repaired")), 1);
+	assert_int_equal(json_array_size(json_object_get(j, "failed")), 0);
+	json_decref(j);
+	converge(30000);
+	node_stop(mir);
+	h_run_t r;
+	assert_int_equal(h_idctl(&r, "check", "--data", mir->data, NULL), 0);
+	h_run_free(&r);
+	node_start(mir);
+}
+
 /* A node that is not a mirror has nothing to repair from. */
 static void refused_on_a_primary(void **state)
 {
@@ -453,6 +544,7 @@ int main(void)
 		cmocka_unit_test(repair_from_source),
 		cmocka_unit_test(damaged_key),
 		cmocka_unit_test(repair_over_handle_net_streams),
+		cmocka_unit_test(repair_during_writes),
 		cmocka_unit_test(refused_on_a_primary),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
