@@ -276,9 +276,10 @@ static int write_found(idn_store_t *store, items_t *l, int i, uint64_t at,
 	/* no other commit until this one: the position read now holds */
 	uint64_t pos = 0;
 	err = mirror_position(i, &pos);
-	if (err == 0 && pos != at) {
+	if (err || pos != at) {
+		/* no position yet: the first copy is still being made */
 		idn_wtxn_abort(t);
-		return pos < at ? 1 : 2;
+		return err == IDN_ENOTFOUND ? 1 : err ? err : pos < at ? 1 : 2;
 	}
 	char actor[256];
 	snprintf(actor, sizeof(actor), "repair from %s (operator)", where);
@@ -406,7 +407,7 @@ static int from_source(idn_store_t *store, items_t *l, int i, bool deletes,
 		mirror_hold(i, 0);
 		if (err == 0)
 			return 0;
-		if (err < 0 || err > 2) {
+		if (err < 0) {
 			snprintf(why, cap, "writing the repair: %s",
 				 idn_strerror(err));
 			return err;
