@@ -190,7 +190,8 @@ int ctl_cmd_backup(ctl_opts_t *o, int argc, char **argv);
 
 /* verify_cmd.c: verify-sites */
 int ctl_cmd_verify_sites(ctl_opts_t *o, int argc, char **argv);
-/* repl_cmd.c: replication status (through the node) */
+/* repl_cmd.c: replication status, repair (through the node) */
 int ctl_cmd_replication(ctl_opts_t *o, int argc, char **argv);
+int ctl_cmd_repair(ctl_opts_t *o, int argc, char **argv);
 
 #endif

@@ -493,6 +493,14 @@ static const ctl_cmd_t commands[] = {
 	 "its reason), the last applied and the source's txn ids, the lag in\n"
 	 "txns and in ms (source commit to applied here). Exits 1 when a\n"
 	 "source is in error.\n"},
+	{"repair", ctl_cmd_repair, CTL_NEEDS_CONTROL, NULL, "[--json]",
+	 "a mirror's damaged records replaced from its source",
+	 "The node checks its store (as idctl check does) and takes its\n"
+	 "source's copy: each damaged record is replaced by the source's, or\n"
+	 "deleted when the source has none; the follower's position stays.\n"
+	 "Prints checked, damaged, repaired, deleted and what failed; exits 1\n"
+	 "when something is not repaired. A node that is not a mirror\n"
+	 "refuses: restore it from a backup or re-import its records.\n"},
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

@@ -42,6 +42,9 @@ enum {
 	 * search index's types, long polled; and the copy */
 	IDN_OC_REPL_CHANGES = 1109,
 	IDN_OC_REPL_COPY = 1110,
+	/* a mirror's damaged records replaced from its source (control
+	 * socket) */
+	IDN_OC_REPAIR = 1111,
 	/* the national system's (IDIS SDK): key login binding a session id
 	 * the client chose to its connection */
 	IDN_OC_LOGIN = 2001,

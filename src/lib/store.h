@@ -149,8 +149,9 @@ typedef struct {
 
 /* One damaged item found by idn_store_check: kind is "record", "prefix" or
  * "index"; name is the identifier (or prefix, or index term) when it can
- * be read, else the stored key; what says what is wrong. A non-zero return
- * stops the scan and is returned. */
+ * be read, else the stored key (also for a record filed under a key not
+ * its own: the key is what a delete reaches); what says what is wrong. A
+ * non-zero return stops the scan and is returned. */
 typedef int (*idn_check_cb)(void *ctx, const char *kind, idn_bytes_t name,
 			    const char *what);
 

@@ -281,8 +281,15 @@ static const char *record_fault(const MDB_val *k, const MDB_val *d,
 	if (idn__record_parse(d->mv_data, d->mv_size, &rec) != 0)
 		return "malformed record (its checksum matches: written so)";
 	*name = rec.id;
-	if (!filed_right(k, rec.id))
-		return "filed under another identifier's key";
+	if (!filed_right(k, rec.id)) {
+		/* named by its key, which is what a delete reaches: the
+		 * identifier it holds is another record's */
+		*name = idn_bytes(k->mv_data, k->mv_size > KEY_DIRECT
+						      ? KEY_DIRECT
+						      : k->mv_size);
+		return "filed under another identifier's key (the key is "
+		       "damaged)";
+	}
 	return NULL;
 }
 

@@ -268,6 +268,7 @@ static void planes_stop(planes_t *p)
 	if (p->handle != NULL)
 		server_stop(p->handle);
 	p->handle = NULL;
+	mirror_repair_cancel(); /* a repair on the control socket ends */
 	ctlsock_close(p->ctl);
 	p->ctl = NULL;
 	homer_stop(&p->homer);

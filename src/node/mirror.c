@@ -57,6 +57,9 @@ typedef struct {
 	 * streams): found when it refuses 1110 as an unknown op */
 	bool cnri;
 	uint64_t cnri_date; /* the last stream's date, asked with */
+	/* a repair's hold (mirror_hold): no change with an id from here on
+	 * is applied; 0: none */
+	uint64_t hold;
 } msrc_t;
 
 static struct {
@@ -78,6 +81,10 @@ static struct {
 	bool cnri;	   /* replication-protocol handle.net */
 	bool no_switch;	   /* replication-protocol idnode */
 	EVP_PKEY *src_key; /* checks HANDLE.NET streams, or NULL */
+	/* a repair's fetch (guarded by mu): its connection, ended by
+	 * mirror_repair_cancel */
+	msrc_t *repair;
+	bool repair_cancel;
 } M = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 
 static uint64_t now_ms(void)
@@ -361,6 +368,10 @@ typedef struct {
 	uint32_t status, n;
 	int err;
 	char why[200];
+	/* a repair's fetch: each entry goes to take instead of the store */
+	mirror_take_fn take;
+	void *take_ctx;
+	uint64_t from, hold; /* the position asked from; s->hold */
 } apply_t;
 
 /* Replays the entries of one message into a->t. */
@@ -370,6 +381,15 @@ static int apply_entries(apply_t *a, idn_rd_t *rd, uint32_t n)
 		idn_change_t c;
 		if (idn_repl_entry_decode(rd, &c) != 0)
 			return IDN_EPROTO;
+		if (a->hold && c.id >= a->hold)
+			break; /* ids ascend: the rest is held too */
+		if (a->take) {
+			int err = a->take(a->take_ctx, &c);
+			if (err)
+				return err;
+			a->n++;
+			continue;
+		}
 		idn_arena_reset(&a->arena);
 		int err = idn_wtxn_replay(a->t, &c, M.id_flags, &a->arena);
 		if (err) {
@@ -406,6 +426,13 @@ static int on_txns(void *ctx, const idn_msg_t *m)
 		return IDN_EPROTO;
 	a->upto = idn_get_u64(p);
 	a->source_next = idn_get_u64(p + 8);
+	/* read as the reply came: a repair's copy taken after it was held
+	 * is at or after what this reply holds */
+	pthread_mutex_lock(&M.mu);
+	a->hold = a->s->hold;
+	pthread_mutex_unlock(&M.mu);
+	if (a->hold && a->upto > a->hold)
+		a->upto = a->hold > a->from ? a->hold : a->from;
 	if (n == 0)
 		return 0;
 	int err = idn_wtxn_begin(M.store, &a->t);
@@ -556,9 +583,14 @@ static int cnri_apply(apply_t *a, const idn_cnri_item_t *it)
 		c.name = idn_bytes(pbuf, pl);
 		break;
 	case IDN_CNRI_DELETE_ALL:
-		return wipe(a->t);
+		return a->take ? 0 : wipe(a->t);
 	default:
 		return 0; /* placeholders */
+	}
+	if (a->take) {
+		int err = a->take(a->take_ctx, &c);
+		free(body);
+		return err;
 	}
 	idn_arena_reset(&a->arena);
 	int err = idn_wtxn_replay(a->t, &c, M.id_flags, &a->arena);
@@ -750,7 +782,7 @@ static int follow(msrc_t *s, idn_client_t **clp)
 	idn_repl_req_encode(&w, true, &q);
 	if (s->cnri)
 		q.last_date = s->cnri_date;
-	apply_t a = {.s = s, .clp = clp, .upto = s->next};
+	apply_t a = {.s = s, .clp = clp, .upto = s->next, .from = s->next};
 	idn_arena_init(&a.arena, 1 << 16);
 	call_t c = {s->cnri ? on_cnri_txns : on_txns, &a};
 	int err = call(s, clp,
@@ -795,6 +827,114 @@ static int follow(msrc_t *s, idn_client_t **clp)
 	}
 	idn_arena_free(&a.arena);
 	return rc;
+}
+
+/* ---- a repair's fetch (mirror_repair.c) ---- */
+
+int mirror_sources(void)
+{
+	return M.n;
+}
+
+const char *mirror_source(int i)
+{
+	return i >= 0 && i < M.n ? M.src[i].where : "";
+}
+
+unsigned mirror_id_flags(void)
+{
+	return M.id_flags;
+}
+
+int mirror_position(int i, uint64_t *next)
+{
+	if (i < 0 || i >= M.n)
+		return IDN_EINVAL;
+	return load_position(&M.src[i], next);
+}
+
+int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
+		 size_t cap)
+{
+	if (i < 0 || i >= M.n)
+		return IDN_EINVAL;
+	/* a connection of its own: the follower's, its state and position
+	 * stay as they are */
+	msrc_t s;
+	pthread_mutex_lock(&M.mu);
+	s = M.src[i];
+	s.fd = -1;
+	bool cancelled = M.repair_cancel;
+	pthread_mutex_unlock(&M.mu);
+	if (cancelled) {
+		snprintf(why, cap, "the node is stopping");
+		return IDN_ETIMEOUT;
+	}
+	idn_client_t *cl = NULL;
+	int err = idn_client_open(IDN_NET_TCP, s.where, CALL_TIMEOUT_MS, &cl);
+	if (err) {
+		snprintf(why, cap, "connecting to %s: %s", s.where,
+			 idn_strerror(err));
+		return err;
+	}
+	pthread_mutex_lock(&M.mu);
+	s.fd = idn_client_fd(cl);
+	M.repair = &s; /* reopen keeps s.fd current */
+	pthread_mutex_unlock(&M.mu);
+	uint8_t body[64];
+	idn_wr_t w;
+	idn_wr_init(&w, body, sizeof(body));
+	idn_repl_req_encode(&w, false, &M.share);
+	apply_t a = {.s = &s, .clp = &cl, .take = take, .take_ctx = ctx};
+	idn_arena_init(&a.arena, 1 << 12);
+	call_t c = {s.cnri ? on_cnri_dump : on_dump, &a};
+	err = call(&s, &cl, s.cnri ? IDN_OC_DUMP_HANDLES : IDN_OC_REPL_COPY,
+		   w.buf, w.len, &c);
+	if (err == 0 && c.rc != IDN_RC_SUCCESS) {
+		snprintf(why, cap, "the copy was refused by %s: %s", s.where,
+			 c.text);
+		err = IDN_EPROTO;
+	} else if (err) {
+		snprintf(why, cap, "the copy from %s: %s", s.where,
+			 idn_strerror(err));
+	}
+	*at = a.source_next;
+	idn_arena_free(&a.arena);
+	pthread_mutex_lock(&M.mu);
+	M.repair = NULL;
+	pthread_mutex_unlock(&M.mu);
+	idn_client_close(cl);
+	return err;
+}
+
+bool mirror_hold(int i, uint64_t at)
+{
+	if (i < 0 || i >= M.n)
+		return false;
+	pthread_mutex_lock(&M.mu);
+	msrc_t *s = &M.src[i];
+	bool held = !s->cnri;
+	if (held || at == 0)
+		s->hold = at;
+	pthread_mutex_unlock(&M.mu);
+	return held;
+}
+
+void mirror_repair_cancel(void)
+{
+	pthread_mutex_lock(&M.mu);
+	M.repair_cancel = true;
+	if (M.repair && M.repair->fd >= 0)
+		shutdown(M.repair->fd, SHUT_RDWR);
+	pthread_mutex_unlock(&M.mu);
+}
+
+bool mirror_repair_cancelled(void)
+{
+	pthread_mutex_lock(&M.mu);
+	bool c = M.repair_cancel;
+	pthread_mutex_unlock(&M.mu);
+	return c;
 }
 
 /* Sleeps ms unless stopped. */
@@ -914,6 +1054,7 @@ int mirror_start(const node_conf_t *conf, idn_store_t *store)
 	M.store = store;
 	M.n = 0;
 	atomic_store(&M.stop, false);
+	M.repair_cancel = false;
 	if (conf->nrepl_from == 0)
 		return 0;
 	idn_store_spec_t spec;

@@ -87,6 +87,10 @@ static const op_row_t rows[] = {
 	 OP_DEFER_RUN, false, false, do_retrieve_txn},
 	{IDN_OC_REPL_COPY, "replication copy", ADMIN, repl_rights, OP_DEFER_RUN,
 	 false, false, do_dump_handles},
+	/* on the control connection's own thread, like a backup: the
+	 * source's copy blocks only it */
+	{IDN_OC_REPAIR, "repair", OPER, NULL, OP_DEFER_NO, false, false,
+	 do_repair},
 	/* the national system's key login: answering its challenge binds
 	 * the session id the client chose to its connection (login.c) */
 	{IDN_OC_LOGIN, "login", ANON, NULL, OP_DEFER_NO, true, false, do_login,

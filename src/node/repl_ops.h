@@ -46,5 +46,9 @@ int do_retrieve_txn(reply_t *r);
 int do_dump_handles(reply_t *r);
 /* The follower's state as JSON (mirror.h), one string. */
 int do_repl_status(reply_t *r);
+/* The operator's repair (mirror_repair.c): the damaged records of a
+ * mirror replaced from its source, or deleted where the source has none;
+ * the outcome as JSON. Refused on a node that is not a mirror. */
+int do_repair(reply_t *r);
 
 #endif

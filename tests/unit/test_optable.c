@@ -183,8 +183,8 @@ static void no_op_runs_unauthenticated(void **state)
 		      "%d, anyone's %d\n",
 		      counts[0], counts[1], counts[2], counts[3]);
 	assert_int_equal(counts[1], 2 * 14); /* with the 5 replication ops */
-	assert_int_equal(counts[2], 2 * 8); /* stats .. reload, backup, account,
-					      replication status */
+	assert_int_equal(counts[2], 2 * 9); /* stats .. reload, backup, account,
+					      replication status, repair */
 	assert_int_equal(records(f), before);
 }
 
