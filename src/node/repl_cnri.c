@@ -233,19 +233,12 @@ static int dump_kind(cstream_t *cs, int kind)
 
 int do_cnri_dump(reply_t *r)
 {
-	int rc = repl_refuse_udp(r);
+	idn_repl_req_t q;
+	idn_rtxn_t *t;
+	int rc = repl_dump_begin(r, &q, &t);
 	if (rc != 1)
 		return rc;
-	idn_repl_req_t q;
-	if (idn_repl_req_decode(r->req->rest, false, &q) != 0 ||
-	    (q.nservers > 1 && q.server_num >= q.nservers) ||
-	    q.hash_type > IDN_HASH_BY_ALL)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed dump request");
-	idn_rtxn_t *t;
-	int err = idn_rtxn_begin(r->h->store, &t);
-	if (err)
-		return reply_lib_error(r, err);
+	int err = 0;
 	uint64_t first, next;
 	cstream_t cs;
 	err = idn_changes_bounds(t, &first, &next);

@@ -319,21 +319,30 @@ static int dump_walk(dump_t *d, idn_rtxn_t *t, int kind)
 	return err == IDN_ENOTFOUND ? 0 : err;
 }
 
-int do_dump_handles(reply_t *r)
+int repl_dump_begin(reply_t *r, idn_repl_req_t *q, idn_rtxn_t **t)
 {
 	int rc = repl_refuse_udp(r);
 	if (rc != 1)
 		return rc;
-	idn_repl_req_t q;
-	if (idn_repl_req_decode(r->req->rest, false, &q) != 0 ||
-	    (q.nservers > 1 && q.server_num >= q.nservers) ||
-	    q.hash_type > IDN_HASH_BY_ALL)
+	if (idn_repl_req_decode(r->req->rest, false, q) != 0 ||
+	    (q->nservers > 1 && q->server_num >= q->nservers) ||
+	    q->hash_type > IDN_HASH_BY_ALL)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "malformed dump request");
-	idn_rtxn_t *t;
-	int err = idn_rtxn_begin(r->h->store, &t);
+	int err = idn_rtxn_begin(r->h->store, t);
 	if (err)
 		return reply_lib_error(r, err);
+	return 1;
+}
+
+int do_dump_handles(reply_t *r)
+{
+	idn_repl_req_t q;
+	idn_rtxn_t *t;
+	int rc = repl_dump_begin(r, &q, &t);
+	if (rc != 1)
+		return rc;
+	int err = 0;
 	uint64_t first;
 	dump_t d = {r, &q, 0, 0, 0, 0, NULL, 0};
 	err = idn_changes_bounds(t, &first, &d.next);

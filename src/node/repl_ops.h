@@ -9,6 +9,7 @@
 
 #include "config.h"
 #include "handler_int.h"
+#include "repl.h"
 
 /* Reads the replication admins of conf at every check (conf outlives the
  * node). */
@@ -27,6 +28,10 @@ uint32_t repl_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 /* Replication streams are for TCP (and the operator's socket): 1, or the
  * refusal sent over UDP. */
 int repl_refuse_udp(reply_t *r);
+/* The start of a dump (op 1002 or 1110): refused over UDP, the request
+ * decoded and checked, a read transaction begun into *t. Returns 1 to go
+ * on, else the result of the reply sent. */
+int repl_dump_begin(reply_t *r, idn_repl_req_t *q, idn_rtxn_t **t);
 uint64_t repl_now_ms(void);
 
 /* Waits, in t (renewed while it waits), until the change log holds an
