@@ -322,8 +322,8 @@ static int planes_start(planes_t *p, const node_conf_t *conf, reload_t *rl)
 		goto fail;
 	if (!defer_home)
 		upgrade_store(conf, p->store);
-	if (pruner_start(&p->pruner, p->primary ? p->primary : p->store,
-			 conf) != 0)
+	if (pruner_start(&p->pruner, p->primary ? p->primary : p->store, conf,
+			 !defer_home) != 0)
 		goto fail;
 	if (node_ctx_init(&p->node, conf, p->store, p->primary) != 0)
 		goto fail;

@@ -47,7 +47,8 @@ static void *pruner_main(void *arg)
 	return NULL;
 }
 
-int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf)
+int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf,
+		 bool now)
 {
 	memset(p, 0, sizeof(*p));
 	if (conf->changelog_max_age == 0 && conf->changelog_max_entries == 0)
@@ -56,6 +57,8 @@ int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf)
 	p->conf = conf;
 	pthread_mutex_init(&p->mu, NULL);
 	pthread_cond_init(&p->cond, NULL);
+	if (now) /* a node started on an old log starts within it */
+		prune_once(p);
 	p->started = pthread_create(&p->thread, NULL, pruner_main, p) == 0;
 	if (!p->started) {
 		log_error("cannot start the change log's pruning thread");

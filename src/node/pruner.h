@@ -1,7 +1,6 @@
 /* Keeps the change log within the node's limits (changes.h): a thread
  * that drops the entries older than changelog-max-age and the oldest
- * beyond changelog-max-entries once a minute (the first time a minute
- * after start, once the node's own start-up has settled), the newest
+ * beyond changelog-max-entries at start and once a minute, the newest
  * always kept.
  * A follower behind what is left copies the whole store again. */
 #ifndef IDN_PRUNER_H
@@ -22,9 +21,11 @@ typedef struct {
 	bool stop, started;
 } pruner_t;
 
-/* Starts the thread (nothing when both limits are 0). Returns 0 or -1,
- * logged. */
-int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf);
+/* Starts the thread (nothing when both limits are 0), pruning once first
+ * when now (not while the store's primary is known down: its outage is
+ * logged once, by the start-up). Returns 0 or -1, logged. */
+int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf,
+		 bool now);
 void pruner_stop(pruner_t *p);
 
 #endif
