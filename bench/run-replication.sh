@@ -171,8 +171,8 @@ wait_synced mir 0 60 || fail "the mirror did not reach the primary"
 {
 	echo "## Lag: commit on the primary to visibility on the mirror"
 	echo
-	echo "| creates/s | s | creates | probed | prober p50 ms | prober p99 ms | prober max ms | status lag_ms p50 | p99 | max | import rc |"
-	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
+	echo "| creates/s asked | achieved | s | creates | probed | prober p50 ms | prober p99 ms | prober max ms | status lag_ms p50 | p99 | max | write to primary p50/p99 ms | writer late max ms |"
+	echo "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
 } >>"$res"
 for r in $RATES; do
 	# about 50 probed identifiers a second, whatever the rate
@@ -189,11 +189,14 @@ for r in $RATES; do
 import json, sys
 j = json.load(open(sys.argv[1]))
 f = lambda v: "-" if v is None else ("%.1f" % v)
-print("| %d | %g | %d | %d/%d | %s | %s | %s | %s | %s | %s | %s |" % (
-    j["rate"], j["duration_s"], j["creates"], j["seen_on_both"], j["samples"],
+imp = j["import"] if isinstance(j["import"], dict) else {}
+print("| %d | %s | %g | %d | %d/%d | %s | %s | %s | %s | %s | %s | %s/%s | %s |" % (
+    j["rate"], f(imp.get("records_per_s")), j["duration_s"],
+    imp.get("created", 0), j["seen_on_both"], j["samples"],
     f(j["lag_p50_ms"]), f(j["lag_p99_ms"]), f(j["lag_max_ms"]),
     f(j["status_lag_p50_ms"]), f(j["status_lag_p99_ms"]),
-    f(j["status_lag_max_ms"]), sys.argv[2]))
+    f(j["status_lag_max_ms"]), f(j["write_to_primary_p50_ms"]),
+    f(j["write_to_primary_p99_ms"]), f(j["writer_late_max_ms"])))
 PY
 	tail -1 "$res"
 done
@@ -218,6 +221,9 @@ wait_synced mir "$CHANGES" 1800 || { bad=1; echo "   the mirror did not catch up
 t1=$(now_s)
 cu_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 dumps=$(status mir dumps)
+cu_got=$("$IDCTL" -C "$mir_sock" export "$PREFIX" 2>/dev/null | wc -l) || cu_got=0
+cu_want=$("$IDCTL" -C "$prim_sock" export "$PREFIX" 2>/dev/null | wc -l) || cu_want=0
+[ "$cu_got" = "$cu_want" ] || { bad=1; echo "   the mirror holds $cu_got records, the primary $cu_want"; }
 echo "   caught up in $(fmt1 "$cu_s") s: $(fmt0 "$(awk -v n="$CHANGES" -v s="$cu_s" 'BEGIN { print n / s }')") changes/s (copies made since start: $dumps)"
 
 echo "== UDP resolution: the primary vs the mirror (idctl bench, $BENCH_S s each)"
@@ -248,7 +254,7 @@ du_m=$(du -sm "$tmp/new-data" | cut -f1)
 	echo "| phase | records | s | per s | detail |"
 	echo "| --- | ---: | ---: | ---: | --- |"
 	echo "| import on the primary (mirror stopped) | $CHANGES | $(fmt1 "$imp_s") | $(fmt0 "$(awk -v n="$CHANGES" -v s="$imp_s" 'BEGIN { print n / s }')") | idctl import, 4096-record batches |"
-	echo "| catch-up of the restarted mirror | $CHANGES | $(fmt1 "$cu_s") | $(fmt0 "$(awk -v n="$CHANGES" -v s="$cu_s" 'BEGIN { print n / s }')") | start to lag_txns 0; copies made: $dumps |"
+	echo "| catch-up of the restarted mirror | $CHANGES | $(fmt1 "$cu_s") | $(fmt0 "$(awk -v n="$CHANGES" -v s="$cu_s" 'BEGIN { print n / s }')") | start to lag_txns 0; copies made: $dumps; $cu_got records exported from it, $cu_want from the primary |"
 	echo "| full copy to a new mirror | $total | $(fmt1 "$dump_s") | $(fmt0 "$(awk -v n="$total" -v s="$dump_s" 'BEGIN { print n / s }')") | start to following, lag_txns 0; $got records exported from it; store $du_m MiB (primary $du_p MiB) |"
 	echo
 } >>"$res"
