@@ -176,6 +176,6 @@ lags=$(for id in "${ids[@]}"; do echo "${seen[$id]:-}"; done | grep . | sort -n)
 got=$(echo "$lags" | grep -c . || true)
 echo
 echo "HANDLE.NET 7.3.1 mirror of a HANDLE.NET primary, loopback, replication_interval ${INTERVAL:-default}:"
-echo "$got/$SAMPLES handles seen; lag ms (sorted): $(echo $lags)"
+echo "$got/$SAMPLES handles seen; lag ms (sorted): $(tr "\n" " " <<<"$lags")"
 echo "median $(echo "$lags" | median) ms, max $(echo "$lags" | tail -1) ms"
 [ "$got" = "$SAMPLES" ]

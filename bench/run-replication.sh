@@ -49,7 +49,6 @@ DURATION=30
 CHANGES=1000000
 BENCH_S=5
 COMPARE=1
-SMOKE=0
 PSTORE=
 OUT=
 CHECKSUM_BASE=${CHECKSUM_BASE:-1aed58f}
@@ -58,7 +57,7 @@ PREFIX=20.500.77
 args="$*"
 while [ $# -gt 0 ]; do
 	case $1 in
-	--smoke) SMOKE=1 RATES="200 1000" DURATION=3 CHANGES=20000 COMPARE=0 BENCH_S=1 ;;
+	--smoke) RATES="200 1000" DURATION=3 CHANGES=20000 COMPARE=0 BENCH_S=1 ;;
 	--rates) RATES=${2:?--rates needs a list}; shift ;;
 	--duration) DURATION=${2:?--duration needs seconds}; shift ;;
 	--changes) CHANGES=${2:?--changes needs a count}; shift ;;
@@ -103,10 +102,11 @@ pubhex=$(od -An -v -tx1 "$tmp/repl.pem.pub" | tr -d ' \n')
 ADMIN=0.NA/$PREFIX:300
 
 # start_node NAME ARGS...: sets NAME_pid, NAME_port, NAME_sock
+prim_port='' prim_sock='' mir_pid='' mir_port='' mir_sock='' # set by eval
 start_node() {
-	local n=$1 p try pid
+	local n=$1 p pid
 	shift
-	for try in 1 2 3; do
+	for _ in 1 2 3; do
 		p=$(port)
 		"$IDNODE" --listen "127.0.0.1:$p" --control "$tmp/$n.sock" \
 			--rrl-rate 0 "$@" >>"$tmp/$n.log" 2>&1 &
@@ -246,7 +246,8 @@ dump_s=$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')
 got=$("$IDCTL" -C "$tmp/new.sock" export "$PREFIX" 2>/dev/null | wc -l) || got=0
 [ "$got" = "$total" ] || { bad=1; echo "   the copy holds $got records, the primary $total"; }
 echo "   $total records copied in $(fmt1 "$dump_s") s: $(fmt0 "$(awk -v n="$total" -v s="$dump_s" 'BEGIN { print n / s }')") ids/s"
-du_p=$([ -n "$PSTORE" ] && echo "-" || du -sm "$tmp/prim-data" | cut -f1)
+du_p=-
+[ -n "$PSTORE" ] || du_p=$(du -sm "$tmp/prim-data" | cut -f1)
 du_m=$(du -sm "$tmp/new-data" | cut -f1)
 {
 	echo "## Catch-up and full copy"
@@ -291,7 +292,7 @@ fi
 report() {
 	echo "# Replication: lag, catch-up, full copy$([ "$COMPARE" = 1 ] && echo ", checksum cost")"
 	echo
-	echo "\`bench/run-replication.sh $args\` at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes') on $(date -u +%F), $(machine_line); $(($SECONDS - run_start)) s."
+	echo "\`bench/run-replication.sh $args\` at $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo '+changes') on $(date -u +%F), $(machine_line); $((SECONDS - run_start)) s."
 	echo
 	cat "$res"
 }
