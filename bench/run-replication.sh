@@ -155,7 +155,8 @@ mirror_args() {
 
 echo "== primary ($([ -n "$PSTORE" ] && echo PostgreSQL || echo LMDB)) and mirror"
 if [ -n "$PSTORE" ]; then
-	pstore=(--store "$PSTORE")
+	# --data too: the node keeps its lock and markers there
+	pstore=(--store "$PSTORE" --data "$tmp/prim-data")
 else
 	pstore=(--data "$tmp/prim-data")
 fi
