@@ -147,7 +147,8 @@ for o in $("$root/usr/sbin/idnode" --help | sed -n 's/^ *\(-., \)\{0,1\}--\([a-z
 done
 nopt=$("$root/usr/sbin/idnode" --help | grep -c '^ *\(-., \)\{0,1\}--[a-z]')
 for c in $("$root/usr/bin/idctl" --help | sed -n '/^commands:/,/^$/s/^  \([a-z-]\+\).*/\1/p'); do
-	grep -q "^\\\\fB$c\\\\fR" "$root/usr/share/man/man1/idctl.1" ||
+	e=${c//-/\\\\-}
+	grep -q "^\\\\fB$e\\\\fR" "$root/usr/share/man/man1/idctl.1" ||
 		missing+=" idctl.1:$c"
 done
 check "man pages list all $nopt idnode options and every idctl command${missing:+ (missing:$missing)}" \
