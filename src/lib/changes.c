@@ -246,15 +246,12 @@ int idn_wtxn_replay(idn_wtxn_t *t, const idn_change_t *c, unsigned id_flags,
 	int err;
 	switch (c->op) {
 	case IDN_CH_HOME:
-	case IDN_CH_UNHOME: {
-		uint8_t key[IDN_IDENT_MAX];
-		size_t len = c->name.len;
-		if (len == 0 || len >= sizeof(key))
+	case IDN_CH_UNHOME:
+		if (c->name.len == 0 || c->name.len >= IDN_IDENT_MAX)
 			return IDN_EMALFORMED;
-		memcpy(key, c->name.p, len);
-		return c->op == IDN_CH_HOME ? idn_wtxn_home(t, key, len)
-					    : idn_wtxn_unhome(t, key, len);
-	}
+		return c->op == IDN_CH_HOME
+			       ? idn_wtxn_home(t, c->name.p, c->name.len)
+			       : idn_wtxn_unhome(t, c->name.p, c->name.len);
 	case IDN_CH_INDEX_ADD:
 		return idn_wtxn_index_add(t, c->name);
 	case IDN_CH_INDEX_REMOVE:

@@ -1315,9 +1315,3 @@ uint32_t authz_token_charge(authz_t *a, const struct sockaddr_storage *peer,
 	       "later";
 	return IDN_RC_TOO_BUSY;
 }
-
-void authz_token_done(authz_t *a, const struct sockaddr_storage *peer,
-		      uint64_t cost)
-{
-	netcost_done(a->cost, peer, cost);
-}

@@ -324,11 +324,9 @@ int authz_session_conn_keyed(authz_t *a, const void *owner, uint64_t conn,
 /* A resolution token's signature check (login.c) is priced like a
  * challenge answer's (authz_pubkey_cost) and charged to peer's network:
  * 0, or IDN_RC_TOO_BUSY with *why set when over its budget. A check that
- * was charged ends with authz_token_done and the same cost.
+ * was charged ends with authz_charge_done and the same cost.
  * Thread-safe. */
 uint32_t authz_token_charge(authz_t *a, const struct sockaddr_storage *peer,
 			    uint64_t cost, const char **why);
-void authz_token_done(authz_t *a, const struct sockaddr_storage *peer,
-		      uint64_t cost);
 
 #endif

@@ -139,7 +139,7 @@ const char *login_token_reader(handler_t *h, const caller_t *from,
 					     idn_bytes(admin, t.admin_len),
 					     t.index, NULL};
 		}
-		authz_token_done(h->node->authz, from->peer, cost);
+		authz_charge_done(h->node->authz, from->peer, cost);
 	}
 	EVP_PKEY_free(k);
 	idn_idtoken_free(&t);

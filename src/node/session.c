@@ -172,7 +172,7 @@ static int session_hdl(reply_t *r, const idn_session_req_t *sr)
 	if (err == 0)
 		err = idn_skey_wrap(k, idn_bytes(plain, sizeof(plain)), wrapped,
 				    sizeof(wrapped), &wlen);
-	authz_token_done(h->node->authz, r->from.peer, cost);
+	authz_charge_done(h->node->authz, r->from.peer, cost);
 	EVP_PKEY_free(k);
 	if (err == 0)
 		err = authz_session_key_as(
