@@ -16,6 +16,8 @@
 #   CNRI_PORT    the CNRI server's Handle port (UDP+TCP), default 12641
 #   CNRI_HTTP_PORT  its HTTP port, default 18000
 #   KEEP=1       keep the temp dir (logs) after the run
+#   HN_PARTS     a pattern: source only the handle-net.d parts whose names
+#                match it (e.g. HN_PARTS=60 for the replication rows)
 # The CNRI server takes 127.0.0.1:CNRI_PORT (UDP+TCP) and CNRI_HTTP_PORT; both
 # must be free. The harness is copied into the temp dir with those ports, so
 # several checks can run side by side on different ports.
@@ -213,6 +215,7 @@ fi
 # ---- rows of each area (sessions, negotiation, global resolution, ...)
 for part in "$HERE"/handle-net.d/*.sh; do
   [ -f "$part" ] || continue
+  [[ -z ${HN_PARTS:-} || $(basename "$part") == *${HN_PARTS}* ]] || continue
   # shellcheck source=/dev/null
   . "$part"
 done

@@ -10,7 +10,9 @@
 #    IPORT+5, --server-key, --replication-admin 300:0.NA/20.500), every
 #    block checked by CNRI's code with the server key;
 #  - a CNRI mirror (its own server directory, ports IPORT+6 Handle and
-#    IPORT+7 HTTP) follows that primary.
+#    IPORT+7 HTTP) is filled from that primary with hdl-dumpfromprimary, as
+#    HANDLE.NET's operators fill a new mirror (op 1002), then follows it
+#    (op 1001): a create, a modify and a delete on idnode reach it.
 MP=$((IPORT + 4))
 PP=$((IPORT + 5))
 CMP=$((IPORT + 6))
@@ -138,25 +140,47 @@ EOF
   sed -e "s/\"$CPORT\"/\"$CMP\"/g" -e "s/\"$HPORT\"/\"$CMH\"/g" \
       -e 's|"replication_admins" = (|"replication_authentication" = "privatekey:300:0.NA/20.500"\n    "replication_interval" = "2000"\n    "replication_admins" = (|' \
       "$HDL_SVR/config.dct" >"$CMDIR/config.dct"
+  # a new HANDLE.NET mirror is filled by its operator with
+  # hdl-dumpfromprimary (class DumpHandles: op 1002 to the primary named in
+  # txnsrcsv.bin, as the replication admin of config.dct), then started; it
+  # follows with op 1001 every replication_interval (2 s here)
+  dump_ok=0
+  if cnri "$HDL_HOME" net.handle.server.replication.DumpHandles "$CMDIR" >"$T/cnri-dump.log" 2>&1; then
+    dump_ok=1
+  fi
   setsid nohup java -server -Xmx200M -Duser.home="$HDL_HOME" -Djdk.crypto.KeyAgreement.legacyKDF=true \
     -cp "$CP" net.handle.server.Main "$CMDIR" >"$CMDIR/server.out" 2>&1 </dev/null &
   CMPID=$!
   ok=0
   for _ in $(seq 1 60); do
-    "$IDCTL" -s 127.0.0.1:$CMP --tcp resolve 20.500/from-idnode 2>/dev/null | grep -q from-idnode && { ok=1; break; }
+    "$IDCTL" -s 127.0.0.1:$CMP --tcp resolve 20.500/from-idnode 2>/dev/null | grep -q from-idnode-2 && { ok=1; break; }
     sleep 0.5
   done
-  if [ $ok = 1 ]; then
-    row "CNRI mirror copies an idnode primary (op 1002)" "idnode -> CNRI" pass "20.500/from-idnode resolves from the CNRI mirror"
+  CR() { "$IDCTL" -s 127.0.0.1:$CMP --tcp resolve "$@" 2>&1; }
+  if [ $ok = 1 ] && [ $dump_ok = 1 ]; then
+    row "hdl-dumpfromprimary copies an idnode primary (op 1002)" "idnode -> CNRI" pass "DumpHandles exit 0; 20.500/from-idnode (modified URL) resolves from the CNRI mirror; 20.500/gone absent: $(CR 20.500/gone | tail -1)"
     P create 20.500/from-idnode-2 1:URL=https://example.org/2 '100:HS_ADMIN=0.NA/20.500@300' >/dev/null 2>&1
-    if repl_wait 10 "$IDCTL" -s 127.0.0.1:$CMP --tcp resolve 20.500/from-idnode-2; then
-      row "a create on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" pass "resolves from the CNRI mirror"
-    else row "a create on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" fail "not within 10 s"; fi
+    t0=$(date +%s%N)
+    if repl_wait 15 "$IDCTL" -s 127.0.0.1:$CMP --tcp resolve 20.500/from-idnode-2; then
+      row "a create on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" pass "resolves from the CNRI mirror after $(( ($(date +%s%N) - t0) / 1000000 )) ms (its replication_interval: 2 s)"
+    else row "a create on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" fail "not within 15 s: $(grep -v '^\s*at ' "$CMDIR"/logs/error.log | grep -E 'Error|Exception|REDUMP' | tail -1)"; fi
+    P modify 20.500/from-idnode-2 1:URL=https://example.org/2-modified >/dev/null 2>&1
+    moved() { CR 20.500/from-idnode-2 | grep -q 2-modified; }
+    if repl_wait 15 moved; then
+      row "a modify on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" pass "URL https://example.org/2-modified on the CNRI mirror"
+    else row "a modify on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" fail "$(CR 20.500/from-idnode-2 | tr '\n' ' ')"; fi
+    P delete 20.500/from-idnode-2 >/dev/null 2>&1
+    cgone() { ! "$IDCTL" -s 127.0.0.1:$CMP --tcp resolve 20.500/from-idnode-2 >/dev/null 2>&1; }
+    if repl_wait 15 cgone; then
+      row "a delete on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" pass "$(CR 20.500/from-idnode-2 | tail -1)"
+    else row "a delete on idnode reaches the CNRI mirror (op 1001)" "idnode -> CNRI" fail "still resolves"; fi
+  elif [ $dump_ok = 0 ]; then
+    row "hdl-dumpfromprimary copies an idnode primary (op 1002)" "idnode -> CNRI" fail "DumpHandles: $(grep -v '^\s*at ' "$T/cnri-dump.log" | tail -2 | tr '\n' ' ')"
   else
     why=$(grep -v '^\s*at ' "$CMDIR"/logs/error.log 2>/dev/null | grep -E 'Error|Exception' | tail -1)
     grep -q 'Error setting up session' "$CMDIR"/logs/error.log 2>/dev/null &&
       why="blocked on sessions: the CNRI mirror sets up a session (op 400) before 1002/1001 and does not accept idnode's answer: $why"
-    row "CNRI mirror copies an idnode primary (op 1002)" "idnode -> CNRI" fail "$why"
+    row "hdl-dumpfromprimary copies an idnode primary (op 1002)" "idnode -> CNRI" fail "$why"
   fi
   kill "$CMPID" 2>/dev/null; wait "$CMPID" 2>/dev/null
   kill "$PPID_" 2>/dev/null && wait "$PPID_" 2>/dev/null
