@@ -267,6 +267,7 @@ static int cmd_admin(ctl_opts_t *o, const char *cmd, int argc, char **argv,
 		{"home", IDN_OC_HOME, 1, 1, "homed"},
 		{"unhome", IDN_OC_UNHOME, 1, 1, "unhomed"},
 		{"homed", IDN_OC_LIST_HOMED, 0, 0, NULL},
+		{"checkpoint", IDN_OC_BACKUP_SERVER, 0, 0, NULL},
 	};
 	size_t k = 0;
 	while (k < sizeof(cmds) / sizeof(cmds[0]) && strcmp(cmds[k].name, cmd))
@@ -278,7 +279,10 @@ static int cmd_admin(ctl_opts_t *o, const char *cmd, int argc, char **argv,
 	/* the command table (idctl.c) made sure of one or the other */
 	const char *sock = o->auth != NULL ? o->server : ctl_control_path(o);
 	uint32_t op = cmds[k].op;
-	const char *id = argc > 0 ? argv[0] : "";
+	/* BACKUP_SERVER names no identifier; HANDLE.NET's client sends "/" */
+	const char *id = argc > 0		      ? argv[0]
+			 : op == IDN_OC_BACKUP_SERVER ? "/"
+						      : "";
 	size_t cap =
 		64 + strlen(id) + (o->tpl_ref ? 128 + strlen(o->tpl_ref) : 0);
 	for (int i = 1; i < argc; i++)
@@ -379,6 +383,9 @@ static int cmd_admin(ctl_opts_t *o, const char *cmd, int argc, char **argv,
 			puts(s);
 		free(s);
 		json_decref(root);
+	} else if (op == IDN_OC_BACKUP_SERVER) {
+		printf("checkpoint: the node made a dated copy of its store "
+		       "under its backup-dir (its log names it)\n");
 	} else if (!listing) {
 		printf("%s %s\n", cmds[k].done, id);
 	}

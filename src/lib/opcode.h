@@ -27,7 +27,7 @@ enum {
 	IDN_OC_GET_NEXT_TXN_ID = 1000,
 	IDN_OC_RETRIEVE_TXN_LOG = 1001,
 	IDN_OC_DUMP_HANDLES = 1002,
-	IDN_OC_BACKUP_SERVER = 1003, /* HANDLE.NET's; not served */
+	IDN_OC_BACKUP_SERVER = 1003, /* a dated hot copy (server admins) */
 	/* idnode's own operations (private range) */
 	IDN_OC_STATS = 1100,	   /* node counters (control socket) */
 	IDN_OC_CACHE_FLUSH = 1101, /* empty the recursive cache */

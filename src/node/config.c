@@ -109,6 +109,13 @@ static const conf_opt_t options[] = {
 	       "10000000", "N",
 	       "keep at most N change log entries (0: no limit); followers "
 	       "further behind copy the whole store again")},
+	{O_STR("backup-dir", 0, backup_dir, NULL, "DIR",
+	       "where a server admin's BACKUP_SERVER (op 1003, HANDLE.NET's "
+	       "hdl-docheckpoint) writes a dated copy of the store (default "
+	       "DIR/backups)")},
+	{O_INT("backup-keep", 0, backup_keep, 0, 100000, "7", "N",
+	       "keep the newest N of those dated copies, removing older ones "
+	       "(0: keep all)")},
 	{O_BOOL("case-sensitive-suffix", case_suffix,
 		"compare suffixes case-sensitively")},
 	{O_INT("udp-reply-max", 0, udp_reply_max, 512, 262144, "65536", "N",

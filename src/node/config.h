@@ -40,16 +40,18 @@ typedef struct {
 	uint64_t map_size;	    /* LMDB map reservation */
 	uint32_t changelog_max_age; /* seconds; 0: no age limit */
 	uint32_t changelog_max_entries; /* 0: no count limit */
-	bool case_suffix;		/* suffixes case-sensitive */
-	uint32_t udp_reply_max;		/* larger UDP replies: truncated */
-	int tcp_idle_timeout;		/* seconds */
-	uint32_t session_lifetime;	/* seconds, admin sessions */
-	bool read_challenge;		/* challenge anonymous reads of
-					 * restricted values */
-	int tcp_max_conns;		/* per worker */
-	int tcp_max_per_source;		/* per worker and source address */
-	int tcp_max_per_network;	/* per worker and /24 or /56 network */
-	int tcp_message_timeout;	/* seconds to deliver a whole message */
+	char backup_dir[1024];	   /* op 1003's copies; "" = DATA/backups */
+	int backup_keep;	   /* newest copies kept there; 0: all */
+	bool case_suffix;	   /* suffixes case-sensitive */
+	uint32_t udp_reply_max;	   /* larger UDP replies: truncated */
+	int tcp_idle_timeout;	   /* seconds */
+	uint32_t session_lifetime; /* seconds, admin sessions */
+	bool read_challenge;	   /* challenge anonymous reads of
+				    * restricted values */
+	int tcp_max_conns;	   /* per worker */
+	int tcp_max_per_source;	   /* per worker and source address */
+	int tcp_max_per_network;   /* per worker and /24 or /56 network */
+	int tcp_message_timeout;   /* seconds to deliver a whole message */
 	uint64_t auth_cost_rate, auth_cost_burst; /* answers' CPU a network */
 	uint32_t rrl_rate, rrl_burst, rrl_slip;	  /* UDP rate limit; 0: off */
 	uint16_t site_serial;

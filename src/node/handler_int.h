@@ -148,7 +148,17 @@ int do_cache_flush(reply_t *r);
 /* Reloads the configuration (reload.h) and replies with its JSON report
  * as one string. */
 int do_reload(reply_t *r);
+/* Backups (backup_ops.c): op 1106 copies the store into the directory
+ * its body names and replies with the copy's figures as JSON; op 1003,
+ * HANDLE.NET's BACKUP_SERVER, makes a dated copy under backup-dir and
+ * replies with an empty body, as HANDLE.NET does. */
 int do_backup(reply_t *r);
+int do_backup_server(reply_t *r);
+/* Rights of ops for server admins only (op_permit lets them through
+ * first): refuses everybody else with rc 401. */
+uint32_t authz_rights_server_admin(idn_rtxn_t *t, idn_arena_t *ar,
+				   const idn_msg_t *m, idn_bytes_t admin,
+				   uint32_t aidx, const char **why);
 /* Lists, adds or removes SNMS login accounts (account.c): body u32
  * action (ACCOUNT_OP_*), name, admin, u32 index, password; replies u32
  * count, then name, admin, u32 index per account. */

@@ -3,8 +3,6 @@
  * declared types, the counters and the recursive cache. */
 #include <stdio.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <time.h>
 
 #include "changes.h"
 #include "error.h"
@@ -325,25 +323,6 @@ int do_cache_flush(reply_t *r)
 	return node_op(r, IDN_OC_CACHE_FLUSH);
 }
 
-/* What a backup of a PostgreSQL store is: the database's own tools. */
-#define PG_BACKUP_HOW                                                          \
-	"the store is PostgreSQL, which is copied with its own tools: a "      \
-	"physical copy with pg_basebackup -D DIR -X stream -c fast (with "     \
-	"WAL archiving for point-in-time recovery), a logical one with "       \
-	"pg_dump -Fc DBNAME; a node starts on an LMDB copy made with idctl "   \
-	"migrate --from postgresql://... --to lmdb:DIR (one snapshot, the "    \
-	"source opened read-only). docs/operations.md, Backups"
-
-static int check_count(void *ctx, const char *kind, idn_bytes_t name,
-		       const char *what)
-{
-	(void)ctx;
-	log_warn("backup copy: damaged %s %.*s: %s", kind,
-		 (int)(name.len > 200 ? 200 : name.len), (const char *)name.p,
-		 what);
-	return 0;
-}
-
 int do_reload(reply_t *r)
 {
 	node_ctx_t *n = r->h->node;
@@ -358,74 +337,6 @@ int do_reload(reply_t *r)
 	char text[4096];
 	if (n->reload(n->reload_ctx, text, sizeof(text)) != 0)
 		return reply_error(r, IDN_RC_ERROR, text);
-	reply_start(r, IDN_RC_SUCCESS, 0);
-	idn_wr_str(&r->w, idn_bytes_str(text));
-	return reply_send(r);
-}
-
-/* Checks a copy just made, as a node would open it. */
-static int check_copy(const char *dir, idn_check_stat_t *st)
-{
-	idn_store_opts_t o = {.path = dir, .readonly = true};
-	idn_store_t *s;
-	int err = idn_store_open(&o, &s);
-	if (err)
-		return err;
-	err = idn_store_check(s, check_count, NULL, st);
-	idn_store_close(s);
-	return err;
-}
-
-int do_backup(reply_t *r)
-{
-	idn_bytes_t arg;
-	if (idn_id_body_decode(r->req->rest, &arg) != 0 || arg.len == 0 ||
-	    arg.len >= 4096 || memchr(arg.p, 0, arg.len) || arg.p[0] != '/')
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "backup takes the absolute path of a "
-				   "directory");
-	char dir[4096];
-	memcpy(dir, arg.p, arg.len);
-	dir[arg.len] = 0;
-	struct timespec t0, t1;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	int err = idn_store_backup(r->h->store, dir);
-	if (err == IDN_EUNSUPPORTED)
-		return reply_error(r, IDN_RC_ERROR, PG_BACKUP_HOW);
-	if (err == IDN_EEXISTS)
-		return reply_error(r, IDN_RC_ERROR,
-				   "the directory already holds a store "
-				   "(data.mdb): name a new one");
-	if (err) {
-		log_warn("backup to %s failed: %s", dir, idn_strerror(err));
-		return reply_lib_error(r, err);
-	}
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	idn_check_stat_t st;
-	err = check_copy(dir, &st);
-	if (err || st.damaged) {
-		log_warn("backup to %s does not check clean: %s, %llu damaged",
-			 dir, idn_strerror(err),
-			 (unsigned long long)st.damaged);
-		return reply_error(r, IDN_RC_ERROR,
-				   "the copy does not check clean (the node's "
-				   "log says why; idctl check --data DIR "
-				   "names what)");
-	}
-	struct stat fs;
-	char file[4200];
-	snprintf(file, sizeof(file), "%s/data.mdb", dir);
-	long long bytes = stat(file, &fs) == 0 ? (long long)fs.st_size : -1;
-	long long ms = (t1.tv_sec - t0.tv_sec) * 1000LL +
-		       (t1.tv_nsec - t0.tv_nsec) / 1000000;
-	log_info("backup written to %s: %llu records, %lld bytes, %lld ms", dir,
-		 (unsigned long long)st.records, bytes, ms);
-	char text[600];
-	snprintf(text, sizeof(text),
-		 "{\"records\":%llu,\"prefixes\":%llu,\"bytes\":%lld,"
-		 "\"ms\":%lld,\"checked\":true}",
-		 (unsigned long long)st.records,
-		 (unsigned long long)st.prefixes, bytes, ms);
 	reply_start(r, IDN_RC_SUCCESS, 0);
 	idn_wr_str(&r->w, idn_bytes_str(text));
 	return reply_send(r);

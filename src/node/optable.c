@@ -58,6 +58,12 @@ static const op_row_t rows[] = {
 	 OP_DEFER_RUN, false, false, do_cnri_retrieve},
 	{IDN_OC_DUMP_HANDLES, "dump handles", ADMIN, repl_rights, OP_DEFER_RUN,
 	 false, false, do_cnri_dump},
+	/* HANDLE.NET's hdl-docheckpoint: a dated copy under backup-dir,
+	 * for server admins alone (backup_ops.c); the copy blocks only the
+	 * blocking handler it runs on */
+	{IDN_OC_BACKUP_SERVER, "backup server", ADMIN,
+	 authz_rights_server_admin, OP_DEFER_RUN, false, false,
+	 do_backup_server, NULL, NULL, true},
 	{IDN_OC_STATS, "stats", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_stats},
 	{IDN_OC_CACHE_FLUSH, "cache flush", OPER, NULL, OP_DEFER_NO, false,

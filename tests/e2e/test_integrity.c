@@ -3,7 +3,10 @@
  * once and named by idctl check; a truncated data file and a damaged meta
  * page stop the node at start with a clear line and the file untouched;
  * idctl backup takes a copy during writes that a node starts on and that
- * checks clean; a PostgreSQL node says how it is copied. */
+ * checks clean; a PostgreSQL node says how it is copied. HANDLE.NET's
+ * BACKUP_SERVER (op 1003, idctl checkpoint) makes dated copies for server
+ * admins alone. */
+#include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -295,6 +298,121 @@ static void backup_pg_says_how(void **state)
 	node_free(n);
 }
 
+/* The dated copies in dir, sorted (oldest first); returns their number. */
+static int dated_copies(const char *dir, char names[][64], int cap)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return 0;
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (!strncmp(e->d_name, "idnode-", 7) && n < cap &&
+		    strlen(e->d_name) < 64)
+			memcpy(names[n++], e->d_name, strlen(e->d_name) + 1);
+	closedir(d);
+	qsort(names, (size_t)n, 64,
+	      (int (*)(const void *, const void *))strcmp);
+	return n;
+}
+
+/* The record count idctl check reports for the copy dir/name. */
+static long checked_records(const char *dir, const char *name)
+{
+	char path[400];
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	h_run_t r;
+	assert_int_equal(h_idctl(&r, "check", "--data", path, NULL), 0);
+	const char *at = strstr(r.out, "checked ");
+	assert_non_null(at);
+	assert_non_null(strstr(r.out, "clean"));
+	long n = strtol(at + 8, NULL, 10);
+	h_run_free(&r);
+	return n;
+}
+
+/* Op 1003 over the network, as admin idx of 0.NA/H_HOME with key. */
+static int checkpoint(h_run_t *r, const node_t *n, const char *idx,
+		      const char *key)
+{
+	char admin[64];
+	snprintf(admin, sizeof(admin), "0.NA/" H_HOME ":%s", idx);
+	return h_idctl(r, "-s", n->addr, "--auth", admin, "--key", key,
+		       "checkpoint", NULL);
+}
+
+/* HANDLE.NET's BACKUP_SERVER (op 1003: hdl-docheckpoint, idctl
+ * checkpoint): a server admin's request, proven by its key, makes a
+ * dated copy under backup-dir that checks clean and holds what was
+ * committed; backup-keep keeps the newest; an admin with every HS_ADMIN
+ * right who is not a server admin is refused and nothing is made; the
+ * operator's control socket may ask too. On PostgreSQL the node says how
+ * it is copied. (HANDLE.NET's own client: tests/interop/handle-net.d.) */
+static void backup_server_op(void **state)
+{
+	(void)state;
+	node_t *n = node_create();
+	char bdir[200], k300[200], k301[200];
+	snprintf(bdir, sizeof(bdir), "%s/copies", n->dir);
+	snprintf(k300, sizeof(k300), "%s/k300.pem", n->dir);
+	snprintf(k301, sizeof(k301), "%s/k301.pem", n->dir);
+	node_set_args(n, "--home", H_HOME, "--server-admin",
+		      "0.NA/" H_HOME ":300", "--backup-dir", bdir,
+		      "--backup-keep", "2", NULL);
+	node_start(n);
+	char *p300 = h_keygen(k300, NULL, NULL),
+	     *p301 = h_keygen(k301, NULL, NULL);
+	char v300[2048], v301[2048];
+	snprintf(v300, sizeof(v300), "300:HS_PUBKEY=hex:%s", p300);
+	snprintf(v301, sizeof(v301), "301:HS_PUBKEY=hex:%s", p301);
+	free(p300);
+	free(p301);
+	h_ctl_ok(n, "create", "0.NA/" H_HOME,
+		 "100:HS_ADMIN=0.NA/" H_HOME "@300",
+		 "101:HS_ADMIN=0.NA/" H_HOME "@301", v300, v301, NULL);
+	h_ctl_ok(n, "create", H_HOME "/bk-1", "1:URL=https://example.org/1",
+		 NULL);
+	char names[8][64];
+	h_run_t r;
+	/* every right on the prefix, but not a server admin */
+	assert_int_equal(checkpoint(&r, n, "301", k301), 1);
+	assert_non_null(strstr(r.err, "rc 401"));
+	assert_non_null(strstr(r.err, "server admin"));
+	h_run_free(&r);
+	assert_int_equal(dated_copies(bdir, names, 8), 0);
+	if (h_pg()) {
+		assert_int_equal(checkpoint(&r, n, "300", k300), 1);
+		assert_non_null(strstr(r.err, "pg_basebackup"));
+		h_run_free(&r);
+		assert_int_equal(dated_copies(bdir, names, 8), 0);
+		node_free(n);
+		return;
+	}
+	assert_int_equal(checkpoint(&r, n, "300", k300), 0);
+	assert_non_null(strstr(r.out, "dated copy"));
+	h_run_free(&r);
+	assert_int_equal(dated_copies(bdir, names, 8), 1);
+	long first = checked_records(bdir, names[0]);
+	assert_true(first >= 2);
+	h_ctl_ok(n, "create", H_HOME "/bk-2", "1:URL=https://example.org/2",
+		 NULL);
+	assert_int_equal(checkpoint(&r, n, "300", k300), 0);
+	h_run_free(&r);
+	/* the operator's control socket runs it as well */
+	assert_int_equal(h_ctl(&r, n, "checkpoint", NULL), 0);
+	h_run_free(&r);
+	/* three made, the newest two kept; the newest holds bk-2 */
+	assert_int_equal(dated_copies(bdir, names, 8), 2);
+	assert_int_equal(checked_records(bdir, names[0]), first + 1);
+	assert_int_equal(checked_records(bdir, names[1]), first + 1);
+	char *log = node_log(n);
+	assert_int_equal(count(log, "backup server: a server admin asked"), 2);
+	assert_int_equal(count(log, "backup server: the operator asked"), 1);
+	assert_int_equal(count(log, "backup-keep: removed the old copy"), 1);
+	free(log);
+	node_free(n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +421,7 @@ int main(void)
 		cmocka_unit_test(damaged_meta),
 		cmocka_unit_test(backup_during_writes),
 		cmocka_unit_test(backup_pg_says_how),
+		cmocka_unit_test(backup_server_op),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

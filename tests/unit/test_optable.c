@@ -78,6 +78,18 @@ static void rows_are_well_formed(void **state)
 	assert_int_equal(optable_find(IDN_OC_INDEX)->min, PRINCIPAL_OPERATOR);
 	assert_int_equal(optable_find(IDN_OC_RELOAD)->min, PRINCIPAL_OPERATOR);
 	assert_int_equal(optable_find(IDN_OC_SEARCH)->min, PRINCIPAL_ANONYMOUS);
+	/* HANDLE.NET's BACKUP_SERVER: server admins only, whatever
+	 * HS_ADMIN grants (op_permit passes them before the rights) */
+	const op_row_t *bk = optable_find(IDN_OC_BACKUP_SERVER);
+	assert_non_null(bk);
+	assert_int_equal(bk->min, PRINCIPAL_ADMIN);
+	assert_true(bk->server_admin);
+	assert_null(bk->audit);
+	const char *why = NULL;
+	assert_int_equal(bk->rights(NULL, NULL, NULL, idn_bytes_str("0.NA/x"),
+				    300, &why),
+			 IDN_RC_INSUFFICIENT_PERMS);
+	assert_non_null(strstr(why, "server admin"));
 	assert_true(principal_rank(PRINCIPAL_ANONYMOUS) <
 		    principal_rank(PRINCIPAL_ADMIN));
 	assert_true(principal_rank(PRINCIPAL_ADMIN) <
@@ -182,7 +194,8 @@ static void no_op_runs_unauthenticated(void **state)
 	print_message("[ INFO     ] unsupported %d, challenged %d, refused "
 		      "%d, anyone's %d\n",
 		      counts[0], counts[1], counts[2], counts[3]);
-	assert_int_equal(counts[1], 2 * 14); /* with the 5 replication ops */
+	assert_int_equal(counts[1], 2 * 15); /* with the 5 replication ops
+					       and BACKUP_SERVER */
 	assert_int_equal(counts[2], 2 * 9); /* stats .. reload, backup, account,
 					      replication status, repair */
 	assert_int_equal(records(f), before);

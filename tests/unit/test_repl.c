@@ -2,7 +2,9 @@
  * mirror (tests/vectors/repl-*.hex) read back item by item with every
  * block's signature checked against the server's key; the request bodies
  * decoded; idnode's writer read back by the same reader (RSA key), and a
- * tampered block refused; idnode's own entries and the hash shares. */
+ * tampered block refused; idnode's own entries and the hash shares; op
+ * 1003 BACKUP_SERVER as HANDLE.NET's hdl-docheckpoint sent it in a
+ * session and the reference answered it. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -331,12 +333,57 @@ static void test_native_entry_and_shares(void **state)
 	}
 }
 
+/* Op 1003 as hdl-docheckpoint sends it (repl/backup-server-*.hex): in a
+ * session, an identifier body "/", an HS_MAC credential; the reference
+ * challenged it (402, op 1003) and, the answer checked, replied rc 1 with
+ * an empty body. idnode serves the same op to its server admins. */
+static void test_backup_server_messages(void **state)
+{
+	(void)state;
+	size_t len;
+	idn_env_t env;
+	idn_msg_t m;
+	uint8_t *b = load_hex("repl/backup-server-request.hex", &len);
+	assert_int_equal(decode_full(b, len, &env, &m), 0);
+	assert_int_equal(m.hdr.op, IDN_OC_BACKUP_SERVER);
+	assert_int_equal(m.hdr.rc, 0);
+	assert_int_not_equal(env.session_id, 0);
+	uint32_t session = env.session_id;
+	idn_bytes_t id;
+	assert_int_equal(idn_id_body_decode(m.rest, &id), 0);
+	assert_int_equal(id.len, 1);
+	assert_memory_equal(id.p, "/", 1);
+	assert_true(m.has_cred);
+	assert_int_equal(m.cred.type.len, 6);
+	assert_memory_equal(m.cred.type.p, "HS_MAC", 6);
+	free(b);
+	b = load_hex("repl/backup-server-challenge.hex", &len);
+	assert_int_equal(decode_full(b, len, &env, &m), 0);
+	assert_int_equal(m.hdr.op, IDN_OC_BACKUP_SERVER);
+	assert_int_equal(m.hdr.rc, IDN_RC_AUTH_NEEDED);
+	assert_int_equal(env.session_id, session);
+	free(b);
+	b = load_hex("repl/backup-server-answer.hex", &len);
+	assert_int_equal(decode_full(b, len, &env, &m), 0);
+	assert_int_equal(m.hdr.op, IDN_OC_CHALLENGE_ANSWER);
+	assert_int_equal(env.session_id, session);
+	free(b);
+	b = load_hex("repl/backup-server-response.hex", &len);
+	assert_int_equal(decode_full(b, len, &env, &m), 0);
+	assert_int_equal(m.hdr.op, IDN_OC_BACKUP_SERVER);
+	assert_int_equal(m.hdr.rc, IDN_RC_SUCCESS);
+	assert_int_equal(m.rest.len, 0);
+	assert_int_equal(env.session_id, session);
+	free(b);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_retrieve_request),
 		cmocka_unit_test(test_retrieve_streams),
 		cmocka_unit_test(test_dump_stream),
+		cmocka_unit_test(test_backup_server_messages),
 		cmocka_unit_test(test_writer_round_trip),
 		cmocka_unit_test(test_native_entry_and_shares),
 	};
