@@ -54,7 +54,7 @@ typedef struct {
 	uint32_t dumps;
 	int fd; /* of the connection in use, -1: none */
 	/* the source speaks only HANDLE.NET's replication (1001/1002
-	 * streams): found when it refuses 1110 as an unknown op */
+	 * streams): found when it refuses 1110 or 1109 as an unknown op */
 	bool cnri;
 	uint64_t cnri_date; /* the last stream's date, asked with */
 	/* a repair's hold (mirror_hold): no change with an id from here on
@@ -330,7 +330,11 @@ static void meta_key(const msrc_t *s, char *key, size_t cap)
 	snprintf(key, cap, "src:%s", s->where);
 }
 
-static int load_position(msrc_t *s, uint64_t *next)
+/* The position kept for s: u64 the next source id, then, for a
+ * HANDLE.NET source, u64 the date of the last stream read (what its
+ * primary is asked with; without it a restarted mirror would be sent a
+ * whole new copy). *date gets that date, 0 for an idnode source. */
+static int load_position(msrc_t *s, uint64_t *next, uint64_t *date)
 {
 	idn_rtxn_t *t;
 	int err = idn_rtxn_begin(M.store, &t);
@@ -338,14 +342,16 @@ static int load_position(msrc_t *s, uint64_t *next)
 		return err;
 	char key[160];
 	meta_key(s, key, sizeof(key));
-	uint8_t v[8];
+	uint8_t v[16];
 	size_t len = 0;
 	err = idn_store_meta_get(t, key, v, sizeof(v), &len);
 	idn_rtxn_free(t);
-	if (err == 0 && len != 8)
+	if (err == 0 && len != 8 && len != 16)
 		err = IDN_ECORRUPT;
-	if (err == 0)
+	if (err == 0) {
 		*next = idn_get_u64(v);
+		*date = len == 16 ? idn_get_u64(v + 8) : 0;
+	}
 	return err;
 }
 
@@ -353,9 +359,10 @@ static int save_position(msrc_t *s, idn_wtxn_t *t, uint64_t next)
 {
 	char key[160];
 	meta_key(s, key, sizeof(key));
-	uint8_t v[8];
+	uint8_t v[16];
 	idn_put_u64(v, next);
-	return idn_wtxn_meta_put(t, key, v, sizeof(v));
+	idn_put_u64(v + 8, s->cnri_date);
+	return idn_wtxn_meta_put(t, key, v, s->cnri ? 16 : 8);
 }
 
 typedef struct {
@@ -673,8 +680,8 @@ static int on_cnri_dump(void *ctx, const idn_msg_t *m)
 	return err;
 }
 
-/* A source that answers idnode's 1110 as an unknown op (HANDLE.NET: op
- * 0, rc 2) speaks HANDLE.NET's replication only. */
+/* A source that answers idnode's 1110 or 1109 as an unknown op
+ * (HANDLE.NET: op 0, rc 2) speaks HANDLE.NET's replication only. */
 static bool switch_to_cnri(msrc_t *s, const call_t *c)
 {
 	if (s->cnri || M.no_switch ||
@@ -778,16 +785,23 @@ static int follow(msrc_t *s, idn_client_t **clp)
 	idn_wr_init(&w, body, sizeof(body));
 	idn_repl_req_t q = M.share;
 	q.last_txn = s->next - 1;
-	q.last_date = now_ms();
+	/* HANDLE.NET's mirror sends the date of the last stream it read */
+	q.last_date = s->cnri ? s->cnri_date : now_ms();
 	idn_repl_req_encode(&w, true, &q);
-	if (s->cnri)
-		q.last_date = s->cnri_date;
 	apply_t a = {.s = s, .clp = clp, .upto = s->next, .from = s->next};
 	idn_arena_init(&a.arena, 1 << 16);
 	call_t c = {s->cnri ? on_cnri_txns : on_txns, &a};
 	int err = call(s, clp,
 		       s->cnri ? IDN_OC_RETRIEVE_TXN_LOG : IDN_OC_REPL_CHANGES,
 		       w.buf, w.len, &c);
+	/* a restarted mirror that has its position asks 1109 first: a
+	 * HANDLE.NET source refuses it as it refused 1110 at the copy */
+	if (err == 0 && a.n == 0 && switch_to_cnri(s, &c)) {
+		if (a.t)
+			idn_wtxn_abort(a.t);
+		idn_arena_free(&a.arena);
+		return 0;
+	}
 	int rc = -1;
 	if (err == 0 && c.rc == IDN_RC_SUCCESS && a.status == IDN_REPL_REDUMP) {
 		rc = 1;
@@ -850,7 +864,8 @@ int mirror_position(int i, uint64_t *next)
 {
 	if (i < 0 || i >= M.n)
 		return IDN_EINVAL;
-	return load_position(&M.src[i], next);
+	uint64_t date;
+	return load_position(&M.src[i], next, &date);
 }
 
 int mirror_fetch(int i, mirror_take_fn take, void *ctx, uint64_t *at, char *why,
@@ -958,11 +973,17 @@ static void *source_main(void *arg)
 {
 	msrc_t *s = arg;
 	int backoff = BACKOFF_MIN_MS;
-	uint64_t next = 0;
-	bool need_copy = load_position(s, &next) != 0;
+	uint64_t next = 0, date = 0;
+	bool need_copy = load_position(s, &next, &date) != 0;
 	if (!need_copy) {
 		pthread_mutex_lock(&M.mu);
 		s->next = next;
+		/* a HANDLE.NET source's position has its date: it is followed
+		 * so again at once */
+		if (date != 0 && !M.no_switch) {
+			s->cnri = true;
+			s->cnri_date = date;
+		}
 		pthread_mutex_unlock(&M.mu);
 	}
 	while (!atomic_load(&M.stop)) {

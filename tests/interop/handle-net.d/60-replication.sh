@@ -5,6 +5,8 @@
 #    follows it (op 1001) as its replication admin 300:0.NA/20.500 (the DSA
 #    key admpriv.bin, turned into PEM), every stream block checked with the
 #    server's pubkey.bin; a create and a delete on the CNRI server reach it;
+#    it catches up by itself after kill -9 of itself and after a stop and
+#    start of the CNRI server;
 #  - HANDLE.NET's own replication client classes (tests/interop/
 #    cnri_repl.py) read an idnode primary's 1002 and 1001 streams (port
 #    IPORT+5, --server-key, --replication-admin 300:0.NA/20.500), every
@@ -55,11 +57,14 @@ elif ! python3 -c 'import cryptography' 2>/dev/null; then
   row "idnode mirror of the CNRI server" "CNRI -> idnode (1002, 1001)" "not run" "python3 cryptography missing (turns admpriv.bin into PEM)"
 else
   pem_of_cnri_dsa "$HDL_SVR/admpriv.bin" "$T/repl300.pem" && chmod 600 "$T/repl300.pem"
-  "$IDNODE" --data "$T/mirror-data" --listen 127.0.0.1:$MP --control "$T/mirror.sock" \
-    --replicate-from 127.0.0.1:$CPORT --replication-auth 0.NA/20.500:300 \
-    --replication-key "$T/repl300.pem" --replication-source-key "$HDL_SVR/pubkey.bin" \
-    --rrl-rate 0 >"$T/mirror.log" 2>&1 &
-  MPID=$!
+  start_mirror() {
+    "$IDNODE" --data "$T/mirror-data" --listen 127.0.0.1:$MP --control "$T/mirror.sock" \
+      --replicate-from 127.0.0.1:$CPORT --replication-auth 0.NA/20.500:300 \
+      --replication-key "$T/repl300.pem" --replication-source-key "$HDL_SVR/pubkey.bin" \
+      --rrl-rate 0 >>"$T/mirror.log" 2>&1 &
+    MPID=$!
+  }
+  start_mirror
   if repl_wait 20 "$IDCTL" -s 127.0.0.1:$MP resolve 20.500/test1; then
     out=$("$IDCTL" -s 127.0.0.1:$MP resolve 20.500/test1 2>&1)
     st=$("$IDCTL" -C "$T/mirror.sock" replication status 2>&1 | tr '\n' ' ')
@@ -83,6 +88,28 @@ else
     if grep -q "mirror" <<<"$out" && grep -q "127.0.0.1:$CPORT" <<<"$out"; then
       row "a local write on the idnode mirror" "operator -> idnode mirror" pass "refused: ${out#idctl: }"
     else row "a local write on the idnode mirror" "operator -> idnode mirror" fail "$out"; fi
+    # outages of either side: the mirror catches up by itself
+    kill -9 "$MPID"; wait "$MPID" 2>/dev/null
+    cnri "$HDL_HOME" net.handle.apps.simple.HDLCreate 0.NA/20.500 300 "$HDL_SVR/admpriv.bin" 20.500/while-down >"$T/wd.log"
+    copies=$(grep -c 'replication: copied' "$T/mirror.log")
+    start_mirror
+    t0=$(date +%s%N)
+    if repl_wait 20 "$IDCTL" -s 127.0.0.1:$MP resolve 20.500/while-down &&
+       [ "$(grep -c 'replication: copied' "$T/mirror.log")" = "$copies" ]; then
+      row "the idnode mirror killed (-9), a create on CNRI meanwhile, mirror restarted" "CNRI -> idnode" pass "20.500/while-down resolves from the mirror $(( ($(date +%s%N) - t0) / 1000000 )) ms after its restart, followed from its kept position (no new copy)"
+    else row "the idnode mirror killed (-9), a create on CNRI meanwhile, mirror restarted" "CNRI -> idnode" fail "$(tail -1 "$T/wd.log"); $(grep -c 'replication: copied' "$T/mirror.log") copies; $(tail -2 "$T/mirror.log")"; fi
+    HDL_SVR=$HDL_SVR bash "$HN_DIR/stop.sh" >/dev/null 2>&1
+    sleep 3
+    down=$("$IDCTL" -C "$T/mirror.sock" replication status --json 2>&1 |
+           python3 -c 'import json,sys; s=json.load(sys.stdin)["sources"][0]; print(s.get("state"), "-", s.get("reason") or "")' 2>&1)
+    HS_DIST=$HS_DIST HDL_SVR=$HDL_SVR HDL_HOME=$HDL_HOME bash "$HN_DIR/start.sh" >/dev/null 2>&1
+    cnri "$HDL_HOME" net.handle.apps.simple.HDLCreate 0.NA/20.500 300 "$HDL_SVR/admpriv.bin" 20.500/after-restart >"$T/ar.log"
+    t0=$(date +%s%N)
+    if repl_wait 20 "$IDCTL" -s 127.0.0.1:$MP resolve 20.500/after-restart; then
+      st=$("$IDCTL" -C "$T/mirror.sock" replication status --json 2>&1 |
+           python3 -c 'import json,sys; print(json.load(sys.stdin)["sources"][0].get("state"))' 2>&1)
+      row "the CNRI primary stopped and restarted, then a create on it" "CNRI -> idnode" pass "while it was down the mirror said: $down; after: $st, 20.500/after-restart on the mirror in $(( ($(date +%s%N) - t0) / 1000000 )) ms"
+    else row "the CNRI primary stopped and restarted, then a create on it" "CNRI -> idnode" fail "down: $down; $(tail -1 "$T/ar.log"); $(tail -2 "$T/mirror.log")"; fi
   else
     row "copy of the CNRI server (op 1002)" "CNRI -> idnode" fail "$("$IDCTL" -C "$T/mirror.sock" replication status 2>&1 | tr '\n' ' ')"
   fi
