@@ -188,6 +188,9 @@ int ctl_json_op(ctl_opts_t *o, const char *cmd, uint32_t op, const char *arg,
 int ctl_cmd_check(ctl_opts_t *o, int argc, char **argv);
 int ctl_cmd_backup(ctl_opts_t *o, int argc, char **argv);
 
+/* changes_cmd.c: the store's change log, read offline */
+int ctl_cmd_changes(ctl_opts_t *o, int argc, char **argv);
+
 /* verify_cmd.c: verify-sites */
 int ctl_cmd_verify_sites(ctl_opts_t *o, int argc, char **argv);
 /* repl_cmd.c: replication status, repair (through the node) */

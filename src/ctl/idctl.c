@@ -485,6 +485,11 @@ static const ctl_cmd_t commands[] = {
 	 "copy a node's data between stores", NULL},
 	{"check", ctl_cmd_check, CTL_RAW, NULL, "--data DIR [--json]",
 	 "check every record of a store offline; exit 1 names damage", NULL},
+	{"changes", ctl_cmd_changes, CTL_RAW, NULL,
+	 "--data STORE [--since ID|--last N] [--limit N] [--name ID] [--json]",
+	 "the store's change log: every committed change, who made it, when",
+	 "Reads the store read-only (the node may run): LMDB directory or\n"
+	 "PostgreSQL URI. Without --since, the newest 50 (--last N).\n"},
 	{"backup", ctl_cmd_backup, CTL_NEEDS_CONTROL, NULL, "DIR",
 	 "a consistent, compacted hot copy of the node's store",
 	 "The node writes DIR (made if missing; it must hold no store) while\n"

@@ -28,32 +28,54 @@
 #include "store.h"
 #include "tplcheck.h"
 
-/* Homes the prefixes named on the command line or in the config file.
+/* Homes the prefixes named on the command line or in the config file
+ * that are not homed yet: a restart writes nothing, so the change log
+ * holds one entry per prefix homed, named for the configuration.
  * Returns 0, -1 after logging why, or IDN_ENOPRIMARY (PostgreSQL's
  * primary is down: not logged, the caller defers). */
 static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
 {
 	if (conf->nhome == 0)
 		return 0;
-	idn_wtxn_t *t;
-	int err = idn_wtxn_begin(store, &t);
-	for (int i = 0; err == 0 && i < conf->nhome; i++) {
-		uint8_t p[IDN_IDENT_MAX];
-		uint32_t pl;
+	uint8_t p[CONF_MAX_HOME][IDN_IDENT_MAX];
+	uint32_t pl[CONF_MAX_HOME];
+	bool todo[CONF_MAX_HOME];
+	for (int i = 0; i < conf->nhome; i++) {
 		const char *s = conf->home[i];
-		err = idn_prefix_normalise((const uint8_t *)s, strlen(s), p,
-					   &pl);
+		int err = idn_prefix_normalise((const uint8_t *)s, strlen(s),
+					       p[i], &pl[i]);
 		if (err) {
 			log_error("invalid prefix to home '%s': %s", s,
 				  idn_strerror(err));
-			idn_wtxn_abort(t);
 			return -1;
 		}
-		err = idn_wtxn_home(t, p, pl);
 	}
+	idn_rtxn_t *rt;
+	int err = idn_rtxn_begin(store, &rt);
+	int n = 0;
+	if (err == 0) {
+		for (int i = 0; err == 0 && i < conf->nhome; i++) {
+			int homed = idn_store_homed(rt, p[i], pl[i]);
+			if (homed < 0)
+				err = homed;
+			todo[i] = homed == 0;
+			n += todo[i];
+		}
+		idn_rtxn_free(rt);
+	}
+	if (err == 0 && n == 0)
+		return 0;
+	idn_wtxn_t *t = NULL;
+	if (err == 0)
+		err = idn_wtxn_begin(store, &t);
+	if (err == 0)
+		idn_wtxn_set_actor(t, "configuration (home)");
+	for (int i = 0; err == 0 && i < conf->nhome; i++)
+		if (todo[i])
+			err = idn_wtxn_home(t, p[i], pl[i]);
 	if (err == 0)
 		err = idn_wtxn_commit(t);
-	else
+	else if (t)
 		idn_wtxn_abort(t);
 	if (err == IDN_ENOPRIMARY)
 		return err;

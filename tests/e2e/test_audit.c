@@ -4,7 +4,9 @@
  * principal, source, transport, op, identifier and response code; a line
  * for each failed authentication, rate-limited per source network with a
  * summary of what was left out; the file reopened on SIGHUP; and
- * --audit-required refusing writes it cannot record. */
+ * --audit-required refusing writes it cannot record. The store's change
+ * log (idctl changes) holds exactly the accepted writes, naming the same
+ * principal. */
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netinet/in.h>
@@ -708,6 +710,58 @@ static void required_refuses_unwritten(void **state)
 	node_free(n);
 }
 
+/* The change log of the node's store as idctl changes --json prints it,
+ * for one identifier: a JSON array of its entries. */
+static json_t *changes_of(const char *id)
+{
+	h_run_t r;
+	const char *store = h_pg() ? node_store(node) : node->data;
+	assert_int_equal(h_idctl(&r, "changes", "--data", store, "--name", id,
+				 "--since", "0", "--json", NULL),
+			 0);
+	json_t *all = json_array();
+	for (char *line = strtok(r.out, "\n"); line;
+	     line = strtok(NULL, "\n")) {
+		json_t *j = json_loads(line, 0, NULL);
+		assert_non_null(j);
+		json_array_append_new(all, j);
+	}
+	h_run_free(&r);
+	return all;
+}
+
+/* What the store committed agrees with the audit log: an entry per
+ * accepted write of an identifier, none for a refused one, each naming
+ * the principal the audit line names. */
+static void change_log_agrees(void **state)
+{
+	(void)state;
+	json_t *c = changes_of(H_HOME "/tcp-1");
+	/* create and add accepted; the second create refused (rc 101) */
+	assert_int_equal(json_array_size(c), 2);
+	assert_string_equal(str(json_array_get(c, 0), "op"), "create");
+	assert_string_equal(str(json_array_get(c, 1), "op"), "add");
+	assert_string_equal(str(json_array_get(c, 0), "actor"),
+			    "admin " ROOT_NAME);
+	assert_string_equal(str(json_array_get(c, 1), "actor"),
+			    "admin " ROOT_NAME);
+	json_t *vals = json_object_get(json_array_get(c, 1), "values");
+	assert_int_equal(json_array_size(vals), 1);
+	assert_string_equal(str(json_array_get(vals, 0), "type"), "EMAIL");
+	assert_true(json_integer_value(
+			    json_object_get(json_array_get(c, 0), "id")) <
+		    json_integer_value(
+			    json_object_get(json_array_get(c, 1), "id")));
+	json_decref(c);
+	/* created over UDP; the limited admin's delete refused */
+	c = changes_of(H_HOME "/udp-1");
+	assert_int_equal(json_array_size(c), 1);
+	assert_string_equal(str(json_array_get(c, 0), "op"), "create");
+	assert_string_equal(str(json_array_get(c, 0), "actor"),
+			    "admin " ROOT_NAME);
+	json_decref(c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -720,6 +774,7 @@ int main(void)
 		cmocka_unit_test(auth_failures_rate_limited),
 		cmocka_unit_test(reopened_on_sighup),
 		cmocka_unit_test(required_refuses_unwritten),
+		cmocka_unit_test(change_log_agrees),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
