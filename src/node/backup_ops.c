@@ -1,8 +1,8 @@
 /* Backups made by the running node (docs/operations.md, Backups): the
  * operator's `idctl backup DIR` (op 1106, control socket) and HANDLE.NET's
- * BACKUP_SERVER (op 1003, what hdl-docheckpoint sends), which a server
- * admin asks for over the network and which writes a dated copy under
- * backup-dir, keeping the newest backup-keep. Both are compacted hot
+ * BACKUP_SERVER (op 1003, what hdl-docheckpoint sends), which a backup
+ * or replication admin asks for over the network and which writes a dated copy
+ * under backup-dir, keeping the newest backup-keep. Both are compacted hot
  * copies of one snapshot while writes go on, checked as a node would open
  * them before they are reported made. */
 #include <dirent.h>
@@ -282,20 +282,6 @@ static int new_dated_dir(const char *root, char *out, size_t cap)
 	return -EEXIST;
 }
 
-uint32_t authz_rights_server_admin(idn_rtxn_t *t, idn_arena_t *ar,
-				   const idn_msg_t *m, idn_bytes_t admin,
-				   uint32_t aidx, const char **why)
-{
-	(void)t;
-	(void)ar;
-	(void)m;
-	(void)admin;
-	(void)aidx;
-	/* op_permit let server admins through before asking this */
-	*why = "only a server admin (--server-admin) may ask for this";
-	return IDN_RC_INSUFFICIENT_PERMS;
-}
-
 int do_backup_server(reply_t *r)
 {
 	/* HANDLE.NET's client sends an identifier body ("/"), which names
@@ -321,9 +307,9 @@ int do_backup_server(reply_t *r)
 		rmdir(dir);
 		return sent;
 	}
+	char who[260];
 	log_info("backup server: %s asked for it; %llu records in %s",
-		 r->from.who.kind == PRINCIPAL_OPERATOR ? "the operator"
-							: "a server admin",
+		 principal_name(&r->from.who, who, sizeof(who)),
 		 (unsigned long long)cs.records, dir);
 	prune_copies(root, conf->backup_keep);
 	/* HANDLE.NET answers with an empty body; so does idnode: the log

@@ -203,6 +203,12 @@ static const conf_opt_t options[] = {
 		"its key), repeatable; INDEX:ADMIN_ID as HANDLE.NET's "
 		"replication_admins also works"),
 	 .section = "Replication (docs/replication.md):"},
+	{O_LIST("backup-admin", 0, backup_admins, nbackup_admins,
+		"backup admins", "ADMIN_ID:INDEX",
+		"an admin that may ask for a dated backup (op 1003, "
+		"HANDLE.NET's hdl-docheckpoint; replication admins may too), "
+		"repeatable; INDEX:ADMIN_ID as HANDLE.NET's backup_admins "
+		"also works")},
 	{O_LIST("replicate-from", 0, repl_from, nrepl_from, "sources",
 		"HOST:PORT",
 		"be a mirror of the primary (or mirror) there: copy its store, "

@@ -90,6 +90,8 @@ typedef struct {
 	 * what this node follows as a mirror */
 	char repl_admins[16][256]; /* INDEX:HANDLE or HANDLE:INDEX */
 	int nrepl_admins;
+	char backup_admins[16][256]; /* op 1003, as repl_admins */
+	int nbackup_admins;
 	char repl_from[8][128]; /* HOST:PORT of the primary's servers */
 	int nrepl_from;
 	char repl_auth[300];	    /* HANDLE:INDEX the mirror proves */

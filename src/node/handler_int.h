@@ -154,11 +154,6 @@ int do_reload(reply_t *r);
  * replies with an empty body, as HANDLE.NET does. */
 int do_backup(reply_t *r);
 int do_backup_server(reply_t *r);
-/* Rights of ops for server admins only (op_permit lets them through
- * first): refuses everybody else with rc 401. */
-uint32_t authz_rights_server_admin(idn_rtxn_t *t, idn_arena_t *ar,
-				   const idn_msg_t *m, idn_bytes_t admin,
-				   uint32_t aidx, const char **why);
 /* Lists, adds or removes SNMS login accounts (account.c): body u32
  * action (ACCOUNT_OP_*), name, admin, u32 index, password; replies u32
  * count, then name, admin, u32 index per account. */

@@ -58,12 +58,12 @@ static const op_row_t rows[] = {
 	 OP_DEFER_RUN, false, false, do_cnri_retrieve},
 	{IDN_OC_DUMP_HANDLES, "dump handles", ADMIN, repl_rights, OP_DEFER_RUN,
 	 false, false, do_cnri_dump},
-	/* HANDLE.NET's hdl-docheckpoint: a dated copy under backup-dir,
-	 * for server admins alone (backup_ops.c); the copy blocks only the
-	 * blocking handler it runs on */
-	{IDN_OC_BACKUP_SERVER, "backup server", ADMIN,
-	 authz_rights_server_admin, OP_DEFER_RUN, false, false,
-	 do_backup_server, NULL, NULL, true},
+	/* HANDLE.NET's hdl-docheckpoint: a dated copy under backup-dir
+	 * (backup_ops.c), for backup admins (HANDLE.NET's backup_admins:
+	 * its server admins may not) and replication admins; the copy
+	 * blocks only the blocking handler it runs on */
+	{IDN_OC_BACKUP_SERVER, "backup server", ADMIN, backup_rights,
+	 OP_DEFER_RUN, false, false, do_backup_server},
 	{IDN_OC_STATS, "stats", OPER, NULL, OP_DEFER_NO, false, false,
 	 do_stats},
 	{IDN_OC_CACHE_FLUSH, "cache flush", OPER, NULL, OP_DEFER_NO, false,

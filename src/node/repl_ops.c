@@ -94,6 +94,26 @@ uint32_t repl_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	return IDN_RC_INSUFFICIENT_PERMS;
 }
 
+uint32_t backup_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+		       idn_bytes_t admin, uint32_t aidx, const char **why)
+{
+	(void)t;
+	(void)ar;
+	(void)m;
+	for (int i = 0; g_conf && i < g_conf->nbackup_admins; i++)
+		if (admin_matches(g_conf->backup_admins[i], admin, aidx)) {
+			*why = "";
+			return 0;
+		}
+	if (repl_is_admin(g_conf, admin, aidx)) {
+		*why = "";
+		return 0;
+	}
+	*why = "not a backup admin (--backup-admin) or replication admin of "
+	       "this node";
+	return IDN_RC_INSUFFICIENT_PERMS;
+}
+
 int repl_refuse_udp(reply_t *r)
 {
 	if (r->from.transport == TRANSPORT_UDP)

@@ -22,6 +22,10 @@ bool repl_is_admin(const node_conf_t *conf, idn_bytes_t admin, uint32_t index);
 
 /* The op table's rights function of ops 1000-1002: a replication admin,
  * or rc 401. */
+/* Rights of op 1003 BACKUP_SERVER: backup admins (--backup-admin,
+ * HANDLE.NET's backup_admins) and replication admins; rc 401 otherwise. */
+uint32_t backup_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
+		       idn_bytes_t admin, uint32_t aidx, const char **why);
 uint32_t repl_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 		     idn_bytes_t admin, uint32_t aidx, const char **why);
 

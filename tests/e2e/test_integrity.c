@@ -4,8 +4,8 @@
  * page stop the node at start with a clear line and the file untouched;
  * idctl backup takes a copy during writes that a node starts on and that
  * checks clean; a PostgreSQL node says how it is copied. HANDLE.NET's
- * BACKUP_SERVER (op 1003, idctl checkpoint) makes dated copies for server
- * admins alone. */
+ * BACKUP_SERVER (op 1003, idctl checkpoint) makes dated copies for backup
+ * and replication admins alone. */
 #include <dirent.h>
 #include <errno.h>
 #include <pthread.h>
@@ -342,42 +342,50 @@ static int checkpoint(h_run_t *r, const node_t *n, const char *idx,
 }
 
 /* HANDLE.NET's BACKUP_SERVER (op 1003: hdl-docheckpoint, idctl
- * checkpoint): a server admin's request, proven by its key, makes a
- * dated copy under backup-dir that checks clean and holds what was
- * committed; backup-keep keeps the newest; an admin with every HS_ADMIN
- * right who is not a server admin is refused and nothing is made; the
- * operator's control socket may ask too. On PostgreSQL the node says how
- * it is copied. (HANDLE.NET's own client: tests/interop/handle-net.d.) */
+ * checkpoint): a backup admin's request, proven by its key, makes a dated
+ * copy under backup-dir that checks clean and holds what was committed;
+ * so does a replication admin's; backup-keep keeps the newest; a server
+ * admin with every HS_ADMIN right who is neither is refused, as HANDLE.NET
+ * refuses its server admins, and nothing is made; the operator's control
+ * socket may ask too. On PostgreSQL the node says how it is copied.
+ * (HANDLE.NET's own client: tests/interop/handle-net.d/65-backup.sh.) */
 static void backup_server_op(void **state)
 {
 	(void)state;
 	node_t *n = node_create();
-	char bdir[200], k300[200], k301[200];
+	char bdir[200], k300[200], k301[200], k302[200];
 	snprintf(bdir, sizeof(bdir), "%s/copies", n->dir);
 	snprintf(k300, sizeof(k300), "%s/k300.pem", n->dir);
 	snprintf(k301, sizeof(k301), "%s/k301.pem", n->dir);
-	node_set_args(n, "--home", H_HOME, "--server-admin",
-		      "0.NA/" H_HOME ":300", "--backup-dir", bdir,
+	snprintf(k302, sizeof(k302), "%s/k302.pem", n->dir);
+	node_set_args(n, "--home", H_HOME, "--backup-admin",
+		      "0.NA/" H_HOME ":300", "--server-admin",
+		      "0.NA/" H_HOME ":301", "--replication-admin",
+		      "0.NA/" H_HOME ":302", "--backup-dir", bdir,
 		      "--backup-keep", "2", NULL);
 	node_start(n);
 	char *p300 = h_keygen(k300, NULL, NULL),
-	     *p301 = h_keygen(k301, NULL, NULL);
-	char v300[2048], v301[2048];
+	     *p301 = h_keygen(k301, NULL, NULL),
+	     *p302 = h_keygen(k302, NULL, NULL);
+	char v300[2048], v301[2048], v302[2048];
 	snprintf(v300, sizeof(v300), "300:HS_PUBKEY=hex:%s", p300);
 	snprintf(v301, sizeof(v301), "301:HS_PUBKEY=hex:%s", p301);
+	snprintf(v302, sizeof(v302), "302:HS_PUBKEY=hex:%s", p302);
 	free(p300);
 	free(p301);
+	free(p302);
 	h_ctl_ok(n, "create", "0.NA/" H_HOME,
 		 "100:HS_ADMIN=0.NA/" H_HOME "@300",
-		 "101:HS_ADMIN=0.NA/" H_HOME "@301", v300, v301, NULL);
+		 "101:HS_ADMIN=0.NA/" H_HOME "@301", v300, v301, v302, NULL);
 	h_ctl_ok(n, "create", H_HOME "/bk-1", "1:URL=https://example.org/1",
 		 NULL);
 	char names[8][64];
 	h_run_t r;
-	/* every right on the prefix, but not a server admin */
+	/* a server admin with every right on the prefix, but no backup or
+	 * replication admin */
 	assert_int_equal(checkpoint(&r, n, "301", k301), 1);
 	assert_non_null(strstr(r.err, "rc 401"));
-	assert_non_null(strstr(r.err, "server admin"));
+	assert_non_null(strstr(r.err, "backup admin"));
 	h_run_free(&r);
 	assert_int_equal(dated_copies(bdir, names, 8), 0);
 	if (h_pg()) {
@@ -396,7 +404,8 @@ static void backup_server_op(void **state)
 	assert_true(first >= 2);
 	h_ctl_ok(n, "create", H_HOME "/bk-2", "1:URL=https://example.org/2",
 		 NULL);
-	assert_int_equal(checkpoint(&r, n, "300", k300), 0);
+	/* a replication admin may too */
+	assert_int_equal(checkpoint(&r, n, "302", k302), 0);
 	h_run_free(&r);
 	/* the operator's control socket runs it as well */
 	assert_int_equal(h_ctl(&r, n, "checkpoint", NULL), 0);
@@ -406,8 +415,13 @@ static void backup_server_op(void **state)
 	assert_int_equal(checked_records(bdir, names[0]), first + 1);
 	assert_int_equal(checked_records(bdir, names[1]), first + 1);
 	char *log = node_log(n);
-	assert_int_equal(count(log, "backup server: a server admin asked"), 2);
-	assert_int_equal(count(log, "backup server: the operator asked"), 1);
+	assert_int_equal(
+		count(log, "backup server: admin 300:0.NA/" H_HOME " asked"),
+		1);
+	assert_int_equal(
+		count(log, "backup server: admin 302:0.NA/" H_HOME " asked"),
+		1);
+	assert_int_equal(count(log, "backup server: operator asked"), 1);
 	assert_int_equal(count(log, "backup-keep: removed the old copy"), 1);
 	free(log);
 	node_free(n);

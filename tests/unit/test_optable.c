@@ -78,18 +78,19 @@ static void rows_are_well_formed(void **state)
 	assert_int_equal(optable_find(IDN_OC_INDEX)->min, PRINCIPAL_OPERATOR);
 	assert_int_equal(optable_find(IDN_OC_RELOAD)->min, PRINCIPAL_OPERATOR);
 	assert_int_equal(optable_find(IDN_OC_SEARCH)->min, PRINCIPAL_ANONYMOUS);
-	/* HANDLE.NET's BACKUP_SERVER: server admins only, whatever
-	 * HS_ADMIN grants (op_permit passes them before the rights) */
+	/* HANDLE.NET's BACKUP_SERVER: backup and replication admins only,
+	 * whatever HS_ADMIN grants; not server admins (HANDLE.NET's refuse
+	 * them too) */
 	const op_row_t *bk = optable_find(IDN_OC_BACKUP_SERVER);
 	assert_non_null(bk);
 	assert_int_equal(bk->min, PRINCIPAL_ADMIN);
-	assert_true(bk->server_admin);
+	assert_false(bk->server_admin);
 	assert_null(bk->audit);
 	const char *why = NULL;
 	assert_int_equal(bk->rights(NULL, NULL, NULL, idn_bytes_str("0.NA/x"),
 				    300, &why),
 			 IDN_RC_INSUFFICIENT_PERMS);
-	assert_non_null(strstr(why, "server admin"));
+	assert_non_null(strstr(why, "backup admin"));
 	assert_true(principal_rank(PRINCIPAL_ANONYMOUS) <
 		    principal_rank(PRINCIPAL_ADMIN));
 	assert_true(principal_rank(PRINCIPAL_ADMIN) <

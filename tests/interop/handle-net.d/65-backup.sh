@@ -2,9 +2,11 @@
 # IPORT, CPORT, IDNODE, IDCTL, HDL_SVR, HDL_HOME, CP, cnri, row, busy).
 # Op 1003 BACKUP_SERVER as HANDLE.NET's hdl-docheckpoint (class
 # DoCheckpoint) sends it: a session (op 400), the request in it, the
-# server's challenge answered by a server admin; the server writes a
-# backup. Against the CNRI server first (what the reference does), then an
-# idnode (port IPORT+9) whose --server-admin is 0.NA/20.500:300, through
+# server's challenge answered by a backup admin (HANDLE.NET's
+# backup_admins; its server admins are refused, rc 400); the server writes
+# a backup. Against the CNRI server first (what the reference does), then
+# an idnode (port IPORT+9) with --backup-admin 0.NA/20.500:300 and
+# --server-admin 0.NA/20.500:301, as the CNRI server's lists are, through
 # a relay (IPORT+8) that keeps the bytes in $T/ckpt-*.bin. The idnode signs
 # with the CNRI server's own key (privkey.bin), so that the site info the
 # tool is given (the CNRI server's, ports changed) names its key.
@@ -49,21 +51,26 @@ ckpt() {  # site .bin, admin index, key file
 if [ -z "$CP" ] || ! busy $CPORT || [ ! -f "$HDL_SVR/admpriv.bin" ]; then
   row "BACKUP_SERVER (op 1003)" "CNRI -> idnode" "not run" "no CNRI server or keys"
 else
-  # the reference: CNRI's own server, as its server admin 300
+  # the reference: CNRI's own server, as its backup admin 300, then as
+  # 301, a server admin only
   dumps() { ls -l --time-style=+%s.%N "$HDL_SVR"/*.dump 2>/dev/null | md5sum; }
   d0=$(dumps)
   relay $RP $CPORT "$T/ckpt-cnri"
   site_at $RP "$T/ckpt-cnri-site.bin"
   out=$(ckpt "$T/ckpt-cnri-site.bin" 300 "$HDL_SVR/admpriv.bin" 2>&1)
-  kill $RLY 2>/dev/null; wait $RLY 2>/dev/null
   if [ "$d0" != "$(dumps)" ] && ! grep -qiE 'error|exception' <<<"$out"; then
-    row "hdl-docheckpoint (op 1003) to the CNRI server, DSA server admin 300" "CNRI -> CNRI (reference)" pass "DoCheckpoint without error; the server rewrote its database dumps ($(cd "$HDL_SVR" && ls *.dump | tr '\n' ' '))"
-  else row "hdl-docheckpoint (op 1003) to the CNRI server, DSA server admin 300" "CNRI -> CNRI (reference)" fail "$out"; fi
+    row "hdl-docheckpoint (op 1003) to the CNRI server, DSA backup admin 300" "CNRI -> CNRI (reference)" pass "DoCheckpoint without error; the server rewrote its database dumps ($(cd "$HDL_SVR" && ls *.dump | tr '\n' ' '))"
+  else row "hdl-docheckpoint (op 1003) to the CNRI server, DSA backup admin 300" "CNRI -> CNRI (reference)" fail "$out"; fi
+  out=$(ckpt "$T/ckpt-cnri-site.bin" 301 "$HDL_SVR/admpriv_rsa.bin" 2>&1)
+  if grep -q 'Error(400)' <<<"$out"; then
+    row "hdl-docheckpoint (op 1003) to the CNRI server, RSA admin 301 (server admin, not backup admin)" "CNRI -> CNRI (reference)" pass "refused: $(grep -m1 'Error(' <<<"$out")"
+  else row "hdl-docheckpoint (op 1003) to the CNRI server, RSA admin 301 (server admin, not backup admin)" "CNRI -> CNRI (reference)" fail "$out"; fi
+  kill $RLY 2>/dev/null; wait $RLY 2>/dev/null
 
   hex() { od -An -tx1 -v "$1" | tr -d ' \n'; }
   mkdir -p "$T/bk"
   "$IDNODE" --data "$T/bk/data" --listen 127.0.0.1:$BP --control "$T/bk.sock" \
-    --home 20.500 --server-admin 0.NA/20.500:300 --backup-keep 2 \
+    --home 20.500 --backup-admin 0.NA/20.500:300 --server-admin 0.NA/20.500:301 --backup-keep 2 \
     --server-key "$HDL_SVR/privkey.bin" \
     --rrl-rate 0 >"$T/bk.log" 2>&1 &
   BPID=$!
@@ -78,13 +85,13 @@ else
   copy=$(ls -d "$T"/bk/data/backups/idnode-* 2>/dev/null | tail -1)
   chk=$([ -n "$copy" ] && "$IDCTL" check --data "$copy" 2>&1)
   if [ -n "$copy" ] && grep -q ': clean' <<<"$chk" && ! grep -qiE 'error|exception' <<<"$out"; then
-    row "hdl-docheckpoint (op 1003) to idnode, DSA server admin 300 (session)" "CNRI -> idnode" pass "DoCheckpoint without error; $(basename "$copy"): $chk"
-  else row "hdl-docheckpoint (op 1003) to idnode, DSA server admin 300 (session)" "CNRI -> idnode" fail "${out:-no copy} $chk"; fi
+    row "hdl-docheckpoint (op 1003) to idnode, DSA backup admin 300 (session)" "CNRI -> idnode" pass "DoCheckpoint without error; $(basename "$copy"): $chk"
+  else row "hdl-docheckpoint (op 1003) to idnode, DSA backup admin 300 (session)" "CNRI -> idnode" fail "${out:-no copy} $chk"; fi
   out=$(ckpt "$T/ckpt-idnode-site.bin" 301 "$HDL_SVR/admpriv_rsa.bin" 2>&1)
   n=$(ls -d "$T"/bk/data/backups/idnode-* 2>/dev/null | wc -l)
   if grep -q '401\|INSUFFICIENT' <<<"$out" && [ "$n" = 1 ]; then
-    row "hdl-docheckpoint (op 1003) to idnode, RSA admin 301 (not a server admin)" "CNRI -> idnode" pass "refused: $(grep -m1 -iE '401|insufficient' <<<"$out"); no copy made"
-  else row "hdl-docheckpoint (op 1003) to idnode, RSA admin 301 (not a server admin)" "CNRI -> idnode" fail "$out; $n copies"; fi
+    row "hdl-docheckpoint (op 1003) to idnode, RSA admin 301 (server admin, not backup admin)" "CNRI -> idnode" pass "refused: $(grep -m1 -iE '401|insufficient' <<<"$out"); no copy made"
+  else row "hdl-docheckpoint (op 1003) to idnode, RSA admin 301 (server admin, not backup admin)" "CNRI -> idnode" fail "$out; $n copies"; fi
   for _ in 1 2; do ckpt "$T/ckpt-idnode-site.bin" 300 "$HDL_SVR/admpriv.bin" >/dev/null 2>&1; done
   kill $RLY 2>/dev/null; wait $RLY 2>/dev/null
   n=$(ls -d "$T"/bk/data/backups/idnode-* 2>/dev/null | wc -l)
