@@ -357,7 +357,7 @@ static const ctl_cmd_t commands[] = {
 	 ADMIN_HELP},
 	{"checkpoint", ctl_cmd_write, CTL_ADMIN, NULL, "",
 	 "ask the node for a dated backup under its backup-dir (op 1003, "
-	 "HANDLE.NET's hdl-docheckpoint; server admins)",
+	 "HANDLE.NET's hdl-docheckpoint; backup and replication admins)",
 	 ADMIN_HELP},
 	{"delegate", ctl_cmd_delegate, CTL_NEEDS_CONTROL, delegate_opts,
 	 "PREFIX --to HOST:PORT[,HOST:PORT...] [--mirror HOST:PORT[,...]]... "

@@ -110,7 +110,7 @@ static const conf_opt_t options[] = {
 	       "keep at most N change log entries (0: no limit); followers "
 	       "further behind copy the whole store again")},
 	{O_STR("backup-dir", 0, backup_dir, NULL, "DIR",
-	       "where a server admin's BACKUP_SERVER (op 1003, HANDLE.NET's "
+	       "where a backup admin's BACKUP_SERVER (op 1003, HANDLE.NET's "
 	       "hdl-docheckpoint) writes a dated copy of the store (default "
 	       "DIR/backups)")},
 	{O_INT("backup-keep", 0, backup_keep, 0, 100000, "7", "N",
