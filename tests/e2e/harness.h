@@ -19,7 +19,8 @@
  * node_free drops the databases of the data directories under the node's
  * temporary directory (the rest go at exit; DROP DATABASE ... WITH (FORCE)
  * needs PostgreSQL 13 or later). A node that does not log "store
- * PostgreSQL" when it gets ready fails the test.
+ * PostgreSQL" when it gets ready fails the test, unless its arguments put
+ * it on LMDB (--store lmdb:DIR, as a mirror of a PostgreSQL primary).
  *
  * Helpers that cannot go on (a daemon that does not start, a socket that
  * cannot be opened) fail the current cmocka test with a message. */
