@@ -139,6 +139,11 @@ bool h_pg(void);
  * has none yet; valid until node_free), NULL on LMDB. */
 const char *node_store(const node_t *n);
 
+/* On PostgreSQL, gives n's data directory (with no database yet) a copy
+ * of src's database, src's node stopped: a replica frozen at that moment.
+ * Fails the test on LMDB. */
+void node_store_copy(const node_t *n, const node_t *src);
+
 /* Skips the current test on PostgreSQL, saying why (for what only LMDB
  * has). */
 #define h_skip_on_pg(why)                                                      \
