@@ -148,7 +148,7 @@ int do_cnri_retrieve(reply_t *r)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "malformed retrieve-transactions request");
 	idn_rtxn_t *t;
-	int err = idn_rtxn_begin(r->h->store, &t);
+	int err = repl_log_begin(r, &t);
 	if (err)
 		return reply_lib_error(r, err);
 	uint64_t from = q.last_txn + 1, next = 0;

@@ -129,13 +129,23 @@ uint64_t repl_now_ms(void)
 	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
+int repl_log_begin(reply_t *r, idn_rtxn_t **t)
+{
+	idn_store_t *s = r->h->node->primary;
+	return idn_rtxn_begin(s ? s : r->h->store, t);
+}
+
 int do_next_txn_id(reply_t *r)
 {
 	int rc = repl_refuse_udp(r);
 	if (rc != 1)
 		return rc;
+	idn_rtxn_t *t;
 	uint64_t first, next;
-	int err = idn_changes_bounds(r->h->rtxn, &first, &next);
+	int err = repl_log_begin(r, &t);
+	if (err == 0)
+		err = idn_changes_bounds(t, &first, &next);
+	idn_rtxn_free(t);
 	if (err)
 		return reply_lib_error(r, err);
 	reply_start(r, IDN_RC_SUCCESS, 0);
@@ -217,7 +227,7 @@ int do_retrieve_txn(reply_t *r)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
 				   "malformed retrieve-transactions request");
 	idn_rtxn_t *t;
-	int err = idn_rtxn_begin(r->h->store, &t);
+	int err = repl_log_begin(r, &t);
 	if (err)
 		return reply_lib_error(r, err);
 	uint64_t from = q.last_txn + 1, next = 0;

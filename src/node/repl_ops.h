@@ -38,10 +38,19 @@ int repl_refuse_udp(reply_t *r);
 int repl_dump_begin(reply_t *r, idn_repl_req_t *q, idn_rtxn_t **t);
 uint64_t repl_now_ms(void);
 
-/* Waits, in t (renewed while it waits), until the change log holds an
- * entry at from or later, or 25 s pass (a long poll; at most two held at
- * once: a third returns at once). *next: the log's next id. Returns 0, 1
- * when from is outside the kept log (the follower must copy everything
+/* A read transaction on the change log as followers read it (ops 1000,
+ * 1001): on the store's primary alone when the node reads PostgreSQL
+ * replicas (node_ctx_t.primary). Replicas replay at their own pace: a
+ * follower that read the log through one and then through another
+ * further behind would find itself ahead of the log and copy everything
+ * again. Returns 0 or a store error. */
+int repl_log_begin(reply_t *r, idn_rtxn_t **t);
+
+/* Waits, in t (renewed while it waits; from repl_log_begin), until the
+ * change log holds an entry at from or later, or 25 s pass (a long poll;
+ * at most two held at once: a third returns at once); s is the store the
+ * node writes, whose commits wake the wait. *next: the log's next id. Returns
+ * 0, 1 when from is outside the kept log (the follower must copy everything
  * again), or a store error. */
 int repl_wait(idn_store_t *s, idn_rtxn_t *t, uint64_t from, uint64_t *next);
 

@@ -268,8 +268,9 @@ static char *pg_conninfo_for(const char *base, const char *name)
 }
 
 /* The --store of a node on data directory key: its database, created
- * when first asked for. Fails the test when the server refuses. */
-static const char *pg_store_for(const char *key)
+ * when first asked for (as a copy of database tmpl unless NULL). Fails the
+ * test when the server refuses. */
+static const char *pg_store_for(const char *key, const char *tmpl)
 {
 	int freeslot = -1;
 	for (int i = 0; i < MAX_DBS; i++) {
@@ -291,8 +292,22 @@ static const char *pg_store_for(const char *key)
 	snprintf(sql, sizeof(sql), "DROP DATABASE IF EXISTS %s", d->name);
 	if (!pg_exec(sql, err, sizeof(err)))
 		fail_msg("%s", err);
-	snprintf(sql, sizeof(sql), "CREATE DATABASE %s", d->name);
-	if (!pg_exec(sql, err, sizeof(err)))
+	if (tmpl)
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s TEMPLATE %s",
+			 d->name, tmpl);
+	else
+		snprintf(sql, sizeof(sql), "CREATE DATABASE %s", d->name);
+	/* the backends of a node just stopped may still be leaving the
+	 * template ("being accessed by other users") */
+	bool made = false;
+	for (int i = 0; i < 100 && !made; i++) {
+		made = pg_exec(sql, err, sizeof(err));
+		if (!made && tmpl)
+			h_msleep(50);
+		else if (!made)
+			break;
+	}
+	if (!made)
 		fail_msg("%s", err);
 	d->conninfo = pg_conninfo_for(getenv("IDN_E2E_PG"), d->name);
 	return d->conninfo;
@@ -357,11 +372,47 @@ static bool node_has_store(const node_t *n)
 	return false;
 }
 
+/* Whether the node was told to run on an LMDB store (--store lmdb:DIR):
+ * on the PostgreSQL pass, a mirror (docs/replication.md). */
+static bool node_on_lmdb(const node_t *n)
+{
+	for (int i = 0; i < n->nargs; i++) {
+		const char *a = n->args[i];
+		if (!strcmp(a, "--store") && i + 1 < n->nargs)
+			a = n->args[++i];
+		else if (!strncmp(a, "--store=", 8))
+			a += 8;
+		else
+			continue;
+		if (!strncmp(a, "lmdb:", 5))
+			return true;
+	}
+	return false;
+}
+
 const char *node_store(const node_t *n)
 {
 	if (!h_pg())
 		return NULL;
-	return pg_store_for(node_data_dir(n));
+	return pg_store_for(node_data_dir(n), NULL);
+}
+
+void node_store_copy(const node_t *n, const node_t *src)
+{
+	if (!h_pg())
+		fail_msg("node_store_copy is for PostgreSQL (IDN_E2E_PG)");
+	const char *from = node_data_dir(src);
+	const char *tmpl = NULL;
+	for (int i = 0; i < MAX_DBS && tmpl == NULL; i++)
+		if (dbs[i].conninfo != NULL && !strcmp(dbs[i].key, from))
+			tmpl = dbs[i].name;
+	if (tmpl == NULL)
+		fail_msg("node_store_copy: %s has no database", from);
+	const char *key = node_data_dir(n);
+	for (int i = 0; i < MAX_DBS; i++)
+		if (dbs[i].conninfo != NULL && !strcmp(dbs[i].key, key))
+			fail_msg("node_store_copy: %s has a database", key);
+	pg_store_for(key, tmpl);
 }
 
 /* ---- daemons ---- */
@@ -645,8 +696,8 @@ static int wait_ready(node_t *n, int timeout_ms)
 		char *s = node_log(n);
 		bool ready = strstr(s, "idnode ready") != NULL;
 		/* a PostgreSQL pass whose nodes ran on LMDB would prove
-		 * nothing */
-		bool not_pg = ready && h_pg() &&
+		 * nothing (a node the test put on LMDB aside) */
+		bool not_pg = ready && h_pg() && !node_on_lmdb(n) &&
 			      strstr(s, "store PostgreSQL") == NULL;
 		free(s);
 		if (not_pg) {

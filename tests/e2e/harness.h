@@ -19,7 +19,8 @@
  * node_free drops the databases of the data directories under the node's
  * temporary directory (the rest go at exit; DROP DATABASE ... WITH (FORCE)
  * needs PostgreSQL 13 or later). A node that does not log "store
- * PostgreSQL" when it gets ready fails the test.
+ * PostgreSQL" when it gets ready fails the test, unless its arguments put
+ * it on LMDB (--store lmdb:DIR, as a mirror of a PostgreSQL primary).
  *
  * Helpers that cannot go on (a daemon that does not start, a socket that
  * cannot be opened) fail the current cmocka test with a message. */
@@ -137,6 +138,11 @@ bool h_pg(void);
 /* The --store the node gets on PostgreSQL (creating its database when it
  * has none yet; valid until node_free), NULL on LMDB. */
 const char *node_store(const node_t *n);
+
+/* On PostgreSQL, gives n's data directory (with no database yet) a copy
+ * of src's database, src's node stopped: a replica frozen at that moment.
+ * Fails the test on LMDB. */
+void node_store_copy(const node_t *n, const node_t *src);
 
 /* Skips the current test on PostgreSQL, saying why (for what only LMDB
  * has). */
