@@ -589,6 +589,23 @@ static void test_handle_net_streams(void **state)
 	print_message("handle.net streams: converged %lld ms after the "
 		      "writes\n",
 		      took);
+	/* killed (-9) and started again: it follows from its kept position
+	 * and the date of the last stream it read (what a HANDLE.NET
+	 * primary is asked with), without a new copy */
+	node_kill(m);
+	h_ctl_ok(prim, "create", H_HOME "/hn-2", "1:URL=https://hn/2", NULL);
+	node_start(m);
+	converge_(prim, m, 15000, true);
+	size_t len = 0;
+	char *log = (char *)h_read_file(m->log, &len);
+	assert_non_null(log);
+	int copies = 0;
+	for (const char *p = log; (p = memmem(p, len - (size_t)(p - log),
+					      "replication: copied", 19));
+	     p++)
+		copies++;
+	free(log);
+	assert_int_equal(copies, 1);
 	node_stop(m);
 	node_free(m);
 	/* the key of another server: nothing applied, the state says why */
