@@ -35,44 +35,36 @@ static void when(uint64_t ms, char *out, size_t cap)
 	snprintf(out, cap, "%s.%03uZ", day, (unsigned)(ms % 1000));
 }
 
-/* What the body holds, for people: "2 values", "indexes 1 2". */
+/* " 1:URL 2:EMAIL" for the values r holds, appended at out + at. */
+static size_t values_text(idn_rd_t *r, idn_arena_t *a, char *out, size_t at,
+			  size_t cap)
+{
+	idn_value_t *v;
+	uint32_t n;
+	if (idn_values_decode(r, a, &v, &n) != 0)
+		return at;
+	for (uint32_t i = 0; i < n && at < cap; i++)
+		at += (size_t)snprintf(
+			out + at, cap - at, " %u:%.*s", v[i].index,
+			(int)(v[i].type.len > 40 ? 40 : v[i].type.len),
+			(const char *)v[i].type.p);
+	return at;
+}
+
+/* What the body holds, for people: "values 1:URL", "indexes 1 2". */
 static void body_text(const idn_change_t *c, idn_arena_t *a, char *out,
 		      size_t cap)
 {
 	idn_rd_t r;
 	idn_rd_init(&r, c->body.p, c->body.len);
 	out[0] = 0;
-	if (c->op == IDN_CH_CREATE || c->op == IDN_CH_ADD) {
-		uint8_t flags = idn_rd_u8(&r);
-		idn_value_t *v;
-		uint32_t n;
-		if (idn_values_decode(&r, a, &v, &n) == 0) {
-			size_t at = (size_t)snprintf(out, cap, "values");
-			for (uint32_t i = 0; i < n && at < cap; i++)
-				at += (size_t)snprintf(
-					out + at, cap - at, " %u:%.*s",
-					v[i].index,
-					(int)(v[i].type.len > 40
-						      ? 40
-						      : v[i].type.len),
-					(const char *)v[i].type.p);
-			if ((flags & 1) && at < cap)
-				snprintf(out + at, cap - at, " (overwrite)");
-		}
-	} else if (c->op == IDN_CH_MODIFY) {
-		idn_value_t *v;
-		uint32_t n;
-		if (idn_values_decode(&r, a, &v, &n) == 0) {
-			size_t at = (size_t)snprintf(out, cap, "values");
-			for (uint32_t i = 0; i < n && at < cap; i++)
-				at += (size_t)snprintf(
-					out + at, cap - at, " %u:%.*s",
-					v[i].index,
-					(int)(v[i].type.len > 40
-						      ? 40
-						      : v[i].type.len),
-					(const char *)v[i].type.p);
-		}
+	if (c->op == IDN_CH_CREATE || c->op == IDN_CH_ADD ||
+	    c->op == IDN_CH_MODIFY) {
+		uint8_t flags = c->op == IDN_CH_MODIFY ? 0 : idn_rd_u8(&r);
+		size_t at = (size_t)snprintf(out, cap, "values");
+		at = values_text(&r, a, out, at, cap);
+		if ((flags & 1) && at < cap)
+			snprintf(out + at, cap - at, " (overwrite)");
 	} else if (c->op == IDN_CH_REMOVE) {
 		uint32_t n = idn_rd_u32(&r);
 		size_t at = (size_t)snprintf(out, cap, "indexes");

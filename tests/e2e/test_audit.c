@@ -753,6 +753,20 @@ static void change_log_agrees(void **state)
 		    json_integer_value(
 			    json_object_get(json_array_get(c, 1), "id")));
 	json_decref(c);
+	/* the same for people: a line per change */
+	h_run_t r;
+	const char *store = h_pg() ? node_store(node) : node->data;
+	assert_int_equal(h_idctl(&r, "changes", "--data", store, "--name",
+				 H_HOME "/tcp-1", "--last", "1000", NULL),
+			 0);
+	assert_non_null(strstr(r.out,
+			       " create   " H_HOME "/tcp-1 by admin " ROOT_NAME
+			       ": values 1:URL 100:HS_ADMIN\n"));
+	assert_non_null(strstr(r.out,
+			       " add      " H_HOME "/tcp-1 by admin " ROOT_NAME
+			       ": values 2:EMAIL\n"));
+	assert_non_null(strstr(r.out, "# 2 shown\n"));
+	h_run_free(&r);
 	/* created over UDP; the limited admin's delete refused */
 	c = changes_of(H_HOME "/udp-1");
 	assert_int_equal(json_array_size(c), 1);
