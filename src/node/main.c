@@ -30,11 +30,14 @@
 
 /* Homes the prefixes named on the command line or in the config file
  * that are not homed yet: a restart writes nothing, so the change log
- * holds one entry per prefix homed, named for the configuration.
- * Returns 0, -1 after logging why, or IDN_ENOPRIMARY (PostgreSQL's
- * primary is down: not logged, the caller defers). */
-static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
+ * holds one entry per prefix homed, named for the configuration; *todo_n
+ * gets how many were not homed yet. Returns 0, -1 after logging why, or
+ * IDN_ENOPRIMARY (PostgreSQL's primary is down: not logged, the caller
+ * defers). */
+static int home_prefixes(idn_store_t *store, const node_conf_t *conf,
+			 int *todo_n)
 {
+	*todo_n = 0;
 	if (conf->nhome == 0)
 		return 0;
 	uint8_t p[CONF_MAX_HOME][IDN_IDENT_MAX];
@@ -63,6 +66,7 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf)
 		}
 		idn_rtxn_free(rt);
 	}
+	*todo_n = n;
 	if (err == 0 && n == 0)
 		return 0;
 	idn_wtxn_t *t = NULL;
@@ -111,13 +115,14 @@ static void *homer_main(void *arg)
 		if (hm->stop)
 			break;
 		pthread_mutex_unlock(&hm->mu);
-		int err = home_prefixes(hm->store, hm->conf);
+		int n;
+		int err = home_prefixes(hm->store, hm->conf, &n);
 		pthread_mutex_lock(&hm->mu);
 		if (err != IDN_ENOPRIMARY) {
 			if (err == 0)
 				log_info("homed %d deferred prefixes: the "
 					 "primary is back",
-					 hm->conf->nhome);
+					 n);
 			break;
 		}
 		wait_s = wait_s >= 4 ? 8 : wait_s * 2;
@@ -222,11 +227,12 @@ static int open_store(const node_conf_t *conf, idn_store_t **store,
 		return -1;
 	}
 	*defer_home = false;
-	err = home_prefixes(*store, conf);
+	int todo;
+	err = home_prefixes(*store, conf, &todo);
 	if (err == IDN_ENOPRIMARY) {
 		log_warn("homing of %d prefixes deferred until the "
 			 "PostgreSQL primary is back",
-			 conf->nhome);
+			 todo);
 		*defer_home = true;
 	} else if (err != 0) {
 		goto fail;

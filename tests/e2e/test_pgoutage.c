@@ -334,8 +334,10 @@ static void replica_start_and_primary_outage(void **state)
 	resolve_ok(n, H_HOME "/before");
 	node_stop(n);
 
-	/* the primary down at start: the node starts on the replica */
+	/* the primary down at start: the node starts on the replica; of its
+	 * two prefixes, the one not homed yet waits for the primary */
 	cluster_cmd(&c, "primary-stop");
+	node_add_args(n, "--home", "88.777", NULL);
 	node_start(n);
 	char *log = node_log(n);
 	assert_non_null(strstr(log, "starting read-only on replicas"));
@@ -384,6 +386,10 @@ static void replica_start_and_primary_outage(void **state)
 		h_msleep(200);
 	assert_int_equal(log_count(n, "homed 1 deferred prefixes"), 1);
 	resolve_ok(n, H_HOME "/after");
+	h_run_t hr;
+	assert_int_equal(h_ctl(&hr, n, "homed", NULL), 0);
+	assert_non_null(strstr(hr.out, "88.777"));
+	h_run_free(&hr);
 
 	/* the primary stops under the running node: fast failures, one
 	 * line, and the recovery counts them */
