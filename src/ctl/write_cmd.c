@@ -279,6 +279,9 @@ static int cmd_admin(ctl_opts_t *o, const char *cmd, int argc, char **argv,
 	/* the command table (idctl.c) made sure of one or the other */
 	const char *sock = o->auth != NULL ? o->server : ctl_control_path(o);
 	uint32_t op = cmds[k].op;
+	/* the node answers once its copy is made and checked */
+	if (op == IDN_OC_BACKUP_SERVER && o->timeout_ms == 0)
+		o->timeout_ms = 6 * 3600 * 1000;
 	/* BACKUP_SERVER names no identifier; HANDLE.NET's client sends "/" */
 	const char *id = argc > 0		      ? argv[0]
 			 : op == IDN_OC_BACKUP_SERVER ? "/"
