@@ -144,23 +144,9 @@ static int call(ctl_opts_t *o, uint32_t action, const char *name,
 				      ctl_timeout(o, CTL_TIMEOUT_MS),
 				      IDN_OC_ACCOUNT, 0, &w, &a, &g);
 	OPENSSL_cleanse(buf, sizeof(buf));
-	if (err == 0 && !g.got)
-		err = IDN_EPROTO;
 	int rc = 1;
-	if (err) {
-		fprintf(stderr, "idctl: account: via %s: %s\n", control,
-			idn_strerror(err));
+	if (ctl_reply_check("account", control, err, &g) != 0)
 		goto out;
-	}
-	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
-		idn_bytes_t text = {0};
-		if (idn_error_body_decode(g.m.rest, &text) != 0)
-			text = idn_bytes(NULL, 0);
-		fprintf(stderr, "idctl: account: refused (rc %u)%s%.*s\n",
-			g.m.hdr.rc, text.len ? ": " : "", (int)text.len,
-			text.p ? (const char *)text.p : "");
-		goto out;
-	}
 	idn_rd_t r;
 	idn_rd_init(&r, g.m.rest.p, g.m.rest.len);
 	uint32_t n = idn_rd_count(&r, IDN_MSG_MAX / 12, 12);

@@ -197,6 +197,33 @@ void ctl_print_json(json_t *root)
 	free(s);
 }
 
+void ctl_print_refusal(const char *what, const idn_msg_t *m)
+{
+	idn_bytes_t text = {0};
+	if (idn_error_body_decode(m->rest, &text) != 0)
+		text = idn_bytes(NULL, 0);
+	fprintf(stderr, "idctl: %s: refused (rc %u)%s%.*s\n", what, m->hdr.rc,
+		text.len ? ": " : "", (int)text.len,
+		text.p ? (const char *)text.p : "");
+}
+
+int ctl_reply_check(const char *what, const char *where, int err,
+		    const ctl_reply_t *g)
+{
+	if (err == 0 && !g->got)
+		err = IDN_EPROTO;
+	if (err) {
+		fprintf(stderr, "idctl: %s: via %s: %s\n", what, where,
+			idn_strerror(err));
+		return -1;
+	}
+	if (g->m.hdr.rc != IDN_RC_SUCCESS) {
+		ctl_print_refusal(what, &g->m);
+		return -1;
+	}
+	return 0;
+}
+
 int ctl_admin_ref(const char *s, idn_bytes_t *id, uint32_t *index)
 {
 	const char *colon = s ? strrchr(s, ':') : NULL;

@@ -76,12 +76,9 @@ static int call(tctx_t *x, uint32_t op, const idn_wr_t *body, idn_msg_t *m)
 
 static void print_refusal(const char *what, const idn_msg_t *m)
 {
-	idn_bytes_t text = {0};
-	if (idn_error_body_decode(m->rest, &text) != 0)
-		text = idn_bytes(NULL, 0);
-	fprintf(stderr, "idctl: template %s: refused (rc %u)%s%.*s\n", what,
-		m->hdr.rc, text.len ? ": " : "", (int)text.len,
-		text.p ? (const char *)text.p : "");
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "template %s", what);
+	ctl_print_refusal(cmd, m);
 }
 
 /* Reports a reply to a request on template id (version 0: all of it)
