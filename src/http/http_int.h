@@ -416,6 +416,11 @@ uint32_t http_tpl_fetch(hreq_t *r, const char *id, uint32_t index,
 /* The management API's status for the Handle response code rc of r's
  * last request, and the HTTP status into *http. */
 int http_mgmt_status(const hreq_t *r, uint32_t rc, int *http);
+/* Replies text for a request whose last operation answered rc: the status
+ * and HTTP status http_mgmt_status gives (ok_http in place of 200 on
+ * success), data (reference stolen) may be NULL. Sets r->rc. */
+void http_mgmt_reply_rc(hreq_t *r, uint32_t rc, int ok_http, const char *text,
+			json_t *data);
 /* The management API's "status": success, not logged in, business
  * error (bad input, not found, exists), no permission, internal error. */
 enum {

@@ -453,14 +453,12 @@ void http_snms_detail(hreq_t *r)
 	const char *msg;
 	uint32_t rc =
 		http_resolve(r, id, false, NULL, 0, NULL, 0, &values, &msg);
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
 	if (rc != IDN_RC_SUCCESS) {
 		json_decref(values);
-		sreply(r, st, http, rc_msg(rc, msg), NULL);
+		http_mgmt_reply_rc(r, rc, 200, rc_msg(rc, msg), NULL);
 		return;
 	}
+	r->rc = rc;
 	json_t *out = json_array();
 	const char *tv = "";
 	size_t i;
@@ -509,11 +507,8 @@ static void data_write(hreq_t *r, bool create)
 	} else {
 		const char *msg;
 		uint32_t rc = item_write(r, create, &it, &msg);
-		r->rc = rc;
-		int http;
-		int st = http_mgmt_status(r, rc, &http);
-		sreply(r, st, http, rc_msg(rc, msg),
-		       st == HTTP_MGMT_OK ? json_true() : NULL);
+		http_mgmt_reply_rc(r, rc, 200, rc_msg(rc, msg),
+				   rc == IDN_RC_SUCCESS ? json_true() : NULL);
 	}
 	json_decref(b);
 }
@@ -549,11 +544,8 @@ void http_snms_delete(hreq_t *r)
 	const char *msg;
 	uint32_t rc =
 		http_write(r, IDN_OC_DELETE, id, false, NULL, 0, NULL, 0, &msg);
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
-	sreply(r, st, http, rc_msg(rc, msg),
-	       st == HTTP_MGMT_OK ? json_true() : NULL);
+	http_mgmt_reply_rc(r, rc, 200, rc_msg(rc, msg),
+			   rc == IDN_RC_SUCCESS ? json_true() : NULL);
 	json_decref(b);
 }
 
