@@ -432,6 +432,9 @@ enum {
 };
 
 /* ---- http_json.c: values as handle.net JSON ---- */
+/* The first member name of object obj that is not among keys (a NULL-ended
+ * list), or NULL when there is none: a body's unknown field. */
+const char *http_unknown_key(json_t *obj, const char *const *keys);
 
 json_t *http_value_json(const idn_value_t *v, idn_arena_t *a);
 /* Parses one value object ({index,type,data:{format,value}|"text",ttl,

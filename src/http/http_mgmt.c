@@ -123,14 +123,11 @@ static int item_parse(hreq_t *r, json_t *it, const char **id, idn_value_t **v,
 		snprintf(err, errlen, "an item must be an object");
 		return -1;
 	}
-	const char *k;
-	json_t *x;
-	json_object_foreach(it, k, x)
-	{
-		if (strcmp(k, "handle") && strcmp(k, "values")) {
-			snprintf(err, errlen, "unknown field '%.64s'", k);
-			return -1;
-		}
+	static const char *const keys[] = {"handle", "values", NULL};
+	const char *k = http_unknown_key(it, keys);
+	if (k != NULL) {
+		snprintf(err, errlen, "unknown field '%.64s'", k);
+		return -1;
 	}
 	*id = json_string_value(json_object_get(it, "handle"));
 	if (*id == NULL) {
@@ -237,18 +234,13 @@ static void batch(hreq_t *r, const char *kind)
 	const char *field = del ? "handles" : "items";
 	json_t *arr = json_object_get(b, field);
 	char err[256] = "";
-	const char *k;
-	json_t *x;
 	r->op = del			  ? "batch_delete"
 		: !strcmp(kind, "create") ? "batch_create"
 					  : "batch_update";
-	json_object_foreach(b, k, x)
-	{
-		if (strcmp(k, field)) {
-			snprintf(err, sizeof(err), "unknown field '%.64s'", k);
-			break;
-		}
-	}
+	const char *const keys[] = {field, NULL};
+	const char *k = http_unknown_key(b, keys);
+	if (k != NULL)
+		snprintf(err, sizeof(err), "unknown field '%.64s'", k);
 	if (!err[0] && (!json_is_array(arr) || json_array_size(arr) == 0 ||
 			json_array_size(arr) > BATCH_MAX))
 		snprintf(err, sizeof(err), "\"%s\" must be an array of 1..%d",

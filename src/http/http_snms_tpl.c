@@ -165,19 +165,10 @@ static bool int_of(json_t *j, json_int_t *out)
 static bool only_keys(json_t *o, const char *const *keys, char *err, size_t cap,
 		      const char *where)
 {
-	const char *k;
-	json_t *x;
-	json_object_foreach(o, k, x)
-	{
-		bool known = false;
-		for (int i = 0; keys[i] && !known; i++)
-			known = strcmp(k, keys[i]) == 0;
-		if (!known) {
-			snprintf(err, cap, "%sunknown field '%.64s'", where, k);
-			return false;
-		}
-	}
-	return true;
+	const char *k = http_unknown_key(o, keys);
+	if (k != NULL)
+		snprintf(err, cap, "%sunknown field '%.64s'", where, k);
+	return k == NULL;
 }
 
 /* One national item, normalised into *out (a new object): name, idType,
