@@ -49,23 +49,9 @@ static int account_err(const char *fmt, const char *arg)
 /* The first line of path, which only its owner may read. */
 static int pass_from_file(const char *path, char *out, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		fprintf(stderr, "idctl: account: cannot read %s: %s\n", path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int fd = ctl_open_private("account: ", "", path);
+	if (fd < 0)
 		return -1;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr,
-			"idctl: account: %s is readable by others (mode "
-			"%04o): chmod 600 it\n",
-			path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
 	ssize_t n = read(fd, out, cap - 1);
 	close(fd);
 	if (n < 0)

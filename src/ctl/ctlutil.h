@@ -92,6 +92,13 @@ void ctl_print_refusal(const char *what, const idn_msg_t *m);
 int ctl_reply_check(const char *what, const char *where, int err,
 		    const ctl_reply_t *g);
 
+/* Opens path to read a secret from, when only its owner may read it.
+ * Returns the descriptor, or -1 after printing "idctl: HEADcannot read
+ * KINDPATH: ERROR" or "idctl: HEADKINDPATH is readable by others (mode
+ * M): chmod 600 it"; head ("account: ") and kind ("secret file ") may be
+ * "". */
+int ctl_open_private(const char *head, const char *kind, const char *path);
+
 /* Splits "ADMIN_ID:INDEX" (the last ':' separates; INDEX decimal, at most
  * UINT32_MAX) into *id (a view into s) and *index. Returns 0, or -1 when s
  * is NULL or not of that form. */

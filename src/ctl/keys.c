@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "cnrikey.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "msg.h"
 #include "nego.h"
@@ -28,23 +29,11 @@
 static long read_private(const char *path, const char *what, uint8_t *buf,
 			 size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		fprintf(stderr, "idctl: cannot read %s %s: %s\n", what, path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	char kind[64];
+	snprintf(kind, sizeof(kind), "%s ", what);
+	int fd = ctl_open_private("", kind, path);
+	if (fd < 0)
 		return -1;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr,
-			"idctl: %s %s is readable by others (mode %04o): "
-			"chmod 600 it\n",
-			what, path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
 	size_t n = 0;
 	ssize_t r;
 	while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
