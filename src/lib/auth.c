@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "error.h"
+#include "jwt.h"
 #include "value.h"
 
 static const EVP_MD *md_by_name(idn_bytes_t h)
@@ -330,12 +331,13 @@ int idn_pubkey_encode_national(EVP_PKEY *key, idn_wr_t *w)
 {
 	if (!is_sm2(key))
 		return idn_pubkey_encode(key, w);
-	uint8_t *der = NULL;
-	int n = i2d_PUBKEY(key, &der);
-	if (n <= 0)
-		return IDN_EUNSUPPORTED;
+	uint8_t *der;
+	size_t n;
+	int err = idn_spki_encode(key, &der, &n);
+	if (err)
+		return err;
 	idn_hs_pubkey_t k = {idn_bytes_str("SM2_PUB_KEY"), 0, 1, {{0}}};
-	k.params[0] = idn_bytes(der, (size_t)n);
+	k.params[0] = idn_bytes(der, n);
 	idn_hs_pubkey_encode(w, &k);
 	OPENSSL_free(der);
 	return w->err;
