@@ -299,6 +299,9 @@ int http_q_indexes(const hreq_t *r, uint32_t *out, bool *various);
  * http_status_for_rc, but 400 for 301 (not responsible), as the manual
  * says. */
 int http_rest_status(uint32_t rc);
+/* A new {"responseCode":rc,"handle":id,"message":msg}, the REST API's
+ * answer object; id NULL and msg NULL or "" are left out. */
+json_t *http_rc_json(uint32_t rc, const char *id, const char *msg);
 /* {"responseCode":rc,"handle":id,"message":msg} with the REST status
  * (ok_status on success, 503 when the store cannot write now). */
 void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
