@@ -344,16 +344,9 @@ int ctl_answer_encode_v(const ctl_cred_t *c, uint8_t major, uint8_t minor,
 					idn_bytes(c->secret, c->secret_len),
 					nonce, digest, &sw);
 	} else {
-		uint8_t sig[1024];
-		size_t siglen;
 		const char *hash = idn_sig_hash_for_peer(c->key, major, minor,
 							 IDN_HASH_RANK_SHA1);
-		idn_bytes_t parts[2] = {nonce, digest};
-		err = idn_sig_sign(c->key, hash, parts, 2, sig, sizeof(sig),
-				   &siglen);
-		if (err == 0)
-			idn_sig_encode(&sw, idn_bytes_str(hash),
-				       idn_bytes(sig, siglen));
+		err = idn_answer_sign(c->key, hash, nonce, digest, &sw);
 	}
 	if (err == 0)
 		err = sw.err;

@@ -12,6 +12,7 @@
 
 #include "error.h"
 #include "jwt.h"
+#include "msg.h"
 #include "value.h"
 
 static const EVP_MD *md_by_name(idn_bytes_t h)
@@ -281,6 +282,18 @@ int idn_answer_verify(EVP_PKEY *key, idn_bytes_t hash, idn_bytes_t nonce,
 	if (!ok)
 		return -ENOMEM;
 	return verify_id(key, admin, m, ml, sig);
+}
+
+int idn_answer_sign(EVP_PKEY *key, const char *hash, idn_bytes_t nonce,
+		    idn_bytes_t digest, idn_wr_t *w)
+{
+	uint8_t sig[1024];
+	size_t siglen;
+	idn_bytes_t parts[2] = {nonce, digest};
+	int err = idn_sig_sign(key, hash, parts, 2, sig, sizeof(sig), &siglen);
+	if (err == 0)
+		idn_sig_encode(w, idn_bytes_str(hash), idn_bytes(sig, siglen));
+	return err;
 }
 
 int idn_answer_sign_national(EVP_PKEY *key, idn_bytes_t nonce,

@@ -69,6 +69,13 @@ int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
 int idn_answer_verify(EVP_PKEY *key, idn_bytes_t hash, idn_bytes_t nonce,
 		      idn_bytes_t digest, idn_bytes_t sig, idn_bytes_t admin);
 
+/* Signs a challenge answer, nonce || digest, with key and hash (as
+ * idn_sig_sign) and writes the signature as an HS_PUBKEY answer carries it
+ * (idn_sig_encode) into w. Returns 0 or idn_sig_sign's error; a w too
+ * small is left in w->err. */
+int idn_answer_sign(EVP_PKEY *key, const char *hash, idn_bytes_t nonce,
+		    idn_bytes_t digest, idn_wr_t *w);
+
 /* Signs a challenge answer in the national SM2 form (see
  * idn_answer_verify) with SM2 key; the hash to name is "SM3". Returns 0
  * with the DER signature in out (cap bytes, 80 suffice) and its length in
