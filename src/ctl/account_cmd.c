@@ -49,23 +49,9 @@ static int account_err(const char *fmt, const char *arg)
 /* The first line of path, which only its owner may read. */
 static int pass_from_file(const char *path, char *out, size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		fprintf(stderr, "idctl: account: cannot read %s: %s\n", path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	int fd = ctl_open_private("account: ", "", path);
+	if (fd < 0)
 		return -1;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr,
-			"idctl: account: %s is readable by others (mode "
-			"%04o): chmod 600 it\n",
-			path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
 	ssize_t n = read(fd, out, cap - 1);
 	close(fd);
 	if (n < 0)
@@ -144,23 +130,9 @@ static int call(ctl_opts_t *o, uint32_t action, const char *name,
 				      ctl_timeout(o, CTL_TIMEOUT_MS),
 				      IDN_OC_ACCOUNT, 0, &w, &a, &g);
 	OPENSSL_cleanse(buf, sizeof(buf));
-	if (err == 0 && !g.got)
-		err = IDN_EPROTO;
 	int rc = 1;
-	if (err) {
-		fprintf(stderr, "idctl: account: via %s: %s\n", control,
-			idn_strerror(err));
+	if (ctl_reply_check("account", control, err, &g) != 0)
 		goto out;
-	}
-	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
-		idn_bytes_t text = {0};
-		if (idn_error_body_decode(g.m.rest, &text) != 0)
-			text = idn_bytes(NULL, 0);
-		fprintf(stderr, "idctl: account: refused (rc %u)%s%.*s\n",
-			g.m.hdr.rc, text.len ? ": " : "", (int)text.len,
-			text.p ? (const char *)text.p : "");
-		goto out;
-	}
 	idn_rd_t r;
 	idn_rd_init(&r, g.m.rest.p, g.m.rest.len);
 	uint32_t n = idn_rd_count(&r, IDN_MSG_MAX / 12, 12);

@@ -2,9 +2,12 @@
 #include "ctlutil.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "error.h"
 #include "net.h"
@@ -195,6 +198,55 @@ void ctl_print_json(json_t *root)
 	if (s)
 		puts(s);
 	free(s);
+}
+
+void ctl_print_refusal(const char *what, const idn_msg_t *m)
+{
+	idn_bytes_t text = {0};
+	if (idn_error_body_decode(m->rest, &text) != 0)
+		text = idn_bytes(NULL, 0);
+	fprintf(stderr, "idctl: %s: refused (rc %u)%s%.*s\n", what, m->hdr.rc,
+		text.len ? ": " : "", (int)text.len,
+		text.p ? (const char *)text.p : "");
+}
+
+int ctl_reply_check(const char *what, const char *where, int err,
+		    const ctl_reply_t *g)
+{
+	if (err == 0 && !g->got)
+		err = IDN_EPROTO;
+	if (err) {
+		fprintf(stderr, "idctl: %s: via %s: %s\n", what, where,
+			idn_strerror(err));
+		return -1;
+	}
+	if (g->m.hdr.rc != IDN_RC_SUCCESS) {
+		ctl_print_refusal(what, &g->m);
+		return -1;
+	}
+	return 0;
+}
+
+int ctl_open_private(const char *head, const char *kind, const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	struct stat st;
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		fprintf(stderr, "idctl: %scannot read %s%s: %s\n", head, kind,
+			path, strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	if (st.st_mode & 077) {
+		fprintf(stderr,
+			"idctl: %s%s%s is readable by others (mode %04o): "
+			"chmod 600 it\n",
+			head, kind, path, (unsigned)(st.st_mode & 07777));
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 int ctl_admin_ref(const char *s, idn_bytes_t *id, uint32_t *index)

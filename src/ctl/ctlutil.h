@@ -81,6 +81,24 @@ int ctl_request(int transport, const char *where, int timeout_ms, uint32_t op,
 		uint32_t flags, const idn_wr_t *body, idn_arena_t *a,
 		ctl_reply_t *r);
 
+/* "idctl: WHAT: refused (rc N): TEXT" on stderr, TEXT the error reply's
+ * message when m holds one. */
+void ctl_print_refusal(const char *what, const idn_msg_t *m);
+
+/* Checks what ctl_request gave for `idctl WHAT` sent to where: err (or a
+ * reply that was not decoded, IDN_EPROTO) is reported as "idctl: WHAT:
+ * via WHERE: ERROR", a reply other than success by ctl_print_refusal.
+ * Returns 0 when g holds a successful reply, else -1 (reported). */
+int ctl_reply_check(const char *what, const char *where, int err,
+		    const ctl_reply_t *g);
+
+/* Opens path to read a secret from, when only its owner may read it.
+ * Returns the descriptor, or -1 after printing "idctl: HEADcannot read
+ * KINDPATH: ERROR" or "idctl: HEADKINDPATH is readable by others (mode
+ * M): chmod 600 it"; head ("account: ") and kind ("secret file ") may be
+ * "". */
+int ctl_open_private(const char *head, const char *kind, const char *path);
+
 /* Splits "ADMIN_ID:INDEX" (the last ':' separates; INDEX decimal, at most
  * UINT32_MAX) into *id (a view into s) and *index. Returns 0, or -1 when s
  * is NULL or not of that form. */

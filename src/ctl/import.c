@@ -744,10 +744,7 @@ static void print_summary(imp_t *m, double secs)
 		for (int i = 0; i < m->nfirst; i++)
 			json_array_append_new(a, json_string(m->first[i]));
 		json_object_set_new(o, "first_rejects", a);
-		char *s = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (s)
-			puts(s);
-		free(s);
+		ctl_print_json(o);
 		json_decref(o);
 		return;
 	}

@@ -14,6 +14,7 @@
 
 #include "auth.h"
 #include "cnrikey.h"
+#include "ctlutil.h"
 #include "error.h"
 #include "msg.h"
 #include "nego.h"
@@ -28,23 +29,11 @@
 static long read_private(const char *path, const char *what, uint8_t *buf,
 			 size_t cap)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	struct stat st;
-	if (fd < 0 || fstat(fd, &st) != 0) {
-		fprintf(stderr, "idctl: cannot read %s %s: %s\n", what, path,
-			strerror(errno));
-		if (fd >= 0)
-			close(fd);
+	char kind[64];
+	snprintf(kind, sizeof(kind), "%s ", what);
+	int fd = ctl_open_private("", kind, path);
+	if (fd < 0)
 		return -1;
-	}
-	if (st.st_mode & 077) {
-		fprintf(stderr,
-			"idctl: %s %s is readable by others (mode %04o): "
-			"chmod 600 it\n",
-			what, path, (unsigned)(st.st_mode & 07777));
-		close(fd);
-		return -1;
-	}
 	size_t n = 0;
 	ssize_t r;
 	while (n < cap && (r = read(fd, buf + n, cap - n)) > 0)
@@ -355,16 +344,9 @@ int ctl_answer_encode_v(const ctl_cred_t *c, uint8_t major, uint8_t minor,
 					idn_bytes(c->secret, c->secret_len),
 					nonce, digest, &sw);
 	} else {
-		uint8_t sig[1024];
-		size_t siglen;
 		const char *hash = idn_sig_hash_for_peer(c->key, major, minor,
 							 IDN_HASH_RANK_SHA1);
-		idn_bytes_t parts[2] = {nonce, digest};
-		err = idn_sig_sign(c->key, hash, parts, 2, sig, sizeof(sig),
-				   &siglen);
-		if (err == 0)
-			idn_sig_encode(&sw, idn_bytes_str(hash),
-				       idn_bytes(sig, siglen));
+		err = idn_answer_sign(c->key, hash, nonce, digest, &sw);
 	}
 	if (err == 0)
 		err = sw.err;

@@ -124,11 +124,7 @@ static void print_record(resolve_ctx_t *r, idn_bytes_t id,
 			json_array_append_new(vals,
 					      value_json(&values[i], r->a));
 		json_object_set_new(root, "values", vals);
-		char *s =
-			json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (s)
-			puts(s);
-		free(s);
+		ctl_print_json(root);
 		json_decref(root);
 		return;
 	}

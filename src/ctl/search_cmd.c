@@ -79,22 +79,8 @@ static int one_page(sctx_t *x, const idn_search_req_t *q, json_t *results,
 	if (err == 0 && g.truncated) /* a page too large for UDP */
 		err = ctl_request(IDN_NET_TCP, x->where, x->timeout_ms,
 				  IDN_OC_SEARCH, flags, &w, &x->a, &g);
-	if (err == 0 && !g.got)
-		err = IDN_EPROTO;
-	if (err) {
-		fprintf(stderr, "idctl: search: via %s: %s\n", x->where,
-			idn_strerror(err));
+	if (ctl_reply_check("search", x->where, err, &g) != 0)
 		return 1;
-	}
-	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
-		idn_bytes_t text = {0};
-		if (idn_error_body_decode(g.m.rest, &text) != 0)
-			text = idn_bytes(NULL, 0);
-		fprintf(stderr, "idctl: search: refused (rc %u)%s%.*s\n",
-			g.m.hdr.rc, text.len ? ": " : "", (int)text.len,
-			text.p ? (const char *)text.p : "");
-		return 1;
-	}
 	idn_rd_t r;
 	idn_rd_init(&r, g.m.rest.p, g.m.rest.len);
 	uint32_t n = idn_rd_count(&r, IDN_MSG_MAX / 8, 8);
@@ -323,23 +309,9 @@ int index_main(ctl_opts_t *o, int argc, char **argv)
 	int err = w.err ? IDN_ETOOLONG
 			: ctl_request(IDN_NET_UNIX, control, timeout_ms,
 				      IDN_OC_INDEX, 0, &w, &a, &g);
-	if (err == 0 && !g.got)
-		err = IDN_EPROTO;
 	int rc = 1;
-	if (err) {
-		fprintf(stderr, "idctl: index: via %s: %s\n", control,
-			idn_strerror(err));
+	if (ctl_reply_check("index", control, err, &g) != 0)
 		goto out;
-	}
-	if (g.m.hdr.rc != IDN_RC_SUCCESS) {
-		idn_bytes_t text = {0};
-		if (idn_error_body_decode(g.m.rest, &text) != 0)
-			text = idn_bytes(NULL, 0);
-		fprintf(stderr, "idctl: index: refused (rc %u)%s%.*s\n",
-			g.m.hdr.rc, text.len ? ": " : "", (int)text.len,
-			text.p ? (const char *)text.p : "");
-		goto out;
-	}
 	idn_rd_t r;
 	idn_rd_init(&r, g.m.rest.p, g.m.rest.len);
 	uint32_t n = idn_rd_count(&r, IDN_MSG_MAX / 4, 4);

@@ -76,12 +76,9 @@ static int call(tctx_t *x, uint32_t op, const idn_wr_t *body, idn_msg_t *m)
 
 static void print_refusal(const char *what, const idn_msg_t *m)
 {
-	idn_bytes_t text = {0};
-	if (idn_error_body_decode(m->rest, &text) != 0)
-		text = idn_bytes(NULL, 0);
-	fprintf(stderr, "idctl: template %s: refused (rc %u)%s%.*s\n", what,
-		m->hdr.rc, text.len ? ": " : "", (int)text.len,
-		text.p ? (const char *)text.p : "");
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "template %s", what);
+	ctl_print_refusal(cmd, m);
 }
 
 /* Reports a reply to a request on template id (version 0: all of it)
@@ -288,16 +285,26 @@ static int parse_version(const char *s, uint32_t *v)
 	return 0;
 }
 
+/* fetch of record PREFIX/TEMPLATE/NAME, its identifier into id. Returns
+ * 0, or the exit status after reporting. */
+static int fetch_named(tctx_t *x, const char *prefix, const char *name,
+		       uint32_t version, char id[static IDN_IDENT_MAX + 1],
+		       idn_value_t **v, uint32_t *n)
+{
+	if (record_id(prefix, name, id, IDN_IDENT_MAX + 1) != 0)
+		return usage_err("name too long: %s", name);
+	return fetch(x, id, version, v, n);
+}
+
 static int cmd_get(tctx_t *x, const char *prefix, const char *name,
 		   uint32_t version)
 {
 	char id[IDN_IDENT_MAX + 1];
-	if (record_id(prefix, name, id, sizeof(id)) != 0)
-		return usage_err("name too long: %s", name);
 	idn_value_t *v;
 	uint32_t n;
-	if (fetch(x, id, version, &v, &n) != 0)
-		return 1;
+	int st = fetch_named(x, prefix, name, version, id, &v, &n);
+	if (st)
+		return st;
 	json_t *arr = json_array();
 	int rc = 0;
 	for (uint32_t i = 0; i < n && rc == 0; i++) {
@@ -321,10 +328,7 @@ static int cmd_get(tctx_t *x, const char *prefix, const char *name,
 	if (rc == 0 && x->json) {
 		json_t *out =
 			version ? json_incref(json_array_get(arr, 0)) : arr;
-		char *s = json_dumps(out, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (s)
-			puts(s);
-		free(s);
+		ctl_print_json(out);
 		if (version)
 			json_decref(out);
 	}
@@ -337,12 +341,11 @@ static int cmd_state(tctx_t *x, bool publish, const char *prefix,
 {
 	const char *what = publish ? "publish" : "withdraw";
 	char id[IDN_IDENT_MAX + 1];
-	if (record_id(prefix, name, id, sizeof(id)) != 0)
-		return usage_err("name too long: %s", name);
 	idn_value_t *v;
 	uint32_t n;
-	if (fetch(x, id, version, &v, &n) != 0)
-		return 1;
+	int st = fetch_named(x, prefix, name, version, id, &v, &n);
+	if (st)
+		return st;
 	idn_template_t t;
 	char err[256];
 	if (n != 1 || idn_template_decode(v[0].data.p, v[0].data.len, NULL, &t,

@@ -380,11 +380,7 @@ static int cmd_admin(ctl_opts_t *o, const char *cmd, int argc, char **argv,
 		} else {
 			json_object_set_new(root, "handle", json_string(id));
 		}
-		char *s =
-			json_dumps(root, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-		if (s)
-			puts(s);
-		free(s);
+		ctl_print_json(root);
 		json_decref(root);
 	} else if (op == IDN_OC_BACKUP_SERVER) {
 		printf("checkpoint: the node made a dated copy of its store "

@@ -284,17 +284,6 @@ uint32_t http_write(hreq_t *r, uint32_t op, const char *id, bool overwrite,
 
 /* ---- /api/handles/{id} ---- */
 
-static json_t *rc_json(uint32_t rc, const char *id, const char *msg)
-{
-	json_t *j = json_object();
-	json_object_set_new(j, "responseCode", json_integer(rc));
-	if (id)
-		json_object_set_new(j, "handle", json_string(id));
-	if (msg && *msg)
-		json_object_set_new(j, "message", json_string(msg));
-	return j;
-}
-
 bool http_store_unavailable(const hreq_t *r, uint32_t rc)
 {
 	int err = r->t->h.lib_err;
@@ -348,7 +337,7 @@ void http_api_get(hreq_t *r)
 	if (rc == IDN_RC_SUCCESS || rc == IDN_RC_PREFIX_REFERRAL ||
 	    rc == IDN_RC_SERVICE_REFERRAL)
 		values = values_json(r, v, n);
-	json_t *j = rc_json(rc, id, msg);
+	json_t *j = http_rc_json(rc, id, msg);
 	if (values != NULL)
 		json_object_set_new(j, "values", values);
 	else if (rc == IDN_RC_VALUES_NOT_FOUND) /* handle.net: 200, no values */

@@ -299,6 +299,9 @@ int http_q_indexes(const hreq_t *r, uint32_t *out, bool *various);
  * http_status_for_rc, but 400 for 301 (not responsible), as the manual
  * says. */
 int http_rest_status(uint32_t rc);
+/* A new {"responseCode":rc,"handle":id,"message":msg}, the REST API's
+ * answer object; id NULL and msg NULL or "" are left out. */
+json_t *http_rc_json(uint32_t rc, const char *id, const char *msg);
 /* {"responseCode":rc,"handle":id,"message":msg} with the REST status
  * (ok_status on success, 503 when the store cannot write now). */
 void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
@@ -416,6 +419,11 @@ uint32_t http_tpl_fetch(hreq_t *r, const char *id, uint32_t index,
 /* The management API's status for the Handle response code rc of r's
  * last request, and the HTTP status into *http. */
 int http_mgmt_status(const hreq_t *r, uint32_t rc, int *http);
+/* Replies text for a request whose last operation answered rc: the status
+ * and HTTP status http_mgmt_status gives (ok_http in place of 200 on
+ * success), data (reference stolen) may be NULL. Sets r->rc. */
+void http_mgmt_reply_rc(hreq_t *r, uint32_t rc, int ok_http, const char *text,
+			json_t *data);
 /* The management API's "status": success, not logged in, business
  * error (bad input, not found, exists), no permission, internal error. */
 enum {
@@ -427,6 +435,9 @@ enum {
 };
 
 /* ---- http_json.c: values as handle.net JSON ---- */
+/* The first member name of object obj that is not among keys (a NULL-ended
+ * list), or NULL when there is none: a body's unknown field. */
+const char *http_unknown_key(json_t *obj, const char *const *keys);
 
 json_t *http_value_json(const idn_value_t *v, idn_arena_t *a);
 /* Parses one value object ({index,type,data:{format,value}|"text",ttl,

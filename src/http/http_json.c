@@ -158,25 +158,30 @@ static int parse_hex(const char *s, idn_arena_t *a, idn_bytes_t *out)
 	return idn_hex_decode(s, strlen(s), a, out) ? -1 : 0;
 }
 
-/* Checks that obj has only the named keys. */
-static int only_keys(json_t *obj, const char *const *keys, char *err,
-		     size_t errlen, const char *what)
+const char *http_unknown_key(json_t *obj, const char *const *keys)
 {
 	const char *k;
 	json_t *v;
 	json_object_foreach(obj, k, v)
 	{
-		bool ok = false;
-		for (int i = 0; keys[i]; i++)
-			if (!strcmp(k, keys[i]))
-				ok = true;
-		if (!ok) {
-			snprintf(err, errlen, "unknown field '%.64s' in %s", k,
-				 what);
-			return -1;
-		}
+		bool known = false;
+		for (int i = 0; keys[i] && !known; i++)
+			known = strcmp(k, keys[i]) == 0;
+		if (!known)
+			return k;
 	}
-	return 0;
+	return NULL;
+}
+
+/* Checks that obj has only the named keys. */
+static int only_keys(json_t *obj, const char *const *keys, char *err,
+		     size_t errlen, const char *what)
+{
+	const char *k = http_unknown_key(obj, keys);
+	if (k == NULL)
+		return 0;
+	snprintf(err, errlen, "unknown field '%.64s' in %s", k, what);
+	return -1;
 }
 
 /* j as a uint32_t: an integer from 0 to 2^32 - 1. Returns 0 or -1. */

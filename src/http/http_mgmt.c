@@ -73,6 +73,15 @@ int http_mgmt_status(const hreq_t *r, uint32_t rc, int *http)
 	}
 }
 
+void http_mgmt_reply_rc(hreq_t *r, uint32_t rc, int ok_http, const char *text,
+			json_t *data)
+{
+	r->rc = rc;
+	int http;
+	int st = http_mgmt_status(r, rc, &http);
+	mreply(r, st, st == ST_OK ? ok_http : http, text, data);
+}
+
 static const char *rc_text(uint32_t rc, const char *msg)
 {
 	if (msg && *msg)
@@ -93,6 +102,18 @@ static const char *rc_text(uint32_t rc, const char *msg)
 	}
 }
 
+/* Replies rc_text(rc, msg), with data (reference stolen, may be NULL)
+ * only when rc is success. */
+static void reply_rc(hreq_t *r, uint32_t rc, const char *msg, int ok_http,
+		     json_t *data)
+{
+	if (rc != IDN_RC_SUCCESS) {
+		json_decref(data);
+		data = NULL;
+	}
+	http_mgmt_reply_rc(r, rc, ok_http, rc_text(rc, msg), data);
+}
+
 /* Validates one {"handle","values"} item; err gets why not. */
 static int item_parse(hreq_t *r, json_t *it, const char **id, idn_value_t **v,
 		      uint32_t *n, char *err, size_t errlen)
@@ -102,14 +123,11 @@ static int item_parse(hreq_t *r, json_t *it, const char **id, idn_value_t **v,
 		snprintf(err, errlen, "an item must be an object");
 		return -1;
 	}
-	const char *k;
-	json_t *x;
-	json_object_foreach(it, k, x)
-	{
-		if (strcmp(k, "handle") && strcmp(k, "values")) {
-			snprintf(err, errlen, "unknown field '%.64s'", k);
-			return -1;
-		}
+	static const char *const keys[] = {"handle", "values", NULL};
+	const char *k = http_unknown_key(it, keys);
+	if (k != NULL) {
+		snprintf(err, errlen, "unknown field '%.64s'", k);
+		return -1;
 	}
 	*id = json_string_value(json_object_get(it, "handle"));
 	if (*id == NULL) {
@@ -145,14 +163,12 @@ void http_mgmt_data_get(hreq_t *r)
 	r->op = "resolve";
 	uint32_t rc =
 		http_resolve(r, id, false, NULL, 0, NULL, 0, &values, &msg);
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
 	if (rc != IDN_RC_SUCCESS) {
 		json_decref(values);
-		mreply(r, st, http, rc_text(rc, msg), NULL);
+		reply_rc(r, rc, msg, 200, NULL);
 		return;
 	}
+	r->rc = rc;
 	json_t *d = json_object();
 	json_object_set_new(d, "handle", json_string(id));
 	json_object_set_new(d, "values", values);
@@ -174,13 +190,11 @@ static void data_write(hreq_t *r, bool create)
 	} else {
 		const char *msg;
 		uint32_t rc = item_write(r, create, id, v, n, &msg);
-		r->rc = rc;
-		int http;
-		int st = http_mgmt_status(r, rc, &http);
 		json_t *d = json_object();
 		json_object_set_new(d, "handle", json_string(id));
-		mreply(r, st, st == ST_OK && create ? 201 : http,
-		       rc_text(rc, msg), d);
+		/* the identifier is named whatever the outcome */
+		http_mgmt_reply_rc(r, rc, create ? 201 : 200, rc_text(rc, msg),
+				   d);
 	}
 	json_decref(b);
 }
@@ -206,10 +220,7 @@ void http_mgmt_data_delete(hreq_t *r)
 	r->op = "delete";
 	uint32_t rc =
 		http_write(r, IDN_OC_DELETE, id, false, NULL, 0, NULL, 0, &msg);
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
-	mreply(r, st, http, rc_text(rc, msg), NULL);
+	reply_rc(r, rc, msg, 200, NULL);
 }
 
 /* Batches: each item is its own write; the answer lists what failed. The
@@ -223,18 +234,13 @@ static void batch(hreq_t *r, const char *kind)
 	const char *field = del ? "handles" : "items";
 	json_t *arr = json_object_get(b, field);
 	char err[256] = "";
-	const char *k;
-	json_t *x;
 	r->op = del			  ? "batch_delete"
 		: !strcmp(kind, "create") ? "batch_create"
 					  : "batch_update";
-	json_object_foreach(b, k, x)
-	{
-		if (strcmp(k, field)) {
-			snprintf(err, sizeof(err), "unknown field '%.64s'", k);
-			break;
-		}
-	}
+	const char *const keys[] = {field, NULL};
+	const char *k = http_unknown_key(b, keys);
+	if (k != NULL)
+		snprintf(err, sizeof(err), "unknown field '%.64s'", k);
 	if (!err[0] && (!json_is_array(arr) || json_array_size(arr) == 0 ||
 			json_array_size(arr) > BATCH_MAX))
 		snprintf(err, sizeof(err), "\"%s\" must be an array of 1..%d",
@@ -416,18 +422,6 @@ static int tpl_query(hreq_t *r, bool need_name, bool need_version,
 	}
 	*version = (uint32_t)v;
 	return 0;
-}
-
-static void reply_rc(hreq_t *r, uint32_t rc, const char *msg, int ok_http,
-		     json_t *data)
-{
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
-	mreply(r, st, st == ST_OK ? ok_http : http, rc_text(rc, msg),
-	       st == ST_OK ? data : NULL);
-	if (st != ST_OK)
-		json_decref(data);
 }
 
 typedef struct {

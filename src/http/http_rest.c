@@ -52,6 +52,17 @@ int http_rest_status(uint32_t rc)
 	return rc == IDN_RC_SERVER_NOT_RESP ? 400 : http_status_for_rc(rc);
 }
 
+json_t *http_rc_json(uint32_t rc, const char *id, const char *msg)
+{
+	json_t *j = json_object();
+	json_object_set_new(j, "responseCode", json_integer(rc));
+	if (id)
+		json_object_set_new(j, "handle", json_string(id));
+	if (msg && *msg)
+		json_object_set_new(j, "message", json_string(msg));
+	return j;
+}
+
 void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
 		       int ok_status)
 {
@@ -69,13 +80,7 @@ void http_reply_result(hreq_t *r, uint32_t rc, const char *id, const char *msg,
 	int status = rc == IDN_RC_SUCCESS	     ? ok_status
 		     : http_store_unavailable(r, rc) ? 503
 						     : http_rest_status(rc);
-	json_t *j = json_object();
-	json_object_set_new(j, "responseCode", json_integer(rc));
-	if (id)
-		json_object_set_new(j, "handle", json_string(id));
-	if (msg && *msg)
-		json_object_set_new(j, "message", json_string(msg));
-	http_reply_json(r, status, j);
+	http_reply_json(r, status, http_rc_json(rc, id, msg));
 }
 
 int http_q_indexes(const hreq_t *r, uint32_t *out, bool *various)

@@ -75,17 +75,14 @@ static void login(hreq_t *r, bool v1)
 	json_t *b = http_body_json(r);
 	if (b == NULL)
 		return;
-	const char *k;
-	json_t *x;
-	json_object_foreach(b, k, x)
-	{
-		if (strcmp(k, "username") && strcmp(k, "password")) {
-			char m[128];
-			snprintf(m, sizeof(m), "unknown field '%.64s'", k);
-			sreply(r, HTTP_MGMT_BUSINESS, 400, m, NULL);
-			json_decref(b);
-			return;
-		}
+	static const char *const keys[] = {"username", "password", NULL};
+	const char *k = http_unknown_key(b, keys);
+	if (k != NULL) {
+		char m[128];
+		snprintf(m, sizeof(m), "unknown field '%.64s'", k);
+		sreply(r, HTTP_MGMT_BUSINESS, 400, m, NULL);
+		json_decref(b);
+		return;
 	}
 	const char *user = json_string_value(json_object_get(b, "username"));
 	const char *pass = json_string_value(json_object_get(b, "password"));
@@ -198,19 +195,16 @@ static bool int_field(json_t *j, uint32_t *out)
 /* One value {"index","type","auth","data":{"format","value"}}. */
 static int value_parse(json_t *j, idn_value_t *v, char *err, size_t cap)
 {
-	const char *k;
-	json_t *x;
+	static const char *const keys[] = {"index", "type", "auth", "data",
+					   NULL};
 	if (!json_is_object(j)) {
 		snprintf(err, cap, "a value must be an object");
 		return -1;
 	}
-	json_object_foreach(j, k, x)
-	{
-		if (strcmp(k, "index") && strcmp(k, "type") &&
-		    strcmp(k, "auth") && strcmp(k, "data")) {
-			snprintf(err, cap, "unknown field '%.64s'", k);
-			return -1;
-		}
+	const char *k = http_unknown_key(j, keys);
+	if (k != NULL) {
+		snprintf(err, cap, "unknown field '%.64s'", k);
+		return -1;
 	}
 	json_t *d = json_object_get(j, "data");
 	const char *type = json_string_value(json_object_get(j, "type"));
@@ -275,19 +269,16 @@ typedef struct {
  * and the template reference into it->v (from the thread's arena). */
 static int item_parse(hreq_t *r, json_t *j, item_t *it, char *err, size_t cap)
 {
-	const char *k;
-	json_t *x;
+	static const char *const keys[] = {"handle", "templateVersion", "value",
+					   NULL};
 	if (!json_is_object(j)) {
 		snprintf(err, cap, "an identifier must be an object");
 		return -1;
 	}
-	json_object_foreach(j, k, x)
-	{
-		if (strcmp(k, "handle") && strcmp(k, "templateVersion") &&
-		    strcmp(k, "value")) {
-			snprintf(err, cap, "unknown field '%.64s'", k);
-			return -1;
-		}
+	const char *k = http_unknown_key(j, keys);
+	if (k != NULL) {
+		snprintf(err, cap, "unknown field '%.64s'", k);
+		return -1;
 	}
 	json_t *tv = json_object_get(j, "templateVersion");
 	json_t *arr = json_object_get(j, "value");
@@ -453,14 +444,12 @@ void http_snms_detail(hreq_t *r)
 	const char *msg;
 	uint32_t rc =
 		http_resolve(r, id, false, NULL, 0, NULL, 0, &values, &msg);
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
 	if (rc != IDN_RC_SUCCESS) {
 		json_decref(values);
-		sreply(r, st, http, rc_msg(rc, msg), NULL);
+		http_mgmt_reply_rc(r, rc, 200, rc_msg(rc, msg), NULL);
 		return;
 	}
+	r->rc = rc;
 	json_t *out = json_array();
 	const char *tv = "";
 	size_t i;
@@ -509,11 +498,8 @@ static void data_write(hreq_t *r, bool create)
 	} else {
 		const char *msg;
 		uint32_t rc = item_write(r, create, &it, &msg);
-		r->rc = rc;
-		int http;
-		int st = http_mgmt_status(r, rc, &http);
-		sreply(r, st, http, rc_msg(rc, msg),
-		       st == HTTP_MGMT_OK ? json_true() : NULL);
+		http_mgmt_reply_rc(r, rc, 200, rc_msg(rc, msg),
+				   rc == IDN_RC_SUCCESS ? json_true() : NULL);
 	}
 	json_decref(b);
 }
@@ -549,11 +535,8 @@ void http_snms_delete(hreq_t *r)
 	const char *msg;
 	uint32_t rc =
 		http_write(r, IDN_OC_DELETE, id, false, NULL, 0, NULL, 0, &msg);
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
-	sreply(r, st, http, rc_msg(rc, msg),
-	       st == HTTP_MGMT_OK ? json_true() : NULL);
+	http_mgmt_reply_rc(r, rc, 200, rc_msg(rc, msg),
+			   rc == IDN_RC_SUCCESS ? json_true() : NULL);
 	json_decref(b);
 }
 

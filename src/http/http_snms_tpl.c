@@ -115,13 +115,12 @@ static void tpl_get(hreq_t *r, const char *prefix, const char *version)
 	json_t *nat;
 	uint32_t rc =
 		id ? newest(r, id, &t, &nat, &msg) : IDN_RC_INVALID_HANDLE;
-	r->rc = rc;
 	if (rc != IDN_RC_SUCCESS) {
-		int http;
-		int st = http_mgmt_status(r, rc, &http);
-		sreply(r, st, http, *msg ? msg : "no such template", NULL);
+		http_mgmt_reply_rc(r, rc, 200, *msg ? msg : "no such template",
+				   NULL);
 		return;
 	}
+	r->rc = rc;
 	json_t *d = json_object();
 	json_object_set_new(d, "prefix", json_string(t.prefix));
 	json_object_set_new(d, "version", json_string(t.name));
@@ -166,19 +165,10 @@ static bool int_of(json_t *j, json_int_t *out)
 static bool only_keys(json_t *o, const char *const *keys, char *err, size_t cap,
 		      const char *where)
 {
-	const char *k;
-	json_t *x;
-	json_object_foreach(o, k, x)
-	{
-		bool known = false;
-		for (int i = 0; keys[i] && !known; i++)
-			known = strcmp(k, keys[i]) == 0;
-		if (!known) {
-			snprintf(err, cap, "%sunknown field '%.64s'", where, k);
-			return false;
-		}
-	}
-	return true;
+	const char *k = http_unknown_key(o, keys);
+	if (k != NULL)
+		snprintf(err, cap, "%sunknown field '%.64s'", where, k);
+	return k == NULL;
 }
 
 /* One national item, normalised into *out (a new object): name, idType,
@@ -439,16 +429,13 @@ static void tpl_write(hreq_t *r, json_t *b, bool put)
 				put ? IDN_OC_ADD_VALUE : IDN_OC_CREATE, &msg);
 			json_decref(n);
 		}
-		r->rc = rc;
-		int http;
-		int st = http_mgmt_status(r, rc, &http);
 		if (!put && rc == IDN_RC_ALREADY_EXISTS)
 			msg = "this template version exists: PUT changes it";
-		sreply(r, st, http,
-		       rc == IDN_RC_SUCCESS ? "success"
-		       : *msg		    ? msg
-					    : "failed",
-		       st == HTTP_MGMT_OK ? json_true() : NULL);
+		http_mgmt_reply_rc(r, rc, 200,
+				   rc == IDN_RC_SUCCESS ? "success"
+				   : *msg		? msg
+							: "failed",
+				   rc == IDN_RC_SUCCESS ? json_true() : NULL);
 	}
 	json_decref(merged);
 	json_decref(nat);
@@ -470,15 +457,12 @@ static void tpl_delete(hreq_t *r, json_t *b)
 	uint32_t rc = id ? http_write(r, IDN_OC_DELETE, id, false, NULL, 0,
 				      NULL, 0, &msg)
 			 : IDN_RC_INVALID_HANDLE;
-	r->rc = rc;
-	int http;
-	int st = http_mgmt_status(r, rc, &http);
-	sreply(r, st, http,
-	       rc == IDN_RC_SUCCESS	? "success"
-	       : rc == IDN_RC_NOT_FOUND ? "no such template"
-	       : *msg			? msg
-					: "failed",
-	       st == HTTP_MGMT_OK ? json_true() : NULL);
+	http_mgmt_reply_rc(r, rc, 200,
+			   rc == IDN_RC_SUCCESS	    ? "success"
+			   : rc == IDN_RC_NOT_FOUND ? "no such template"
+			   : *msg		    ? msg
+						    : "failed",
+			   rc == IDN_RC_SUCCESS ? json_true() : NULL);
 }
 
 /* ---- dispatch: the guide's shape, or the former one (deprecated) ---- */

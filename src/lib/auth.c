@@ -1,5 +1,6 @@
 #include "auth.h"
 
+#include <assert.h>
 #include <errno.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
@@ -10,6 +11,8 @@
 #include <string.h>
 
 #include "error.h"
+#include "jwt.h"
+#include "msg.h"
 #include "value.h"
 
 static const EVP_MD *md_by_name(idn_bytes_t h)
@@ -59,60 +62,73 @@ static int digest_init(EVP_MD_CTX *ctx, const EVP_MD *md, EVP_PKEY *key,
 	return digest_init_id(ctx, md, key, sign, NULL, pctx);
 }
 
-/* Pushes byte arrays as big-endian unsigned integers under names. */
-static int build(const char *type, const char *const *names,
-		 const idn_bytes_t *vals, int n, EVP_PKEY **out)
+int idn__pkey_build(OSSL_PARAM_BLD *bld, const char *alg, int selection,
+		    const char *const *names, const idn_bytes_t *nums, int n,
+		    EVP_PKEY **out)
 {
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	BIGNUM *bn[4] = {NULL, NULL, NULL, NULL};
+	assert(n >= 0 && n <= IDN__PKEY_NUMS_MAX);
+	OSSL_PARAM_BLD *own = bld ? NULL : OSSL_PARAM_BLD_new();
+	BIGNUM *bn[IDN__PKEY_NUMS_MAX] = {0};
 	OSSL_PARAM *params = NULL;
 	EVP_PKEY_CTX *ctx = NULL;
 	int err = -ENOMEM;
-	if (bld == NULL)
+	if (bld == NULL && (bld = own) == NULL)
 		goto out;
 	for (int i = 0; i < n; i++) {
-		bn[i] = BN_bin2bn(vals[i].p, (int)vals[i].len, NULL);
+		bn[i] = BN_bin2bn(nums[i].p, (int)nums[i].len, NULL);
 		if (bn[i] == NULL ||
 		    !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
 			goto out;
 	}
 	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
+	ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
 	if (params == NULL || ctx == NULL)
 		goto out;
 	*out = NULL;
-	err = IDN_EVALUE;
+	err = IDN_EMALFORMED;
 	if (EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
+	    EVP_PKEY_fromdata(ctx, out, selection, params) == 1)
 		err = 0;
 out:
 	EVP_PKEY_CTX_free(ctx);
 	OSSL_PARAM_free(params);
-	for (int i = 0; i < 4; i++)
-		BN_free(bn[i]);
+	for (int i = 0; i < n; i++)
+		BN_clear_free(bn[i]);
+	OSSL_PARAM_BLD_free(own);
+	return err;
+}
+
+int idn__sm2_from_point(const uint8_t *pt, size_t len, EVP_PKEY **out)
+{
+	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
+	if (bld == NULL)
+		return -ENOMEM;
+	int err = -ENOMEM;
+	if (OSSL_PARAM_BLD_push_utf8_string(bld, OSSL_PKEY_PARAM_GROUP_NAME,
+					    "SM2", 0) &&
+	    OSSL_PARAM_BLD_push_octet_string(bld, OSSL_PKEY_PARAM_PUB_KEY, pt,
+					     len))
+		err = idn__pkey_build(bld, "SM2", EVP_PKEY_PUBLIC_KEY, NULL,
+				      NULL, 0, out);
 	OSSL_PARAM_BLD_free(bld);
 	return err;
+}
+
+/* A public key from integers (idn__pkey_build); IDN_EVALUE when OpenSSL
+ * refuses them, as for any bad HS_PUBKEY. */
+static int build(const char *type, const char *const *names,
+		 const idn_bytes_t *vals, int n, EVP_PKEY **out)
+{
+	int err = idn__pkey_build(NULL, type, EVP_PKEY_PUBLIC_KEY, names, vals,
+				  n, out);
+	return err == IDN_EMALFORMED ? IDN_EVALUE : err;
 }
 
 /* An SM2 public key from its uncompressed point. */
 static int build_sm2(idn_bytes_t point, EVP_PKEY **out)
 {
-	OSSL_PARAM params[3];
-	params[0] = OSSL_PARAM_construct_utf8_string(OSSL_PKEY_PARAM_GROUP_NAME,
-						     (char *)"SM2", 0);
-	params[1] = OSSL_PARAM_construct_octet_string(
-		OSSL_PKEY_PARAM_PUB_KEY, (void *)point.p, point.len);
-	params[2] = OSSL_PARAM_construct_end();
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, "SM2", NULL);
-	if (ctx == NULL)
-		return -ENOMEM;
-	*out = NULL;
-	int err = IDN_EVALUE;
-	if (EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_PUBLIC_KEY, params) == 1)
-		err = 0;
-	EVP_PKEY_CTX_free(ctx);
-	return err;
+	int err = idn__sm2_from_point(point.p, point.len, out);
+	return err == IDN_EMALFORMED ? IDN_EVALUE : err;
 }
 
 /* An SM2 public key from an X.509 SubjectPublicKeyInfo, DER or PEM text
@@ -268,6 +284,18 @@ int idn_answer_verify(EVP_PKEY *key, idn_bytes_t hash, idn_bytes_t nonce,
 	return verify_id(key, admin, m, ml, sig);
 }
 
+int idn_answer_sign(EVP_PKEY *key, const char *hash, idn_bytes_t nonce,
+		    idn_bytes_t digest, idn_wr_t *w)
+{
+	uint8_t sig[1024];
+	size_t siglen;
+	idn_bytes_t parts[2] = {nonce, digest};
+	int err = idn_sig_sign(key, hash, parts, 2, sig, sizeof(sig), &siglen);
+	if (err == 0)
+		idn_sig_encode(w, idn_bytes_str(hash), idn_bytes(sig, siglen));
+	return err;
+}
+
 int idn_answer_sign_national(EVP_PKEY *key, idn_bytes_t nonce,
 			     idn_bytes_t digest, idn_bytes_t admin,
 			     uint8_t *out, size_t cap, size_t *out_len)
@@ -316,12 +344,13 @@ int idn_pubkey_encode_national(EVP_PKEY *key, idn_wr_t *w)
 {
 	if (!is_sm2(key))
 		return idn_pubkey_encode(key, w);
-	uint8_t *der = NULL;
-	int n = i2d_PUBKEY(key, &der);
-	if (n <= 0)
-		return IDN_EUNSUPPORTED;
+	uint8_t *der;
+	size_t n;
+	int err = idn_spki_encode(key, &der, &n);
+	if (err)
+		return err;
 	idn_hs_pubkey_t k = {idn_bytes_str("SM2_PUB_KEY"), 0, 1, {{0}}};
-	k.params[0] = idn_bytes(der, (size_t)n);
+	k.params[0] = idn_bytes(der, n);
 	idn_hs_pubkey_encode(w, &k);
 	OPENSSL_free(der);
 	return w->err;

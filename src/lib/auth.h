@@ -6,6 +6,7 @@
 #define IDN_AUTH_H
 
 #include <openssl/evp.h>
+#include <openssl/param_build.h>
 
 #include "wire.h"
 
@@ -23,6 +24,25 @@
  * IDN_EMALFORMED / IDN_EVALUE for a bad layout, IDN_EUNSUPPORTED for other
  * key types, -ENOMEM. The caller frees *out with EVP_PKEY_free. */
 int idn_pubkey_load(idn_bytes_t data, EVP_PKEY **out);
+
+/* The most integers idn__pkey_build takes (an RSA private key's eight). */
+#define IDN__PKEY_NUMS_MAX 8
+
+/* Internal (auth.c, cnrikey.c, jwt.c): a key of OpenSSL algorithm alg
+ * ("RSA", "DSA", "SM2") and selection (EVP_PKEY_PUBLIC_KEY or
+ * EVP_PKEY_KEYPAIR) from the parameters pushed on bld (NULL: none; bld
+ * stays the caller's) and the big-endian unsigned integers nums[i] named
+ * names[i] (n <= IDN__PKEY_NUMS_MAX; wiped when freed). Returns 0 (*out
+ * the caller's, EVP_PKEY_free), -ENOMEM, IDN_EMALFORMED when OpenSSL
+ * refuses the parameters. */
+int idn__pkey_build(OSSL_PARAM_BLD *bld, const char *alg, int selection,
+		    const char *const *names, const idn_bytes_t *nums, int n,
+		    EVP_PKEY **out);
+
+/* Internal: an SM2 public key from its uncompressed point 04 || x || y
+ * (len bytes; not checked to lie on the curve). Returns as
+ * idn__pkey_build. */
+int idn__sm2_from_point(const uint8_t *pt, size_t len, EVP_PKEY **out);
 
 /* Checks sig (PKCS#1 v1.5 for RSA, DER for DSA and SM2) over the
  * concatenation of parts with the hash named by hash ("SHA1", "SHA-1",
@@ -48,6 +68,13 @@ int idn_sig_sign(EVP_PKEY *key, const char *hash, const idn_bytes_t *parts,
  * -ENOMEM. */
 int idn_answer_verify(EVP_PKEY *key, idn_bytes_t hash, idn_bytes_t nonce,
 		      idn_bytes_t digest, idn_bytes_t sig, idn_bytes_t admin);
+
+/* Signs a challenge answer, nonce || digest, with key and hash (as
+ * idn_sig_sign) and writes the signature as an HS_PUBKEY answer carries it
+ * (idn_sig_encode) into w. Returns 0 or idn_sig_sign's error; a w too
+ * small is left in w->err. */
+int idn_answer_sign(EVP_PKEY *key, const char *hash, idn_bytes_t nonce,
+		    idn_bytes_t digest, idn_wr_t *w);
 
 /* Signs a challenge answer in the national SM2 form (see
  * idn_answer_verify) with SM2 key; the hash to name is "SM3". Returns 0

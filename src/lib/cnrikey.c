@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "error.h"
 
 #define NUMS_MAX 8
@@ -90,34 +91,13 @@ static int build(const char *alg, const char *const *names,
 		 const idn_bytes_t *nums, int n, BIGNUM *pub, EVP_PKEY **out)
 {
 	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	BIGNUM *bn[NUMS_MAX] = {0};
-	OSSL_PARAM *params = NULL;
-	EVP_PKEY_CTX *ctx = NULL;
-	int err = -ENOMEM;
 	if (bld == NULL)
-		goto out;
-	for (int i = 0; i < n; i++) {
-		bn[i] = BN_bin2bn(nums[i].p, (int)nums[i].len, NULL);
-		if (bn[i] == NULL ||
-		    !OSSL_PARAM_BLD_push_BN(bld, names[i], bn[i]))
-			goto out;
-	}
-	if (pub && !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, pub))
-		goto out;
-	params = OSSL_PARAM_BLD_to_param(bld);
-	ctx = EVP_PKEY_CTX_new_from_name(NULL, alg, NULL);
-	if (params == NULL || ctx == NULL)
-		goto out;
-	*out = NULL;
-	err = IDN_EMALFORMED;
-	if (EVP_PKEY_fromdata_init(ctx) == 1 &&
-	    EVP_PKEY_fromdata(ctx, out, EVP_PKEY_KEYPAIR, params) == 1)
-		err = 0;
-out:
-	EVP_PKEY_CTX_free(ctx);
-	OSSL_PARAM_free(params);
-	for (int i = 0; i < NUMS_MAX; i++)
-		BN_clear_free(bn[i]);
+		return -ENOMEM;
+	int err = -ENOMEM;
+	if (pub == NULL ||
+	    OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_PUB_KEY, pub))
+		err = idn__pkey_build(bld, alg, EVP_PKEY_KEYPAIR, names, nums,
+				      n, out);
 	OSSL_PARAM_BLD_free(bld);
 	return err;
 }

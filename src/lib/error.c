@@ -1,5 +1,7 @@
 #include "error.h"
 
+#include <stdarg.h>
+#include <stdio.h>
 #include <string.h>
 
 static const char *const texts[] = {
@@ -42,4 +44,15 @@ const char *idn_strerror(int err)
 	if (err < 0 && err > -4096)
 		return strerror(-err);
 	return "unknown error";
+}
+
+int idn__fail(idn__errbuf_t *e, int code, const char *fmt, ...)
+{
+	if (e->buf != NULL && e->cap > 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		vsnprintf(e->buf, e->cap, fmt, ap);
+		va_end(ap);
+	}
+	return code;
 }

@@ -8,6 +8,8 @@
 #ifndef IDN_ERROR_H
 #define IDN_ERROR_H
 
+#include <stddef.h>
+
 #define IDN_ERR_BASE (-1000)
 
 enum {
@@ -44,5 +46,17 @@ enum {
 /* Human-readable text for any code this library returns, including negated
  * errno values. Never returns NULL; the string is static. */
 const char *idn_strerror(int err);
+
+/* Internal: where a library function that explains its refusals writes
+ * the reason (buf of cap bytes; buf NULL or cap 0: nowhere). */
+typedef struct {
+	char *buf;
+	size_t cap;
+} idn__errbuf_t;
+
+/* Internal: formats the reason into e (truncated to fit) and returns
+ * code. */
+__attribute__((format(printf, 3, 4))) int idn__fail(idn__errbuf_t *e, int code,
+						    const char *fmt, ...);
 
 #endif

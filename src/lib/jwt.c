@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "b64.h"
 #include "error.h"
 
@@ -593,24 +594,6 @@ static int jwk_bytes(const json_t *jwk, const char *name, size_t max,
 	return 0;
 }
 
-static int key_fromdata(const char *type, OSSL_PARAM_BLD *bld, EVP_PKEY **out)
-{
-	OSSL_PARAM *params = OSSL_PARAM_BLD_to_param(bld);
-	EVP_PKEY_CTX *ctx = EVP_PKEY_CTX_new_from_name(NULL, type, NULL);
-	EVP_PKEY *key = NULL;
-	int ok = params != NULL && ctx != NULL &&
-		 EVP_PKEY_fromdata_init(ctx) == 1 &&
-		 EVP_PKEY_fromdata(ctx, &key, EVP_PKEY_PUBLIC_KEY, params) == 1;
-	OSSL_PARAM_free(params);
-	EVP_PKEY_CTX_free(ctx);
-	if (!ok) {
-		EVP_PKEY_free(key);
-		return IDN_EMALFORMED;
-	}
-	*out = key;
-	return 0;
-}
-
 /* The SM2 key must lie on the curve: decoders do not all check it. */
 static int sm2_point_check(EVP_PKEY *key)
 {
@@ -669,12 +652,8 @@ int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 		return IDN_EMALFORMED;
 	if (!strcmp(kty, "SM2"))
 		return jwk_sm2_to_key(jwk, out);
-	OSSL_PARAM_BLD *bld = OSSL_PARAM_BLD_new();
-	if (bld == NULL)
-		return -ENOMEM;
 	uint8_t *a = NULL, *b = NULL;
 	size_t al, bl;
-	BIGNUM *n = NULL, *e = NULL;
 	int err;
 	if (!strcmp(kty, "RSA")) {
 		err = jwk_bytes(jwk, "n", 1024, false, &a, &al);
@@ -682,14 +661,11 @@ int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 			err = jwk_bytes(jwk, "e", 16, false, &b, &bl);
 		if (err)
 			goto out;
-		n = BN_bin2bn(a, (int)al, NULL);
-		e = BN_bin2bn(b, (int)bl, NULL);
-		err = IDN_EMALFORMED;
-		if (n == NULL || e == NULL ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_N, n) ||
-		    !OSSL_PARAM_BLD_push_BN(bld, OSSL_PKEY_PARAM_RSA_E, e))
-			goto out;
-		err = key_fromdata("RSA", bld, out);
+		static const char *const names[] = {OSSL_PKEY_PARAM_RSA_N,
+						    OSSL_PKEY_PARAM_RSA_E};
+		const idn_bytes_t nums[] = {idn_bytes(a, al), idn_bytes(b, bl)};
+		err = idn__pkey_build(NULL, "RSA", EVP_PKEY_PUBLIC_KEY, names,
+				      nums, 2, out);
 		if (err == 0 && idn_jwt_key_alg(*out) != IDN_JWT_RS256) {
 			EVP_PKEY_free(*out);
 			err = IDN_EUNSUPPORTED; /* a short modulus */
@@ -710,15 +686,9 @@ int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 		pt[0] = 4;
 		memcpy(pt + 1, a, 32);
 		memcpy(pt + 33, b, 32);
-		err = IDN_EMALFORMED;
-		if (!OSSL_PARAM_BLD_push_utf8_string(
-			    bld, OSSL_PKEY_PARAM_GROUP_NAME, "SM2", 0) ||
-		    !OSSL_PARAM_BLD_push_octet_string(
-			    bld, OSSL_PKEY_PARAM_PUB_KEY, pt, sizeof(pt)))
-			goto out;
 		/* EVP_PKEY_fromdata does not check that the point is on the
 		 * curve: a public-key check does */
-		err = key_fromdata("SM2", bld, out);
+		err = idn__sm2_from_point(pt, sizeof(pt), out);
 		if (err == 0 && (err = sm2_point_check(*out)) != 0)
 			EVP_PKEY_free(*out);
 	} else {
@@ -727,9 +697,6 @@ int idn_jwk_to_key(const json_t *jwk, EVP_PKEY **out)
 out:
 	free(a);
 	free(b);
-	BN_free(n);
-	BN_free(e);
-	OSSL_PARAM_BLD_free(bld);
 	return err;
 }
 

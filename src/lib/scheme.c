@@ -1,6 +1,5 @@
 #include "scheme.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -9,22 +8,9 @@
 
 /* ---- small helpers ---- */
 
-typedef struct {
-	char *buf;
-	size_t cap;
-} errbuf_t;
-
-__attribute__((format(printf, 3, 4))) static int fail(errbuf_t *e, int code,
-						      const char *fmt, ...)
-{
-	if (e->buf != NULL && e->cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(e->buf, e->cap, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
+/* refusals explain themselves through the library's reason buffer */
+typedef idn__errbuf_t errbuf_t;
+#define fail idn__fail
 
 static bool is_digit(char c)
 {

@@ -293,103 +293,94 @@ static const char *record_fault(const MDB_val *k, const MDB_val *d,
 	return NULL;
 }
 
-static int scan_records(MDB_txn *txn, MDB_dbi records, idn_check_cb cb,
-			void *ctx, idn_check_stat_t *st)
+/* One offline check's walk over a store: the read transaction, the
+ * records table (which index entries name), where faults are reported
+ * and what was counted. */
+typedef struct {
+	MDB_txn *txn;
+	MDB_dbi records;
+	idn_check_cb cb;
+	void *ctx;
+	idn_check_stat_t *st;
+} scan_t;
+
+/* Checks one entry of a table; 0, or the error that ends the walk. */
+typedef int (*scan_entry_fn)(scan_t *s, const MDB_val *k, const MDB_val *d);
+
+/* Walks table dbi in key order, giving each entry to entry until one of
+ * them returns an error. 0, that error or a translated LMDB error. */
+static int scan_table(scan_t *s, MDB_dbi dbi, scan_entry_fn entry)
 {
 	MDB_cursor *c;
-	int rc = mdb_cursor_open(txn, records, &c);
+	int rc = mdb_cursor_open(s->txn, dbi, &c);
 	if (rc)
 		return idn__lmdb_error(rc);
 	MDB_val k, d;
 	int err = 0;
 	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && err == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		st->records++;
-		idn_bytes_t name;
-		const char *what = record_fault(&k, &d, &name);
-		if (what) {
-			st->damaged++;
-			err = cb(ctx, "record", name, what);
-		}
-	}
+	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT))
+		err = entry(s, &k, &d);
 	mdb_cursor_close(c);
 	if (err)
 		return err;
 	return rc == MDB_NOTFOUND ? 0 : idn__lmdb_error(rc);
 }
 
-static int scan_prefixes(MDB_txn *txn, MDB_dbi prefixes, idn_check_cb cb,
-			 void *ctx, idn_check_stat_t *st)
+static int record_entry(scan_t *s, const MDB_val *k, const MDB_val *d)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(txn, prefixes, &c);
-	if (rc)
-		return idn__lmdb_error(rc);
-	MDB_val k, d;
-	int err = 0;
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && err == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		st->prefixes++;
-		bool ok = k.mv_size <= KEY_DIRECT
-				  ? d.mv_size == k.mv_size &&
-					    memcmp(d.mv_data, k.mv_data,
-						   k.mv_size) == 0
-				  : d.mv_size > KEY_DIRECT;
-		if (!ok) {
-			st->damaged++;
-			err = cb(ctx, "prefix", idn_bytes(k.mv_data, k.mv_size),
-				 "the entry holds another prefix");
-		}
-	}
-	mdb_cursor_close(c);
-	if (err)
-		return err;
-	return rc == MDB_NOTFOUND ? 0 : idn__lmdb_error(rc);
+	s->st->records++;
+	idn_bytes_t name;
+	const char *what = record_fault(k, d, &name);
+	if (what == NULL)
+		return 0;
+	s->st->damaged++;
+	return s->cb(s->ctx, "record", name, what);
 }
 
-static int scan_index(MDB_txn *txn, MDB_dbi records, MDB_dbi ix,
-		      idn_check_cb cb, void *ctx, idn_check_stat_t *st)
+static int prefix_entry(scan_t *s, const MDB_val *k, const MDB_val *d)
 {
-	MDB_cursor *c;
-	int rc = mdb_cursor_open(txn, ix, &c);
-	if (rc)
-		return idn__lmdb_error(rc);
-	MDB_val k, d;
-	int err = 0;
-	for (rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0 && err == 0;
-	     rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
-		st->index++;
-		MDB_val rk = d, rd;
-		int r = mdb_get(txn, records, &rk, &rd);
-		if (r == MDB_NOTFOUND) {
-			st->damaged++;
-			err = cb(ctx, "index", idn_bytes(d.mv_data, d.mv_size),
-				 "an index entry names a record that does not "
-				 "exist");
-		} else if (r) {
-			err = idn__lmdb_error(r);
-		}
-	}
-	mdb_cursor_close(c);
-	if (err)
-		return err;
-	return rc == MDB_NOTFOUND ? 0 : idn__lmdb_error(rc);
+	s->st->prefixes++;
+	bool ok = k->mv_size <= KEY_DIRECT
+			  ? d->mv_size == k->mv_size &&
+				    memcmp(d->mv_data, k->mv_data,
+					   k->mv_size) == 0
+			  : d->mv_size > KEY_DIRECT;
+	if (ok)
+		return 0;
+	s->st->damaged++;
+	return s->cb(s->ctx, "prefix", idn_bytes(k->mv_data, k->mv_size),
+		     "the entry holds another prefix");
+}
+
+static int index_entry(scan_t *s, const MDB_val *k, const MDB_val *d)
+{
+	(void)k;
+	s->st->index++;
+	MDB_val rk = *d, rd;
+	int r = mdb_get(s->txn, s->records, &rk, &rd);
+	if (r == 0)
+		return 0;
+	if (r != MDB_NOTFOUND)
+		return idn__lmdb_error(r);
+	s->st->damaged++;
+	return s->cb(s->ctx, "index", idn_bytes(d->mv_data, d->mv_size),
+		     "an index entry names a record that does not exist");
 }
 
 int idn__lmdb_scan(MDB_env *env, MDB_dbi records, MDB_dbi prefixes,
 		   const MDB_dbi *index, unsigned nindex, idn_check_cb cb,
 		   void *ctx, idn_check_stat_t *st)
 {
-	MDB_txn *txn;
-	int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &txn);
+	scan_t s = {.records = records, .cb = cb, .ctx = ctx, .st = st};
+	int rc = mdb_txn_begin(env, NULL, MDB_RDONLY, &s.txn);
 	if (rc)
 		return idn__lmdb_error(rc);
-	int err = scan_records(txn, records, cb, ctx, st);
+	int err = scan_table(&s, records, record_entry);
 	if (err == 0)
-		err = scan_prefixes(txn, prefixes, cb, ctx, st);
+		err = scan_table(&s, prefixes, prefix_entry);
 	for (unsigned i = 0; err == 0 && i < nindex; i++)
-		err = scan_index(txn, records, index[i], cb, ctx, st);
-	mdb_txn_abort(txn);
+		err = scan_table(&s, index[i], index_entry);
+	mdb_txn_abort(s.txn);
 	return err;
 }
 

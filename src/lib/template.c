@@ -11,22 +11,9 @@
 
 /* ---- helpers ---- */
 
-typedef struct {
-	char *buf;
-	size_t cap;
-} errbuf_t;
-
-__attribute__((format(printf, 3, 4))) static int fail(errbuf_t *e, int code,
-						      const char *fmt, ...)
-{
-	if (e->buf != NULL && e->cap > 0) {
-		va_list ap;
-		va_start(ap, fmt);
-		vsnprintf(e->buf, e->cap, fmt, ap);
-		va_end(ap);
-	}
-	return code;
-}
+/* refusals explain themselves through the library's reason buffer */
+typedef idn__errbuf_t errbuf_t;
+#define fail idn__fail
 
 static void clear_err(char *err, size_t cap)
 {

@@ -857,19 +857,65 @@ done:
 
 /* ---- sessions ---- */
 
+/* Wipes session x's key and frees it. */
+static void session_free(session_t *x)
+{
+	OPENSSL_cleanse(x->key, sizeof(x->key));
+	free(x);
+}
+
+/* Unlinks session *pp from the table and frees it; the caller holds the
+ * lock. */
+static void session_drop(authz_t *a, session_t **pp)
+{
+	session_t *x = *pp;
+	*pp = x->next;
+	session_free(x);
+	a->nsessions--;
+}
+
+/* A new session of (owner, conn) bound to admin at index, living lifetime
+ * seconds from now; NULL when out of memory. admin.len <= IDN_IDENT_MAX. */
+static session_t *session_bound(const void *owner, uint64_t conn,
+				idn_bytes_t admin, uint32_t index,
+				uint32_t lifetime)
+{
+	session_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->owner = owner;
+	x->conn = conn;
+	x->bound = true;
+	x->index = index;
+	x->alen = admin.len;
+	if (admin.len > 0)
+		memcpy(x->admin, admin.p, admin.len);
+	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
+	return x;
+}
+
+/* A new session holding key for cipher, living lifetime seconds from now;
+ * NULL when out of memory. 0 < key.len <= IDN_SKEY_MAX. */
+static session_t *session_keyed(idn_bytes_t key, int cipher, uint32_t lifetime)
+{
+	session_t *x = calloc(1, sizeof(*x));
+	if (x == NULL)
+		return NULL;
+	x->cipher = cipher;
+	x->klen = key.len;
+	memcpy(x->key, key.p, key.len);
+	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
+	return x;
+}
+
 /* Drops expired sessions; the caller holds the lock. */
 static void sessions_expire(authz_t *a, uint64_t now)
 {
 	for (session_t **pp = &a->sessions; *pp;) {
-		if ((*pp)->expires <= now) {
-			session_t *x = *pp;
-			*pp = x->next;
-			OPENSSL_cleanse(x->key, sizeof(x->key));
-			free(x);
-			a->nsessions--;
-		} else {
+		if ((*pp)->expires <= now)
+			session_drop(a, pp);
+		else
 			pp = &(*pp)->next;
-		}
 	}
 }
 
@@ -934,11 +980,7 @@ static bool session_evict(authz_t *a, const netkey_t *net)
 	}
 	if (oldest == NULL)
 		return false;
-	session_t *x = *oldest;
-	*oldest = x->next;
-	OPENSSL_cleanse(x->key, sizeof(x->key));
-	free(x);
-	a->nsessions--;
+	session_drop(a, oldest);
 	return true;
 }
 
@@ -988,17 +1030,9 @@ int authz_session_open(authz_t *a, const void *owner, uint64_t conn,
 {
 	if (admin.len > IDN_IDENT_MAX)
 		return IDN_ETOOLONG;
-	session_t *x = calloc(1, sizeof(*x));
+	session_t *x = session_bound(owner, conn, admin, index, lifetime);
 	if (x == NULL)
 		return -ENOMEM;
-	x->owner = owner;
-	x->conn = conn;
-	x->bound = true;
-	x->index = index;
-	x->alen = admin.len;
-	if (admin.len > 0)
-		memcpy(x->admin, admin.p, admin.len);
-	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
 	pthread_mutex_lock(&a->lock);
 	int err = session_add(a, x, false);
 	if (err == 0)
@@ -1017,7 +1051,7 @@ int authz_session_new(authz_t *a, const struct sockaddr_storage *peer,
 		return IDN_ETOOLONG;
 	if (key.len == 0 || key.len > IDN_SKEY_MAX)
 		return IDN_EINVAL;
-	session_t *x = calloc(1, sizeof(*x));
+	session_t *x = session_keyed(key, cipher, lifetime);
 	if (x == NULL)
 		return -ENOMEM;
 	netkey_of(peer, &x->net);
@@ -1025,19 +1059,13 @@ int authz_session_new(authz_t *a, const struct sockaddr_storage *peer,
 	x->alen = identity.len;
 	if (identity.len > 0)
 		memcpy(x->admin, identity.p, identity.len);
-	x->cipher = cipher;
-	x->klen = key.len;
-	memcpy(x->key, key.p, key.len);
-	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
 	pthread_mutex_lock(&a->lock);
 	int err = session_add(a, x, true);
 	if (err == 0)
 		*id = x->id;
 	pthread_mutex_unlock(&a->lock);
-	if (err) {
-		OPENSSL_cleanse(x->key, sizeof(x->key));
-		free(x);
-	}
+	if (err)
+		session_free(x);
 	return err;
 }
 
@@ -1180,13 +1208,8 @@ int authz_session_close(authz_t *a, uint32_t id,
 	pthread_mutex_lock(&a->lock);
 	session_t **pp = session_find(a, id, owner, conn);
 	bool ok = pp && session_usable(*pp, peer, owner, conn) == 0;
-	if (ok) {
-		session_t *x = *pp;
-		*pp = x->next;
-		OPENSSL_cleanse(x->key, sizeof(x->key));
-		free(x);
-		a->nsessions--;
-	}
+	if (ok)
+		session_drop(a, pp);
 	pthread_mutex_unlock(&a->lock);
 	return ok ? 0 : IDN_ENOTFOUND;
 }
@@ -1203,15 +1226,10 @@ void authz_conn_closed(authz_t *a, const void *owner, uint64_t conn)
 	pthread_mutex_lock(&a->lock);
 	for (session_t **pp = &a->sessions; *pp;) {
 		if ((*pp)->conn != 0 && (*pp)->owner == owner &&
-		    (*pp)->conn == conn) {
-			session_t *x = *pp;
-			*pp = x->next;
-			OPENSSL_cleanse(x->key, sizeof(x->key));
-			free(x);
-			a->nsessions--;
-		} else {
+		    (*pp)->conn == conn)
+			session_drop(a, pp);
+		else
 			pp = &(*pp)->next;
-		}
 	}
 	pthread_mutex_unlock(&a->lock);
 }
@@ -1227,15 +1245,11 @@ static int session_put_as(authz_t *a, session_t *x)
 	/* a connection holds one session set up and not logged in yet:
 	 * setups cost nothing to ask for */
 	for (session_t **qq = &a->sessions; !x->bound && *qq;) {
-		session_t *o = *qq;
-		if (o->conn == x->conn && o->owner == x->owner && !o->bound) {
-			*qq = o->next;
-			OPENSSL_cleanse(o->key, sizeof(o->key));
-			free(o);
-			a->nsessions--;
-		} else {
-			qq = &o->next;
-		}
+		const session_t *o = *qq;
+		if (o->conn == x->conn && o->owner == x->owner && !o->bound)
+			session_drop(a, qq);
+		else
+			qq = &(*qq)->next;
 	}
 	session_t **pp = session_find(a, x->id, x->owner, x->conn);
 	if (pp != NULL && (*pp)->conn != 0) {
@@ -1245,10 +1259,7 @@ static int session_put_as(authz_t *a, session_t *x)
 			x->klen = o->klen;
 			memcpy(x->key, o->key, o->klen);
 		}
-		*pp = o->next;
-		OPENSSL_cleanse(o->key, sizeof(o->key));
-		free(o);
-		a->nsessions--;
+		session_drop(a, pp);
 	}
 	bool full = a->nsessions >= AUTHZ_SESSIONS_MAX;
 	if (!full) {
@@ -1258,10 +1269,8 @@ static int session_put_as(authz_t *a, session_t *x)
 		a->nsessions++;
 	}
 	pthread_mutex_unlock(&a->lock);
-	if (full) {
-		OPENSSL_cleanse(x->key, sizeof(x->key));
-		free(x);
-	}
+	if (full)
+		session_free(x);
 	return full ? -EBUSY : 0;
 }
 
@@ -1273,17 +1282,10 @@ int authz_session_open_as(authz_t *a, const void *owner, uint64_t conn,
 		return IDN_EINVAL;
 	if (admin.len > IDN_IDENT_MAX)
 		return IDN_ETOOLONG;
-	session_t *x = calloc(1, sizeof(*x));
+	session_t *x = session_bound(owner, conn, admin, index, lifetime);
 	if (x == NULL)
 		return -ENOMEM;
 	x->id = id;
-	x->owner = owner;
-	x->conn = conn;
-	x->bound = true;
-	x->index = index;
-	x->alen = admin.len;
-	memcpy(x->admin, admin.p, admin.len);
-	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
 	return session_put_as(a, x);
 }
 
@@ -1293,16 +1295,12 @@ int authz_session_key_as(authz_t *a, const void *owner, uint64_t conn,
 {
 	if (id == 0 || conn == 0 || key.len == 0 || key.len > IDN_SKEY_MAX)
 		return IDN_EINVAL;
-	session_t *x = calloc(1, sizeof(*x));
+	session_t *x = session_keyed(key, cipher, lifetime);
 	if (x == NULL)
 		return -ENOMEM;
 	x->id = id;
 	x->owner = owner;
 	x->conn = conn;
-	x->cipher = cipher;
-	x->klen = key.len;
-	memcpy(x->key, key.p, key.len);
-	x->expires = idn_now_ms() + (uint64_t)lifetime * 1000;
 	return session_put_as(a, x);
 }
 

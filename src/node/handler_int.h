@@ -114,6 +114,11 @@ int do_session_end(reply_t *r);
  * its id in the envelope. */
 int session_open(reply_t *r, const idn_msg_t *orig,
 		 const idn_challenge_answer_t *ans);
+/* Answers r, the checked answer that released orig, once session id is
+ * open for it: success to orig with id in the envelope and resp as the
+ * body (NULL: none). Shared by session_open and login_open. */
+int session_reply_opened(reply_t *r, const idn_msg_t *orig, uint32_t id,
+			 const idn_session_resp_t *resp);
 int do_in_session(reply_t *r, const struct op_row *row);
 
 /* The national system's admin proofs (login.c, docs/national.md).

@@ -68,15 +68,7 @@ int login_open(reply_t *r, const idn_msg_t *orig,
 	log_info("login: session %08x for %.*s:%u", id,
 		 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
 		 ans->admin.p, ans->index);
-	idn_env_t env = *r->env;
-	env.session_id = id;
-	reply_t run = *r;
-	run.env = &env;
-	run.req = orig;
-	reply_start(&run, IDN_RC_SUCCESS, 0);
-	err = reply_send(&run);
-	r->sent = run.sent;
-	return err;
+	return session_reply_opened(r, orig, id, NULL);
 }
 
 /* ---- resolution tokens ---- */

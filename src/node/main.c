@@ -22,6 +22,7 @@
 #include "log.h"
 #include "mirror.h"
 #include "pruner.h"
+#include "ticker.h"
 #include "reload.h"
 #include "repl_ops.h"
 #include "server.h"
@@ -96,66 +97,41 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf,
 typedef struct {
 	idn_store_t *store;
 	const node_conf_t *conf;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	bool stop, started;
+	int wait_s; /* the last wait */
+	ticker_t ticker;
 } homer_t;
 
-static void *homer_main(void *arg)
+static int homer_tick(void *ctx)
 {
-	homer_t *hm = arg;
-	int wait_s = 1;
-	pthread_mutex_lock(&hm->mu);
-	while (!hm->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += wait_s;
-		pthread_cond_timedwait(&hm->cond, &hm->mu, &ts);
-		if (hm->stop)
-			break;
-		pthread_mutex_unlock(&hm->mu);
-		int n;
-		int err = home_prefixes(hm->store, hm->conf, &n);
-		pthread_mutex_lock(&hm->mu);
-		if (err != IDN_ENOPRIMARY) {
-			if (err == 0)
-				log_info("homed %d deferred prefixes: the "
-					 "primary is back",
-					 n);
-			break;
-		}
-		wait_s = wait_s >= 4 ? 8 : wait_s * 2;
+	homer_t *hm = ctx;
+	int n;
+	int err = home_prefixes(hm->store, hm->conf, &n);
+	if (err != IDN_ENOPRIMARY) {
+		if (err == 0)
+			log_info("homed %d deferred prefixes: the primary is "
+				 "back",
+				 n);
+		return -1;
 	}
-	pthread_mutex_unlock(&hm->mu);
-	return NULL;
+	hm->wait_s = hm->wait_s >= 4 ? 8 : hm->wait_s * 2;
+	return hm->wait_s;
 }
 
 static int homer_start(homer_t *hm, idn_store_t *store, const node_conf_t *conf)
 {
 	hm->store = store;
 	hm->conf = conf;
-	hm->stop = false;
-	pthread_mutex_init(&hm->mu, NULL);
-	pthread_cond_init(&hm->cond, NULL);
-	hm->started = pthread_create(&hm->thread, NULL, homer_main, hm) == 0;
-	if (!hm->started)
+	hm->wait_s = 1;
+	if (ticker_start(&hm->ticker, hm->wait_s, homer_tick, hm) != 0) {
 		log_error("cannot start the thread of deferred homing");
-	return hm->started ? 0 : -1;
+		return -1;
+	}
+	return 0;
 }
 
 static void homer_stop(homer_t *hm)
 {
-	if (!hm->started)
-		return;
-	pthread_mutex_lock(&hm->mu);
-	hm->stop = true;
-	pthread_cond_signal(&hm->cond);
-	pthread_mutex_unlock(&hm->mu);
-	pthread_join(hm->thread, NULL);
-	pthread_mutex_destroy(&hm->mu);
-	pthread_cond_destroy(&hm->cond);
-	hm->started = false;
+	ticker_stop(&hm->ticker);
 }
 
 /* The store's messages (PostgreSQL's, for instance) into the node's log. */

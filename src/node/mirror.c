@@ -185,19 +185,12 @@ static int answer_encode(idn_bytes_t nonce, idn_bytes_t digest, idn_wr_t *w)
 					idn_bytes(M.secret, M.secret_len),
 					nonce, digest, &sw);
 	} else {
-		uint8_t sig[1024];
-		size_t siglen;
 		/* DSA keys sign with SHA1, as HANDLE.NET's own clients do (a
 		 * 7.3.1 server refuses SHA256withDSA) */
 		const char *hash = EVP_PKEY_base_id(M.key) == EVP_PKEY_DSA
 					   ? "SHA1"
 					   : idn_sig_hash_for(M.key);
-		idn_bytes_t parts[2] = {nonce, digest};
-		err = idn_sig_sign(M.key, hash, parts, 2, sig, sizeof(sig),
-				   &siglen);
-		if (err == 0)
-			idn_sig_encode(&sw, idn_bytes_str(hash),
-				       idn_bytes(sig, siglen));
+		err = idn_answer_sign(M.key, hash, nonce, digest, &sw);
 	}
 	if (err == 0)
 		err = sw.err;

@@ -28,23 +28,10 @@ static void prune_once(pruner_t *p)
 			 (unsigned long long)pruned);
 }
 
-static void *pruner_main(void *arg)
+static int prune_tick(void *ctx)
 {
-	pruner_t *p = arg;
-	pthread_mutex_lock(&p->mu);
-	while (!p->stop) {
-		struct timespec ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		ts.tv_sec += PRUNE_EVERY_S;
-		pthread_cond_timedwait(&p->cond, &p->mu, &ts);
-		if (p->stop)
-			break;
-		pthread_mutex_unlock(&p->mu);
-		prune_once(p);
-		pthread_mutex_lock(&p->mu);
-	}
-	pthread_mutex_unlock(&p->mu);
-	return NULL;
+	prune_once(ctx);
+	return PRUNE_EVERY_S;
 }
 
 int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf,
@@ -55,12 +42,9 @@ int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf,
 		return 0;
 	p->store = store;
 	p->conf = conf;
-	pthread_mutex_init(&p->mu, NULL);
-	pthread_cond_init(&p->cond, NULL);
 	if (now) /* a node started on an old log starts within it */
 		prune_once(p);
-	p->started = pthread_create(&p->thread, NULL, pruner_main, p) == 0;
-	if (!p->started) {
+	if (ticker_start(&p->ticker, PRUNE_EVERY_S, prune_tick, p) != 0) {
 		log_error("cannot start the change log's pruning thread");
 		return -1;
 	}
@@ -69,14 +53,5 @@ int pruner_start(pruner_t *p, idn_store_t *store, const node_conf_t *conf,
 
 void pruner_stop(pruner_t *p)
 {
-	if (!p->started)
-		return;
-	pthread_mutex_lock(&p->mu);
-	p->stop = true;
-	pthread_cond_signal(&p->cond);
-	pthread_mutex_unlock(&p->mu);
-	pthread_join(p->thread, NULL);
-	pthread_mutex_destroy(&p->mu);
-	pthread_cond_destroy(&p->cond);
-	p->started = false;
+	ticker_stop(&p->ticker);
 }

@@ -6,19 +6,16 @@
 #ifndef IDN_PRUNER_H
 #define IDN_PRUNER_H
 
-#include <pthread.h>
 #include <stdbool.h>
 
 #include "config.h"
 #include "store.h"
+#include "ticker.h"
 
 typedef struct {
 	idn_store_t *store;
 	const node_conf_t *conf;
-	pthread_t thread;
-	pthread_mutex_t mu;
-	pthread_cond_t cond;
-	bool stop, started;
+	ticker_t ticker;
 } pruner_t;
 
 /* Starts the thread (nothing when both limits are 0), pruning once first

@@ -138,19 +138,11 @@ static int txn_cb(void *ctx, const idn_change_t *c)
 
 int do_cnri_retrieve(reply_t *r)
 {
-	int rc = repl_refuse_udp(r);
-	if (rc != 1)
-		return rc;
 	idn_repl_req_t q;
-	if (idn_repl_req_decode(r->req->rest, true, &q) != 0 ||
-	    (q.nservers > 1 && q.server_num >= q.nservers) ||
-	    q.hash_type > IDN_HASH_BY_ALL)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed retrieve-transactions request");
 	idn_rtxn_t *t;
-	int err = repl_log_begin(r, &t);
-	if (err)
-		return reply_lib_error(r, err);
+	int err = repl_retrieve_begin(r, &q, &t);
+	if (err != 1)
+		return err;
 	uint64_t from = q.last_txn + 1, next = 0;
 	int st = repl_wait(r->h->store, t, from, &next);
 	if (st < 0) {

@@ -215,21 +215,41 @@ int repl_wait(idn_store_t *s, idn_rtxn_t *t, uint64_t from, uint64_t *next)
 	return err;
 }
 
-int do_retrieve_txn(reply_t *r)
+/* Refuses UDP, decodes the request of a retrieve (txn) or a dump into q
+ * and checks it. 1 to go on, else the result of the reply sent. */
+static int req_begin(reply_t *r, bool txn, idn_repl_req_t *q)
 {
 	int rc = repl_refuse_udp(r);
 	if (rc != 1)
 		return rc;
-	idn_repl_req_t q;
-	if (idn_repl_req_decode(r->req->rest, true, &q) != 0 ||
-	    (q.nservers > 1 && q.server_num >= q.nservers) ||
-	    q.hash_type > IDN_HASH_BY_ALL)
+	if (idn_repl_req_decode(r->req->rest, txn, q) != 0 ||
+	    (q->nservers > 1 && q->server_num >= q->nservers) ||
+	    q->hash_type > IDN_HASH_BY_ALL)
 		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed retrieve-transactions request");
-	idn_rtxn_t *t;
-	int err = repl_log_begin(r, &t);
+				   txn ? "malformed retrieve-transactions "
+					 "request"
+				       : "malformed dump request");
+	return 1;
+}
+
+int repl_retrieve_begin(reply_t *r, idn_repl_req_t *q, idn_rtxn_t **t)
+{
+	int rc = req_begin(r, true, q);
+	if (rc != 1)
+		return rc;
+	int err = repl_log_begin(r, t);
 	if (err)
 		return reply_lib_error(r, err);
+	return 1;
+}
+
+int do_retrieve_txn(reply_t *r)
+{
+	idn_repl_req_t q;
+	idn_rtxn_t *t;
+	int err = repl_retrieve_begin(r, &q, &t);
+	if (err != 1)
+		return err;
 	uint64_t from = q.last_txn + 1, next = 0;
 	err = repl_wait(r->h->store, t, from, &next);
 	if (err == 1) {
@@ -351,14 +371,9 @@ static int dump_walk(dump_t *d, idn_rtxn_t *t, int kind)
 
 int repl_dump_begin(reply_t *r, idn_repl_req_t *q, idn_rtxn_t **t)
 {
-	int rc = repl_refuse_udp(r);
+	int rc = req_begin(r, false, q);
 	if (rc != 1)
 		return rc;
-	if (idn_repl_req_decode(r->req->rest, false, q) != 0 ||
-	    (q->nservers > 1 && q->server_num >= q->nservers) ||
-	    q->hash_type > IDN_HASH_BY_ALL)
-		return reply_error(r, IDN_RC_PROTOCOL_ERROR,
-				   "malformed dump request");
 	int err = idn_rtxn_begin(r->h->store, t);
 	if (err)
 		return reply_lib_error(r, err);

@@ -36,6 +36,9 @@ int repl_refuse_udp(reply_t *r);
  * decoded and checked, a read transaction begun into *t. Returns 1 to go
  * on, else the result of the reply sent. */
 int repl_dump_begin(reply_t *r, idn_repl_req_t *q, idn_rtxn_t **t);
+/* The start of a retrieve (op 1001), either stream form: as
+ * repl_dump_begin, the read transaction begun by repl_log_begin. */
+int repl_retrieve_begin(reply_t *r, idn_repl_req_t *q, idn_rtxn_t **t);
 uint64_t repl_now_ms(void);
 
 /* A read transaction on the change log as followers read it (ops 1000,

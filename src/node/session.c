@@ -243,16 +243,23 @@ int session_open(reply_t *r, const idn_msg_t *orig,
 	log_info("session %08x opened for %.*s:%u", id,
 		 (int)(ans->admin.len > 200 ? 200 : ans->admin.len),
 		 ans->admin.p, ans->index);
+	idn_session_resp_t resp = {sr.mode, idn_bytes(NULL, 0),
+				   idn_bytes(NULL, 0)};
+	return session_reply_opened(r, orig, id, &resp);
+}
+
+int session_reply_opened(reply_t *r, const idn_msg_t *orig, uint32_t id,
+			 const idn_session_resp_t *resp)
+{
 	idn_env_t env = *r->env;
 	env.session_id = id;
 	reply_t run = *r;
 	run.env = &env;
 	run.req = orig;
 	reply_start(&run, IDN_RC_SUCCESS, 0);
-	idn_session_resp_t resp = {sr.mode, idn_bytes(NULL, 0),
-				   idn_bytes(NULL, 0)};
-	idn_session_resp_encode(&run.w, &resp);
-	err = reply_send(&run);
+	if (resp != NULL)
+		idn_session_resp_encode(&run.w, resp);
+	int err = reply_send(&run);
 	r->sent = run.sent;
 	return err;
 }
