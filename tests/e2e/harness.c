@@ -1127,6 +1127,41 @@ long long h_parse_time(const char *s)
 
 /* ---- files ---- */
 
+int h_curl(h_curl_t *c, const char *ca, int max_s, const char *url,
+	   const char *const *extra)
+{
+	char secs[16];
+	snprintf(secs, sizeof(secs), "%d", max_s);
+	const char *argv[H_CURL_MAX_ARGS] = {"/usr/bin/curl", "-sS", "-i",
+					     "--max-time", secs};
+	int n = 5;
+	if (ca != NULL) {
+		argv[n++] = "--cacert";
+		argv[n++] = ca;
+	}
+	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
+		assert_true(n < H_CURL_MAX_ARGS - 2);
+		argv[n++] = extra[i];
+	}
+	argv[n++] = url;
+	argv[n] = NULL;
+	memset(c, 0, sizeof(*c));
+	c->exit = h_run(&c->run, H_RUN_TIMEOUT_MS, argv);
+	const char *out = c->run.out ? c->run.out : "";
+	const char *end = strstr(out, "\r\n\r\n");
+	c->head = strndup(out, end ? (size_t)(end - out) + 2 : strlen(out));
+	c->body = end ? end + 4 : "";
+	sscanf(out, "HTTP/%*s %d", &c->status);
+	return c->exit;
+}
+
+void h_curl_free(h_curl_t *c)
+{
+	free(c->head);
+	h_run_free(&c->run);
+	memset(c, 0, sizeof(*c));
+}
+
 uint8_t *h_read_file(const char *path, size_t *len)
 {
 	FILE *f = fopen(path, "rb");
@@ -1152,8 +1187,28 @@ uint8_t *h_read_file(const char *path, size_t *len)
 		n += k;
 	}
 	fclose(f);
+	p[n] = 0; /* room: the loop keeps 4096 bytes free */
 	*len = n;
 	return p;
+}
+
+char *h_slurp(const char *path, size_t *len)
+{
+	uint8_t *p = h_read_file(path, len);
+	if (p == NULL)
+		fail_msg("cannot read %s", path);
+	return (char *)p;
+}
+
+void h_spill(const char *path, const void *b, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	if (f == NULL)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	if (fwrite(b, 1, len, f) != len)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
+	if (fclose(f) != 0)
+		fail_msg("cannot write %s: %s", path, strerror(errno));
 }
 
 uint8_t *h_read_hex(const char *path, size_t *len)

@@ -330,10 +330,37 @@ int h_drain(int fd, int timeout_ms);
  * static buffer. */
 const char *h_error_text(const h_reply_t *r);
 
+/* ---- curl ---- */
+
+/* One curl exchange: its exit code, the last response's status, head
+ * (malloc'd) and body (in run.out). */
+typedef struct {
+	int exit;
+	int status;
+	char *head;
+	const char *body;
+	h_run_t run;
+} h_curl_t;
+
+/* The most arguments of a curl command line h_curl runs. */
+#define H_CURL_MAX_ARGS 40
+
+/* curl -sS -i --max-time max_s [--cacert ca] EXTRA... url, extra
+ * NULL-terminated (fewer than H_CURL_MAX_ARGS - 9); fills c. Returns
+ * curl's exit code. */
+int h_curl(h_curl_t *c, const char *ca, int max_s, const char *url,
+	   const char *const *extra);
+void h_curl_free(h_curl_t *c);
+
 /* ---- files ---- */
 
-/* Whole file (caller frees); NULL if unreadable or not a regular file. */
+/* Whole file, NUL-terminated after its *len bytes (caller frees); NULL
+ * if unreadable or not a regular file. */
 uint8_t *h_read_file(const char *path, size_t *len);
+/* The same as text; fails the test if the file cannot be read. */
+char *h_slurp(const char *path, size_t *len);
+/* Writes len bytes of b to path (replacing it); fails the test on error. */
+void h_spill(const char *path, const void *b, size_t len);
 /* A file of one hex line, decoded (caller frees); NULL if unreadable. */
 uint8_t *h_read_hex(const char *path, size_t *len);
 /* Writes a file; fails the test on error. */

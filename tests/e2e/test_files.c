@@ -34,19 +34,6 @@ static node_t *fresh(void)
 	return n;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	uint8_t *raw = h_read_file(path, len);
-	if (raw == NULL)
-		fail_msg("cannot read %s", path);
-	char *s = malloc(*len + 1);
-	assert_non_null(s);
-	memcpy(s, raw, *len);
-	s[*len] = 0;
-	free(raw);
-	return s;
-}
-
 /* The data of value index of id as the node resolves it (caller frees):
  * idctl shows text with line breaks as base64, which is decoded. */
 static char *value_text(const node_t *n, const char *id, long index)
@@ -289,7 +276,7 @@ static void test_genericbatch_batch(void **state)
 	/* the fixture after an AUTHENTICATE and a SESSIONSETUP block, and an
 	 * operation idctl does not know after it */
 	size_t len;
-	char *ops = slurp(fx(0, "genericbatch.txt"), &len);
+	char *ops = h_slurp(fx(0, "genericbatch.txt"), &len);
 	FILE *f = fopen(file, "w");
 	assert_non_null(f);
 	fprintf(f,
@@ -299,7 +286,7 @@ static void test_genericbatch_batch(void **state)
 	assert_int_equal(fclose(f), 0);
 	free(ops);
 	int last = 0; /* the LOCK line */
-	char *all = slurp(file, &len);
+	char *all = h_slurp(file, &len);
 	for (char *p = all; *p; p++)
 		last += *p == '\n';
 	free(all);
@@ -424,7 +411,7 @@ static void test_export_empty_records(void **state)
 	assert_string_equal(r.err, want);
 	h_run_free(&r);
 	size_t l1, l2;
-	char *t1 = slurp(e1, &l1);
+	char *t1 = h_slurp(e1, &l1);
 	assert_int_equal(h_count_lines(t1), N_EXPORT);
 	int seen = 0;
 	for (char *p = t1; (p = strstr(p, "\"values\":[]}\n")) != NULL; p++)
@@ -439,7 +426,7 @@ static void test_export_empty_records(void **state)
 	h_run(&r, 120000, exp_b);
 	h_assert_status(&r, 0);
 	h_run_free(&r);
-	char *t2 = slurp(e2, &l2);
+	char *t2 = h_slurp(e2, &l2);
 	if (l1 != l2 || memcmp(t1, t2, l1) != 0)
 		fail_msg("export -> import -> export differs (%zu vs %zu "
 			 "bytes)",
@@ -470,7 +457,7 @@ static void test_csv_round_trip(void **state)
 	h_ctl_ok(b, "export", H_HOME, "--format", "csv", "--bom", "-o", e2,
 		 NULL);
 	size_t l1, l2;
-	char *t1 = slurp(e1, &l1), *t2 = slurp(e2, &l2);
+	char *t1 = h_slurp(e1, &l1), *t2 = h_slurp(e2, &l2);
 	if (l1 != l2 || memcmp(t1, t2, l1) != 0)
 		fail_msg("CSV export -> import -> export differs:\n%s\n--\n%s",
 			 t1, t2);

@@ -70,54 +70,18 @@ static void make_pki(const char *dir)
 				     "-out", other_key, NULL});
 }
 
-/* One curl exchange: its exit code, the last response's status, head
- * and body. */
-typedef struct {
-	int exit;
-	int status;
-	char *head;
-	const char *body;
-	h_run_t run;
-} cres_t;
-
-static void cres_free(cres_t *c)
-{
-	free(c->head);
-	h_run_free(&c->run);
-	memset(c, 0, sizeof(*c));
-}
-
-#define CURL_MAX_ARGS 32
-
 /* curl -i URL with extra arguments (NULL-terminated), trusting the test
  * CA. */
-static int curl(cres_t *c, const char *url, const char *const *extra)
+static int curl(h_curl_t *c, const char *url, const char *const *extra)
 {
-	const char *argv[CURL_MAX_ARGS] = {
-		"/usr/bin/curl", "-sS", "-i", "--max-time", "10",
-		"--cacert",	 ca};
-	int n = 7;
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
-		assert_true(n < CURL_MAX_ARGS - 2);
-		argv[n++] = extra[i];
-	}
-	argv[n++] = url;
-	argv[n] = NULL;
-	memset(c, 0, sizeof(*c));
-	c->exit = h_run(&c->run, H_RUN_TIMEOUT_MS, argv);
-	const char *out = c->run.out ? c->run.out : "";
-	const char *end = strstr(out, "\r\n\r\n");
-	c->head = strndup(out, end ? (size_t)(end - out) + 2 : strlen(out));
-	c->body = end ? end + 4 : "";
-	sscanf(out, "HTTP/%*s %d", &c->status);
-	return c->exit;
+	return h_curl(c, ca, 10, url, extra);
 }
 
 #define ARGS(...) ((const char *const[]){__VA_ARGS__, NULL})
 
 /* The value of header name in c's head (case-insensitive, first one),
  * in a static buffer; NULL when absent. */
-static const char *header(const cres_t *c, const char *name)
+static const char *header(const h_curl_t *c, const char *name)
 {
 	static char val[1024];
 	char pat[128];
@@ -205,57 +169,57 @@ static void https_reads_and_writes(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/pub"), NULL);
 	EXPECT(&c, 200);
 	assert_non_null(strstr(c.body, "https://example.com/p"));
 	assert_null(strstr(c.body, "hidden")); /* anonymous: public only */
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/tls-1"),
 	     ARGS("-X", "PUT", "-H", AUTH, "--data",
 		  "{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"
 		  "\"https://example.com/tls\"}]}"));
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/tls-1"),
 	     ARGS("-H", AUTH));
 	EXPECT(&c, 200);
 	assert_non_null(strstr(c.body, "https://example.com/tls"));
-	cres_free(&c);
+	h_curl_free(&c);
 	/* the login works over HTTPS too */
 	curl(&c, url(https_base, "/identity/token"),
 	     ARGS("-H", "Content-Type: application/json", "--data",
 		  "{\"username\":\"admin\",\"password\":\"" TOKEN "\"}"));
 	EXPECT(&c, 200);
 	assert_non_null(strstr(c.body, "\"token\""));
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 static void tls_versions_and_suites(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	const char *u = url(https_base, "/api/site");
 	/* TLS 1.1 and older: no handshake */
 	curl(&c, u, ARGS("--tlsv1", "--tls-max", "1.1"));
 	if (c.exit == 0)
 		fail_msg("TLS 1.1 accepted: %s", c.head);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* TLS 1.2 with ECDHE and AEAD, and TLS 1.3 */
 	curl(&c, u, ARGS("--tlsv1.2", "--tls-max", "1.2"));
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, u, ARGS("--tlsv1.3"));
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* TLS 1.2 without forward secrecy, or CBC: refused */
 	curl(&c, u,
 	     ARGS("--tlsv1.2", "--tls-max", "1.2", "--ciphers",
 		  "AES128-GCM-SHA256:ECDHE-ECDSA-AES128-SHA"));
 	if (c.exit == 0)
 		fail_msg("a static-RSA or CBC suite accepted: %s", c.head);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a client that does not trust the CA does not connect */
 	h_run_t r;
 	int st = h_run(&r, H_RUN_TIMEOUT_MS,
@@ -268,23 +232,23 @@ static void plain_http_beside_https(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/pub"), NULL);
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* loopback may write over plain HTTP */
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/plain-1"),
 	     ARGS("-X", "PUT", "-H", AUTH, "--data",
 		  "{\"values\":[{\"index\":1,\"type\":\"EMAIL\",\"data\":"
 		  "\"a@example.com\"}]}"));
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* TLS on the plain port, and plain HTTP on the TLS port, fail */
 	char *cross = url(https_base, "/api/site");
 	memmove(cross + 4, cross + 5, strlen(cross + 5) + 1); /* https->http */
 	curl(&c, cross, NULL);
 	assert_true(c.exit != 0 || c.status != 200);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* Starts a node with args (NULL-terminated after the HTTP ones), expects
@@ -358,7 +322,7 @@ static void location_injection_refused(void **state)
 	h_ctl_ok(node, "create", H_HOME "/inj-next",
 		 "1:URL=https://example.com/a\nSet-Cookie: pwn=1",
 		 "2:URL=https://example.com/b c/\xc3\xa9", NULL);
-	cres_t c;
+	h_curl_t c;
 	static const char *const ids[] = {"/inj-lf", "/inj-crlf"};
 	for (int i = 0; i < 2; i++) {
 		char p[64];
@@ -370,7 +334,7 @@ static void location_injection_refused(void **state)
 		    header(&c, "Location") != NULL)
 			fail_msg("%s injected a header:\n%s", ids[i], c.head);
 		assert_non_null(strstr(c.body, "<table"));
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 	/* the next URL value is followed, percent-encoded */
 	curl(&c, url(http_base, "/" H_HOME "/inj-next"), NULL);
@@ -378,7 +342,7 @@ static void location_injection_refused(void **state)
 	assert_null(header(&c, "Set-Cookie"));
 	assert_string_equal(header(&c, "Location"),
 			    "https://example.com/b%20c/%C3%A9");
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 static void control_bytes_in_paths_are_400(void **state)
@@ -396,20 +360,20 @@ static void control_bytes_in_paths_are_400(void **state)
 		"/" H_HOME "/%7f",
 	};
 	for (size_t i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
-		cres_t c;
+		h_curl_t c;
 		curl(&c, url(http_base, paths[i]), ARGS("--path-as-is"));
 		if (c.status != 400)
 			fail_msg("%s: status %d, want 400\n%s", paths[i],
 				 c.status, c.head);
 		const char *ct = header(&c, "Content-Type");
 		assert_true(ct == NULL || strstr(ct, "javascript") == NULL);
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 	/* and the file itself still is served */
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(http_base, "/console/app.js"), NULL);
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* ---- headers ---- */
@@ -441,7 +405,7 @@ static void nosniff_on_every_response(void **state)
 		{https_base, "/snms/api/v5/data", NULL, 401},
 	};
 	for (size_t i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++) {
-		cres_t c;
+		h_curl_t c;
 		curl(&c, url(kinds[i].base, kinds[i].path), kinds[i].extra);
 		const char *v = header(&c, "X-Content-Type-Options");
 		if (c.status != kinds[i].status || v == NULL ||
@@ -449,7 +413,7 @@ static void nosniff_on_every_response(void **state)
 			fail_msg("%s: status %d (want %d), nosniff %s\n%s",
 				 kinds[i].path, c.status, kinds[i].status,
 				 v ? v : "absent", c.head);
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 }
 
@@ -461,7 +425,7 @@ static void pages_forbid_framing_and_foreign_code(void **state)
 					    "/" H_HOME "/pub?noredirect",
 					    "/" H_HOME "/none"};
 	for (size_t i = 0; i < sizeof(pages) / sizeof(pages[0]); i++) {
-		cres_t c;
+		h_curl_t c;
 		curl(&c, url(https_base, pages[i]), NULL);
 		const char *ct = header(&c, "Content-Type");
 		assert_non_null(ct);
@@ -473,7 +437,7 @@ static void pages_forbid_framing_and_foreign_code(void **state)
 		assert_string_equal(header(&c, "X-Frame-Options"), "DENY");
 		assert_string_equal(header(&c, "Referrer-Policy"),
 				    "no-referrer");
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 }
 
@@ -482,16 +446,16 @@ static void cors_public_reads_only(void **state)
 	(void)state;
 	NEED_TOOLS();
 	const char *origin = "Origin: https://elsewhere.example";
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/pub"),
 	     ARGS("-H", origin));
 	EXPECT(&c, 200);
 	assert_string_equal(header(&c, "Access-Control-Allow-Origin"), "*");
-	cres_free(&c);
+	h_curl_free(&c);
 	/* no Origin: no CORS header */
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/pub"), NULL);
 	assert_null(header(&c, "Access-Control-Allow-Origin"));
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a write, and a read with the token, never */
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/cors-1"),
 	     ARGS("-X", "PUT", "-H", origin, "-H", AUTH, "--data",
@@ -499,12 +463,12 @@ static void cors_public_reads_only(void **state)
 		  "\"c@example.com\"}]}"));
 	EXPECT(&c, 201);
 	assert_null(header(&c, "Access-Control-Allow-Origin"));
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/pub"),
 	     ARGS("-H", origin, "-H", AUTH));
 	EXPECT(&c, 200);
 	assert_null(header(&c, "Access-Control-Allow-Origin"));
-	cres_free(&c);
+	h_curl_free(&c);
 	/* preflights: GET of a public path allowed, PUT and the login not */
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/pub"),
 	     ARGS("-X", "OPTIONS", "-H", origin, "-H",
@@ -513,7 +477,7 @@ static void cors_public_reads_only(void **state)
 	assert_string_equal(header(&c, "Access-Control-Allow-Origin"), "*");
 	assert_string_equal(header(&c, "Access-Control-Allow-Methods"),
 			    "GET, HEAD");
-	cres_free(&c);
+	h_curl_free(&c);
 	static const char *const refused[][2] = {
 		{"/api/handles/" H_HOME "/pub", "PUT"},
 		{"/api/handles/" H_HOME "/pub", "DELETE"},
@@ -529,7 +493,7 @@ static void cors_public_reads_only(void **state)
 		EXPECT(&c, 403);
 		assert_null(header(&c, "Access-Control-Allow-Origin"));
 		assert_null(header(&c, "Access-Control-Allow-Methods"));
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 }
 
@@ -545,19 +509,19 @@ static void cors_origin_list(void **state)
 		      "https://a.example", "--http-cors-origin",
 		      "https://b.example", NULL);
 	node_start(n);
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(base, "/api/prefixes"),
 	     ARGS("-H", "Origin: https://b.example"));
 	EXPECT(&c, 200);
 	assert_string_equal(header(&c, "Access-Control-Allow-Origin"),
 			    "https://b.example");
 	assert_string_equal(header(&c, "Vary"), "Origin");
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(base, "/api/prefixes"),
 	     ARGS("-H", "Origin: https://c.example"));
 	EXPECT(&c, 200);
 	assert_null(header(&c, "Access-Control-Allow-Origin"));
-	cres_free(&c);
+	h_curl_free(&c);
 	node_stop(n);
 	node_free(n);
 }
@@ -619,10 +583,10 @@ static void certificate_renewed_by_reload(void **state)
 	h_run_free(&r);
 	served_serial(serial, sizeof(serial));
 	assert_string_equal(serial, "serial=08");
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/pub"), NULL);
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 int main(void)

@@ -93,20 +93,6 @@ static void gen_file(const char *path, const char *tag, int n)
 	assert_int_equal(fclose(f), 0);
 }
 
-/* A whole file, NUL-terminated (caller frees). */
-static char *slurp(const char *path, size_t *len)
-{
-	uint8_t *raw = h_read_file(path, len);
-	if (raw == NULL)
-		fail_msg("cannot read %s", path);
-	char *s = malloc(*len + 1);
-	assert_non_null(s);
-	memcpy(s, raw, *len);
-	s[*len] = 0;
-	free(raw);
-	return s;
-}
-
 static json_t *summary(const h_run_t *r)
 {
 	json_t *j = h_json(r);
@@ -233,7 +219,7 @@ static void test_rejects_with_lines(void **state)
 		fail_msg("summary: %s", r.out);
 	h_run_free(&r);
 	size_t len;
-	char *text = slurp(rej, &len);
+	char *text = h_slurp(rej, &len);
 	assert_non_null(text);
 	const char *want[] = {"line 2: bad JSON",
 			      "line 3: invalid identifier",
@@ -261,7 +247,7 @@ static void test_rejects_with_lines(void **state)
 			   "/csv-3,only-two-cells\n"
 			   "bad id,x,y"); /* no line break at the end */
 	size_t before_len;
-	char *before = slurp(path, &before_len);
+	char *before = h_slurp(path, &before_len);
 	const char *argv2[] = {h_bin("idctl"), "-C", node->ctl, "--json",
 			       "import",       path, NULL};
 	h_run(&r, 60000, argv2);
@@ -271,7 +257,7 @@ static void test_rejects_with_lines(void **state)
 	assert_int_equal(jint(s, "rejected"), 2);
 	/* cells are unquoted in idctl's private copy, never in the file */
 	size_t after_len;
-	char *after = slurp(path, &after_len);
+	char *after = h_slurp(path, &after_len);
 	assert_int_equal(after_len, before_len);
 	assert_memory_equal(after, before, before_len);
 	free(before);
@@ -553,8 +539,8 @@ static void test_export_import_export(void **state)
 	h_assert_status(&r, 0);
 	h_run_free(&r);
 	size_t l1, l2;
-	char *t1 = slurp(e1, &l1);
-	char *t2 = slurp(e2, &l2);
+	char *t1 = h_slurp(e1, &l1);
+	char *t2 = h_slurp(e2, &l2);
 	assert_non_null(t1);
 	assert_non_null(t2);
 	assert_int_equal(h_count_lines(t1), 2000);

@@ -17,28 +17,6 @@
 
 #include "harness.h"
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	*len = (size_t)ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	char *b = malloc(*len + 1);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, *len, fp), *len);
-	fclose(fp);
-	return b;
-}
-
-static void spill(const char *path, const char *b, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(b, 1, len, fp), len);
-	fclose(fp);
-}
-
 static const char *data_mdb(const node_t *n)
 {
 	static char p[256];
@@ -69,7 +47,7 @@ static void flipped_byte(void **state)
 		 NULL);
 	node_stop(n);
 	size_t len;
-	char *b = slurp(data_mdb(n), &len);
+	char *b = h_slurp(data_mdb(n), &len);
 	int hits = 0;
 	for (size_t i = 0; i + 4 <= len; i++)
 		if (memcmp(b + i, "QQQQ", 4) == 0) {
@@ -77,7 +55,7 @@ static void flipped_byte(void **state)
 			hits++;
 		}
 	assert_true(hits >= 1);
-	spill(data_mdb(n), b, len);
+	h_spill(data_mdb(n), b, len);
 	free(b);
 	node_start(n);
 	h_run_t r;
@@ -129,14 +107,14 @@ static node_t *populated(int count_ids)
 static void refused_at_start(node_t *n, const char *want)
 {
 	size_t len, now;
-	char *before = slurp(data_mdb(n), &len);
+	char *before = h_slurp(data_mdb(n), &len);
 	node_spawn(n);
 	int st = node_wait_exit(n, 10000);
 	char *log = node_log(n);
 	if (st == 0 || strstr(log, want) == NULL)
 		fail_msg("exit %d; log:\n%s", st, log);
 	free(log);
-	char *after = slurp(data_mdb(n), &now);
+	char *after = h_slurp(data_mdb(n), &now);
 	assert_int_equal(now, len);
 	assert_memory_equal(after, before, len);
 	free(before);
@@ -150,10 +128,10 @@ static void truncated(void **state)
 	h_skip_on_pg("an LMDB data file");
 	node_t *n = populated(20000);
 	size_t len;
-	char *whole = slurp(data_mdb(n), &len);
+	char *whole = h_slurp(data_mdb(n), &len);
 	assert_int_equal(truncate(data_mdb(n), (off_t)(len * 6 / 10)), 0);
 	refused_at_start(n, "truncated");
-	spill(data_mdb(n), whole, len);
+	h_spill(data_mdb(n), whole, len);
 	free(whole);
 	node_start(n);
 	h_run_t r;
@@ -176,7 +154,7 @@ static void damaged_meta(void **state)
 	h_skip_on_pg("an LMDB data file");
 	node_t *n = populated(5000);
 	size_t len;
-	char *b = slurp(data_mdb(n), &len);
+	char *b = h_slurp(data_mdb(n), &len);
 	size_t ps = (size_t)sysconf(_SC_PAGESIZE);
 	uint64_t t0, t1, bad = UINT64_MAX;
 	memcpy(&t0, b + META_TXNID, 8);
@@ -186,9 +164,9 @@ static void damaged_meta(void **state)
 	assert_non_null(d);
 	memcpy(d, b, len);
 	memcpy(d + newest + META_MAIN_ROOT, &bad, 8);
-	spill(data_mdb(n), d, len);
+	h_spill(data_mdb(n), d, len);
 	refused_at_start(n, "no 'records' database");
-	spill(data_mdb(n), b, len);
+	h_spill(data_mdb(n), b, len);
 	free(b);
 	free(d);
 	node_start(n);

@@ -30,28 +30,6 @@ static long long now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static char *slurp(const char *path, size_t *len)
-{
-	FILE *fp = fopen(path, "rb");
-	assert_non_null(fp);
-	fseek(fp, 0, SEEK_END);
-	*len = (size_t)ftell(fp);
-	fseek(fp, 0, SEEK_SET);
-	char *b = malloc(*len + 1);
-	assert_non_null(b);
-	assert_int_equal(fread(b, 1, *len, fp), *len);
-	fclose(fp);
-	return b;
-}
-
-static void spill(const char *path, const char *b, size_t len)
-{
-	FILE *fp = fopen(path, "wb");
-	assert_non_null(fp);
-	assert_int_equal(fwrite(b, 1, len, fp), len);
-	fclose(fp);
-}
-
 static char *ctl_out(const node_t *n, const char *a1, const char *a2,
 		     const char *a3)
 {
@@ -200,19 +178,26 @@ static int flip(char *b, size_t len, const char *id, const char *marker)
 	return hits;
 }
 
+/* Flips a byte of id's stored record in the data file of n (stopped):
+ * in its value after marker, or in its key when marker is NULL. */
+static void flip_stored(const node_t *n, const char *id, const char *marker)
+{
+	char path[300];
+	snprintf(path, sizeof(path), "%s/data.mdb", n->data);
+	size_t len;
+	char *b = h_slurp(path, &len);
+	assert_true(flip(b, len, id, marker) >= 1);
+	h_spill(path, b, len);
+	free(b);
+}
+
 static void repair_from_source(void **state)
 {
 	(void)state;
 	node_stop(mir);
-	char path[300];
-	snprintf(path, sizeof(path), "%s/data.mdb", mir->data);
-	size_t len;
-	char *b = slurp(path, &len);
-	assert_true(flip(b, len, H_HOME "/val-a", "AAAA") >= 1);
-	assert_true(flip(b, len, H_HOME "/val-b", "BBBB") >= 1);
-	assert_true(flip(b, len, H_HOME "/name-c", NULL) >= 1);
-	spill(path, b, len);
-	free(b);
+	flip_stored(mir, H_HOME "/val-a", "AAAA");
+	flip_stored(mir, H_HOME "/val-b", "BBBB");
+	flip_stored(mir, H_HOME "/name-c", NULL);
 
 	h_run_t r;
 	assert_int_equal(h_idctl(&r, "check", "--data", mir->data, NULL), 1);
@@ -332,7 +317,7 @@ static void damaged_key(void **state)
 	char path[300];
 	snprintf(path, sizeof(path), "%s/data.mdb", mir->data);
 	size_t len;
-	char *b = slurp(path, &len);
+	char *b = h_slurp(path, &len);
 	const char *k = H_HOME "/ZZ-LAST";
 	size_t kl = strlen(k);
 	int hits = 0;
@@ -344,7 +329,7 @@ static void damaged_key(void **state)
 			hits++;
 		}
 	assert_true(hits >= 1);
-	spill(path, b, len);
+	h_spill(path, b, len);
 	free(b);
 	h_run_t r;
 	assert_int_equal(h_idctl(&r, "check", "--data", mir->data, NULL), 1);
@@ -403,13 +388,7 @@ static void repair_over_handle_net_streams(void **state)
 	assert_true(same_text(pa, ma));
 	free(ma);
 	node_stop(m);
-	char path[300];
-	snprintf(path, sizeof(path), "%s/data.mdb", m->data);
-	size_t len;
-	char *b = slurp(path, &len);
-	assert_true(flip(b, len, H_HOME "/val-b", "BBBB") >= 1);
-	spill(path, b, len);
-	free(b);
+	flip_stored(m, H_HOME "/val-b", "BBBB");
 	node_start(m);
 	json_t *j = h_ctl_json(m, "repair", NULL);
 	char *dump = json_dumps(j, 0);
@@ -496,13 +475,7 @@ static void repair_during_writes(void **state)
 	h_ctl_ok(prim, "import", in, NULL);
 	converge(30000);
 	node_stop(mir);
-	char path[300];
-	snprintf(path, sizeof(path), "%s/data.mdb", mir->data);
-	size_t len;
-	char *b = slurp(path, &len);
-	assert_true(flip(b, len, H_HOME "/val-b", "BBBB") >= 1);
-	spill(path, b, len);
-	free(b);
+	flip_stored(mir, H_HOME "/val-b", "BBBB");
 	node_start(mir);
 	pthread_t th;
 	assert_int_equal(pthread_create(&th, NULL, import_bg, &im), 0);

@@ -117,48 +117,14 @@ static char *client_pubkey_hex(void)
 	return hex;
 }
 
-typedef struct {
-	int exit;
-	int status;
-	char *head;
-	const char *body;
-	h_run_t run;
-} cres_t;
-
-static void cres_free(cres_t *c)
-{
-	free(c->head);
-	h_run_free(&c->run);
-	memset(c, 0, sizeof(*c));
-}
-
-#define CURL_MAX_ARGS 40
-
 /* curl -i URL with extra arguments (NULL-terminated), trusting the test
- * CA; the head and body of the last response. */
-static int curl(cres_t *c, const char *url, const char *const *extra)
+ * CA. */
+static int curl(h_curl_t *c, const char *url, const char *const *extra)
 {
-	const char *argv[CURL_MAX_ARGS] = {
-		"/usr/bin/curl", "-sS", "-i", "--max-time", "20",
-		"--cacert",	 ca};
-	int n = 7;
-	for (int i = 0; extra != NULL && extra[i] != NULL; i++) {
-		assert_true(n < CURL_MAX_ARGS - 2);
-		argv[n++] = extra[i];
-	}
-	argv[n++] = url;
-	argv[n] = NULL;
-	memset(c, 0, sizeof(*c));
-	c->exit = h_run(&c->run, H_RUN_TIMEOUT_MS, argv);
-	const char *out = c->run.out ? c->run.out : "";
-	const char *end = strstr(out, "\r\n\r\n");
-	c->head = strndup(out, end ? (size_t)(end - out) + 2 : strlen(out));
-	c->body = end ? end + 4 : "";
-	sscanf(out, "HTTP/%*s %d", &c->status);
-	return c->exit;
+	return h_curl(c, ca, 20, url, extra);
 }
 
-static const char *header(const cres_t *c, const char *name)
+static const char *header(const h_curl_t *c, const char *name)
 {
 	static char val[1024];
 	char pat[128];
@@ -182,7 +148,7 @@ static const char *header(const cres_t *c, const char *name)
 				 (c)->body, (c)->run.err);                     \
 	} while (0)
 
-static json_t *body_json(const cres_t *c)
+static json_t *body_json(const h_curl_t *c)
 {
 	json_error_t e;
 	json_t *j = json_loads(c->body, 0, &e);
@@ -208,7 +174,7 @@ static const char *jstr(json_t *j, const char *k)
 }
 
 /* The responseCode of c's JSON body. */
-static long long rc_of(const cres_t *c)
+static long long rc_of(const h_curl_t *c)
 {
 	json_t *j = body_json(c);
 	long long rc = jint(j, "responseCode");
@@ -303,7 +269,7 @@ static int teardown(void **state)
 #define JSON_CT "Content-Type: application/json"
 
 /* PUT body to path as the Basic admin over HTTP. */
-static void put_basic(cres_t *c, const char *path, const char *body)
+static void put_basic(h_curl_t *c, const char *path, const char *body)
 {
 	curl(c, url(http_base, path),
 	     ARGS("-X", "PUT", "-u", BASIC, "-H", JSON_CT, "--data", body));
@@ -315,7 +281,7 @@ static void basic_admin_writes_with_its_rights(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	/* the manual's record form, with the HS_ADMIN that lets the admin
 	 * manage it afterwards */
 	put_basic(
@@ -325,7 +291,7 @@ static void basic_admin_writes_with_its_rights(void **state)
 		"]}");
 	EXPECT(&c, 201);
 	assert_int_equal(rc_of(&c), 1);
-	cres_free(&c);
+	h_curl_free(&c);
 	char *v = stored(H_HOME "/b-1", 1);
 	assert_string_equal(v, "https://example.com/b1");
 	free(v);
@@ -339,21 +305,21 @@ static void basic_admin_writes_with_its_rights(void **state)
 	assert_int_equal(rc_of(&c), 403);
 	assert_non_null(strstr(c.head, "Basic realm="));
 	assert_non_null(strstr(c.head, "Handle sessionId="));
-	cres_free(&c);
+	h_curl_free(&c);
 	assert_null(stored(H_HOME "/b-2", 1));
 	/* an index that holds no secret key */
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/b-2"),
 	     ARGS("-X", "PUT", "-u", "301%3A" ADMIN ":" SECRET, "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://x\"}]"));
 	EXPECT(&c, 401);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* no credentials at all: 401, responseCode 402 */
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/b-2"),
 	     ARGS("-X", "PUT", "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://x\"}]"));
 	EXPECT(&c, 401);
 	assert_int_equal(rc_of(&c), 402);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* the weak admin proves who it is but has no add-handle right:
 	 * 403, responseCode 401 (insufficient permissions), nothing stored
 	 */
@@ -362,21 +328,21 @@ static void basic_admin_writes_with_its_rights(void **state)
 		  "{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":\"x\"}]}"));
 	EXPECT(&c, 403);
 	assert_int_equal(rc_of(&c), 401);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/b-3"), NULL);
 	EXPECT(&c, 404);
-	cres_free(&c);
+	h_curl_free(&c);
 	assert_null(stored(H_HOME "/b-3", 1));
 	/* nor may it delete what the admin made, nor list the prefix */
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/b-1"),
 	     ARGS("-X", "DELETE", "-u", WEAK_BASIC));
 	EXPECT(&c, 403);
 	assert_int_equal(rc_of(&c), 401);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(http_base, "/api/handles?prefix=" H_HOME),
 	     ARGS("-u", WEAK_BASIC));
 	EXPECT(&c, 403);
-	cres_free(&c);
+	h_curl_free(&c);
 	v = stored(H_HOME "/b-1", 1);
 	assert_string_equal(v, "https://example.com/b1");
 	free(v);
@@ -384,7 +350,7 @@ static void basic_admin_writes_with_its_rights(void **state)
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/b-1"),
 	     ARGS("-X", "DELETE", "-u", BASIC));
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	assert_null(stored(H_HOME "/b-1", 1));
 }
 
@@ -394,19 +360,19 @@ static void body_forms_and_ttls(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	/* a bare array of values */
 	put_basic(
 		&c, "/api/handles/" H_HOME "/f-1",
 		"[{\"index\":1,\"type\":\"URL\",\"data\":\"https://a\"}," ADMIN_HS
 		"]");
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* one value, replacing index 1 of the record */
 	put_basic(&c, "/api/handles/" H_HOME "/f-1?index=1",
 		  "{\"index\":1,\"type\":\"URL\",\"data\":\"https://b\"}");
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	char *v = stored(H_HOME "/f-1", 1);
 	assert_string_equal(v, "https://b");
 	free(v);
@@ -419,7 +385,7 @@ static void body_forms_and_ttls(void **state)
 		  "{\"index\":3,\"type\":\"DESC\",\"data\":\"three\","
 		  "\"ttl\":\"2099-01-01T00:00:00Z\"}]}");
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/f-1?index=2&index=3"),
 	     NULL);
 	EXPECT(&c, 200);
@@ -436,13 +402,13 @@ static void body_forms_and_ttls(void **state)
 	assert_int_equal(jint(d, "ttl"), 4070908800LL); /* 2099-01-01 */
 	assert_string_equal(jstr(d, "ttlType"), "absolute");
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a TTL that is neither seconds nor ISO 8601 */
 	put_basic(
 		&c, "/api/handles/" H_HOME "/f-1?index=4",
 		"{\"index\":4,\"type\":\"X\",\"data\":\"x\",\"ttl\":\"soon\"}");
 	EXPECT(&c, 400);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* overwrite=false never replaces a value that exists: 409, the
 	 * value unchanged, whichever way the boolean is spelled */
 	static const char *const spell[] = {"false", "False", "FALSE", "0"};
@@ -456,7 +422,7 @@ static void body_forms_and_ttls(void **state)
 			"{\"index\":3,\"type\":\"DESC\",\"data\":\"clobbered\"}");
 		EXPECT(&c, 409);
 		assert_int_equal(rc_of(&c), 201);
-		cres_free(&c);
+		h_curl_free(&c);
 		v = stored(H_HOME "/f-1", 3);
 		assert_string_equal(v, "three");
 		free(v);
@@ -466,7 +432,7 @@ static void body_forms_and_ttls(void **state)
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://c\"}]");
 	EXPECT(&c, 409);
 	assert_int_equal(rc_of(&c), 101);
-	cres_free(&c);
+	h_curl_free(&c);
 	v = stored(H_HOME "/f-1", 1);
 	assert_string_equal(v, "https://b");
 	free(v);
@@ -474,13 +440,13 @@ static void body_forms_and_ttls(void **state)
 	put_basic(&c, "/api/handles/" H_HOME "/f-1?index=5&overwrite=false",
 		  "{\"index\":5,\"type\":\"DESC\",\"data\":\"five\"}");
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	v = stored(H_HOME "/f-1", 5);
 	assert_string_equal(v, "five");
 	free(v);
 	put_basic(&c, "/api/handles/" H_HOME "/f-1?overwrite=maybe", "[]");
 	EXPECT(&c, 400);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* ---- mintNewSuffix ---- */
@@ -489,7 +455,7 @@ static void mint_new_suffix(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	put_basic(&c, "/api/handles/" H_HOME "/?mintNewSuffix=true",
 		  "{\"values\":[{\"index\":1,\"type\":\"URL\",\"data\":"
 		  "\"https://example.com/minted\"}," ADMIN_HS "]}");
@@ -505,7 +471,7 @@ static void mint_new_suffix(void **state)
 	assert_string_equal(v, "https://example.com/minted");
 	free(v);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a mint prefix with text after the slash keeps it */
 	put_basic(&c, "/api/handles/" H_HOME "/doc-?mintNewSuffix=true",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://d\"}]");
@@ -515,11 +481,11 @@ static void mint_new_suffix(void **state)
 		strncmp(jstr(j, "handle"), H_HOME "/doc-", strlen(H_HOME) + 5),
 		0);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* sixteen mints at once: sixteen different identifiers, all stored
 	 */
 	enum { N = 16 };
-	const char *argv[CURL_MAX_ARGS] = {
+	const char *argv[H_CURL_MAX_ARGS] = {
 		"-Z",
 		"--parallel-max",
 		"16",
@@ -559,13 +525,13 @@ static void mint_new_suffix(void **state)
 		assert_string_equal(v, "par");
 		free(v);
 	}
-	cres_free(&c);
+	h_curl_free(&c);
 	/* mintNewSuffix needs the slash */
 	put_basic(&c, "/api/handles/" H_HOME "?mintNewSuffix=true",
 		  "[{\"index\":1,\"type\":\"U\",\"data\":\"x\"}]");
 	EXPECT(&c, 400);
 	assert_int_equal(rc_of(&c), 102);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* ---- listing ---- */
@@ -574,14 +540,14 @@ static void listing_pages(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	for (int i = 0; i < 5; i++) {
 		char p[96];
 		snprintf(p, sizeof(p), "/api/handles/" H_HOME "/l-%d", i);
 		put_basic(&c, p,
 			  "[{\"index\":1,\"type\":\"U\",\"data\":\"l\"}]");
 		EXPECT(&c, 201);
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 	/* no page arguments: every identifier */
 	curl(&c, url(http_base, "/api/handles?prefix=" H_HOME),
@@ -595,7 +561,7 @@ static void listing_pages(void **state)
 		total);
 	assert_string_equal(jstr(j, "prefix"), H_HOME);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a page */
 	curl(&c,
 	     url(http_base, "/api/handles?prefix=" H_HOME "&page=1&pageSize=2"),
@@ -607,7 +573,7 @@ static void listing_pages(void **state)
 	assert_int_equal(jint(j, "page"), 1);
 	assert_int_equal(jint(j, "pageSize"), 2);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* pageSize=0: the count alone */
 	curl(&c,
 	     url(http_base, "/api/handles?prefix=" H_HOME "&pageSize=0&page=0"),
@@ -617,7 +583,7 @@ static void listing_pages(void **state)
 	assert_int_equal(jint(j, "totalCount"), total);
 	assert_int_equal(json_array_size(json_object_get(j, "handles")), 0);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a negative argument: everything again */
 	curl(&c,
 	     url(http_base,
@@ -629,15 +595,15 @@ static void listing_pages(void **state)
 		(long long)json_array_size(json_object_get(j, "handles")),
 		total);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(http_base, "/api/handles?prefix=" H_HOME), NULL);
 	EXPECT(&c, 401);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(http_base, "/api/handles?prefix=99.77"),
 	     ARGS("-u", BASIC));
 	EXPECT(&c, 400);
 	assert_int_equal(rc_of(&c), 301);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* ---- foreign prefixes, cache headers ---- */
@@ -646,27 +612,27 @@ static void foreign_prefix_and_caching(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(http_base, "/api/handles/99.77/x"), NULL);
 	EXPECT(&c, 400);
 	assert_int_equal(rc_of(&c), 301);
-	cres_free(&c);
+	h_curl_free(&c);
 	put_basic(&c, "/api/handles/99.77/x",
 		  "[{\"index\":1,\"type\":\"U\",\"data\":\"x\"}]");
 	EXPECT(&c, 400);
 	assert_int_equal(rc_of(&c), 301);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* an identifier of a served prefix that does not exist: 404, 100 */
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/none"), NULL);
 	EXPECT(&c, 404);
 	assert_int_equal(rc_of(&c), 100);
-	cres_free(&c);
+	h_curl_free(&c);
 	put_basic(&c, "/api/handles/" H_HOME "/c-1",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://c\","
 		  "\"ttl\":3600},{\"index\":2,\"type\":\"EMAIL\",\"data\":"
 		  "\"c@example.com\",\"ttl\":600}," ADMIN_HS "]");
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* public: max-age is the smallest TTL, with an ETag */
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/c-1"), NULL);
 	EXPECT(&c, 200);
@@ -674,7 +640,7 @@ static void foreign_prefix_and_caching(void **state)
 	char etag[128];
 	snprintf(etag, sizeof(etag), "%s", header(&c, "ETag"));
 	assert_true(strlen(etag) == 34 && etag[0] == '"');
-	cres_free(&c);
+	h_curl_free(&c);
 	/* the same request again: the same ETag; If-None-Match: 304 */
 	char inm[160];
 	snprintf(inm, sizeof(inm), "If-None-Match: %s", etag);
@@ -683,24 +649,24 @@ static void foreign_prefix_and_caching(void **state)
 	EXPECT(&c, 304);
 	assert_string_equal(header(&c, "ETag"), etag);
 	assert_string_equal(c.body, "");
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a change changes the ETag */
 	put_basic(&c, "/api/handles/" H_HOME "/c-1?index=1",
 		  "{\"index\":1,\"type\":\"URL\",\"data\":\"https://c2\"}");
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/c-1"),
 	     ARGS("-H", inm));
 	EXPECT(&c, 200);
 	assert_string_not_equal(header(&c, "ETag"), etag);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* an authenticated answer is never kept */
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/c-1"),
 	     ARGS("-u", BASIC));
 	EXPECT(&c, 200);
 	assert_string_equal(header(&c, "Cache-Control"), "no-store");
 	assert_null(header(&c, "ETag"));
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* ---- Authorization: Handle and /api/sessions ---- */
@@ -715,7 +681,7 @@ static char *b64(const uint8_t *p, size_t n)
 /* Opens a session: its id and nonce (bytes). */
 static void open_session(char sid[64], uint8_t nonce[64], size_t *nlen)
 {
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(http_base, "/api/sessions"), ARGS("-X", "POST"));
 	EXPECT(&c, 200);
 	json_t *j = body_json(&c);
@@ -730,14 +696,14 @@ static void open_session(char sid[64], uint8_t nonce[64], size_t *nlen)
 	snprintf(cookie, sizeof(cookie), "JSESSIONID=%s", sid);
 	assert_non_null(strstr(header(&c, "Set-Cookie"), cookie));
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 static void handle_authorization_sessions(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	char sid[64], hdr[1024];
 	uint8_t nonce[64], cnonce[16] = "client-nonce-16b";
 	size_t nlen;
@@ -762,7 +728,7 @@ static void handle_authorization_sessions(void **state)
 	assert_string_equal(jstr(j, "id"), "300:" ADMIN);
 	assert_string_equal(jstr(j, "sessionId"), sid);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* the session alone now authenticates: in the header ... */
 	snprintf(hdr, sizeof(hdr), "Authorization: Handle sessionId=\"%s\"",
 		 sid);
@@ -770,7 +736,7 @@ static void handle_authorization_sessions(void **state)
 	     ARGS("-X", "PUT", "-H", hdr, "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://s\"}]"));
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* ... and as the cookie */
 	char cookie[128];
 	snprintf(cookie, sizeof(cookie), "JSESSIONID=%s", sid);
@@ -778,7 +744,7 @@ static void handle_authorization_sessions(void **state)
 	     ARGS("-X", "PUT", "-b", cookie, "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://s\"}]"));
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a signature over another nonce does not verify */
 	char sid2[64];
 	uint8_t nonce2[64];
@@ -793,7 +759,7 @@ static void handle_authorization_sessions(void **state)
 	     ARGS("-X", "PUT", "-H", hdr));
 	EXPECT(&c, 401);
 	assert_int_equal(rc_of(&c), 403);
-	cres_free(&c);
+	h_curl_free(&c);
 	free(sig);
 	/* HS_PUBKEY: the admin's RSA key signs nonce || cnonce (SHA256) */
 	EVP_PKEY *k = load_key(ckey);
@@ -813,7 +779,7 @@ static void handle_authorization_sessions(void **state)
 	     ARGS("-X", "PUT", "-H", hdr, "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://s3\"}]"));
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	free(sig);
 	free(cn);
 	char *v = stored(H_HOME "/s-3", 1);
@@ -825,12 +791,12 @@ static void handle_authorization_sessions(void **state)
 	curl(&c, url(http_base, "/api/sessions/this"),
 	     ARGS("-X", "DELETE", "-H", hdr));
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 	curl(&c, url(http_base, "/api/handles/" H_HOME "/s-4"),
 	     ARGS("-X", "PUT", "-H", hdr, "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://s\"}]"));
 	EXPECT(&c, 401);
-	cres_free(&c);
+	h_curl_free(&c);
 	assert_null(stored(H_HOME "/s-4", 1));
 	/* Basic on POST /api/sessions authenticates the new session */
 	curl(&c, url(http_base, "/api/sessions"),
@@ -840,7 +806,7 @@ static void handle_authorization_sessions(void **state)
 	assert_true(json_is_true(json_object_get(j, "authenticated")));
 	assert_string_equal(jstr(j, "id"), "300:" ADMIN);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* ---- TLS client certificates ---- */
@@ -849,12 +815,12 @@ static void client_certificates(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/t-1"),
 	     ARGS("-X", "PUT", "--cert", ccert, "--key", ckey, "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://t\"}]"));
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	char *v = stored(H_HOME "/t-1", 1);
 	assert_string_equal(v, "https://t");
 	free(v);
@@ -865,18 +831,18 @@ static void client_certificates(void **state)
 	json_t *j = body_json(&c);
 	assert_string_equal(jstr(j, "id"), "301:" ADMIN);
 	json_decref(j);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* a certificate naming the admin (UID) with another key */
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/t-2"),
 	     ARGS("-X", "PUT", "--cert", bad_cert, "--key", bad_key, "--data",
 		  "[{\"index\":1,\"type\":\"URL\",\"data\":\"https://t\"}]"));
 	EXPECT(&c, 401);
-	cres_free(&c);
+	h_curl_free(&c);
 	assert_null(stored(H_HOME "/t-2", 1));
 	/* without a certificate the connection is anonymous, reads work */
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/t-1"), NULL);
 	EXPECT(&c, 200);
-	cres_free(&c);
+	h_curl_free(&c);
 }
 
 /* ---- a CNRI-style client's whole flow, over HTTPS ---- */
@@ -885,7 +851,7 @@ static void cnri_client_flow_https(void **state)
 {
 	(void)state;
 	NEED_TOOLS();
-	cres_t c;
+	h_curl_t c;
 	/* create with Basic, as the manual's curl examples do */
 	curl(&c, url(https_base, "/api/handles/" H_HOME "/flow-1"),
 	     ARGS("-X", "PUT", "-u", BASIC, "-H", JSON_CT, "--data",
@@ -893,7 +859,7 @@ static void cnri_client_flow_https(void **state)
 		  "\"format\":\"string\",\"value\":\"https://www.example.org\"}}," ADMIN_HS
 		  "]}"));
 	EXPECT(&c, 201);
-	cres_free(&c);
+	h_curl_free(&c);
 	/* mint three */
 	char minted[3][96];
 	for (int i = 0; i < 3; i++) {
@@ -907,7 +873,7 @@ static void cnri_client_flow_https(void **state)
 		json_t *j = body_json(&c);
 		snprintf(minted[i], sizeof(minted[i]), "%s", jstr(j, "handle"));
 		json_decref(j);
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 	/* list the prefix a page at a time until every one was seen */
 	int seen = 0;
@@ -931,7 +897,7 @@ static void cnri_client_flow_https(void **state)
 			seen += !strcmp(json_string_value(h), H_HOME "/flow-1");
 		}
 		json_decref(j);
-		cres_free(&c);
+		h_curl_free(&c);
 		assert_true(page < 100);
 	}
 	assert_int_equal(seen, 4);
@@ -942,10 +908,10 @@ static void cnri_client_flow_https(void **state)
 			 i < 3 ? minted[i] : H_HOME "/flow-1");
 		curl(&c, url(https_base, p), ARGS("-X", "DELETE", "-u", BASIC));
 		EXPECT(&c, 200);
-		cres_free(&c);
+		h_curl_free(&c);
 		curl(&c, url(https_base, p), NULL);
 		EXPECT(&c, 404);
-		cres_free(&c);
+		h_curl_free(&c);
 	}
 }
 
