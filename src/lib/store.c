@@ -463,10 +463,11 @@ int idn_wtxn_home(idn_wtxn_t *t, const uint8_t *prefix, size_t len)
 	if (t == NULL || !key_ok(prefix, len))
 		return IDN_EINVAL;
 	int err = t->store->ops->home(t, prefix, len);
+	/* a prefix homed already is no change: the log holds none */
 	if (err == 0)
 		idn__changes_note(t, IDN_CH_HOME, idn_bytes(prefix, len), NULL,
 				  NULL, 0, false);
-	return err;
+	return err == 1 ? 0 : err;
 }
 
 int idn_wtxn_unhome(idn_wtxn_t *t, const uint8_t *prefix, size_t len)

@@ -132,6 +132,8 @@ struct idn_store_ops {
 		      const idn_value_t *v, uint32_t n);
 	int (*remove)(idn_wtxn_t *t, const idn_ident_t *id, const uint32_t *idx,
 		      uint32_t n);
+	/* 0: homed now, 1: it was homed already (nothing written), or an
+	 * error */
 	int (*home)(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
 	int (*unhome)(idn_wtxn_t *t, const uint8_t *prefix, size_t len);
 };

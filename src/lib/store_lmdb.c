@@ -1133,9 +1133,9 @@ static int lmdb_home(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
 	if (t->err)
 		return t->err;
 	int homed = get_prefix(s, t->txn, t, prefix, len);
-	/* already homed: write nothing */
+	/* already homed (1): write nothing */
 	if (homed != 0)
-		return homed == 1 ? 0 : homed;
+		return homed;
 	uint8_t kb[KEY_MAX];
 	MDB_val k = lmdb_key(prefix, len, kb);
 	MDB_val d = {.mv_size = len, .mv_data = (void *)prefix};

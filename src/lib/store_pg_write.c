@@ -616,11 +616,19 @@ int idn__pg_home(idn_wtxn_t *base, const uint8_t *prefix, size_t len)
 		return t->err;
 	const char *vals[1] = {(const char *)prefix};
 	int lens[1] = {(int)len};
+	PGresult *r;
 	t->homing = true;
 	int err = w_room(t, 1);
 	if (err == 0)
 		err = w_send(t, S_HOME, 1, vals, lens);
-	return err;
+	if (err == 0)
+		err = w_sync(t, &r, 1);
+	if (err)
+		return err;
+	/* ON CONFLICT DO NOTHING: no row inserted, it was homed already */
+	bool inserted = strcmp(PQcmdTuples(r), "0") != 0;
+	PQclear(r);
+	return inserted ? 0 : 1;
 }
 
 int idn__pg_unhome(idn_wtxn_t *base, const uint8_t *prefix, size_t len)

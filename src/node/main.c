@@ -29,11 +29,12 @@
 #include "store.h"
 #include "tplcheck.h"
 
-/* Homes the prefixes named on the command line or in the config file
- * that are not homed yet: a restart writes nothing, so the change log
- * holds one entry per prefix homed, named for the configuration; *todo_n
- * gets how many were not homed yet. Returns 0, -1 after logging why, or
- * IDN_ENOPRIMARY (PostgreSQL's primary is down: not logged, the caller
+/* Homes the prefixes named on the command line or in the config file,
+ * named for the configuration in the change log; *todo_n gets how many
+ * were not homed yet. When all are, nothing is written and no write
+ * transaction is begun: a restart writes nothing, and a PostgreSQL node
+ * whose primary is down has nothing to defer. Returns 0, -1 after logging
+ * why, or IDN_ENOPRIMARY (the primary is down: not logged, the caller
  * defers). */
 static int home_prefixes(idn_store_t *store, const node_conf_t *conf,
 			 int *todo_n)
@@ -43,7 +44,6 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf,
 		return 0;
 	uint8_t p[CONF_MAX_HOME][IDN_IDENT_MAX];
 	uint32_t pl[CONF_MAX_HOME];
-	bool todo[CONF_MAX_HOME];
 	for (int i = 0; i < conf->nhome; i++) {
 		const char *s = conf->home[i];
 		int err = idn_prefix_normalise((const uint8_t *)s, strlen(s),
@@ -62,8 +62,7 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf,
 			int homed = idn_store_homed(rt, p[i], pl[i]);
 			if (homed < 0)
 				err = homed;
-			todo[i] = homed == 0;
-			n += todo[i];
+			n += homed == 0;
 		}
 		idn_rtxn_free(rt);
 	}
@@ -75,9 +74,9 @@ static int home_prefixes(idn_store_t *store, const node_conf_t *conf,
 		err = idn_wtxn_begin(store, &t);
 	if (err == 0)
 		idn_wtxn_set_actor(t, "configuration (home)");
+	/* those homed already are no change (idn_wtxn_home) */
 	for (int i = 0; err == 0 && i < conf->nhome; i++)
-		if (todo[i])
-			err = idn_wtxn_home(t, p[i], pl[i]);
+		err = idn_wtxn_home(t, p[i], pl[i]);
 	if (err == 0)
 		err = idn_wtxn_commit(t);
 	else if (t)

@@ -87,6 +87,8 @@ static void workload(fx_t *f)
 	commit(t);
 	t = wbegin(f);
 	idn_wtxn_set_actor(t, "operator");
+	/* homed already: no change, no entry */
+	assert_int_equal(idn_wtxn_home(t, (const uint8_t *)"88.118.8", 8), 0);
 	assert_int_equal(idn_wtxn_add(t, &a, &v3, 1, false), 0);
 	assert_int_equal(idn_wtxn_modify(t, &a, &v1b, 1), 0);
 	uint32_t two = 2;
