@@ -72,12 +72,21 @@ static bool admin_matches(const char *ref, idn_bytes_t admin, uint32_t index)
 	       strncasecmp(h, (const char *)admin.p, hl) == 0;
 }
 
-bool repl_is_admin(const node_conf_t *conf, idn_bytes_t admin, uint32_t index)
+/* Whether admin:index is one of the n ADMIN:INDEX (or INDEX:ADMIN)
+ * entries of list. */
+static bool admin_listed(const char (*list)[256], int n, idn_bytes_t admin,
+			 uint32_t index)
 {
-	for (int i = 0; conf && i < conf->nrepl_admins; i++)
-		if (admin_matches(conf->repl_admins[i], admin, index))
+	for (int i = 0; i < n; i++)
+		if (admin_matches(list[i], admin, index))
 			return true;
 	return false;
+}
+
+bool repl_is_admin(const node_conf_t *conf, idn_bytes_t admin, uint32_t index)
+{
+	return conf && admin_listed(conf->repl_admins, conf->nrepl_admins,
+				    admin, index);
 }
 
 uint32_t repl_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
@@ -100,12 +109,9 @@ uint32_t backup_rights(idn_rtxn_t *t, idn_arena_t *ar, const idn_msg_t *m,
 	(void)t;
 	(void)ar;
 	(void)m;
-	for (int i = 0; g_conf && i < g_conf->nbackup_admins; i++)
-		if (admin_matches(g_conf->backup_admins[i], admin, aidx)) {
-			*why = "";
-			return 0;
-		}
-	if (repl_is_admin(g_conf, admin, aidx)) {
+	if ((g_conf && admin_listed(g_conf->backup_admins,
+				    g_conf->nbackup_admins, admin, aidx)) ||
+	    repl_is_admin(g_conf, admin, aidx)) {
 		*why = "";
 		return 0;
 	}
