@@ -1,10 +1,10 @@
 /* Backups made by the running node (docs/operations.md, Backups): the
  * operator's `idctl backup DIR` (op 1106, control socket) and HANDLE.NET's
  * BACKUP_SERVER (op 1003, what hdl-docheckpoint sends), which a backup
- * or replication admin asks for over the network and which writes a dated copy
- * under backup-dir, keeping the newest backup-keep. Both are compacted hot
- * copies of one snapshot while writes go on, checked as a node would open
- * them before they are reported made. */
+ * or replication admin asks for over the network and which writes a
+ * dated copy under backup-dir, keeping the newest backup-keep. Both are
+ * compacted hot copies of one snapshot while writes go on, checked as a
+ * node would open them before they are reported made. */
 #include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
